@@ -1,0 +1,69 @@
+#include "common/status/status.h"
+
+#include "absl/strings/cord.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace concord {
+namespace {
+
+constexpr std::string_view kBadRequestUrl = "type.googleapis.com/google.rpc.BadRequest";
+constexpr std::string_view kErrorInfoUrl = "type.googleapis.com/google.rpc.ErrorInfo";
+
+// Debian's Abseil 20220623 has its own absl::string_view (not std::string_view).
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+Status InvalidArgumentWithFields(std::string_view message, const std::vector<FieldViolation>& v) {
+  Status status = absl::InvalidArgumentError(Absl(message));
+  google::rpc::BadRequest bad_request;
+  for (const FieldViolation& fv : v) {
+    auto* out = bad_request.add_field_violations();
+    out->set_field(fv.field);
+    out->set_description(fv.description);
+  }
+  status.SetPayload(Absl(kBadRequestUrl), absl::Cord(bad_request.SerializeAsString()));
+  return status;
+}
+
+Status WithReason(Status status, std::string_view reason,
+                  const std::map<std::string, std::string>& metadata) {
+  if (status.ok()) return status;
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(std::string(kErrorDomain));
+  for (const auto& [k, v] : metadata) (*info.mutable_metadata())[k] = v;
+  status.SetPayload(Absl(kErrorInfoUrl), absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+std::vector<FieldViolation> FieldViolationsOf(const Status& status) {
+  std::vector<FieldViolation> out;
+  auto payload = status.GetPayload(Absl(kBadRequestUrl));
+  if (!payload) return out;
+  google::rpc::BadRequest bad_request;
+  if (!bad_request.ParseFromString(std::string(*payload))) return out;
+  for (const auto& fv : bad_request.field_violations()) {
+    out.push_back({fv.field(), fv.description()});
+  }
+  return out;
+}
+
+std::string ReasonOf(const Status& status) {
+  auto payload = status.GetPayload(Absl(kErrorInfoUrl));
+  if (!payload) return "";
+  google::rpc::ErrorInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return "";
+  return info.reason();
+}
+
+void FieldErrors::Add(std::string field, std::string description) {
+  violations_.push_back({std::move(field), std::move(description)});
+}
+
+Status FieldErrors::ToStatus(std::string_view message) const {
+  if (violations_.empty()) return absl::OkStatus();
+  return InvalidArgumentWithFields(message, violations_);
+}
+
+}  // namespace concord

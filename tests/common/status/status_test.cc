@@ -1,0 +1,89 @@
+#include "common/status/status.h"
+
+#include <gtest/gtest.h>
+
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace concord {
+namespace {
+
+StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+
+StatusOr<int> Quarter(int x) {
+  CONCORD_ASSIGN_OR_RETURN(int h, Half(x));
+  CONCORD_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+Status CheckEven(int x) {
+  CONCORD_RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusMacros, PropagateErrorsAndValues) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(2).ok());
+  EXPECT_FALSE(CheckEven(3).ok());
+}
+
+TEST(FieldErrors, OkWhenEmptyAndCarriesAllViolations) {
+  FieldErrors errors;
+  EXPECT_TRUE(errors.ToStatus("bad").ok());
+  errors.Add("agency.id", "required");
+  errors.Add("agency.type", "unknown type");
+  Status s = errors.ToStatus("invalid agency");
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  auto v = FieldViolationsOf(s);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].field, "agency.id");
+  EXPECT_EQ(v[1].description, "unknown type");
+}
+
+TEST(GrpcStatus, CarriesBadRequestAndErrorInfoInDetails) {
+  Status s = WithReason(InvalidArgumentWithFields("bad", {{"x", "too long"}}), "FIELD_INVALID",
+                        {{"k", "v"}});
+  grpc::Status g = ToGrpcStatus(s);
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(g.error_message(), "bad");
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  ASSERT_EQ(rpc.details_size(), 2);
+  bool saw_bad_request = false, saw_info = false;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::BadRequest>()) {
+      google::rpc::BadRequest br;
+      ASSERT_TRUE(any.UnpackTo(&br));
+      EXPECT_EQ(br.field_violations(0).field(), "x");
+      saw_bad_request = true;
+    }
+    if (any.Is<google::rpc::ErrorInfo>()) {
+      google::rpc::ErrorInfo info;
+      ASSERT_TRUE(any.UnpackTo(&info));
+      EXPECT_EQ(info.reason(), "FIELD_INVALID");
+      EXPECT_EQ(info.domain(), "concord.be");
+      saw_info = true;
+    }
+  }
+  EXPECT_TRUE(saw_bad_request && saw_info);
+  Status back = FromGrpcStatus(g);
+  EXPECT_EQ(back.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(back), "FIELD_INVALID");
+  EXPECT_EQ(FieldViolationsOf(back).size(), 1u);
+}
+
+TEST(GrpcStatus, OkMapsToOkAndPlainErrorsHaveNoDetails) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  grpc::Status g = ToGrpcStatus(absl::UnavailableError("redis down"));
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(g.error_details().empty());
+}
+
+}  // namespace
+}  // namespace concord
