@@ -1,0 +1,32 @@
+// File: common/crypto/hash.h
+//
+// SHA-256 (OpenSSL EVP) and constant-time comparison. Used for attachment digests, the audit
+// hash chain and anywhere secrets or MACs are compared.
+//
+//   std::array<uint8_t, 32> d = concord::crypto::Sha256("abc");
+//   std::string hex = concord::crypto::Sha256Hex("abc");  // "ba7816bf..."
+//   if (!concord::crypto::ConstantTimeEquals(presented, expected)) { ... }
+//
+// Thread safety: every function is thread-safe (no shared mutable state).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace concord::crypto {
+
+/// SHA-256 digest of `data` (FIPS 180-4). Never fails (an OpenSSL failure here aborts: it
+/// cannot be caused by input).
+std::array<uint8_t, 32> Sha256(std::string_view data);
+
+/// Lower-case hex of Sha256(data): 64 characters.
+std::string Sha256Hex(std::string_view data);
+
+/// True iff `a` and `b` are byte-for-byte equal. The time taken depends only on the lengths (the
+/// length is not treated as secret; different lengths return false at once), never on the
+/// position of the first difference (CRYPTO_memcmp).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace concord::crypto

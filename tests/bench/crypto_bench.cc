@@ -1,0 +1,88 @@
+// File: tests/bench/crypto_bench.cc
+//
+// Micro-benchmarks for concord_crypto: Ed25519 sign/verify on both backends (the messaging
+// service picks its backend from these numbers), Seal of 1 KiB to 3 recipients, and Open.
+// Run: concord-crypto-bench --benchmark_min_time=0.2   (never timed in CI)
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "common/crypto/ed25519.h"
+#include "common/crypto/seal.h"
+
+namespace concord::crypto {
+namespace {
+
+// Roughly an envelope's canonical encoding.
+const std::string& Message() {
+  static const std::string* const m = new std::string(256, 'm');
+  return *m;
+}
+
+void BM_Ed25519Sign(benchmark::State& state, Ed25519Backend backend) {
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  for (auto _ : state) {
+    auto sig = key.Sign(Message(), backend);
+    benchmark::DoNotOptimize(sig);
+  }
+  state.SetLabel(std::string(Ed25519BackendName(backend)));
+}
+
+void BM_Ed25519Verify(benchmark::State& state, Ed25519Backend backend) {
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  const Ed25519PublicKey pub = key.PublicKey();
+  const std::string sig = *key.Sign(Message(), backend);
+  for (auto _ : state) {
+    bool ok = pub.Verify(Message(), sig, backend);
+    benchmark::DoNotOptimize(ok);
+    if (!ok) state.SkipWithError("verification failed");
+  }
+  state.SetLabel(std::string(Ed25519BackendName(backend)));
+}
+
+BENCHMARK_CAPTURE(BM_Ed25519Sign, openssl, Ed25519Backend::kOpenSsl);
+BENCHMARK_CAPTURE(BM_Ed25519Sign, sodium, Ed25519Backend::kSodium);
+BENCHMARK_CAPTURE(BM_Ed25519Verify, openssl, Ed25519Backend::kOpenSsl);
+BENCHMARK_CAPTURE(BM_Ed25519Verify, sodium, Ed25519Backend::kSodium);
+
+struct ThreeRecipients {
+  X25519PrivateKey a = X25519PrivateKey::Generate();
+  X25519PrivateKey b = X25519PrivateKey::Generate();
+  X25519PrivateKey c = X25519PrivateKey::Generate();
+  std::vector<std::pair<std::string, X25519PublicKey>> list() const {
+    return {{"police/a", a.PublicKey()},
+            {"magistrate/b", b.PublicKey()},
+            {"reception_centre/c", c.PublicKey()}};
+  }
+};
+
+void BM_Seal1KiB3Recipients(benchmark::State& state) {
+  const ThreeRecipients r;
+  const auto recipients = r.list();
+  const std::string body(1024, 'b');
+  for (auto _ : state) {
+    auto box = Seal(body, recipients, "msg-id");
+    benchmark::DoNotOptimize(box);
+    if (!box.ok()) state.SkipWithError("seal failed");
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 1024);
+}
+BENCHMARK(BM_Seal1KiB3Recipients);
+
+void BM_Open1KiB(benchmark::State& state) {
+  const ThreeRecipients r;
+  const std::string body(1024, 'b');
+  const SealedBox box = *Seal(body, r.list(), "msg-id");
+  for (auto _ : state) {
+    auto opened = Open(box, "magistrate/b", r.b, "msg-id");
+    benchmark::DoNotOptimize(opened);
+    if (!opened.ok()) state.SkipWithError("open failed");
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 1024);
+}
+BENCHMARK(BM_Open1KiB);
+
+}  // namespace
+}  // namespace concord::crypto
+
+BENCHMARK_MAIN();
