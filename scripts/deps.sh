@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   grpc-proto python3 python3-grpcio redis-server redis-tools curl procps iproute2 clang-format
+  libcivetweb-dev prometheus
 )
 
 missing=()

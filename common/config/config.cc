@@ -1,0 +1,273 @@
+// File: common/config/config.cc
+#include "common/config/config.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "common/config/internal/options.h"
+
+namespace concord::config {
+namespace internal {
+
+const std::vector<OptionDef>& OptionDefs() {
+  static const auto* const kDefs = new std::vector<OptionDef>{
+      {"--listen-address", &CommonConfig::listen_address,
+       "gRPC listen address (mutual TLS), host:port; port 0 picks a free port"},
+      {"--health-address", &CommonConfig::health_address,
+       "Plaintext gRPC health-only listen address for Kubernetes gRPC probes, host:port; serves "
+       "grpc.health.v1.Health and nothing else"},
+      {"--metrics-address", &CommonConfig::metrics_address,
+       "HTTP listen address for /metrics, /healthz and /readyz, IP:port or localhost:port"},
+      {"--tls-cert", &CommonConfig::tls_cert,
+       "PEM certificate (chain) of this service, SPIFFE ID in the URI SAN; re-read on change "
+       "(required)"},
+      {"--tls-key", &CommonConfig::tls_key, "PEM private key of --tls-cert (required)"},
+      {"--tls-ca", &CommonConfig::tls_ca,
+       "PEM CA bundle that verifies peer certificates (required)"},
+      {"--tls-refresh-seconds", &CommonConfig::tls_refresh_seconds,
+       "How often the TLS files are re-read for certificate rotation, in seconds (> 0)"},
+      {"--trust-domain", &CommonConfig::trust_domain,
+       "SPIFFE trust domain of this deployment; peers from any other trust domain are rejected"},
+      {"--redis-host", &CommonConfig::redis_host, "Redis host name or IP address"},
+      {"--redis-port", &CommonConfig::redis_port, "Redis TCP port (1..65535)"},
+      {"--redis-user", &CommonConfig::redis_user, "Redis ACL user name (empty: the default user)"},
+      {"--redis-password", &CommonConfig::redis_password,
+       "Redis password; prefer the environment variable, command lines are visible to other "
+       "local users"},
+      {"--redis-pool-size", &CommonConfig::redis_pool_size,
+       "Redis connections per process (1..64)"},
+      {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
+       "Redis connect timeout, in milliseconds (> 0)"},
+      {"--redis-command-timeout-ms", &CommonConfig::redis_command_timeout_ms,
+       "Redis command timeout, in milliseconds (> 0)"},
+      {"--drain-timeout-seconds", &CommonConfig::drain_timeout_seconds,
+       "On SIGTERM, how long in-flight RPCs may run before the server stops, in seconds (>= 0)"},
+      {"--log-level", &CommonConfig::log_level, "Minimum log level: debug, info, warn or error"},
+      {"--audit-key-file", &CommonConfig::audit_key_file,
+       "File holding the deployment's audit record encryption key (AES-256-GCM); audit "
+       "writers only"},
+      {"--audit-signing-key-file", &CommonConfig::audit_signing_key_file,
+       "PEM Ed25519 private key that signs audit log tree heads; audit service only"},
+  };
+  return *kDefs;
+}
+
+std::string EnvName(std::string_view flag) {
+  std::string env = "CONCORD_";
+  for (char c : flag.substr(flag.find_first_not_of('-'))) {
+    env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return env;
+}
+
+std::string ValueText(const CommonConfig& cfg, const OptionDef& def) {
+  struct Render {
+    const CommonConfig& cfg;
+    std::string operator()(std::string CommonConfig::*m) const { return cfg.*m; }
+    std::string operator()(int CommonConfig::*m) const { return std::to_string(cfg.*m); }
+  };
+  return std::visit(Render{cfg}, def.member);
+}
+
+}  // namespace internal
+
+namespace {
+
+struct HostPort {
+  std::string host;
+  int port = -1;
+};
+
+// "host:port" or "[v6]:port" -> HostPort; on failure sets `problem` (no secret involved).
+bool ParseHostPort(const std::string& text, HostPort& out, std::string& problem) {
+  const std::string expect = "must be host:port with a port in 0..65535, got \"" + text + "\"";
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    problem = expect;
+    return false;
+  }
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos || host.empty()) {
+      problem = "IPv6 address in brackets is malformed, got \"" + text + "\"";
+      return false;
+    }
+  } else if (host.find(':') != std::string::npos) {
+    problem = "IPv6 addresses need brackets, e.g. [::1]:7443, got \"" + text + "\"";
+    return false;
+  } else if (host.empty()) {
+    problem = "host is empty (use 0.0.0.0 for all interfaces), got \"" + text + "\"";
+    return false;
+  } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789.-_") != std::string::npos) {
+    problem =
+        "host contains characters not allowed in a host name or IP address, got \"" + text + "\"";
+    return false;
+  }
+  int port = -1;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535) {
+    problem = expect;
+    return false;
+  }
+  out.host = std::move(host);
+  out.port = port;
+  return true;
+}
+
+bool IsNumericHost(const std::string& host) {
+  return host == "localhost" || host.find_first_not_of("0123456789.") == std::string::npos ||
+         host.find(':') != std::string::npos;
+}
+
+void CheckFile(FieldErrors& errors, std::string_view flag, const std::string& path, bool required) {
+  if (path.empty()) {
+    if (required) errors.Add(std::string(flag), "is required");
+    return;
+  }
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    errors.Add(std::string(flag), "file not found: \"" + path + "\"");
+  } else if (std::filesystem::is_directory(status)) {
+    errors.Add(std::string(flag), "is a directory, expected a file: \"" + path + "\"");
+  } else if (::access(path.c_str(), R_OK) != 0) {
+    errors.Add(std::string(flag), "file is not readable by this process: \"" + path + "\"");
+  }
+}
+
+// SPIFFE trust domain: lower-case letters, digits, '.', '-', '_' (spiffe-id.md §2.1).
+void CheckTrustDomain(FieldErrors& errors, const std::string& td) {
+  if (td.empty()) {
+    errors.Add("--trust-domain", "is required");
+  } else if (td.size() > 255) {
+    errors.Add("--trust-domain", "must be at most 255 characters");
+  } else if (td.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") != std::string::npos) {
+    errors.Add("--trust-domain",
+               "may contain only lower-case letters, digits, '.', '-' and '_' (SPIFFE trust "
+               "domain, no scheme or path), got \"" +
+                   td + "\"");
+  }
+}
+
+}  // namespace
+
+const std::vector<OptionInfo>& CommonOptions() {
+  static const auto* const kInfos = [] {
+    auto* infos = new std::vector<OptionInfo>;
+    const CommonConfig defaults;
+    for (const internal::OptionDef& def : internal::OptionDefs()) {
+      infos->push_back({std::string(def.flag), internal::EnvName(def.flag),
+                        internal::ValueText(defaults, def), std::string(def.description)});
+    }
+    return infos;
+  }();
+  return *kInfos;
+}
+
+Status Validate(const CommonConfig& cfg) {
+  FieldErrors errors;
+
+  std::map<int, std::string> used_ports;  // port -> flag, to catch two listeners on one port
+  const std::pair<const char*, const std::string*> addresses[] = {
+      {"--listen-address", &cfg.listen_address},
+      {"--health-address", &cfg.health_address},
+      {"--metrics-address", &cfg.metrics_address}};
+  for (const auto& [flag, value] : addresses) {
+    HostPort hp;
+    std::string problem;
+    if (!ParseHostPort(*value, hp, problem)) {
+      errors.Add(flag, problem);
+      continue;
+    }
+    if (std::string_view(flag) == "--metrics-address" && !IsNumericHost(hp.host)) {
+      errors.Add(flag, "host must be an IP address or localhost (names are not resolved), got \"" +
+                           *value + "\"");
+    }
+    if (hp.port != 0) {
+      const auto [it, inserted] = used_ports.emplace(hp.port, flag);
+      if (!inserted) {
+        errors.Add(flag, "port " + std::to_string(hp.port) + " is already used by " + it->second);
+      }
+    }
+  }
+
+  CheckFile(errors, "--tls-cert", cfg.tls_cert, /*required=*/true);
+  CheckFile(errors, "--tls-key", cfg.tls_key, /*required=*/true);
+  CheckFile(errors, "--tls-ca", cfg.tls_ca, /*required=*/true);
+  if (cfg.tls_refresh_seconds <= 0) {
+    errors.Add("--tls-refresh-seconds",
+               "must be > 0, got " + std::to_string(cfg.tls_refresh_seconds));
+  }
+  CheckTrustDomain(errors, cfg.trust_domain);
+
+  if (cfg.redis_host.empty()) {
+    errors.Add("--redis-host", "is required");
+  } else if (cfg.redis_host.find_first_of(" \t/:") != std::string::npos &&
+             cfg.redis_host.front() != '[') {
+    errors.Add("--redis-host", "must be a host name or IP address without port or scheme, got \"" +
+                                   cfg.redis_host + "\"");
+  }
+  if (cfg.redis_port < 1 || cfg.redis_port > 65535) {
+    errors.Add("--redis-port", "must be in 1..65535, got " + std::to_string(cfg.redis_port));
+  }
+  if (!cfg.redis_user.empty() && cfg.redis_password.empty()) {
+    // A password alone is fine (legacy AUTH <password>); an ACL user needs its password.
+    errors.Add("--redis-password", "is required when --redis-user is set");
+  }
+  if (cfg.redis_pool_size < 1 || cfg.redis_pool_size > 64) {
+    errors.Add("--redis-pool-size", "must be in 1..64, got " + std::to_string(cfg.redis_pool_size));
+  }
+  if (cfg.redis_connect_timeout_ms <= 0) {
+    errors.Add("--redis-connect-timeout-ms",
+               "must be > 0, got " + std::to_string(cfg.redis_connect_timeout_ms));
+  }
+  if (cfg.redis_command_timeout_ms <= 0) {
+    errors.Add("--redis-command-timeout-ms",
+               "must be > 0, got " + std::to_string(cfg.redis_command_timeout_ms));
+  }
+  if (cfg.drain_timeout_seconds < 0) {
+    errors.Add("--drain-timeout-seconds",
+               "must be >= 0, got " + std::to_string(cfg.drain_timeout_seconds));
+  }
+  if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
+      cfg.log_level != "error") {
+    errors.Add("--log-level",
+               "must be one of debug, info, warn, error, got \"" + cfg.log_level + "\"");
+  }
+  CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
+  CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);
+
+  return errors.ToStatus("invalid configuration");
+}
+
+std::string ConfigReferenceMarkdown() {
+  auto cell = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '|') out += "\\";
+      out.push_back(c);
+    }
+    return out;
+  };
+  std::string md =
+      "| Flag | Environment variable | Default | Description |\n"
+      "|---|---|---|---|\n";
+  for (const OptionInfo& o : CommonOptions()) {
+    md += "| `" + o.flag + "` | `" + o.env + "` | " +
+          (o.default_value.empty() ? std::string("(none)") : "`" + o.default_value + "`") + " | " +
+          cell(o.description) + " |\n";
+  }
+  return md;
+}
+
+}  // namespace concord::config

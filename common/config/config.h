@@ -1,0 +1,74 @@
+// File: common/config/config.h
+//
+// Settings every Concord service shares, with one definition per option that feeds the command
+// line (CLI11, in config_flags.cc only: CLI11 costs ~12 s per translation unit), the CONCORD_*
+// environment variables, validation and the reference table in docs/operations.md.
+//
+// Every flag --foo-bar can also be set through the environment variable CONCORD_FOO_BAR; a flag
+// given on the command line wins over the environment.
+//
+// Usage in main.cc:
+//   concord::config::CommonConfig cfg;
+//   CLI::App app{"concord-directory"};
+//   concord::config::AddCommonFlags(app, cfg);
+//   CLI11_PARSE(app, argc, argv);
+//   if (auto st = concord::config::Validate(cfg); !st.ok()) { /* log, exit 2 */ }
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status/status.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace concord::config {
+
+struct CommonConfig {
+  std::string listen_address = "127.0.0.1:7443";
+  std::string health_address = "127.0.0.1:7081";
+  std::string metrics_address = "127.0.0.1:9464";
+  std::string tls_cert, tls_key, tls_ca;
+  int tls_refresh_seconds = 60;
+  std::string trust_domain = "concord.test";
+  std::string redis_host = "127.0.0.1";
+  int redis_port = 6379;
+  std::string redis_user, redis_password;
+  int redis_pool_size = 4;
+  int redis_connect_timeout_ms = 500;
+  int redis_command_timeout_ms = 2000;
+  int drain_timeout_seconds = 10;
+  std::string log_level = "info";
+  std::string audit_key_file;
+  std::string audit_signing_key_file;
+};
+
+/// Static description of one option: the single source for flags, env vars and docs.
+struct OptionInfo {
+  std::string flag;           // "--redis-port"
+  std::string env;            // "CONCORD_REDIS_PORT"
+  std::string default_value;  // rendered default ("" = none)
+  std::string description;
+};
+
+/// All common options, in documentation order.
+const std::vector<OptionInfo>& CommonOptions();
+
+/// Registers every common option on `app` (flag + ->envname(CONCORD_...) + help with default).
+/// `cfg` must outlive the parse; its current values are the defaults shown.
+void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
+
+/// OK, or INVALID_ARGUMENT "invalid configuration" with one FieldViolation per problem; the field
+/// is the flag name ("--redis-port"), the description says precisely what is wrong, e.g.
+/// "must be host:port with a port in 0..65535, got \"127.0.0.1:70000\"". Checks: addresses,
+/// TLS/audit files exist and are readable (when set), TLS cert/key/ca given together, trust
+/// domain syntax, pool size 1..64, timeouts > 0, log level known. A Redis password without a
+/// user is allowed (legacy AUTH). Secrets are never echoed in descriptions.
+Status Validate(const CommonConfig& cfg);
+
+/// Markdown table | Flag | Environment variable | Default | Description | of CommonOptions().
+std::string ConfigReferenceMarkdown();
+
+}  // namespace concord::config

@@ -1,0 +1,217 @@
+// File: tests/common/config/config_test.cc
+#include "common/config/config.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace concord::config {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+// A config that passes validation: defaults plus TLS files that exist.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("concord_config_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    for (const char* name : {"tls.crt", "tls.key", "ca.crt"}) {
+      std::ofstream(dir_ / name) << "-----BEGIN PLACEHOLDER-----\n";
+    }
+    cfg_.tls_cert = (dir_ / "tls.crt").string();
+    cfg_.tls_key = (dir_ / "tls.key").string();
+    cfg_.tls_ca = (dir_ / "ca.crt").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The description of the single violation of `field`; fails the test if not exactly one.
+  static std::string ViolationOf(const Status& st, const std::string& field) {
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+    std::string found;
+    int n = 0;
+    for (const FieldViolation& v : FieldViolationsOf(st)) {
+      if (v.field == field) {
+        found = v.description;
+        ++n;
+      }
+    }
+    EXPECT_EQ(n, 1) << "violations of " << field << " in " << st;
+    return found;
+  }
+
+  std::filesystem::path dir_;
+  CommonConfig cfg_;
+};
+
+TEST_F(ConfigTest, DefaultsWithTlsFilesAreValid) {
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+}
+
+TEST_F(ConfigTest, TlsFilesAreRequired) {
+  CommonConfig cfg;
+  const Status st = Validate(cfg);
+  EXPECT_EQ(ViolationOf(st, "--tls-cert"), "is required");
+  EXPECT_EQ(ViolationOf(st, "--tls-key"), "is required");
+  EXPECT_EQ(ViolationOf(st, "--tls-ca"), "is required");
+}
+
+TEST_F(ConfigTest, BadPortNamesFlagAndValue) {
+  cfg_.listen_address = "127.0.0.1:70000";
+  cfg_.health_address = "127.0.0.1";
+  cfg_.metrics_address = "127.0.0.1:http";
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--listen-address"),
+            "must be host:port with a port in 0..65535, got \"127.0.0.1:70000\"");
+  EXPECT_THAT(ViolationOf(st, "--health-address"), HasSubstr("\"127.0.0.1\""));
+  EXPECT_THAT(ViolationOf(st, "--metrics-address"), HasSubstr("0..65535"));
+  EXPECT_THAT(FieldViolationsOf(st), SizeIs(3));
+}
+
+TEST_F(ConfigTest, AddressFormsAndPortClashes) {
+  cfg_.listen_address = "[::]:7443";
+  cfg_.health_address = "0.0.0.0:0";
+  cfg_.metrics_address = "localhost:9464";
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+
+  cfg_.health_address = "0.0.0.0:7443";
+  cfg_.metrics_address = "metrics.example:9464";
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--health-address"), "port 7443 is already used by --listen-address");
+  EXPECT_THAT(ViolationOf(st, "--metrics-address"), HasSubstr("IP address or localhost"));
+  cfg_.listen_address = "::1:7443";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--listen-address"), HasSubstr("need brackets"));
+}
+
+TEST_F(ConfigTest, MissingAndUnreadableFiles) {
+  cfg_.tls_cert = (dir_ / "nope.crt").string();
+  cfg_.audit_key_file = dir_.string();  // a directory
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--tls-cert"), "file not found: \"" + cfg_.tls_cert + "\"");
+  EXPECT_THAT(ViolationOf(st, "--audit-key-file"), HasSubstr("is a directory"));
+  EXPECT_THAT(FieldViolationsOf(st), SizeIs(2));
+}
+
+TEST_F(ConfigTest, UnknownLogLevel) {
+  cfg_.log_level = "verbose";
+  EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),
+            "must be one of debug, info, warn, error, got \"verbose\"");
+}
+
+TEST_F(ConfigTest, RangesAndTrustDomain) {
+  cfg_.redis_pool_size = 0;
+  cfg_.redis_connect_timeout_ms = 0;
+  cfg_.redis_command_timeout_ms = -5;
+  cfg_.tls_refresh_seconds = 0;
+  cfg_.redis_port = 0;
+  cfg_.drain_timeout_seconds = -1;
+  cfg_.trust_domain = "spiffe://Concord.Test";
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--redis-pool-size"), "must be in 1..64, got 0");
+  EXPECT_EQ(ViolationOf(st, "--redis-connect-timeout-ms"), "must be > 0, got 0");
+  EXPECT_EQ(ViolationOf(st, "--redis-command-timeout-ms"), "must be > 0, got -5");
+  EXPECT_EQ(ViolationOf(st, "--tls-refresh-seconds"), "must be > 0, got 0");
+  EXPECT_EQ(ViolationOf(st, "--redis-port"), "must be in 1..65535, got 0");
+  EXPECT_EQ(ViolationOf(st, "--drain-timeout-seconds"), "must be >= 0, got -1");
+  EXPECT_THAT(ViolationOf(st, "--trust-domain"), HasSubstr("lower-case"));
+  cfg_ = CommonConfig{};
+  SetUp();
+  cfg_.redis_pool_size = 65;
+  EXPECT_EQ(ViolationOf(Validate(cfg_), "--redis-pool-size"), "must be in 1..64, got 65");
+}
+
+TEST_F(ConfigTest, RedisPasswordWithoutUserIsAllowedButNotUserWithoutPassword) {
+  cfg_.redis_password = "s3cret";
+  EXPECT_TRUE(Validate(cfg_).ok());
+  cfg_.redis_password.clear();
+  cfg_.redis_user = "concord";
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--redis-password"), "is required when --redis-user is set");
+}
+
+TEST_F(ConfigTest, SecretsNeverAppearInMessages) {
+  cfg_.redis_password = "hunter2-secret";
+  cfg_.redis_port = -1;
+  const Status st = Validate(cfg_);
+  EXPECT_THAT(std::string(st.message()), Not(HasSubstr("hunter2")));
+  for (const FieldViolation& v : FieldViolationsOf(st)) {
+    EXPECT_THAT(v.description, Not(HasSubstr("hunter2")));
+  }
+}
+
+// Test that every option is a flag and an environment variable, and the flag wins.
+TEST_F(ConfigTest, FlagsAndEnvironmentVariables) {
+  ::setenv("CONCORD_REDIS_PORT", "6380", 1);
+  ::setenv("CONCORD_TLS_CERT", "/from/env.crt", 1);
+  ::setenv("CONCORD_LOG_LEVEL", "debug", 1);
+  CommonConfig cfg;
+  CLI::App app{"test"};
+  AddCommonFlags(app, cfg);
+  const char* argv[] = {
+      "test", "--log-level", "warn", "--redis-pool-size", "8", "--metrics-address=0.0.0.0:9000"};
+  EXPECT_NO_THROW(app.parse(6, argv));
+  ::unsetenv("CONCORD_REDIS_PORT");
+  ::unsetenv("CONCORD_TLS_CERT");
+  ::unsetenv("CONCORD_LOG_LEVEL");
+  EXPECT_EQ(cfg.redis_port, 6380);
+  EXPECT_EQ(cfg.tls_cert, "/from/env.crt");
+  EXPECT_EQ(cfg.log_level, "warn");  // flag beats env
+  EXPECT_EQ(cfg.redis_pool_size, 8);
+  EXPECT_EQ(cfg.metrics_address, "0.0.0.0:9000");
+  EXPECT_EQ(cfg.redis_host, "127.0.0.1");  // default kept
+
+  const std::string help = app.help();
+  for (const OptionInfo& o : CommonOptions()) {
+    EXPECT_THAT(help, HasSubstr(o.flag));
+    EXPECT_THAT(help, HasSubstr(o.env));
+    EXPECT_EQ(o.env.rfind("CONCORD_", 0), 0u) << o.env;
+    EXPECT_THAT(o.description, Not(IsEmpty()));
+  }
+  EXPECT_THAT(help, HasSubstr("CONCORD_REDIS_PORT"));
+  EXPECT_THAT(help, HasSubstr("7443"));  // defaults shown
+  EXPECT_THAT(CommonOptions(), Contains(AllOf(Field(&OptionInfo::flag, "--tls-cert"),
+                                              Field(&OptionInfo::env, "CONCORD_TLS_CERT"))));
+}
+
+TEST_F(ConfigTest, RejectsMalformedNumbers) {
+  CommonConfig cfg;
+  CLI::App app{"test"};
+  AddCommonFlags(app, cfg);
+  const char* argv[] = {"test", "--redis-port", "many"};
+  EXPECT_THROW(app.parse(3, argv), CLI::ParseError);
+}
+
+// Test that docs/operations.md carries the reference table generated from the definitions.
+TEST(ConfigReference, OperationsDocListsEveryOption) {
+  const std::filesystem::path doc =
+      std::filesystem::path(CONCORD_SOURCE_DIR) / "docs/operations.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << "cannot read " << doc;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string md = text.str();
+  for (const OptionInfo& o : CommonOptions()) {
+    EXPECT_NE(md.find("`" + o.flag + "`"), std::string::npos) << o.flag << " missing from " << doc;
+    EXPECT_NE(md.find("`" + o.env + "`"), std::string::npos) << o.env << " missing from " << doc;
+  }
+  // The whole generated table, so defaults and descriptions cannot drift either.
+  EXPECT_NE(md.find(ConfigReferenceMarkdown()), std::string::npos)
+      << doc << " is stale; replace the table between the config-reference markers with:\n"
+      << ConfigReferenceMarkdown();
+}
+
+}  // namespace
+}  // namespace concord::config
