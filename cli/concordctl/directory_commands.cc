@@ -1,0 +1,504 @@
+// concordctl directory ...: concord.directory.v1.Directory.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "cli/concordctl/agency_format.h"
+#include "cli/concordctl/commands.h"
+#include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/local_files.h"
+#include "common/identity/agency_id.h"
+#include "common/identity/caller.h"
+#include "common/status/status_macros.h"
+#include "concord/directory/v1/directory.grpc.pb.h"
+
+namespace concord::ctl {
+namespace {
+
+namespace dir = concord::directory::v1;
+
+constexpr int kMaxPages = 1000;
+
+Status UsageError(std::string_view flag, std::string_view description) {
+  return InvalidArgumentWithFields("invalid arguments",
+                                   {{std::string(flag), std::string(description)}});
+}
+
+StatusOr<std::unique_ptr<dir::Directory::Stub>> DirectoryStub(const Globals& globals) {
+  CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(globals.connection));
+  return dir::Directory::NewStub(channel);
+}
+
+std::string StateText(dir::AgencyState state) {
+  switch (state) {
+    case dir::AGENCY_STATE_ACTIVE:
+      return "active";
+    case dir::AGENCY_STATE_SUSPENDED:
+      return "suspended";
+    default:
+      return "unspecified";
+  }
+}
+
+std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::string>& field) {
+  return {field.begin(), field.end()};
+}
+
+void PrintAgency(const dir::Agency& agency, Output& out) {
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"agency", AgencyKeyOf(agency.id())},
+      {"name", agency.display_name()},
+      {"jurisdiction", agency.jurisdiction()},
+      {"specialisations", JoinComma(ToVector(agency.specialisations()))},
+      {"languages", JoinComma(ToVector(agency.languages()))},
+      {"state", StateText(agency.state())},
+  };
+  if (!agency.suspension_reason().empty()) {
+    rows.emplace_back("suspension reason", agency.suspension_reason());
+  }
+  if (!agency.id().trust_domain().empty()) {
+    rows.insert(rows.begin() + 1, {"trust domain", agency.id().trust_domain()});
+  }
+  rows.emplace_back("certificate serials", JoinComma(ToVector(agency.certificate_serials())));
+  rows.emplace_back("signing key", agency.signing_public_key_pem().empty() ? "(none)" : "Ed25519");
+  rows.emplace_back("sealing key", agency.sealing_public_key_pem().empty() ? "(none)" : "X25519");
+  rows.emplace_back("version", std::to_string(agency.version()));
+  rows.emplace_back("created", TimestampText(agency.created_at()));
+  rows.emplace_back("updated", TimestampText(agency.updated_at()));
+  out.KeyValues(rows);
+}
+
+// Prints `message` as JSON (with --json) or the agency as key/values; returns 0 / 4.
+int PrintAgencyReply(const google::protobuf::Message& message, const dir::Agency& agency,
+                     std::string_view headline, Output& out) {
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(message);
+    if (!doc.ok()) {
+      return out.LocalError(doc.status());
+    }
+    out.Json(*doc);
+    return kExitOk;
+  }
+  if (!headline.empty()) {
+    out.Line(std::string(headline));
+  }
+  PrintAgency(agency, out);
+  return kExitOk;
+}
+
+// Adds `serial` (normalised) unless present.
+void AddSerial(google::protobuf::RepeatedPtrField<std::string>& serials, const std::string& raw) {
+  const std::string serial = NormalizeSerial(raw);
+  if (std::find(serials.begin(), serials.end(), serial) == serials.end()) {
+    *serials.Add() = serial;
+  }
+}
+
+Status CheckSerial(const std::string& raw) {
+  const std::string serial = NormalizeSerial(raw);
+  if (serial.empty() || serial.size() > 40 ||
+      !std::all_of(serial.begin(), serial.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); })) {
+    return UsageError("--serial", "must be a certificate serial in hex, got \"" + raw + "\"");
+  }
+  return absl::OkStatus();
+}
+
+// The agency named by a positional reference, --type/--id, or --from-pki (all must agree).
+StatusOr<concord::common::v1::AgencyId> ResolveSpecId(const AgencySpecArgs& args,
+                                                      const CertificateInfo* pki_cert) {
+  std::optional<concord::common::v1::AgencyId> id;
+  if (!args.agency.empty()) {
+    CONCORD_ASSIGN_OR_RETURN(id, ParseAgencyRef("AGENCY", args.agency));
+  }
+  if (!args.type.empty() || !args.id.empty()) {
+    if (id.has_value()) {
+      return UsageError("--type/--id", "give either AGENCY or --type and --id, not both");
+    }
+    if (args.type.empty() || args.id.empty()) {
+      return UsageError(args.type.empty() ? "--type" : "--id", "--type and --id go together");
+    }
+    CONCORD_ASSIGN_OR_RETURN(id, AgencyIdFromFlags(args.type, args.id));
+  }
+  if (pki_cert != nullptr) {
+    CONCORD_ASSIGN_OR_RETURN(concord::common::v1::AgencyId from_cert,
+                             ParseAgencyRef("--from-pki", pki_cert->spiffe_id));
+    from_cert.clear_trust_domain();  // the deployment's own
+    if (id.has_value() && (id->type() != from_cert.type() || id->id() != from_cert.id())) {
+      return UsageError("--from-pki", "the certificate in the directory is for " +
+                                          AgencyKeyOf(from_cert) + ", not " + AgencyKeyOf(*id));
+    }
+    id = from_cert;
+  }
+  if (!id.has_value()) {
+    return UsageError("AGENCY", "name the agency: <type>/<id>, --type and --id, or --from-pki DIR");
+  }
+  return *id;
+}
+
+// Fills `spec` from the flags (and --from-pki). For an update (`is_update`) `spec` holds the
+// stored agency and list flags replace the stored lists.
+Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec& spec) {
+  std::optional<CertificateInfo> pki_cert;
+  std::string signing_key_file = args.signing_key_file;
+  std::string sealing_key_file = args.sealing_key_file;
+  if (!args.from_pki.empty()) {
+    CONCORD_ASSIGN_OR_RETURN(pki_cert, ReadCertificateInfo(args.from_pki + "/cert.pem"));
+    if (!pki_cert->identity_error.empty()) {
+      return absl::FailedPreconditionError(args.from_pki + "/cert.pem: not a valid agency " +
+                                           "identity: " + pki_cert->identity_error);
+    }
+    if (signing_key_file.empty()) {
+      signing_key_file = args.from_pki + "/sign.pub";
+    }
+    if (sealing_key_file.empty()) {
+      sealing_key_file = args.from_pki + "/seal.pub";
+    }
+  }
+  CONCORD_ASSIGN_OR_RETURN(concord::common::v1::AgencyId id,
+                           ResolveSpecId(args, pki_cert.has_value() ? &*pki_cert : nullptr));
+  if (is_update) {
+    if (spec.id().type() != id.type() || spec.id().id() != id.id()) {
+      return absl::InternalError("update: agency mismatch");
+    }
+  } else {
+    *spec.mutable_id() = id;
+  }
+  for (const auto& serial : args.serials) {
+    CONCORD_RETURN_IF_ERROR(CheckSerial(serial));
+  }
+  if (!args.name.empty()) {
+    spec.set_display_name(args.name);
+  } else if (!is_update) {
+    spec.set_display_name(id.id());
+  }
+  if (!args.jurisdiction.empty()) {
+    spec.set_jurisdiction(args.jurisdiction);
+  }
+  if (args.clear_specialisations || !args.specialisations.empty()) {
+    spec.clear_specialisations();
+  }
+  for (const auto& s : args.specialisations) {
+    *spec.add_specialisations() = s;
+  }
+  if (args.clear_languages || !args.languages.empty()) {
+    spec.clear_languages();
+  }
+  for (const auto& l : args.languages) {
+    *spec.add_languages() = l;
+  }
+  if (args.clear_serials || !args.serials.empty()) {
+    spec.clear_certificate_serials();
+  }
+  for (const auto& serial : args.serials) {
+    AddSerial(*spec.mutable_certificate_serials(), serial);
+  }
+  if (pki_cert.has_value()) {
+    AddSerial(*spec.mutable_certificate_serials(), pki_cert->serial);
+  }
+  if (!signing_key_file.empty()) {
+    CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadPublicKeyPem(signing_key_file, "ED25519"));
+    spec.set_signing_public_key_pem(pem);
+  }
+  if (!sealing_key_file.empty()) {
+    CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadPublicKeyPem(sealing_key_file, "X25519"));
+    spec.set_sealing_public_key_pem(pem);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Output& out) {
+  dir::RegisterAgencyRequest request;
+  if (Status st = ApplySpecArgs(args, /*is_update=*/false, *request.mutable_agency()); !st.ok()) {
+    return out.LocalError(st);
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::RegisterAgencyResponse response;
+  const grpc::Status status = (*stub)->RegisterAgency(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("RegisterAgency", status);
+  }
+  return PrintAgencyReply(response, response.agency(),
+                          "registered " + AgencyKeyOf(response.agency().id()), out);
+}
+
+int RunDirectoryUpdate(const Globals& globals, const AgencySpecArgs& args, Output& out) {
+  // Resolve the agency first (without --from-pki side effects) to read its current state.
+  std::optional<CertificateInfo> pki_cert;
+  if (!args.from_pki.empty()) {
+    StatusOr<CertificateInfo> info = ReadCertificateInfo(args.from_pki + "/cert.pem");
+    if (!info.ok()) {
+      return out.LocalError(info.status());
+    }
+    pki_cert = *info;
+  }
+  StatusOr<concord::common::v1::AgencyId> id =
+      ResolveSpecId(args, pki_cert.has_value() ? &*pki_cert : nullptr);
+  if (!id.ok()) {
+    return out.LocalError(id.status());
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  dir::GetAgencyResponse current;
+  {
+    grpc::ClientContext context;
+    PrepareContext(globals.connection, context);
+    dir::GetAgencyRequest get;
+    *get.mutable_id() = *id;
+    const grpc::Status status = (*stub)->GetAgency(&context, get, &current);
+    if (!status.ok()) {
+      return out.RpcError("GetAgency", status);
+    }
+  }
+  const dir::Agency& agency = current.agency();
+  dir::UpdateAgencyRequest request;
+  dir::AgencySpec& spec = *request.mutable_agency();
+  *spec.mutable_id() = agency.id();
+  spec.mutable_id()->clear_trust_domain();
+  spec.set_display_name(agency.display_name());
+  spec.set_jurisdiction(agency.jurisdiction());
+  *spec.mutable_specialisations() = agency.specialisations();
+  *spec.mutable_languages() = agency.languages();
+  spec.set_signing_public_key_pem(agency.signing_public_key_pem());
+  spec.set_sealing_public_key_pem(agency.sealing_public_key_pem());
+  *spec.mutable_certificate_serials() = agency.certificate_serials();
+  if (Status st = ApplySpecArgs(args, /*is_update=*/true, spec); !st.ok()) {
+    return out.LocalError(st);
+  }
+  request.set_expected_version(args.expected_version >= 0 ? args.expected_version
+                                                          : agency.version());
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::UpdateAgencyResponse response;
+  const grpc::Status status = (*stub)->UpdateAgency(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("UpdateAgency", status);
+  }
+  return PrintAgencyReply(response, response.agency(),
+                          "updated " + AgencyKeyOf(response.agency().id()), out);
+}
+
+int RunDirectorySuspend(const Globals& globals, const AgencyRefArgs& args, Output& out) {
+  StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
+  if (!id.ok()) {
+    return out.LocalError(id.status());
+  }
+  if (args.reason.empty()) {
+    return out.LocalError(UsageError("--reason", "required (no personal data)"));
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  dir::SuspendAgencyRequest request;
+  *request.mutable_id() = *id;
+  request.set_reason(args.reason);
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::SuspendAgencyResponse response;
+  const grpc::Status status = (*stub)->SuspendAgency(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("SuspendAgency", status);
+  }
+  return PrintAgencyReply(response, response.agency(),
+                          "suspended " + AgencyKeyOf(response.agency().id()), out);
+}
+
+int RunDirectoryReinstate(const Globals& globals, const AgencyRefArgs& args, Output& out) {
+  StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
+  if (!id.ok()) {
+    return out.LocalError(id.status());
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  dir::ReinstateAgencyRequest request;
+  *request.mutable_id() = *id;
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::ReinstateAgencyResponse response;
+  const grpc::Status status = (*stub)->ReinstateAgency(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("ReinstateAgency", status);
+  }
+  return PrintAgencyReply(response, response.agency(),
+                          "reinstated " + AgencyKeyOf(response.agency().id()), out);
+}
+
+int RunDirectoryGet(const Globals& globals, const AgencyRefArgs& args, Output& out) {
+  StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
+  if (!id.ok()) {
+    return out.LocalError(id.status());
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  dir::GetAgencyRequest request;
+  *request.mutable_id() = *id;
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::GetAgencyResponse response;
+  const grpc::Status status = (*stub)->GetAgency(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("GetAgency", status);
+  }
+  return PrintAgencyReply(response, response.agency(), "", out);
+}
+
+int RunDirectoryRevoke(const Globals& globals, const RevokeArgs& args, Output& out) {
+  std::string serial = args.serial;
+  if (!args.cert_file.empty()) {
+    if (!serial.empty()) {
+      return out.LocalError(UsageError("--cert-file", "give either SERIAL or --cert-file"));
+    }
+    StatusOr<CertificateInfo> info = ReadCertificateInfo(args.cert_file);
+    if (!info.ok()) {
+      return out.LocalError(info.status());
+    }
+    serial = info->serial;
+  }
+  if (serial.empty()) {
+    return out.LocalError(UsageError("SERIAL", "give the serial (hex) or --cert-file FILE"));
+  }
+  if (Status st = CheckSerial(serial); !st.ok()) {
+    return out.LocalError(st);
+  }
+  if (args.reason.empty()) {
+    return out.LocalError(UsageError("--reason", "required, e.g. key_compromise, superseded"));
+  }
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  dir::RevokeCertificateRequest request;
+  request.set_serial(NormalizeSerial(serial));
+  request.set_reason(args.reason);
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::RevokeCertificateResponse response;
+  const grpc::Status status = (*stub)->RevokeCertificate(&context, request, &response);
+  if (!status.ok()) {
+    return out.RpcError("RevokeCertificate", status);
+  }
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(response);
+    if (!doc.ok()) {
+      return out.LocalError(doc.status());
+    }
+    out.Json(*doc);
+  } else {
+    out.Line("revoked certificate serial " + response.serial() + " at " +
+             TimestampText(response.revoked_at()));
+  }
+  return kExitOk;
+}
+
+int RunDirectoryList(const Globals& globals, const ListArgs& args, Output& out) {
+  dir::ListAgenciesRequest request;
+  if (!args.type.empty()) {
+    const std::optional<AgencyType> type = ParseAgencyType(args.type);
+    if (!type.has_value()) {
+      return out.LocalError(UsageError("--type", "unknown agency type \"" + args.type + "\""));
+    }
+    request.set_type(AgencyTypeToProto(*type));
+  }
+  if (args.page_size < 0 || args.page_size > 500) {
+    return out.LocalError(UsageError("--page-size", "must be 0..500"));
+  }
+  request.set_jurisdiction(args.jurisdiction);
+  request.set_specialisation(args.specialisation);
+  request.set_language(args.language);
+  request.set_include_suspended(args.include_suspended);
+  request.mutable_page()->set_page_size(args.page_size);
+  request.mutable_page()->set_page_token(args.page_token);
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  // One page when --page-token is given, otherwise every page.
+  const bool single_page = !args.page_token.empty();
+  dir::ListAgenciesResponse all;
+  for (int page = 0; page < kMaxPages; ++page) {
+    grpc::ClientContext context;
+    PrepareContext(globals.connection, context);
+    dir::ListAgenciesResponse response;
+    const grpc::Status status = (*stub)->ListAgencies(&context, request, &response);
+    if (!status.ok()) {
+      return out.RpcError("ListAgencies", status);
+    }
+    all.mutable_agencies()->MergeFrom(response.agencies());
+    all.set_next_page_token(response.next_page_token());
+    if (single_page || response.next_page_token().empty()) {
+      break;
+    }
+    request.mutable_page()->set_page_token(response.next_page_token());
+  }
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(all);
+    if (!doc.ok()) {
+      return out.LocalError(doc.status());
+    }
+    out.Json(*doc);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const dir::Agency& a : all.agencies()) {
+    rows.push_back({AgencyKeyOf(a.id()), a.display_name(), a.jurisdiction(),
+                    JoinComma(ToVector(a.specialisations())), JoinComma(ToVector(a.languages())),
+                    StateText(a.state())});
+  }
+  out.Table({"AGENCY", "NAME", "JURISDICTION", "SPECIALISATIONS", "LANGUAGES", "STATE"}, rows);
+  if (single_page && !all.next_page_token().empty()) {
+    out.Line("next page: --page-token " + all.next_page_token());
+  }
+  return kExitOk;
+}
+
+int RunDirectoryRevocations(const Globals& globals, Output& out) {
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) {
+    return out.LocalError(stub.status());
+  }
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  dir::GetRevocationsResponse response;
+  const grpc::Status status =
+      (*stub)->GetRevocations(&context, dir::GetRevocationsRequest(), &response);
+  if (!status.ok()) {
+    return out.RpcError("GetRevocations", status);
+  }
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(response);
+    if (!doc.ok()) {
+      return out.LocalError(doc.status());
+    }
+    out.Json(*doc);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> suspended;
+  for (const auto& s : response.suspended_agencies()) {
+    suspended.push_back({AgencyKeyOf(s.id()), s.reason()});
+  }
+  std::vector<std::vector<std::string>> revoked;
+  for (const auto& r : response.revoked_serials()) {
+    revoked.push_back({r.serial(), r.reason(), TimestampText(r.revoked_at())});
+  }
+  out.Line("Suspended agencies:");
+  out.Table({"AGENCY", "REASON"}, suspended);
+  out.Line("");
+  out.Line("Revoked certificate serials:");
+  out.Table({"SERIAL", "REASON", "REVOKED AT"}, revoked);
+  return kExitOk;
+}
+
+}  // namespace concord::ctl

@@ -1,0 +1,250 @@
+// concordctl: the command-line client of Concord. Wiring only: CLI11 flags -> commands.h.
+// (CLI11 costs ~12 s of compile time per translation unit: it is included here and nowhere else.)
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "cli/concordctl/commands.h"
+#include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/output.h"
+#include "common/tls/tls.h"
+
+namespace {
+
+using concord::ctl::Output;
+using Runner = std::function<int(Output&)>;
+
+constexpr const char* kDescription =
+    "concordctl: command-line client of Concord, the secure messaging backbone of the Belgian\n"
+    "multidisciplinary model against trafficking in human beings. Every call uses mTLS with an\n"
+    "agency certificate (spiffe://<trust-domain>/agency/<type>/<id>).";
+
+constexpr const char* kFooter =
+    "\nEnvironment: CONCORD_SERVER, CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY, CONCORD_CA,\n"
+    "CONCORD_OFFICER, CONCORD_JUSTIFICATION (flags win over the environment).\n"
+    "Example:  concordctl --agency-dir var/pki/agencies/admin/ops directory list\n"
+    "Reference: docs/concordctl.md\n\n";
+
+void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
+  cmd.add_option("AGENCY", a.agency,
+                 "the agency: <type>/<id> (e.g. police/pz-brussels-capital) or its SPIFFE ID");
+  cmd.add_option("--type", a.type, "agency type (with --id), e.g. reception_centre");
+  cmd.add_option("--id", a.id, "agency id (with --type), e.g. pag-asa");
+  cmd.add_option("--from-pki", a.from_pki,
+                 "agency directory made by scripts/pki.sh: type, id and certificate serial from "
+                 "DIR/cert.pem, keys from DIR/sign.pub and DIR/seal.pub (other flags override)");
+  cmd.add_option("--name", a.name, update ? "display name" : "display name (default: the id)");
+  cmd.add_option("--jurisdiction", a.jurisdiction,
+                 "\"BE\" (national) or a region such as BE-BRU, BE-VAN, BE-WAL");
+  cmd.add_option("--specialisation", a.specialisations,
+                 update ? "specialisation (repeatable; replaces the stored list)"
+                        : "specialisation, e.g. thb, vice, labour_exploitation, minors "
+                          "(repeatable)")
+      ->allow_extra_args(false);
+  cmd.add_option("--language", a.languages,
+                 update ? "ISO 639-1 language (repeatable; replaces the stored list)"
+                        : "ISO 639-1 language supported, e.g. nl, fr, de, en (repeatable)")
+      ->allow_extra_args(false);
+  cmd.add_option("--signing-key", a.signing_key_file,
+                 "Ed25519 public key PEM (a private key file is accepted: only its public half "
+                 "is sent)");
+  cmd.add_option("--sealing-key", a.sealing_key_file, "X25519 public key PEM (same rule)");
+  cmd.add_option("--serial", a.serials,
+                 update ? "certificate serial in hex (repeatable; replaces the stored list)"
+                        : "certificate serial in hex (repeatable)")
+      ->allow_extra_args(false);
+  if (update) {
+    cmd.add_flag("--clear-specialisations", a.clear_specialisations, "remove every specialisation");
+    cmd.add_flag("--clear-languages", a.clear_languages, "remove every language");
+    cmd.add_flag("--clear-serials", a.clear_serials, "remove every certificate serial");
+    cmd.add_option("--expected-version", a.expected_version,
+                   "fail with ABORTED unless the stored version is this one (default: the "
+                   "version read just before; 0 = no check)");
+  }
+}
+
+int Run(int argc, char** argv) {
+  concord::ctl::Globals g;
+  concord::ctl::HealthArgs health_args;
+  concord::ctl::AgencySpecArgs register_args;
+  concord::ctl::AgencySpecArgs update_args;
+  concord::ctl::AgencyRefArgs ref_args;
+  concord::ctl::RevokeArgs revoke_args;
+  concord::ctl::ListArgs list_args;
+  concord::ctl::AuditQueryArgs query_args;
+  concord::ctl::AuditVerifyArgs verify_args;
+  concord::ctl::AuditCheckpointArgs checkpoint_args;
+  Runner run;
+
+  CLI::App app{kDescription, "concordctl"};
+  app.footer(std::string(kFooter) + concord::ctl::kExitCodeHelp);
+  app.fallthrough();  // global flags may also follow the command
+  app.require_subcommand(1);
+
+  app.add_option("--server", g.connection.server, "server address host:port")
+      ->envname("CONCORD_SERVER")
+      ->capture_default_str();
+  app.add_option("--agency-dir", g.connection.agency_dir,
+                 "agency directory (scripts/pki.sh layout): DIR/cert.pem and DIR/key.pem, and "
+                 "DIR/../../../ca.pem unless --ca is given")
+      ->envname("CONCORD_AGENCY_DIR");
+  app.add_option("--cert", g.connection.cert_file, "client certificate PEM")
+      ->envname("CONCORD_CERT");
+  app.add_option("--key", g.connection.key_file, "client private key PEM")->envname("CONCORD_KEY");
+  app.add_option("--ca", g.connection.ca_file, "CA bundle PEM that verifies the server")
+      ->envname("CONCORD_CA");
+  app.add_option("--server-name", g.connection.server_name,
+                 "TLS name to verify in the server certificate (default: host of --server)");
+  app.add_option("--officer", g.connection.officer,
+                 "acting officer, sent as metadata concord-officer and recorded in the audit log "
+                 "(printable ASCII)")
+      ->envname("CONCORD_OFFICER");
+  app.add_option("--justification", g.connection.justification,
+                 "why, sent as metadata concord-justification and recorded in the audit log "
+                 "(required by the server to consult or disclose personal data)")
+      ->envname("CONCORD_JUSTIFICATION");
+  app.add_option("--timeout", g.connection.timeout_seconds, "deadline of every RPC, in seconds")
+      ->capture_default_str();
+  app.add_flag("--json", g.json, "print one JSON document (for scripts) instead of text");
+
+  // health / whoami
+  CLI::App* health = app.add_subcommand(
+      "health", "grpc.health.v1 Check: prints SERVING / NOT_SERVING (exit 3 unless SERVING)");
+  health->add_option("--service", health_args.service,
+                     "service name to check, e.g. concord.directory.v1.Directory (default: the "
+                     "whole server)");
+  health->add_flag("--plaintext", g.connection.plaintext,
+                   "no TLS: for the plaintext health-only port (e.g. --server 127.0.0.1:7081)");
+  health->callback([&] { run = [&](Output& o) { return RunHealth(g, health_args, o); }; });
+
+  CLI::App* whoami =
+      app.add_subcommand("whoami",
+                         "shows the SPIFFE ID, serial and validity of the local client certificate "
+                         "(no RPC)");
+  whoami->callback([&] { run = [&](Output& o) { return RunWhoami(g, o); }; });
+
+  // directory
+  CLI::App* directory = app.add_subcommand(
+      "directory", "agency directory (concord.directory.v1.Directory); changes are admin only");
+  directory->require_subcommand(1);
+
+  CLI::App* reg = directory->add_subcommand(
+      "register", "registers an agency (admin); ALREADY_EXISTS if its id is taken");
+  AddSpecFlags(*reg, register_args, /*update=*/false);
+  reg->callback(
+      [&] { run = [&](Output& o) { return RunDirectoryRegister(g, register_args, o); }; });
+
+  CLI::App* upd = directory->add_subcommand(
+      "update",
+      "changes an agency's fields (admin): reads it, applies the flags given, writes "
+      "it back with an optimistic version check");
+  AddSpecFlags(*upd, update_args, /*update=*/true);
+  upd->callback([&] { run = [&](Output& o) { return RunDirectoryUpdate(g, update_args, o); }; });
+
+  CLI::App* suspend = directory->add_subcommand(
+      "suspend", "suspends an agency (admin): its calls are refused everywhere within seconds");
+  suspend->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
+  suspend->add_option("--reason", ref_args.reason, "why (required; no personal data)")->required();
+  suspend->callback([&] { run = [&](Output& o) { return RunDirectorySuspend(g, ref_args, o); }; });
+
+  CLI::App* reinstate =
+      directory->add_subcommand("reinstate", "lifts an agency's suspension (admin)");
+  reinstate->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
+  reinstate->callback(
+      [&] { run = [&](Output& o) { return RunDirectoryReinstate(g, ref_args, o); }; });
+
+  CLI::App* revoke = directory->add_subcommand(
+      "revoke", "revokes a certificate serial (admin): calls presenting it are refused");
+  revoke->add_option("SERIAL", revoke_args.serial, "serial in hex (':' and leading zeros ok)");
+  revoke->add_option("--cert-file", revoke_args.cert_file, "take the serial from this PEM");
+  revoke
+      ->add_option("--reason", revoke_args.reason,
+                   "why (required), e.g. key_compromise, superseded")
+      ->required();
+  revoke->callback([&] { run = [&](Output& o) { return RunDirectoryRevoke(g, revoke_args, o); }; });
+
+  CLI::App* get = directory->add_subcommand("get", "shows one agency, with its keys' presence");
+  get->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
+  get->callback([&] { run = [&](Output& o) { return RunDirectoryGet(g, ref_args, o); }; });
+
+  CLI::App* list = directory->add_subcommand(
+      "list", "lists agencies, filtered (filters are ANDed), ordered by <type>/<id>");
+  list->add_option("--type", list_args.type, "agency type, e.g. police");
+  list->add_option("--jurisdiction", list_args.jurisdiction, "e.g. BE-BRU");
+  list->add_option("--specialisation", list_args.specialisation, "e.g. thb");
+  list->add_option("--language", list_args.language, "e.g. fr");
+  list->add_flag("--include-suspended", list_args.include_suspended,
+                 "also list suspended agencies");
+  list->add_option("--page-size", list_args.page_size, "page size (0 = server default)");
+  list->add_option("--page-token", list_args.page_token,
+                   "fetch only this page (default: every page)");
+  list->callback([&] { run = [&](Output& o) { return RunDirectoryList(g, list_args, o); }; });
+
+  CLI::App* revocations = directory->add_subcommand(
+      "revocations", "suspended agencies and revoked certificate serials");
+  revocations->callback([&] { run = [&](Output& o) { return RunDirectoryRevocations(g, o); }; });
+
+  // audit
+  CLI::App* audit = app.add_subcommand(
+      "audit", "audit log (concord.audit.v1.Audit): admin and coordination unit only");
+  audit->require_subcommand(1);
+
+  CLI::App* query = audit->add_subcommand(
+      "query", "records about one object or made by one agency, newest first");
+  query->add_option("--object", query_args.object,
+                    "object reference, e.g. agency:police/pz-brussels-capital");
+  query->add_option("--agency", query_args.agency, "acting agency: <type>/<id> or SPIFFE ID");
+  query->add_option("--from", query_args.from, "not before (RFC 3339, e.g. 2026-11-28T00:00:00Z)");
+  query->add_option("--to", query_args.to, "not after (RFC 3339)");
+  query->add_option("--page-size", query_args.page_size, "page size (0 = server default)");
+  query->add_option("--page-token", query_args.page_token, "fetch only this page");
+  query->add_option("--limit", query_args.limit, "stop paging after this many records")
+      ->capture_default_str();
+  query->callback([&] { run = [&](Output& o) { return RunAuditQuery(g, query_args, o); }; });
+
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "recomputes the hash chain and checks the signed checkpoints; exit 3 and names "
+      "the first bad record when the log was altered, removed or reordered");
+  verify->add_option("--from-seq", verify_args.from_seq, "first record (default: the first)");
+  verify->add_option("--to-seq", verify_args.to_seq, "last record (default: the head)");
+  verify->add_option("--expect-key", verify_args.expect_key_file,
+                     "the audit service's Ed25519 public key PEM (e.g. var/pki/audit/sign.pub): "
+                     "checkpoints signed by any other key fail the verification");
+  verify->callback([&] { run = [&](Output& o) { return RunAuditVerify(g, verify_args, o); }; });
+
+  CLI::App* checkpoint = audit->add_subcommand(
+      "checkpoint", "shows the latest signed checkpoint of the chain head (--create: sign now)");
+  checkpoint->add_flag("--create", checkpoint_args.create,
+                       "sign the current chain head now (admin)");
+  checkpoint->callback(
+      [&] { run = [&](Output& o) { return RunAuditCheckpoint(g, checkpoint_args, o); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help (rc 0) or the error with a usage hint
+    return rc == 0 ? concord::ctl::kExitOk : concord::ctl::kExitUsage;
+  }
+  if (!run) {
+    std::cerr << app.help();
+    return concord::ctl::kExitUsage;
+  }
+  Output out(g.json, std::cout, std::cerr);
+  return run(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  concord::PinTls12CipherSuites();
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    // Third-party code (CLI11, protobuf, JSON) may throw; never let it abort without a message.
+    std::cerr << "error: unexpected failure: " << e.what() << '\n';
+    return concord::ctl::kExitLocalError;
+  }
+}

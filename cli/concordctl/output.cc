@@ -1,0 +1,191 @@
+#include "cli/concordctl/output.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "absl/status/status.h"
+#include "cli/concordctl/exit_codes.h"
+#include "common/status/grpc_status.h"
+
+namespace concord::ctl {
+namespace {
+
+void PrintRow(std::ostream& out, const std::vector<std::string>& cells,
+              const std::vector<size_t>& widths) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    line += cells[i];
+    if (i + 1 < cells.size()) {
+      line.append(widths[i] - DisplayWidth(cells[i]) + 2, ' ');
+    }
+  }
+  out << line << '\n';
+}
+
+std::string HintFor(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return "the server is unreachable or refused the TLS handshake: check --server, --ca, and "
+             "that your certificate is valid and issued by the server's CA";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "the server does not accept this certificate's identity: it needs exactly one "
+             "agency SPIFFE URI SAN, and the agency must not be suspended nor the serial revoked";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "your agency type may not call this RPC (see docs/security.md, policy table)";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "no answer within --timeout";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> ProtoToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &text, options);
+  if (!status.ok()) {
+    return absl::InternalError("cannot render the reply as JSON");
+  }
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return absl::InternalError("cannot render the reply as JSON");
+  }
+  return doc;
+}
+
+std::string GrpcCodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+size_t DisplayWidth(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string JoinComma(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += item;
+  }
+  return out;
+}
+
+void Output::Json(const nlohmann::json& doc) { out_ << doc.dump(2) << '\n'; }
+
+void Output::Line(std::string_view text) { out_ << text << '\n'; }
+
+void Output::Table(const std::vector<std::string>& headers,
+                   const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) {
+    out_ << "(none)\n";
+    return;
+  }
+  std::vector<size_t> widths(headers.size(), 0);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    widths[i] = DisplayWidth(headers[i]);
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  PrintRow(out_, headers, widths);
+  for (const auto& row : rows) {
+    PrintRow(out_, row, widths);
+  }
+}
+
+void Output::KeyValues(const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t width = 0;
+  for (const auto& [key, value] : rows) {
+    width = std::max(width, DisplayWidth(key));
+  }
+  for (const auto& [key, value] : rows) {
+    out_ << key << ':' << std::string(width - DisplayWidth(key) + 1, ' ') << value << '\n';
+  }
+}
+
+int Output::RpcError(std::string_view rpc, const grpc::Status& status) {
+  const Status rich = FromGrpcStatus(status);
+  const std::vector<FieldViolation> violations = FieldViolationsOf(rich);
+  const std::string reason = ReasonOf(rich);
+  const std::string code = GrpcCodeName(status.error_code());
+  const std::string hint = HintFor(status.error_code());
+  if (json_) {
+    nlohmann::json doc = {{"rpc", std::string(rpc)},
+                          {"code", code},
+                          {"code_number", static_cast<int>(status.error_code())},
+                          {"message", status.error_message()}};
+    if (!reason.empty()) {
+      doc["reason"] = reason;
+    }
+    if (!violations.empty()) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& v : violations) {
+        list.push_back({{"field", v.field}, {"description", v.description}});
+      }
+      doc["field_violations"] = std::move(list);
+    }
+    err_ << nlohmann::json{{"error", doc}}.dump(2) << '\n';
+    return kExitRpcFailed;
+  }
+  err_ << "error: " << rpc << " failed: " << code;
+  if (!status.error_message().empty()) {
+    err_ << ": " << status.error_message();
+  }
+  err_ << '\n';
+  if (!reason.empty()) {
+    err_ << "  reason: " << reason << '\n';
+  }
+  for (const auto& v : violations) {
+    err_ << "  field " << v.field << ": " << v.description << '\n';
+  }
+  if (!hint.empty()) {
+    err_ << "  hint: " << hint << '\n';
+  }
+  return kExitRpcFailed;
+}
+
+int Output::LocalError(const Status& status) {
+  const bool usage = status.code() == absl::StatusCode::kInvalidArgument;
+  const std::vector<FieldViolation> violations = FieldViolationsOf(status);
+  const std::string message(status.message().data(), status.message().size());
+  if (json_) {
+    nlohmann::json doc = {{"code", usage ? "USAGE" : "LOCAL"}, {"message", message}};
+    for (const auto& v : violations) {
+      doc["field_violations"].push_back({{"field", v.field}, {"description", v.description}});
+    }
+    err_ << nlohmann::json{{"error", doc}}.dump(2) << '\n';
+  } else {
+    err_ << "error: " << message << '\n';
+    for (const auto& v : violations) {
+      err_ << "  " << v.field << ": " << v.description << '\n';
+    }
+  }
+  return usage ? kExitUsage : kExitLocalError;
+}
+
+int Output::VerificationFailed(std::string_view message) {
+  if (json_) {
+    err_ << nlohmann::json{{"error",
+                            {{"code", "VERIFICATION_FAILED"}, {"message", std::string(message)}}}}
+                .dump(2)
+         << '\n';
+  } else {
+    err_ << "error: " << message << '\n';
+  }
+  return kExitVerificationFailed;
+}
+
+}  // namespace concord::ctl

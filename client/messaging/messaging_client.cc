@@ -1,0 +1,236 @@
+#include "client/messaging/messaging_client.h"
+
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+
+namespace concord::messaging::client {
+namespace {
+
+namespace dv1 = ::concord::directory::v1;
+
+Status FromGrpc(const grpc::Status& s) { return FromGrpcStatus(s); }
+
+}  // namespace
+
+MessagingClient::MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
+                                 ClientOptions options)
+    : messaging_(v1::Messaging::NewStub(channel)),
+      directory_(dv1::Directory::NewStub(channel)),
+      me_(std::move(me)),
+      options_(std::move(options)) {}
+
+void MessagingClient::Prepare(grpc::ClientContext& ctx, absl::Duration deadline) const {
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  if (!options_.officer.empty()) ctx.AddMetadata("concord-officer", options_.officer);
+  if (!options_.justification.empty()) {
+    ctx.AddMetadata("concord-justification", options_.justification);
+  }
+}
+
+StatusOr<AgencyPublicKeys> MessagingClient::LookupKeys(const AgencyProto& agency) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  dv1::GetAgencyRequest req;
+  *req.mutable_id() = agency;
+  dv1::GetAgencyResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(directory_->GetAgency(&ctx, req, &resp)));
+  CONCORD_ASSIGN_OR_RETURN(
+      crypto::Ed25519PublicKey signing,
+      crypto::Ed25519PublicKey::FromPem(resp.agency().signing_public_key_pem()));
+  CONCORD_ASSIGN_OR_RETURN(
+      crypto::X25519PublicKey sealing,
+      crypto::X25519PublicKey::FromPem(resp.agency().sealing_public_key_pem()));
+  return AgencyPublicKeys{std::move(signing), std::move(sealing)};
+}
+
+StatusOr<v1::SendResponse> MessagingClient::SendMessage(MessageDraft draft,
+                                                        const std::vector<AgencyProto>& recipients,
+                                                        const std::vector<FileToAttach>& files) {
+  draft.recipients.clear();
+  for (const AgencyProto& r : recipients) {
+    CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys keys, LookupKeys(r));
+    draft.recipients.push_back({r, keys.sealing_key});
+  }
+  draft.attachments.clear();
+  for (const FileToAttach& f : files) {
+    CONCORD_ASSIGN_OR_RETURN(SealedAttachment sealed,
+                             SealAttachment("", f.name, f.media_type, f.content, draft.recipients));
+    CONCORD_RETURN_IF_ERROR(Upload(sealed).status());
+    draft.attachments.push_back(sealed.reference);
+  }
+  CONCORD_ASSIGN_OR_RETURN(v1::Envelope envelope, BuildEnvelope(me_, draft, absl::Now()));
+  return Send(envelope);
+}
+
+StatusOr<v1::SendResponse> MessagingClient::Send(const v1::Envelope& envelope) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::SendRequest req;
+  *req.mutable_envelope() = envelope;
+  v1::SendResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->Send(&ctx, req, &resp)));
+  return resp;
+}
+
+StatusOr<v1::UploadAttachmentResponse> MessagingClient::Upload(const SealedAttachment& attachment) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::UploadAttachmentResponse resp;
+  auto writer = messaging_->UploadAttachment(&ctx, &resp);
+  v1::UploadAttachmentRequest part;
+  *part.mutable_header() = attachment.header;
+  bool ok = writer->Write(part);
+  for (size_t i = 0; ok && i < attachment.chunks.size(); ++i) {
+    *part.mutable_chunk() = attachment.chunks[i];
+    ok = writer->Write(part);
+  }
+  writer->WritesDone();
+  CONCORD_RETURN_IF_ERROR(FromGrpc(writer->Finish()));
+  return resp;
+}
+
+StatusOr<v1::ListInboxResponse> MessagingClient::ListInbox(const v1::ListInboxRequest& request) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::ListInboxResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->ListInbox(&ctx, request, &resp)));
+  return resp;
+}
+
+StatusOr<v1::InboxEntry> MessagingClient::Get(const std::string& message_id) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::GetRequest req;
+  req.set_message_id(message_id);
+  v1::GetResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->Get(&ctx, req, &resp)));
+  return resp.entry();
+}
+
+StatusOr<uint32_t> MessagingClient::Ack(const std::vector<std::string>& message_ids) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::AckRequest req;
+  for (const std::string& id : message_ids) req.add_message_ids(id);
+  v1::AckResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->Ack(&ctx, req, &resp)));
+  return resp.acknowledged();
+}
+
+StatusOr<std::vector<v1::Receipt>> MessagingClient::ListReceipts(const std::string& message_id) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::ListReceiptsRequest req;
+  req.set_message_id(message_id);
+  v1::ListReceiptsResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->ListReceipts(&ctx, req, &resp)));
+  return std::vector<v1::Receipt>(resp.receipts().begin(), resp.receipts().end());
+}
+
+StatusOr<std::vector<v1::AttachmentChunk>> MessagingClient::DownloadChunks(
+    const std::string& message_id, const std::string& attachment_id) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::DownloadAttachmentRequest req;
+  req.set_message_id(message_id);
+  req.set_attachment_id(attachment_id);
+  auto reader = messaging_->DownloadAttachment(&ctx, req);
+  std::vector<v1::AttachmentChunk> chunks;
+  v1::AttachmentChunk chunk;
+  while (reader->Read(&chunk)) chunks.push_back(chunk);
+  CONCORD_RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+  return chunks;
+}
+
+StatusOr<std::string> MessagingClient::VerifyAndOpenEnvelope(const v1::Envelope& envelope) {
+  CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys sender, LookupKeys(envelope.sender()));
+  return VerifyAndOpen(envelope, sender.signing_key, me_.agency, me_.sealing_key);
+}
+
+StatusOr<OpenedMessage> MessagingClient::Read(const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(v1::InboxEntry entry, Get(message_id));
+  CONCORD_ASSIGN_OR_RETURN(std::string body, VerifyAndOpenEnvelope(entry.envelope()));
+  return OpenedMessage{entry.envelope(), std::move(body), entry.acknowledged()};
+}
+
+StatusOr<std::string> MessagingClient::ReadAttachment(const v1::Envelope& envelope,
+                                                      const std::string& attachment_id) {
+  CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys sender, LookupKeys(envelope.sender()));
+  // The reference (chunk digests, plaintext digest) is trusted only once the envelope verifies.
+  CONCORD_RETURN_IF_ERROR(VerifyEnvelope(envelope, sender.signing_key));
+  for (const v1::Attachment& a : envelope.attachments()) {
+    if (a.attachment_id() != attachment_id) continue;
+    CONCORD_ASSIGN_OR_RETURN(std::vector<v1::AttachmentChunk> chunks,
+                             DownloadChunks(envelope.message_id(), attachment_id));
+    return OpenAttachment(a, chunks, me_.agency, me_.sealing_key);
+  }
+  return absl::NotFoundError("the message has no such attachment");
+}
+
+Status MessagingClient::SendReceipt(const v1::Envelope& envelope, v1::ReceiptKind kind) {
+  CONCORD_ASSIGN_OR_RETURN(v1::Receipt receipt, MakeReceipt(me_, envelope, kind, absl::Now()));
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::SendReceiptRequest req;
+  *req.mutable_receipt() = receipt;
+  v1::SendReceiptResponse resp;
+  return FromGrpc(messaging_->SendReceipt(&ctx, req, &resp));
+}
+
+StatusOr<std::vector<v1::Receipt>> MessagingClient::VerifiedReceipts(
+    const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::Receipt> receipts, ListReceipts(message_id));
+  for (const v1::Receipt& r : receipts) {
+    CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys keys, LookupKeys(r.recipient()));
+    CONCORD_RETURN_IF_ERROR(VerifyReceipt(r, keys.signing_key));
+  }
+  return receipts;
+}
+
+StatusOr<v1::SendResponse> MessagingClient::Forward(
+    const std::string& original_message_id, const std::vector<AgencyProto>& recipients,
+    std::optional<v1::ForwardPermission> permission) {
+  CONCORD_ASSIGN_OR_RETURN(OpenedMessage original, Read(original_message_id));
+  std::vector<Recipient> targets;
+  for (const AgencyProto& r : recipients) {
+    CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys keys, LookupKeys(r));
+    targets.push_back({r, keys.sealing_key});
+  }
+  CONCORD_ASSIGN_OR_RETURN(v1::Envelope envelope,
+                           BuildForward(me_, original.envelope, original.body, targets,
+                                        std::move(permission), absl::Now()));
+  grpc::ClientContext ctx;
+  Prepare(ctx, options_.deadline);
+  v1::ForwardRequest req;
+  *req.mutable_envelope() = envelope;
+  v1::SendResponse resp;
+  CONCORD_RETURN_IF_ERROR(FromGrpc(messaging_->Forward(&ctx, req, &resp)));
+  return resp;
+}
+
+Status MessagingClient::Watch(const std::string& terminal_id,
+                              const std::function<bool(const v1::Delivery&)>& on_delivery,
+                              absl::Duration max_duration) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, max_duration);
+  v1::SubscribeRequest req;
+  req.set_terminal_id(terminal_id);
+  auto reader = messaging_->Subscribe(&ctx, req);
+  v1::Delivery delivery;
+  while (reader->Read(&delivery)) {
+    if (!on_delivery(delivery)) {
+      ctx.TryCancel();
+      reader->Finish();
+      return absl::OkStatus();
+    }
+  }
+  const grpc::Status s = reader->Finish();
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return absl::OkStatus();
+  return FromGrpc(s);
+}
+
+}  // namespace concord::messaging::client

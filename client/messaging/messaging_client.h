@@ -1,0 +1,119 @@
+// File: client/messaging/messaging_client.h
+//
+// The gRPC half of the agency-side messaging library: what `concordctl message ...` and agency
+// systems call. It wraps the concord.messaging.v1 stub (deadline on every unary call, the
+// concord-officer / concord-justification metadata) and combines it with message_crypto.h and
+// the directory (public keys), so that callers deal in plaintext and agency ids only:
+//
+//   MessagingClient client(channel, me, {.officer = "officer-17"});
+//   CONCORD_ASSIGN_OR_RETURN(v1::SendResponse sent,
+//       client.SendMessage(draft_without_keys, {payoke_id}, {{"scan.pdf", "application/pdf",
+//       pdf}}));
+//   CONCORD_ASSIGN_OR_RETURN(OpenedMessage m, client.Read(message_id));   // verified + unsealed
+//
+// Errors are concord::Status (FromGrpcStatus keeps the server's reason and field violations).
+// Thread safety: a MessagingClient may be used from several threads (gRPC stubs are thread-safe).
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/messaging/message_crypto.h"
+#include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/messaging/v1/messaging.grpc.pb.h"
+
+namespace concord::messaging::client {
+
+struct ClientOptions {
+  absl::Duration deadline = absl::Seconds(30);  // every unary and attachment call
+  std::string officer;                          // concord-officer metadata ("" = none)
+  std::string justification;                    // concord-justification metadata ("" = none)
+};
+
+/// Public keys of an agency, from the directory.
+struct AgencyPublicKeys {
+  crypto::Ed25519PublicKey signing_key;
+  crypto::X25519PublicKey sealing_key;
+};
+
+/// A file to attach: sealed in memory, uploaded in chunks.
+struct FileToAttach {
+  std::string name;
+  std::string media_type;
+  std::string content;
+};
+
+/// A message verified against the sender's directory key and opened.
+struct OpenedMessage {
+  v1::Envelope envelope;
+  std::string body;
+  bool acknowledged = false;
+};
+
+class MessagingClient {
+ public:
+  /// `channel`: mTLS channel to Concord (both services on it); `me`: the local agency and keys.
+  MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
+                  ClientOptions options = {});
+
+  /// Directory lookup (Directory/GetAgency), keys parsed from PEM.
+  StatusOr<AgencyPublicKeys> LookupKeys(const AgencyProto& agency);
+
+  /// Looks up every recipient's sealing key, seals and uploads the files, builds, seals and
+  /// signs the envelope (draft.recipients and draft.attachments are filled here) and sends it.
+  StatusOr<v1::SendResponse> SendMessage(MessageDraft draft,
+                                         const std::vector<AgencyProto>& recipients,
+                                         const std::vector<FileToAttach>& files = {});
+
+  /// Raw calls.
+  StatusOr<v1::SendResponse> Send(const v1::Envelope& envelope);
+  StatusOr<v1::UploadAttachmentResponse> Upload(const SealedAttachment& attachment);
+  StatusOr<v1::ListInboxResponse> ListInbox(const v1::ListInboxRequest& request);
+  StatusOr<v1::InboxEntry> Get(const std::string& message_id);
+  StatusOr<uint32_t> Ack(const std::vector<std::string>& message_ids);
+  StatusOr<std::vector<v1::Receipt>> ListReceipts(const std::string& message_id);
+  StatusOr<std::vector<v1::AttachmentChunk>> DownloadChunks(const std::string& message_id,
+                                                            const std::string& attachment_id);
+
+  /// Get + verify the signature against the sender's directory key + open.
+  StatusOr<OpenedMessage> Read(const std::string& message_id);
+  /// Verify + open an envelope already at hand (e.g. from Watch).
+  StatusOr<std::string> VerifyAndOpenEnvelope(const v1::Envelope& envelope);
+  /// Downloads, checks against the signed reference and opens one attachment.
+  StatusOr<std::string> ReadAttachment(const v1::Envelope& envelope,
+                                       const std::string& attachment_id);
+
+  /// Signs and sends a delivered/read receipt for `envelope`.
+  Status SendReceipt(const v1::Envelope& envelope, v1::ReceiptKind kind);
+  /// Receipts of a message this agency sent, each verified against the recipient's key
+  /// (PERMISSION_DENIED if one does not verify).
+  StatusOr<std::vector<v1::Receipt>> VerifiedReceipts(const std::string& message_id);
+
+  /// Opens the original (must be in this agency's inbox), re-seals it for `recipients` and
+  /// forwards it; `permission` is the provider's signed permission (needed for H2 originals).
+  StatusOr<v1::SendResponse> Forward(const std::string& original_message_id,
+                                     const std::vector<AgencyProto>& recipients,
+                                     std::optional<v1::ForwardPermission> permission);
+
+  /// Subscribes as `terminal_id` and calls `on_delivery` for each delivery until it returns
+  /// false, `max_duration` passes (then OK) or the stream fails.
+  Status Watch(const std::string& terminal_id,
+               const std::function<bool(const v1::Delivery&)>& on_delivery,
+               absl::Duration max_duration);
+
+  const SenderIdentity& identity() const { return me_; }
+
+ private:
+  void Prepare(grpc::ClientContext& ctx, absl::Duration deadline) const;
+
+  std::unique_ptr<v1::Messaging::Stub> messaging_;
+  std::unique_ptr<::concord::directory::v1::Directory::Stub> directory_;
+  SenderIdentity me_;
+  ClientOptions options_;
+};
+
+}  // namespace concord::messaging::client

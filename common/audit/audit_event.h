@@ -1,0 +1,68 @@
+// File: common/audit/audit_event.h
+//
+// What every Concord service tells the audit log: one AuditEvent per state-changing RPC and per
+// read of sealed data (LED 2016/680 art. 25; DOMAIN.md section 6). An AuditSink appends it; the
+// production sink is RedisAuditSink (redis_audit_sink.h), which seals the event and chains it.
+//
+//   audit::AuditEvent e{.agency = caller.agency, .officer = audit::OfficerFromContext(*ctx),
+//                       .operation = audit::Operation::kConsultation, .object = "message:" + id,
+//                       .method = "/concord.messaging.v1.Messaging/Fetch",
+//                       .justification = audit::JustificationFromContext(*ctx),
+//                       .outcome = "OK", .time = clock.Now()};
+//   CONCORD_RETURN_IF_ERROR(sink.Append(e));
+//
+// Records hold no personal data: `object` is a pseudonymous reference ("<kind>:<id>"), never a
+// name; `justification` is free text from the caller and is sealed at rest.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/identity/agency_id.h"
+#include "common/status/status.h"
+
+namespace concord::audit {
+
+/// The six operations LED art. 25 requires to be logged.
+enum class Operation {
+  kCollection,
+  kAlteration,
+  kConsultation,
+  kDisclosure,
+  kCombination,
+  kErasure
+};
+
+/// "collection", "alteration", "consultation", "disclosure", "combination", "erasure".
+std::string_view OperationName(Operation op);
+
+/// Inverse of OperationName (exact match); nullopt otherwise.
+std::optional<Operation> ParseOperation(std::string_view name);
+
+struct AuditEvent {
+  AgencyId agency;      // acting agency, from its peer certificate
+  std::string officer;  // acting officer, asserted by the agency system ("" = unknown)
+  Operation operation = Operation::kConsultation;
+  std::string object;                   // pseudonymous reference, e.g. "agency:police/x"
+  std::string method;                   // full gRPC method name
+  std::string justification;            // stated reason; required to consult/disclose personal data
+  std::vector<std::string> recipients;  // for disclosures: recipient agency keys "<type>/<id>"
+  std::string outcome;                  // gRPC code name, e.g. "OK"
+  absl::Time time;  // when it happened; absl::UnixEpoch() = "now" (sink's clock)
+
+  friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
+};
+
+/// Where services send audit events. Implementations are thread-safe.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  /// Appends one record durably (as durable as the backing store). UNAVAILABLE when the store
+  /// is unreachable: the caller decides whether the audited operation may proceed.
+  virtual Status Append(const AuditEvent& event) = 0;
+};
+
+}  // namespace concord::audit

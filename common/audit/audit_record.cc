@@ -1,0 +1,238 @@
+#include "common/audit/audit_record.h"
+
+#include <array>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/aead.h"
+#include "common/crypto/canonical.h"
+#include "common/crypto/hash.h"
+#include "common/redis/keys.h"
+#include "common/status/status_macros.h"
+
+namespace concord::audit {
+namespace {
+
+constexpr std::string_view kTag = "audit";
+constexpr std::string_view kRecordDomain = "concord.audit.record.v1";
+
+// Canonical field tags of the record plaintext. Never reuse or renumber.
+enum FieldTag : uint8_t {
+  kFieldDomain = 0,
+  kFieldSeq = 1,
+  kFieldTimeUnixNanos = 2,
+  kFieldTrustDomain = 3,
+  kFieldAgencyType = 4,
+  kFieldAgencyId = 5,
+  kFieldOfficer = 6,
+  kFieldOperation = 7,
+  kFieldObject = 8,
+  kFieldMethod = 9,
+  kFieldJustification = 10,
+  kFieldRecipients = 11,  // string list, in the caller's order
+  kFieldOutcome = 12,
+};
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+}
+
+// Reads back crypto::CanonicalWriter output for a fixed schema (the writer has no reader).
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view data) : data_(data) {}
+  bool done() const { return data_.empty(); }
+
+  StatusOr<std::string_view> String(uint8_t tag) {
+    CONCORD_RETURN_IF_ERROR(Tag(tag));
+    CONCORD_ASSIGN_OR_RETURN(uint64_t len, Fixed(4));
+    return Bytes(len);
+  }
+
+  StatusOr<int64_t> Int(uint8_t tag) {
+    CONCORD_RETURN_IF_ERROR(Tag(tag));
+    CONCORD_ASSIGN_OR_RETURN(uint64_t v, Fixed(8));
+    return static_cast<int64_t>(v);
+  }
+
+  StatusOr<std::vector<std::string>> Strings(uint8_t tag) {
+    CONCORD_RETURN_IF_ERROR(Tag(tag));
+    CONCORD_ASSIGN_OR_RETURN(uint64_t count, Fixed(4));
+    if (count > data_.size() / 4) {
+      return absl::DataLossError("audit record: list count exceeds the data");
+    }
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      CONCORD_ASSIGN_OR_RETURN(uint64_t len, Fixed(4));
+      CONCORD_ASSIGN_OR_RETURN(std::string_view item, Bytes(len));
+      out.emplace_back(item);
+    }
+    return out;
+  }
+
+ private:
+  Status Tag(uint8_t tag) {
+    if (data_.empty() || static_cast<uint8_t>(data_[0]) != tag) {
+      return absl::DataLossError(absl::StrCat("audit record: field ", tag, " missing"));
+    }
+    data_.remove_prefix(1);
+    return absl::OkStatus();
+  }
+  StatusOr<uint64_t> Fixed(size_t n) {
+    if (data_.size() < n) {
+      return absl::DataLossError("audit record: truncated");
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      v = (v << 8) | static_cast<uint8_t>(data_[i]);
+    }
+    data_.remove_prefix(n);
+    return v;
+  }
+  StatusOr<std::string_view> Bytes(uint64_t len) {
+    if (data_.size() < len) {
+      return absl::DataLossError("audit record: truncated field");
+    }
+    std::string_view v = data_.substr(0, len);
+    data_.remove_prefix(len);
+    return v;
+  }
+
+  std::string_view data_;
+};
+
+}  // namespace
+
+std::string HeadKey() { return redis::Key(kTag, "head"); }
+std::string RecordsKey() { return redis::Key(kTag, "records"); }
+std::string ObjectIndexKey(std::string_view object) {
+  return redis::Key(kTag,
+                    absl::StrCat("by-object:", absl::string_view(object.data(), object.size())));
+}
+std::string AgencyIndexKey(const AgencyId& agency) {
+  return redis::Key(kTag, absl::StrCat("by-agency:", agency.Key()));
+}
+std::string CheckpointsKey() { return redis::Key(kTag, "checkpoints"); }
+std::string CheckpointIndexKey() { return redis::Key(kTag, "checkpoint-index"); }
+
+std::string GenesisHash() { return std::string(kHashSize, '\0'); }
+
+std::string RecordAad(uint64_t seq) { return absl::StrCat("concord-audit-v1|", seq); }
+
+std::string ChainHash(std::string_view prev_hash, uint64_t seq, std::string_view sealed) {
+  std::string buf;
+  buf.reserve(prev_hash.size() + 8 + sealed.size());
+  buf.append(prev_hash);
+  PutU64(buf, seq);
+  buf.append(sealed);
+  const std::array<uint8_t, 32> digest = crypto::Sha256(buf);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event) {
+  crypto::CanonicalWriter w;
+  w.AddString(kFieldDomain, kRecordDomain);
+  w.AddInt(kFieldSeq, static_cast<int64_t>(seq));
+  w.AddInt(kFieldTimeUnixNanos, absl::ToUnixNanos(event.time));
+  w.AddString(kFieldTrustDomain, event.agency.trust_domain);
+  w.AddString(kFieldAgencyType, AgencyTypeName(event.agency.type));
+  w.AddString(kFieldAgencyId, event.agency.id);
+  w.AddString(kFieldOfficer, event.officer);
+  w.AddString(kFieldOperation, OperationName(event.operation));
+  w.AddString(kFieldObject, event.object);
+  w.AddString(kFieldMethod, event.method);
+  w.AddString(kFieldJustification, event.justification);
+  w.AddStrings(kFieldRecipients, event.recipients);
+  w.AddString(kFieldOutcome, event.outcome);
+  std::string out = w.Release();
+  if (out.size() > kMaxRecordPlaintext) {
+    return absl::InvalidArgumentError(absl::StrCat("audit event too large: ", out.size(),
+                                                   " bytes (max ", kMaxRecordPlaintext, ")"));
+  }
+  return out;
+}
+
+StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_seq) {
+  CanonicalReader r(plaintext);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view domain, r.String(kFieldDomain));
+  if (domain != kRecordDomain) {
+    return absl::DataLossError("audit record: unknown format");
+  }
+  CONCORD_ASSIGN_OR_RETURN(int64_t seq, r.Int(kFieldSeq));
+  if (static_cast<uint64_t>(seq) != expected_seq) {
+    return absl::DataLossError(
+        absl::StrCat("audit record: embedded seq ", seq, " differs from ", expected_seq));
+  }
+  AuditEvent e;
+  CONCORD_ASSIGN_OR_RETURN(int64_t nanos, r.Int(kFieldTimeUnixNanos));
+  e.time = absl::FromUnixNanos(nanos);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view td, r.String(kFieldTrustDomain));
+  e.agency.trust_domain = std::string(td);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view type, r.String(kFieldAgencyType));
+  std::optional<AgencyType> parsed_type = ParseAgencyType(type);
+  if (!parsed_type) {
+    return absl::DataLossError("audit record: unknown agency type");
+  }
+  e.agency.type = *parsed_type;
+  CONCORD_ASSIGN_OR_RETURN(std::string_view id, r.String(kFieldAgencyId));
+  e.agency.id = std::string(id);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view officer, r.String(kFieldOfficer));
+  e.officer = std::string(officer);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view op, r.String(kFieldOperation));
+  std::optional<Operation> parsed_op = ParseOperation(op);
+  if (!parsed_op) {
+    return absl::DataLossError("audit record: unknown operation");
+  }
+  e.operation = *parsed_op;
+  CONCORD_ASSIGN_OR_RETURN(std::string_view object, r.String(kFieldObject));
+  e.object = std::string(object);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view method, r.String(kFieldMethod));
+  e.method = std::string(method);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view justification, r.String(kFieldJustification));
+  e.justification = std::string(justification);
+  CONCORD_ASSIGN_OR_RETURN(e.recipients, r.Strings(kFieldRecipients));
+  CONCORD_ASSIGN_OR_RETURN(std::string_view outcome, r.String(kFieldOutcome));
+  e.outcome = std::string(outcome);
+  if (!r.done()) {
+    return absl::DataLossError("audit record: trailing bytes");
+  }
+  return e;
+}
+
+std::string StoredRecord::Encode() const { return absl::StrCat(prev_hash, hash, sealed); }
+
+StatusOr<StoredRecord> StoredRecord::Parse(std::string_view value) {
+  constexpr size_t kMin = 2 * kHashSize + crypto::kAeadNonceSize + crypto::kAeadTagSize;
+  if (value.size() < kMin) {
+    return absl::DataLossError(
+        absl::StrCat("stored audit record too short: ", value.size(), " bytes"));
+  }
+  StoredRecord r;
+  r.prev_hash = std::string(value.substr(0, kHashSize));
+  r.hash = std::string(value.substr(kHashSize, kHashSize));
+  r.sealed = std::string(value.substr(2 * kHashSize));
+  return r;
+}
+
+StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string_view prev_hash,
+                                  const AuditEvent& event) {
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeEvent(seq, event));
+  StoredRecord r;
+  CONCORD_ASSIGN_OR_RETURN(r.sealed, crypto::AeadSeal(key.bytes(), plaintext, RecordAad(seq)));
+  r.prev_hash = std::string(prev_hash);
+  r.hash = ChainHash(prev_hash, seq, r.sealed);
+  return r;
+}
+
+StatusOr<AuditEvent> OpenRecord(const AuditKey& key, uint64_t seq, const StoredRecord& record) {
+  auto plaintext = crypto::AeadOpen(key.bytes(), record.sealed, RecordAad(seq));
+  if (!plaintext.ok()) {
+    return absl::DataLossError("audit record does not open with the audit key (altered or moved)");
+  }
+  return DecodeEvent(*plaintext, seq);
+}
+
+}  // namespace concord::audit

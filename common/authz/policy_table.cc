@@ -1,0 +1,144 @@
+// File: common/authz/policy_table.cc
+//
+// THE authorization table of Concord, as data. Read it as: for this RPC, which agency types may
+// call it, under which named rule. Everything not listed is denied ("no policy for method").
+// docs/security.md shows the same table (PolicyTableMarkdown()); tests keep both in step and walk
+// every (agency type, method) pair.
+//
+// Choices (PRODUCT.md "Actors"):
+//   - directory.admin_only: only operators change the directory (register, update, suspend,
+//     reinstate, revoke). They see no case content anywhere else.
+//   - directory.lookup (GetAgency): EVERY authenticated agency, including foreign partners and
+//     platforms. Signatures and sealing need the counterpart's public keys: a platform answering
+//     an evidence request must verify the requesting magistrate's signature and seal its answer
+//     to that magistrate's X25519 key; a foreign partner likewise. A lookup needs the exact agency
+//     id (already known from the message it answers), and an agency record holds no personal data.
+//   - directory.browse (ListAgencies, GetRevocations): the domestic agency types and admin.
+//     Foreign partners and platforms may not enumerate the Belgian directory (which specialised
+//     units exist and where is operationally sensitive); they reach agencies only through liaison.
+//   - audit.oversight / audit.checkpoint: admin and the coordination unit (the national
+//     rapporteur's oversight role); no operational agency reads the audit trail.
+//   - messaging.*: the five domestic operational types exchange messages (send, own inbox,
+//     receipts, forward); platforms only answer requests addressed to them and notify the police
+//     (messaging.send = own for platforms) and never forward; foreign partners use liaison;
+//     admin and the coordination unit see no message content (deny everywhere). Ownership
+//     (sender/recipient of the message, H2 permission) is checked by services/messaging.
+//   - any_authenticated: gRPC health checking and server reflection, for every authenticated
+//     agency (they carry no case data; unauthenticated probes use the separate plaintext
+//     health-only port).
+#include "common/authz/policy.h"
+
+namespace concord::authz {
+namespace {
+
+using T = AgencyType;
+using D = Decision;
+
+constexpr std::string_view kAdminOnly = "directory.admin_only";
+constexpr std::string_view kLookup = "directory.lookup";
+constexpr std::string_view kBrowse = "directory.browse";
+constexpr std::string_view kAuditOversight = "audit.oversight";
+constexpr std::string_view kAuditCheckpoint = "audit.checkpoint";
+constexpr std::string_view kAnyAuthenticated = "any_authenticated";
+constexpr std::string_view kMessagingSend = "messaging.send";
+constexpr std::string_view kMessagingInbox = "messaging.own_inbox";
+constexpr std::string_view kMessagingParty = "messaging.party";
+constexpr std::string_view kMessagingSender = "messaging.sender";
+constexpr std::string_view kMessagingForward = "messaging.forward";
+constexpr std::string_view kPlatformReplyOnly =
+    "a platform may only answer a request addressed to it (a RESPONSE to the requesting agency) "
+    "or notify the police (DSA art. 18)";
+constexpr std::string_view kPartyOnly =
+    "the caller must be the sender or a recipient of the message";
+constexpr std::string_view kSenderOnly = "only the message's sender sees its receipts";
+constexpr std::string_view kForwardRule =
+    "the forwarder must be a recipient of the original; an H2 original reaches new agencies only "
+    "with the provider's signed permission";
+
+std::map<AgencyType, Decision> AdminOnly() { return {{T::kAdmin, D::kAllow}}; }
+
+std::map<AgencyType, Decision> Everyone() {
+  std::map<AgencyType, Decision> m;
+  for (AgencyType t : kAllAgencyTypes) m[t] = D::kAllow;
+  return m;
+}
+
+std::map<AgencyType, Decision> DomesticAndAdmin() {
+  return {{T::kPolice, D::kAllow},
+          {T::kMagistrate, D::kAllow},
+          {T::kReceptionCentre, D::kAllow},
+          {T::kImmigrationOffice, D::kAllow},
+          {T::kSocialInspection, D::kAllow},
+          {T::kCoordinationUnit, D::kAllow},
+          {T::kAdmin, D::kAllow}};
+}
+
+std::map<AgencyType, Decision> Oversight() {
+  return {{T::kCoordinationUnit, D::kAllow}, {T::kAdmin, D::kAllow}};
+}
+
+// Messaging (issue 3): the five domestic operational types exchange messages; platforms only
+// answer requests addressed to them; foreign partners use liaison; admin and the coordination
+// unit see no message content. Values: decision for domestic types, decision for platforms.
+std::map<AgencyType, Decision> Messaging(Decision domestic, Decision platform) {
+  std::map<AgencyType, Decision> m = {{T::kPolice, domestic},
+                                      {T::kMagistrate, domestic},
+                                      {T::kReceptionCentre, domestic},
+                                      {T::kImmigrationOffice, domestic},
+                                      {T::kSocialInspection, domestic}};
+  if (platform != D::kDeny) m[T::kPlatform] = platform;
+  return m;
+}
+
+std::vector<MethodPolicy> BuildTable() {
+  return {
+      // concord.directory.v1.Directory
+      {"/concord.directory.v1.Directory/RegisterAgency", kAdminOnly, AdminOnly(), ""},
+      {"/concord.directory.v1.Directory/UpdateAgency", kAdminOnly, AdminOnly(), ""},
+      {"/concord.directory.v1.Directory/SuspendAgency", kAdminOnly, AdminOnly(), ""},
+      {"/concord.directory.v1.Directory/ReinstateAgency", kAdminOnly, AdminOnly(), ""},
+      {"/concord.directory.v1.Directory/RevokeCertificate", kAdminOnly, AdminOnly(), ""},
+      {"/concord.directory.v1.Directory/GetAgency", kLookup, Everyone(), ""},
+      {"/concord.directory.v1.Directory/ListAgencies", kBrowse, DomesticAndAdmin(), ""},
+      {"/concord.directory.v1.Directory/GetRevocations", kBrowse, DomesticAndAdmin(), ""},
+      // concord.audit.v1.Audit
+      {"/concord.audit.v1.Audit/Query", kAuditOversight, Oversight(), ""},
+      {"/concord.audit.v1.Audit/Verify", kAuditOversight, Oversight(), ""},
+      {"/concord.audit.v1.Audit/GetCheckpoint", kAuditOversight, Oversight(), ""},
+      {"/concord.audit.v1.Audit/CreateCheckpoint", kAuditCheckpoint, Oversight(), ""},
+      // concord.messaging.v1.Messaging
+      {"/concord.messaging.v1.Messaging/Send", kMessagingSend, Messaging(D::kAllow, D::kAllowOwn),
+       kPlatformReplyOnly},
+      {"/concord.messaging.v1.Messaging/Subscribe", kMessagingInbox,
+       Messaging(D::kAllow, D::kAllow), ""},
+      {"/concord.messaging.v1.Messaging/ListInbox", kMessagingInbox,
+       Messaging(D::kAllow, D::kAllow), ""},
+      {"/concord.messaging.v1.Messaging/Get", kMessagingParty,
+       Messaging(D::kAllowOwn, D::kAllowOwn), kPartyOnly},
+      {"/concord.messaging.v1.Messaging/Ack", kMessagingInbox, Messaging(D::kAllow, D::kAllow), ""},
+      {"/concord.messaging.v1.Messaging/SendReceipt", kMessagingInbox,
+       Messaging(D::kAllow, D::kAllow), ""},
+      {"/concord.messaging.v1.Messaging/ListReceipts", kMessagingSender,
+       Messaging(D::kAllowOwn, D::kAllowOwn), kSenderOnly},
+      {"/concord.messaging.v1.Messaging/UploadAttachment", kMessagingSend,
+       Messaging(D::kAllow, D::kAllow), ""},
+      {"/concord.messaging.v1.Messaging/DownloadAttachment", kMessagingParty,
+       Messaging(D::kAllowOwn, D::kAllowOwn), kPartyOnly},
+      {"/concord.messaging.v1.Messaging/Forward", kMessagingForward,
+       Messaging(D::kAllowOwn, D::kDeny), kForwardRule},
+      // gRPC infrastructure
+      {"/grpc.health.v1.Health/Check", kAnyAuthenticated, Everyone(), ""},
+      {"/grpc.health.v1.Health/Watch", kAnyAuthenticated, Everyone(), ""},
+      {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kAnyAuthenticated,
+       Everyone(), ""},
+  };
+}
+
+}  // namespace
+
+const std::vector<MethodPolicy>& PolicyTable() {
+  static const std::vector<MethodPolicy>* const table = new std::vector<MethodPolicy>(BuildTable());
+  return *table;
+}
+
+}  // namespace concord::authz

@@ -1,0 +1,103 @@
+// File: common/clients/directory_cache.h
+//
+// DirectoryCache: the in-memory revocation state (suspended agencies, revoked certificate
+// serials) that the Authorizer consults on EVERY call, without a Redis read per call.
+//
+// Freshness (PRODUCT.md: "effect within seconds on all replicas"; the issue: within 5 s):
+//   - loaded from the directory's Redis keys (directory_keys.h) at Start();
+//   - reloaded after every message on "concord:directory:events" (the directory publishes in the
+//     same Lua script that changes the sets, so a reload that follows the message sees the
+//     change);
+//   - reloaded after every (re)subscribe (messages published while disconnected are lost);
+//   - reloaded every reload_interval (default 30 s) as a safety net, and retried every
+//     retry_interval while a reload fails.
+// Reloads run on the cache's own thread; the pub/sub callbacks only wake it, so bursts of events
+// coalesce into one reload.
+//
+// While Redis is unreachable the LAST KNOWN state is kept (documented choice, docs/security.md):
+// dropping it would either let revoked certificates in (fail open) or refuse every agency
+// (fail closed on an outage the rest of the platform survives for cached reads). Before the first
+// successful load Ready() is false and the Authorizer refuses calls with UNAVAILABLE (fail
+// closed): a replica never serves with an unknown revocation state.
+//
+// Thread-safety: all public methods are thread-safe. IsSuspended/IsSerialRevoked take a shared
+// lock only (no I/O).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "absl/time/time.h"
+#include "common/authz/policy.h"
+#include "common/redis/redis_client.h"
+#include "common/status/status.h"
+
+namespace concord::clients {
+
+struct DirectoryCacheOptions {
+  absl::Duration reload_interval = absl::Seconds(30);  // periodic safety reload
+  absl::Duration retry_interval = absl::Seconds(1);    // while a reload fails
+};
+
+class DirectoryCache final : public authz::RevocationView {
+ public:
+  /// `redis` is used for the reloads and must outlive the cache; `subscriber_config` opens the
+  /// pub/sub connection (usually the same settings as `redis`).
+  DirectoryCache(redis::RedisClient& redis, redis::RedisConfig subscriber_config,
+                 DirectoryCacheOptions options = {});
+  /// Stop().
+  ~DirectoryCache() override;
+  DirectoryCache(const DirectoryCache&) = delete;
+  DirectoryCache& operator=(const DirectoryCache&) = delete;
+
+  /// Loads once synchronously, then starts the subscriber and the reload thread. Returns the
+  /// status of that first load: on UNAVAILABLE the cache keeps retrying in the background and
+  /// Ready() turns true after the first success. Call once.
+  Status Start();
+  /// Stops the subscriber and the reload thread. Idempotent.
+  void Stop();
+
+  /// Reads both sets now (MULTI/EXEC: one consistent snapshot) and swaps them in. On failure the
+  /// previous state is kept and the status returned.
+  Status Reload();
+
+  bool IsSuspended(const AgencyId& agency) const override;
+  bool IsSerialRevoked(std::string_view serial) const override;
+  bool Ready() const override { return loaded_.load(); }
+
+  /// Number of successful reloads so far (for tests and metrics).
+  int64_t reload_count() const { return reload_count_.load(); }
+  size_t suspended_count() const;
+  size_t revoked_count() const;
+
+ private:
+  void RequestReload();
+  void ReloadLoop();
+
+  redis::RedisClient& redis_;
+  const redis::RedisConfig subscriber_config_;
+  const DirectoryCacheOptions options_;
+
+  mutable std::shared_mutex state_mu_;
+  std::unordered_set<std::string> suspended_;  // agency keys "<type>/<id>"; guarded by state_mu_
+  std::unordered_set<std::string> revoked_;    // normalised serials; guarded by state_mu_
+  std::atomic<bool> loaded_{false};
+  std::atomic<int64_t> reload_count_{0};
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool reload_requested_ = false;  // guarded by loop_mu_
+  bool stopping_ = false;          // guarded by loop_mu_
+  bool started_ = false;           // guarded by loop_mu_
+  std::thread thread_;
+  std::unique_ptr<redis::Subscriber> subscriber_;
+};
+
+}  // namespace concord::clients

@@ -1,0 +1,62 @@
+// File: common/host/service_host.h
+//
+// The wiring every Concord binary shares (STYLE.md anti-pattern 7: write it once). A binary
+// lists the service modules it hosts; RunServiceHost parses the common flags and CONCORD_*
+// environment variables, validates them, builds the shared objects once (Redis pool, metrics,
+// directory cache for suspension/revocation, authorizer, audit sink, TLS server) in that order,
+// asks each module to create its gRPC services and background workers, serves, and drains on
+// SIGTERM/SIGINT. concord-server hosts every module; concord-directory, concord-audit, ... one
+// each.
+#pragma once
+
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/audit/audit_event.h"
+#include "common/authz/policy.h"
+#include "common/config/config.h"
+#include "common/metrics/metrics.h"
+#include "common/redis/redis_client.h"
+#include "common/status/status.h"
+#include "common/time/clock.h"
+
+namespace concord::host {
+
+/// Long-lived collaborators a module may use. All outlive every module instance.
+struct HostDeps {
+  const config::CommonConfig& config;
+  redis::RedisClient& redis;
+  metrics::Metrics& metrics;
+  audit::AuditSink& audit;
+  const authz::RevocationView& revocations;
+  Clock& clock;
+};
+
+/// What a module owns once created: its gRPC services (registered on the shared server) and any
+/// background workers (stopped by destroying the instance, before the shared objects go).
+class ModuleInstance {
+ public:
+  virtual ~ModuleInstance() = default;
+  virtual std::vector<grpc::Service*> services() = 0;
+};
+
+struct Module {
+  std::string name;  // e.g. "directory"
+  std::function<StatusOr<std::unique_ptr<ModuleInstance>>(HostDeps&)> create;
+};
+
+struct HostSpec {
+  std::string binary;       // "concord-server"
+  std::string description;  // first line of --help
+  std::vector<Module> modules;
+};
+
+/// Runs the binary: returns the process exit code (0 after a clean drain, 2 on bad
+/// configuration, 1 on start-up failure). Never throws.
+int RunServiceHost(int argc, char** argv, const HostSpec& spec);
+
+}  // namespace concord::host

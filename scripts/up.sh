@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# Brings up a complete single-machine Concord stack and runs the demo scenario:
+#   packages (scripts/deps.sh) -> build (scripts/build.sh) -> dev PKI (scripts/pki.sh demo)
+#   -> redis-server (127.0.0.1, AOF) -> concord-server (all services, mTLS :7443, health :7081,
+#   metrics :9464) -> demo agencies registered -> demo scenario with concordctl.
+# A second run reuses what exists (PKI, Redis data, running processes, registered agencies).
+# Stop everything with: ./scripts/up.sh --stop
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+BUILD_DIR=${CONCORD_BUILD_DIR:-build}
+REDIS_PORT=${CONCORD_REDIS_PORT:-6390}
+LISTEN=127.0.0.1:7443
+HEALTH=127.0.0.1:7081
+METRICS=127.0.0.1:9464
+TRUST_DOMAIN=concord.test
+PKI=$ROOT/var/pki
+RUN_DIR=$ROOT/var/run
+LOG_DIR=$ROOT/var/log
+REDIS_DIR=$ROOT/var/redis
+REDIS_PID=$RUN_DIR/redis.pid
+SERVER_PID=$RUN_DIR/concord-server.pid
+REDIS_LOG=$LOG_DIR/redis.log
+SERVER_LOG=$LOG_DIR/concord-server.log
+ADMIN_DIR=$PKI/agencies/admin/ops
+HEALTH_WAIT_SECONDS=30
+
+if [ -t 1 ]; then
+  BOLD=$'\e[1m' GREEN=$'\e[32m' RED=$'\e[31m' YELLOW=$'\e[33m' BLUE=$'\e[34m' RESET=$'\e[0m'
+else
+  BOLD="" GREEN="" RED="" YELLOW="" BLUE="" RESET=""
+fi
+
+info() { echo "${BLUE}up:${RESET} $*"; }
+ok() { echo "${GREEN}up:${RESET} $*"; }
+warn() { echo "${YELLOW}up: warning:${RESET} $*" >&2; }
+die() {
+  echo "${RED}up: error:${RESET} $*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+Usage: ./scripts/up.sh [--skip-deps] [--skip-build] [--no-demo]
+       ./scripts/up.sh --stop
+       ./scripts/up.sh --help
+
+Brings up Concord on this machine (Debian 12; run as root, or with sudo for the packages):
+  1. installs the missing apt packages   (scripts/deps.sh)
+  2. configures and builds, Release -j2  (scripts/build.sh, into $BUILD_DIR/)
+  3. creates the dev PKI under var/pki/  (scripts/pki.sh demo)
+  4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/)
+  5. starts concord-server: mTLS gRPC $LISTEN, plaintext health $HEALTH,
+     metrics http://$METRICS/metrics (log var/log/concord-server.log)
+  6. registers the demo agencies and runs the demo scenario with concordctl
+A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
+
+Options:
+  --skip-deps    do not run scripts/deps.sh
+  --skip-build   do not run scripts/build.sh (the binaries must exist)
+  --no-demo      register the agencies but skip the demo scenario
+  --stop         stop concord-server and redis-server (SIGTERM, bounded wait)
+  --help         this text
+
+Environment: CONCORD_REDIS_PORT (default 6390), CONCORD_BUILD_DIR (default build),
+CONCORD_JOBS (build parallelism, default 2).
+EOF
+}
+
+# ---- process helpers -------------------------------------------------------------------------
+
+# pid_alive PIDFILE NAME: true if PIDFILE names a live process whose command is NAME.
+pid_alive() {
+  local pidfile=$1 name=$2 pid
+  [ -s "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# stop_process PIDFILE NAME SECONDS
+stop_process() {
+  local pidfile=$1 name=$2 seconds=$3 pid i
+  if ! pid_alive "$pidfile" "$name"; then
+    rm -f "$pidfile"
+    info "$name is not running"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  info "stopping $name (pid $pid, SIGTERM)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < seconds * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$name did not stop within ${seconds}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  ok "$name stopped"
+}
+
+port_in_use() {
+  local port=$1
+  if command -v ss >/dev/null; then
+    ss -Hltn "sport = :$port" 2>/dev/null | grep -q .
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+  fi
+}
+
+find_binary() {
+  local name=$1 candidate
+  for candidate in "$BUILD_DIR/exe/$name" "$BUILD_DIR/exe/${name//-/_}/$name" \
+    "$BUILD_DIR/cli/concordctl/$name"; do
+    if [ -x "$candidate" ] && [ -f "$candidate" ]; then
+      echo "$ROOT/$candidate"
+      return 0
+    fi
+  done
+  candidate=$(find "$BUILD_DIR" -type f -name "$name" -perm -u+x 2>/dev/null | head -n 1)
+  [ -n "$candidate" ] || return 1
+  echo "$(cd "$(dirname "$candidate")" && pwd)/$name"
+}
+
+# ---- stop --------------------------------------------------------------------------------------
+
+do_stop() {
+  stop_process "$SERVER_PID" concord-server 20
+  stop_process "$REDIS_PID" redis-server 15
+  ok "Concord stopped (data kept in var/redis/, PKI in var/pki/)"
+}
+
+# ---- start -------------------------------------------------------------------------------------
+
+start_redis() {
+  mkdir -p "$REDIS_DIR" "$RUN_DIR" "$LOG_DIR"
+  if pid_alive "$REDIS_PID" redis-server; then
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+      ok "redis-server already running on 127.0.0.1:$REDIS_PORT (pid $(cat "$REDIS_PID")), reused"
+      return 0
+    fi
+    die "redis-server (pid $(cat "$REDIS_PID")) runs but does not answer on port $REDIS_PORT"
+  fi
+  rm -f "$REDIS_PID"
+  if port_in_use "$REDIS_PORT"; then
+    die "port $REDIS_PORT is in use by another process; set CONCORD_REDIS_PORT to a free port"
+  fi
+  info "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF everysec, data in var/redis/)"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+    --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" \
+    --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >/dev/null
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+      ok "redis-server up (pid $(cat "$REDIS_PID" 2>/dev/null || echo '?'), log var/log/redis.log)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$REDIS_LOG" >&2 || true
+  die "redis-server did not answer PING within 10 s (log above: $REDIS_LOG)"
+}
+
+ctl_admin() { "$CONCORDCTL" --agency-dir "$ADMIN_DIR" --ca "$PKI/ca.pem" --server "$LISTEN" "$@"; }
+
+wait_for_health() {
+  local deadline=$((SECONDS + HEALTH_WAIT_SECONDS)) out
+  while ((SECONDS < deadline)); do
+    if ! pid_alive "$SERVER_PID" concord-server; then
+      echo "---- last lines of $SERVER_LOG ----" >&2
+      tail -n 30 "$SERVER_LOG" >&2 || true
+      die "concord-server exited during start-up (log above)"
+    fi
+    if out=$(ctl_admin --timeout 2 health 2>&1) && grep -q SERVING <<<"$out"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "---- last concordctl health answer ----" >&2
+  echo "$out" >&2
+  echo "---- last lines of $SERVER_LOG ----" >&2
+  tail -n 30 "$SERVER_LOG" >&2 || true
+  die "concord-server not SERVING after ${HEALTH_WAIT_SECONDS}s"
+}
+
+start_server() {
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  if pid_alive "$SERVER_PID" concord-server; then
+    ok "concord-server already running (pid $(cat "$SERVER_PID")), reused"
+    if readlink "/proc/$(cat "$SERVER_PID")/exe" 2>/dev/null | grep -q '(deleted)'; then
+      warn "the running concord-server predates the last build; restart it to use the new one:" \
+        "./scripts/up.sh --stop && ./scripts/up.sh"
+    fi
+    wait_for_health
+    return 0
+  fi
+  rm -f "$SERVER_PID"
+  local addr
+  for addr in "$LISTEN" "$HEALTH" "$METRICS"; do
+    if port_in_use "${addr##*:}"; then
+      die "port ${addr##*:} is in use by another process (stop it, or ./scripts/up.sh --stop)"
+    fi
+  done
+  info "starting concord-server (mTLS $LISTEN, health $HEALTH, metrics $METRICS)"
+  nohup "$SERVER_BIN" \
+    --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
+    --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
+    --trust-domain "$TRUST_DOMAIN" --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" \
+    --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
+    >>"$SERVER_LOG" 2>&1 </dev/null &
+  echo $! >"$SERVER_PID"
+  wait_for_health
+  ok "concord-server SERVING (pid $(cat "$SERVER_PID"), log var/log/concord-server.log)"
+}
+
+# Directory data of the demo agencies: "<type>/<id>|name|jurisdiction|specialisations|languages".
+DEMO_DATA=(
+  "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en"
+  "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en"
+  "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl"
+  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support|fr,nl,en,es"
+  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support|nl,en,fr"
+  "reception_centre/surya|Surya|BE-WLG|thb,victim_support|fr,en"
+  "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr"
+  "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl"
+  "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en"
+  "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en"
+  "platform/example-platform|Example online platform|BE|online_ads|en"
+  "admin/ops|Concord operations|BE|operations|en"
+)
+
+register_agencies() {
+  local dir key name jurisdiction specs langs row args out rc registered=0 existing=0
+  for dir in "$PKI"/agencies/*/*/; do
+    dir=${dir%/}
+    key=${dir#"$PKI/agencies/"}
+    name="" jurisdiction="BE" specs="" langs=""
+    for row in "${DEMO_DATA[@]}"; do
+      if [ "${row%%|*}" = "$key" ]; then
+        IFS='|' read -r _ name jurisdiction specs langs <<<"$row"
+      fi
+    done
+    args=(directory register --from-pki "$dir" --jurisdiction "$jurisdiction")
+    [ -n "$name" ] && args+=(--name "$name")
+    local s
+    for s in ${specs//,/ }; do args+=(--specialisation "$s"); done
+    for s in ${langs//,/ }; do args+=(--language "$s"); done
+    rc=0
+    out=$(ctl_admin --officer up.sh "${args[@]}" 2>&1) || rc=$?
+    if [ $rc -eq 0 ]; then
+      registered=$((registered + 1))
+      info "registered $key"
+    elif grep -q ALREADY_EXISTS <<<"$out"; then
+      existing=$((existing + 1))
+    else
+      echo "$out" >&2
+      die "registering $key failed (exit $rc)"
+    fi
+  done
+  ok "directory: $registered agencies registered, $existing already there"
+}
+
+STEP=0
+step() {
+  STEP=$((STEP + 1))
+  echo
+  echo "${BOLD}==> step $STEP: $*${RESET}"
+}
+# show CMD...: prints the command (as a user would type it) and runs it.
+show() {
+  echo "${BOLD}\$${RESET} concordctl ${*}"
+}
+
+ctl_as() {
+  local agency=$1
+  shift
+  "$CONCORDCTL" --agency-dir "$PKI/agencies/$agency" --server "$LISTEN" "$@"
+}
+
+# demo CMD...: runs concordctl (as given) and stops the demo with a clear message on failure.
+demo() {
+  local rc=0
+  "$@" || rc=$?
+  if [ $rc -ne 0 ]; then
+    die "demo step $STEP failed (concordctl exit code $rc); the stack is still running (see var/log/concord-server.log)"
+  fi
+}
+
+# poll_health AGENCY WANT: polls `concordctl health` as AGENCY until it exits 0 (WANT=served) or
+# nonzero (WANT=refused), at most 10 s (suspension takes effect within 5 s on every replica).
+poll_health() {
+  local agency=$1 want=$2 i rc=0
+  for ((i = 0; i < 20; i++)); do
+    rc=0
+    HEALTH_OUT=$(ctl_as "$agency" --timeout 3 health 2>&1) || rc=$?
+    HEALTH_RC=$rc
+    if [ "$want" = served ] && [ $rc -eq 0 ]; then return 0; fi
+    if [ "$want" = refused ] && [ $rc -ne 0 ]; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+run_demo() {
+  local demo_agency=police/fgp-antwerp-thb admin="--agency-dir var/pki/agencies/admin/ops" out
+
+  step "list the registered agencies (as admin/ops)"
+  show "$admin directory list"
+  demo ctl_admin directory list
+
+  step "who am I? the identity in the certificate of $demo_agency"
+  show "--agency-dir var/pki/agencies/$demo_agency whoami"
+  demo ctl_as "$demo_agency" whoami
+
+  step "$demo_agency calls the server over mTLS: health"
+  show "--agency-dir var/pki/agencies/$demo_agency health"
+  demo ctl_as "$demo_agency" health
+
+  step "admin suspends $demo_agency"
+  show "$admin --officer ops-demo directory suspend $demo_agency --reason \"demo: suspension drill\""
+  out=$(demo ctl_admin --officer ops-demo directory suspend "$demo_agency" \
+    --reason "demo: suspension drill")
+  grep -E '^(suspended|state|suspension reason)' <<<"$out" || echo "$out"
+
+  step "$demo_agency calls again: refused while suspended (effect within 5 s)"
+  show "--agency-dir var/pki/agencies/$demo_agency health"
+  poll_health "$demo_agency" refused || die "the suspended agency was still served after 10 s"
+  echo "$HEALTH_OUT"
+  ok "refused as expected (concordctl exit code $HEALTH_RC)"
+
+  step "admin reinstates $demo_agency; its calls are served again"
+  show "$admin --officer ops-demo directory reinstate $demo_agency"
+  out=$(demo ctl_admin --officer ops-demo directory reinstate "$demo_agency")
+  grep -E '^(reinstated|state)' <<<"$out" || echo "$out"
+  show "--agency-dir var/pki/agencies/$demo_agency health"
+  if ! poll_health "$demo_agency" served; then
+    echo "$HEALTH_OUT" >&2
+    die "the reinstated agency is still refused after 10 s"
+  fi
+  echo "$HEALTH_OUT"
+
+  step "revocations: nothing is revoked in this demo"
+  show "$admin directory revocations"
+  demo ctl_admin directory revocations
+
+  step "the audit trail of agency:$demo_agency (admin, with a stated justification)"
+  show "$admin --justification \"demo: review suspension\" audit query --object agency:$demo_agency"
+  demo ctl_admin --justification "demo: review suspension" audit query \
+    --object "agency:$demo_agency" --page-size 10 --limit 10
+
+  step "sign a checkpoint of the audit chain head, then verify the whole chain"
+  show "$admin audit checkpoint --create"
+  demo ctl_admin audit checkpoint --create
+  show "$admin audit verify --expect-key var/pki/audit/sign.pub"
+  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
+}
+
+summary() {
+  cat <<EOF
+
+${GREEN}${BOLD}Concord is running.${RESET}
+  gRPC (mTLS)        $LISTEN         trust domain $TRUST_DOMAIN, CA var/pki/ca.pem
+  health (plaintext) $HEALTH         grpc.health.v1 only
+  metrics            http://$METRICS/metrics   (also /healthz, /readyz)
+  redis              127.0.0.1:$REDIS_PORT         data var/redis/ (AOF)
+  logs               var/log/concord-server.log, var/log/redis.log
+
+Use concordctl with an agency directory (cert.pem + key.pem; the CA is found next to it):
+  CTL=$CONCORDCTL
+  \$CTL --agency-dir var/pki/agencies/admin/ops directory list
+  \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital health
+  \$CTL --agency-dir var/pki/agencies/admin/ops audit verify
+  New agency: ./scripts/pki.sh agency police pz-liege, then
+  \$CTL --agency-dir var/pki/agencies/admin/ops directory register --from-pki var/pki/agencies/police/pz-liege
+  Reference: docs/concordctl.md
+
+Stop with ./scripts/up.sh --stop
+EOF
+}
+
+# ---- main --------------------------------------------------------------------------------------
+
+SKIP_DEPS=0 SKIP_BUILD=0 DEMO=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --stop) do_stop; exit 0 ;;
+    --skip-deps) SKIP_DEPS=1 ;;
+    --skip-build) SKIP_BUILD=1 ;;
+    --no-demo) DEMO=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option $1" ;;
+  esac
+  shift
+done
+
+if [ "$SKIP_DEPS" -eq 0 ]; then
+  info "checking packages (scripts/deps.sh)"
+  ./scripts/deps.sh
+fi
+if [ "$SKIP_BUILD" -eq 0 ]; then
+  info "building into $BUILD_DIR/ (scripts/build.sh; the first build takes a while on 2 cores)"
+  ./scripts/build.sh
+fi
+SERVER_BIN=$(find_binary concord-server) || die "concord-server not found under $BUILD_DIR/ (build failed?)"
+CONCORDCTL=$(find_binary concordctl) || die "concordctl not found under $BUILD_DIR/ (build failed?)"
+command -v redis-server >/dev/null || die "redis-server not installed (scripts/deps.sh installs it)"
+
+info "dev PKI in var/pki/ (scripts/pki.sh demo)"
+./scripts/pki.sh --dir "$PKI" --trust-domain "$TRUST_DOMAIN" demo
+
+start_redis
+start_server
+register_agencies
+if [ "$DEMO" -eq 1 ]; then
+  run_demo
+fi
+summary

@@ -1,0 +1,47 @@
+// File: services/audit/audit_service.h
+//
+// gRPC handlers of concord.audit.v1.Audit: identity from the peer certificate, proto <->
+// domain conversion, AuditLog calls, one status conversion. Authorization (admin and
+// coordination_unit only) is enforced before the handlers by the central policy table
+// (common/authz); the handlers still require an authenticated caller.
+//
+// Reading the audit log is itself audited when a sink is given: each valid Query appends a
+// CONSULTATION record (object "audit-log") naming the caller, officer, justification and
+// outcome; if that record cannot be written the query is not answered.
+#pragma once
+
+#include "common/audit/audit_event.h"
+#include "common/time/clock.h"
+#include "concord/audit/v1/audit.grpc.pb.h"
+#include "services/audit/audit_log.h"
+
+namespace concord::audit {
+
+class AuditService final : public concord::audit::v1::Audit::Service {
+ public:
+  /// `log` must outlive the service. `self_audit` may be null (no record of audit queries).
+  AuditService(AuditLog& log, AuditSink* self_audit);
+
+  grpc::Status Query(grpc::ServerContext* ctx, const v1::QueryRequest* req,
+                     v1::QueryResponse* reply) override;
+  grpc::Status Verify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                      v1::VerifyResponse* reply) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext* ctx, const v1::GetCheckpointRequest* req,
+                             v1::GetCheckpointResponse* reply) override;
+  grpc::Status CreateCheckpoint(grpc::ServerContext* ctx, const v1::CreateCheckpointRequest* req,
+                                v1::CreateCheckpointResponse* reply) override;
+
+ private:
+  AuditLog& log_;
+  AuditSink* self_audit_;
+};
+
+/// Proto conversions (exposed for tests).
+v1::Operation OperationToProto(Operation op);
+void RecordToProto(const DecodedRecord& record, v1::AuditRecord& out);
+void CheckpointToProto(const Checkpoint& cp, const crypto::Ed25519PublicKey& key,
+                       v1::Checkpoint& out);
+/// INVALID_ARGUMENT with field paths for a bad selector, time range or page token.
+StatusOr<QuerySpec> QuerySpecFromProto(const v1::QueryRequest& req);
+
+}  // namespace concord::audit

@@ -1,0 +1,363 @@
+// File: services/directory/agency.cc
+#include "services/directory/agency.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "common/crypto/ed25519.h"
+#include "common/crypto/x25519.h"
+#include "common/identity/caller.h"
+#include "common/status/status_macros.h"
+
+namespace concord::directory {
+namespace {
+
+// ISO 639-1 (two-letter) language codes.
+constexpr std::array<std::string_view, 184> kIso6391 = {
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
+    "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
+    "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr",
+    "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz",
+    "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj",
+    "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln",
+    "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb",
+    "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi",
+    "pl", "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk",
+    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
+    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
+    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu"};
+
+// ISO 3166-2:BE: the three regions and ten provinces.
+constexpr std::array<std::string_view, 13> kBelgianSubdivisions = {
+    "BE-BRU", "BE-VLG", "BE-WAL", "BE-VAN", "BE-VBR", "BE-VLI", "BE-VOV",
+    "BE-VWV", "BE-WBR", "BE-WHT", "BE-WLG", "BE-WLX", "BE-WNA"};
+
+std::string Trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Number of code points of valid UTF-8 without control characters (C0, DEL, C1); nullopt if the
+// text is not valid UTF-8 or contains one.
+std::optional<size_t> PrintableUtf8Length(std::string_view s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = 0;
+    size_t len = 0;
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      len = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0F;
+      len = 3;
+    } else if ((c & 0xF8) == 0xF0) {
+      cp = c & 0x07;
+      len = 4;
+    } else {
+      return std::nullopt;
+    }
+    if (i + len > s.size()) return std::nullopt;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong encodings, surrogates and out-of-range values are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return std::nullopt;
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return std::nullopt;
+    ++count;
+    i += len;
+  }
+  return count;
+}
+
+std::string Indexed(std::string_view field, size_t i) {
+  return std::string(field) + "[" + std::to_string(i) + "]";
+}
+
+std::string Field(std::string_view prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
+}
+
+void SortUnique(std::vector<std::string>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Validates each entry with `valid` after `normalise`; reports "<field>[i]".
+template <typename Normalise, typename Valid>
+std::vector<std::string> NormaliseList(const std::vector<std::string>& in, std::string_view field,
+                                       std::string_view what, Normalise normalise, Valid valid,
+                                       FieldErrors& errors) {
+  std::vector<std::string> out;
+  if (in.size() > kMaxListEntries) {
+    errors.Add(std::string(field), "at most " + std::to_string(kMaxListEntries) + " entries");
+    return out;
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    std::string v = normalise(in[i]);
+    if (!valid(v)) {
+      errors.Add(Indexed(field, i), std::string(what));
+      continue;
+    }
+    out.push_back(std::move(v));
+  }
+  SortUnique(out);
+  return out;
+}
+
+Status ValidateReason(std::string_view reason, std::string_view field, FieldErrors& errors) {
+  const std::string trimmed = Trim(reason);
+  const auto len = PrintableUtf8Length(trimmed);
+  if (trimmed.empty()) {
+    errors.Add(std::string(field), "required");
+  } else if (!len.has_value()) {
+    errors.Add(std::string(field), "must be valid UTF-8 without control characters");
+  } else if (*len > kMaxReasonChars) {
+    errors.Add(std::string(field), "at most " + std::to_string(kMaxReasonChars) + " characters");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsValidJurisdiction(std::string_view j) {
+  auto upper_alpha = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto upper_alnum = [&](char c) { return upper_alpha(c) || (c >= '0' && c <= '9'); };
+  if (j.size() < 2 || !upper_alpha(j[0]) || !upper_alpha(j[1])) return false;
+  if (j.size() == 2) return true;
+  if (j[2] != '-' || j.size() < 4 || j.size() > 6) return false;
+  for (size_t i = 3; i < j.size(); ++i) {
+    if (!upper_alnum(j[i])) return false;
+  }
+  if (j.substr(0, 2) == "BE") {
+    return std::find(kBelgianSubdivisions.begin(), kBelgianSubdivisions.end(), j) !=
+           kBelgianSubdivisions.end();
+  }
+  return true;
+}
+
+bool IsValidLanguage(std::string_view code) {
+  return std::binary_search(kIso6391.begin(), kIso6391.end(), code);
+}
+
+bool IsValidSpecialisation(std::string_view t) {
+  if (t.empty() || t.size() > 32 || t[0] < 'a' || t[0] > 'z') return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool IsValidSerial(std::string_view s) {
+  if (s.empty() || s.size() > 40) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+StatusOr<AgencyId> NormalizeAgencyId(AgencyId id, std::string_view trust_domain,
+                                     std::string_view field) {
+  FieldErrors errors;
+  if (id.trust_domain.empty()) id.trust_domain = std::string(trust_domain);
+  if (id.trust_domain != trust_domain) {
+    errors.Add(Field(field, "trust_domain"), "must be this deployment's trust domain");
+  }
+  if (!ValidateAgencyLocalId(id.id).ok()) {
+    errors.Add(Field(field, "id"), "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid agency id"));
+  return id;
+}
+
+StatusOr<AgencySpec> NormalizeAgencySpec(AgencySpec spec, std::string_view trust_domain,
+                                         std::string_view prefix) {
+  FieldErrors errors;
+  if (spec.id.trust_domain.empty()) spec.id.trust_domain = std::string(trust_domain);
+  if (spec.id.trust_domain != trust_domain) {
+    errors.Add(Field(prefix, "id.trust_domain"), "must be this deployment's trust domain");
+  }
+  if (!ValidateAgencyLocalId(spec.id.id).ok()) {
+    errors.Add(Field(prefix, "id.id"), "must match ^[a-z0-9][a-z0-9-]{0,62}$");
+  }
+
+  spec.display_name = Trim(spec.display_name);
+  const auto name_len = PrintableUtf8Length(spec.display_name);
+  if (spec.display_name.empty()) {
+    errors.Add(Field(prefix, "display_name"), "required");
+  } else if (!name_len.has_value()) {
+    errors.Add(Field(prefix, "display_name"), "must be valid UTF-8 without control characters");
+  } else if (*name_len > kMaxDisplayNameChars) {
+    errors.Add(Field(prefix, "display_name"),
+               "at most " + std::to_string(kMaxDisplayNameChars) + " characters");
+  }
+
+  spec.jurisdiction = Upper(Trim(spec.jurisdiction));
+  if (spec.jurisdiction.empty()) {
+    errors.Add(Field(prefix, "jurisdiction"), "required");
+  } else if (!IsValidJurisdiction(spec.jurisdiction)) {
+    errors.Add(Field(prefix, "jurisdiction"),
+               "must be an ISO 3166-1 alpha-2 country (\"BE\") or ISO 3166-2 subdivision "
+               "(\"BE-BRU\")");
+  }
+
+  spec.specialisations = NormaliseList(
+      spec.specialisations, Field(prefix, "specialisations"), "must match ^[a-z][a-z0-9_]{0,31}$",
+      [](const std::string& s) { return Lower(Trim(s)); }, IsValidSpecialisation, errors);
+  spec.languages = NormaliseList(
+      spec.languages, Field(prefix, "languages"), "must be an ISO 639-1 code (\"nl\", \"fr\")",
+      [](const std::string& s) { return Lower(Trim(s)); }, IsValidLanguage, errors);
+  spec.certificate_serials = NormaliseList(
+      spec.certificate_serials, Field(prefix, "certificate_serials"),
+      "must be a hexadecimal certificate serial of at most 20 bytes",
+      [](const std::string& s) {
+        const bool hex_only = std::all_of(s.begin(), s.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':';
+        });
+        return hex_only && !s.empty() ? NormalizeSerial(s) : std::string();
+      },
+      IsValidSerial, errors);
+
+  if (spec.signing_public_key_pem.empty()) {
+    errors.Add(Field(prefix, "signing_public_key_pem"), "required");
+  } else if (spec.signing_public_key_pem.size() > kMaxPemBytes ||
+             !crypto::Ed25519PublicKey::FromPem(spec.signing_public_key_pem).ok()) {
+    errors.Add(Field(prefix, "signing_public_key_pem"), "must be an Ed25519 public key in PEM");
+  }
+  if (spec.sealing_public_key_pem.empty()) {
+    errors.Add(Field(prefix, "sealing_public_key_pem"), "required");
+  } else if (spec.sealing_public_key_pem.size() > kMaxPemBytes ||
+             !crypto::X25519PublicKey::FromPem(spec.sealing_public_key_pem).ok()) {
+    errors.Add(Field(prefix, "sealing_public_key_pem"), "must be an X25519 public key in PEM");
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid agency"));
+  return spec;
+}
+
+Agency NewAgency(AgencySpec spec, absl::Time now) {
+  Agency a;
+  a.spec = std::move(spec);
+  a.state = AgencyState::kActive;
+  a.created_at = now;
+  a.updated_at = now;
+  a.version = 1;
+  return a;
+}
+
+StatusOr<Agency> UpdateAgency(const Agency& current, AgencySpec spec, int64_t expected_version,
+                              absl::Time now) {
+  if (expected_version != 0 && expected_version != current.version) {
+    return absl::AbortedError("agency was changed concurrently (version mismatch); re-read it");
+  }
+  if (!(spec.id == current.spec.id)) return absl::InvalidArgumentError("agency id mismatch");
+  Agency next = current;
+  next.spec = std::move(spec);
+  next.updated_at = now;
+  next.version = current.version + 1;
+  return next;
+}
+
+StatusOr<Agency> SuspendAgency(const Agency& current, std::string_view reason, absl::Time now) {
+  FieldErrors errors;
+  (void)ValidateReason(reason, "reason", errors);
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid suspension"));
+  if (current.state == AgencyState::kSuspended) {
+    return absl::FailedPreconditionError("agency is already suspended");
+  }
+  Agency next = current;
+  next.state = AgencyState::kSuspended;
+  next.suspension_reason = Trim(reason);
+  next.updated_at = now;
+  next.version = current.version + 1;
+  return next;
+}
+
+StatusOr<Agency> ReinstateAgency(const Agency& current, absl::Time now) {
+  if (current.state != AgencyState::kSuspended) {
+    return absl::FailedPreconditionError("agency is not suspended");
+  }
+  Agency next = current;
+  next.state = AgencyState::kActive;
+  next.suspension_reason.clear();
+  next.updated_at = now;
+  next.version = current.version + 1;
+  return next;
+}
+
+StatusOr<RevokedSerial> NewRevocation(std::string_view serial, std::string_view reason,
+                                      absl::Time now) {
+  FieldErrors errors;
+  const bool hex_only = !serial.empty() && std::all_of(serial.begin(), serial.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) || c == ':';
+  });
+  std::string normalised = hex_only ? NormalizeSerial(serial) : std::string();
+  if (!IsValidSerial(normalised)) {
+    errors.Add("serial", "must be a hexadecimal certificate serial of at most 20 bytes");
+  }
+  (void)ValidateReason(reason, "reason", errors);
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid revocation"));
+  return RevokedSerial{std::move(normalised), Trim(reason), now};
+}
+
+StatusOr<AgencyFilter> NormalizeFilter(AgencyFilter filter) {
+  FieldErrors errors;
+  filter.jurisdiction = Upper(Trim(filter.jurisdiction));
+  if (!filter.jurisdiction.empty() && !IsValidJurisdiction(filter.jurisdiction)) {
+    errors.Add("jurisdiction", "must be an ISO 3166-1/3166-2 code");
+  }
+  filter.specialisation = Lower(Trim(filter.specialisation));
+  if (!filter.specialisation.empty() && !IsValidSpecialisation(filter.specialisation)) {
+    errors.Add("specialisation", "must match ^[a-z][a-z0-9_]{0,31}$");
+  }
+  filter.language = Lower(Trim(filter.language));
+  if (!filter.language.empty() && !IsValidLanguage(filter.language)) {
+    errors.Add("language", "must be an ISO 639-1 code");
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid filter"));
+  return filter;
+}
+
+bool Matches(const Agency& agency, const AgencyFilter& f) {
+  auto contains = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (f.type.has_value() && agency.spec.id.type != *f.type) return false;
+  if (!f.jurisdiction.empty() && agency.spec.jurisdiction != f.jurisdiction) return false;
+  if (!f.specialisation.empty() && !contains(agency.spec.specialisations, f.specialisation)) {
+    return false;
+  }
+  if (!f.language.empty() && !contains(agency.spec.languages, f.language)) return false;
+  if (!f.include_suspended && agency.state == AgencyState::kSuspended) return false;
+  return true;
+}
+
+StatusOr<int> EffectivePageSize(int requested) {
+  if (requested < 0) {
+    return InvalidArgumentWithFields("invalid page", {{"page.page_size", "must not be negative"}});
+  }
+  if (requested == 0) return kDefaultPageSize;
+  return std::min(requested, kMaxPageSize);
+}
+
+}  // namespace concord::directory

@@ -1,0 +1,278 @@
+// File: services/directory/directory_service.cc
+#include "services/directory/directory_service.h"
+
+#include "common/audit/audit_context.h"
+#include "common/identity/caller.h"
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+
+namespace concord::directory {
+namespace {
+
+namespace pb = concord::directory::v1;
+
+constexpr std::string_view kRegister = "/concord.directory.v1.Directory/RegisterAgency";
+constexpr std::string_view kUpdate = "/concord.directory.v1.Directory/UpdateAgency";
+constexpr std::string_view kSuspend = "/concord.directory.v1.Directory/SuspendAgency";
+constexpr std::string_view kReinstate = "/concord.directory.v1.Directory/ReinstateAgency";
+constexpr std::string_view kRevoke = "/concord.directory.v1.Directory/RevokeCertificate";
+constexpr int kMaxMutateAttempts = 3;
+
+void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t us = absl::ToUnixMicros(t);
+  int64_t seconds = us / 1000000;
+  int64_t micros = us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(micros * 1000));
+}
+
+void ToProtoId(const AgencyId& id, concord::common::v1::AgencyId* out) {
+  out->set_trust_domain(id.trust_domain);
+  out->set_type(AgencyTypeToProto(id.type));
+  out->set_id(id.id);
+}
+
+// Field names are prefixed so violations point into the request ("agency.id.type").
+StatusOr<AgencyId> FromProtoId(const concord::common::v1::AgencyId& in,
+                               std::string_view trust_domain, std::string_view field) {
+  auto type = AgencyTypeFromProto(in.type());
+  if (!type.ok()) {
+    return InvalidArgumentWithFields("invalid agency id",
+                                     {{std::string(field) + ".type", "required agency type"}});
+  }
+  return NormalizeAgencyId(AgencyId{in.trust_domain(), *type, in.id()}, trust_domain, field);
+}
+
+StatusOr<AgencySpec> FromProtoSpec(const pb::AgencySpec& in, std::string_view trust_domain) {
+  auto type = AgencyTypeFromProto(in.id().type());
+  if (!type.ok()) {
+    return InvalidArgumentWithFields("invalid agency",
+                                     {{"agency.id.type", "required agency type"}});
+  }
+  AgencySpec spec;
+  spec.id = AgencyId{in.id().trust_domain(), *type, in.id().id()};
+  spec.display_name = in.display_name();
+  spec.jurisdiction = in.jurisdiction();
+  spec.specialisations.assign(in.specialisations().begin(), in.specialisations().end());
+  spec.languages.assign(in.languages().begin(), in.languages().end());
+  spec.signing_public_key_pem = in.signing_public_key_pem();
+  spec.sealing_public_key_pem = in.sealing_public_key_pem();
+  spec.certificate_serials.assign(in.certificate_serials().begin(), in.certificate_serials().end());
+  return NormalizeAgencySpec(std::move(spec), trust_domain, "agency");
+}
+
+void ToProtoAgency(const Agency& a, pb::Agency* out) {
+  ToProtoId(a.spec.id, out->mutable_id());
+  out->set_display_name(a.spec.display_name);
+  out->set_jurisdiction(a.spec.jurisdiction);
+  for (const auto& s : a.spec.specialisations) out->add_specialisations(s);
+  for (const auto& l : a.spec.languages) out->add_languages(l);
+  out->set_signing_public_key_pem(a.spec.signing_public_key_pem);
+  out->set_sealing_public_key_pem(a.spec.sealing_public_key_pem);
+  for (const auto& s : a.spec.certificate_serials) out->add_certificate_serials(s);
+  out->set_state(a.state == AgencyState::kSuspended ? pb::AGENCY_STATE_SUSPENDED
+                                                    : pb::AGENCY_STATE_ACTIVE);
+  out->set_suspension_reason(a.suspension_reason);
+  ToProtoTime(a.created_at, out->mutable_created_at());
+  ToProtoTime(a.updated_at, out->mutable_updated_at());
+  out->set_version(a.version);
+}
+
+std::string AgencyObject(const AgencyId& id) { return "agency:" + id.Key(); }
+
+// The object of an audit record for a request whose id may be invalid: never echo raw input.
+std::string RequestedAgencyObject(const concord::common::v1::AgencyId& id,
+                                  std::string_view trust_domain) {
+  auto parsed = FromProtoId(id, trust_domain, "id");
+  return parsed.ok() ? AgencyObject(*parsed) : "agency:invalid";
+}
+
+}  // namespace
+
+DirectoryService::DirectoryService(std::string trust_domain, DirectoryStore& store,
+                                   audit::AuditSink& audit, const Clock& clock)
+    : trust_domain_(std::move(trust_domain)), store_(store), audit_(audit), clock_(clock) {}
+
+Status DirectoryService::Audit(const grpc::ServerContext& ctx, audit::Operation op,
+                               std::string object, std::string_view method, const Status& result) {
+  // Security: the acting agency comes from the peer certificate; the AuthProcessor already
+  // authenticated it, so a failure here is an internal inconsistency.
+  CONCORD_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(ctx));
+  audit::AuditEvent event;
+  event.agency = caller.agency;
+  event.officer = audit::OfficerFromContext(ctx);
+  event.operation = op;
+  event.object = std::move(object);
+  event.method = std::string(method);
+  event.justification = audit::JustificationFromContext(ctx);
+  event.outcome = absl::StatusCodeToString(result.code());
+  event.time = clock_.Now();
+  if (Status s = audit_.Append(event); !s.ok()) {
+    log::Error("directory.audit_failed",
+               {{"method", std::string(method)}, {"code", absl::StatusCodeToString(s.code())}});
+    return absl::UnavailableError(result.ok() ? "the change was applied but could not be audited"
+                                              : "the audit log is unavailable");
+  }
+  return result;
+}
+
+template <typename Change>
+StatusOr<Agency> DirectoryService::Mutate(const AgencyId& id, Change change) {
+  Status last = absl::AbortedError("agency was changed concurrently");
+  for (int attempt = 0; attempt < kMaxMutateAttempts; ++attempt) {
+    CONCORD_ASSIGN_OR_RETURN(const Agency current, store_.Get(id));
+    CONCORD_ASSIGN_OR_RETURN(Agency next, change(current));
+    last = store_.Replace(current, next);
+    if (last.ok()) return next;
+    if (last.code() != absl::StatusCode::kAborted) return last;
+  }
+  return last;
+}
+
+StatusOr<Agency> DirectoryService::Register(const pb::RegisterAgencyRequest& req) {
+  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
+  Agency agency = NewAgency(std::move(spec), clock_.Now());
+  CONCORD_RETURN_IF_ERROR(store_.Create(agency));
+  return agency;
+}
+
+StatusOr<Agency> DirectoryService::Update(const pb::UpdateAgencyRequest& req) {
+  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
+  CONCORD_ASSIGN_OR_RETURN(const Agency current, store_.Get(spec.id));
+  CONCORD_ASSIGN_OR_RETURN(
+      Agency next,
+      directory::UpdateAgency(current, std::move(spec), req.expected_version(), clock_.Now()));
+  // No retry here: an update replaces every field, so a concurrent change must be re-read by
+  // the administrator (ABORTED).
+  CONCORD_RETURN_IF_ERROR(store_.Replace(current, next));
+  return next;
+}
+
+grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
+                                              const pb::RegisterAgencyRequest* req,
+                                              pb::RegisterAgencyResponse* resp) {
+  StatusOr<Agency> result = Register(*req);
+  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, audit::Operation::kCollection,
+                            RequestedAgencyObject(req->agency().id(), trust_domain_), kRegister,
+                            result.status()));
+}
+
+grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
+                                            const pb::UpdateAgencyRequest* req,
+                                            pb::UpdateAgencyResponse* resp) {
+  StatusOr<Agency> result = Update(*req);
+  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+                            RequestedAgencyObject(req->agency().id(), trust_domain_), kUpdate,
+                            result.status()));
+}
+
+grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
+                                             const pb::SuspendAgencyRequest* req,
+                                             pb::SuspendAgencyResponse* resp) {
+  StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
+    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+    const absl::Time now = clock_.Now();
+    return Mutate(id,
+                  [&](const Agency& a) { return directory::SuspendAgency(a, req->reason(), now); });
+  }();
+  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+                            RequestedAgencyObject(req->id(), trust_domain_), kSuspend,
+                            result.status()));
+}
+
+grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
+                                               const pb::ReinstateAgencyRequest* req,
+                                               pb::ReinstateAgencyResponse* resp) {
+  StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
+    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+    const absl::Time now = clock_.Now();
+    return Mutate(id, [&](const Agency& a) { return directory::ReinstateAgency(a, now); });
+  }();
+  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+                            RequestedAgencyObject(req->id(), trust_domain_), kReinstate,
+                            result.status()));
+}
+
+grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
+                                                 const pb::RevokeCertificateRequest* req,
+                                                 pb::RevokeCertificateResponse* resp) {
+  StatusOr<RevokedSerial> result = [&]() -> StatusOr<RevokedSerial> {
+    CONCORD_ASSIGN_OR_RETURN(RevokedSerial r,
+                             NewRevocation(req->serial(), req->reason(), clock_.Now()));
+    return store_.Revoke(r);
+  }();
+  if (result.ok()) {
+    resp->set_serial(result->serial);
+    ToProtoTime(result->revoked_at, resp->mutable_revoked_at());
+  }
+  const std::string object =
+      result.ok() ? "certificate:" + result->serial : std::string("certificate:invalid");
+  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration, object, kRevoke, result.status()));
+}
+
+grpc::Status DirectoryService::GetAgency(grpc::ServerContext*, const pb::GetAgencyRequest* req,
+                                         pb::GetAgencyResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
+  ToProtoAgency(agency, resp->mutable_agency());
+  return grpc::Status::OK;
+}
+
+grpc::Status DirectoryService::ListAgencies(grpc::ServerContext*,
+                                            const pb::ListAgenciesRequest* req,
+                                            pb::ListAgenciesResponse* resp) {
+  AgencyFilter filter;
+  if (req->type() != concord::common::v1::AGENCY_TYPE_UNSPECIFIED) {
+    auto type = AgencyTypeFromProto(req->type());
+    if (!type.ok()) {
+      return ToGrpcStatus(
+          InvalidArgumentWithFields("invalid filter", {{"type", "unknown agency type"}}));
+    }
+    filter.type = *type;
+  }
+  filter.jurisdiction = req->jurisdiction();
+  filter.specialisation = req->specialisation();
+  filter.language = req->language();
+  filter.include_suspended = req->include_suspended();
+  CONCORD_GRPC_ASSIGN_OR_RETURN(filter, NormalizeFilter(std::move(filter)));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const int limit, EffectivePageSize(req->page().page_size()));
+  // The page token is the last agency key of the previous page.
+  const std::string& token = req->page().page_token();
+  if (!token.empty() && !ParseAgencyKey(trust_domain_, token).ok()) {
+    return ToGrpcStatus(
+        InvalidArgumentWithFields("invalid page", {{"page.page_token", "not a page token"}}));
+  }
+  CONCORD_GRPC_ASSIGN_OR_RETURN(AgencyPage page, store_.List(filter, token, limit));
+  for (const Agency& a : page.agencies) ToProtoAgency(a, resp->add_agencies());
+  resp->set_next_page_token(page.next_after_key);
+  return grpc::Status::OK;
+}
+
+grpc::Status DirectoryService::GetRevocations(grpc::ServerContext*,
+                                              const pb::GetRevocationsRequest*,
+                                              pb::GetRevocationsResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Revocations r, store_.ListRevocations());
+  for (const Agency& a : r.suspended_agencies) {
+    auto* s = resp->add_suspended_agencies();
+    ToProtoId(a.spec.id, s->mutable_id());
+    s->set_reason(a.suspension_reason);
+  }
+  for (const RevokedSerial& rs : r.revoked_serials) {
+    auto* out = resp->add_revoked_serials();
+    out->set_serial(rs.serial);
+    out->set_reason(rs.reason);
+    ToProtoTime(rs.revoked_at, out->mutable_revoked_at());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace concord::directory

@@ -1,0 +1,36 @@
+// File: services/directory/redis_directory_store.h
+//
+// DirectoryStore on Redis. Key schema, scripts and invariants: see the top of
+// redis_directory_store.cc and services/directory/README.md.
+#pragma once
+
+#include <string>
+
+#include "common/redis/redis_client.h"
+#include "services/directory/directory_store.h"
+
+namespace concord::directory {
+
+class RedisDirectoryStore final : public DirectoryStore {
+ public:
+  /// `redis` must outlive the store. `trust_domain` is the deployment's (records store agency
+  /// keys "<type>/<id>" only).
+  RedisDirectoryStore(redis::RedisClient& redis, std::string trust_domain);
+
+  StatusOr<Agency> Get(const AgencyId& id) override;
+  Status Create(const Agency& agency) override;
+  Status Replace(const Agency& previous, const Agency& next) override;
+  StatusOr<AgencyPage> List(const AgencyFilter& filter, std::string_view after_key,
+                            int limit) override;
+  StatusOr<RevokedSerial> Revoke(const RevokedSerial& revocation) override;
+  StatusOr<Revocations> ListRevocations() override;
+
+ private:
+  Status Write(const Agency* previous, const Agency& next);
+  StatusOr<Agency> Decode(const std::string& json) const;
+
+  redis::RedisClient& redis_;
+  const std::string trust_domain_;
+};
+
+}  // namespace concord::directory

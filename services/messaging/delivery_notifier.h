@@ -1,0 +1,41 @@
+// File: services/messaging/delivery_notifier.h
+//
+// Wakes the Subscribe streams of an agency when a message reaches its inbox. Every replica hears
+// the store's PUBLISH on kDeliveriesChannel ("<rkey> <rkey> ...") through a redis::Subscriber and
+// calls Notify; streams wait on a per-agency generation counter, so a notification between
+// "read the inbox" and "wait" is never lost. Notifications are only a latency optimisation:
+// streams also poll on a timeout (pub/sub drops messages while disconnected).
+//
+// Thread safety: thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+
+namespace concord::messaging {
+
+class DeliveryNotifier {
+ public:
+  /// The current generation of `rkey`'s inbox; pass it to WaitForChange.
+  uint64_t Generation(const std::string& rkey);
+  /// `message`: space-separated agency keys (the channel payload).
+  void Notify(const std::string& message);
+  /// Wakes every waiter (after a pub/sub reconnect, and at shutdown).
+  void NotifyAll();
+  /// Blocks until `rkey`'s generation differs from `seen` or `timeout` passes. True if changed.
+  bool WaitForChange(const std::string& rkey, uint64_t seen, absl::Duration timeout);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, uint64_t> generations_ ABSL_GUARDED_BY(mu_);
+  uint64_t global_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace concord::messaging

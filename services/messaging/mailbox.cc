@@ -1,0 +1,356 @@
+#include "services/messaging/mailbox.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/hash.h"
+#include "common/status/status_macros.h"
+
+namespace concord::messaging {
+namespace {
+
+constexpr size_t kMaxAckIds = 500;
+constexpr size_t kMaxChunkCiphertext = kAttachmentChunkBytes + 16;
+// Sealing overhead allowed per chunk on top of the plaintext limit (nonce, tag, wrapped keys).
+constexpr uint64_t kChunkOverheadAllowance = 64 * 1024;
+
+Status Denied(std::string_view message, std::string_view reason) {
+  return WithReason(absl::PermissionDeniedError(std::string(message)), reason);
+}
+
+Status Precondition(std::string_view message, std::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(std::string(message)), reason);
+}
+
+}  // namespace
+
+Status CheckSenderType(AgencyType sender) {
+  switch (sender) {
+    case AgencyType::kForeignPartner:
+      return Denied("foreign partners exchange messages through liaison",
+                    "SENDER_TYPE_NOT_ALLOWED");
+    case AgencyType::kAdmin:
+    case AgencyType::kCoordinationUnit:
+      return Denied("this agency type has no access to message content", "SENDER_TYPE_NOT_ALLOWED");
+    default:
+      return absl::OkStatus();
+  }
+}
+
+Status CheckRecipientType(AgencyType recipient, size_t index) {
+  switch (recipient) {
+    case AgencyType::kForeignPartner:
+    case AgencyType::kAdmin:
+    case AgencyType::kCoordinationUnit:
+      return WithReason(
+          absl::PermissionDeniedError(absl::StrCat(
+              "recipients[", index, "]: agency type ", std::string(AgencyTypeName(recipient)),
+              " does not receive messages (foreign partners: use liaison)")),
+          "RECIPIENT_TYPE_NOT_ALLOWED");
+    default:
+      return absl::OkStatus();
+  }
+}
+
+Mailbox::Mailbox(MessageStore& store, AgencyKeys& keys, const authz::RevocationView& revocations,
+                 const Clock& clock, MailboxOptions options)
+    : store_(store),
+      keys_(keys),
+      revocations_(revocations),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+Status Mailbox::CheckSender(const AgencyId& caller, Envelope& envelope) {
+  // Security: the sender is the peer certificate's agency, never a request field.
+  if (envelope.sender.trust_domain.empty() && envelope.sender.id.empty()) {
+    envelope.sender = caller;
+  } else if (!(envelope.sender == caller)) {
+    return Denied("envelope.sender is not the caller's agency", "SENDER_MISMATCH");
+  }
+  return CheckSenderType(caller.type);
+}
+
+Status Mailbox::VerifySignature(const Envelope& envelope) {
+  auto record = keys_.Lookup(envelope.sender);
+  if (!record.ok()) {
+    if (record.status().code() == absl::StatusCode::kNotFound) {
+      return Denied("the sender has no signing key in the directory", "BAD_SIGNATURE");
+    }
+    return record.status();
+  }
+  if (!record->signing_key.Verify(CanonicalEnvelope(envelope), envelope.signature)) {
+    return Denied("signature does not verify against the sender's directory key", "BAD_SIGNATURE");
+  }
+  return absl::OkStatus();
+}
+
+Status Mailbox::CheckRecipients(const Envelope& envelope) {
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const AgencyId& r = envelope.recipients[i];
+    CONCORD_RETURN_IF_ERROR(CheckRecipientType(r.type, i));
+    if (r.trust_domain != options_.trust_domain) {
+      return Precondition(absl::StrCat("recipients[", i, "] is not in this trust domain"),
+                          "UNKNOWN_RECIPIENT");
+    }
+    auto record = keys_.Lookup(r);
+    if (!record.ok()) {
+      if (record.status().code() == absl::StatusCode::kNotFound) {
+        return Precondition(absl::StrCat("recipients[", i, "] is not a registered agency"),
+                            "UNKNOWN_RECIPIENT");
+      }
+      if (record.status().code() != absl::StatusCode::kFailedPrecondition) {
+        return record.status();
+      }
+    }
+    if ((record.ok() && !record->active) || revocations_.IsSuspended(r)) {
+      return Precondition(absl::StrCat("recipients[", i, "] is suspended"), "RECIPIENT_SUSPENDED");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status Mailbox::CheckPlatformSend(const AgencyId& caller, const Envelope& envelope) {
+  if (caller.type != AgencyType::kPlatform) return absl::OkStatus();
+  if (envelope.kind == MessageKind::kNotification) {
+    // DSA art. 18: notification of offences threatening life or safety, to the police.
+    for (const AgencyId& r : envelope.recipients) {
+      if (r.type != AgencyType::kPolice) {
+        return Denied("a platform notifies the police only", "PLATFORM_REPLY_ONLY");
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (envelope.kind != MessageKind::kResponse || envelope.in_reply_to.empty()) {
+    return Denied("a platform may only answer requests addressed to it", "PLATFORM_REPLY_ONLY");
+  }
+  auto original = store_.Get(envelope.in_reply_to);
+  if (!original.ok() && original.status().code() != absl::StatusCode::kNotFound) {
+    return original.status();
+  }
+  CONCORD_ASSIGN_OR_RETURN(bool addressed, original.ok()
+                                               ? store_.InInbox(caller, envelope.in_reply_to)
+                                               : StatusOr<bool>(false));
+  if (!addressed || original->envelope.kind != MessageKind::kRequest) {
+    return Denied("a platform may only answer requests addressed to it", "PLATFORM_REPLY_ONLY");
+  }
+  for (const AgencyId& r : envelope.recipients) {
+    if (!(r == original->envelope.sender)) {
+      return Denied("a platform answers the requesting agency only", "PLATFORM_REPLY_ONLY");
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
+  CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
+  if (envelope.forward) {
+    return InvalidArgumentWithFields("use Forward", {{"envelope.forward", "set by Forward only"}});
+  }
+  CONCORD_RETURN_IF_ERROR(ValidateEnvelope(envelope, options_.limits));
+  const absl::Time now = clock_.Now();
+  CONCORD_RETURN_IF_ERROR(CheckEnvelopeTimes(envelope, options_.limits, now));
+  CONCORD_RETURN_IF_ERROR(CheckPlatformSend(caller, envelope));
+  CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
+  CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
+  return store_.Send(envelope, now);
+}
+
+StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope) {
+  CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
+  if (caller.type == AgencyType::kPlatform) {
+    return Denied("platforms do not forward messages", "SENDER_TYPE_NOT_ALLOWED");
+  }
+  if (!envelope.forward) {
+    return InvalidArgumentWithFields("not a forward", {{"envelope.forward", "required"}});
+  }
+  CONCORD_RETURN_IF_ERROR(ValidateEnvelope(envelope, options_.limits));
+  const absl::Time now = clock_.Now();
+  CONCORD_RETURN_IF_ERROR(CheckEnvelopeTimes(envelope, options_.limits, now));
+  CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
+
+  const ForwardLink& link = *envelope.forward;
+  auto original = store_.Get(link.original_message_id);
+  if (!original.ok() && original.status().code() != absl::StatusCode::kNotFound) {
+    return original.status();
+  }
+  CONCORD_ASSIGN_OR_RETURN(bool received, original.ok()
+                                              ? store_.InInbox(caller, link.original_message_id)
+                                              : StatusOr<bool>(false));
+  if (!received) return absl::NotFoundError("the original message is not in the caller's inbox");
+  if (!(link.original_sender == original->envelope.sender)) {
+    return InvalidArgumentWithFields(
+        "invalid forward", {{"envelope.forward.original_sender", "not the original's sender"}});
+  }
+  bool permission_verified = false;
+  if (link.permission) {
+    auto provider = keys_.Lookup(link.permission->provider);
+    if (!provider.ok() && provider.status().code() != absl::StatusCode::kNotFound) {
+      return provider.status();
+    }
+    permission_verified =
+        provider.ok() && provider->signing_key.Verify(CanonicalForwardPermission(*link.permission),
+                                                      link.permission->signature);
+    if (!permission_verified) {
+      return Denied("the forward permission's signature does not verify against the provider's key",
+                    "BAD_PERMISSION_SIGNATURE");
+    }
+  }
+  CONCORD_RETURN_IF_ERROR(CheckForwardAllowed(original->envelope, envelope, permission_verified));
+  if (envelope.expires_at > original->envelope.expires_at) {
+    return InvalidArgumentWithFields(
+        "invalid forward", {{"envelope.expires_at", "may not outlive the original message"}});
+  }
+  CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
+  return store_.Send(envelope, now);
+}
+
+StatusOr<bool> Mailbox::IsParty(const AgencyId& caller, const StoredMessage& message) {
+  if (message.envelope.sender == caller) return true;
+  return store_.InInbox(caller, message.envelope.message_id);
+}
+
+StatusOr<StoredMessage> Mailbox::Get(const AgencyId& caller, const std::string& message_id) {
+  if (!IsValidClientId(message_id)) {
+    return InvalidArgumentWithFields("invalid message id", {{"message_id", "malformed"}});
+  }
+  CONCORD_ASSIGN_OR_RETURN(StoredMessage m, store_.Get(message_id));
+  CONCORD_ASSIGN_OR_RETURN(bool party, IsParty(caller, m));
+  // Security: NOT_FOUND (not PERMISSION_DENIED) so that ids of others' messages leak nothing.
+  if (!party) return absl::NotFoundError("no such message");
+  return m;
+}
+
+StatusOr<InboxItem> Mailbox::GetItem(const AgencyId& caller, const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(StoredMessage m, Get(caller, message_id));
+  bool acknowledged = false;
+  if (!(m.envelope.sender == caller)) {
+    CONCORD_ASSIGN_OR_RETURN(acknowledged, store_.IsAcknowledged(caller, message_id));
+  }
+  return InboxItem{std::move(m), acknowledged};
+}
+
+StatusOr<InboxPage> Mailbox::ListInbox(const AgencyId& caller, const InboxQuery& query) {
+  return store_.ListInbox(caller, query);
+}
+
+StatusOr<std::vector<InboxDelivery>> Mailbox::Deliver(const AgencyId& caller,
+                                                      const std::string& terminal, size_t max,
+                                                      bool include_own_pending) {
+  return store_.Deliver(caller, terminal, max, options_.visibility_timeout, include_own_pending);
+}
+
+StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,
+                                const std::vector<std::string>& message_ids) {
+  FieldErrors errors;
+  if (message_ids.empty() || message_ids.size() > kMaxAckIds) {
+    errors.Add("message_ids", "1..500 ids");
+  }
+  for (size_t i = 0; i < message_ids.size(); ++i) {
+    if (!IsValidClientId(message_ids[i])) {
+      errors.Add(absl::StrCat("message_ids[", i, "]"), "malformed");
+    }
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid ack"));
+  return store_.Ack(caller, message_ids, clock_.Now());
+}
+
+Status Mailbox::AddReceipt(const AgencyId& caller, const Receipt& receipt) {
+  if (!(receipt.recipient == caller)) {
+    return Denied("receipt.recipient is not the caller's agency", "SENDER_MISMATCH");
+  }
+  CONCORD_ASSIGN_OR_RETURN(StoredMessage m, Get(caller, receipt.message_id));
+  if (m.envelope.sender == caller) return absl::NotFoundError("no such message in the inbox");
+  if (m.envelope_sha256 != receipt.envelope_sha256) {
+    return Precondition("receipt.envelope_sha256 does not match the stored envelope",
+                        "ENVELOPE_MISMATCH");
+  }
+  CONCORD_ASSIGN_OR_RETURN(AgencyKeyRecord key, keys_.Lookup(caller));
+  if (!key.signing_key.Verify(CanonicalReceipt(receipt), receipt.signature)) {
+    return Denied("receipt signature does not verify against the recipient's directory key",
+                  "BAD_SIGNATURE");
+  }
+  return store_.AddReceipt(receipt);
+}
+
+StatusOr<std::vector<Receipt>> Mailbox::ListReceipts(const AgencyId& caller,
+                                                     const std::string& message_id) {
+  if (!IsValidClientId(message_id)) {
+    return InvalidArgumentWithFields("invalid message id", {{"message_id", "malformed"}});
+  }
+  CONCORD_ASSIGN_OR_RETURN(StoredMessage m, store_.Get(message_id));
+  if (!(m.envelope.sender == caller)) return absl::NotFoundError("no such message");
+  return store_.ListReceipts(message_id);
+}
+
+Status Mailbox::BeginUpload(const AgencyId& caller, const std::string& attachment_id,
+                            uint64_t declared_total) {
+  CONCORD_RETURN_IF_ERROR(CheckSenderType(caller.type));
+  FieldErrors errors;
+  if (!IsValidClientId(attachment_id)) {
+    errors.Add("header.attachment_id", "must match [A-Za-z0-9_-]{16,64}");
+  }
+  const uint64_t max_chunks =
+      (options_.limits.max_attachment_bytes + kAttachmentChunkBytes - 1) / kAttachmentChunkBytes;
+  if (declared_total >
+      options_.limits.max_attachment_bytes + max_chunks * kChunkOverheadAllowance) {
+    errors.Add("header.total_size", absl::StrCat("attachments are limited to ",
+                                                 options_.limits.max_attachment_bytes, " bytes"));
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid attachment"));
+  return store_.BeginAttachment(attachment_id, caller, clock_.Now());
+}
+
+StatusOr<ChunkRef> Mailbox::PutChunk(const std::string& attachment_id, uint32_t expected_index,
+                                     uint32_t index, const SealedBox& sealed,
+                                     uint64_t& total_so_far) {
+  FieldErrors errors;
+  if (index != expected_index) errors.Add("chunk.index", "chunks must come in order 0, 1, 2, ...");
+  if (sealed.nonce.size() != 12) errors.Add("chunk.sealed.nonce", "must be 12 bytes");
+  if (sealed.ciphertext.size() > kMaxChunkCiphertext) {
+    errors.Add("chunk.sealed.ciphertext", "a chunk holds at most 1 MiB of plaintext");
+  }
+  if (sealed.keys.empty() || sealed.keys.size() > options_.limits.max_recipients) {
+    errors.Add("chunk.sealed.keys", "1..64 wrapped keys");
+  }
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid chunk"));
+  const std::string canonical = CanonicalChunk(attachment_id, index, sealed);
+  total_so_far += canonical.size();
+  const uint64_t chunks = static_cast<uint64_t>(index) + 1;
+  if (total_so_far > options_.limits.max_attachment_bytes + chunks * kChunkOverheadAllowance) {
+    return WithReason(
+        absl::InvalidArgumentError(absl::StrCat("attachment larger than the limit of ",
+                                                options_.limits.max_attachment_bytes, " bytes")),
+        "ATTACHMENT_TOO_LARGE");
+  }
+  CONCORD_RETURN_IF_ERROR(store_.PutChunk(attachment_id, index, canonical));
+  const auto digest = crypto::Sha256(canonical);
+  return ChunkRef{index, canonical.size(),
+                  std::string(reinterpret_cast<const char*>(digest.data()), digest.size())};
+}
+
+Status Mailbox::CompleteUpload(const std::string& attachment_id, uint32_t chunk_count) {
+  if (chunk_count == 0) {
+    return InvalidArgumentWithFields("empty upload", {{"chunk", "at least one chunk"}});
+  }
+  return store_.CompleteAttachment(attachment_id, chunk_count);
+}
+
+StatusOr<std::vector<SealedBox>> Mailbox::Download(const AgencyId& caller,
+                                                   const std::string& message_id,
+                                                   const std::string& attachment_id) {
+  CONCORD_ASSIGN_OR_RETURN(StoredMessage m, Get(caller, message_id));
+  const Attachment* ref = nullptr;
+  for (const Attachment& a : m.envelope.attachments) {
+    if (a.attachment_id == attachment_id) ref = &a;
+  }
+  if (ref == nullptr) return absl::NotFoundError("the message has no such attachment");
+  std::vector<SealedBox> out;
+  for (const ChunkRef& c : ref->chunks) {
+    CONCORD_ASSIGN_OR_RETURN(std::string bytes, store_.GetChunk(attachment_id, c.index));
+    CONCORD_ASSIGN_OR_RETURN(SealedBox box, DecodeCanonicalChunk(bytes, attachment_id, c.index));
+    out.push_back(std::move(box));
+  }
+  return out;
+}
+
+}  // namespace concord::messaging

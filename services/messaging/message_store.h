@@ -1,0 +1,142 @@
+// File: services/messaging/message_store.h
+//
+// Storage interface of the messaging service (STYLE G1): envelopes stored once, one inbox per
+// recipient agency with at-least-once delivery to the agency's terminals, receipts, sealed
+// attachment chunks, and expiry. RedisMessageStore (redis_message_store.h) implements it; tests may
+// use it directly with a real redis-server.
+//
+// Terminal semantics: the terminals of one agency SHARE the work of its inbox (competing
+// consumers): each delivery goes to one terminal, and a terminal that does not acknowledge within
+// the visibility timeout loses it to another (README.md "Terminals").
+//
+// Thread safety: implementations are thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/identity/agency_id.h"
+#include "common/status/status.h"
+#include "services/messaging/envelope.h"
+
+namespace concord::messaging {
+
+/// The outcome of an accepted Send (the first one for idempotent resends).
+struct SendResult {
+  std::string message_id;
+  std::string envelope_sha256;  // 32 bytes
+  absl::Time accepted_at;
+  bool duplicate = false;  // this call was a resend of an identical envelope
+};
+
+struct StoredMessage {
+  Envelope envelope;
+  std::string envelope_sha256;
+  absl::Time accepted_at;
+};
+
+/// One delivery of a message to one terminal of a recipient agency.
+struct InboxDelivery {
+  StoredMessage message;
+  uint32_t delivery_count = 1;
+};
+
+struct InboxQuery {
+  std::string thread_id;            // empty: all
+  std::optional<MessageKind> kind;  // nullopt: all
+  bool unacknowledged_only = false;
+  size_t page_size = 50;
+  std::string page_token;  // from InboxPage::next_page_token
+};
+
+struct InboxItem {
+  StoredMessage message;
+  bool acknowledged = false;
+};
+
+struct InboxPage {
+  std::vector<InboxItem> items;  // newest first
+  std::string next_page_token;   // empty on the last page
+};
+
+/// A message removed by expiry, for the erasure audit record.
+struct ExpiredMessage {
+  std::string message_id;
+  AgencyId sender;
+  std::vector<AgencyId> recipients;
+};
+
+struct AttachmentInfo {
+  std::string attachment_id;
+  AgencyId owner;
+  uint32_t chunk_count = 0;
+  bool complete = false;
+  std::string message_id;  // the message that references it, once sent
+};
+
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  /// Stores `envelope` once and appends it to every recipient's inbox, atomically, before
+  /// returning. Idempotent on message id: an identical envelope (same SHA-256) returns the first
+  /// result with duplicate = true; a different one is ALREADY_EXISTS (reason MESSAGE_ID_REUSED).
+  /// Every attachment must be complete, owned by the sender and not used by another message
+  /// (FAILED_PRECONDITION, reason ATTACHMENT_UNAVAILABLE). UNAVAILABLE if Redis is down.
+  virtual StatusOr<SendResult> Send(const Envelope& envelope, absl::Time accepted_at) = 0;
+
+  /// NOT_FOUND if unknown or expired.
+  virtual StatusOr<StoredMessage> Get(const std::string& message_id) = 0;
+
+  /// Deliveries for `terminal` of `recipient`'s inbox, at most `max`, in this order: the
+  /// terminal's own unacknowledged deliveries (only when `include_own_pending`, i.e. on a new
+  /// Subscribe), deliveries of any terminal left unacknowledged longer than `visibility_timeout`
+  /// (redeliveries), then new messages. Never blocks. Messages acknowledged or expired meanwhile
+  /// are skipped.
+  virtual StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
+                                                       const std::string& terminal, size_t max,
+                                                       absl::Duration visibility_timeout,
+                                                       bool include_own_pending) = 0;
+
+  /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
+  /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).
+  virtual StatusOr<uint32_t> Ack(const AgencyId& recipient,
+                                 const std::vector<std::string>& message_ids, absl::Time now) = 0;
+
+  /// Newest first, filtered; INVALID_ARGUMENT for a malformed page token.
+  virtual StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) = 0;
+
+  /// True iff `recipient` acknowledged `message_id`.
+  virtual StatusOr<bool> IsAcknowledged(const AgencyId& recipient,
+                                        const std::string& message_id) = 0;
+
+  /// True iff `message_id` is in `recipient`'s inbox.
+  virtual StatusOr<bool> InInbox(const AgencyId& recipient, const std::string& message_id) = 0;
+
+  /// Stores a verified receipt (one per recipient and kind; a second identical one is OK).
+  virtual Status AddReceipt(const Receipt& receipt) = 0;
+  virtual StatusOr<std::vector<Receipt>> ListReceipts(const std::string& message_id) = 0;
+
+  /// Attachments: BeginAttachment registers the owner (ALREADY_EXISTS if the id is taken by
+  /// another owner or already complete), PutChunk stores one canonical sealed chunk,
+  /// CompleteAttachment marks it complete with `chunk_count` chunks (FAILED_PRECONDITION if a
+  /// chunk is missing). GetChunk: NOT_FOUND if absent.
+  virtual Status BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
+                                 absl::Time expires_at) = 0;
+  virtual Status PutChunk(const std::string& attachment_id, uint32_t index,
+                          const std::string& canonical_chunk) = 0;
+  virtual Status CompleteAttachment(const std::string& attachment_id, uint32_t chunk_count) = 0;
+  virtual StatusOr<AttachmentInfo> GetAttachment(const std::string& attachment_id) = 0;
+  virtual StatusOr<std::string> GetChunk(const std::string& attachment_id, uint32_t index) = 0;
+
+  /// Removes up to `max` messages whose expires_at <= now (envelope, inbox entries, receipts,
+  /// attachments) and returns them for the erasure audit.
+  virtual StatusOr<std::vector<ExpiredMessage>> RemoveExpired(absl::Time now, size_t max) = 0;
+
+  /// Deliveries not yet acknowledged, summed over every inbox (the concord_inbox_backlog gauge).
+  virtual StatusOr<int64_t> Backlog() = 0;
+};
+
+}  // namespace concord::messaging

@@ -1,0 +1,125 @@
+#include "services/messaging/messaging_module.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/redis/subscriber.h"
+#include "services/messaging/agency_keys.h"
+#include "services/messaging/delivery_notifier.h"
+#include "services/messaging/mailbox.h"
+#include "services/messaging/messaging_service.h"
+#include "services/messaging/redis_message_store.h"
+
+namespace concord::messaging {
+namespace {
+
+constexpr absl::Duration kSweepInterval = absl::Seconds(1);
+constexpr size_t kSweepBatch = 500;
+
+redis::RedisConfig RedisConfigFrom(const config::CommonConfig& c) {
+  redis::RedisConfig r;
+  r.host = c.redis_host;
+  r.port = c.redis_port;
+  r.user = c.redis_user;
+  r.password = c.redis_password;
+  r.pool_size = c.redis_pool_size;
+  r.connect_timeout = absl::Milliseconds(c.redis_connect_timeout_ms);
+  r.command_timeout = absl::Milliseconds(c.redis_command_timeout_ms);
+  return r;
+}
+
+class MessagingInstance final : public host::ModuleInstance {
+ public:
+  explicit MessagingInstance(host::HostDeps& deps)
+      : audit_(deps.audit),
+        clock_(deps.clock),
+        store_(deps.redis, RedisMessageStoreOptions{.trust_domain = deps.config.trust_domain,
+                                                    .tombstone_ttl = absl::Minutes(10),
+                                                    .unsent_attachment_ttl = absl::Hours(24)}),
+        keys_(deps.redis, deps.clock),
+        mailbox_(store_, keys_, deps.revocations, deps.clock,
+                 MailboxOptions{.trust_domain = deps.config.trust_domain,
+                                .limits = EnvelopeLimits{},
+                                .visibility_timeout = absl::Seconds(30)}),
+        metrics_(deps.metrics),
+        service_(mailbox_, deps.audit, notifier_, metrics_, deps.clock),
+        subscriber_(
+            RedisConfigFrom(deps.config), {std::string(kDeliveriesChannel)},
+            [this](const std::string&, const std::string& message) { notifier_.Notify(message); },
+            [this] { notifier_.NotifyAll(); }),
+        sweeper_([this] { Sweep(); }) {}
+
+  ~MessagingInstance() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    sweeper_.join();
+    notifier_.NotifyAll();
+  }
+
+  std::vector<grpc::Service*> services() override { return {&service_}; }
+
+ private:
+  void Sweep() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (
+        !cv_.wait_for(lock, absl::ToChronoNanoseconds(kSweepInterval), [this] { return stop_; })) {
+      lock.unlock();
+      SweepOnce();
+      lock.lock();
+    }
+  }
+
+  void SweepOnce() {
+    auto expired = store_.RemoveExpired(clock_.Now(), kSweepBatch);
+    if (expired.ok()) {
+      for (const ExpiredMessage& m : *expired) {
+        std::vector<std::string> recipients;
+        for (const AgencyId& r : m.recipients) recipients.push_back(r.Key());
+        // The erasure is the platform's act on the sender's message: recorded under the sender.
+        (void)audit_.Append(audit::AuditEvent{.agency = m.sender,
+                                              .officer = "system:expiry",
+                                              .operation = audit::Operation::kErasure,
+                                              .object = absl::StrCat("message:", m.message_id),
+                                              .method = "expiry",
+                                              .justification = "retention period ended",
+                                              .recipients = std::move(recipients),
+                                              .outcome = "OK",
+                                              .time = clock_.Now()});
+      }
+    }
+    auto backlog = store_.Backlog();
+    if (backlog.ok()) metrics_.inbox_backlog->Set(static_cast<double>(*backlog));
+  }
+
+  // Copies of the host's references (HostDeps itself is a temporary of the host's wiring).
+  audit::AuditSink& audit_;
+  const Clock& clock_;
+  RedisMessageStore store_;
+  RedisAgencyKeys keys_;
+  Mailbox mailbox_;
+  DeliveryNotifier notifier_;
+  MessagingMetrics metrics_;
+  MessagingService service_;
+  redis::Subscriber subscriber_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread sweeper_;
+};
+
+}  // namespace
+
+host::Module MessagingModule() {
+  return host::Module{
+      .name = "messaging",
+      .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
+        return std::unique_ptr<host::ModuleInstance>(new MessagingInstance(deps));
+      }};
+}
+
+}  // namespace concord::messaging

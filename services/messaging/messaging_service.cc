@@ -1,0 +1,333 @@
+#include "services/messaging/messaging_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/audit/audit_context.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "prometheus/family.h"
+#include "services/messaging/envelope_proto.h"
+
+namespace concord::messaging {
+namespace {
+
+constexpr std::string_view kService = "/concord.messaging.v1.Messaging/";
+constexpr absl::Duration kCancelCheck = absl::Milliseconds(200);
+
+std::string Method(std::string_view name) {
+  return absl::StrCat(std::string(kService), std::string(name));
+}
+
+std::string CodeName(const Status& s) { return absl::StatusCodeToString(s.code()); }
+
+bool IsTerminalId(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void StoredToEntry(const StoredMessage& m, bool acknowledged, v1::InboxEntry& out) {
+  EnvelopeToProto(m.envelope, *out.mutable_envelope());
+  TimeToProto(m.accepted_at, *out.mutable_accepted_at());
+  out.set_acknowledged(acknowledged);
+}
+
+}  // namespace
+
+MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
+  auto& registry = metrics.registry();
+  auto& sent = prometheus::BuildCounter()
+                   .Name("concord_messages_sent_total")
+                   .Help("Messages accepted by Send or Forward (idempotent resends excluded).")
+                   .Register(registry);
+  sent_send = &sent.Add({{"method", "send"}});
+  sent_forward = &sent.Add({{"method", "forward"}});
+  deliveries = &prometheus::BuildCounter()
+                    .Name("concord_deliveries_total")
+                    .Help("Messages written to a Subscribe stream (first deliveries).")
+                    .Register(registry)
+                    .Add({});
+  redeliveries = &prometheus::BuildCounter()
+                      .Name("concord_redeliveries_total")
+                      .Help(
+                          "Unacknowledged messages delivered again (reconnect or visibility "
+                          "timeout).")
+                      .Register(registry)
+                      .Add({});
+  inbox_backlog = &prometheus::BuildGauge()
+                       .Name("concord_inbox_backlog")
+                       .Help("Deliveries not yet acknowledged, summed over every inbox.")
+                       .Register(registry)
+                       .Add({});
+  delivery_seconds =
+      &prometheus::BuildHistogram()
+           .Name("concord_message_delivery_seconds")
+           .Help("Time from a message's acceptance to its delivery on a Subscribe stream.")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+}
+
+MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
+                                   DeliveryNotifier& notifier, MessagingMetrics& metrics,
+                                   const Clock& clock, MessagingServiceOptions options)
+    : mailbox_(mailbox),
+      audit_(audit),
+      notifier_(notifier),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options) {}
+
+Status MessagingService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
+                               audit::Operation op, std::string object, std::string_view method,
+                               std::vector<std::string> recipients, const Status& outcome) {
+  audit::AuditEvent event{.agency = caller.agency,
+                          .officer = audit::OfficerFromContext(ctx),
+                          .operation = op,
+                          .object = std::move(object),
+                          .method = Method(method),
+                          .justification = audit::JustificationFromContext(ctx),
+                          .recipients = std::move(recipients),
+                          .outcome = CodeName(outcome),
+                          .time = clock_.Now()};
+  const Status appended = audit_.Append(event);
+  if (!appended.ok() && outcome.ok()) {
+    return absl::UnavailableError("audit log unavailable; the operation may be retried");
+  }
+  return outcome;
+}
+
+grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const Caller& caller,
+                                          std::string_view method, const v1::Envelope& envelope,
+                                          const StatusOr<SendResult>& result,
+                                          v1::SendResponse* response) {
+  std::vector<std::string> recipients;
+  for (const auto& r : envelope.recipients()) {
+    auto a = AgencyFromProto(r);
+    if (a.ok()) recipients.push_back(a->Key());
+  }
+  const Status status =
+      Audit(ctx, caller, audit::Operation::kDisclosure,
+            absl::StrCat("message:", IsValidClientId(envelope.message_id()) ? envelope.message_id()
+                                                                            : "invalid"),
+            method, std::move(recipients), result.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  response->set_message_id(result->message_id);
+  response->set_envelope_sha256(result->envelope_sha256);
+  TimeToProto(result->accepted_at, *response->mutable_accepted_at());
+  response->set_duplicate(result->duplicate);
+  if (!result->duplicate) {
+    (method == "Send" ? metrics_.sent_send : metrics_.sent_forward)->Increment();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
+                                    v1::SendResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
+    CONCORD_ASSIGN_OR_RETURN(Envelope envelope, EnvelopeFromProto(request->envelope()));
+    return mailbox_.Send(caller.agency, std::move(envelope));
+  }();
+  return FinishSend(*ctx, caller, "Send", request->envelope(), result, response);
+}
+
+grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* request,
+                                       v1::SendResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
+    CONCORD_ASSIGN_OR_RETURN(Envelope envelope, EnvelopeFromProto(request->envelope()));
+    return mailbox_.Forward(caller.agency, std::move(envelope));
+  }();
+  return FinishSend(*ctx, caller, "Forward", request->envelope(), result, response);
+}
+
+grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
+                                         const v1::SubscribeRequest* request,
+                                         grpc::ServerWriter<v1::Delivery>* writer) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  const std::string terminal =
+      request->terminal_id().empty() ? "serial-" + caller.cert_serial : request->terminal_id();
+  if (!IsTerminalId(terminal)) {
+    return ToGrpcStatus(InvalidArgumentWithFields(
+        "invalid terminal id", {{"terminal_id", "must match [A-Za-z0-9_.-]{1,64}"}}));
+  }
+  const std::string rkey = caller.agency.Key();
+  bool first = true;
+  while (!ctx->IsCancelled()) {
+    const uint64_t generation = notifier_.Generation(rkey);
+    auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first);
+    if (!batch.ok()) return ToGrpcStatus(batch.status());
+    first = false;
+    for (const InboxDelivery& d : *batch) {
+      v1::Delivery out;
+      EnvelopeToProto(d.message.envelope, *out.mutable_envelope());
+      out.set_delivery_count(d.delivery_count);
+      TimeToProto(d.message.accepted_at, *out.mutable_accepted_at());
+      if (!writer->Write(out)) return grpc::Status::OK;  // the client went away
+      if (d.delivery_count > 1) {
+        metrics_.redeliveries->Increment();
+      } else {
+        metrics_.deliveries->Increment();
+        metrics_.delivery_seconds->Observe(
+            absl::ToDoubleSeconds(clock_.Now() - d.message.accepted_at));
+      }
+    }
+    if (batch->size() >= options_.subscribe_batch) continue;
+    // Wait for a notification, re-checking cancellation; poll at least every poll_interval
+    // (redeliveries after the visibility timeout and lost notifications).
+    for (absl::Duration waited; waited < options_.poll_interval && !ctx->IsCancelled();
+         waited += kCancelCheck) {
+      if (notifier_.WaitForChange(rkey, generation, kCancelCheck)) break;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
+                                         const v1::ListInboxRequest* request,
+                                         v1::ListInboxResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  InboxQuery query;
+  query.thread_id = request->thread_id();
+  if (request->kind() != v1::MESSAGE_KIND_UNSPECIFIED) {
+    if (request->kind() < 1 || request->kind() > 4) {
+      return ToGrpcStatus(InvalidArgumentWithFields("invalid filter", {{"kind", "unknown"}}));
+    }
+    query.kind = static_cast<MessageKind>(request->kind() - 1);
+  }
+  query.unacknowledged_only = request->unacknowledged_only();
+  if (request->page().page_size() < 0 || request->page().page_size() > 500) {
+    return ToGrpcStatus(InvalidArgumentWithFields("invalid page", {{"page.page_size", "0..500"}}));
+  }
+  query.page_size = request->page().page_size() == 0 ? 50 : request->page().page_size();
+  query.page_token = request->page().page_token();
+  CONCORD_GRPC_ASSIGN_OR_RETURN(InboxPage page, mailbox_.ListInbox(caller.agency, query));
+  for (const InboxItem& item : page.items) {
+    StoredToEntry(item.message, item.acknowledged, *response->add_entries());
+  }
+  response->set_next_page_token(page.next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
+                                   v1::GetResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<InboxItem> m = mailbox_.GetItem(caller.agency, request->message_id());
+  if (m.status().code() == absl::StatusCode::kInvalidArgument) return ToGrpcStatus(m.status());
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                     absl::StrCat("message:", request->message_id()), "Get", {},
+                                     m.status()));
+  StoredToEntry(m->message, m->acknowledged, *response->mutable_entry());
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckRequest* request,
+                                   v1::AckResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  const std::vector<std::string> ids(request->message_ids().begin(), request->message_ids().end());
+  StatusOr<uint32_t> acked = mailbox_.Ack(caller.agency, ids);
+  if (acked.status().code() == absl::StatusCode::kInvalidArgument) {
+    return ToGrpcStatus(acked.status());
+  }
+  Status status = acked.status();
+  for (const std::string& id : ids) {
+    status = Audit(*ctx, caller, audit::Operation::kAlteration, absl::StrCat("message:", id), "Ack",
+                   {}, acked.status());
+    if (!status.ok()) break;
+  }
+  if (!status.ok()) return ToGrpcStatus(status);
+  response->set_acknowledged(*acked);
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,
+                                           const v1::SendReceiptRequest* request,
+                                           v1::SendReceiptResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(Receipt receipt, ReceiptFromProto(request->receipt()));
+  const Status added = mailbox_.AddReceipt(caller.agency, receipt);
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kAlteration,
+                                     absl::StrCat("message:", receipt.message_id), "SendReceipt",
+                                     {}, added));
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
+                                            const v1::ListReceiptsRequest* request,
+                                            v1::ListReceiptsResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<Receipt> receipts,
+                                mailbox_.ListReceipts(caller.agency, request->message_id()));
+  for (const Receipt& r : receipts) ReceiptToProto(r, *response->add_receipts());
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::UploadAttachment(
+    grpc::ServerContext* ctx, grpc::ServerReader<v1::UploadAttachmentRequest>* reader,
+    v1::UploadAttachmentResponse* response) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  v1::UploadAttachmentRequest part;
+  if (!reader->Read(&part) || !part.has_header()) {
+    return ToGrpcStatus(InvalidArgumentWithFields("invalid upload",
+                                                  {{"header", "the first message is the header"}}));
+  }
+  const std::string id = part.header().attachment_id();
+  Status status = mailbox_.BeginUpload(caller.agency, id, part.header().total_size());
+  uint32_t next = 0;
+  uint64_t total = 0;
+  while (status.ok() && reader->Read(&part)) {
+    if (!part.has_chunk()) {
+      status = InvalidArgumentWithFields("invalid upload", {{"chunk", "expected a chunk"}});
+      break;
+    }
+    SealedBox sealed;
+    SealedFromProto(part.chunk().sealed(), sealed);
+    auto ref = mailbox_.PutChunk(id, next, part.chunk().index(), sealed, total);
+    if (!ref.ok()) {
+      status = ref.status();
+      break;
+    }
+    v1::ChunkRef* out = response->add_chunks();
+    out->set_index(ref->index);
+    out->set_size(ref->size);
+    out->set_sha256(ref->sha256);
+    ++next;
+  }
+  if (status.ok()) status = mailbox_.CompleteUpload(id, next);
+  status = Audit(*ctx, caller, audit::Operation::kCollection,
+                 absl::StrCat("attachment:", IsValidClientId(id) ? id : "invalid"),
+                 "UploadAttachment", {}, status);
+  if (!status.ok()) {
+    response->Clear();
+    return ToGrpcStatus(status);
+  }
+  response->set_attachment_id(id);
+  return grpc::Status::OK;
+}
+
+grpc::Status MessagingService::DownloadAttachment(grpc::ServerContext* ctx,
+                                                  const v1::DownloadAttachmentRequest* request,
+                                                  grpc::ServerWriter<v1::AttachmentChunk>* writer) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<std::vector<SealedBox>> chunks =
+      mailbox_.Download(caller.agency, request->message_id(), request->attachment_id());
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      Audit(*ctx, caller, audit::Operation::kConsultation,
+            absl::StrCat("attachment:", IsValidClientId(request->attachment_id())
+                                            ? request->attachment_id()
+                                            : "invalid"),
+            "DownloadAttachment", {}, chunks.status()));
+  for (size_t i = 0; i < chunks->size(); ++i) {
+    v1::AttachmentChunk out;
+    out.set_index(static_cast<uint32_t>(i));
+    SealedToProto((*chunks)[i], *out.mutable_sealed());
+    if (!writer->Write(out)) break;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace concord::messaging

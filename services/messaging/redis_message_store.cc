@@ -1,0 +1,685 @@
+#include "services/messaging/redis_message_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/crypto/encoding.h"
+#include "common/crypto/hash.h"
+#include "common/status/status_macros.h"
+
+namespace concord::messaging {
+namespace {
+
+constexpr std::string_view kTag = "msg";
+constexpr std::string_view kGroup = "terminals";
+// ListInbox scans at most this many stream entries per call (filters may match few).
+constexpr size_t kMaxScanPerPage = 2000;
+
+std::string MsgKey(std::string_view id) {
+  return redis::Key(kTag, absl::StrCat("m:", std::string(id)));
+}
+std::string GoneKey(std::string_view id) {
+  return redis::Key(kTag, absl::StrCat("gone:", std::string(id)));
+}
+std::string InboxKey(const std::string& rkey) { return redis::Key(kTag, "inbox:" + rkey); }
+std::string InboxesKey() { return redis::Key(kTag, "inboxes"); }
+std::string ExpiryKey() { return redis::Key(kTag, "expiry"); }
+std::string ReceiptsKey(std::string_view id) {
+  return redis::Key(kTag, absl::StrCat("rcpt:", std::string(id)));
+}
+std::string AttKey(std::string_view id) {
+  return redis::Key(kTag, absl::StrCat("att:", std::string(id)));
+}
+std::string ChunkKey(std::string_view id, uint32_t index) {
+  return redis::Key(kTag, absl::StrCat("att:", std::string(id), ":c:", index));
+}
+
+int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+
+// Send: de-duplicate, store once, append to every inbox, index expiry, bind attachments,
+// announce. Atomic: either all of it happened or none (a Lua script runs to completion).
+// KEYS: m, gone, expiry, inboxes, inbox x n, att x natt, chunk keys...
+// ARGV: id, sha, env, acc, exp, thread, kind, sender, channel, group, n, natt,
+//       rkey x n, att id x natt, chunk count x natt
+const redis::Script& SendScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local id, sha = ARGV[1], ARGV[2]
+local prev = redis.call('HMGET', KEYS[1], 'sha', 'acc')
+if prev[1] then
+  if prev[1] == sha then return {'dup', prev[2]} end
+  return {'conflict', ''}
+end
+local gone = redis.call('GET', KEYS[2])
+if gone then
+  local gsha, gacc = string.match(gone, '^([^|]*)|(.*)$')
+  if gsha == sha then return {'dup', gacc} end
+  return {'conflict', ''}
+end
+local n, natt = tonumber(ARGV[11]), tonumber(ARGV[12])
+for j = 1, natt do
+  local key = KEYS[4 + n + j]
+  local att = redis.call('HMGET', key, 'owner', 'done', 'msg', 'chunks')
+  if att[1] ~= ARGV[8] or att[2] ~= '1' or (att[3] and att[3] ~= id) or
+     att[4] ~= ARGV[12 + n + natt + j] then
+    return {'noatt', ARGV[12 + n + j]}
+  end
+end
+redis.call('HSET', KEYS[1], 'env', ARGV[3], 'sha', sha, 'acc', ARGV[4], 'exp', ARGV[5])
+local rkeys = {}
+for i = 1, n do
+  local rkey, inbox = ARGV[12 + i], KEYS[4 + i]
+  if redis.call('SADD', KEYS[4], rkey) == 1 then
+    redis.pcall('XGROUP', 'CREATE', inbox, ARGV[10], '0', 'MKSTREAM')
+  end
+  local eid = redis.call('XADD', inbox, '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
+  redis.call('HSET', KEYS[1], 'e:' .. rkey, eid)
+  rkeys[i] = rkey
+end
+redis.call('ZADD', KEYS[3], ARGV[5], id)
+for k = 5 + n, #KEYS do
+  redis.call('PEXPIREAT', KEYS[k], ARGV[5])
+end
+for j = 1, natt do
+  redis.call('HSET', KEYS[4 + n + j], 'msg', id)
+end
+redis.call('PUBLISH', ARGV[9], table.concat(rkeys, ' '))
+return {'ok', ARGV[4]}
+)lua");
+  return *script;
+}
+
+// Ack: all ids must be in the inbox; marks each acknowledged (first time only) and XACKs.
+// KEYS: inbox, m x k. ARGV: rkey, now ms, group.
+const redis::Script& AckScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local eids = {}
+for i = 2, #KEYS do
+  local eid = redis.call('HGET', KEYS[i], 'e:' .. ARGV[1])
+  if not eid then return {-1, i - 1} end
+  eids[#eids + 1] = eid
+end
+local newly = 0
+for i = 2, #KEYS do
+  newly = newly + redis.call('HSETNX', KEYS[i], 'a:' .. ARGV[1], ARGV[2])
+end
+if #eids > 0 then redis.pcall('XACK', KEYS[1], ARGV[3], unpack(eids)) end
+return {newly, 0}
+)lua");
+  return *script;
+}
+
+// Expiry of one message. KEYS: m, gone, expiry, rcpt, inbox x n.
+// ARGV: id, group, tombstone value, tombstone ttl ms, (entry id) x n aligned with the inboxes.
+const redis::Script& RemoveScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return 0
+end
+for i = 5, #KEYS do
+  redis.pcall('XACK', KEYS[i], ARGV[2], ARGV[i])
+  redis.call('XDEL', KEYS[i], ARGV[i])
+end
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+)lua");
+  return *script;
+}
+
+// Receipt: only for a stored message; first receipt per (recipient, kind) wins.
+// KEYS: m, rcpt. ARGV: field, value. Returns 1 stored, 0 identical, -1 different, -2 no message.
+const redis::Script& ReceiptScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if not exp then return -2 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 1 then
+  redis.call('PEXPIREAT', KEYS[2], exp)
+  return 1
+end
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return 0 end
+return -1
+)lua");
+  return *script;
+}
+
+// KEYS: att. ARGV: owner, ttl ms. 1 ok, 0 taken.
+const redis::Script& BeginAttachmentScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
+if att[1] and (att[1] ~= ARGV[1] or att[2] == '1') then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+)lua");
+  return *script;
+}
+
+// KEYS: att, chunk. ARGV: index, bytes, sha hex. 1 ok, 0 not open for upload.
+const redis::Script& PutChunkScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
+if not att[1] or att[2] == '1' then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', math.max(ttl, 1000))
+redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], ARGV[3])
+return 1
+)lua");
+  return *script;
+}
+
+// KEYS: att, chunk x n. ARGV: n. 1 ok, 0 not open, -1 missing chunk.
+const redis::Script& CompleteAttachmentScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
+if not att[1] or att[2] == '1' then return 0 end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return -1 end
+end
+redis.call('HSET', KEYS[1], 'done', '1', 'chunks', ARGV[1])
+return 1
+)lua");
+  return *script;
+}
+
+Status Malformed(std::string_view what) {
+  return absl::InternalError(
+      absl::StrCat("messaging store: unexpected reply to ", std::string(what)));
+}
+
+bool IsEntryId(std::string_view s) {
+  const size_t dash = s.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != dash && (s[i] < '0' || s[i] > '9')) return false;
+  }
+  return s.size() <= 41;
+}
+
+// Stream entries [[id, [f, v, ...]], ...] -> (entry id, message id); entries whose fields are
+// nil (deleted while pending) get an empty message id.
+void ParseEntries(const redis::Reply& list, std::vector<std::pair<std::string, std::string>>& out,
+                  std::vector<std::string>* thread = nullptr,
+                  std::vector<std::string>* kind = nullptr) {
+  for (const redis::Reply& entry : list.elements) {
+    if (entry.elements.size() != 2) continue;
+    std::string message_id, t, k;
+    const auto& fields = entry.elements[1].elements;
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i].str == "m") message_id = fields[i + 1].str;
+      if (fields[i].str == "t") t = fields[i + 1].str;
+      if (fields[i].str == "k") k = fields[i + 1].str;
+    }
+    out.emplace_back(entry.elements[0].str, message_id);
+    if (thread) thread->push_back(t);
+    if (kind) kind->push_back(k);
+  }
+}
+
+StatusOr<StoredMessage> ParseStored(const redis::Reply& env, const redis::Reply& sha,
+                                    const redis::Reply& acc) {
+  CONCORD_ASSIGN_OR_RETURN(Envelope e, DecodeStoredEnvelope(env.str));
+  StoredMessage m;
+  m.envelope = std::move(e);
+  CONCORD_ASSIGN_OR_RETURN(m.envelope_sha256, crypto::HexDecode(sha.str));
+  int64_t acc_ms = 0;
+  if (!absl::SimpleAtoi(acc.str, &acc_ms)) return Malformed("accepted_at");
+  m.accepted_at = absl::FromUnixMillis(acc_ms);
+  return m;
+}
+
+}  // namespace
+
+RedisMessageStore::RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options)
+    : redis_(redis), options_(std::move(options)) {}
+
+StatusOr<SendResult> RedisMessageStore::Send(const Envelope& envelope, absl::Time accepted_at) {
+  const std::string sha = EnvelopeSha256(envelope);
+  const std::string sha_hex = crypto::HexEncode(sha);
+  const std::string& id = envelope.message_id;
+  const std::string sender = envelope.sender.Key();
+
+  // Attachments are immutable once complete: check the signed chunk references against what was
+  // uploaded before the script binds them (the recipient verifies the chunks again).
+  for (const Attachment& a : envelope.attachments) {
+    std::vector<std::string> cmd = {"HMGET", AttKey(a.attachment_id)};
+    for (const ChunkRef& c : a.chunks) cmd.push_back(absl::StrCat("h:", c.index));
+    CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command(cmd));
+    for (size_t i = 0; i < a.chunks.size(); ++i) {
+      if (i >= r.elements.size() || r.elements[i].str != crypto::HexEncode(a.chunks[i].sha256)) {
+        return WithReason(
+            absl::FailedPreconditionError(absl::StrCat(
+                "attachment ", a.attachment_id, " does not match its upload (chunk ", i, ")")),
+            "ATTACHMENT_UNAVAILABLE");
+      }
+    }
+  }
+
+  std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), InboxesKey()};
+  std::vector<std::string> args = {id,
+                                   sha_hex,
+                                   EncodeStoredEnvelope(envelope),
+                                   absl::StrCat(Ms(accepted_at)),
+                                   absl::StrCat(Ms(envelope.expires_at)),
+                                   envelope.thread_id,
+                                   std::string(MessageKindName(envelope.kind)),
+                                   sender,
+                                   std::string(kDeliveriesChannel),
+                                   std::string(kGroup),
+                                   absl::StrCat(envelope.recipients.size()),
+                                   absl::StrCat(envelope.attachments.size())};
+  for (const AgencyId& r : envelope.recipients) {
+    keys.push_back(InboxKey(r.Key()));
+    args.push_back(r.Key());
+  }
+  for (const Attachment& a : envelope.attachments) {
+    keys.push_back(AttKey(a.attachment_id));
+    args.push_back(a.attachment_id);
+  }
+  for (const Attachment& a : envelope.attachments) {
+    args.push_back(absl::StrCat(a.chunks.size()));
+    for (const ChunkRef& c : a.chunks) keys.push_back(ChunkKey(a.attachment_id, c.index));
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(SendScript(), keys, args));
+  if (r.elements.size() != 2) return Malformed("send");
+  const std::string& outcome = r.elements[0].str;
+  if (outcome == "conflict") {
+    return WithReason(absl::AlreadyExistsError("message id already used for a different envelope"),
+                      "MESSAGE_ID_REUSED");
+  }
+  if (outcome == "noatt") {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "attachment ", r.elements[1].str,
+                          " is not a complete upload of the sender, or is used by another "
+                          "message")),
+                      "ATTACHMENT_UNAVAILABLE");
+  }
+  if (outcome != "ok" && outcome != "dup") return Malformed("send");
+  int64_t acc_ms = 0;
+  if (!absl::SimpleAtoi(r.elements[1].str, &acc_ms)) return Malformed("send");
+  return SendResult{id, sha, absl::FromUnixMillis(acc_ms), outcome == "dup"};
+}
+
+StatusOr<StoredMessage> RedisMessageStore::Get(const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"HMGET", MsgKey(message_id), "env", "sha", "acc"}));
+  if (r.elements.size() != 3) return Malformed("get");
+  if (r.elements[0].is_nil()) return absl::NotFoundError("no such message");
+  return ParseStored(r.elements[0], r.elements[1], r.elements[2]);
+}
+
+Status RedisMessageStore::EnsureGroup(const std::string& inbox) {
+  auto r = redis_.Command({"XGROUP", "CREATE", inbox, std::string(kGroup), "0", "MKSTREAM"});
+  if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string_view::npos) {
+    return r.status();
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& recipient,
+                                                                const std::string& terminal,
+                                                                size_t max,
+                                                                absl::Duration visibility_timeout,
+                                                                bool include_own_pending) {
+  const std::string inbox = InboxKey(recipient.Key());
+  const std::string count = absl::StrCat(std::max<size_t>(max, 1));
+  std::vector<std::pair<std::string, std::string>> entries;
+  size_t redelivered = 0;
+
+  auto read_group = [&](const std::string& from) -> Status {
+    auto r = redis_.Command({"XREADGROUP", "GROUP", std::string(kGroup), terminal, "COUNT", count,
+                             "STREAMS", inbox, from});
+    if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
+      CONCORD_RETURN_IF_ERROR(EnsureGroup(inbox));
+      r = redis_.Command({"XREADGROUP", "GROUP", std::string(kGroup), terminal, "COUNT", count,
+                          "STREAMS", inbox, from});
+    }
+    if (!r.ok()) return r.status();
+    for (const redis::Reply& stream : r->elements) {
+      if (stream.elements.size() == 2) ParseEntries(stream.elements[1], entries);
+    }
+    return absl::OkStatus();
+  };
+
+  if (include_own_pending) {
+    CONCORD_RETURN_IF_ERROR(read_group("0"));
+    redelivered = entries.size();
+  }
+  if (entries.size() < max) {
+    auto r = redis_.Command({"XAUTOCLAIM", inbox, std::string(kGroup), terminal,
+                             absl::StrCat(absl::ToInt64Milliseconds(visibility_timeout)), "0-0",
+                             "COUNT", absl::StrCat(max - entries.size())});
+    if (r.ok() && r->elements.size() >= 2) {
+      ParseEntries(r->elements[1], entries);
+      redelivered = entries.size();
+    } else if (!r.ok() && r.status().message().find("NOGROUP") == std::string_view::npos) {
+      return r.status();
+    }
+  }
+  if (entries.size() < max) CONCORD_RETURN_IF_ERROR(read_group(">"));
+  if (entries.empty()) return std::vector<InboxDelivery>{};
+  // An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
+  {
+    std::set<std::string> seen;
+    std::vector<std::pair<std::string, std::string>> unique;
+    size_t unique_redelivered = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!seen.insert(entries[i].first).second) continue;
+      if (i < redelivered) ++unique_redelivered;
+      unique.push_back(std::move(entries[i]));
+    }
+    entries = std::move(unique);
+    redelivered = unique_redelivered;
+  }
+
+  // Delivery counts for redeliveries (new deliveries are 1).
+  std::vector<uint32_t> counts(entries.size(), 1);
+  if (redelivered > 0) {
+    auto p = redis_.Command({"XPENDING", inbox, std::string(kGroup), "-", "+",
+                             absl::StrCat(std::max<size_t>(redelivered * 4, 64)), terminal});
+    if (p.ok()) {
+      std::map<std::string, uint32_t> by_id;
+      for (const redis::Reply& e : p->elements) {
+        if (e.elements.size() == 4)
+          by_id[e.elements[0].str] = static_cast<uint32_t>(e.elements[3].integer);
+      }
+      for (size_t i = 0; i < redelivered; ++i) {
+        auto it = by_id.find(entries[i].first);
+        if (it != by_id.end()) counts[i] = std::max<uint32_t>(it->second, 1);
+      }
+    }
+  }
+  std::vector<Entry> list;
+  list.reserve(entries.size());
+  for (auto& [eid, mid] : entries) list.push_back({eid, mid});
+  return Load(recipient, list, counts);
+}
+
+StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Load(const AgencyId& recipient,
+                                                             const std::vector<Entry>& entries,
+                                                             const std::vector<uint32_t>& counts) {
+  const std::string rkey = recipient.Key();
+  std::vector<std::vector<std::string>> cmds;
+  for (const Entry& e : entries) {
+    cmds.push_back({"HMGET", MsgKey(e.message_id.empty() ? "-" : e.message_id), "env", "sha", "acc",
+                    "a:" + rkey});
+  }
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
+  std::vector<InboxDelivery> out;
+  std::vector<std::string> stale;  // acknowledged or expired meanwhile: drop from the PEL
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const redis::Reply& r = replies[i];
+    if (r.is_error() || r.elements.size() != 4 || r.elements[0].is_nil() ||
+        !r.elements[3].is_nil()) {
+      stale.push_back(entries[i].entry_id);
+      continue;
+    }
+    auto m = ParseStored(r.elements[0], r.elements[1], r.elements[2]);
+    if (!m.ok()) return m.status();
+    out.push_back({*std::move(m), counts[i]});
+  }
+  if (!stale.empty()) {
+    std::vector<std::string> cmd = {"XACK", InboxKey(rkey), std::string(kGroup)};
+    cmd.insert(cmd.end(), stale.begin(), stale.end());
+    CONCORD_RETURN_IF_ERROR(redis_.Command(cmd).status());
+  }
+  return out;
+}
+
+StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
+                                          const std::vector<std::string>& message_ids,
+                                          absl::Time now) {
+  const std::string rkey = recipient.Key();
+  std::vector<std::string> keys = {InboxKey(rkey)};
+  for (const std::string& id : message_ids) keys.push_back(MsgKey(id));
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(AckScript(), keys, {rkey, absl::StrCat(Ms(now)), std::string(kGroup)}));
+  if (r.elements.size() != 2) return Malformed("ack");
+  if (r.elements[0].integer < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("message_ids[", r.elements[1].integer - 1, "] is not in the caller's inbox"));
+  }
+  return static_cast<uint32_t>(r.elements[0].integer);
+}
+
+StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,
+                                                 const InboxQuery& query) {
+  if (!query.page_token.empty() && !IsEntryId(query.page_token)) {
+    return InvalidArgumentWithFields("invalid page token", {{"page.page_token", "malformed"}});
+  }
+  const size_t page_size = std::clamp<size_t>(query.page_size == 0 ? 50 : query.page_size, 1, 500);
+  const std::string rkey = recipient.Key();
+  const std::string inbox = InboxKey(rkey);
+  const std::string kind = query.kind ? std::string(MessageKindName(*query.kind)) : "";
+  InboxPage page;
+  std::string cursor = query.page_token;
+  size_t scanned = 0;
+  const size_t batch = std::max<size_t>(page_size, 64);
+  while (page.items.size() < page_size && scanned < kMaxScanPerPage) {
+    CONCORD_ASSIGN_OR_RETURN(
+        redis::Reply r, redis_.Command({"XREVRANGE", inbox, cursor.empty() ? "+" : "(" + cursor,
+                                        "-", "COUNT", absl::StrCat(batch)}));
+    std::vector<std::pair<std::string, std::string>> entries;
+    std::vector<std::string> threads, kinds;
+    ParseEntries(r, entries, &threads, &kinds);
+    scanned += entries.size();
+    std::vector<size_t> candidates;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!query.thread_id.empty() && threads[i] != query.thread_id) continue;
+      if (!kind.empty() && kinds[i] != kind) continue;
+      candidates.push_back(i);
+    }
+    std::vector<std::vector<std::string>> cmds;
+    for (size_t i : candidates) {
+      cmds.push_back({"HMGET", MsgKey(entries[i].second), "env", "sha", "acc", "a:" + rkey});
+    }
+    CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
+    size_t last_consumed = entries.size();  // index after the last entry this page consumed
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      if (page.items.size() == page_size) {
+        last_consumed = candidates[c];
+        break;
+      }
+      const redis::Reply& m = replies[c];
+      if (m.is_error() || m.elements.size() != 4 || m.elements[0].is_nil()) continue;
+      const bool acked = !m.elements[3].is_nil();
+      if (query.unacknowledged_only && acked) continue;
+      CONCORD_ASSIGN_OR_RETURN(StoredMessage stored,
+                               ParseStored(m.elements[0], m.elements[1], m.elements[2]));
+      page.items.push_back({std::move(stored), acked});
+    }
+    if (entries.size() < batch && last_consumed == entries.size()) {
+      return page;  // the stream is exhausted
+    }
+    if (last_consumed > 0) cursor = entries[last_consumed - 1].first;
+  }
+  page.next_page_token = cursor;
+  return page;
+}
+
+StatusOr<bool> RedisMessageStore::InInbox(const AgencyId& recipient,
+                                          const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"HEXISTS", MsgKey(message_id), "e:" + recipient.Key()}));
+  return r.integer == 1;
+}
+
+StatusOr<bool> RedisMessageStore::IsAcknowledged(const AgencyId& recipient,
+                                                 const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"HEXISTS", MsgKey(message_id), "a:" + recipient.Key()}));
+  return r.integer == 1;
+}
+
+Status RedisMessageStore::AddReceipt(const Receipt& receipt) {
+  const std::string field = absl::StrCat(
+      receipt.recipient.Key(), "|", receipt.kind == ReceiptKind::kDelivered ? "delivered" : "read");
+  const std::string value =
+      absl::StrCat(absl::ToUnixNanos(receipt.at), "|", crypto::HexEncode(receipt.envelope_sha256),
+                   "|", crypto::HexEncode(receipt.signature));
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(ReceiptScript(), {MsgKey(receipt.message_id), ReceiptsKey(receipt.message_id)},
+                  {field, value}));
+  if (r.integer == -2) return absl::NotFoundError("no such message");
+  if (r.integer == -1) {
+    return WithReason(absl::AlreadyExistsError("a different receipt of this kind exists"),
+                      "RECEIPT_EXISTS");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<Receipt>> RedisMessageStore::ListReceipts(const std::string& message_id) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HGETALL", ReceiptsKey(message_id)}));
+  std::vector<Receipt> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    std::vector<std::string> field = absl::StrSplit(r.elements[i].str, '|');
+    std::vector<std::string> value = absl::StrSplit(r.elements[i + 1].str, '|');
+    if (field.size() != 2 || value.size() != 3) return Malformed("receipt");
+    Receipt rc;
+    rc.message_id = message_id;
+    CONCORD_ASSIGN_OR_RETURN(rc.recipient, ParseAgencyKey(options_.trust_domain, field[0]));
+    rc.kind = field[1] == "delivered" ? ReceiptKind::kDelivered : ReceiptKind::kRead;
+    int64_t at = 0;
+    if (!absl::SimpleAtoi(value[0], &at)) return Malformed("receipt time");
+    rc.at = absl::FromUnixNanos(at);
+    CONCORD_ASSIGN_OR_RETURN(rc.envelope_sha256, crypto::HexDecode(value[1]));
+    CONCORD_ASSIGN_OR_RETURN(rc.signature, crypto::HexDecode(value[2]));
+    out.push_back(std::move(rc));
+  }
+  std::sort(out.begin(), out.end(), [](const Receipt& a, const Receipt& b) {
+    return std::tie(a.at, a.message_id) < std::tie(b.at, b.message_id);
+  });
+  return out;
+}
+
+Status RedisMessageStore::BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
+                                          absl::Time expires_at) {
+  (void)expires_at;
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(
+          BeginAttachmentScript(), {AttKey(attachment_id)},
+          {owner.Key(), absl::StrCat(absl::ToInt64Milliseconds(options_.unsent_attachment_ttl))}));
+  if (r.integer != 1) {
+    return WithReason(absl::AlreadyExistsError("attachment id already used"),
+                      "ATTACHMENT_ID_REUSED");
+  }
+  return absl::OkStatus();
+}
+
+Status RedisMessageStore::PutChunk(const std::string& attachment_id, uint32_t index,
+                                   const std::string& canonical_chunk) {
+  const auto digest = crypto::Sha256(canonical_chunk);
+  const std::string sha(reinterpret_cast<const char*>(digest.data()), digest.size());
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(PutChunkScript(), {AttKey(attachment_id), ChunkKey(attachment_id, index)},
+                  {absl::StrCat(index), canonical_chunk, crypto::HexEncode(sha)}));
+  if (r.integer != 1) return absl::FailedPreconditionError("attachment is not open for upload");
+  return absl::OkStatus();
+}
+
+Status RedisMessageStore::CompleteAttachment(const std::string& attachment_id,
+                                             uint32_t chunk_count) {
+  std::vector<std::string> keys = {AttKey(attachment_id)};
+  for (uint32_t i = 0; i < chunk_count; ++i) keys.push_back(ChunkKey(attachment_id, i));
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r, redis_.Eval(CompleteAttachmentScript(), keys, {absl::StrCat(chunk_count)}));
+  if (r.integer == 0) return absl::FailedPreconditionError("attachment is not open for upload");
+  if (r.integer < 0) return absl::FailedPreconditionError("attachment chunk missing");
+  return absl::OkStatus();
+}
+
+StatusOr<AttachmentInfo> RedisMessageStore::GetAttachment(const std::string& attachment_id) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", AttKey(attachment_id), "owner",
+                                                           "chunks", "done", "msg"}));
+  if (r.elements.size() != 4) return Malformed("attachment");
+  if (r.elements[0].is_nil()) return absl::NotFoundError("no such attachment");
+  AttachmentInfo info;
+  info.attachment_id = attachment_id;
+  CONCORD_ASSIGN_OR_RETURN(info.owner, ParseAgencyKey(options_.trust_domain, r.elements[0].str));
+  int64_t chunks = 0;
+  if (!r.elements[1].is_nil() && absl::SimpleAtoi(r.elements[1].str, &chunks)) {
+    info.chunk_count = static_cast<uint32_t>(chunks);
+  }
+  info.complete = r.elements[2].str == "1";
+  info.message_id = r.elements[3].str;
+  return info;
+}
+
+StatusOr<std::string> RedisMessageStore::GetChunk(const std::string& attachment_id,
+                                                  uint32_t index) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"GET", ChunkKey(attachment_id, index)}));
+  if (r.is_nil()) return absl::NotFoundError("no such chunk");
+  return r.str;
+}
+
+StatusOr<std::vector<ExpiredMessage>> RedisMessageStore::RemoveExpired(absl::Time now, size_t max) {
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply ids, redis_.Command({"ZRANGEBYSCORE", ExpiryKey(), "-inf", absl::StrCat(Ms(now)),
+                                        "LIMIT", "0", absl::StrCat(max)}));
+  std::vector<ExpiredMessage> out;
+  for (const redis::Reply& id_reply : ids.elements) {
+    const std::string& id = id_reply.str;
+    CONCORD_ASSIGN_OR_RETURN(redis::Reply h, redis_.Command({"HGETALL", MsgKey(id)}));
+    std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), ReceiptsKey(id)};
+    std::string sha_hex, acc;
+    std::vector<std::string> entry_ids;
+    ExpiredMessage expired;
+    expired.message_id = id;
+    for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
+      const std::string& f = h.elements[i].str;
+      const std::string& v = h.elements[i + 1].str;
+      if (f == "sha") sha_hex = v;
+      if (f == "acc") acc = v;
+      if (f == "env") {
+        auto e = DecodeStoredEnvelope(v);
+        if (e.ok()) {
+          expired.sender = e->sender;
+          expired.recipients = e->recipients;
+        }
+      }
+      if (f.rfind("e:", 0) == 0) {
+        keys.push_back(InboxKey(f.substr(2)));
+        entry_ids.push_back(v);
+      }
+    }
+    std::vector<std::string> args = {
+        id, std::string(kGroup), absl::StrCat(sha_hex, "|", acc),
+        absl::StrCat(std::max<int64_t>(absl::ToInt64Milliseconds(options_.tombstone_ttl), 1))};
+    args.insert(args.end(), entry_ids.begin(), entry_ids.end());
+    CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(RemoveScript(), keys, args));
+    if (r.integer == 1) out.push_back(std::move(expired));
+  }
+  return out;
+}
+
+StatusOr<int64_t> RedisMessageStore::Backlog() {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply members, redis_.Command({"SMEMBERS", InboxesKey()}));
+  std::vector<std::vector<std::string>> cmds;
+  for (const redis::Reply& m : members.elements)
+    cmds.push_back({"XINFO", "GROUPS", InboxKey(m.str)});
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
+  int64_t total = 0;
+  for (const redis::Reply& groups : replies) {
+    for (const redis::Reply& g : groups.elements) {
+      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+        if (g.elements[i].str == "pending" || g.elements[i].str == "lag") {
+          total += g.elements[i + 1].integer;
+        }
+      }
+    }
+  }
+  return total;
+}
+
+}  // namespace concord::messaging

@@ -1,0 +1,84 @@
+// File: services/messaging/redis_message_store.h
+//
+// MessageStore on Redis Streams. Every key carries the one hash tag {msg}, so the whole messaging
+// keyspace lives in one Cluster slot and Send is a single atomic Lua script (de-duplication,
+// envelope, every recipient inbox, expiry index, delivery notification). README.md "Redis layout"
+// explains the choice and the scaling path.
+//
+//   concord:{msg}:m:<message_id>        HASH  env (stored canonical encoding), sha (hex),
+//                                             acc / exp (unix ms), e:<rkey> (inbox entry id per
+//                                             recipient), a:<rkey> (ack time, unix ms)
+//   concord:{msg}:gone:<message_id>     STRING "<sha hex>|<acc ms>", TTL: tombstone after expiry
+//                                             so that a replay inside the window is still a
+//                                             duplicate
+//   concord:{msg}:inbox:<rkey>          STREAM entries {m: id, t: thread, k: kind}; consumer
+//                                             group "terminals" (one per agency inbox)
+//   concord:{msg}:inboxes               SET   every <rkey> that has an inbox (backlog gauge)
+//   concord:{msg}:expiry                ZSET  message id scored by expires_at (unix ms)
+//   concord:{msg}:rcpt:<message_id>     HASH  "<rkey>|<kind>" -> "<at ns>|<sig hex>"
+//   concord:{msg}:att:<attachment_id>   HASH  owner, chunks, done, msg, h:<i> (chunk sha hex)
+//   concord:{msg}:att:<id>:c:<index>    STRING canonical sealed chunk
+//   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
+// <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones
+// with their message.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/redis/redis_client.h"
+#include "services/messaging/message_store.h"
+
+namespace concord::messaging {
+
+struct RedisMessageStoreOptions {
+  std::string trust_domain;                          // of the recipients' agency keys
+  absl::Duration tombstone_ttl = absl::Minutes(10);  // >= replay window + clock skew
+  absl::Duration unsent_attachment_ttl = absl::Hours(24);
+};
+
+/// The pub/sub channel announcing new deliveries ("<rkey> <rkey> ...").
+inline constexpr std::string_view kDeliveriesChannel = "concord:{msg}:deliveries";
+
+class RedisMessageStore final : public MessageStore {
+ public:
+  RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options);
+
+  StatusOr<SendResult> Send(const Envelope& envelope, absl::Time accepted_at) override;
+  StatusOr<StoredMessage> Get(const std::string& message_id) override;
+  StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
+                                               const std::string& terminal, size_t max,
+                                               absl::Duration visibility_timeout,
+                                               bool include_own_pending) override;
+  StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
+                         absl::Time now) override;
+  StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) override;
+  StatusOr<bool> InInbox(const AgencyId& recipient, const std::string& message_id) override;
+  StatusOr<bool> IsAcknowledged(const AgencyId& recipient, const std::string& message_id) override;
+  Status AddReceipt(const Receipt& receipt) override;
+  StatusOr<std::vector<Receipt>> ListReceipts(const std::string& message_id) override;
+  Status BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
+                         absl::Time expires_at) override;
+  Status PutChunk(const std::string& attachment_id, uint32_t index,
+                  const std::string& canonical_chunk) override;
+  Status CompleteAttachment(const std::string& attachment_id, uint32_t chunk_count) override;
+  StatusOr<AttachmentInfo> GetAttachment(const std::string& attachment_id) override;
+  StatusOr<std::string> GetChunk(const std::string& attachment_id, uint32_t index) override;
+  StatusOr<std::vector<ExpiredMessage>> RemoveExpired(absl::Time now, size_t max) override;
+  StatusOr<int64_t> Backlog() override;
+
+ private:
+  struct Entry {
+    std::string entry_id;
+    std::string message_id;
+  };
+  StatusOr<std::vector<InboxDelivery>> Load(const AgencyId& recipient,
+                                            const std::vector<Entry>& entries,
+                                            const std::vector<uint32_t>& counts);
+  Status EnsureGroup(const std::string& inbox);
+
+  redis::RedisClient& redis_;
+  const RedisMessageStoreOptions options_;
+};
+
+}  // namespace concord::messaging

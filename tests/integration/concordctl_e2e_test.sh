@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# End to end over real mTLS: a dev PKI (scripts/pki.sh), a real redis-server and concord-server on
+# free loopback ports, driven only through concordctl: register the demo agencies, list, suspend
+# (the agency's calls are refused) and reinstate, revoke a serial (refused), the policy table
+# (a police certificate may not administer), the audit trail and its verification, including a
+# reordered record in Redis (exit 3, naming the record) and its repair.
+# Usage: concordctl_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
+# shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
+set -euo pipefail
+
+CTL=${1:?usage: concordctl_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
+SERVER_BIN=${2:?usage}
+PKI_SH=${3:?usage}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-e2e.XXXXXX")
+PKI=$WORK/pki
+REDIS_PID=""
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+checks=0
+pass() { checks=$((checks + 1)); }
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# ctl RC_WANTED DESCRIPTION AGENCY ARGS...: concordctl as AGENCY; output in $OUT / $ERR.
+ctl() {
+  local want=$1 what=$2 agency=$3 rc=0
+  shift 3
+  "$CTL" --agency-dir "$PKI/agencies/$agency" --server "127.0.0.1:$PORT" --timeout 10 "$@" \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  OUT=$(cat "$WORK/out")
+  ERR=$(cat "$WORK/err")
+  if [ "$rc" -eq "$want" ]; then
+    pass
+  else
+    fail "$what: exit $rc, want $want (as $agency: concordctl $*)"
+    sed 's/^/  stdout: /' "$WORK/out" >&2
+    sed 's/^/  stderr: /' "$WORK/err" >&2
+  fi
+}
+contains() {
+  if grep -qF -- "$3" <<<"$2"; then pass; else fail "$1: no '$3' in: $2"; fi
+}
+# poll AGENCY served|refused: concordctl health until it matches, at most 10 s.
+poll() {
+  local i rc
+  for ((i = 0; i < 40; i++)); do
+    rc=0
+    "$CTL" --agency-dir "$PKI/agencies/$1" --server "127.0.0.1:$PORT" --timeout 3 health \
+      >"$WORK/out" 2>"$WORK/err" || rc=$?
+    if [ "$2" = served ] && [ $rc -eq 0 ]; then return 0; fi
+    if [ "$2" = refused ] && [ $rc -eq 2 ]; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+"$PKI_SH" --quiet --dir "$PKI" demo
+
+# Redis on a free port (bounded retries if the port is taken between probe and bind).
+for attempt in 1 2 3 4 5; do
+  REDIS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
+    --appendonly no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for ((i = 0; i < 50; i++)); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+  REDIS_PID=""
+  [ "$attempt" -lt 5 ] || { echo "redis-server did not start" >&2; exit 1; }
+done
+
+# concord-server on port 0 everywhere; the ports come from its "server.started" log line.
+"$SERVER_BIN" --listen-address 127.0.0.1:0 --health-address 127.0.0.1:0 \
+  --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" \
+  --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
+  --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
+  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+PORT=""
+for ((i = 0; i < 300; i++)); do
+  PORT=$(/usr/bin/python3 - "$WORK/server.log" <<'PY' 2>/dev/null || true
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        continue
+    if event.get("event") == "server.started":
+        port = event.get("grpc_port") or event.get("port")
+        if port:
+            print(port)
+            break
+PY
+)
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$PORT" ]; then
+  cat "$WORK/server.log" >&2
+  echo "concord-server did not start" >&2
+  exit 1
+fi
+poll admin/ops served || { cat "$WORK/server.log" >&2; echo "never SERVING" >&2; exit 1; }
+
+echo "== register every demo agency"
+while read -r a; do
+  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+    --jurisdiction BE --language nl --language fr --specialisation thb
+done < <("$PKI_SH" demo-agencies)
+ctl 2 "second register is ALREADY_EXISTS" admin/ops directory register --from-pki "$PKI/agencies/police/pz-brussels-capital" --jurisdiction BE
+contains "ALREADY_EXISTS printed" "$ERR" "ALREADY_EXISTS"
+ctl 2 "invalid jurisdiction" admin/ops directory register police/pz-new --jurisdiction BE-XXX
+contains "field violation printed" "$ERR" "field agency.jurisdiction"
+
+echo "== list and get"
+ctl 0 "list" admin/ops --json directory list
+n=$(/usr/bin/python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["agencies"]))' "$OUT")
+want=$("$PKI_SH" demo-agencies | wc -l)
+[ "$n" = "$want" ] && pass || fail "list returned $n agencies, want $want"
+ctl 0 "list filter" admin/ops directory list --type reception_centre
+[ "$(grep -c '^reception_centre/' <<<"$OUT")" = 3 ] && pass || fail "filter by type: $OUT"
+ctl 0 "get" police/pz-brussels-capital directory get reception_centre/pag-asa
+contains "get shows the serial" "$OUT" "$("$CTL" --agency-dir "$PKI/agencies/reception_centre/pag-asa" --json whoami |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["serial"])')"
+
+echo "== policy: a police certificate may not administer"
+ctl 2 "police may not suspend" police/pz-brussels-capital directory suspend reception_centre/payoke --reason x
+contains "PERMISSION_DENIED" "$ERR" "PERMISSION_DENIED"
+ctl 2 "police may not read the audit log" police/pz-brussels-capital audit verify
+contains "PERMISSION_DENIED (audit)" "$ERR" "PERMISSION_DENIED"
+
+echo "== suspend / reinstate"
+ctl 0 "suspend" admin/ops --officer e2e directory suspend police/fgp-antwerp-thb --reason "e2e drill"
+poll police/fgp-antwerp-thb refused && pass || fail "suspended agency still served after 10 s"
+contains "suspended: UNAUTHENTICATED" "$(cat "$WORK/err")" "UNAUTHENTICATED"
+ctl 0 "revocations list the suspension" admin/ops directory revocations
+contains "suspension listed" "$OUT" "police/fgp-antwerp-thb"
+ctl 0 "reinstate" admin/ops --officer e2e directory reinstate police/fgp-antwerp-thb
+poll police/fgp-antwerp-thb served && pass || fail "reinstated agency still refused after 10 s"
+
+echo "== revoke a certificate serial"
+"$PKI_SH" --quiet --dir "$PKI" agency platform revoked-platform
+ctl 0 "register the agency to revoke" admin/ops directory register --from-pki "$PKI/agencies/platform/revoked-platform" --jurisdiction BE
+poll platform/revoked-platform served && pass || fail "new agency not served"
+ctl 0 "revoke" admin/ops directory revoke --cert-file "$PKI/agencies/platform/revoked-platform/cert.pem" --reason key_compromise
+poll platform/revoked-platform refused && pass || fail "revoked certificate still served after 10 s"
+
+echo "== audit"
+ctl 0 "audit query" admin/ops --justification e2e audit query --object agency:police/fgp-antwerp-thb
+contains "suspension audited" "$OUT" "Directory/SuspendAgency"
+contains "officer recorded" "$OUT" "e2e"
+ctl 0 "audit checkpoint --create" admin/ops audit checkpoint --create
+ctl 0 "audit verify" admin/ops audit verify --expect-key "$PKI/audit/sign.pub"
+contains "verify OK line" "$OUT" "audit chain OK:"
+ctl 3 "verify with another expected key" coordination_unit/icu-thb audit verify --expect-key "$PKI/agencies/admin/ops/sign.pub"
+contains "unexpected key" "$OUT" "unexpected key"
+
+# Reorder two records in Redis: verify fails at the first of them, with exit 3.
+KEY='concord:{audit}:records'
+# Swaps records 3 and 4 inside Redis (binary-safe); running it twice restores the log.
+SWAP="local a = redis.call('HGET', KEYS[1], '3'); local b = redis.call('HGET', KEYS[1], '4');
+redis.call('HSET', KEYS[1], '3', b); redis.call('HSET', KEYS[1], '4', a); return 1"
+if [ "$(redis-cli -p "$REDIS_PORT" type "$KEY")" = hash ]; then
+  redis-cli -p "$REDIS_PORT" eval "$SWAP" 1 "$KEY" >/dev/null
+  ctl 3 "verify detects the reordering" admin/ops audit verify
+  contains "names record 3" "$OUT" "audit chain BROKEN at record 3"
+  redis-cli -p "$REDIS_PORT" eval "$SWAP" 1 "$KEY" >/dev/null
+  ctl 0 "verify OK after repair" admin/ops audit verify
+else
+  fail "audit records key $KEY is not a hash (layout changed?)"
+fi
+
+echo "concordctl_e2e_test: $checks checks passed, $failures failed"
+[ "$failures" -eq 0 ]

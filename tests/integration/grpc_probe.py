@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""An independent gRPC client (Python grpcio, not Concord's C++ code) probing a running Concord.
+
+Generates its stubs at run time with the system protoc from Debian's grpc-proto files and from
+Concord's own .proto files, then checks over real mTLS what an outside user would see:
+  health    grpc.health.v1 Check on the mTLS port (and on the plaintext health port) is SERVING
+  reflect   reflection (v1alpha) lists the expected concord.* services
+  badreq    an invalid RegisterAgency gets INVALID_ARGUMENT with google.rpc.BadRequest details
+  noclient  a TLS client without a certificate cannot call (UNAVAILABLE)
+Exit code 0 when every requested check passes; prints one line per check.
+"""
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import grpc
+
+
+def gen_stubs(repo, out):
+    protos = [
+        ("/usr/share/grpc-proto", "grpc/health/v1/health.proto"),
+        ("/usr/share/grpc-proto", "grpc/reflection/v1alpha/reflection.proto"),
+        (os.path.join(repo, "proto"), "concord/common/v1/common.proto"),
+        (os.path.join(repo, "proto"), "concord/directory/v1/directory.proto"),
+        (os.path.join(repo, "proto"), "google/rpc/status.proto"),
+        (os.path.join(repo, "proto"), "google/rpc/error_details.proto"),
+    ]
+    for root, p in protos:
+        subprocess.run(["protoc", "-I", root, "-I", "/usr/include", "--python_out", out,
+                        "--grpc_out", out, "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
+                        os.path.join(root, p)], check=True)
+    # Stub packages live under 'grpc/...': move them so they don't shadow the grpc module.
+    os.rename(os.path.join(out, "grpc"), os.path.join(out, "grpcstubs"))
+    for dirpath, _, files in os.walk(out):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(dirpath, f)
+                with open(path) as fh:
+                    src = fh.read()
+                src = src.replace("from grpc.health", "from grpcstubs.health").replace(
+                    "from grpc.reflection", "from grpcstubs.reflection")
+                with open(path, "w") as fh:
+                    fh.write(src)
+    # No __init__.py files: the generated dirs are namespace packages, so our google/rpc merges
+    # with the system's google/protobuf instead of shadowing it.
+    sys.path.insert(0, out)
+
+
+def mtls_channel(args, with_cert=True):
+    ca = open(args.ca, "rb").read()
+    if with_cert:
+        creds = grpc.ssl_channel_credentials(ca, open(args.key, "rb").read(),
+                                             open(args.cert, "rb").read())
+    else:
+        creds = grpc.ssl_channel_credentials(ca)
+    return grpc.secure_channel(args.target, creds)
+
+
+def check_health(args):
+    health_pb2 = importlib.import_module("grpcstubs.health.v1.health_pb2")
+    health_grpc = importlib.import_module("grpcstubs.health.v1.health_pb2_grpc")
+    stub = health_grpc.HealthStub(mtls_channel(args))
+    resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert resp.status == health_pb2.HealthCheckResponse.SERVING, resp
+    if args.health_target:
+        plain = health_grpc.HealthStub(grpc.insecure_channel(args.health_target))
+        resp = plain.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert resp.status == health_pb2.HealthCheckResponse.SERVING, resp
+    return "SERVING"
+
+
+def check_reflect(args):
+    refl_pb2 = importlib.import_module("grpcstubs.reflection.v1alpha.reflection_pb2")
+    refl_grpc = importlib.import_module("grpcstubs.reflection.v1alpha.reflection_pb2_grpc")
+    stub = refl_grpc.ServerReflectionStub(mtls_channel(args))
+    reqs = iter([refl_pb2.ServerReflectionRequest(list_services="")])
+    names = []
+    for resp in stub.ServerReflectionInfo(reqs, timeout=5):
+        names = [s.name for s in resp.list_services_response.service]
+    missing = [s for s in args.expect_service if s not in names]
+    assert not missing, f"missing {missing} in {names}"
+    return ",".join(sorted(n for n in names if n.startswith("concord.")))
+
+
+def check_badreq(args):
+    dir_pb2 = importlib.import_module("concord.directory.v1.directory_pb2")
+    dir_grpc = importlib.import_module("concord.directory.v1.directory_pb2_grpc")
+    status_pb2 = importlib.import_module("google.rpc.status_pb2")
+    details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
+    stub = dir_grpc.DirectoryStub(mtls_channel(args))
+    try:
+        stub.RegisterAgency(dir_pb2.RegisterAgencyRequest(), timeout=5)
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+        assert raw, "no grpc-status-details-bin trailer"
+        st = status_pb2.Status.FromString(raw)
+        fields = []
+        for any_msg in st.details:
+            if any_msg.Is(details_pb2.BadRequest.DESCRIPTOR):
+                br = details_pb2.BadRequest()
+                any_msg.Unpack(br)
+                fields = [v.field for v in br.field_violations]
+        assert fields, "no BadRequest field violations"
+        return "INVALID_ARGUMENT fields=" + ",".join(fields)
+    raise AssertionError("invalid RegisterAgency was accepted")
+
+
+def check_noclient(args):
+    health_pb2 = importlib.import_module("grpcstubs.health.v1.health_pb2")
+    health_grpc = importlib.import_module("grpcstubs.health.v1.health_pb2_grpc")
+    stub = health_grpc.HealthStub(mtls_channel(args, with_cert=False))
+    try:
+        stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.UNAVAILABLE, e.code()
+        return "refused (UNAVAILABLE)"
+    raise AssertionError("call without client certificate succeeded")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repo", required=True)
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--health-target")
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--expect-service", action="append", default=[])
+    ap.add_argument("checks", nargs="+", choices=["health", "reflect", "badreq", "noclient"])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        gen_stubs(args.repo, out)
+        failed = 0
+        for name in args.checks:
+            try:
+                print(f"probe {name}: ok {globals()['check_' + name](args)}")
+            except Exception as e:  # report every check, fail at the end
+                print(f"probe {name}: FAILED {type(e).__name__}: {e}")
+                failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# End-to-end test of the shipped binaries, as an operator and an agency system would use them:
+# a real redis-server (AOF) on a free loopback port, a dev PKI from scripts/pki.sh, the real
+# concord-server binary on free ports, driven by concordctl and by an independent Python grpcio
+# client (tests/integration/grpc_probe.py), plus curl on /metrics.
+#
+# Usage: stack_test.sh REPO_ROOT CONCORD_SERVER CONCORDCTL
+# Checks (each prints "ok: ..." or fails the test):
+#   health SERVING on mTLS and plaintext ports; reflection lists concord.* services; a call without
+#   client certificate is refused; bad input -> INVALID_ARGUMENT with BadRequest details;
+#   a police agency cannot register agencies (PERMISSION_DENIED naming the rule);
+#   suspension refuses the agency's calls within 5 s (UNAUTHENTICATED), reinstatement restores them;
+#   a revoked certificate serial is refused; /metrics shows grpc_server_handled_total with codes;
+#   audit verify OK, then a record altered in Redis makes verify exit 3 naming that record;
+#   Redis stopped -> calls fail fast with UNAVAILABLE; Redis back -> calls succeed, no restart;
+#   SIGTERM -> the server drains and exits 0.
+set -euo pipefail
+
+REPO=$(cd "$1" && pwd)
+SERVER_BIN=$2
+CTL_BIN=$3
+WORK=$(mktemp -d /tmp/concord-stack.XXXXXX)
+SERVER_PID=""
+REDIS_PID=""
+
+cleanup() {
+  local rc=$?
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "---- concord-server log (tail) ----"; tail -n 40 "$WORK/server.log" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "FAILED: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Bounded wait: run "$@" until it succeeds, at most $TRIES times, 0.1 s apart.
+wait_until() {
+  local tries=$1; shift
+  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+REDIS_PORT=$(free_port)
+GRPC_PORT=$(free_port)
+HEALTH_PORT=$(free_port)
+METRICS_PORT=$(free_port)
+
+start_redis() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes \
+    --appendfsync everysec --save "" --daemonize no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  wait_until 100 redis-cli -p "$REDIS_PORT" ping || fail "redis did not start"
+}
+stop_redis() {
+  kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=""
+}
+start_redis
+
+PKI=$WORK/pki
+CONCORD_PKI_DIR=$PKI bash "$REPO/scripts/pki.sh" --quiet demo >/dev/null
+ok "dev PKI created"
+
+"$SERVER_BIN" --listen-address "127.0.0.1:$GRPC_PORT" --health-address "127.0.0.1:$HEALTH_PORT" \
+  --metrics-address "127.0.0.1:$METRICS_PORT" --tls-cert "$PKI/server/cert.pem" \
+  --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
+  --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
+  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+ctl() { # ctl <type/id> args...
+  local agency=$1; shift
+  "$CTL_BIN" --server "127.0.0.1:$GRPC_PORT" --ca "$PKI/ca.pem" \
+    --agency-dir "$PKI/agencies/$agency" --timeout 5 "$@"
+}
+wait_until 100 ctl admin/ops health || fail "server not SERVING within 10 s"
+ok "concord-server SERVING"
+
+# Independent client: health on both ports, reflection, no client cert, rich error details.
+/usr/bin/python3 "$REPO/tests/integration/grpc_probe.py" --repo "$REPO" \
+  --target "localhost:$GRPC_PORT" --health-target "127.0.0.1:$HEALTH_PORT" --ca "$PKI/ca.pem" \
+  --cert "$PKI/agencies/admin/ops/cert.pem" --key "$PKI/agencies/admin/ops/key.pem" \
+  --expect-service concord.directory.v1.Directory --expect-service concord.audit.v1.Audit --expect-service concord.messaging.v1.Messaging \
+  health reflect noclient badreq || fail "grpc_probe"
+
+# Register the demo agencies as admin.
+for dir in "$PKI"/agencies/*/*; do
+  agency=${dir#"$PKI/agencies/"}
+  ctl admin/ops directory register --from-pki "$dir" --jurisdiction BE >/dev/null || fail "register $agency"
+done
+ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
+
+# Policy: police may not register agencies.
+set +e
+out=$(ctl police/pz-brussels-capital directory register --from-pki "$PKI/agencies/police/fgp-antwerp-thb" --jurisdiction BE 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "police register: expected exit 2, got $rc: $out"
+echo "$out" | grep -q "PERMISSION_DENIED" || fail "police register not PERMISSION_DENIED: $out"
+echo "$out" | grep -q "directory.admin_only" || fail "denial does not name the rule: $out"
+ok "police RegisterAgency -> PERMISSION_DENIED naming the rule"
+
+# Suspension takes effect within 5 s, reinstatement restores.
+ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null || fail "police get"
+ctl admin/ops directory suspend police/pz-brussels-capital --reason "test suspension" >/dev/null
+refused() { ! ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null 2>&1; }
+wait_until 50 refused || fail "suspended agency still served after 5 s"
+out=$(ctl police/pz-brussels-capital directory get police/pz-brussels-capital 2>&1 || true)
+echo "$out" | grep -q UNAUTHENTICATED || fail "suspended agency not UNAUTHENTICATED: $out"
+ctl admin/ops directory reinstate police/pz-brussels-capital >/dev/null
+wait_until 50 ctl police/pz-brussels-capital directory get police/pz-brussels-capital \
+  || fail "reinstated agency still refused after 5 s"
+ok "suspension refused within 5 s (UNAUTHENTICATED), reinstatement restored"
+
+# Revoked serial.
+ctl admin/ops directory revoke --cert-file "$PKI/agencies/platform/example-platform/cert.pem" \
+  --reason key_compromise >/dev/null
+refused_platform() { ! ctl platform/example-platform directory get platform/example-platform >/dev/null 2>&1; }
+wait_until 50 refused_platform || fail "revoked certificate still served after 5 s"
+ok "revoked certificate serial refused"
+
+# Metrics: handled counters with go-grpc-prometheus code names.
+metrics=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics") || fail "/metrics"
+echo "$metrics" | grep -q 'grpc_server_handled_total{.*grpc_code="OK".*grpc_method="RegisterAgency"\|grpc_server_handled_total{.*grpc_method="RegisterAgency".*grpc_code="OK"' \
+  || echo "$metrics" | grep 'grpc_server_handled_total' | grep 'RegisterAgency' | grep -q 'grpc_code="OK"' \
+  || fail "no OK RegisterAgency in grpc_server_handled_total"
+echo "$metrics" | grep 'grpc_server_handled_total' | grep -q 'grpc_code="PermissionDenied"' \
+  || fail "no PermissionDenied in grpc_server_handled_total"
+echo "$metrics" | grep -q '^grpc_server_handling_seconds_bucket' || fail "no handling histogram"
+curl -sf "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null || fail "/readyz not ready"
+ok "/metrics has grpc_server_* with OK and PermissionDenied"
+
+# Audit chain verifies, then detects an altered record.
+ctl admin/ops audit verify >/dev/null || fail "audit verify on an untouched log"
+seq=$(redis-cli -p "$REDIS_PORT" hkeys 'concord:{audit}:records' | sort -n | sed -n 3p)
+[ -n "$seq" ] || fail "no audit records in Redis"
+# Flip the last byte of that stored record, in place.
+redis-cli -p "$REDIS_PORT" eval "local v=redis.call('HGET',KEYS[1],ARGV[1]); local b=string.byte(v,#v); redis.call('HSET',KEYS[1],ARGV[1],string.sub(v,1,#v-1)..string.char((b+1)%256)); return 1" 1 'concord:{audit}:records' "$seq" >/dev/null
+set +e
+out=$(ctl admin/ops audit verify 2>&1)
+rc=$?
+set -e
+[ $rc -eq 3 ] || fail "tampered audit verify: expected exit 3, got $rc: $out"
+echo "$out" | grep -q "record $seq" || fail "verify does not name record $seq: $out"
+ok "audit verify detects the altered record $seq (exit 3)"
+
+# Redis down: fail fast with UNAVAILABLE; back: works without restarting the server.
+stop_redis
+start=$(date +%s%N)
+out=$(ctl admin/ops directory get admin/ops 2>&1 || true)
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "$out" | grep -q UNAVAILABLE || fail "Redis down: expected UNAVAILABLE, got: $out"
+[ "$elapsed_ms" -lt 3000 ] || fail "Redis down: call took ${elapsed_ms} ms"
+ok "Redis down -> UNAVAILABLE in ${elapsed_ms} ms"
+start_redis
+wait_until 100 ctl admin/ops directory get admin/ops || fail "not recovered after Redis restart"
+ok "Redis back -> calls succeed without restarting the server"
+
+# Graceful shutdown.
+kill -TERM "$SERVER_PID"
+set +e
+wait "$SERVER_PID"; rc=$?
+set -e
+SERVER_PID=""
+[ $rc -eq 0 ] || fail "server exit code after SIGTERM: $rc"
+ok "SIGTERM -> drained, exit 0"
+echo "stack test: all checks passed"

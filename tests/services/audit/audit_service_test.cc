@@ -1,0 +1,293 @@
+// AuditService in-process over real mTLS (TestPki certificates, ServerRunner) with a real
+// redis-server: Query (paged, audited itself), Verify (intact and tampered), checkpoints, and
+// request validation. Authorization is the central policy table's job and is not wired here.
+#include "services/audit/audit_service.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "common/audit/audit_record.h"
+#include "common/audit/redis_audit_sink.h"
+#include "common/metrics/metrics.h"
+#include "common/server/server_runner.h"
+#include "common/tls/tls.h"
+#include "concord/audit/v1/audit.grpc.pb.h"
+#include "services/audit/redis_audit_store.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/test_pki.h"
+
+namespace concord::audit {
+namespace {
+
+using ::concord::testing::FakeClock;
+using ::concord::testing::RedisServer;
+using ::concord::testing::TestPki;
+using ::testing::HasSubstr;
+
+class AuditServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_server_ = RedisServer::Start({});
+    ASSERT_NE(redis_server_, nullptr);
+    redis_ = redis::RedisClient::Create(redis_server_->config());
+    sink_ = std::make_unique<RedisAuditSink>(*redis_, key_, clock_);
+    store_ = std::make_unique<RedisAuditStore>(*redis_);
+    log_ = std::make_unique<AuditLog>(*store_, key_, signing_key_, clock_);
+    service_ = std::make_unique<AuditService>(*log_, sink_.get());
+
+    ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.health_address = "";
+    options.metrics_address = "";
+    options.tls = pki_.ServerTls();
+    options.handle_signals = false;
+    runner_ = std::make_unique<ServerRunner>(options, metrics_, nullptr);
+    runner_->AddService(service_.get());
+    Status started = runner_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel = grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(runner_->port()),
+        MakeChannelCredentials(pki_.AgencyTls(AgencyType::kAdmin, "ops")), args);
+    stub_ = v1::Audit::NewStub(channel);
+  }
+
+  void TearDown() override {
+    if (runner_) runner_->Shutdown();
+  }
+
+  void Append(int n, const std::string& object) {
+    for (int i = 0; i < n; ++i) {
+      clock_.Advance(absl::Seconds(1));
+      AuditEvent e;
+      e.agency = {"concord.test", AgencyType::kMagistrate, "parquet-bxl"};
+      e.officer = "m-7";
+      e.operation = Operation::kDisclosure;
+      e.object = object;
+      e.method = "/concord.messaging.v1.Messaging/Send";
+      e.justification = "referral";
+      e.recipients = {"police/pz-1"};
+      e.outcome = "OK";
+      e.time = clock_.Now();
+      ASSERT_TRUE(sink_->Append(e).ok());
+    }
+  }
+
+  static void Prepare(grpc::ClientContext& ctx) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("concord-officer", "  auditor-3 ");
+    ctx.AddMetadata("concord-justification", "quarterly lawfulness review");
+  }
+
+  TestPki pki_;
+  std::unique_ptr<RedisServer> redis_server_;
+  AuditKey key_ = *AuditKey::FromBytes(std::string(32, 's'));
+  crypto::Ed25519PrivateKey signing_key_ = crypto::Ed25519PrivateKey::Generate();
+  FakeClock clock_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<RedisAuditSink> sink_;
+  std::unique_ptr<RedisAuditStore> store_;
+  std::unique_ptr<AuditLog> log_;
+  std::unique_ptr<AuditService> service_;
+  metrics::Metrics metrics_;
+  std::unique_ptr<ServerRunner> runner_;
+  std::unique_ptr<v1::Audit::Stub> stub_;
+};
+
+TEST_F(AuditServiceTest, QueryReturnsDecodedRecordsPagedAndIsItselfAudited) {
+  Append(5, "message:m1");
+  Append(2, "message:m2");
+  v1::QueryRequest req;
+  req.set_object("message:m1");
+  req.mutable_page()->set_page_size(3);
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::QueryResponse reply;
+  grpc::Status s = stub_->Query(&ctx, req, &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(reply.records_size(), 3);
+  const v1::AuditRecord& r = reply.records(0);
+  EXPECT_EQ(r.seq(), 5u);
+  EXPECT_EQ(r.agency().type(), common::v1::AGENCY_TYPE_MAGISTRATE);
+  EXPECT_EQ(r.agency().id(), "parquet-bxl");
+  EXPECT_EQ(r.operation(), v1::OPERATION_DISCLOSURE);
+  EXPECT_EQ(r.justification(), "referral");
+  EXPECT_THAT(r.recipients(), ::testing::ElementsAre("police/pz-1"));
+  EXPECT_EQ(r.hash().size(), 32u);
+  EXPECT_EQ(r.prev_hash().size(), 32u);
+  EXPECT_FALSE(reply.next_page_token().empty());
+
+  req.mutable_page()->set_page_token(reply.next_page_token());
+  grpc::ClientContext ctx2;
+  Prepare(ctx2);
+  v1::QueryResponse reply2;
+  ASSERT_TRUE(stub_->Query(&ctx2, req, &reply2).ok());
+  ASSERT_EQ(reply2.records_size(), 2);
+  EXPECT_EQ(reply2.records(1).seq(), 1u);
+  EXPECT_TRUE(reply2.next_page_token().empty());
+
+  // Both queries were recorded as consultations of the audit log by the admin's officer.
+  v1::QueryRequest self;
+  self.set_object("audit-log");
+  grpc::ClientContext ctx3;
+  Prepare(ctx3);
+  v1::QueryResponse reply3;
+  ASSERT_TRUE(stub_->Query(&ctx3, self, &reply3).ok());
+  ASSERT_EQ(reply3.records_size(), 2);  // this query is recorded after it has been answered
+  EXPECT_EQ(reply3.records(0).agency().type(), common::v1::AGENCY_TYPE_ADMIN);
+  EXPECT_EQ(reply3.records(0).agency().id(), "ops");
+  EXPECT_EQ(reply3.records(0).officer(), "auditor-3");
+  EXPECT_EQ(reply3.records(0).justification(), "quarterly lawfulness review");
+  EXPECT_EQ(reply3.records(0).operation(), v1::OPERATION_CONSULTATION);
+  EXPECT_EQ(reply3.records(0).outcome(), "OK");
+}
+
+TEST_F(AuditServiceTest, QueryByAgencyAndInvalidRequests) {
+  Append(3, "message:m1");
+  v1::QueryRequest req;
+  req.mutable_agency()->set_type(common::v1::AGENCY_TYPE_MAGISTRATE);
+  req.mutable_agency()->set_id("parquet-bxl");
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::QueryResponse reply;
+  ASSERT_TRUE(stub_->Query(&ctx, req, &reply).ok());
+  EXPECT_EQ(reply.records_size(), 3);
+
+  v1::QueryRequest bad;
+  bad.mutable_page()->set_page_token("not-a-token");
+  grpc::ClientContext ctx2;
+  Prepare(ctx2);
+  grpc::Status s = stub_->Query(&ctx2, bad, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(s.error_details().empty());  // BadRequest field violations attached
+
+  v1::QueryRequest bad_agency;
+  bad_agency.mutable_agency()->set_id("Bad Id");
+  grpc::ClientContext ctx3;
+  Prepare(ctx3);
+  EXPECT_EQ(stub_->Query(&ctx3, bad_agency, &reply).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AuditServiceTest, VerifyReportsIntactAndTamperedLogs) {
+  Append(8, "message:m1");
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::VerifyResponse reply;
+    ASSERT_TRUE(stub_->Verify(&ctx, v1::VerifyRequest(), &reply).ok());
+    EXPECT_TRUE(reply.ok()) << reply.reason();
+    EXPECT_EQ(reply.records_checked(), 8u);
+    EXPECT_EQ(reply.first_bad_seq(), 0u);
+    EXPECT_EQ(reply.head_seq(), 8u);
+  }
+  ASSERT_TRUE(redis_->Command({"HDEL", RecordsKey(), "6"}).ok());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::VerifyResponse reply;
+  ASSERT_TRUE(stub_->Verify(&ctx, v1::VerifyRequest(), &reply).ok());
+  EXPECT_FALSE(reply.ok());
+  EXPECT_EQ(reply.first_bad_seq(), 6u);
+  EXPECT_EQ(reply.records_checked(), 5u);
+  EXPECT_THAT(reply.reason(), HasSubstr("missing"));
+}
+
+TEST_F(AuditServiceTest, CreateAndGetCheckpoint) {
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::GetCheckpointResponse reply;
+    EXPECT_EQ(stub_->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &reply).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::CreateCheckpointResponse reply;
+    EXPECT_EQ(stub_->CreateCheckpoint(&ctx, v1::CreateCheckpointRequest(), &reply).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  Append(4, "message:m1");
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::CreateCheckpointResponse created;
+  ASSERT_TRUE(stub_->CreateCheckpoint(&ctx, v1::CreateCheckpointRequest(), &created).ok());
+  EXPECT_EQ(created.checkpoint().seq(), 4u);
+  EXPECT_EQ(created.checkpoint().public_key(), signing_key_.PublicKey().Raw());
+
+  grpc::ClientContext ctx2;
+  Prepare(ctx2);
+  v1::GetCheckpointResponse got;
+  ASSERT_TRUE(stub_->GetCheckpoint(&ctx2, v1::GetCheckpointRequest(), &got).ok());
+  EXPECT_EQ(got.checkpoint().SerializeAsString(), created.checkpoint().SerializeAsString());
+  EXPECT_EQ(got.head_seq(), 4u);
+
+  // An outside party can check the checkpoint with nothing but the public key.
+  auto pub = crypto::Ed25519PublicKey::FromRaw(got.checkpoint().public_key());
+  ASSERT_TRUE(pub.ok());
+  Checkpoint cp{got.checkpoint().seq(), got.checkpoint().head_hash(),
+                absl::FromUnixSeconds(got.checkpoint().time().seconds()) +
+                    absl::Nanoseconds(got.checkpoint().time().nanos()),
+                got.checkpoint().signature()};
+  EXPECT_TRUE(VerifyCheckpointSignature(*pub, cp));
+
+  grpc::ClientContext ctx3;
+  Prepare(ctx3);
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(stub_->Verify(&ctx3, v1::VerifyRequest(), &verified).ok());
+  EXPECT_TRUE(verified.ok());
+  EXPECT_EQ(verified.checkpoints_checked(), 1u);
+  EXPECT_EQ(verified.last_checkpoint().seq(), 4u);
+}
+
+TEST_F(AuditServiceTest, RedisDownIsUnavailable) {
+  redis_server_->Stop();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::VerifyResponse reply;
+  EXPECT_EQ(stub_->Verify(&ctx, v1::VerifyRequest(), &reply).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(QuerySpecFromProto, ConvertsSelectorsTimeRangeAndPaging) {
+  v1::QueryRequest req;
+  req.mutable_agency()->set_type(common::v1::AGENCY_TYPE_POLICE);
+  req.mutable_agency()->set_id("pz-1");
+  req.mutable_time_range()->mutable_from()->set_seconds(100);
+  req.mutable_page()->set_page_size(7);
+  req.mutable_page()->set_page_token("42");
+  auto spec = QuerySpecFromProto(req);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind, QuerySpec::Kind::kAgency);
+  EXPECT_EQ(spec->agency.Key(), "police/pz-1");
+  EXPECT_EQ(spec->from, absl::FromUnixSeconds(100));
+  EXPECT_FALSE(spec->to.has_value());
+  EXPECT_EQ(spec->page_size, 7u);
+  EXPECT_EQ(spec->before_seq, 42u);
+
+  v1::QueryRequest none;
+  ASSERT_TRUE(QuerySpecFromProto(none).ok());
+  EXPECT_EQ(QuerySpecFromProto(none)->kind, QuerySpec::Kind::kAll);
+}
+
+TEST(QuerySpecFromProto, RejectsInvalidFieldsWithTheirPaths) {
+  v1::QueryRequest req;
+  req.set_object("");
+  req.mutable_time_range()->mutable_from()->set_seconds(200);
+  req.mutable_time_range()->mutable_to()->set_seconds(100);
+  req.mutable_page()->set_page_size(-1);
+  req.mutable_page()->set_page_token("0");
+  auto spec = QuerySpecFromProto(req);
+  ASSERT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : FieldViolationsOf(spec.status())) fields.push_back(v.field);
+  EXPECT_THAT(fields, ::testing::UnorderedElementsAre("object", "time_range", "page.page_size",
+                                                      "page.page_token"));
+}
+
+}  // namespace
+}  // namespace concord::audit

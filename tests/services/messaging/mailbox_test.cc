@@ -1,0 +1,48 @@
+#include "services/messaging/mailbox.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "services/messaging/delivery_notifier.h"
+
+namespace concord::messaging {
+namespace {
+
+// Test the type rules of the communication policy for every agency type.
+TEST(CommunicationPolicy, SenderAndRecipientTypes) {
+  for (AgencyType t : kAllAgencyTypes) {
+    const bool excluded = t == AgencyType::kForeignPartner || t == AgencyType::kAdmin ||
+                          t == AgencyType::kCoordinationUnit;
+    const Status as_sender = CheckSenderType(t);
+    const Status as_recipient = CheckRecipientType(t, 0);
+    EXPECT_EQ(as_sender.ok(), !excluded) << AgencyTypeName(t);
+    EXPECT_EQ(as_recipient.ok(), !excluded) << AgencyTypeName(t);
+    if (excluded) {
+      EXPECT_EQ(as_sender.code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_EQ(ReasonOf(as_sender), "SENDER_TYPE_NOT_ALLOWED");
+      EXPECT_EQ(ReasonOf(as_recipient), "RECIPIENT_TYPE_NOT_ALLOWED");
+    }
+  }
+}
+
+// Test that a notification between reading the generation and waiting is not lost, and that
+// waiting for an agency ignores other agencies' notifications.
+TEST(DeliveryNotifier, WakesOnlyTheNotifiedInbox) {
+  DeliveryNotifier n;
+  const uint64_t g = n.Generation("police/a");
+  n.Notify("reception_centre/b police/a");
+  EXPECT_TRUE(n.WaitForChange("police/a", g, absl::ZeroDuration()));
+  const uint64_t g2 = n.Generation("police/a");
+  n.Notify("reception_centre/b");
+  EXPECT_FALSE(n.WaitForChange("police/a", g2, absl::Milliseconds(10)));
+  std::thread notifier([&] { n.Notify("police/a"); });
+  EXPECT_TRUE(n.WaitForChange("police/a", g2, absl::Seconds(10)));
+  notifier.join();
+  const uint64_t g3 = n.Generation("magistrate/c");
+  n.NotifyAll();
+  EXPECT_TRUE(n.WaitForChange("magistrate/c", g3, absl::ZeroDuration()));
+}
+
+}  // namespace
+}  // namespace concord::messaging

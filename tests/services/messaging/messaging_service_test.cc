@@ -1,0 +1,702 @@
+// Component test of concord.messaging.v1 over real mTLS with three agencies (police, reception
+// centre, magistrate), a real redis-server, the agency-side client library, and the directory's
+// record format for keys. The authorization table runs in front of handlers in production
+// (common/authz); this test covers the service and its domain rules.
+#include "services/messaging/messaging_service.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/time/clock.h"
+#include "client/messaging/message_crypto.h"
+#include "client/messaging/messaging_client.h"
+#include "common/redis/redis_client.h"
+#include "common/redis/subscriber.h"
+#include "common/status/grpc_status.h"
+#include "common/tls/tls.h"
+#include "services/messaging/agency_keys.h"
+#include "services/messaging/mailbox.h"
+#include "services/messaging/redis_message_store.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/test_pki.h"
+
+namespace concord::messaging {
+namespace {
+
+namespace cv1 = ::concord::common::v1;
+using client::AgencyProto;
+using client::Recipient;
+using client::SenderIdentity;
+
+constexpr char kSecretBody[] = "Victim Maria Exemplaria, born 2001-02-03, at Rue Secrete 12";
+constexpr char kSecretFile[] = "PASSPORT-SCAN-OF-MARIA-EXEMPLARIA";
+
+class RecordingAuditSink final : public audit::AuditSink {
+ public:
+  Status Append(const audit::AuditEvent& event) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(event);
+    return absl::OkStatus();
+  }
+  std::vector<audit::AuditEvent> events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<audit::AuditEvent> events_;
+};
+
+class FakeRevocations final : public authz::RevocationView {
+ public:
+  bool IsSuspended(const AgencyId& agency) const override {
+    return suspended.contains(agency.Key());
+  }
+  bool IsSerialRevoked(std::string_view) const override { return false; }
+  std::set<std::string> suspended;
+};
+
+// GetAgency from the test's agencies (the real directory service is tested in its own folder).
+class FakeDirectory final : public ::concord::directory::v1::Directory::Service {
+ public:
+  grpc::Status GetAgency(grpc::ServerContext*,
+                         const ::concord::directory::v1::GetAgencyRequest* req,
+                         ::concord::directory::v1::GetAgencyResponse* resp) override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = agencies.find(req->id().id());
+    if (it == agencies.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such agency");
+    *resp->mutable_agency() = it->second;
+    return grpc::Status::OK;
+  }
+  std::mutex mu;
+  std::map<std::string, ::concord::directory::v1::Agency> agencies;
+};
+
+struct Agent {
+  SenderIdentity identity{AgencyProto{}, crypto::Ed25519PrivateKey::Generate(),
+                          crypto::X25519PrivateKey::Generate()};
+  AgencyId id;
+  testing::CertFiles cert;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Messaging::Stub> stub;
+
+  Recipient AsRecipient() const { return {identity.agency, identity.sealing_key.PublicKey()}; }
+};
+
+std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds(10)) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  ctx->AddMetadata("concord-officer", "officer-17");
+  ctx->AddMetadata("concord-justification", "case AN.12.34/26");
+  return ctx;
+}
+
+class MessagingServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_server_ = testing::RedisServer::Start({});
+    ASSERT_NE(redis_server_, nullptr);
+    redis_ = redis::RedisClient::Create(redis_server_->config());
+    store_ = std::make_unique<RedisMessageStore>(
+        *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
+                                          .tombstone_ttl = absl::Minutes(10),
+                                          .unsent_attachment_ttl = absl::Hours(24)});
+    keys_ = std::make_unique<RedisAgencyKeys>(*redis_, SystemClock::Get(), absl::Seconds(30));
+    EnvelopeLimits limits;
+    limits.max_body_bytes = 64 * 1024;
+    limits.max_attachment_bytes = 4 * 1024 * 1024;
+    mailbox_ = std::make_unique<Mailbox>(*store_, *keys_, revocations_, SystemClock::Get(),
+                                         MailboxOptions{.trust_domain = "concord.test",
+                                                        .limits = limits,
+                                                        .visibility_timeout = absl::Seconds(30)});
+    messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
+    service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
+                                                  SystemClock::Get());
+    subscriber_ = std::make_unique<redis::Subscriber>(
+        redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
+        [this](const std::string&, const std::string& m) { notifier_.Notify(m); },
+        [this] { notifier_.NotifyAll(); });
+
+    const testing::CertFiles server_cert = pki_.ServerCert();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", MakeServerCredentials(server_cert.tls()), &port_);
+    builder.RegisterService(service_.get());
+    builder.RegisterService(&directory_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+
+    police_ = MakeAgent(AgencyType::kPolice, "pz-antwerp");
+    payoke_ = MakeAgent(AgencyType::kReceptionCentre, "payoke");
+    magistrate_ = MakeAgent(AgencyType::kMagistrate, "thb-antwerp");
+    dvz_ = MakeAgent(AgencyType::kImmigrationOffice, "dvz");
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    notifier_.NotifyAll();
+  }
+
+  Agent MakeAgent(AgencyType type, const std::string& id) {
+    Agent a;
+    a.id = AgencyId{"concord.test", type, id};
+    a.identity.agency.set_trust_domain("concord.test");
+    a.identity.agency.set_type(AgencyTypeToProto(type));
+    a.identity.agency.set_id(id);
+    a.cert = pki_.AgencyCert(type, id);
+    // The directory's record (services/directory/redis_directory_store.cc).
+    nlohmann::json record = {{"type", std::string(AgencyTypeName(type))},
+                             {"id", id},
+                             {"signing_public_key_pem", a.identity.signing_key.PublicKey().ToPem()},
+                             {"sealing_public_key_pem", a.identity.sealing_key.PublicKey().ToPem()},
+                             {"state", "active"}};
+    EXPECT_TRUE(
+        redis_->Command({"HSET", redis::Key("dir", "agency:" + a.id.Key()), "json", record.dump()})
+            .ok());
+    {
+      ::concord::directory::v1::Agency agency;
+      *agency.mutable_id() = a.identity.agency;
+      agency.set_signing_public_key_pem(a.identity.signing_key.PublicKey().ToPem());
+      agency.set_sealing_public_key_pem(a.identity.sealing_key.PublicKey().ToPem());
+      std::lock_guard<std::mutex> lock(directory_.mu);
+      directory_.agencies[id] = agency;
+    }
+    a.channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                    MakeChannelCredentials(a.cert.tls()));
+    a.stub = v1::Messaging::NewStub(a.channel);
+    return a;
+  }
+
+  client::MessageDraft Draft(std::vector<Recipient> recipients) {
+    client::MessageDraft d;
+    d.recipients = std::move(recipients);
+    d.thread_id = "thread-1";
+    d.case_reference = "AN.12.34/26";
+    d.handling_code = v1::HANDLING_CODE_H2;
+    d.body = kSecretBody;
+    d.time_to_live = absl::Hours(1);
+    return d;
+  }
+
+  grpc::Status Send(Agent& from, const v1::Envelope& envelope, v1::SendResponse* out = nullptr) {
+    v1::SendRequest req;
+    *req.mutable_envelope() = envelope;
+    v1::SendResponse resp;
+    grpc::Status s = from.stub->Send(Ctx().get(), req, &resp);
+    if (out) *out = resp;
+    return s;
+  }
+
+  // One delivery from a fresh Subscribe stream of `to` (bounded by the deadline).
+  std::optional<v1::Delivery> ReceiveOne(Agent& to, const std::string& terminal = "t1") {
+    auto ctx = Ctx(absl::Seconds(10));
+    v1::SubscribeRequest req;
+    req.set_terminal_id(terminal);
+    auto reader = to.stub->Subscribe(ctx.get(), req);
+    v1::Delivery d;
+    const bool got = reader->Read(&d);
+    ctx->TryCancel();
+    reader->Finish();
+    if (!got) return std::nullopt;
+    return d;
+  }
+
+  size_t StoredMessages() {
+    size_t n = 0;
+    for (const std::string& k : redis_server_->AllKeys()) {
+      if (k.rfind("concord:{msg}:m:", 0) == 0) ++n;
+    }
+    return n;
+  }
+
+  testing::TestPki pki_;
+  std::unique_ptr<testing::RedisServer> redis_server_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<RedisMessageStore> store_;
+  std::unique_ptr<RedisAgencyKeys> keys_;
+  FakeRevocations revocations_;
+  RecordingAuditSink audit_;
+  FakeDirectory directory_;
+  metrics::Metrics metrics_;
+  std::unique_ptr<MessagingMetrics> messaging_metrics_;
+  DeliveryNotifier notifier_;
+  std::unique_ptr<Mailbox> mailbox_;
+  std::unique_ptr<MessagingService> service_;
+  std::unique_ptr<redis::Subscriber> subscriber_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  Agent police_, payoke_, magistrate_, dvz_;
+};
+
+// Test the acceptance path: a sealed message with an attachment reaches both recipients, is
+// read, receipts come back and verify at the sender, every step is audited, and no Redis key
+// holds the plaintext.
+TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
+  const std::vector<Recipient> recipients = {payoke_.AsRecipient(), magistrate_.AsRecipient()};
+  std::string file = kSecretFile;
+  file.append(1500000, 'z');
+  auto att = client::SealAttachment("", "scan.bin", "application/octet-stream", file, recipients);
+  ASSERT_TRUE(att.ok()) << att.status();
+  {
+    auto ctx = Ctx();
+    v1::UploadAttachmentResponse resp;
+    auto writer = police_.stub->UploadAttachment(ctx.get(), &resp);
+    v1::UploadAttachmentRequest part;
+    *part.mutable_header() = att->header;
+    ASSERT_TRUE(writer->Write(part));
+    for (const v1::AttachmentChunk& c : att->chunks) {
+      *part.mutable_chunk() = c;
+      ASSERT_TRUE(writer->Write(part));
+    }
+    writer->WritesDone();
+    const grpc::Status s = writer->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(resp.chunks_size(), att->reference.chunks_size());
+    for (int i = 0; i < resp.chunks_size(); ++i) {
+      EXPECT_EQ(resp.chunks(i).sha256(), att->reference.chunks(i).sha256());
+    }
+  }
+  client::MessageDraft draft = Draft(recipients);
+  draft.attachments = {att->reference};
+  auto env = client::BuildEnvelope(police_.identity, draft, absl::Now());
+  ASSERT_TRUE(env.ok()) << env.status();
+  v1::SendResponse sent;
+  const grpc::Status s = Send(police_, *env, &sent);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(sent.envelope_sha256(), client::EnvelopeSha256(*env));
+  EXPECT_FALSE(sent.duplicate());
+
+  // Idempotent resend.
+  v1::SendResponse again;
+  ASSERT_TRUE(Send(police_, *env, &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.accepted_at().seconds(), sent.accepted_at().seconds());
+
+  for (Agent* me : {&payoke_, &magistrate_}) {
+    auto delivery = ReceiveOne(*me);
+    ASSERT_TRUE(delivery.has_value());
+    const v1::Envelope& got = delivery->envelope();
+    EXPECT_EQ(got.message_id(), env->message_id());
+    auto body = client::VerifyAndOpen(got, police_.identity.signing_key.PublicKey(),
+                                      me->identity.agency, me->identity.sealing_key);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(*body, kSecretBody);
+
+    v1::DownloadAttachmentRequest dreq;
+    dreq.set_message_id(got.message_id());
+    dreq.set_attachment_id(att->header.attachment_id());
+    auto dctx = Ctx();
+    auto reader = me->stub->DownloadAttachment(dctx.get(), dreq);
+    std::vector<v1::AttachmentChunk> chunks;
+    v1::AttachmentChunk chunk;
+    while (reader->Read(&chunk)) chunks.push_back(chunk);
+    ASSERT_TRUE(reader->Finish().ok());
+    auto opened = client::OpenAttachment(got.attachments(0), chunks, me->identity.agency,
+                                         me->identity.sealing_key);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, file);
+
+    v1::AckRequest ack;
+    ack.add_message_ids(got.message_id());
+    v1::AckResponse ack_resp;
+    ASSERT_TRUE(me->stub->Ack(Ctx().get(), ack, &ack_resp).ok());
+    EXPECT_EQ(ack_resp.acknowledged(), 1u);
+    ASSERT_TRUE(me->stub->Ack(Ctx().get(), ack, &ack_resp).ok());  // idempotent
+    EXPECT_EQ(ack_resp.acknowledged(), 0u);
+
+    auto receipt = client::MakeReceipt(me->identity, got, v1::RECEIPT_KIND_READ, absl::Now());
+    ASSERT_TRUE(receipt.ok());
+    v1::SendReceiptRequest rreq;
+    *rreq.mutable_receipt() = *receipt;
+    v1::SendReceiptResponse rresp;
+    const grpc::Status rs = me->stub->SendReceipt(Ctx().get(), rreq, &rresp);
+    ASSERT_TRUE(rs.ok()) << rs.error_message();
+  }
+
+  v1::ListReceiptsRequest lreq;
+  lreq.set_message_id(env->message_id());
+  v1::ListReceiptsResponse lresp;
+  ASSERT_TRUE(police_.stub->ListReceipts(Ctx().get(), lreq, &lresp).ok());
+  ASSERT_EQ(lresp.receipts_size(), 2);
+  for (const v1::Receipt& r : lresp.receipts()) {
+    const Agent& from = r.recipient().id() == "payoke" ? payoke_ : magistrate_;
+    EXPECT_TRUE(client::VerifyReceipt(r, from.identity.signing_key.PublicKey()).ok());
+    EXPECT_EQ(r.envelope_sha256(), sent.envelope_sha256());
+  }
+  // A recipient does not see the sender's receipts.
+  EXPECT_EQ(payoke_.stub->ListReceipts(Ctx().get(), lreq, &lresp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // Audit: upload, send (x2: resend too), per recipient download + ack x2 + receipt.
+  std::multiset<std::string> ops;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    ops.insert(absl::StrCat(std::string(audit::OperationName(e.operation)), " ", e.method, " ",
+                            e.outcome));
+    EXPECT_EQ(e.officer, "officer-17");
+  }
+  EXPECT_EQ(ops.count("collection /concord.messaging.v1.Messaging/UploadAttachment OK"), 1u);
+  EXPECT_EQ(ops.count("disclosure /concord.messaging.v1.Messaging/Send OK"), 2u);
+  EXPECT_EQ(ops.count("consultation /concord.messaging.v1.Messaging/DownloadAttachment OK"), 2u);
+  EXPECT_EQ(ops.count("alteration /concord.messaging.v1.Messaging/Ack OK"), 4u);
+  EXPECT_EQ(ops.count("alteration /concord.messaging.v1.Messaging/SendReceipt OK"), 2u);
+
+  // No plaintext anywhere in Redis.
+  const std::string dump = redis_server_->DumpAll();
+  EXPECT_EQ(dump.find("Maria"), std::string::npos);
+  EXPECT_EQ(dump.find(kSecretFile), std::string::npos);
+}
+
+// Test every refusal of the acceptance list, each with its precise status, nothing stored.
+TEST_F(MessagingServiceTest, RefusalsStoreNothing) {
+  const std::vector<Recipient> two = {payoke_.AsRecipient(), magistrate_.AsRecipient()};
+  auto expect = [&](const v1::Envelope& e, grpc::StatusCode code, const std::string& reason,
+                    Agent* from = nullptr) {
+    const size_t before = StoredMessages();
+    const grpc::Status s = Send(from ? *from : police_, e);
+    EXPECT_EQ(s.error_code(), code) << reason << ": " << s.error_message();
+    if (!reason.empty()) {
+      EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), reason);
+    }
+    EXPECT_EQ(StoredMessages(), before) << reason;
+  };
+
+  // Forged signature.
+  auto env = client::BuildEnvelope(police_.identity, Draft(two), absl::Now());
+  ASSERT_TRUE(env.ok());
+  v1::Envelope forged = *env;
+  forged.mutable_signature()->at(0) ^= 1;
+  expect(forged, grpc::StatusCode::PERMISSION_DENIED, "BAD_SIGNATURE");
+  // Wrong sender key: signed by another agency's key, sent as police.
+  v1::Envelope wrong_key = *env;
+  ASSERT_TRUE(client::SignEnvelope(wrong_key, payoke_.identity.signing_key).ok());
+  expect(wrong_key, grpc::StatusCode::PERMISSION_DENIED, "BAD_SIGNATURE");
+  // Sender field of another agency.
+  expect(*env, grpc::StatusCode::PERMISSION_DENIED, "SENDER_MISMATCH", &payoke_);
+  // Tampered ciphertext.
+  v1::Envelope tampered = *env;
+  tampered.mutable_body()->mutable_ciphertext()->at(0) ^= 1;
+  expect(tampered, grpc::StatusCode::PERMISSION_DENIED, "BAD_SIGNATURE");
+  // Expired message (validly signed).
+  auto old = client::BuildEnvelope(police_.identity, Draft(two), absl::Now() - absl::Hours(2));
+  ASSERT_TRUE(old.ok());
+  expect(*old, grpc::StatusCode::INVALID_ARGUMENT, "MESSAGE_EXPIRED");
+  // Outside the replay window.
+  client::MessageDraft stale_draft = Draft(two);
+  stale_draft.time_to_live = absl::Hours(3);
+  auto stale = client::BuildEnvelope(police_.identity, stale_draft, absl::Now() - absl::Hours(1));
+  ASSERT_TRUE(stale.ok());
+  expect(*stale, grpc::StatusCode::INVALID_ARGUMENT, "OUTSIDE_REPLAY_WINDOW");
+  // Replayed id with other content.
+  ASSERT_TRUE(Send(police_, *env).ok());
+  client::MessageDraft other = Draft(two);
+  other.message_id = env->message_id();
+  other.body = "other content";
+  auto replay = client::BuildEnvelope(police_.identity, other, absl::Now());
+  ASSERT_TRUE(replay.ok());
+  expect(*replay, grpc::StatusCode::ALREADY_EXISTS, "MESSAGE_ID_REUSED");
+  // Unknown recipient.
+  Recipient ghost{payoke_.identity.agency, payoke_.identity.sealing_key.PublicKey()};
+  ghost.agency.set_id("not-registered");
+  auto unknown = client::BuildEnvelope(police_.identity, Draft({ghost}), absl::Now());
+  ASSERT_TRUE(unknown.ok());
+  expect(*unknown, grpc::StatusCode::FAILED_PRECONDITION, "UNKNOWN_RECIPIENT");
+  // Suspended recipient.
+  revocations_.suspended.insert(dvz_.id.Key());
+  auto to_suspended =
+      client::BuildEnvelope(police_.identity, Draft({dvz_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(to_suspended.ok());
+  expect(*to_suspended, grpc::StatusCode::FAILED_PRECONDITION, "RECIPIENT_SUSPENDED");
+  revocations_.suspended.clear();
+  // Oversized body (limit 64 KiB in this test).
+  client::MessageDraft big = Draft(two);
+  big.body = std::string(65 * 1024, 'b');
+  auto oversized = client::BuildEnvelope(police_.identity, big, absl::Now());
+  ASSERT_TRUE(oversized.ok());
+  expect(*oversized, grpc::StatusCode::INVALID_ARGUMENT, "");
+  // Too many recipients (65): the client library refuses to seal for more than 64, so add the
+  // 65th after sealing and re-sign (the server must refuse it on its own).
+  std::vector<Recipient> many;
+  for (int i = 0; i < 64; ++i) {
+    Recipient r = payoke_.AsRecipient();
+    r.agency.set_id(absl::StrCat("centre-", i));
+    many.push_back(r);
+  }
+  auto crowd = client::BuildEnvelope(police_.identity, Draft(many), absl::Now());
+  ASSERT_TRUE(crowd.ok()) << crowd.status();
+  AgencyProto extra = payoke_.identity.agency;
+  extra.set_id("centre-64");
+  *crowd->add_recipients() = extra;
+  v1::WrappedKey* key = crowd->mutable_body()->add_keys();
+  *key = crowd->body().keys(0);
+  key->set_recipient("reception_centre/centre-64");
+  ASSERT_TRUE(client::SignEnvelope(*crowd, police_.identity.signing_key).ok());
+  expect(*crowd, grpc::StatusCode::INVALID_ARGUMENT, "");
+  EXPECT_EQ(StoredMessages(), 1u);
+}
+
+// Test that an oversized attachment upload is refused and stores no complete attachment.
+TEST_F(MessagingServiceTest, OversizedAttachmentRefused) {
+  auto att = client::SealAttachment("", "big.bin", "application/octet-stream",
+                                    std::string(5 * 1024 * 1024, 'x'), {payoke_.AsRecipient()});
+  ASSERT_TRUE(att.ok());
+  auto ctx = Ctx();
+  v1::UploadAttachmentResponse resp;
+  auto writer = police_.stub->UploadAttachment(ctx.get(), &resp);
+  v1::UploadAttachmentRequest part;
+  *part.mutable_header() = att->header;
+  writer->Write(part);
+  for (const v1::AttachmentChunk& c : att->chunks) {
+    *part.mutable_chunk() = c;
+    if (!writer->Write(part)) break;
+  }
+  writer->WritesDone();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Test forwarding: an H2 message may reach a new agency only with the provider's signed
+// permission; the forward is linked to the original and readable by the new recipient.
+TEST_F(MessagingServiceTest, ForwardH2NeedsProviderPermission) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(Send(police_, *env).ok());
+  auto delivery = ReceiveOne(payoke_);
+  ASSERT_TRUE(delivery.has_value());
+  auto body = client::VerifyAndOpen(delivery->envelope(), police_.identity.signing_key.PublicKey(),
+                                    payoke_.identity.agency, payoke_.identity.sealing_key);
+  ASSERT_TRUE(body.ok());
+
+  auto forward = [&](std::optional<v1::ForwardPermission> permission) {
+    auto fwd = client::BuildForward(payoke_.identity, delivery->envelope(), *body,
+                                    {dvz_.AsRecipient()}, permission, absl::Now());
+    EXPECT_TRUE(fwd.ok()) << fwd.status();
+    v1::ForwardRequest req;
+    *req.mutable_envelope() = *fwd;
+    v1::SendResponse resp;
+    return payoke_.stub->Forward(Ctx().get(), req, &resp);
+  };
+  const size_t before = StoredMessages();
+  grpc::Status s = forward(std::nullopt);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "H2_FORWARD_WITHOUT_PERMISSION");
+  // A permission signed by someone other than the provider does not count.
+  auto fake =
+      client::GrantForwardPermission(payoke_.identity, *env, {dvz_.identity.agency}, absl::Now());
+  ASSERT_TRUE(fake.ok());
+  *fake->mutable_provider() = police_.identity.agency;
+  s = forward(*fake);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(StoredMessages(), before);
+
+  auto permission =
+      client::GrantForwardPermission(police_.identity, *env, {dvz_.identity.agency}, absl::Now());
+  ASSERT_TRUE(permission.ok());
+  s = forward(*permission);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto forwarded = ReceiveOne(dvz_);
+  ASSERT_TRUE(forwarded.has_value());
+  EXPECT_EQ(forwarded->envelope().forward().original_message_id(), env->message_id());
+  auto opened =
+      client::VerifyAndOpen(forwarded->envelope(), payoke_.identity.signing_key.PublicKey(),
+                            dvz_.identity.agency, dvz_.identity.sealing_key);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, kSecretBody);
+  // The magistrate never received the original: it cannot forward it.
+  auto not_mine = client::BuildForward(magistrate_.identity, *env, *body, {dvz_.AsRecipient()},
+                                       *permission, absl::Now());
+  ASSERT_TRUE(not_mine.ok());
+  v1::ForwardRequest req;
+  *req.mutable_envelope() = *not_mine;
+  v1::SendResponse resp;
+  EXPECT_EQ(magistrate_.stub->Forward(Ctx().get(), req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// Test that unacknowledged deliveries come back on a new stream and ListInbox/Get see them.
+TEST_F(MessagingServiceTest, RedeliveryAndInbox) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(Send(police_, *env).ok());
+  auto first = ReceiveOne(payoke_, "desk-1");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->delivery_count(), 1u);
+  auto again = ReceiveOne(payoke_, "desk-1");  // reconnect without Ack
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->envelope().message_id(), env->message_id());
+  EXPECT_GE(again->delivery_count(), 2u);
+
+  v1::ListInboxRequest lreq;
+  lreq.set_unacknowledged_only(true);
+  v1::ListInboxResponse lresp;
+  ASSERT_TRUE(payoke_.stub->ListInbox(Ctx().get(), lreq, &lresp).ok());
+  ASSERT_EQ(lresp.entries_size(), 1);
+  EXPECT_FALSE(lresp.entries(0).acknowledged());
+
+  v1::GetRequest greq;
+  greq.set_message_id(env->message_id());
+  v1::GetResponse gresp;
+  EXPECT_TRUE(payoke_.stub->Get(Ctx().get(), greq, &gresp).ok());
+  EXPECT_FALSE(gresp.entry().acknowledged());
+  v1::AckRequest ack;
+  ack.add_message_ids(env->message_id());
+  v1::AckResponse ack_resp;
+  ASSERT_TRUE(payoke_.stub->Ack(Ctx().get(), ack, &ack_resp).ok());
+  EXPECT_TRUE(payoke_.stub->Get(Ctx().get(), greq, &gresp).ok());
+  EXPECT_TRUE(gresp.entry().acknowledged());
+  EXPECT_TRUE(police_.stub->Get(Ctx().get(), greq, &gresp).ok());
+  EXPECT_EQ(magistrate_.stub->Get(Ctx().get(), greq, &gresp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// Test the communication policy: platforms only answer requests addressed to them (or notify the
+// police); foreign partners neither send nor receive here.
+TEST_F(MessagingServiceTest, CommunicationPolicy) {
+  Agent platform = MakeAgent(AgencyType::kPlatform, "someplatform");
+  Agent europol = MakeAgent(AgencyType::kForeignPartner, "europol");
+  client::MessageDraft request = Draft({platform.AsRecipient()});
+  request.kind = v1::MESSAGE_KIND_REQUEST;
+  auto req = client::BuildEnvelope(magistrate_.identity, request, absl::Now());
+  ASSERT_TRUE(req.ok());
+  ASSERT_TRUE(Send(magistrate_, *req).ok());
+  auto to_payoke =
+      client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(to_payoke.ok());
+  ASSERT_TRUE(Send(police_, *to_payoke).ok());
+
+  auto reply = [&](const std::string& in_reply_to, Agent& to, v1::MessageKind kind) {
+    client::MessageDraft d = Draft({to.AsRecipient()});
+    d.kind = kind;
+    d.in_reply_to = in_reply_to;
+    auto e = client::BuildEnvelope(platform.identity, d, absl::Now());
+    EXPECT_TRUE(e.ok());
+    return Send(platform, *e);
+  };
+  EXPECT_TRUE(reply(req->message_id(), magistrate_, v1::MESSAGE_KIND_RESPONSE).ok());
+  grpc::Status s = reply(req->message_id(), police_, v1::MESSAGE_KIND_RESPONSE);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "PLATFORM_REPLY_ONLY");
+  s = reply(to_payoke->message_id(), police_, v1::MESSAGE_KIND_RESPONSE);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "PLATFORM_REPLY_ONLY");
+  s = reply("", police_, v1::MESSAGE_KIND_INFORMATION);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "PLATFORM_REPLY_ONLY");
+  EXPECT_TRUE(reply("", police_, v1::MESSAGE_KIND_NOTIFICATION).ok());
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(reply("", magistrate_, v1::MESSAGE_KIND_NOTIFICATION))),
+            "PLATFORM_REPLY_ONLY");
+
+  auto from_europol =
+      client::BuildEnvelope(europol.identity, Draft({police_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(from_europol.ok());
+  s = Send(europol, *from_europol);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "SENDER_TYPE_NOT_ALLOWED");
+  auto to_europol =
+      client::BuildEnvelope(police_.identity, Draft({europol.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(to_europol.ok());
+  s = Send(police_, *to_europol);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "RECIPIENT_TYPE_NOT_ALLOWED");
+}
+
+// Test that receipts are accepted only from a recipient, for the exact envelope, signed with the
+// recipient's directory key.
+TEST_F(MessagingServiceTest, ReceiptRules) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(Send(police_, *env).ok());
+  auto send_receipt = [&](Agent& caller, const v1::Receipt& r) {
+    v1::SendReceiptRequest req;
+    *req.mutable_receipt() = r;
+    v1::SendReceiptResponse resp;
+    return caller.stub->SendReceipt(Ctx().get(), req, &resp);
+  };
+  auto good = client::MakeReceipt(payoke_.identity, *env, v1::RECEIPT_KIND_DELIVERED, absl::Now());
+  ASSERT_TRUE(good.ok());
+
+  v1::Receipt wrong_sha = *good;
+  wrong_sha.mutable_envelope_sha256()->at(0) ^= 1;
+  grpc::Status s = send_receipt(payoke_, wrong_sha);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "ENVELOPE_MISMATCH");
+
+  v1::Receipt forged = *good;
+  forged.mutable_signature()->at(3) ^= 1;
+  s = send_receipt(payoke_, forged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "BAD_SIGNATURE");
+
+  EXPECT_EQ(send_receipt(magistrate_, *good).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto not_recipient =
+      client::MakeReceipt(magistrate_.identity, *env, v1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(not_recipient.ok());
+  EXPECT_EQ(send_receipt(magistrate_, *not_recipient).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  ASSERT_TRUE(send_receipt(payoke_, *good).ok());
+  EXPECT_TRUE(send_receipt(payoke_, *good).ok());  // identical resend
+  v1::ListReceiptsRequest lreq;
+  lreq.set_message_id(env->message_id());
+  v1::ListReceiptsResponse lresp;
+  ASSERT_TRUE(police_.stub->ListReceipts(Ctx().get(), lreq, &lresp).ok());
+  EXPECT_EQ(lresp.receipts_size(), 1);
+}
+
+// Test the client library concordctl uses: directory lookups, sealing, upload, watch, verified
+// read of body and attachment, receipts verified at the sender.
+TEST_F(MessagingServiceTest, ClientLibraryRoundTrip) {
+  client::MessagingClient police(
+      police_.channel, police_.identity,
+      {.deadline = absl::Seconds(10), .officer = "officer-1", .justification = "case AN.12.34/26"});
+  client::MessagingClient payoke(payoke_.channel, payoke_.identity, {});
+  client::MessageDraft draft;
+  draft.body = kSecretBody;
+  draft.kind = v1::MESSAGE_KIND_REQUEST;
+  draft.time_to_live = absl::Hours(2);
+  auto sent = police.SendMessage(draft, {payoke_.identity.agency},
+                                 {{"scan.bin", "application/octet-stream", kSecretFile}});
+  ASSERT_TRUE(sent.ok()) << sent.status();
+
+  std::optional<v1::Delivery> got;
+  const Status watched = payoke.Watch(
+      "desk",
+      [&](const v1::Delivery& d) {
+        got = d;
+        return false;
+      },
+      absl::Seconds(10));
+  ASSERT_TRUE(watched.ok()) << watched;
+  ASSERT_TRUE(got.has_value());
+  auto body = payoke.VerifyAndOpenEnvelope(got->envelope());
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, kSecretBody);
+  auto file =
+      payoke.ReadAttachment(got->envelope(), got->envelope().attachments(0).attachment_id());
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(*file, kSecretFile);
+  auto read = payoke.Read(sent->message_id());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->body, kSecretBody);
+  ASSERT_TRUE(payoke.SendReceipt(got->envelope(), v1::RECEIPT_KIND_READ).ok());
+  EXPECT_EQ(*payoke.Ack({sent->message_id()}), 1u);
+  auto receipts = police.VerifiedReceipts(sent->message_id());
+  ASSERT_TRUE(receipts.ok()) << receipts.status();
+  EXPECT_EQ(receipts->size(), 1u);
+  v1::ListInboxRequest list;
+  list.set_unacknowledged_only(true);
+  auto inbox = payoke.ListInbox(list);
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_EQ(inbox->entries_size(), 0);
+
+  const std::string exposition = metrics_.Serialize();
+  EXPECT_NE(exposition.find("concord_messages_sent_total{method=\"send\"} 1"), std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("concord_deliveries_total 1"), std::string::npos);
+  EXPECT_NE(exposition.find("concord_message_delivery_seconds_count 1"), std::string::npos);
+  EXPECT_NE(exposition.find("concord_inbox_backlog"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace concord::messaging

@@ -1,0 +1,333 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/time/clock.h"
+#include "common/crypto/hash.h"
+#include "common/redis/redis_client.h"
+#include "services/messaging/redis_message_store.h"
+#include "tests/support/redis_server.h"
+
+namespace concord::messaging {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+
+AgencyId Agency(AgencyType type, std::string id) { return AgencyId{"concord.test", type, id}; }
+
+const AgencyId kPolice = Agency(AgencyType::kPolice, "pz-antwerp");
+const AgencyId kPayoke = Agency(AgencyType::kReceptionCentre, "payoke");
+const AgencyId kMagistrate = Agency(AgencyType::kMagistrate, "thb-antwerp");
+
+Envelope MakeEnvelope(std::string id, std::vector<AgencyId> recipients = {kPayoke, kMagistrate}) {
+  Envelope e;
+  e.message_id = std::move(id);
+  e.sender = kPolice;
+  e.recipients = std::move(recipients);
+  e.thread_id = "thread-1";
+  e.kind = MessageKind::kInformation;
+  e.classification = Classification::kRestricted;
+  e.handling_code = HandlingCode::kH1;
+  e.created_at = kNow;
+  e.expires_at = kNow + absl::Hours(24);
+  e.body.nonce = std::string(12, 'n');
+  e.body.ciphertext = "sealed-bytes-only";
+  for (const AgencyId& r : e.recipients) {
+    e.body.keys.push_back(
+        {r.Key(), std::string(32, 'e'), std::string(12, 'k'), std::string(48, 'w')});
+  }
+  e.signature = std::string(64, 's');
+  return e;
+}
+
+std::vector<std::string> Ids(const std::vector<InboxDelivery>& d) {
+  std::vector<std::string> out;
+  for (const InboxDelivery& x : d) out.push_back(x.message.envelope.message_id);
+  return out;
+}
+
+class RedisMessageStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = testing::RedisServer::Start({}).release(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    server_->FlushAll();
+    redis_ = redis::RedisClient::Create(server_->config());
+    store_ = std::make_unique<RedisMessageStore>(
+        *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
+                                          .tombstone_ttl = absl::Minutes(10),
+                                          .unsent_attachment_ttl = absl::Hours(24)});
+  }
+
+  static testing::RedisServer* server_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<RedisMessageStore> store_;
+};
+testing::RedisServer* RedisMessageStoreTest::server_ = nullptr;
+
+// Test that one Send stores the envelope once, reaches every recipient inbox, and that every key
+// carries the {msg} hash tag.
+TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
+  const Envelope e = MakeEnvelope("message-0000000001");
+  auto sent = store_->Send(e, kNow);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_FALSE(sent->duplicate);
+  EXPECT_EQ(sent->envelope_sha256, EnvelopeSha256(e));
+  EXPECT_EQ(sent->accepted_at, kNow);
+
+  auto got = store_->Get(e.message_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->envelope, e);
+  for (const AgencyId& r : {kPayoke, kMagistrate}) {
+    auto d = store_->Deliver(r, "t1", 10, absl::Seconds(30), /*include_own_pending=*/true);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_THAT(Ids(*d), ElementsAre(e.message_id));
+    EXPECT_EQ((*d)[0].delivery_count, 1u);
+    EXPECT_TRUE(*store_->InInbox(r, e.message_id));
+  }
+  EXPECT_FALSE(*store_->InInbox(kPolice, e.message_id));
+  for (const std::string& key : server_->AllKeys()) {
+    EXPECT_EQ(redis::HashTag(key), "msg") << key;
+  }
+}
+
+// Test the idempotency contract: same envelope -> first result; other envelope -> ALREADY_EXISTS.
+TEST_F(RedisMessageStoreTest, SendIsIdempotentOnMessageId) {
+  const Envelope e = MakeEnvelope("message-0000000002");
+  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  auto again = store_->Send(e, kNow + absl::Seconds(5));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->accepted_at, kNow);
+  Envelope other = e;
+  other.thread_id = "thread-2";
+  const Status s = store_->Send(other, kNow).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReasonOf(s), "MESSAGE_ID_REUSED");
+  // Delivered once only.
+  auto d = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true);
+  ASSERT_TRUE(d.ok());
+  EXPECT_THAT(*d, SizeIs(1));
+}
+
+// Test that terminals share the work and that unacknowledged deliveries move to another terminal
+// after the visibility timeout, while acknowledged ones never come back.
+TEST_F(RedisMessageStoreTest, TerminalsShareWorkAndUnackedAreRedelivered) {
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000003"), kNow).ok());
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000004"), kNow).ok());
+  auto t1 = store_->Deliver(kPayoke, "t1", 1, absl::Seconds(30), true);
+  auto t2 = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true);
+  ASSERT_TRUE(t1.ok() && t2.ok());
+  EXPECT_THAT(Ids(*t1), ElementsAre("message-0000000003"));
+  EXPECT_THAT(Ids(*t2), ElementsAre("message-0000000004"));
+  // Nothing new, nothing timed out yet.
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), false), IsEmpty());
+  // t2 acknowledges; t1 goes silent: after the timeout (0 here) t2 gets t1's delivery.
+  EXPECT_EQ(*store_->Ack(kPayoke, {"message-0000000004"}, kNow), 1u);
+  auto redelivered = store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), false);
+  ASSERT_TRUE(redelivered.ok()) << redelivered.status();
+  EXPECT_THAT(Ids(*redelivered), ElementsAre("message-0000000003"));
+  EXPECT_EQ((*redelivered)[0].delivery_count, 2u);
+  // A terminal that reconnects gets its own unacknowledged deliveries again.
+  auto reconnect = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true);
+  ASSERT_TRUE(reconnect.ok());
+  EXPECT_THAT(Ids(*reconnect), ElementsAre("message-0000000003"));
+  EXPECT_EQ(*store_->Ack(kPayoke, {"message-0000000003"}, kNow), 1u);
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), true), IsEmpty());
+}
+
+// Test that Ack is idempotent, refuses ids outside the caller's inbox, and that a message acked
+// before any delivery (e.g. read through ListInbox) is not delivered.
+TEST_F(RedisMessageStoreTest, AckRules) {
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000005"), kNow).ok());
+  EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 1u);
+  EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 0u);
+  EXPECT_THAT(*store_->Deliver(kMagistrate, "t1", 10, absl::ZeroDuration(), true), IsEmpty());
+  EXPECT_EQ(store_->Ack(kPolice, {"message-0000000005"}, kNow).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      store_->Ack(kPayoke, {"message-0000000005", "message-unknown-0001"}, kNow).status().code(),
+      absl::StatusCode::kNotFound);
+  // Nothing was acknowledged by the refused call.
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true), SizeIs(1));
+}
+
+// Test paging (newest first) and the thread, kind and unacknowledged filters.
+TEST_F(RedisMessageStoreTest, ListInboxPagesAndFilters) {
+  for (int i = 0; i < 7; ++i) {
+    Envelope e = MakeEnvelope(absl::StrCat("message-00000001", i, "0"));
+    e.thread_id = i % 2 == 0 ? "even" : "odd";
+    e.kind = i == 3 ? MessageKind::kRequest : MessageKind::kInformation;
+    ASSERT_TRUE(store_->Send(e, kNow).ok());
+  }
+  ASSERT_TRUE(store_->Ack(kPayoke, {"message-0000000140"}, kNow).ok());
+  std::vector<std::string> all;
+  InboxQuery q;
+  q.page_size = 3;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto page = store_->ListInbox(kPayoke, q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const InboxItem& item : page->items) all.push_back(item.message.envelope.message_id);
+    if (page->next_page_token.empty()) break;
+    q.page_token = page->next_page_token;
+  }
+  EXPECT_THAT(all, ElementsAre("message-0000000160", "message-0000000150", "message-0000000140",
+                               "message-0000000130", "message-0000000120", "message-0000000110",
+                               "message-0000000100"));
+  InboxQuery even;
+  even.thread_id = "even";
+  even.unacknowledged_only = true;
+  auto page = store_->ListInbox(kPayoke, even);
+  ASSERT_TRUE(page.ok());
+  std::vector<std::string> ids;
+  for (const InboxItem& item : page->items) ids.push_back(item.message.envelope.message_id);
+  EXPECT_THAT(ids, ElementsAre("message-0000000160", "message-0000000120", "message-0000000100"));
+  InboxQuery requests;
+  requests.kind = MessageKind::kRequest;
+  page = store_->ListInbox(kPayoke, requests);
+  ASSERT_TRUE(page.ok());
+  ASSERT_THAT(page->items, SizeIs(1));
+  EXPECT_EQ(page->items[0].message.envelope.message_id, "message-0000000130");
+  InboxQuery bad;
+  bad.page_token = "not-a-token";
+  EXPECT_EQ(store_->ListInbox(kPayoke, bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Test receipts: stored per recipient and kind, identical resend OK, different refused.
+TEST_F(RedisMessageStoreTest, Receipts) {
+  const Envelope e = MakeEnvelope("message-0000000006");
+  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  Receipt r{e.message_id, EnvelopeSha256(e),   kPayoke, ReceiptKind::kRead,
+            kNow,         std::string(64, 'r')};
+  ASSERT_TRUE(store_->AddReceipt(r).ok());
+  EXPECT_TRUE(store_->AddReceipt(r).ok());
+  Receipt other = r;
+  other.at += absl::Seconds(1);
+  EXPECT_EQ(store_->AddReceipt(other).code(), absl::StatusCode::kAlreadyExists);
+  Receipt unknown = r;
+  unknown.message_id = "message-unknown-0001";
+  EXPECT_EQ(store_->AddReceipt(unknown).code(), absl::StatusCode::kNotFound);
+  auto list = store_->ListReceipts(e.message_id);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_THAT(*list, ElementsAre(r));
+}
+
+// Test the attachment life cycle and that Send only binds complete uploads of the sender whose
+// chunk digests match the signed references.
+TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
+  const std::string id = "attachment-000000001";
+  ASSERT_TRUE(store_->BeginAttachment(id, kPolice, kNow).ok());
+  EXPECT_EQ(store_->BeginAttachment(id, kPayoke, kNow).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->PutChunk(id, 0, "chunk-zero").ok());
+  ASSERT_TRUE(store_->PutChunk(id, 1, "chunk-one").ok());
+  EXPECT_EQ(store_->CompleteAttachment(id, 3).code(), absl::StatusCode::kFailedPrecondition);
+
+  Envelope e = MakeEnvelope("message-0000000007");
+  auto sha = [](std::string_view s) {
+    const auto d = crypto::Sha256(s);
+    return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+  };
+  e.attachments.push_back({id,
+                           "evidence.bin",
+                           "application/octet-stream",
+                           1500000,
+                           std::string(32, 'h'),
+                           {{0, 10, sha("chunk-zero")}, {1, 9, sha("chunk-one")}}});
+  EXPECT_EQ(store_->Send(e, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->CompleteAttachment(id, 2).ok());
+  EXPECT_EQ(store_->PutChunk(id, 2, "late").code(), absl::StatusCode::kFailedPrecondition);
+
+  Envelope wrong = e;
+  wrong.attachments[0].chunks[1].sha256 = sha("other");
+  EXPECT_EQ(store_->Send(wrong, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  Envelope reuse = e;
+  reuse.message_id = "message-0000000008";
+  EXPECT_EQ(store_->Send(reuse, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  auto info = store_->GetAttachment(id);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->owner, kPolice);
+  EXPECT_TRUE(info->complete);
+  EXPECT_EQ(info->chunk_count, 2u);
+  EXPECT_EQ(info->message_id, e.message_id);
+  EXPECT_EQ(*store_->GetChunk(id, 1), "chunk-one");
+  EXPECT_EQ(store_->GetChunk(id, 2).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Test that expiry removes envelope, inbox entries and receipts, and that a replay of the same
+// envelope soon after is still recognised as a duplicate.
+TEST_F(RedisMessageStoreTest, RemoveExpired) {
+  Envelope e = MakeEnvelope("message-0000000009");
+  e.expires_at = kNow + absl::Minutes(1);
+  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000010"), kNow).ok());
+  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
+  ASSERT_TRUE(store_
+                  ->AddReceipt({e.message_id, EnvelopeSha256(e), kPayoke, ReceiptKind::kDelivered,
+                                kNow, std::string(64, 'r')})
+                  .ok());
+  EXPECT_THAT(*store_->RemoveExpired(kNow, 100), IsEmpty());
+  auto removed = store_->RemoveExpired(kNow + absl::Minutes(2), 100);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  ASSERT_THAT(*removed, SizeIs(1));
+  EXPECT_EQ((*removed)[0].message_id, e.message_id);
+  EXPECT_EQ((*removed)[0].sender, kPolice);
+  EXPECT_THAT((*removed)[0].recipients, ElementsAre(kPayoke, kMagistrate));
+  EXPECT_EQ(store_->Get(e.message_id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(*store_->InInbox(kPayoke, e.message_id));
+  EXPECT_THAT(*store_->ListReceipts(e.message_id), IsEmpty());
+  const std::string dump = server_->DumpAll();
+  EXPECT_EQ(dump.find("message-0000000009\n"), std::string::npos);
+  auto list = store_->ListInbox(kPayoke, InboxQuery{});
+  ASSERT_TRUE(list.ok());
+  ASSERT_THAT(list->items, SizeIs(1));
+  EXPECT_EQ(list->items[0].message.envelope.message_id, "message-0000000010");
+  // The pending delivery of the expired message is gone too.
+  auto again = store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_THAT(Ids(*again), ElementsAre("message-0000000010"));
+  // Replay inside the tombstone window: duplicate, not a new message.
+  auto replay = store_->Send(e, kNow + absl::Minutes(2));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->duplicate);
+}
+
+// Test the backlog gauge: undelivered plus unacknowledged over every inbox.
+TEST_F(RedisMessageStoreTest, Backlog) {
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000011"), kNow).ok());
+  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000012", {kPayoke}), kNow).ok());
+  EXPECT_EQ(*store_->Backlog(), 3);
+  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
+  EXPECT_EQ(*store_->Backlog(), 3);
+  ASSERT_TRUE(store_->Ack(kPayoke, {"message-0000000011", "message-0000000012"}, kNow).ok());
+  EXPECT_EQ(*store_->Backlog(), 1);
+}
+
+// Test that a stopped Redis gives UNAVAILABLE, fast, and the store recovers without restart.
+TEST_F(RedisMessageStoreTest, RedisDownIsUnavailable) {
+  server_->Stop();
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(store_->Send(MakeEnvelope("message-0000000013"), kNow).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  server_->Start();
+  Status last;
+  for (int i = 0; i < 100; ++i) {  // bounded: the client's reconnect backoff is short in tests
+    last = store_->Send(MakeEnvelope("message-0000000013"), kNow).status();
+    if (last.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(last.ok()) << last;
+}
+
+}  // namespace
+}  // namespace concord::messaging
