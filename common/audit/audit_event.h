@@ -63,6 +63,15 @@ class AuditSink {
   /// Appends one record durably (as durable as the backing store). UNAVAILABLE when the store
   /// is unreachable: the caller decides whether the audited operation may proceed.
   virtual Status Append(const AuditEvent& event) = 0;
+  /// Appends several records, in order (e.g. one per message id of an Ack). The first error, if
+  /// any. Default: Append each in turn, stopping at the first error; RedisAuditSink appends them
+  /// in one Redis round trip.
+  virtual Status AppendAll(const std::vector<AuditEvent>& events) {
+    for (const AuditEvent& e : events) {
+      if (Status s = Append(e); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace concord::audit

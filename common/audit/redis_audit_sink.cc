@@ -14,13 +14,16 @@
 namespace concord::audit {
 namespace {
 
-// Compare-and-set append. All keys share the {audit} hash tag.
-//   KEYS[1] head  KEYS[2] records  KEYS[3] by-object index  KEYS[4] by-agency index
+// Compare-and-set append of a batch of n >= 1 consecutive records. All keys share the {audit}
+// hash tag.
+//   KEYS[1] head  KEYS[2] records  then per record i (0-based): KEYS[3+2i] by-object index,
+//   KEYS[4+2i] by-agency index
 //   ARGV[1] expected head seq   ARGV[2] expected head hash (32 bytes; zeros for an empty log)
-//   ARGV[3] new seq (= ARGV[1] + 1)   ARGV[4] new hash   ARGV[5] stored record
-//   ARGV[6] "1" to index by object (object non-empty), "0" otherwise
+//   ARGV[3] n   then per record i: ARGV[4+4i] seq (= expected + 1 + i)  ARGV[5+4i] hash
+//   ARGV[6+4i] stored record  ARGV[7+4i] "1" to index by object (object non-empty), "0" otherwise
 // Returns {1} on success; {0, seq, hash} if the head moved (the caller retries from there);
-// {2, reason} if head and records disagree (tampering) -- never overwrites a record.
+// {2, reason} if head and records disagree (tampering) -- never overwrites a record. Every
+// check runs before the first write, so a refused batch writes nothing.
 constexpr char kAppendLua[] = R"lua(
 local seq = redis.call('HGET', KEYS[1], 'seq')
 local hash = redis.call('HGET', KEYS[1], 'hash')
@@ -34,15 +37,21 @@ end
 if seq ~= ARGV[1] or hash ~= ARGV[2] then
   return {0, seq, hash}
 end
-if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then
-  return {2, 'a record already exists beyond the head'}
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[4 + 4 * i]) == 1 then
+    return {2, 'a record already exists beyond the head'}
+  end
 end
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])
-redis.call('HSET', KEYS[1], 'seq', ARGV[3], 'hash', ARGV[4])
-if ARGV[6] == '1' then
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[3])
+for i = 0, n - 1 do
+  local s = ARGV[4 + 4 * i]
+  redis.call('HSET', KEYS[2], s, ARGV[6 + 4 * i])
+  if ARGV[7 + 4 * i] == '1' then
+    redis.call('ZADD', KEYS[3 + 2 * i], s, s)
+  end
+  redis.call('ZADD', KEYS[4 + 2 * i], s, s)
 end
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[3])
+redis.call('HSET', KEYS[1], 'seq', ARGV[4 + 4 * (n - 1)], 'hash', ARGV[5 + 4 * (n - 1)])
 return {1}
 )lua";
 
@@ -87,47 +96,122 @@ StatusOr<RedisAuditSink::Head> RedisAuditSink::LoadHead() {
 }
 
 Status RedisAuditSink::Append(const AuditEvent& input) {
-  AuditEvent event = input;
-  if (event.time == absl::UnixEpoch()) {
-    event.time = clock_.Now();
-  }
-  const std::vector<std::string> keys = {HeadKey(), RecordsKey(), ObjectIndexKey(event.object),
-                                         AgencyIndexKey(event.agency)};
-  const std::string index_object = event.object.empty() ? "0" : "1";
+  std::vector<Pending> items(1);
+  items[0].event = input;
+  return Commit(items);
+}
 
+Status RedisAuditSink::AppendAll(const std::vector<AuditEvent>& events) {
+  std::vector<Pending> items(events.size());
+  for (size_t i = 0; i < events.size(); ++i) items[i].event = events[i];
+  return Commit(items);
+}
+
+Status RedisAuditSink::Commit(std::vector<Pending>& items) {
+  // Group commit: the caller queues its events; whoever finds no append in flight becomes the
+  // leader, takes everything queued (up to kMaxBatch) and appends it in ONE script call, then
+  // hands each waiter its result. Under load, the events that arrive during one round trip go
+  // together in the next, so the chain needs one Redis round trip per batch instead of per event
+  // (the mutex-serialised round trip was the ceiling of every audited RPC). A caller still
+  // returns only once its own records are in Redis (or failed), in chain order.
+  if (items.empty()) return absl::OkStatus();
+  for (Pending& p : items) {
+    if (p.event.time == absl::UnixEpoch()) p.event.time = clock_.Now();
+  }
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (Pending& p : items) queue_.push_back(&p);
+  auto all_done = [&items] {
+    return std::all_of(items.begin(), items.end(), [](const Pending& p) { return p.done; });
+  };
+  while (!all_done()) {
+    if (leader_active_) {
+      queue_cv_.wait(lock);
+      continue;
+    }
+    leader_active_ = true;
+    const size_t take = std::min(queue_.size(), kMaxBatch);
+    std::vector<Pending*> batch(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    lock.unlock();
+    AppendBatch(batch);
+    lock.lock();
+    for (Pending* p : batch) p->done = true;
+    leader_active_ = false;
+    queue_cv_.notify_all();
+  }
+  for (const Pending& p : items) {
+    if (!p.result.ok()) return p.result;
+  }
+  return absl::OkStatus();
+}
+
+void RedisAuditSink::AppendBatch(const std::vector<Pending*>& input) {
   std::lock_guard<std::mutex> lock(mu_);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     if (!head_) {
-      CONCORD_ASSIGN_OR_RETURN(head_, LoadHead());
+      auto head = LoadHead();
+      if (!head.ok()) {
+        for (Pending* p : input) p->result = head.status();
+        return;
+      }
+      head_ = *std::move(head);
     }
-    const uint64_t seq = head_->seq + 1;
-    CONCORD_ASSIGN_OR_RETURN(StoredRecord record, SealRecord(key_, seq, head_->hash, event));
-    auto reply = redis_.Eval(append_script_, keys,
-                             {absl::StrCat(head_->seq), head_->hash, absl::StrCat(seq), record.hash,
-                              record.Encode(), index_object});
+    // Seal the batch for the positions after the head, chaining the hashes. An event that cannot
+    // be sealed (too large) fails alone and takes no position.
+    std::vector<Pending*> batch;
+    std::vector<std::string> keys = {HeadKey(), RecordsKey()};
+    std::vector<std::string> args = {absl::StrCat(head_->seq), head_->hash, ""};
+    uint64_t seq = head_->seq;
+    std::string prev = head_->hash;
+    for (Pending* p : input) {
+      auto record = SealRecord(key_, seq + 1, prev, p->event);
+      if (!record.ok()) {
+        p->result = record.status();
+        continue;
+      }
+      ++seq;
+      batch.push_back(p);
+      keys.push_back(ObjectIndexKey(p->event.object));
+      keys.push_back(AgencyIndexKey(p->event.agency));
+      args.push_back(absl::StrCat(seq));
+      args.push_back(record->hash);
+      args.push_back(record->Encode());
+      args.push_back(p->event.object.empty() ? "0" : "1");
+      prev = std::move(record->hash);
+    }
+    if (batch.empty()) return;
+    args[2] = absl::StrCat(batch.size());
+    auto fail = [&batch](const Status& status) {
+      for (Pending* p : batch) p->result = status;
+    };
+    auto reply = redis_.Eval(append_script_, keys, args);
     if (!reply.ok()) {
       // The script may or may not have run (e.g. a timeout after sending): forget the head so
       // the next attempt starts from what Redis says.
       head_.reset();
-      return reply.status();
+      return fail(reply.status());
     }
     if (reply->type != redis::Reply::Type::kArray || reply->elements.empty() ||
         reply->elements[0].type != redis::Reply::Type::kInteger) {
       head_.reset();
-      return absl::InternalError("audit append: unexpected script reply");
+      return fail(absl::InternalError("audit append: unexpected script reply"));
     }
     switch (reply->elements[0].integer) {
       case 1:
-        head_ = Head{seq, std::move(record.hash)};
-        return absl::OkStatus();
+        head_ = Head{seq, std::move(prev)};
+        return fail(absl::OkStatus());
       case 0: {  // another writer appended first: continue from its head
         if (reply->elements.size() != 3 || reply->elements[2].str.size() != kHashSize) {
           head_.reset();
-          return absl::InternalError("audit append: malformed conflict reply");
+          return fail(absl::InternalError("audit append: malformed conflict reply"));
         }
         conflicts_.fetch_add(1, std::memory_order_relaxed);
-        CONCORD_ASSIGN_OR_RETURN(uint64_t current, ParseSeq(reply->elements[1].str));
-        head_ = Head{current, reply->elements[2].str};
+        auto current = ParseSeq(reply->elements[1].str);
+        if (!current.ok()) {
+          head_.reset();
+          return fail(current.status());
+        }
+        head_ = Head{*current, reply->elements[2].str};
         if (attempt >= 1) {
           // Lost twice in a row: another writer is appending back to back. A random pause
           // (exponential cap 100 us .. 10 ms) lets this writer in; the mutex is held on purpose,
@@ -140,13 +224,17 @@ Status RedisAuditSink::Append(const AuditEvent& input) {
       }
       default:
         head_.reset();
-        return absl::DataLossError(absl::StrCat(
+        return fail(absl::DataLossError(absl::StrCat(
             "audit log inconsistent: ",
-            reply->elements.size() > 1 ? reply->elements[1].str : std::string("unknown")));
+            reply->elements.size() > 1 ? reply->elements[1].str : std::string("unknown"))));
     }
   }
-  return absl::AbortedError(
-      absl::StrCat("audit append: lost the compare-and-set ", kMaxAttempts, " times in a row"));
+  for (Pending* p : input) {
+    if (p->result.ok()) {
+      p->result = absl::AbortedError(
+          absl::StrCat("audit append: lost the compare-and-set ", kMaxAttempts, " times in a row"));
+    }
+  }
 }
 
 }  // namespace concord::audit

@@ -53,6 +53,9 @@ const std::vector<OptionDef>& OptionDefs() {
        "writers only"},
       {"--audit-signing-key-file", &CommonConfig::audit_signing_key_file,
        "PEM Ed25519 private key that signs audit log tree heads; audit service only"},
+      {"--ed25519-backend", &CommonConfig::ed25519_backend,
+       "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
+       "fast; see docs/performance.md) or openssl"},
   };
   return *kDefs;
 }
@@ -243,6 +246,10 @@ Status Validate(const CommonConfig& cfg) {
       cfg.log_level != "error") {
     errors.Add("--log-level",
                "must be one of debug, info, warn, error, got \"" + cfg.log_level + "\"");
+  }
+  if (cfg.ed25519_backend != "sodium" && cfg.ed25519_backend != "openssl") {
+    errors.Add("--ed25519-backend",
+               "must be one of sodium, openssl, got \"" + cfg.ed25519_backend + "\"");
   }
   CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);

@@ -43,6 +43,7 @@ struct CommonConfig {
   std::string log_level = "info";
   std::string audit_key_file;
   std::string audit_signing_key_file;
+  std::string ed25519_backend = "sodium";
 };
 
 /// Static description of one option: the single source for flags, env vars and docs.

@@ -6,6 +6,7 @@
 #include "common/audit/redis_audit_sink.h"
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_cache.h"
+#include "common/crypto/ed25519.h"
 #include "common/log/log.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
@@ -66,7 +67,7 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   authz::Authorizer authorizer(cfg.trust_domain, directory_cache);
   auto processor = std::make_shared<authz::AuthProcessor>(authorizer, metrics);
   audit::RedisAuditSink audit_sink(*redis, *audit_key, clock);
-  HostDeps deps{cfg, *redis, metrics, audit_sink, directory_cache, clock};
+  HostDeps deps{cfg, *redis, redis_config, metrics, audit_sink, directory_cache, clock};
 
   std::vector<std::unique_ptr<ModuleInstance>> instances;
   for (const Module& module : spec.modules) {
@@ -98,7 +99,9 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
               {"modules", modules},
               {"grpc_port", std::to_string(runner.port())},
               {"health_port", std::to_string(runner.health_port())},
-              {"metrics_port", std::to_string(runner.metrics_port())}});
+              {"metrics_port", std::to_string(runner.metrics_port())},
+              {"ed25519_backend", std::string(crypto::Ed25519BackendName(
+                                      crypto::CurrentEd25519Backend()))}});
   runner.Wait();
   runner.Shutdown();
   instances.clear();  // background workers stop before the shared objects they use
@@ -123,6 +126,9 @@ int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
     return 2;
   }
   if (auto level = log::ParseLevel(cfg.log_level)) log::SetLevel(*level);
+  // Process-wide: every signature verification (messaging, receipts, audit checkpoints) uses it.
+  crypto::SetEd25519Backend(cfg.ed25519_backend == "openssl" ? crypto::Ed25519Backend::kOpenSsl
+                                                              : crypto::Ed25519Backend::kSodium);
   try {
     return Serve(spec, cfg);
   } catch (const std::exception& e) {  // last resort: third-party code must not kill us silently

@@ -30,6 +30,7 @@ namespace concord::host {
 struct HostDeps {
   const config::CommonConfig& config;
   redis::RedisClient& redis;
+  const redis::RedisConfig& redis_config;  // for modules that open their own connections (pub/sub)
   metrics::Metrics& metrics;
   audit::AuditSink& audit;
   const authz::RevocationView& revocations;

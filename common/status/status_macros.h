@@ -12,9 +12,9 @@
 #define CONCORD_STATUS_CONCAT_INNER_(a, b) a##b
 #define CONCORD_STATUS_CONCAT_(a, b) CONCORD_STATUS_CONCAT_INNER_(a, b)
 
-#define CONCORD_RETURN_IF_ERROR(expr)                 \
-  do {                                                \
-    ::concord::Status concord_status_ = (expr);       \
+#define CONCORD_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::concord::Status concord_status_ = (expr);        \
     if (!concord_status_.ok()) return concord_status_; \
   } while (0)
 
@@ -26,16 +26,17 @@
 #define CONCORD_ASSIGN_OR_RETURN(lhs, expr) \
   CONCORD_ASSIGN_OR_RETURN_IMPL_(CONCORD_STATUS_CONCAT_(concord_statusor_, __LINE__), lhs, expr)
 
-#define CONCORD_GRPC_RETURN_IF_ERROR(expr)                                 \
-  do {                                                                     \
-    ::concord::Status concord_status_ = (expr);                            \
+#define CONCORD_GRPC_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                          \
+    ::concord::Status concord_status_ = (expr);                                 \
     if (!concord_status_.ok()) return ::concord::ToGrpcStatus(concord_status_); \
   } while (0)
 
-#define CONCORD_GRPC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
-  auto tmp = (expr);                                                \
-  if (!tmp.ok()) return ::concord::ToGrpcStatus(tmp.status());      \
+#define CONCORD_GRPC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)    \
+  auto tmp = (expr);                                           \
+  if (!tmp.ok()) return ::concord::ToGrpcStatus(tmp.status()); \
   lhs = std::move(tmp).value()
 
-#define CONCORD_GRPC_ASSIGN_OR_RETURN(lhs, expr) \
-  CONCORD_GRPC_ASSIGN_OR_RETURN_IMPL_(CONCORD_STATUS_CONCAT_(concord_statusor_, __LINE__), lhs, expr)
+#define CONCORD_GRPC_ASSIGN_OR_RETURN(lhs, expr)                                                \
+  CONCORD_GRPC_ASSIGN_OR_RETURN_IMPL_(CONCORD_STATUS_CONCAT_(concord_statusor_, __LINE__), lhs, \
+                                      expr)

@@ -18,18 +18,6 @@ namespace {
 constexpr absl::Duration kSweepInterval = absl::Seconds(1);
 constexpr size_t kSweepBatch = 500;
 
-redis::RedisConfig RedisConfigFrom(const config::CommonConfig& c) {
-  redis::RedisConfig r;
-  r.host = c.redis_host;
-  r.port = c.redis_port;
-  r.user = c.redis_user;
-  r.password = c.redis_password;
-  r.pool_size = c.redis_pool_size;
-  r.connect_timeout = absl::Milliseconds(c.redis_connect_timeout_ms);
-  r.command_timeout = absl::Milliseconds(c.redis_command_timeout_ms);
-  return r;
-}
-
 class MessagingInstance final : public host::ModuleInstance {
  public:
   explicit MessagingInstance(host::HostDeps& deps)
@@ -46,7 +34,7 @@ class MessagingInstance final : public host::ModuleInstance {
         metrics_(deps.metrics),
         service_(mailbox_, deps.audit, notifier_, metrics_, deps.clock),
         subscriber_(
-            RedisConfigFrom(deps.config), {std::string(kDeliveriesChannel)},
+            deps.redis_config, {std::string(kDeliveriesChannel)},
             [this](const std::string&, const std::string& message) { notifier_.Notify(message); },
             [this] { notifier_.NotifyAll(); }),
         sweeper_([this] { Sweep(); }) {}

@@ -233,13 +233,27 @@ grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckReques
   if (acked.status().code() == absl::StatusCode::kInvalidArgument) {
     return ToGrpcStatus(acked.status());
   }
-  Status status = acked.status();
+  // One record per message id, appended together (one Redis round trip for the whole Ack).
+  std::vector<audit::AuditEvent> events;
+  events.reserve(ids.size());
+  const std::string officer = audit::OfficerFromContext(*ctx);
+  const std::string justification = audit::JustificationFromContext(*ctx);
+  const absl::Time now = clock_.Now();
   for (const std::string& id : ids) {
-    status = Audit(*ctx, caller, audit::Operation::kAlteration, absl::StrCat("message:", id), "Ack",
-                   {}, acked.status());
-    if (!status.ok()) break;
+    events.push_back(audit::AuditEvent{.agency = caller.agency,
+                                       .officer = officer,
+                                       .operation = audit::Operation::kAlteration,
+                                       .object = absl::StrCat("message:", id),
+                                       .method = Method("Ack"),
+                                       .justification = justification,
+                                       .recipients = {},
+                                       .outcome = CodeName(acked.status()),
+                                       .time = now});
   }
-  if (!status.ok()) return ToGrpcStatus(status);
+  if (!audit_.AppendAll(events).ok() && acked.ok()) {
+    return ToGrpcStatus(absl::UnavailableError("audit log unavailable; the operation may be retried"));
+  }
+  if (!acked.ok()) return ToGrpcStatus(acked.status());
   response->set_acknowledged(*acked);
   return grpc::Status::OK;
 }

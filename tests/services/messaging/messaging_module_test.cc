@@ -44,12 +44,13 @@ TEST(MessagingModule, SweeperErasesExpiredMessagesAndAuditsIt) {
   config::CommonConfig cfg;
   cfg.redis_port = server->port();
   cfg.trust_domain = "concord.test";
-  auto redis = redis::RedisClient::Create(server->config());
+  const redis::RedisConfig redis_config = server->config();
+  auto redis = redis::RedisClient::Create(redis_config);
   metrics::Metrics metrics;
   RecordingAuditSink audit;
   NoRevocations revocations;
   testing::FakeClock clock(absl::Now());
-  host::HostDeps deps{cfg, *redis, metrics, audit, revocations, clock};
+  host::HostDeps deps{cfg, *redis, redis_config, metrics, audit, revocations, clock};
 
   // A message stored directly (the service path is covered by messaging_service_test).
   RedisMessageStore store(*redis,

