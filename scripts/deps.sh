@@ -10,8 +10,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   grpc-proto python3 python3-grpcio redis-server redis-tools curl procps iproute2 clang-format
-  libcivetweb-dev prometheus
+  libcivetweb-dev prometheus unzip
 )
+
+# npm (helm and schema validation in tests/deploy): Debian's nodejs+npm, unless a node with npm
+# is already installed some other way.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -54,7 +54,8 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/)
   5. starts concord-server: mTLS gRPC $LISTEN, plaintext health $HEALTH,
      metrics http://$METRICS/metrics (log var/log/concord-server.log)
-  6. registers the demo agencies and runs the demo scenario with concordctl
+  6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
+     secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused)
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
@@ -358,6 +359,60 @@ run_demo() {
   demo ctl_admin audit checkpoint --create
   show "$admin audit verify --expect-key var/pki/audit/sign.pub"
   demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
+
+  run_messaging_demo
+}
+
+# Secure messaging (issue 3): sealed and signed in concordctl with the agency keys of var/pki/;
+# the server only sees ciphertext. Demo content is fictitious.
+run_messaging_demo() {
+  local police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local magistrate=magistrate/parquet-bruxelles-thb payoke=reception_centre/payoke
+  local admin="--agency-dir var/pki/agencies/admin/ops" demo_dir=$ROOT/var/demo id h2_id rc out
+  mkdir -p "$demo_dir"
+  printf 'Fictitious demo document (up.sh): proces-verbaal PV-DEMO-0001, 2 pages.\n' \
+    >"$demo_dir/pv-demo-0001.txt"
+
+  step "$police sends a sealed, signed H1 message with an attachment to $pagasa and $magistrate"
+  show "--agency-dir var/pki/agencies/$police message send --to $pagasa --to $magistrate \\
+    --handling H1 --source B --accuracy 2 --case-ref DEMO-0001 --expires-in 7d \\
+    --body \"Demo: possible victim referred, please contact.\" --attach var/demo/pv-demo-0001.txt"
+  out=$(demo ctl_as "$police" --officer demo-inspector message send --to "$pagasa" \
+    --to "$magistrate" --handling H1 --source B --accuracy 2 --case-ref DEMO-0001 \
+    --expires-in 7d --body "Demo: possible victim referred, please contact." \
+    --attach "$demo_dir/pv-demo-0001.txt")
+  echo "$out"
+  id=$(sed -n 's/^message id: *//p' <<<"$out")
+  [ -n "$id" ] || die "no message id in the send output"
+
+  step "$pagasa reads it: signature verified, opened with its own key, attachment checked; read receipt"
+  show "--agency-dir var/pki/agencies/$pagasa message read $id --out-dir var/demo/pag-asa --overwrite --receipt"
+  demo ctl_as "$pagasa" --officer demo-social-worker message read "$id" \
+    --out-dir "$demo_dir/pag-asa" --overwrite --receipt
+
+  step "$police lists the receipts of its message, each verified against the recipient's key"
+  show "--agency-dir var/pki/agencies/$police message receipts $id"
+  demo ctl_as "$police" message receipts "$id"
+
+  step "an H2 message may not be forwarded without the provider's permission"
+  show "--agency-dir var/pki/agencies/$police message send --to $pagasa --handling H2 --body ..."
+  out=$(demo ctl_as "$police" --officer demo-inspector message send --to "$pagasa" \
+    --handling H2 --body "Demo: H2 information, not to be disseminated without permission.")
+  h2_id=$(sed -n 's/^message id: *//p' <<<"$out")
+  [ -n "$h2_id" ] || die "no message id in the send output"
+  echo "sent H2 message $h2_id"
+  show "--agency-dir var/pki/agencies/$pagasa message forward $h2_id --to $payoke"
+  rc=0
+  out=$(ctl_as "$pagasa" message forward "$h2_id" --to "$payoke" 2>&1) || rc=$?
+  echo "$out"
+  if [ $rc -ne 2 ] || ! grep -q PERMISSION_DENIED <<<"$out"; then
+    die "the H2 forward without permission was not refused with PERMISSION_DENIED (exit $rc)"
+  fi
+  ok "refused as expected (concordctl exit code $rc)"
+
+  step "every messaging step is in the audit chain: verify it again"
+  show "$admin audit verify --expect-key var/pki/audit/sign.pub"
+  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
 }
 
 summary() {
@@ -375,6 +430,7 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/admin/ops directory list
   \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital health
   \$CTL --agency-dir var/pki/agencies/admin/ops audit verify
+  \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
   New agency: ./scripts/pki.sh agency police pz-liege, then
   \$CTL --agency-dir var/pki/agencies/admin/ops directory register --from-pki var/pki/agencies/police/pz-liege
   Reference: docs/concordctl.md

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/concordctl/connection.h"
+#include "cli/concordctl/message_args.h"
 #include "cli/concordctl/output.h"
 
 namespace concord::ctl {
@@ -112,5 +113,89 @@ struct AuditCheckpointArgs {
   bool create = false;  // sign the current head now (admin) instead of showing the latest
 };
 int RunAuditCheckpoint(const Globals& globals, const AuditCheckpointArgs& args, Output& out);
+
+// ---- message -------------------------------------------------------------------------------
+// concord.messaging.v1.Messaging over the agency-side client library (client/messaging): the
+// body is sealed, opened, signed and verified here, never by the server.
+
+/// The local agency's private message keys. Empty = DIR/sign.key and DIR/seal.key of
+/// --agency-dir. The agency itself is the one in the client certificate.
+struct MessageKeyArgs {
+  std::string signing_key_file;  // --signing-key: Ed25519 private key PEM
+  std::string sealing_key_file;  // --sealing-key-file: X25519 private key PEM
+};
+
+/// Fetches the recipients' sealing keys from the directory, seals the body and attachments,
+/// signs with the local signing key, uploads the attachments and sends. Prints the message id
+/// and whether the server already had it (idempotent resend).
+int RunMessageSend(const Globals& globals, const MessageKeyArgs& keys, const MessageSendArgs& args,
+                   Output& out);
+
+struct MessageInboxArgs {
+  std::string thread;
+  std::string kind;  // "" = all
+  bool unacked = false;
+  int page_size = 0;  // 0 = server default
+  std::string page_token;
+};
+/// One page of the inbox, newest first: headers only (no plaintext, nothing is opened).
+int RunMessageInbox(const Globals& globals, const MessageInboxArgs& args, Output& out);
+
+struct MessageReadArgs {
+  std::string id;
+  std::string out_dir;     // save the attachments here (verified against the signed SHA-256)
+  bool overwrite = false;  // replace existing files in out_dir
+  bool receipt = false;    // send a signed read receipt
+  bool ack = false;        // acknowledge after reading
+};
+/// Get, verify the signature against the sender's directory key (exit 3 "signature INVALID"),
+/// open with the local sealing key, print header + body, save attachments.
+int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const MessageReadArgs& args,
+                   Output& out);
+
+struct MessageAckArgs {
+  std::vector<std::string> ids;
+};
+int RunMessageAck(const Globals& globals, const MessageAckArgs& args, Output& out);
+
+struct MessageReceiptsArgs {
+  std::string id;
+};
+/// Receipts of a message this agency sent, each verified against the recipient's directory
+/// key and bound to the envelope; exit 3 if one does not verify.
+int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, Output& out);
+
+struct MessageWatchArgs {
+  std::string terminal;  // "" = the server's default (certificate serial)
+  int max = 0;           // stop after this many deliveries; 0 = until Ctrl-C / SIGTERM
+  std::string duration;  // stop after this long ("30s", "10m"); "" = no limit
+  bool ack = false;      // acknowledge each verified delivery
+  bool receipt = false;  // send a signed delivered receipt for each verified delivery
+};
+/// Subscribe: one line per delivery (signature verified against the sender's key; the body is
+/// not opened). Stops after --max, --duration, or on SIGINT/SIGTERM.
+int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
+                    const MessageWatchArgs& args, Output& out);
+
+struct MessageForwardArgs {
+  std::string id;
+  std::vector<std::string> to;
+  std::string permission_file;  // the provider's signed ForwardPermission (JSON, `message grant`)
+  bool without_attachments = false;
+};
+/// Opens the original locally, re-seals body and attachments for the new recipients and sends
+/// the linked forward. For H2 originals the server requires the provider's permission.
+int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
+                      const MessageForwardArgs& args, Output& out);
+
+struct MessageGrantArgs {
+  std::string id;
+  std::vector<std::string> to;
+  std::string out_file;  // "" = stdout
+};
+/// As the provider (original sender): signs a ForwardPermission for `id` to the given agencies
+/// and writes it as JSON, for the forwarding agency's `message forward --permission-file`.
+int RunMessageGrant(const Globals& globals, const MessageKeyArgs& keys,
+                    const MessageGrantArgs& args, Output& out);
 
 }  // namespace concord::ctl

@@ -65,6 +65,170 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
   }
 }
 
+constexpr const char* kMessageFooter =
+    "\nThe body is sealed and opened, and signatures made and checked, in this process with the\n"
+    "keys of your agency directory (DIR/sign.key, DIR/seal.key); the server never sees plaintext.\n"
+    "Example:\n"
+    "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital message send \\\n"
+    "    --to reception_centre/pag-asa --handling H1 --body-file note.txt --attach scan.pdf\n";
+
+// `concordctl message ...` (concord.messaging.v1.Messaging through client/messaging).
+void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::MessageKeyArgs& k,
+                        concord::ctl::MessageSendArgs& send_args,
+                        concord::ctl::MessageInboxArgs& inbox_args,
+                        concord::ctl::MessageReadArgs& read_args,
+                        concord::ctl::MessageAckArgs& ack_args,
+                        concord::ctl::MessageReceiptsArgs& receipts_args,
+                        concord::ctl::MessageWatchArgs& watch_args,
+                        concord::ctl::MessageForwardArgs& forward_args,
+                        concord::ctl::MessageGrantArgs& grant_args, Runner& run) {
+  CLI::App* message = app.add_subcommand(
+      "message",
+      "signed, end-to-end sealed messages between agencies (concord.messaging.v1.Messaging)");
+  message->require_subcommand(1);
+  message->fallthrough();  // the key flags may also follow the subcommand
+  message->footer(kMessageFooter);
+  message->add_option("--signing-key", k.signing_key_file,
+                      "Ed25519 private key PEM that signs (default: DIR/sign.key of --agency-dir)");
+  message->add_option("--sealing-key-file,--sealing-key", k.sealing_key_file,
+                      "X25519 private key PEM that opens (default: DIR/seal.key of --agency-dir)");
+
+  CLI::App* send = message->add_subcommand(
+      "send",
+      "seals the body and attachments to each recipient's directory key, signs and sends; "
+      "prints the message id and whether the server already had it");
+  send->add_option("--to", send_args.to,
+                   "recipient <type>/<id> or SPIFFE ID (repeatable, 1..64), e.g. "
+                   "reception_centre/pag-asa")
+      ->required()
+      ->allow_extra_args(false);
+  send->add_option("--thread", send_args.thread, "thread id ([A-Za-z0-9_-]{0,64})");
+  send->add_option("--case-ref", send_args.case_ref,
+                   "case reference (<= 128 characters, no personal data: it is not sealed)");
+  send->add_option("--kind", send_args.kind, "information | request | response | notification")
+      ->capture_default_str();
+  send->add_option("--in-reply-to", send_args.in_reply_to,
+                   "the message id answered (required for --kind response)");
+  send->add_option("--classification", send_args.classification,
+                   "unclassified | restricted | confidential (decides the maximum retention)")
+      ->capture_default_str();
+  send->add_option("--handling", send_args.handling,
+                   "Europol handling code: H0 (crime prevention only), H1 (not in judicial "
+                   "proceedings without permission), H2 (no dissemination without permission), "
+                   "H3 (see --handling-text)")
+      ->required();
+  send->add_option("--handling-text", send_args.handling_text,
+                   "the restrictions of H3 (1..500 characters; H3 only)");
+  send->add_option("--source", send_args.source,
+                   "source reliability A | B | C | X (with --accuracy)");
+  send->add_option("--accuracy", send_args.accuracy,
+                   "information accuracy 1 | 2 | 3 | 4 (with --source)");
+  send->add_option("--expires-in", send_args.expires_in,
+                   "time to live: 7d, 36h, 1d12h, 90m (within the classification's retention)")
+      ->capture_default_str();
+  send->add_option_function<std::string>(
+      "--body",
+      [&send_args](const std::string& v) {
+        send_args.body = v;
+        send_args.body_given = true;
+      },
+      "the message text (sealed; or --body-file)");
+  send->add_option("--body-file", send_args.body_file, "read the body from this file");
+  send->add_option("--attach", send_args.attach,
+                   "file to attach (repeatable, <= 16; sealed in 1 MiB chunks, media type from the "
+                   "extension)")
+      ->allow_extra_args(false);
+  send->add_option("--id", send_args.id,
+                   "message id ([A-Za-z0-9_-]{16,64}; default: 32 random hex characters). The "
+                   "same id and envelope again is a duplicate, another envelope ALREADY_EXISTS");
+  send->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageSend(g, k, send_args, o); }; });
+
+  CLI::App* inbox = message->add_subcommand(
+      "inbox", "one page of this agency's inbox, newest first (headers only; nothing is opened)");
+  inbox->add_option("--thread", inbox_args.thread, "only this thread");
+  inbox->add_option("--kind", inbox_args.kind,
+                    "only this kind: information | request | response | notification");
+  inbox->add_flag("--unacked", inbox_args.unacked, "only messages not yet acknowledged");
+  inbox->add_option("--page-size", inbox_args.page_size, "entries per page (0 = server default)");
+  inbox->add_option("--page-token", inbox_args.page_token, "the page to fetch (printed as next)");
+  inbox->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageInbox(g, inbox_args, o); }; });
+
+  CLI::App* read = message->add_subcommand(
+      "read",
+      "gets a message, verifies its signature against the sender's directory key (exit 3 "
+      "\"signature INVALID\" otherwise), opens it with this agency's sealing key and prints it");
+  read->add_option("ID", read_args.id, "message id")->required();
+  read->add_option("--out-dir", read_args.out_dir,
+                   "download the attachments into DIR (created if needed, files mode 600), each "
+                   "checked against the signed size and SHA-256");
+  read->add_flag("--overwrite", read_args.overwrite, "replace existing files in --out-dir");
+  read->add_flag("--receipt", read_args.receipt,
+                 "send a signed read receipt to the sender (needs the signing key)");
+  read->add_flag("--ack", read_args.ack, "acknowledge the message after reading it");
+  read->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageRead(g, k, read_args, o); }; });
+
+  CLI::App* ack = message->add_subcommand(
+      "ack", "acknowledges messages of this agency's inbox (idempotent): no more redelivery");
+  ack->add_option("ID", ack_args.ids, "message ids (1..500)")->required();
+  ack->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageAck(g, ack_args, o); }; });
+
+  CLI::App* receipts = message->add_subcommand(
+      "receipts",
+      "receipts of a message this agency sent, each verified against the recipient's directory "
+      "key and the exact envelope (exit 3 if one does not verify)");
+  receipts->add_option("ID", receipts_args.id, "message id")->required();
+  receipts->callback([&] {
+    run = [&](Output& o) { return concord::ctl::RunMessageReceipts(g, receipts_args, o); };
+  });
+
+  CLI::App* watch = message->add_subcommand(
+      "watch",
+      "subscribes to this agency's deliveries (backlog first, then live): one line per message, "
+      "signature checked; stops after --max, --duration, or on Ctrl-C / SIGTERM");
+  watch->add_option("--terminal", watch_args.terminal,
+                    "terminal name ([A-Za-z0-9_.-]{1,64}; default: the certificate serial). "
+                    "Terminals of one agency share the deliveries");
+  watch->add_option("--max", watch_args.max, "stop after N deliveries (0 = no limit)");
+  watch->add_option("--duration", watch_args.duration, "stop after this long, e.g. 30s, 10m");
+  watch->add_flag("--ack", watch_args.ack, "acknowledge each delivery whose signature verifies");
+  watch->add_flag("--receipt", watch_args.receipt,
+                  "send a signed delivered receipt for each delivery whose signature verifies");
+  watch->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageWatch(g, k, watch_args, o); }; });
+
+  CLI::App* forward = message->add_subcommand(
+      "forward",
+      "opens a message of this agency's inbox and re-seals it (with its attachments) for new "
+      "recipients, linked to the original; H2 needs the provider's --permission-file");
+  forward->add_option("ID", forward_args.id, "the original message id")->required();
+  forward->add_option("--to", forward_args.to, "new recipient (repeatable, 1..64)")
+      ->required()
+      ->allow_extra_args(false);
+  forward->add_option("--permission-file", forward_args.permission_file,
+                      "the provider's signed permission (JSON from `message grant`)");
+  forward->add_flag("--without-attachments", forward_args.without_attachments,
+                    "do not carry the attachments");
+  forward->callback([&] {
+    run = [&](Output& o) { return concord::ctl::RunMessageForward(g, k, forward_args, o); };
+  });
+
+  CLI::App* grant = message->add_subcommand(
+      "grant",
+      "as the provider (the sender) of a message, signs a permission to forward it to the given "
+      "agencies (needed for H2) and prints it as JSON or writes it to --out");
+  grant->add_option("ID", grant_args.id, "message id (one this agency sent)")->required();
+  grant->add_option("--to", grant_args.to, "agency the message may be forwarded to (repeatable)")
+      ->required()
+      ->allow_extra_args(false);
+  grant->add_option("--out", grant_args.out_file, "write the permission to this file");
+  grant->callback(
+      [&] { run = [&](Output& o) { return concord::ctl::RunMessageGrant(g, k, grant_args, o); }; });
+}
+
 int Run(int argc, char** argv) {
   concord::ctl::Globals g;
   concord::ctl::HealthArgs health_args;
@@ -76,6 +240,15 @@ int Run(int argc, char** argv) {
   concord::ctl::AuditQueryArgs query_args;
   concord::ctl::AuditVerifyArgs verify_args;
   concord::ctl::AuditCheckpointArgs checkpoint_args;
+  concord::ctl::MessageKeyArgs key_args;
+  concord::ctl::MessageSendArgs send_args;
+  concord::ctl::MessageInboxArgs inbox_args;
+  concord::ctl::MessageReadArgs read_args;
+  concord::ctl::MessageAckArgs ack_args;
+  concord::ctl::MessageReceiptsArgs receipts_args;
+  concord::ctl::MessageWatchArgs watch_args;
+  concord::ctl::MessageForwardArgs forward_args;
+  concord::ctl::MessageGrantArgs grant_args;
   Runner run;
 
   CLI::App app{kDescription, "concordctl"};
@@ -221,6 +394,9 @@ int Run(int argc, char** argv) {
                        "sign the current chain head now (admin)");
   checkpoint->callback(
       [&] { run = [&](Output& o) { return RunAuditCheckpoint(g, checkpoint_args, o); }; });
+
+  AddMessageCommands(app, g, key_args, send_args, inbox_args, read_args, ack_args, receipts_args,
+                     watch_args, forward_args, grant_args, run);
 
   try {
     app.parse(argc, argv);

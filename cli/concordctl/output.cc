@@ -81,9 +81,18 @@ std::string JoinComma(const std::vector<std::string>& items) {
   return out;
 }
 
-void Output::Json(const nlohmann::json& doc) { out_ << doc.dump(2) << '\n'; }
+// Invalid UTF-8 (text from another agency) is replaced, never thrown on.
+void Output::Json(const nlohmann::json& doc) {
+  out_ << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
 
 void Output::Line(std::string_view text) { out_ << text << '\n'; }
+
+void Output::JsonLine(const nlohmann::json& doc) {
+  out_ << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+void Output::Flush() { out_.flush(); }
 
 void Output::Table(const std::vector<std::string>& headers,
                    const std::vector<std::vector<std::string>>& rows) {
@@ -121,7 +130,13 @@ int Output::RpcError(std::string_view rpc, const grpc::Status& status) {
   const std::vector<FieldViolation> violations = FieldViolationsOf(rich);
   const std::string reason = ReasonOf(rich);
   const std::string code = GrpcCodeName(status.error_code());
-  const std::string hint = HintFor(status.error_code());
+  // A PERMISSION_DENIED with a domain reason (BAD_SIGNATURE, H2_FORWARD_WITHOUT_PERMISSION, ...)
+  // is not about the policy table: its message says what to do.
+  const bool policy_reason = reason.empty() || reason == "POLICY_DENIED" || reason == "NO_POLICY";
+  const std::string hint =
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED && !policy_reason
+          ? ""
+          : HintFor(status.error_code());
   if (json_) {
     nlohmann::json doc = {{"rpc", std::string(rpc)},
                           {"code", code},

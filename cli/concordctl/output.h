@@ -42,6 +42,12 @@ class Output {
   /// One line of human text on stdout.
   void Line(std::string_view text);
 
+  /// `doc` as one compact line on stdout (JSON Lines: streams such as `message watch`).
+  void JsonLine(const nlohmann::json& doc);
+
+  /// Flushes stdout (streams print as events arrive, also into a pipe).
+  void Flush();
+
   /// An aligned table with a header row on stdout; "(none)" for no rows.
   void Table(const std::vector<std::string>& headers,
              const std::vector<std::vector<std::string>>& rows);

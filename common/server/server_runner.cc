@@ -126,7 +126,15 @@ ServerRunner::~ServerRunner() {
 void ServerRunner::AddService(grpc::Service* service) { services_.push_back(service); }
 
 void ServerRunner::AddHealthDependency(std::string name, std::function<bool()> healthy) {
-  dependencies_.push_back({std::move(name), std::move(healthy)});
+  // One gauge per dependency (names are set by code, never by callers: bounded cardinality), so
+  // operators can alert on Redis reachability directly instead of inferring it from errors.
+  auto& family = prometheus::BuildGauge()
+                     .Name("concord_dependency_up")
+                     .Help("1 when the dependency answered its last health probe, else 0")
+                     .Register(metrics_.registry());
+  prometheus::Gauge* up = &family.Add({{"dependency", name}});
+  up->Set(1);
+  dependencies_.push_back({std::move(name), std::move(healthy), up});
 }
 
 int ServerRunner::metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
@@ -235,6 +243,7 @@ bool ServerRunner::CheckDependencies() {
     } catch (...) {
       ok = false;  // a throwing probe counts as unhealthy
     }
+    dep.up->Set(ok ? 1 : 0);
     if (!ok) all = false;
   }
   return all;

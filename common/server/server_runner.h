@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "prometheus/gauge.h"
 #include "common/status/status.h"
 #include "common/tls/tls.h"
 
@@ -99,6 +100,7 @@ class ServerRunner {
   struct Dependency {
     std::string name;
     std::function<bool()> healthy;
+    prometheus::Gauge* up = nullptr;  // concord_dependency_up{dependency=name}
   };
 
   void PollLoop();

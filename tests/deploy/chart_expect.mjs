@@ -35,6 +35,8 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   if (!dep) { check(false, `Deployment ${name} missing`); continue; }
   const pod = dep.spec.template.spec;
   const c = pod.containers[0];
+  check(pod.enableServiceLinks === false, `${name}: enableServiceLinks must be false (CONCORD_* collisions)`);
+  check(pod.topologySpreadConstraints?.[0]?.topologyKey === "kubernetes.io/hostname", `${name}: spread across nodes`);
   const args = c.args ?? [];
   const has = (a) => check(args.includes(a), `${name}: arg ${a} missing (args: ${args.join(" ")})`);
   check(c.command?.[0] === w.binary, `${name}: command ${c.command} != ${w.binary}`);

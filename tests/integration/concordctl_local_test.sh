@@ -93,7 +93,9 @@ contains "help footer" "$OUT" "Exit codes:"
 contains "help footer 3" "$OUT" "3  verification failed"
 for cmd in "health" "whoami" "directory register" "directory update" "directory suspend" \
   "directory reinstate" "directory revoke" "directory get" "directory list" \
-  "directory revocations" "audit query" "audit verify" "audit checkpoint"; do
+  "directory revocations" "audit query" "audit verify" "audit checkpoint" "message" \
+  "message send" "message inbox" "message read" "message ack" "message receipts" \
+  "message watch" "message forward" "message grant"; do
   # shellcheck disable=SC2086  # split the command words
   expect_rc 0 "$cmd --help" $cmd --help
 done
@@ -108,6 +110,30 @@ expect_rc 4 "CA not a certificate" --agency-dir "$A" --ca "$WORK/garbage.pem" he
 expect_rc 4 "register: missing sealing key" --agency-dir "$PKI/agencies/admin/ops" directory register police/x --sealing-key "$WORK/none.pub"
 expect_rc 4 "register: wrong key type" --agency-dir "$PKI/agencies/admin/ops" directory register police/x --signing-key "$A/seal.pub"
 contains "wrong key type message" "$ERR" "ED25519"
+
+# message: flag errors are 1, key and file errors 4, before any RPC
+M=(--agency-dir "$A" --server 127.0.0.1:1 --timeout 5 message)
+expect_rc 1 "message send without --to" "${M[@]}" send --handling H0 --body x
+expect_rc 1 "message send without --handling" "${M[@]}" send --to police/x --body x
+expect_rc 1 "message send with H4" "${M[@]}" send --to police/x --handling H4 --body x
+contains "handling flag named" "$ERR" "--handling"
+expect_rc 1 "message send: --source without --accuracy" "${M[@]}" send --to police/x --handling H0 --source A --body x
+expect_rc 1 "message send: bad --expires-in" "${M[@]}" send --to police/x --handling H0 --expires-in 1y --body x
+TO=()
+for i in $(seq 65); do TO+=(--to "police/p$i"); done
+expect_rc 1 "message send: 65 recipients" "${M[@]}" send "${TO[@]}" --handling H0 --body x
+contains "recipient limit" "$ERR" "at most 64"
+expect_rc 1 "message send: duplicate recipient" "${M[@]}" send --to police/x --to police/x --handling H0 --body x
+expect_rc 1 "message read: malformed id" "${M[@]}" read ../etc
+expect_rc 1 "message watch: negative --max" "${M[@]}" watch --max -1
+expect_rc 1 "message ack: no id" "${M[@]}" ack
+expect_rc 4 "message send: missing body file" "${M[@]}" send --to police/x --handling H0 --body-file "$WORK/none.txt"
+expect_rc 4 "message send: missing signing key" "${M[@]}" --signing-key "$WORK/none.key" send --to police/x --handling H0 --body x
+contains "key file named" "$ERR" "none.key"
+expect_rc 4 "message read: sealing key of the wrong type" "${M[@]}" read 0123456789abcdef --sealing-key-file "$A/sign.key"
+contains "X25519 named" "$ERR" "X25519"
+expect_rc 2 "message send: unreachable server" "${M[@]}" send --to police/x --handling H0 --body x
+contains "UNAVAILABLE printed (message)" "$ERR" "UNAVAILABLE"
 
 # RPC failures: 2 (nothing listens on port 1), with the code printed
 expect_rc 2 "unreachable server" --agency-dir "$A" --server 127.0.0.1:1 --timeout 5 health

@@ -160,8 +160,12 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "$out" | grep -q UNAVAILABLE || fail "Redis down: expected UNAVAILABLE, got: $out"
 [ "$elapsed_ms" -lt 3000 ] || fail "Redis down: call took ${elapsed_ms} ms"
 ok "Redis down -> UNAVAILABLE in ${elapsed_ms} ms"
+redis_gauge() { curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q "^concord_dependency_up{dependency=\"redis\"} $1"; }
+wait_until 50 redis_gauge 0 || fail "concord_dependency_up{dependency=\"redis\"} did not drop to 0"
+ok "concord_dependency_up{dependency=\"redis\"} 0 while Redis is down"
 start_redis
 wait_until 100 ctl admin/ops directory get admin/ops || fail "not recovered after Redis restart"
+wait_until 50 redis_gauge 1 || fail "concord_dependency_up{dependency=\"redis\"} did not return to 1"
 ok "Redis back -> calls succeed without restarting the server"
 
 # Graceful shutdown.

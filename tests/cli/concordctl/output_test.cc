@@ -65,6 +65,21 @@ TEST(Output, RpcErrorAsJson) {
   EXPECT_EQ(doc["error"]["field_violations"][0]["field"], "agency.id");
 }
 
+TEST(Output, DomainPermissionDeniedHasNoPolicyHint) {
+  std::ostringstream out, err;
+  Output o(/*json=*/false, out, err);
+  o.RpcError("Forward", ToGrpcStatus(WithReason(absl::PermissionDeniedError("H2: no permission"),
+                                                "H2_FORWARD_WITHOUT_PERMISSION")));
+  EXPECT_THAT(err.str(), HasSubstr("reason: H2_FORWARD_WITHOUT_PERMISSION"));
+  EXPECT_THAT(err.str(), Not(HasSubstr("policy table")));
+  std::ostringstream out2, err2;
+  Output o2(/*json=*/false, out2, err2);
+  o2.RpcError(
+      "SuspendAgency",
+      ToGrpcStatus(WithReason(absl::PermissionDeniedError("denied by rule"), "POLICY_DENIED")));
+  EXPECT_THAT(err2.str(), HasSubstr("policy table"));
+}
+
 TEST(Output, PlainRpcErrorHasHint) {
   std::ostringstream out, err;
   Output o(/*json=*/false, out, err);

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# Secure messaging end to end over real mTLS, driven only through `concordctl message`: a dev PKI
+# (scripts/pki.sh), a real redis-server and concord-server (hosting Messaging) on free loopback
+# ports. Police seals and signs a message with an attachment to a reception centre and a
+# magistrate; both read it (signature verified, body and attachment SHA-256 equal); the sender
+# sees verified receipts; an H2 forward without the provider's permission is PERMISSION_DENIED
+# (exit 2), with it the forward arrives; a tampered envelope gives exit 3; a scan of every Redis
+# key finds no plaintext; the audit chain verifies.
+# Usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
+# shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
+set -euo pipefail
+
+CTL=${1:?usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
+SERVER_BIN=${2:?usage}
+PKI_SH=${3:?usage}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-msg-e2e.XXXXXX")
+PKI=$WORK/pki
+REDIS_PID=""
+SERVER_PID=""
+WATCH_PID=""
+cleanup() {
+  if [ -n "$WATCH_PID" ]; then kill -TERM "$WATCH_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+failures=0
+checks=0
+pass() { checks=$((checks + 1)); }
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# ctl RC_WANTED DESCRIPTION AGENCY ARGS...: concordctl as AGENCY; output in $OUT / $ERR.
+ctl() {
+  local want=$1 what=$2 agency=$3 rc=0
+  shift 3
+  "$CTL" --agency-dir "$PKI/agencies/$agency" --server "127.0.0.1:$PORT" --timeout 20 "$@" \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  OUT=$(cat "$WORK/out")
+  ERR=$(cat "$WORK/err")
+  if [ "$rc" -eq "$want" ]; then
+    pass
+  else
+    fail "$what: exit $rc, want $want (as $agency: concordctl $*)"
+    sed 's/^/  stdout: /' "$WORK/out" >&2
+    sed 's/^/  stderr: /' "$WORK/err" >&2
+  fi
+}
+contains() {
+  if grep -qF -- "$3" <<<"$2"; then pass; else fail "$1: no '$3' in: $2"; fi
+}
+not_contains() {
+  if grep -qF -- "$3" <<<"$2"; then fail "$1: unexpected '$3' in: $2"; else pass; fi
+}
+# json EXPR: evaluates a Python expression over the JSON document in $OUT (bound to d).
+json() { /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
+equal() {
+  if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
+}
+
+"$PKI_SH" --quiet --dir "$PKI" demo
+
+# Redis on a free port (bounded retries if the port is taken between probe and bind).
+for attempt in 1 2 3 4 5; do
+  REDIS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
+    --appendonly no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for ((i = 0; i < 50; i++)); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+  REDIS_PID=""
+  [ "$attempt" -lt 5 ] || { echo "redis-server did not start" >&2; exit 1; }
+done
+
+# concord-server on port 0 everywhere; the ports come from its "server.started" log line.
+"$SERVER_BIN" --listen-address 127.0.0.1:0 --health-address 127.0.0.1:0 \
+  --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" \
+  --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
+  --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
+  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+PORT=""
+for ((i = 0; i < 300; i++)); do
+  PORT=$(/usr/bin/python3 - "$WORK/server.log" <<'PY' 2>/dev/null || true
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        continue
+    if event.get("event") == "server.started":
+        port = event.get("grpc_port") or event.get("port")
+        if port:
+            print(port)
+            break
+PY
+)
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$PORT" ]; then
+  cat "$WORK/server.log" >&2
+  echo "concord-server did not start" >&2
+  exit 1
+fi
+for ((i = 0; i < 40; i++)); do
+  "$CTL" --agency-dir "$PKI/agencies/admin/ops" --server "127.0.0.1:$PORT" --timeout 3 health \
+    >/dev/null 2>&1 && break
+  sleep 0.25
+done
+
+POLICE=police/pz-brussels-capital
+PAGASA=reception_centre/pag-asa
+MAGISTRATE=magistrate/parquet-bruxelles-thb
+PAYOKE=reception_centre/payoke
+
+echo "== register the demo agencies (keys from the PKI)"
+while read -r a; do
+  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+    --jurisdiction BE
+done < <("$PKI_SH" demo-agencies)
+
+# Plaintext markers: none of them may ever appear in Redis.
+BODY_MARK="BODY-PLAINTEXT-$RANDOM$RANDOM-victim-statement"
+BODY="Victim V-17 identified at address X. $BODY_MARK. Interview planned Monday."
+ATT_MARK="ATTACHMENT-PLAINTEXT-$RANDOM$RANDOM"
+ATT=$WORK/pv-2026-0042.txt
+{
+  echo "$ATT_MARK: proces-verbaal"
+  head -c 2500000 /dev/urandom | base64 -w 100  # > 2 chunks of 1 MiB
+} >"$ATT"
+ATT_SHA=$(sha256sum "$ATT" | cut -d' ' -f1)
+
+echo "== police sends a sealed H1 message with an attachment to a reception centre and a magistrate"
+ctl 0 "send" "$POLICE" --officer insp-e2e --json message send --to "$PAGASA" --to "$MAGISTRATE" \
+  --handling H1 --source B --accuracy 2 --thread op-e2e --case-ref CASE-E2E-0001 \
+  --expires-in 7d --body "$BODY" --attach "$ATT"
+ID=$(json 'd["message_id"]')
+equal "first send is not a duplicate" "$(json 'd["duplicate"]')" "False"
+equal "attachment digest reported" "$(json 'd["attachments"][0]["sha256"]')" "$ATT_SHA"
+
+echo "== inbox: headers only"
+ctl 0 "inbox pag-asa" "$PAGASA" message inbox
+contains "inbox lists the message" "$OUT" "$ID"
+contains "inbox shows the sender" "$OUT" "$POLICE"
+not_contains "inbox shows no plaintext" "$OUT" "$BODY_MARK"
+ctl 0 "inbox --json --unacked" "$PAGASA" --json message inbox --unacked --thread op-e2e
+equal "one unacked entry" "$(json 'len(d["entries"])')" "1"
+equal "attachment count" "$(json 'd["entries"][0]["attachments"]')" "1"
+not_contains "inbox JSON has no plaintext" "$OUT" "$BODY_MARK"
+
+echo "== pag-asa reads: signature verified, body and attachment equal, read receipt"
+ctl 0 "read as pag-asa" "$PAGASA" --officer sw-e2e message read "$ID" --out-dir "$WORK/pagasa" --receipt
+contains "signature verified" "$OUT" "signature: verified (sender $POLICE, Ed25519)"
+contains "sealed for both" "$OUT" "sealed for: "
+contains "handling code" "$OUT" "handling: H1"
+contains "evaluation codes" "$OUT" "evaluation: B2"
+contains "body printed" "$OUT" "$BODY"
+contains "attachment verified" "$OUT" "SHA-256 verified"
+contains "receipt sent" "$OUT" "read receipt sent"
+equal "pag-asa attachment SHA-256" "$(sha256sum "$WORK/pagasa/pv-2026-0042.txt" | cut -d' ' -f1)" "$ATT_SHA"
+equal "attachment saved mode 600" "$(stat -c %a "$WORK/pagasa/pv-2026-0042.txt")" "600"
+ctl 4 "read again refuses to overwrite" "$PAGASA" message read "$ID" --out-dir "$WORK/pagasa"
+contains "overwrite hint" "$ERR" "--overwrite"
+
+echo "== the magistrate reads (JSON) and takes the delivery on its stream (delivered receipt)"
+ctl 0 "read as magistrate" "$MAGISTRATE" --json message read "$ID" --out-dir "$WORK/mag"
+equal "magistrate body equal" "$(json 'd["body"]')" "$BODY"
+equal "magistrate signature verified" "$(json 'd["signature"]["verified"]')" "True"
+equal "magistrate attachment digest" "$(json 'd["attachments"][0]["sha256"]')" "$ATT_SHA"
+equal "magistrate attachment on disk" "$(sha256sum "$WORK/mag/pv-2026-0042.txt" | cut -d' ' -f1)" "$ATT_SHA"
+ctl 0 "watch --max 1 --ack --receipt" "$MAGISTRATE" message watch --max 1 --ack --receipt --duration 30s
+contains "watch line" "$OUT" "$ID  from $POLICE"
+contains "watch verified" "$OUT" "signature verified"
+contains "watch acked" "$OUT" "acked"
+ctl 0 "watch --duration, nothing pending" "$MAGISTRATE" message watch --duration 2s
+contains "watch ends after --duration" "$OUT" "watch stopped (--duration elapsed): 0 deliveries"
+
+echo "== the sender lists the receipts, each verified against the recipient's key"
+ctl 0 "receipts" "$POLICE" message receipts "$ID"
+contains "read receipt of pag-asa" "$OUT" "read by $PAGASA at"
+contains "delivered receipt of the magistrate" "$OUT" "delivered by $MAGISTRATE at"
+[ "$(grep -c 'signature verified' <<<"$OUT")" = 2 ] && pass || fail "two verified receipts: $OUT"
+ctl 0 "receipts --json" "$POLICE" --json message receipts "$ID"
+equal "all receipts verified" "$(json 'd["all_verified"]')" "True"
+
+echo "== parties only"
+ctl 2 "payoke may not get the message" "$PAYOKE" message read "$ID"
+contains "NOT_FOUND" "$ERR" "NOT_FOUND"
+ctl 2 "a recipient may not list the sender's receipts" "$PAGASA" message receipts "$ID"
+
+echo "== ack (idempotent)"
+ctl 0 "ack" "$PAGASA" message ack "$ID"
+contains "newly acknowledged" "$OUT" "1 newly"
+ctl 0 "ack again" "$PAGASA" message ack "$ID"
+contains "already acknowledged" "$OUT" "0 newly, 1 already acknowledged"
+ctl 0 "inbox --unacked after ack" "$PAGASA" --json message inbox --unacked
+equal "nothing unacked" "$(json 'len(d["entries"])')" "0"
+
+echo "== message id reuse with another envelope is ALREADY_EXISTS"
+FIXED_ID=e2e-fixed-id-000000000001
+ctl 0 "send with --id" "$POLICE" message send --id "$FIXED_ID" --to "$PAGASA" --handling H0 --body "first"
+grep -qE '^duplicate: +no$' <<<"$OUT" && pass || fail "first send with --id is no duplicate: $OUT"
+ctl 2 "same id, new envelope" "$POLICE" message send --id "$FIXED_ID" --to "$PAGASA" --handling H0 --body "second"
+contains "ALREADY_EXISTS" "$ERR" "ALREADY_EXISTS"
+
+echo "== H2: forward without the provider's permission is refused, with it accepted"
+H2_MARK="H2-PLAINTEXT-$RANDOM$RANDOM"
+ctl 0 "send H2" "$POLICE" --json message send --to "$PAGASA" --handling H2 --body "H2 content $H2_MARK" --attach "$ATT"
+H2_ID=$(json 'd["message_id"]')
+ctl 2 "forward H2 without permission" "$PAGASA" message forward "$H2_ID" --to "$PAYOKE"
+contains "PERMISSION_DENIED" "$ERR" "PERMISSION_DENIED"
+contains "reason" "$ERR" "H2_FORWARD_WITHOUT_PERMISSION"
+ctl 2 "forward H2 without permission (JSON)" "$PAGASA" --json message forward "$H2_ID" --to "$PAYOKE"
+equal "JSON error code" "$(OUT=$ERR json 'd["error"]["code"]')" "PERMISSION_DENIED"
+ctl 1 "grant by a non-provider" "$PAGASA" message grant "$H2_ID" --to "$PAYOKE" --out "$WORK/bad.json"
+ctl 0 "the provider grants" "$POLICE" message grant "$H2_ID" --to "$PAYOKE" --out "$WORK/permission.json"
+ctl 0 "forward H2 with permission" "$PAGASA" --json message forward "$H2_ID" --to "$PAYOKE" \
+  --permission-file "$WORK/permission.json"
+FWD_ID=$(json 'd["message_id"]')
+equal "attachment re-sealed" "$(json 'd["attachments"]')" "1"
+ctl 0 "payoke reads the forward" "$PAYOKE" message read "$FWD_ID" --out-dir "$WORK/payoke"
+contains "forward verified (signed by the forwarder)" "$OUT" "signature: verified (sender $PAGASA, Ed25519)"
+contains "forward linked" "$OUT" "forwarded from: $H2_ID (sent by $POLICE), with the provider's permission"
+contains "forward body" "$OUT" "$H2_MARK"
+contains "forward keeps H2" "$OUT" "handling: H2"
+equal "forwarded attachment SHA-256" "$(sha256sum "$WORK/payoke/pv-2026-0042.txt" | cut -d' ' -f1)" "$ATT_SHA"
+
+echo "== watch stops cleanly on SIGTERM"
+"$CTL" --agency-dir "$PKI/agencies/$PAYOKE" --server "127.0.0.1:$PORT" message watch \
+  --terminal desk-1 >"$WORK/watch.out" 2>"$WORK/watch.err" &
+WATCH_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -qF "$FWD_ID" "$WORK/watch.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -qF "$FWD_ID" "$WORK/watch.out" && pass || fail "watch did not print the forward: $(cat "$WORK/watch.out" "$WORK/watch.err")"
+kill -TERM "$WATCH_PID"
+rc=0
+wait "$WATCH_PID" || rc=$?
+WATCH_PID=""
+equal "watch exit code after SIGTERM" "$rc" "0"
+contains "watch says why it stopped" "$(cat "$WORK/watch.out")" "watch stopped (signal)"
+
+echo "== a tampered envelope: read exits 3, signature INVALID"
+ctl 0 "send the message to tamper with" "$POLICE" --json message send --to "$PAGASA" \
+  --handling H0 --case-ref CASE-E2E-TAMPER --body "tamper test"
+T_ID=$(json 'd["message_id"]')
+TAMPER="local v = redis.call('HGET', KEYS[1], 'env'); if not v then return 0 end;
+local n, c = string.gsub(v, 'CASE%-E2E%-TAMPER', 'CASE-E2E-TAMPEX');
+redis.call('HSET', KEYS[1], 'env', n); return c"
+changed=$(redis-cli -p "$REDIS_PORT" eval "$TAMPER" 1 "concord:{msg}:m:$T_ID")
+if [ "$changed" = 1 ]; then
+  pass
+  ctl 3 "read the tampered message" "$PAGASA" message read "$T_ID"
+  contains "signature INVALID" "$ERR" "signature INVALID"
+  contains "INVALID on stdout" "$OUT" "signature: INVALID (sender $POLICE, Ed25519)"
+else
+  fail "could not tamper with concord:{msg}:m:$T_ID (layout changed?): $changed"
+fi
+
+echo "== local errors"
+ctl 1 "send without --handling" "$POLICE" message send --to "$PAGASA" --body x
+ctl 1 "send with a bad --expires-in" "$POLICE" message send --to "$PAGASA" --handling H0 --body x --expires-in 7
+ctl 4 "missing attachment file" "$POLICE" message send --to "$PAGASA" --handling H0 --body x --attach "$WORK/none.pdf"
+ctl 4 "wrong signing key type" "$POLICE" message send --signing-key "$PKI/agencies/$POLICE/seal.key" --to "$PAGASA" --handling H0 --body x
+ctl 2 "unknown recipient" "$POLICE" message send --to reception_centre/nobody --handling H0 --body x
+ctl 2 "signing with another agency's key: BAD_SIGNATURE" "$POLICE" message send \
+  --signing-key "$PKI/agencies/$PAYOKE/sign.key" --to "$PAGASA" --handling H0 --body x
+contains "BAD_SIGNATURE" "$ERR" "BAD_SIGNATURE"
+
+echo "== no plaintext anywhere in Redis"
+KEYS_FILE=$WORK/redis-keys
+redis-cli -p "$REDIS_PORT" --scan >"$KEYS_FILE"
+DUMP=$WORK/redis-dump
+: >"$DUMP"
+while IFS= read -r key; do
+  case $(redis-cli -p "$REDIS_PORT" type "$key") in
+    string) redis-cli -p "$REDIS_PORT" --raw get "$key" ;;
+    hash) redis-cli -p "$REDIS_PORT" --raw hgetall "$key" ;;
+    list) redis-cli -p "$REDIS_PORT" --raw lrange "$key" 0 -1 ;;
+    set) redis-cli -p "$REDIS_PORT" --raw smembers "$key" ;;
+    zset) redis-cli -p "$REDIS_PORT" --raw zrange "$key" 0 -1 withscores ;;
+    stream) redis-cli -p "$REDIS_PORT" --raw xrange "$key" - + ;;
+  esac
+  echo "$key"
+done <"$KEYS_FILE" >>"$DUMP"
+[ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
+grep -qaF "$ID" "$DUMP" && pass || fail "the dump does not even contain the message id (scan broken?)"
+for mark in "$BODY_MARK" "$ATT_MARK" "$H2_MARK" "Victim V-17" "proces-verbaal"; do
+  if grep -qaF -- "$mark" "$DUMP"; then fail "plaintext '$mark' found in Redis"; else pass; fi
+done
+
+echo "== audit"
+ctl 0 "audit records the messaging steps" admin/ops --justification e2e audit query --object "message:$ID"
+contains "Send audited" "$OUT" "Messaging/Send"
+contains "Get audited" "$OUT" "Messaging/Get"
+ctl 0 "audit verify" admin/ops audit verify --expect-key "$PKI/audit/sign.pub"
+contains "verify OK line" "$OUT" "audit chain OK:"
+
+echo "concordctl_message_e2e_test: $checks checks passed, $failures failed"
+[ "$failures" -eq 0 ]
