@@ -118,6 +118,11 @@ Status RedisAuditSink::Commit(std::vector<Pending>& items) {
   for (Pending& p : items) {
     if (p.event.time == absl::UnixEpoch()) p.event.time = clock_.Now();
   }
+  // Each caller sleeps on its own condition variable: the leader wakes exactly the owners of
+  // the records it appended, plus the owner of the oldest queued record to lead the next batch
+  // (a shared notify_all woke every waiter for every batch).
+  std::condition_variable mine;
+  for (Pending& p : items) p.owner = &mine;
   std::unique_lock<std::mutex> lock(queue_mu_);
   for (Pending& p : items) queue_.push_back(&p);
   auto all_done = [&items] {
@@ -125,7 +130,7 @@ Status RedisAuditSink::Commit(std::vector<Pending>& items) {
   };
   while (!all_done()) {
     if (leader_active_) {
-      queue_cv_.wait(lock);
+      mine.wait(lock);
       continue;
     }
     leader_active_ = true;
@@ -135,9 +140,14 @@ Status RedisAuditSink::Commit(std::vector<Pending>& items) {
     lock.unlock();
     AppendBatch(batch);
     lock.lock();
-    for (Pending* p : batch) p->done = true;
     leader_active_ = false;
-    queue_cv_.notify_all();
+    std::condition_variable* last = nullptr;
+    for (Pending* p : batch) {
+      p->done = true;
+      if (p->owner != &mine && p->owner != last) p->owner->notify_one();
+      last = p->owner;
+    }
+    if (!queue_.empty() && queue_.front()->owner != &mine) queue_.front()->owner->notify_one();
   }
   for (const Pending& p : items) {
     if (!p.result.ok()) return p.result;

@@ -67,6 +67,7 @@ class RedisAuditSink final : public AuditSink {
     AuditEvent event;
     Status result;  // set by the leader; meaningful once done
     bool done = false;
+    std::condition_variable* owner = nullptr;  // the Commit call waiting for this record
   };
   // Queues `items` and waits until each is appended (leading batches when no one else does).
   Status Commit(std::vector<Pending>& items);
@@ -90,7 +91,6 @@ class RedisAuditSink final : public AuditSink {
   std::minstd_rand jitter_ ABSL_GUARDED_BY(mu_);
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
   std::vector<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
 };

@@ -100,8 +100,8 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
               {"grpc_port", std::to_string(runner.port())},
               {"health_port", std::to_string(runner.health_port())},
               {"metrics_port", std::to_string(runner.metrics_port())},
-              {"ed25519_backend", std::string(crypto::Ed25519BackendName(
-                                      crypto::CurrentEd25519Backend()))}});
+              {"ed25519_backend",
+               std::string(crypto::Ed25519BackendName(crypto::CurrentEd25519Backend()))}});
   runner.Wait();
   runner.Shutdown();
   instances.clear();  // background workers stop before the shared objects they use
@@ -128,7 +128,7 @@ int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
   if (auto level = log::ParseLevel(cfg.log_level)) log::SetLevel(*level);
   // Process-wide: every signature verification (messaging, receipts, audit checkpoints) uses it.
   crypto::SetEd25519Backend(cfg.ed25519_backend == "openssl" ? crypto::Ed25519Backend::kOpenSsl
-                                                              : crypto::Ed25519Backend::kSodium);
+                                                             : crypto::Ed25519Backend::kSodium);
   try {
     return Serve(spec, cfg);
   } catch (const std::exception& e) {  // last resort: third-party code must not kill us silently

@@ -9,6 +9,9 @@
 
 #include <cctype>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -107,7 +110,29 @@ StatusOr<Caller> CallerFromAuthContext(const grpc::AuthContext& auth) {
   std::vector<grpc::string_ref> certs = auth.FindPropertyValues(kPemCertProperty);
   if (certs.empty()) return Unauthenticated("no peer certificate");
   if (certs.size() > 1) return Unauthenticated("more than one peer certificate");
-  return CallerFromPemCertificate(std::string_view(certs[0].data(), certs[0].size()));
+  const std::string_view pem(certs[0].data(), certs[0].size());
+  // Parsing the PEM costs tens of microseconds with OpenSSL 3 (decoder lookup, locks, base64,
+  // DER) and ran twice per RPC (authorizer + handler) -- the top server-side cost of a Send in
+  // docs/performance.md. The result is a pure function of the certificate bytes (verified by the
+  // TLS handshake before we get here), so successful parses are memoised by the exact PEM text.
+  // Revocation and suspension are checked elsewhere on every call, never cached here. Bounded:
+  // the map is dropped when it reaches kMaxCachedCallers (a few MB at most).
+  constexpr size_t kMaxCachedCallers = 4096;
+  static std::mutex* const mu = new std::mutex;
+  static auto* const cache = new std::unordered_map<std::string, Caller>;
+  std::string key(pem);
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+  }
+  StatusOr<Caller> caller = CallerFromPemCertificate(pem);
+  if (caller.ok()) {
+    std::lock_guard<std::mutex> lock(*mu);
+    if (cache->size() >= kMaxCachedCallers) cache->clear();
+    cache->emplace(std::move(key), *caller);
+  }
+  return caller;
 }
 
 StatusOr<Caller> CallerFromContext(const grpc::ServerContext& ctx) {

@@ -1,37 +1,45 @@
 #include "services/messaging/delivery_notifier.h"
 
+#include <vector>
+
 #include "absl/strings/str_split.h"
 
 namespace concord::messaging {
 
+DeliveryNotifier::Slot& DeliveryNotifier::SlotFor(const std::string& rkey) {
+  return slots_[rkey];  // default-constructs the slot in place on first use
+}
+
 uint64_t DeliveryNotifier::Generation(const std::string& rkey) {
   std::lock_guard<std::mutex> lock(mu_);
-  return generations_[rkey] + global_;
+  return SlotFor(rkey).generation + global_;
 }
 
 void DeliveryNotifier::Notify(const std::string& message) {
+  std::vector<Slot*> woken;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (absl::string_view key : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
-      ++generations_[std::string(key)];
+      Slot& slot = SlotFor(std::string(key));
+      ++slot.generation;
+      woken.push_back(&slot);
     }
   }
-  cv_.notify_all();
+  for (Slot* slot : woken) slot->cv.notify_all();
 }
 
 void DeliveryNotifier::NotifyAll() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++global_;
-  }
-  cv_.notify_all();
+  std::lock_guard<std::mutex> lock(mu_);
+  ++global_;
+  for (auto& [key, slot] : slots_) slot.cv.notify_all();
 }
 
 bool DeliveryNotifier::WaitForChange(const std::string& rkey, uint64_t seen,
                                      absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                      [&] { return generations_[rkey] + global_ != seen; });
+  Slot& slot = SlotFor(rkey);
+  return slot.cv.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                          [&] { return slot.generation + global_ != seen; });
 }
 
 }  // namespace concord::messaging

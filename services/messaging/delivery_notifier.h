@@ -6,6 +6,10 @@
 // "read the inbox" and "wait" is never lost. Notifications are only a latency optimisation:
 // streams also poll on a timeout (pub/sub drops messages while disconnected).
 //
+// Each agency key has its own condition variable, so a message wakes only the streams of its
+// recipients (one shared notify_all woke every stream of every agency for every message: most
+// of the server's context switches under load, docs/performance.md).
+//
 // Thread safety: thread-safe.
 #pragma once
 
@@ -32,9 +36,16 @@ class DeliveryNotifier {
   bool WaitForChange(const std::string& rkey, uint64_t seen, absl::Duration timeout);
 
  private:
+  struct Slot {
+    uint64_t generation = 0;
+    std::condition_variable cv;
+  };
+  // Slots are never removed (one per agency that ever subscribed or received: bounded by the
+  // directory); std::map keeps their addresses stable.
+  Slot& SlotFor(const std::string& rkey) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, uint64_t> generations_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Slot> slots_ ABSL_GUARDED_BY(mu_);
   uint64_t global_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

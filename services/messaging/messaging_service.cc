@@ -251,7 +251,8 @@ grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckReques
                                        .time = now});
   }
   if (!audit_.AppendAll(events).ok() && acked.ok()) {
-    return ToGrpcStatus(absl::UnavailableError("audit log unavailable; the operation may be retried"));
+    return ToGrpcStatus(
+        absl::UnavailableError("audit log unavailable; the operation may be retried"));
   }
   if (!acked.ok()) return ToGrpcStatus(acked.status());
   response->set_acknowledged(*acked);

@@ -323,6 +323,23 @@ Status RedisMessageStore::EnsureGroup(const std::string& inbox) {
   return absl::OkStatus();
 }
 
+bool RedisMessageStore::ClaimDue(const std::string& inbox, const std::string& terminal,
+                                 absl::Duration visibility_timeout, bool new_stream) {
+  // XAUTOCLAIM scans the inbox's pending list; on every Deliver call (i.e. on every wake-up of a
+  // busy stream) it was a third Redis round trip per batch, for redeliveries that are only due
+  // after the visibility timeout. Run it on a new stream, and then at most every
+  // min(timeout / 4, 1 s) per inbox and terminal: a redelivery is at most that much later.
+  const absl::Duration every = std::min(visibility_timeout / 4, absl::Seconds(1));
+  const absl::Time now = absl::Now();
+  const std::string key = absl::StrCat(inbox, "|", terminal);
+  std::lock_guard<std::mutex> lock(claim_mu_);
+  auto it = last_claim_.find(key);
+  if (!new_stream && it != last_claim_.end() && now - it->second < every) return false;
+  if (last_claim_.size() >= 10000) last_claim_.clear();  // bounded; worst case one early claim
+  last_claim_[key] = now;
+  return true;
+}
+
 StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& recipient,
                                                                 const std::string& terminal,
                                                                 size_t max,
@@ -352,7 +369,7 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& 
     CONCORD_RETURN_IF_ERROR(read_group("0"));
     redelivered = entries.size();
   }
-  if (entries.size() < max) {
+  if (entries.size() < max && ClaimDue(inbox, terminal, visibility_timeout, include_own_pending)) {
     auto r = redis_.Command({"XAUTOCLAIM", inbox, std::string(kGroup), terminal,
                              absl::StrCat(absl::ToInt64Milliseconds(visibility_timeout)), "0-0",
                              "COUNT", absl::StrCat(max - entries.size())});

@@ -24,8 +24,11 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
+#include "absl/time/time.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/message_store.h"
 
@@ -76,9 +79,14 @@ class RedisMessageStore final : public MessageStore {
                                             const std::vector<Entry>& entries,
                                             const std::vector<uint32_t>& counts);
   Status EnsureGroup(const std::string& inbox);
+  // Whether Deliver should run XAUTOCLAIM now (throttled per inbox and terminal).
+  bool ClaimDue(const std::string& inbox, const std::string& terminal,
+                absl::Duration visibility_timeout, bool new_stream);
 
   redis::RedisClient& redis_;
   const RedisMessageStoreOptions options_;
+  std::mutex claim_mu_;
+  std::unordered_map<std::string, absl::Time> last_claim_;  // "<inbox>|<terminal>" -> last run
 };
 
 }  // namespace concord::messaging

@@ -19,12 +19,14 @@
 // process) with the same driver, concurrency and payload size in the same run.
 //
 // Every loop is bounded in count and time; a watchdog ends the process after --max-seconds.
+#include <grpcpp/alarm.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -40,6 +42,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -52,6 +55,7 @@
 #include "common/crypto/ed25519.h"
 #include "common/crypto/x25519.h"
 #include "common/identity/agency_id.h"
+#include "common/status/grpc_status.h"
 #include "common/tls/tls.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
@@ -70,6 +74,7 @@ namespace {
 
 namespace v1 = ::concord::messaging::v1;
 namespace dir = ::concord::directory::v1;
+namespace client = ::concord::messaging::client;
 using AgencyProto = ::concord::common::v1::AgencyId;
 using Clock = std::chrono::steady_clock;
 
@@ -149,8 +154,8 @@ struct BenchAgency {
   AgencyProto id;
   std::string key;  // "<type>/<id>"
   std::string dir;
-  client::SenderIdentity me;
-  crypto::X25519PublicKey seal_pub;
+  std::optional<client::SenderIdentity> me;
+  std::optional<crypto::X25519PublicKey> seal_pub;
   std::string sign_pub_pem, seal_pub_pem;
   TlsFiles tls;
   std::shared_ptr<grpc::Channel> channel;
@@ -179,8 +184,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const TlsF
 bool EnsurePki(const Options& o, const std::string& pki, const std::vector<std::string>& wants,
                const std::string& log) {
   for (const std::string& w : wants) {
-    std::vector<std::string> argv = {"/bin/bash", o.pki_script,      "--quiet", "--dir", pki,
-                                     "--trust-domain", o.trust_domain};
+    std::vector<std::string> argv = {"/bin/bash", o.pki_script,     "--quiet",     "--dir",
+                                     pki,         "--trust-domain", o.trust_domain};
     std::istringstream words(w);
     std::string word;
     while (words >> word) argv.push_back(word);
@@ -192,9 +197,9 @@ bool EnsurePki(const Options& o, const std::string& pki, const std::vector<std::
   return true;
 }
 
-bool LoadAgency(const std::string& pki, AgencyType type, const std::string& local_id,
-                BenchAgency& out) {
-  out.id.set_trust_domain("");
+bool LoadAgency(const std::string& pki, const std::string& trust_domain, AgencyType type,
+                const std::string& local_id, BenchAgency& out) {
+  out.id.set_trust_domain(trust_domain);
   out.id.set_type(AgencyTypeToProto(type));
   out.id.set_id(local_id);
   out.key = std::string(AgencyTypeName(type)) + "/" + local_id;
@@ -364,10 +369,10 @@ bool StartServer(Stack& s, const Options& o) {
 
 bool StartEcho(Stack& s, const Options& o) {
   const std::string out = s.work + "/echo.log";
-  s.echo_pid = Spawn({o.echo_binary, "--listen", "127.0.0.1:0", "--tls-cert",
-                      s.pki + "/server/cert.pem", "--tls-key", s.pki + "/server/key.pem",
-                      "--tls-ca", s.pki + "/ca.pem"},
-                     out);
+  s.echo_pid =
+      Spawn({o.echo_binary, "--listen", "127.0.0.1:0", "--tls-cert", s.pki + "/server/cert.pem",
+             "--tls-key", s.pki + "/server/key.pem", "--tls-ca", s.pki + "/ca.pem"},
+            out);
   std::string line;
   if (s.echo_pid <= 0 || !WaitForLine(out, "port ", s.echo_pid, 15, &line)) {
     Log("concord-echo-server did not start: " + ReadFileOrEmpty(out));
@@ -422,7 +427,7 @@ struct DriverConfig {
   std::string method;
   int concurrency = 32;
   int threads = 2;
-  int64_t total = 0;         // calls available (indices 0..total-1)
+  int64_t total = 0;          // calls available (indices 0..total-1)
   int64_t warmup_end_ns = 0;  // calls started before: not in the statistics
   int64_t end_ns = 0;         // no call starts after this
   bool retry = false;         // UNAVAILABLE/DEADLINE_EXCEEDED: same request again
@@ -541,7 +546,11 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       ++errors;
       ++codes[static_cast<int>(code)];
       if (codes[static_cast<int>(code)] <= 3) {
-        Log("call failed: code " + std::to_string(code) + " " + c->status.error_message());
+        std::string detail;
+        for (const FieldViolation& v : FieldViolationsOf(FromGrpcStatus(c->status))) {
+          detail += " [" + v.field + ": " + v.description + "]";
+        }
+        Log("call failed: code " + std::to_string(code) + " " + c->status.error_message() + detail);
       }
       start_next(c);
     }
@@ -637,6 +646,10 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
         o->cv.notify_one();
       }
       o->final_status = stream->Finish();
+      if (!o->final_status.ok() && o->final_status.error_code() != grpc::StatusCode::CANCELLED) {
+        Log("Subscribe as " + o->agency->key + " ended: " +
+            std::to_string(o->final_status.error_code()) + " " + o->final_status.error_message());
+      }
       {
         std::lock_guard<std::mutex> lock(o->mu);
         o->done = true;
@@ -719,13 +732,13 @@ std::vector<grpc::ByteBuffer> BuildRequests(const Options& o, std::vector<BenchA
       draft.message_id = MessageId(run_tag, k);
       for (int r = 0; r < o.recipients; ++r) {
         const BenchAgency& rc = agencies[static_cast<size_t>(RecipientOf(k, r, o.agencies))];
-        draft.recipients.push_back({rc.id, rc.seal_pub});
+        draft.recipients.push_back({rc.id, *rc.seal_pub});
       }
       draft.thread_id = "bench-thread";
       draft.case_reference = "BENCH/2026/1";
       draft.time_to_live = absl::Hours(24);
       draft.body = body;
-      auto env = client::BuildEnvelope(sender.me, draft, now);
+      auto env = client::BuildEnvelope(*sender.me, draft, now);
       if (!env.ok()) {
         Log("BuildEnvelope: " + std::string(env.status().message()));
         failed.store(true);
@@ -799,20 +812,22 @@ int RunMessaging(Options o) {
 
   std::vector<BenchAgency> agencies(static_cast<size_t>(o.agencies));
   for (int i = 0; i < o.agencies; ++i) {
-    if (!LoadAgency(stack.pki, kTypes[i % 5], AgencyLocalId(i), agencies[static_cast<size_t>(i)])) {
+    if (!LoadAgency(stack.pki, o.trust_domain, kTypes[i % 5], AgencyLocalId(i),
+                    agencies[static_cast<size_t>(i)])) {
       return 1;
     }
-    agencies[static_cast<size_t>(i)].channel = MakeChannel(target, agencies[static_cast<size_t>(i)].tls);
+    agencies[static_cast<size_t>(i)].channel =
+        MakeChannel(target, agencies[static_cast<size_t>(i)].tls);
   }
   if (!RegisterAgencies(target, stack.pki, agencies)) return 1;
 
   // Envelopes: every one built, sealed and signed before the clock starts.
-  const double expected_rate = 15000;
-  const int64_t n = o.messages > 0
-                        ? o.messages
-                        : (o.pool > 0 ? o.pool
-                                      : static_cast<int64_t>((o.seconds + o.warmup_seconds) *
-                                                             expected_rate));
+  const double expected_rate = 8000;  // above the 6,000/s target; stops early if exhausted
+  const int64_t n =
+      o.messages > 0
+          ? o.messages
+          : (o.pool > 0 ? o.pool
+                        : static_cast<int64_t>((o.seconds + o.warmup_seconds) * expected_rate));
   const std::string run_tag = client::RandomId().substr(0, 8);
   Log("preparing " + std::to_string(n) + " sealed and signed envelopes (" +
       std::to_string(o.body_bytes) + " B body, " + std::to_string(o.recipients) +
@@ -852,8 +867,8 @@ int RunMessaging(Options o) {
   if (!o.no_subscribe) {
     StartSubscribers(
         subs, recipients_list, o.seconds + o.warmup_seconds + 120, "bench",
-        [run_tag](const std::string& id) { return IndexOf(run_tag, id); }, &start_ns,
-        warmup_end, false);
+        [run_tag](const std::string& id) { return IndexOf(run_tag, id); }, &start_ns, warmup_end,
+        false);
   }
 
   ResourceSampler rss;
@@ -874,7 +889,9 @@ int RunMessaging(Options o) {
   cfg.warmup_end_ns = warmup_end;
   cfg.end_ns = end;
   cfg.retry = o.retry;
-  cfg.request = [&](int64_t k) -> const grpc::ByteBuffer& { return requests[static_cast<size_t>(k)]; };
+  cfg.request = [&](int64_t k) -> const grpc::ByteBuffer& {
+    return requests[static_cast<size_t>(k)];
+  };
   cfg.stub = [&](int64_t k) { return stubs[static_cast<size_t>(SenderOf(k, o.agencies))].get(); };
   cfg.on_start = [&](int64_t k) {
     start_ns[static_cast<size_t>(k)].store(NowNs(), std::memory_order_relaxed);
@@ -920,7 +937,8 @@ int RunMessaging(Options o) {
   }
   rss.Finish();
 
-  const double sends_per_s = send.window_s > 0 ? static_cast<double>(send.ok_in_window) / send.window_s : 0;
+  const double sends_per_s =
+      send.window_s > 0 ? static_cast<double>(send.ok_in_window) / send.window_s : 0;
   std::cout << "concord-bench messaging: agencies=" << o.agencies << " recipients=" << o.recipients
             << " concurrency=" << o.concurrency << " body_bytes=" << o.body_bytes
             << " target=" << target << "\n";
@@ -939,8 +957,7 @@ int RunMessaging(Options o) {
     std::cout << "delivery: " << subs.delivered.load() << " of " << expected_deliveries
               << " (redeliveries " << redeliveries << ")  p50=" << Fmt(delivery.Ms(0.5))
               << " p90=" << Fmt(delivery.Ms(0.9)) << " p99=" << Fmt(delivery.Ms(0.99))
-              << " p999=" << Fmt(delivery.Ms(0.999)) << " max=" << Fmt(delivery.Ms(1.0))
-              << " ms\n";
+              << " p999=" << Fmt(delivery.Ms(0.999)) << " max=" << Fmt(delivery.Ms(1.0)) << " ms\n";
   }
   const double server_cpu_pct = server_cpu >= 0 ? 100 * server_cpu / wall_cpu : -1;
   std::cout << "cpu: server=" << Fmt(server_cpu_pct, 0) << "% ("
@@ -994,7 +1011,8 @@ int RunMessaging(Options o) {
     ecfg.stub = [&](int64_t k) { return echo_stubs[static_cast<size_t>(k % o.agencies)].get(); };
     double ecpu0 = -1;
     std::thread emark([&] {
-      while (NowNs() < ecfg.warmup_end_ns) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      while (NowNs() < ecfg.warmup_end_ns)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       ecpu0 = CpuSeconds(stack.echo_pid);
     });
     Log("baseline: mTLS echo for " + Fmt(bs, 0) + " s...");
@@ -1003,11 +1021,13 @@ int RunMessaging(Options o) {
     const double ecpu = CpuSeconds(stack.echo_pid) - ecpu0;
     echo_cpu_pct = 100 * ecpu / echo.window_s;
     baseline_per_s = echo.window_s > 0 ? static_cast<double>(echo.ok_in_window) / echo.window_s : 0;
-    std::cout << "baseline: " << Fmt(baseline_per_s, 0) << " echo/s  p50=" << Fmt(echo.latency.Ms(0.5))
+    std::cout << "baseline: " << Fmt(baseline_per_s, 0)
+              << " echo/s  p50=" << Fmt(echo.latency.Ms(0.5))
               << " p99=" << Fmt(echo.latency.Ms(0.99)) << " ms  errors=" << echo.errors
               << " echo-server cpu=" << Fmt(echo_cpu_pct, 0) << "% ("
-              << (echo.ok_in_window > 0 ? Fmt(1e6 * ecpu / static_cast<double>(echo.ok_in_window), 0)
-                                        : "-")
+              << (echo.ok_in_window > 0
+                      ? Fmt(1e6 * ecpu / static_cast<double>(echo.ok_in_window), 0)
+                      : "-")
               << " us/call)\n";
   }
   const double ratio = baseline_per_s > 0 ? sends_per_s / baseline_per_s : 0;
@@ -1039,9 +1059,10 @@ int RunMessaging(Options o) {
     Stop(stack.server_pid, SIGTERM, 10000);
     Stop(stack.redis_pid, SIGTERM, 10000);
     stack.echo_pid = stack.server_pid = stack.redis_pid = -1;
-    if (o.pki.empty() || o.pki.rfind(stack.work, 0) == 0) {
-      RunAndWait({"/bin/rm", "-rf", stack.work}, "/dev/null", 60);
-    }
+    // The work directory holds logs, Redis data and (without --pki) the PKI; --pki stays.
+    RunAndWait({"/bin/rm", "-rf", stack.work}, "/dev/null", 60);
+  } else {
+    rmdir(tmpl);  // the unused temporary directory
   }
   return send.errors > 0 && fixed ? 1 : 0;
 }
@@ -1076,9 +1097,9 @@ int RunDrain(const Options& o) {
   }
   int64_t expected_pairs = 0;
   for (auto& [r, s] : expected) expected_pairs += static_cast<int64_t>(s.size());
-  Log("expect " + std::to_string(ids.size()) + " messages (" + std::to_string(lines) +
-      " lines), " + std::to_string(expected_pairs) + " deliveries to " +
-      std::to_string(expected.size()) + " agencies");
+  Log("expect " + std::to_string(ids.size()) + " messages (" + std::to_string(lines) + " lines), " +
+      std::to_string(expected_pairs) + " deliveries to " + std::to_string(expected.size()) +
+      " agencies");
 
   std::vector<BenchAgency> agencies(expected.size());
   std::vector<BenchAgency*> list;
@@ -1087,7 +1108,7 @@ int RunDrain(const Options& o) {
     const size_t slash = key.find('/');
     auto type = ParseAgencyType(key.substr(0, slash));
     if (slash == std::string::npos || !type ||
-        !LoadAgency(o.pki, *type, key.substr(slash + 1), agencies[i])) {
+        !LoadAgency(o.pki, o.trust_domain, *type, key.substr(slash + 1), agencies[i])) {
       Log("unknown agency " + key);
       return 2;
     }
@@ -1132,8 +1153,14 @@ int RunDrain(const Options& o) {
         ++unexpected;  // a Send that did not return OK (e.g. cut by the kill) but was stored
       }
     }
+    int64_t agency_missing = 0;
     for (const std::string& id : want) {
-      if (!seen.count(id)) ++missing;
+      if (!seen.count(id)) ++agency_missing;
+    }
+    missing += agency_missing;
+    if (agency_missing > 0) {
+      Log(s->agency->key + ": " + std::to_string(seen.size()) + " delivered, " +
+          std::to_string(agency_missing) + " missing");
     }
   }
   std::cout << "drain: expected_deliveries=" << expected_pairs << " delivered_raw=" << raw
@@ -1205,11 +1232,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   msg->add_flag("--baseline", o.baseline,
                 "also measure a bare mTLS gRPC unary echo of S bytes (concord-echo-server)");
-  msg->add_option("--baseline-seconds", o.baseline_seconds, "baseline duration (default --seconds)");
+  msg->add_option("--baseline-seconds", o.baseline_seconds,
+                  "baseline duration (default --seconds)");
   msg->add_option("--messages", o.messages,
                   "send exactly N messages (no warm-up), --seconds is then a time limit");
   msg->add_option("--pool", o.pool,
-                  "envelopes prepared before timing in --seconds mode (default 15000/s x "
+                  "envelopes prepared before timing in --seconds mode (default 8000/s x "
                   "(warm-up + seconds)); the run stops early if they run out");
   msg->add_flag("--json", o.json, "also print the results as one JSON object");
   msg->add_option("--server-binary", o.server_binary, "concord-server to start")
@@ -1230,16 +1258,19 @@ int main(int argc, char** argv) {
   msg->add_option("--driver-threads", o.driver_threads, "client CompletionQueue threads")
       ->capture_default_str();
   msg->add_option("--keep-dir", o.keep_dir, "work directory to keep (logs, Redis data)");
-  msg->add_option("--max-seconds", o.max_seconds, "watchdog: exit 3 after this long (default: auto)");
+  msg->add_option("--max-seconds", o.max_seconds,
+                  "watchdog: exit 3 after this long (default: auto)");
 
   CLI::App* drain = app.add_subcommand(
-      "drain", "subscribe as every recipient of --expect-file; exit 0 iff every message was "
-               "delivered to each of its recipients (counted once after de-duplication by id)");
+      "drain",
+      "subscribe as every recipient of --expect-file; exit 0 iff every message was "
+      "delivered to each of its recipients (counted once after de-duplication by id)");
   concord::bench::AddConnectionFlags(drain, o);
   drain->add_option("--expect-file", o.expect_file, "the --sent-file of a messaging run")
       ->required();
-  drain->add_option("--quiet-seconds", o.quiet_seconds,
-                    "after the last expected delivery, wait this long for duplicates")
+  drain
+      ->add_option("--quiet-seconds", o.quiet_seconds,
+                   "after the last expected delivery, wait this long for duplicates")
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -22,7 +22,7 @@ BENCH_PID=""
 cleanup() {
   for pid in $BENCH_PID $SERVER_PID $REDIS_PID; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ -z "${KILL9_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
 trap cleanup EXIT
 die() {

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -111,6 +112,44 @@ TEST_F(RedisAuditSinkTest, UnsetEventTimeIsStampedByTheClock) {
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->records.size(), 1u);
   EXPECT_EQ(page->records[0].event.time, clock_.Now());
+}
+
+TEST_F(RedisAuditSinkTest, AppendAllWritesOneChainInBatchesWithIndexes) {
+  // More records than one script call takes (kMaxBatch), while another thread appends singly:
+  // group commit must keep one contiguous, verifiable chain and every index entry.
+  auto sink = NewSink(*redis_);
+  const size_t n = RedisAuditSink::kMaxBatch * 2 + 7;
+  std::vector<AuditEvent> events;
+  for (size_t i = 0; i < n; ++i) events.push_back(Event(i % 2 == 0 ? "case:even" : "case:odd"));
+  std::atomic<int> single_failures{0};
+  std::thread other([&] {
+    for (int i = 0; i < 20; ++i) {
+      if (!sink->Append(Event("case:other", AgencyType::kMagistrate, "parquet")).ok()) {
+        ++single_failures;
+      }
+    }
+  });
+  ASSERT_TRUE(sink->AppendAll(events).ok());
+  other.join();
+  EXPECT_EQ(single_failures.load(), 0);
+  EXPECT_TRUE(sink->AppendAll({}).ok());
+  const uint64_t total = n + 20;
+  EXPECT_EQ(sink->cached_head_seq_for_test(), total);
+  const VerifyReport report = VerifyAll();
+  EXPECT_TRUE(report.result.ok) << report.result.reason;
+  EXPECT_EQ(report.head_seq, total);
+  EXPECT_EQ(report.result.records_checked, total);
+  auto evens = store_->ListIndex(
+      {.kind = IndexSelector::Kind::kObject, .object = "case:even", .agency = {}}, 0, 1000);
+  ASSERT_TRUE(evens.ok());
+  EXPECT_EQ(evens->size(), (n + 1) / 2);
+  auto other_agency =
+      store_->ListIndex({.kind = IndexSelector::Kind::kAgency,
+                         .object = "",
+                         .agency = {"concord.test", AgencyType::kMagistrate, "parquet"}},
+                        0, 1000);
+  ASSERT_TRUE(other_agency.ok());
+  EXPECT_EQ(other_agency->size(), 20u);
 }
 
 TEST_F(RedisAuditSinkTest, FourThreadsAppendAContiguousValidChain) {
