@@ -36,9 +36,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "prometheus/gauge.h"
 #include "common/status/status.h"
 #include "common/tls/tls.h"
+#include "prometheus/gauge.h"
 
 namespace concord {
 

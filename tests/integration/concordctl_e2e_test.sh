@@ -65,55 +65,10 @@ poll() {
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 
-# Redis on a free port (bounded retries if the port is taken between probe and bind).
-for attempt in 1 2 3 4 5; do
-  REDIS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$WORK/redis"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
-    --appendonly no >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for ((i = 0; i < 50; i++)); do
-    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-    kill -0 "$REDIS_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-  REDIS_PID=""
-  [ "$attempt" -lt 5 ] || { echo "redis-server did not start" >&2; exit 1; }
-done
-
-# concord-server on port 0 everywhere; the ports come from its "server.started" log line.
-"$SERVER_BIN" --listen-address 127.0.0.1:0 --health-address 127.0.0.1:0 \
-  --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" \
-  --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
-  --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-PORT=""
-for ((i = 0; i < 300; i++)); do
-  PORT=$(/usr/bin/python3 - "$WORK/server.log" <<'PY' 2>/dev/null || true
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        event = json.loads(line)
-    except ValueError:
-        continue
-    if event.get("event") == "server.started":
-        port = event.get("grpc_port") or event.get("port")
-        if port:
-            print(port)
-            break
-PY
-)
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$PORT" ]; then
-  cat "$WORK/server.log" >&2
-  echo "concord-server did not start" >&2
-  exit 1
-fi
+# shellcheck source=tests/integration/stack_lib.sh
+source "$(dirname "$0")/stack_lib.sh"
+start_redis
+start_concord_server
 poll admin/ops served || { cat "$WORK/server.log" >&2; echo "never SERVING" >&2; exit 1; }
 
 echo "== register every demo agency"
