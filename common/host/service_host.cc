@@ -7,6 +7,7 @@
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_cache.h"
 #include "common/crypto/ed25519.h"
+#include "common/log/grpc_log.h"
 #include "common/log/log.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
@@ -112,6 +113,7 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
 }  // namespace
 
 int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
+  log::RedirectGrpcCoreLogs();  // stderr stays one JSON object per line
   PinTls12CipherSuites();
   config::CommonConfig cfg;
   CLI::App app{spec.description, spec.binary};

@@ -1,9 +1,12 @@
 // File: tests/common/log/log_test.cc
 #include "common/log/log.h"
 
+#include <grpc/support/log.h>
+
 #include <algorithm>
 #include <regex>
 
+#include "common/log/grpc_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -78,6 +81,21 @@ TEST_F(LogTest, EventWritesLinesAtOrAboveTheLevel) {
   EXPECT_EQ(j["event"], "kept.event");
   EXPECT_EQ(j["port"], "7443");
   EXPECT_EQ(GetLevel(), Level::kWarn);
+}
+
+// Test that gRPC core's own error lines come out as one JSON "grpc.core" event each.
+TEST_F(LogTest, GrpcCoreLogsBecomeJsonEvents) {
+  SetLevel(Level::kInfo);
+  RedirectGrpcCoreLogs();
+  ::testing::internal::CaptureStderr();
+  gpr_log(GPR_ERROR, "Handshake failed with \"quotes\"");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  const auto j = nlohmann::json::parse(err.substr(0, err.size() - 1));
+  EXPECT_EQ(j["event"], "grpc.core");
+  EXPECT_EQ(j["level"], "warn");
+  EXPECT_EQ(j["message"], "Handshake failed with \"quotes\"");
+  EXPECT_THAT(j["source"].get<std::string>(), HasSubstr("log_test.cc:"));
 }
 
 }  // namespace
