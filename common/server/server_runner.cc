@@ -225,7 +225,7 @@ Status ServerRunner::Start() {
     stopping_ = false;
   }
   poll_thread_ = std::thread([this] { PollLoop(); });
-  log::Event(log::Level::kInfo, "server.started",
+  log::Event(log::Level::kInfo, "server.listening",
              {{"port", std::to_string(port_)},
               {"health_port", std::to_string(health_port_)},
               {"metrics_port", std::to_string(metrics_port())},
