@@ -56,7 +56,10 @@ def mtls_channel(args, with_cert=True):
                                              open(args.cert, "rb").read())
     else:
         creds = grpc.ssl_channel_credentials(ca)
-    return grpc.secure_channel(args.target, creds)
+    # Connect by IP and check the certificate's name separately: no resolver (DNS, /etc/hosts)
+    # is involved, so the probe behaves the same on minimal machines and containers.
+    return grpc.secure_channel(args.target, creds,
+                               options=[("grpc.ssl_target_name_override", args.server_name)])
 
 
 def check_health(args):
@@ -126,6 +129,8 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--target", required=True)
     ap.add_argument("--health-target")
+    ap.add_argument("--server-name", default="localhost",
+                    help="name the server certificate must carry (default: localhost)")
     ap.add_argument("--ca", required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)

@@ -86,7 +86,7 @@ ok "concord-server SERVING"
 
 # Independent client: health on both ports, reflection, no client cert, rich error details.
 /usr/bin/python3 "$REPO/tests/integration/grpc_probe.py" --repo "$REPO" \
-  --target "localhost:$GRPC_PORT" --health-target "127.0.0.1:$HEALTH_PORT" --ca "$PKI/ca.pem" \
+  --target "127.0.0.1:$GRPC_PORT" --server-name localhost --health-target "127.0.0.1:$HEALTH_PORT" --ca "$PKI/ca.pem" \
   --cert "$PKI/agencies/admin/ops/cert.pem" --key "$PKI/agencies/admin/ops/key.pem" \
   --expect-service concord.directory.v1.Directory --expect-service concord.audit.v1.Audit --expect-service concord.messaging.v1.Messaging \
   health reflect noclient badreq || fail "grpc_probe"
