@@ -23,32 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-# ctl RC_WANTED DESCRIPTION AGENCY ARGS...: concordctl as AGENCY; output in $OUT / $ERR.
-ctl() {
-  local want=$1 what=$2 agency=$3 rc=0
-  shift 3
-  "$CTL" --agency-dir "$PKI/agencies/$agency" --server "127.0.0.1:$PORT" --timeout 10 "$@" \
-    >"$WORK/out" 2>"$WORK/err" || rc=$?
-  OUT=$(cat "$WORK/out")
-  ERR=$(cat "$WORK/err")
-  if [ "$rc" -eq "$want" ]; then
-    pass
-  else
-    fail "$what: exit $rc, want $want (as $agency: concordctl $*)"
-    sed 's/^/  stdout: /' "$WORK/out" >&2
-    sed 's/^/  stderr: /' "$WORK/err" >&2
-  fi
-}
-contains() {
-  if grep -qF -- "$3" <<<"$2"; then pass; else fail "$1: no '$3' in: $2"; fi
-}
+# shellcheck source=tests/integration/stack_lib.sh
+source "$(dirname "$0")/stack_lib.sh"
 # poll AGENCY served|refused: concordctl health until it matches, at most 10 s.
 poll() {
   local i rc
@@ -65,8 +41,6 @@ poll() {
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 
-# shellcheck source=tests/integration/stack_lib.sh
-source "$(dirname "$0")/stack_lib.sh"
 start_redis
 start_concord_server
 poll admin/ops served || { cat "$WORK/server.log" >&2; echo "never SERVING" >&2; exit 1; }

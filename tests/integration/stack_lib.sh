@@ -1,7 +1,36 @@
-# Shared by the concordctl end-to-end scripts (sourced, not run): start a real redis-server and the
-# real concord-server on free loopback ports. Callers set WORK, PKI and SERVER_BIN and define
+# Shared by the concordctl end-to-end scripts (sourced, not run): check helpers (pass, fail, ctl,
+# contains), and a real redis-server and the real concord-server on free loopback ports. Callers set WORK, PKI and SERVER_BIN and define
 # REDIS_PID/SERVER_PID cleanup themselves; these functions set REDIS_PORT, REDIS_PID, PORT and
 # SERVER_PID. Every wait is bounded.
+
+# Checks: pass/fail count into $checks/$failures; the caller reports and sets the exit code.
+failures=0
+checks=0
+pass() { checks=$((checks + 1)); }
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# ctl RC_WANTED DESCRIPTION AGENCY ARGS...: concordctl as AGENCY; output in $OUT / $ERR.
+ctl() {
+  local want=$1 what=$2 agency=$3 rc=0
+  shift 3
+  "$CTL" --agency-dir "$PKI/agencies/$agency" --server "127.0.0.1:$PORT" \
+    --timeout "${CTL_TIMEOUT:-10}" "$@" \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  OUT=$(cat "$WORK/out")
+  ERR=$(cat "$WORK/err")
+  if [ "$rc" -eq "$want" ]; then
+    pass
+  else
+    fail "$what: exit $rc, want $want (as $agency: concordctl $*)"
+    sed 's/^/  stdout: /' "$WORK/out" >&2
+    sed 's/^/  stderr: /' "$WORK/err" >&2
+  fi
+}
+contains() {
+  if grep -qF -- "$3" <<<"$2"; then pass; else fail "$1: no '$3' in: $2"; fi
+}
 
 # start_redis: Redis on a free port (bounded retries if the port is taken between probe and bind).
 start_redis() {
