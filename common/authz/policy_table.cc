@@ -21,7 +21,9 @@
 //   - messaging.*: the five domestic operational types exchange messages (send, own inbox,
 //     receipts, forward); platforms only answer requests addressed to them and notify the police
 //     (messaging.send = own for platforms) and never forward; foreign partners use liaison;
-//     admin and the coordination unit see no message content (deny everywhere). Ownership
+//     admin and the coordination unit see no message content (deny everywhere, except that
+//     Concord's own notifiers, admin/concord-*, may Send NOTIFICATIONs: referral transitions and
+//     deadline reminders; they read nothing). Ownership
 //     (sender/recipient of the message, H2 permission) is checked by services/messaging.
 //   - any_authenticated: gRPC health checking and server reflection, for every authenticated
 //     agency (they carry no case data; unauthenticated probes use the separate plaintext
@@ -45,9 +47,21 @@ constexpr std::string_view kMessagingInbox = "messaging.own_inbox";
 constexpr std::string_view kMessagingParty = "messaging.party";
 constexpr std::string_view kMessagingSender = "messaging.sender";
 constexpr std::string_view kMessagingForward = "messaging.forward";
-constexpr std::string_view kPlatformReplyOnly =
+constexpr std::string_view kSendRule =
     "a platform may only answer a request addressed to it (a RESPONSE to the requesting agency) "
-    "or notify the police (DSA art. 18)";
+    "or notify the police (DSA art. 18); admin: only Concord's own notifiers (admin/concord-*) "
+    "send NOTIFICATIONs to domestic agencies";
+constexpr std::string_view kReferralsRefer = "referrals.refer";
+constexpr std::string_view kReferralsRoute = "referrals.route";
+constexpr std::string_view kReferralsParty = "referrals.party";
+constexpr std::string_view kReferralsSealed = "referrals.sealed_record";
+constexpr std::string_view kDraftOwner = "only the referring agency works on its drafts";
+constexpr std::string_view kCaseParty =
+    "the caller must be a party of the case (referring agency, receiving centre, magistrate, "
+    "Immigration Office); what each party may do is the transition table (docs/referrals.md)";
+constexpr std::string_view kSealedParty =
+    "only an agency the record is sealed to (receiving centre, magistrate), with a justification; "
+    "refusals are audited too";
 constexpr std::string_view kPartyOnly =
     "the caller must be the sender or a recipient of the message";
 constexpr std::string_view kSenderOnly = "only the message's sender sees its receipts";
@@ -90,6 +104,27 @@ std::map<AgencyType, Decision> Messaging(Decision domestic, Decision platform) {
   return m;
 }
 
+// Send: as Messaging(allow, own) plus Concord's own notifiers, which are admin identities
+// (admin/concord-referrals): NOTIFICATIONs only, checked by services/messaging (Mailbox).
+std::map<AgencyType, Decision> MessagingSend() {
+  std::map<AgencyType, Decision> m = Messaging(D::kAllow, D::kAllowOwn);
+  m[T::kAdmin] = D::kAllowOwn;
+  return m;
+}
+
+// Referrals (issue 4): frontline services refer; every party of a case acts on it as the
+// transition table of services/referrals allows; the coordination unit, admin, foreign partners
+// and platforms see no case at all.
+std::map<AgencyType, Decision> Referring(Decision d) {
+  return {
+      {T::kPolice, d}, {T::kMagistrate, d}, {T::kImmigrationOffice, d}, {T::kSocialInspection, d}};
+}
+std::map<AgencyType, Decision> CaseParties() {
+  std::map<AgencyType, Decision> m = Referring(D::kAllowOwn);
+  m[T::kReceptionCentre] = D::kAllowOwn;
+  return m;
+}
+
 std::vector<MethodPolicy> BuildTable() {
   return {
       // concord.directory.v1.Directory
@@ -107,8 +142,7 @@ std::vector<MethodPolicy> BuildTable() {
       {"/concord.audit.v1.Audit/GetCheckpoint", kAuditOversight, Oversight(), ""},
       {"/concord.audit.v1.Audit/CreateCheckpoint", kAuditCheckpoint, Oversight(), ""},
       // concord.messaging.v1.Messaging
-      {"/concord.messaging.v1.Messaging/Send", kMessagingSend, Messaging(D::kAllow, D::kAllowOwn),
-       kPlatformReplyOnly},
+      {"/concord.messaging.v1.Messaging/Send", kMessagingSend, MessagingSend(), kSendRule},
       {"/concord.messaging.v1.Messaging/Subscribe", kMessagingInbox,
        Messaging(D::kAllow, D::kAllow), ""},
       {"/concord.messaging.v1.Messaging/ListInbox", kMessagingInbox,
@@ -126,6 +160,20 @@ std::vector<MethodPolicy> BuildTable() {
        Messaging(D::kAllowOwn, D::kAllowOwn), kPartyOnly},
       {"/concord.messaging.v1.Messaging/Forward", kMessagingForward,
        Messaging(D::kAllowOwn, D::kDeny), kForwardRule},
+      // concord.referrals.v1.Referrals
+      {"/concord.referrals.v1.Referrals/SaveDraft", kReferralsRefer, Referring(D::kAllowOwn),
+       kDraftOwner},
+      {"/concord.referrals.v1.Referrals/Validate", kReferralsRefer, Referring(D::kAllowOwn),
+       kDraftOwner},
+      {"/concord.referrals.v1.Referrals/SuggestCentres", kReferralsRoute, Referring(D::kAllow), ""},
+      {"/concord.referrals.v1.Referrals/Submit", kReferralsRefer, Referring(D::kAllowOwn),
+       kDraftOwner},
+      {"/concord.referrals.v1.Referrals/Transition", kReferralsParty, CaseParties(), kCaseParty},
+      {"/concord.referrals.v1.Referrals/Get", kReferralsParty, CaseParties(), kCaseParty},
+      {"/concord.referrals.v1.Referrals/List", kReferralsParty, CaseParties(), kCaseParty},
+      {"/concord.referrals.v1.Referrals/History", kReferralsParty, CaseParties(), kCaseParty},
+      {"/concord.referrals.v1.Referrals/UpdateSealed", kReferralsParty, CaseParties(), kCaseParty},
+      {"/concord.referrals.v1.Referrals/OpenSealed", kReferralsSealed, CaseParties(), kSealedParty},
       // gRPC infrastructure
       {"/grpc.health.v1.Health/Check", kAnyAuthenticated, Everyone(), ""},
       {"/grpc.health.v1.Health/Watch", kAnyAuthenticated, Everyone(), ""},

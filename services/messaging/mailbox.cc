@@ -109,6 +109,27 @@ Status Mailbox::CheckRecipients(const Envelope& envelope) {
   return absl::OkStatus();
 }
 
+Status Mailbox::CheckSystemSend(const AgencyId& caller, const Envelope& envelope) {
+  if (caller.type != AgencyType::kAdmin) return absl::OkStatus();
+  // Concord's own notifiers (e.g. admin/concord-referrals: case transitions and deadline
+  // reminders) send NOTIFICATIONs to domestic agencies; any other admin identity sends nothing.
+  if (!caller.id.starts_with(kSystemSenderPrefix)) {
+    return Denied("admin agencies send no messages (only Concord's own notifiers, admin/concord-*)",
+                  "SENDER_TYPE_NOT_ALLOWED");
+  }
+  if (envelope.kind != MessageKind::kNotification) {
+    return Denied("a Concord notifier sends notifications only", "SENDER_TYPE_NOT_ALLOWED");
+  }
+  for (const AgencyId& r : envelope.recipients) {
+    if (r.type == AgencyType::kForeignPartner || r.type == AgencyType::kPlatform ||
+        r.type == AgencyType::kAdmin || r.type == AgencyType::kCoordinationUnit) {
+      return Denied("a Concord notifier notifies domestic operational agencies only",
+                    "SENDER_TYPE_NOT_ALLOWED");
+    }
+  }
+  return absl::OkStatus();
+}
+
 Status Mailbox::CheckPlatformSend(const AgencyId& caller, const Envelope& envelope) {
   if (caller.type != AgencyType::kPlatform) return absl::OkStatus();
   if (envelope.kind == MessageKind::kNotification) {
@@ -150,6 +171,7 @@ StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
   const absl::Time now = clock_.Now();
   CONCORD_RETURN_IF_ERROR(CheckEnvelopeTimes(envelope, options_.limits, now));
   CONCORD_RETURN_IF_ERROR(CheckPlatformSend(caller, envelope));
+  CONCORD_RETURN_IF_ERROR(CheckSystemSend(caller, envelope));
   CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
   return store_.Send(envelope, now);

@@ -28,6 +28,11 @@
 
 namespace concord::messaging {
 
+/// Admin identities whose local id starts with this are Concord's own notifiers (e.g.
+/// admin/concord-referrals): they may Send NOTIFICATION messages to domestic agencies, nothing
+/// else.
+inline constexpr std::string_view kSystemSenderPrefix = "concord-";
+
 struct MailboxOptions {
   std::string trust_domain;
   EnvelopeLimits limits;
@@ -79,6 +84,7 @@ class Mailbox {
  private:
   Status CheckSender(const AgencyId& caller, Envelope& envelope);
   Status CheckPlatformSend(const AgencyId& caller, const Envelope& envelope);
+  Status CheckSystemSend(const AgencyId& caller, const Envelope& envelope);
   Status VerifySignature(const Envelope& envelope);
   Status CheckRecipients(const Envelope& envelope);
   StatusOr<bool> IsParty(const AgencyId& caller, const StoredMessage& message);
