@@ -48,6 +48,7 @@ struct AgencySpecArgs {
   std::string signing_key_file;
   std::string sealing_key_file;
   std::vector<std::string> serials;
+  int capacity = -1;  // --capacity; -1 = not given (register: 0, update: unchanged)
   // update only
   bool clear_specialisations = false;
   bool clear_languages = false;

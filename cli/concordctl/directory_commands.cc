@@ -58,6 +58,7 @@ void PrintAgency(const dir::Agency& agency, Output& out) {
   if (!agency.id().trust_domain().empty()) {
     rows.insert(rows.begin() + 1, {"trust domain", agency.id().trust_domain()});
   }
+  if (agency.capacity() > 0) rows.emplace_back("capacity", std::to_string(agency.capacity()));
   rows.emplace_back("certificate serials", JoinComma(ToVector(agency.certificate_serials())));
   rows.emplace_back("signing key", agency.signing_public_key_pem().empty() ? "(none)" : "Ed25519");
   rows.emplace_back("sealing key", agency.sealing_public_key_pem().empty() ? "(none)" : "X25519");
@@ -186,6 +187,7 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
   for (const auto& l : args.languages) {
     *spec.add_languages() = l;
   }
+  if (args.capacity >= 0) spec.set_capacity(args.capacity);
   if (args.clear_serials || !args.serials.empty()) {
     spec.clear_certificate_serials();
   }
@@ -270,6 +272,7 @@ int RunDirectoryUpdate(const Globals& globals, const AgencySpecArgs& args, Outpu
   spec.set_signing_public_key_pem(agency.signing_public_key_pem());
   spec.set_sealing_public_key_pem(agency.sealing_public_key_pem());
   *spec.mutable_certificate_serials() = agency.certificate_serials();
+  spec.set_capacity(agency.capacity());
   if (Status st = ApplySpecArgs(args, /*is_update=*/true, spec); !st.ok()) {
     return out.LocalError(st);
   }

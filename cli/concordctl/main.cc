@@ -55,6 +55,10 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
                  update ? "certificate serial in hex (repeatable; replaces the stored list)"
                         : "certificate serial in hex (repeatable)")
       ->allow_extra_args(false);
+  cmd.add_option("--capacity", a.capacity,
+                 "reception centres: places for victims (0 = not declared); used to rank centres "
+                 "for referrals")
+      ->check(CLI::Range(0, 100000));
   if (update) {
     cmd.add_flag("--clear-specialisations", a.clear_specialisations, "remove every specialisation");
     cmd.add_flag("--clear-languages", a.clear_languages, "remove every language");

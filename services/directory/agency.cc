@@ -228,6 +228,9 @@ StatusOr<AgencySpec> NormalizeAgencySpec(AgencySpec spec, std::string_view trust
   spec.languages = NormaliseList(
       spec.languages, Field(prefix, "languages"), "must be an ISO 639-1 code (\"nl\", \"fr\")",
       [](const std::string& s) { return Lower(Trim(s)); }, IsValidLanguage, errors);
+  if (spec.capacity < 0 || spec.capacity > 100000) {
+    errors.Add(Field(prefix, "capacity"), "must be between 0 (not declared) and 100000 places");
+  }
   spec.certificate_serials = NormaliseList(
       spec.certificate_serials, Field(prefix, "certificate_serials"),
       "must be a hexadecimal certificate serial of at most 20 bytes",

@@ -41,6 +41,7 @@ struct AgencySpec {
   std::string signing_public_key_pem;
   std::string sealing_public_key_pem;
   std::vector<std::string> certificate_serials;
+  int capacity = 0;  // reception centres: places for victims; 0 = not declared
 };
 
 struct Agency {

@@ -63,6 +63,7 @@ StatusOr<AgencySpec> FromProtoSpec(const pb::AgencySpec& in, std::string_view tr
   spec.signing_public_key_pem = in.signing_public_key_pem();
   spec.sealing_public_key_pem = in.sealing_public_key_pem();
   spec.certificate_serials.assign(in.certificate_serials().begin(), in.certificate_serials().end());
+  spec.capacity = in.capacity();
   return NormalizeAgencySpec(std::move(spec), trust_domain, "agency");
 }
 
@@ -75,6 +76,7 @@ void ToProtoAgency(const Agency& a, pb::Agency* out) {
   out->set_signing_public_key_pem(a.spec.signing_public_key_pem);
   out->set_sealing_public_key_pem(a.spec.sealing_public_key_pem);
   for (const auto& s : a.spec.certificate_serials) out->add_certificate_serials(s);
+  out->set_capacity(a.spec.capacity);
   out->set_state(a.state == AgencyState::kSuspended ? pb::AGENCY_STATE_SUSPENDED
                                                     : pb::AGENCY_STATE_ACTIVE);
   out->set_suspension_reason(a.suspension_reason);

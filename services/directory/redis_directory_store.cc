@@ -17,6 +17,7 @@
 //
 // Record JSON: {"type","id","display_name","jurisdiction","specialisations":[..],
 //   "languages":[..],"signing_public_key_pem","sealing_public_key_pem","certificate_serials":[..],
+//   "capacity" (reception centres' places, 0 = not declared),
 //   "state":"active"|"suspended","suspension_reason","created_at_us","updated_at_us","version"}
 // (times in microseconds since the Unix epoch). Agency records hold no personal data.
 //
@@ -113,6 +114,7 @@ std::string Encode(const Agency& a) {
       {"signing_public_key_pem", a.spec.signing_public_key_pem},
       {"sealing_public_key_pem", a.spec.sealing_public_key_pem},
       {"certificate_serials", a.spec.certificate_serials},
+      {"capacity", a.spec.capacity},
       {"state", a.state == AgencyState::kSuspended ? "suspended" : "active"},
       {"suspension_reason", a.suspension_reason},
       {"created_at_us", ToMicros(a.created_at)},
@@ -161,6 +163,7 @@ StatusOr<Agency> RedisDirectoryStore::Decode(const std::string& json) const {
     a.spec.signing_public_key_pem = j.value("signing_public_key_pem", "");
     a.spec.sealing_public_key_pem = j.value("sealing_public_key_pem", "");
     a.spec.certificate_serials = j.value("certificate_serials", std::vector<std::string>{});
+    a.spec.capacity = j.value("capacity", 0);
     a.state = j.value("state", "") == "suspended" ? AgencyState::kSuspended : AgencyState::kActive;
     a.suspension_reason = j.value("suspension_reason", "");
     a.created_at = absl::FromUnixMicros(j.value("created_at_us", int64_t{0}));

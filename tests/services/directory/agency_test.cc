@@ -95,6 +95,18 @@ TEST(Agency, LanguagesAndSerials) {
   EXPECT_FALSE(IsValidSerial("abc"));  // not normalised
 }
 
+TEST(Agency, CapacityIsZeroToOneHundredThousandPlaces) {
+  AgencySpec s = ValidSpec();
+  s.capacity = 40;
+  EXPECT_TRUE(NormalizeAgencySpec(s, kTd).ok());
+  s.capacity = -1;
+  EXPECT_EQ(FieldsOf(NormalizeAgencySpec(s, kTd).status()),
+            (std::vector<std::string>{"agency.capacity"}));
+  s.capacity = 100001;
+  EXPECT_EQ(FieldsOf(NormalizeAgencySpec(s, kTd).status()),
+            (std::vector<std::string>{"agency.capacity"}));
+}
+
 TEST(Agency, TooManyListEntries) {
   AgencySpec s = ValidSpec();
   s.languages.assign(17, "nl");

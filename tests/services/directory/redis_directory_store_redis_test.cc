@@ -64,7 +64,8 @@ class RedisDirectoryStoreTest : public ::testing::Test {
 };
 
 TEST_F(RedisDirectoryStoreTest, CreateGetRoundTripAndDuplicates) {
-  const Agency a = MakeAgency(AgencyType::kPolice, "pz-a", "BE-BRU", {"thb", "vice"}, {"fr", "nl"});
+  Agency a = MakeAgency(AgencyType::kPolice, "pz-a", "BE-BRU", {"thb", "vice"}, {"fr", "nl"});
+  a.spec.capacity = 12;
   ASSERT_TRUE(store_->Create(a).ok());
   auto got = store_->Get(a.spec.id);
   ASSERT_TRUE(got.ok()) << got.status();
@@ -74,6 +75,7 @@ TEST_F(RedisDirectoryStoreTest, CreateGetRoundTripAndDuplicates) {
   EXPECT_EQ(got->spec.languages, a.spec.languages);
   EXPECT_EQ(got->spec.signing_public_key_pem, a.spec.signing_public_key_pem);
   EXPECT_EQ(got->spec.certificate_serials, a.spec.certificate_serials);
+  EXPECT_EQ(got->spec.capacity, 12);
   EXPECT_EQ(got->created_at, a.created_at);
   EXPECT_EQ(got->version, 1);
 
