@@ -56,6 +56,28 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--ed25519-backend", &CommonConfig::ed25519_backend,
        "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
        "fast; see docs/performance.md) or openssl"},
+      {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
+       "Referrals: directory of the notifier identity admin/concord-referrals as made by "
+       "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
+       "queued in Redis until one is configured"},
+      {"--referrals-messaging-target", &CommonConfig::referrals_messaging_target,
+       "Referrals: host:port of the messaging service the notifier sends through (mutual TLS); "
+       "empty: this server's --listen-address"},
+      {"--referral-centre-response-hours", &CommonConfig::referral_centre_response_hours,
+       "Referrals: hours a reception centre has to accept or decline a referral"},
+      {"--referral-reflection-days", &CommonConfig::referral_reflection_days,
+       "Referrals: reflection period in days (Law of 15 Dec 1980 art. 61/2: 45)"},
+      {"--referral-minor-reflection-days", &CommonConfig::referral_minor_reflection_days,
+       "Referrals: validity in days of the document unaccompanied minors receive directly (3 "
+       "months)"},
+      {"--referral-attestation-days", &CommonConfig::referral_attestation_days,
+       "Referrals: validity in days of the attestation of registration (max. 3 months)"},
+      {"--referral-certificate-days", &CommonConfig::referral_certificate_days,
+       "Referrals: validity in days of the certificate of registration (6 months, renewable)"},
+      {"--referral-reflection-reminder-days", &CommonConfig::referral_reflection_reminder_days,
+       "Referrals: days before the end of the reflection period when the parties are reminded"},
+      {"--referral-document-reminder-days", &CommonConfig::referral_document_reminder_days,
+       "Referrals: days before a residence document expires when the parties are reminded"},
   };
   return *kDefs;
 }
@@ -250,6 +272,31 @@ Status Validate(const CommonConfig& cfg) {
   if (cfg.ed25519_backend != "sodium" && cfg.ed25519_backend != "openssl") {
     errors.Add("--ed25519-backend",
                "must be one of sodium, openssl, got \"" + cfg.ed25519_backend + "\"");
+  }
+  const std::pair<std::string_view, int> durations[] = {
+      {"--referral-centre-response-hours", cfg.referral_centre_response_hours},
+      {"--referral-reflection-days", cfg.referral_reflection_days},
+      {"--referral-minor-reflection-days", cfg.referral_minor_reflection_days},
+      {"--referral-attestation-days", cfg.referral_attestation_days},
+      {"--referral-certificate-days", cfg.referral_certificate_days},
+      {"--referral-reflection-reminder-days", cfg.referral_reflection_reminder_days},
+      {"--referral-document-reminder-days", cfg.referral_document_reminder_days}};
+  for (const auto& [flag, value] : durations) {
+    if (value <= 0 || value > 3650) {
+      errors.Add(std::string(flag), "must be in 1..3650, got " + std::to_string(value));
+    }
+  }
+  if (cfg.referral_reflection_reminder_days >= cfg.referral_reflection_days) {
+    errors.Add("--referral-reflection-reminder-days",
+               "must be shorter than --referral-reflection-days");
+  }
+  if (cfg.referral_document_reminder_days >= cfg.referral_attestation_days) {
+    errors.Add("--referral-document-reminder-days",
+               "must be shorter than --referral-attestation-days");
+  }
+  if (!cfg.referrals_notifier_dir.empty() &&
+      !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
+    errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
   }
   CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);

@@ -44,6 +44,17 @@ struct CommonConfig {
   std::string audit_key_file;
   std::string audit_signing_key_file;
   std::string ed25519_backend = "sodium";
+  // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
+  // durations, and the notifier identity that sends case notifications as Concord messages.
+  std::string referrals_notifier_dir;
+  std::string referrals_messaging_target;
+  int referral_centre_response_hours = 24;
+  int referral_reflection_days = 45;
+  int referral_minor_reflection_days = 90;
+  int referral_attestation_days = 90;
+  int referral_certificate_days = 180;
+  int referral_reflection_reminder_days = 5;
+  int referral_document_reminder_days = 14;
 };
 
 /// Static description of one option: the single source for flags, env vars and docs.
