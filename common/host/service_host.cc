@@ -68,7 +68,8 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   authz::Authorizer authorizer(cfg.trust_domain, directory_cache);
   auto processor = std::make_shared<authz::AuthProcessor>(authorizer, metrics);
   audit::RedisAuditSink audit_sink(*redis, *audit_key, clock);
-  HostDeps deps{cfg, *redis, redis_config, metrics, audit_sink, directory_cache, clock};
+  std::atomic<int> grpc_port{0};
+  HostDeps deps{cfg, *redis, redis_config, metrics, audit_sink, directory_cache, clock, grpc_port};
 
   std::vector<std::unique_ptr<ModuleInstance>> instances;
   for (const Module& module : spec.modules) {
@@ -93,6 +94,7 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
                {{"binary", spec.binary}, {"error", std::string(started.message())}});
     return 1;
   }
+  grpc_port.store(runner.port());
   std::string modules;
   for (const Module& m : spec.modules) modules += (modules.empty() ? "" : ",") + m.name;
   log::Event(log::Level::kInfo, "server.started",

@@ -12,6 +12,7 @@
 #include <grpcpp/impl/codegen/service_type.h>
 
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct HostDeps {
   audit::AuditSink& audit;
   const authz::RevocationView& revocations;
   Clock& clock;
+  /// The bound gRPC (mutual TLS) port once the server has started, 0 before: for modules that
+  /// call a service of the same process (the referrals notifier sends through messaging).
+  const std::atomic<int>& grpc_port;
 };
 
 /// What a module owns once created: its gRPC services (registered on the shared server) and any

@@ -3,13 +3,15 @@
 #include "services/audit/audit_module.h"
 #include "services/directory/directory_module.h"
 #include "services/messaging/messaging_module.h"
+#include "services/referrals/referrals_module.h"
 
 int main(int argc, char** argv) {
   return concord::host::RunServiceHost(
       argc, argv,
       {.binary = "concord-server",
        .description =
-           "Concord: every service (directory, audit, messaging) in one process, over mTLS",
+           "Concord: every service (directory, audit, messaging, referrals) in one process, over "
+           "mTLS",
        .modules = {concord::directory::DirectoryModule(), concord::audit::AuditModule(),
-                   concord::messaging::MessagingModule()}});
+                   concord::messaging::MessagingModule(), concord::referrals::ReferralsModule()}});
 }

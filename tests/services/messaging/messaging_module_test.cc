@@ -50,7 +50,8 @@ TEST(MessagingModule, SweeperErasesExpiredMessagesAndAuditsIt) {
   RecordingAuditSink audit;
   NoRevocations revocations;
   testing::FakeClock clock(absl::Now());
-  host::HostDeps deps{cfg, *redis, redis_config, metrics, audit, revocations, clock};
+  std::atomic<int> grpc_port{0};
+  host::HostDeps deps{cfg, *redis, redis_config, metrics, audit, revocations, clock, grpc_port};
 
   // A message stored directly (the service path is covered by messaging_service_test).
   RedisMessageStore store(*redis,

@@ -1,0 +1,22 @@
+// File: services/referrals/referrals_module.h
+//
+// The referrals service as a host module (common/host/service_host.h): concord-server and
+// concord-referrals list ReferralsModule(). The instance owns the Redis store, the directory
+// reader, the gRPC service, the deadline scheduler (every replica runs one; each firing is
+// claimed exactly once in Redis), the outbox worker that sends notifications through messaging
+// as admin/concord-referrals (--referrals-notifier-dir), and a gauge refresher
+// (concord_referrals{state}, concord_referral_deadlines_overdue,
+// concord_referral_notifications_pending; every 5 s).
+#pragma once
+
+#include "common/host/service_host.h"
+#include "services/referrals/deadlines.h"
+
+namespace concord::referrals {
+
+/// The durations of the procedure from the common configuration (--referral-*).
+DeadlineConfig DeadlineConfigFrom(const config::CommonConfig& config);
+
+host::Module ReferralsModule();
+
+}  // namespace concord::referrals

@@ -1,0 +1,528 @@
+#include "services/referrals/referrals_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/audit/audit_context.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "services/referrals/ids.h"
+#include "services/referrals/routing.h"
+#include "services/referrals/state_machine.h"
+#include "services/referrals/validation.h"
+
+namespace concord::referrals {
+namespace {
+
+constexpr std::string_view kService = "/concord.referrals.v1.Referrals/";
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr int kDefaultDueWithinHours = 24 * 14;
+constexpr size_t kMinJustification = 10;
+constexpr size_t kMaxJustification = 500;
+
+std::string Method(std::string_view name) { return std::string(kService) + std::string(name); }
+
+Status CaseIdProblem(std::string_view case_id) {
+  if (IsCaseId(case_id)) return absl::OkStatus();
+  return InvalidArgumentWithFields(
+      "invalid case id",
+      {{"case_id", "required: a case id as returned by SaveDraft (\"ref-\" + 26 characters)"}});
+}
+
+// FAILED_PRECONDITION carrying field violations (e.g. an incomplete draft at Submit).
+Status PreconditionWithProblems(std::string_view message,
+                                const std::vector<v1::FieldProblem>& problems) {
+  Status invalid = ProblemsToStatus(message, problems);
+  Status out = absl::FailedPreconditionError(std::string(message));
+  invalid.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return WithReason(out, "DRAFT_INCOMPLETE");
+}
+
+std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry) {
+  nlohmann::json j = {{"type", "referral.transition"},
+                      {"case_id", next.case_id()},
+                      {"transition", entry.action()},
+                      {"from", std::string(StateName(entry.from_state()))},
+                      {"to", std::string(StateName(entry.to_state()))},
+                      {"version", next.version()},
+                      {"by", AgencyKeyOf(entry.actor())}};
+  if (!next.deadlines().empty()) {
+    nlohmann::json deadlines = nlohmann::json::array();
+    for (const v1::Deadline& d : next.deadlines()) {
+      deadlines.push_back({{"deadline", std::string(DeadlineKindName(d.kind()))},
+                           {"due_at", absl::FormatTime(absl::RFC3339_sec, FromProtoTime(d.due_at()),
+                                                       absl::UTCTimeZone())}});
+    }
+    j["deadlines"] = deadlines;
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+ReferralsService::ReferralsService(ReferralStore& store, clients::DirectoryReader& directory,
+                                   audit::AuditSink& audit, metrics::Metrics& metrics,
+                                   const Clock& clock, ReferralsServiceOptions options)
+    : store_(store),
+      directory_(directory),
+      audit_(audit),
+      clock_(clock),
+      options_(std::move(options)) {
+  transitions_ = &prometheus::BuildCounter()
+                      .Name("concord_referral_transitions_total")
+                      .Help(
+                          "Referral case changes applied, by transition (save_draft, submit, "
+                          "accept, ..., update_sealed).")
+                      .Register(metrics.registry());
+}
+
+Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
+                               audit::Operation op, std::string_view case_id,
+                               std::string_view method, const Status& outcome,
+                               std::string justification, std::vector<std::string> recipients) {
+  audit::AuditEvent event{
+      .agency = caller.agency,
+      .officer = audit::OfficerFromContext(ctx),
+      .operation = op,
+      .object = "referral:" + std::string(IsCaseId(case_id) ? case_id : "invalid"),
+      .method = Method(method),
+      .justification =
+          justification.empty() ? audit::JustificationFromContext(ctx) : std::move(justification),
+      .recipients = std::move(recipients),
+      .outcome = absl::StatusCodeToString(outcome.code()),
+      .time = clock_.Now()};
+  const Status appended = audit_.Append(event);
+  if (!appended.ok() && outcome.ok()) {
+    return absl::UnavailableError("audit log unavailable; the operation may be retried");
+  }
+  return outcome;
+}
+
+void ReferralsService::Decorate(v1::Case& c) const {
+  const absl::Time now = clock_.Now();
+  for (v1::Deadline& d : *c.mutable_deadlines()) d.set_overdue(FromProtoTime(d.due_at()) < now);
+}
+
+StatusOr<v1::Case> ReferralsService::LoadAsParty(std::string_view case_id, const Caller& caller) {
+  CONCORD_RETURN_IF_ERROR(CaseIdProblem(case_id));
+  CONCORD_ASSIGN_OR_RETURN(v1::Case c, store_.Get(case_id));
+  if (!IsParty(c, caller.agency)) {
+    return WithReason(
+        absl::PermissionDeniedError(absl::StrCat("agency ", caller.agency.Key(),
+                                                 " is not a party of case ", std::string(case_id))),
+        "NOT_A_PARTY");
+  }
+  return c;
+}
+
+Status ReferralsService::CheckTarget(const v1::TransitionRequest& req) {
+  if (IsUnset(req.target())) return absl::OkStatus();
+  auto target = AgencyIdFromProto(req.target());
+  if (!target.ok()) {
+    return InvalidArgumentWithFields("invalid target", {{"target", "not a valid agency"}});
+  }
+  target->trust_domain = options_.trust_domain;
+  auto entry = directory_.Get(*target);
+  if (!entry.ok()) {
+    if (entry.status().code() == absl::StatusCode::kNotFound) {
+      return WithReason(absl::FailedPreconditionError(
+                            absl::StrCat("target ", target->Key(), " is not a registered agency")),
+                        "UNKNOWN_AGENCY");
+    }
+    return entry.status();
+  }
+  if (!entry->active) {
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat("target ", target->Key(), " is suspended")),
+        "AGENCY_SUSPENDED");
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
+                                         v1::SaveDraftResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  const absl::Time now = clock_.Now();
+  auto run = [&]() -> StatusOr<v1::Case> {
+    CONCORD_RETURN_IF_ERROR(ProblemsToStatus("invalid draft", FormatProblems(*req)));
+    std::optional<v1::Case> previous;
+    v1::Case next;
+    if (req->case_id().empty()) {
+      next.set_case_id(NewCaseId());
+      next.set_subject_ref(NewSubjectRef());
+      *next.mutable_referring_agency() = AgencyIdToProto(caller.agency);
+      next.set_state(v1::CASE_STATE_DETECTED);
+      next.set_version(1);
+      *next.mutable_created_at() = ToProtoTime(now);
+    } else {
+      CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req->case_id(), caller));
+      if (!SameAgency(current.referring_agency(), caller.agency)) {
+        return WithReason(absl::PermissionDeniedError("only the referring agency edits its draft"),
+                          "NOT_THE_REFERRER");
+      }
+      if (current.state() != v1::CASE_STATE_DETECTED) {
+        return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                              "case ", current.case_id(), " is in state ",
+                              std::string(StateName(current.state())), ", not a draft (DETECTED)")),
+                          "NOT_A_DRAFT");
+      }
+      if (req->expected_version() <= 0) {
+        return InvalidArgumentWithFields(
+            "expected_version required",
+            {{"expected_version", "required when case_id is set: the version you read"}});
+      }
+      if (req->expected_version() != current.version()) {
+        return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
+                                               current.version(), ", not ",
+                                               req->expected_version()));
+      }
+      previous = current;
+      next = current;
+      next.set_version(current.version() + 1);
+    }
+    ApplyDraft(*req, next);
+    *next.mutable_updated_at() = ToProtoTime(now);
+    CaseWrite write;
+    if (!req->sealed_record().ciphertext().empty() || !req->sealed_record().keys().empty()) {
+      v1::SealedRecord stamped = StampSealedRecord(
+          req->sealed_record(), next.sealed_record_version() + 1, caller.agency, now);
+      AttachSealedRecord(stamped, next);
+      write.sealed = std::move(stamped);
+    }
+    v1::HistoryEntry& entry = write.entry;
+    entry.set_version(next.version());
+    entry.set_action(previous ? "save_draft" : "create_draft");
+    entry.set_from_state(v1::CASE_STATE_DETECTED);
+    entry.set_to_state(v1::CASE_STATE_DETECTED);
+    *entry.mutable_actor() = AgencyIdToProto(caller.agency);
+    *entry.mutable_at() = ToProtoTime(now);
+    write.previous = std::move(previous);
+    write.next = next;
+    CONCORD_RETURN_IF_ERROR(store_.Apply(write));
+    transitions_->Add({{"transition", entry.action()}}).Increment();
+    return next;
+  };
+  StatusOr<v1::Case> saved = run();
+  const std::string case_id = saved.ok() ? saved->case_id() : req->case_id();
+  const Status status =
+      Audit(*ctx, caller,
+            req->case_id().empty() ? audit::Operation::kCollection : audit::Operation::kAlteration,
+            case_id, "SaveDraft", saved.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  for (v1::FieldProblem& p : SubmitProblems(*saved)) *resp->add_problems() = std::move(p);
+  Decorate(*saved);
+  *resp->mutable_case_() = *std::move(saved);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::ValidateRequest* req,
+                                        v1::ValidateResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  std::vector<v1::FieldProblem> problems;
+  if (!req->case_id().empty()) {
+    auto c = LoadAsParty(req->case_id(), caller);
+    if (!c.ok()) return ToGrpcStatus(c.status());
+    problems = SubmitProblems(*c);
+  } else {
+    problems = FormatProblems(req->draft());
+    v1::Case draft;
+    *draft.mutable_referring_agency() = AgencyIdToProto(caller.agency);
+    draft.set_state(v1::CASE_STATE_DETECTED);
+    ApplyDraft(req->draft(), draft);
+    if (!req->draft().sealed_record().ciphertext().empty()) {
+      AttachSealedRecord(
+          StampSealedRecord(req->draft().sealed_record(), 1, caller.agency, clock_.Now()), draft);
+    }
+    if (problems.empty()) problems = SubmitProblems(draft);
+  }
+  resp->set_valid(problems.empty());
+  for (v1::FieldProblem& p : problems) *resp->add_problems() = std::move(p);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::SuggestCentres(grpc::ServerContext* ctx,
+                                              const v1::SuggestCentresRequest* req,
+                                              v1::SuggestCentresResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  (void)caller;
+  std::vector<v1::FieldProblem> problems = AttributeProblems(req->attributes(), "attributes");
+  if (req->max_results() < 0) {
+    v1::FieldProblem p;
+    p.set_field("max_results");
+    p.set_description("must be >= 0 (0 = all)");
+    problems.push_back(p);
+  }
+  CONCORD_GRPC_RETURN_IF_ERROR(ProblemsToStatus("invalid request", problems));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<clients::DirectoryEntry> entries,
+                                directory_.ListByType(AgencyType::kReceptionCentre));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(auto load, store_.CentreLoad());
+  std::vector<CentreInfo> centres;
+  for (clients::DirectoryEntry& e : entries) {
+    if (!e.active) continue;
+    CentreInfo info{.id = e.id,
+                    .display_name = std::move(e.display_name),
+                    .jurisdiction = std::move(e.jurisdiction),
+                    .languages = std::move(e.languages),
+                    .specialisations = std::move(e.specialisations),
+                    .capacity = e.capacity,
+                    .open_cases = 0};
+    if (auto it = load.find(e.id.Key()); it != load.end()) {
+      info.open_cases = static_cast<int>(it->second);
+    }
+    centres.push_back(std::move(info));
+  }
+  for (v1::CentreSuggestion& s : RankCentres(req->attributes(), centres, req->max_results())) {
+    *resp->add_suggestions() = std::move(s);
+  }
+  return grpc::Status::OK;
+}
+
+StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& caller,
+                                                                const v1::TransitionRequest& req) {
+  CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req.case_id(), caller));
+  if (req.expected_version() <= 0) {
+    return InvalidArgumentWithFields("expected_version required",
+                                     {{"expected_version", "required: the case version you read"}});
+  }
+  if (req.kind() == v1::TRANSITION_KIND_SUBMIT && current.state() == v1::CASE_STATE_DETECTED &&
+      SameAgency(current.referring_agency(), caller.agency)) {
+    if (auto problems = SubmitProblems(current); !problems.empty()) {
+      return PreconditionWithProblems(
+          absl::StrCat("case ", current.case_id(), " is not ready to submit (see Validate)"),
+          problems);
+    }
+  }
+  if (req.expected_version() != current.version()) {
+    return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
+                                           current.version(), ", not ", req.expected_version()));
+  }
+  const absl::Time now = clock_.Now();
+  CONCORD_ASSIGN_OR_RETURN(TransitionOutcome outcome,
+                           ApplyTransition(current, req, caller.agency, now, options_.deadlines));
+  CONCORD_RETURN_IF_ERROR(CheckTarget(req));
+  CaseWrite write;
+  write.previous = current;
+  write.next = outcome.next;
+  write.entry = outcome.entry;
+  write.sealed = outcome.sealed;
+  write.deadlines_started = outcome.started;
+  write.deadlines_ended = outcome.ended;
+  if (!outcome.notify.empty()) {
+    Notification n;
+    n.id = absl::StrCat(outcome.next.case_id(), "-v", outcome.next.version());
+    n.case_id = outcome.next.case_id();
+    for (const AgencyId& a : outcome.notify) n.recipients.push_back(a.Key());
+    n.body = TransitionBody(outcome.next, outcome.entry);
+    write.notifications.push_back(std::move(n));
+  }
+  CONCORD_RETURN_IF_ERROR(store_.Apply(write));
+  transitions_->Add({{"transition", outcome.entry.action()}}).Increment();
+  v1::TransitionResponse resp;
+  *resp.mutable_case_() = std::move(outcome.next);
+  *resp.mutable_entry() = std::move(outcome.entry);
+  return resp;
+}
+
+grpc::Status ReferralsService::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                                      v1::TransitionResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  v1::TransitionRequest t;
+  t.set_case_id(req->case_id());
+  t.set_expected_version(req->expected_version());
+  t.set_kind(v1::TRANSITION_KIND_SUBMIT);
+  StatusOr<v1::TransitionResponse> done = DoTransition(caller, t);
+  const Status status =
+      Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(), "Submit", done.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  *resp = *std::move(done);
+  Decorate(*resp->mutable_case_());
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::Transition(grpc::ServerContext* ctx,
+                                          const v1::TransitionRequest* req,
+                                          v1::TransitionResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<v1::TransitionResponse> done = DoTransition(caller, *req);
+  const Status status = Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
+                              "Transition", done.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  *resp = *std::move(done);
+  Decorate(*resp->mutable_case_());
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
+                                   v1::GetResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  StatusOr<v1::Case> c = LoadAsParty(req->case_id(), caller);
+  const Status status =
+      Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(), "Get", c.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  Decorate(*c);
+  *resp->mutable_case_() = *std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
+                                          const v1::OpenSealedRequest* req,
+                                          v1::OpenSealedResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  const std::string justification =
+      audit::SanitizeAssertedValue(req->justification(), kMaxJustification);
+  auto run = [&]() -> StatusOr<v1::SealedRecord> {
+    if (justification.size() < kMinJustification) {
+      return InvalidArgumentWithFields(
+          "a justification is required to open a sealed record",
+          {{"justification", absl::StrCat("required: ", kMinJustification, "..", kMaxJustification,
+                                          " printable characters")}});
+    }
+    if (req->version() < 0) {
+      return InvalidArgumentWithFields("invalid version", {{"version", "must be >= 0"}});
+    }
+    CONCORD_ASSIGN_OR_RETURN(v1::Case c, LoadAsParty(req->case_id(), caller));
+    if (c.sealed_record_version() == 0) {
+      return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " has no sealed record"));
+    }
+    if (req->version() > c.sealed_record_version()) {
+      return absl::NotFoundError(
+          absl::StrCat("case ", c.case_id(), " has no sealed record version ", req->version()));
+    }
+    CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord record,
+                             store_.GetSealed(c.case_id(), req->version()));
+    // Only the agencies the record is sealed to (the centre and the magistrate, per version).
+    const std::string me = caller.agency.Key();
+    bool sealed_to_me = false;
+    for (const v1::WrappedKey& k : record.keys()) sealed_to_me |= (k.recipient() == me);
+    if (!sealed_to_me) {
+      return WithReason(absl::PermissionDeniedError(
+                            absl::StrCat("the sealed record of case ", c.case_id(), " version ",
+                                         record.version(), " is not sealed to ", me)),
+                        "NOT_A_RECIPIENT");
+    }
+    return record;
+  };
+  StatusOr<v1::SealedRecord> record = run();
+  // Audited before anything is returned: no audit record, no personal record.
+  const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
+                              "OpenSealed", record.status(), justification);
+  if (!status.ok()) return ToGrpcStatus(status);
+  *resp->mutable_record() = *std::move(record);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
+                                            const v1::UpdateSealedRequest* req,
+                                            v1::UpdateSealedResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  const absl::Time now = clock_.Now();
+  auto run = [&]() -> StatusOr<v1::Case> {
+    CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
+        "invalid sealed record", SealedRecordProblems(req->sealed_record(), "sealed_record")));
+    CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req->case_id(), caller));
+    const std::vector<Party> roles = PartyRoles(current, caller.agency);
+    auto has = [&roles](Party p) {
+      return std::find(roles.begin(), roles.end(), p) != roles.end();
+    };
+    const bool draft = current.state() == v1::CASE_STATE_DETECTED;
+    const bool terminal = current.state() == v1::CASE_STATE_CLOSED ||
+                          current.state() == v1::CASE_STATE_UNLIMITED_STAY;
+    if (!(has(Party::kCentre) || has(Party::kMagistrate) || (draft && has(Party::kReferrer)))) {
+      return WithReason(absl::PermissionDeniedError(
+                            "the sealed record is updated by the receiving centre or the "
+                            "magistrate (the referring agency only while the case is a draft)"),
+                        "NOT_A_RECORD_KEEPER");
+    }
+    if (terminal) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "case ", current.case_id(), " is in state ", std::string(StateName(current.state())),
+          "; its sealed record is no longer updated"));
+    }
+    CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
+        "the sealed record must be sealed to the receiving centre and the magistrate only",
+        RecipientProblems(req->sealed_record(), current, "sealed_record")));
+    if (req->expected_version() <= 0) {
+      return InvalidArgumentWithFields(
+          "expected_version required",
+          {{"expected_version", "required: the case version you read"}});
+    }
+    if (req->expected_version() != current.version()) {
+      return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
+                                             current.version(), ", not ", req->expected_version()));
+    }
+    v1::Case next = current;
+    next.set_version(current.version() + 1);
+    *next.mutable_updated_at() = ToProtoTime(now);
+    v1::SealedRecord stamped = StampSealedRecord(
+        req->sealed_record(), current.sealed_record_version() + 1, caller.agency, now);
+    AttachSealedRecord(stamped, next);
+    CaseWrite write;
+    write.previous = current;
+    write.next = next;
+    write.sealed = std::move(stamped);
+    write.entry.set_version(next.version());
+    write.entry.set_action("update_sealed");
+    write.entry.set_from_state(current.state());
+    write.entry.set_to_state(current.state());
+    *write.entry.mutable_actor() = AgencyIdToProto(caller.agency);
+    *write.entry.mutable_at() = ToProtoTime(now);
+    CONCORD_RETURN_IF_ERROR(store_.Apply(write));
+    transitions_->Add({{"transition", "update_sealed"}}).Increment();
+    return next;
+  };
+  StatusOr<v1::Case> updated = run();
+  const Status status = Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
+                              "UpdateSealed", updated.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  Decorate(*updated);
+  *resp->mutable_case_() = *std::move(updated);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::List(grpc::ServerContext* ctx, const v1::ListRequest* req,
+                                    v1::ListResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  FieldErrors errors;
+  int page_size = req->page().page_size() == 0 ? kDefaultPageSize : req->page().page_size();
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    errors.Add("page.page_size", absl::StrCat("must be in 0..", kMaxPageSize));
+  }
+  if (!v1::CaseState_IsValid(req->state())) errors.Add("state", "unknown state");
+  if (req->due_within_hours() < 0) errors.Add("due_within_hours", "must be >= 0");
+  CONCORD_GRPC_RETURN_IF_ERROR(errors.ToStatus("invalid list request"));
+  absl::Time due_before = absl::InfiniteFuture();
+  if (req->deadline_due()) {
+    const int hours =
+        req->due_within_hours() == 0 ? kDefaultDueWithinHours : req->due_within_hours();
+    due_before = clock_.Now() + absl::Hours(hours);
+  }
+  CONCORD_GRPC_ASSIGN_OR_RETURN(
+      CasePage page, store_.ListForAgency(caller.agency.Key(), req->state(), due_before, page_size,
+                                          req->page().page_token()));
+  for (v1::Case& c : page.cases) {
+    Decorate(c);
+    *resp->add_cases() = std::move(c);
+  }
+  resp->set_next_page_token(page.next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReferralsService::History(grpc::ServerContext* ctx, const v1::HistoryRequest* req,
+                                       v1::HistoryResponse* resp) {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  auto run = [&]() -> StatusOr<std::vector<v1::HistoryEntry>> {
+    CONCORD_RETURN_IF_ERROR(LoadAsParty(req->case_id(), caller).status());
+    return store_.History(req->case_id());
+  };
+  StatusOr<std::vector<v1::HistoryEntry>> entries = run();
+  const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
+                              "History", entries.status());
+  if (!status.ok()) return ToGrpcStatus(status);
+  for (v1::HistoryEntry& e : *entries) *resp->add_entries() = std::move(e);
+  return grpc::Status::OK;
+}
+
+}  // namespace concord::referrals

@@ -1,0 +1,91 @@
+// File: services/referrals/referrals_service.h
+//
+// concord.referrals.v1.Referrals over gRPC: thin handlers over the pure domain (state_machine,
+// validation, routing), the ReferralStore and the audit sink. docs/referrals.md.
+//
+// Rules every handler keeps:
+//   - the caller is the agency of the peer certificate (CallerFromContext), never a field;
+//   - the policy table (common/authz) has already refused agency types that may not call the
+//     method at all (coordination unit, admin, foreign partners, platforms); here: the caller
+//     must be a party of the case, and the transition table decides what it may do;
+//   - bad input is INVALID_ARGUMENT with field violations and changes nothing; a stale version
+//     is ABORTED; a forbidden transition FAILED_PRECONDITION naming the state and the allowed
+//     transitions; a forbidden actor PERMISSION_DENIED;
+//   - every change, every consultation of a case and every refusal is audited; opening the
+//     sealed personal record is audited BEFORE the record is returned (no audit, no record);
+//   - personal data never reaches this process in clear (the record is sealed in the client).
+//
+// Thread safety: thread-safe (gRPC calls handlers concurrently).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "common/audit/audit_event.h"
+#include "common/clients/directory_reader.h"
+#include "common/identity/caller.h"
+#include "common/metrics/metrics.h"
+#include "common/time/clock.h"
+#include "concord/referrals/v1/referrals.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "services/referrals/deadlines.h"
+#include "services/referrals/referral_store.h"
+
+namespace concord::referrals {
+
+struct ReferralsServiceOptions {
+  std::string trust_domain;
+  DeadlineConfig deadlines;
+};
+
+class ReferralsService final : public v1::Referrals::Service {
+ public:
+  ReferralsService(ReferralStore& store, clients::DirectoryReader& directory,
+                   audit::AuditSink& audit, metrics::Metrics& metrics, const Clock& clock,
+                   ReferralsServiceOptions options);
+
+  grpc::Status SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
+                         v1::SaveDraftResponse* resp) override;
+  grpc::Status Validate(grpc::ServerContext* ctx, const v1::ValidateRequest* req,
+                        v1::ValidateResponse* resp) override;
+  grpc::Status SuggestCentres(grpc::ServerContext* ctx, const v1::SuggestCentresRequest* req,
+                              v1::SuggestCentresResponse* resp) override;
+  grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                      v1::TransitionResponse* resp) override;
+  grpc::Status Transition(grpc::ServerContext* ctx, const v1::TransitionRequest* req,
+                          v1::TransitionResponse* resp) override;
+  grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
+                   v1::GetResponse* resp) override;
+  grpc::Status OpenSealed(grpc::ServerContext* ctx, const v1::OpenSealedRequest* req,
+                          v1::OpenSealedResponse* resp) override;
+  grpc::Status UpdateSealed(grpc::ServerContext* ctx, const v1::UpdateSealedRequest* req,
+                            v1::UpdateSealedResponse* resp) override;
+  grpc::Status List(grpc::ServerContext* ctx, const v1::ListRequest* req,
+                    v1::ListResponse* resp) override;
+  grpc::Status History(grpc::ServerContext* ctx, const v1::HistoryRequest* req,
+                       v1::HistoryResponse* resp) override;
+
+ private:
+  // The case `case_id` if the caller is a party of it; NOT_FOUND / PERMISSION_DENIED otherwise.
+  StatusOr<v1::Case> LoadAsParty(std::string_view case_id, const Caller& caller);
+  Status CheckTarget(const v1::TransitionRequest& req);
+  StatusOr<v1::TransitionResponse> DoTransition(const Caller& caller,
+                                                const v1::TransitionRequest& req);
+  // Appends an audit record; when `outcome` is OK and the append fails, UNAVAILABLE.
+  Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
+               std::string_view case_id, std::string_view method, const Status& outcome,
+               std::string justification = "", std::vector<std::string> recipients = {});
+  void Decorate(v1::Case& c) const;  // deadline overdue flags as of now
+
+  ReferralStore& store_;
+  clients::DirectoryReader& directory_;
+  audit::AuditSink& audit_;
+  const Clock& clock_;
+  const ReferralsServiceOptions options_;
+  prometheus::Family<prometheus::Counter>* transitions_;
+};
+
+}  // namespace concord::referrals

@@ -1,0 +1,95 @@
+// File: services/referrals/validation.h
+//
+// Field-by-field validation of referral drafts (a known weakness of the UK NRM form is that it
+// is not validated before submission). Two levels:
+//   - FormatProblems: malformed values (an unknown enum value, a country that is not ISO 3166,
+//     a sealed box of the wrong shape...). SaveDraft refuses those with INVALID_ARGUMENT.
+//   - SubmitProblems: what Submit still refuses: format problems plus missing information.
+// Every problem names the exact field path ("attributes.languages[1]") and says what is wrong in
+// plain words; descriptions never repeat the submitted value (no personal data in errors).
+//
+// The sealed personal record is sealed in the client to the receiving centre and the competent
+// magistrate only: RecipientProblems checks a record's wrapped keys against exactly that set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/identity/agency_id.h"
+#include "common/status/status.h"
+#include "concord/referrals/v1/referrals.pb.h"
+
+namespace concord::referrals {
+
+namespace v1 = ::concord::referrals::v1;
+
+inline constexpr size_t kMaxLanguages = 10;
+inline constexpr size_t kMaxRegionLength = 64;
+inline constexpr size_t kMaxCaseReferenceLength = 64;
+inline constexpr size_t kMaxNoteLength = 1000;             // characters (UTF-8 code points)
+inline constexpr size_t kMaxSealedCiphertext = 64 * 1024;  // bytes
+inline constexpr size_t kMaxSealedRecipients = 8;
+/// Additional authenticated data of the sealed record of `case_id`.
+inline constexpr std::string_view kSealedRecordAadPrefix = "concord-referral-record-v1|";
+std::string SealedRecordAad(std::string_view case_id);
+
+/// Format problems (malformed values) of a draft. Empty = SaveDraft may store it.
+std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& draft);
+
+/// Completeness for Submit: format problems of the case's fields plus missing information:
+/// >= 1 exploitation form, origin_country, age band, >= 1 language, receiving_centre set to a
+/// reception centre, a sealed record present and sealed to exactly the centre (+ the magistrate
+/// when set), the minor flag consistent with the age band.
+std::vector<v1::FieldProblem> SubmitProblems(const v1::Case& draft);
+
+/// Copies the draft fields (attributes, receiving_centre, magistrate, case_reference) onto the
+/// case, replacing them (a draft save sends the whole draft). The sealed record is NOT applied
+/// here: stamp it with StampSealedRecord and attach it with AttachSealedRecord.
+void ApplyDraft(const v1::SaveDraftRequest& request, v1::Case& draft);
+
+// --- Building blocks (used by the state machine and the service) ---
+
+/// Format problems of non-identifying attributes, field paths prefixed by `prefix`.
+std::vector<v1::FieldProblem> AttributeProblems(const v1::CaseAttributes& attributes,
+                                                std::string_view prefix);
+/// Shape of a sealed box from a client: nonce 12 bytes, 16 <= ciphertext <= 64 KiB, 1..8 keys,
+/// each with a valid "<type>/<id>" recipient (no duplicates), a 32-byte ephemeral public key, a
+/// 12-byte nonce and a 48-byte wrapped key. Server fields (version, author, created_at) ignored.
+std::vector<v1::FieldProblem> SealedRecordProblems(const v1::SealedRecord& record,
+                                                   std::string_view prefix);
+/// An agency reference field (receiving_centre, magistrate, target): when set, it must be of
+/// `expected` type with a valid id (and a valid trust domain when given). `required` adds a
+/// problem when it is unset.
+std::vector<v1::FieldProblem> AgencyProblems(const concord::common::v1::AgencyId& agency,
+                                             AgencyType expected, bool required,
+                                             std::string_view field);
+/// A free-text note (decline reason, assessment): <= 1000 characters, no control characters
+/// other than newline and tab. `required` adds a problem when it is empty.
+std::vector<v1::FieldProblem> NoteProblems(std::string_view note, bool required,
+                                           std::string_view field);
+
+/// Agency keys the sealed record of `c` must be sealed to: the receiving centre (when set, and
+/// not in state DECLINED: a centre that declined receives no new version) and the magistrate
+/// (when set), in that order.
+std::vector<std::string> RequiredRecipients(const v1::Case& c);
+/// Problems when the recipients of `record` are not exactly RequiredRecipients(c).
+std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, const v1::Case& c,
+                                                std::string_view prefix);
+
+/// The record as stored: the client's box with the server fields set.
+v1::SealedRecord StampSealedRecord(const v1::SealedRecord& from_client, int64_t version,
+                                   const AgencyId& author, absl::Time now);
+/// Points the case at a stamped record: sealed_record_version and sealed_record_recipients.
+void AttachSealedRecord(const v1::SealedRecord& stamped, v1::Case& c);
+
+/// ISO 3166-1 alpha-2 (upper case; includes XK), ISO 639-1 (lower case).
+bool IsCountryCode(std::string_view code);
+bool IsLanguageCode(std::string_view code);
+
+/// INVALID_ARGUMENT carrying the problems as field violations (OK when empty).
+Status ProblemsToStatus(std::string_view message, const std::vector<v1::FieldProblem>& problems);
+
+}  // namespace concord::referrals

@@ -1,0 +1,210 @@
+// Tests of services/referrals/validation.h: field-by-field problems with exact field paths.
+#include "services/referrals/validation.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/referrals/referrals_test_util.h"
+
+namespace concord::referrals {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace concord::referrals::testing;  // NOLINT(build/namespaces)
+
+v1::SaveDraftRequest CompleteRequest() {
+  v1::SaveDraftRequest r;
+  *r.mutable_attributes() = CompleteAttributes();
+  *r.mutable_receiving_centre() = AgencyIdToProto(CentreA());
+  *r.mutable_magistrate() = AgencyIdToProto(Magistrate());
+  *r.mutable_sealed_record() = Sealed({CentreA().Key(), Magistrate().Key()});
+  r.set_case_reference("BR.12.LL.123456/2024");
+  return r;
+}
+
+TEST(FormatProblems, CompleteAndEmptyDraftsAreWellFormed) {
+  EXPECT_THAT(FormatProblems(CompleteRequest()), IsEmpty());
+  EXPECT_THAT(FormatProblems(v1::SaveDraftRequest{}), IsEmpty());
+}
+
+TEST(FormatProblems, AttributesFieldByField) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  v1::CaseAttributes& a = *r.mutable_attributes();
+  a.add_exploitation_forms(v1::EXPLOITATION_FORM_UNSPECIFIED);      // [1]
+  a.add_exploitation_forms(v1::EXPLOITATION_FORM_SEXUAL);           // [2] duplicate
+  a.add_exploitation_forms(static_cast<v1::ExploitationForm>(77));  // [3] unknown
+  a.set_origin_country("ng");
+  a.set_origin_region(std::string(65, 'r'));
+  a.set_age_band(static_cast<v1::AgeBand>(42));
+  a.set_gender_category(static_cast<v1::GenderCategory>(42));
+  a.add_languages("ES");  // [1] upper case
+  a.add_languages("en");  // [2] duplicate
+  a.add_languages("xx");  // [3] not ISO 639-1
+  a.set_region("Brussels");
+  EXPECT_THAT(
+      Fields(FormatProblems(r)),
+      ElementsAre("attributes.exploitation_forms[1]", "attributes.exploitation_forms[2]",
+                  "attributes.exploitation_forms[3]", "attributes.origin_country",
+                  "attributes.origin_region", "attributes.age_band", "attributes.gender_category",
+                  "attributes.languages[1]", "attributes.languages[2]", "attributes.languages[3]",
+                  "attributes.region"));
+}
+
+TEST(FormatProblems, CountryAndLanguageCodesAreIsoCodes) {
+  EXPECT_TRUE(IsCountryCode("NG"));
+  EXPECT_TRUE(IsCountryCode("BR"));
+  EXPECT_TRUE(IsCountryCode("XK"));
+  EXPECT_FALSE(IsCountryCode("ZZ"));
+  EXPECT_FALSE(IsCountryCode("N"));
+  EXPECT_FALSE(IsCountryCode("G "));
+  EXPECT_TRUE(IsLanguageCode("es"));
+  EXPECT_TRUE(IsLanguageCode("pt"));
+  EXPECT_TRUE(IsLanguageCode("ti"));
+  EXPECT_FALSE(IsLanguageCode("qq"));
+  EXPECT_FALSE(IsLanguageCode("e"));
+}
+
+TEST(FormatProblems, TooManyLanguages) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  r.mutable_attributes()->clear_languages();
+  for (const char* l : {"en", "fr", "nl", "de", "es", "pt", "ar", "ti", "ro", "bg", "ru"}) {
+    r.mutable_attributes()->add_languages(l);
+  }
+  EXPECT_THAT(Fields(FormatProblems(r)), ElementsAre("attributes.languages"));
+}
+
+TEST(FormatProblems, AgenciesIdsAndReference) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  *r.mutable_receiving_centre() = AgencyIdToProto(Police());
+  r.mutable_magistrate()->set_id("Not Valid");
+  r.mutable_magistrate()->set_trust_domain("UPPER");
+  r.set_case_id("case-1");
+  r.set_case_reference("ref;drop");
+  EXPECT_THAT(Fields(FormatProblems(r)),
+              ElementsAre("case_id", "expected_version", "receiving_centre.type", "magistrate.id",
+                          "magistrate.trust_domain", "case_reference"));
+  v1::SaveDraftRequest fresh;
+  fresh.set_expected_version(3);
+  EXPECT_THAT(Fields(FormatProblems(fresh)), ElementsAre("expected_version"));
+}
+
+TEST(FormatProblems, SealedRecordShape) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  v1::SealedRecord& s = *r.mutable_sealed_record();
+  s.set_nonce("123");
+  s.set_ciphertext("short");
+  s.mutable_keys(0)->set_recipient("centre");
+  s.mutable_keys(1)->set_ephemeral_public("x");
+  s.mutable_keys(1)->set_nonce("");
+  s.mutable_keys(1)->set_ciphertext(std::string(47, 'c'));
+  *s.add_keys() = s.keys(1);
+  EXPECT_THAT(
+      Fields(FormatProblems(r)),
+      ElementsAre("sealed_record.nonce", "sealed_record.ciphertext",
+                  "sealed_record.keys[0].recipient", "sealed_record.keys[1].ephemeral_public",
+                  "sealed_record.keys[1].nonce", "sealed_record.keys[1].ciphertext",
+                  "sealed_record.keys[2].recipient", "sealed_record.keys[2].ephemeral_public",
+                  "sealed_record.keys[2].nonce", "sealed_record.keys[2].ciphertext"));
+  r.mutable_sealed_record()->clear_keys();
+  EXPECT_THAT(Fields(FormatProblems(r)), ::testing::Contains("sealed_record.keys"));
+}
+
+TEST(FormatProblems, DescriptionsNeverRepeatTheValue) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  r.mutable_attributes()->set_origin_region(std::string(70, 'Q'));
+  r.set_case_reference("SECRET;");
+  for (const auto& p : FormatProblems(r)) {
+    EXPECT_EQ(p.description().find("QQQ"), std::string::npos);
+    EXPECT_EQ(p.description().find("SECRET"), std::string::npos);
+  }
+}
+
+TEST(SubmitProblems, CompleteDraftHasNone) {
+  EXPECT_THAT(SubmitProblems(CompleteDraft()), IsEmpty());
+}
+
+TEST(SubmitProblems, EmptyDraftListsEverythingMissing) {
+  v1::Case c;
+  c.set_state(v1::CASE_STATE_DETECTED);
+  EXPECT_THAT(Fields(SubmitProblems(c)),
+              ElementsAre("attributes.exploitation_forms", "attributes.origin_country",
+                          "attributes.age_band", "attributes.languages", "receiving_centre",
+                          "sealed_record"));
+}
+
+TEST(SubmitProblems, MinorMustMatchTheAgeBand) {
+  v1::Case c = CompleteDraft();
+  c.mutable_attributes()->set_minor(true);  // with AGE_BAND_25_34
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("attributes.minor"));
+  c.mutable_attributes()->set_minor(false);
+  c.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("attributes.minor"));
+  c.mutable_attributes()->set_minor(true);
+  EXPECT_THAT(SubmitProblems(c), IsEmpty());
+  c.mutable_attributes()->set_age_band(v1::AGE_BAND_UNKNOWN);  // age not established
+  EXPECT_THAT(SubmitProblems(c), IsEmpty());
+}
+
+TEST(SubmitProblems, RecordMustBeSealedToCentreAndMagistrateOnly) {
+  v1::Case c = CompleteDraft();
+  c.clear_sealed_record_recipients();
+  c.add_sealed_record_recipients(CentreA().Key());
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("sealed_record.keys"));
+  c.add_sealed_record_recipients(Magistrate().Key());
+  c.add_sealed_record_recipients(Police().Key());
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("sealed_record.keys"));
+  c.clear_magistrate();
+  c.clear_sealed_record_recipients();
+  c.add_sealed_record_recipients(CentreA().Key());
+  EXPECT_THAT(SubmitProblems(c), IsEmpty());
+  *c.mutable_receiving_centre() = AgencyIdToProto(Office());
+  EXPECT_THAT(Fields(SubmitProblems(c)),
+              ElementsAre("receiving_centre.type", "sealed_record.keys", "sealed_record.keys"));
+}
+
+TEST(ApplyDraft, ReplacesTheDraftFieldsButNotTheRecord) {
+  v1::Case c = CompleteDraft();
+  v1::SaveDraftRequest r;
+  r.mutable_attributes()->add_languages("pt");
+  *r.mutable_receiving_centre() = AgencyIdToProto(CentreB());
+  r.set_case_reference("AN-2024-0042");
+  *r.mutable_sealed_record() = Sealed({CentreB().Key()});
+  ApplyDraft(r, c);
+  EXPECT_THAT(c.attributes().languages(), ElementsAre("pt"));
+  EXPECT_EQ(c.attributes().origin_country(), "");
+  EXPECT_EQ(c.receiving_centre().id(), CentreB().id);
+  EXPECT_FALSE(c.has_magistrate());
+  EXPECT_EQ(c.case_reference(), "AN-2024-0042");
+  EXPECT_EQ(c.sealed_record_version(), 1);  // AttachSealedRecord does that
+  EXPECT_EQ(c.subject_ref(), CompleteDraft().subject_ref());
+}
+
+TEST(SealedRecord, StampAndAttach) {
+  v1::Case c = CompleteDraft();
+  const v1::SealedRecord stamped =
+      StampSealedRecord(Sealed({CentreA().Key(), Magistrate().Key()}), 2, Police(), T0());
+  EXPECT_EQ(stamped.version(), 2);
+  EXPECT_EQ(stamped.author().id(), Police().id);
+  EXPECT_EQ(FromProtoTime(stamped.created_at()), T0());
+  AttachSealedRecord(stamped, c);
+  EXPECT_EQ(c.sealed_record_version(), 2);
+  EXPECT_THAT(c.sealed_record_recipients(), ElementsAre(CentreA().Key(), Magistrate().Key()));
+  EXPECT_EQ(SealedRecordAad(c.case_id()), "concord-referral-record-v1|" + c.case_id());
+}
+
+TEST(ProblemsToStatus, CarriesTheFieldPaths) {
+  v1::FieldProblem p;
+  p.set_field("attributes.languages[1]");
+  p.set_description("must be an ISO 639-1 language code in lower case");
+  const Status s = ProblemsToStatus("invalid draft", {p});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(FieldViolationsOf(s).size(), 1u);
+  EXPECT_EQ(FieldViolationsOf(s)[0].field, "attributes.languages[1]");
+  EXPECT_TRUE(ProblemsToStatus("x", {}).ok());
+}
+
+}  // namespace
+}  // namespace concord::referrals
