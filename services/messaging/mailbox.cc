@@ -67,6 +67,10 @@ Status Mailbox::CheckSender(const AgencyId& caller, Envelope& envelope) {
   } else if (!(envelope.sender == caller)) {
     return Denied("envelope.sender is not the caller's agency", "SENDER_MISMATCH");
   }
+  // Concord's own notifiers (admin/concord-*): what they may send is CheckSystemSend's rule.
+  if (caller.type == AgencyType::kAdmin && caller.id.starts_with(kSystemSenderPrefix)) {
+    return absl::OkStatus();
+  }
   return CheckSenderType(caller.type);
 }
 
@@ -181,6 +185,9 @@ StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope)
   CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
   if (caller.type == AgencyType::kPlatform) {
     return Denied("platforms do not forward messages", "SENDER_TYPE_NOT_ALLOWED");
+  }
+  if (caller.type == AgencyType::kAdmin) {
+    return Denied("admin identities do not forward messages", "SENDER_TYPE_NOT_ALLOWED");
   }
   if (!envelope.forward) {
     return InvalidArgumentWithFields("not a forward", {{"envelope.forward", "required"}});
