@@ -85,6 +85,11 @@ grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::Au
   log::Warn("authz.rejected", {{"method", known ? std::string(method) : std::string("unknown")},
                                {"code", std::string(metrics::GrpcCodeName(code))},
                                {"reason", ReasonOf(status)}});
+  if (on_denied_ && context != nullptr) {
+    if (auto caller = CallerFromAuthContext(*context); caller.ok()) {
+      on_denied_(*caller, known ? method : std::string_view("unknown"), status);
+    }
+  }
   // Only code and message reach the client from this layer (gRPC drops status details here).
   return grpc::Status(code, std::string(status.message()));
 }

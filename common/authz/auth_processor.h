@@ -16,11 +16,13 @@
 
 #include <grpcpp/security/auth_metadata_processor.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "common/authz/policy.h"
+#include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 
 namespace concord::authz {
@@ -36,6 +38,14 @@ class AuthProcessor final : public grpc::AuthMetadataProcessor {
                        OutputMetadata* consumed_auth_metadata,
                        OutputMetadata* response_metadata) override;
 
+  /// Called (inline, must not block) for every refused call whose peer certificate names an
+  /// agency, with the method ("unknown" outside the table) and the refusal: the host audits
+  /// refusals through a background writer (common/audit/background_audit.h). Set before the
+  /// server starts.
+  using DenialObserver =
+      std::function<void(const Caller& caller, std::string_view method, const Status& refusal)>;
+  void SetDenialObserver(DenialObserver observer) { on_denied_ = std::move(observer); }
+
   /// The decision alone, for tests: authenticates the peer from `context` and authorizes
   /// `full_method`.
   Status Check(const grpc::AuthContext& context, std::string_view full_method) const;
@@ -48,6 +58,7 @@ class AuthProcessor final : public grpc::AuthMetadataProcessor {
   const Authorizer& authorizer_;
   metrics::Metrics& metrics_;
   std::unordered_map<std::string, std::string> grpc_types_;  // immutable after construction
+  DenialObserver on_denied_;                                 // set before the server starts
 };
 
 }  // namespace concord::authz

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "common/audit/background_audit.h"
 #include "common/audit/redis_audit_sink.h"
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_cache.h"
@@ -68,6 +69,21 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   authz::Authorizer authorizer(cfg.trust_domain, directory_cache);
   auto processor = std::make_shared<authz::AuthProcessor>(authorizer, metrics);
   audit::RedisAuditSink audit_sink(*redis, *audit_key, clock);
+  // Every refused call of an identified agency is audited too (off the transport thread).
+  audit::BackgroundAuditWriter refusal_audit(audit_sink, metrics);
+  processor->SetDenialObserver([&refusal_audit, &clock](const Caller& caller,
+                                                        std::string_view method,
+                                                        const Status& refusal) {
+    refusal_audit.Submit(audit::AuditEvent{.agency = caller.agency,
+                                           .officer = "",
+                                           .operation = audit::Operation::kConsultation,
+                                           .object = "authz:" + ReasonOf(refusal),
+                                           .method = std::string(method),
+                                           .justification = "",
+                                           .recipients = {},
+                                           .outcome = absl::StatusCodeToString(refusal.code()),
+                                           .time = clock.Now()});
+  });
   std::atomic<int> grpc_port{0};
   HostDeps deps{cfg, *redis, redis_config, metrics, audit_sink, directory_cache, clock, grpc_port};
 

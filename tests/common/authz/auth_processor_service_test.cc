@@ -127,6 +127,14 @@ TEST_F(AuthProcessorTest, AllowedCallReachesTheHandler) {
 }
 
 TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
+  std::mutex mu;
+  std::vector<std::string> refused;  // "<agency key> <method> <code>", from the observer
+  processor_->SetDenialObserver(
+      [&](const Caller& caller, std::string_view method, const Status& refusal) {
+        std::lock_guard<std::mutex> lock(mu);
+        refused.push_back(caller.agency.Key() + " " + std::string(method) + " " +
+                          absl::StatusCodeToString(refusal.code()));
+      });
   auto ch = Channel(pki_.AgencyCert(AgencyType::kPolice, "pz-a"));
   const grpc::Status s = Register(ch);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -142,6 +150,11 @@ TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
   auto admin = Channel(pki_.AgencyCert(AgencyType::kAdmin, "ops"));
   EXPECT_TRUE(Register(admin).ok());
   EXPECT_EQ(directory_.calls.load(), 1);
+  // The refusal (and only it) reached the observer the host audits through.
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(refused,
+            (std::vector<std::string>{"police/pz-a /concord.directory.v1.Directory/RegisterAgency "
+                                      "PERMISSION_DENIED"}));
 }
 
 TEST_F(AuthProcessorTest, MethodWithoutPolicyIsDenied) {
