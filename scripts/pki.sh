@@ -39,6 +39,7 @@ DEMO_AGENCIES=(
   foreign_partner/europol
   platform/example-platform
   admin/ops
+  admin/concord-referrals
 )
 
 usage() {

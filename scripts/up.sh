@@ -55,7 +55,9 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   5. starts concord-server: mTLS gRPC $LISTEN, plaintext health $HEALTH,
      metrics http://$METRICS/metrics (log var/log/concord-server.log)
   6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
-     secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused)
+     secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused;
+     referrals: one case from detection to a registration certificate, notifications, the
+     sealed personal record opened by the magistrate, non-parties refused)
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
@@ -213,57 +215,74 @@ start_server() {
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
     --trust-domain "$TRUST_DOMAIN" --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" \
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
+    --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
   wait_for_health
   ok "concord-server SERVING (pid $(cat "$SERVER_PID"), log var/log/concord-server.log)"
 }
 
-# Directory data of the demo agencies: "<type>/<id>|name|jurisdiction|specialisations|languages".
+# Directory data of the demo agencies:
+# "<type>/<id>|name|jurisdiction|specialisations|languages|capacity" (capacity: reception centres'
+# places, used with languages, region and specialisations to rank centres for referrals).
 DEMO_DATA=(
-  "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en"
-  "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en"
-  "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl"
-  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support|fr,nl,en,es"
-  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support|nl,en,fr"
-  "reception_centre/surya|Surya|BE-WLG|thb,victim_support|fr,en"
-  "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr"
-  "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl"
-  "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en"
-  "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en"
-  "platform/example-platform|Example online platform|BE|online_ads|en"
-  "admin/ops|Concord operations|BE|operations|en"
+  "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en|"
+  "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en|"
+  "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl|"
+  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support,sexual_exploitation,gender_diversity|fr,nl,en,es,pt|24"
+  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support,labour_exploitation|nl,en,fr|20"
+  "reception_centre/surya|Surya|BE-WLG|thb,victim_support,sexual_exploitation|fr,en|16"
+  "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr|"
+  "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl|"
+  "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en|"
+  "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en|"
+  "platform/example-platform|Example online platform|BE|online_ads|en|"
+  "admin/ops|Concord operations|BE|operations|en|"
+  "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en|"
 )
 
 register_agencies() {
-  local dir key name jurisdiction specs langs row args out rc registered=0 existing=0
+  local dir key name jurisdiction specs langs capacity row args out rc registered=0 existing=0
+  local updated=0
   for dir in "$PKI"/agencies/*/*/; do
     dir=${dir%/}
     key=${dir#"$PKI/agencies/"}
-    name="" jurisdiction="BE" specs="" langs=""
+    name="" jurisdiction="BE" specs="" langs="" capacity=""
     for row in "${DEMO_DATA[@]}"; do
       if [ "${row%%|*}" = "$key" ]; then
-        IFS='|' read -r _ name jurisdiction specs langs <<<"$row"
+        IFS='|' read -r _ name jurisdiction specs langs capacity <<<"$row"
       fi
     done
     args=(directory register --from-pki "$dir" --jurisdiction "$jurisdiction")
     [ -n "$name" ] && args+=(--name "$name")
-    local s
-    for s in ${specs//,/ }; do args+=(--specialisation "$s"); done
-    for s in ${langs//,/ }; do args+=(--language "$s"); done
+    local s profile=()
+    for s in ${specs//,/ }; do profile+=(--specialisation "$s"); done
+    for s in ${langs//,/ }; do profile+=(--language "$s"); done
+    [ -n "$capacity" ] && profile+=(--capacity "$capacity")
     rc=0
-    out=$(ctl_admin --officer up.sh "${args[@]}" 2>&1) || rc=$?
+    out=$(ctl_admin --officer up.sh "${args[@]}" "${profile[@]}" 2>&1) || rc=$?
     if [ $rc -eq 0 ]; then
       registered=$((registered + 1))
       info "registered $key"
     elif grep -q ALREADY_EXISTS <<<"$out"; then
       existing=$((existing + 1))
+      # Reception centres registered by an earlier version of this script: bring their referral
+      # profile (specialisations, languages, capacity) up to date.
+      if [ -n "$capacity" ]; then
+        rc=0
+        out=$(ctl_admin --officer up.sh directory update "$key" "${profile[@]}" 2>&1) || rc=$?
+        if [ $rc -ne 0 ]; then
+          echo "$out" >&2
+          die "updating $key failed (exit $rc)"
+        fi
+        updated=$((updated + 1))
+      fi
     else
       echo "$out" >&2
       die "registering $key failed (exit $rc)"
     fi
   done
-  ok "directory: $registered agencies registered, $existing already there"
+  ok "directory: $registered agencies registered, $existing already there ($updated centre profiles refreshed)"
 }
 
 STEP=0
@@ -413,6 +432,134 @@ run_messaging_demo() {
   step "every messaging step is in the audit chain: verify it again"
   show "$admin audit verify --expect-key var/pki/audit/sign.pub"
   demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
+
+  run_referral_demo
+}
+
+# refused WHAT CMD...: runs concordctl, which must fail with exit 2 and PERMISSION_DENIED.
+refused() {
+  local what=$1 rc=0 out
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  echo "$out"
+  if [ $rc -ne 2 ] || ! grep -q PERMISSION_DENIED <<<"$out"; then
+    die "$what was not refused with PERMISSION_DENIED (exit $rc)"
+  fi
+  ok "refused as expected (concordctl exit code $rc)"
+}
+
+# Referrals (issue 4): ONE new case each run, from detection to a registration certificate, each
+# step by the agency the procedure names. The personal record is fictitious; it is sealed in
+# concordctl to the centre (and later the magistrate) and never stored in clear.
+run_referral_demo() {
+  local police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local magistrate=magistrate/parquet-bruxelles-thb office=immigration_office/dvz-minteh
+  local icu=coordination_unit/icu-thb case_id out i
+  local attrs=(--form sexual --origin-country BR --origin-region Para --age-band 25-34
+    --gender transgender --language pt --language es --region BE-BRU)
+  local p="--agency-dir var/pki/agencies"
+
+  step "referral: $police asks which centre suits a Portuguese/Spanish-speaking trans woman"
+  show "$p/$police referral suggest ${attrs[*]}"
+  demo ctl_as "$police" referral suggest "${attrs[@]}"
+
+  step "referral: $police saves a draft to $pagasa; the personal record is sealed locally"
+  show "$p/$police referral draft ${attrs[*]} --centre $pagasa \\
+    --case-reference PV-DEMO-0002 --name \"Demo Person (fictitious)\" --dob 1998-03-14 \\
+    --nationality BR --gender-identity \"trans woman\" --contact \"via the centre\" --consent \\
+    --notes \"fictitious demo record\""
+  out=$(demo ctl_as "$police" --officer demo-inspector referral draft "${attrs[@]}" \
+    --centre "$pagasa" --case-reference PV-DEMO-0002 --name "Demo Person (fictitious)" \
+    --dob 1998-03-14 --nationality BR --gender-identity "trans woman" \
+    --contact "via the centre" --consent --notes "fictitious demo record")
+  echo "$out"
+  case_id=$(sed -n 's/^\(created\|saved\) draft \(ref-[a-z0-9]*\).*/\2/p' <<<"$out")
+  [ -n "$case_id" ] || die "no case id in the draft output"
+
+  step "referral: $police validates the draft field by field, then submits it (REFERRED)"
+  show "$p/$police referral validate $case_id"
+  demo ctl_as "$police" referral validate "$case_id"
+  show "$p/$police referral submit $case_id"
+  out=$(demo ctl_as "$police" --officer demo-inspector referral submit "$case_id")
+  head -n 1 <<<"$out"
+
+  step "referral: the notification (a sealed Concord message from admin/concord-referrals) arrives in $pagasa's inbox"
+  show "$p/$pagasa message inbox --thread $case_id"
+  for ((i = 0; i < 40; i++)); do
+    out=$(ctl_as "$pagasa" message inbox --thread "$case_id" 2>&1) || true
+    grep -q "admin/concord-referrals" <<<"$out" && break
+    sleep 0.25
+  done
+  echo "$out"
+  grep -q "admin/concord-referrals" <<<"$out" || die "no referral notification in the inbox of $pagasa after 10 s"
+  local note_id
+  note_id=$(awk '$2 == "admin/concord-referrals" { print $1; exit }' <<<"$out")
+  show "$p/$pagasa message read $note_id"
+  demo ctl_as "$pagasa" message read "$note_id"
+
+  step "referral: $pagasa accepts the case and asks $office for the reflection document"
+  show "$p/$pagasa referral transition accept $case_id"
+  out=$(demo ctl_as "$pagasa" --officer demo-social-worker referral transition accept "$case_id")
+  head -n 1 <<<"$out"
+  show "$p/$pagasa referral transition request-document $case_id --document reflection --immigration-office $office"
+  out=$(demo ctl_as "$pagasa" --officer demo-social-worker referral transition request-document \
+    "$case_id" --document reflection --immigration-office "$office")
+  head -n 1 <<<"$out"
+
+  step "referral: $office issues the 45-day reflection document (REFLECTION)"
+  show "$p/$office referral transition issue-reflection-document $case_id"
+  out=$(demo ctl_as "$office" --officer demo-minteh referral transition issue-reflection-document "$case_id")
+  head -n 1 <<<"$out"
+  grep -E '^(document valid until|deadline)' <<<"$out" || true
+
+  step "referral: $police records the statement (STATEMENT_MADE)"
+  show "$p/$police referral transition record-statement $case_id"
+  out=$(demo ctl_as "$police" --officer demo-inspector referral transition record-statement "$case_id")
+  head -n 1 <<<"$out"
+
+  step "referral: $pagasa requests the attestation of registration; $office issues it"
+  show "$p/$pagasa referral transition request-document $case_id --document registration_attestation"
+  out=$(demo ctl_as "$pagasa" referral transition request-document "$case_id" \
+    --document registration_attestation)
+  head -n 1 <<<"$out"
+  show "$p/$office referral transition issue-attestation $case_id"
+  out=$(demo ctl_as "$office" referral transition issue-attestation "$case_id")
+  head -n 1 <<<"$out"
+
+  step "referral: $pagasa assigns $magistrate; its record is re-sealed to centre + magistrate"
+  show "$p/$pagasa referral transition assign-magistrate $case_id --to $magistrate"
+  out=$(demo ctl_as "$pagasa" referral transition assign-magistrate "$case_id" --to "$magistrate")
+  grep -E '^(ASSIGN_MAGISTRATE|re-sealed|sealed record)' <<<"$out" || echo "$out"
+
+  step "referral: $magistrate records the opinion that the person is a victim"
+  show "$p/$magistrate referral transition record-victim-opinion $case_id"
+  out=$(demo ctl_as "$magistrate" --officer demo-magistrate referral transition record-victim-opinion "$case_id")
+  head -n 1 <<<"$out"
+
+  step "referral: $magistrate opens the sealed personal record, with a justification (audited)"
+  show "$p/$magistrate referral open $case_id --justification \"prepare the hearing of the victim\""
+  demo ctl_as "$magistrate" --officer demo-magistrate referral open "$case_id" \
+    --justification "prepare the hearing of the victim"
+
+  step "referral: $pagasa requests the registration certificate; $office issues it (REGISTRATION_CERTIFICATE)"
+  show "$p/$pagasa referral transition request-document $case_id --document registration_certificate"
+  out=$(demo ctl_as "$pagasa" referral transition request-document "$case_id" \
+    --document registration_certificate)
+  head -n 1 <<<"$out"
+  show "$p/$office referral transition issue-certificate $case_id"
+  out=$(demo ctl_as "$office" --officer demo-minteh referral transition issue-certificate "$case_id")
+  echo "$out"
+
+  step "referral: a police unit that is not a party cannot open the record; the coordination unit sees no case"
+  show "$p/police/fgp-antwerp-thb referral open $case_id --justification \"curious about this case\""
+  refused "opening the record as a non-party" ctl_as police/fgp-antwerp-thb referral open "$case_id" \
+    --justification "curious about this case"
+  show "$p/$icu referral get $case_id"
+  refused "the coordination unit reading a case" ctl_as "$icu" referral get "$case_id"
+
+  step "referral: the history of the case (as $pagasa)"
+  show "$p/$pagasa referral history $case_id"
+  demo ctl_as "$pagasa" referral history "$case_id"
 }
 
 summary() {
@@ -431,6 +578,7 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital health
   \$CTL --agency-dir var/pki/agencies/admin/ops audit verify
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
+  \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
   New agency: ./scripts/pki.sh agency police pz-liege, then
   \$CTL --agency-dir var/pki/agencies/admin/ops directory register --from-pki var/pki/agencies/police/pz-liege
   Reference: docs/concordctl.md

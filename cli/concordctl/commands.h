@@ -12,6 +12,7 @@
 #include "cli/concordctl/connection.h"
 #include "cli/concordctl/message_args.h"
 #include "cli/concordctl/output.h"
+#include "cli/concordctl/referral_args.h"
 
 namespace concord::ctl {
 
@@ -198,5 +199,28 @@ struct MessageGrantArgs {
 /// and writes it as JSON, for the forwarding agency's `message forward --permission-file`.
 int RunMessageGrant(const Globals& globals, const MessageKeyArgs& keys,
                     const MessageGrantArgs& args, Output& out);
+
+// ---- referral ------------------------------------------------------------------------------
+// concord.referrals.v1.Referrals (referral_commands.cc). The personal record is sealed to the
+// receiving centre (+ magistrate) and opened in this process (client/referrals); flags and
+// structures in referral_args.h. Commands that change a case read it first and send the version
+// read as expected_version unless --expected-version is given (ABORTED if it changed).
+
+int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Output& out);
+/// Exit 0 when valid, 3 when the server lists problems.
+int RunReferralValidate(const Globals& globals, const ReferralValidateArgs& args, Output& out);
+int RunReferralSuggest(const Globals& globals, const ReferralSuggestArgs& args, Output& out);
+int RunReferralSubmit(const Globals& globals, const ReferralCaseArgs& args, Output& out);
+int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
+                          const ReferralTransitionArgs& args, Output& out);
+int RunReferralGet(const Globals& globals, const ReferralCaseArgs& args, Output& out);
+/// OpenSealed (audited, justification required), then opens the record locally; exit 3 if it is
+/// not sealed to this agency or does not authenticate.
+int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
+                    const ReferralOpenArgs& args, Output& out);
+int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedArgs& args,
+                            Output& out);
+int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output& out);
+int RunReferralHistory(const Globals& globals, const ReferralCaseArgs& args, Output& out);
 
 }  // namespace concord::ctl

@@ -233,6 +233,205 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
       [&] { run = [&](Output& o) { return concord::ctl::RunMessageGrant(g, k, grant_args, o); }; });
 }
 
+constexpr const char* kReferralFooter =
+    "\nPersonal data (--name, --dob, --nationality, --gender-identity, --contact, --consent,\n"
+    "--notes) is sealed in this process to the receiving centre (+ the magistrate) with their\n"
+    "directory keys, and opened here with DIR/seal.key; it is never printed except by `open`.\n"
+    "Commands that change a case read it first and send that version as --expected-version\n"
+    "(ABORTED if the case changed meanwhile). `validate` exits 3 when the draft has problems.\n"
+    "Example:\n"
+    "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital referral draft \\\n"
+    "    --form sexual --origin-country BR --age-band 25-34 --gender transgender --language pt \\\n"
+    "    --language es --region BE-BRU --centre reception_centre/pag-asa --name \"...\" "
+    "--consent\n";
+
+void AddAttributeFlags(CLI::App& cmd, concord::ctl::AttributeArgs& a) {
+  cmd.add_option(
+         "--form", a.forms,
+         "exploitation form (repeatable; replaces the stored list): " + concord::ctl::FormNames())
+      ->allow_extra_args(false);
+  cmd.add_option("--origin-country", a.origin_country, "ISO 3166-1 alpha-2, e.g. NG, BR");
+  cmd.add_option("--origin-region", a.origin_region, "region of origin, e.g. Edo");
+  cmd.add_option("--age-band", a.age_band,
+                 "under_12, 12-17, 18-24, 25-34, 35-49, 50_plus or unknown");
+  cmd.add_option("--gender", a.gender,
+                 "self-declared category, optional: female, male, transgender, non_binary, "
+                 "undisclosed");
+  cmd.add_option("--language", a.languages,
+                 "ISO 639-1 language the victim speaks (repeatable; replaces the stored list)")
+      ->allow_extra_args(false);
+  cmd.add_flag_function(
+      "--minor", [&a](int64_t) { a.minor = 1; }, "unaccompanied minor");
+  cmd.add_flag_function(
+      "--not-minor", [&a](int64_t) { a.minor = 0; }, "not a minor (clears a stored --minor)");
+  cmd.add_option("--region", a.region, "where the victim is, e.g. BE-BRU, BE-VAN, BE-WAL");
+}
+
+void AddPersonalFlags(CLI::App& cmd, concord::ctl::PersonalArgs& p) {
+  cmd.add_option("--name", p.name, "full name (sealed)");
+  cmd.add_option("--dob", p.dob, "date of birth YYYY-MM-DD, may be approximate (sealed)");
+  cmd.add_option("--nationality", p.nationality, "ISO 3166-1 alpha-2 (sealed)");
+  cmd.add_option("--gender-identity", p.gender_identity, "self-declared, free text (sealed)");
+  cmd.add_option("--contact", p.contact, "how to reach the person (sealed)");
+  cmd.add_flag("--consent", p.consent, "the person consents to the referral (sealed)");
+  cmd.add_option("--notes", p.notes, "free notes (sealed)");
+}
+
+struct ReferralArgs {
+  concord::ctl::ReferralKeyArgs keys;
+  concord::ctl::ReferralDraftArgs draft;
+  concord::ctl::ReferralValidateArgs validate;
+  concord::ctl::ReferralSuggestArgs suggest;
+  concord::ctl::ReferralCaseArgs submit;
+  concord::ctl::ReferralTransitionArgs transition;
+  concord::ctl::ReferralCaseArgs get;
+  concord::ctl::ReferralOpenArgs open;
+  concord::ctl::ReferralUpdateSealedArgs update_sealed;
+  concord::ctl::ReferralListArgs list;
+  concord::ctl::ReferralCaseArgs history;
+};
+
+// `concordctl referral ...` (concord.referrals.v1.Referrals; records sealed by client/referrals).
+void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& r, Runner& run) {
+  using namespace concord::ctl;  // NOLINT: Run* names only
+  CLI::App* referral = app.add_subcommand(
+      "referral",
+      "victim referrals (concord.referrals.v1.Referrals): drafts, centre suggestions, the "
+      "victim-status procedure's transitions, and the sealed personal record");
+  referral->require_subcommand(1);
+  referral->fallthrough();
+  referral->footer(kReferralFooter);
+  referral->add_option("--sealing-key-file,--sealing-key", r.keys.sealing_key_file,
+                       "X25519 private key PEM that opens records (default: DIR/seal.key of "
+                       "--agency-dir)");
+
+  CLI::App* draft = referral->add_subcommand(
+      "draft",
+      "creates a draft (state DETECTED) or, with --case, updates one (read-modify-write: flags "
+      "not given keep the stored value); the personal flags seal a new record version");
+  draft->add_option("--case", r.draft.case_id, "the draft to update (default: a new draft)");
+  draft->add_option("--expected-version", r.draft.expected_version,
+                    "with --case: fail with ABORTED unless the case is at this version "
+                    "(default: the version just read)");
+  AddAttributeFlags(*draft, r.draft.attributes);
+  draft->add_option("--centre", r.draft.centre,
+                    "receiving centre <type>/<id>, e.g. reception_centre/pag-asa (see suggest)");
+  draft->add_option("--magistrate", r.draft.magistrate,
+                    "competent magistrate, e.g. magistrate/parquet-bruxelles-thb (optional)");
+  draft->add_option("--case-reference", r.draft.case_reference,
+                    "police / prosecution reference (<= 64 characters, no personal data)");
+  AddPersonalFlags(*draft, r.draft.personal);
+  draft->callback([&] { run = [&](Output& o) { return RunReferralDraft(g, r.draft, o); }; });
+
+  CLI::App* validate = referral->add_subcommand(
+      "validate",
+      "field-by-field problems that Submit would refuse, for a stored draft (CASE) or for the "
+      "attribute flags given; exit 3 when there are problems");
+  validate->add_option("CASE", r.validate.case_id, "a stored draft (default: the flags)");
+  AddAttributeFlags(*validate, r.validate.attributes);
+  validate->add_option("--centre", r.validate.centre, "receiving centre <type>/<id>");
+  validate->add_option("--magistrate", r.validate.magistrate, "magistrate <type>/<id>");
+  validate->callback(
+      [&] { run = [&](Output& o) { return RunReferralValidate(g, r.validate, o); }; });
+
+  CLI::App* suggest = referral->add_subcommand(
+      "suggest",
+      "ranks the reception centres of the directory for the victim's needs (languages, region, "
+      "minors, gender diversity, capacity): rank, centre, score, reasons. The choice stays "
+      "with the referring agency");
+  suggest->add_option("--case", r.suggest.case_id,
+                      "use the attributes of this case (flags given override them)");
+  AddAttributeFlags(*suggest, r.suggest.attributes);
+  suggest->add_option("--max", r.suggest.max_results, "at most N centres (0 = all)");
+  suggest->callback([&] { run = [&](Output& o) { return RunReferralSuggest(g, r.suggest, o); }; });
+
+  CLI::App* submit = referral->add_subcommand(
+      "submit",
+      "refers the draft to its centre (DETECTED -> REFERRED); FAILED_PRECONDITION listing the "
+      "problems if it does not validate");
+  submit->add_option("CASE", r.submit.case_id, "case id")->required();
+  submit->add_option("--expected-version", r.submit.expected_version,
+                     "default: the version just read");
+  submit->callback([&] { run = [&](Output& o) { return RunReferralSubmit(g, r.submit, o); }; });
+
+  CLI::App* transition = referral->add_subcommand(
+      "transition",
+      "applies a step of the procedure to a case; who may do what is in docs/referrals.md "
+      "(a forbidden step is FAILED_PRECONDITION naming the state and the allowed transitions, "
+      "a forbidden actor PERMISSION_DENIED)");
+  transition->add_option("KIND", r.transition.kind, TransitionNames())->required();
+  transition->add_option("CASE", r.transition.case_id, "case id")->required();
+  transition->add_option("--expected-version", r.transition.expected_version,
+                         "fail with ABORTED unless the case is at this version (default: the "
+                         "version just read)");
+  transition->add_option("--note", r.transition.note,
+                         "decline: the reason; record-non-punishment: the assessment (no "
+                         "personal data, <= 1000 characters)");
+  transition->add_option("--to", r.transition.to,
+                         "refer-elsewhere: the new centre; assign-magistrate: the magistrate");
+  transition->add_option("--document", r.transition.document,
+                         "request-document: reflection, registration_attestation (attestation), "
+                         "registration_certificate (certificate) or unlimited_stay");
+  transition->add_option("--immigration-office", r.transition.immigration_office,
+                         "request-document: the Immigration Office, e.g. "
+                         "immigration_office/dvz-minteh (once per case)");
+  transition->add_option("--reason", r.transition.reason,
+                         "close: voluntary_return, withdrawal, refusal, lost_contact or other");
+  transition->add_option("--open-justification", r.transition.justification,
+                         "assign-magistrate by the centre: why the current record is opened to "
+                         "be re-sealed (audited; default: a standard text)");
+  AddPersonalFlags(*transition, r.transition.personal);
+  transition->footer(
+      "\nrefer-elsewhere and assign-magistrate carry the personal record re-sealed to the new "
+      "parties:\ngive it again with the personal flags; the receiving centre assigning a "
+      "magistrate may omit\nthem: its current record is opened with DIR/seal.key and re-sealed "
+      "automatically.\n");
+  transition->callback(
+      [&] { run = [&](Output& o) { return RunReferralTransition(g, r.keys, r.transition, o); }; });
+
+  CLI::App* get = referral->add_subcommand(
+      "get", "the non-identifying view of a case this agency is a party of");
+  get->add_option("CASE", r.get.case_id, "case id")->required();
+  get->callback([&] { run = [&](Output& o) { return RunReferralGet(g, r.get, o); }; });
+
+  CLI::App* open = referral->add_subcommand(
+      "open",
+      "fetches the sealed personal record (audited; only the agencies it is sealed to), opens "
+      "it locally with DIR/seal.key and prints it; exit 3 if it does not open");
+  open->add_option("CASE", r.open.case_id, "case id")->required();
+  open->add_option("--justification", r.open.justification,
+                   "required: why (10..500 characters), recorded in the audit log");
+  open->add_option("--record-version", r.open.record_version,
+                   "an earlier version of the record (default 0: the latest)");
+  open->callback([&] { run = [&](Output& o) { return RunReferralOpen(g, r.keys, r.open, o); }; });
+
+  CLI::App* update_sealed = referral->add_subcommand(
+      "update-sealed",
+      "seals a new version of the personal record to the centre (+ magistrate) of the case "
+      "(the centre or magistrate; the referrer while a draft)");
+  update_sealed->add_option("CASE", r.update_sealed.case_id, "case id")->required();
+  update_sealed->add_option("--expected-version", r.update_sealed.expected_version,
+                            "default: the version just read");
+  AddPersonalFlags(*update_sealed, r.update_sealed.personal);
+  update_sealed->callback(
+      [&] { run = [&](Output& o) { return RunReferralUpdateSealed(g, r.update_sealed, o); }; });
+
+  CLI::App* list = referral->add_subcommand(
+      "list", "the cases this agency is a party of, most recently updated first");
+  list->add_option("--state", r.list.state, "only this state, e.g. referred, reflection");
+  list->add_flag("--due", r.list.due, "only cases with a deadline due within 14 days");
+  list->add_option("--due-within-hours", r.list.due_within_hours,
+                   "only cases with a deadline due within N hours");
+  list->add_option("--page-size", r.list.page_size, "page size (0 = server default)");
+  list->add_option("--page-token", r.list.page_token, "fetch only this page (default: every page)");
+  list->callback([&] { run = [&](Output& o) { return RunReferralList(g, r.list, o); }; });
+
+  CLI::App* history = referral->add_subcommand(
+      "history", "every change of a case: version, time, action, states, agency");
+  history->add_option("CASE", r.history.case_id, "case id")->required();
+  history->callback([&] { run = [&](Output& o) { return RunReferralHistory(g, r.history, o); }; });
+}
+
 int Run(int argc, char** argv) {
   concord::ctl::Globals g;
   concord::ctl::HealthArgs health_args;
@@ -253,6 +452,7 @@ int Run(int argc, char** argv) {
   concord::ctl::MessageWatchArgs watch_args;
   concord::ctl::MessageForwardArgs forward_args;
   concord::ctl::MessageGrantArgs grant_args;
+  ReferralArgs referral_args;
   Runner run;
 
   CLI::App app{kDescription, "concordctl"};
@@ -401,6 +601,7 @@ int Run(int argc, char** argv) {
 
   AddMessageCommands(app, g, key_args, send_args, inbox_args, read_args, ack_args, receipts_args,
                      watch_args, forward_args, grant_args, run);
+  AddReferralCommands(app, g, referral_args, run);
 
   try {
     app.parse(argc, argv);

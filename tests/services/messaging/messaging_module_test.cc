@@ -10,33 +10,14 @@
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::messaging {
 namespace {
 
-class RecordingAuditSink final : public audit::AuditSink {
- public:
-  Status Append(const audit::AuditEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    return absl::OkStatus();
-  }
-  std::vector<audit::AuditEvent> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<audit::AuditEvent> events_;
-};
-
-class NoRevocations final : public authz::RevocationView {
- public:
-  bool IsSuspended(const AgencyId&) const override { return false; }
-  bool IsSerialRevoked(std::string_view) const override { return false; }
-};
+using testing::NoRevocations;
+using testing::RecordingAuditSink;
 
 TEST(MessagingModule, SweeperErasesExpiredMessagesAndAuditsIt) {
   auto server = testing::RedisServer::Start({});

@@ -21,6 +21,7 @@
 #include "services/messaging/messaging_module.h"
 #include "services/referrals/ids.h"
 #include "services/referrals/notifier.h"
+#include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
 
@@ -31,16 +32,8 @@ namespace mc = ::concord::messaging::client;
 namespace mv1 = ::concord::messaging::v1;
 constexpr char kTd[] = "concord.test";
 
-class NullAuditSink final : public audit::AuditSink {
- public:
-  Status Append(const audit::AuditEvent&) override { return absl::OkStatus(); }
-};
-
-class NoRevocations final : public authz::RevocationView {
- public:
-  bool IsSuspended(const AgencyId&) const override { return false; }
-  bool IsSerialRevoked(std::string_view) const override { return false; }
-};
+using testing::NoRevocations;
+using testing::RecordingAuditSink;
 
 struct Party {
   AgencyId id;
@@ -149,7 +142,7 @@ class NotifierMessagingTest : public ::testing::Test {
   redis::RedisConfig redis_config_;
   std::unique_ptr<redis::RedisClient> redis_;
   metrics::Metrics metrics_;
-  NullAuditSink audit_;
+  RecordingAuditSink audit_;
   NoRevocations revocations_;
   std::atomic<int> port_{0};
   std::unique_ptr<host::HostDeps> deps_;

@@ -27,6 +27,7 @@
 #include "services/referrals/notifier.h"
 #include "services/referrals/redis_referral_store.h"
 #include "services/referrals/validation.h"
+#include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
 
@@ -41,28 +42,8 @@ constexpr char kName[] = "Esperanza Ejemplo-Secreta";
 constexpr char kContact[] = "+32 470 99 88 77 via Rue Cachee 5";
 constexpr char kNotes[] = "fled the flat in Schaerbeek at night; afraid of the landlord";
 
-class RecordingAuditSink final : public audit::AuditSink {
- public:
-  Status Append(const audit::AuditEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    return absl::OkStatus();
-  }
-  std::vector<audit::AuditEvent> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<audit::AuditEvent> events_;
-};
-
-class NoRevocations final : public authz::RevocationView {
- public:
-  bool IsSuspended(const AgencyId&) const override { return false; }
-  bool IsSerialRevoked(std::string_view) const override { return false; }
-};
+using testing::NoRevocations;
+using testing::RecordingAuditSink;
 
 class RecordingSender final : public NotificationSender {
  public:

@@ -1,0 +1,162 @@
+// File: cli/concordctl/referral_args.h
+//
+// `concordctl referral ...`: the flag structures and the pure half (no RPC, no file access):
+// enum names typed by users ("sexual", "forced-labour", "18-24", "registration_attestation",
+// "refer-elsewhere") to the proto enums and back, the non-identifying attributes and the
+// personal record built from flags.
+//
+// Every parse error is INVALID_ARGUMENT with a field violation naming the flag (exit code 1).
+// Personal values never appear in an error message.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status/status.h"
+#include "concord/referrals/v1/referrals.pb.h"
+
+namespace concord::ctl {
+
+namespace ref = ::concord::referrals::v1;
+
+// ---- flags ---------------------------------------------------------------------------------
+
+/// The personal record: sealed locally to the receiving centre (+ magistrate), never printed,
+/// never sent in clear.
+struct PersonalArgs {
+  std::string name;             // --name
+  std::string dob;              // --dob YYYY-MM-DD (may be approximate)
+  std::string nationality;      // --nationality ISO 3166-1 alpha-2
+  std::string gender_identity;  // --gender-identity, self-declared free text
+  std::string contact;          // --contact
+  bool consent = false;         // --consent: the person consents to the referral
+  std::string notes;            // --notes
+  /// True when any personal flag was given (a record is to be sealed).
+  bool Given() const;
+};
+
+/// Non-identifying attributes (statistics, routing). Unset fields keep the stored value on an
+/// update; repeatable flags replace the stored list.
+struct AttributeArgs {
+  std::vector<std::string> forms;      // --form (repeatable): sexual, forced_labour, begging...
+  std::string origin_country;          // --origin-country NG
+  std::string origin_region;           // --origin-region Edo
+  std::string age_band;                // --age-band 18-24
+  std::string gender;                  // --gender female|male|transgender|non_binary|undisclosed
+  std::vector<std::string> languages;  // --language (repeatable)
+  int minor = -1;                      // --minor (1) / --not-minor (0); -1 = not given
+  std::string region;                  // --region BE-BRU
+};
+
+/// The sealing key of this agency (opens records). "" = DIR/seal.key of --agency-dir.
+struct ReferralKeyArgs {
+  std::string sealing_key_file;
+};
+
+struct ReferralDraftArgs {
+  std::string case_id;            // --case: update this draft; "" = a new draft
+  int64_t expected_version = -1;  // -1 = the version just read
+  AttributeArgs attributes;
+  std::string centre;      // --centre reception_centre/<id>
+  std::string magistrate;  // --magistrate magistrate/<id>
+  std::string case_reference;
+  PersonalArgs personal;
+};
+
+struct ReferralValidateArgs {
+  std::string case_id;  // stored draft; "" = the inline draft below
+  AttributeArgs attributes;
+  std::string centre;
+  std::string magistrate;
+};
+
+struct ReferralSuggestArgs {
+  std::string case_id;  // take the attributes of this case ("" = from the flags)
+  AttributeArgs attributes;
+  int max_results = 0;  // 0 = all
+};
+
+struct ReferralCaseArgs {
+  std::string case_id;
+  int64_t expected_version = -1;  // submit: -1 = the version just read
+};
+
+struct ReferralTransitionArgs {
+  std::string kind;  // accept, decline, refer-elsewhere, ...
+  std::string case_id;
+  int64_t expected_version = -1;   // -1 = the version just read
+  std::string note;                // decline, record-non-punishment
+  std::string to;                  // refer-elsewhere (centre), assign-magistrate (magistrate)
+  std::string document;            // request-document
+  std::string immigration_office;  // request-document
+  std::string reason;              // close
+  std::string justification;       // assign-magistrate by the centre: why the record is opened
+  PersonalArgs personal;           // refer-elsewhere / assign-magistrate: the re-sealed record
+};
+
+struct ReferralOpenArgs {
+  std::string case_id;
+  std::string justification;   // required (10..500 characters), audited
+  int64_t record_version = 0;  // 0 = latest
+};
+
+struct ReferralUpdateSealedArgs {
+  std::string case_id;
+  int64_t expected_version = -1;
+  PersonalArgs personal;
+};
+
+struct ReferralListArgs {
+  std::string state;         // "" = any
+  bool due = false;          // only cases with a deadline due within --due-within-hours
+  int due_within_hours = 0;  // 0 = server default (14 days)
+  int page_size = 0;
+  std::string page_token;  // given: that one page only; otherwise every page
+};
+
+// ---- enum names ----------------------------------------------------------------------------
+
+/// Lower-case name without the enum prefix: "sexual", "forced_labour", "18_24", "referred".
+std::string FormText(ref::ExploitationForm form);
+std::string AgeBandText(ref::AgeBand band);
+std::string GenderText(ref::GenderCategory gender);
+std::string DocumentText(ref::DocumentKind document);
+std::string CloseReasonText(ref::CloseReason reason);
+std::string DeadlineText(ref::DeadlineKind kind);
+/// Upper case, as the server names states and transitions: "REFERRED", "REFER_ELSEWHERE".
+std::string StateText(ref::CaseState state);
+std::string TransitionText(ref::TransitionKind kind);
+
+/// Case-insensitive; '-' and '_' are equivalent. UNSPECIFIED is refused.
+StatusOr<ref::ExploitationForm> ParseForm(std::string_view flag, std::string_view text);
+StatusOr<ref::AgeBand> ParseAgeBand(std::string_view flag, std::string_view text);
+StatusOr<ref::GenderCategory> ParseGender(std::string_view flag, std::string_view text);
+/// Also the short names "attestation" and "certificate".
+StatusOr<ref::DocumentKind> ParseDocument(std::string_view flag, std::string_view text);
+StatusOr<ref::CloseReason> ParseCloseReason(std::string_view flag, std::string_view text);
+StatusOr<ref::CaseState> ParseState(std::string_view flag, std::string_view text);
+/// "accept", "refer-elsewhere", ... (every kind but SUBMIT, which is `referral submit`).
+StatusOr<ref::TransitionKind> ParseTransitionKind(std::string_view flag, std::string_view text);
+
+/// The names accepted by a parser, for help texts: "sexual, forced_labour, ...".
+std::string FormNames();
+std::string TransitionNames();
+
+// ---- builders ------------------------------------------------------------------------------
+
+/// Applies the given attribute flags onto `attributes` (flags not given leave it unchanged).
+/// Local format checks only; the server validates the values (ISO codes...).
+Status ApplyAttributeArgs(const AttributeArgs& args, ref::CaseAttributes& attributes);
+
+/// The personal record of the flags; its languages are the victim's languages.
+ref::PersonalRecord PersonalRecordFromArgs(const PersonalArgs& args,
+                                           const std::vector<std::string>& languages);
+
+/// The agency keys a record of `c` must be sealed to (the server's rule, RequiredRecipients in
+/// services/referrals/validation.h): the receiving centre (when set and the case is not
+/// DECLINED), then the magistrate (when set).
+std::vector<std::string> RecordRecipientsOf(const ref::Case& c);
+
+}  // namespace concord::ctl

@@ -1,0 +1,812 @@
+// concordctl referral ...: concord.referrals.v1.Referrals. The personal record of a case is
+// sealed and opened HERE, in the agency's process (client/referrals), with the sealing keys of
+// the directory and of the local agency directory; the server only stores the sealed box.
+// Personal values are never printed except by `referral open`, which prints the opened record.
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cli/concordctl/agency_format.h"
+#include "cli/concordctl/commands.h"
+#include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/local_files.h"
+#include "cli/concordctl/referral_args.h"
+#include "client/referrals/record_crypto.h"
+#include "common/crypto/x25519.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/referrals/v1/referrals.grpc.pb.h"
+
+namespace concord::ctl {
+namespace {
+
+using AgencyProto = ::concord::common::v1::AgencyId;
+namespace dir = ::concord::directory::v1;
+namespace rc = ::concord::referrals::client;
+
+constexpr size_t kMinJustification = 10;  // the server's rule (OpenSealed)
+
+Status UsageError(std::string_view flag, std::string_view description) {
+  return InvalidArgumentWithFields("invalid arguments",
+                                   {{std::string(flag), std::string(description)}});
+}
+
+std::string Message(const Status& status) {
+  return std::string(status.message().data(), status.message().size());
+}
+
+bool IsUnsetAgency(const AgencyProto& a) {
+  return a.trust_domain().empty() && a.id().empty() &&
+         a.type() == concord::common::v1::AGENCY_TYPE_UNSPECIFIED;
+}
+
+std::string AgencyText(const AgencyProto& a) { return IsUnsetAgency(a) ? "-" : AgencyKeyOf(a); }
+
+// ---- connection ----------------------------------------------------------------------------
+
+struct Session {
+  const Globals* globals = nullptr;
+  std::unique_ptr<ref::Referrals::Stub> referrals;
+  std::unique_ptr<dir::Directory::Stub> directory;
+  AgencyProto me;  // the agency of the client certificate
+  std::string me_key;
+
+  void Prepare(grpc::ClientContext& ctx) const { PrepareContext(globals->connection, ctx); }
+};
+
+// The agency of the client certificate (the server identifies the caller by it).
+StatusOr<AgencyProto> LocalAgency(const ConnectionOptions& connection) {
+  std::string cert_file = connection.cert_file;
+  if (cert_file.empty() && !connection.agency_dir.empty()) {
+    cert_file = connection.agency_dir + "/cert.pem";
+  }
+  if (cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "no client certificate: give --agency-dir DIR, or --cert and --key (environment "
+        "CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY)");
+  }
+  CONCORD_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(cert_file));
+  if (!info.identity_error.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(cert_file, ": not a valid agency identity: ", info.identity_error));
+  }
+  return ParseAgencyRef("--cert", info.spiffe_id);
+}
+
+StatusOr<Session> Connect(const Globals& globals) {
+  Session s;
+  s.globals = &globals;
+  CONCORD_ASSIGN_OR_RETURN(s.me, LocalAgency(globals.connection));
+  s.me_key = AgencyKeyOf(s.me);
+  CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(globals.connection));
+  s.referrals = ref::Referrals::NewStub(channel);
+  s.directory = dir::Directory::NewStub(channel);
+  return s;
+}
+
+// This agency's X25519 private key (opens records sealed to it).
+StatusOr<crypto::X25519PrivateKey> LoadSealingKey(const Globals& globals,
+                                                  const ReferralKeyArgs& keys) {
+  std::string path = keys.sealing_key_file;
+  if (path.empty() && !globals.connection.agency_dir.empty()) {
+    path = globals.connection.agency_dir + "/seal.key";
+  }
+  if (path.empty()) {
+    return UsageError("--sealing-key-file",
+                      "give the key file, or --agency-dir DIR (DIR/seal.key)");
+  }
+  CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
+  StatusOr<crypto::X25519PrivateKey> key = crypto::X25519PrivateKey::FromPem(pem);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not an unencrypted X25519 private key (PEM)"));
+  }
+  return key;
+}
+
+// ---- RPC helpers: each returns kExitOk or the exit code after printing the failure ----------
+
+int GetCase(Session& s, Output& out, const std::string& case_id, ref::Case* c) {
+  grpc::ClientContext ctx;
+  s.Prepare(ctx);
+  ref::GetRequest req;
+  req.set_case_id(case_id);
+  ref::GetResponse resp;
+  const grpc::Status status = s.referrals->Get(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("Get", status);
+  *c = resp.case_();
+  return kExitOk;
+}
+
+// Seals `record` for `case_id` to the agencies `recipients` ("<type>/<id>"), their sealing keys
+// from the directory (Directory/GetAgency).
+int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
+               const std::string& case_id, const std::vector<std::string>& recipients,
+               ref::SealedRecord* sealed) {
+  if (recipients.empty()) {
+    return out.LocalError(
+        UsageError("--centre", "the personal record is sealed to the receiving centre: set one"));
+  }
+  std::vector<rc::RecordRecipient> to;
+  for (const std::string& key : recipients) {
+    StatusOr<AgencyProto> agency = ParseAgencyRef("recipient", key);
+    if (!agency.ok()) return out.LocalError(agency.status());
+    agency->set_trust_domain(s.me.trust_domain());
+    grpc::ClientContext ctx;
+    s.Prepare(ctx);
+    dir::GetAgencyRequest req;
+    *req.mutable_id() = *agency;
+    dir::GetAgencyResponse resp;
+    const grpc::Status status = s.directory->GetAgency(&ctx, req, &resp);
+    if (!status.ok()) return out.RpcError("Directory/GetAgency (keys of " + key + ")", status);
+    StatusOr<crypto::X25519PublicKey> pub =
+        crypto::X25519PublicKey::FromPem(resp.agency().sealing_public_key_pem());
+    if (!pub.ok()) {
+      return out.VerificationFailed("the directory holds no valid sealing key for " + key);
+    }
+    to.push_back({key, *std::move(pub)});
+  }
+  StatusOr<ref::SealedRecord> box = rc::SealPersonalRecord(record, case_id, to);
+  if (!box.ok()) return out.LocalError(box.status());
+  *sealed = *std::move(box);
+  return kExitOk;
+}
+
+// ---- printing ------------------------------------------------------------------------------
+
+std::string Join(const std::vector<std::string>& items) {
+  return items.empty() ? "-" : JoinComma(items);
+}
+
+std::string DeadlineLine(const ref::Deadline& d) {
+  return DeadlineText(d.kind()) + " due " + TimestampText(d.due_at()) +
+         (d.overdue() ? " (OVERDUE)" : "");
+}
+
+std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
+  const ref::CaseAttributes& a = c.attributes();
+  std::vector<std::string> forms;
+  for (int f : a.exploitation_forms())
+    forms.push_back(FormText(static_cast<ref::ExploitationForm>(f)));
+  std::vector<std::string> languages(a.languages().begin(), a.languages().end());
+  std::string origin = a.origin_country().empty() ? "-" : a.origin_country();
+  if (!a.origin_region().empty()) origin += " (" + a.origin_region() + ")";
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"case", c.case_id()},
+      {"subject ref", c.subject_ref()},
+      {"state", StateText(c.state())},
+      {"version", std::to_string(c.version())},
+      {"referring agency", AgencyText(c.referring_agency())},
+      {"receiving centre", AgencyText(c.receiving_centre())},
+      {"magistrate", AgencyText(c.magistrate())},
+  };
+  if (!IsUnsetAgency(c.immigration_office())) {
+    rows.emplace_back("immigration office", AgencyText(c.immigration_office()));
+  }
+  rows.emplace_back("exploitation forms", Join(forms));
+  rows.emplace_back("origin", origin);
+  rows.emplace_back("age band",
+                    a.age_band() == ref::AGE_BAND_UNSPECIFIED ? "-" : AgeBandText(a.age_band()));
+  if (a.gender_category() != ref::GENDER_CATEGORY_UNSPECIFIED) {
+    rows.emplace_back("gender category", GenderText(a.gender_category()));
+  }
+  rows.emplace_back("languages", Join(languages));
+  rows.emplace_back("minor", a.minor() ? "yes (unaccompanied minor)" : "no");
+  rows.emplace_back("region", a.region().empty() ? "-" : a.region());
+  if (!c.case_reference().empty()) rows.emplace_back("case reference", c.case_reference());
+  std::vector<std::string> recipients(c.sealed_record_recipients().begin(),
+                                      c.sealed_record_recipients().end());
+  rows.emplace_back("sealed record", c.sealed_record_version() == 0
+                                         ? "none"
+                                         : absl::StrCat("version ", c.sealed_record_version(),
+                                                        ", sealed to ", Join(recipients)));
+  if (c.pending_document_request() != ref::DOCUMENT_KIND_UNSPECIFIED) {
+    rows.emplace_back("document requested", DocumentText(c.pending_document_request()));
+  }
+  if (c.has_document_valid_until()) {
+    rows.emplace_back("document valid until", TimestampText(c.document_valid_until()));
+  }
+  if (c.victim_opinion()) rows.emplace_back("victim opinion", "recorded (magistrate)");
+  if (c.conviction_recorded()) rows.emplace_back("conviction", "recorded (magistrate)");
+  if (c.non_punishment_assessed()) {
+    rows.emplace_back("non-punishment", c.non_punishment_assessment());
+  }
+  if (c.close_reason() != ref::CLOSE_REASON_UNSPECIFIED) {
+    rows.emplace_back("close reason", CloseReasonText(c.close_reason()));
+  }
+  for (const ref::Deadline& d : c.deadlines()) rows.emplace_back("deadline", DeadlineLine(d));
+  if (!c.declined_by().empty()) {
+    std::vector<std::string> declined;
+    for (const AgencyProto& d : c.declined_by()) declined.push_back(AgencyKeyOf(d));
+    rows.emplace_back("declined by", Join(declined));
+  }
+  rows.emplace_back("created", TimestampText(c.created_at()));
+  rows.emplace_back("updated", TimestampText(c.updated_at()));
+  return rows;
+}
+
+int PrintJson(Output& out, const google::protobuf::Message& message,
+              const std::vector<std::pair<std::string, nlohmann::json>>& extra = {}) {
+  StatusOr<nlohmann::json> doc = ProtoToJson(message);
+  if (!doc.ok()) return out.LocalError(doc.status());
+  for (const auto& [k, v] : extra) (*doc)[k] = v;
+  out.Json(*doc);
+  return kExitOk;
+}
+
+void PrintProblems(Output& out, const google::protobuf::RepeatedPtrField<ref::FieldProblem>& ps) {
+  std::vector<std::vector<std::string>> rows;
+  for (const ref::FieldProblem& p : ps) rows.push_back({p.field(), p.description()});
+  out.Table({"FIELD", "PROBLEM"}, rows);
+}
+
+int PrintTransition(Output& out, const ref::TransitionResponse& resp,
+                    const std::vector<std::pair<std::string, nlohmann::json>>& extra = {}) {
+  if (out.json()) return PrintJson(out, resp, extra);
+  const ref::HistoryEntry& e = resp.entry();
+  out.Line(absl::StrCat(TransitionText(e.kind()), ": case ", resp.case_().case_id(), " ",
+                        StateText(e.from_state()), " -> ", StateText(e.to_state()), " (version ",
+                        resp.case_().version(), ")"));
+  for (const auto& [k, v] : extra) {
+    if (v.is_array()) {
+      std::vector<std::string> items;
+      for (const auto& i : v) items.push_back(i.get<std::string>());
+      out.Line(k + ": " + JoinComma(items));
+    } else if (v.is_string()) {
+      out.Line(k + ": " + v.get<std::string>());
+    }
+  }
+  out.KeyValues(CaseRows(resp.case_()));
+  return kExitOk;
+}
+
+int64_t ExpectedVersion(int64_t flag, const ref::Case& read) {
+  return flag >= 0 ? flag : read.version();
+}
+
+StatusOr<AgencyProto> OptionalAgency(std::string_view flag, const std::string& text) {
+  if (text.empty()) return AgencyProto();
+  return ParseAgencyRef(flag, text);
+}
+
+}  // namespace
+
+// ---- draft ---------------------------------------------------------------------------------
+
+int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Output& out) {
+  ref::SaveDraftRequest req;
+  if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
+    return out.LocalError(st);
+  }
+  StatusOr<AgencyProto> centre = OptionalAgency("--centre", args.centre);
+  if (!centre.ok()) return out.LocalError(centre.status());
+  StatusOr<AgencyProto> magistrate = OptionalAgency("--magistrate", args.magistrate);
+  if (!magistrate.ok()) return out.LocalError(magistrate.status());
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+
+  if (!args.case_id.empty()) {
+    // Read-modify-write: the stored draft, with the flags given applied on top.
+    ref::Case current;
+    if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+    req.set_case_id(args.case_id);
+    req.set_expected_version(ExpectedVersion(args.expected_version, current));
+    *req.mutable_attributes() = current.attributes();
+    if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
+      return out.LocalError(st);
+    }
+    *req.mutable_receiving_centre() = current.receiving_centre();
+    *req.mutable_magistrate() = current.magistrate();
+    req.set_case_reference(current.case_reference());
+  }
+  if (!args.centre.empty()) *req.mutable_receiving_centre() = *centre;
+  if (!args.magistrate.empty()) *req.mutable_magistrate() = *magistrate;
+  if (!args.case_reference.empty()) req.set_case_reference(args.case_reference);
+  if (args.personal.Given() && IsUnsetAgency(req.receiving_centre())) {
+    return out.LocalError(UsageError(
+        "--centre", "the personal record is sealed to the receiving centre: give --centre"));
+  }
+
+  const auto save = [&](ref::SaveDraftResponse* resp) -> int {
+    grpc::ClientContext ctx;
+    s->Prepare(ctx);
+    const grpc::Status status = s->referrals->SaveDraft(&ctx, req, resp);
+    return status.ok() ? kExitOk : out.RpcError("SaveDraft", status);
+  };
+  const bool created = args.case_id.empty();
+  ref::SaveDraftResponse resp;
+  std::vector<std::string> sealed_to;
+  if (args.personal.Given()) {
+    if (created) {
+      // The record is bound to its case id (aad): create the draft first, then seal.
+      if (int rc = save(&resp); rc != kExitOk) return rc;
+      req.set_case_id(resp.case_().case_id());
+      req.set_expected_version(resp.case_().version());
+    }
+    ref::Case future;
+    future.set_state(ref::CASE_STATE_DETECTED);
+    *future.mutable_receiving_centre() = req.receiving_centre();
+    *future.mutable_magistrate() = req.magistrate();
+    sealed_to = RecordRecipientsOf(future);
+    const std::vector<std::string> languages(req.attributes().languages().begin(),
+                                             req.attributes().languages().end());
+    if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages),
+                            req.case_id(), sealed_to, req.mutable_sealed_record());
+        rc != kExitOk) {
+      if (created) out.Line("note: draft " + req.case_id() + " was created without the record");
+      return rc;
+    }
+  }
+  if (int rc = save(&resp); rc != kExitOk) return rc;
+
+  if (out.json()) {
+    return PrintJson(out, resp, {{"created", created}, {"sealed_to", sealed_to}});
+  }
+  out.Line(absl::StrCat(created ? "created draft " : "saved draft ", resp.case_().case_id(),
+                        " (version ", resp.case_().version(), ")"));
+  if (!sealed_to.empty()) {
+    out.Line("personal record sealed locally to " + JoinComma(sealed_to) +
+             " (the server never sees it in clear)");
+  }
+  out.KeyValues(CaseRows(resp.case_()));
+  if (resp.problems().empty()) {
+    out.Line("complete: ready to submit (concordctl referral submit " + resp.case_().case_id() +
+             ")");
+  } else {
+    out.Line(absl::StrCat("still missing before submit (", resp.problems_size(), "):"));
+    PrintProblems(out, resp.problems());
+  }
+  return kExitOk;
+}
+
+// ---- validate ------------------------------------------------------------------------------
+
+int RunReferralValidate(const Globals& globals, const ReferralValidateArgs& args, Output& out) {
+  ref::ValidateRequest req;
+  if (!args.case_id.empty()) {
+    req.set_case_id(args.case_id);
+  } else {
+    ref::SaveDraftRequest& d = *req.mutable_draft();
+    if (Status st = ApplyAttributeArgs(args.attributes, *d.mutable_attributes()); !st.ok()) {
+      return out.LocalError(st);
+    }
+    StatusOr<AgencyProto> centre = OptionalAgency("--centre", args.centre);
+    if (!centre.ok()) return out.LocalError(centre.status());
+    StatusOr<AgencyProto> magistrate = OptionalAgency("--magistrate", args.magistrate);
+    if (!magistrate.ok()) return out.LocalError(magistrate.status());
+    *d.mutable_receiving_centre() = *centre;
+    *d.mutable_magistrate() = *magistrate;
+  }
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::ValidateResponse resp;
+  const grpc::Status status = s->referrals->Validate(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("Validate", status);
+  if (out.json()) {
+    if (int rc = PrintJson(out, resp); rc != kExitOk) return rc;
+    return resp.valid() ? kExitOk : kExitVerificationFailed;
+  }
+  if (resp.valid()) {
+    out.Line("valid: no problem, ready to submit");
+    return kExitOk;
+  }
+  out.Line(absl::StrCat("not valid: ", resp.problems_size(), " problem(s)"));
+  PrintProblems(out, resp.problems());
+  return kExitVerificationFailed;
+}
+
+// ---- suggest -------------------------------------------------------------------------------
+
+int RunReferralSuggest(const Globals& globals, const ReferralSuggestArgs& args, Output& out) {
+  if (args.max_results < 0) {
+    return out.LocalError(UsageError("--max", "must be >= 0 (0 = all)"));
+  }
+  ref::SuggestCentresRequest req;
+  req.set_max_results(args.max_results);
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  if (!args.case_id.empty()) {
+    ref::Case c;
+    if (int rc = GetCase(*s, out, args.case_id, &c); rc != kExitOk) return rc;
+    *req.mutable_attributes() = c.attributes();
+  }
+  if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
+    return out.LocalError(st);
+  }
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::SuggestCentresResponse resp;
+  const grpc::Status status = s->referrals->SuggestCentres(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("SuggestCentres", status);
+  if (out.json()) return PrintJson(out, resp);
+  std::vector<std::vector<std::string>> rows;
+  int rank = 0;
+  for (const ref::CentreSuggestion& c : resp.suggestions()) {
+    char score[32];
+    std::snprintf(score, sizeof(score), "%.2f", c.score());
+    const std::string load = std::to_string(c.open_cases()) + "/" +
+                             (c.capacity() > 0 ? std::to_string(c.capacity()) : std::string("-"));
+    std::vector<std::string> reasons(c.reasons().begin(), c.reasons().end());
+    rows.push_back({std::to_string(++rank), AgencyKeyOf(c.centre()), c.display_name(), score, load,
+                    JoinComma(reasons)});
+  }
+  out.Table({"RANK", "CENTRE", "NAME", "SCORE", "OPEN/CAPACITY", "REASONS"}, rows);
+  if (!rows.empty()) out.Line("the choice stays with the referring agency (--centre)");
+  return kExitOk;
+}
+
+// ---- submit --------------------------------------------------------------------------------
+
+int RunReferralSubmit(const Globals& globals, const ReferralCaseArgs& args, Output& out) {
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  ref::SubmitRequest req;
+  req.set_case_id(args.case_id);
+  req.set_expected_version(args.expected_version);
+  if (args.expected_version < 0) {
+    ref::Case current;
+    if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+    req.set_expected_version(current.version());
+  }
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::TransitionResponse resp;
+  const grpc::Status status = s->referrals->Submit(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("Submit", status);
+  return PrintTransition(out, resp);
+}
+
+// ---- transition ----------------------------------------------------------------------------
+
+int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
+                          const ReferralTransitionArgs& args, Output& out) {
+  StatusOr<ref::TransitionKind> kind = ParseTransitionKind("KIND", args.kind);
+  if (!kind.ok()) return out.LocalError(kind.status());
+  const ref::TransitionKind k = *kind;
+  const bool reseal =
+      k == ref::TRANSITION_KIND_REFER_ELSEWHERE || k == ref::TRANSITION_KIND_ASSIGN_MAGISTRATE;
+  // Flags that do not apply to the kind are refused (nothing is sent).
+  const auto only = [&](bool given, std::string_view flag, bool applies,
+                        std::string_view which) -> Status {
+    if (given && !applies) return UsageError(flag, "only for " + std::string(which));
+    return absl::OkStatus();
+  };
+  for (const Status& st :
+       {only(!args.note.empty(), "--note",
+             k == ref::TRANSITION_KIND_DECLINE || k == ref::TRANSITION_KIND_RECORD_NON_PUNISHMENT,
+             "decline and record-non-punishment"),
+        only(!args.to.empty(), "--to", reseal, "refer-elsewhere and assign-magistrate"),
+        only(!args.document.empty(), "--document", k == ref::TRANSITION_KIND_REQUEST_DOCUMENT,
+             "request-document"),
+        only(!args.immigration_office.empty(), "--immigration-office",
+             k == ref::TRANSITION_KIND_REQUEST_DOCUMENT, "request-document"),
+        only(!args.reason.empty(), "--reason", k == ref::TRANSITION_KIND_CLOSE, "close"),
+        only(args.personal.Given(), "--name/--dob/...", reseal,
+             "refer-elsewhere and assign-magistrate (the re-sealed personal record)")}) {
+    if (!st.ok()) return out.LocalError(st);
+  }
+  ref::TransitionRequest req;
+  req.set_case_id(args.case_id);
+  req.set_kind(k);
+  req.set_note(args.note);
+  if (reseal) {
+    if (args.to.empty()) {
+      return out.LocalError(UsageError("--to", k == ref::TRANSITION_KIND_REFER_ELSEWHERE
+                                                   ? "required: the new reception centre"
+                                                   : "required: the magistrate"));
+    }
+    StatusOr<AgencyProto> to = ParseAgencyRef("--to", args.to);
+    if (!to.ok()) return out.LocalError(to.status());
+    *req.mutable_target() = *to;
+  }
+  if (k == ref::TRANSITION_KIND_REQUEST_DOCUMENT) {
+    if (args.document.empty()) {
+      return out.LocalError(
+          UsageError("--document",
+                     "required: reflection, registration_attestation, registration_certificate or "
+                     "unlimited_stay"));
+    }
+    StatusOr<ref::DocumentKind> doc = ParseDocument("--document", args.document);
+    if (!doc.ok()) return out.LocalError(doc.status());
+    req.set_document(*doc);
+    StatusOr<AgencyProto> office = OptionalAgency("--immigration-office", args.immigration_office);
+    if (!office.ok()) return out.LocalError(office.status());
+    *req.mutable_target() = *office;
+  }
+  if (k == ref::TRANSITION_KIND_CLOSE) {
+    if (args.reason.empty()) {
+      return out.LocalError(UsageError(
+          "--reason", "required: voluntary_return, withdrawal, refusal, lost_contact or other"));
+    }
+    StatusOr<ref::CloseReason> reason = ParseCloseReason("--reason", args.reason);
+    if (!reason.ok()) return out.LocalError(reason.status());
+    req.set_close_reason(*reason);
+  }
+
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  ref::Case current;
+  if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+  req.set_expected_version(ExpectedVersion(args.expected_version, current));
+
+  std::vector<std::pair<std::string, nlohmann::json>> extra;
+  if (reseal) {
+    // The record, re-sealed to the parties of the case after the transition.
+    ref::Case future = current;
+    if (k == ref::TRANSITION_KIND_REFER_ELSEWHERE) {
+      *future.mutable_receiving_centre() = req.target();
+      future.set_state(ref::CASE_STATE_REFERRED);
+    } else {
+      *future.mutable_magistrate() = req.target();
+    }
+    const std::vector<std::string> recipients = RecordRecipientsOf(future);
+    ref::PersonalRecord record;
+    if (args.personal.Given()) {
+      const std::vector<std::string> languages(current.attributes().languages().begin(),
+                                               current.attributes().languages().end());
+      record = PersonalRecordFromArgs(args.personal, languages);
+    } else if (k == ref::TRANSITION_KIND_ASSIGN_MAGISTRATE &&
+               AgencyKeyOf(current.receiving_centre()) == s->me_key &&
+               current.sealed_record_version() > 0) {
+      // The centre opens the current record with its own key and re-seals it (audited).
+      StatusOr<crypto::X25519PrivateKey> key = LoadSealingKey(globals, keys);
+      if (!key.ok()) return out.LocalError(key.status());
+      std::string justification =
+          args.justification.empty() ? globals.connection.justification : args.justification;
+      if (justification.size() < kMinJustification) {
+        justification = "re-seal the personal record to the newly assigned magistrate " +
+                        AgencyKeyOf(req.target());
+      }
+      grpc::ClientContext ctx;
+      s->Prepare(ctx);
+      ref::OpenSealedRequest open;
+      open.set_case_id(args.case_id);
+      open.set_justification(justification);
+      ref::OpenSealedResponse opened;
+      const grpc::Status status = s->referrals->OpenSealed(&ctx, open, &opened);
+      if (!status.ok()) return out.RpcError("OpenSealed", status);
+      StatusOr<ref::PersonalRecord> plain =
+          rc::OpenPersonalRecord(opened.record(), args.case_id, s->me_key, *key);
+      if (!plain.ok()) {
+        return out.VerificationFailed("the sealed record of case " + args.case_id +
+                                      " does not open with the sealing key of " + s->me_key + " (" +
+                                      Message(plain.status()) + ")");
+      }
+      record = *std::move(plain);
+      extra.emplace_back("re-sealed from",
+                         absl::StrCat("record version ", opened.record().version(),
+                                      ", opened with the sealing key of ", s->me_key));
+    } else {
+      return out.LocalError(UsageError(
+          "--name/--dob/...",
+          "give the personal record again (--name, --dob, --nationality, --contact, --consent, "
+          "--notes): it is re-sealed to " +
+              JoinComma(recipients) +
+              (k == ref::TRANSITION_KIND_ASSIGN_MAGISTRATE
+                   ? " (the receiving centre can instead re-seal the current record itself)"
+                   : "")));
+    }
+    if (int rc = SealRecord(*s, out, record, args.case_id, recipients, req.mutable_sealed_record());
+        rc != kExitOk) {
+      return rc;
+    }
+    extra.emplace_back("re-sealed to", recipients);
+  }
+
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::TransitionResponse resp;
+  const grpc::Status status = s->referrals->Transition(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("Transition " + TransitionText(k), status);
+  return PrintTransition(out, resp, extra);
+}
+
+// ---- get / open / update-sealed ------------------------------------------------------------
+
+int RunReferralGet(const Globals& globals, const ReferralCaseArgs& args, Output& out) {
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  ref::Case c;
+  if (int rc = GetCase(*s, out, args.case_id, &c); rc != kExitOk) return rc;
+  if (out.json()) {
+    ref::GetResponse resp;
+    *resp.mutable_case_() = c;
+    return PrintJson(out, resp);
+  }
+  out.KeyValues(CaseRows(c));
+  return kExitOk;
+}
+
+int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
+                    const ReferralOpenArgs& args, Output& out) {
+  const std::string justification =
+      args.justification.empty() ? globals.connection.justification : args.justification;
+  if (justification.size() < kMinJustification) {
+    return out.LocalError(
+        UsageError("--justification",
+                   "required: why the personal record is opened (10..500 characters; "
+                   "recorded in the audit log)"));
+  }
+  if (args.record_version < 0) {
+    return out.LocalError(UsageError("--record-version", "must be >= 0 (0 = latest)"));
+  }
+  StatusOr<crypto::X25519PrivateKey> key = LoadSealingKey(globals, keys);
+  if (!key.ok()) return out.LocalError(key.status());
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::OpenSealedRequest req;
+  req.set_case_id(args.case_id);
+  req.set_justification(justification);
+  req.set_version(args.record_version);
+  ref::OpenSealedResponse resp;
+  const grpc::Status status = s->referrals->OpenSealed(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("OpenSealed", status);
+  const ref::SealedRecord& sealed = resp.record();
+  const std::vector<std::string> sealed_to = rc::RecordRecipientKeys(sealed);
+  StatusOr<ref::PersonalRecord> record =
+      rc::OpenPersonalRecord(sealed, args.case_id, s->me_key, *key);
+  if (!record.ok()) {
+    if (record.status().code() == absl::StatusCode::kNotFound) {
+      return out.VerificationFailed("the sealed record of case " + args.case_id +
+                                    " is not sealed to " + s->me_key + " (sealed to " +
+                                    Join(sealed_to) + ")");
+    }
+    return out.VerificationFailed(
+        "the sealed record of case " + args.case_id + " does not open with the sealing key of " +
+        s->me_key +
+        " (altered, bound to another case, or another key: " + Message(record.status()) + ")");
+  }
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(*record);
+    if (!doc.ok()) return out.LocalError(doc.status());
+    out.Json({{"case_id", args.case_id},
+              {"record_version", sealed.version()},
+              {"author", AgencyKeyOf(sealed.author())},
+              {"created_at", TimestampText(sealed.created_at())},
+              {"sealed_to", sealed_to},
+              {"verified", true},
+              {"opened_as", s->me_key},
+              {"record", *doc}});
+    return kExitOk;
+  }
+  std::vector<std::string> languages(record->languages().begin(), record->languages().end());
+  out.KeyValues({
+      {"case", args.case_id},
+      {"record version",
+       absl::StrCat(sealed.version(), " (sealed by ", AgencyKeyOf(sealed.author()), ", ",
+                    TimestampText(sealed.created_at()), ")")},
+      {"sealed to", Join(sealed_to)},
+      {"verified", "sealed to " + s->me_key +
+                       " (opened and authenticated locally with its sealing key; the "
+                       "consultation is audited)"},
+      {"name", record->full_name()},
+      {"date of birth", record->date_of_birth()},
+      {"nationality", record->nationality()},
+      {"gender identity", record->gender_identity()},
+      {"languages", JoinComma(languages)},
+      {"contact", record->contact()},
+      {"consent", record->consent_given() ? "given" : "not given"},
+      {"notes", record->notes()},
+  });
+  return kExitOk;
+}
+
+int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedArgs& args,
+                            Output& out) {
+  if (!args.personal.Given()) {
+    return out.LocalError(UsageError(
+        "--name/--dob/...", "give the new personal record (it replaces the latest version)"));
+  }
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  ref::Case current;
+  if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+  ref::UpdateSealedRequest req;
+  req.set_case_id(args.case_id);
+  req.set_expected_version(ExpectedVersion(args.expected_version, current));
+  const std::vector<std::string> recipients = RecordRecipientsOf(current);
+  const std::vector<std::string> languages(current.attributes().languages().begin(),
+                                           current.attributes().languages().end());
+  if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages), args.case_id,
+                          recipients, req.mutable_sealed_record());
+      rc != kExitOk) {
+    return rc;
+  }
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::UpdateSealedResponse resp;
+  const grpc::Status status = s->referrals->UpdateSealed(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("UpdateSealed", status);
+  if (out.json()) return PrintJson(out, resp, {{"sealed_to", recipients}});
+  out.Line(absl::StrCat("sealed record version ", resp.case_().sealed_record_version(), " of case ",
+                        args.case_id, " sealed locally to ", JoinComma(recipients)));
+  out.KeyValues(CaseRows(resp.case_()));
+  return kExitOk;
+}
+
+// ---- list / history ------------------------------------------------------------------------
+
+int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output& out) {
+  ref::ListRequest req;
+  if (!args.state.empty()) {
+    StatusOr<ref::CaseState> state = ParseState("--state", args.state);
+    if (!state.ok()) return out.LocalError(state.status());
+    req.set_state(*state);
+  }
+  if (args.page_size < 0 || args.page_size > 500) {
+    return out.LocalError(UsageError("--page-size", "must be 0..500 (0 = server default)"));
+  }
+  if (args.due_within_hours < 0) {
+    return out.LocalError(UsageError("--due-within-hours", "must be >= 0"));
+  }
+  req.set_deadline_due(args.due || args.due_within_hours > 0);
+  req.set_due_within_hours(args.due_within_hours);
+  req.mutable_page()->set_page_size(args.page_size);
+  req.mutable_page()->set_page_token(args.page_token);
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  ref::ListResponse all;
+  for (int pages = 0; pages < 1000; ++pages) {
+    grpc::ClientContext ctx;
+    s->Prepare(ctx);
+    ref::ListResponse page;
+    const grpc::Status status = s->referrals->List(&ctx, req, &page);
+    if (!status.ok()) return out.RpcError("List", status);
+    for (ref::Case& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
+    all.set_next_page_token(page.next_page_token());
+    if (!args.page_token.empty() || page.next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(page.next_page_token());
+  }
+  if (out.json()) return PrintJson(out, all);
+  std::vector<std::vector<std::string>> rows;
+  for (const ref::Case& c : all.cases()) {
+    std::string next = "-";
+    const ref::Deadline* first = nullptr;
+    for (const ref::Deadline& d : c.deadlines()) {
+      if (first == nullptr || d.due_at().seconds() < first->due_at().seconds()) first = &d;
+    }
+    if (first != nullptr) next = DeadlineLine(*first);
+    rows.push_back({c.case_id(), StateText(c.state()), std::to_string(c.version()),
+                    AgencyText(c.referring_agency()), AgencyText(c.receiving_centre()),
+                    AgencyText(c.magistrate()), next, TimestampText(c.updated_at())});
+  }
+  out.Table(
+      {"CASE", "STATE", "VERSION", "REFERRER", "CENTRE", "MAGISTRATE", "NEXT DEADLINE", "UPDATED"},
+      rows);
+  if (!args.page_token.empty() && !all.next_page_token().empty()) {
+    out.Line("next page: --page-token " + all.next_page_token());
+  }
+  return kExitOk;
+}
+
+int RunReferralHistory(const Globals& globals, const ReferralCaseArgs& args, Output& out) {
+  StatusOr<Session> s = Connect(globals);
+  if (!s.ok()) return out.LocalError(s.status());
+  grpc::ClientContext ctx;
+  s->Prepare(ctx);
+  ref::HistoryRequest req;
+  req.set_case_id(args.case_id);
+  ref::HistoryResponse resp;
+  const grpc::Status status = s->referrals->History(&ctx, req, &resp);
+  if (!status.ok()) return out.RpcError("History", status);
+  if (out.json()) return PrintJson(out, resp);
+  std::vector<std::vector<std::string>> rows;
+  for (const ref::HistoryEntry& e : resp.entries()) {
+    rows.push_back({std::to_string(e.version()), TimestampText(e.at()), e.action(),
+                    StateText(e.from_state()), StateText(e.to_state()), AgencyText(e.actor()),
+                    e.note().empty() ? "-" : e.note()});
+  }
+  out.Table({"VERSION", "AT", "ACTION", "FROM", "TO", "BY", "NOTE"}, rows);
+  return kExitOk;
+}
+
+}  // namespace concord::ctl

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Referrals end to end over real mTLS, driven only through `concordctl referral` (and `message`
+# for the notifications): a dev PKI (scripts/pki.sh), a real redis-server and concord-server
+# (hosting Referrals with its notifier identity admin/concord-referrals) on free loopback ports.
+# One case is walked from detection to a registration certificate by the agencies the procedure
+# names; the personal record is sealed in concordctl to the centre (+ magistrate). Also: a stale
+# --expected-version is ABORTED, a forbidden transition is FAILED_PRECONDITION naming the state
+# and the allowed transitions, a police unit that is not a recipient cannot open the record,
+# a coordination-unit agency sees no case, the notifications arrive in the centre's inbox, and a
+# dump of every Redis key holds none of the personal values.
+# Usage: concordctl_referral_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
+# shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
+set -euo pipefail
+
+CTL=${1:?usage: concordctl_referral_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
+REAL_SERVER_BIN=${2:?usage}
+PKI_SH=${3:?usage}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-ref-e2e.XXXXXX")
+PKI=$WORK/pki
+REDIS_PID=""
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# shellcheck source=tests/integration/stack_lib.sh
+source "$(dirname "$0")/stack_lib.sh"
+not_contains() {
+  if grep -qF -- "$3" <<<"$2"; then fail "$1: unexpected '$3' in: $2"; else pass; fi
+}
+# json EXPR: evaluates a Python expression over the JSON document in $OUT (bound to d).
+json() { /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
+equal() {
+  if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
+}
+
+"$PKI_SH" --quiet --dir "$PKI" demo
+
+# stack_lib starts "$SERVER_BIN" with the common flags; the referrals notifier needs one more.
+# exec keeps the pid, so SERVER_PID is the server's.
+SERVER_BIN=$WORK/concord-server-with-notifier
+cat >"$SERVER_BIN" <<WRAP
+#!/usr/bin/env bash
+exec "$REAL_SERVER_BIN" "\$@" --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals"
+WRAP
+chmod +x "$SERVER_BIN"
+
+start_redis
+start_concord_server
+for ((i = 0; i < 40; i++)); do
+  "$CTL" --agency-dir "$PKI/agencies/admin/ops" --server "127.0.0.1:$PORT" --timeout 3 health \
+    >/dev/null 2>&1 && break
+  sleep 0.25
+done
+
+POLICE=police/pz-brussels-capital
+OTHER_POLICE=police/fgp-antwerp-thb
+PAGASA=reception_centre/pag-asa
+PAYOKE=reception_centre/payoke
+MAGISTRATE=magistrate/parquet-bruxelles-thb
+OFFICE=immigration_office/dvz-minteh
+ICU=coordination_unit/icu-thb
+
+echo "== register the demo agencies (keys from the PKI), centres with a referral profile"
+while read -r a; do
+  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+    --jurisdiction BE
+done < <("$PKI_SH" demo-agencies)
+ctl 0 "pag-asa profile" admin/ops directory update "$PAGASA" --jurisdiction BE-BRU \
+  --language fr --language nl --language es --language pt --specialisation gender_diversity \
+  --specialisation sexual_exploitation --capacity 20
+ctl 0 "payoke profile" admin/ops directory update "$PAYOKE" --jurisdiction BE-VAN \
+  --language nl --language en --specialisation labour_exploitation --capacity 20
+
+# Personal values: none of them may ever appear in Redis (nor in non-`open` output).
+NAME="Name-Plaintext-$RANDOM$RANDOM Silva"
+CONTACT="+32-470-$RANDOM$RANDOM-contact"
+NOTES="Notes-Plaintext-$RANDOM$RANDOM met near the station"
+DOB=1997-02-03
+PERSONAL=(--name "$NAME" --dob "$DOB" --nationality BR --gender-identity "trans woman"
+  --contact "$CONTACT" --consent --notes "$NOTES")
+ATTRS=(--form sexual --origin-country BR --origin-region Para --age-band 25-34
+  --gender transgender --language pt --language es --region BE-BRU)
+
+echo "== police: suggest, draft (sealed record), validate, submit"
+ctl 0 "suggest" "$POLICE" --json referral suggest "${ATTRS[@]}"
+equal "pag-asa ranked first" "$(json 'd["suggestions"][0]["centre"]["id"]')" "pag-asa"
+ctl 0 "suggest (text)" "$POLICE" referral suggest "${ATTRS[@]}"
+contains "suggest table" "$OUT" "RANK"
+ctl 1 "personal record without a centre" "$POLICE" referral draft "${ATTRS[@]}" --name "$NAME"
+ctl 1 "unknown exploitation form" "$POLICE" referral draft --form fishing
+contains "form names listed" "$ERR" "forced_labour"
+ctl 3 "validate an empty inline draft" "$POLICE" referral validate
+contains "problems listed" "$OUT" "FIELD"
+
+ctl 0 "draft" "$POLICE" --officer insp-e2e --json referral draft "${ATTRS[@]}" \
+  --centre "$PAGASA" --case-reference PV-E2E-0001 "${PERSONAL[@]}"
+CASE=$(json 'd["case"]["case_id"]')
+equal "draft state" "$(json 'd["case"]["state"]')" "CASE_STATE_DETECTED"
+equal "sealed record version" "$(json 'd["case"]["sealed_record_version"]')" "1"
+equal "sealed to the centre" "$(json 'd["sealed_to"]')" "['$PAGASA']"
+equal "no problem left" "$(json 'len(d["problems"])')" "0"
+not_contains "draft output has no name" "$OUT" "$NAME"
+ctl 0 "validate the stored draft" "$POLICE" referral validate "$CASE"
+contains "valid" "$OUT" "valid: no problem"
+ctl 0 "submit" "$POLICE" referral submit "$CASE"
+contains "submitted" "$OUT" "SUBMIT: case $CASE DETECTED -> REFERRED"
+not_contains "get output has no personal data" "$OUT" "$CONTACT"
+
+echo "== the notification arrives in the centre's inbox"
+NOTE_ID=""
+for ((i = 0; i < 60; i++)); do
+  "$CTL" --agency-dir "$PKI/agencies/$PAGASA" --server "127.0.0.1:$PORT" --json message inbox \
+    --thread "$CASE" >"$WORK/inbox" 2>/dev/null || true
+  NOTE_ID=$(/usr/bin/python3 -c 'import json,sys
+try:
+    d=json.load(open(sys.argv[1]))
+except Exception:
+    sys.exit(0)
+for e in d.get("entries", []):
+    if e["sender"] == "admin/concord-referrals":
+        print(e["message_id"]); break' "$WORK/inbox")
+  [ -n "$NOTE_ID" ] && break
+  sleep 0.25
+done
+if [ -n "$NOTE_ID" ]; then
+  pass
+else
+  fail "no notification from admin/concord-referrals in the inbox of $PAGASA"
+  cat "$WORK/inbox" >&2 || true
+  grep -i "referral\|notif\|outbox" "$WORK/server.log" | tail -n 20 >&2 || true
+fi
+if [ -n "$NOTE_ID" ]; then
+  ctl 0 "read the notification (signature verified)" "$PAGASA" message read "$NOTE_ID"
+  contains "notification verified" "$OUT" "verified (sender admin/concord-referrals"
+  contains "notification names the case" "$OUT" "$CASE"
+  contains "notification names the transition" "$OUT" "submit"
+fi
+
+echo "== concurrency and state rules"
+ctl 2 "stale --expected-version" "$PAGASA" referral transition accept "$CASE" --expected-version 1
+contains "ABORTED" "$ERR" "ABORTED"
+ctl 2 "forbidden transition in REFERRED" "$POLICE" referral transition record-statement "$CASE"
+contains "FAILED_PRECONDITION" "$ERR" "FAILED_PRECONDITION"
+contains "names the state" "$ERR" "REFERRED"
+contains "names the allowed transitions" "$ERR" "allowed transitions"
+ctl 2 "police may not accept" "$POLICE" referral transition accept "$CASE"
+contains "PERMISSION_DENIED" "$ERR" "PERMISSION_DENIED"
+ctl 1 "a flag that does not apply" "$PAGASA" referral transition accept "$CASE" --reason other
+ctl 1 "unknown transition" "$PAGASA" referral transition fly "$CASE"
+
+echo "== the walk: REFERRED -> ... -> REGISTRATION_CERTIFICATE"
+ctl 0 "centre accepts" "$PAGASA" referral transition accept "$CASE"
+contains "accepted" "$OUT" "REFERRED -> ACCEPTED"
+ctl 0 "centre opens the record" "$PAGASA" referral open "$CASE" --justification "first interview preparation"
+contains "centre sees the name" "$OUT" "$NAME"
+contains "verified line" "$OUT" "verified:"
+contains "verified sealed to the centre" "$OUT" "sealed to $PAGASA"
+ctl 1 "open without a justification" "$PAGASA" referral open "$CASE"
+ctl 0 "centre requests the reflection document" "$PAGASA" referral transition request-document \
+  "$CASE" --document reflection --immigration-office "$OFFICE"
+ctl 0 "office issues it" "$OFFICE" referral transition issue-reflection-document "$CASE"
+contains "reflection" "$OUT" "ACCEPTED -> REFLECTION"
+ctl 0 "police records the statement" "$POLICE" referral transition record-statement "$CASE"
+contains "statement" "$OUT" "REFLECTION -> STATEMENT_MADE"
+ctl 0 "centre requests the attestation" "$PAGASA" referral transition request-document "$CASE" \
+  --document attestation
+ctl 0 "office issues the attestation" "$OFFICE" referral transition issue-attestation "$CASE"
+contains "attestation" "$OUT" "STATEMENT_MADE -> REGISTRATION_ATTESTATION"
+ctl 0 "centre assigns the magistrate (record re-sealed)" "$PAGASA" --json referral transition \
+  assign-magistrate "$CASE" --to "$MAGISTRATE"
+equal "re-sealed to centre + magistrate" "$(json 'd["re-sealed to"]')" "['$PAGASA', '$MAGISTRATE']"
+equal "record version 2" "$(json 'd["case"]["sealed_record_version"]')" "2"
+ctl 0 "magistrate records the victim opinion" "$MAGISTRATE" referral transition \
+  record-victim-opinion "$CASE"
+ctl 0 "magistrate opens the record" "$MAGISTRATE" --json referral open "$CASE" \
+  --justification "prepare the hearing of the victim"
+equal "magistrate sees the name" "$(json 'd["record"]["full_name"]')" "$NAME"
+equal "magistrate sees the notes" "$(json 'd["record"]["notes"]')" "$NOTES"
+equal "opened as the magistrate" "$(json 'd["opened_as"]')" "$MAGISTRATE"
+ctl 0 "centre requests the certificate" "$PAGASA" referral transition request-document "$CASE" \
+  --document registration_certificate
+ctl 0 "office issues the certificate" "$OFFICE" referral transition issue-certificate "$CASE"
+contains "certificate" "$OUT" "REGISTRATION_ATTESTATION -> REGISTRATION_CERTIFICATE"
+ctl 0 "get as the referrer" "$POLICE" --json referral get "$CASE"
+equal "final state" "$(json 'd["case"]["state"]')" "CASE_STATE_REGISTRATION_CERTIFICATE"
+ctl 0 "history" "$PAGASA" referral history "$CASE"
+contains "history has the submit" "$OUT" "submit"
+contains "history has the certificate" "$OUT" "REGISTRATION_CERTIFICATE"
+ctl 0 "list as the centre" "$PAGASA" referral list --state registration_certificate
+contains "listed" "$OUT" "$CASE"
+ctl 0 "update-sealed by the centre" "$PAGASA" referral update-sealed "$CASE" "${PERSONAL[@]}"
+contains "record version 3" "$OUT" "sealed record version 3"
+
+echo "== a second case: declined, referred elsewhere (record re-sealed), closed"
+ctl 0 "draft 2" "$POLICE" --json referral draft "${ATTRS[@]}" --centre "$PAYOKE" "${PERSONAL[@]}"
+CASE2=$(json 'd["case"]["case_id"]')
+ctl 0 "submit 2" "$POLICE" referral submit "$CASE2"
+ctl 0 "payoke declines" "$PAYOKE" referral transition decline "$CASE2" --note "no place for this profile"
+contains "declined" "$OUT" "REFERRED -> DECLINED"
+ctl 1 "refer elsewhere needs the record again" "$POLICE" referral transition refer-elsewhere \
+  "$CASE2" --to "$PAGASA"
+ctl 0 "refer elsewhere" "$POLICE" --json referral transition refer-elsewhere "$CASE2" \
+  --to "$PAGASA" "${PERSONAL[@]}"
+equal "re-sealed to the new centre" "$(json 'd["re-sealed to"]')" "['$PAGASA']"
+equal "referred again" "$(json 'd["case"]["state"]')" "CASE_STATE_REFERRED"
+ctl 2 "payoke may no longer open the record" "$PAYOKE" referral open "$CASE2" \
+  --justification "checking after our decline"
+ctl 0 "pag-asa opens the re-sealed record" "$PAGASA" referral open "$CASE2" \
+  --justification "assess the new referral"
+contains "pag-asa sees the name" "$OUT" "$NAME"
+ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason withdrawal
+contains "closed" "$OUT" "REFERRED -> CLOSED"
+
+echo "== who may not see the case"
+ctl 2 "a police unit that is not a party cannot open the record" "$OTHER_POLICE" referral open \
+  "$CASE" --justification "just curious about it"
+contains "PERMISSION_DENIED (non-party)" "$ERR" "PERMISSION_DENIED"
+ctl 2 "the referring police is not a recipient of the record" "$POLICE" referral open "$CASE" \
+  --justification "checking the record we sealed"
+contains "PERMISSION_DENIED (referrer)" "$ERR" "PERMISSION_DENIED"
+ctl 2 "a non-party police unit cannot get the case" "$OTHER_POLICE" referral get "$CASE"
+contains "PERMISSION_DENIED (get)" "$ERR" "PERMISSION_DENIED"
+ctl 2 "coordination unit: get" "$ICU" referral get "$CASE"
+contains "PERMISSION_DENIED (icu get)" "$ERR" "PERMISSION_DENIED"
+ctl 2 "coordination unit: list" "$ICU" referral list
+contains "PERMISSION_DENIED (icu list)" "$ERR" "PERMISSION_DENIED"
+ctl 2 "coordination unit: history" "$ICU" referral history "$CASE"
+ctl 0 "another police unit lists no case" "$OTHER_POLICE" referral list
+not_contains "no case listed" "$OUT" "$CASE"
+
+echo "== no personal data anywhere in Redis"
+KEYS_FILE=$WORK/redis-keys
+redis-cli -p "$REDIS_PORT" --scan >"$KEYS_FILE"
+DUMP=$WORK/redis-dump
+: >"$DUMP"
+while IFS= read -r key; do
+  echo "$key"
+  redis-cli -p "$REDIS_PORT" --raw dump "$key"
+  case $(redis-cli -p "$REDIS_PORT" type "$key") in
+    string) redis-cli -p "$REDIS_PORT" --raw get "$key" ;;
+    hash) redis-cli -p "$REDIS_PORT" --raw hgetall "$key" ;;
+    list) redis-cli -p "$REDIS_PORT" --raw lrange "$key" 0 -1 ;;
+    set) redis-cli -p "$REDIS_PORT" --raw smembers "$key" ;;
+    zset) redis-cli -p "$REDIS_PORT" --raw zrange "$key" 0 -1 withscores ;;
+    stream) redis-cli -p "$REDIS_PORT" --raw xrange "$key" - + ;;
+  esac
+done <"$KEYS_FILE" >>"$DUMP"
+[ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
+grep -qaF "$CASE" "$DUMP" && pass || fail "the dump does not even contain the case id (scan broken?)"
+for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman"; do
+  if grep -qaF -- "$mark" "$DUMP"; then fail "personal value '$mark' found in Redis"; else pass; fi
+done
+
+echo "== audit"
+ctl 0 "audit verify" admin/ops audit verify --expect-key "$PKI/audit/sign.pub"
+contains "verify OK line" "$OUT" "audit chain OK:"
+
+echo "concordctl_referral_e2e_test: $checks checks passed, $failures failed"
+[ "$failures" -eq 0 ]
