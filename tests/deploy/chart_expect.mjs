@@ -1,7 +1,16 @@
 // Concord-specific expectations on a `helm template` rendering of helm/concord.
 //   CONCORD_NODE_MODULES=<dir> node chart_expect.mjs <rendered.yaml> <expectations-json>
 // expectations: {"workloads": {"<resource name>": {"binary": "concord-x", "signingKey": bool,
-//               "spiffe": "spiffe://..."}}, "serviceMonitors": <count>}
+//               "spiffe": "spiffe://...",
+//               optional, absent = "none of it":
+//               "notifier": {"secret": "<Secret>", "target": "<host:port>" | null},
+//                   referrals notifier: --referrals-notifier-dir + read-only Secret mount
+//                   (cert.pem key.pem sign.key seal.key), --referrals-messaging-target or none
+//               "durations": ["--referral-x=N", ...]   exactly these --referral-* flags
+//               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
+//               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
+//               "ipAddresses": ["127.0.0.1"]           Certificate IP SANs
+//              }}, "serviceMonitors": <count>}
 // Prints one line per failed check and "N passed, N failed".
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -64,10 +73,48 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   const sp = Object.fromEntries((svc?.spec?.ports ?? []).map((p) => [p.name, p.port]));
   check(sp.grpc === 7443 && sp.health === 7081 && sp.metrics === 9464, `${name}: Service ports ${JSON.stringify(sp)}`);
   const np = of("NetworkPolicy").find((d) => d.metadata.name === name);
-  const egressPorts = (np?.spec?.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port)).sort();
-  check(JSON.stringify(egressPorts) === JSON.stringify([53, 53, 6379]), `${name}: egress only Redis and DNS (${egressPorts})`);
+  const egressTo = w.egressTo ?? [];
+  const egressPorts = (np?.spec?.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port)).sort((a, b) => a - b);
+  const wantEgress = [53, 53, 6379, ...egressTo.map((e) => e.port)].sort((a, b) => a - b);
+  check(JSON.stringify(egressPorts) === JSON.stringify(wantEgress), `${name}: egress ports ${egressPorts} != ${wantEgress} (Redis, DNS and nothing else unless expected)`);
+  // A rule to/from the pods of one workload of this release: podSelector only (same namespace).
+  const peerRule = (rules, side, e) => rules.some((r) =>
+    (r.ports ?? []).length === 1 && r.ports[0].port === e.port && r.ports[0].protocol === "TCP" &&
+    (r[side] ?? []).length === 1 && !r[side][0].namespaceSelector && !r[side][0].ipBlock &&
+    r[side][0].podSelector?.matchLabels?.["app.kubernetes.io/component"] === e.component &&
+    r[side][0].podSelector?.matchLabels?.["app.kubernetes.io/instance"] === dep.metadata.labels["app.kubernetes.io/instance"]);
+  for (const e of egressTo) check(peerRule(np?.spec?.egress ?? [], "to", e), `${name}: egress rule to ${e.component} pods port ${e.port}`);
   const ingressPorts = (np?.spec?.ingress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port));
   check(ingressPorts.includes(9464) && !ingressPorts.includes(7081), `${name}: ingress ${ingressPorts}`);
+  const ingressFrom = w.ingressFrom ?? [];
+  const podPeers = (np?.spec?.ingress ?? []).filter((r) => (r.from ?? []).some((f) => f.podSelector && !f.namespaceSelector));
+  check(podPeers.length === ingressFrom.length, `${name}: ${podPeers.length} ingress rules from pods of the release, expected ${ingressFrom.length}`);
+  for (const e of ingressFrom) check(peerRule(np?.spec?.ingress ?? [], "from", e), `${name}: ingress rule from ${e.component} pods port ${e.port}`);
+
+  // Referrals notifier: flags, Secret volume, read-only mount; nothing of it elsewhere.
+  const NOTIFIER_DIR = "/etc/concord/referrals-notifier";
+  const notifierVol = pod.volumes.find((v) => v.name === "referrals-notifier");
+  const notifierMount = (c.volumeMounts ?? []).find((m) => m.name === "referrals-notifier");
+  const targetArgs = args.filter((a) => a.startsWith("--referrals-messaging-target"));
+  if (w.notifier) {
+    has(`--referrals-notifier-dir=${NOTIFIER_DIR}`);
+    check(notifierVol?.secret?.secretName === w.notifier.secret, `${name}: notifier volume from Secret ${w.notifier.secret} (${notifierVol?.secret?.secretName})`);
+    const items = (notifierVol?.secret?.items ?? []).map((i) => `${i.key}>${i.path}`).sort();
+    check(JSON.stringify(items) === JSON.stringify(["cert.pem>cert.pem", "key.pem>key.pem", "seal.key>seal.key", "sign.key>sign.key"]),
+          `${name}: notifier Secret items ${items}`);
+    check(notifierVol?.secret?.optional !== true, `${name}: notifier Secret must not be optional`);
+    check(notifierMount?.mountPath === NOTIFIER_DIR && notifierMount.readOnly === true, `${name}: notifier mounted read-only at ${NOTIFIER_DIR}`);
+    const want = w.notifier.target ? [`--referrals-messaging-target=${w.notifier.target}`] : [];
+    check(JSON.stringify(targetArgs) === JSON.stringify(want), `${name}: messaging target args ${targetArgs} != ${want}`);
+  } else {
+    check(!args.some((a) => a.startsWith("--referrals-")), `${name}: unexpected --referrals-* flags`);
+    check(!notifierVol && !notifierMount, `${name}: unexpected notifier volume/mount`);
+  }
+  const durations = args.filter((a) => a.startsWith("--referral-"));
+  check(JSON.stringify([...durations].sort()) === JSON.stringify([...(w.durations ?? [])].sort()),
+        `${name}: referral duration flags ${durations} != ${w.durations ?? []}`);
+  check(JSON.stringify(cert?.spec?.ipAddresses) === JSON.stringify(w.ipAddresses),
+        `${name}: Certificate ipAddresses ${cert?.spec?.ipAddresses} != ${w.ipAddresses}`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -8,6 +8,10 @@ uses {"type": "prometheus", "uid": "${datasource}"}; unique panel ids; every tar
 PromQL: every panel expr is written into a Prometheus rules file (Grafana macros replaced:
 $__rate_interval/$__interval/$__range -> 5m, any other $var / ${var} -> .*) that the caller
 passes to `promtool check rules`, which parses each expression.
+Required content (REQUIRED, by dashboard uid): for each row title, regular expressions that some
+panel expr under that row must match (panels belong to the row that precedes them). Gauges that
+every replica reads from Redis (deployment-wide values) must not be summed over instances.
+Layout: panels must not overlap on the 24-column grid.
 Exit 1 with one line per problem.
 """
 import json
@@ -16,6 +20,31 @@ import sys
 
 MACROS = re.compile(r"\$(?:\{(__rate_interval|__interval|__range)\}|(__rate_interval|__interval|__range)\b)")
 VARS = re.compile(r"\$(?:\{\w+(?::\w+)?\}|\w+)")
+
+REQUIRED = {
+    "concord-overview": {
+        "Overview": [r"\bup\{", r"grpc_server_handled_total", r"concord_build_info"],
+        "Referrals": [
+            r"max by \(state\) \(concord_referrals\{",                              # cases by state
+            r"concord_referral_deadlines_overdue\{",                                 # overdue deadlines
+            r"concord_referral_notifications_total\{[^}]*outcome=\"sent\"",          # sent
+            r"concord_referral_notifications_total\{[^}]*outcome=\"dropped\"",       # dropped
+            r"concord_referral_notifications_pending\{",                             # pending
+            r"rate\(concord_referral_transitions_total\{",                           # transitions rate
+        ],
+        "Messaging": [
+            r"rate\(concord_messages_sent_total\{",                                  # sends/s
+            r"histogram_quantile\(0\.99, sum by \([^)]*\ble\b[^)]*\) \(rate\(concord_message_delivery_seconds_bucket\{",
+            r"concord_inbox_backlog\{",                                              # backlog
+            r"rate\(concord_redeliveries_total\{",                                   # redeliveries
+        ],
+    },
+}
+# Deployment-wide gauges (every replica exports the same value read from Redis).
+SHARED_GAUGES = ("concord_referrals", "concord_referral_deadlines_overdue",
+                 "concord_referral_notifications_pending", "concord_inbox_backlog")
+SUMMED_SHARED = re.compile(r"\bsum\b(?:\s*(?:by|without)\s*\([^)]*\))?\s*\(\s*(" +
+                           "|".join(SHARED_GAUGES) + r")\{")
 
 
 def main(path, out):
@@ -45,6 +74,42 @@ def main(path, out):
     if len(ids) != len(set(ids)):
         problems.append("panel ids are not unique")
     exprs = []
+    by_row = {}
+    row = None
+    for p in d.get("panels", []):  # rows are not collapsed: the panels follow their row
+        if p.get("type") == "row":
+            row = p.get("title")
+            by_row.setdefault(row, [])
+            for q in p.get("panels", []):  # a collapsed row keeps its panels inside
+                by_row[row] += [t.get("expr", "") for t in q.get("targets", [])]
+            continue
+        by_row.setdefault(row, []).extend(t.get("expr", "") for t in p.get("targets", []))
+    for row_title, patterns in REQUIRED.get(d.get("uid"), {}).items():
+        if row_title not in by_row:
+            problems.append(f"row {row_title!r} missing")
+            continue
+        for pat in patterns:
+            if not any(re.search(pat, e) for e in by_row[row_title]):
+                problems.append(f"row {row_title!r}: no panel query matches /{pat}/")
+
+    cells = {}
+    for p in d.get("panels", []):
+        g = p.get("gridPos", {})
+        if not all(k in g for k in "xywh"):
+            problems.append(f"panel {p.get('title')!r}: incomplete gridPos")
+            continue
+        if g["x"] + g["w"] > 24:
+            problems.append(f"panel {p.get('title')!r}: wider than the 24-column grid")
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in cells:
+                    problems.append(f"panels {cells[(x, y)]!r} and {p.get('title')!r} overlap")
+                    break
+                cells[(x, y)] = p.get("title")
+            else:
+                continue
+            break
+
     for p in panels:
         if p.get("type") == "row":
             continue
@@ -61,6 +126,8 @@ def main(path, out):
             if not expr.strip():
                 problems.append(f"panel {title!r} target {t.get('refId')}: empty expr")
                 continue
+            if SUMMED_SHARED.search(expr):
+                problems.append(f"panel {title!r} target {t.get('refId')}: sums a deployment-wide gauge over replicas (use max)")
             e = MACROS.sub("5m", expr)
             e = VARS.sub(".*", e)
             exprs.append((f"{title} / {t.get('refId')}", e))

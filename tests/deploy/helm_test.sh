@@ -114,7 +114,15 @@ render() {  # name, then helm template arguments
 render all-in-one "${SM[@]}"
 render per-service "${PER[@]}" "${SM[@]}"
 render per-service-no-crd "${PER[@]}"
-render per-service-messaging "${PER[@]}" "${SM[@]}" --set services.messaging.enabled=true
+render all-in-one-no-notifier "${SM[@]}" --set referrals.notifier.enabled=false
+render all-in-one-durations "${SM[@]}" --set referrals.durations.reflectionDays=60 \
+  --set referrals.durations.centreResponseHours=48 --set referrals.notifier.secretName=notifier-2026
+render per-service-no-referrals "${PER[@]}" "${SM[@]}" --set services.referrals.enabled=false
+render per-service-no-notifier "${PER[@]}" "${SM[@]}" --set referrals.notifier.enabled=false
+render per-service-durations "${PER[@]}" "${SM[@]}" --set referrals.durations.attestationDays=120 \
+  --set referrals.durations.documentReminderDays=21 --set referrals.durations.certificateDays=365
+render per-service-no-notifier-no-messaging "${PER[@]}" --set referrals.notifier.enabled=false \
+  --set services.messaging.enabled=false
 render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespaces={agency-gateways}' \
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
@@ -132,7 +140,23 @@ for m in allInOne perService; do
       | grep -q 'Prerequisites this chart does not create'; then ok "NOTES.txt renders ($m)"
   else bad "NOTES.txt does not render ($m)"; fi
 done
+notes_has() {  # expected yes|no, then helm arguments: the notifier Secret line in NOTES.txt
+  local want=$1; shift
+  if "$helm" template concord "$notes_chart" "$@" --show-only templates/zz-notes.yaml 2>&1 \
+      | grep -q 'referrals notifier admin/concord-referrals'; then got=yes; else got=no; fi
+  [ "$got" = "$want" ] && ok "NOTES.txt notifier Secret listed=$want ($*)" || bad "NOTES.txt notifier Secret listed=$got, expected $want ($*)"
+}
+notes_has yes --set mode=allInOne
+notes_has yes --set mode=perService
+notes_has no --set referrals.notifier.enabled=false
+notes_has no --set mode=perService --set services.referrals.enabled=false
 rm -rf "$notes_chart"
+
+# Names and ports follow the release: the notifier's target is the messaging Service's name.
+if "$helm" template prod "$chart" "${PER[@]}" --set ports.grpc=8443 2>&1 \
+    | grep -qx -- ' *- --referrals-messaging-target=prod-concord-messaging:8443'; then
+  ok "messaging target follows the release name and ports.grpc"
+else bad "messaging target is not prod-concord-messaging:8443 for release prod"; fi
 
 # ---- schema violations must fail (lint and template) ----
 step "schema violations are rejected"
@@ -166,7 +190,17 @@ reject "bad trust domain"              'trustDomain|pattern|match'            --
 reject "non-CONCORD extra env"         'pattern|match'                        --set 'defaults.extraEnv[0].name=LD_PRELOAD' --set 'defaults.extraEnv[0].value=x'
 reject "port as string"                'integer|Invalid type'                 --set-string ports.health=health
 reject_template "NetworkPolicy without Redis destination" 'redis.networkPolicy'        --set redis.networkPolicy.namespaceSelector=null --set redis.networkPolicy.podSelector=null
-reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false
+reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
+reject "referral duration 0"           'greater than or equal to 1|minimum'   --set referrals.durations.reflectionDays=0
+reject "referral duration > 10 years"  'less than or equal to 3650|maximum'   --set referrals.durations.certificateDays=4000
+reject "referral duration as string"   'integer|Invalid type'                 --set-string referrals.durations.reflectionDays=45d
+reject "bad notifier Secret name"      'pattern|match'                        --set referrals.notifier.secretName=Notifier_Keys
+reject "unknown key in notifier"       'Additional property|additionalProperties|not allowed' --set referrals.notifier.target=x:1
+reject_template "reflection reminder not shorter than the period" 'reflectionReminderDays \(10\) must be shorter than reflectionDays \(10\)' --set referrals.durations.reflectionDays=10 --set referrals.durations.reflectionReminderDays=10
+reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
+reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
+reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
+  --set services.messaging.enabled=false --set services.referrals.enabled=false
 
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
@@ -176,15 +210,34 @@ node "$here/validate.mjs" "$out"/*.yaml > "$out/validate.log" 2>&1 && ok "$(tail
 # ---- Concord expectations ----
 step "Concord expectations (chart_expect.mjs)"
 td=concord.be
-w() { printf '"concord-%s":{"binary":"concord-%s","signingKey":%s,"spiffe":"spiffe://%s/service/concord-%s"}' "$1" "$1" "$2" "$td" "$1"; }
 expect() {  # rendered name, json
   if node "$here/chart_expect.mjs" "$out/$1.yaml" "$2" > "$out/$1.expect.log" 2>&1; then ok "$1: $(tail -1 "$out/$1.expect.log")"
   else cat "$out/$1.expect.log"; bad "$1 expectations"; fi
 }
-expect all-in-one             "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
-expect per-service            "{\"workloads\":{$(w directory false),$(w audit true)},\"serviceMonitors\":2}"
-expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true)},\"serviceMonitors\":0}"
-expect per-service-messaging  "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
+# w NAME SIGNING [EXTRA-JSON]: one workload's expectations (chart_expect.mjs documents the keys).
+w() { printf '"concord-%s":{"binary":"concord-%s","signingKey":%s,"spiffe":"spiffe://%s/service/concord-%s"%s}' \
+        "$1" "$1" "$2" "$td" "$1" "${3:+,$3}"; }
+notifier() {  # Secret [messaging target]
+  local t=null
+  [ -n "${2:-}" ] && t="\"$2\""
+  printf '"notifier":{"secret":"%s","target":%s}' "$1" "$t"
+}
+NS=concord-referrals-notifier
+LOOPBACK='"ipAddresses":["127.0.0.1"]'
+TO_MSG='"egressTo":[{"port":7443,"component":"messaging"}]'
+FROM_REF='"ingressFrom":[{"port":7443,"component":"referrals"}]'
+REF="$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG")"
+MSG="$(w messaging false "$FROM_REF")"
+expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1}"
+expect all-in-one-no-notifier "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
+expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1}"
+expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1}"
+expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4}"
+expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":0}"
+expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
+expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false)},\"serviceMonitors\":4}"
+expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4}"
+expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

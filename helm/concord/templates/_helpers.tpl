@@ -52,6 +52,26 @@ app.kubernetes.io/component: {{ .w.key }}
 app.kubernetes.io/component: {{ .w.key }}
 {{- end }}
 
+{{/* Object name of a workload: (dict "root" $ "key" "messaging") -> "<fullname>-messaging". */}}
+{{- define "concord.resourceName" -}}
+{{- printf "%s-%s" (include "concord.fullname" .root) .key | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Referral durations: values key -> flag. Rendered only for the keys set in referrals.durations
+(otherwise the binary's legal defaults apply); "default" mirrors common/config/config.h for the
+consistency checks in concord.validate.
+*/}}
+{{- define "concord.referralDurationFlags" -}}
+centreResponseHours: {flag: "--referral-centre-response-hours", default: 24}
+reflectionDays: {flag: "--referral-reflection-days", default: 45}
+minorReflectionDays: {flag: "--referral-minor-reflection-days", default: 90}
+attestationDays: {flag: "--referral-attestation-days", default: 90}
+certificateDays: {flag: "--referral-certificate-days", default: 180}
+reflectionReminderDays: {flag: "--referral-reflection-reminder-days", default: 5}
+documentReminderDays: {flag: "--referral-document-reminder-days", default: 14}
+{{- end }}
+
 {{/*
 The enabled workloads as a YAML map key -> settings, each merged over .Values.defaults and
 completed with derived names:
@@ -60,6 +80,11 @@ completed with derived names:
   binary     executable (concord-<key> unless set)
   spiffeId   spiffe://<trustDomain>/service/<binary>
   tlsSecret  Secret written by cert-manager
+  hostsReferrals   true for the workload running the referrals module ("server" in allInOne,
+                   "referrals" in perService)
+  notifier         hostsReferrals and referrals.notifier.enabled: mount the notifier Secret
+  messagingTarget  perService with the notifier: "<fullname>-messaging:<ports.grpc>", the
+                   messaging Service the notifier sends through (allInOne: empty = loopback)
 Usage: $workloads := include "concord.workloads" . | fromYaml
 */}}
 {{- define "concord.workloads" -}}
@@ -78,12 +103,18 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- range $key, $entry := $entries }}
 {{- $w := mergeOverwrite (deepCopy $root.Values.defaults) (deepCopy $entry) }}
 {{- $_ := set $w "key" $key }}
-{{- $_ := set $w "resource" (printf "%s-%s" (include "concord.fullname" $root) $key | trunc 63 | trimSuffix "-") }}
+{{- $_ := set $w "resource" (include "concord.resourceName" (dict "root" $root "key" $key)) }}
 {{- if not $w.binary }}
 {{- $_ := set $w "binary" (printf "concord-%s" $key) }}
 {{- end }}
 {{- $_ := set $w "spiffeId" (printf "spiffe://%s/service/%s" $root.Values.trustDomain $w.binary) }}
 {{- $_ := set $w "tlsSecret" (printf "%s-tls" $w.resource) }}
+{{- $hosts := or (eq $root.Values.mode "allInOne") (eq $key "referrals") }}
+{{- $_ := set $w "hostsReferrals" $hosts }}
+{{- $_ := set $w "notifier" (and $hosts $root.Values.referrals.notifier.enabled) }}
+{{- if and $w.notifier (ne $root.Values.mode "allInOne") }}
+{{- $_ := set $w "messagingTarget" (printf "%s:%d" (include "concord.resourceName" (dict "root" $root "key" "messaging")) (int $root.Values.ports.grpc)) }}
+{{- end }}
 {{- $_ := set $out $key $w }}
 {{- end }}
 {{- toYaml $out }}
@@ -103,6 +134,21 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- $workloads := include "concord.workloads" . | fromYaml }}
 {{- if eq (len $workloads) 0 }}
 {{- fail "no workload enabled: in perService mode enable at least one entry of services:" }}
+{{- end }}
+{{- $d := .Values.referrals.durations | default dict }}
+{{- $flags := include "concord.referralDurationFlags" . | fromYaml }}
+{{- $eff := dict }}
+{{- range $k, $f := $flags }}
+{{- $_ := set $eff $k (int (hasKey $d $k | ternary (get $d $k) $f.default)) }}
+{{- end }}
+{{- if ge $eff.reflectionReminderDays $eff.reflectionDays }}
+{{- fail (printf "referrals.durations: reflectionReminderDays (%d) must be shorter than reflectionDays (%d)" $eff.reflectionReminderDays $eff.reflectionDays) }}
+{{- end }}
+{{- if ge $eff.documentReminderDays $eff.attestationDays }}
+{{- fail (printf "referrals.durations: documentReminderDays (%d) must be shorter than attestationDays (%d)" $eff.documentReminderDays $eff.attestationDays) }}
+{{- end }}
+{{- if and (eq .Values.mode "perService") (hasKey $workloads "referrals") .Values.referrals.notifier.enabled (not (hasKey $workloads "messaging")) }}
+{{- fail "referrals.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set referrals.notifier.enabled=false: notifications then stay queued in Redis)" }}
 {{- end }}
 {{- if and .Values.networkPolicy.enabled (not (or .Values.redis.networkPolicy.ipBlocks .Values.redis.networkPolicy.namespaceSelector .Values.redis.networkPolicy.podSelector)) }}
 {{- fail "networkPolicy.enabled needs redis.networkPolicy.ipBlocks or a namespaceSelector/podSelector: egress is allowed to Redis and DNS only" }}
