@@ -275,6 +275,23 @@ void AddPersonalFlags(CLI::App& cmd, concord::ctl::PersonalArgs& p) {
   cmd.add_option("--contact", p.contact, "how to reach the person (sealed)");
   cmd.add_flag("--consent", p.consent, "the person consents to the referral (sealed)");
   cmd.add_option("--notes", p.notes, "free notes (sealed)");
+  cmd.add_option_function<std::string>(
+      "--personal-file",
+      [&p](const std::string& path) {
+        // The personal flags are defined (so assigned) before this option's callback runs.
+        if (p.Given()) {
+          throw CLI::ValidationError(
+              "--personal-file cannot be combined with --name, --dob, "
+              "--nationality, --gender-identity, --contact, --consent or "
+              "--notes");
+        }
+        if (concord::Status s = concord::ctl::LoadPersonalFile(path, p); !s.ok()) {
+          throw CLI::ValidationError(std::string(s.message()));
+        }
+      },
+      "JSON file with the personal fields (name, dob, nationality, gender_identity, contact, "
+      "consent, notes) instead of the flags above, which other local users can see in `ps` "
+      "(sealed)");
 }
 
 struct ReferralArgs {

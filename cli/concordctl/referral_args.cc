@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/concordctl/agency_format.h"
@@ -172,6 +175,41 @@ Status ApplyAttributeArgs(const AttributeArgs& args, ref::CaseAttributes& attrib
   }
   if (args.minor >= 0) attributes.set_minor(args.minor == 1);
   if (!args.region.empty()) attributes.set_region(args.region);
+  return absl::OkStatus();
+}
+
+Status LoadPersonalFile(const std::string& path, PersonalArgs& out) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("--personal-file: cannot read " + path);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("--personal-file: " + path + " is not a JSON object");
+  }
+  const std::map<std::string, std::string*> strings = {{"name", &out.name},
+                                                       {"dob", &out.dob},
+                                                       {"nationality", &out.nationality},
+                                                       {"gender_identity", &out.gender_identity},
+                                                       {"contact", &out.contact},
+                                                       {"notes", &out.notes}};
+  for (const auto& [key, value] : j.items()) {
+    if (key == "consent") {
+      if (!value.is_boolean()) {
+        return absl::InvalidArgumentError("--personal-file: \"consent\" must be true or false");
+      }
+      out.consent = value.get<bool>();
+      continue;
+    }
+    auto it = strings.find(key);
+    if (it == strings.end()) {
+      return absl::InvalidArgumentError("--personal-file: unknown key \"" + key +
+                                        "\" (name, dob, nationality, gender_identity, contact, "
+                                        "consent, notes)");
+    }
+    if (!value.is_string()) {
+      return absl::InvalidArgumentError("--personal-file: \"" + key + "\" must be a string");
+    }
+    *it->second = value.get<std::string>();
+  }
   return absl::OkStatus();
 }
 

@@ -37,6 +37,13 @@ struct PersonalArgs {
   bool Given() const;
 };
 
+/// Fills `out` from a JSON file (--personal-file), so that personal data need not appear on a
+/// command line (visible in `ps` to other local users): an object with any of the string keys
+/// "name", "dob", "nationality", "gender_identity", "contact", "notes" and the boolean
+/// "consent". INVALID_ARGUMENT naming the key for an unknown key or a wrong type; NOT_FOUND if
+/// the file cannot be read. Messages never contain the file's values.
+Status LoadPersonalFile(const std::string& path, PersonalArgs& out);
+
 /// Non-identifying attributes (statistics, routing). Unset fields keep the stored value on an
 /// update; repeatable flags replace the stored list.
 struct AttributeArgs {

@@ -197,7 +197,21 @@ ctl 0 "update-sealed by the centre" "$PAGASA" referral update-sealed "$CASE" "${
 contains "record version 3" "$OUT" "sealed record version 3"
 
 echo "== a second case: declined, referred elsewhere (record re-sealed), closed"
-ctl 0 "draft 2" "$POLICE" --json referral draft "${ATTRS[@]}" --centre "$PAYOKE" "${PERSONAL[@]}"
+# Personal data from a file (not on the command line, where `ps` shows it to local users).
+PERSONAL_FILE="$WORK/personal.json"
+(umask 077 && /usr/bin/python3 -c 'import json,sys
+json.dump({"name": sys.argv[1], "dob": sys.argv[2], "nationality": "BR", "contact": sys.argv[3],
+           "consent": True, "notes": sys.argv[4]}, open(sys.argv[5], "w"))' \
+  "$NAME" "$DOB" "$CONTACT" "$NOTES" "$PERSONAL_FILE")
+ctl 1 "personal file and flags together" "$POLICE" referral draft "${ATTRS[@]}" \
+  --centre "$PAYOKE" --name "$NAME" --personal-file "$PERSONAL_FILE"
+contains "combination refused" "$ERR" "cannot be combined"
+echo '{"nmae": "typo"}' >"$WORK/bad-personal.json"
+ctl 1 "unknown key in the personal file" "$POLICE" referral draft "${ATTRS[@]}" \
+  --centre "$PAYOKE" --personal-file "$WORK/bad-personal.json"
+contains "unknown key named" "$ERR" "unknown key"
+ctl 0 "draft 2" "$POLICE" --json referral draft "${ATTRS[@]}" --centre "$PAYOKE" \
+  --personal-file "$PERSONAL_FILE"
 CASE2=$(json 'd["case"]["case_id"]')
 ctl 0 "submit 2" "$POLICE" referral submit "$CASE2"
 ctl 0 "payoke declines" "$PAYOKE" referral transition decline "$CASE2" --note "no place for this profile"
