@@ -464,14 +464,19 @@ run_referral_demo() {
   demo ctl_as "$police" referral suggest "${attrs[@]}"
 
   step "referral: $police saves a draft to $pagasa; the personal record is sealed locally"
+  # Personal data from a 0600 file, not on the command line (other local users see argv).
+  local personal=var/demo-personal.json
+  (umask 077 && cat >"$personal" <<'JSON'
+{"name": "Demo Person (fictitious)", "dob": "1998-03-14", "nationality": "BR",
+ "gender_identity": "trans woman", "contact": "via the centre", "consent": true,
+ "notes": "fictitious demo record"}
+JSON
+  )
   show "$p/$police referral draft ${attrs[*]} --centre $pagasa \\
-    --case-reference PV-DEMO-0002 --name \"Demo Person (fictitious)\" --dob 1998-03-14 \\
-    --nationality BR --gender-identity \"trans woman\" --contact \"via the centre\" --consent \\
-    --notes \"fictitious demo record\""
+    --case-reference PV-DEMO-0002 --personal-file $personal"
   out=$(demo ctl_as "$police" --officer demo-inspector referral draft "${attrs[@]}" \
-    --centre "$pagasa" --case-reference PV-DEMO-0002 --name "Demo Person (fictitious)" \
-    --dob 1998-03-14 --nationality BR --gender-identity "trans woman" \
-    --contact "via the centre" --consent --notes "fictitious demo record")
+    --centre "$pagasa" --case-reference PV-DEMO-0002 --personal-file "$personal")
+  rm -f "$personal"
   echo "$out"
   case_id=$(sed -n 's/^\(created\|saved\) draft \(ref-[a-z0-9]*\).*/\2/p' <<<"$out")
   [ -n "$case_id" ] || die "no case id in the draft output"
