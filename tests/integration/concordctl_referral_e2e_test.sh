@@ -247,6 +247,28 @@ ctl 2 "coordination unit: history" "$ICU" referral history "$CASE"
 ctl 0 "another police unit lists no case" "$OTHER_POLICE" referral list
 not_contains "no case listed" "$OUT" "$CASE"
 
+echo "== metrics an operator watches (real /metrics; the gauges refresh every 5 s)"
+METRICS_PORT=$(/usr/bin/python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == "server.started":
+        print(e["metrics_port"]); break' "$WORK/server.log")
+GAUGE=""
+for ((i = 0; i < 40; i++)); do
+  curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics" || true
+  GAUGE=$(sed -n 's/^concord_referrals{state="REGISTRATION_CERTIFICATE"} //p' "$WORK/metrics")
+  [ "$GAUGE" = "1" ] && break
+  sleep 0.25
+done
+equal "concord_referrals{state=REGISTRATION_CERTIFICATE}" "$GAUGE" "1"
+contains "concord_referrals{state=CLOSED}" "$(cat "$WORK/metrics")" 'concord_referrals{state="CLOSED"} 1'
+contains "notifications sent" "$(cat "$WORK/metrics")" 'concord_referral_notifications_total{outcome="sent"}'
+contains "overdue gauge" "$(cat "$WORK/metrics")" 'concord_referral_deadlines_overdue 0'
+contains "transitions counted" "$(cat "$WORK/metrics")" 'concord_referral_transitions_total{transition="issue_certificate"} 1'
+
 echo "== no personal data anywhere in Redis"
 KEYS_FILE=$WORK/redis-keys
 redis-cli -p "$REDIS_PORT" --scan >"$KEYS_FILE"
