@@ -1,6 +1,7 @@
 #include "services/messaging/messaging_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/audit/audit_context.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -179,9 +180,16 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
     if (batch->size() >= options_.subscribe_batch) continue;
     // Wait for a notification, re-checking cancellation; poll at least every poll_interval
     // (redeliveries after the visibility timeout and lost notifications).
+    bool notified = false;
     for (absl::Duration waited; waited < options_.poll_interval && !ctx->IsCancelled();
          waited += kCancelCheck) {
-      if (notifier_.WaitForChange(rkey, generation, kCancelCheck)) break;
+      if (notifier_.WaitForChange(rkey, generation, kCancelCheck)) {
+        notified = true;
+        break;
+      }
+    }
+    if (notified && !batch->empty() && options_.delivery_linger > absl::ZeroDuration()) {
+      absl::SleepFor(options_.delivery_linger);
     }
   }
   return grpc::Status::OK;

@@ -114,6 +114,46 @@ return {newly, 0}
   return *script;
 }
 
+// New deliveries in ONE round trip: XREADGROUP ">" for the terminal, then the stored fields of
+// each message read, then XACK of the entries whose message was acknowledged by the recipient or
+// expired meanwhile. The message hashes are not declared in KEYS (their names come from the
+// stream): they carry the same {msg} hash tag as the inbox, so the script stays in one Cluster
+// slot (docs/redis.md, "Scripts").
+// KEYS: inbox. ARGV: group, terminal, count, rkey, message key prefix.
+// Returns a flat array: per delivered entry, entry id, env, sha, acc.
+// A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
+const redis::Script& ReadNewScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
+                     'STREAMS', KEYS[1], '>')
+local out = {}
+if not r or not r[1] then return out end
+local stale = {}
+local ack = 'a:' .. ARGV[4]
+for _, e in ipairs(r[1][2]) do
+  local eid, f, mid = e[1], e[2], nil
+  if f then
+    for i = 1, #f, 2 do
+      if f[i] == 'm' then mid = f[i + 1] end
+    end
+  end
+  local h = nil
+  if mid then h = redis.call('HMGET', ARGV[5] .. mid, 'env', 'sha', 'acc', ack) end
+  if not h or not h[1] or h[4] then
+    stale[#stale + 1] = eid
+  else
+    out[#out + 1] = eid
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = h[3]
+  end
+end
+if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end
+return out
+)lua");
+  return *script;
+}
+
 // Expiry of one message. KEYS: m, gone, expiry, rcpt, inbox x n.
 // ARGV: id, group, tombstone value, tombstone ttl ms, (entry id) x n aligned with the inboxes.
 const redis::Script& RemoveScript() {
@@ -241,7 +281,10 @@ RedisMessageStore::RedisMessageStore(redis::RedisClient& redis, RedisMessageStor
     : redis_(redis), options_(std::move(options)) {}
 
 StatusOr<SendResult> RedisMessageStore::Send(const Envelope& envelope, absl::Time accepted_at) {
-  const std::string sha = EnvelopeSha256(envelope);
+  // The stored form is encoded once: its SHA-256 is the envelope hash (EnvelopeSha256).
+  std::string stored = EncodeStoredEnvelope(envelope);
+  const auto digest = crypto::Sha256(stored);
+  const std::string sha(reinterpret_cast<const char*>(digest.data()), digest.size());
   const std::string sha_hex = crypto::HexEncode(sha);
   const std::string& id = envelope.message_id;
   const std::string sender = envelope.sender.Key();
@@ -265,7 +308,7 @@ StatusOr<SendResult> RedisMessageStore::Send(const Envelope& envelope, absl::Tim
   std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), InboxesKey()};
   std::vector<std::string> args = {id,
                                    sha_hex,
-                                   EncodeStoredEnvelope(envelope),
+                                   std::move(stored),
                                    absl::StrCat(Ms(accepted_at)),
                                    absl::StrCat(Ms(envelope.expires_at)),
                                    envelope.thread_id,
@@ -380,43 +423,73 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& 
       return r.status();
     }
   }
-  if (entries.size() < max) CONCORD_RETURN_IF_ERROR(read_group(">"));
-  if (entries.empty()) return std::vector<InboxDelivery>{};
-  // An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
-  {
-    std::set<std::string> seen;
-    std::vector<std::pair<std::string, std::string>> unique;
-    size_t unique_redelivered = 0;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (!seen.insert(entries[i].first).second) continue;
-      if (i < redelivered) ++unique_redelivered;
-      unique.push_back(std::move(entries[i]));
+  std::vector<InboxDelivery> out;
+  if (!entries.empty()) {
+    // An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
+    {
+      std::set<std::string> seen;
+      std::vector<std::pair<std::string, std::string>> unique;
+      size_t unique_redelivered = 0;
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (!seen.insert(entries[i].first).second) continue;
+        if (i < redelivered) ++unique_redelivered;
+        unique.push_back(std::move(entries[i]));
+      }
+      entries = std::move(unique);
+      redelivered = unique_redelivered;
     }
-    entries = std::move(unique);
-    redelivered = unique_redelivered;
-  }
 
-  // Delivery counts for redeliveries (new deliveries are 1).
-  std::vector<uint32_t> counts(entries.size(), 1);
-  if (redelivered > 0) {
-    auto p = redis_.Command({"XPENDING", inbox, std::string(kGroup), "-", "+",
-                             absl::StrCat(std::max<size_t>(redelivered * 4, 64)), terminal});
-    if (p.ok()) {
-      std::map<std::string, uint32_t> by_id;
-      for (const redis::Reply& e : p->elements) {
-        if (e.elements.size() == 4)
-          by_id[e.elements[0].str] = static_cast<uint32_t>(e.elements[3].integer);
-      }
-      for (size_t i = 0; i < redelivered; ++i) {
-        auto it = by_id.find(entries[i].first);
-        if (it != by_id.end()) counts[i] = std::max<uint32_t>(it->second, 1);
+    // Delivery counts for redeliveries (new deliveries are 1).
+    std::vector<uint32_t> counts(entries.size(), 1);
+    if (redelivered > 0) {
+      auto p = redis_.Command({"XPENDING", inbox, std::string(kGroup), "-", "+",
+                               absl::StrCat(std::max<size_t>(redelivered * 4, 64)), terminal});
+      if (p.ok()) {
+        std::map<std::string, uint32_t> by_id;
+        for (const redis::Reply& e : p->elements) {
+          if (e.elements.size() == 4)
+            by_id[e.elements[0].str] = static_cast<uint32_t>(e.elements[3].integer);
+        }
+        for (size_t i = 0; i < redelivered; ++i) {
+          auto it = by_id.find(entries[i].first);
+          if (it != by_id.end()) counts[i] = std::max<uint32_t>(it->second, 1);
+        }
       }
     }
+    std::vector<Entry> list;
+    list.reserve(entries.size());
+    for (auto& [eid, mid] : entries) list.push_back({eid, mid});
+    CONCORD_ASSIGN_OR_RETURN(out, Load(recipient, list, counts));
   }
-  std::vector<Entry> list;
-  list.reserve(entries.size());
-  for (auto& [eid, mid] : entries) list.push_back({eid, mid});
-  return Load(recipient, list, counts);
+  // New messages: one script call reads the stream and the envelopes (was XREADGROUP plus a
+  // pipeline of HMGETs, two round trips per wake-up of every Subscribe stream).
+  if (entries.size() < max) {
+    CONCORD_RETURN_IF_ERROR(ReadNew(inbox, recipient.Key(), terminal, max - entries.size(), out));
+  }
+  return out;
+}
+
+Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,
+                                  const std::string& terminal, size_t count,
+                                  std::vector<InboxDelivery>& out) {
+  const std::vector<std::string> keys = {inbox};
+  const std::vector<std::string> args = {std::string(kGroup), terminal, absl::StrCat(count), rkey,
+                                         redis::Key(kTag, "m:")};
+  auto r = redis_.Eval(ReadNewScript(), keys, args);
+  if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
+    CONCORD_RETURN_IF_ERROR(EnsureGroup(inbox));
+    r = redis_.Eval(ReadNewScript(), keys, args);
+  }
+  if (!r.ok()) return r.status();
+  if (r->type != redis::Reply::Type::kArray || r->elements.size() % 4 != 0) {
+    return Malformed("deliver");
+  }
+  for (size_t i = 0; i < r->elements.size(); i += 4) {
+    CONCORD_ASSIGN_OR_RETURN(
+        StoredMessage m, ParseStored(r->elements[i + 1], r->elements[i + 2], r->elements[i + 3]));
+    out.push_back({std::move(m), 1});
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Load(const AgencyId& recipient,

@@ -78,6 +78,10 @@ class RedisMessageStore final : public MessageStore {
   StatusOr<std::vector<InboxDelivery>> Load(const AgencyId& recipient,
                                             const std::vector<Entry>& entries,
                                             const std::vector<uint32_t>& counts);
+  // New messages for `terminal` (XREADGROUP ">", at most `count`) with their stored fields, in
+  // one script call; appends them to `out` as first deliveries.
+  Status ReadNew(const std::string& inbox, const std::string& rkey, const std::string& terminal,
+                 size_t count, std::vector<InboxDelivery>& out);
   Status EnsureGroup(const std::string& inbox);
   // Whether Deliver should run XAUTOCLAIM now (throttled per inbox and terminal).
   bool ClaimDue(const std::string& inbox, const std::string& terminal,

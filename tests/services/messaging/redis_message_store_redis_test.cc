@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/crypto/hash.h"
 #include "common/redis/redis_client.h"
@@ -158,6 +159,41 @@ TEST_F(RedisMessageStoreTest, AckRules) {
       absl::StatusCode::kNotFound);
   // Nothing was acknowledged by the refused call.
   EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true), SizeIs(1));
+}
+
+// Test the one-script read of new deliveries: stream order, at most `max` entries read per call,
+// entries acknowledged meanwhile skipped and removed from the pending list, and an inbox without
+// a consumer group (no message yet) answered with nothing.
+TEST_F(RedisMessageStoreTest, NewDeliveriesInOrderSkippingAcknowledged) {
+  const AgencyId kNobody = Agency(AgencyType::kPolice, "no-messages-yet");
+  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), true), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), false), IsEmpty());
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(store_->Send(MakeEnvelope(absl::StrCat("message-000000001", i)), kNow).ok());
+  }
+  ASSERT_EQ(*store_->Ack(kPayoke, {"message-0000000012"}, kNow), 1u);
+  auto first = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), true);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(Ids(*first), ElementsAre("message-0000000011", "message-0000000013"));
+  auto second = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), false);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(Ids(*second), ElementsAre("message-0000000014", "message-0000000015"));
+  for (const InboxDelivery& d : *second) {
+    EXPECT_EQ(d.delivery_count, 1u);
+    EXPECT_EQ(d.message.accepted_at, kNow);
+    EXPECT_EQ(d.message.envelope, MakeEnvelope(d.message.envelope.message_id));
+  }
+  auto pending =
+      redis_->Command({"XPENDING", redis::Key("msg", "inbox:" + kPayoke.Key()), "terminals"});
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_FALSE(pending->elements.empty());
+  EXPECT_EQ(pending->elements[0].integer, 4);  // the acknowledged entry left the pending list
+  // Reconnecting gets the four unacknowledged deliveries again, as redeliveries.
+  auto again = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(Ids(*again), ElementsAre("message-0000000011", "message-0000000013",
+                                       "message-0000000014", "message-0000000015"));
+  EXPECT_EQ((*again)[0].delivery_count, 2u);
 }
 
 // Test paging (newest first) and the thread, kind and unacknowledged filters.
