@@ -36,7 +36,7 @@ struct CommonConfig {
   std::string redis_host = "127.0.0.1";
   int redis_port = 6379;
   std::string redis_user, redis_password;
-  int redis_pool_size = 4;
+  int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
   int drain_timeout_seconds = 10;
