@@ -15,6 +15,7 @@
 #include "services/audit/audit_log.h"
 #include "services/audit/redis_audit_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::audit {
@@ -36,19 +37,11 @@ AuditEvent Event(std::string object, AgencyType type = AgencyType::kPolice,
                     .time = absl::FromUnixSeconds(1'800'000'000)};
 }
 
-class RedisAuditSinkTest : public ::testing::Test {
+class RedisAuditSinkTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    if (!server_->running()) server_->Start();
-    server_->FlushAll();
-    redis_ = redis::RedisClient::Create(server_->config());
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<RedisAuditStore>(*redis_);
     log_ = std::make_unique<AuditLog>(*store_, key_, signing_key_, clock_);
   }
@@ -63,16 +56,12 @@ class RedisAuditSinkTest : public ::testing::Test {
     return report.ok() ? *report : VerifyReport{};
   }
 
-  static RedisServer* server_;
   AuditKey key_ = *AuditKey::FromBytes(std::string(32, 'a'));
   crypto::Ed25519PrivateKey signing_key_ = crypto::Ed25519PrivateKey::Generate();
   FakeClock clock_;
-  std::unique_ptr<redis::RedisClient> redis_;
   std::unique_ptr<RedisAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
 };
-
-RedisServer* RedisAuditSinkTest::server_ = nullptr;
 
 TEST_F(RedisAuditSinkTest, AppendsFormAContiguousVerifiableChainWithIndexes) {
   auto sink = NewSink(*redis_);

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redis/redis_client.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::redis {
@@ -34,24 +35,10 @@ auto RetryUntilOk(Fn fn, std::chrono::milliseconds limit = std::chrono::seconds(
   return result;
 }
 
-class RedisClientTest : public ::testing::Test {
+class RedisClientTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    server_->FlushAll();
-    client_ = RedisClient::Create(server_->config());
-  }
-
-  static RedisServer* server_;
-  std::unique_ptr<RedisClient> client_;
+  std::unique_ptr<RedisClient>& client_ = redis_;  // the base fixture's client
 };
-
-RedisServer* RedisClientTest::server_ = nullptr;
 
 TEST_F(RedisClientTest, RunsCommandsAndConvertsReplies) {
   auto set = client_->Command({"SET", Key("t", "s"), "hello"});

@@ -14,6 +14,7 @@
 #include "services/audit/checkpointer.h"
 #include "services/audit/redis_audit_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::audit {
@@ -23,18 +24,11 @@ using ::concord::testing::FakeClock;
 using ::concord::testing::RedisServer;
 using ::testing::HasSubstr;
 
-class AuditLogRedisTest : public ::testing::Test {
+class AuditLogRedisTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    server_->FlushAll();
-    redis_ = redis::RedisClient::Create(server_->config());
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
     sink_ = std::make_unique<RedisAuditSink>(*redis_, key_, clock_);
     store_ = std::make_unique<RedisAuditStore>(*redis_);
     log_ = std::make_unique<AuditLog>(*store_, key_, signing_key_, clock_);
@@ -74,17 +68,13 @@ class AuditLogRedisTest : public ::testing::Test {
     return report.ok() ? report->result : VerifyResult{};
   }
 
-  static RedisServer* server_;
   AuditKey key_ = *AuditKey::FromBytes(std::string(32, 'z'));
   crypto::Ed25519PrivateKey signing_key_ = crypto::Ed25519PrivateKey::Generate();
   FakeClock clock_;
-  std::unique_ptr<redis::RedisClient> redis_;
   std::unique_ptr<RedisAuditSink> sink_;
   std::unique_ptr<RedisAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
 };
-
-RedisServer* AuditLogRedisTest::server_ = nullptr;
 
 TEST_F(AuditLogRedisTest, IntactLogVerifies) {
   Append(12);

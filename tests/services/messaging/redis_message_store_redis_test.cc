@@ -6,6 +6,7 @@
 #include "common/crypto/hash.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::messaging {
@@ -50,28 +51,19 @@ std::vector<std::string> Ids(const std::vector<InboxDelivery>& d) {
   return out;
 }
 
-class RedisMessageStoreTest : public ::testing::Test {
+class RedisMessageStoreTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = testing::RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    server_->FlushAll();
-    redis_ = redis::RedisClient::Create(server_->config());
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<RedisMessageStore>(
         *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
                                           .tombstone_ttl = absl::Minutes(10),
                                           .unsent_attachment_ttl = absl::Hours(24)});
   }
 
-  static testing::RedisServer* server_;
-  std::unique_ptr<redis::RedisClient> redis_;
   std::unique_ptr<RedisMessageStore> store_;
 };
-testing::RedisServer* RedisMessageStoreTest::server_ = nullptr;
 
 // Test that one Send stores the envelope once, reaches every recipient inbox, and that every key
 // carries the {msg} hash tag.

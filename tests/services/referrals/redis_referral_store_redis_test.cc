@@ -14,6 +14,7 @@
 #include "common/redis/redis_client.h"
 #include "services/referrals/deadlines.h"
 #include "services/referrals/redis_referral_store.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::referrals {
@@ -93,17 +94,11 @@ std::vector<std::string> CaseIds(const CasePage& page) {
   return ids;
 }
 
-class RedisReferralStoreTest : public ::testing::Test {
+class RedisReferralStoreTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = testing::RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    server_->FlushAll();
-    redis_ = redis::RedisClient::Create(server_->config());
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<RedisReferralStore>(*redis_);
   }
 
@@ -120,11 +115,8 @@ class RedisReferralStoreTest : public ::testing::Test {
     return n.value_or(-1);
   }
 
-  static testing::RedisServer* server_;
-  std::unique_ptr<redis::RedisClient> redis_;
   std::unique_ptr<RedisReferralStore> store_;
 };
-testing::RedisServer* RedisReferralStoreTest::server_ = nullptr;
 
 // Test that a created case reads back, has its history entry, and that every key carries the
 // {ref} hash tag.

@@ -15,6 +15,7 @@
 #include "services/referrals/redis_referral_store.h"
 #include "services/referrals/scheduler.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 
 namespace concord::referrals {
@@ -55,21 +56,13 @@ double Firings(prometheus::Registry& registry, std::string_view kind = "",
   return total;
 }
 
-class DeadlineSchedulerTest : public ::testing::Test {
+class DeadlineSchedulerTest : public testing::RedisSuiteTest {
  protected:
-  static void SetUpTestSuite() { server_ = testing::RedisServer::Start({}).release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    server_->FlushAll();
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
   }
-
-  static testing::RedisServer* server_;
 };
-testing::RedisServer* DeadlineSchedulerTest::server_ = nullptr;
 
 // Test (required): 3 scheduler/store instances, each with its own Redis connection pool, on one
 // Redis, run concurrently from 3 threads while a fake clock steps through time. 200 deadlines
