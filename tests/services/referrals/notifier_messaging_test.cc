@@ -23,6 +23,7 @@
 #include "services/referrals/notifier.h"
 #include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
 
 namespace concord::referrals {
@@ -60,19 +61,11 @@ class NotifierMessagingTest : public ::testing::Test {
     ASSERT_TRUE(directory.ok()) << directory.status();
     directory_ = *std::move(directory);
 
-    authorizer_ = std::make_unique<authz::Authorizer>(kTd, revocations_);
-    processor_ = std::make_shared<authz::AuthProcessor>(*authorizer_, metrics_);
-    ServerOptions o;
-    o.listen_address = "127.0.0.1:0";
-    o.health_address = "";
-    o.metrics_address = "";
-    o.tls = pki_.ServerCert().tls();
-    o.handle_signals = false;
-    runner_ = std::make_unique<ServerRunner>(std::move(o), metrics_, processor_);
-    for (auto* s : messaging_->services()) runner_->AddService(s);
-    for (auto* s : directory_->services()) runner_->AddService(s);
-    ASSERT_TRUE(runner_->Start().ok());
-    port_.store(runner_->port());
+    server_ = std::make_unique<testing::SecureTestServer>(pki_, metrics_, revocations_);
+    std::vector<grpc::Service*> services = messaging_->services();
+    for (auto* svc : directory_->services()) services.push_back(svc);
+    ASSERT_TRUE(server_->Start(services).ok());
+    port_.store(server_->port());
 
     notifier_ = Register(AgencyType::kAdmin, "concord-referrals");
     centre_ = Register(AgencyType::kReceptionCentre, "surya");
@@ -81,9 +74,7 @@ class NotifierMessagingTest : public ::testing::Test {
     ops_ = Register(AgencyType::kAdmin, "ops");
   }
 
-  void TearDown() override {
-    if (runner_) runner_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   // An agency in the directory's record format, with its certificate from the test PKI.
   Party Register(AgencyType type, const std::string& id) {
@@ -147,9 +138,7 @@ class NotifierMessagingTest : public ::testing::Test {
   std::atomic<int> port_{0};
   std::unique_ptr<host::HostDeps> deps_;
   std::unique_ptr<host::ModuleInstance> messaging_, directory_;
-  std::unique_ptr<authz::Authorizer> authorizer_;
-  std::shared_ptr<authz::AuthProcessor> processor_;
-  std::unique_ptr<ServerRunner> runner_;
+  std::unique_ptr<testing::SecureTestServer> server_;
   Party notifier_, centre_, magistrate_, coordination_, ops_;
 };
 

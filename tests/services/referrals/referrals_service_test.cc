@@ -14,10 +14,10 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "client/referrals/record_crypto.h"
 #include "common/authz/auth_processor.h"
 #include "common/authz/policy.h"
 #include "common/clients/directory_keys.h"
-#include "common/crypto/seal.h"
 #include "common/crypto/x25519.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
@@ -29,6 +29,7 @@
 #include "services/referrals/validation.h"
 #include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
 
 namespace concord::referrals {
@@ -90,17 +91,8 @@ class ReferralsServiceTest : public ::testing::Test {
     outbox_ = std::make_unique<OutboxWorker>(*store_, &sender_, metrics_,
                                              OutboxWorkerOptions{.trust_domain = kTd});
 
-    authorizer_ = std::make_unique<authz::Authorizer>(kTd, revocations_);
-    processor_ = std::make_shared<authz::AuthProcessor>(*authorizer_, metrics_);
-    ServerOptions o;
-    o.listen_address = "127.0.0.1:0";
-    o.health_address = "";
-    o.metrics_address = "";
-    o.tls = pki_.ServerCert().tls();
-    o.handle_signals = false;
-    runner_ = std::make_unique<ServerRunner>(std::move(o), metrics_, processor_);
-    runner_->AddService(service_.get());
-    ASSERT_TRUE(runner_->Start().ok());
+    server_ = std::make_unique<testing::SecureTestServer>(pki_, metrics_, revocations_);
+    ASSERT_TRUE(server_->Start({service_.get()}).ok());
 
     police_ = MakeAgent(AgencyType::kPolice, "pz-brussels", "BE-BRU", {"fr", "nl"}, {"thb"}, 0);
     other_police_ = MakeAgent(AgencyType::kPolice, "pz-gent", "BE-VOV", {"nl"}, {}, 0);
@@ -115,9 +107,7 @@ class ReferralsServiceTest : public ::testing::Test {
     coordination_ = MakeAgent(AgencyType::kCoordinationUnit, "cic", "BE", {"fr"}, {}, 0);
   }
 
-  void TearDown() override {
-    if (runner_) runner_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   Agent MakeAgent(AgencyType type, std::string id, std::string jurisdiction,
                   std::vector<std::string> languages, std::vector<std::string> specialisations,
@@ -145,15 +135,12 @@ class ReferralsServiceTest : public ::testing::Test {
                        clients::DirectoryKey("idx:type:" + std::string(AgencyTypeName(type))),
                        a.id.Key()})
             .ok());
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel =
-        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(runner_->port()),
-                                  MakeChannelCredentials(pki_.AgencyTls(type, id)), args);
+    auto channel = server_->Channel(pki_.AgencyTls(type, id));
     a.stub = v1::Referrals::NewStub(channel);
     return a;
   }
 
+  // Sealed and opened as an agency system does, with the agency-side library.
   v1::SealedRecord Seal(const std::string& case_id, const std::vector<const Agent*>& to) {
     v1::PersonalRecord record;
     record.set_full_name(kName);
@@ -162,34 +149,16 @@ class ReferralsServiceTest : public ::testing::Test {
     record.set_contact(kContact);
     record.set_consent_given(true);
     record.set_notes(kNotes);
-    std::vector<std::pair<std::string, crypto::X25519PublicKey>> recipients;
-    for (const Agent* a : to) recipients.emplace_back(a->id.Key(), a->sealing.PublicKey());
-    auto box = crypto::Seal(record.SerializeAsString(), recipients, SealedRecordAad(case_id));
-    EXPECT_TRUE(box.ok()) << box.status();
-    v1::SealedRecord out;
-    out.set_nonce(box->nonce);
-    out.set_ciphertext(box->ciphertext);
-    for (const crypto::WrappedKey& k : box->keys) {
-      v1::WrappedKey* w = out.add_keys();
-      w->set_recipient(k.recipient);
-      w->set_ephemeral_public(k.ephemeral_public);
-      w->set_nonce(k.nonce);
-      w->set_ciphertext(k.ciphertext);
-    }
-    return out;
+    std::vector<client::RecordRecipient> recipients;
+    for (const Agent* a : to) recipients.push_back({a->id.Key(), a->sealing.PublicKey()});
+    auto sealed = client::SealPersonalRecord(record, case_id, recipients);
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return sealed.ok() ? *sealed : v1::SealedRecord{};
   }
 
   StatusOr<v1::PersonalRecord> Open(const v1::SealedRecord& r, const std::string& case_id,
                                     const Agent& me) {
-    crypto::SealedBox box{r.nonce(), r.ciphertext(), {}};
-    for (const v1::WrappedKey& k : r.keys()) {
-      box.keys.push_back({k.recipient(), k.ephemeral_public(), k.nonce(), k.ciphertext()});
-    }
-    CONCORD_ASSIGN_OR_RETURN(std::string plain,
-                             crypto::Open(box, me.id.Key(), me.sealing, SealedRecordAad(case_id)));
-    v1::PersonalRecord out;
-    if (!out.ParseFromString(plain)) return absl::DataLossError("not a PersonalRecord");
-    return out;
+    return client::OpenPersonalRecord(r, case_id, me.id.Key(), me.sealing);
   }
 
   static v1::CaseAttributes Attributes() {
@@ -252,9 +221,7 @@ class ReferralsServiceTest : public ::testing::Test {
   std::unique_ptr<ReferralsService> service_;
   std::unique_ptr<OutboxWorker> outbox_;
   NoRevocations revocations_;
-  std::unique_ptr<authz::Authorizer> authorizer_;
-  std::shared_ptr<authz::AuthProcessor> processor_;
-  std::unique_ptr<ServerRunner> runner_;
+  std::unique_ptr<testing::SecureTestServer> server_;
   Agent police_, other_police_, pagasa_, surya_, esperanto_, magistrate_, oe_, coordination_;
 };
 
