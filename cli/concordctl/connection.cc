@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/local_files.h"
 #include "common/status/status_macros.h"
 
@@ -80,6 +81,23 @@ StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectionOptions& op
     args.SetSslTargetNameOverride(options.server_name);
   }
   return grpc::CreateCustomChannel(options.server, MakeChannelCredentials(files), args);
+}
+
+StatusOr<concord::common::v1::AgencyId> LocalAgency(const ConnectionOptions& options) {
+  std::string cert_file = options.cert_file;
+  if (cert_file.empty() && !options.agency_dir.empty())
+    cert_file = options.agency_dir + "/cert.pem";
+  if (cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "no client certificate: give --agency-dir DIR, or --cert and --key (environment "
+        "CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY)");
+  }
+  CONCORD_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(cert_file));
+  if (!info.identity_error.empty()) {
+    return absl::FailedPreconditionError(cert_file +
+                                         ": not a valid agency identity: " + info.identity_error);
+  }
+  return ParseAgencyRef("--cert", info.spiffe_id);
 }
 
 void PrepareContext(const ConnectionOptions& options, grpc::ClientContext& context) {

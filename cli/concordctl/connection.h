@@ -17,6 +17,7 @@
 
 #include "common/status/status.h"
 #include "common/tls/tls.h"
+#include "concord/common/v1/common.pb.h"
 
 namespace concord::ctl {
 
@@ -50,6 +51,11 @@ Status ValidateConnectionOptions(const ConnectionOptions& options);
 /// An mTLS channel to options.server (or a plaintext one when options.plaintext).
 /// Same error codes as ResolveTlsFiles.
 StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectionOptions& options);
+
+/// The agency of the client certificate (--cert, or DIR/cert.pem of --agency-dir), trust domain
+/// included (signatures cover SPIFFE IDs): INVALID_ARGUMENT when no certificate is given,
+/// FAILED_PRECONDITION when it cannot be read or names no valid agency.
+StatusOr<concord::common::v1::AgencyId> LocalAgency(const ConnectionOptions& options);
 
 /// Sets the deadline (now + timeout) and the officer/justification metadata on `context`.
 void PrepareContext(const ConnectionOptions& options, grpc::ClientContext& context);

@@ -54,25 +54,6 @@ std::string Message(const Status& status) {
 
 // ---- the local agency ----------------------------------------------------------------------
 
-// The agency of the client certificate (trust domain included: signatures cover SPIFFE IDs).
-StatusOr<AgencyProto> LocalAgency(const ConnectionOptions& connection) {
-  std::string cert_file = connection.cert_file;
-  if (cert_file.empty() && !connection.agency_dir.empty()) {
-    cert_file = connection.agency_dir + "/cert.pem";
-  }
-  if (cert_file.empty()) {
-    return absl::InvalidArgumentError(
-        "no client certificate: give --agency-dir DIR, or --cert and --key (environment "
-        "CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY)");
-  }
-  CONCORD_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(cert_file));
-  if (!info.identity_error.empty()) {
-    return FileError(cert_file, "not a valid agency identity: " + info.identity_error);
-  }
-  CONCORD_ASSIGN_OR_RETURN(AgencyProto agency, ParseAgencyRef("--cert", info.spiffe_id));
-  return agency;
-}
-
 enum class Need { kNo, kYes };
 
 // DIR/<default_name> of --agency-dir unless `flag_value` is given.

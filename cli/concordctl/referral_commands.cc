@@ -59,25 +59,6 @@ struct Session {
   void Prepare(grpc::ClientContext& ctx) const { PrepareContext(globals->connection, ctx); }
 };
 
-// The agency of the client certificate (the server identifies the caller by it).
-StatusOr<AgencyProto> LocalAgency(const ConnectionOptions& connection) {
-  std::string cert_file = connection.cert_file;
-  if (cert_file.empty() && !connection.agency_dir.empty()) {
-    cert_file = connection.agency_dir + "/cert.pem";
-  }
-  if (cert_file.empty()) {
-    return absl::InvalidArgumentError(
-        "no client certificate: give --agency-dir DIR, or --cert and --key (environment "
-        "CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY)");
-  }
-  CONCORD_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(cert_file));
-  if (!info.identity_error.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(cert_file, ": not a valid agency identity: ", info.identity_error));
-  }
-  return ParseAgencyRef("--cert", info.spiffe_id);
-}
-
 StatusOr<Session> Connect(const Globals& globals) {
   Session s;
   s.globals = &globals;

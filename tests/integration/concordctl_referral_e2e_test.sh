@@ -29,14 +29,6 @@ trap cleanup EXIT
 
 # shellcheck source=tests/integration/stack_lib.sh
 source "$(dirname "$0")/stack_lib.sh"
-not_contains() {
-  if grep -qF -- "$3" <<<"$2"; then fail "$1: unexpected '$3' in: $2"; else pass; fi
-}
-# json EXPR: evaluates a Python expression over the JSON document in $OUT (bound to d).
-json() { /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
-equal() {
-  if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
-}
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 

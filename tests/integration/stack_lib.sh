@@ -31,6 +31,14 @@ ctl() {
 contains() {
   if grep -qF -- "$3" <<<"$2"; then pass; else fail "$1: no '$3' in: $2"; fi
 }
+not_contains() {
+  if grep -qF -- "$3" <<<"$2"; then fail "$1: unexpected '$3' in: $2"; else pass; fi
+}
+# json EXPR: evaluates a Python expression over the JSON document in $OUT (bound to d).
+json() { /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
+equal() {
+  if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
+}
 
 # start_redis: Redis on a free port (bounded retries if the port is taken between probe and bind).
 start_redis() {
