@@ -25,6 +25,7 @@ def gen_stubs(repo, out):
         ("/usr/share/grpc-proto", "grpc/reflection/v1alpha/reflection.proto"),
         (os.path.join(repo, "proto"), "concord/common/v1/common.proto"),
         (os.path.join(repo, "proto"), "concord/directory/v1/directory.proto"),
+        (os.path.join(repo, "proto"), "concord/referrals/v1/referrals.proto"),
         (os.path.join(repo, "proto"), "google/rpc/status.proto"),
         (os.path.join(repo, "proto"), "google/rpc/error_details.proto"),
     ]
@@ -112,6 +113,56 @@ def check_badreq(args):
     raise AssertionError("invalid RegisterAgency was accepted")
 
 
+def rich_fields(e):
+    status_pb2 = importlib.import_module("google.rpc.status_pb2")
+    details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
+    raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+    assert raw, "no grpc-status-details-bin trailer"
+    fields = []
+    for any_msg in status_pb2.Status.FromString(raw).details:
+        if any_msg.Is(details_pb2.BadRequest.DESCRIPTOR):
+            br = details_pb2.BadRequest()
+            any_msg.Unpack(br)
+            fields += [v.field for v in br.field_violations]
+    return fields
+
+
+def check_referrals(args):
+    """Referrals as an outside client sees them: --cert (an admin) is refused by the policy
+    table; --alt-cert (a police unit) gets field-level errors for a malformed draft and saves a
+    valid one (a pseudonymous DETECTED case)."""
+    pb = importlib.import_module("concord.referrals.v1.referrals_pb2")
+    rg = importlib.import_module("concord.referrals.v1.referrals_pb2_grpc")
+    try:
+        rg.ReferralsStub(mtls_channel(args)).List(pb.ListRequest(), timeout=5)
+        raise AssertionError("an admin listed referral cases")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.PERMISSION_DENIED, e.code()
+        assert "referrals.party" in e.details(), e.details()
+    police = argparse.Namespace(**vars(args))
+    police.cert, police.key = args.alt_cert, args.alt_key
+    stub = rg.ReferralsStub(mtls_channel(police))
+    bad = pb.SaveDraftRequest(attributes=pb.CaseAttributes(origin_country="Venezuela",
+                                                           languages=["Spanish"]))
+    try:
+        stub.SaveDraft(bad, timeout=5)
+        raise AssertionError("a malformed draft was accepted")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        fields = rich_fields(e)
+        for f in ("attributes.origin_country", "attributes.languages[0]"):
+            assert f in fields, f"{f} not in {fields}"
+    good = pb.SaveDraftRequest(attributes=pb.CaseAttributes(
+        exploitation_forms=[pb.EXPLOITATION_FORM_FORCED_LABOUR], origin_country="VE",
+        languages=["es"]))
+    resp = stub.SaveDraft(good, timeout=5)
+    assert resp.case.state == pb.CASE_STATE_DETECTED, resp.case.state
+    assert resp.case.case_id.startswith("ref-") and resp.case.subject_ref.startswith("subj-")
+    assert resp.problems, "an incomplete draft lists what Submit would refuse"
+    return (f"admin PERMISSION_DENIED; bad draft INVALID_ARGUMENT fields={','.join(fields)}; "
+            f"draft {resp.case.case_id} DETECTED, {len(resp.problems)} problems left")
+
+
 def check_noclient(args):
     health_pb2 = importlib.import_module("grpcstubs.health.v1.health_pb2")
     health_grpc = importlib.import_module("grpcstubs.health.v1.health_pb2_grpc")
@@ -135,7 +186,10 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--expect-service", action="append", default=[])
-    ap.add_argument("checks", nargs="+", choices=["health", "reflect", "badreq", "noclient"])
+    ap.add_argument("--alt-cert", help="a second identity (referrals: a police unit)")
+    ap.add_argument("--alt-key")
+    ap.add_argument("checks", nargs="+",
+                    choices=["health", "reflect", "badreq", "noclient", "referrals"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as out:
         gen_stubs(args.repo, out)

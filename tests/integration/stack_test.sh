@@ -89,6 +89,7 @@ ok "concord-server SERVING"
   --target "127.0.0.1:$GRPC_PORT" --server-name localhost --health-target "127.0.0.1:$HEALTH_PORT" --ca "$PKI/ca.pem" \
   --cert "$PKI/agencies/admin/ops/cert.pem" --key "$PKI/agencies/admin/ops/key.pem" \
   --expect-service concord.directory.v1.Directory --expect-service concord.audit.v1.Audit --expect-service concord.messaging.v1.Messaging \
+  --expect-service concord.referrals.v1.Referrals \
   health reflect noclient badreq || fail "grpc_probe"
 
 # Register the demo agencies as admin.
@@ -97,6 +98,13 @@ for dir in "$PKI"/agencies/*/*; do
   ctl admin/ops directory register --from-pki "$dir" --jurisdiction BE >/dev/null || fail "register $agency"
 done
 ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
+
+# Independent client on referrals (Python grpcio): policy refusal, field-level errors, a draft.
+/usr/bin/python3 "$REPO/tests/integration/grpc_probe.py" --repo "$REPO" \
+  --target "127.0.0.1:$GRPC_PORT" --server-name localhost --ca "$PKI/ca.pem" \
+  --cert "$PKI/agencies/admin/ops/cert.pem" --key "$PKI/agencies/admin/ops/key.pem" \
+  --alt-cert "$PKI/agencies/police/pz-brussels-capital/cert.pem" \
+  --alt-key "$PKI/agencies/police/pz-brussels-capital/key.pem" referrals || fail "grpc_probe referrals"
 
 # Policy: police may not register agencies.
 set +e
