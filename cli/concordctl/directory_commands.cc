@@ -28,6 +28,21 @@ StatusOr<std::unique_ptr<dir::Directory::Stub>> DirectoryStub(const Globals& glo
   return dir::Directory::NewStub(channel);
 }
 
+// One unary Directory RPC: connect, set the deadline and metadata, call, and on failure print the
+// RPC error. Returns kExitOk, or the exit code already reported.
+template <typename Request, typename Response>
+int CallDirectory(const Globals& globals, Output& out, std::string_view rpc,
+                  grpc::Status (dir::Directory::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                               Response*),
+                  const Request& request, Response& response) {
+  auto stub = DirectoryStub(globals);
+  if (!stub.ok()) return out.LocalError(stub.status());
+  grpc::ClientContext context;
+  PrepareContext(globals.connection, context);
+  const grpc::Status status = ((**stub).*method)(&context, request, &response);
+  return status.ok() ? kExitOk : out.RpcError(rpc, status);
+}
+
 std::string StateText(dir::AgencyState state) {
   switch (state) {
     case dir::AGENCY_STATE_ACTIVE:
@@ -215,16 +230,11 @@ int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Out
   if (Status st = ApplySpecArgs(args, /*is_update=*/false, *request.mutable_agency()); !st.ok()) {
     return out.LocalError(st);
   }
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
   dir::RegisterAgencyResponse response;
-  const grpc::Status status = (*stub)->RegisterAgency(&context, request, &response);
-  if (!status.ok()) {
-    return out.RpcError("RegisterAgency", status);
+  if (int rc = CallDirectory(globals, out, "RegisterAgency", &dir::Directory::Stub::RegisterAgency,
+                             request, response);
+      rc != kExitOk) {
+    return rc;
   }
   return PrintAgencyReply(response, response.agency(),
                           "registered " + AgencyKeyOf(response.agency().id()), out);
@@ -297,19 +307,14 @@ int RunDirectorySuspend(const Globals& globals, const AgencyRefArgs& args, Outpu
   if (args.reason.empty()) {
     return out.LocalError(UsageError("--reason", "required (no personal data)"));
   }
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
   dir::SuspendAgencyRequest request;
   *request.mutable_id() = *id;
   request.set_reason(args.reason);
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
   dir::SuspendAgencyResponse response;
-  const grpc::Status status = (*stub)->SuspendAgency(&context, request, &response);
-  if (!status.ok()) {
-    return out.RpcError("SuspendAgency", status);
+  if (int rc = CallDirectory(globals, out, "SuspendAgency", &dir::Directory::Stub::SuspendAgency,
+                             request, response);
+      rc != kExitOk) {
+    return rc;
   }
   return PrintAgencyReply(response, response.agency(),
                           "suspended " + AgencyKeyOf(response.agency().id()), out);
@@ -320,18 +325,13 @@ int RunDirectoryReinstate(const Globals& globals, const AgencyRefArgs& args, Out
   if (!id.ok()) {
     return out.LocalError(id.status());
   }
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
   dir::ReinstateAgencyRequest request;
   *request.mutable_id() = *id;
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
   dir::ReinstateAgencyResponse response;
-  const grpc::Status status = (*stub)->ReinstateAgency(&context, request, &response);
-  if (!status.ok()) {
-    return out.RpcError("ReinstateAgency", status);
+  if (int rc = CallDirectory(globals, out, "ReinstateAgency",
+                             &dir::Directory::Stub::ReinstateAgency, request, response);
+      rc != kExitOk) {
+    return rc;
   }
   return PrintAgencyReply(response, response.agency(),
                           "reinstated " + AgencyKeyOf(response.agency().id()), out);
@@ -342,18 +342,13 @@ int RunDirectoryGet(const Globals& globals, const AgencyRefArgs& args, Output& o
   if (!id.ok()) {
     return out.LocalError(id.status());
   }
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
   dir::GetAgencyRequest request;
   *request.mutable_id() = *id;
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
   dir::GetAgencyResponse response;
-  const grpc::Status status = (*stub)->GetAgency(&context, request, &response);
-  if (!status.ok()) {
-    return out.RpcError("GetAgency", status);
+  if (int rc = CallDirectory(globals, out, "GetAgency", &dir::Directory::Stub::GetAgency, request,
+                             response);
+      rc != kExitOk) {
+    return rc;
   }
   return PrintAgencyReply(response, response.agency(), "", out);
 }
@@ -379,19 +374,14 @@ int RunDirectoryRevoke(const Globals& globals, const RevokeArgs& args, Output& o
   if (args.reason.empty()) {
     return out.LocalError(UsageError("--reason", "required, e.g. key_compromise, superseded"));
   }
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
   dir::RevokeCertificateRequest request;
   request.set_serial(NormalizeSerial(serial));
   request.set_reason(args.reason);
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
   dir::RevokeCertificateResponse response;
-  const grpc::Status status = (*stub)->RevokeCertificate(&context, request, &response);
-  if (!status.ok()) {
-    return out.RpcError("RevokeCertificate", status);
+  if (int rc = CallDirectory(globals, out, "RevokeCertificate",
+                             &dir::Directory::Stub::RevokeCertificate, request, response);
+      rc != kExitOk) {
+    return rc;
   }
   if (out.json()) {
     StatusOr<nlohmann::json> doc = ProtoToJson(response);
@@ -468,17 +458,12 @@ int RunDirectoryList(const Globals& globals, const ListArgs& args, Output& out) 
 }
 
 int RunDirectoryRevocations(const Globals& globals, Output& out) {
-  auto stub = DirectoryStub(globals);
-  if (!stub.ok()) {
-    return out.LocalError(stub.status());
-  }
-  grpc::ClientContext context;
-  PrepareContext(globals.connection, context);
+  const dir::GetRevocationsRequest request;
   dir::GetRevocationsResponse response;
-  const grpc::Status status =
-      (*stub)->GetRevocations(&context, dir::GetRevocationsRequest(), &response);
-  if (!status.ok()) {
-    return out.RpcError("GetRevocations", status);
+  if (int rc = CallDirectory(globals, out, "GetRevocations", &dir::Directory::Stub::GetRevocations,
+                             request, response);
+      rc != kExitOk) {
+    return rc;
   }
   if (out.json()) {
     StatusOr<nlohmann::json> doc = ProtoToJson(response);
