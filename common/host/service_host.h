@@ -11,8 +11,8 @@
 
 #include <grpcpp/impl/codegen/service_type.h>
 
-#include <functional>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
