@@ -31,14 +31,19 @@ Status CaseIdProblem(std::string_view case_id) {
       {{"case_id", "required: a case id as returned by SaveDraft (\"ref-\" + 26 characters)"}});
 }
 
-// FAILED_PRECONDITION carrying field violations (e.g. an incomplete draft at Submit).
-Status PreconditionWithProblems(std::string_view message,
-                                const std::vector<v1::FieldProblem>& problems) {
-  Status invalid = ProblemsToStatus(message, problems);
-  Status out = absl::FailedPreconditionError(std::string(message));
-  invalid.ForEachPayload(
-      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
-  return WithReason(out, "DRAFT_INCOMPLETE");
+// The optimistic-concurrency check every change makes against the case it read: INVALID_ARGUMENT
+// without a version, ABORTED when another change came first (the store's compare-and-set still
+// decides between concurrent writers).
+Status CheckExpectedVersion(const v1::Case& current, int64_t expected) {
+  if (expected <= 0) {
+    return InvalidArgumentWithFields("expected_version required",
+                                     {{"expected_version", "required: the case version you read"}});
+  }
+  if (expected != current.version()) {
+    return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
+                                           current.version(), ", not ", expected));
+  }
+  return absl::OkStatus();
 }
 
 std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry) {
@@ -169,16 +174,7 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
                               std::string(StateName(current.state())), ", not a draft (DETECTED)")),
                           "NOT_A_DRAFT");
       }
-      if (req->expected_version() <= 0) {
-        return InvalidArgumentWithFields(
-            "expected_version required",
-            {{"expected_version", "required when case_id is set: the version you read"}});
-      }
-      if (req->expected_version() != current.version()) {
-        return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
-                                               current.version(), ", not ",
-                                               req->expected_version()));
-      }
+      CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req->expected_version()));
       previous = current;
       next = current;
       next.set_version(current.version() + 1);
@@ -283,22 +279,7 @@ grpc::Status ReferralsService::SuggestCentres(grpc::ServerContext* ctx,
 StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& caller,
                                                                 const v1::TransitionRequest& req) {
   CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req.case_id(), caller));
-  if (req.expected_version() <= 0) {
-    return InvalidArgumentWithFields("expected_version required",
-                                     {{"expected_version", "required: the case version you read"}});
-  }
-  if (req.kind() == v1::TRANSITION_KIND_SUBMIT && current.state() == v1::CASE_STATE_DETECTED &&
-      SameAgency(current.referring_agency(), caller.agency)) {
-    if (auto problems = SubmitProblems(current); !problems.empty()) {
-      return PreconditionWithProblems(
-          absl::StrCat("case ", current.case_id(), " is not ready to submit (see Validate)"),
-          problems);
-    }
-  }
-  if (req.expected_version() != current.version()) {
-    return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
-                                           current.version(), ", not ", req.expected_version()));
-  }
+  CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req.expected_version()));
   const absl::Time now = clock_.Now();
   CONCORD_ASSIGN_OR_RETURN(TransitionOutcome outcome,
                            ApplyTransition(current, req, caller.agency, now, options_.deadlines));
@@ -444,15 +425,7 @@ grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
     CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
         "the sealed record must be sealed to the receiving centre and the magistrate only",
         RecipientProblems(req->sealed_record(), current, "sealed_record")));
-    if (req->expected_version() <= 0) {
-      return InvalidArgumentWithFields(
-          "expected_version required",
-          {{"expected_version", "required: the case version you read"}});
-    }
-    if (req->expected_version() != current.version()) {
-      return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
-                                             current.version(), ", not ", req->expected_version()));
-    }
+    CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req->expected_version()));
     v1::Case next = current;
     next.set_version(current.version() + 1);
     *next.mutable_updated_at() = ToProtoTime(now);

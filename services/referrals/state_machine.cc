@@ -389,8 +389,10 @@ Status ApplyEffects(const v1::Case& current, const v1::TransitionRequest& reques
       if (!problems.empty()) {
         std::vector<std::string> fields;
         for (const auto& p : problems) fields.push_back(p.field());
-        return FailedWithProblems(
-            "the draft is not complete (see Validate); fields: " + Join(fields, ", "), problems);
+        return WithReason(FailedWithProblems("the draft is not complete (see Validate); fields: " +
+                                                 Join(fields, ", "),
+                                             problems),
+                          "DRAFT_INCOMPLETE");
       }
       StartOrReplace(out, StartDeadline(kCentreResponse, now, minor, config));
       break;

@@ -278,6 +278,7 @@ TEST_F(ReferralsServiceTest, DraftsAreValidatedFieldByFieldAndResumed) {
   grpc::Status s = police_.stub->Submit(Ctx().get(), submit, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
   EXPECT_FALSE(FieldViolationsOf(FromGrpcStatus(s)).empty());
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "DRAFT_INCOMPLETE");
 
   // Malformed values: INVALID_ARGUMENT, nothing stored.
   v1::SaveDraftRequest bad = draft;
