@@ -255,19 +255,28 @@ StatusOr<AgencyProto> OptionalAgency(std::string_view flag, const std::string& t
   return ParseAgencyRef(flag, text);
 }
 
+// The draft flags (attributes, --centre, --magistrate) applied onto `draft`; flags not given
+// leave it unchanged. Local checks only (the server validates the values).
+Status ApplyDraftFlags(const AttributeArgs& attributes, const std::string& centre_flag,
+                       const std::string& magistrate_flag, ref::SaveDraftRequest& draft) {
+  CONCORD_RETURN_IF_ERROR(ApplyAttributeArgs(attributes, *draft.mutable_attributes()));
+  CONCORD_ASSIGN_OR_RETURN(AgencyProto centre, OptionalAgency("--centre", centre_flag));
+  CONCORD_ASSIGN_OR_RETURN(AgencyProto magistrate, OptionalAgency("--magistrate", magistrate_flag));
+  if (!centre_flag.empty()) *draft.mutable_receiving_centre() = centre;
+  if (!magistrate_flag.empty()) *draft.mutable_magistrate() = magistrate;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // ---- draft ---------------------------------------------------------------------------------
 
 int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Output& out) {
   ref::SaveDraftRequest req;
-  if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
+  // Checked before connecting; applied again on top of the stored draft for an update.
+  if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, req); !st.ok()) {
     return out.LocalError(st);
   }
-  StatusOr<AgencyProto> centre = OptionalAgency("--centre", args.centre);
-  if (!centre.ok()) return out.LocalError(centre.status());
-  StatusOr<AgencyProto> magistrate = OptionalAgency("--magistrate", args.magistrate);
-  if (!magistrate.ok()) return out.LocalError(magistrate.status());
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
 
@@ -275,18 +284,17 @@ int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Outp
     // Read-modify-write: the stored draft, with the flags given applied on top.
     ref::Case current;
     if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+    req = ref::SaveDraftRequest();
     req.set_case_id(args.case_id);
     req.set_expected_version(ExpectedVersion(args.expected_version, current));
     *req.mutable_attributes() = current.attributes();
-    if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
-      return out.LocalError(st);
-    }
     *req.mutable_receiving_centre() = current.receiving_centre();
     *req.mutable_magistrate() = current.magistrate();
     req.set_case_reference(current.case_reference());
+    if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, req); !st.ok()) {
+      return out.LocalError(st);
+    }
   }
-  if (!args.centre.empty()) *req.mutable_receiving_centre() = *centre;
-  if (!args.magistrate.empty()) *req.mutable_magistrate() = *magistrate;
   if (!args.case_reference.empty()) req.set_case_reference(args.case_reference);
   if (args.personal.Given() && IsUnsetAgency(req.receiving_centre())) {
     return out.LocalError(UsageError(
@@ -352,16 +360,11 @@ int RunReferralValidate(const Globals& globals, const ReferralValidateArgs& args
   if (!args.case_id.empty()) {
     req.set_case_id(args.case_id);
   } else {
-    ref::SaveDraftRequest& d = *req.mutable_draft();
-    if (Status st = ApplyAttributeArgs(args.attributes, *d.mutable_attributes()); !st.ok()) {
+    if (Status st =
+            ApplyDraftFlags(args.attributes, args.centre, args.magistrate, *req.mutable_draft());
+        !st.ok()) {
       return out.LocalError(st);
     }
-    StatusOr<AgencyProto> centre = OptionalAgency("--centre", args.centre);
-    if (!centre.ok()) return out.LocalError(centre.status());
-    StatusOr<AgencyProto> magistrate = OptionalAgency("--magistrate", args.magistrate);
-    if (!magistrate.ok()) return out.LocalError(magistrate.status());
-    *d.mutable_receiving_centre() = *centre;
-    *d.mutable_magistrate() = *magistrate;
   }
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
