@@ -111,6 +111,7 @@ struct Options {
   std::string sent_file;   // one line per Send that returned OK: "<id> <rcpt>,<rcpt>..."
   bool retry = false;      // retry UNAVAILABLE / DEADLINE_EXCEEDED with the same envelope
   bool no_subscribe = false;
+  int ack_linger_ms = 50;  // acks wait at most this long to fill a batch (0: send at once)
   int driver_threads = 2;
   std::string trust_domain = "concord.test";
   std::string keep_dir;  // keep the work dir (logs) here
@@ -587,6 +588,9 @@ DriverResult RunDriver(const DriverConfig& cfg) {
 // ---------------------------------------------------------------------------------------------
 // Subscribers: one Subscribe stream per agency, acking in batches from a second thread.
 
+// Acknowledgements: batches of up to kAckBatch ids, sent at most --ack-linger-ms after the first.
+constexpr size_t kAckBatch = 256;
+
 struct Subscribers {
   struct One {
     BenchAgency* agency = nullptr;
@@ -612,7 +616,7 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
                       const std::string& terminal,
                       std::function<int64_t(const std::string&)> index_of,
                       const std::vector<std::atomic<int64_t>>* start_ns, int64_t warmup_end_ns,
-                      bool keep_ids) {
+                      bool keep_ids, std::chrono::milliseconds ack_linger) {
   for (BenchAgency* a : agencies) {
     auto one = std::make_unique<Subscribers::One>();
     Subscribers::One* o = one.get();
@@ -639,11 +643,13 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
           if (t >= warmup_end_ns && t > 0) o->latencies.push_back(arrival - t);
         }
         if (keep_ids) o->ids.push_back(id);
+        bool wake = false;
         {
           std::lock_guard<std::mutex> lock(o->mu);
           o->to_ack.push_back(id);
+          wake = o->to_ack.size() == 1 || o->to_ack.size() >= kAckBatch;
         }
-        o->cv.notify_one();
+        if (wake) o->cv.notify_one();
       }
       o->final_status = stream->Finish();
       if (!o->final_status.ok() && o->final_status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -656,7 +662,7 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
       }
       o->cv.notify_one();
     });
-    o->acker = std::thread([o] {
+    o->acker = std::thread([o, ack_linger] {
       for (;;) {
         v1::AckRequest req;
         {
@@ -667,7 +673,11 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
             if (o->done) return;
             continue;
           }
-          while (!o->to_ack.empty() && req.message_ids_size() < 500) {
+          // Like an agency system: acknowledge in batches, at most kAckLinger after the first
+          // pending delivery (far inside the visibility timeout), at once when kAckBatch wait.
+          o->cv.wait_for(lock, ack_linger,
+                         [o] { return o->done || o->to_ack.size() >= kAckBatch; });
+          while (!o->to_ack.empty() && req.message_ids_size() < static_cast<int>(kAckBatch)) {
             req.add_message_ids(std::move(o->to_ack.front()));
             o->to_ack.pop_front();
           }
@@ -868,7 +878,7 @@ int RunMessaging(Options o) {
     StartSubscribers(
         subs, recipients_list, o.seconds + o.warmup_seconds + 120, "bench",
         [run_tag](const std::string& id) { return IndexOf(run_tag, id); }, &start_ns, warmup_end,
-        false);
+        false, std::chrono::milliseconds(o.ack_linger_ms));
   }
 
   ResourceSampler rss;
@@ -1117,7 +1127,8 @@ int RunDrain(const Options& o) {
     ++i;
   }
   Subscribers subs;
-  StartSubscribers(subs, list, o.seconds + 30, "drain", nullptr, nullptr, 0, true);
+  StartSubscribers(subs, list, o.seconds + 30, "drain", nullptr, nullptr, 0, true,
+                   std::chrono::milliseconds(o.ack_linger_ms));
   // Until every expected delivery arrived, then a quiet period to catch duplicates; bounded.
   const int64_t deadline = NowNs() + static_cast<int64_t>(o.seconds * 1e9);
   int64_t quiet_since = 0, last_count = -1;
@@ -1193,6 +1204,11 @@ void AddConnectionFlags(CLI::App* cmd, Options& o) {
                   "PKI directory made by scripts/pki.sh (missing agencies are added to it; "
                   "default: a fresh one in the work directory)");
   cmd->add_option("--pki-script", o.pki_script, "scripts/pki.sh")->capture_default_str();
+  cmd->add_option("--ack-linger-ms", o.ack_linger_ms,
+                  "subscribers acknowledge in batches of up to 256 ids, at most this long after "
+                  "the first unacknowledged delivery (0: at once)")
+      ->check(CLI::Range(0, 5000))
+      ->capture_default_str();
   cmd->add_option("--trust-domain", o.trust_domain, "SPIFFE trust domain")->capture_default_str();
   cmd->add_option("--seconds", o.seconds,
                   "measured duration (messaging, after the warm-up); drain: how long to wait at "
