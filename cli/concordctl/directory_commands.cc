@@ -299,58 +299,50 @@ int RunDirectoryUpdate(const Globals& globals, const AgencySpecArgs& args, Outpu
                           "updated " + AgencyKeyOf(response.agency().id()), out);
 }
 
-int RunDirectorySuspend(const Globals& globals, const AgencyRefArgs& args, Output& out) {
+// Suspend / reinstate / get: AGENCY -> request.id, one call, the agency printed with `verb`
+// ("suspended", "reinstated"; empty: no headline). `request` may carry other fields already.
+template <typename Request, typename Response>
+int CallOnAgency(const Globals& globals, const AgencyRefArgs& args, Output& out,
+                 std::string_view rpc,
+                 grpc::Status (dir::Directory::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                              Response*),
+                 Request request, std::string_view verb) {
   StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
   if (!id.ok()) {
+    return out.LocalError(id.status());
+  }
+  *request.mutable_id() = *id;
+  Response response;
+  if (int rc = CallDirectory(globals, out, rpc, method, request, response); rc != kExitOk) {
+    return rc;
+  }
+  const std::string headline =
+      verb.empty() ? "" : std::string(verb) + " " + AgencyKeyOf(response.agency().id());
+  return PrintAgencyReply(response, response.agency(), headline, out);
+}
+
+int RunDirectorySuspend(const Globals& globals, const AgencyRefArgs& args, Output& out) {
+  if (StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
+      !id.ok()) {
     return out.LocalError(id.status());
   }
   if (args.reason.empty()) {
     return out.LocalError(UsageError("--reason", "required (no personal data)"));
   }
   dir::SuspendAgencyRequest request;
-  *request.mutable_id() = *id;
   request.set_reason(args.reason);
-  dir::SuspendAgencyResponse response;
-  if (int rc = CallDirectory(globals, out, "SuspendAgency", &dir::Directory::Stub::SuspendAgency,
-                             request, response);
-      rc != kExitOk) {
-    return rc;
-  }
-  return PrintAgencyReply(response, response.agency(),
-                          "suspended " + AgencyKeyOf(response.agency().id()), out);
+  return CallOnAgency(globals, args, out, "SuspendAgency", &dir::Directory::Stub::SuspendAgency,
+                      std::move(request), "suspended");
 }
 
 int RunDirectoryReinstate(const Globals& globals, const AgencyRefArgs& args, Output& out) {
-  StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
-  if (!id.ok()) {
-    return out.LocalError(id.status());
-  }
-  dir::ReinstateAgencyRequest request;
-  *request.mutable_id() = *id;
-  dir::ReinstateAgencyResponse response;
-  if (int rc = CallDirectory(globals, out, "ReinstateAgency",
-                             &dir::Directory::Stub::ReinstateAgency, request, response);
-      rc != kExitOk) {
-    return rc;
-  }
-  return PrintAgencyReply(response, response.agency(),
-                          "reinstated " + AgencyKeyOf(response.agency().id()), out);
+  return CallOnAgency(globals, args, out, "ReinstateAgency", &dir::Directory::Stub::ReinstateAgency,
+                      dir::ReinstateAgencyRequest(), "reinstated");
 }
 
 int RunDirectoryGet(const Globals& globals, const AgencyRefArgs& args, Output& out) {
-  StatusOr<concord::common::v1::AgencyId> id = ParseAgencyRef("AGENCY", args.agency);
-  if (!id.ok()) {
-    return out.LocalError(id.status());
-  }
-  dir::GetAgencyRequest request;
-  *request.mutable_id() = *id;
-  dir::GetAgencyResponse response;
-  if (int rc = CallDirectory(globals, out, "GetAgency", &dir::Directory::Stub::GetAgency, request,
-                             response);
-      rc != kExitOk) {
-    return rc;
-  }
-  return PrintAgencyReply(response, response.agency(), "", out);
+  return CallOnAgency(globals, args, out, "GetAgency", &dir::Directory::Stub::GetAgency,
+                      dir::GetAgencyRequest(), "");
 }
 
 int RunDirectoryRevoke(const Globals& globals, const RevokeArgs& args, Output& out) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/crypto/openssl_ptr.h"
 #include "common/identity/agency_id.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
@@ -21,24 +22,11 @@
 namespace concord::ctl {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using openssl::BioPtr;
+using openssl::BnPtr;
+using openssl::GeneralNamesPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 Status LocalError(const std::string& path, std::string_view what) {
   return absl::FailedPreconditionError(absl::string_view(path + ": " + std::string(what)));
@@ -77,7 +65,7 @@ std::string TimeToRfc3339(const ASN1_TIME* t) {
 }
 
 std::string SerialHex(const X509* cert) {
-  std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   if (bn == nullptr) {
     return "";
   }
@@ -118,7 +106,7 @@ StatusOr<CertificateInfo> ReadCertificateInfo(const std::string& path) {
   info.issuer = NameToString(X509_get_issuer_name(cert.get()));
   info.not_before = TimeToRfc3339(X509_get0_notBefore(cert.get()));
   info.not_after = TimeToRfc3339(X509_get0_notAfter(cert.get()));
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> sans(static_cast<GENERAL_NAMES*>(
+  GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {

@@ -17,13 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/crypto/openssl_ptr.h"
 #include "common/status/status.h"
 
 namespace concord::crypto::internal {
 
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
 struct EvpPkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
 };
@@ -36,16 +34,13 @@ struct EvpMdCtxDeleter {
 struct EvpKdfCtxDeleter {
   void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
 };
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free_all(p); }
-};
 
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+using EvpPkeyPtr = openssl::PkeyPtr;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;
 using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, EvpKdfCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using BioPtr = openssl::BioPtr;
 
 /// Drains this thread's OpenSSL error queue and returns the first reason string (or "unknown").
 /// Every failure path calls this: a stale error left in the queue would be picked up later by an

@@ -15,9 +15,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto/openssl_ptr.h"
 
 namespace concord {
 namespace {
+
+using openssl::BioPtr;
+using openssl::BnPtr;
+using openssl::GeneralNamesPtr;
+using openssl::X509Ptr;
 
 constexpr char kPemCertProperty[] = "x509_pem_cert";  // GRPC_X509_PEM_CERT_PROPERTY_NAME
 
@@ -27,23 +33,10 @@ Status Unauthenticated(std::string_view message) {
   return absl::UnauthenticatedError(Absl(message));
 }
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* n) const { GENERAL_NAMES_free(n); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-
 std::string SerialOf(const X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
   if (serial == nullptr) return "";
-  std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
   if (!bn) return "";
   char* hex = BN_bn2hex(bn.get());
   if (hex == nullptr) return "";
@@ -71,12 +64,12 @@ std::string NormalizeSerial(std::string_view hex) {
 
 StatusOr<Caller> CallerFromPemCertificate(std::string_view pem) {
   if (pem.empty()) return Unauthenticated("no peer certificate");
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return absl::InternalError("out of memory reading the peer certificate");
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return Unauthenticated("peer certificate cannot be parsed");
 
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> names(static_cast<GENERAL_NAMES*>(
+  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   std::vector<std::string> uris;
   if (names) {

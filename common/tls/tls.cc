@@ -12,19 +12,14 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/crypto/openssl_ptr.h"
 
 namespace concord {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
+using openssl::BioPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> MakeProvider(
     const TlsFiles& tls, int refresh_seconds) {
@@ -44,24 +39,22 @@ Status ValidateTlsFiles(const TlsFiles& tls) {
   if (tls.cert_file.empty() || tls.key_file.empty() || tls.ca_file.empty()) {
     return absl::InvalidArgumentError("TLS cert_file, key_file and ca_file are all required");
   }
-  std::unique_ptr<BIO, BioFree> cert_bio(BIO_new_file(tls.cert_file.c_str(), "r"));
+  BioPtr cert_bio(BIO_new_file(tls.cert_file.c_str(), "r"));
   if (!cert_bio) return absl::InvalidArgumentError("TLS cert_file cannot be opened");
-  std::unique_ptr<X509, X509Free> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return absl::InvalidArgumentError("TLS cert_file holds no PEM certificate");
 
-  std::unique_ptr<BIO, BioFree> key_bio(BIO_new_file(tls.key_file.c_str(), "r"));
+  BioPtr key_bio(BIO_new_file(tls.key_file.c_str(), "r"));
   if (!key_bio) return absl::InvalidArgumentError("TLS key_file cannot be opened");
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  PkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   if (!key) return absl::InvalidArgumentError("TLS key_file holds no PEM private key");
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     return absl::InvalidArgumentError("TLS key_file does not match cert_file");
   }
 
-  std::unique_ptr<BIO, BioFree> ca_bio(BIO_new_file(tls.ca_file.c_str(), "r"));
+  BioPtr ca_bio(BIO_new_file(tls.ca_file.c_str(), "r"));
   if (!ca_bio) return absl::InvalidArgumentError("TLS ca_file cannot be opened");
-  std::unique_ptr<X509, X509Free> ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+  X509Ptr ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
   if (!ca) return absl::InvalidArgumentError("TLS ca_file holds no PEM certificate");
   return absl::OkStatus();
 }

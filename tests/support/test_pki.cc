@@ -16,10 +16,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/crypto/openssl_ptr.h"
 #include "common/identity/caller.h"
 
 namespace concord::testing {
 namespace {
+
+using openssl::BioPtr;
+using openssl::BnPtr;
+using openssl::GeneralNamesPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 [[noreturn]] void Die(const char* what) {
   unsigned long err = ERR_get_error();
@@ -28,24 +35,6 @@ namespace {
   std::fprintf(stderr, "TestPki: %s failed: %s\n", what, buf);
   std::abort();
 }
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* n) const { sk_GENERAL_NAME_pop_free(n, GENERAL_NAME_free); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 PkeyPtr NewP256Key() {
   PkeyPtr key(EVP_EC_gen("P-256"));
@@ -58,7 +47,7 @@ void SetRandomSerial(X509* cert) {
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) Die("RAND_bytes");
   bytes[0] &= 0x7f;  // positive
   bytes[0] |= 0x10;  // and 16 bytes long
-  std::unique_ptr<BIGNUM, BnFree> bn(BN_bin2bn(bytes, sizeof(bytes), nullptr));
+  BnPtr bn(BN_bin2bn(bytes, sizeof(bytes), nullptr));
   if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
     Die("serial");
   }
@@ -108,7 +97,7 @@ GENERAL_NAME* MakeIa5Name(int type, const std::string& value) {
 
 void AddSubjectAltNames(X509* cert, const CertOptions& o) {
   if (o.dns_names.empty() && o.ip_addresses.empty() && o.uris.empty()) return;
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> names(sk_GENERAL_NAME_new_null());
+  GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
   for (const std::string& dns : o.dns_names) {
     sk_GENERAL_NAME_push(names.get(), MakeIa5Name(GEN_DNS, dns));
   }
@@ -129,12 +118,12 @@ void AddSubjectAltNames(X509* cert, const CertOptions& o) {
 }
 
 void WritePem(const std::string& path, X509* cert) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "w"));
+  BioPtr bio(BIO_new_file(path.c_str(), "w"));
   if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) Die("PEM_write_bio_X509");
 }
 
 void WritePem(const std::string& path, EVP_PKEY* key) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "w"));
+  BioPtr bio(BIO_new_file(path.c_str(), "w"));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     Die("PEM_write_bio_PrivateKey");
@@ -144,7 +133,7 @@ void WritePem(const std::string& path, EVP_PKEY* key) {
 }
 
 std::string SerialHex(X509* cert) {
-  std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   if (!bn) Die("ASN1_INTEGER_to_BN");
   char* hex = BN_bn2hex(bn.get());
   std::string out = NormalizeSerial(hex);
@@ -161,7 +150,7 @@ struct TestPki::Ca {
 
 namespace {
 
-std::unique_ptr<X509, X509Free> MakeCaCert(EVP_PKEY* key, const std::string& cn) {
+X509Ptr MakeCaCert(EVP_PKEY* key, const std::string& cn) {
   X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), 2) != 1) Die("X509_new");
   SetRandomSerial(cert.get());
