@@ -221,6 +221,9 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
 int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedArgs& args,
                             Output& out);
 int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output& out);
-int RunReferralHistory(const Globals& globals, const ReferralCaseArgs& args, Output& out);
+/// History; with --open-notes, the sealed notes sealed to this agency are opened locally (exit 3
+/// if one sealed to it does not open).
+int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
+                       const ReferralHistoryArgs& args, Output& out);
 
 }  // namespace concord::ctl

@@ -305,7 +305,7 @@ struct ReferralArgs {
   concord::ctl::ReferralOpenArgs open;
   concord::ctl::ReferralUpdateSealedArgs update_sealed;
   concord::ctl::ReferralListArgs list;
-  concord::ctl::ReferralCaseArgs history;
+  concord::ctl::ReferralHistoryArgs history;
 };
 
 // `concordctl referral ...` (concord.referrals.v1.Referrals; records sealed by client/referrals).
@@ -397,6 +397,12 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   transition->add_option("--open-justification", r.transition.justification,
                          "assign-magistrate by the centre: why the current record is opened to "
                          "be re-sealed (audited; default: a standard text)");
+  transition->add_option("--sealed-note-file", r.transition.sealed_note_file,
+                         "a note about the person (UTF-8 text, <= 4000 characters) sealed here to "
+                         "the parties of the case; kept sealed in the history (any kind)");
+  transition->add_option("--sealed-note-to", r.transition.sealed_note_to,
+                         "with --sealed-note-file: seal to these parties only (repeat; default: "
+                         "the referring agency, the centre, the magistrate and --to)");
   AddPersonalFlags(*transition, r.transition.personal);
   transition->footer(
       "\nrefer-elsewhere and assign-magistrate carry the personal record re-sealed to the new "
@@ -446,7 +452,11 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   CLI::App* history = referral->add_subcommand(
       "history", "every change of a case: version, time, action, states, agency");
   history->add_option("CASE", r.history.case_id, "case id")->required();
-  history->callback([&] { run = [&](Output& o) { return RunReferralHistory(g, r.history, o); }; });
+  history->add_flag("--open-notes", r.history.open_notes,
+                    "open the sealed notes sealed to this agency, locally with DIR/seal.key "
+                    "(exit 3 if one does not open)");
+  history->callback(
+      [&] { run = [&](Output& o) { return RunReferralHistory(g, r.keys, r.history, o); }; });
 }
 
 int Run(int argc, char** argv) {

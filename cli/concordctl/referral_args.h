@@ -101,6 +101,13 @@ struct ReferralTransitionArgs {
   std::string reason;              // close
   std::string justification;       // assign-magistrate by the centre: why the record is opened
   PersonalArgs personal;           // refer-elsewhere / assign-magistrate: the re-sealed record
+  std::string sealed_note_file;    // any kind: a note about the person, sealed locally
+  std::vector<std::string> sealed_note_to;  // default: every party of the case
+};
+
+struct ReferralHistoryArgs {
+  std::string case_id;
+  bool open_notes = false;  // open the sealed notes sealed to this agency (DIR/seal.key)
 };
 
 struct ReferralOpenArgs {

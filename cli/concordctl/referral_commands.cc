@@ -4,9 +4,11 @@
 // Personal values are never printed except by `referral open`, which prints the opened record.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -104,16 +106,9 @@ int GetCase(Session& s, Output& out, const std::string& case_id, ref::Case* c) {
   return kExitOk;
 }
 
-// Seals `record` for `case_id` to the agencies `recipients` ("<type>/<id>"), their sealing keys
-// from the directory (Directory/GetAgency).
-int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
-               const std::string& case_id, const std::vector<std::string>& recipients,
-               ref::SealedRecord* sealed) {
-  if (recipients.empty()) {
-    return out.LocalError(
-        UsageError("--centre", "the personal record is sealed to the receiving centre: set one"));
-  }
-  std::vector<rc::RecordRecipient> to;
+// The sealing keys of `recipients` ("<type>/<id>") from the directory (Directory/GetAgency).
+int RecipientKeys(Session& s, Output& out, const std::vector<std::string>& recipients,
+                  std::vector<rc::RecordRecipient>* to) {
   for (const std::string& key : recipients) {
     StatusOr<AgencyProto> agency = ParseAgencyRef("recipient", key);
     if (!agency.ok()) return out.LocalError(agency.status());
@@ -130,8 +125,21 @@ int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
     if (!pub.ok()) {
       return out.VerificationFailed("the directory holds no valid sealing key for " + key);
     }
-    to.push_back({key, *std::move(pub)});
+    to->push_back({key, *std::move(pub)});
   }
+  return kExitOk;
+}
+
+// Seals `record` for `case_id` to the agencies `recipients`.
+int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
+               const std::string& case_id, const std::vector<std::string>& recipients,
+               ref::SealedRecord* sealed) {
+  if (recipients.empty()) {
+    return out.LocalError(
+        UsageError("--centre", "the personal record is sealed to the receiving centre: set one"));
+  }
+  std::vector<rc::RecordRecipient> to;
+  if (int rc = RecipientKeys(s, out, recipients, &to); rc != kExitOk) return rc;
   StatusOr<ref::SealedRecord> box = rc::SealPersonalRecord(record, case_id, to);
   if (!box.ok()) return out.LocalError(box.status());
   *sealed = *std::move(box);
@@ -476,6 +484,21 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
              "refer-elsewhere and assign-magistrate (the re-sealed personal record)")}) {
     if (!st.ok()) return out.LocalError(st);
   }
+  if (!args.sealed_note_to.empty() && args.sealed_note_file.empty()) {
+    return out.LocalError(UsageError("--sealed-note-to", "only with --sealed-note-file"));
+  }
+  std::string note_text;
+  if (!args.sealed_note_file.empty()) {
+    StatusOr<std::string> text = ReadTextFile(args.sealed_note_file);
+    if (!text.ok()) return out.LocalError(text.status());
+    note_text = *std::move(text);
+    while (!note_text.empty() && (note_text.back() == '\n' || note_text.back() == '\r')) {
+      note_text.pop_back();
+    }
+    if (note_text.empty()) {
+      return out.LocalError(UsageError("--sealed-note-file", "the file is empty"));
+    }
+  }
   ref::TransitionRequest req;
   req.set_case_id(args.case_id);
   req.set_kind(k);
@@ -582,6 +605,26 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
       return rc;
     }
     extra.emplace_back("re-sealed to", recipients);
+  }
+
+  if (!note_text.empty()) {
+    std::vector<std::string> note_to = args.sealed_note_to;
+    if (note_to.empty()) {
+      for (const AgencyProto* a : {&current.referring_agency(), &current.receiving_centre(),
+                                   &current.magistrate(), &req.target()}) {
+        const std::string key = a->id().empty() ? "" : AgencyKeyOf(*a);
+        if (!key.empty() && std::find(note_to.begin(), note_to.end(), key) == note_to.end() &&
+            (a != &req.target() || reseal)) {
+          note_to.push_back(key);
+        }
+      }
+    }
+    std::vector<rc::RecordRecipient> to;
+    if (int rc = RecipientKeys(*s, out, note_to, &to); rc != kExitOk) return rc;
+    StatusOr<ref::SealedRecord> box = rc::SealNote(note_text, args.case_id, to);
+    if (!box.ok()) return out.LocalError(box.status());
+    *req.mutable_sealed_note() = *std::move(box);
+    extra.emplace_back("note sealed to", note_to);
   }
 
   grpc::ClientContext ctx;
@@ -772,7 +815,14 @@ int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output
   return kExitOk;
 }
 
-int RunReferralHistory(const Globals& globals, const ReferralCaseArgs& args, Output& out) {
+int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
+                       const ReferralHistoryArgs& args, Output& out) {
+  std::optional<crypto::X25519PrivateKey> key;
+  if (args.open_notes) {
+    StatusOr<crypto::X25519PrivateKey> loaded = LoadSealingKey(globals, keys);
+    if (!loaded.ok()) return out.LocalError(loaded.status());
+    key = *std::move(loaded);
+  }
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
   grpc::ClientContext ctx;
@@ -782,14 +832,50 @@ int RunReferralHistory(const Globals& globals, const ReferralCaseArgs& args, Out
   ref::HistoryResponse resp;
   const grpc::Status status = s->referrals->History(&ctx, req, &resp);
   if (!status.ok()) return out.RpcError("History", status);
-  if (out.json()) return PrintJson(out, resp);
-  std::vector<std::vector<std::string>> rows;
-  for (const ref::HistoryEntry& e : resp.entries()) {
-    rows.push_back({std::to_string(e.version()), TimestampText(e.at()), e.action(),
-                    StateText(e.from_state()), StateText(e.to_state()), AgencyText(e.actor()),
-                    e.note().empty() ? "-" : e.note()});
+
+  // Per entry: what to show of its sealed note ("" = none), and the opened text if any.
+  bool unopenable = false;
+  std::vector<std::optional<std::string>> opened(static_cast<size_t>(resp.entries_size()));
+  std::vector<std::string> sealed_text(opened.size());
+  for (int i = 0; i < resp.entries_size(); ++i) {
+    const ref::HistoryEntry& e = resp.entries(i);
+    if (!e.has_sealed_note()) continue;
+    const std::vector<std::string> to = rc::RecordRecipientKeys(e.sealed_note());
+    sealed_text[i] = "[sealed to " + JoinComma(to) + "]";
+    if (!key.has_value() || std::find(to.begin(), to.end(), s->me_key) == to.end()) continue;
+    StatusOr<std::string> text = rc::OpenNote(e.sealed_note(), args.case_id, s->me_key, *key);
+    if (text.ok()) {
+      opened[i] = *std::move(text);
+    } else {
+      unopenable = true;
+      sealed_text[i] += " (does not open: " + Message(text.status()) + ")";
+    }
   }
-  out.Table({"VERSION", "AT", "ACTION", "FROM", "TO", "BY", "NOTE"}, rows);
+  if (out.json()) {
+    StatusOr<nlohmann::json> doc = ProtoToJson(resp);
+    if (!doc.ok()) return out.LocalError(doc.status());
+    for (size_t i = 0; i < opened.size(); ++i) {
+      if (opened[i].has_value()) (*doc)["entries"][i]["sealedNoteText"] = *opened[i];
+    }
+    out.Json(*doc);
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (int i = 0; i < resp.entries_size(); ++i) {
+      const ref::HistoryEntry& e = resp.entries(i);
+      std::string note = e.note();
+      const size_t k = static_cast<size_t>(i);
+      const std::string sealed = opened[k].has_value() ? "[opened] " + *opened[k] : sealed_text[k];
+      if (!sealed.empty()) note = note.empty() ? sealed : note + " " + sealed;
+      rows.push_back({std::to_string(e.version()), TimestampText(e.at()), e.action(),
+                      StateText(e.from_state()), StateText(e.to_state()), AgencyText(e.actor()),
+                      note.empty() ? "-" : note});
+    }
+    out.Table({"VERSION", "AT", "ACTION", "FROM", "TO", "BY", "NOTE"}, rows);
+  }
+  if (unopenable) {
+    return out.VerificationFailed("a sealed note sealed to " + s->me_key +
+                                  " does not open with its sealing key");
+  }
   return kExitOk;
 }
 

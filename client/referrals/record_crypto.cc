@@ -1,5 +1,6 @@
 #include "client/referrals/record_crypto.h"
 
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -19,33 +20,31 @@ std::string SealedRecordAad(std::string_view case_id) {
   return std::string(kSealedRecordAadPrefix) + std::string(case_id);
 }
 
-StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
-                                              std::string_view case_id,
-                                              const std::vector<RecordRecipient>& recipients) {
+namespace {
+
+// Seals `plaintext` (what = "the personal record" / "the note", for errors) with `aad`.
+StatusOr<v1::SealedRecord> SealBox(std::string_view what, const std::string& plaintext,
+                                   std::string_view case_id, const std::string& aad,
+                                   const std::vector<RecordRecipient>& recipients) {
+  const std::string refused = absl::StrCat("cannot seal ", std::string(what));
   if (case_id.empty()) {
-    return InvalidArgumentWithFields("cannot seal the personal record",
-                                     {{"case_id", "required: the record is bound to its case"}});
+    return InvalidArgumentWithFields(refused,
+                                     {{"case_id", "required: the box is bound to its case"}});
   }
   if (recipients.empty() || recipients.size() > kMaxRecipients) {
     return InvalidArgumentWithFields(
-        "cannot seal the personal record",
-        {{"recipients", absl::StrCat("1..", kMaxRecipients, " agencies")}});
+        refused, {{"recipients", absl::StrCat("1..", kMaxRecipients, " agencies")}});
   }
   std::set<std::string> seen;
   std::vector<std::pair<std::string, crypto::X25519PublicKey>> to;
   for (const RecordRecipient& r : recipients) {
     if (!seen.insert(r.agency_key).second) {
-      return InvalidArgumentWithFields("cannot seal the personal record",
+      return InvalidArgumentWithFields(refused,
                                        {{"recipients", "duplicate agency " + r.agency_key}});
     }
     to.emplace_back(r.agency_key, r.sealing_key);
   }
-  std::string plaintext;
-  if (!record.SerializeToString(&plaintext)) {
-    return absl::InternalError("cannot serialize the personal record");
-  }
-  CONCORD_ASSIGN_OR_RETURN(crypto::SealedBox box,
-                           crypto::Seal(plaintext, to, SealedRecordAad(case_id)));
+  CONCORD_ASSIGN_OR_RETURN(crypto::SealedBox box, crypto::Seal(plaintext, to, aad));
   v1::SealedRecord out;
   out.set_nonce(box.nonce);
   out.set_ciphertext(box.ciphertext);
@@ -59,9 +58,8 @@ StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
   return out;
 }
 
-StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
-                                                std::string_view case_id, std::string_view me_key,
-                                                const crypto::X25519PrivateKey& key) {
+StatusOr<std::string> OpenBox(const v1::SealedRecord& sealed, std::string_view me_key,
+                              const crypto::X25519PrivateKey& key, const std::string& aad) {
   crypto::SealedBox box;
   box.nonce = sealed.nonce();
   box.ciphertext = sealed.ciphertext();
@@ -69,13 +67,67 @@ StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
     box.keys.push_back(
         crypto::WrappedKey{w.recipient(), w.ephemeral_public(), w.nonce(), w.ciphertext()});
   }
+  return crypto::Open(box, me_key, key, aad);
+}
+
+// Code points of valid UTF-8 text; nullopt if not UTF-8.
+std::optional<size_t> Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80           ? 1
+                       : (c >> 5) == 0x6  ? 2
+                       : (c >> 4) == 0xE  ? 3
+                       : (c >> 3) == 0x1E ? 4
+                                          : 0;
+    if (len == 0 || i + len > s.size()) return std::nullopt;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return std::nullopt;
+    }
+    i += len;
+  }
+  return n;
+}
+
+}  // namespace
+
+StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
+                                              std::string_view case_id,
+                                              const std::vector<RecordRecipient>& recipients) {
+  std::string plaintext;
+  if (!record.SerializeToString(&plaintext)) {
+    return absl::InternalError("cannot serialize the personal record");
+  }
+  return SealBox("the personal record", plaintext, case_id, SealedRecordAad(case_id), recipients);
+}
+
+StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
+                                                std::string_view case_id, std::string_view me_key,
+                                                const crypto::X25519PrivateKey& key) {
   CONCORD_ASSIGN_OR_RETURN(std::string plaintext,
-                           crypto::Open(box, me_key, key, SealedRecordAad(case_id)));
+                           OpenBox(sealed, me_key, key, SealedRecordAad(case_id)));
   v1::PersonalRecord record;
   if (!record.ParseFromString(plaintext)) {
     return absl::InvalidArgumentError("the opened record is not a PersonalRecord");
   }
   return record;
+}
+
+StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case_id,
+                                    const std::vector<RecordRecipient>& recipients) {
+  const std::optional<size_t> chars = Utf8Length(text);
+  if (text.empty() || !chars.has_value() || *chars > kMaxSealedNoteChars) {
+    return InvalidArgumentWithFields(
+        "cannot seal the note",
+        {{"note", absl::StrCat("1..", kMaxSealedNoteChars, " characters of UTF-8 text")}});
+  }
+  return SealBox("the note", std::string(text), case_id,
+                 std::string(kSealedNoteAadPrefix) + std::string(case_id), recipients);
+}
+
+StatusOr<std::string> OpenNote(const v1::SealedRecord& sealed, std::string_view case_id,
+                               std::string_view me_key, const crypto::X25519PrivateKey& key) {
+  return OpenBox(sealed, me_key, key, std::string(kSealedNoteAadPrefix) + std::string(case_id));
 }
 
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed) {

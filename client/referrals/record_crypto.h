@@ -56,6 +56,24 @@ StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
                                                 std::string_view case_id, std::string_view me_key,
                                                 const crypto::X25519PrivateKey& key);
 
+/// Prefix of a sealed note's additional authenticated data (services/referrals/validation.h
+/// kSealedNoteAadPrefix): a note box cannot be opened as a record, nor moved to another case.
+inline constexpr std::string_view kSealedNoteAadPrefix = "concord-referral-note-v1|";
+
+/// Longest note text sealed (characters, i.e. Unicode code points).
+inline constexpr size_t kMaxSealedNoteChars = 4000;
+
+/// Seals the UTF-8 `text` of a transition note (TransitionRequest.sealed_note) for `case_id` to
+/// `recipients` (1..8, distinct; the server accepts only parties of the case).
+/// INVALID_ARGUMENT for empty text, text over kMaxSealedNoteChars or not UTF-8, an empty case
+/// id, or bad recipients.
+StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case_id,
+                                    const std::vector<RecordRecipient>& recipients);
+
+/// Opens a sealed note (HistoryEntry.sealed_note); errors as OpenPersonalRecord.
+StatusOr<std::string> OpenNote(const v1::SealedRecord& sealed, std::string_view case_id,
+                               std::string_view me_key, const crypto::X25519PrivateKey& key);
+
 /// The agency keys `sealed` is sealed to, in order.
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed);
 

@@ -401,7 +401,8 @@ Status ApplyEffects(const v1::Case& current, const v1::TransitionRequest& reques
       End(out, kCentreResponse);
       break;
     case v1::TRANSITION_KIND_DECLINE: {
-      std::vector<v1::FieldProblem> problems = NoteProblems(request.note(), true, "note");
+      std::vector<v1::FieldProblem> problems =
+          NoteProblems(request.note(), !request.has_sealed_note(), "note");
       if (!problems.empty()) return InvalidProblems("a decline needs a reason", problems);
       if (!std::any_of(current.declined_by().begin(), current.declined_by().end(),
                        [&](const cv1::AgencyId& a) { return SameAgency(a, caller); })) {
@@ -515,7 +516,8 @@ Status ApplyEffects(const v1::Case& current, const v1::TransitionRequest& reques
       End(out, kCertificateExpiry);
       break;
     case v1::TRANSITION_KIND_RECORD_NON_PUNISHMENT: {
-      std::vector<v1::FieldProblem> problems = NoteProblems(request.note(), true, "note");
+      std::vector<v1::FieldProblem> problems =
+          NoteProblems(request.note(), !request.has_sealed_note(), "note");
       if (!problems.empty()) return InvalidProblems("the assessment is required", problems);
       next.set_non_punishment_assessed(true);
       next.set_non_punishment_assessment(request.note());
@@ -754,6 +756,16 @@ StatusOr<TransitionOutcome> ApplyTransition(const v1::Case& current,
   *out.entry.mutable_actor() = AgencyIdToProto(caller);
   *out.entry.mutable_at() = ToProtoTime(now);
   out.entry.set_note(request.note());
+  if (request.has_sealed_note()) {
+    std::vector<v1::FieldProblem> problems =
+        SealedRecordProblems(request.sealed_note(), "sealed_note");
+    if (problems.empty()) {
+      problems = NoteRecipientProblems(request.sealed_note(), current, next, "sealed_note");
+    }
+    if (!problems.empty()) return ProblemsToStatus("invalid sealed note", problems);
+    *out.entry.mutable_sealed_note() =
+        StampSealedRecord(request.sealed_note(), next.version(), caller, now);
+  }
 
   // A draft is private to its referring agency until submitted: nobody else is notified.
   if (current.state() != kDetected || kind == v1::TRANSITION_KIND_SUBMIT) {

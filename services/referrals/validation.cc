@@ -274,6 +274,28 @@ std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, 
   return out;
 }
 
+std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note,
+                                                    const v1::Case& before, const v1::Case& after,
+                                                    std::string_view prefix) {
+  std::set<std::string> parties;
+  for (const v1::Case* c : {&before, &after}) {
+    for (const cv1::AgencyId* a :
+         {&c->referring_agency(), &c->receiving_centre(), &c->magistrate()}) {
+      if (!IsUnset(*a)) parties.insert(AgencyKeyOf(*a));
+    }
+  }
+  std::vector<v1::FieldProblem> out;
+  const std::string keys = Path(prefix, "keys");
+  for (int i = 0; i < note.keys_size(); ++i) {
+    if (parties.count(note.keys(i).recipient()) == 0) {
+      Add(out, Indexed(keys, i) + ".recipient",
+          "a note is sealed only to parties of the case (referring agency, receiving centre, "
+          "magistrate)");
+    }
+  }
+  return out;
+}
+
 std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& d) {
   std::vector<v1::FieldProblem> out;
   if (!d.case_id().empty()) {

@@ -34,6 +34,8 @@ inline constexpr size_t kMaxSealedCiphertext = 64 * 1024;  // bytes
 inline constexpr size_t kMaxSealedRecipients = 8;
 /// Additional authenticated data of the sealed record of `case_id`.
 inline constexpr std::string_view kSealedRecordAadPrefix = "concord-referral-record-v1|";
+/// Prefix of a sealed note's additional authenticated data (client/referrals pins the same).
+inline constexpr std::string_view kSealedNoteAadPrefix = "concord-referral-note-v1|";
 std::string SealedRecordAad(std::string_view case_id);
 
 /// Format problems (malformed values) of a draft. Empty = SaveDraft may store it.
@@ -78,6 +80,12 @@ std::vector<std::string> RequiredRecipients(const v1::Case& c);
 /// Problems when the recipients of `record` are not exactly RequiredRecipients(c).
 std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, const v1::Case& c,
                                                 std::string_view prefix);
+
+/// A sealed note's wrapped keys: every recipient must be a party of the case (referring agency,
+/// receiving centre or magistrate) in `before` or `after` the transition.
+std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note,
+                                                    const v1::Case& before, const v1::Case& after,
+                                                    std::string_view prefix);
 
 /// The record as stored: the client's box with the server fields set.
 v1::SealedRecord StampSealedRecord(const v1::SealedRecord& from_client, int64_t version,

@@ -206,8 +206,22 @@ ctl 0 "draft 2" "$POLICE" --json referral draft "${ATTRS[@]}" --centre "$PAYOKE"
   --personal-file "$PERSONAL_FILE"
 CASE2=$(json 'd["case"]["case_id"]')
 ctl 0 "submit 2" "$POLICE" referral submit "$CASE2"
-ctl 0 "payoke declines" "$PAYOKE" referral transition decline "$CASE2" --note "no place for this profile"
-contains "declined" "$OUT" "REFERRED -> DECLINED"
+SEALED_NOTE="Sealed-Note-Plaintext-$RANDOM: her employer still holds her passport"
+(umask 077 && printf '%s\n' "$SEALED_NOTE" >"$WORK/decline-note.txt")
+ctl 1 "--sealed-note-to without a file" "$PAYOKE" referral transition decline "$CASE2" \
+  --note "no place" --sealed-note-to "$POLICE"
+contains "sealed-note-to refused" "$ERR" "only with --sealed-note-file"
+ctl 0 "payoke declines, the details sealed" "$PAYOKE" --json referral transition decline "$CASE2" \
+  --note "no place for this profile" --sealed-note-file "$WORK/decline-note.txt"
+equal "declined" "$(json 'd["case"]["state"]')" "CASE_STATE_DECLINED"
+equal "note sealed to the referrer and the centre" "$(json 'sorted(d["note sealed to"])')" \
+  "$(/usr/bin/python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$PAYOKE" "$POLICE")"
+not_contains "the sealed note is not echoed" "$OUT" "$SEALED_NOTE"
+ctl 0 "police opens the sealed note in the history" "$POLICE" referral history "$CASE2" --open-notes
+contains "opened sealed note" "$OUT" "[opened] $SEALED_NOTE"
+ctl 0 "history without --open-notes keeps it sealed" "$POLICE" referral history "$CASE2"
+not_contains "sealed note not shown" "$OUT" "$SEALED_NOTE"
+contains "sealed to shown" "$OUT" "[sealed to "
 ctl 1 "refer elsewhere needs the record again" "$POLICE" referral transition refer-elsewhere \
   "$CASE2" --to "$PAGASA"
 ctl 0 "refer elsewhere" "$POLICE" --json referral transition refer-elsewhere "$CASE2" \
@@ -219,6 +233,9 @@ ctl 2 "payoke may no longer open the record" "$PAYOKE" referral open "$CASE2" \
 ctl 0 "pag-asa opens the re-sealed record" "$PAGASA" referral open "$CASE2" \
   --justification "assess the new referral"
 contains "pag-asa sees the name" "$OUT" "$NAME"
+ctl 0 "pag-asa (party now, but not sealed to) cannot read the note" "$PAGASA" referral history \
+  "$CASE2" --open-notes
+not_contains "pag-asa does not see the sealed note" "$OUT" "$SEALED_NOTE"
 ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason withdrawal
 contains "closed" "$OUT" "REFERRED -> CLOSED"
 
@@ -280,7 +297,8 @@ while IFS= read -r key; do
 done <"$KEYS_FILE" >>"$DUMP"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$CASE" "$DUMP" && pass || fail "the dump does not even contain the case id (scan broken?)"
-for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman"; do
+for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman" \
+  "$SEALED_NOTE" "Sealed-Note-Plaintext"; do
   if grep -qaF -- "$mark" "$DUMP"; then fail "personal value '$mark' found in Redis"; else pass; fi
 done
 

@@ -106,5 +106,43 @@ TEST_F(RecordCryptoTest, RefusesBadArguments) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SealedNoteAadTest, MatchesTheServerConstant) {
+  // services/referrals/validation.h kSealedNoteAadPrefix; also proto TransitionRequest.sealed_note.
+  EXPECT_EQ(kSealedNoteAadPrefix, "concord-referral-note-v1|");
+}
+
+TEST_F(RecordCryptoTest, NoteRoundTripAndBoundToNotesOfItsCase) {
+  const std::string text = "Sie hat Angst vor dem Arbeitgeber — 12 h/Tag, Pass einbehalten.";
+  auto note = SealNote(text, kCase,
+                       {{std::string(kCentre), centre_.PublicKey()},
+                        {std::string(kMagistrate), magistrate_.PublicKey()}});
+  ASSERT_TRUE(note.ok()) << note.status();
+  EXPECT_EQ(note->ciphertext().find("Arbeitgeber"), std::string::npos);
+  auto opened = OpenNote(*note, kCase, kMagistrate, magistrate_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, text);
+  EXPECT_EQ(OpenNote(*note, kCase, "police/pz-brussels", police_).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenNote(*note, "ref-another-case-aaaaaaaaaaaaaa", kCentre, centre_).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A note is not a record and a record is not a note (different additional data).
+  EXPECT_EQ(OpenPersonalRecord(*note, kCase, kCentre, centre_).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(OpenNote(Sealed(), kCase, kCentre, centre_).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RecordCryptoTest, NoteRefusesBadText) {
+  const std::vector<RecordRecipient> to = {{std::string(kCentre), centre_.PublicKey()}};
+  EXPECT_EQ(SealNote("", kCase, to).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SealNote("bad \xff utf-8", kCase, to).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(SealNote(std::string(kMaxSealedNoteChars, 'x'), kCase, to).ok());
+  EXPECT_EQ(SealNote(std::string(kMaxSealedNoteChars + 1, 'x'), kCase, to).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SealNote("text", "", to).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SealNote("text", kCase, {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace concord::referrals::client

@@ -42,6 +42,8 @@ constexpr char kTd[] = "concord.test";
 constexpr char kName[] = "Esperanza Ejemplo-Secreta";
 constexpr char kContact[] = "+32 470 99 88 77 via Rue Cachee 5";
 constexpr char kNotes[] = "fled the flat in Schaerbeek at night; afraid of the landlord";
+constexpr char kSealedNote[] =
+    "says the employer keeps her passport; works 14 h a day in Anderlecht";
 
 using testing::NoRevocations;
 using testing::RecordingAuditSink;
@@ -152,6 +154,14 @@ class ReferralsServiceTest : public ::testing::Test {
     std::vector<client::RecordRecipient> recipients;
     for (const Agent* a : to) recipients.push_back({a->id.Key(), a->sealing.PublicKey()});
     auto sealed = client::SealPersonalRecord(record, case_id, recipients);
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return sealed.ok() ? *sealed : v1::SealedRecord{};
+  }
+
+  v1::SealedRecord SealText(const std::string& case_id, const std::vector<const Agent*>& to) {
+    std::vector<client::RecordRecipient> recipients;
+    for (const Agent* a : to) recipients.push_back({a->id.Key(), a->sealing.PublicKey()});
+    auto sealed = client::SealNote(kSealedNote, case_id, recipients);
     EXPECT_TRUE(sealed.ok()) << sealed.status();
     return sealed.ok() ? *sealed : v1::SealedRecord{};
   }
@@ -528,13 +538,54 @@ TEST_F(ReferralsServiceTest, AnUnansweredReferralAlertsTheCentreAndTheReferrer) 
   EXPECT_EQ(*fired, 0);
 }
 
+// A decline reason about the person goes sealed: to the referrer and the centre; the history
+// carries it stamped; the referrer opens it with its own key, the magistrate (not sealed to)
+// cannot; a recipient outside the case is refused field by field, nothing stored.
+TEST_F(ReferralsServiceTest, SealedNoteTravelsInTheHistoryAndOpensOnlyForItsRecipients) {
+  v1::Case c = Referred();
+  const int64_t before = c.version();
+  grpc::Status s = Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [&](v1::TransitionRequest& r) {
+    *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &pagasa_});
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(c.version(), before);
+  s = Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [&](v1::TransitionRequest& r) {
+    *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &police_});
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(c.state(), v1::CASE_STATE_DECLINED);
+
+  v1::HistoryRequest hreq;
+  hreq.set_case_id(c.case_id());
+  v1::HistoryResponse history;
+  ASSERT_TRUE(police_.stub->History(Ctx().get(), hreq, &history).ok());
+  const v1::HistoryEntry& last = history.entries(history.entries_size() - 1);
+  EXPECT_EQ(last.kind(), v1::TRANSITION_KIND_DECLINE);
+  EXPECT_TRUE(last.note().empty());
+  ASSERT_TRUE(last.has_sealed_note());
+  EXPECT_EQ(last.sealed_note().version(), c.version());
+  EXPECT_EQ(last.sealed_note().author().id(), surya_.id.id);
+  auto opened =
+      client::OpenNote(last.sealed_note(), c.case_id(), police_.id.Key(), police_.sealing);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, kSealedNote);
+  EXPECT_EQ(
+      client::OpenNote(last.sealed_note(), c.case_id(), magistrate_.id.Key(), magistrate_.sealing)
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(redis_server_->DumpAll().find(kSealedNote), std::string::npos);
+}
+
 TEST_F(ReferralsServiceTest, NoPersonalDataInRedis) {
   v1::Case c = Referred();
-  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT, [&](v1::TransitionRequest& r) {
+                *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &police_});
+              }).ok());
   ASSERT_TRUE(outbox_->RunOnce().ok());
   const std::string dump = redis_server_->DumpAll();
   ASSERT_NE(dump.find(c.case_id()), std::string::npos) << "the dump covers the referral keys";
-  for (const char* secret : {kName, kContact, kNotes, "1999-04-01"}) {
+  for (const char* secret : {kName, kContact, kNotes, "1999-04-01", kSealedNote}) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << secret;
   }
 }

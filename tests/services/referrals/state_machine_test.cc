@@ -611,6 +611,56 @@ TEST(Requirements, DeclineNeedsANote) {
   EXPECT_THAT(ViolationFields(out.status()), ElementsAre("note"));
 }
 
+TEST(Requirements, SealedNoteStandsInForTheNoteAndGoesToTheHistoryEntry) {
+  // InState(R): referred by the police to centre A, magistrate assigned.
+  v1::TransitionRequest r;
+  *r.mutable_sealed_note() = Sealed({Police().Key(), CentreA().Key()});
+  const auto out = Try(InState(R), v1::TRANSITION_KIND_DECLINE, CentreA(), r);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->entry.note().empty());
+  ASSERT_TRUE(out->entry.has_sealed_note());
+  EXPECT_EQ(out->entry.sealed_note().ciphertext(), r.sealed_note().ciphertext());
+  EXPECT_EQ(out->entry.sealed_note().version(), out->next.version());
+  EXPECT_EQ(out->entry.sealed_note().author().id(), CentreA().id);
+  EXPECT_EQ(out->entry.sealed_note().created_at().seconds(), absl::ToUnixSeconds(T0()));
+
+  // The non-punishment assessment too, sealed to the magistrate and the centre.
+  v1::TransitionRequest assess;
+  *assess.mutable_sealed_note() = Sealed({Magistrate().Key(), CentreA().Key()});
+  const auto assessed =
+      Try(InState(F), v1::TRANSITION_KIND_RECORD_NON_PUNISHMENT, Magistrate(), assess);
+  ASSERT_TRUE(assessed.ok()) << assessed.status();
+  EXPECT_TRUE(assessed->next.non_punishment_assessed());
+  EXPECT_TRUE(assessed->entry.has_sealed_note());
+}
+
+TEST(Requirements, SealedNoteOnlyToPartiesAndWellFormed) {
+  v1::TransitionRequest r;
+  r.set_note("no capacity");
+  *r.mutable_sealed_note() = Sealed({CentreA().Key(), CentreB().Key()});  // B is no party
+  auto out = Try(InState(R), v1::TRANSITION_KIND_DECLINE, CentreA(), r);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ViolationFields(out.status()), ElementsAre("sealed_note.keys[1].recipient"));
+
+  *r.mutable_sealed_note() = Sealed({});
+  out = Try(InState(R), v1::TRANSITION_KIND_DECLINE, CentreA(), r);
+  EXPECT_THAT(ViolationFields(out.status()), ElementsAre("sealed_note.keys"));
+
+  *r.mutable_sealed_note() = Sealed({CentreA().Key()});
+  r.mutable_sealed_note()->set_nonce("short");
+  out = Try(InState(R), v1::TRANSITION_KIND_DECLINE, CentreA(), r);
+  EXPECT_THAT(ViolationFields(out.status()), ElementsAre("sealed_note.nonce"));
+
+  // A party that joins with this transition may read it: the new magistrate of ASSIGN_MAGISTRATE.
+  v1::TransitionRequest assign;
+  *assign.mutable_target() = AgencyIdToProto(Magistrate2());
+  *assign.mutable_sealed_record() = Sealed({Magistrate2().Key()});
+  *assign.mutable_sealed_note() = Sealed({Police().Key(), Magistrate2().Key()});
+  out = Try(InState(X), v1::TRANSITION_KIND_ASSIGN_MAGISTRATE, Police(), assign);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->entry.has_sealed_note());
+}
+
 TEST(Requirements, NoteIsBounded) {
   v1::TransitionRequest r;
   r.set_note(std::string(1001, 'x'));
