@@ -546,6 +546,16 @@ JSON
   demo ctl_as "$magistrate" --officer demo-magistrate referral open "$case_id" \
     --justification "prepare the hearing of the victim"
 
+  step "referral: $magistrate records the non-punishment assessment; the part about the person is sealed locally"
+  local assessment=var/demo-assessment.txt
+  (umask 077 && echo "Fictitious demo: the false papers were a direct consequence of the exploitation; non-punishment applies." >"$assessment")
+  show "$p/$magistrate referral transition record-non-punishment $case_id \\
+    --note \"non-punishment applies\" --sealed-note-file $assessment"
+  out=$(demo ctl_as "$magistrate" --officer demo-magistrate referral transition \
+    record-non-punishment "$case_id" --note "non-punishment applies" --sealed-note-file "$assessment")
+  rm -f "$assessment"
+  grep -E '^(RECORD_NON_PUNISHMENT|note sealed to)' <<<"$out" || echo "$out"
+
   step "referral: $pagasa requests the registration certificate; $office issues it (REGISTRATION_CERTIFICATE)"
   show "$p/$pagasa referral transition request-document $case_id --document registration_certificate"
   out=$(demo ctl_as "$pagasa" referral transition request-document "$case_id" \
@@ -562,9 +572,9 @@ JSON
   show "$p/$icu referral get $case_id"
   refused "the coordination unit reading a case" ctl_as "$icu" referral get "$case_id"
 
-  step "referral: the history of the case (as $pagasa)"
-  show "$p/$pagasa referral history $case_id"
-  demo ctl_as "$pagasa" referral history "$case_id"
+  step "referral: the history of the case (as $pagasa; sealed notes opened locally with its key)"
+  show "$p/$pagasa referral history $case_id --open-notes"
+  demo ctl_as "$pagasa" referral history "$case_id" --open-notes
 }
 
 summary() {
