@@ -11,20 +11,10 @@ set -euo pipefail
 CTL=${1:?usage: concordctl_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
 SERVER_BIN=${2:?usage}
 PKI_SH=${3:?usage}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-e2e.XXXXXX")
-PKI=$WORK/pki
-REDIS_PID=""
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # shellcheck source=tests/integration/stack_lib.sh
 source "$(dirname "$0")/stack_lib.sh"
+stack_setup concord-e2e
 # poll AGENCY served|refused: concordctl health until it matches, at most 10 s.
 poll() {
   local i rc

@@ -7,16 +7,9 @@ set -euo pipefail
 
 CTL=${1:?usage: concordctl_local_test.sh CONCORDCTL PKI_SH}
 PKI_SH=${2:?usage: concordctl_local_test.sh CONCORDCTL PKI_SH}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/concordctl-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-PKI=$WORK/pki
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+# shellcheck source=tests/integration/stack_lib.sh
+source "$(dirname "$0")/stack_lib.sh" # pass, fail, stack_setup (no server here)
+stack_setup concordctl-test
 # expect_rc WANT DESCRIPTION ARGS...: runs concordctl, checks the exit code; output in $OUT/$ERR.
 expect_rc() {
   local want=$1 what=$2 rc=0

@@ -13,23 +13,11 @@ set -euo pipefail
 CTL=${1:?usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
 SERVER_BIN=${2:?usage}
 PKI_SH=${3:?usage}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-msg-e2e.XXXXXX")
-PKI=$WORK/pki
-REDIS_PID=""
-SERVER_PID=""
-WATCH_PID=""
-cleanup() {
-  if [ -n "$WATCH_PID" ]; then kill -TERM "$WATCH_PID" 2>/dev/null || true; fi
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 CTL_TIMEOUT=20 # attachments of several MB
 # shellcheck source=tests/integration/stack_lib.sh
 source "$(dirname "$0")/stack_lib.sh"
+stack_setup concord-msg-e2e
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 
@@ -203,20 +191,8 @@ contains "BAD_SIGNATURE" "$ERR" "BAD_SIGNATURE"
 
 echo "== no plaintext anywhere in Redis"
 KEYS_FILE=$WORK/redis-keys
-redis-cli -p "$REDIS_PORT" --scan >"$KEYS_FILE"
 DUMP=$WORK/redis-dump
-: >"$DUMP"
-while IFS= read -r key; do
-  case $(redis-cli -p "$REDIS_PORT" type "$key") in
-    string) redis-cli -p "$REDIS_PORT" --raw get "$key" ;;
-    hash) redis-cli -p "$REDIS_PORT" --raw hgetall "$key" ;;
-    list) redis-cli -p "$REDIS_PORT" --raw lrange "$key" 0 -1 ;;
-    set) redis-cli -p "$REDIS_PORT" --raw smembers "$key" ;;
-    zset) redis-cli -p "$REDIS_PORT" --raw zrange "$key" 0 -1 withscores ;;
-    stream) redis-cli -p "$REDIS_PORT" --raw xrange "$key" - + ;;
-  esac
-  echo "$key"
-done <"$KEYS_FILE" >>"$DUMP"
+redis_dump "$DUMP" "$KEYS_FILE"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$ID" "$DUMP" && pass || fail "the dump does not even contain the message id (scan broken?)"
 for mark in "$BODY_MARK" "$ATT_MARK" "$H2_MARK" "Victim V-17" "proces-verbaal"; do

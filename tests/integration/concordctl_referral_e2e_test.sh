@@ -15,20 +15,10 @@ set -euo pipefail
 CTL=${1:?usage: concordctl_referral_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
 REAL_SERVER_BIN=${2:?usage}
 PKI_SH=${3:?usage}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-ref-e2e.XXXXXX")
-PKI=$WORK/pki
-REDIS_PID=""
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # shellcheck source=tests/integration/stack_lib.sh
 source "$(dirname "$0")/stack_lib.sh"
+stack_setup concord-ref-e2e
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 
@@ -280,21 +270,8 @@ contains "transitions counted" "$(cat "$WORK/metrics")" 'concord_referral_transi
 
 echo "== no personal data anywhere in Redis"
 KEYS_FILE=$WORK/redis-keys
-redis-cli -p "$REDIS_PORT" --scan >"$KEYS_FILE"
 DUMP=$WORK/redis-dump
-: >"$DUMP"
-while IFS= read -r key; do
-  echo "$key"
-  redis-cli -p "$REDIS_PORT" --raw dump "$key"
-  case $(redis-cli -p "$REDIS_PORT" type "$key") in
-    string) redis-cli -p "$REDIS_PORT" --raw get "$key" ;;
-    hash) redis-cli -p "$REDIS_PORT" --raw hgetall "$key" ;;
-    list) redis-cli -p "$REDIS_PORT" --raw lrange "$key" 0 -1 ;;
-    set) redis-cli -p "$REDIS_PORT" --raw smembers "$key" ;;
-    zset) redis-cli -p "$REDIS_PORT" --raw zrange "$key" 0 -1 withscores ;;
-    stream) redis-cli -p "$REDIS_PORT" --raw xrange "$key" - + ;;
-  esac
-done <"$KEYS_FILE" >>"$DUMP"
+redis_dump "$DUMP" "$KEYS_FILE"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$CASE" "$DUMP" && pass || fail "the dump does not even contain the case id (scan broken?)"
 for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman" \

@@ -1,7 +1,46 @@
-# Shared by the concordctl end-to-end scripts (sourced, not run): check helpers (pass, fail, ctl,
-# contains), and a real redis-server and the real concord-server on free loopback ports. Callers set WORK, PKI and SERVER_BIN and define
-# REDIS_PID/SERVER_PID cleanup themselves; these functions set REDIS_PORT, REDIS_PID, PORT and
-# SERVER_PID. Every wait is bounded.
+# Shared by the concordctl end-to-end scripts (sourced, not run): the work directory and its
+# cleanup (stack_setup), check helpers (pass, fail, ctl, contains), a real redis-server and the
+# real concord-server on free loopback ports, and a dump of every Redis key (redis_dump). Callers
+# set SERVER_BIN; these functions set WORK, PKI, REDIS_PORT, REDIS_PID, PORT and SERVER_PID.
+# Every wait is bounded.
+
+REDIS_PID=""
+SERVER_PID=""
+WATCH_PID="" # a background concordctl of the caller's, stopped first on exit
+
+# stack_setup NAME: WORK (a fresh temporary directory named after NAME) and PKI=$WORK/pki; on
+# exit, stops $WATCH_PID, $SERVER_PID and $REDIS_PID and removes WORK.
+stack_setup() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  PKI=$WORK/pki
+  trap stack_cleanup EXIT
+}
+stack_cleanup() {
+  local pid
+  for pid in $WATCH_PID $SERVER_PID $REDIS_PID; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+# redis_dump DUMP KEYS: every key of the stack's Redis (SCAN) into KEYS; into DUMP each key, its
+# DUMP serialisation and its values (GET/HGETALL/LRANGE/SMEMBERS/ZRANGE/XRANGE by type).
+redis_dump() {
+  local dump=$1 keys=$2 key
+  redis-cli -p "$REDIS_PORT" --scan >"$keys"
+  : >"$dump"
+  while IFS= read -r key; do
+    echo "$key"
+    redis-cli -p "$REDIS_PORT" --raw dump "$key"
+    case $(redis-cli -p "$REDIS_PORT" type "$key") in
+      string) redis-cli -p "$REDIS_PORT" --raw get "$key" ;;
+      hash) redis-cli -p "$REDIS_PORT" --raw hgetall "$key" ;;
+      list) redis-cli -p "$REDIS_PORT" --raw lrange "$key" 0 -1 ;;
+      set) redis-cli -p "$REDIS_PORT" --raw smembers "$key" ;;
+      zset) redis-cli -p "$REDIS_PORT" --raw zrange "$key" 0 -1 withscores ;;
+      stream) redis-cli -p "$REDIS_PORT" --raw xrange "$key" - + ;;
+    esac
+  done <"$keys" >>"$dump"
+}
 
 # Checks: pass/fail count into $checks/$failures; the caller reports and sets the exit code.
 failures=0
