@@ -3,9 +3,13 @@
 // expectations: {"workloads": {"<resource name>": {"binary": "concord-x", "signingKey": bool,
 //               "spiffe": "spiffe://...",
 //               optional, absent = "none of it":
-//               "notifier": {"secret": "<Secret>", "target": "<host:port>" | null},
+//               "notifier": {"secret": "<Secret>", "target": "<host:port>" | null,
+//                            "certManager": "<Certificate name>" (optional)},
 //                   referrals notifier: --referrals-notifier-dir + read-only Secret mount
-//                   (cert.pem key.pem sign.key seal.key), --referrals-messaging-target or none
+//                   (cert.pem key.pem sign.key seal.key), --referrals-messaging-target or none;
+//                   with certManager: a projected volume (cert.pem/key.pem from the
+//                   Certificate's Secret "<name>-tls", sign.key/seal.key from the Secret) and
+//                   that client-auth Certificate for spiffe://<td>/agency/admin/concord-referrals
 //               "durations": ["--referral-x=N", ...]   exactly these --referral-* flags
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
@@ -30,9 +34,11 @@ let passed = 0, failed = 0;
 const check = (ok, what) => { if (ok) passed++; else { failed++; console.log(`FAIL ${what}`); } };
 
 const names = Object.keys(exp.workloads);
+const notifierCerts = Object.values(exp.workloads).map((w) => w.notifier?.certManager).filter(Boolean);
 for (const kind of ["Deployment", "Service", "Certificate", "PodDisruptionBudget", "ServiceAccount"]) {
   const got = of(kind).map((d) => d.metadata.name).sort();
-  check(JSON.stringify(got) === JSON.stringify([...names].sort()), `${kind} names ${got} != ${names}`);
+  const want = [...names, ...(kind === "Certificate" ? notifierCerts : [])].sort();
+  check(JSON.stringify(got) === JSON.stringify(want), `${kind} names ${got} != ${want}`);
 }
 check(of("NetworkPolicy").length === names.length + 1, `NetworkPolicy count ${of("NetworkPolicy").length} (default deny + one per workload)`);
 check(of("ServiceMonitor").length === exp.serviceMonitors, `ServiceMonitor count ${of("ServiceMonitor").length} != ${exp.serviceMonitors}`);
@@ -96,10 +102,31 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   const notifierVol = pod.volumes.find((v) => v.name === "referrals-notifier");
   const notifierMount = (c.volumeMounts ?? []).find((m) => m.name === "referrals-notifier");
   const targetArgs = args.filter((a) => a.startsWith("--referrals-messaging-target"));
-  if (w.notifier) {
+  const itemsOf = (src) => (src?.items ?? []).map((i) => `${i.key}>${i.path}`).sort();
+  if (w.notifier?.certManager) {
+    has(`--referrals-notifier-dir=${NOTIFIER_DIR}`);
+    const sources = notifierVol?.projected?.sources ?? [];
+    check(!notifierVol?.secret && sources.length === 2, `${name}: notifier volume projected from 2 Secrets`);
+    const tlsSrc = sources.find((x) => x.secret?.name === `${w.notifier.certManager}-tls`)?.secret;
+    const keySrc = sources.find((x) => x.secret?.name === w.notifier.secret)?.secret;
+    check(JSON.stringify(itemsOf(tlsSrc)) === JSON.stringify(["tls.crt>cert.pem", "tls.key>key.pem"]),
+          `${name}: notifier certificate items ${itemsOf(tlsSrc)}`);
+    check(JSON.stringify(itemsOf(keySrc)) === JSON.stringify(["seal.key>seal.key", "sign.key>sign.key"]),
+          `${name}: notifier key items ${itemsOf(keySrc)}`);
+    check(tlsSrc?.optional !== true && keySrc?.optional !== true, `${name}: notifier Secrets must not be optional`);
+    const nc = of("Certificate").find((d) => d.metadata.name === w.notifier.certManager);
+    check(JSON.stringify(nc?.spec?.uris) === JSON.stringify([w.spiffe.replace(/\/service\/.*$/, "/agency/admin/concord-referrals")]),
+          `${name}: notifier Certificate URI ${nc?.spec?.uris}`);
+    check(nc?.spec?.secretName === `${w.notifier.certManager}-tls`, `${name}: notifier Certificate Secret ${nc?.spec?.secretName}`);
+    check(JSON.stringify(nc?.spec?.usages) === JSON.stringify(["client auth", "digital signature"]) && !nc?.spec?.dnsNames,
+          `${name}: notifier Certificate is a client certificate only (${nc?.spec?.usages})`);
+    check(notifierMount?.mountPath === NOTIFIER_DIR && notifierMount.readOnly === true, `${name}: notifier mounted read-only at ${NOTIFIER_DIR}`);
+    const want = w.notifier.target ? [`--referrals-messaging-target=${w.notifier.target}`] : [];
+    check(JSON.stringify(targetArgs) === JSON.stringify(want), `${name}: messaging target args ${targetArgs} != ${want}`);
+  } else if (w.notifier) {
     has(`--referrals-notifier-dir=${NOTIFIER_DIR}`);
     check(notifierVol?.secret?.secretName === w.notifier.secret, `${name}: notifier volume from Secret ${w.notifier.secret} (${notifierVol?.secret?.secretName})`);
-    const items = (notifierVol?.secret?.items ?? []).map((i) => `${i.key}>${i.path}`).sort();
+    const items = itemsOf(notifierVol?.secret);
     check(JSON.stringify(items) === JSON.stringify(["cert.pem>cert.pem", "key.pem>key.pem", "seal.key>seal.key", "sign.key>sign.key"]),
           `${name}: notifier Secret items ${items}`);
     check(notifierVol?.secret?.optional !== true, `${name}: notifier Secret must not be optional`);

@@ -127,6 +127,11 @@ render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespace
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
 render grpc-liveness --set probes.liveness.kind=grpc "${SM[@]}"
+render all-in-one-notifier-cm "${SM[@]}" --set referrals.notifier.certificate=certManager
+render per-service-notifier-cm "${PER[@]}" "${SM[@]}" --set referrals.notifier.certificate=certManager
+if "$helm" template concord "$chart" --set referrals.notifier.certificate=bogus >/dev/null 2>&1; then
+  bad "referrals.notifier.certificate=bogus must be refused by the schema"
+else ok "referrals.notifier.certificate=bogus refused"; fi
 
 # NOTES.txt is rendered only by install/upgrade (which need a cluster): render it offline from a
 # copy of the chart, wrapped in a template.
@@ -217,10 +222,11 @@ expect() {  # rendered name, json
 # w NAME SIGNING [EXTRA-JSON]: one workload's expectations (chart_expect.mjs documents the keys).
 w() { printf '"concord-%s":{"binary":"concord-%s","signingKey":%s,"spiffe":"spiffe://%s/service/concord-%s"%s}' \
         "$1" "$1" "$2" "$td" "$1" "${3:+,$3}"; }
-notifier() {  # Secret [messaging target]
-  local t=null
+notifier() {  # Secret [messaging target [cert-manager Certificate]]
+  local t=null cm=""
   [ -n "${2:-}" ] && t="\"$2\""
-  printf '"notifier":{"secret":"%s","target":%s}' "$1" "$t"
+  [ -n "${3:-}" ] && cm=",\"certManager\":\"$3\""
+  printf '"notifier":{"secret":"%s","target":%s%s}' "$1" "$t" "$cm"
 }
 NS=concord-referrals-notifier
 LOOPBACK='"ipAddresses":["127.0.0.1"]'
@@ -237,6 +243,8 @@ expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit tr
 expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
 expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false)},\"serviceMonitors\":4}"
 expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4}"
+expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$LOOPBACK")},\"serviceMonitors\":1}"
+expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4}"
 expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
 
 echo

@@ -81,9 +81,13 @@ function policy(obj) {
   }
   if (kind === "Certificate") {
     const s = obj.spec ?? {};
-    if ((s.uris ?? []).length !== 1 || !/^spiffe:\/\/[a-z0-9._-]+\/service\/[a-z0-9-]+$/.test(s.uris[0]))
-      errs.push("exactly one SPIFFE URI SAN spiffe://<td>/service/<name> required");
-    for (const u of ["server auth", "client auth"]) if (!(s.usages ?? []).includes(u)) errs.push(`usage ${u} missing`);
+    // A service's X.509-SVID (server + client), or Concord's own notifier agency identity
+    // (client only): spiffe://<td>/agency/admin/concord-<name>.
+    const notifier = (s.uris ?? []).length === 1 && /^spiffe:\/\/[a-z0-9._-]+\/agency\/admin\/concord-[a-z0-9-]+$/.test(s.uris[0]);
+    if (!notifier && ((s.uris ?? []).length !== 1 || !/^spiffe:\/\/[a-z0-9._-]+\/service\/[a-z0-9-]+$/.test(s.uris[0])))
+      errs.push("exactly one SPIFFE URI SAN spiffe://<td>/service/<name> (or .../agency/admin/concord-<name>) required");
+    for (const u of notifier ? ["client auth"] : ["server auth", "client auth"]) if (!(s.usages ?? []).includes(u)) errs.push(`usage ${u} missing`);
+    if (notifier && (s.usages ?? []).includes("server auth")) errs.push("the notifier identity is a client certificate only");
     if (s.privateKey?.rotationPolicy !== "Always") errs.push("privateKey.rotationPolicy must be Always");
     if (!s.issuerRef?.name) errs.push("issuerRef.name required");
   }

@@ -154,3 +154,8 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- fail "networkPolicy.enabled needs redis.networkPolicy.ipBlocks or a namespaceSelector/podSelector: egress is allowed to Redis and DNS only" }}
 {{- end }}
 {{- end }}
+
+{{/* The referrals notifier's cert-manager Certificate (and, with "-tls", its Secret). */}}
+{{- define "concord.notifierCertificate" -}}
+{{- printf "%s-referrals-notifier" (include "concord.fullname" .) | trunc 57 | trimSuffix "-" }}
+{{- end }}
