@@ -382,8 +382,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
                          "fail with ABORTED unless the case is at this version (default: the "
                          "version just read)");
   transition->add_option("--note", r.transition.note,
-                         "decline: the reason; record-non-punishment: the assessment (no "
-                         "personal data, <= 1000 characters)");
+                         "decline: the reason; record-non-punishment: the assessment (stored "
+                         "in clear: no personal data, <= 1000 characters; what concerns the "
+                         "person goes in --sealed-note-file)");
   transition->add_option("--to", r.transition.to,
                          "refer-elsewhere: the new centre; assign-magistrate: the magistrate");
   transition->add_option("--document", r.transition.document,

@@ -54,6 +54,12 @@ std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry) 
                       {"to", std::string(StateName(entry.to_state()))},
                       {"version", next.version()},
                       {"by", AgencyKeyOf(entry.actor())}};
+  if (entry.has_sealed_note()) {
+    // Who can open the sealed note of this entry (History, then OpenNote); never its content.
+    nlohmann::json to = nlohmann::json::array();
+    for (const v1::WrappedKey& k : entry.sealed_note().keys()) to.push_back(k.recipient());
+    j["sealed_note_for"] = to;
+  }
   if (!next.deadlines().empty()) {
     nlohmann::json deadlines = nlohmann::json::array();
     for (const v1::Deadline& d : next.deadlines()) {

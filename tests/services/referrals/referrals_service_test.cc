@@ -575,6 +575,19 @@ TEST_F(ReferralsServiceTest, SealedNoteTravelsInTheHistoryAndOpensOnlyForItsReci
           .code(),
       absl::StatusCode::kNotFound);
   EXPECT_EQ(redis_server_->DumpAll().find(kSealedNote), std::string::npos);
+
+  // The decline notification says who can open the note, never what it says.
+  ASSERT_TRUE(outbox_->RunOnce().ok());
+  bool announced = false;
+  for (const OutgoingNotification& n : sender_.sent()) {
+    EXPECT_EQ(n.body.find(kSealedNote), std::string::npos);
+    if (n.body.find("\"transition\":\"decline\"") == std::string::npos) continue;
+    const auto body = nlohmann::json::parse(n.body);
+    ASSERT_TRUE(body.contains("sealed_note_for")) << n.body;
+    EXPECT_EQ(body["sealed_note_for"].size(), 2u);
+    announced = true;
+  }
+  EXPECT_TRUE(announced);
 }
 
 TEST_F(ReferralsServiceTest, NoPersonalDataInRedis) {
