@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/concordctl/agency_format.h"
+#include "tests/support/field_violations.h"
 
 namespace concord::ctl {
 namespace {
@@ -13,10 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // The flag named by the first field violation (every parse error names its flag).
-std::string FlagOf(const Status& status) {
-  const auto violations = FieldViolationsOf(status);
-  return violations.empty() ? "" : violations.front().field;
-}
+const auto FlagOf = ::concord::testing::FirstViolationField;
 
 TEST(MessageArgs, HandlingCodes) {
   EXPECT_EQ(*ParseHandlingCode("--handling", "H0"), msg::HANDLING_CODE_H0);

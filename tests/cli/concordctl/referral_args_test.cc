@@ -9,15 +9,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/field_violations.h"
+
 namespace concord::ctl {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string FlagOf(const Status& status) {
-  const auto violations = FieldViolationsOf(status);
-  return violations.empty() ? "" : violations.front().field;
-}
+// The flag named by the first field violation (every parse error names its flag).
+const auto FlagOf = ::concord::testing::FirstViolationField;
 
 TEST(ReferralArgs, EnumNamesRoundTripAndAcceptDashes) {
   for (int v = 1; v <= 9; ++v) {

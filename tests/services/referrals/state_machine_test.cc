@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/referrals/referrals_test_util.h"
+#include "tests/support/field_violations.h"
 
 namespace concord::referrals {
 namespace {
@@ -581,11 +582,7 @@ v1::Case InState(S state) {
   return c;
 }
 
-std::vector<std::string> ViolationFields(const Status& s) {
-  std::vector<std::string> out;
-  for (const auto& v : FieldViolationsOf(s)) out.push_back(v.field);
-  return out;
-}
+using ::concord::testing::ViolationFields;
 
 TEST(Requirements, UnknownKindIsInvalidArgument) {
   const auto out = Try(InState(R), v1::TRANSITION_KIND_UNSPECIFIED, CentreA());
