@@ -7,20 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto/seal.h"
 #include "common/status/status_macros.h"
+#include "common/text/utf8.h"
 
 namespace concord::referrals::client {
 namespace {
 
 // Same limit as the server (services/referrals/validation.h kMaxSealedRecipients).
 constexpr size_t kMaxRecipients = 8;
-
-}  // namespace
-
-std::string SealedRecordAad(std::string_view case_id) {
-  return std::string(kSealedRecordAadPrefix) + std::string(case_id);
-}
-
-namespace {
 
 // Seals `plaintext` (what = "the personal record" / "the note", for errors) with `aad`.
 StatusOr<v1::SealedRecord> SealBox(std::string_view what, const std::string& plaintext,
@@ -70,26 +63,11 @@ StatusOr<std::string> OpenBox(const v1::SealedRecord& sealed, std::string_view m
   return crypto::Open(box, me_key, key, aad);
 }
 
-// Code points of valid UTF-8 text; nullopt if not UTF-8.
-std::optional<size_t> Utf8Length(std::string_view s) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80           ? 1
-                       : (c >> 5) == 0x6  ? 2
-                       : (c >> 4) == 0xE  ? 3
-                       : (c >> 3) == 0x1E ? 4
-                                          : 0;
-    if (len == 0 || i + len > s.size()) return std::nullopt;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return std::nullopt;
-    }
-    i += len;
-  }
-  return n;
-}
-
 }  // namespace
+
+std::string SealedRecordAad(std::string_view case_id) {
+  return std::string(kSealedRecordAadPrefix) + std::string(case_id);
+}
 
 StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
                                               std::string_view case_id,
@@ -115,7 +93,7 @@ StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
 
 StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case_id,
                                     const std::vector<RecordRecipient>& recipients) {
-  const std::optional<size_t> chars = Utf8Length(text);
+  const std::optional<size_t> chars = ::concord::text::Utf8CodePoints(text);
   if (text.empty() || !chars.has_value() || *chars > kMaxSealedNoteChars) {
     return InvalidArgumentWithFields(
         "cannot seal the note",

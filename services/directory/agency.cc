@@ -9,6 +9,7 @@
 #include "common/crypto/x25519.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
+#include "common/text/utf8.h"
 
 namespace concord::directory {
 namespace {
@@ -53,46 +54,7 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Number of code points of valid UTF-8 without control characters (C0, DEL, C1); nullopt if the
-// text is not valid UTF-8 or contains one.
-std::optional<size_t> PrintableUtf8Length(std::string_view s) {
-  size_t count = 0;
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    uint32_t cp = 0;
-    size_t len = 0;
-    if (c < 0x80) {
-      cp = c;
-      len = 1;
-    } else if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      len = 2;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      len = 3;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      len = 4;
-    } else {
-      return std::nullopt;
-    }
-    if (i + len > s.size()) return std::nullopt;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong encodings, surrogates and out-of-range values are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return std::nullopt;
-    }
-    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return std::nullopt;
-    ++count;
-    i += len;
-  }
-  return count;
-}
+using text::PrintableUtf8CodePoints;
 
 std::string Indexed(std::string_view field, size_t i) {
   return std::string(field) + "[" + std::to_string(i) + "]";
@@ -131,7 +93,7 @@ std::vector<std::string> NormaliseList(const std::vector<std::string>& in, std::
 
 Status ValidateReason(std::string_view reason, std::string_view field, FieldErrors& errors) {
   const std::string trimmed = Trim(reason);
-  const auto len = PrintableUtf8Length(trimmed);
+  const auto len = PrintableUtf8CodePoints(trimmed);
   if (trimmed.empty()) {
     errors.Add(std::string(field), "required");
   } else if (!len.has_value()) {
@@ -203,7 +165,7 @@ StatusOr<AgencySpec> NormalizeAgencySpec(AgencySpec spec, std::string_view trust
   }
 
   spec.display_name = Trim(spec.display_name);
-  const auto name_len = PrintableUtf8Length(spec.display_name);
+  const auto name_len = PrintableUtf8CodePoints(spec.display_name);
   if (spec.display_name.empty()) {
     errors.Add(Field(prefix, "display_name"), "required");
   } else if (!name_len.has_value()) {
