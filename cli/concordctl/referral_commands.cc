@@ -610,13 +610,15 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
   if (!note_text.empty()) {
     std::vector<std::string> note_to = args.sealed_note_to;
     if (note_to.empty()) {
-      for (const AgencyProto* a : {&current.referring_agency(), &current.receiving_centre(),
-                                   &current.magistrate(), &req.target()}) {
-        const std::string key = a->id().empty() ? "" : AgencyKeyOf(*a);
-        if (!key.empty() && std::find(note_to.begin(), note_to.end(), key) == note_to.end() &&
-            (a != &req.target() || reseal)) {
-          note_to.push_back(key);
-        }
+      // The parties of the case, and the party this transition adds (refer-elsewhere,
+      // assign-magistrate); the server refuses anyone else.
+      std::vector<const AgencyProto*> parties = {
+          &current.referring_agency(), &current.receiving_centre(), &current.magistrate()};
+      if (reseal) parties.push_back(&req.target());
+      for (const AgencyProto* a : parties) {
+        if (IsUnsetAgency(*a)) continue;
+        const std::string key = AgencyKeyOf(*a);
+        if (std::find(note_to.begin(), note_to.end(), key) == note_to.end()) note_to.push_back(key);
       }
     }
     std::vector<rc::RecordRecipient> to;
