@@ -15,6 +15,10 @@ namespace {
 // Same limit as the server (services/referrals/validation.h kMaxSealedRecipients).
 constexpr size_t kMaxRecipients = 8;
 
+std::string NoteAad(std::string_view case_id) {
+  return std::string(kSealedNoteAadPrefix) + std::string(case_id);
+}
+
 // Seals `plaintext` (what = "the personal record" / "the note", for errors) with `aad`.
 StatusOr<v1::SealedRecord> SealBox(std::string_view what, const std::string& plaintext,
                                    std::string_view case_id, const std::string& aad,
@@ -99,13 +103,12 @@ StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case
         "cannot seal the note",
         {{"note", absl::StrCat("1..", kMaxSealedNoteChars, " characters of UTF-8 text")}});
   }
-  return SealBox("the note", std::string(text), case_id,
-                 std::string(kSealedNoteAadPrefix) + std::string(case_id), recipients);
+  return SealBox("the note", std::string(text), case_id, NoteAad(case_id), recipients);
 }
 
 StatusOr<std::string> OpenNote(const v1::SealedRecord& sealed, std::string_view case_id,
                                std::string_view me_key, const crypto::X25519PrivateKey& key) {
-  return OpenBox(sealed, me_key, key, std::string(kSealedNoteAadPrefix) + std::string(case_id));
+  return OpenBox(sealed, me_key, key, NoteAad(case_id));
 }
 
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed) {

@@ -56,8 +56,9 @@ StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
                                                 std::string_view case_id, std::string_view me_key,
                                                 const crypto::X25519PrivateKey& key);
 
-/// Prefix of a sealed note's additional authenticated data (services/referrals/validation.h
-/// kSealedNoteAadPrefix): a note box cannot be opened as a record, nor moved to another case.
+/// Prefix of a sealed note's additional authenticated data (the contract in referrals.proto,
+/// TransitionRequest.sealed_note; the server never opens notes): a note box cannot be opened as a
+/// record, nor moved to another case.
 inline constexpr std::string_view kSealedNoteAadPrefix = "concord-referral-note-v1|";
 
 /// Longest note text sealed (characters, i.e. Unicode code points).

@@ -34,8 +34,6 @@ inline constexpr size_t kMaxSealedCiphertext = 64 * 1024;  // bytes
 inline constexpr size_t kMaxSealedRecipients = 8;
 /// Additional authenticated data of the sealed record of `case_id`.
 inline constexpr std::string_view kSealedRecordAadPrefix = "concord-referral-record-v1|";
-/// Prefix of a sealed note's additional authenticated data (client/referrals pins the same).
-inline constexpr std::string_view kSealedNoteAadPrefix = "concord-referral-note-v1|";
 std::string SealedRecordAad(std::string_view case_id);
 
 /// Format problems (malformed values) of a draft. Empty = SaveDraft may store it.

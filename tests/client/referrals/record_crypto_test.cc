@@ -107,7 +107,7 @@ TEST_F(RecordCryptoTest, RefusesBadArguments) {
 }
 
 TEST(SealedNoteAadTest, MatchesTheServerConstant) {
-  // services/referrals/validation.h kSealedNoteAadPrefix; also proto TransitionRequest.sealed_note.
+  // The contract of proto TransitionRequest.sealed_note (agency systems seal with it).
   EXPECT_EQ(kSealedNoteAadPrefix, "concord-referral-note-v1|");
 }
 
