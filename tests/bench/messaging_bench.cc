@@ -673,8 +673,9 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
             if (o->done) return;
             continue;
           }
-          // Like an agency system: acknowledge in batches, at most kAckLinger after the first
-          // pending delivery (far inside the visibility timeout), at once when kAckBatch wait.
+          // Like an agency system: acknowledge in batches, at most --ack-linger-ms after the
+          // first pending delivery (far inside the visibility timeout), at once when kAckBatch
+          // are pending.
           o->cv.wait_for(lock, ack_linger,
                          [o] { return o->done || o->to_ack.size() >= kAckBatch; });
           while (!o->to_ack.empty() && req.message_ids_size() < static_cast<int>(kAckBatch)) {

@@ -89,31 +89,8 @@ def check_reflect(args):
     return ",".join(sorted(n for n in names if n.startswith("concord.")))
 
 
-def check_badreq(args):
-    dir_pb2 = importlib.import_module("concord.directory.v1.directory_pb2")
-    dir_grpc = importlib.import_module("concord.directory.v1.directory_pb2_grpc")
-    status_pb2 = importlib.import_module("google.rpc.status_pb2")
-    details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
-    stub = dir_grpc.DirectoryStub(mtls_channel(args))
-    try:
-        stub.RegisterAgency(dir_pb2.RegisterAgencyRequest(), timeout=5)
-    except grpc.RpcError as e:
-        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
-        raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
-        assert raw, "no grpc-status-details-bin trailer"
-        st = status_pb2.Status.FromString(raw)
-        fields = []
-        for any_msg in st.details:
-            if any_msg.Is(details_pb2.BadRequest.DESCRIPTOR):
-                br = details_pb2.BadRequest()
-                any_msg.Unpack(br)
-                fields = [v.field for v in br.field_violations]
-        assert fields, "no BadRequest field violations"
-        return "INVALID_ARGUMENT fields=" + ",".join(fields)
-    raise AssertionError("invalid RegisterAgency was accepted")
-
-
 def rich_fields(e):
+    """The field names of the google.rpc.BadRequest in an error's status details."""
     status_pb2 = importlib.import_module("google.rpc.status_pb2")
     details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
     raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
@@ -125,6 +102,20 @@ def rich_fields(e):
             any_msg.Unpack(br)
             fields += [v.field for v in br.field_violations]
     return fields
+
+
+def check_badreq(args):
+    dir_pb2 = importlib.import_module("concord.directory.v1.directory_pb2")
+    dir_grpc = importlib.import_module("concord.directory.v1.directory_pb2_grpc")
+    stub = dir_grpc.DirectoryStub(mtls_channel(args))
+    try:
+        stub.RegisterAgency(dir_pb2.RegisterAgencyRequest(), timeout=5)
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        fields = rich_fields(e)
+        assert fields, "no BadRequest field violations"
+        return "INVALID_ARGUMENT fields=" + ",".join(fields)
+    raise AssertionError("invalid RegisterAgency was accepted")
 
 
 def check_referrals(args):
