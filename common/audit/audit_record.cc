@@ -31,6 +31,7 @@ enum FieldTag : uint8_t {
   kFieldJustification = 10,
   kFieldRecipients = 11,  // string list, in the caller's order
   kFieldOutcome = 12,
+  kFieldDetails = 13,  // optional: written only when non-empty (older records end at 12)
 };
 
 void PutU64(std::string& out, uint64_t v) {
@@ -147,6 +148,7 @@ StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event) {
   w.AddString(kFieldJustification, event.justification);
   w.AddStrings(kFieldRecipients, event.recipients);
   w.AddString(kFieldOutcome, event.outcome);
+  if (!event.details.empty()) w.AddString(kFieldDetails, event.details);
   std::string out = w.Release();
   if (out.size() > kMaxRecordPlaintext) {
     return absl::InvalidArgumentError(absl::StrCat("audit event too large: ", out.size(),
@@ -196,6 +198,11 @@ StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_s
   CONCORD_ASSIGN_OR_RETURN(e.recipients, r.Strings(kFieldRecipients));
   CONCORD_ASSIGN_OR_RETURN(std::string_view outcome, r.String(kFieldOutcome));
   e.outcome = std::string(outcome);
+  if (!r.done()) {
+    CONCORD_ASSIGN_OR_RETURN(std::string_view details, r.String(kFieldDetails));
+    if (details.empty()) return absl::DataLossError("audit record: empty details field");
+    e.details = std::string(details);
+  }
   if (!r.done()) {
     return absl::DataLossError("audit record: trailing bytes");
   }

@@ -78,6 +78,21 @@ TEST(AuditRecordFormat, EmptyFieldsRoundTrip) {
   EXPECT_EQ(*decoded, e);
 }
 
+// What an alteration changed (the directory's details) is recorded; a record without details
+// is encoded exactly as before the field existed, so older chains verify unchanged.
+TEST(AuditRecordFormat, DetailsRoundTripAndAreOptionalOnTheWire) {
+  AuditEvent e = SampleEvent();
+  const std::string without = *EncodeEvent(5, e);
+  e.details = "signing_public_key=3f2a:0b1c; attributes.audit_reviewer=true";
+  const std::string with = *EncodeEvent(5, e);
+  EXPECT_EQ(with.substr(0, without.size()), without);  // appended after the outcome
+  auto decoded = DecodeEvent(with, 5);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->details, e.details);
+  EXPECT_EQ(DecodeEvent(without, 5)->details, "");
+  EXPECT_FALSE(DecodeEvent(with + "x", 5).ok());
+}
+
 TEST(AuditRecordFormat, OversizedEventIsRejected) {
   AuditEvent e = SampleEvent();
   e.justification = std::string(kMaxRecordPlaintext, 'j');
