@@ -50,7 +50,12 @@ struct AgencySpecArgs {
   std::string sealing_key_file;
   std::vector<std::string> serials;
   int capacity = -1;  // --capacity; -1 = not given (register: 0, update: unchanged)
+  /// --attribute NAME=VALUE (repeatable): register sets them; update sets each, NAME= resets it
+  /// to its default, and attributes not named are kept.
+  std::vector<std::string> attributes;
   // update only
+  /// --endorsement FILE: the agency's endorsement of its new keys (JSON, docs/concordctl.md).
+  std::string endorsement_file;
   bool clear_specialisations = false;
   bool clear_languages = false;
   bool clear_serials = false;

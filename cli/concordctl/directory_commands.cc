@@ -6,6 +6,9 @@
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
 #include "cli/concordctl/local_files.h"
+#include "common/crypto/ed25519.h"
+#include "common/crypto/key_endorsement.h"
+#include "common/crypto/x25519.h"
 #include "common/identity/agency_id.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
@@ -58,6 +61,28 @@ std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::
   return {field.begin(), field.end()};
 }
 
+// "Ed25519 <fingerprint>" of a public key PEM; "(none)" when absent.
+std::string KeyText(const std::string& pem, bool signing) {
+  if (pem.empty()) return "(none)";
+  std::string raw;
+  if (signing) {
+    if (auto key = crypto::Ed25519PublicKey::FromPem(pem); key.ok()) raw = key->Raw();
+  } else {
+    if (auto key = crypto::X25519PublicKey::FromPem(pem); key.ok()) raw = key->Raw();
+  }
+  const std::string algorithm = signing ? "Ed25519" : "X25519";
+  return raw.empty() ? algorithm + " (unreadable)" : algorithm + " " + crypto::KeyFingerprint(raw);
+}
+
+std::string AttributesText(const dir::Agency& agency) {
+  std::string out;
+  for (const dir::AgencyAttribute& a : agency.attributes()) {
+    if (!out.empty()) out += ", ";
+    out += a.name() + "=" + a.value() + (a.is_default() ? " (default)" : "");
+  }
+  return out;
+}
+
 void PrintAgency(const dir::Agency& agency, Output& out) {
   std::vector<std::pair<std::string, std::string>> rows = {
       {"agency", AgencyKeyOf(agency.id())},
@@ -75,8 +100,15 @@ void PrintAgency(const dir::Agency& agency, Output& out) {
   }
   if (agency.capacity() > 0) rows.emplace_back("capacity", std::to_string(agency.capacity()));
   rows.emplace_back("certificate serials", JoinComma(ToVector(agency.certificate_serials())));
-  rows.emplace_back("signing key", agency.signing_public_key_pem().empty() ? "(none)" : "Ed25519");
-  rows.emplace_back("sealing key", agency.sealing_public_key_pem().empty() ? "(none)" : "X25519");
+  rows.emplace_back("signing key", KeyText(agency.signing_public_key_pem(), /*signing=*/true));
+  rows.emplace_back("sealing key", KeyText(agency.sealing_public_key_pem(), /*signing=*/false));
+  rows.emplace_back(
+      "key endorsement",
+      agency.has_key_endorsement()
+          ? "by " + crypto::KeyFingerprint(agency.key_endorsement().previous_signing_key()) +
+                " at " + TimestampText(agency.key_endorsement().issued_at())
+          : "(none)");
+  if (agency.attributes_size() > 0) rows.emplace_back("attributes", AttributesText(agency));
   rows.emplace_back("version", std::to_string(agency.version()));
   rows.emplace_back("created", TimestampText(agency.created_at()));
   rows.emplace_back("updated", TimestampText(agency.updated_at()));
@@ -211,6 +243,15 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
   }
   if (pki_cert.has_value()) {
     AddSerial(*spec.mutable_certificate_serials(), pki_cert->serial);
+  }
+  spec.clear_attributes();
+  for (const std::string& text : args.attributes) {
+    CONCORD_ASSIGN_OR_RETURN(*spec.add_attributes(), ParseAttributeFlag("--attribute", text));
+  }
+  if (!args.endorsement_file.empty()) {
+    CONCORD_ASSIGN_OR_RETURN(const std::string json, ReadTextFile(args.endorsement_file));
+    CONCORD_ASSIGN_OR_RETURN(*spec.mutable_key_endorsement(),
+                             ParseKeyEndorsementJson("--endorsement", json));
   }
   if (!signing_key_file.empty()) {
     CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadPublicKeyPem(signing_key_file, "ED25519"));

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -56,6 +57,11 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--ed25519-backend", &CommonConfig::ed25519_backend,
        "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
        "fast; see docs/performance.md) or openssl"},
+      {"--bootstrap-directory-admins", &CommonConfig::bootstrap_directory_admins,
+       "Comma-separated admin identities (admin/<id>, not admin/concord-*) that hold directory "
+       "administration while no active registered agency holds the attribute "
+       "directory_administrator: how the first administrator registers itself on an empty "
+       "deployment. Ends by itself; audited and logged (docs/security.md \"Bootstrap\")"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -294,6 +300,23 @@ Status Validate(const CommonConfig& cfg) {
     errors.Add("--referral-document-reminder-days",
                "must be shorter than --referral-attestation-days");
   }
+  for (const std::string& entry : BootstrapDirectoryAdmins(cfg)) {
+    const std::string_view id = std::string_view(entry).substr(std::min<size_t>(entry.size(), 6));
+    const bool id_ok =
+        !id.empty() && id.size() <= 63 &&
+        std::all_of(
+            id.begin(), id.end(),
+            [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) &&
+        id.front() != '-';
+    if (!entry.starts_with("admin/") || !id_ok) {
+      errors.Add("--bootstrap-directory-admins",
+                 "entries must be admin identities admin/<id>, got \"" + entry + "\"");
+    } else if (id.starts_with("concord-")) {
+      errors.Add("--bootstrap-directory-admins",
+                 "Concord's service identities (admin/concord-*) only send notifications, got \"" +
+                     entry + "\"");
+    }
+  }
   if (!cfg.referrals_notifier_dir.empty() &&
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
@@ -302,6 +325,21 @@ Status Validate(const CommonConfig& cfg) {
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);
 
   return errors.ToStatus("invalid configuration");
+}
+
+std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg) {
+  std::vector<std::string> out;
+  std::string_view rest = cfg.bootstrap_directory_admins;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (!entry.empty()) out.emplace_back(entry);
+  }
+  return out;
 }
 
 std::string ConfigReferenceMarkdown() {

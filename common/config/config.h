@@ -44,6 +44,9 @@ struct CommonConfig {
   std::string audit_key_file;
   std::string audit_signing_key_file;
   std::string ed25519_backend = "sodium";
+  // Authorization (docs/security.md "Bootstrap"): comma-separated admin identities ("admin/ops")
+  // that hold directory administration while no active registered agency holds it.
+  std::string bootstrap_directory_admins;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -79,6 +82,10 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// domain syntax, pool size 1..64, timeouts > 0, log level known. A Redis password without a
 /// user is allowed (legacy AUTH). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
+
+/// The entries of --bootstrap-directory-admins ("admin/ops,admin/x" -> {"admin/ops","admin/x"});
+/// spaces around entries are ignored. Validate() checks them.
+std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
 
 /// Markdown table | Flag | Environment variable | Default | Description | of CommonOptions().
 std::string ConfigReferenceMarkdown();

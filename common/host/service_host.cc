@@ -60,7 +60,19 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   const redis::RedisConfig redis_config = RedisConfigFrom(cfg);
   std::unique_ptr<redis::RedisClient> redis = redis::RedisClient::Create(redis_config);
   metrics::Metrics metrics;
-  clients::DirectoryCache directory_cache(*redis, redis_config);
+  clients::DirectoryCacheOptions cache_options;
+  for (const std::string& entry : config::BootstrapDirectoryAdmins(cfg)) {
+    if (auto admin = ParseAgencyKey(cfg.trust_domain, entry); admin.ok()) {
+      cache_options.bootstrap_directory_admins.push_back(*admin);
+    }
+  }
+  if (!cfg.bootstrap_directory_admins.empty()) {
+    // Not silent: the bootstrap grant is logged at start and audited on each use.
+    log::Event(log::Level::kWarn, "authz.bootstrap_directory_admins",
+               {{"admins", cfg.bootstrap_directory_admins},
+                {"until", "an active registered agency holds directory_administrator"}});
+  }
+  clients::DirectoryCache directory_cache(*redis, redis_config, cache_options);
   // Fail closed until the first load: the authorizer refuses calls while the cache is not ready.
   if (Status loaded = directory_cache.Start(); !loaded.ok()) {
     log::Event(log::Level::kWarn, "directory_cache.not_loaded",

@@ -13,7 +13,7 @@ class DirectoryModuleInstance final : public host::ModuleInstance {
  public:
   explicit DirectoryModuleInstance(host::HostDeps& deps)
       : store_(deps.redis, deps.config.trust_domain),
-        service_(deps.config.trust_domain, store_, deps.audit, deps.clock) {}
+        service_(deps.config.trust_domain, store_, deps.audit, deps.clock, deps.revocations) {}
 
   std::vector<grpc::Service*> services() override { return {&service_}; }
 

@@ -35,8 +35,10 @@ MAGISTRATE=magistrate/parquet-bruxelles-thb
 PAYOKE=reception_centre/payoke
 
 echo "== register the demo agencies (keys from the PKI)"
+register_admin_ops
 while read -r a; do
-  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+  [ "$a" = admin/ops ] && continue
+  ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
 

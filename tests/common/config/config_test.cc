@@ -195,6 +195,21 @@ TEST_F(ConfigTest, RejectsMalformedNumbers) {
 }
 
 // Test that docs/operations.md carries the reference table generated from the definitions.
+TEST_F(ConfigTest, BootstrapDirectoryAdminsAreAdminIdentitiesButNeverServiceOnes) {
+  cfg_.bootstrap_directory_admins = " admin/ops , admin/night-desk,";
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  EXPECT_EQ(BootstrapDirectoryAdmins(cfg_),
+            (std::vector<std::string>{"admin/ops", "admin/night-desk"}));
+  cfg_.bootstrap_directory_admins = "police/pz-a";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("admin identities"));
+  cfg_.bootstrap_directory_admins = "admin/Ops";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"), HasSubstr("admin/Ops"));
+  cfg_.bootstrap_directory_admins = "admin/concord-referrals";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("only send notifications"));
+}
+
 TEST(ConfigReference, OperationsDocListsEveryOption) {
   const std::filesystem::path doc =
       std::filesystem::path(CONCORD_SOURCE_DIR) / "docs/operations.md";
