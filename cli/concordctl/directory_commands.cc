@@ -74,6 +74,12 @@ std::string KeyText(const std::string& pem, bool signing) {
   return raw.empty() ? algorithm + " (unreadable)" : algorithm + " " + crypto::KeyFingerprint(raw);
 }
 
+std::string EndorsementText(const dir::Agency& agency) {
+  if (!agency.has_key_endorsement()) return "(none)";
+  return "by " + crypto::KeyFingerprint(agency.key_endorsement().previous_signing_key()) + " at " +
+         TimestampText(agency.key_endorsement().issued_at());
+}
+
 std::string AttributesText(const dir::Agency& agency) {
   std::string out;
   for (const dir::AgencyAttribute& a : agency.attributes()) {
@@ -84,6 +90,17 @@ std::string AttributesText(const dir::Agency& agency) {
 }
 
 void PrintAgency(const dir::Agency& agency, Output& out) {
+  if (agency.version() == 0) {
+    // The public part only (platforms, foreign partners, Concord's service identities, admins
+    // without a role): identity, name, keys, endorsement.
+    out.KeyValues({{"agency", AgencyKeyOf(agency.id())},
+                   {"name", agency.display_name()},
+                   {"signing key", KeyText(agency.signing_public_key_pem(), /*signing=*/true)},
+                   {"sealing key", KeyText(agency.sealing_public_key_pem(), /*signing=*/false)},
+                   {"key endorsement", EndorsementText(agency)},
+                   {"disclosure", "public part only (identity, name, keys, endorsement)"}});
+    return;
+  }
   std::vector<std::pair<std::string, std::string>> rows = {
       {"agency", AgencyKeyOf(agency.id())},
       {"name", agency.display_name()},

@@ -157,6 +157,16 @@ notes_has no --set referrals.notifier.enabled=false
 notes_has no --set mode=perService --set services.referrals.enabled=false
 rm -rf "$notes_chart"
 
+# The bootstrap directory administrators reach every workload (each replica authorizes), and
+# only when set.
+if "$helm" template concord "$chart" "${PER[@]}" --set 'authz.bootstrapDirectoryAdmins={admin/ops,admin/night}' 2>&1 \
+    | grep -cx -- ' *- --bootstrap-directory-admins=admin/ops,admin/night' | grep -qx 4; then
+  ok "authz.bootstrapDirectoryAdmins passed to every workload"
+else bad "authz.bootstrapDirectoryAdmins is not --bootstrap-directory-admins on the 4 workloads"; fi
+if "$helm" template concord "$chart" "${PER[@]}" 2>&1 | grep -q -- '--bootstrap-directory-admins'; then
+  bad "--bootstrap-directory-admins rendered without authz.bootstrapDirectoryAdmins"
+else ok "no bootstrap flag by default"; fi
+
 # Names and ports follow the release: the notifier's target is the messaging Service's name.
 if "$helm" template prod "$chart" "${PER[@]}" --set ports.grpc=8443 2>&1 \
     | grep -qx -- ' *- --referrals-messaging-target=prod-concord-messaging:8443'; then
@@ -198,6 +208,8 @@ reject_template "NetworkPolicy without Redis destination" 'redis.networkPolicy' 
 reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
 reject "referral duration 0"           'greater than or equal to 1|minimum'   --set referrals.durations.reflectionDays=0
 reject "referral duration > 10 years"  'less than or equal to 3650|maximum'   --set referrals.durations.certificateDays=4000
+reject "a Concord service identity as bootstrap admin" 'bootstrapDirectoryAdmins|not' --set 'authz.bootstrapDirectoryAdmins={admin/concord-referrals}'
+reject "a non-admin bootstrap admin"   'bootstrapDirectoryAdmins|pattern|match' --set 'authz.bootstrapDirectoryAdmins={police/pz-a}'
 reject "referral duration as string"   'integer|Invalid type'                 --set-string referrals.durations.reflectionDays=45d
 reject "bad notifier Secret name"      'pattern|match'                        --set referrals.notifier.secretName=Notifier_Keys
 reject "unknown key in notifier"       'Additional property|additionalProperties|not allowed' --set referrals.notifier.target=x:1
