@@ -429,8 +429,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
 
   CLI::App* open = referral->add_subcommand(
       "open",
-      "fetches the sealed personal record (audited; only the agencies it is sealed to), opens "
-      "it locally with DIR/seal.key and prints it; exit 3 if it does not open");
+      "fetches the sealed personal record (audited; only the agencies it is sealed to), "
+      "verifies its author's signature and version, opens it locally with DIR/seal.key and "
+      "prints it with who wrote it; exit 3 if it does not verify or does not open");
   open->add_option("CASE", r.open.case_id, "case id")->required();
   open->add_option("--justification", r.open.justification,
                    "required: why (10..500 characters), recorded in the audit log");
@@ -461,7 +462,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   list->callback([&] { run = [&](Output& o) { return RunReferralList(g, r.list, o); }; });
 
   CLI::App* history = referral->add_subcommand(
-      "history", "every change of a case: version, time, action, states, agency");
+      "history",
+      "every change of a case: version, time, action, states, agency; sealed notes are verified "
+      "against their author's signature (exit 3 if one does not verify)");
   history->add_option("CASE", r.history.case_id, "case id")->required();
   history->add_flag("--open-notes", r.history.open_notes,
                     "open the sealed notes sealed to this agency, locally with DIR/seal.key "
