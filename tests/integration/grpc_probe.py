@@ -7,6 +7,8 @@ Concord's own .proto files, then checks over real mTLS what an outside user woul
   reflect   reflection (v1alpha) lists the expected concord.* services
   badreq    an invalid RegisterAgency gets INVALID_ARGUMENT with google.rpc.BadRequest details
   noclient  a TLS client without a certificate cannot call (UNAVAILABLE)
+  referrals the policy table, field-level errors, a draft, and a sealed record signed from
+            docs/crypto.md alone (Python cryptography), accepted; tampered, refused
 Exit code 0 when every requested check passes; prints one line per check.
 """
 import argparse
@@ -118,10 +120,30 @@ def check_badreq(args):
     raise AssertionError("invalid RegisterAgency was accepted")
 
 
+def signed_record_bytes(case_id, version, author_spiffe, box):
+    """docs/crypto.md "Signed sealed boxes of referrals", written from the doc alone: string =
+    tag || uint32 BE length || bytes; int = tag || int64 BE two's complement."""
+    def s(tag, b):
+        return bytes([tag]) + len(b).to_bytes(4, "big") + b
+
+    def i(tag, v):
+        return bytes([tag]) + v.to_bytes(8, "big", signed=True)
+
+    out = (s(0, b"concord.referrals.sealed_record.v1") + s(1, case_id.encode()) + i(2, version) +
+           s(3, author_spiffe.encode()) + s(4, box.nonce) + s(5, box.ciphertext) +
+           i(6, len(box.keys)))
+    for k in box.keys:
+        out += (s(7, k.recipient.encode()) + s(8, k.ephemeral_public) + s(9, k.nonce) +
+                s(10, k.ciphertext))
+    return out
+
+
 def check_referrals(args):
     """Referrals as an outside client sees them: --cert (an admin) is refused by the policy
-    table; --alt-cert (a police unit) gets field-level errors for a malformed draft and saves a
-    valid one (a pseudonymous DETECTED case)."""
+    table; --alt-cert (a police unit) gets field-level errors for a malformed draft, saves a
+    valid one (a pseudonymous DETECTED case), then adds a sealed record signed in Python from
+    docs/crypto.md alone with DIR/sign.key next to --alt-cert: accepted, and refused with
+    BAD_SIGNATURE when one byte of the box changes after signing."""
     pb = importlib.import_module("concord.referrals.v1.referrals_pb2")
     rg = importlib.import_module("concord.referrals.v1.referrals_pb2_grpc")
     try:
@@ -150,8 +172,38 @@ def check_referrals(args):
     assert resp.case.state == pb.CASE_STATE_DETECTED, resp.case.state
     assert resp.case.case_id.startswith("ref-") and resp.case.subject_ref.startswith("subj-")
     assert resp.problems, "an incomplete draft lists what Submit would refuse"
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    cert = x509.load_pem_x509_certificate(open(args.alt_cert, "rb").read())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    author = san.get_values_for_type(x509.UniformResourceIdentifier)[0]
+    sign_key = serialization.load_pem_private_key(
+        open(os.path.join(os.path.dirname(args.alt_cert), "sign.key"), "rb").read(), password=None)
+    box = pb.SealedRecord(nonce=os.urandom(12), ciphertext=os.urandom(64), keys=[pb.WrappedKey(
+        recipient="reception_centre/pag-asa", ephemeral_public=os.urandom(32),
+        nonce=os.urandom(12), ciphertext=os.urandom(48))])
+    version = resp.case.sealed_record_version + 1
+    box.version = version
+    box.signature = sign_key.sign(signed_record_bytes(resp.case.case_id, version, author, box))
+    update = pb.SaveDraftRequest(case_id=resp.case.case_id, expected_version=resp.case.version,
+                                 attributes=good.attributes)
+    tampered = pb.SealedRecord()
+    tampered.CopyFrom(box)
+    tampered.ciphertext = bytes([box.ciphertext[0] ^ 1]) + box.ciphertext[1:]
+    update.sealed_record.CopyFrom(tampered)
+    try:
+        stub.SaveDraft(update, timeout=5)
+        raise AssertionError("a record whose signature does not verify was stored")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        assert rich_fields(e) == ["sealed_record.signature"], rich_fields(e)
+    update.sealed_record.CopyFrom(box)
+    saved = stub.SaveDraft(update, timeout=5)
+    assert saved.case.sealed_record_version == version, saved.case.sealed_record_version
     return (f"admin PERMISSION_DENIED; bad draft INVALID_ARGUMENT fields={','.join(fields)}; "
-            f"draft {resp.case.case_id} DETECTED, {len(resp.problems)} problems left")
+            f"draft {resp.case.case_id} DETECTED, {len(resp.problems)} problems left; record "
+            f"signed from docs/crypto.md accepted as version {version}, tampered one refused")
 
 
 def check_noclient(args):
