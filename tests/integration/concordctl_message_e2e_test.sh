@@ -53,7 +53,7 @@ ATT_SHA=$(sha256sum "$ATT" | cut -d' ' -f1)
 
 echo "== police sends a sealed H1 message with an attachment to a reception centre and a magistrate"
 ctl 0 "send" "$POLICE" --officer insp-e2e --json message send --to "$PAGASA" --to "$MAGISTRATE" \
-  --handling H1 --source B --accuracy 2 --thread op-e2e --case-ref CASE-E2E-0001 \
+  --handling H1 --source B --accuracy 2 --thread op-e2e --case-ref E2E-2026-0001 \
   --expires-in 7d --body "$BODY" --attach "$ATT"
 ID=$(json 'd["message_id"]')
 equal "first send is not a duplicate" "$(json 'd["duplicate"]')" "False"
@@ -164,10 +164,10 @@ contains "watch says why it stopped" "$(cat "$WORK/watch.out")" "watch stopped (
 
 echo "== a tampered envelope: read exits 3, signature INVALID"
 ctl 0 "send the message to tamper with" "$POLICE" --json message send --to "$PAGASA" \
-  --handling H0 --case-ref CASE-E2E-TAMPER --body "tamper test"
+  --handling H0 --case-ref E2E-2026-7001 --body "tamper test"
 T_ID=$(json 'd["message_id"]')
 TAMPER="local v = redis.call('HGET', KEYS[1], 'env'); if not v then return 0 end;
-local n, c = string.gsub(v, 'CASE%-E2E%-TAMPER', 'CASE-E2E-TAMPEX');
+local n, c = string.gsub(v, 'E2E%-2026%-7001', 'E2E-2026-7002');
 redis.call('HSET', KEYS[1], 'env', n); return c"
 changed=$(redis-cli -p "$REDIS_PORT" eval "$TAMPER" 1 "concord:{msg}:m:$T_ID")
 if [ "$changed" = 1 ]; then
