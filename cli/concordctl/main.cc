@@ -108,7 +108,9 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
       ->allow_extra_args(false);
   send->add_option("--thread", send_args.thread, "thread id ([A-Za-z0-9_-]{0,64})");
   send->add_option("--case-ref", send_args.case_ref,
-                   "case reference (<= 128 characters, no personal data: it is not sealed)");
+                   "case reference, sent in clear: an opaque file number (1..64 of A-Z 0-9 "
+                   "-_/.: with at least one digit, at least as many digits as letters, at most "
+                   "4 letters in a row), e.g. BXL-2026-0042; names are refused");
   send->add_option("--kind", send_args.kind, "information | request | response | notification")
       ->capture_default_str();
   send->add_option("--in-reply-to", send_args.in_reply_to,
