@@ -74,11 +74,13 @@ MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
 
 MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
                                    DeliveryNotifier& notifier, MessagingMetrics& metrics,
-                                   const Clock& clock, MessagingServiceOptions options)
+                                   server::OpenCalls& calls, const Clock& clock,
+                                   MessagingServiceOptions options)
     : mailbox_(mailbox),
       audit_(audit),
       notifier_(notifier),
       metrics_(metrics),
+      calls_(calls),
       clock_(clock),
       options_(options) {}
 
@@ -157,13 +159,20 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
         "invalid terminal id", {{"terminal_id", "must match [A-Za-z0-9_.-]{1,64}"}}));
   }
   const std::string rkey = caller.agency.Key();
+  // Security: admission is re-checked before every read and every write of the stream; the
+  // registry's watcher wakes this loop when the caller loses it (and cancels the call if it is
+  // stuck in a write), so nothing is delivered once this replica knows of the revocation.
+  const server::CallGuard guard =
+      calls_.Guard(*ctx, caller, [this, rkey] { notifier_.Notify(rkey); });
   bool first = true;
   while (!ctx->IsCancelled()) {
+    CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
     const uint64_t generation = notifier_.Generation(rkey);
     auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     first = false;
     for (const InboxDelivery& d : *batch) {
+      CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
       v1::Delivery out;
       EnvelopeToProto(d.message.envelope, *out.mutable_envelope());
       out.set_delivery_count(d.delivery_count);
@@ -178,8 +187,8 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
       }
     }
     if (batch->size() >= options_.subscribe_batch) continue;
-    // Wait for a notification, re-checking cancellation; poll at least every poll_interval
-    // (redeliveries after the visibility timeout and lost notifications).
+    // Wait for a notification, re-checking cancellation and admission; poll at least every
+    // poll_interval (redeliveries after the visibility timeout and lost notifications).
     bool notified = false;
     for (absl::Duration waited; waited < options_.poll_interval && !ctx->IsCancelled();
          waited += kCancelCheck) {
@@ -187,6 +196,7 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
         notified = true;
         break;
       }
+      if (guard.revoked()) break;
     }
     if (notified && !batch->empty() && options_.delivery_linger > absl::ZeroDuration()) {
       absl::SleepFor(options_.delivery_linger);

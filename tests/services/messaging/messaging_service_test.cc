@@ -117,8 +117,9 @@ class MessagingServiceTest : public ::testing::Test {
                                                         .limits = limits,
                                                         .visibility_timeout = absl::Seconds(30)});
     messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
+    open_calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
-                                                  SystemClock::Get());
+                                                  *open_calls_, SystemClock::Get());
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) { notifier_.Notify(m); },
@@ -227,6 +228,7 @@ class MessagingServiceTest : public ::testing::Test {
   std::unique_ptr<MessagingMetrics> messaging_metrics_;
   DeliveryNotifier notifier_;
   std::unique_ptr<Mailbox> mailbox_;
+  std::unique_ptr<server::OpenCalls> open_calls_;
   std::unique_ptr<MessagingService> service_;
   std::unique_ptr<redis::Subscriber> subscriber_;
   std::unique_ptr<grpc::Server> server_;
