@@ -5,6 +5,9 @@
 //     the agency's open Subscribe streams on EVERY replica within 5 s with UNAUTHENTICATED and
 //     an ErrorInfo reason, and a message sent afterwards is never written to them; its health
 //     Watch and reflection streams end CANCELLED. Each end is counted and audited.
+//   * A connection reaching the server's maximum age is closed; the client library's Watch
+//     resumes and still receives a message sent after the reconnect, exactly once after
+//     de-duplication by message id.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -400,6 +403,104 @@ TEST_F(SubscribeStreamsTest, SuspensionEndsStreamsOnEveryReplica) {
               std::string::npos)
         << r->Exposition();
   }
+}
+
+// Test that when a connection reaches the server's maximum age (short here) and is closed, the
+// client library's Watch resumes and receives a message sent after the reconnect; the message
+// delivered before the reconnect comes again (at-least-once, not acknowledged) and
+// de-duplication by id leaves each message exactly once. (Before, Watch returned UNAVAILABLE.)
+TEST_F(SubscribeStreamsTest, WatchResumesAfterTheMaximumConnectionAge) {
+  Replica replica(pki_, *redis_, audit_, [](ServerOptions& o) {
+    o.max_connection_age = absl::Milliseconds(500);
+    o.max_connection_age_grace = absl::Milliseconds(500);
+  });
+  mc::MessagingClient payoke = replica.Client(payoke_);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> raw;  // every delivery, as written by the server
+  std::set<std::string> unique;  // de-duplicated by message id (the client's job)
+  int resumes = 0;
+  std::string wanted;  // Watch stops once this id arrives (set after the reconnect)
+  mc::WatchOptions options;
+  options.terminal_id = "gateway-1";
+  options.max_duration = absl::Seconds(30);
+  options.resume.initial = absl::Milliseconds(50);
+  options.on_resume = [&](const Status& ended, int, absl::Duration) {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_TRUE(mc::IsResumable(static_cast<grpc::StatusCode>(ended.code()))) << ended;
+    ++resumes;
+    cv.notify_all();
+  };
+  Status watched;
+  std::thread watcher([&] {
+    watched = payoke.Watch(options, [&](const v1::Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      raw.push_back(d.envelope().message_id());
+      unique.insert(d.envelope().message_id());
+      cv.notify_all();
+      return d.envelope().message_id() != wanted;
+    });
+  });
+
+  const std::string first = SendToPayoke(replica, "before the reconnect");
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return unique.contains(first); }));
+    // The connection is closed after age + grace (+-10 % jitter): Watch resumes by itself.
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return resumes >= 1; }));
+  }
+  const std::string second = [&] {
+    // Set `wanted` before the message can arrive.
+    std::string id = client::RandomId();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      wanted = id;
+    }
+    mc::MessagingClient police = replica.Client(police_);
+    mc::MessageDraft draft;
+    draft.message_id = id;
+    draft.body = "after the reconnect";
+    draft.time_to_live = absl::Hours(1);
+    auto sent = police.SendMessage(draft, {payoke_.identity.agency});
+    EXPECT_TRUE(sent.ok()) << sent.status();
+    return id;
+  }();
+  watcher.join();
+  ASSERT_TRUE(watched.ok()) << watched;
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_GE(resumes, 1);
+  EXPECT_EQ(unique, (std::set<std::string>{first, second}));
+  EXPECT_EQ(std::count(raw.begin(), raw.end(), second), 1);
+  EXPECT_GE(std::count(raw.begin(), raw.end(), first), 1);  // again after a resume: not acked
+}
+
+// Test that Watch stops, without resuming, when the server refuses the caller: the status is
+// UNAUTHENTICATED with the reason, so `concordctl message watch` can say why and exit 2.
+TEST_F(SubscribeStreamsTest, WatchStopsWhenTheCertificateIsRevoked) {
+  Replica replica(pki_, *redis_, audit_);
+  mc::MessagingClient payoke = replica.Client(payoke_);
+  std::atomic<int> resumes{0};
+  std::atomic<bool> open{false};
+  mc::WatchOptions options;
+  options.max_duration = absl::Seconds(30);
+  options.on_resume = [&](const Status&, int, absl::Duration) { resumes.fetch_add(1); };
+  Status watched;
+  std::thread watcher([&] {
+    watched = payoke.Watch(options, [&](const v1::Delivery&) {
+      open.store(true);
+      return true;
+    });
+  });
+  SendToPayoke(replica, "first");
+  ASSERT_TRUE(Eventually([&] { return open.load(); }, absl::Seconds(10)));
+  const absl::Time revoked_at = absl::Now();
+  RevokeSerial(replica, payoke_.cert.serial);
+  watcher.join();
+  EXPECT_LE(absl::Now() - revoked_at, kPromise);
+  EXPECT_EQ(watched.code(), absl::StatusCode::kUnauthenticated) << watched;
+  EXPECT_EQ(ReasonOf(watched), "CERTIFICATE_REVOKED");
+  EXPECT_EQ(resumes.load(), 0);
 }
 
 }  // namespace
