@@ -30,6 +30,12 @@ bool IsTerminalId(std::string_view s) {
   return true;
 }
 
+// The audit object of a read of an agency's own inbox (ListInbox pages, Subscribe batches).
+// Agency ids are organisations, never persons.
+std::string InboxObject(const Caller& caller) {
+  return absl::StrCat("inbox:", caller.agency.Key());
+}
+
 void StoredToEntry(const StoredMessage& m, bool acknowledged, v1::InboxEntry& out) {
   EnvelopeToProto(m.envelope, *out.mutable_envelope());
   TimeToProto(m.accepted_at, *out.mutable_accepted_at());
@@ -171,6 +177,12 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
     auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     first = false;
+    if (!batch->empty()) {
+      // One consultation record per delivered batch, before any of it is written (the entries
+      // stay pending and are delivered again if this fails).
+      CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                         InboxObject(caller), "Subscribe", {}, absl::OkStatus()));
+    }
     for (const InboxDelivery& d : *batch) {
       CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
       v1::Delivery out;
@@ -223,11 +235,17 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
   }
   query.page_size = request->page().page_size() == 0 ? 50 : request->page().page_size();
   query.page_token = request->page().page_token();
-  CONCORD_GRPC_ASSIGN_OR_RETURN(InboxPage page, mailbox_.ListInbox(caller.agency, query));
-  for (const InboxItem& item : page.items) {
+  StatusOr<InboxPage> page = mailbox_.ListInbox(caller.agency, query);
+  if (page.status().code() == absl::StatusCode::kInvalidArgument) {
+    return ToGrpcStatus(page.status());
+  }
+  // One consultation record per call (the page holds sealed envelopes).
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                     InboxObject(caller), "ListInbox", {}, page.status()));
+  for (const InboxItem& item : page->items) {
     StoredToEntry(item.message, item.acknowledged, *response->add_entries());
   }
-  response->set_next_page_token(page.next_page_token);
+  response->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }
 
@@ -293,9 +311,15 @@ grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
                                             const v1::ListReceiptsRequest* request,
                                             v1::ListReceiptsResponse* response) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<Receipt> receipts,
-                                mailbox_.ListReceipts(caller.agency, request->message_id()));
-  for (const Receipt& r : receipts) ReceiptToProto(r, *response->add_receipts());
+  StatusOr<std::vector<Receipt>> receipts =
+      mailbox_.ListReceipts(caller.agency, request->message_id());
+  if (receipts.status().code() == absl::StatusCode::kInvalidArgument) {
+    return ToGrpcStatus(receipts.status());
+  }
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                     absl::StrCat("message:", request->message_id()),
+                                     "ListReceipts", {}, receipts.status()));
+  for (const Receipt& r : *receipts) ReceiptToProto(r, *response->add_receipts());
   return grpc::Status::OK;
 }
 

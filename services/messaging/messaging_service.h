@@ -5,8 +5,10 @@
 // type runs before any handler (common/authz policy table); ownership rules live in Mailbox.
 //
 // Audit (common/audit): Send/Forward -> disclosure, Ack/SendReceipt -> alteration,
-// Get/DownloadAttachment -> consultation, UploadAttachment -> collection, expiry -> erasure
-// (MessagingModule's sweeper). Deliveries through Subscribe are recorded when acknowledged.
+// Get/DownloadAttachment/ListReceipts -> consultation of "message:<id>", ListInbox (one record per
+// call) and Subscribe (one record per delivered batch, before it is written) -> consultation of
+// "inbox:<type>/<id>", UploadAttachment -> collection, expiry -> erasure (MessagingModule's
+// sweeper).
 //
 // Live revocation: Subscribe takes a CallGuard from the server's OpenCalls registry and checks it
 // before every read and every write: once the caller's agency is suspended or its certificate

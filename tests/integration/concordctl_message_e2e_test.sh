@@ -243,6 +243,9 @@ echo "== audit"
 ctl 0 "the revoked stream's end is audited" admin/ops --justification e2e audit query \
   --object authz:CERTIFICATE_REVOKED
 contains "Subscribe ended by revocation" "$OUT" "Messaging/Subscribe"
+ctl 0 "inbox reads are audited" admin/ops --justification e2e audit query \
+  --object "inbox:$PAYOKE"
+contains "Subscribe batches audited" "$OUT" "Messaging/Subscribe"
 ctl 0 "audit records the messaging steps" admin/ops --justification e2e audit query --object "message:$ID"
 contains "Send audited" "$OUT" "Messaging/Send"
 contains "Get audited" "$OUT" "Messaging/Get"
