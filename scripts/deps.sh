@@ -9,7 +9,7 @@ PACKAGES=(
   libhiredis-dev prometheus-cpp-dev libssl-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
-  grpc-proto python3 python3-grpcio redis-server redis-tools curl procps iproute2 clang-format
+  grpc-proto python3 python3-grpcio python3-cryptography redis-server redis-tools curl procps iproute2 clang-format
   libcivetweb-dev prometheus unzip
 )
 

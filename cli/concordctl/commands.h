@@ -204,11 +204,15 @@ int RunMessageGrant(const Globals& globals, const MessageKeyArgs& keys,
 
 // ---- referral ------------------------------------------------------------------------------
 // concord.referrals.v1.Referrals (referral_commands.cc). The personal record is sealed to the
-// receiving centre (+ magistrate) and opened in this process (client/referrals); flags and
-// structures in referral_args.h. Commands that change a case read it first and send the version
-// read as expected_version unless --expected-version is given (ABORTED if it changed).
+// receiving centre (+ magistrate), signed with DIR/sign.key, and verified and opened in this
+// process (client/referrals); flags and structures in referral_args.h. Commands that change a
+// case read it first and send the version read as expected_version unless --expected-version is
+// given (ABORTED if it changed). Every sealed box read (record, note) is verified against its
+// author's directory signing key first: exit 3 if it does not verify, or if it is unsigned
+// (stored before signatures) without --accept-unsigned.
 
-int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Output& out);
+int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
+                     const ReferralDraftArgs& args, Output& out);
 /// Exit 0 when valid, 3 when the server lists problems.
 int RunReferralValidate(const Globals& globals, const ReferralValidateArgs& args, Output& out);
 int RunReferralSuggest(const Globals& globals, const ReferralSuggestArgs& args, Output& out);
@@ -216,15 +220,17 @@ int RunReferralSubmit(const Globals& globals, const ReferralCaseArgs& args, Outp
 int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
                           const ReferralTransitionArgs& args, Output& out);
 int RunReferralGet(const Globals& globals, const ReferralCaseArgs& args, Output& out);
-/// OpenSealed (audited, justification required), then opens the record locally; exit 3 if it is
-/// not sealed to this agency or does not authenticate.
+/// OpenSealed (audited, justification required), then verifies the author's signature and the
+/// version and opens the record locally; exit 3 if it does not verify, is not sealed to this
+/// agency or does not authenticate.
 int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
                     const ReferralOpenArgs& args, Output& out);
-int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedArgs& args,
-                            Output& out);
+int RunReferralUpdateSealed(const Globals& globals, const ReferralKeyArgs& keys,
+                            const ReferralUpdateSealedArgs& args, Output& out);
 int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output& out);
-/// History; with --open-notes, the sealed notes sealed to this agency are opened locally (exit 3
-/// if one sealed to it does not open).
+/// History; every sealed note is verified against its author's signature (exit 3 if one does not
+/// verify); with --open-notes, the notes sealed to this agency are opened locally (exit 3 if one
+/// sealed to it does not open).
 int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
                        const ReferralHistoryArgs& args, Output& out);
 

@@ -108,7 +108,9 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
       ->allow_extra_args(false);
   send->add_option("--thread", send_args.thread, "thread id ([A-Za-z0-9_-]{0,64})");
   send->add_option("--case-ref", send_args.case_ref,
-                   "case reference (<= 128 characters, no personal data: it is not sealed)");
+                   "case reference, sent in clear: an opaque file number (1..64 of A-Z 0-9 "
+                   "-_/.: with at least one digit, at least as many digits as letters, at most "
+                   "4 letters in a row), e.g. BXL-2026-0042; names are refused");
   send->add_option("--kind", send_args.kind, "information | request | response | notification")
       ->capture_default_str();
   send->add_option("--in-reply-to", send_args.in_reply_to,
@@ -242,7 +244,8 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
 constexpr const char* kReferralFooter =
     "\nPersonal data (--name, --dob, --nationality, --gender-identity, --contact, --consent,\n"
     "--notes) is sealed in this process to the receiving centre (+ the magistrate) with their\n"
-    "directory keys, and opened here with DIR/seal.key; it is never printed except by `open`.\n"
+    "directory keys, signed with DIR/sign.key, and opened here with DIR/seal.key after its\n"
+    "author's signature was verified; it is never printed except by `open`.\n"
     "Commands that change a case read it first and send that version as --expected-version\n"
     "(ABORTED if the case changed meanwhile). `validate` exits 3 when the draft has problems.\n"
     "Example:\n"
@@ -327,6 +330,13 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   referral->add_option("--sealing-key-file,--sealing-key", r.keys.sealing_key_file,
                        "X25519 private key PEM that opens records (default: DIR/seal.key of "
                        "--agency-dir)");
+  referral->add_option("--signing-key", r.keys.signing_key_file,
+                       "Ed25519 private key PEM that signs the records and notes this agency "
+                       "writes (default: DIR/sign.key of --agency-dir)");
+  referral->add_flag("--accept-unsigned", r.keys.accept_unsigned,
+                     "open and show records and notes stored before signatures existed, flagged "
+                     "UNSIGNED (their author and integrity are not proven); default: refuse them "
+                     "(exit 3)");
 
   CLI::App* draft = referral->add_subcommand(
       "draft",
@@ -344,7 +354,8 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   draft->add_option("--case-reference", r.draft.case_reference,
                     "police / prosecution reference (<= 64 characters, no personal data)");
   AddPersonalFlags(*draft, r.draft.personal);
-  draft->callback([&] { run = [&](Output& o) { return RunReferralDraft(g, r.draft, o); }; });
+  draft->callback(
+      [&] { run = [&](Output& o) { return RunReferralDraft(g, r.keys, r.draft, o); }; });
 
   CLI::App* validate = referral->add_subcommand(
       "validate",
@@ -426,8 +437,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
 
   CLI::App* open = referral->add_subcommand(
       "open",
-      "fetches the sealed personal record (audited; only the agencies it is sealed to), opens "
-      "it locally with DIR/seal.key and prints it; exit 3 if it does not open");
+      "fetches the sealed personal record (audited; only the agencies it is sealed to), "
+      "verifies its author's signature and version, opens it locally with DIR/seal.key and "
+      "prints it with who wrote it; exit 3 if it does not verify or does not open");
   open->add_option("CASE", r.open.case_id, "case id")->required();
   open->add_option("--justification", r.open.justification,
                    "required: why (10..500 characters), recorded in the audit log");
@@ -443,8 +455,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   update_sealed->add_option("--expected-version", r.update_sealed.expected_version,
                             "default: the version just read");
   AddPersonalFlags(*update_sealed, r.update_sealed.personal);
-  update_sealed->callback(
-      [&] { run = [&](Output& o) { return RunReferralUpdateSealed(g, r.update_sealed, o); }; });
+  update_sealed->callback([&] {
+    run = [&](Output& o) { return RunReferralUpdateSealed(g, r.keys, r.update_sealed, o); };
+  });
 
   CLI::App* list = referral->add_subcommand(
       "list", "the cases this agency is a party of, most recently updated first");
@@ -457,7 +470,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   list->callback([&] { run = [&](Output& o) { return RunReferralList(g, r.list, o); }; });
 
   CLI::App* history = referral->add_subcommand(
-      "history", "every change of a case: version, time, action, states, agency");
+      "history",
+      "every change of a case: version, time, action, states, agency; sealed notes are verified "
+      "against their author's signature (exit 3 if one does not verify)");
   history->add_option("CASE", r.history.case_id, "case id")->required();
   history->add_flag("--open-notes", r.history.open_notes,
                     "open the sealed notes sealed to this agency, locally with DIR/seal.key "

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/concordctl/agency_format.h"
+#include "common/envelope/case_reference.h"
 #include "common/status/status_macros.h"
 #include "common/text/utf8.h"
 
@@ -283,8 +284,9 @@ StatusOr<messaging::client::MessageDraft> DraftFromSendArgs(const MessageSendArg
   }
   CONCORD_RETURN_IF_ERROR(ValidateThreadId("--thread", args.thread));
   draft.thread_id = args.thread;
-  if (args.case_ref.size() > 128) {
-    return FlagError("--case-ref", "at most 128 characters (a reference, no personal data)");
+  // Security: the case reference travels in clear; only an opaque file number is sent.
+  if (!envelope::IsOpaqueCaseReference(args.case_ref)) {
+    return FlagError("--case-ref", std::string(envelope::kCaseReferenceRule));
   }
   draft.case_reference = args.case_ref;
   CONCORD_ASSIGN_OR_RETURN(draft.kind, ParseMessageKind("--kind", args.kind));

@@ -145,11 +145,12 @@ std::vector<std::string> SealedFor(const msg::Envelope& envelope) {
   return out;
 }
 
-std::string HandlingLine(const msg::Envelope& e) {
-  std::string line = HandlingCodeText(e.handling_code());
-  const std::string meaning = HandlingCodeMeaning(e.handling_code());
+// The handling code and, for H3, its text (sealed in envelope v2: known once opened).
+std::string HandlingLine(msg::HandlingCode code, const std::string& text) {
+  std::string line = HandlingCodeText(code);
+  const std::string meaning = HandlingCodeMeaning(code);
   if (!meaning.empty()) line += " (" + meaning + ")";
-  if (!e.handling_text().empty()) line += ": " + e.handling_text();
+  if (!text.empty()) line += ": " + text;
   return line;
 }
 
@@ -164,6 +165,7 @@ std::string EvaluationLine(const msg::Envelope& e) {
 nlohmann::json HeaderJson(const msg::Envelope& e) {
   nlohmann::json doc = {
       {"message_id", e.message_id()},
+      {"envelope_version", e.version() == 0 ? 1u : e.version()},
       {"sender", AgencyKeyOf(e.sender())},
       {"recipients", AgencyKeys(e.recipients())},
       {"thread_id", e.thread_id()},
@@ -171,7 +173,6 @@ nlohmann::json HeaderJson(const msg::Envelope& e) {
       {"kind", MessageKindText(e.kind())},
       {"classification", ClassificationText(e.classification())},
       {"handling_code", HandlingCodeText(e.handling_code())},
-      {"handling_text", e.handling_text()},
       {"evaluation", EvaluationText(e)},
       {"created_at", TimestampText(e.created_at())},
       {"expires_at", TimestampText(e.expires_at())},
@@ -182,6 +183,10 @@ nlohmann::json HeaderJson(const msg::Envelope& e) {
     doc["forwarded_from"] = {{"message_id", e.forward().original_message_id()},
                              {"sender", AgencyKeyOf(e.forward().original_sender())},
                              {"with_permission", e.forward().has_permission()}};
+    if (!e.forward().root_message_id().empty()) {
+      doc["forwarded_from"]["root_message_id"] = e.forward().root_message_id();
+      doc["forwarded_from"]["root_sender"] = AgencyKeyOf(e.forward().root_sender());
+    }
   }
   return doc;
 }
@@ -328,7 +333,7 @@ int RunMessageSend(const Globals& globals, const MessageKeyArgs& keys, const Mes
       {"duplicate", sent->duplicate() ? "yes" : "no"},
       {"from", AgencyKeyOf(envelope->sender())},
       {"to", JoinComma(to)},
-      {"handling", HandlingLine(*envelope)},
+      {"handling", HandlingLine(envelope->handling_code(), draft->handling_text)},
       {"evaluation", EvaluationLine(*envelope)},
       {"expires", TimestampText(envelope->expires_at())},
       {"accepted", TimestampText(sent->accepted_at())},
@@ -437,25 +442,27 @@ int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const Mes
   }
   header.emplace_back("signature", "verified (sender " + sender + ", Ed25519)");
 
-  // 2. Open the body with this agency's sealing key.
+  // 2. Open the body with this agency's sealing key (v2: the unwrapped content key must match
+  // the signed commitment; the sealed content holds the H3 text and the attachment names).
   const std::vector<std::string> sealed_for = SealedFor(e);
-  StatusOr<std::string> body = mc::OpenBody(e, me->agency, me->sealing_key);
-  if (!body.ok()) {
+  StatusOr<mc::OpenedContent> content = mc::OpenContent(e, me->agency, me->sealing_key);
+  if (!content.ok()) {
     header.emplace_back("sealed for", JoinComma(sealed_for));
     print_header();
-    if (body.status().code() == absl::StatusCode::kNotFound) {
+    if (content.status().code() == absl::StatusCode::kNotFound) {
       return out.VerificationFailed("cannot open message " + e.message_id() +
                                     ": the body is not sealed for " + myself);
     }
     return out.VerificationFailed("cannot open message " + e.message_id() +
                                   ": the sealed body does not open with the sealing key of " +
-                                  myself + " (" + Message(body.status()) + ")");
+                                  myself + " (" + Message(content.status()) + ")");
   }
+  const std::string* body = &content->body;
   header.emplace_back("sealed for",
                       JoinComma(sealed_for) + " (opened with the sealing key of " + myself + ")");
   header.emplace_back("kind", MessageKindText(e.kind()));
   header.emplace_back("classification", ClassificationText(e.classification()));
-  header.emplace_back("handling", HandlingLine(e));
+  header.emplace_back("handling", HandlingLine(e.handling_code(), content->handling_text));
   header.emplace_back("evaluation", EvaluationLine(e));
   if (!e.thread_id().empty()) header.emplace_back("thread", e.thread_id());
   if (!e.case_reference().empty()) header.emplace_back("case", e.case_reference());
@@ -466,39 +473,46 @@ int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const Mes
         e.forward().original_message_id() + " (sent by " +
             AgencyKeyOf(e.forward().original_sender()) + ")" +
             (e.forward().has_permission() ? ", with the provider's permission" : ""));
+    if (!e.forward().root_message_id().empty() &&
+        e.forward().root_message_id() != e.forward().original_message_id()) {
+      header.emplace_back("original provider", e.forward().root_message_id() + " (sent by " +
+                                                   AgencyKeyOf(e.forward().root_sender()) + ")");
+    }
   }
   header.emplace_back("created", TimestampText(e.created_at()));
   header.emplace_back("expires", TimestampText(e.expires_at()));
   header.emplace_back("accepted", TimestampText(entry->accepted_at()));
 
-  // 3. Attachments: listed; with --out-dir downloaded, checked against the signed reference
-  // (chunk digests, size, plaintext SHA-256) and saved.
+  // 3. Attachments: listed (names and digests from the sealed content); with --out-dir
+  // downloaded, checked against the signed reference (chunk digests, key commitments, size,
+  // plaintext SHA-256) and saved.
   nlohmann::json attachments = nlohmann::json::array();
   std::set<std::string> used_names;
-  for (const msg::Attachment& a : e.attachments()) {
-    const std::string sha = HexText(a.sha256());
-    nlohmann::json doc = {{"attachment_id", a.attachment_id()},
-                          {"name", a.name()},
-                          {"media_type", a.media_type()},
-                          {"size", a.size()},
+  for (const mc::OpenedAttachment& a : content->attachments) {
+    const std::string sha = HexText(a.sha256);
+    nlohmann::json doc = {{"attachment_id", a.attachment_id},
+                          {"name", a.name},
+                          {"media_type", a.media_type},
+                          {"size", a.size},
                           {"sha256", sha}};
-    std::string line = a.name() + " (" + a.media_type() + ", " + std::to_string(a.size()) +
+    std::string line = a.name + " (" + a.media_type + ", " + std::to_string(a.size) +
                        " bytes, sha256 " + sha + ")";
     if (!args.out_dir.empty()) {
       StatusOr<std::vector<msg::AttachmentChunk>> chunks =
-          (*client)->DownloadChunks(e.message_id(), a.attachment_id());
+          (*client)->DownloadChunks(e.message_id(), a.attachment_id);
       if (!chunks.ok()) {
-        return RpcFailure(out, "DownloadAttachment (" + a.name() + ")", chunks.status());
+        return RpcFailure(out, "DownloadAttachment (" + a.name + ")", chunks.status());
       }
-      StatusOr<std::string> plain = mc::OpenAttachment(a, *chunks, me->agency, me->sealing_key);
+      StatusOr<std::string> plain =
+          mc::OpenAttachment(e, *content, a.attachment_id, *chunks, me->agency, me->sealing_key);
       if (!plain.ok()) {
         print_header();
-        return out.VerificationFailed("attachment " + a.name() + " of message " + e.message_id() +
+        return out.VerificationFailed("attachment " + a.name + " of message " + e.message_id() +
                                       " failed verification: " + Message(plain.status()));
       }
-      std::string name = SafeFileName(a.name());
+      std::string name = SafeFileName(a.name);
       for (int n = 2; !used_names.insert(name).second; ++n) {
-        name = std::to_string(n) + "-" + SafeFileName(a.name());
+        name = std::to_string(n) + "-" + SafeFileName(a.name);
       }
       const std::string path = (std::filesystem::path(args.out_dir) / name).string();
       if (Status st = WriteFile(path, *plain, args.overwrite); !st.ok()) {
@@ -552,6 +566,7 @@ int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const Mes
     doc["opened_as"] = myself;
     doc["attachments"] = attachments;
     doc["read_receipt_sent"] = args.receipt;
+    doc["handling_text"] = content->handling_text;
     if (IsValidUtf8(*body)) {
       doc["body"] = *body;
     } else {
@@ -602,7 +617,11 @@ int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, 
   // The envelope as sent: each receipt must name its exact SHA-256.
   StatusOr<msg::InboxEntry> entry = (*client)->Get(args.id);
   if (!entry.ok()) return RpcFailure(out, "Get", entry.status());
-  const std::string envelope_sha = mc::EnvelopeSha256(entry->envelope());
+  StatusOr<std::string> sha = mc::EnvelopeSha256(entry->envelope());
+  if (!sha.ok()) {
+    return out.VerificationFailed("message " + args.id + " is malformed: " + Message(sha.status()));
+  }
+  const std::string envelope_sha = *sha;
   StatusOr<std::vector<msg::Receipt>> receipts = (*client)->ListReceipts(args.id);
   if (!receipts.ok()) return RpcFailure(out, "ListReceipts", receipts.status());
 
@@ -828,11 +847,6 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
                                       "not a ForwardPermission in JSON (made by `concordctl "
                                       "message grant`)"));
     }
-    if (p.original_message_id() != args.id) {
-      return out.LocalError(
-          FileError(args.permission_file,
-                    "is a permission for message " + p.original_message_id() + ", not " + args.id));
-    }
     permission = std::move(p);
   }
   std::shared_ptr<grpc::Channel> channel;
@@ -853,12 +867,25 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
                                   " does not verify under the directory signing key of " +
                                   AgencyKeyOf(original.sender()) + "; not forwarded");
   }
-  StatusOr<std::string> body = mc::OpenBody(original, me->agency, me->sealing_key);
-  if (!body.ok()) {
+  StatusOr<mc::OpenedContent> content = mc::OpenContent(original, me->agency, me->sealing_key);
+  if (!content.ok()) {
     return out.VerificationFailed("cannot open message " + args.id + " as " +
-                                  AgencyKeyOf(me->agency) + ": " + Message(body.status()));
+                                  AgencyKeyOf(me->agency) + ": " + Message(content.status()));
   }
   if (permission.has_value()) {
+    // Only the original provider's permission for the root message counts (checked again by the
+    // server): say so here rather than after an upload.
+    StatusOr<std::pair<std::string, AgencyProto>> root = mc::ForwardRootOf(original);
+    if (!root.ok()) return out.LocalError(root.status());
+    if (permission->original_message_id() != root->first ||
+        AgencyKeyOf(permission->provider()) != AgencyKeyOf(root->second)) {
+      return out.LocalError(FileError(
+          args.permission_file, "is a permission by " + AgencyKeyOf(permission->provider()) +
+                                    " for message " + permission->original_message_id() +
+                                    "; forwarding " + args.id + " needs the original provider's (" +
+                                    AgencyKeyOf(root->second) +
+                                    ") permission for the root message " + root->first));
+    }
     StatusOr<const mc::AgencyPublicKeys*> provider = directory.Get(permission->provider());
     if (!provider.ok()) {
       return RpcFailure(out, LookupRpc(permission->provider()), provider.status());
@@ -875,34 +902,36 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
     if (!k.ok()) return RpcFailure(out, LookupRpc(r), k.status());
     targets.push_back({r, (*k)->sealing_key});
   }
-  StatusOr<msg::Envelope> forward =
-      mc::BuildForward(*me, original, *body, targets, permission, absl::Now());
-  if (!forward.ok()) return out.LocalError(forward.status());
-  // Attachments: downloaded, checked, opened and re-sealed for the new recipients.
+  // One clock reading for the draft and the envelope: the forward's expiry is the original's.
+  const absl::Time now = absl::Now();
+  StatusOr<mc::MessageDraft> draft = mc::ForwardDraft(original, *content, targets, permission, now);
+  if (!draft.ok()) return out.LocalError(draft.status());
+  // Attachments: downloaded, checked, opened and re-sealed for the new recipients; their names
+  // and digests go into the forward's sealed content.
   if (!args.without_attachments) {
-    for (const msg::Attachment& a : original.attachments()) {
+    for (const mc::OpenedAttachment& a : content->attachments) {
       StatusOr<std::vector<msg::AttachmentChunk>> chunks =
-          (*client)->DownloadChunks(original.message_id(), a.attachment_id());
+          (*client)->DownloadChunks(original.message_id(), a.attachment_id);
       if (!chunks.ok()) {
-        return RpcFailure(out, "DownloadAttachment (" + a.name() + ")", chunks.status());
+        return RpcFailure(out, "DownloadAttachment (" + a.name + ")", chunks.status());
       }
-      StatusOr<std::string> plain = mc::OpenAttachment(a, *chunks, me->agency, me->sealing_key);
+      StatusOr<std::string> plain = mc::OpenAttachment(original, *content, a.attachment_id, *chunks,
+                                                       me->agency, me->sealing_key);
       if (!plain.ok()) {
-        return out.VerificationFailed("attachment " + a.name() +
+        return out.VerificationFailed("attachment " + a.name +
                                       " failed verification: " + Message(plain.status()));
       }
       StatusOr<mc::SealedAttachment> sealed =
-          mc::SealAttachment("", a.name(), a.media_type(), *plain, targets);
+          mc::SealAttachment("", a.name, a.media_type, *plain, targets);
       if (!sealed.ok()) return out.LocalError(sealed.status());
       if (auto up = (*client)->Upload(*sealed); !up.ok()) {
-        return RpcFailure(out, "UploadAttachment (" + a.name() + ")", up.status());
+        return RpcFailure(out, "UploadAttachment (" + a.name + ")", up.status());
       }
-      *forward->add_attachments() = sealed->reference;
-    }
-    if (Status st = mc::SignEnvelope(*forward, me->signing_key); !st.ok()) {
-      return out.LocalError(st);
+      draft->attachments.push_back(sealed->reference);
     }
   }
+  StatusOr<msg::Envelope> forward = mc::BuildEnvelope(*me, *draft, now);
+  if (!forward.ok()) return out.LocalError(forward.status());
   auto stub = msg::Messaging::NewStub(channel);
   grpc::ClientContext context;
   PrepareContext(globals.connection, context);
@@ -928,7 +957,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
   out.KeyValues({{"message id", sent.message_id()},
                  {"duplicate", sent.duplicate() ? "yes" : "no"},
                  {"to", JoinComma(to)},
-                 {"handling", HandlingLine(*forward)},
+                 {"handling", HandlingLine(forward->handling_code(), content->handling_text)},
                  {"attachments", std::to_string(forward->attachments_size()) + " re-sealed"},
                  {"permission", permission.has_value() ? "the provider's, signed by " +
                                                              AgencyKeyOf(permission->provider())
@@ -956,6 +985,15 @@ int RunMessageGrant(const Globals& globals, const MessageKeyArgs& keys,
     return out.LocalError(UsageError("ID", "only the provider (the sender, " +
                                                AgencyKeyOf(original.sender()) +
                                                ") can permit forwarding message " + args.id));
+  }
+  if (original.has_forward()) {
+    // A forwarder received the information; it does not provide it (H2 rule, docs/security.md).
+    StatusOr<std::pair<std::string, AgencyProto>> root = mc::ForwardRootOf(original);
+    if (!root.ok()) return out.LocalError(root.status());
+    return out.LocalError(UsageError(
+        "ID", "message " + args.id + " is a forward: permission to pass it on comes from the " +
+                  "original provider " + AgencyKeyOf(root->second) + " for message " +
+                  root->first));
   }
   StatusOr<msg::ForwardPermission> permission =
       mc::GrantForwardPermission(*me, original, *grantees, absl::Now());

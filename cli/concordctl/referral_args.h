@@ -57,9 +57,14 @@ struct AttributeArgs {
   std::string region;                  // --region BE-BRU
 };
 
-/// The sealing key of this agency (opens records). "" = DIR/seal.key of --agency-dir.
+/// This agency's keys: the sealing key opens records and notes ("" = DIR/seal.key of
+/// --agency-dir), the signing key signs the records and notes it writes ("" = DIR/sign.key).
+/// accept_unsigned: show records and notes stored before signatures existed (flagged UNSIGNED)
+/// instead of refusing them.
 struct ReferralKeyArgs {
   std::string sealing_key_file;
+  std::string signing_key_file;
+  bool accept_unsigned = false;
 };
 
 struct ReferralDraftArgs {

@@ -1,11 +1,14 @@
 // concordctl referral ...: concord.referrals.v1.Referrals. The personal record of a case is
-// sealed and opened HERE, in the agency's process (client/referrals), with the sealing keys of
-// the directory and of the local agency directory; the server only stores the sealed box.
-// Personal values are never printed except by `referral open`, which prints the opened record.
+// sealed, signed, verified and opened HERE, in the agency's process (client/referrals), with the
+// keys of the directory and of the local agency directory; the server only stores the sealed,
+// signed box. Every box read is verified against its author's directory signing key before it is
+// trusted, shown or opened (a box replaced in storage, rolled back or moved from another case is
+// refused, exit 3). Personal values are never printed except by `referral open`.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -18,6 +21,7 @@
 #include "cli/concordctl/local_files.h"
 #include "cli/concordctl/referral_args.h"
 #include "client/referrals/record_crypto.h"
+#include "common/crypto/ed25519.h"
 #include "common/crypto/x25519.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -57,6 +61,7 @@ struct Session {
   std::unique_ptr<dir::Directory::Stub> directory;
   AgencyProto me;  // the agency of the client certificate
   std::string me_key;
+  std::map<std::string, crypto::Ed25519PublicKey> signing_keys;  // directory keys looked up
 
   void Prepare(grpc::ClientContext& ctx) const { PrepareContext(globals->connection, ctx); }
 };
@@ -90,6 +95,25 @@ StatusOr<crypto::X25519PrivateKey> LoadSealingKey(const Globals& globals,
         absl::StrCat(path, ": not an unencrypted X25519 private key (PEM)"));
   }
   return key;
+}
+
+// This agency as the author of the boxes it writes, with its Ed25519 private key.
+StatusOr<rc::RecordAuthor> LoadAuthor(const Globals& globals, const ReferralKeyArgs& keys,
+                                      const AgencyProto& me) {
+  std::string path = keys.signing_key_file;
+  if (path.empty() && !globals.connection.agency_dir.empty()) {
+    path = globals.connection.agency_dir + "/sign.key";
+  }
+  if (path.empty()) {
+    return UsageError("--signing-key", "give the key file, or --agency-dir DIR (DIR/sign.key)");
+  }
+  CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
+  StatusOr<crypto::Ed25519PrivateKey> key = crypto::Ed25519PrivateKey::FromPem(pem);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not an unencrypted Ed25519 private key (PEM)"));
+  }
+  return rc::RecordAuthor{me, *std::move(key)};
 }
 
 // ---- RPC helpers: each returns kExitOk or the exit code after printing the failure ----------
@@ -130,9 +154,68 @@ int RecipientKeys(Session& s, Output& out, const std::vector<std::string>& recip
   return kExitOk;
 }
 
-// Seals `record` for `case_id` to the agencies `recipients`.
+// The directory signing key of `author` (Directory/GetAgency, once per command and agency).
+int AuthorKey(Session& s, Output& out, AgencyProto author, crypto::Ed25519PublicKey* key) {
+  if (author.trust_domain().empty()) author.set_trust_domain(s.me.trust_domain());
+  const std::string name = AgencyText(author);
+  if (auto it = s.signing_keys.find(name); it != s.signing_keys.end()) {
+    *key = it->second;
+    return kExitOk;
+  }
+  if (IsUnsetAgency(author)) return out.VerificationFailed("a sealed box names no author");
+  grpc::ClientContext ctx;
+  s.Prepare(ctx);
+  dir::GetAgencyRequest req;
+  *req.mutable_id() = author;
+  dir::GetAgencyResponse resp;
+  const grpc::Status status = s.directory->GetAgency(&ctx, req, &resp);
+  if (!status.ok())
+    return out.RpcError("Directory/GetAgency (signing key of " + name + ")", status);
+  StatusOr<crypto::Ed25519PublicKey> pub =
+      crypto::Ed25519PublicKey::FromPem(resp.agency().signing_public_key_pem());
+  if (!pub.ok()) {
+    return out.VerificationFailed("the directory holds no valid signing key for " + name +
+                                  ": a box it wrote cannot be verified");
+  }
+  s.signing_keys.emplace(name, *pub);
+  *key = *std::move(pub);
+  return kExitOk;
+}
+
+// What a reader shows of a verified (or accepted unsigned) box.
+std::string SignedByText(const ref::SealedRecord& box) {
+  if (box.signature().empty()) {
+    return "UNSIGNED (stored before signatures: neither its author " + AgencyText(box.author()) +
+           " nor its integrity is proven; shown because of --accept-unsigned)";
+  }
+  return AgencyText(box.author()) + " (signature verified with its directory signing key)";
+}
+
+// Verifies a record returned by OpenSealed (version asked for, author a party for the latest,
+// the author's signature). kExitOk, or exit 3 after printing why.
+int CheckRecord(Session& s, Output& out, const ReferralKeyArgs& keys,
+                const ref::OpenSealedResponse& opened, int64_t requested_version) {
+  // Replaced by the author's key when the box is signed; an unsigned box is refused (or
+  // accepted) before any key is used.
+  crypto::Ed25519PublicKey key = crypto::Ed25519PrivateKey::Generate().PublicKey();
+  const ref::SealedRecord& record = opened.record();
+  if (!record.signature().empty()) {
+    if (int rc = AuthorKey(s, out, record.author(), &key); rc != kExitOk) return rc;
+  }
+  const Status verified = rc::VerifyRecord(record, opened.case_(), requested_version, key);
+  if (verified.ok()) return kExitOk;
+  if (keys.accept_unsigned && ReasonOf(verified) == rc::kReasonUnsigned) return kExitOk;
+  std::string message = Message(verified);
+  if (ReasonOf(verified) == rc::kReasonUnsigned) {
+    message += " (stored before signatures existed? --accept-unsigned shows it, flagged UNSIGNED)";
+  }
+  return out.VerificationFailed(message);
+}
+
+// Seals `record` for `case_id` to the agencies `recipients`, signed as record version `version`.
 int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
-               const std::string& case_id, const std::vector<std::string>& recipients,
+               const std::string& case_id, int64_t version,
+               const std::vector<std::string>& recipients, const rc::RecordAuthor& author,
                ref::SealedRecord* sealed) {
   if (recipients.empty()) {
     return out.LocalError(
@@ -140,7 +223,7 @@ int SealRecord(Session& s, Output& out, const ref::PersonalRecord& record,
   }
   std::vector<rc::RecordRecipient> to;
   if (int rc = RecipientKeys(s, out, recipients, &to); rc != kExitOk) return rc;
-  StatusOr<ref::SealedRecord> box = rc::SealPersonalRecord(record, case_id, to);
+  StatusOr<ref::SealedRecord> box = rc::SealPersonalRecord(record, case_id, version, to, author);
   if (!box.ok()) return out.LocalError(box.status());
   *sealed = *std::move(box);
   return kExitOk;
@@ -279,7 +362,8 @@ Status ApplyDraftFlags(const AttributeArgs& attributes, const std::string& centr
 
 // ---- draft ---------------------------------------------------------------------------------
 
-int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Output& out) {
+int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
+                     const ReferralDraftArgs& args, Output& out) {
   ref::SaveDraftRequest req;
   // Checked before connecting; applied again on top of the stored draft for an update.
   if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, req); !st.ok()) {
@@ -288,10 +372,13 @@ int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Outp
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
 
+  // The record version a save with a record creates (it is signed): the next one of the case.
+  int64_t record_version = 1;
   if (!args.case_id.empty()) {
     // Read-modify-write: the stored draft, with the flags given applied on top.
     ref::Case current;
     if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
+    record_version = current.sealed_record_version() + 1;
     req = ref::SaveDraftRequest();
     req.set_case_id(args.case_id);
     req.set_expected_version(ExpectedVersion(args.expected_version, current));
@@ -319,11 +406,14 @@ int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Outp
   ref::SaveDraftResponse resp;
   std::vector<std::string> sealed_to;
   if (args.personal.Given()) {
+    StatusOr<rc::RecordAuthor> author = LoadAuthor(globals, keys, s->me);
+    if (!author.ok()) return out.LocalError(author.status());
     if (created) {
-      // The record is bound to its case id (aad): create the draft first, then seal.
+      // The record is bound to its case id (aad, signature): create the draft first, then seal.
       if (int rc = save(&resp); rc != kExitOk) return rc;
       req.set_case_id(resp.case_().case_id());
       req.set_expected_version(resp.case_().version());
+      record_version = resp.case_().sealed_record_version() + 1;
     }
     ref::Case future;
     future.set_state(ref::CASE_STATE_DETECTED);
@@ -332,8 +422,9 @@ int RunReferralDraft(const Globals& globals, const ReferralDraftArgs& args, Outp
     sealed_to = RecordRecipientsOf(future);
     const std::vector<std::string> languages(req.attributes().languages().begin(),
                                              req.attributes().languages().end());
-    if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages),
-                            req.case_id(), sealed_to, req.mutable_sealed_record());
+    if (int rc =
+            SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages), req.case_id(),
+                       record_version, sealed_to, *author, req.mutable_sealed_record());
         rc != kExitOk) {
       if (created) out.Line("note: draft " + req.case_id() + " was created without the record");
       return rc;
@@ -539,6 +630,13 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
 
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
+  // This agency signs what it seals here (the re-sealed record, the sealed note).
+  std::optional<rc::RecordAuthor> author;
+  if (reseal || !note_text.empty()) {
+    StatusOr<rc::RecordAuthor> loaded = LoadAuthor(globals, keys, s->me);
+    if (!loaded.ok()) return out.LocalError(loaded.status());
+    author = *std::move(loaded);
+  }
   ref::Case current;
   if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
   req.set_expected_version(ExpectedVersion(args.expected_version, current));
@@ -579,6 +677,10 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
       ref::OpenSealedResponse opened;
       const grpc::Status status = s->referrals->OpenSealed(&ctx, open, &opened);
       if (!status.ok()) return out.RpcError("OpenSealed", status);
+      // Security: never re-seal (and sign as our own) a record whose author is not proven.
+      if (int rc = CheckRecord(*s, out, keys, opened, /*requested_version=*/0); rc != kExitOk) {
+        return rc;
+      }
       StatusOr<ref::PersonalRecord> plain =
           rc::OpenPersonalRecord(opened.record(), args.case_id, s->me_key, *key);
       if (!plain.ok()) {
@@ -588,7 +690,8 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
       }
       record = *std::move(plain);
       extra.emplace_back("re-sealed from",
-                         absl::StrCat("record version ", opened.record().version(),
+                         absl::StrCat("record version ", opened.record().version(), " written by ",
+                                      SignedByText(opened.record()),
                                       ", opened with the sealing key of ", s->me_key));
     } else {
       return out.LocalError(UsageError(
@@ -600,7 +703,8 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
                    ? " (the receiving centre can instead re-seal the current record itself)"
                    : "")));
     }
-    if (int rc = SealRecord(*s, out, record, args.case_id, recipients, req.mutable_sealed_record());
+    if (int rc = SealRecord(*s, out, record, args.case_id, current.sealed_record_version() + 1,
+                            recipients, *author, req.mutable_sealed_record());
         rc != kExitOk) {
       return rc;
     }
@@ -623,7 +727,9 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
     }
     std::vector<rc::RecordRecipient> to;
     if (int rc = RecipientKeys(*s, out, note_to, &to); rc != kExitOk) return rc;
-    StatusOr<ref::SealedRecord> box = rc::SealNote(note_text, args.case_id, to);
+    // The note lands in the history entry this transition creates: version expected + 1.
+    StatusOr<ref::SealedRecord> box =
+        rc::SealNote(note_text, args.case_id, req.expected_version() + 1, to, *author);
     if (!box.ok()) return out.LocalError(box.status());
     *req.mutable_sealed_note() = *std::move(box);
     extra.emplace_back("note sealed to", note_to);
@@ -679,6 +785,8 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
   ref::OpenSealedResponse resp;
   const grpc::Status status = s->referrals->OpenSealed(&ctx, req, &resp);
   if (!status.ok()) return out.RpcError("OpenSealed", status);
+  // Who wrote it, and is it the version asked for: checked before anything is opened.
+  if (int rc = CheckRecord(*s, out, keys, resp, args.record_version); rc != kExitOk) return rc;
   const ref::SealedRecord& sealed = resp.record();
   const std::vector<std::string> sealed_to = rc::RecordRecipientKeys(sealed);
   StatusOr<ref::PersonalRecord> record =
@@ -700,6 +808,8 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
     out.Json({{"case_id", args.case_id},
               {"record_version", sealed.version()},
               {"author", AgencyKeyOf(sealed.author())},
+              {"signed", !sealed.signature().empty()},
+              {"signature_verified", !sealed.signature().empty()},
               {"created_at", TimestampText(sealed.created_at())},
               {"sealed_to", sealed_to},
               {"verified", true},
@@ -711,8 +821,8 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
   out.KeyValues({
       {"case", args.case_id},
       {"record version",
-       absl::StrCat(sealed.version(), " (sealed by ", AgencyKeyOf(sealed.author()), ", ",
-                    TimestampText(sealed.created_at()), ")")},
+       absl::StrCat(sealed.version(), " (stored ", TimestampText(sealed.created_at()), ")")},
+      {"written by", SignedByText(sealed)},
       {"sealed to", Join(sealed_to)},
       {"verified", "sealed to " + s->me_key +
                        " (opened and authenticated locally with its sealing key; the "
@@ -729,24 +839,32 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
   return kExitOk;
 }
 
-int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedArgs& args,
-                            Output& out) {
+int RunReferralUpdateSealed(const Globals& globals, const ReferralKeyArgs& keys,
+                            const ReferralUpdateSealedArgs& args, Output& out) {
   if (!args.personal.Given()) {
     return out.LocalError(UsageError(
         "--name/--dob/...", "give the new personal record (it replaces the latest version)"));
   }
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
+  StatusOr<rc::RecordAuthor> author = LoadAuthor(globals, keys, s->me);
+  if (!author.ok()) return out.LocalError(author.status());
   ref::Case current;
   if (int rc = GetCase(*s, out, args.case_id, &current); rc != kExitOk) return rc;
   ref::UpdateSealedRequest req;
   req.set_case_id(args.case_id);
   req.set_expected_version(ExpectedVersion(args.expected_version, current));
   const std::vector<std::string> recipients = RecordRecipientsOf(current);
+  if (recipients.empty()) {
+    return out.LocalError(absl::FailedPreconditionError(
+        "case " + args.case_id +
+        " has no receiving centre handling it and no magistrate: nobody to seal the record to"));
+  }
   const std::vector<std::string> languages(current.attributes().languages().begin(),
                                            current.attributes().languages().end());
   if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages), args.case_id,
-                          recipients, req.mutable_sealed_record());
+                          current.sealed_record_version() + 1, recipients, *author,
+                          req.mutable_sealed_record());
       rc != kExitOk) {
     return rc;
   }
@@ -757,7 +875,8 @@ int RunReferralUpdateSealed(const Globals& globals, const ReferralUpdateSealedAr
   if (!status.ok()) return out.RpcError("UpdateSealed", status);
   if (out.json()) return PrintJson(out, resp, {{"sealed_to", recipients}});
   out.Line(absl::StrCat("sealed record version ", resp.case_().sealed_record_version(), " of case ",
-                        args.case_id, " sealed locally to ", JoinComma(recipients)));
+                        args.case_id, " sealed locally to ", JoinComma(recipients),
+                        " and signed by ", s->me_key));
   out.KeyValues(CaseRows(resp.case_()));
   return kExitOk;
 }
@@ -835,22 +954,44 @@ int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
   const grpc::Status status = s->referrals->History(&ctx, req, &resp);
   if (!status.ok()) return out.RpcError("History", status);
 
-  // Per entry: what to show of its sealed note ("" = none), and the opened text if any.
+  // Per entry: what to show of its sealed note ("" = none), whether its signature holds, and the
+  // opened text if any. A note is opened only once its author's signature is verified.
   bool unopenable = false;
+  std::vector<std::string> bad_signatures;
   std::vector<std::optional<std::string>> opened(static_cast<size_t>(resp.entries_size()));
   std::vector<std::string> sealed_text(opened.size());
+  std::vector<std::string> signed_by(opened.size());
   for (int i = 0; i < resp.entries_size(); ++i) {
     const ref::HistoryEntry& e = resp.entries(i);
     if (!e.has_sealed_note()) continue;
+    const size_t k = static_cast<size_t>(i);
     const std::vector<std::string> to = rc::RecordRecipientKeys(e.sealed_note());
-    sealed_text[i] = "[sealed to " + JoinComma(to) + "]";
+    sealed_text[k] = "[sealed to " + JoinComma(to) + "]";
+    // Replaced by the author's key when the note is signed; an unsigned note is refused (or
+    // accepted) before any key is used.
+    crypto::Ed25519PublicKey author_key = crypto::Ed25519PrivateKey::Generate().PublicKey();
+    if (!e.sealed_note().signature().empty()) {
+      if (int rc = AuthorKey(*s, out, e.actor(), &author_key); rc != kExitOk) return rc;
+    }
+    const Status verified = rc::VerifyNote(e, args.case_id, author_key);
+    const bool accepted =
+        verified.ok() || (keys.accept_unsigned && ReasonOf(verified) == rc::kReasonUnsigned);
+    if (!accepted) {
+      bad_signatures.push_back(Message(verified));
+      sealed_text[k] += ReasonOf(verified) == rc::kReasonUnsigned
+                            ? " (UNSIGNED: refused; --accept-unsigned shows it)"
+                            : " (SIGNATURE INVALID: refused)";
+      continue;
+    }
+    signed_by[k] = SignedByText(e.sealed_note());
+    sealed_text[k] += e.sealed_note().signature().empty() ? " (UNSIGNED)" : " (signed)";
     if (!key.has_value() || std::find(to.begin(), to.end(), s->me_key) == to.end()) continue;
     StatusOr<std::string> text = rc::OpenNote(e.sealed_note(), args.case_id, s->me_key, *key);
     if (text.ok()) {
-      opened[i] = *std::move(text);
+      opened[k] = *std::move(text);
     } else {
       unopenable = true;
-      sealed_text[i] += " (does not open: " + Message(text.status()) + ")";
+      sealed_text[k] += " (does not open: " + Message(text.status()) + ")";
     }
   }
   if (out.json()) {
@@ -858,6 +999,7 @@ int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
     if (!doc.ok()) return out.LocalError(doc.status());
     for (size_t i = 0; i < opened.size(); ++i) {
       if (opened[i].has_value()) (*doc)["entries"][i]["sealedNoteText"] = *opened[i];
+      if (!signed_by[i].empty()) (*doc)["entries"][i]["sealedNoteWrittenBy"] = signed_by[i];
     }
     out.Json(*doc);
   } else {
@@ -873,6 +1015,13 @@ int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
                       note.empty() ? "-" : note});
     }
     out.Table({"VERSION", "AT", "ACTION", "FROM", "TO", "BY", "NOTE"}, rows);
+  }
+  if (!bad_signatures.empty()) {
+    std::string message = bad_signatures.front();
+    if (bad_signatures.size() > 1) {
+      message += absl::StrCat(" (and ", bad_signatures.size() - 1, " more sealed note(s))");
+    }
+    return out.VerificationFailed(message);
   }
   if (unopenable) {
     return out.VerificationFailed("a sealed note sealed to " + s->me_key +

@@ -146,29 +146,32 @@ StatusOr<std::vector<v1::AttachmentChunk>> MessagingClient::DownloadChunks(
   return chunks;
 }
 
-StatusOr<std::string> MessagingClient::VerifyAndOpenEnvelope(const v1::Envelope& envelope) {
+StatusOr<OpenedContent> MessagingClient::VerifyAndOpenEnvelopeContent(
+    const v1::Envelope& envelope) {
   CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys sender, LookupKeys(envelope.sender()));
-  return VerifyAndOpen(envelope, sender.signing_key, me_.agency, me_.sealing_key);
+  return VerifyAndOpenContent(envelope, sender.signing_key, me_.agency, me_.sealing_key);
+}
+
+StatusOr<std::string> MessagingClient::VerifyAndOpenEnvelope(const v1::Envelope& envelope) {
+  CONCORD_ASSIGN_OR_RETURN(OpenedContent content, VerifyAndOpenEnvelopeContent(envelope));
+  return std::move(content.body);
 }
 
 StatusOr<OpenedMessage> MessagingClient::Read(const std::string& message_id) {
   CONCORD_ASSIGN_OR_RETURN(v1::InboxEntry entry, Get(message_id));
-  CONCORD_ASSIGN_OR_RETURN(std::string body, VerifyAndOpenEnvelope(entry.envelope()));
-  return OpenedMessage{entry.envelope(), std::move(body), entry.acknowledged()};
+  CONCORD_ASSIGN_OR_RETURN(OpenedContent content, VerifyAndOpenEnvelopeContent(entry.envelope()));
+  std::string body = content.body;
+  return OpenedMessage{entry.envelope(), std::move(body), entry.acknowledged(), std::move(content)};
 }
 
 StatusOr<std::string> MessagingClient::ReadAttachment(const v1::Envelope& envelope,
                                                       const std::string& attachment_id) {
-  CONCORD_ASSIGN_OR_RETURN(AgencyPublicKeys sender, LookupKeys(envelope.sender()));
-  // The reference (chunk digests, plaintext digest) is trusted only once the envelope verifies.
-  CONCORD_RETURN_IF_ERROR(VerifyEnvelope(envelope, sender.signing_key));
-  for (const v1::Attachment& a : envelope.attachments()) {
-    if (a.attachment_id() != attachment_id) continue;
-    CONCORD_ASSIGN_OR_RETURN(std::vector<v1::AttachmentChunk> chunks,
-                             DownloadChunks(envelope.message_id(), attachment_id));
-    return OpenAttachment(a, chunks, me_.agency, me_.sealing_key);
-  }
-  return absl::NotFoundError("the message has no such attachment");
+  // The references (chunk digests and key commitments) and the sealed name and digest are
+  // trusted only once the envelope verifies and its content opened under the committed key.
+  CONCORD_ASSIGN_OR_RETURN(OpenedContent content, VerifyAndOpenEnvelopeContent(envelope));
+  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::AttachmentChunk> chunks,
+                           DownloadChunks(envelope.message_id(), attachment_id));
+  return OpenAttachment(envelope, content, attachment_id, chunks, me_.agency, me_.sealing_key);
 }
 
 Status MessagingClient::SendReceipt(const v1::Envelope& envelope, v1::ReceiptKind kind) {
@@ -201,7 +204,7 @@ StatusOr<v1::SendResponse> MessagingClient::Forward(
     targets.push_back({r, keys.sealing_key});
   }
   CONCORD_ASSIGN_OR_RETURN(v1::Envelope envelope,
-                           BuildForward(me_, original.envelope, original.body, targets,
+                           BuildForward(me_, original.envelope, original.content, targets,
                                         std::move(permission), absl::Now()));
   grpc::ClientContext ctx;
   Prepare(ctx, options_.deadline);

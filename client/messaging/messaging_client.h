@@ -54,8 +54,9 @@ struct FileToAttach {
 /// A message verified against the sender's directory key and opened.
 struct OpenedMessage {
   v1::Envelope envelope;
-  std::string body;
+  std::string body;  // content.body
   bool acknowledged = false;
+  OpenedContent content;  // body, H3 handling text, attachment names, types and digests
 };
 
 /// Ends a running Watch from another thread (e.g. on SIGTERM): the open stream is cancelled and
@@ -116,8 +117,9 @@ class MessagingClient {
 
   /// Get + verify the signature against the sender's directory key + open.
   StatusOr<OpenedMessage> Read(const std::string& message_id);
-  /// Verify + open an envelope already at hand (e.g. from Watch).
+  /// Verify + open an envelope already at hand (e.g. from Watch): the body, or all the content.
   StatusOr<std::string> VerifyAndOpenEnvelope(const v1::Envelope& envelope);
+  StatusOr<OpenedContent> VerifyAndOpenEnvelopeContent(const v1::Envelope& envelope);
   /// Downloads, checks against the signed reference and opens one attachment.
   StatusOr<std::string> ReadAttachment(const v1::Envelope& envelope,
                                        const std::string& attachment_id);
@@ -129,7 +131,8 @@ class MessagingClient {
   StatusOr<std::vector<v1::Receipt>> VerifiedReceipts(const std::string& message_id);
 
   /// Opens the original (must be in this agency's inbox), re-seals it for `recipients` and
-  /// forwards it; `permission` is the provider's signed permission (needed for H2 originals).
+  /// forwards it (without its attachments); `permission` is the root provider's signed
+  /// permission (needed for H2 originals going to new agencies).
   StatusOr<v1::SendResponse> Forward(const std::string& original_message_id,
                                      const std::vector<AgencyProto>& recipients,
                                      std::optional<v1::ForwardPermission> permission);

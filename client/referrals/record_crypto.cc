@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/seal.h"
+#include "common/identity/agency_id.h"
 #include "common/status/status_macros.h"
 #include "common/text/utf8.h"
 
@@ -14,6 +15,23 @@ namespace {
 
 // Same limit as the server (services/referrals/validation.h kMaxSealedRecipients).
 constexpr size_t kMaxRecipients = 8;
+
+// Same agency: type and id equal, and trust domains equal when both are given (a stored
+// party may omit the local trust domain).
+bool SameAgencyId(const ::concord::common::v1::AgencyId& a,
+                  const ::concord::common::v1::AgencyId& b) {
+  return !a.id().empty() && a.type() != ::concord::common::v1::AGENCY_TYPE_UNSPECIFIED &&
+         a.type() == b.type() && a.id() == b.id() &&
+         (a.trust_domain().empty() || b.trust_domain().empty() ||
+          a.trust_domain() == b.trust_domain());
+}
+
+// "<type>/<id>" for messages ("an unnamed agency" when incomplete).
+std::string AgencyText(const ::concord::common::v1::AgencyId& a) {
+  StatusOr<AgencyType> type = AgencyTypeFromProto(a.type());
+  if (!type.ok() || a.id().empty()) return "an unnamed agency";
+  return absl::StrCat(std::string(AgencyTypeName(*type)), "/", a.id());
+}
 
 std::string NoteAad(std::string_view case_id) {
   return std::string(kSealedNoteAadPrefix) + std::string(case_id);
@@ -74,13 +92,18 @@ std::string SealedRecordAad(std::string_view case_id) {
 }
 
 StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
-                                              std::string_view case_id,
-                                              const std::vector<RecordRecipient>& recipients) {
+                                              std::string_view case_id, int64_t version,
+                                              const std::vector<RecordRecipient>& recipients,
+                                              const RecordAuthor& author) {
   std::string plaintext;
   if (!record.SerializeToString(&plaintext)) {
     return absl::InternalError("cannot serialize the personal record");
   }
-  return SealBox("the personal record", plaintext, case_id, SealedRecordAad(case_id), recipients);
+  CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord box, SealBox("the personal record", plaintext, case_id,
+                                                         SealedRecordAad(case_id), recipients));
+  CONCORD_RETURN_IF_ERROR(
+      SignSealedBox(SealedKind::kRecord, case_id, version, author.agency, author.signing_key, box));
+  return box;
 }
 
 StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
@@ -96,19 +119,72 @@ StatusOr<v1::PersonalRecord> OpenPersonalRecord(const v1::SealedRecord& sealed,
 }
 
 StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case_id,
-                                    const std::vector<RecordRecipient>& recipients) {
+                                    int64_t version, const std::vector<RecordRecipient>& recipients,
+                                    const RecordAuthor& author) {
   const std::optional<size_t> chars = ::concord::text::Utf8CodePoints(text);
   if (text.empty() || !chars.has_value() || *chars > kMaxSealedNoteChars) {
     return InvalidArgumentWithFields(
         "cannot seal the note",
         {{"note", absl::StrCat("1..", kMaxSealedNoteChars, " characters of UTF-8 text")}});
   }
-  return SealBox("the note", std::string(text), case_id, NoteAad(case_id), recipients);
+  CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord box, SealBox("the note", std::string(text), case_id,
+                                                         NoteAad(case_id), recipients));
+  CONCORD_RETURN_IF_ERROR(
+      SignSealedBox(SealedKind::kNote, case_id, version, author.agency, author.signing_key, box));
+  return box;
 }
 
 StatusOr<std::string> OpenNote(const v1::SealedRecord& sealed, std::string_view case_id,
                                std::string_view me_key, const crypto::X25519PrivateKey& key) {
   return OpenBox(sealed, me_key, key, NoteAad(case_id));
+}
+
+Status VerifyRecord(const v1::SealedRecord& stored, const v1::Case& c, int64_t requested_version,
+                    const crypto::Ed25519PublicKey& author_key) {
+  const int64_t expected = requested_version > 0 ? requested_version : c.sealed_record_version();
+  if (stored.version() != expected) {
+    return WithReason(
+        absl::DataLossError(absl::StrCat("the sealed record returned for case ", c.case_id(),
+                                         " version ", expected, " is version ", stored.version(),
+                                         ": an older version put back under a newer number")),
+        kReasonWrongVersion);
+  }
+  if (stored.version() == c.sealed_record_version()) {
+    // The latest version is written by a party who keeps the record (docs/referrals.md).
+    const bool party = SameAgencyId(stored.author(), c.referring_agency()) ||
+                       SameAgencyId(stored.author(), c.receiving_centre()) ||
+                       SameAgencyId(stored.author(), c.magistrate());
+    if (!party) {
+      return WithReason(
+          absl::DataLossError(absl::StrCat(
+              "the sealed record of case ", c.case_id(), " version ", stored.version(),
+              " names as its author ", AgencyText(stored.author()),
+              ", which is not a party of the case: it was not written through Concord")),
+          kReasonAuthorNotAParty);
+    }
+  }
+  return VerifySealedBox(SealedKind::kRecord, c.case_id(), stored, author_key);
+}
+
+Status VerifyNote(const v1::HistoryEntry& entry, std::string_view case_id,
+                  const crypto::Ed25519PublicKey& author_key) {
+  const v1::SealedRecord& note = entry.sealed_note();
+  if (note.version() != entry.version()) {
+    return WithReason(
+        absl::DataLossError(absl::StrCat(
+            "the sealed note of case ", std::string(case_id), " history entry ", entry.version(),
+            " is the note of version ", note.version(), ": moved from another entry")),
+        kReasonWrongVersion);
+  }
+  if (!SameAgencyId(note.author(), entry.actor())) {
+    return WithReason(
+        absl::DataLossError(absl::StrCat(
+            "the sealed note of case ", std::string(case_id), " history entry ", entry.version(),
+            " names as its author ", AgencyText(note.author()),
+            ", not the agency that made the change (", AgencyText(entry.actor()), ")")),
+        kReasonAuthorNotAParty);
+  }
+  return VerifySealedBox(SealedKind::kNote, case_id, note, author_key);
 }
 
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed) {

@@ -7,10 +7,20 @@
 // never sees the plaintext. The additional authenticated data binds a box to its case:
 // "concord-referral-record-v1|" + case_id, so a box cannot be replayed onto another case.
 //
+// Every box is also SIGNED by its author (record_signature.h): the version it becomes, its case,
+// its author and every byte of the box, with the author's directory Ed25519 key. Readers check
+// the signature and the version before they trust or open a box (VerifyRecord, VerifyNote), so a
+// box replaced in Redis, put back under a newer version, moved from another case or signed by
+// another agency is refused.
+//
+//   RecordAuthor me{my_agency, my_signing_key};
 //   CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord box,
-//       SealPersonalRecord(record, case_id, {{"reception_centre/pag-asa", pagasa_seal_pub}}));
+//       SealPersonalRecord(record, case_id, c.sealed_record_version() + 1,
+//                          {{"reception_centre/pag-asa", pagasa_seal_pub}}, me));
+//   // reader, after OpenSealed:
+//   CONCORD_RETURN_IF_ERROR(VerifyRecord(resp.record(), resp.case_(), requested, author_pub));
 //   CONCORD_ASSIGN_OR_RETURN(v1::PersonalRecord opened,
-//       OpenPersonalRecord(box, case_id, "reception_centre/pag-asa", my_seal_key));
+//       OpenPersonalRecord(resp.record(), case_id, "reception_centre/pag-asa", my_seal_key));
 //
 // Thread safety: thread-safe (pure functions).
 #pragma once
@@ -19,6 +29,8 @@
 #include <string_view>
 #include <vector>
 
+#include "client/referrals/record_signature.h"
+#include "common/crypto/ed25519.h"
 #include "common/crypto/x25519.h"
 #include "common/status/status.h"
 #include "concord/referrals/v1/referrals.pb.h"
@@ -41,12 +53,22 @@ struct RecordRecipient {
   crypto::X25519PublicKey sealing_key;
 };
 
-/// Seals `record` for `case_id` to every recipient (1..8, distinct). The server fields of the
-/// result (version, author, created_at) are left unset. INVALID_ARGUMENT for an empty case id,
-/// no recipient, too many or duplicate recipients.
+/// The agency that writes a box (the one whose certificate makes the call that stores it) and
+/// its Ed25519 signing key (the private half of the key registered in the directory).
+struct RecordAuthor {
+  ::concord::common::v1::AgencyId agency;  // complete: trust domain, type, id
+  crypto::Ed25519PrivateKey signing_key;
+};
+
+/// Seals `record` for `case_id` to every recipient (1..8, distinct) and signs it as `version`
+/// of the record (the version the write creates: Case.sealed_record_version + 1) by `author`:
+/// version, author and signature are set; created_at is left to the server. INVALID_ARGUMENT
+/// for an empty case id, a version < 1, an incomplete author, no recipient, too many or
+/// duplicate recipients.
 StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
-                                              std::string_view case_id,
-                                              const std::vector<RecordRecipient>& recipients);
+                                              std::string_view case_id, int64_t version,
+                                              const std::vector<RecordRecipient>& recipients,
+                                              const RecordAuthor& author);
 
 /// Opens `sealed` as agency `me_key` ("<type>/<id>") with its X25519 private key.
 ///   NOT_FOUND: the record is not sealed to `me_key`;
@@ -65,15 +87,41 @@ inline constexpr std::string_view kSealedNoteAadPrefix = "concord-referral-note-
 inline constexpr size_t kMaxSealedNoteChars = 4000;
 
 /// Seals the UTF-8 `text` of a transition note (TransitionRequest.sealed_note) for `case_id` to
-/// `recipients` (1..8, distinct; the server accepts only parties of the case).
-/// INVALID_ARGUMENT for empty text, text over kMaxSealedNoteChars or not UTF-8, an empty case
-/// id, or bad recipients.
+/// `recipients` (1..8, distinct; the server accepts only parties of the case) and signs it as
+/// the note of the history entry `version` (the case version the transition creates:
+/// Case.version + 1) by `author`. INVALID_ARGUMENT for empty text, text over
+/// kMaxSealedNoteChars or not UTF-8, an empty case id, a version < 1, an incomplete author, or
+/// bad recipients.
 StatusOr<v1::SealedRecord> SealNote(std::string_view text, std::string_view case_id,
-                                    const std::vector<RecordRecipient>& recipients);
+                                    int64_t version, const std::vector<RecordRecipient>& recipients,
+                                    const RecordAuthor& author);
 
 /// Opens a sealed note (HistoryEntry.sealed_note); errors as OpenPersonalRecord.
 StatusOr<std::string> OpenNote(const v1::SealedRecord& sealed, std::string_view case_id,
                                std::string_view me_key, const crypto::X25519PrivateKey& key);
+
+/// ErrorInfo reasons of the readers' checks (besides UNSIGNED and BAD_SIGNATURE).
+inline constexpr std::string_view kReasonWrongVersion = "WRONG_VERSION";
+inline constexpr std::string_view kReasonAuthorNotAParty = "AUTHOR_NOT_A_PARTY";
+
+/// What a reader checks on a record returned by OpenSealed (`stored`, with the case `c` of the
+/// same response; `requested_version` as asked, 0 = the latest), before trusting or opening it:
+///   DATA_LOSS, reason WRONG_VERSION: the record is not the version asked for (the latest is
+///     c.sealed_record_version()): an older version put back under a newer number;
+///   DATA_LOSS, reason AUTHOR_NOT_A_PARTY: the latest version's author is not the referring
+///     agency, the receiving centre or the magistrate of the case (an earlier version may come
+///     from an earlier party, e.g. the magistrate before a new one was assigned);
+///   then VerifySealedBox(kRecord): FAILED_PRECONDITION UNSIGNED / DATA_LOSS BAD_SIGNATURE.
+/// `author_key` is the directory signing key of stored.author().
+Status VerifyRecord(const v1::SealedRecord& stored, const v1::Case& c, int64_t requested_version,
+                    const crypto::Ed25519PublicKey& author_key);
+
+/// What a reader checks on the sealed note of a history entry of `case_id`: the note's version
+/// is the entry's version and its author the entry's actor (DATA_LOSS, reason WRONG_VERSION /
+/// AUTHOR_NOT_A_PARTY: a note moved from another entry), then VerifySealedBox(kNote).
+/// `author_key` is the directory signing key of entry.actor().
+Status VerifyNote(const v1::HistoryEntry& entry, std::string_view case_id,
+                  const crypto::Ed25519PublicKey& author_key);
 
 /// The agency keys `sealed` is sealed to, in order.
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/aead.h"
+#include "common/crypto/hash.h"
 #include "common/crypto/kdf.h"
 #include "common/crypto/openssl_util.h"
 #include "common/status/status_macros.h"
@@ -39,11 +40,12 @@ StatusOr<std::string> DeriveKek(std::string_view shared, std::string_view epheme
   return HkdfSha256(shared, salt, info, kAeadKeySize);
 }
 
-}  // namespace
-
-StatusOr<SealedBox> Seal(std::string_view plaintext,
-                         const std::vector<std::pair<std::string, X25519PublicKey>>& recipients,
-                         std::string_view aad) {
+// Seal with a fresh content key; the key is handed to `on_key` (for the commitment) before it
+// is wiped.
+template <typename OnKey>
+StatusOr<SealedBox> SealImpl(std::string_view plaintext,
+                             const std::vector<std::pair<std::string, X25519PublicKey>>& recipients,
+                             std::string_view aad, OnKey on_key) {
   if (recipients.empty()) return absl::InvalidArgumentError("seal: no recipients");
   if (recipients.size() > kMaxSealRecipients) {
     return absl::InvalidArgumentError(
@@ -89,11 +91,13 @@ StatusOr<SealedBox> Seal(std::string_view plaintext,
                              internal::GcmEncrypt(kek.get(), wrapped.nonce, content_key.get(), id));
     box.keys.push_back(std::move(wrapped));
   }
+  on_key(content_key.get());
   return box;
 }
 
-StatusOr<std::string> Open(const SealedBox& box, std::string_view recipient,
-                           const X25519PrivateKey& key, std::string_view aad) {
+// Unwraps the content key of `recipient`'s entry (the checks of Open, in its order).
+StatusOr<std::string> UnwrapContentKey(const SealedBox& box, std::string_view recipient,
+                                       const X25519PrivateKey& key) {
   if (box.nonce.size() != kAeadNonceSize) {
     return absl::InvalidArgumentError("open: content nonce must be 12 bytes");
   }
@@ -139,13 +143,67 @@ StatusOr<std::string> Open(const SealedBox& box, std::string_view recipient,
     }
     return content_key.status();
   }
-  const SecretString ck(*std::move(content_key));
-  auto plaintext = internal::GcmDecrypt(ck.get(), box.nonce, box.ciphertext, aad, "open: content");
+  return content_key;
+}
+
+StatusOr<std::string> Decrypt(const SealedBox& box, const std::string& content_key,
+                              std::string_view aad) {
+  auto plaintext =
+      internal::GcmDecrypt(content_key, box.nonce, box.ciphertext, aad, "open: content");
   if (!plaintext.ok() && plaintext.status().code() == absl::StatusCode::kDataLoss) {
     return absl::DataLossError(
         "open: content authentication failed (ciphertext, nonce, tag or aad altered)");
   }
   return plaintext;
+}
+
+}  // namespace
+
+std::string ContentKeyCommitment(std::string_view content_key) {
+  std::string input(kKeyCommitmentPrefix);
+  input.append(content_key);
+  const auto digest = Sha256(input);
+  internal::Cleanse(input);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+StatusOr<SealedBox> Seal(std::string_view plaintext,
+                         const std::vector<std::pair<std::string, X25519PublicKey>>& recipients,
+                         std::string_view aad) {
+  return SealImpl(plaintext, recipients, aad, [](const std::string&) {});
+}
+
+StatusOr<CommittedBox> SealCommitted(
+    std::string_view plaintext,
+    const std::vector<std::pair<std::string, X25519PublicKey>>& recipients, std::string_view aad) {
+  CommittedBox out;
+  CONCORD_ASSIGN_OR_RETURN(out.box, SealImpl(plaintext, recipients, aad, [&](const std::string& k) {
+                             out.key_commitment = ContentKeyCommitment(k);
+                           }));
+  return out;
+}
+
+StatusOr<std::string> Open(const SealedBox& box, std::string_view recipient,
+                           const X25519PrivateKey& key, std::string_view aad) {
+  CONCORD_ASSIGN_OR_RETURN(std::string k, UnwrapContentKey(box, recipient, key));
+  const SecretString content_key(std::move(k));
+  return Decrypt(box, content_key.get(), aad);
+}
+
+StatusOr<std::string> OpenCommitted(const SealedBox& box, std::string_view recipient,
+                                    const X25519PrivateKey& key, std::string_view aad,
+                                    std::string_view key_commitment) {
+  CONCORD_ASSIGN_OR_RETURN(std::string k, UnwrapContentKey(box, recipient, key));
+  const SecretString content_key(std::move(k));
+  // Security: checked before decrypting, so that no plaintext of an uncommitted key is ever
+  // produced (a ciphertext may open under two keys; only the committed one counts).
+  if (key_commitment.size() != kKeyCommitmentSize ||
+      !ConstantTimeEquals(ContentKeyCommitment(content_key.get()), key_commitment)) {
+    return WithReason(absl::DataLossError("open: the content key wrapped for this recipient does "
+                                          "not match the signed key commitment"),
+                      "KEY_COMMITMENT_MISMATCH");
+  }
+  return Decrypt(box, content_key.get(), aad);
 }
 
 }  // namespace concord::crypto

@@ -16,6 +16,18 @@
 // as a whole is not signed here: the sender signs it (with the envelope) using ed25519.h; a
 // recipient must verify that signature before trusting the sender.
 //
+// Key commitment. AES-GCM does not commit to its key: a sender can build one ciphertext that
+// opens under two content keys K1 and K2 to two different plaintexts, and wrap K1 for one
+// recipient and K2 for another ("invisible salamanders"); a signature over the box then covers
+// both readings. SealCommitted also returns
+//     commitment = SHA-256("concord-seal-key-commitment-v1|" || K)      (32 bytes)
+// which the sender puts in what it signs; OpenCommitted unwraps K, recomputes the commitment and
+// refuses a mismatch (DATA_LOSS, reason KEY_COMMITMENT_MISMATCH) BEFORE decrypting. Two
+// recipients who accept the same signed commitment therefore hold the same K (finding K1 != K2
+// with equal commitments is a SHA-256 collision), hence read the same plaintext. The prefix has a
+// fixed length and K is always 32 bytes, so the hashed string is unambiguous; K is 256 random
+// bits, so the commitment reveals nothing usable about it.
+//
 //   CONCORD_ASSIGN_OR_RETURN(SealedBox box, Seal(body, {{"police/antwerp", police_pub},
 //                                                      {"reception_centre/payoke", rc_pub}},
 //                                                 /*aad=*/envelope_id));
@@ -39,6 +51,8 @@ namespace concord::crypto {
 inline constexpr size_t kMaxSealRecipients = 64;
 inline constexpr size_t kMaxRecipientIdSize = 255;
 inline constexpr std::string_view kSealInfoPrefix = "concord-seal-v1|";
+inline constexpr std::string_view kKeyCommitmentPrefix = "concord-seal-key-commitment-v1|";
+inline constexpr size_t kKeyCommitmentSize = 32;
 
 /// The content key wrapped for one recipient. All fields are binary.
 struct WrappedKey {
@@ -62,6 +76,29 @@ struct SealedBox {
 StatusOr<SealedBox> Seal(std::string_view plaintext,
                          const std::vector<std::pair<std::string, X25519PublicKey>>& recipients,
                          std::string_view aad = {});
+
+/// A sealed box and the commitment to its content key (see "Key commitment" above).
+struct CommittedBox {
+  SealedBox box;
+  std::string key_commitment;  // 32 bytes: SHA-256(kKeyCommitmentPrefix || content key)
+};
+
+/// SHA-256(kKeyCommitmentPrefix || content_key), 32 raw bytes.
+std::string ContentKeyCommitment(std::string_view content_key);
+
+/// Seal, and the commitment to the box's content key. Same errors as Seal.
+StatusOr<CommittedBox> SealCommitted(
+    std::string_view plaintext,
+    const std::vector<std::pair<std::string, X25519PublicKey>>& recipients,
+    std::string_view aad = {});
+
+/// Open, checking after the unwrap and before decrypting that the content key matches
+/// `key_commitment` (32 bytes, taken from what the sender signed). Open's errors, plus DATA_LOSS
+/// with reason KEY_COMMITMENT_MISMATCH when it does not match (the sender wrapped another key
+/// for this recipient than the one it committed to) or the commitment is not 32 bytes.
+StatusOr<std::string> OpenCommitted(const SealedBox& box, std::string_view recipient,
+                                    const X25519PrivateKey& key, std::string_view aad,
+                                    std::string_view key_commitment);
 
 /// Opens `box` as `recipient` with its X25519 private key and the same `aad` as at sealing.
 ///   INVALID_ARGUMENT: malformed box (field sizes, key count, duplicate entries for `recipient`);

@@ -10,6 +10,8 @@ namespace concord::messaging {
 namespace {
 
 constexpr size_t kMaxAckIds = 500;
+// Hops walked to find the root of a stored v1 forward chain.
+constexpr int kMaxForwardChain = 16;
 constexpr size_t kMaxChunkCiphertext = kAttachmentChunkBytes + 16;
 // Sealing overhead allowed per chunk on top of the plaintext limit (nonce, tag, wrapped keys).
 constexpr uint64_t kChunkOverheadAllowance = 64 * 1024;
@@ -171,6 +173,7 @@ StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
   if (envelope.forward) {
     return InvalidArgumentWithFields("use Forward", {{"envelope.forward", "set by Forward only"}});
   }
+  CONCORD_RETURN_IF_ERROR(CheckEnvelopeVersion(envelope));
   CONCORD_RETURN_IF_ERROR(ValidateEnvelope(envelope, options_.limits));
   const absl::Time now = clock_.Now();
   CONCORD_RETURN_IF_ERROR(CheckEnvelopeTimes(envelope, options_.limits, now));
@@ -178,7 +181,7 @@ StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
   CONCORD_RETURN_IF_ERROR(CheckSystemSend(caller, envelope));
   CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return store_.Send(envelope, now);
+  return store_.Send(caller, envelope, now);
 }
 
 StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope) {
@@ -192,6 +195,7 @@ StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope)
   if (!envelope.forward) {
     return InvalidArgumentWithFields("not a forward", {{"envelope.forward", "required"}});
   }
+  CONCORD_RETURN_IF_ERROR(CheckEnvelopeVersion(envelope));
   CONCORD_RETURN_IF_ERROR(ValidateEnvelope(envelope, options_.limits));
   const absl::Time now = clock_.Now();
   CONCORD_RETURN_IF_ERROR(CheckEnvelopeTimes(envelope, options_.limits, now));
@@ -210,27 +214,66 @@ StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope)
     return InvalidArgumentWithFields(
         "invalid forward", {{"envelope.forward.original_sender", "not the original's sender"}});
   }
+  CONCORD_ASSIGN_OR_RETURN(const ForwardRoot root, ResolveRoot(original->envelope));
+  if (link.root_message_id != root.message_id || !(link.root_sender == root.sender)) {
+    // The forwarder may learn the root: it is the provider it must ask for an H2 permission
+    // (v2 links show it anyway; only deep stored v1 chains leave the library unable to tell).
+    return WithReason(
+        InvalidArgumentWithFields(
+            absl::StrCat("invalid forward: the root of this forward chain is message ",
+                         root.message_id, " by ", root.sender.Key()),
+            {{"envelope.forward.root_message_id",
+              "must name the root of the original's forward chain (the original itself when it "
+              "is not a forward, otherwise the root its own link names) and its sender"}}),
+        "FORWARD_ROOT_MISMATCH",
+        {{"root_message_id", root.message_id}, {"root_sender", root.sender.ToSpiffe()}});
+  }
   bool permission_verified = false;
   if (link.permission) {
+    CONCORD_RETURN_IF_ERROR(CheckPermissionFromRoot(envelope, root));
     auto provider = keys_.Lookup(link.permission->provider);
     if (!provider.ok() && provider.status().code() != absl::StatusCode::kNotFound) {
       return provider.status();
     }
     permission_verified =
-        provider.ok() && provider->signing_key.Verify(CanonicalForwardPermission(*link.permission),
-                                                      link.permission->signature);
+        provider.ok() &&
+        provider->signing_key.Verify(CanonicalForwardPermission(*link.permission, envelope.version),
+                                     link.permission->signature);
     if (!permission_verified) {
       return Denied("the forward permission's signature does not verify against the provider's key",
                     "BAD_PERMISSION_SIGNATURE");
     }
   }
-  CONCORD_RETURN_IF_ERROR(CheckForwardAllowed(original->envelope, envelope, permission_verified));
+  CONCORD_RETURN_IF_ERROR(
+      CheckForwardAllowed(original->envelope, root, envelope, permission_verified));
   if (envelope.expires_at > original->envelope.expires_at) {
     return InvalidArgumentWithFields(
         "invalid forward", {{"envelope.expires_at", "may not outlive the original message"}});
   }
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return store_.Send(envelope, now);
+  return store_.Send(caller, envelope, now);
+}
+
+StatusOr<ForwardRoot> Mailbox::ResolveRoot(const Envelope& original) {
+  // A v2 forward names its root (checked when it was accepted); a message that is no forward is
+  // its own root. Only a stored v1 forward needs its chain walked: a v1 link names one hop.
+  if (!original.forward || original.version != EnvelopeVersion::kV1) {
+    return envelope::RootOf(original);
+  }
+  std::string next = original.forward->original_message_id;
+  for (int hop = 0; hop < kMaxForwardChain; ++hop) {
+    auto parent = store_.Get(next);
+    if (!parent.ok()) {
+      if (parent.status().code() != absl::StatusCode::kNotFound) return parent.status();
+      return Precondition(
+          "the root of this v1 forward chain is no longer stored; the provider cannot be named",
+          "FORWARD_ROOT_UNAVAILABLE");
+    }
+    const Envelope& p = parent->envelope;
+    if (!p.forward || p.version != EnvelopeVersion::kV1) return envelope::RootOf(p);
+    next = p.forward->original_message_id;
+  }
+  return Precondition("the forward chain is longer than 16 messages", "FORWARD_ROOT_UNAVAILABLE");
 }
 
 StatusOr<bool> Mailbox::IsParty(const AgencyId& caller, const StoredMessage& message) {
@@ -353,8 +396,9 @@ StatusOr<ChunkRef> Mailbox::PutChunk(const std::string& attachment_id, uint32_t 
   }
   CONCORD_RETURN_IF_ERROR(store_.PutChunk(attachment_id, index, canonical));
   const auto digest = crypto::Sha256(canonical);
+  // The key commitment is the sender's to add (the service cannot see the content key).
   return ChunkRef{index, canonical.size(),
-                  std::string(reinterpret_cast<const char*>(digest.data()), digest.size())};
+                  std::string(reinterpret_cast<const char*>(digest.data()), digest.size()), ""};
 }
 
 Status Mailbox::CompleteUpload(const std::string& attachment_id, uint32_t chunk_count) {

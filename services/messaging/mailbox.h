@@ -7,12 +7,13 @@
 //
 // Send/Forward checks, in order (nothing is stored unless all pass):
 //   1. sender: empty = the caller; otherwise must be the caller        PERMISSION_DENIED
-//   2. ValidateEnvelope / CheckEnvelopeTimes                          INVALID_ARGUMENT
+//   2. CheckEnvelopeVersion (v2 only) / ValidateEnvelope / times      INVALID_ARGUMENT
 //   3. communication policy (sender and recipient types, platforms)   PERMISSION_DENIED
 //   4. signature against the sender's directory signing key          PERMISSION_DENIED
 //   5. every recipient registered, in this trust domain and active   FAILED_PRECONDITION
-//   6. Forward: original in the caller's inbox, handling code rules  NOT_FOUND / PERMISSION_DENIED
-//   7. store (idempotent on message id)                               ALREADY_EXISTS
+//   6. Forward: original in the caller's inbox, its root named, the    NOT_FOUND / INVALID_ARGUMENT
+//      permission from the root provider, handling code rules         / PERMISSION_DENIED
+//   7. store (idempotent on message id, for the same sender only)     ALREADY_EXISTS
 //
 // Thread safety: thread-safe (state lives in the store).
 #pragma once
@@ -88,6 +89,9 @@ class Mailbox {
   Status VerifySignature(const Envelope& envelope);
   Status CheckRecipients(const Envelope& envelope);
   StatusOr<bool> IsParty(const AgencyId& caller, const StoredMessage& message);
+  /// The root of the forward chain `original` belongs to (FAILED_PRECONDITION, reason
+  /// FORWARD_ROOT_UNAVAILABLE, when a stored v1 chain cannot be followed to its start).
+  StatusOr<ForwardRoot> ResolveRoot(const Envelope& original);
 
   MessageStore& store_;
   AgencyKeys& keys_;

@@ -81,11 +81,16 @@ class MessageStore {
   virtual ~MessageStore() = default;
 
   /// Stores `envelope` once and appends it to every recipient's inbox, atomically, before
-  /// returning. Idempotent on message id: an identical envelope (same SHA-256) returns the first
-  /// result with duplicate = true; a different one is ALREADY_EXISTS (reason MESSAGE_ID_REUSED).
-  /// Every attachment must be complete, owned by the sender and not used by another message
-  /// (FAILED_PRECONDITION, reason ATTACHMENT_UNAVAILABLE). UNAVAILABLE if Redis is down.
-  virtual StatusOr<SendResult> Send(const Envelope& envelope, absl::Time accepted_at) = 0;
+  /// returning. `sender` is the authenticated caller (the mailbox has checked that
+  /// envelope.sender is that agency). Idempotent on message id, for its sender only: the same
+  /// sender with an identical envelope (same SHA-256) gets the first result with duplicate =
+  /// true; anything else under a used id (another envelope, or the same bytes from another
+  /// caller) is ALREADY_EXISTS (reason MESSAGE_ID_REUSED), so no caller is ever told that
+  /// someone else's message is its own. Every attachment must be complete, owned by `sender`
+  /// and not used by another message (FAILED_PRECONDITION, reason ATTACHMENT_UNAVAILABLE).
+  /// UNAVAILABLE if Redis is down.
+  virtual StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
+                                    absl::Time accepted_at) = 0;
 
   /// NOT_FOUND if unknown or expired.
   virtual StatusOr<StoredMessage> Get(const std::string& message_id) = 0;

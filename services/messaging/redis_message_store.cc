@@ -44,21 +44,24 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 // Send: de-duplicate, store once, append to every inbox, index expiry, bind attachments,
 // announce. Atomic: either all of it happened or none (a Lua script runs to completion).
+// Security: a duplicate is answered only to the stored sender (ARGV[8], the authenticated
+// caller); rows and tombstones written before 'snd' existed compare the hash alone, which covers
+// the signed sender.
 // KEYS: m, gone, expiry, inboxes, inbox x n, att x natt, chunk keys...
 // ARGV: id, sha, env, acc, exp, thread, kind, sender, channel, group, n, natt,
 //       rkey x n, att id x natt, chunk count x natt
 const redis::Script& SendScript() {
   static const redis::Script* script = new redis::Script(R"lua(
 local id, sha = ARGV[1], ARGV[2]
-local prev = redis.call('HMGET', KEYS[1], 'sha', 'acc')
+local prev = redis.call('HMGET', KEYS[1], 'sha', 'acc', 'snd')
 if prev[1] then
-  if prev[1] == sha then return {'dup', prev[2]} end
+  if prev[1] == sha and (not prev[3] or prev[3] == ARGV[8]) then return {'dup', prev[2]} end
   return {'conflict', ''}
 end
 local gone = redis.call('GET', KEYS[2])
 if gone then
-  local gsha, gacc = string.match(gone, '^([^|]*)|(.*)$')
-  if gsha == sha then return {'dup', gacc} end
+  local gsha, gacc, gsnd = string.match(gone, '^([^|]*)|([^|]*)|?(.*)$')
+  if gsha == sha and (gsnd == '' or gsnd == ARGV[8]) then return {'dup', gacc} end
   return {'conflict', ''}
 end
 local n, natt = tonumber(ARGV[11]), tonumber(ARGV[12])
@@ -70,7 +73,8 @@ for j = 1, natt do
     return {'noatt', ARGV[12 + n + j]}
   end
 end
-redis.call('HSET', KEYS[1], 'env', ARGV[3], 'sha', sha, 'acc', ARGV[4], 'exp', ARGV[5])
+redis.call('HSET', KEYS[1], 'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4],
+           'exp', ARGV[5])
 local rkeys = {}
 for i = 1, n do
   local rkey, inbox = ARGV[12 + i], KEYS[4 + i]
@@ -280,14 +284,15 @@ StatusOr<StoredMessage> ParseStored(const redis::Reply& env, const redis::Reply&
 RedisMessageStore::RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options)
     : redis_(redis), options_(std::move(options)) {}
 
-StatusOr<SendResult> RedisMessageStore::Send(const Envelope& envelope, absl::Time accepted_at) {
+StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envelope& envelope,
+                                             absl::Time accepted_at) {
   // The stored form is encoded once: its SHA-256 is the envelope hash (EnvelopeSha256).
   std::string stored = EncodeStoredEnvelope(envelope);
   const auto digest = crypto::Sha256(stored);
   const std::string sha(reinterpret_cast<const char*>(digest.data()), digest.size());
   const std::string sha_hex = crypto::HexEncode(sha);
   const std::string& id = envelope.message_id;
-  const std::string sender = envelope.sender.Key();
+  const std::string sender = caller.Key();
 
   // Attachments are immutable once complete: check the signed chunk references against what was
   // uploaded before the script binds them (the recipient verifies the chunks again).
@@ -722,7 +727,7 @@ StatusOr<std::vector<ExpiredMessage>> RedisMessageStore::RemoveExpired(absl::Tim
     const std::string& id = id_reply.str;
     CONCORD_ASSIGN_OR_RETURN(redis::Reply h, redis_.Command({"HGETALL", MsgKey(id)}));
     std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), ReceiptsKey(id)};
-    std::string sha_hex, acc;
+    std::string sha_hex, acc, snd;
     std::vector<std::string> entry_ids;
     ExpiredMessage expired;
     expired.message_id = id;
@@ -731,6 +736,7 @@ StatusOr<std::vector<ExpiredMessage>> RedisMessageStore::RemoveExpired(absl::Tim
       const std::string& v = h.elements[i + 1].str;
       if (f == "sha") sha_hex = v;
       if (f == "acc") acc = v;
+      if (f == "snd") snd = v;
       if (f == "env") {
         auto e = DecodeStoredEnvelope(v);
         if (e.ok()) {
@@ -744,7 +750,7 @@ StatusOr<std::vector<ExpiredMessage>> RedisMessageStore::RemoveExpired(absl::Tim
       }
     }
     std::vector<std::string> args = {
-        id, std::string(kGroup), absl::StrCat(sha_hex, "|", acc),
+        id, std::string(kGroup), absl::StrCat(sha_hex, "|", acc, snd.empty() ? "" : "|", snd),
         absl::StrCat(std::max<int64_t>(absl::ToInt64Milliseconds(options_.tombstone_ttl), 1))};
     args.insert(args.end(), entry_ids.begin(), entry_ids.end());
     CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(RemoveScript(), keys, args));

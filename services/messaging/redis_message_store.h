@@ -5,12 +5,13 @@
 // envelope, every recipient inbox, expiry index, delivery notification). README.md "Redis layout"
 // explains the choice and the scaling path.
 //
-//   concord:{msg}:m:<message_id>        HASH  env (stored canonical encoding), sha (hex),
-//                                             acc / exp (unix ms), e:<rkey> (inbox entry id per
+//   concord:{msg}:m:<message_id>        HASH  env (stored canonical encoding, v1 or v2),
+//                                             sha (hex), snd (<rkey> of the sender), acc / exp
+//                                             (unix ms), e:<rkey> (inbox entry id per
 //                                             recipient), a:<rkey> (ack time, unix ms)
-//   concord:{msg}:gone:<message_id>     STRING "<sha hex>|<acc ms>", TTL: tombstone after expiry
-//                                             so that a replay inside the window is still a
-//                                             duplicate
+//   concord:{msg}:gone:<message_id>     STRING "<sha hex>|<acc ms>|<sender rkey>", TTL:
+//                                             tombstone after expiry so that the sender's replay
+//                                             inside the window is still a duplicate
 //   concord:{msg}:inbox:<rkey>          STREAM entries {m: id, t: thread, k: kind}; consumer
 //                                             group "terminals" (one per agency inbox)
 //   concord:{msg}:inboxes               SET   every <rkey> that has an inbox (backlog gauge)
@@ -47,7 +48,8 @@ class RedisMessageStore final : public MessageStore {
  public:
   RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options);
 
-  StatusOr<SendResult> Send(const Envelope& envelope, absl::Time accepted_at) override;
+  StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
+                            absl::Time accepted_at) override;
   StatusOr<StoredMessage> Get(const std::string& message_id) override;
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
                                                const std::string& terminal, size_t max,

@@ -163,8 +163,8 @@ Status MessagingNotificationSender::Send(const OutgoingNotification& n) {
   CONCORD_ASSIGN_OR_RETURN(mc::MessagingClient * client, impl_->Client());
   mc::MessageDraft draft;
   draft.message_id = n.message_id;
-  draft.thread_id = n.case_id;
-  draft.case_reference = n.case_id;
+  draft.thread_id = n.case_id;  // the case id is random; the case reference stays empty (an
+                                // envelope's case reference is a file number, not an id)
   draft.kind = mv1::MESSAGE_KIND_NOTIFICATION;
   draft.classification = mv1::CLASSIFICATION_RESTRICTED;
   draft.handling_code = mv1::HANDLING_CODE_H0;

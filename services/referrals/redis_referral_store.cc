@@ -4,7 +4,9 @@
 //   concord:{ref}:case:<case_id>        HASH  c  = serialized v1::Case
 //                                             v  = version
 //                                             s  = state (enum number)
-//                                             p  = party agency keys, sorted, space-separated
+//                                             p  = agency keys that may see the case (the
+//                                                  referrer alone while a draft, then every
+//                                                  party), sorted, space-separated
 //                                             l  = centre key counted in the load ("" = none)
 //                                             u  = updated_at (unix ms; the party index score)
 //                                             sv = latest sealed record version
@@ -14,7 +16,8 @@
 //                                             and wrapped keys only; every version is kept)
 //   concord:{ref}:deadlines:<case_id>   HASH  <kind name> -> "<due ms> <fire member> ..." (the
 //                                             running deadlines of the case and their fire entries)
-//   concord:{ref}:party:<agency_key>    ZSET  case ids the agency is a party of, by updated_at ms
+//   concord:{ref}:party:<agency_key>    ZSET  case ids the agency may see (Viewers: a draft only
+//                                             its referrer's), by updated_at ms
 //   concord:{ref}:party:<agency_key>:s:<state>  ZSET  the same, restricted to one state
 //   concord:{ref}:counts                HASH  <state number> -> cases in that state
 //   concord:{ref}:load                  HASH  <centre agency key> -> cases in OccupiesCentre states
@@ -93,8 +96,10 @@ int64_t TimestampMs(const google::protobuf::Timestamp& ts) { return Ms(FromProto
 // ARGV (fixed): 1 case_id, 2 mode ("create" | "update"), 3 expected version, 4 next version,
 //   5 case bytes, 6 history entry bytes, 7 updated_at ms, 8 previous parties, 9 previous state,
 //   10 next parties, 11 next state, 12 next load centre ("" = none), 13 sealed version ("0" =
-//   none), 14 sealed bytes, 15 group, 16 nrem, 17 nadd, 18 nclear, 19 nstart, 20 nnotify.
-// ARGV (variable, from 21): kind names to clear x nclear;
+//   none), 14 sealed bytes, 15 group, 16 nrem, 17 nadd, 18 nclear, 19 nstart, 20 nnotify,
+//   21 previous parties as indexed before drafts became private (every party; accepted too).
+// "parties" are the viewers (Viewers(c)): a draft is indexed for its referrer only.
+// ARGV (variable, from 22): kind names to clear x nclear;
 //   per started deadline: kind, due ms, nfire, (fire ms, member) x nfire;
 //   per notification: id, recipients (space-separated), body.
 // Returns {'ok'} | {'exists'} | {'missing'} | {'stale', version} | {'mismatch', version} |
@@ -111,7 +116,9 @@ if mode == 'create' then
 else
   if not stored[1] then return {'missing'} end
   if stored[1] ~= ARGV[3] then return {'stale', stored[1]} end
-  if stored[2] ~= ARGV[8] or stored[3] ~= ARGV[9] then return {'mismatch', stored[1]} end
+  if (stored[2] ~= ARGV[8] and stored[2] ~= ARGV[21]) or stored[3] ~= ARGV[9] then
+    return {'mismatch', stored[1]}
+  end
 end
 if ARGV[13] ~= '0' and redis.call('HEXISTS', KEYS[3], ARGV[13]) == 1 then
   return {'sealed_exists'}
@@ -133,7 +140,7 @@ if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[6], ARGV[12], 1) end
 for i = 1, nrem do redis.call('ZREM', KEYS[10 + i - 1], case_id) end
 for i = 1, nadd do redis.call('ZADD', KEYS[10 + nrem + i - 1], ARGV[7], case_id) end
 -- 5. Deadlines: clear the ended and the replaced ones, then start the new ones.
-local a = 21
+local a = 22
 for i = 1, nclear do
   local kind = ARGV[a]
   a = a + 1
@@ -288,12 +295,15 @@ StatusOr<std::optional<std::string>> ProtoAgencyKey(const concord::common::v1::A
   return std::optional<std::string>(absl::StrCat(std::string(AgencyTypeName(type)), "/", id.id()));
 }
 
-// Sorted, de-duplicated agency keys of the parties of `c`.
-std::vector<std::string> PartyKeys(const v1::Case& c) {
+// Sorted, de-duplicated agency keys of `agencies`.
+std::vector<std::string> SortedKeys(const std::vector<AgencyId>& agencies) {
   std::set<std::string> keys;
-  for (const AgencyId& a : Parties(c)) keys.insert(a.Key());
+  for (const AgencyId& a : agencies) keys.insert(a.Key());
   return {keys.begin(), keys.end()};
 }
+
+// The agencies whose index lists the case: those that may see it (a draft: its referrer only).
+std::vector<std::string> ViewerKeys(const v1::Case& c) { return SortedKeys(Viewers(c)); }
 
 // The centre whose load the case counts toward ("" = none).
 StatusOr<std::string> LoadCentre(const v1::Case& c) {
@@ -448,9 +458,13 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
   }
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("inconsistent case write"));
 
-  const std::vector<std::string> next_parties = PartyKeys(next);
-  std::vector<std::string> prev_parties;
-  if (w.previous) prev_parties = PartyKeys(*w.previous);
+  const std::vector<std::string> next_parties = ViewerKeys(next);
+  std::vector<std::string> prev_parties, prev_legacy;
+  if (w.previous) {
+    prev_parties = ViewerKeys(*w.previous);
+    // A draft stored before drafts became private was indexed for every party.
+    prev_legacy = SortedKeys(Parties(*w.previous));
+  }
   for (const std::string& p : next_parties) {
     if (!IsValidAgencyKey(p)) {
       return InvalidArgumentWithFields("inconsistent case write", {{"next", "malformed party"}});
@@ -463,7 +477,10 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
             LoadKey(),   FireKey(),      DueKey(),      OutboxKey()};
   std::vector<std::string> rem, add;
   if (w.previous) {
-    for (const std::string& a : prev_parties) {
+    // Removal of both forms (removing a member that is absent is harmless).
+    std::set<std::string> previous(prev_parties.begin(), prev_parties.end());
+    previous.insert(prev_legacy.begin(), prev_legacy.end());
+    for (const std::string& a : previous) {
       rem.push_back(PartyKey(a));
       rem.push_back(PartyStateKey(a, w.previous->state()));
     }
@@ -505,7 +522,8 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
             absl::StrCat(add.size()),
             absl::StrCat(clear.size()),
             absl::StrCat(w.deadlines_started.size()),
-            absl::StrCat(w.notifications.size())};
+            absl::StrCat(w.notifications.size()),
+            absl::StrJoin(prev_legacy, " ")};
   for (v1::DeadlineKind k : clear) p.args.push_back(KindName(k));
   for (const DeadlineStart& d : w.deadlines_started) {
     const std::string kind = KindName(d.kind);

@@ -89,7 +89,8 @@ class ReferralStore {
   /// stale; NOT_FOUND when previous is set but the case does not exist; ALREADY_EXISTS on create
   /// of an existing id (or a sealed record version that is already stored); INVALID_ARGUMENT
   /// when the write is inconsistent (ids, versions, deadline kinds). Writes case, history, party
-  /// indexes (by agency key; parties removed when they change), per-state counts, centre load
+  /// indexes (by agency key, for the agencies that may see the case: Viewers; removed when they
+  /// change), per-state counts, centre load
   /// (OccupiesCentre), deadlines (zset of fire times + zset of due times for the overdue gauge),
   /// sealed record and outbox entries (XADD to the outbox stream) - all or nothing.
   virtual Status Apply(const CaseWrite& write) = 0;
@@ -100,10 +101,10 @@ class ReferralStore {
   /// The history, oldest first. NOT_FOUND when there is no such case.
   virtual StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view case_id) = 0;
 
-  /// Cases the agency is a party of, newest update first; state UNSPECIFIED = any; due_before =
-  /// only cases with a running deadline due before that time (absl::InfiniteFuture() = no
-  /// filter). page_size 0 = 50, at most 500. INVALID_ARGUMENT (field "page.page_token") for a
-  /// token this store did not issue.
+  /// Cases the agency may see (a party; a draft: its referring agency only), newest update first;
+  /// state UNSPECIFIED = any; due_before = only cases with a running deadline due before that time
+  /// (absl::InfiniteFuture() = no filter). page_size 0 = 50, at most 500. INVALID_ARGUMENT (field
+  /// "page.page_token") for a token this store did not issue.
   virtual StatusOr<CasePage> ListForAgency(const std::string& agency_key, v1::CaseState state,
                                            absl::Time due_before, int page_size,
                                            std::string_view page_token) = 0;

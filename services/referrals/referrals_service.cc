@@ -24,6 +24,11 @@ constexpr size_t kMaxJustification = 500;
 
 std::string Method(std::string_view name) { return std::string(kService) + std::string(name); }
 
+// The audit object of a case: "referral:<case_id>" ("referral:invalid" for a malformed id).
+std::string CaseObject(std::string_view case_id) {
+  return "referral:" + std::string(IsCaseId(case_id) ? case_id : "invalid");
+}
+
 Status CaseIdProblem(std::string_view case_id) {
   if (IsCaseId(case_id)) return absl::OkStatus();
   return InvalidArgumentWithFields(
@@ -88,24 +93,40 @@ ReferralsService::ReferralsService(ReferralStore& store, clients::DirectoryReade
                           "Referral case changes applied, by transition (save_draft, submit, "
                           "accept, ..., update_sealed).")
                       .Register(metrics.registry());
+  sealed_refusals_ = &prometheus::BuildCounter()
+                          .Name("concord_referral_sealed_refusals_total")
+                          .Help(
+                              "Sealed boxes refused by this replica, by reason: "
+                              "SIGNATURE_REQUIRED / BAD_SIGNATURE (a write whose box is not "
+                              "signed by the caller), SEALED_RECORD_MISMATCH (a stored record "
+                              "is not the version it is stored under: tampered storage).")
+                          .Register(metrics.registry());
+}
+
+audit::AuditEvent ReferralsService::Event(const grpc::ServerContext& ctx, const Caller& caller,
+                                          audit::Operation op, std::string object,
+                                          std::string_view method, const Status& outcome,
+                                          std::string justification,
+                                          std::vector<std::string> recipients) const {
+  return audit::AuditEvent{.agency = caller.agency,
+                           .officer = audit::OfficerFromContext(ctx),
+                           .operation = op,
+                           .object = std::move(object),
+                           .method = Method(method),
+                           .justification = justification.empty()
+                                                ? audit::JustificationFromContext(ctx)
+                                                : std::move(justification),
+                           .recipients = std::move(recipients),
+                           .outcome = absl::StatusCodeToString(outcome.code()),
+                           .time = clock_.Now()};
 }
 
 Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
                                audit::Operation op, std::string_view case_id,
                                std::string_view method, const Status& outcome,
                                std::string justification, std::vector<std::string> recipients) {
-  audit::AuditEvent event{
-      .agency = caller.agency,
-      .officer = audit::OfficerFromContext(ctx),
-      .operation = op,
-      .object = "referral:" + std::string(IsCaseId(case_id) ? case_id : "invalid"),
-      .method = Method(method),
-      .justification =
-          justification.empty() ? audit::JustificationFromContext(ctx) : std::move(justification),
-      .recipients = std::move(recipients),
-      .outcome = absl::StatusCodeToString(outcome.code()),
-      .time = clock_.Now()};
-  const Status appended = audit_.Append(event);
+  const Status appended = audit_.Append(Event(ctx, caller, op, CaseObject(case_id), method, outcome,
+                                              std::move(justification), std::move(recipients)));
   if (!appended.ok() && outcome.ok()) {
     return absl::UnavailableError("audit log unavailable; the operation may be retried");
   }
@@ -120,7 +141,9 @@ void ReferralsService::Decorate(v1::Case& c) const {
 StatusOr<v1::Case> ReferralsService::LoadAsParty(std::string_view case_id, const Caller& caller) {
   CONCORD_RETURN_IF_ERROR(CaseIdProblem(case_id));
   CONCORD_ASSIGN_OR_RETURN(v1::Case c, store_.Get(case_id));
-  if (!IsParty(c, caller.agency)) {
+  // Security: a draft is the referring agency's alone; the same answer as for a non-party, so
+  // that nobody learns that a draft names it.
+  if (!MayView(c, caller.agency)) {
     return WithReason(
         absl::PermissionDeniedError(absl::StrCat("agency ", caller.agency.Key(),
                                                  " is not a party of case ", std::string(case_id))),
@@ -149,6 +172,35 @@ Status ReferralsService::CheckTarget(const v1::TransitionRequest& req) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat("target ", target->Key(), " is suspended")),
         "AGENCY_SUSPENDED");
+  }
+  return absl::OkStatus();
+}
+
+Status ReferralsService::CheckSigned(const Caller& caller, std::string_view case_id,
+                                     const std::vector<SignedBox>& boxes) {
+  if (boxes.empty()) return absl::OkStatus();
+  auto entry = directory_.Get(caller.agency);
+  if (!entry.ok()) {
+    if (entry.status().code() != absl::StatusCode::kNotFound) return entry.status();
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "agency ", caller.agency.Key(), " is not registered: its signature cannot be checked")),
+        "UNKNOWN_AGENCY");
+  }
+  auto key = crypto::Ed25519PublicKey::FromPem(entry->signing_public_key_pem);
+  if (!key.ok()) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "agency ", caller.agency.Key(),
+                          " has no valid signing key in the directory: a sealed box it writes "
+                          "cannot be verified")),
+                      "NO_SIGNING_KEY");
+  }
+  for (const SignedBox& b : boxes) {
+    Status checked = CheckBoxSignature(b.from_client, b.stamped, b.kind, case_id, *key, b.field);
+    if (!checked.ok()) {
+      sealed_refusals_->Add({{"reason", ReasonOf(checked)}}).Increment();
+      return checked;
+    }
   }
   return absl::OkStatus();
 }
@@ -191,6 +243,9 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
     if (!req->sealed_record().ciphertext().empty() || !req->sealed_record().keys().empty()) {
       v1::SealedRecord stamped = StampSealedRecord(
           req->sealed_record(), next.sealed_record_version() + 1, caller.agency, now);
+      CONCORD_RETURN_IF_ERROR(CheckSigned(
+          caller, next.case_id(),
+          {{req->sealed_record(), stamped, client::SealedKind::kRecord, "sealed_record"}}));
       AttachSealedRecord(stamped, next);
       write.sealed = std::move(stamped);
     }
@@ -225,10 +280,14 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<v1::FieldProblem> problems;
   if (!req->case_id().empty()) {
+    // A stored draft is case data: its consultation is audited (before the answer).
     auto c = LoadAsParty(req->case_id(), caller);
-    if (!c.ok()) return ToGrpcStatus(c.status());
+    const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
+                                "Validate", c.status());
+    if (!status.ok()) return ToGrpcStatus(status);
     problems = SubmitProblems(*c);
   } else {
+    // An inline draft: the caller's own input, nothing stored is read (not audited).
     problems = FormatProblems(req->draft());
     v1::Case draft;
     *draft.mutable_referring_agency() = AgencyIdToProto(caller.agency);
@@ -290,6 +349,16 @@ StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& ca
   CONCORD_ASSIGN_OR_RETURN(TransitionOutcome outcome,
                            ApplyTransition(current, req, caller.agency, now, options_.deadlines));
   CONCORD_RETURN_IF_ERROR(CheckTarget(req));
+  std::vector<SignedBox> boxes;
+  if (outcome.sealed) {
+    boxes.push_back(
+        {req.sealed_record(), *outcome.sealed, client::SealedKind::kRecord, "sealed_record"});
+  }
+  if (outcome.entry.has_sealed_note()) {
+    boxes.push_back(
+        {req.sealed_note(), outcome.entry.sealed_note(), client::SealedKind::kNote, "sealed_note"});
+  }
+  CONCORD_RETURN_IF_ERROR(CheckSigned(caller, current.case_id(), boxes));
   CaseWrite write;
   write.previous = current;
   write.next = outcome.next;
@@ -360,6 +429,7 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::string justification =
       audit::SanitizeAssertedValue(req->justification(), kMaxJustification);
+  v1::Case read;
   auto run = [&]() -> StatusOr<v1::SealedRecord> {
     if (justification.size() < kMinJustification) {
       return InvalidArgumentWithFields(
@@ -371,6 +441,13 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
       return InvalidArgumentWithFields("invalid version", {{"version", "must be >= 0"}});
     }
     CONCORD_ASSIGN_OR_RETURN(v1::Case c, LoadAsParty(req->case_id(), caller));
+    // Security: a centre that declined keeps no right on the personal data.
+    if (IsDecliningCentre(c, caller.agency)) {
+      return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                            "agency ", caller.agency.Key(), " declined case ", c.case_id(),
+                            ": the sealed record is no longer handed to it")),
+                        "CENTRE_DECLINED");
+    }
     if (c.sealed_record_version() == 0) {
       return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " has no sealed record"));
     }
@@ -378,8 +455,18 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
       return absl::NotFoundError(
           absl::StrCat("case ", c.case_id(), " has no sealed record version ", req->version()));
     }
-    CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord record,
-                             store_.GetSealed(c.case_id(), req->version()));
+    const int64_t slot = req->version() == 0 ? c.sealed_record_version() : req->version();
+    CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord record, store_.GetSealed(c.case_id(), slot));
+    if (record.version() != slot) {
+      // The stored box is not the version it is stored under: an older version put back under
+      // a newer number in the store. Readers would catch it too (the signature covers the
+      // version); refusing here also protects readers that do not verify.
+      sealed_refusals_->Add({{"reason", "SEALED_RECORD_MISMATCH"}}).Increment();
+      return WithReason(absl::DataLossError(absl::StrCat(
+                            "the sealed record stored as version ", slot, " of case ", c.case_id(),
+                            " is version ", record.version(), ": storage altered")),
+                        "SEALED_RECORD_MISMATCH");
+    }
     // Only the agencies the record is sealed to (the centre and the magistrate, per version).
     const std::string me = caller.agency.Key();
     bool sealed_to_me = false;
@@ -390,6 +477,7 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
                                          record.version(), " is not sealed to ", me)),
                         "NOT_A_RECIPIENT");
     }
+    read = std::move(c);
     return record;
   };
   StatusOr<v1::SealedRecord> record = run();
@@ -398,6 +486,8 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
                               "OpenSealed", record.status(), justification);
   if (!status.ok()) return ToGrpcStatus(status);
   *resp->mutable_record() = *std::move(record);
+  Decorate(read);
+  *resp->mutable_case_() = std::move(read);
   return grpc::Status::OK;
 }
 
@@ -410,24 +500,7 @@ grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
     CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
         "invalid sealed record", SealedRecordProblems(req->sealed_record(), "sealed_record")));
     CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req->case_id(), caller));
-    const std::vector<Party> roles = PartyRoles(current, caller.agency);
-    auto has = [&roles](Party p) {
-      return std::find(roles.begin(), roles.end(), p) != roles.end();
-    };
-    const bool draft = current.state() == v1::CASE_STATE_DETECTED;
-    const bool terminal = current.state() == v1::CASE_STATE_CLOSED ||
-                          current.state() == v1::CASE_STATE_UNLIMITED_STAY;
-    if (!(has(Party::kCentre) || has(Party::kMagistrate) || (draft && has(Party::kReferrer)))) {
-      return WithReason(absl::PermissionDeniedError(
-                            "the sealed record is updated by the receiving centre or the "
-                            "magistrate (the referring agency only while the case is a draft)"),
-                        "NOT_A_RECORD_KEEPER");
-    }
-    if (terminal) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "case ", current.case_id(), " is in state ", std::string(StateName(current.state())),
-          "; its sealed record is no longer updated"));
-    }
+    CONCORD_RETURN_IF_ERROR(CheckRecordKeeper(current, caller.agency));
     CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
         "the sealed record must be sealed to the receiving centre and the magistrate only",
         RecipientProblems(req->sealed_record(), current, "sealed_record")));
@@ -437,6 +510,9 @@ grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
     *next.mutable_updated_at() = ToProtoTime(now);
     v1::SealedRecord stamped = StampSealedRecord(
         req->sealed_record(), current.sealed_record_version() + 1, caller.agency, now);
+    CONCORD_RETURN_IF_ERROR(CheckSigned(
+        caller, current.case_id(),
+        {{req->sealed_record(), stamped, client::SealedKind::kRecord, "sealed_record"}}));
     AttachSealedRecord(stamped, next);
     CaseWrite write;
     write.previous = current;
@@ -471,21 +547,47 @@ grpc::Status ReferralsService::List(grpc::ServerContext* ctx, const v1::ListRequ
   }
   if (!v1::CaseState_IsValid(req->state())) errors.Add("state", "unknown state");
   if (req->due_within_hours() < 0) errors.Add("due_within_hours", "must be >= 0");
-  CONCORD_GRPC_RETURN_IF_ERROR(errors.ToStatus("invalid list request"));
-  absl::Time due_before = absl::InfiniteFuture();
-  if (req->deadline_due()) {
-    const int hours =
-        req->due_within_hours() == 0 ? kDefaultDueWithinHours : req->due_within_hours();
-    due_before = clock_.Now() + absl::Hours(hours);
+  auto run = [&]() -> StatusOr<CasePage> {
+    CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid list request"));
+    absl::Time due_before = absl::InfiniteFuture();
+    if (req->deadline_due()) {
+      const int hours =
+          req->due_within_hours() == 0 ? kDefaultDueWithinHours : req->due_within_hours();
+      due_before = clock_.Now() + absl::Hours(hours);
+    }
+    CONCORD_ASSIGN_OR_RETURN(CasePage page,
+                             store_.ListForAgency(caller.agency.Key(), req->state(), due_before,
+                                                  page_size, req->page().page_token()));
+    // Security: the index may still hold a draft that names the caller (indexed before drafts
+    // became private): only what the caller may see is returned.
+    std::erase_if(page.cases, [&](const v1::Case& c) { return !MayView(c, caller.agency); });
+    return page;
+  };
+  StatusOr<CasePage> page = run();
+  // One consultation record per case returned, all stored before the page is returned (one
+  // group-committed round trip); a refused List is recorded once, against "referral:list".
+  std::vector<audit::AuditEvent> events;
+  if (!page.ok()) {
+    events.push_back(Event(*ctx, caller, audit::Operation::kConsultation, "referral:list", "List",
+                           page.status()));
+  } else {
+    for (const v1::Case& c : page->cases) {
+      events.push_back(Event(*ctx, caller, audit::Operation::kConsultation, CaseObject(c.case_id()),
+                             "List", absl::OkStatus()));
+    }
   }
-  CONCORD_GRPC_ASSIGN_OR_RETURN(
-      CasePage page, store_.ListForAgency(caller.agency.Key(), req->state(), due_before, page_size,
-                                          req->page().page_token()));
-  for (v1::Case& c : page.cases) {
+  if (!events.empty()) {
+    const Status appended = audit_.AppendAll(events);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    if (!appended.ok()) {
+      return ToGrpcStatus(absl::UnavailableError("audit log unavailable; the list may be retried"));
+    }
+  }
+  for (v1::Case& c : page->cases) {
     Decorate(c);
     *resp->add_cases() = std::move(c);
   }
-  resp->set_next_page_token(page.next_page_token);
+  resp->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }
 

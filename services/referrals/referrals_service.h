@@ -11,8 +11,13 @@
 //   - bad input is INVALID_ARGUMENT with field violations and changes nothing; a stale version
 //     is ABORTED; a forbidden transition FAILED_PRECONDITION naming the state and the allowed
 //     transitions; a forbidden actor PERMISSION_DENIED;
-//   - every change, every consultation of a case and every refusal is audited; opening the
-//     sealed personal record is audited BEFORE the record is returned (no audit, no record);
+//   - a draft is visible to its referring agency only; a centre that declined keeps no right on
+//     the personal data (state_machine.h MayView, IsDecliningCentre, CheckRecordKeeper);
+//   - every change, every consultation of a case (Get, List, History, Validate of a stored
+//     draft, OpenSealed) and every refusal is audited; a read is audited BEFORE anything is
+//     returned (no audit record, no data);
+//   - every sealed box stored (record version, note) is signed by the caller, and verified
+//     against its directory signing key before anything is written (record_signature.h);
 //   - personal data never reaches this process in clear (the record is sealed in the client).
 //
 // Thread safety: thread-safe (gRPC calls handlers concurrently).
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "client/referrals/record_signature.h"
 #include "common/audit/audit_event.h"
 #include "common/clients/directory_reader.h"
 #include "common/identity/caller.h"
@@ -69,11 +75,28 @@ class ReferralsService final : public v1::Referrals::Service {
                        v1::HistoryResponse* resp) override;
 
  private:
-  // The case `case_id` if the caller is a party of it; NOT_FOUND / PERMISSION_DENIED otherwise.
+  // The case `case_id` if the caller may see it (a party; only the referrer while a draft):
+  // NOT_FOUND / PERMISSION_DENIED (NOT_A_PARTY) otherwise.
   StatusOr<v1::Case> LoadAsParty(std::string_view case_id, const Caller& caller);
+  // A box a client sent and the same box as it will be stored (stamped).
+  struct SignedBox {
+    const v1::SealedRecord& from_client;
+    const v1::SealedRecord& stamped;
+    client::SealedKind kind;
+    std::string_view field;
+  };
+  // Security: each box must be signed by the caller (CheckBoxSignature) with its directory
+  // signing key; FAILED_PRECONDITION when the directory holds no valid key for it.
+  Status CheckSigned(const Caller& caller, std::string_view case_id,
+                     const std::vector<SignedBox>& boxes);
   Status CheckTarget(const v1::TransitionRequest& req);
   StatusOr<v1::TransitionResponse> DoTransition(const Caller& caller,
                                                 const v1::TransitionRequest& req);
+  // The audit record of a call on `object` ("referral:<case_id>").
+  audit::AuditEvent Event(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
+                          std::string object, std::string_view method, const Status& outcome,
+                          std::string justification = "",
+                          std::vector<std::string> recipients = {}) const;
   // Appends an audit record; when `outcome` is OK and the append fails, UNAVAILABLE.
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string_view case_id, std::string_view method, const Status& outcome,
@@ -86,6 +109,7 @@ class ReferralsService final : public v1::Referrals::Service {
   const Clock& clock_;
   const ReferralsServiceOptions options_;
   prometheus::Family<prometheus::Counter>* transitions_;
+  prometheus::Family<prometheus::Counter>* sealed_refusals_;
 };
 
 }  // namespace concord::referrals

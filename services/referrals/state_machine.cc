@@ -760,7 +760,7 @@ StatusOr<TransitionOutcome> ApplyTransition(const v1::Case& current,
     std::vector<v1::FieldProblem> problems =
         SealedRecordProblems(request.sealed_note(), "sealed_note");
     if (problems.empty()) {
-      problems = NoteRecipientProblems(request.sealed_note(), current, next, "sealed_note");
+      problems = NoteRecipientProblems(request.sealed_note(), current, next, caller, "sealed_note");
     }
     if (!problems.empty()) return ProblemsToStatus("invalid sealed note", problems);
     *out.entry.mutable_sealed_note() =
@@ -802,6 +802,54 @@ std::vector<Party> PartyRoles(const v1::Case& c, const AgencyId& agency) {
     if (SameAgency(FieldOf(c, p), agency)) out.push_back(p);
   }
   return out;
+}
+
+bool MayView(const v1::Case& c, const AgencyId& agency) {
+  // Security: a draft is private to its referring agency (docs/referrals.md "Drafts").
+  if (c.state() == kDetected) return SameAgency(c.referring_agency(), agency);
+  return IsParty(c, agency);
+}
+
+std::vector<AgencyId> Viewers(const v1::Case& c) {
+  if (c.state() != kDetected) return Parties(c);
+  StatusOr<AgencyId> referrer = AgencyIdFromProto(c.referring_agency());
+  if (!referrer.ok()) return {};
+  return {*std::move(referrer)};
+}
+
+bool IsDecliningCentre(const v1::Case& c, const AgencyId& agency) {
+  return SameAgency(c.receiving_centre(), agency) &&
+         std::any_of(c.declined_by().begin(), c.declined_by().end(),
+                     [&](const cv1::AgencyId& a) { return SameAgency(a, agency); });
+}
+
+Status CheckRecordKeeper(const v1::Case& c, const AgencyId& agency) {
+  const std::vector<Party> roles = PartyRoles(c, agency);
+  const bool keeper = c.state() == kDetected
+                          ? Contains(roles, Party::kReferrer)
+                          : Contains(roles, Party::kCentre) || Contains(roles, Party::kMagistrate);
+  // Security: a centre that declined keeps no right on the personal data (docs/referrals.md
+  // "Declining"); a centre is never the referrer or the magistrate (agency types differ).
+  if (c.state() != kDetected && !Contains(roles, Party::kMagistrate) &&
+      IsDecliningCentre(c, agency)) {
+    return WithReason(
+        absl::PermissionDeniedError(Cat("agency ", agency.Key(), " declined case ", c.case_id(),
+                                        ": a centre that declined no longer keeps the sealed "
+                                        "record")),
+        "CENTRE_DECLINED");
+  }
+  if (!keeper) {
+    return WithReason(absl::PermissionDeniedError(
+                          "the sealed record is updated by the receiving centre or the "
+                          "magistrate (the referring agency only while the case is a draft)"),
+                      "NOT_A_RECORD_KEEPER");
+  }
+  if (IsTerminal(c.state())) {
+    return absl::FailedPreconditionError(Cat("case ", c.case_id(), " is in state ",
+                                             StateName(c.state()),
+                                             "; its sealed record is no longer updated"));
+  }
+  return absl::OkStatus();
 }
 
 bool OccupiesCentre(v1::CaseState state) {

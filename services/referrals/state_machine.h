@@ -132,6 +132,24 @@ std::vector<AgencyId> Parties(const v1::Case& c);
 bool IsParty(const v1::Case& c, const AgencyId& agency);
 /// The roles `agency` holds in `c` (several when e.g. the referrer is also the magistrate).
 std::vector<Party> PartyRoles(const v1::Case& c, const AgencyId& agency);
+
+/// Who may see the case at all (Get, List, History, Validate, OpenSealed and every change): a
+/// draft (DETECTED) is private to its referring agency, even when it already names a centre or
+/// a magistrate; once submitted, every party.
+bool MayView(const v1::Case& c, const AgencyId& agency);
+/// The agencies that may see `c` (MayView), de-duplicated: the referrer alone while a draft,
+/// otherwise Parties(c).
+std::vector<AgencyId> Viewers(const v1::Case& c);
+/// True when `agency` is the receiving centre of `c` and has declined the case (it is in
+/// declined_by): it still sees the outcome (Get, History, List) but has no right on the personal
+/// data any more: it neither updates nor opens the sealed record, and receives no new sealed
+/// record or sealed note (except a note it writes itself).
+bool IsDecliningCentre(const v1::Case& c, const AgencyId& agency);
+/// May `agency` write a new version of the sealed record with UpdateSealed? The receiving
+/// centre (unless it declined: PERMISSION_DENIED, reason CENTRE_DECLINED), the magistrate, and
+/// the referring agency while the case is a draft (PERMISSION_DENIED, reason
+/// NOT_A_RECORD_KEEPER, for anyone else); FAILED_PRECONDITION in a terminal state.
+Status CheckRecordKeeper(const v1::Case& c, const AgencyId& agency);
 /// REFERRED, ACCEPTED, REFLECTION, STATEMENT_MADE, REGISTRATION_ATTESTATION,
 /// REGISTRATION_CERTIFICATE: the case counts toward its centre's load (a DECLINED case does not).
 bool OccupiesCentre(v1::CaseState state);

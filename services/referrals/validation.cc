@@ -276,6 +276,7 @@ std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, 
 
 std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note,
                                                     const v1::Case& before, const v1::Case& after,
+                                                    const AgencyId& author,
                                                     std::string_view prefix) {
   std::set<std::string> parties;
   for (const v1::Case* c : {&before, &after}) {
@@ -284,16 +285,67 @@ std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note
       if (!IsUnset(*a)) parties.insert(AgencyKeyOf(*a));
     }
   }
+  // Security: a centre that declined receives no new sealed data (docs/referrals.md
+  // "Declining"), except the note it writes itself (its own decline reason).
+  std::set<std::string> declined;
+  for (const cv1::AgencyId& a : after.declined_by()) {
+    if (!SameAgency(a, author)) declined.insert(AgencyKeyOf(a));
+  }
   std::vector<v1::FieldProblem> out;
   const std::string keys = Path(prefix, "keys");
   for (int i = 0; i < note.keys_size(); ++i) {
-    if (parties.count(note.keys(i).recipient()) == 0) {
+    const std::string& recipient = note.keys(i).recipient();
+    if (parties.count(recipient) == 0) {
       Add(out, Indexed(keys, i) + ".recipient",
           "a note is sealed only to parties of the case (referring agency, receiving centre, "
           "magistrate)");
+    } else if (declined.count(recipient) > 0) {
+      Add(out, Indexed(keys, i) + ".recipient",
+          "a centre that declined the case receives no new sealed note");
     }
   }
   return out;
+}
+
+Status CheckBoxSignature(const v1::SealedRecord& from_client, const v1::SealedRecord& stamped,
+                         client::SealedKind kind, std::string_view case_id,
+                         const crypto::Ed25519PublicKey& author_key, std::string_view field) {
+  const std::string what(client::SealedKindText(kind));
+  if (from_client.signature().empty()) {
+    return WithReason(
+        InvalidArgumentWithFields(
+            what + " is not signed",
+            {{Path(field, "signature"),
+              "required: the author signs each version with its directory signing key "
+              "(docs/crypto.md)"}}),
+        "SIGNATURE_REQUIRED");
+  }
+  if (from_client.version() != 0 && from_client.version() != stamped.version()) {
+    return WithReason(
+        InvalidArgumentWithFields(what + " is signed for another version",
+                                  {{Path(field, "version"), "this write creates version " +
+                                                                std::to_string(stamped.version()) +
+                                                                ": sign that version"}}),
+        "BAD_SIGNATURE");
+  }
+  if (!IsUnset(from_client.author()) && !SameAgency(from_client.author(), stamped.author())) {
+    return WithReason(InvalidArgumentWithFields(
+                          what + " names another author",
+                          {{Path(field, "author"), "the author is the agency making the call (" +
+                                                       AgencyKeyOf(stamped.author()) + ")"}}),
+                      "BAD_SIGNATURE");
+  }
+  if (!client::VerifySealedBox(kind, case_id, stamped, author_key).ok()) {
+    return WithReason(
+        InvalidArgumentWithFields(
+            what + " does not verify",
+            {{Path(field, "signature"), "does not verify under the directory signing key of " +
+                                            AgencyKeyOf(stamped.author()) +
+                                            " for this case, kind and version " +
+                                            std::to_string(stamped.version())}}),
+        "BAD_SIGNATURE");
+  }
+  return absl::OkStatus();
 }
 
 std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& d) {
@@ -311,7 +363,14 @@ std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& d) {
                              /*required=*/false, "receiving_centre"));
   Append(out,
          AgencyProblems(d.magistrate(), AgencyType::kMagistrate, /*required=*/false, "magistrate"));
-  if (d.has_sealed_record()) Append(out, SealedRecordProblems(d.sealed_record(), "sealed_record"));
+  if (d.has_sealed_record()) {
+    Append(out, SealedRecordProblems(d.sealed_record(), "sealed_record"));
+    if (d.case_id().empty()) {
+      Add(out, "sealed_record",
+          "only on a saved draft: the record is sealed and signed for its case id (save the "
+          "draft first, then send the record with its case_id)");
+    }
+  }
   if (!IsCaseReference(d.case_reference())) {
     Add(out, "case_reference", "at most 64 characters of letters, digits, space and . / - _");
   }

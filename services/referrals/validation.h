@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "client/referrals/record_signature.h"
+#include "common/crypto/ed25519.h"
 #include "common/identity/agency_id.h"
 #include "common/status/status.h"
 #include "concord/referrals/v1/referrals.pb.h"
@@ -80,12 +82,27 @@ std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, 
                                                 std::string_view prefix);
 
 /// A sealed note's wrapped keys: every recipient must be a party of the case (referring agency,
-/// receiving centre or magistrate) in `before` or `after` the transition.
+/// receiving centre or magistrate) in `before` or `after` the transition, and not a centre that
+/// declined the case (in after.declined_by) unless it is the note's `author`.
 std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note,
                                                     const v1::Case& before, const v1::Case& after,
+                                                    const AgencyId& author,
                                                     std::string_view prefix);
 
-/// The record as stored: the client's box with the server fields set.
+/// The author's signature on a box a client sent (`from_client`), checked on the box as it will
+/// be stored (`stamped`: StampSealedRecord set its version and author). In order:
+///   - a signature is present (field "<field>.signature"; ErrorInfo SIGNATURE_REQUIRED);
+///   - the version and author the client set, when set, are the stamped ones ("<field>.version":
+///     the version this write creates; "<field>.author": the caller);
+///   - the signature verifies for (kind, case_id, stamped version, stamped author) under
+///     `author_key`, the caller's directory signing key ("<field>.signature"; BAD_SIGNATURE).
+/// INVALID_ARGUMENT with the field violation and the ErrorInfo; OK otherwise. Pure.
+Status CheckBoxSignature(const v1::SealedRecord& from_client, const v1::SealedRecord& stamped,
+                         client::SealedKind kind, std::string_view case_id,
+                         const crypto::Ed25519PublicKey& author_key, std::string_view field);
+
+/// The record as stored: the client's box (with its signature) with version, author and
+/// created_at set by the server.
 v1::SealedRecord StampSealedRecord(const v1::SealedRecord& from_client, int64_t version,
                                    const AgencyId& author, absl::Time now);
 /// Points the case at a stamped record: sealed_record_version and sealed_record_recipients.

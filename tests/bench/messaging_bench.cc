@@ -746,7 +746,7 @@ std::vector<grpc::ByteBuffer> BuildRequests(const Options& o, std::vector<BenchA
         draft.recipients.push_back({rc.id, *rc.seal_pub});
       }
       draft.thread_id = "bench-thread";
-      draft.case_reference = "BENCH/2026/1";
+      draft.case_reference = "BXL-2026-0001";
       draft.time_to_live = absl::Hours(24);
       draft.body = body;
       auto env = client::BuildEnvelope(*sender.me, draft, now);

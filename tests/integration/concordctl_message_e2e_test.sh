@@ -4,17 +4,23 @@
 # ports. Police seals and signs a message with an attachment to a reception centre and a
 # magistrate; both read it (signature verified, body and attachment SHA-256 equal); the sender
 # sees verified receipts; an H2 forward without the provider's permission is PERMISSION_DENIED
-# (exit 2), with it the forward arrives; a tampered envelope gives exit 3; a scan of every Redis
-# key finds no plaintext; `message watch` resumes across a server restart and stops (exit 2,
-# CERTIFICATE_REVOKED) when its certificate is revoked, which is audited; the audit chain
-# verifies.
-# Usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
+# (exit 2), with it the forward arrives, and a forward of the forward needs the ORIGINAL
+# provider's permission; a tampered envelope gives exit 3; an attachment named
+# passport-Maria-Exemplaria.pdf is accepted and neither "Maria" nor "Exemplaria" appears in any
+# Redis key or value, any line of the server's log or the metrics (envelope v2 seals names); a
+# case reference that is a name is refused; an independent Python client written from the docs
+# (grpc_probe.py messaging) sends v2 that concordctl reads and verifies v2 that concordctl sent;
+# a scan of every Redis key finds no plaintext; `message watch` resumes across a server restart
+# and stops (exit 2, CERTIFICATE_REVOKED) when its certificate is revoked, which is audited; the
+# audit chain verifies.
+# Usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH [REPO]
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
 
 CTL=${1:?usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
 SERVER_BIN=${2:?usage}
 PKI_SH=${3:?usage}
+REPO=${4:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 CTL_TIMEOUT=20 # attachments of several MB
 # shellcheck source=tests/integration/stack_lib.sh
@@ -55,7 +61,7 @@ ATT_SHA=$(sha256sum "$ATT" | cut -d' ' -f1)
 
 echo "== police sends a sealed H1 message with an attachment to a reception centre and a magistrate"
 ctl 0 "send" "$POLICE" --officer insp-e2e --json message send --to "$PAGASA" --to "$MAGISTRATE" \
-  --handling H1 --source B --accuracy 2 --thread op-e2e --case-ref CASE-E2E-0001 \
+  --handling H1 --source B --accuracy 2 --thread op-e2e --case-ref E2E-2026-0001 \
   --expires-in 7d --body "$BODY" --attach "$ATT"
 ID=$(json 'd["message_id"]')
 equal "first send is not a duplicate" "$(json 'd["duplicate"]')" "False"
@@ -148,6 +154,27 @@ contains "forward body" "$OUT" "$H2_MARK"
 contains "forward keeps H2" "$OUT" "handling: H2"
 equal "forwarded attachment SHA-256" "$(sha256sum "$WORK/payoke/pv-2026-0042.txt" | cut -d' ' -f1)" "$ATT_SHA"
 
+echo "== H2 further on: only the original provider permits (not the agency that forwarded)"
+ctl 1 "the forwarder cannot grant for its forward" "$PAGASA" message grant "$FWD_ID" \
+  --to "$MAGISTRATE" --out "$WORK/middle.json"
+contains "names the original provider" "$ERR" "original provider $POLICE"
+ctl 2 "forward of the forward without permission" "$PAYOKE" message forward "$FWD_ID" \
+  --to "$MAGISTRATE" --without-attachments
+contains "refused without the provider's permission" "$ERR" "H2_FORWARD_WITHOUT_PERMISSION"
+ctl 2 "the root permission for another grantee does not cover the magistrate" "$PAYOKE" \
+  message forward "$FWD_ID" --to "$MAGISTRATE" --permission-file "$WORK/permission.json" \
+  --without-attachments
+contains "not covered" "$ERR" "H2_FORWARD_WITHOUT_PERMISSION"
+ctl 0 "the provider grants for its root message" "$POLICE" message grant "$H2_ID" \
+  --to "$MAGISTRATE" --out "$WORK/permission-root.json"
+ctl 0 "forward of the forward with the root provider's permission" "$PAYOKE" --json message \
+  forward "$FWD_ID" --to "$MAGISTRATE" --permission-file "$WORK/permission-root.json"
+FWD2_ID=$(json 'd["message_id"]')
+ctl 0 "the magistrate reads the second forward" "$MAGISTRATE" message read "$FWD2_ID" \
+  --out-dir "$WORK/mag2"
+contains "second forward names the original provider" "$OUT" "original provider: $H2_ID (sent by $POLICE)"
+contains "second forward body" "$OUT" "$H2_MARK"
+
 echo "== watch stops cleanly on SIGTERM"
 "$CTL" --agency-dir "$PKI/agencies/$PAYOKE" --server "127.0.0.1:$PORT" message watch \
   --terminal desk-1 >"$WORK/watch.out" 2>"$WORK/watch.err" &
@@ -166,10 +193,10 @@ contains "watch says why it stopped" "$(cat "$WORK/watch.out")" "watch stopped (
 
 echo "== a tampered envelope: read exits 3, signature INVALID"
 ctl 0 "send the message to tamper with" "$POLICE" --json message send --to "$PAGASA" \
-  --handling H0 --case-ref CASE-E2E-TAMPER --body "tamper test"
+  --handling H0 --case-ref E2E-2026-7001 --body "tamper test"
 T_ID=$(json 'd["message_id"]')
 TAMPER="local v = redis.call('HGET', KEYS[1], 'env'); if not v then return 0 end;
-local n, c = string.gsub(v, 'CASE%-E2E%-TAMPER', 'CASE-E2E-TAMPEX');
+local n, c = string.gsub(v, 'E2E%-2026%-7001', 'E2E-2026-7002');
 redis.call('HSET', KEYS[1], 'env', n); return c"
 changed=$(redis-cli -p "$REDIS_PORT" eval "$TAMPER" 1 "concord:{msg}:m:$T_ID")
 if [ "$changed" = 1 ]; then
@@ -180,6 +207,49 @@ if [ "$changed" = 1 ]; then
 else
   fail "could not tamper with concord:{msg}:m:$T_ID (layout changed?): $changed"
 fi
+
+echo "== an attachment named after a person: accepted, its name only inside the sealed body"
+PASSPORT=$WORK/passport-Maria-Exemplaria.pdf
+printf '%%PDF-1.4 scan of the passport of Maria Exemplaria\n' >"$PASSPORT"
+ctl 0 "send passport-Maria-Exemplaria.pdf" "$POLICE" --json message send --to "$PAGASA" \
+  --handling H2 --case-ref BXL-2026-0042 --body "passport scan attached" --attach "$PASSPORT"
+P_ID=$(json 'd["message_id"]')
+equal "the sender's report names the file" "$(json 'd["attachments"][0]["name"]')" "passport-Maria-Exemplaria.pdf"
+ctl 0 "the inbox shows headers only" "$PAGASA" --json message inbox
+not_contains "no name in the inbox headers" "$OUT" "Exemplaria"
+ctl 0 "pag-asa reads and saves it under its sealed name" "$PAGASA" message read "$P_ID" \
+  --out-dir "$WORK/passport"
+contains "the name arrives sealed" "$OUT" "passport-Maria-Exemplaria.pdf (application/pdf"
+equal "the file arrives" "$(cat "$WORK/passport/passport-Maria-Exemplaria.pdf")" "$(cat "$PASSPORT")"
+ctl 1 "a case reference that is a name is refused locally" "$POLICE" message send --to "$PAGASA" \
+  --handling H0 --case-ref MARIA-EXEMPLARIA-1 --body x
+contains "the field is named" "$ERR" "--case-ref"
+
+echo "== an independent client written from the docs (Python grpcio, envelope v2)"
+ctl 0 "concordctl sends v2 for the probe to verify" "$POLICE" --json message send --to "$PAGASA" \
+  --handling H3 --handling-text "probe: verify me" --case-ref E2E-2026-0003 \
+  --body "sent by concordctl, verified by Python" --attach "$ATT"
+C_ID=$(json 'd["message_id"]')
+PROBE_OUT=$WORK/probe.out
+if /usr/bin/python3 "$REPO/tests/integration/grpc_probe.py" --repo "$REPO" \
+  --target "127.0.0.1:$PORT" --server-name localhost --ca "$PKI/ca.pem" \
+  --cert "$PKI/agencies/$POLICE/cert.pem" --key "$PKI/agencies/$POLICE/key.pem" \
+  --agency-dir "$PKI/agencies/$POLICE" --alt-agency-dir "$PKI/agencies/$PAGASA" \
+  --verify-message "$C_ID" messaging >"$PROBE_OUT" 2>&1; then
+  pass
+else
+  fail "grpc_probe messaging: $(cat "$PROBE_OUT")"
+fi
+PY_ID=$(sed -n 's/^probe messaging: ok sent \([0-9a-f]*\) .*/\1/p' "$PROBE_OUT")
+[ -n "$PY_ID" ] && pass || fail "the probe did not report its message id: $(cat "$PROBE_OUT")"
+ctl 0 "concordctl reads the Python-built v2 message" "$PAGASA" message read "$PY_ID" \
+  --out-dir "$WORK/probe"
+contains "Python's signature verifies in C++" "$OUT" "signature: verified (sender $POLICE, Ed25519)"
+contains "Python's sealed content opens in C++" "$OUT" "written by the Python probe from the documentation"
+contains "Python's H3 text" "$OUT" "probe restriction text"
+contains "Python's attachment verifies in C++" "$OUT" "probe-report.txt (text/plain"
+ctl 0 "the receipt the probe signed verifies at the sender" "$POLICE" message receipts "$PY_ID"
+contains "probe receipt verified" "$OUT" "read by $PAGASA at"
 
 echo "== local errors"
 ctl 1 "send without --handling" "$POLICE" message send --to "$PAGASA" --body x
@@ -197,8 +267,31 @@ DUMP=$WORK/redis-dump
 redis_dump "$DUMP" "$KEYS_FILE"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$ID" "$DUMP" && pass || fail "the dump does not even contain the message id (scan broken?)"
-for mark in "$BODY_MARK" "$ATT_MARK" "$H2_MARK" "Victim V-17" "proces-verbaal"; do
+for mark in "$BODY_MARK" "$ATT_MARK" "$H2_MARK" "Victim V-17" "proces-verbaal" "Maria" \
+  "Exemplaria" "pv-2026-0042" "probe-report" "probe: verify me"; do
   if grep -qaF -- "$mark" "$DUMP"; then fail "plaintext '$mark' found in Redis"; else pass; fi
+done
+
+echo "== no name in the server's log or metrics"
+grep -q "server.started" "$WORK/server.log" && pass || fail "the server log is empty (scan broken?)"
+METRICS_PORT=$(/usr/bin/python3 - "$WORK/server.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        continue
+    if event.get("event") == "server.started" and event.get("metrics_port"):
+        print(event["metrics_port"])
+        break
+PY
+)
+METRICS=$WORK/metrics.txt
+curl -fsS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$METRICS" || fail "GET /metrics"
+grep -q "concord_messages_sent_total" "$METRICS" && pass || fail "no messaging metrics (scan broken?)"
+for mark in "Maria" "Exemplaria" "passport" "$BODY_MARK"; do
+  if grep -qaF -- "$mark" "$WORK/server.log"; then fail "'$mark' in the server log"; else pass; fi
+  if grep -qaF -- "$mark" "$METRICS"; then fail "'$mark' in the metrics"; else pass; fi
 done
 
 echo "== watch resumes across a server restart"
@@ -215,7 +308,7 @@ OLD_PORT=$PORT
 stop_concord_server
 start_concord_server "$OLD_PORT"
 ctl 0 "send after the restart" "$POLICE" --json message send --to "$PAYOKE" --handling H0 \
-  --case-ref CASE-E2E-RESUME --body "after the restart"
+  --case-ref RSM-2026-0099 --body "after the restart"
 R_ID=$(json 'd["message_id"]')
 for ((i = 0; i < 300; i++)); do
   grep -qF "$R_ID" "$WORK/watch.out" 2>/dev/null && break

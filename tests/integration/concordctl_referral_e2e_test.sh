@@ -7,7 +7,9 @@
 # --expected-version is ABORTED, a forbidden transition is FAILED_PRECONDITION naming the state
 # and the allowed transitions, a police unit that is not a recipient cannot open the record,
 # a coordination-unit agency sees no case, the notifications arrive in the centre's inbox, and a
-# dump of every Redis key holds none of the personal values.
+# dump of every Redis key holds none of the personal values. Records and notes are signed by their
+# author and verified before they are shown (a record moved in Redis from another case is refused,
+# exit 3); a draft is the referring agency's alone; a centre that declined loses the record.
 # Usage: concordctl_referral_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -87,6 +89,10 @@ equal "sealed record version" "$(json 'd["case"]["sealed_record_version"]')" "1"
 equal "sealed to the centre" "$(json 'd["sealed_to"]')" "['$PAGASA']"
 equal "no problem left" "$(json 'len(d["problems"])')" "0"
 not_contains "draft output has no name" "$OUT" "$NAME"
+ctl 2 "the centre named in a draft does not see it" "$PAGASA" referral get "$CASE"
+contains "draft private (get)" "$ERR" "NOT_A_PARTY"
+ctl 0 "nor list it" "$PAGASA" referral list
+not_contains "draft private (list)" "$OUT" "$CASE"
 ctl 0 "validate the stored draft" "$POLICE" referral validate "$CASE"
 contains "valid" "$OUT" "valid: no problem"
 ctl 0 "submit" "$POLICE" referral submit "$CASE"
@@ -141,6 +147,8 @@ contains "accepted" "$OUT" "REFERRED -> ACCEPTED"
 ctl 0 "centre opens the record" "$PAGASA" referral open "$CASE" --justification "first interview preparation"
 contains "centre sees the name" "$OUT" "$NAME"
 contains "verified line" "$OUT" "verified:"
+contains "written by the referrer, signature verified" "$OUT" \
+  "$POLICE (signature verified with its directory signing key)"
 contains "verified sealed to the centre" "$OUT" "sealed to $PAGASA"
 ctl 1 "open without a justification" "$PAGASA" referral open "$CASE"
 ctl 0 "centre requests the reflection document" "$PAGASA" referral transition request-document \
@@ -164,6 +172,8 @@ ctl 0 "magistrate opens the record" "$MAGISTRATE" --json referral open "$CASE" \
 equal "magistrate sees the name" "$(json 'd["record"]["full_name"]')" "$NAME"
 equal "magistrate sees the notes" "$(json 'd["record"]["notes"]')" "$NOTES"
 equal "opened as the magistrate" "$(json 'd["opened_as"]')" "$MAGISTRATE"
+equal "written by the centre that re-sealed it" "$(json 'd["author"]')" "$PAGASA"
+equal "its signature verified" "$(json 'd["signature_verified"]')" "True"
 ctl 0 "centre requests the certificate" "$PAGASA" referral transition request-document "$CASE" \
   --document registration_certificate
 ctl 0 "office issues the certificate" "$OFFICE" referral transition issue-certificate "$CASE"
@@ -209,6 +219,9 @@ equal "note sealed to the referrer and the centre" "$(json 'sorted(d["note seale
 not_contains "the sealed note is not echoed" "$OUT" "$SEALED_NOTE"
 ctl 0 "police opens the sealed note in the history" "$POLICE" referral history "$CASE2" --open-notes
 contains "opened sealed note" "$OUT" "[opened] $SEALED_NOTE"
+ctl 2 "payoke declined: the record is no longer handed to it" "$PAYOKE" referral open "$CASE2" \
+  --justification "checking after our decline"
+contains "CENTRE_DECLINED (open)" "$ERR" "CENTRE_DECLINED"
 ctl 0 "history without --open-notes keeps it sealed" "$POLICE" referral history "$CASE2"
 not_contains "sealed note not shown" "$OUT" "$SEALED_NOTE"
 contains "sealed to shown" "$OUT" "[sealed to "
@@ -228,6 +241,17 @@ ctl 0 "pag-asa (party now, but not sealed to) cannot read the note" "$PAGASA" re
 not_contains "pag-asa does not see the sealed note" "$OUT" "$SEALED_NOTE"
 ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason withdrawal
 contains "closed" "$OUT" "REFERRED -> CLOSED"
+
+echo "== a record moved in Redis from another case is refused by the reader"
+# Case 2's record version 2 (sealed to pag-asa, signed by the police for case 2) put in place of
+# case 1's version 2, server-side (binary-safe), as an intruder with write access to Redis would.
+redis-cli -p "$REDIS_PORT" eval \
+  "return redis.call('HSET', KEYS[1], '2', redis.call('HGET', KEYS[2], '2'))" 2 \
+  "concord:{ref}:sealed:$CASE" "concord:{ref}:sealed:$CASE2" >/dev/null
+ctl 3 "the centre refuses the moved record" "$PAGASA" referral open "$CASE" --record-version 2 \
+  --justification "check the second version"
+contains "refused: does not verify" "$ERR" "does not verify"
+not_contains "nothing opened" "$OUT" "$NAME"
 
 echo "== who may not see the case"
 ctl 2 "a police unit that is not a party cannot open the record" "$OTHER_POLICE" referral open \
@@ -256,10 +280,13 @@ for line in open(sys.argv[1]):
     if e.get("event") == "server.started":
         print(e["metrics_port"]); break' "$WORK/server.log")
 GAUGE=""
-for ((i = 0; i < 40; i++)); do
+CLOSED=""
+# Both gauges come from one refresh (every 5 s): wait for the one that shows both cases.
+for ((i = 0; i < 60; i++)); do
   curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics" || true
   GAUGE=$(sed -n 's/^concord_referrals{state="REGISTRATION_CERTIFICATE"} //p' "$WORK/metrics")
-  [ "$GAUGE" = "1" ] && break
+  CLOSED=$(sed -n 's/^concord_referrals{state="CLOSED"} //p' "$WORK/metrics")
+  [ "$GAUGE" = "1" ] && [ "$CLOSED" = "1" ] && break
   sleep 0.25
 done
 equal "concord_referrals{state=REGISTRATION_CERTIFICATE}" "$GAUGE" "1"

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "common/crypto/ed25519.h"
+#include "common/crypto/hash.h"
+#include "tests/support/two_key_gcm.h"
 
 namespace concord::crypto {
 namespace {
@@ -202,6 +204,67 @@ TEST_F(SealTest, SharedKeysWorkFromManyThreads) {
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(failures, std::vector<int>(4, 0));
+}
+
+// Test the commitment: SHA-256 of the fixed prefix and the 32-byte content key (docs/crypto.md
+// "Key commitment"), the same for every recipient, and OpenCommitted opens honest boxes.
+TEST_F(SealTest, CommittedBoxOpensForEveryRecipient) {
+  auto sealed = SealCommitted(kBody, Three(), kAad);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  ASSERT_EQ(sealed->key_commitment.size(), kKeyCommitmentSize);
+  for (const auto* me : {&police_, &magistrate_, &centre_}) {
+    const std::string id = me == &police_       ? "police/antwerp"
+                           : me == &magistrate_ ? "magistrate/brussels"
+                                                : "reception_centre/payoke";
+    auto body = OpenCommitted(sealed->box, id, *me, kAad, sealed->key_commitment);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(*body, kBody);
+  }
+  // A commitment of another key, or of the wrong size, is refused before decryption.
+  std::string other = sealed->key_commitment;
+  other[0] ^= 1;
+  const auto refused = OpenCommitted(sealed->box, "police/antwerp", police_, kAad, other);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReasonOf(refused.status()), "KEY_COMMITMENT_MISMATCH");
+  EXPECT_EQ(OpenCommitted(sealed->box, "police/antwerp", police_, kAad, "short").status().code(),
+            absl::StatusCode::kDataLoss);
+  // The byte layout: SHA-256("concord-seal-key-commitment-v1|" || K) for a known K.
+  const std::string key(32, '\x42');
+  const auto digest = Sha256("concord-seal-key-commitment-v1|" + key);
+  EXPECT_EQ(ContentKeyCommitment(key),
+            std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  EXPECT_EQ(Sha256Hex("concord-seal-key-commitment-v1|" + key),
+            "10495b44af7f6fdf85fe3b13b9ee8577f4552c8432e713fac30f020ad746aeef");
+}
+
+// Test the attack the commitment stops: one GCM ciphertext that authenticates under two content
+// keys, each wrapped for another recipient. Plain Open gives the two recipients two different
+// plaintexts; OpenCommitted refuses the recipient whose key is not the committed one.
+TEST_F(SealTest, TwoKeyCiphertextIsRefusedByTheCommitment) {
+  const std::string k1(32, '\x01');
+  const std::string k2(32, '\x02');
+  const std::string nonce(12, '\x07');
+  const std::string chosen = "Transfer the victim to centre A. " + std::string(31, '.');
+  auto ct = testing::TwoKeyGcmCiphertext(k1, k2, nonce, kAad, chosen, /*free_block=*/3);
+  ASSERT_TRUE(ct.ok()) << ct.status();
+  SealedBox box{nonce, *ct, {}};
+  auto w1 = testing::WrapContentKey(k1, "police/antwerp", police_.PublicKey());
+  auto w2 = testing::WrapContentKey(k2, "magistrate/brussels", magistrate_.PublicKey());
+  ASSERT_TRUE(w1.ok() && w2.ok());
+  box.keys = {*w1, *w2};
+
+  auto read1 = Open(box, "police/antwerp", police_, kAad);
+  auto read2 = Open(box, "magistrate/brussels", magistrate_, kAad);
+  ASSERT_TRUE(read1.ok()) << read1.status();
+  ASSERT_TRUE(read2.ok()) << read2.status();  // the weakness: both authenticate
+  EXPECT_NE(*read1, *read2);
+  EXPECT_EQ(read1->substr(0, 33), chosen.substr(0, 33));
+
+  const std::string commitment = ContentKeyCommitment(k1);
+  EXPECT_TRUE(OpenCommitted(box, "police/antwerp", police_, kAad, commitment).ok());
+  const auto refused = OpenCommitted(box, "magistrate/brussels", magistrate_, kAad, commitment);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReasonOf(refused.status()), "KEY_COMMITMENT_MISMATCH");
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "services/messaging/envelope_proto.h"
-
 namespace concord::messaging {
 namespace {
 
@@ -16,9 +14,10 @@ const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
 AgencyId Agency(AgencyType type, std::string id) { return AgencyId{"concord.test", type, id}; }
 
-// A structurally valid envelope (the bytes are not real crypto: validation does not open them).
+// A structurally valid envelope v2 (the bytes are not real crypto: validation does not open them).
 Envelope ValidEnvelope() {
   Envelope e;
+  e.version = EnvelopeVersion::kV2;
   e.message_id = "0123456789abcdef-msg";
   e.sender = Agency(AgencyType::kPolice, "pz-antwerp");
   e.recipients = {Agency(AgencyType::kReceptionCentre, "payoke"),
@@ -37,13 +36,14 @@ Envelope ValidEnvelope() {
     e.body.keys.push_back(
         {r.Key(), std::string(32, 'e'), std::string(12, 'k'), std::string(48, 'w')});
   }
-  e.attachments.push_back(
-      {"attachment-0123456789",
-       "report.pdf",
-       "application/pdf",
-       1500000,
-       std::string(32, 'h'),
-       {{0, 1048620, std::string(32, 'a')}, {1, 451500, std::string(32, 'b')}}});
+  e.body_key_commitment = std::string(32, 'K');
+  e.attachments.push_back({"attachment-0123456789",
+                           "",
+                           "",
+                           1500000,
+                           "",
+                           {{0, 1048620, std::string(32, 'a'), std::string(32, 'A')},
+                            {1, 451500, std::string(32, 'b'), std::string(32, 'B')}}});
   e.signature = std::string(64, 's');
   return e;
 }
@@ -117,14 +117,67 @@ TEST(ValidateEnvelope, RefusesOversizedBody) {
   EXPECT_THAT(FieldsOf(ValidateEnvelope(e, limits)), Contains("envelope.body.ciphertext"));
 }
 
-TEST(ValidateEnvelope, HandlingTextOnlyForH3) {
+// Test that what v2 seals is refused in clear: the H3 text, attachment names, media types and
+// plaintext digests (a name such as "passport-Maria-Exemplaria.pdf" would sit in Redis).
+TEST(ValidateEnvelope, RefusesInClearWhatV2Seals) {
   Envelope e = ValidEnvelope();
   e.handling_code = HandlingCode::kH3;
-  EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})), Contains("envelope.handling_text"));
+  EXPECT_TRUE(ValidateEnvelope(e, EnvelopeLimits{}).ok());  // the text is in the sealed content
   e.handling_text = "not to be shared with the employer's inspection file";
-  EXPECT_TRUE(ValidateEnvelope(e, EnvelopeLimits{}).ok());
-  e.handling_code = HandlingCode::kH2;
   EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})), Contains("envelope.handling_text"));
+  e = ValidEnvelope();
+  e.attachments[0].name = "passport-Maria-Exemplaria.pdf";
+  e.attachments[0].media_type = "application/pdf";
+  e.attachments[0].sha256 = std::string(32, 'h');
+  const std::vector<std::string> fields = FieldsOf(ValidateEnvelope(e, EnvelopeLimits{}));
+  EXPECT_THAT(fields, Contains("envelope.attachments[0].name"));
+  EXPECT_THAT(fields, Contains("envelope.attachments[0].media_type"));
+  EXPECT_THAT(fields, Contains("envelope.attachments[0].sha256"));
+}
+
+// Test the key commitments: 32 bytes for the body and for every chunk.
+TEST(ValidateEnvelope, RequiresKeyCommitments) {
+  Envelope e = ValidEnvelope();
+  e.body_key_commitment.clear();
+  EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
+              Contains("envelope.body_key_commitment"));
+  e = ValidEnvelope();
+  e.attachments[0].chunks[1].key_commitment = "short";
+  EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
+              Contains("envelope.attachments[0].chunks[1].key_commitment"));
+}
+
+// Test the case-reference rule: opaque file numbers pass, anything that reads like a name is
+// INVALID_ARGUMENT on envelope.case_reference.
+TEST(ValidateEnvelope, CaseReferenceMustBeOpaque) {
+  for (const std::string& ok :
+       std::vector<std::string>{"", "AN.12.34/26", "BXL-2026-0042", "PV-2026-0001", "EPE-2026-0001",
+                                "E2E-2026-0001", "2026:17"}) {
+    Envelope e = ValidEnvelope();
+    e.case_reference = ok;
+    EXPECT_TRUE(ValidateEnvelope(e, EnvelopeLimits{}).ok()) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{
+           "Maria Exemplaria", "MARIA-EXEMPLARIA", "MARIA-EXEMPLARIA-1", "EXEMPLARIA/2026",
+           "maria-2026", "DEMO-CASE-1", "A B 1", std::string(65, '1')}) {
+    Envelope e = ValidEnvelope();
+    e.case_reference = bad;
+    EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
+                Contains("envelope.case_reference"))
+        << bad;
+  }
+}
+
+// Test that only envelope v2 is accepted for new messages, with the reason naming the version.
+TEST(CheckEnvelopeVersion, RefusesV1) {
+  Envelope e = ValidEnvelope();
+  EXPECT_TRUE(CheckEnvelopeVersion(e).ok());
+  e.version = EnvelopeVersion::kV1;
+  const Status s = CheckEnvelopeVersion(e);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(s), "ENVELOPE_VERSION_UNSUPPORTED");
+  EXPECT_THAT(FieldsOf(s), Contains("envelope.version"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("version 1"));
 }
 
 TEST(ValidateEnvelope, AttachmentRules) {
@@ -141,12 +194,9 @@ TEST(ValidateEnvelope, AttachmentRules) {
   EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
               Contains("envelope.attachments[0].chunks[1].index"));
   e = ValidEnvelope();
-  e.attachments[0].sha256 = "short";
-  e.attachments[0].media_type = "pdf";
+  e.attachments[0].chunks[0].sha256 = "short";
   EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
-              Contains("envelope.attachments[0].sha256"));
-  EXPECT_THAT(FieldsOf(ValidateEnvelope(e, EnvelopeLimits{})),
-              Contains("envelope.attachments[0].media_type"));
+              Contains("envelope.attachments[0].chunks[0].sha256"));
 }
 
 TEST(ValidateEnvelope, ResponseNeedsInReplyTo) {
@@ -191,79 +241,61 @@ TEST(CheckEnvelopeTimes, RetentionPerClassification) {
   EXPECT_TRUE(CheckEnvelopeTimes(e, EnvelopeLimits{}, kNow).ok());
 }
 
-TEST(CanonicalEnvelope, IsDeterministicAndCoversEveryField) {
-  const Envelope base = ValidEnvelope();
-  EXPECT_EQ(CanonicalEnvelope(base), CanonicalEnvelope(ValidEnvelope()));
-  std::vector<Envelope> variants(12, base);
-  variants[0].message_id += "x";
-  variants[1].recipients.pop_back();
-  variants[2].thread_id = "other";
-  variants[3].handling_code = HandlingCode::kH2;
-  variants[4].evaluation.reset();
-  variants[5].created_at += absl::Nanoseconds(1);
-  variants[6].body.ciphertext[3] ^= 1;
-  variants[7].body.keys[0].ciphertext[0] ^= 1;
-  variants[8].attachments[0].chunks[1].sha256[0] ^= 1;
-  variants[9].in_reply_to = "0123456789abcdef-req";
-  variants[10].forward = ForwardLink{"0123456789abcdef-org", base.sender, std::nullopt};
-  variants[11].case_reference = "AN.12.35/26";
-  for (const Envelope& v : variants) EXPECT_NE(CanonicalEnvelope(v), CanonicalEnvelope(base));
-  Envelope resigned = base;
-  resigned.signature = std::string(64, 't');
-  EXPECT_EQ(CanonicalEnvelope(resigned), CanonicalEnvelope(base));
-  EXPECT_NE(EnvelopeSha256(resigned), EnvelopeSha256(base));
-  EXPECT_EQ(EnvelopeSha256(base).size(), 32u);
-}
-
-TEST(StoredEnvelope, RoundTrips) {
-  Envelope e = ValidEnvelope();
-  ForwardPermission p{
-      "0123456789abcdef-org", e.sender, {e.recipients[0]}, kNow, std::string(64, 'p')};
-  e.forward = ForwardLink{"0123456789abcdef-org", e.sender, p};
-  auto decoded = DecodeStoredEnvelope(EncodeStoredEnvelope(e));
-  ASSERT_TRUE(decoded.ok()) << decoded.status();
-  EXPECT_EQ(*decoded, e);
-  auto plain = DecodeStoredEnvelope(EncodeStoredEnvelope(ValidEnvelope()));
-  ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(*plain, ValidEnvelope());
-}
-
-TEST(StoredEnvelope, RefusesMalformedBytes) {
-  const std::string bytes = EncodeStoredEnvelope(ValidEnvelope());
-  EXPECT_EQ(DecodeStoredEnvelope(bytes.substr(0, bytes.size() - 1)).status().code(),
-            absl::StatusCode::kDataLoss);
-  EXPECT_EQ(DecodeStoredEnvelope(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(DecodeStoredEnvelope("").status().code(), absl::StatusCode::kDataLoss);
-  std::string wrong_tag = bytes;
-  wrong_tag[0] = 5;
-  EXPECT_EQ(DecodeStoredEnvelope(wrong_tag).status().code(), absl::StatusCode::kDataLoss);
-}
-
 TEST(CheckForwardAllowed, H2NeedsPermissionForNewRecipients) {
   Envelope original = ValidEnvelope();
   original.handling_code = HandlingCode::kH2;
+  const ForwardRoot root{original.message_id, original.sender};
   Envelope fwd = original;
   fwd.message_id = "0123456789abcdef-fwd";
   fwd.sender = original.recipients[0];
   fwd.recipients = {Agency(AgencyType::kImmigrationOffice, "dvz")};
-  fwd.forward = ForwardLink{original.message_id, original.sender, std::nullopt};
-  Status s = CheckForwardAllowed(original, fwd, /*permission_verified=*/false);
+  fwd.forward = ForwardLink{original.message_id, original.sender, original.message_id,
+                            original.sender, std::nullopt};
+  Status s = CheckForwardAllowed(original, root, fwd, /*permission_verified=*/false);
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ReasonOf(s), "H2_FORWARD_WITHOUT_PERMISSION");
 
   fwd.forward->permission =
       ForwardPermission{original.message_id, original.sender, fwd.recipients, kNow, ""};
-  EXPECT_FALSE(CheckForwardAllowed(original, fwd, /*permission_verified=*/false).ok());
-  EXPECT_TRUE(CheckForwardAllowed(original, fwd, /*permission_verified=*/true).ok());
+  EXPECT_TRUE(CheckPermissionFromRoot(fwd, root).ok());
+  EXPECT_FALSE(CheckForwardAllowed(original, root, fwd, /*permission_verified=*/false).ok());
+  EXPECT_TRUE(CheckForwardAllowed(original, root, fwd, /*permission_verified=*/true).ok());
 
   // Forwarding within the original audience needs no permission.
   fwd.forward->permission.reset();
   fwd.recipients = {original.recipients[1]};
-  EXPECT_TRUE(CheckForwardAllowed(original, fwd, /*permission_verified=*/false).ok());
+  EXPECT_TRUE(CheckForwardAllowed(original, root, fwd, /*permission_verified=*/false).ok());
 
   // The handling code travels with the content.
   fwd.handling_code = HandlingCode::kH0;
-  EXPECT_EQ(ReasonOf(CheckForwardAllowed(original, fwd, false)), "HANDLING_CODE_CHANGED");
+  EXPECT_EQ(ReasonOf(CheckForwardAllowed(original, root, fwd, false)), "HANDLING_CODE_CHANGED");
+}
+
+// Test the root rule: in a chain A -> B -> C, C's forward of B's message needs A's permission
+// naming A's message; B's permission (a middle forwarder) or one naming B's message is refused.
+TEST(CheckPermissionFromRoot, OnlyTheRootProviderGrants) {
+  const AgencyId a = Agency(AgencyType::kPolice, "pz-antwerp");
+  const AgencyId b = Agency(AgencyType::kReceptionCentre, "payoke");
+  const AgencyId c = Agency(AgencyType::kMagistrate, "thb-antwerp");
+  const AgencyId d = Agency(AgencyType::kImmigrationOffice, "dvz");
+  const ForwardRoot root{"root-message-00000001", a};
+  Envelope fwd = ValidEnvelope();
+  fwd.sender = c;
+  fwd.recipients = {d};
+  fwd.forward = ForwardLink{"middle-message-000001", b, root.message_id, a, std::nullopt};
+  EXPECT_TRUE(CheckPermissionFromRoot(fwd, root).ok());  // no permission: nothing to check
+
+  fwd.forward->permission = ForwardPermission{"middle-message-000001", b, {d}, kNow, ""};
+  Status s = CheckPermissionFromRoot(fwd, root);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(s), "H2_PERMISSION_NOT_FROM_PROVIDER");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("police/pz-antwerp"));
+  fwd.forward->permission = ForwardPermission{root.message_id, b, {d}, kNow, ""};
+  EXPECT_EQ(ReasonOf(CheckPermissionFromRoot(fwd, root)), "H2_PERMISSION_NOT_FROM_PROVIDER");
+  fwd.forward->permission = ForwardPermission{"middle-message-000001", a, {d}, kNow, ""};
+  EXPECT_EQ(ReasonOf(CheckPermissionFromRoot(fwd, root)), "H2_PERMISSION_NOT_FROM_PROVIDER");
+  fwd.forward->permission = ForwardPermission{root.message_id, a, {d}, kNow, ""};
+  EXPECT_TRUE(CheckPermissionFromRoot(fwd, root).ok());
 }
 
 TEST(CheckForwardAllowed, H0ForwardsFreely) {
@@ -271,33 +303,8 @@ TEST(CheckForwardAllowed, H0ForwardsFreely) {
   original.handling_code = HandlingCode::kH0;
   Envelope fwd = original;
   fwd.recipients = {Agency(AgencyType::kImmigrationOffice, "dvz")};
-  EXPECT_TRUE(CheckForwardAllowed(original, fwd, false).ok());
-}
-
-TEST(EnvelopeProto, RoundTrips) {
-  Envelope e = ValidEnvelope();
-  e.created_at += absl::Nanoseconds(123);
-  v1::Envelope proto;
-  EnvelopeToProto(e, proto);
-  auto back = EnvelopeFromProto(proto);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(*back, e);
-  EXPECT_EQ(CanonicalEnvelope(*back), CanonicalEnvelope(e));
-}
-
-TEST(EnvelopeProto, RefusesUnspecifiedEnums) {
-  v1::Envelope proto;
-  EnvelopeToProto(ValidEnvelope(), proto);
-  proto.set_handling_code(v1::HANDLING_CODE_UNSPECIFIED);
-  proto.set_kind(v1::MESSAGE_KIND_UNSPECIFIED);
-  proto.mutable_recipients(1)->set_type(::concord::common::v1::AGENCY_TYPE_UNSPECIFIED);
-  proto.clear_created_at();
-  const Status s = EnvelopeFromProto(proto).status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(FieldsOf(s), Contains("envelope.handling_code"));
-  EXPECT_THAT(FieldsOf(s), Contains("envelope.kind"));
-  EXPECT_THAT(FieldsOf(s), Contains("envelope.recipients[1]"));
-  EXPECT_THAT(FieldsOf(s), Contains("envelope.created_at"));
+  EXPECT_TRUE(
+      CheckForwardAllowed(original, {original.message_id, original.sender}, fwd, false).ok());
 }
 
 }  // namespace

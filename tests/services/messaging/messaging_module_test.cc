@@ -47,7 +47,7 @@ TEST(MessagingModule, SweeperErasesExpiredMessagesAndAuditsIt) {
   e.expires_at = clock.Now() + absl::Minutes(1);
   e.body = {std::string(12, 'n'), "sealed", {{"reception_centre/payoke", "", "", ""}}};
   e.signature = std::string(64, 's');
-  ASSERT_TRUE(store.Send(e, clock.Now()).ok());
+  ASSERT_TRUE(store.Send(e.sender, e, clock.Now()).ok());
 
   auto instance = MessagingModule().create(deps);
   ASSERT_TRUE(instance.ok()) << instance.status();

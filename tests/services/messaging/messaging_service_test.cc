@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,10 @@
 #include "absl/time/clock.h"
 #include "client/messaging/message_crypto.h"
 #include "client/messaging/messaging_client.h"
+#include "common/crypto/seal.h"
+#include "common/envelope/envelope_encoding.h"
+#include "common/envelope/envelope_proto.h"
+#include "common/envelope/sealed_content.h"
 #include "common/redis/redis_client.h"
 #include "common/redis/subscriber.h"
 #include "common/status/grpc_status.h"
@@ -208,6 +213,64 @@ class MessagingServiceTest : public ::testing::Test {
     return d;
   }
 
+  grpc::Status ForwardAs(Agent& from, const v1::Envelope& envelope) {
+    v1::ForwardRequest req;
+    *req.mutable_envelope() = envelope;
+    v1::SendResponse resp;
+    return from.stub->Forward(Ctx().get(), req, &resp);
+  }
+
+  // A permission as `signer` would sign it (the library grants only for the signer's own root
+  // messages; an attacker signs by hand).
+  static v1::ForwardPermission SignedPermission(const Agent& signer, const std::string& message_id,
+                                                const AgencyProto& provider,
+                                                const std::vector<AgencyProto>& grantees) {
+    v1::ForwardPermission p;
+    p.set_original_message_id(message_id);
+    *p.mutable_provider() = provider;
+    for (const AgencyProto& g : grantees) *p.add_grantees() = g;
+    envelope::TimeToProto(absl::Now(), *p.mutable_granted_at());
+    p.set_signature(std::string(64, '\0'));
+    auto domain = envelope::PermissionFromProto(p);
+    EXPECT_TRUE(domain.ok()) << domain.status();
+    auto sig = signer.identity.signing_key.Sign(envelope::CanonicalForwardPermission(*domain));
+    EXPECT_TRUE(sig.ok());
+    p.set_signature(*sig);
+    return p;
+  }
+
+  // A message as a v1 agency system built it before envelope v2: body sealed with the v1 aad,
+  // H3 text and attachment-free header in clear, signed over the v1 layout.
+  static envelope::Envelope SignedV1Envelope(
+      const Agent& from, const Agent& to, const std::string& id,
+      const std::function<void(envelope::Envelope&)>& adjust = nullptr) {
+    envelope::Envelope e;
+    e.version = envelope::EnvelopeVersion::kV1;
+    e.message_id = id;
+    e.sender = from.id;
+    e.recipients = {to.id};
+    e.thread_id = "thread-1";
+    e.case_reference = "AN.12.34/26";
+    e.handling_code = envelope::HandlingCode::kH3;
+    e.handling_text = "no disclosure before trial";
+    e.created_at = absl::Now();
+    e.expires_at = absl::Now() + absl::Hours(1);
+    auto box = crypto::Seal("a body sealed the v1 way",
+                            {{to.id.Key(), to.identity.sealing_key.PublicKey()}},
+                            envelope::BodyAad(envelope::EnvelopeVersion::kV1, id));
+    EXPECT_TRUE(box.ok());
+    e.body.nonce = box->nonce;
+    e.body.ciphertext = box->ciphertext;
+    for (const auto& k : box->keys) {
+      e.body.keys.push_back({k.recipient, k.ephemeral_public, k.nonce, k.ciphertext});
+    }
+    if (adjust) adjust(e);
+    auto sig = from.identity.signing_key.Sign(envelope::CanonicalEnvelope(e));
+    EXPECT_TRUE(sig.ok());
+    e.signature = *sig;
+    return e;
+  }
+
   size_t StoredMessages() {
     size_t n = 0;
     for (const std::string& k : redis_server_->AllKeys()) {
@@ -243,7 +306,8 @@ TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
   const std::vector<Recipient> recipients = {payoke_.AsRecipient(), magistrate_.AsRecipient()};
   std::string file = kSecretFile;
   file.append(1500000, 'z');
-  auto att = client::SealAttachment("", "scan.bin", "application/octet-stream", file, recipients);
+  auto att = client::SealAttachment("", "passport-Maria-Exemplaria.bin", "application/octet-stream",
+                                    file, recipients);
   ASSERT_TRUE(att.ok()) << att.status();
   {
     auto ctx = Ctx();
@@ -271,7 +335,7 @@ TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
   v1::SendResponse sent;
   const grpc::Status s = Send(police_, *env, &sent);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(sent.envelope_sha256(), client::EnvelopeSha256(*env));
+  EXPECT_EQ(sent.envelope_sha256(), *client::EnvelopeSha256(*env));
   EXPECT_FALSE(sent.duplicate());
 
   // Idempotent resend.
@@ -285,10 +349,12 @@ TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
     ASSERT_TRUE(delivery.has_value());
     const v1::Envelope& got = delivery->envelope();
     EXPECT_EQ(got.message_id(), env->message_id());
-    auto body = client::VerifyAndOpen(got, police_.identity.signing_key.PublicKey(),
-                                      me->identity.agency, me->identity.sealing_key);
-    ASSERT_TRUE(body.ok()) << body.status();
-    EXPECT_EQ(*body, kSecretBody);
+    auto content = client::VerifyAndOpenContent(got, police_.identity.signing_key.PublicKey(),
+                                                me->identity.agency, me->identity.sealing_key);
+    ASSERT_TRUE(content.ok()) << content.status();
+    EXPECT_EQ(content->body, kSecretBody);
+    ASSERT_EQ(content->attachments.size(), 1u);
+    EXPECT_EQ(content->attachments[0].name, "passport-Maria-Exemplaria.bin");
 
     v1::DownloadAttachmentRequest dreq;
     dreq.set_message_id(got.message_id());
@@ -299,8 +365,8 @@ TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
     v1::AttachmentChunk chunk;
     while (reader->Read(&chunk)) chunks.push_back(chunk);
     ASSERT_TRUE(reader->Finish().ok());
-    auto opened = client::OpenAttachment(got.attachments(0), chunks, me->identity.agency,
-                                         me->identity.sealing_key);
+    auto opened = client::OpenAttachment(got, *content, att->header.attachment_id(), chunks,
+                                         me->identity.agency, me->identity.sealing_key);
     ASSERT_TRUE(opened.ok()) << opened.status();
     EXPECT_EQ(*opened, file);
 
@@ -348,9 +414,10 @@ TEST_F(MessagingServiceTest, SealedMessageWithAttachmentEndToEnd) {
   EXPECT_EQ(ops.count("alteration /concord.messaging.v1.Messaging/Ack OK"), 4u);
   EXPECT_EQ(ops.count("alteration /concord.messaging.v1.Messaging/SendReceipt OK"), 2u);
 
-  // No plaintext anywhere in Redis.
+  // No plaintext anywhere in Redis: not the body, not the attachment, not its name.
   const std::string dump = redis_server_->DumpAll();
   EXPECT_EQ(dump.find("Maria"), std::string::npos);
+  EXPECT_EQ(dump.find("Exemplaria"), std::string::npos);
   EXPECT_EQ(dump.find(kSecretFile), std::string::npos);
 }
 
@@ -469,12 +536,13 @@ TEST_F(MessagingServiceTest, ForwardH2NeedsProviderPermission) {
   ASSERT_TRUE(Send(police_, *env).ok());
   auto delivery = ReceiveOne(payoke_);
   ASSERT_TRUE(delivery.has_value());
-  auto body = client::VerifyAndOpen(delivery->envelope(), police_.identity.signing_key.PublicKey(),
-                                    payoke_.identity.agency, payoke_.identity.sealing_key);
-  ASSERT_TRUE(body.ok());
+  auto content =
+      client::VerifyAndOpenContent(delivery->envelope(), police_.identity.signing_key.PublicKey(),
+                                   payoke_.identity.agency, payoke_.identity.sealing_key);
+  ASSERT_TRUE(content.ok());
 
   auto forward = [&](std::optional<v1::ForwardPermission> permission) {
-    auto fwd = client::BuildForward(payoke_.identity, delivery->envelope(), *body,
+    auto fwd = client::BuildForward(payoke_.identity, delivery->envelope(), *content,
                                     {dvz_.AsRecipient()}, permission, absl::Now());
     EXPECT_TRUE(fwd.ok()) << fwd.status();
     v1::ForwardRequest req;
@@ -488,11 +556,10 @@ TEST_F(MessagingServiceTest, ForwardH2NeedsProviderPermission) {
   EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "H2_FORWARD_WITHOUT_PERMISSION");
   // A permission signed by someone other than the provider does not count.
   auto fake =
-      client::GrantForwardPermission(payoke_.identity, *env, {dvz_.identity.agency}, absl::Now());
-  ASSERT_TRUE(fake.ok());
-  *fake->mutable_provider() = police_.identity.agency;
-  s = forward(*fake);
+      SignedPermission(payoke_, env->message_id(), police_.identity.agency, {dvz_.identity.agency});
+  s = forward(fake);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "BAD_PERMISSION_SIGNATURE");
   EXPECT_EQ(StoredMessages(), before);
 
   auto permission =
@@ -509,7 +576,7 @@ TEST_F(MessagingServiceTest, ForwardH2NeedsProviderPermission) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(*opened, kSecretBody);
   // The magistrate never received the original: it cannot forward it.
-  auto not_mine = client::BuildForward(magistrate_.identity, *env, *body, {dvz_.AsRecipient()},
+  auto not_mine = client::BuildForward(magistrate_.identity, *env, *content, {dvz_.AsRecipient()},
                                        *permission, absl::Now());
   ASSERT_TRUE(not_mine.ok());
   v1::ForwardRequest req;
@@ -517,6 +584,233 @@ TEST_F(MessagingServiceTest, ForwardH2NeedsProviderPermission) {
   v1::SendResponse resp;
   EXPECT_EQ(magistrate_.stub->Forward(Ctx().get(), req, &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// Test the root rule of H2 (item 9): police (A) sends H2 to Payoke (B); B forwards it to the
+// magistrate (C) with A's permission; C's forward to the Immigration Office (D) is refused with
+// only B's permission (B passed the information on, it did not provide it), also when C names B
+// as the root, and accepted with A's permission naming A's message.
+TEST_F(MessagingServiceTest, H2PermissionMustComeFromTheRootProvider) {
+  auto root = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(Send(police_, *root).ok());
+  auto root_content =
+      client::OpenContent(*root, payoke_.identity.agency, payoke_.identity.sealing_key);
+  ASSERT_TRUE(root_content.ok());
+  auto to_c = client::GrantForwardPermission(police_.identity, *root, {magistrate_.identity.agency},
+                                             absl::Now());
+  ASSERT_TRUE(to_c.ok());
+  auto b_to_c = client::BuildForward(payoke_.identity, *root, *root_content,
+                                     {magistrate_.AsRecipient()}, *to_c, absl::Now());
+  ASSERT_TRUE(b_to_c.ok());
+  ASSERT_TRUE(ForwardAs(payoke_, *b_to_c).ok());
+  auto middle_content =
+      client::OpenContent(*b_to_c, magistrate_.identity.agency, magistrate_.identity.sealing_key);
+  ASSERT_TRUE(middle_content.ok());
+  EXPECT_EQ(b_to_c->forward().root_message_id(), root->message_id());
+
+  const size_t before = StoredMessages();
+  // B's permission for its own (forwarded) message: B is not the provider.
+  const v1::ForwardPermission by_b = SignedPermission(
+      payoke_, b_to_c->message_id(), payoke_.identity.agency, {dvz_.identity.agency});
+  auto c_to_d = client::BuildForward(magistrate_.identity, *b_to_c, *middle_content,
+                                     {dvz_.AsRecipient()}, by_b, absl::Now());
+  ASSERT_TRUE(c_to_d.ok());
+  grpc::Status s = ForwardAs(magistrate_, *c_to_d);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "H2_PERMISSION_NOT_FROM_PROVIDER");
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("police/pz-antwerp"));
+  // The same with B's permission naming the root message.
+  c_to_d =
+      client::BuildForward(magistrate_.identity, *b_to_c, *middle_content, {dvz_.AsRecipient()},
+                           SignedPermission(payoke_, root->message_id(), payoke_.identity.agency,
+                                            {dvz_.identity.agency}),
+                           absl::Now());
+  ASSERT_TRUE(c_to_d.ok());
+  s = ForwardAs(magistrate_, *c_to_d);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "H2_PERMISSION_NOT_FROM_PROVIDER");
+  // C claiming that B's message is the root does not help.
+  v1::Envelope lie = *c_to_d;
+  lie.mutable_forward()->set_root_message_id(b_to_c->message_id());
+  *lie.mutable_forward()->mutable_root_sender() = payoke_.identity.agency;
+  *lie.mutable_forward()->mutable_permission() = by_b;
+  ASSERT_TRUE(client::SignEnvelope(lie, magistrate_.identity.signing_key).ok());
+  s = ForwardAs(magistrate_, lie);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "FORWARD_ROOT_MISMATCH");
+  // Without any permission.
+  c_to_d = client::BuildForward(magistrate_.identity, *b_to_c, *middle_content,
+                                {dvz_.AsRecipient()}, std::nullopt, absl::Now());
+  ASSERT_TRUE(c_to_d.ok());
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(ForwardAs(magistrate_, *c_to_d))),
+            "H2_FORWARD_WITHOUT_PERMISSION");
+  EXPECT_EQ(StoredMessages(), before);
+
+  // A's permission naming A's message reaches D.
+  auto by_a =
+      client::GrantForwardPermission(police_.identity, *root, {dvz_.identity.agency}, absl::Now());
+  ASSERT_TRUE(by_a.ok());
+  c_to_d = client::BuildForward(magistrate_.identity, *b_to_c, *middle_content,
+                                {dvz_.AsRecipient()}, *by_a, absl::Now());
+  ASSERT_TRUE(c_to_d.ok());
+  s = ForwardAs(magistrate_, *c_to_d);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto got = ReceiveOne(dvz_);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->envelope().forward().root_message_id(), root->message_id());
+  auto opened = client::VerifyAndOpen(got->envelope(), magistrate_.identity.signing_key.PublicKey(),
+                                      dvz_.identity.agency, dvz_.identity.sealing_key);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, kSecretBody);
+}
+
+// Test that new messages must be envelope v2 and that messages stored as v1 before the upgrade
+// are still returned (version 1) by Get, ListInbox and Subscribe, verify and open with the
+// agency library, and take receipts naming their v1 hash.
+TEST_F(MessagingServiceTest, StoredV1MessagesStillVerifyButNewV1IsRefused) {
+  const envelope::Envelope old = SignedV1Envelope(police_, payoke_, "stored-v1-message-0001");
+  v1::Envelope proto;
+  envelope::EnvelopeToProto(old, proto);
+  const size_t before = StoredMessages();
+  grpc::Status s = Send(police_, proto);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "ENVELOPE_VERSION_UNSUPPORTED");
+  ASSERT_FALSE(FieldViolationsOf(FromGrpcStatus(s)).empty());
+  EXPECT_EQ(FieldViolationsOf(FromGrpcStatus(s))[0].field, "envelope.version");
+  EXPECT_EQ(StoredMessages(), before);
+
+  // As stored before the upgrade.
+  ASSERT_TRUE(store_->Send(old.sender, old, absl::Now()).ok());
+  v1::GetRequest greq;
+  greq.set_message_id(old.message_id);
+  v1::GetResponse gresp;
+  ASSERT_TRUE(payoke_.stub->Get(Ctx().get(), greq, &gresp).ok());
+  const v1::Envelope& got = gresp.entry().envelope();
+  EXPECT_EQ(got.version(), 1u);
+  auto content =
+      client::VerifyAndOpenContent(got, police_.identity.signing_key.PublicKey(),
+                                   payoke_.identity.agency, payoke_.identity.sealing_key);
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(content->body, "a body sealed the v1 way");
+  EXPECT_EQ(content->handling_text, "no disclosure before trial");
+
+  v1::ListInboxResponse inbox;
+  ASSERT_TRUE(payoke_.stub->ListInbox(Ctx().get(), v1::ListInboxRequest{}, &inbox).ok());
+  ASSERT_EQ(inbox.entries_size(), 1);
+  EXPECT_TRUE(
+      client::VerifyEnvelope(inbox.entries(0).envelope(), police_.identity.signing_key.PublicKey())
+          .ok());
+  auto delivered = ReceiveOne(payoke_);
+  ASSERT_TRUE(delivered.has_value());
+  EXPECT_TRUE(
+      client::VerifyEnvelope(delivered->envelope(), police_.identity.signing_key.PublicKey()).ok());
+
+  auto receipt = client::MakeReceipt(payoke_.identity, got, v1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  EXPECT_EQ(receipt->envelope_sha256(), envelope::EnvelopeSha256(old));
+  v1::SendReceiptRequest rreq;
+  *rreq.mutable_receipt() = *receipt;
+  v1::SendReceiptResponse rresp;
+  s = payoke_.stub->SendReceipt(Ctx().get(), rreq, &rresp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ListReceiptsRequest lreq;
+  lreq.set_message_id(old.message_id);
+  v1::ListReceiptsResponse lresp;
+  ASSERT_TRUE(police_.stub->ListReceipts(Ctx().get(), lreq, &lresp).ok());
+  ASSERT_EQ(lresp.receipts_size(), 1);
+  EXPECT_TRUE(
+      client::VerifyReceipt(lresp.receipts(0), payoke_.identity.signing_key.PublicKey()).ok());
+}
+
+// Test that the root of a forward chain stored as v1 (whose links name one hop only) is found by
+// following the chain: the root provider's permission is needed, and a forward naming the wrong
+// root is told which one is right.
+TEST_F(MessagingServiceTest, StoredV1ForwardChainsResolveToTheirRoot) {
+  const auto h2 = [](envelope::Envelope& e) {
+    e.handling_code = envelope::HandlingCode::kH2;
+    e.handling_text.clear();
+  };
+  const envelope::Envelope root = SignedV1Envelope(police_, payoke_, "stored-v1-root-000001", h2);
+  const envelope::Envelope hop1 =
+      SignedV1Envelope(payoke_, magistrate_, "stored-v1-hop1-000001", [&](envelope::Envelope& e) {
+        h2(e);
+        e.forward = envelope::ForwardLink{root.message_id, police_.id, "", {}, std::nullopt};
+      });
+  const envelope::Envelope hop2 =
+      SignedV1Envelope(magistrate_, dvz_, "stored-v1-hop2-000001", [&](envelope::Envelope& e) {
+        h2(e);
+        e.forward = envelope::ForwardLink{hop1.message_id, payoke_.id, "", {}, std::nullopt};
+      });
+  for (const envelope::Envelope* e : {&root, &hop1, &hop2}) {
+    ASSERT_TRUE(store_->Send(e->sender, *e, absl::Now()).ok());
+  }
+  v1::Envelope original;
+  envelope::EnvelopeToProto(hop2, original);
+  auto content = client::OpenContent(original, dvz_.identity.agency, dvz_.identity.sealing_key);
+  ASSERT_TRUE(content.ok()) << content.status();
+  // The library can only read one hop of a v1 link: it names hop1 as the root.
+  auto fwd = client::BuildForward(dvz_.identity, original, *content, {payoke_.AsRecipient()},
+                                  std::nullopt, absl::Now());
+  ASSERT_TRUE(fwd.ok());
+  EXPECT_EQ(fwd->forward().root_message_id(), hop1.message_id);
+  grpc::Status s = ForwardAs(dvz_, *fwd);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "FORWARD_ROOT_MISMATCH");
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr(root.message_id));
+  // Naming the real root, with its provider's permission.
+  v1::Envelope root_proto;
+  envelope::EnvelopeToProto(root, root_proto);
+  auto permission = client::GrantForwardPermission(police_.identity, root_proto,
+                                                   {payoke_.identity.agency}, absl::Now());
+  ASSERT_TRUE(permission.ok()) << permission.status();
+  fwd->mutable_forward()->set_root_message_id(root.message_id);
+  *fwd->mutable_forward()->mutable_root_sender() = police_.identity.agency;
+  ASSERT_TRUE(client::SignEnvelope(*fwd, dvz_.identity.signing_key).ok());
+  s = ForwardAs(dvz_, *fwd);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "H2_FORWARD_WITHOUT_PERMISSION");
+  *fwd->mutable_forward()->mutable_permission() = *permission;
+  ASSERT_TRUE(client::SignEnvelope(*fwd, dvz_.identity.signing_key).ok());
+  s = ForwardAs(dvz_, *fwd);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Test the case-reference rule at the service: a name is refused on envelope.case_reference even
+// from a client that does not check it, and nothing is stored.
+TEST_F(MessagingServiceTest, CaseReferenceThatLooksLikeANameIsRefused) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  env->set_case_reference("MARIA-EXEMPLARIA-1");
+  ASSERT_TRUE(client::SignEnvelope(*env, police_.identity.signing_key).ok());
+  const grpc::Status s = Send(police_, *env);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const auto fields = FieldViolationsOf(FromGrpcStatus(s));
+  ASSERT_EQ(fields.size(), 1u) << s.error_message();
+  EXPECT_EQ(fields[0].field, "envelope.case_reference");
+  EXPECT_EQ(StoredMessages(), 0u);
+}
+
+// Test that "duplicate" is the answer to the sender's own resend only: another agency replaying
+// the sender's envelope, or sending its own under the same id, never hears that its message was
+// delivered.
+TEST_F(MessagingServiceTest, DuplicateOnlyForTheSendersOwnEnvelope) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  v1::SendResponse first;
+  ASSERT_TRUE(Send(police_, *env, &first).ok());
+  v1::SendResponse replay;
+  grpc::Status s = Send(magistrate_, *env, &replay);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(replay.duplicate());
+  client::MessageDraft same_id = Draft({payoke_.AsRecipient()});
+  same_id.message_id = env->message_id();
+  auto own = client::BuildEnvelope(magistrate_.identity, same_id, absl::Now());
+  ASSERT_TRUE(own.ok());
+  s = Send(magistrate_, *own, &replay);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "MESSAGE_ID_REUSED");
+  EXPECT_FALSE(replay.duplicate());
+  ASSERT_TRUE(Send(police_, *env, &replay).ok());
+  EXPECT_TRUE(replay.duplicate());
 }
 
 // Test that unacknowledged deliveries come back on a new stream and ListInbox/Get see them.

@@ -69,7 +69,7 @@ class RedisMessageStoreTest : public testing::RedisSuiteTest {
 // carries the {msg} hash tag.
 TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
   const Envelope e = MakeEnvelope("message-0000000001");
-  auto sent = store_->Send(e, kNow);
+  auto sent = store_->Send(kPolice, e, kNow);
   ASSERT_TRUE(sent.ok()) << sent.status();
   EXPECT_FALSE(sent->duplicate);
   EXPECT_EQ(sent->envelope_sha256, EnvelopeSha256(e));
@@ -94,14 +94,14 @@ TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
 // Test the idempotency contract: same envelope -> first result; other envelope -> ALREADY_EXISTS.
 TEST_F(RedisMessageStoreTest, SendIsIdempotentOnMessageId) {
   const Envelope e = MakeEnvelope("message-0000000002");
-  ASSERT_TRUE(store_->Send(e, kNow).ok());
-  auto again = store_->Send(e, kNow + absl::Seconds(5));
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
+  auto again = store_->Send(kPolice, e, kNow + absl::Seconds(5));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->accepted_at, kNow);
   Envelope other = e;
   other.thread_id = "thread-2";
-  const Status s = store_->Send(other, kNow).status();
+  const Status s = store_->Send(kPolice, other, kNow).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(ReasonOf(s), "MESSAGE_ID_REUSED");
   // Delivered once only.
@@ -110,11 +110,32 @@ TEST_F(RedisMessageStoreTest, SendIsIdempotentOnMessageId) {
   EXPECT_THAT(*d, SizeIs(1));
 }
 
+// Test that a duplicate is answered to the message's own sender only: the same bytes under the
+// same id presented by another caller are ALREADY_EXISTS, never "duplicate" (which would tell
+// that caller its message was delivered), also after expiry (tombstone).
+TEST_F(RedisMessageStoreTest, DuplicateOnlyForTheSameSender) {
+  Envelope e = MakeEnvelope("message-0000000031");
+  e.expires_at = kNow + absl::Minutes(1);
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
+  const Status other = store_->Send(kPayoke, e, kNow).status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReasonOf(other), "MESSAGE_ID_REUSED");
+  auto own = store_->Send(kPolice, e, kNow);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE(own->duplicate);
+
+  ASSERT_TRUE(store_->RemoveExpired(kNow + absl::Minutes(2), 10).ok());
+  EXPECT_EQ(store_->Send(kPayoke, e, kNow).status().code(), absl::StatusCode::kAlreadyExists);
+  auto replay = store_->Send(kPolice, e, kNow);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->duplicate);
+}
+
 // Test that terminals share the work and that unacknowledged deliveries move to another terminal
 // after the visibility timeout, while acknowledged ones never come back.
 TEST_F(RedisMessageStoreTest, TerminalsShareWorkAndUnackedAreRedelivered) {
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000003"), kNow).ok());
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000004"), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000003"), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000004"), kNow).ok());
   auto t1 = store_->Deliver(kPayoke, "t1", 1, absl::Seconds(30), true);
   auto t2 = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true);
   ASSERT_TRUE(t1.ok() && t2.ok());
@@ -140,7 +161,7 @@ TEST_F(RedisMessageStoreTest, TerminalsShareWorkAndUnackedAreRedelivered) {
 // Test that Ack is idempotent, refuses ids outside the caller's inbox, and that a message acked
 // before any delivery (e.g. read through ListInbox) is not delivered.
 TEST_F(RedisMessageStoreTest, AckRules) {
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000005"), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000005"), kNow).ok());
   EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 1u);
   EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 0u);
   EXPECT_THAT(*store_->Deliver(kMagistrate, "t1", 10, absl::ZeroDuration(), true), IsEmpty());
@@ -161,7 +182,8 @@ TEST_F(RedisMessageStoreTest, NewDeliveriesInOrderSkippingAcknowledged) {
   EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), true), IsEmpty());
   EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), false), IsEmpty());
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_TRUE(store_->Send(MakeEnvelope(absl::StrCat("message-000000001", i)), kNow).ok());
+    ASSERT_TRUE(
+        store_->Send(kPolice, MakeEnvelope(absl::StrCat("message-000000001", i)), kNow).ok());
   }
   ASSERT_EQ(*store_->Ack(kPayoke, {"message-0000000012"}, kNow), 1u);
   auto first = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), true);
@@ -194,7 +216,7 @@ TEST_F(RedisMessageStoreTest, ListInboxPagesAndFilters) {
     Envelope e = MakeEnvelope(absl::StrCat("message-00000001", i, "0"));
     e.thread_id = i % 2 == 0 ? "even" : "odd";
     e.kind = i == 3 ? MessageKind::kRequest : MessageKind::kInformation;
-    ASSERT_TRUE(store_->Send(e, kNow).ok());
+    ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
   }
   ASSERT_TRUE(store_->Ack(kPayoke, {"message-0000000140"}, kNow).ok());
   std::vector<std::string> all;
@@ -232,7 +254,7 @@ TEST_F(RedisMessageStoreTest, ListInboxPagesAndFilters) {
 // Test receipts: stored per recipient and kind, identical resend OK, different refused.
 TEST_F(RedisMessageStoreTest, Receipts) {
   const Envelope e = MakeEnvelope("message-0000000006");
-  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
   Receipt r{e.message_id, EnvelopeSha256(e),   kPayoke, ReceiptKind::kRead,
             kNow,         std::string(64, 'r')};
   ASSERT_TRUE(store_->AddReceipt(r).ok());
@@ -264,22 +286,25 @@ TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
     return std::string(reinterpret_cast<const char*>(d.data()), d.size());
   };
   e.attachments.push_back({id,
-                           "evidence.bin",
-                           "application/octet-stream",
+                           "",
+                           "",
                            1500000,
-                           std::string(32, 'h'),
-                           {{0, 10, sha("chunk-zero")}, {1, 9, sha("chunk-one")}}});
-  EXPECT_EQ(store_->Send(e, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+                           "",
+                           {{0, 10, sha("chunk-zero"), std::string(32, 'c')},
+                            {1, 9, sha("chunk-one"), std::string(32, 'd')}}});
+  EXPECT_EQ(store_->Send(kPolice, e, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->CompleteAttachment(id, 2).ok());
   EXPECT_EQ(store_->PutChunk(id, 2, "late").code(), absl::StatusCode::kFailedPrecondition);
 
   Envelope wrong = e;
   wrong.attachments[0].chunks[1].sha256 = sha("other");
-  EXPECT_EQ(store_->Send(wrong, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(store_->Send(e, kNow).ok());
+  EXPECT_EQ(store_->Send(kPolice, wrong, kNow).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
   Envelope reuse = e;
   reuse.message_id = "message-0000000008";
-  EXPECT_EQ(store_->Send(reuse, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Send(kPolice, reuse, kNow).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 
   auto info = store_->GetAttachment(id);
   ASSERT_TRUE(info.ok()) << info.status();
@@ -296,8 +321,8 @@ TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
 TEST_F(RedisMessageStoreTest, RemoveExpired) {
   Envelope e = MakeEnvelope("message-0000000009");
   e.expires_at = kNow + absl::Minutes(1);
-  ASSERT_TRUE(store_->Send(e, kNow).ok());
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000010"), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000010"), kNow).ok());
   ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
   ASSERT_TRUE(store_
                   ->AddReceipt({e.message_id, EnvelopeSha256(e), kPayoke, ReceiptKind::kDelivered,
@@ -324,15 +349,15 @@ TEST_F(RedisMessageStoreTest, RemoveExpired) {
   ASSERT_TRUE(again.ok());
   EXPECT_THAT(Ids(*again), ElementsAre("message-0000000010"));
   // Replay inside the tombstone window: duplicate, not a new message.
-  auto replay = store_->Send(e, kNow + absl::Minutes(2));
+  auto replay = store_->Send(kPolice, e, kNow + absl::Minutes(2));
   ASSERT_TRUE(replay.ok());
   EXPECT_TRUE(replay->duplicate);
 }
 
 // Test the backlog gauge: undelivered plus unacknowledged over every inbox.
 TEST_F(RedisMessageStoreTest, Backlog) {
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000011"), kNow).ok());
-  ASSERT_TRUE(store_->Send(MakeEnvelope("message-0000000012", {kPayoke}), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000011"), kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000012", {kPayoke}), kNow).ok());
   EXPECT_EQ(*store_->Backlog(), 3);
   ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
   EXPECT_EQ(*store_->Backlog(), 3);
@@ -344,13 +369,13 @@ TEST_F(RedisMessageStoreTest, Backlog) {
 TEST_F(RedisMessageStoreTest, RedisDownIsUnavailable) {
   server_->Stop();
   const absl::Time start = absl::Now();
-  EXPECT_EQ(store_->Send(MakeEnvelope("message-0000000013"), kNow).status().code(),
+  EXPECT_EQ(store_->Send(kPolice, MakeEnvelope("message-0000000013"), kNow).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   server_->Start();
   Status last;
   for (int i = 0; i < 100; ++i) {  // bounded: the client's reconnect backoff is short in tests
-    last = store_->Send(MakeEnvelope("message-0000000013"), kNow).status();
+    last = store_->Send(kPolice, MakeEnvelope("message-0000000013"), kNow).status();
     if (last.ok()) break;
     absl::SleepFor(absl::Milliseconds(50));
   }

@@ -127,7 +127,7 @@ TEST_F(RedisReferralStoreTest, CreateGetHistoryAndKeyLayout) {
   EXPECT_EQ(got->SerializeAsString(), c.SerializeAsString());
   auto history = store_->History("ref-create");
   ASSERT_TRUE(history.ok()) << history.status();
-  ASSERT_THAT(*history, SizeIs(1));
+  ASSERT_EQ(history->size(), 1u);
   EXPECT_EQ((*history)[0].action(), "save_draft");
   for (const std::string& key : server_->AllKeys()) {
     EXPECT_EQ(redis::HashTag(key), "ref") << key;
@@ -207,7 +207,7 @@ TEST_F(RedisReferralStoreTest, FiftyConcurrentTransitionsExactlyOneApplies) {
   EXPECT_EQ(got->version(), 2);
   auto history = store_->History("ref-race");
   ASSERT_TRUE(history.ok());
-  ASSERT_THAT(*history, SizeIs(2));  // the create + exactly one transition
+  ASSERT_EQ(history->size(), 2u);  // the create + exactly one transition
   EXPECT_EQ((*history)[1].version(), 2);
   EXPECT_EQ((*history)[1].to_state(), got->state());
   EXPECT_EQ(OutboxLength(), 1);
@@ -304,6 +304,56 @@ TEST_F(RedisReferralStoreTest, PartyIndexFollowsCentreChange) {
   EXPECT_THAT(list(kPoliceKey, v1::CASE_STATE_REFERRED), ElementsAre("ref-party"));
   EXPECT_THAT(list(kPoliceKey, v1::CASE_STATE_DECLINED), IsEmpty());
   EXPECT_THAT(list("coordination_unit/cu", v1::CASE_STATE_UNSPECIFIED), IsEmpty());
+}
+
+// A draft is listed for its referring agency only, although it already names a centre and a
+// magistrate; once submitted, for every party. A draft indexed for every party by an earlier
+// version (before drafts became private) is still updated, and leaves the others' lists.
+TEST_F(RedisReferralStoreTest, ADraftIsIndexedForItsReferrerOnly) {
+  auto list = [&](std::string_view agency) {
+    auto page = store_->ListForAgency(std::string(agency), v1::CASE_STATE_UNSPECIFIED,
+                                      absl::InfiniteFuture(), 0, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? CaseIds(*page) : std::vector<std::string>{};
+  };
+  v1::Case draft = NewCase("ref-draft", v1::CASE_STATE_DETECTED, kNow);
+  *draft.mutable_magistrate() = kMagistrate;
+  ASSERT_TRUE(store_->Apply(Create(draft)).ok());
+  EXPECT_THAT(list(kPoliceKey), ElementsAre("ref-draft"));
+  EXPECT_THAT(list(kPayokeKey), IsEmpty());
+  EXPECT_THAT(list("magistrate/pk-antwerp"), IsEmpty());
+  auto stored = redis_->Command({"HGET", "concord:{ref}:case:ref-draft", "p"});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->str, kPoliceKey);
+
+  v1::Case referred = draft;
+  referred.set_state(v1::CASE_STATE_REFERRED);
+  ASSERT_TRUE(store_->Apply(Change(draft, referred, kNow + absl::Hours(1), "submit")).ok());
+  EXPECT_THAT(list(kPayokeKey), ElementsAre("ref-draft"));
+  EXPECT_THAT(list("magistrate/pk-antwerp"), ElementsAre("ref-draft"));
+
+  // The legacy index of a draft: every party listed, "p" = every party.
+  v1::Case legacy = NewCase("ref-legacy", v1::CASE_STATE_DETECTED, kNow);
+  ASSERT_TRUE(store_->Apply(Create(legacy)).ok());
+  const std::string payoke(kPayokeKey);
+  const std::string both = "police/pz-antwerp reception_centre/payoke";
+  ASSERT_TRUE(redis_->Command({"HSET", "concord:{ref}:case:ref-legacy", "p", both}).ok());
+  ASSERT_TRUE(redis_
+                  ->Command({"ZADD", "concord:{ref}:party:" + payoke,
+                             absl::StrCat(absl::ToUnixMillis(kNow)), "ref-legacy"})
+                  .ok());
+  ASSERT_TRUE(redis_
+                  ->Command({"ZADD", "concord:{ref}:party:" + payoke + ":s:1",
+                             absl::StrCat(absl::ToUnixMillis(kNow)), "ref-legacy"})
+                  .ok());
+  v1::Case saved = legacy;
+  saved.mutable_attributes()->add_languages("pt");
+  ASSERT_TRUE(store_->Apply(Change(legacy, saved, kNow + absl::Hours(2), "save_draft")).ok());
+  EXPECT_THAT(list(kPayokeKey), ElementsAre("ref-draft"));
+  auto page = store_->ListForAgency(std::string(kPayokeKey), v1::CASE_STATE_DETECTED,
+                                    absl::InfiniteFuture(), 0, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(CaseIds(*page), IsEmpty());
 }
 
 // Test that listing is newest update first, pages with an opaque token without gaps or

@@ -1,8 +1,9 @@
 // Component test of concord.referrals.v1 over real mTLS, with the real authorization table in
 // front of the handlers (common/authz AuthProcessor in a ServerRunner, as in production), a real
-// redis-server, directory records in the directory's own format, and client-side sealing of the
-// personal record (common/crypto Seal, as the agency-side library does). Notifications go to a
-// recording sender through the real outbox (OutboxWorker::RunOnce).
+// redis-server, directory records in the directory's own format (signing and sealing keys), and
+// client-side sealing and signing of the personal record and notes (client/referrals, as agency
+// systems do). Notifications go to a recording sender through the real outbox
+// (OutboxWorker::RunOnce). Tampering tests write Redis directly, as an intruder would.
 #include "services/referrals/referrals_service.h"
 
 #include <gtest/gtest.h>
@@ -46,7 +47,30 @@ constexpr char kSealedNote[] =
     "says the employer keeps her passport; works 14 h a day in Anderlecht";
 
 using testing::NoRevocations;
-using testing::RecordingAuditSink;
+
+// Records every event; can be switched to fail (audit log unreachable).
+class AuditRecorder final : public audit::AuditSink {
+ public:
+  Status Append(const audit::AuditEvent& event) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failing_) return absl::UnavailableError("audit store down (test)");
+    events_.push_back(event);
+    return absl::OkStatus();
+  }
+  std::vector<audit::AuditEvent> events() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  void set_failing(bool failing) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failing_ = failing;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool failing_ = false;
+  std::vector<audit::AuditEvent> events_;
+};
 
 class RecordingSender final : public NotificationSender {
  public:
@@ -68,8 +92,10 @@ class RecordingSender final : public NotificationSender {
 struct Agent {
   AgencyId id;
   crypto::X25519PrivateKey sealing = crypto::X25519PrivateKey::Generate();
+  crypto::Ed25519PrivateKey signing = crypto::Ed25519PrivateKey::Generate();
   std::unique_ptr<v1::Referrals::Stub> stub;
   cv1::AgencyId proto() const { return AgencyIdToProto(id); }
+  client::RecordAuthor author() const { return {proto(), signing}; }
 };
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -123,7 +149,7 @@ class ReferralsServiceTest : public ::testing::Test {
                         {"jurisdiction", jurisdiction},
                         {"specialisations", specialisations},
                         {"languages", languages},
-                        {"signing_public_key_pem", ""},
+                        {"signing_public_key_pem", a.signing.PublicKey().ToPem()},
                         {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
                         {"capacity", capacity},
                         {"state", "active"}};
@@ -142,8 +168,10 @@ class ReferralsServiceTest : public ::testing::Test {
     return a;
   }
 
-  // Sealed and opened as an agency system does, with the agency-side library.
-  v1::SealedRecord Seal(const std::string& case_id, const std::vector<const Agent*>& to) {
+  // Sealed, signed and opened as an agency system does, with the agency-side library: `by`
+  // writes record version `version` of the case.
+  v1::SealedRecord Seal(const std::string& case_id, int64_t version,
+                        const std::vector<const Agent*>& to, const Agent& by) {
     v1::PersonalRecord record;
     record.set_full_name(kName);
     record.set_date_of_birth("1999-04-01");
@@ -153,15 +181,23 @@ class ReferralsServiceTest : public ::testing::Test {
     record.set_notes(kNotes);
     std::vector<client::RecordRecipient> recipients;
     for (const Agent* a : to) recipients.push_back({a->id.Key(), a->sealing.PublicKey()});
-    auto sealed = client::SealPersonalRecord(record, case_id, recipients);
+    auto sealed = client::SealPersonalRecord(record, case_id, version, recipients, by.author());
     EXPECT_TRUE(sealed.ok()) << sealed.status();
     return sealed.ok() ? *sealed : v1::SealedRecord{};
   }
+  // The next record version of `c`, written by `by`.
+  v1::SealedRecord SealNext(const v1::Case& c, const std::vector<const Agent*>& to,
+                            const Agent& by) {
+    return Seal(c.case_id(), c.sealed_record_version() + 1, to, by);
+  }
 
-  v1::SealedRecord SealText(const std::string& case_id, const std::vector<const Agent*>& to) {
+  // The note of the transition `by` makes on `c` (history entry version c.version() + 1).
+  v1::SealedRecord SealText(const v1::Case& c, const std::vector<const Agent*>& to,
+                            const Agent& by) {
     std::vector<client::RecordRecipient> recipients;
     for (const Agent* a : to) recipients.push_back({a->id.Key(), a->sealing.PublicKey()});
-    auto sealed = client::SealNote(kSealedNote, case_id, recipients);
+    auto sealed =
+        client::SealNote(kSealedNote, c.case_id(), c.version() + 1, recipients, by.author());
     EXPECT_TRUE(sealed.ok()) << sealed.status();
     return sealed.ok() ? *sealed : v1::SealedRecord{};
   }
@@ -193,7 +229,7 @@ class ReferralsServiceTest : public ::testing::Test {
     EXPECT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &created).ok());
     draft.set_case_id(created.case_().case_id());
     draft.set_expected_version(created.case_().version());
-    *draft.mutable_sealed_record() = Seal(created.case_().case_id(), {&surya_});
+    *draft.mutable_sealed_record() = SealNext(created.case_(), {&surya_}, police_);
     v1::SaveDraftResponse saved;
     grpc::Status s = police_.stub->SaveDraft(Ctx().get(), draft, &saved);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -220,13 +256,73 @@ class ReferralsServiceTest : public ::testing::Test {
     return s;
   }
 
+  // ---- what an intruder with write access to Redis does, and what a reader does ----
+
+  std::string SealedKey(const std::string& case_id) { return "concord:{ref}:sealed:" + case_id; }
+  std::string HistoryKey(const std::string& case_id) { return "concord:{ref}:history:" + case_id; }
+  v1::SealedRecord StoredRecord(const std::string& case_id, int64_t version) {
+    auto r = redis_->Command({"HGET", SealedKey(case_id), std::to_string(version)});
+    v1::SealedRecord out;
+    EXPECT_TRUE(r.ok() && out.ParseFromString(r->str)) << "no stored version " << version;
+    return out;
+  }
+  void PutRecord(const std::string& case_id, int64_t version, const v1::SealedRecord& record) {
+    ASSERT_TRUE(redis_
+                    ->Command({"HSET", SealedKey(case_id), std::to_string(version),
+                               record.SerializeAsString()})
+                    .ok());
+  }
+  std::vector<v1::HistoryEntry> StoredHistory(const std::string& case_id) {
+    auto r = redis_->Command({"LRANGE", HistoryKey(case_id), "0", "-1"});
+    std::vector<v1::HistoryEntry> out;
+    if (!r.ok()) return out;
+    for (const auto& e : r->elements) {
+      v1::HistoryEntry entry;
+      EXPECT_TRUE(entry.ParseFromString(e.str));
+      out.push_back(entry);
+    }
+    return out;
+  }
+  void PutHistoryEntry(const std::string& case_id, size_t index, const v1::HistoryEntry& e) {
+    ASSERT_TRUE(
+        redis_->Command({"LSET", HistoryKey(case_id), std::to_string(index), e.SerializeAsString()})
+            .ok());
+  }
+
+  // The directory signing key of `author`, as a reader fetches it (Directory/GetAgency).
+  crypto::Ed25519PublicKey SigningKeyOf(const cv1::AgencyId& author) {
+    auto id = AgencyIdFromProto(author);
+    EXPECT_TRUE(id.ok());
+    auto entry = directory_->Get(*id);
+    EXPECT_TRUE(entry.ok()) << entry.status();
+    auto key = crypto::Ed25519PublicKey::FromPem(entry.ok() ? entry->signing_public_key_pem : "");
+    EXPECT_TRUE(key.ok());
+    return key.ok() ? *key : crypto::Ed25519PrivateKey::Generate().PublicKey();
+  }
+
+  // What an agency system does to read the record: OpenSealed, verify, open. The status of the
+  // first step that refuses.
+  StatusOr<v1::PersonalRecord> ReadRecord(const Agent& me, const std::string& case_id,
+                                          int64_t version = 0) {
+    v1::OpenSealedRequest req;
+    req.set_case_id(case_id);
+    req.set_version(version);
+    req.set_justification("checking the stored record");
+    v1::OpenSealedResponse resp;
+    const grpc::Status s = me.stub->OpenSealed(Ctx().get(), req, &resp);
+    if (!s.ok()) return FromGrpcStatus(s);
+    CONCORD_RETURN_IF_ERROR(client::VerifyRecord(resp.record(), resp.case_(), version,
+                                                 SigningKeyOf(resp.record().author())));
+    return client::OpenPersonalRecord(resp.record(), case_id, me.id.Key(), me.sealing);
+  }
+
   testing::TestPki pki_{kTd};
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::RedisClient> redis_;
   std::unique_ptr<RedisReferralStore> store_;
   std::unique_ptr<clients::DirectoryReader> directory_;
   metrics::Metrics metrics_;
-  RecordingAuditSink audit_;
+  AuditRecorder audit_;
   RecordingSender sender_;
   std::unique_ptr<ReferralsService> service_;
   std::unique_ptr<OutboxWorker> outbox_;
@@ -320,7 +416,7 @@ TEST_F(ReferralsServiceTest, WalkFromDetectionToRegistrationCertificateNotifiesA
   // The centre names the magistrate and re-seals the record to both.
   grpc::Status s = Do(surya_, c, v1::TRANSITION_KIND_ASSIGN_MAGISTRATE, [&](auto& r) {
     *r.mutable_target() = magistrate_.proto();
-    *r.mutable_sealed_record() = Seal(c.case_id(), {&surya_, &magistrate_});
+    *r.mutable_sealed_record() = SealNext(c, {&surya_, &magistrate_}, surya_);
   });
   ASSERT_TRUE(s.ok()) << s.error_message();
   s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
@@ -545,12 +641,12 @@ TEST_F(ReferralsServiceTest, SealedNoteTravelsInTheHistoryAndOpensOnlyForItsReci
   v1::Case c = Referred();
   const int64_t before = c.version();
   grpc::Status s = Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [&](v1::TransitionRequest& r) {
-    *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &pagasa_});
+    *r.mutable_sealed_note() = SealText(c, {&surya_, &pagasa_}, surya_);
   });
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(c.version(), before);
   s = Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [&](v1::TransitionRequest& r) {
-    *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &police_});
+    *r.mutable_sealed_note() = SealText(c, {&surya_, &police_}, surya_);
   });
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(c.state(), v1::CASE_STATE_DECLINED);
@@ -593,7 +689,7 @@ TEST_F(ReferralsServiceTest, SealedNoteTravelsInTheHistoryAndOpensOnlyForItsReci
 TEST_F(ReferralsServiceTest, NoPersonalDataInRedis) {
   v1::Case c = Referred();
   ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT, [&](v1::TransitionRequest& r) {
-                *r.mutable_sealed_note() = SealText(c.case_id(), {&surya_, &police_});
+                *r.mutable_sealed_note() = SealText(c, {&surya_, &police_}, surya_);
               }).ok());
   ASSERT_TRUE(outbox_->RunOnce().ok());
   const std::string dump = redis_server_->DumpAll();
@@ -601,6 +697,407 @@ TEST_F(ReferralsServiceTest, NoPersonalDataInRedis) {
   for (const char* secret : {kName, kContact, kNotes, "1999-04-01", kSealedNote}) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << secret;
   }
+}
+
+// ---- item: a draft is private to its referring agency ---------------------------------------
+
+TEST_F(ReferralsServiceTest, ADraftIsVisibleToItsReferrerOnly) {
+  // A complete draft naming the centre and the magistrate, with its record sealed to both.
+  v1::SaveDraftRequest draft;
+  *draft.mutable_attributes() = Attributes();
+  *draft.mutable_receiving_centre() = surya_.proto();
+  *draft.mutable_magistrate() = magistrate_.proto();
+  v1::SaveDraftResponse created;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &created).ok());
+  draft.set_case_id(created.case_().case_id());
+  draft.set_expected_version(created.case_().version());
+  *draft.mutable_sealed_record() = SealNext(created.case_(), {&surya_, &magistrate_}, police_);
+  v1::SaveDraftResponse saved;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  const v1::Case c = saved.case_();
+
+  const auto refused = [&](const grpc::Status& s, std::string_view what) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+    EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "NOT_A_PARTY") << what;
+  };
+  for (Agent* named : {&surya_, &magistrate_}) {
+    SCOPED_TRACE(named->id.Key());
+    v1::GetRequest get;
+    get.set_case_id(c.case_id());
+    v1::GetResponse got;
+    refused(named->stub->Get(Ctx().get(), get, &got), "Get");
+    v1::HistoryRequest hreq;
+    hreq.set_case_id(c.case_id());
+    v1::HistoryResponse history;
+    refused(named->stub->History(Ctx().get(), hreq, &history), "History");
+    v1::OpenSealedRequest open;
+    open.set_case_id(c.case_id());
+    open.set_justification("preparing the intake interview");
+    v1::OpenSealedResponse opened;
+    refused(named->stub->OpenSealed(Ctx().get(), open, &opened), "OpenSealed");
+    v1::ValidateRequest validate;
+    validate.set_case_id(c.case_id());
+    v1::ValidateResponse problems;
+    const grpc::Status validated = named->stub->Validate(Ctx().get(), validate, &problems);
+    if (named == &surya_) {
+      // Reception centres may not call Validate at all (the policy table).
+      EXPECT_EQ(validated.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    } else {
+      refused(validated, "Validate");
+    }
+    v1::UpdateSealedRequest update;
+    update.set_case_id(c.case_id());
+    update.set_expected_version(c.version());
+    *update.mutable_sealed_record() = SealNext(c, {&surya_, &magistrate_}, *named);
+    v1::UpdateSealedResponse updated;
+    refused(named->stub->UpdateSealed(Ctx().get(), update, &updated), "UpdateSealed");
+    v1::Case copy = c;
+    refused(Do(*named, copy, v1::TRANSITION_KIND_CLOSE,
+               [](v1::TransitionRequest& r) { r.set_close_reason(v1::CLOSE_REASON_OTHER); }),
+            "Transition");
+    v1::ListRequest list;
+    v1::ListResponse listed;
+    ASSERT_TRUE(named->stub->List(Ctx().get(), list, &listed).ok());
+    EXPECT_EQ(listed.cases_size(), 0) << "List";
+  }
+  auto stored = store_->Get(c.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->version(), c.version()) << "nothing changed";
+
+  // The referrer sees it; once submitted, so do the centre and the magistrate.
+  v1::ListRequest list;
+  v1::ListResponse listed;
+  ASSERT_TRUE(police_.stub->List(Ctx().get(), list, &listed).ok());
+  ASSERT_EQ(listed.cases_size(), 1);
+  v1::SubmitRequest submit;
+  submit.set_case_id(c.case_id());
+  submit.set_expected_version(c.version());
+  v1::TransitionResponse submitted;
+  ASSERT_TRUE(police_.stub->Submit(Ctx().get(), submit, &submitted).ok());
+  ASSERT_TRUE(surya_.stub->List(Ctx().get(), list, &listed).ok());
+  EXPECT_EQ(listed.cases_size(), 1);
+  auto record = ReadRecord(magistrate_, c.case_id());
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->full_name(), kName);
+}
+
+// ---- item: a centre that declined loses its rights on the personal data ----------------------
+
+TEST_F(ReferralsServiceTest, ACentreThatDeclinedLosesTheSealedRecord) {
+  v1::Case c = Referred();  // record version 1, sealed to the centre
+  // The centre names the magistrate: record version 2, sealed to both.
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ASSIGN_MAGISTRATE, [&](auto& r) {
+                *r.mutable_target() = magistrate_.proto();
+                *r.mutable_sealed_record() = SealNext(c, {&surya_, &magistrate_}, surya_);
+              }).ok());
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [](auto& r) {
+                r.set_note("no place for this profile");
+              }).ok());
+  ASSERT_EQ(c.state(), v1::CASE_STATE_DECLINED);
+
+  // No new version of the record, even sealed as the rules want (to the magistrate only).
+  v1::UpdateSealedRequest update;
+  update.set_case_id(c.case_id());
+  update.set_expected_version(c.version());
+  *update.mutable_sealed_record() = SealNext(c, {&magistrate_}, surya_);
+  v1::UpdateSealedResponse updated;
+  grpc::Status s = surya_.stub->UpdateSealed(Ctx().get(), update, &updated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "CENTRE_DECLINED");
+  // No record handed out any more, not even the versions sealed to it.
+  for (int64_t version : {0, 1, 2}) {
+    auto read = ReadRecord(surya_, c.case_id(), version);
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kPermissionDenied) << version;
+    EXPECT_EQ(ReasonOf(read.status()), "CENTRE_DECLINED") << version;
+  }
+  // No new sealed note to it.
+  s = Do(police_, c, v1::TRANSITION_KIND_CLOSE, [&](v1::TransitionRequest& r) {
+    r.set_close_reason(v1::CLOSE_REASON_WITHDRAWAL);
+    *r.mutable_sealed_note() = SealText(c, {&police_, &surya_}, police_);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // It still sees the outcome; the magistrate still keeps the record.
+  v1::GetRequest get;
+  get.set_case_id(c.case_id());
+  v1::GetResponse got;
+  EXPECT_TRUE(surya_.stub->Get(Ctx().get(), get, &got).ok());
+  *update.mutable_sealed_record() = SealNext(c, {&magistrate_}, magistrate_);
+  s = magistrate_.stub->UpdateSealed(Ctx().get(), update, &updated);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  auto stored = store_->Get(c.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->sealed_record_version(), 3);
+  EXPECT_EQ(stored->version(), c.version() + 1);
+}
+
+// ---- item: List and Validate are audited consultations ----------------------------------------
+
+TEST_F(ReferralsServiceTest, ListAndValidateAreAuditedConsultations) {
+  const v1::Case first = Referred();
+  const v1::Case second = Referred();
+  const auto consultations = [&](std::string_view method) {
+    std::multiset<std::string> objects;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method != "/concord.referrals.v1.Referrals/" + std::string(method)) continue;
+      EXPECT_EQ(e.operation, audit::Operation::kConsultation);
+      EXPECT_EQ(e.officer, "officer-42");
+      objects.insert(e.object + " " + e.agency.Key() + " " + e.outcome);
+    }
+    return objects;
+  };
+  v1::ListRequest list;
+  v1::ListResponse listed;
+  ASSERT_TRUE(surya_.stub->List(Ctx().get(), list, &listed).ok());
+  ASSERT_EQ(listed.cases_size(), 2);
+  EXPECT_EQ(
+      consultations("List"),
+      (std::multiset<std::string>{"referral:" + first.case_id() + " reception_centre/surya OK",
+                                  "referral:" + second.case_id() + " reception_centre/surya OK"}));
+  // A refused List is recorded too.
+  list.mutable_page()->set_page_token("not-a-token");
+  EXPECT_EQ(surya_.stub->List(Ctx().get(), list, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(
+      consultations("List").contains("referral:list reception_centre/surya "
+                                     "INVALID_ARGUMENT"));
+
+  // Validate of a stored draft reads case data; an inline draft reads nothing stored.
+  v1::SaveDraftRequest draft;
+  draft.mutable_attributes()->add_languages("es");
+  v1::SaveDraftResponse saved;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  v1::ValidateRequest validate;
+  validate.set_case_id(saved.case_().case_id());
+  v1::ValidateResponse problems;
+  ASSERT_TRUE(police_.stub->Validate(Ctx().get(), validate, &problems).ok());
+  EXPECT_EQ(magistrate_.stub->Validate(Ctx().get(), validate, &problems).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ValidateRequest inline_draft;
+  *inline_draft.mutable_draft() = draft;
+  ASSERT_TRUE(police_.stub->Validate(Ctx().get(), inline_draft, &problems).ok());
+  EXPECT_EQ(
+      consultations("Validate"),
+      (std::multiset<std::string>{"referral:" + saved.case_().case_id() + " police/pz-brussels OK",
+                                  "referral:" + saved.case_().case_id() +
+                                      " magistrate/parquet-bxl "
+                                      "PERMISSION_DENIED"}));
+
+  // No audit record, no answer: the cases are not returned when the audit log is down.
+  audit_.set_failing(true);
+  list.mutable_page()->clear_page_token();
+  grpc::Status s = surya_.stub->List(Ctx().get(), list, &listed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(police_.stub->Validate(Ctx().get(), validate, &problems).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  audit_.set_failing(false);
+}
+
+// ---- item: every sealed box is signed by its author ------------------------------------------
+
+// The write side: the service stores only boxes signed by the caller, for the version the write
+// creates; nothing is stored otherwise.
+TEST_F(ReferralsServiceTest, EveryStoredBoxMustBeSignedByTheCaller) {
+  v1::Case c = Referred();
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  v1::UpdateSealedRequest update;
+  update.set_case_id(c.case_id());
+  update.set_expected_version(c.version());
+  v1::UpdateSealedResponse updated;
+  const auto refused = [&](const v1::SealedRecord& box, std::string_view field,
+                           std::string_view reason) {
+    *update.mutable_sealed_record() = box;
+    const grpc::Status s = surya_.stub->UpdateSealed(Ctx().get(), update, &updated);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    const Status st = FromGrpcStatus(s);
+    ASSERT_FALSE(FieldViolationsOf(st).empty());
+    EXPECT_EQ(FieldViolationsOf(st)[0].field, field);
+    EXPECT_EQ(ReasonOf(st), reason);
+  };
+  v1::SealedRecord unsigned_box = SealNext(c, {&surya_}, surya_);
+  unsigned_box.clear_signature();
+  refused(unsigned_box, "sealed_record.signature", "SIGNATURE_REQUIRED");
+  // Signed by the police with its own key, sent by the centre.
+  refused(SealNext(c, {&surya_}, police_), "sealed_record.author", "BAD_SIGNATURE");
+  // Signed with another agency's key in the centre's name.
+  v1::SealedRecord forged = SealNext(c, {&surya_}, surya_);
+  ASSERT_TRUE(client::SignSealedBox(client::SealedKind::kRecord, c.case_id(), 2, surya_.proto(),
+                                    pagasa_.signing, forged)
+                  .ok());
+  refused(forged, "sealed_record.signature", "BAD_SIGNATURE");
+  // Signed for another version (an old box replayed), or for another case.
+  refused(Seal(c.case_id(), 1, {&surya_}, surya_), "sealed_record.version", "BAD_SIGNATURE");
+  v1::SealedRecord other_case = Seal("ref-aaaaaaaaaaaaaaaaaaaaaaaaaa", 2, {&surya_}, surya_);
+  refused(other_case, "sealed_record.signature", "BAD_SIGNATURE");
+  auto stored = store_->Get(c.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->sealed_record_version(), 1) << "nothing stored";
+
+  // A sealed note signed for another history entry is refused the same way.
+  grpc::Status s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+    r.set_document(v1::DOCUMENT_KIND_REFLECTION);
+    *r.mutable_target() = oe_.proto();
+    v1::Case older = c;
+    older.set_version(c.version() - 1);
+    *r.mutable_sealed_note() = SealText(older, {&surya_, &police_}, surya_);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "BAD_SIGNATURE");
+
+  // Correctly signed: stored, and the metric counted the refusals.
+  *update.mutable_sealed_record() = SealNext(c, {&surya_}, surya_);
+  ASSERT_TRUE(surya_.stub->UpdateSealed(Ctx().get(), update, &updated).ok());
+  EXPECT_EQ(updated.case_().sealed_record_version(), 2);
+  const std::string exposition = metrics_.Serialize();
+  EXPECT_NE(exposition.find("concord_referral_sealed_refusals_total{reason=\"BAD_SIGNATURE\"} 5"),
+            std::string::npos)
+      << exposition;
+}
+
+// The read side: an intruder rewrites Redis directly. Each tampering is refused by the reader
+// (the agency-side library, as concordctl uses it), never opened.
+TEST_F(ReferralsServiceTest, ReadersRefuseARecordReplacedRolledBackOrMovedInRedis) {
+  v1::Case c = Referred();  // record version 1 by the police, sealed to the centre
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  v1::UpdateSealedRequest update;
+  update.set_case_id(c.case_id());
+  update.set_expected_version(c.version());
+  *update.mutable_sealed_record() = SealNext(c, {&surya_}, surya_);
+  v1::UpdateSealedResponse updated;
+  ASSERT_TRUE(surya_.stub->UpdateSealed(Ctx().get(), update, &updated).ok());
+  const std::string id = c.case_id();
+  ASSERT_TRUE(ReadRecord(surya_, id).ok());
+  ASSERT_TRUE(ReadRecord(surya_, id, 1).ok());
+  const v1::SealedRecord v1_box = StoredRecord(id, 1);
+  const v1::SealedRecord v2_box = StoredRecord(id, 2);
+  const v1::Case other = Referred();  // another case, record version 1 by the police
+  const v1::SealedRecord other_box = StoredRecord(other.case_id(), 1);
+
+  const auto expect_refused = [&](absl::StatusCode code, std::string_view reason) {
+    auto read = ReadRecord(surya_, id);
+    EXPECT_EQ(read.status().code(), code) << read.status();
+    EXPECT_EQ(ReasonOf(read.status()), reason) << read.status();
+    PutRecord(id, 2, v2_box);  // restore
+    ASSERT_TRUE(ReadRecord(surya_, id).ok());
+  };
+  // 1. Replaced: by a record the intruder sealed itself to the centre's public key (it opens:
+  //    sealing says nothing about who wrote it), keeping the stored version, author and
+  //    signature; or a byte of the box changed.
+  v1::PersonalRecord false_record;
+  false_record.set_full_name("Someone Else Entirely");
+  auto intruder_box = client::SealPersonalRecord(
+      false_record, id, 2, {{surya_.id.Key(), surya_.sealing.PublicKey()}},
+      {surya_.proto(), crypto::Ed25519PrivateKey::Generate()});
+  ASSERT_TRUE(intruder_box.ok());
+  v1::SealedRecord replaced = *intruder_box;
+  replaced.set_signature(v2_box.signature());
+  *replaced.mutable_created_at() = v2_box.created_at();
+  PutRecord(id, 2, replaced);
+  expect_refused(absl::StatusCode::kDataLoss, "BAD_SIGNATURE");
+  replaced = v2_box;
+  (*replaced.mutable_ciphertext())[5] ^= 0x01;
+  PutRecord(id, 2, replaced);
+  expect_refused(absl::StatusCode::kDataLoss, "BAD_SIGNATURE");
+  // 2. Rolled back: version 1 put back under number 2 as it is (the service notices) ...
+  PutRecord(id, 2, v1_box);
+  expect_refused(absl::StatusCode::kDataLoss, "SEALED_RECORD_MISMATCH");
+  // ... or renumbered 2 (the signature covers the version).
+  v1::SealedRecord renumbered = v1_box;
+  renumbered.set_version(2);
+  *renumbered.mutable_author() = v2_box.author();
+  PutRecord(id, 2, renumbered);
+  expect_refused(absl::StatusCode::kDataLoss, "BAD_SIGNATURE");
+  // 3. Moved from another case (same version number, same author, validly signed there).
+  v1::SealedRecord moved = other_box;
+  moved.set_version(2);
+  PutRecord(id, 2, moved);
+  expect_refused(absl::StatusCode::kDataLoss, "BAD_SIGNATURE");
+  // 4. Signed by someone else: the centre named as author, another agency's key ...
+  v1::SealedRecord resigned = v2_box;
+  ASSERT_TRUE(client::SignSealedBox(client::SealedKind::kRecord, id, 2, surya_.proto(),
+                                    other_police_.signing, resigned)
+                  .ok());
+  PutRecord(id, 2, resigned);
+  expect_refused(absl::StatusCode::kDataLoss, "BAD_SIGNATURE");
+  // ... or an agency outside the case named as author, with its own valid signature.
+  v1::SealedRecord planted = v2_box;
+  ASSERT_TRUE(client::SignSealedBox(client::SealedKind::kRecord, id, 2, other_police_.proto(),
+                                    other_police_.signing, planted)
+                  .ok());
+  PutRecord(id, 2, planted);
+  expect_refused(absl::StatusCode::kDataLoss, "AUTHOR_NOT_A_PARTY");
+  // 5. The signature removed: unsigned, refused unless the reader accepts unsigned boxes.
+  v1::SealedRecord stripped = v2_box;
+  stripped.clear_signature();
+  PutRecord(id, 2, stripped);
+  expect_refused(absl::StatusCode::kFailedPrecondition, "UNSIGNED");
+  // The older version still reads as what it is.
+  auto older = ReadRecord(surya_, id, 1);
+  ASSERT_TRUE(older.ok()) << older.status();
+}
+
+TEST_F(ReferralsServiceTest, ReadersRefuseANoteMovedOrReplacedInRedis) {
+  v1::Case c = Referred();
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT, [&](v1::TransitionRequest& r) {
+                *r.mutable_sealed_note() = SealText(c, {&surya_, &police_}, surya_);
+              }).ok());
+  v1::Case other = Referred();
+  ASSERT_TRUE(Do(surya_, other, v1::TRANSITION_KIND_ACCEPT, [&](v1::TransitionRequest& r) {
+                *r.mutable_sealed_note() = SealText(other, {&surya_, &police_}, surya_);
+              }).ok());
+  const std::string id = c.case_id();
+  // What a reader does: History, then each note verified against its author's key.
+  const auto read_notes = [&]() -> Status {
+    v1::HistoryRequest req;
+    req.set_case_id(id);
+    v1::HistoryResponse resp;
+    const grpc::Status s = police_.stub->History(Ctx().get(), req, &resp);
+    if (!s.ok()) return FromGrpcStatus(s);
+    for (const v1::HistoryEntry& e : resp.entries()) {
+      if (!e.has_sealed_note()) continue;
+      CONCORD_RETURN_IF_ERROR(client::VerifyNote(e, id, SigningKeyOf(e.actor())));
+      CONCORD_RETURN_IF_ERROR(
+          client::OpenNote(e.sealed_note(), id, police_.id.Key(), police_.sealing).status());
+    }
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(read_notes().ok()) << read_notes();
+  std::vector<v1::HistoryEntry> history = StoredHistory(id);
+  const size_t last = history.size() - 1;
+  const v1::HistoryEntry accepted = history[last];
+  ASSERT_TRUE(accepted.has_sealed_note());
+  const auto expect_refused = [&](const v1::HistoryEntry& tampered, size_t at,
+                                  std::string_view reason) {
+    PutHistoryEntry(id, at, tampered);
+    const Status st = read_notes();
+    EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+    EXPECT_EQ(ReasonOf(st), reason) << st;
+    PutHistoryEntry(id, at, history[at]);  // restore
+  };
+  // Replaced by a note the intruder sealed itself to the police (keeping the signature).
+  v1::HistoryEntry replaced = accepted;
+  auto intruder_note = client::SealNote("an invented decline reason", id, accepted.version(),
+                                        {{police_.id.Key(), police_.sealing.PublicKey()}},
+                                        {surya_.proto(), crypto::Ed25519PrivateKey::Generate()});
+  ASSERT_TRUE(intruder_note.ok());
+  *replaced.mutable_sealed_note() = *intruder_note;
+  replaced.mutable_sealed_note()->set_signature(accepted.sealed_note().signature());
+  expect_refused(replaced, last, "BAD_SIGNATURE");
+  // A byte changed.
+  replaced = accepted;
+  (*replaced.mutable_sealed_note()->mutable_ciphertext())[2] ^= 0x01;
+  expect_refused(replaced, last, "BAD_SIGNATURE");
+  // Moved to an earlier entry (the submit, by the police).
+  v1::HistoryEntry moved = history[last - 1];
+  *moved.mutable_sealed_note() = accepted.sealed_note();
+  expect_refused(moved, last - 1, "WRONG_VERSION");
+  moved.mutable_sealed_note()->set_version(moved.version());
+  expect_refused(moved, last - 1, "AUTHOR_NOT_A_PARTY");
+  // The note of the same entry of another case.
+  v1::HistoryEntry foreign = accepted;
+  *foreign.mutable_sealed_note() = StoredHistory(other.case_id()).back().sealed_note();
+  foreign.mutable_sealed_note()->set_version(accepted.version());
+  expect_refused(foreign, last, "BAD_SIGNATURE");
+  ASSERT_TRUE(read_notes().ok());
 }
 
 }  // namespace

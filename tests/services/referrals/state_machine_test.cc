@@ -658,6 +658,85 @@ TEST(Requirements, SealedNoteOnlyToPartiesAndWellFormed) {
   EXPECT_TRUE(out->entry.has_sealed_note());
 }
 
+// A centre that declined receives no new sealed note, except the one it writes itself (its
+// decline reason): docs/referrals.md "Declining".
+TEST(Requirements, ADecliningCentreReceivesNoNewSealedNote) {
+  v1::TransitionRequest decline;
+  *decline.mutable_sealed_note() = Sealed({Police().Key(), CentreA().Key()});
+  ASSERT_TRUE(Try(InState(R), v1::TRANSITION_KIND_DECLINE, CentreA(), decline).ok());
+
+  v1::Case declined = InState(X);
+  *declined.add_declined_by() = AgencyIdToProto(CentreA());
+  v1::TransitionRequest close;
+  close.set_close_reason(v1::CLOSE_REASON_WITHDRAWAL);
+  *close.mutable_sealed_note() = Sealed({Magistrate().Key(), CentreA().Key()});
+  auto out = Try(declined, v1::TRANSITION_KIND_CLOSE, Police(), close);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ViolationFields(out.status()), ElementsAre("sealed_note.keys[1].recipient"));
+  *close.mutable_sealed_note() = Sealed({Magistrate().Key()});
+  EXPECT_TRUE(Try(declined, v1::TRANSITION_KIND_CLOSE, Police(), close).ok());
+
+  // Nor when the referrer refers the case elsewhere (the declining centre is a party before).
+  v1::TransitionRequest elsewhere;
+  *elsewhere.mutable_target() = AgencyIdToProto(CentreB());
+  *elsewhere.mutable_sealed_record() = Sealed({CentreB().Key(), Magistrate().Key()});
+  *elsewhere.mutable_sealed_note() = Sealed({CentreA().Key(), CentreB().Key()});
+  out = Try(declined, v1::TRANSITION_KIND_REFER_ELSEWHERE, Police(), elsewhere);
+  EXPECT_THAT(ViolationFields(out.status()), ElementsAre("sealed_note.keys[0].recipient"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who sees a case, and who keeps its sealed record.
+
+TEST(Visibility, ADraftIsTheReferrersAlone) {
+  const v1::Case draft = InState(D);  // names centre A and the magistrate already
+  EXPECT_TRUE(MayView(draft, Police()));
+  EXPECT_FALSE(MayView(draft, CentreA()));
+  EXPECT_FALSE(MayView(draft, Magistrate()));
+  EXPECT_FALSE(MayView(draft, Office()));
+  std::vector<std::string> keys;
+  for (const AgencyId& a : Viewers(draft)) keys.push_back(a.Key());
+  EXPECT_THAT(keys, ElementsAre(Police().Key()));
+  // Once submitted, every party.
+  const v1::Case referred = InState(R);
+  for (const AgencyId& a : {Police(), CentreA(), Magistrate(), Office()}) {
+    EXPECT_TRUE(MayView(referred, a)) << a.Key();
+  }
+  EXPECT_FALSE(MayView(referred, CentreB()));
+  EXPECT_EQ(Viewers(referred).size(), 4u);
+}
+
+TEST(RecordKeeper, CentreMagistrateAndTheReferrerOfADraft) {
+  EXPECT_TRUE(CheckRecordKeeper(InState(D), Police()).ok());
+  EXPECT_EQ(ReasonOf(CheckRecordKeeper(InState(D), CentreA())), "NOT_A_RECORD_KEEPER");
+  EXPECT_EQ(ReasonOf(CheckRecordKeeper(InState(D), Magistrate())), "NOT_A_RECORD_KEEPER");
+  for (S state : {R, A, F, M, T, C}) {
+    EXPECT_TRUE(CheckRecordKeeper(InState(state), CentreA()).ok()) << StateName(state);
+    EXPECT_TRUE(CheckRecordKeeper(InState(state), Magistrate()).ok()) << StateName(state);
+    EXPECT_EQ(ReasonOf(CheckRecordKeeper(InState(state), Police())), "NOT_A_RECORD_KEEPER");
+    EXPECT_EQ(ReasonOf(CheckRecordKeeper(InState(state), Office())), "NOT_A_RECORD_KEEPER");
+  }
+  EXPECT_EQ(CheckRecordKeeper(InState(Z), CentreA()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CheckRecordKeeper(InState(U), Magistrate()).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(RecordKeeper, ACentreThatDeclinedLosesTheRecord) {
+  v1::Case c = InState(X);
+  *c.add_declined_by() = AgencyIdToProto(CentreA());
+  EXPECT_TRUE(IsDecliningCentre(c, CentreA()));
+  EXPECT_FALSE(IsDecliningCentre(c, CentreB()));
+  const Status st = CheckRecordKeeper(c, CentreA());
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(st), "CENTRE_DECLINED");
+  EXPECT_TRUE(CheckRecordKeeper(c, Magistrate()).ok());
+  // It still sees the outcome.
+  EXPECT_TRUE(MayView(c, CentreA()));
+  // Closed after the decline: still no right.
+  c.set_state(Z);
+  EXPECT_EQ(ReasonOf(CheckRecordKeeper(c, CentreA())), "CENTRE_DECLINED");
+}
+
 TEST(Requirements, NoteIsBounded) {
   v1::TransitionRequest r;
   r.set_note(std::string(1001, 'x'));

@@ -15,8 +15,11 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace concord::referrals::testing;  // NOLINT(build/namespaces)
 
+// A save of a stored draft (a record is bound to its case id, so only a saved draft carries one).
 v1::SaveDraftRequest CompleteRequest() {
   v1::SaveDraftRequest r;
+  r.set_case_id("ref-aaaaaaaaaaaaaaaaaaaaaaaaaa");
+  r.set_expected_version(1);
   *r.mutable_attributes() = CompleteAttributes();
   *r.mutable_receiving_centre() = AgencyIdToProto(CentreA());
   *r.mutable_magistrate() = AgencyIdToProto(Magistrate());
@@ -28,6 +31,13 @@ v1::SaveDraftRequest CompleteRequest() {
 TEST(FormatProblems, CompleteAndEmptyDraftsAreWellFormed) {
   EXPECT_THAT(FormatProblems(CompleteRequest()), IsEmpty());
   EXPECT_THAT(FormatProblems(v1::SaveDraftRequest{}), IsEmpty());
+}
+
+TEST(FormatProblems, ANewDraftCarriesNoRecordYet) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  r.clear_case_id();
+  r.set_expected_version(0);
+  EXPECT_THAT(Fields(FormatProblems(r)), ElementsAre("sealed_record"));
 }
 
 TEST(FormatProblems, AttributesFieldByField) {
@@ -82,6 +92,7 @@ TEST(FormatProblems, AgenciesIdsAndReference) {
   r.mutable_magistrate()->set_id("Not Valid");
   r.mutable_magistrate()->set_trust_domain("UPPER");
   r.set_case_id("case-1");
+  r.set_expected_version(0);
   r.set_case_reference("ref;drop");
   EXPECT_THAT(Fields(FormatProblems(r)),
               ElementsAre("case_id", "expected_version", "receiving_centre.type", "magistrate.id",
@@ -204,6 +215,53 @@ TEST(ProblemsToStatus, CarriesTheFieldPaths) {
   ASSERT_EQ(FieldViolationsOf(s).size(), 1u);
   EXPECT_EQ(FieldViolationsOf(s)[0].field, "attributes.languages[1]");
   EXPECT_TRUE(ProblemsToStatus("x", {}).ok());
+}
+
+// The write-side signature check: present, for the version the write creates, by the caller, and
+// verifying under the caller's directory key (CheckBoxSignature).
+TEST(BoxSignature, MustBeTheCallersForTheVersionTheWriteCreates) {
+  const std::string case_id = "ref-aaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate();
+  v1::SealedRecord box = Sealed({CentreA().Key()});
+  ASSERT_TRUE(client::SignSealedBox(client::SealedKind::kRecord, case_id, 2,
+                                    AgencyIdToProto(CentreA()), key, box)
+                  .ok());
+  const v1::SealedRecord stamped = StampSealedRecord(box, 2, CentreA(), T0());
+  const auto check = [&](const v1::SealedRecord& from_client, const v1::SealedRecord& as_stored,
+                         const crypto::Ed25519PublicKey& pub) {
+    return CheckBoxSignature(from_client, as_stored, client::SealedKind::kRecord, case_id, pub,
+                             "sealed_record");
+  };
+  EXPECT_TRUE(check(box, stamped, key.PublicKey()).ok());
+  // The client may leave version and author to the server: the signature still covers them.
+  v1::SealedRecord bare = box;
+  bare.clear_version();
+  bare.clear_author();
+  EXPECT_TRUE(check(bare, StampSealedRecord(bare, 2, CentreA(), T0()), key.PublicKey()).ok());
+
+  const auto expect = [](const Status& st, std::string_view field, std::string_view reason) {
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+    ASSERT_EQ(FieldViolationsOf(st).size(), 1u) << st;
+    EXPECT_EQ(FieldViolationsOf(st)[0].field, field);
+    EXPECT_EQ(ReasonOf(st), reason);
+  };
+  v1::SealedRecord unsigned_box = box;
+  unsigned_box.clear_signature();
+  expect(check(unsigned_box, StampSealedRecord(unsigned_box, 2, CentreA(), T0()), key.PublicKey()),
+         "sealed_record.signature", "SIGNATURE_REQUIRED");
+  // Signed for version 2, but this write creates version 3.
+  expect(check(box, StampSealedRecord(box, 3, CentreA(), T0()), key.PublicKey()),
+         "sealed_record.version", "BAD_SIGNATURE");
+  // Signed as centre A, sent by centre B.
+  expect(check(box, StampSealedRecord(box, 2, CentreB(), T0()), key.PublicKey()),
+         "sealed_record.author", "BAD_SIGNATURE");
+  // Another agency's key (the caller's directory key does not match), or an altered byte.
+  expect(check(box, stamped, crypto::Ed25519PrivateKey::Generate().PublicKey()),
+         "sealed_record.signature", "BAD_SIGNATURE");
+  v1::SealedRecord altered = box;
+  (*altered.mutable_ciphertext())[3] ^= 0x01;
+  expect(check(altered, StampSealedRecord(altered, 2, CentreA(), T0()), key.PublicKey()),
+         "sealed_record.signature", "BAD_SIGNATURE");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
-#include "services/messaging/envelope_proto.h"
+#include "common/envelope/envelope_proto.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 
-namespace concord::messaging {
+namespace concord::envelope {
 namespace {
 
 namespace cv1 = ::concord::common::v1;
@@ -115,6 +115,14 @@ void TimeToProto(absl::Time t, google::protobuf::Timestamp& out) {
 StatusOr<Envelope> EnvelopeFromProto(const v1::Envelope& p) {
   FieldErrors errors;
   Envelope e;
+  if (p.version() == 0 || p.version() == 1) {
+    e.version = EnvelopeVersion::kV1;
+  } else if (p.version() == 2) {
+    e.version = EnvelopeVersion::kV2;
+  } else {
+    errors.Add("envelope.version", absl::StrCat("unknown envelope version ", p.version(),
+                                                " (this server reads 1 and 2, accepts 2)"));
+  }
   e.message_id = p.message_id();
   if (p.has_sender()) AgencyInto(p.sender(), "envelope.sender", e.sender, errors);
   for (int i = 0; i < p.recipients_size(); ++i) {
@@ -157,10 +165,13 @@ StatusOr<Envelope> EnvelopeFromProto(const v1::Envelope& p) {
     e.expires_at = TimeFromProto(p.expires_at());
   }
   SealedFromProto(p.body(), e.body);
+  e.body_key_commitment = p.body_key_commitment();
   for (int i = 0; i < p.attachments_size(); ++i) {
     const v1::Attachment& pa = p.attachments(i);
     Attachment a{pa.attachment_id(), pa.name(), pa.media_type(), pa.size(), pa.sha256(), {}};
-    for (const v1::ChunkRef& c : pa.chunks()) a.chunks.push_back({c.index(), c.size(), c.sha256()});
+    for (const v1::ChunkRef& c : pa.chunks()) {
+      a.chunks.push_back({c.index(), c.size(), c.sha256(), c.key_commitment()});
+    }
     e.attachments.push_back(std::move(a));
   }
   e.in_reply_to = p.in_reply_to();
@@ -169,6 +180,11 @@ StatusOr<Envelope> EnvelopeFromProto(const v1::Envelope& p) {
     link.original_message_id = p.forward().original_message_id();
     AgencyInto(p.forward().original_sender(), "envelope.forward.original_sender",
                link.original_sender, errors);
+    if (e.version == EnvelopeVersion::kV2) {
+      link.root_message_id = p.forward().root_message_id();
+      AgencyInto(p.forward().root_sender(), "envelope.forward.root_sender", link.root_sender,
+                 errors);
+    }
     if (p.forward().has_permission()) {
       ForwardPermission perm;
       PermissionInto(p.forward().permission(), "envelope.forward.permission", perm, errors);
@@ -183,6 +199,7 @@ StatusOr<Envelope> EnvelopeFromProto(const v1::Envelope& p) {
 
 void EnvelopeToProto(const Envelope& e, v1::Envelope& out) {
   out.Clear();
+  out.set_version(static_cast<uint32_t>(e.version));
   out.set_message_id(e.message_id);
   AgencyToProto(e.sender, *out.mutable_sender());
   for (const AgencyId& r : e.recipients) AgencyToProto(r, *out.add_recipients());
@@ -201,6 +218,7 @@ void EnvelopeToProto(const Envelope& e, v1::Envelope& out) {
   TimeToProto(e.created_at, *out.mutable_created_at());
   TimeToProto(e.expires_at, *out.mutable_expires_at());
   SealedToProto(e.body, *out.mutable_body());
+  out.set_body_key_commitment(e.body_key_commitment);
   for (const Attachment& a : e.attachments) {
     v1::Attachment* pa = out.add_attachments();
     pa->set_attachment_id(a.attachment_id);
@@ -213,6 +231,7 @@ void EnvelopeToProto(const Envelope& e, v1::Envelope& out) {
       pc->set_index(c.index);
       pc->set_size(c.size);
       pc->set_sha256(c.sha256);
+      pc->set_key_commitment(c.key_commitment);
     }
   }
   out.set_in_reply_to(e.in_reply_to);
@@ -220,6 +239,10 @@ void EnvelopeToProto(const Envelope& e, v1::Envelope& out) {
     v1::ForwardLink* link = out.mutable_forward();
     link->set_original_message_id(e.forward->original_message_id);
     AgencyToProto(e.forward->original_sender, *link->mutable_original_sender());
+    if (e.version == EnvelopeVersion::kV2) {
+      link->set_root_message_id(e.forward->root_message_id);
+      AgencyToProto(e.forward->root_sender, *link->mutable_root_sender());
+    }
     if (e.forward->permission)
       PermissionToProto(*e.forward->permission, *link->mutable_permission());
   }
@@ -273,4 +296,4 @@ void ReceiptToProto(const Receipt& r, v1::Receipt& out) {
   out.set_signature(r.signature);
 }
 
-}  // namespace concord::messaging
+}  // namespace concord::envelope
