@@ -173,9 +173,11 @@ struct MessageWatchArgs {
   std::string duration;  // stop after this long ("30s", "10m"); "" = no limit
   bool ack = false;      // acknowledge each verified delivery
   bool receipt = false;  // send a signed delivered receipt for each verified delivery
+  int max_retries = 0;   // failed resumes in a row before giving up; 0 = no limit
 };
 /// Subscribe: one line per delivery (signature verified against the sender's key; the body is
-/// not opened). Stops after --max, --duration, or on SIGINT/SIGTERM.
+/// not opened). Resumes with backoff when the server closes the stream; stops after --max,
+/// --duration, on SIGINT/SIGTERM (exit 0), or on UNAUTHENTICATED/PERMISSION_DENIED (exit 2).
 int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
                     const MessageWatchArgs& args, Output& out);
 

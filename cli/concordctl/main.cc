@@ -194,7 +194,10 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
   CLI::App* watch = message->add_subcommand(
       "watch",
       "subscribes to this agency's deliveries (backlog first, then live): one line per message, "
-      "signature checked; stops after --max, --duration, or on Ctrl-C / SIGTERM");
+      "signature checked; resumes with backoff when the server closes the stream (a message "
+      "may then show again: marked '(again)'); stops after --max, --duration, on Ctrl-C / "
+      "SIGTERM, or with exit 2 when the server refuses this certificate or agency "
+      "(UNAUTHENTICATED, PERMISSION_DENIED)");
   watch->add_option("--terminal", watch_args.terminal,
                     "terminal name ([A-Za-z0-9_.-]{1,64}; default: the certificate serial). "
                     "Terminals of one agency share the deliveries");
@@ -203,6 +206,9 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
   watch->add_flag("--ack", watch_args.ack, "acknowledge each delivery whose signature verifies");
   watch->add_flag("--receipt", watch_args.receipt,
                   "send a signed delivered receipt for each delivery whose signature verifies");
+  watch->add_option("--max-retries", watch_args.max_retries,
+                    "give up (exit 2) after N resumes in a row that delivered nothing "
+                    "(0 = keep resuming until --duration or Ctrl-C)");
   watch->callback(
       [&] { run = [&](Output& o) { return concord::ctl::RunMessageWatch(g, k, watch_args, o); }; });
 

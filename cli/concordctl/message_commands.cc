@@ -683,39 +683,34 @@ int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, 
 int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
                     const MessageWatchArgs& args, Output& out) {
   if (args.max < 0) return out.LocalError(UsageError("--max", "must be 0 (no limit) or more"));
-  std::optional<absl::Duration> duration;
+  if (args.max_retries < 0) {
+    return out.LocalError(UsageError("--max-retries", "must be 0 (no limit) or more"));
+  }
+  mc::WatchOptions options;
+  options.terminal_id = args.terminal;
+  options.resume.max_attempts = args.max_retries;
   if (!args.duration.empty()) {
     StatusOr<absl::Duration> d = ParseTimeToLive("--duration", args.duration);
     if (!d.ok()) return out.LocalError(d.status());
-    duration = *d;
+    options.max_duration = *d;
   }
   StatusOr<mc::SenderIdentity> me =
       LoadIdentity(globals, keys, args.receipt ? Need::kYes : Need::kNo, Need::kNo);
   if (!me.ok()) return out.LocalError(me.status());
-  std::shared_ptr<grpc::Channel> channel;
-  auto client = MakeClient(globals, *me, &channel);
+  auto client = MakeClient(globals, *me, nullptr);
   if (!client.ok()) return out.LocalError(client.status());
-  auto stub = msg::Messaging::NewStub(channel);
 
-  // The library's Watch cannot be interrupted from outside; the same Subscribe loop here, with a
-  // context that a signal (Ctrl-C, SIGTERM) cancels.
-  grpc::ClientContext context;
-  if (!globals.connection.officer.empty()) {
-    context.AddMetadata(kOfficerMetadata, globals.connection.officer);
-  }
-  if (!globals.connection.justification.empty()) {
-    context.AddMetadata(kJustificationMetadata, globals.connection.justification);
-  }
-  if (duration.has_value()) context.set_deadline(absl::ToChronoTime(absl::Now() + *duration));
-  msg::SubscribeRequest request;
-  request.set_terminal_id(args.terminal);
-
+  // The library's Watch: it resumes with backoff when the server closes the stream (maximum
+  // connection age, restart) and stops on UNAUTHENTICATED/PERMISSION_DENIED. A signal (Ctrl-C,
+  // SIGTERM) stops it through a WatchStop.
   StopSignals signals;
+  mc::WatchStop stop;
+  options.stop = &stop;
   std::atomic<bool> finished{false};
   std::thread canceller([&] {
     while (!finished.load()) {
       if (StopSignals::received()) {
-        context.TryCancel();
+        stop.Stop();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -725,6 +720,16 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     finished.store(true);
     if (canceller.joinable()) canceller.join();
   };
+  int resumes = 0;
+  options.on_resume = [&](const Status& ended, int attempt, absl::Duration delay) {
+    ++resumes;
+    // On stderr: stdout keeps one line (or one JSON object) per delivery.
+    out.Notice(absl::StrCat("watch: the stream ended (",
+                            GrpcCodeName(static_cast<grpc::StatusCode>(ended.code())),
+                            ended.message().empty() ? "" : ": ", Message(ended), "); resuming in ",
+                            absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))),
+                            " (attempt ", attempt, ")"));
+  };
 
   KeyCache directory(**client);
   std::set<std::string> seen;
@@ -732,16 +737,15 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
   int invalid = 0;
   bool reached_max = false;
   int failure = kExitOk;
-  auto reader = stub->Subscribe(&context, request);
-  msg::Delivery delivery;
-  while (reader->Read(&delivery)) {
+  const Status watched = (*client)->Watch(options, [&](const msg::Delivery& delivery) {
     const msg::Envelope& e = delivery.envelope();
     ++count;
+    // At-least-once delivery: a message delivered before a resume may come again.
     const bool again = !seen.insert(e.message_id()).second;
     StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(e.sender());
     if (!sender_keys.ok()) {
       failure = RpcFailure(out, LookupRpc(e.sender()), sender_keys.status());
-      break;
+      return false;
     }
     const bool verified = mc::VerifyEnvelope(e, (*sender_keys)->signing_key).ok();
     if (!verified) ++invalid;
@@ -750,14 +754,14 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     if (verified && args.receipt) {
       if (Status st = (*client)->SendReceipt(e, msg::RECEIPT_KIND_DELIVERED); !st.ok()) {
         failure = RpcFailure(out, "SendReceipt", st);
-        break;
+        return false;
       }
       receipt = true;
     }
     if (verified && args.ack) {
       if (auto a = (*client)->Ack({e.message_id()}); !a.ok()) {
         failure = RpcFailure(out, "Ack", a.status());
-        break;
+        return false;
       }
       acked = true;
     }
@@ -768,6 +772,7 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
       doc["signature_verified"] = verified;
       doc["acknowledged"] = acked;
       doc["delivered_receipt_sent"] = receipt;
+      doc["again"] = again;
       out.JsonLine(doc);
     } else {
       std::string line = TimestampText(delivery.accepted_at()) + "  " + e.message_id() + "  from " +
@@ -786,23 +791,34 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     out.Flush();
     if (args.max > 0 && count >= args.max) {
       reached_max = true;
-      break;
+      return false;
     }
-  }
-  if (failure != kExitOk || reached_max) context.TryCancel();
-  const grpc::Status status = reader->Finish();
-  const bool by_signal = StopSignals::received();
+    return true;
+  });
+  const bool by_signal = stop.stopped();
   stop_canceller();
   if (failure != kExitOk) return failure;
-  const bool expected_end =
-      reached_max || by_signal ||
-      (duration.has_value() && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
-  if (!status.ok() && !expected_end) return out.RpcError("Subscribe", status);
+  if (!watched.ok()) {
+    const int rc = RpcFailure(out, "Subscribe", watched);
+    const grpc::StatusCode code = static_cast<grpc::StatusCode>(watched.code());
+    if (code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED) {
+      out.Notice(
+          "watch stopped: the server no longer admits this certificate or agency (revoked "
+          "certificate, suspended agency, or not allowed); not resuming");
+    } else if (mc::IsResumable(code)) {
+      out.Notice(absl::StrCat("watch stopped: gave up after ", args.max_retries,
+                              " failed resumes in a row (--max-retries)"));
+    }
+    return rc;
+  }
   if (!out.json()) {
-    const std::string why = reached_max ? "--max reached"
-                            : by_signal ? "signal"
-                                        : (status.ok() ? "stream ended" : "--duration elapsed");
-    out.Line("watch stopped (" + why + "): " + std::to_string(count) + " deliveries");
+    const std::string why = reached_max                                       ? "--max reached"
+                            : by_signal                                       ? "signal"
+                            : options.max_duration < absl::InfiniteDuration() ? "--duration elapsed"
+                                                                              : "stream ended";
+    std::string line = "watch stopped (" + why + "): " + std::to_string(count) + " deliveries";
+    if (resumes > 0) line += ", " + std::to_string(resumes) + " resumed stream(s)";
+    out.Line(line);
   }
   if (invalid > 0) {
     return out.VerificationFailed(std::to_string(invalid) +

@@ -94,6 +94,17 @@ void Output::JsonLine(const nlohmann::json& doc) {
 
 void Output::Flush() { out_.flush(); }
 
+void Output::Notice(std::string_view text) {
+  if (json_) {
+    err_ << nlohmann::json{{"notice", std::string(text)}}.dump(
+                -1, ' ', false, nlohmann::json::error_handler_t::replace)
+         << '\n';
+  } else {
+    err_ << text << '\n';
+  }
+  err_.flush();
+}
+
 void Output::Table(const std::vector<std::string>& headers,
                    const std::vector<std::vector<std::string>>& rows) {
   if (rows.empty()) {

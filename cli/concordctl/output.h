@@ -48,6 +48,10 @@ class Output {
   /// Flushes stdout (streams print as events arrive, also into a pipe).
   void Flush();
 
+  /// One line about the command's progress on stderr (`{"notice": text}` with --json), so that
+  /// stdout keeps only results (e.g. `message watch` resuming a stream).
+  void Notice(std::string_view text);
+
   /// An aligned table with a header row on stdout; "(none)" for no rows.
   void Table(const std::vector<std::string>& headers,
              const std::vector<std::vector<std::string>>& rows);

@@ -47,6 +47,13 @@ const std::vector<OptionDef>& OptionDefs() {
        "Redis command timeout, in milliseconds (> 0)"},
       {"--drain-timeout-seconds", &CommonConfig::drain_timeout_seconds,
        "On SIGTERM, how long in-flight RPCs may run before the server stops, in seconds (>= 0)"},
+      {"--max-connection-age-seconds", &CommonConfig::max_connection_age_seconds,
+       "Maximum age of a client connection on the mutual TLS port, in seconds (1..604800; gRPC "
+       "adds +-10 % jitter): the server then sends GOAWAY and clients reconnect, with a new TLS "
+       "handshake"},
+      {"--max-connection-age-grace-seconds", &CommonConfig::max_connection_age_grace_seconds,
+       "After --max-connection-age-seconds, how long calls still open (Subscribe streams) may "
+       "run before the connection is closed, in seconds (1..86400); Concord's clients resume"},
       {"--log-level", &CommonConfig::log_level, "Minimum log level: debug, info, warn or error"},
       {"--audit-key-file", &CommonConfig::audit_key_file,
        "File holding the deployment's audit record encryption key (AES-256-GCM); audit "
@@ -263,6 +270,17 @@ Status Validate(const CommonConfig& cfg) {
   if (cfg.drain_timeout_seconds < 0) {
     errors.Add("--drain-timeout-seconds",
                "must be >= 0, got " + std::to_string(cfg.drain_timeout_seconds));
+  }
+  // Security: a connection must not outlive its certificate's revocation or rotation forever,
+  // and the grace must be finite (gRPC's own default grace is infinite).
+  if (cfg.max_connection_age_seconds < 1 || cfg.max_connection_age_seconds > 604800) {
+    errors.Add("--max-connection-age-seconds", "must be in 1..604800 (7 days), got " +
+                                                   std::to_string(cfg.max_connection_age_seconds));
+  }
+  if (cfg.max_connection_age_grace_seconds < 1 || cfg.max_connection_age_grace_seconds > 86400) {
+    errors.Add(
+        "--max-connection-age-grace-seconds",
+        "must be in 1..86400 (1 day), got " + std::to_string(cfg.max_connection_age_grace_seconds));
   }
   if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
       cfg.log_level != "error") {
