@@ -217,6 +217,7 @@ start_server() {
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
     --bootstrap-directory-admins admin/ops \
+    --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
   wait_for_health

@@ -3,9 +3,6 @@
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
 
-#include <nlohmann/json.hpp>
-
-#include "common/crypto/encoding.h"
 #include "common/identity/agency_id.h"
 #include "common/status/status_macros.h"
 
@@ -94,47 +91,6 @@ std::string HexText(std::string_view bytes) {
     out += kDigits[c & 0xf];
   }
   return out;
-}
-
-StatusOr<concord::directory::v1::KeyEndorsement> ParseKeyEndorsementJson(std::string_view flag,
-                                                                         std::string_view json) {
-  const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return FlagError(flag, "not a JSON object (docs/concordctl.md \"Key endorsement file\")");
-  }
-  auto member = [&](const char* name) -> StatusOr<std::string> {
-    const auto it = j.find(name);
-    if (it == j.end() || !it->is_string()) {
-      return FlagError(flag, std::string("member \"") + name + "\" missing or not a string");
-    }
-    return it->get<std::string>();
-  };
-  concord::directory::v1::KeyEndorsement out;
-  CONCORD_ASSIGN_OR_RETURN(const std::string previous_b64, member("previous_signing_key"));
-  CONCORD_ASSIGN_OR_RETURN(const std::string signature_b64, member("signature"));
-  CONCORD_ASSIGN_OR_RETURN(const std::string issued_at, member("issued_at"));
-  auto previous = crypto::Base64Decode(previous_b64);
-  if (!previous.ok() || previous->size() != 32) {
-    return FlagError(flag, "previous_signing_key must be base64 of a raw Ed25519 key (32 bytes)");
-  }
-  auto signature = crypto::Base64Decode(signature_b64);
-  if (!signature.ok() || signature->size() != 64) {
-    return FlagError(flag, "signature must be base64 of an Ed25519 signature (64 bytes)");
-  }
-  if (!google::protobuf::util::TimeUtil::FromString(issued_at, out.mutable_issued_at())) {
-    return FlagError(flag, "issued_at must be an RFC 3339 time, e.g. 2026-12-01T09:30:00.5Z");
-  }
-  out.set_previous_signing_key(*std::move(previous));
-  out.set_signature(*std::move(signature));
-  return out;
-}
-
-std::string KeyEndorsementJson(const concord::directory::v1::KeyEndorsement& endorsement) {
-  const nlohmann::json j = {
-      {"previous_signing_key", crypto::Base64Encode(endorsement.previous_signing_key())},
-      {"issued_at", google::protobuf::util::TimeUtil::ToString(endorsement.issued_at())},
-      {"signature", crypto::Base64Encode(endorsement.signature())}};
-  return j.dump(2) + "\n";
 }
 
 StatusOr<concord::directory::v1::AgencyAttribute> ParseAttributeFlag(std::string_view flag,

@@ -39,16 +39,6 @@ std::string TimestampText(const google::protobuf::Timestamp& ts);
 /// Lower-case hex of bytes.
 std::string HexText(std::string_view bytes);
 
-/// A key endorsement file (`concordctl keys rotate` writes it; docs/concordctl.md):
-///   {"previous_signing_key": "<base64, 32 bytes>", "issued_at": "<RFC 3339, up to ns>",
-///    "signature": "<base64, 64 bytes>"}
-/// Other members are ignored. INVALID_ARGUMENT naming `flag` and the member when malformed.
-StatusOr<concord::directory::v1::KeyEndorsement> ParseKeyEndorsementJson(std::string_view flag,
-                                                                         std::string_view json);
-
-/// The inverse of ParseKeyEndorsementJson (issued_at with nanoseconds when not zero).
-std::string KeyEndorsementJson(const concord::directory::v1::KeyEndorsement& endorsement);
-
 /// "--attribute NAME=VALUE" -> the attribute (value "" = reset to the default). INVALID_ARGUMENT
 /// naming `flag` when there is no "=" or the name is empty.
 StatusOr<concord::directory::v1::AgencyAttribute> ParseAttributeFlag(std::string_view flag,

@@ -54,12 +54,12 @@ struct AgencySpecArgs {
   /// to its default, and attributes not named are kept.
   std::vector<std::string> attributes;
   // update only
-  /// --endorsement FILE: the agency's endorsement of its new keys (JSON, docs/concordctl.md).
-  std::string endorsement_file;
   bool clear_specialisations = false;
   bool clear_languages = false;
   bool clear_serials = false;
-  int64_t expected_version = -1;  // -1 = the version just read
+  int64_t expected_version = -1;     // -1 = the version just read
+  std::string key_endorsement_file;  // --key-endorsement: `keys rotate`'s file (new keys + the
+                                     // endorsement by the current signing key)
 };
 int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Output& out);
 /// Read-modify-write: gets the agency, applies the given flags, sends UpdateAgency with the
@@ -92,6 +92,28 @@ struct ListArgs {
 };
 int RunDirectoryList(const Globals& globals, const ListArgs& args, Output& out);
 int RunDirectoryRevocations(const Globals& globals, Output& out);
+
+// ---- key continuity (key_commands.cc; docs/concordctl.md "Keys and key continuity") --------
+
+struct DirectoryTrustArgs {
+  std::string agency;  // "<type>/<id>" or SPIFFE ID
+  bool yes = false;    // accept without asking
+};
+/// Fetches the agency's keys, prints the remembered and the directory's fingerprints and, on
+/// confirmation (--yes or a "y" on a terminal), records the directory's keys as accepted in the
+/// known-keys file. 0 accepted or nothing to accept; 3 not confirmed; 1 no --yes and stdin is
+/// not a terminal.
+int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Output& out);
+
+struct KeysRotateArgs {
+  std::string out_file;  // --out: the endorsement file (default DIR/key_endorsement.json)
+};
+/// New key pair in the agency folder (DIR/{sign,seal}.{key,pub}.next) and its endorsement by the
+/// current DIR/sign.key, for `directory update --key-endorsement`.
+int RunKeysRotate(const Globals& globals, const KeysRotateArgs& args, Output& out);
+/// Once the directory holds the *.next keys: they become DIR/sign.key etc.; the old ones are
+/// kept as *.previous. 3 (nothing changed) while the directory still holds other keys.
+int RunKeysActivate(const Globals& globals, Output& out);
 
 // ---- audit ---------------------------------------------------------------------------------
 
@@ -178,9 +200,11 @@ struct MessageWatchArgs {
   std::string duration;  // stop after this long ("30s", "10m"); "" = no limit
   bool ack = false;      // acknowledge each verified delivery
   bool receipt = false;  // send a signed delivered receipt for each verified delivery
+  int max_retries = 0;   // failed resumes in a row before giving up; 0 = no limit
 };
 /// Subscribe: one line per delivery (signature verified against the sender's key; the body is
-/// not opened). Stops after --max, --duration, or on SIGINT/SIGTERM.
+/// not opened). Resumes with backoff when the server closes the stream; stops after --max,
+/// --duration, on SIGINT/SIGTERM (exit 0), or on UNAUTHENTICATED/PERMISSION_DENIED (exit 2).
 int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
                     const MessageWatchArgs& args, Output& out);
 

@@ -5,6 +5,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "common/crypto/ed25519.h"
 #include "common/crypto/key_endorsement.h"
@@ -119,12 +120,7 @@ void PrintAgency(const dir::Agency& agency, Output& out) {
   rows.emplace_back("certificate serials", JoinComma(ToVector(agency.certificate_serials())));
   rows.emplace_back("signing key", KeyText(agency.signing_public_key_pem(), /*signing=*/true));
   rows.emplace_back("sealing key", KeyText(agency.sealing_public_key_pem(), /*signing=*/false));
-  rows.emplace_back(
-      "key endorsement",
-      agency.has_key_endorsement()
-          ? "by " + crypto::KeyFingerprint(agency.key_endorsement().previous_signing_key()) +
-                " at " + TimestampText(agency.key_endorsement().issued_at())
-          : "(none)");
+  rows.emplace_back("key endorsement", EndorsementText(agency));
   if (agency.attributes_size() > 0) rows.emplace_back("attributes", AttributesText(agency));
   rows.emplace_back("version", std::to_string(agency.version()));
   rows.emplace_back("created", TimestampText(agency.created_at()));
@@ -265,11 +261,6 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
   for (const std::string& text : args.attributes) {
     CONCORD_ASSIGN_OR_RETURN(*spec.add_attributes(), ParseAttributeFlag("--attribute", text));
   }
-  if (!args.endorsement_file.empty()) {
-    CONCORD_ASSIGN_OR_RETURN(const std::string json, ReadTextFile(args.endorsement_file));
-    CONCORD_ASSIGN_OR_RETURN(*spec.mutable_key_endorsement(),
-                             ParseKeyEndorsementJson("--endorsement", json));
-  }
   if (!signing_key_file.empty()) {
     CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadPublicKeyPem(signing_key_file, "ED25519"));
     spec.set_signing_public_key_pem(pem);
@@ -279,6 +270,46 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
     spec.set_sealing_public_key_pem(pem);
   }
   return absl::OkStatus();
+}
+
+// --key-endorsement FILE: the agency's new keys and their endorsement by its current signing
+// key (`keys rotate`), checked here against the stored agency before anything is sent; the
+// directory verifies it again (AgencySpec.key_endorsement).
+int ApplyKeyRotation(const AgencySpecArgs& args, const dir::Agency& stored, dir::AgencySpec& spec,
+                     Output& out) {
+  StatusOr<KeyRotationFile> rotation = ReadKeyRotationFile(args.key_endorsement_file);
+  if (!rotation.ok()) return out.LocalError(rotation.status());
+  StatusOr<concord::common::v1::AgencyId> of =
+      ParseAgencyRef("--key-endorsement", rotation->agency);
+  if (!of.ok()) return out.LocalError(of.status());
+  if (of->type() != stored.id().type() || of->id() != stored.id().id()) {
+    return out.LocalError(UsageError("--key-endorsement", "the rotation is of " + AgencyKeyOf(*of) +
+                                                              ", not " + AgencyKeyOf(stored.id())));
+  }
+  if ((!args.signing_key_file.empty() &&
+       spec.signing_public_key_pem() != rotation->signing_public_key_pem) ||
+      (!args.sealing_key_file.empty() &&
+       spec.sealing_public_key_pem() != rotation->sealing_public_key_pem)) {
+    return out.LocalError(UsageError(
+        "--key-endorsement", "--signing-key/--sealing-key differ from the rotation's new keys"));
+  }
+  if (Status st = VerifyKeyRotationFile(*rotation); !st.ok()) {
+    return out.VerificationFailed(
+        args.key_endorsement_file +
+        ": the endorsement does not verify: " + std::string(st.message()));
+  }
+  auto stored_signing = crypto::Ed25519PublicKey::FromPem(stored.signing_public_key_pem());
+  if (!stored_signing.ok() ||
+      stored_signing->Raw() != rotation->endorsement.previous_signing_key()) {
+    return out.VerificationFailed(
+        args.key_endorsement_file + ": endorsed by " +
+        crypto::KeyFingerprint(rotation->endorsement.previous_signing_key()) +
+        ", which is not the signing key the directory holds for " + AgencyKeyOf(stored.id()));
+  }
+  spec.set_signing_public_key_pem(rotation->signing_public_key_pem);
+  spec.set_sealing_public_key_pem(rotation->sealing_public_key_pem);
+  *spec.mutable_key_endorsement() = rotation->endorsement;
+  return kExitOk;
 }
 
 }  // namespace
@@ -343,6 +374,9 @@ int RunDirectoryUpdate(const Globals& globals, const AgencySpecArgs& args, Outpu
   spec.set_capacity(agency.capacity());
   if (Status st = ApplySpecArgs(args, /*is_update=*/true, spec); !st.ok()) {
     return out.LocalError(st);
+  }
+  if (!args.key_endorsement_file.empty()) {
+    if (int rc = ApplyKeyRotation(args, agency, spec, out); rc != kExitOk) return rc;
   }
   request.set_expected_version(args.expected_version >= 0 ? args.expected_version
                                                           : agency.version());

@@ -23,7 +23,7 @@ constexpr const char* kDescription =
 
 constexpr const char* kFooter =
     "\nEnvironment: CONCORD_SERVER, CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY, CONCORD_CA,\n"
-    "CONCORD_OFFICER, CONCORD_JUSTIFICATION (flags win over the environment).\n"
+    "CONCORD_OFFICER, CONCORD_JUSTIFICATION, CONCORD_KNOWN_KEYS (flags win over the environment).\n"
     "Example:  concordctl --agency-dir var/pki/agencies/admin/ops directory list\n"
     "Reference: docs/concordctl.md\n\n";
 
@@ -67,15 +67,15 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
                           "magistrate_role=prosecutor, time_zone=Europe/Brussels")
       ->allow_extra_args(false);
   if (update) {
-    cmd.add_option("--endorsement", a.endorsement_file,
-                   "JSON endorsement of the new keys by the agency's current signing key (made "
-                   "with `concordctl keys rotate`); without it new keys are stored unendorsed");
     cmd.add_flag("--clear-specialisations", a.clear_specialisations, "remove every specialisation");
     cmd.add_flag("--clear-languages", a.clear_languages, "remove every language");
     cmd.add_flag("--clear-serials", a.clear_serials, "remove every certificate serial");
     cmd.add_option("--expected-version", a.expected_version,
                    "fail with ABORTED unless the stored version is this one (default: the "
                    "version read just before; 0 = no check)");
+    cmd.add_option("--key-endorsement", a.key_endorsement_file,
+                   "the agency's key rotation (`keys rotate`'s key_endorsement.json): its new "
+                   "keys and their endorsement by the current signing key, checked here");
   }
 }
 
@@ -204,7 +204,10 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
   CLI::App* watch = message->add_subcommand(
       "watch",
       "subscribes to this agency's deliveries (backlog first, then live): one line per message, "
-      "signature checked; stops after --max, --duration, or on Ctrl-C / SIGTERM");
+      "signature checked; resumes with backoff when the server closes the stream (a message "
+      "may then show again: marked '(again)'); stops after --max, --duration, on Ctrl-C / "
+      "SIGTERM, or with exit 2 when the server refuses this certificate or agency "
+      "(UNAUTHENTICATED, PERMISSION_DENIED)");
   watch->add_option("--terminal", watch_args.terminal,
                     "terminal name ([A-Za-z0-9_.-]{1,64}; default: the certificate serial). "
                     "Terminals of one agency share the deliveries");
@@ -213,6 +216,9 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
   watch->add_flag("--ack", watch_args.ack, "acknowledge each delivery whose signature verifies");
   watch->add_flag("--receipt", watch_args.receipt,
                   "send a signed delivered receipt for each delivery whose signature verifies");
+  watch->add_option("--max-retries", watch_args.max_retries,
+                    "give up (exit 2) after N resumes in a row that delivered nothing "
+                    "(0 = keep resuming until --duration or Ctrl-C)");
   watch->callback(
       [&] { run = [&](Output& o) { return concord::ctl::RunMessageWatch(g, k, watch_args, o); }; });
 
@@ -506,6 +512,8 @@ int Run(int argc, char** argv) {
   concord::ctl::MessageForwardArgs forward_args;
   concord::ctl::MessageGrantArgs grant_args;
   ReferralArgs referral_args;
+  concord::ctl::DirectoryTrustArgs trust_args;
+  concord::ctl::KeysRotateArgs rotate_args;
   Runner run;
 
   CLI::App app{kDescription, "concordctl"};
@@ -535,6 +543,10 @@ int Run(int argc, char** argv) {
                  "why, sent as metadata concord-justification and recorded in the audit log "
                  "(required by the server to consult or disclose personal data)")
       ->envname("CONCORD_JUSTIFICATION");
+  app.add_option("--known-keys", g.connection.known_keys_file,
+                 "the keys remembered of other agencies (key continuity; default: "
+                 "DIR/known_keys.json of --agency-dir)")
+      ->envname("CONCORD_KNOWN_KEYS");
   app.add_option("--timeout", g.connection.timeout_seconds, "deadline of every RPC, in seconds")
       ->capture_default_str();
   app.add_flag("--json", g.json, "print one JSON document (for scripts) instead of text");
@@ -622,6 +634,33 @@ int Run(int argc, char** argv) {
   CLI::App* revocations = directory->add_subcommand(
       "revocations", "suspended agencies and revoked certificate serials");
   revocations->callback([&] { run = [&](Output& o) { return RunDirectoryRevocations(g, o); }; });
+
+  CLI::App* trust = directory->add_subcommand(
+      "trust",
+      "key continuity: shows the remembered and the directory's key fingerprints of an agency "
+      "and, confirmed (--yes, or y on a terminal), accepts the directory's keys");
+  trust->add_option("AGENCY", trust_args.agency, "<type>/<id> or SPIFFE ID")->required();
+  trust->add_flag("--yes", trust_args.yes,
+                  "accept without asking (after checking the fingerprints with the agency)");
+  trust->callback([&] { run = [&](Output& o) { return RunDirectoryTrust(g, trust_args, o); }; });
+
+  // keys
+  CLI::App* keys = app.add_subcommand(
+      "keys", "this agency's signing and sealing keys (the --agency-dir folder)");
+  keys->require_subcommand(1);
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate",
+      "new key pair (DIR/{sign,seal}.{key,pub}.next) endorsed by the current DIR/sign.key "
+      "(DIR/key_endorsement.json) for `directory update --key-endorsement`; nothing is used "
+      "before `keys activate`");
+  rotate->add_option("--out", rotate_args.out_file,
+                     "where to write the endorsement (default DIR/key_endorsement.json)");
+  rotate->callback([&] { run = [&](Output& o) { return RunKeysRotate(g, rotate_args, o); }; });
+  CLI::App* activate = keys->add_subcommand(
+      "activate",
+      "once the directory holds the new keys: DIR/*.next become the keys in use (the old ones "
+      "are kept as DIR/*.previous)");
+  activate->callback([&] { run = [&](Output& o) { return RunKeysActivate(g, o); }; });
 
   // audit
   CLI::App* audit = app.add_subcommand(

@@ -21,6 +21,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "client/messaging/messaging_client.h"
 #include "common/crypto/encoding.h"
@@ -103,7 +104,10 @@ StatusOr<std::unique_ptr<mc::MessagingClient>> MakeClient(const Globals& globals
       absl::Milliseconds(static_cast<int64_t>(globals.connection.timeout_seconds * 1000));
   options.officer = globals.connection.officer;
   options.justification = globals.connection.justification;
-  return std::make_unique<mc::MessagingClient>(std::move(channel), std::move(identity), options);
+  // Key continuity: every key lookup of this client goes through the known-keys file.
+  CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<keys::KeyTrust> trust, OpenKeyTrust(globals.connection));
+  return std::make_unique<mc::MessagingClient>(std::move(channel), std::move(identity), options,
+                                               TrustHook(std::move(trust)));
 }
 
 // Directory keys of other agencies, looked up once per command.
@@ -289,7 +293,7 @@ int RunMessageSend(const Globals& globals, const MessageKeyArgs& keys, const Mes
   KeyCache directory(**client);
   for (const AgencyProto& r : *recipients) {
     StatusOr<const mc::AgencyPublicKeys*> k = directory.Get(r);
-    if (!k.ok()) return RpcFailure(out, LookupRpc(r), k.status());
+    if (!k.ok()) return KeyLookupFailure(out, LookupRpc(r), k.status());
     draft->recipients.push_back({r, (*k)->sealing_key});
   }
   nlohmann::json attachments = nlohmann::json::array();
@@ -432,7 +436,7 @@ int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const Mes
   // 1. The signature, against the sender's key in the directory (never a key in the message).
   KeyCache directory(**client);
   StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(e.sender());
-  if (!sender_keys.ok()) return RpcFailure(out, LookupRpc(e.sender()), sender_keys.status());
+  if (!sender_keys.ok()) return KeyLookupFailure(out, LookupRpc(e.sender()), sender_keys.status());
   if (!mc::VerifyEnvelope(e, (*sender_keys)->signing_key).ok()) {
     header.emplace_back("signature", "INVALID (sender " + sender + ", Ed25519)");
     print_header();
@@ -635,7 +639,7 @@ int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, 
   for (const msg::Receipt& r : *receipts) {
     const std::string who = AgencyKeyOf(r.recipient());
     StatusOr<const mc::AgencyPublicKeys*> keys = directory.Get(r.recipient());
-    if (!keys.ok()) return RpcFailure(out, LookupRpc(r.recipient()), keys.status());
+    if (!keys.ok()) return KeyLookupFailure(out, LookupRpc(r.recipient()), keys.status());
     std::string problem;
     if (!mc::VerifyReceipt(r, (*keys)->signing_key).ok()) {
       problem = "signature INVALID";
@@ -683,39 +687,34 @@ int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, 
 int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
                     const MessageWatchArgs& args, Output& out) {
   if (args.max < 0) return out.LocalError(UsageError("--max", "must be 0 (no limit) or more"));
-  std::optional<absl::Duration> duration;
+  if (args.max_retries < 0) {
+    return out.LocalError(UsageError("--max-retries", "must be 0 (no limit) or more"));
+  }
+  mc::WatchOptions options;
+  options.terminal_id = args.terminal;
+  options.resume.max_attempts = args.max_retries;
   if (!args.duration.empty()) {
     StatusOr<absl::Duration> d = ParseTimeToLive("--duration", args.duration);
     if (!d.ok()) return out.LocalError(d.status());
-    duration = *d;
+    options.max_duration = *d;
   }
   StatusOr<mc::SenderIdentity> me =
       LoadIdentity(globals, keys, args.receipt ? Need::kYes : Need::kNo, Need::kNo);
   if (!me.ok()) return out.LocalError(me.status());
-  std::shared_ptr<grpc::Channel> channel;
-  auto client = MakeClient(globals, *me, &channel);
+  auto client = MakeClient(globals, *me, nullptr);
   if (!client.ok()) return out.LocalError(client.status());
-  auto stub = msg::Messaging::NewStub(channel);
 
-  // The library's Watch cannot be interrupted from outside; the same Subscribe loop here, with a
-  // context that a signal (Ctrl-C, SIGTERM) cancels.
-  grpc::ClientContext context;
-  if (!globals.connection.officer.empty()) {
-    context.AddMetadata(kOfficerMetadata, globals.connection.officer);
-  }
-  if (!globals.connection.justification.empty()) {
-    context.AddMetadata(kJustificationMetadata, globals.connection.justification);
-  }
-  if (duration.has_value()) context.set_deadline(absl::ToChronoTime(absl::Now() + *duration));
-  msg::SubscribeRequest request;
-  request.set_terminal_id(args.terminal);
-
+  // The library's Watch: it resumes with backoff when the server closes the stream (maximum
+  // connection age, restart) and stops on UNAUTHENTICATED/PERMISSION_DENIED. A signal (Ctrl-C,
+  // SIGTERM) stops it through a WatchStop.
   StopSignals signals;
+  mc::WatchStop stop;
+  options.stop = &stop;
   std::atomic<bool> finished{false};
   std::thread canceller([&] {
     while (!finished.load()) {
       if (StopSignals::received()) {
-        context.TryCancel();
+        stop.Stop();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -725,6 +724,16 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     finished.store(true);
     if (canceller.joinable()) canceller.join();
   };
+  int resumes = 0;
+  options.on_resume = [&](const Status& ended, int attempt, absl::Duration delay) {
+    ++resumes;
+    // On stderr: stdout keeps one line (or one JSON object) per delivery.
+    out.Notice(absl::StrCat("watch: the stream ended (",
+                            GrpcCodeName(static_cast<grpc::StatusCode>(ended.code())),
+                            ended.message().empty() ? "" : ": ", Message(ended), "); resuming in ",
+                            absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))),
+                            " (attempt ", attempt, ")"));
+  };
 
   KeyCache directory(**client);
   std::set<std::string> seen;
@@ -732,16 +741,15 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
   int invalid = 0;
   bool reached_max = false;
   int failure = kExitOk;
-  auto reader = stub->Subscribe(&context, request);
-  msg::Delivery delivery;
-  while (reader->Read(&delivery)) {
+  const Status watched = (*client)->Watch(options, [&](const msg::Delivery& delivery) {
     const msg::Envelope& e = delivery.envelope();
     ++count;
+    // At-least-once delivery: a message delivered before a resume may come again.
     const bool again = !seen.insert(e.message_id()).second;
     StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(e.sender());
     if (!sender_keys.ok()) {
-      failure = RpcFailure(out, LookupRpc(e.sender()), sender_keys.status());
-      break;
+      failure = KeyLookupFailure(out, LookupRpc(e.sender()), sender_keys.status());
+      return false;
     }
     const bool verified = mc::VerifyEnvelope(e, (*sender_keys)->signing_key).ok();
     if (!verified) ++invalid;
@@ -750,14 +758,14 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     if (verified && args.receipt) {
       if (Status st = (*client)->SendReceipt(e, msg::RECEIPT_KIND_DELIVERED); !st.ok()) {
         failure = RpcFailure(out, "SendReceipt", st);
-        break;
+        return false;
       }
       receipt = true;
     }
     if (verified && args.ack) {
       if (auto a = (*client)->Ack({e.message_id()}); !a.ok()) {
         failure = RpcFailure(out, "Ack", a.status());
-        break;
+        return false;
       }
       acked = true;
     }
@@ -768,6 +776,7 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
       doc["signature_verified"] = verified;
       doc["acknowledged"] = acked;
       doc["delivered_receipt_sent"] = receipt;
+      doc["again"] = again;
       out.JsonLine(doc);
     } else {
       std::string line = TimestampText(delivery.accepted_at()) + "  " + e.message_id() + "  from " +
@@ -786,23 +795,34 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     out.Flush();
     if (args.max > 0 && count >= args.max) {
       reached_max = true;
-      break;
+      return false;
     }
-  }
-  if (failure != kExitOk || reached_max) context.TryCancel();
-  const grpc::Status status = reader->Finish();
-  const bool by_signal = StopSignals::received();
+    return true;
+  });
+  const bool by_signal = stop.stopped();
   stop_canceller();
   if (failure != kExitOk) return failure;
-  const bool expected_end =
-      reached_max || by_signal ||
-      (duration.has_value() && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
-  if (!status.ok() && !expected_end) return out.RpcError("Subscribe", status);
+  if (!watched.ok()) {
+    const int rc = RpcFailure(out, "Subscribe", watched);
+    const grpc::StatusCode code = static_cast<grpc::StatusCode>(watched.code());
+    if (code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED) {
+      out.Notice(
+          "watch stopped: the server no longer admits this certificate or agency (revoked "
+          "certificate, suspended agency, or not allowed); not resuming");
+    } else if (mc::IsResumable(code)) {
+      out.Notice(absl::StrCat("watch stopped: gave up after ", args.max_retries,
+                              " failed resumes in a row (--max-retries)"));
+    }
+    return rc;
+  }
   if (!out.json()) {
-    const std::string why = reached_max ? "--max reached"
-                            : by_signal ? "signal"
-                                        : (status.ok() ? "stream ended" : "--duration elapsed");
-    out.Line("watch stopped (" + why + "): " + std::to_string(count) + " deliveries");
+    const std::string why = reached_max                                       ? "--max reached"
+                            : by_signal                                       ? "signal"
+                            : options.max_duration < absl::InfiniteDuration() ? "--duration elapsed"
+                                                                              : "stream ended";
+    std::string line = "watch stopped (" + why + "): " + std::to_string(count) + " deliveries";
+    if (resumes > 0) line += ", " + std::to_string(resumes) + " resumed stream(s)";
+    out.Line(line);
   }
   if (invalid > 0) {
     return out.VerificationFailed(std::to_string(invalid) +
@@ -844,7 +864,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
   KeyCache directory(**client);
   StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(original.sender());
   if (!sender_keys.ok()) {
-    return RpcFailure(out, LookupRpc(original.sender()), sender_keys.status());
+    return KeyLookupFailure(out, LookupRpc(original.sender()), sender_keys.status());
   }
   if (!mc::VerifyEnvelope(original, (*sender_keys)->signing_key).ok()) {
     return out.VerificationFailed("signature INVALID: message " + args.id +
@@ -872,7 +892,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
     }
     StatusOr<const mc::AgencyPublicKeys*> provider = directory.Get(permission->provider());
     if (!provider.ok()) {
-      return RpcFailure(out, LookupRpc(permission->provider()), provider.status());
+      return KeyLookupFailure(out, LookupRpc(permission->provider()), provider.status());
     }
     if (!mc::VerifyForwardPermission(*permission, (*provider)->signing_key).ok()) {
       return out.VerificationFailed("permission signature INVALID: " + args.permission_file +
@@ -883,7 +903,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
   std::vector<mc::Recipient> targets;
   for (const AgencyProto& r : *recipients) {
     StatusOr<const mc::AgencyPublicKeys*> k = directory.Get(r);
-    if (!k.ok()) return RpcFailure(out, LookupRpc(r), k.status());
+    if (!k.ok()) return KeyLookupFailure(out, LookupRpc(r), k.status());
     targets.push_back({r, (*k)->sealing_key});
   }
   // One clock reading for the draft and the envelope: the forward's expiry is the original's.

@@ -48,6 +48,10 @@ class Output {
   /// Flushes stdout (streams print as events arrive, also into a pipe).
   void Flush();
 
+  /// One line about the command's progress on stderr (`{"notice": text}` with --json), so that
+  /// stdout keeps only results (e.g. `message watch` resuming a stream).
+  void Notice(std::string_view text);
+
   /// An aligned table with a header row on stdout; "(none)" for no rows.
   void Table(const std::vector<std::string>& headers,
              const std::vector<std::vector<std::string>>& rows);
@@ -66,6 +70,10 @@ class Output {
   /// Prints a verification failure message on stderr (stdout already has the details);
   /// returns kExitVerificationFailed.
   int VerificationFailed(std::string_view message);
+  /// The same, with machine-readable details (with --json, added to the error object, e.g. the
+  /// ErrorInfo reason and fingerprints of a refused key change; human output prints `message`).
+  int VerificationFailed(std::string_view message,
+                         const std::vector<std::pair<std::string, std::string>>& details);
 
  private:
   bool json_;

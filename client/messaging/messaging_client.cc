@@ -17,11 +17,12 @@ Status FromGrpc(const grpc::Status& s) { return FromGrpcStatus(s); }
 }  // namespace
 
 MessagingClient::MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
-                                 ClientOptions options)
+                                 ClientOptions options, TrustKeys trust_keys)
     : messaging_(v1::Messaging::NewStub(channel)),
       directory_(dv1::Directory::NewStub(channel)),
       me_(std::move(me)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      trust_keys_(std::move(trust_keys)) {}
 
 void MessagingClient::Prepare(grpc::ClientContext& ctx, absl::Duration deadline) const {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -38,6 +39,8 @@ StatusOr<AgencyPublicKeys> MessagingClient::LookupKeys(const AgencyProto& agency
   *req.mutable_id() = agency;
   dv1::GetAgencyResponse resp;
   CONCORD_RETURN_IF_ERROR(FromGrpc(directory_->GetAgency(&ctx, req, &resp)));
+  // Security: key continuity - a changed key is refused here, before any seal or verify.
+  if (trust_keys_) CONCORD_RETURN_IF_ERROR(trust_keys_(agency, resp.agency()));
   CONCORD_ASSIGN_OR_RETURN(
       crypto::Ed25519PublicKey signing,
       crypto::Ed25519PublicKey::FromPem(resp.agency().signing_public_key_pem()));
@@ -215,25 +218,96 @@ StatusOr<v1::SendResponse> MessagingClient::Forward(
   return resp;
 }
 
+// ---- Watch ---------------------------------------------------------------------------------
+
+void WatchStop::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+  cv_.notify_all();
+}
+
+bool WatchStop::stopped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopped_;
+}
+
+bool WatchStop::Attach(grpc::ClientContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return false;
+  context_ = ctx;
+  return true;
+}
+
+void WatchStop::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  context_ = nullptr;
+}
+
+bool WatchStop::Wait(absl::Duration delay) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, absl::ToChronoNanoseconds(delay), [this] { return stopped_; });
+}
+
+Status MessagingClient::Watch(const WatchOptions& options,
+                              const std::function<bool(const v1::Delivery&)>& on_delivery) {
+  const absl::Time end = options.max_duration == absl::InfiniteDuration()
+                             ? absl::InfiniteFuture()
+                             : absl::Now() + options.max_duration;
+  WatchStop local_stop;
+  WatchStop& stop = options.stop != nullptr ? *options.stop : local_stop;
+  ResumeBackoff backoff(options.resume);
+  v1::SubscribeRequest req;
+  req.set_terminal_id(options.terminal_id);
+  // Bounded: every pass opens one stream; passes end at `end`, on stop, on a terminal status, or
+  // after max_attempts failed streams in a row.
+  while (true) {
+    grpc::ClientContext ctx;
+    if (end != absl::InfiniteFuture()) ctx.set_deadline(absl::ToChronoTime(end));
+    if (!options_.officer.empty()) ctx.AddMetadata("concord-officer", options_.officer);
+    if (!options_.justification.empty()) {
+      ctx.AddMetadata("concord-justification", options_.justification);
+    }
+    if (!stop.Attach(&ctx)) return absl::OkStatus();
+    const absl::Time opened = absl::Now();
+    bool delivered = false;
+    bool enough = false;
+    auto reader = messaging_->Subscribe(&ctx, req);
+    v1::Delivery delivery;
+    while (reader->Read(&delivery)) {
+      delivered = true;
+      if (!on_delivery(delivery)) {
+        enough = true;
+        ctx.TryCancel();
+        break;
+      }
+    }
+    const grpc::Status status = reader->Finish();
+    stop.Detach();
+    if (enough || stop.stopped()) return absl::OkStatus();
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && absl::Now() >= end) {
+      return absl::OkStatus();
+    }
+    if (!IsResumable(status.error_code())) return FromGrpc(status);
+    if (delivered || absl::Now() - opened >= backoff.policy().reset_after) backoff.Reset();
+    if (backoff.exhausted()) return FromGrpc(status);
+    const absl::Duration delay = backoff.Next();
+    if (options.on_resume) options.on_resume(FromGrpc(status), backoff.attempts(), delay);
+    if (absl::Now() + delay >= end) {
+      stop.Wait(end - absl::Now());
+      return absl::OkStatus();
+    }
+    if (!stop.Wait(delay)) return absl::OkStatus();
+  }
+}
+
 Status MessagingClient::Watch(const std::string& terminal_id,
                               const std::function<bool(const v1::Delivery&)>& on_delivery,
                               absl::Duration max_duration) {
-  grpc::ClientContext ctx;
-  Prepare(ctx, max_duration);
-  v1::SubscribeRequest req;
-  req.set_terminal_id(terminal_id);
-  auto reader = messaging_->Subscribe(&ctx, req);
-  v1::Delivery delivery;
-  while (reader->Read(&delivery)) {
-    if (!on_delivery(delivery)) {
-      ctx.TryCancel();
-      reader->Finish();
-      return absl::OkStatus();
-    }
-  }
-  const grpc::Status s = reader->Finish();
-  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return absl::OkStatus();
-  return FromGrpc(s);
+  WatchOptions options;
+  options.terminal_id = terminal_id;
+  options.max_duration = max_duration;
+  return Watch(options, on_delivery);
 }
 
 }  // namespace concord::messaging::client

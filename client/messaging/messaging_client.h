@@ -16,13 +16,17 @@
 #pragma once
 
 #include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "client/messaging/message_crypto.h"
+#include "client/messaging/resume_backoff.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
 
@@ -33,6 +37,12 @@ struct ClientOptions {
   std::string officer;                          // concord-officer metadata ("" = none)
   std::string justification;                    // concord-justification metadata ("" = none)
 };
+
+/// Key continuity (client/keys KeyTrust::Check): called with every directory record whose keys
+/// a MessagingClient is about to seal to or trust a signature with (every LookupKeys); a non-OK
+/// status is returned instead of the keys. Empty: the directory's keys are used as they are.
+using TrustKeys = std::function<Status(const AgencyProto& agency,
+                                       const ::concord::directory::v1::Agency& record)>;
 
 /// Public keys of an agency, from the directory.
 struct AgencyPublicKeys {
@@ -55,13 +65,46 @@ struct OpenedMessage {
   OpenedContent content;  // body, H3 handling text, attachment names, types and digests
 };
 
+/// Ends a running Watch from another thread (e.g. on SIGTERM): the open stream is cancelled and
+/// a resume delay is cut short; Watch then returns OK. Thread-safe; Stop() is idempotent.
+class WatchStop {
+ public:
+  void Stop();
+  bool stopped() const;
+
+ private:
+  friend class MessagingClient;
+  bool Attach(grpc::ClientContext* ctx);  // false when already stopped
+  void Detach();
+  bool Wait(absl::Duration delay);  // false when stopped during the wait
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;                    // guarded by mu_
+  grpc::ClientContext* context_ = nullptr;  // guarded by mu_
+};
+
+/// How Watch subscribes and resumes.
+struct WatchOptions {
+  std::string terminal_id;  // "" = the server's default (serial-<certificate serial>)
+  /// Watch returns OK after this long; InfiniteDuration() = until on_delivery returns false,
+  /// `stop` is triggered, or a stream ends for a reason that is not resumed.
+  absl::Duration max_duration = absl::InfiniteDuration();
+  ResumePolicy resume;
+  /// Told before each resume: how the stream ended, which attempt follows, after what delay.
+  std::function<void(const Status& ended, int attempt, absl::Duration delay)> on_resume;
+  WatchStop* stop = nullptr;  // optional; must outlive the Watch call
+};
+
 class MessagingClient {
  public:
   /// `channel`: mTLS channel to Concord (both services on it); `me`: the local agency and keys.
+  /// `trust_keys`: key continuity for every key lookup (TrustKeys).
   MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
-                  ClientOptions options = {});
+                  ClientOptions options = {}, TrustKeys trust_keys = nullptr);
 
-  /// Directory lookup (Directory/GetAgency), keys parsed from PEM.
+  /// Directory lookup (Directory/GetAgency), checked by the TrustKeys hook when set, keys
+  /// parsed from PEM.
   StatusOr<AgencyPublicKeys> LookupKeys(const AgencyProto& agency);
 
   /// Looks up every recipient's sealing key, seals and uploads the files, builds, seals and
@@ -102,8 +145,18 @@ class MessagingClient {
                                      const std::vector<AgencyProto>& recipients,
                                      std::optional<v1::ForwardPermission> permission);
 
-  /// Subscribes as `terminal_id` and calls `on_delivery` for each delivery until it returns
-  /// false, `max_duration` passes (then OK) or the stream fails.
+  /// Subscribes and calls `on_delivery` for each delivery until it returns false (then OK).
+  /// When the server or the connection ends the stream (maximum connection age, GOAWAY, a
+  /// restart: resume_backoff.h lists the codes) Watch opens a new one after a bounded, jittered
+  /// backoff; the server then delivers again what was delivered but not acknowledged, so
+  /// `on_delivery` may see a message id twice: de-duplicating by message id is the caller's job
+  /// (acknowledge with Ack once a message is processed). Returns OK when `max_duration` passes
+  /// or `options.stop` is triggered; the stream's error when it is not resumable
+  /// (UNAUTHENTICATED with reason CERTIFICATE_REVOKED or AGENCY_SUSPENDED, PERMISSION_DENIED,
+  /// INVALID_ARGUMENT, ...), or the last error once resume.max_attempts streams in a row failed.
+  Status Watch(const WatchOptions& options,
+               const std::function<bool(const v1::Delivery&)>& on_delivery);
+  /// Watch with the default resume policy.
   Status Watch(const std::string& terminal_id,
                const std::function<bool(const v1::Delivery&)>& on_delivery,
                absl::Duration max_duration);
@@ -117,6 +170,7 @@ class MessagingClient {
   std::unique_ptr<::concord::directory::v1::Directory::Stub> directory_;
   SenderIdentity me_;
   ClientOptions options_;
+  TrustKeys trust_keys_;
 };
 
 }  // namespace concord::messaging::client

@@ -59,7 +59,7 @@ struct DirectoryCacheOptions {
   absl::Duration retry_interval = absl::Seconds(1);    // while a reload fails
   /// Admin identities holding directory administration while no active registered agency holds
   /// it (see the file comment). Concord's service identities are never granted it.
-  std::vector<AgencyId> bootstrap_directory_admins;
+  std::vector<AgencyId> bootstrap_directory_admins{};
 };
 
 class DirectoryCache final : public authz::RevocationView {

@@ -48,6 +48,13 @@ const std::vector<OptionDef>& OptionDefs() {
        "Redis command timeout, in milliseconds (> 0)"},
       {"--drain-timeout-seconds", &CommonConfig::drain_timeout_seconds,
        "On SIGTERM, how long in-flight RPCs may run before the server stops, in seconds (>= 0)"},
+      {"--max-connection-age-seconds", &CommonConfig::max_connection_age_seconds,
+       "Maximum age of a client connection on the mutual TLS port, in seconds (1..604800; gRPC "
+       "adds +-10 % jitter): the server then sends GOAWAY and clients reconnect, with a new TLS "
+       "handshake"},
+      {"--max-connection-age-grace-seconds", &CommonConfig::max_connection_age_grace_seconds,
+       "After --max-connection-age-seconds, how long calls still open (Subscribe streams) may "
+       "run before the connection is closed, in seconds (1..86400); Concord's clients resume"},
       {"--log-level", &CommonConfig::log_level, "Minimum log level: debug, info, warn or error"},
       {"--audit-key-file", &CommonConfig::audit_key_file,
        "File holding the deployment's audit record encryption key (AES-256-GCM); audit "
@@ -62,6 +69,10 @@ const std::vector<OptionDef>& OptionDefs() {
        "administration while no active registered agency holds the attribute "
        "directory_administrator: how the first administrator registers itself on an empty "
        "deployment. Ends by itself; audited and logged (docs/security.md \"Bootstrap\")"},
+      {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
+       "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
+       "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
+       "so that no agency can predict them; required with --referrals-notifier-dir"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -270,6 +281,17 @@ Status Validate(const CommonConfig& cfg) {
     errors.Add("--drain-timeout-seconds",
                "must be >= 0, got " + std::to_string(cfg.drain_timeout_seconds));
   }
+  // Security: a connection must not outlive its certificate's revocation or rotation forever,
+  // and the grace must be finite (gRPC's own default grace is infinite).
+  if (cfg.max_connection_age_seconds < 1 || cfg.max_connection_age_seconds > 604800) {
+    errors.Add("--max-connection-age-seconds", "must be in 1..604800 (7 days), got " +
+                                                   std::to_string(cfg.max_connection_age_seconds));
+  }
+  if (cfg.max_connection_age_grace_seconds < 1 || cfg.max_connection_age_grace_seconds > 86400) {
+    errors.Add(
+        "--max-connection-age-grace-seconds",
+        "must be in 1..86400 (1 day), got " + std::to_string(cfg.max_connection_age_grace_seconds));
+  }
   if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
       cfg.log_level != "error") {
     errors.Add("--log-level",
@@ -320,6 +342,13 @@ Status Validate(const CommonConfig& cfg) {
   if (!cfg.referrals_notifier_dir.empty() &&
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
+  }
+  if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --referrals-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else {
+    CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);
   }
   CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);

@@ -40,6 +40,8 @@ struct CommonConfig {
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
   int drain_timeout_seconds = 10;
+  int max_connection_age_seconds = 3600;
+  int max_connection_age_grace_seconds = 30;
   std::string log_level = "info";
   std::string audit_key_file;
   std::string audit_signing_key_file;
@@ -47,6 +49,8 @@ struct CommonConfig {
   // Authorization (docs/security.md "Bootstrap"): comma-separated admin identities ("admin/ops")
   // that hold directory administration while no active registered agency holds it.
   std::string bootstrap_directory_admins;
+  // Concord's notifiers (common/notify): the secret their message ids are keyed with.
+  std::string notifier_secret_file;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -79,8 +83,10 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// is the flag name ("--redis-port"), the description says precisely what is wrong, e.g.
 /// "must be host:port with a port in 0..65535, got \"127.0.0.1:70000\"". Checks: addresses,
 /// TLS/audit files exist and are readable (when set), TLS cert/key/ca given together, trust
-/// domain syntax, pool size 1..64, timeouts > 0, log level known. A Redis password without a
-/// user is allowed (legacy AUTH). Secrets are never echoed in descriptions.
+/// domain syntax, pool size 1..64, timeouts > 0, connection age 1..604800 s and its grace
+/// 1..86400 s, log level known, --notifier-secret-file set and readable when a notifier is
+/// configured (--referrals-notifier-dir). A Redis password without a user is allowed (legacy
+/// AUTH). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
 
 /// The entries of --bootstrap-directory-admins ("admin/ops,admin/x" -> {"admin/ops","admin/x"});

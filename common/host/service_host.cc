@@ -10,6 +10,7 @@
 #include "common/crypto/ed25519.h"
 #include "common/log/grpc_log.h"
 #include "common/log/log.h"
+#include "common/server/open_calls.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
 
@@ -36,6 +37,8 @@ ServerOptions ServerOptionsFrom(const config::CommonConfig& c) {
   o.tls = TlsFiles{c.tls_cert, c.tls_key, c.tls_ca};
   o.tls_refresh_seconds = c.tls_refresh_seconds;
   o.drain_timeout = absl::Seconds(c.drain_timeout_seconds);
+  o.max_connection_age = absl::Seconds(c.max_connection_age_seconds);
+  o.max_connection_age_grace = absl::Seconds(c.max_connection_age_grace_seconds);
   return o;
 }
 
@@ -96,8 +99,15 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
                                            .outcome = absl::StatusCodeToString(refusal.code()),
                                            .time = clock.Now()});
   });
+  // Live revocation: every open call is registered; the watcher ends the calls of a suspended
+  // agency or a revoked serial within seconds, and each such end is a security event.
+  server::OpenCalls open_calls(directory_cache, metrics, clock);
+  open_calls.SetEndObserver([&refusal_audit, &clock](const server::RevokedCallEnd& end) {
+    refusal_audit.Submit(RevokedCallAuditEvent(end, clock.Now()));
+  });
   std::atomic<int> grpc_port{0};
-  HostDeps deps{cfg, *redis, redis_config, metrics, audit_sink, directory_cache, clock, grpc_port};
+  HostDeps deps{cfg,   *redis,    redis_config, metrics, audit_sink, directory_cache,
+                clock, grpc_port, &open_calls};
 
   std::vector<std::unique_ptr<ModuleInstance>> instances;
   for (const Module& module : spec.modules) {
@@ -110,7 +120,7 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
     instances.push_back(std::move(*instance));
   }
 
-  ServerRunner runner(ServerOptionsFrom(cfg), metrics, processor);
+  ServerRunner runner(ServerOptionsFrom(cfg), metrics, processor, &open_calls);
   for (auto& instance : instances) {
     for (grpc::Service* service : instance->services()) runner.AddService(service);
   }
@@ -141,6 +151,19 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
 }
 
 }  // namespace
+
+audit::AuditEvent RevokedCallAuditEvent(const server::RevokedCallEnd& end, absl::Time now) {
+  return audit::AuditEvent{
+      .agency = end.caller.agency,
+      .officer = "",
+      .operation = audit::Operation::kConsultation,
+      .object = "authz:" + std::string(server::RevocationReasonCode(end.reason)),
+      .method = end.method,
+      .justification = "",
+      .recipients = {},
+      .outcome = absl::StatusCodeToString(static_cast<absl::StatusCode>(end.code)),
+      .time = now};
+}
 
 int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
   log::RedirectGrpcCoreLogs();  // stderr stays one JSON object per line

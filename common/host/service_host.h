@@ -3,10 +3,11 @@
 // The wiring every Concord binary shares (STYLE.md anti-pattern 7: write it once). A binary
 // lists the service modules it hosts; RunServiceHost parses the common flags and CONCORD_*
 // environment variables, validates them, builds the shared objects once (Redis pool, metrics,
-// directory cache for suspension/revocation, authorizer, audit sink, TLS server) in that order,
-// asks each module to create its gRPC services and background workers, serves, and drains on
-// SIGTERM/SIGINT. concord-server hosts every module; concord-directory, concord-audit, ... one
-// each.
+// directory cache for suspension/revocation, authorizer, audit sink, registry of open calls, TLS
+// server) in that order, asks each module to create its gRPC services and background workers,
+// serves, and drains on SIGTERM/SIGINT. Calls that lose their admission while open (suspension,
+// revocation) are ended by the registry (common/server/open_calls.h) and audited. concord-server
+// hosts every module; concord-directory, concord-audit, ... one each.
 #pragma once
 
 #include <grpcpp/impl/codegen/service_type.h>
@@ -25,6 +26,11 @@
 #include "common/status/status.h"
 #include "common/time/clock.h"
 
+namespace concord::server {
+class OpenCalls;
+struct RevokedCallEnd;
+}  // namespace concord::server
+
 namespace concord::host {
 
 /// Long-lived collaborators a module may use. All outlive every module instance.
@@ -39,6 +45,10 @@ struct HostDeps {
   /// The bound gRPC (mutual TLS) port once the server has started, 0 before: for modules that
   /// call a service of the same process (the referrals notifier sends through messaging).
   const std::atomic<int>& grpc_port;
+  /// The registry of the server's open calls (live revocation): handlers of long-lived calls
+  /// take a CallGuard from it (open_calls.h). Null when the host runs none (some tests); a module
+  /// then checks its callers against `revocations` itself.
+  server::OpenCalls* open_calls = nullptr;
 };
 
 /// What a module owns once created: its gRPC services (registered on the shared server) and any
@@ -59,6 +69,13 @@ struct HostSpec {
   std::string description;  // first line of --help
   std::vector<Module> modules;
 };
+
+/// The audit record of an open call ended because its caller lost admission (a security event,
+/// appended from a background writer): agency from the certificate, operation consultation (as
+/// the records of refused calls), object "authz:AGENCY_SUSPENDED" or
+/// "authz:CERTIFICATE_REVOKED", the method, and the status the client saw as outcome
+/// ("UNAUTHENTICATED" when the handler ended it, "CANCELLED" when it was cancelled).
+audit::AuditEvent RevokedCallAuditEvent(const server::RevokedCallEnd& end, absl::Time now);
 
 /// Runs the binary: returns the process exit code (0 after a clean drain, 2 on bad
 /// configuration, 1 on start-up failure). Never throws.

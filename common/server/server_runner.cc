@@ -11,8 +11,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <limits>
 #include <mutex>
 
 #include "absl/time/clock.h"
@@ -20,6 +22,8 @@
 #include "common/metrics/grpc_metrics_interceptor.h"
 #include "common/metrics/http_server.h"
 #include "common/metrics/metrics.h"
+#include "common/server/open_calls.h"
+#include "common/server/open_calls_interceptor.h"
 
 namespace concord {
 namespace {
@@ -108,13 +112,21 @@ class NoPlugins final : public grpc::ServerBuilderOption {
 
 bool IsOwnService(const std::string& name) { return name.rfind("grpc.", 0) != 0; }
 
+// A duration as gRPC's int milliseconds, clamped to 1 ms .. INT_MAX ms (~24.8 days).
+int ChannelArgMs(absl::Duration d) {
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  return static_cast<int>(std::clamp<int64_t>(ms, 1, std::numeric_limits<int>::max()));
+}
+
 }  // namespace
 
 ServerRunner::ServerRunner(ServerOptions options, metrics::Metrics& metrics,
-                           std::shared_ptr<grpc::AuthMetadataProcessor> auth)
+                           std::shared_ptr<grpc::AuthMetadataProcessor> auth,
+                           server::OpenCalls* open_calls)
     : options_(std::move(options)),
       metrics_(metrics),
       auth_(std::move(auth)),
+      open_calls_(open_calls),
       unimplemented_(std::make_unique<grpc::CallbackGenericService>()) {}
 
 ServerRunner::~ServerRunner() {
@@ -163,6 +175,14 @@ Status ServerRunner::Start() {
   builder.AddListeningPort(options_.listen_address, creds, &port_);
   // No SO_REUSEPORT: a second process on the same port must fail to start, not share traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Security: no connection lives forever. After max_connection_age the server sends GOAWAY;
+  // calls still open after the (finite) grace are ended with the connection, and the client's
+  // next calls run a new TLS handshake (the CA bundle and certificate files are re-read every
+  // tls_refresh_seconds) and a new authorization. Concord's clients resume their streams.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             ChannelArgMs(options_.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             ChannelArgMs(options_.max_connection_age_grace));
   // The sync server keeps at most MAX_POLLERS threads waiting for work (default 2). Under
   // concurrent load that made every RPC start a new thread and retire another (clone, stack
   // mmap/munmap, exit: ~6 % of the server's CPU in the messaging profile, docs/performance.md).
@@ -170,6 +190,8 @@ Status ServerRunner::Start() {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  if (open_calls_ != nullptr)
+    factories.push_back(server::MakeOpenCallsInterceptorFactory(*open_calls_));
   factories.push_back(metrics::MakeGrpcMetricsInterceptorFactory(metrics_));
   builder.experimental().SetInterceptorCreators(std::move(factories));
   builder.SetOption(std::make_unique<MainServerPlugins>(&service_names_));
@@ -230,6 +252,7 @@ Status ServerRunner::Start() {
     stopping_ = false;
   }
   poll_thread_ = std::thread([this] { PollLoop(); });
+  if (open_calls_ != nullptr) open_calls_->StartWatcher();
   log::Event(log::Level::kInfo, "server.listening",
              {{"port", std::to_string(port_)},
               {"health_port", std::to_string(health_port_)},
@@ -330,6 +353,7 @@ void ServerRunner::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.drain_timeout));
   server_->Wait();
+  if (open_calls_ != nullptr) open_calls_->StopWatcher();
   if (health_server_) {
     health_server_->Shutdown(std::chrono::system_clock::now());
     health_server_->Wait();

@@ -10,7 +10,13 @@
 //     service goes NOT_SERVING, and back to SERVING when all recover;
 //   * the Prometheus HTTP endpoint on metrics_address (/metrics, /healthz, /readyz where ready =
 //     all dependencies healthy);
-//   * graceful shutdown on Shutdown() or SIGTERM/SIGINT.
+//   * graceful shutdown on Shutdown() or SIGTERM/SIGINT;
+//   * connections live at most max_connection_age (GRPC_ARG_MAX_CONNECTION_AGE_MS, +-10 % jitter
+//     by gRPC): the server then sends GOAWAY, lets open calls run for max_connection_age_grace
+//     and closes the connection; clients reconnect (and re-run the TLS handshake and the
+//     authorization of every new call);
+//   * with an OpenCalls registry (open_calls.h): every call is registered by an interceptor and
+//     a watcher ends the open calls of a suspended agency or a revoked certificate serial.
 //
 //   metrics::Metrics metrics;
 //   ServerRunner runner(options, metrics, auth_processor);
@@ -47,6 +53,10 @@ class Metrics;
 class MetricsHttpServer;
 }  // namespace metrics
 
+namespace server {
+class OpenCalls;
+}  // namespace server
+
 struct ServerOptions {
   std::string listen_address = "127.0.0.1:7443";   // mTLS gRPC
   std::string health_address = "127.0.0.1:7081";   // plaintext grpc.health.v1 only; "" = none
@@ -54,6 +64,10 @@ struct ServerOptions {
   TlsFiles tls;
   int tls_refresh_seconds = 60;
   absl::Duration drain_timeout = absl::Seconds(10);
+  // GRPC_ARG_MAX_CONNECTION_AGE_MS / GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS of the mTLS port (at
+  // most ~24 days each: gRPC takes int milliseconds).
+  absl::Duration max_connection_age = absl::Hours(1);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration health_poll_interval = absl::Seconds(1);
   // Start() installs process-wide SIGTERM/SIGINT handlers (self-pipe, async-signal-safe) and
   // Wait() also returns on them. One signal wakes one Wait(): use it in one runner per process.
@@ -62,9 +76,12 @@ struct ServerOptions {
 
 class ServerRunner {
  public:
-  /// `auth` may be null (no per-call authorization before handlers).
+  /// `auth` may be null (no per-call authorization before handlers). `open_calls` may be null (no
+  /// registry of open calls, no live revocation); when given it must outlive the runner, and the
+  /// runner installs its interceptor and runs its watcher while serving.
   ServerRunner(ServerOptions options, metrics::Metrics& metrics,
-               std::shared_ptr<grpc::AuthMetadataProcessor> auth);
+               std::shared_ptr<grpc::AuthMetadataProcessor> auth,
+               server::OpenCalls* open_calls = nullptr);
   ~ServerRunner();  // Shutdown() if still running
 
   ServerRunner(const ServerRunner&) = delete;
@@ -110,6 +127,7 @@ class ServerRunner {
   ServerOptions options_;
   metrics::Metrics& metrics_;
   std::shared_ptr<grpc::AuthMetadataProcessor> auth_;
+  server::OpenCalls* open_calls_;  // may be null
   std::vector<grpc::Service*> services_;
   std::vector<std::string> service_names_;
   std::vector<Dependency> dependencies_;

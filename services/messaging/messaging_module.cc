@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redis/subscriber.h"
+#include "common/server/open_calls.h"
 #include "services/messaging/agency_keys.h"
 #include "services/messaging/delivery_notifier.h"
 #include "services/messaging/mailbox.h"
@@ -32,7 +33,11 @@ class MessagingInstance final : public host::ModuleInstance {
                                 .limits = EnvelopeLimits{},
                                 .visibility_timeout = absl::Seconds(30)}),
         metrics_(deps.metrics),
-        service_(mailbox_, deps.audit, notifier_, metrics_, deps.clock),
+        own_calls_(deps.open_calls != nullptr ? nullptr
+                                              : std::make_unique<server::OpenCalls>(
+                                                    deps.revocations, deps.metrics, deps.clock)),
+        service_(mailbox_, deps.audit, notifier_, metrics_,
+                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock),
         subscriber_(
             deps.redis_config, {std::string(kDeliveriesChannel)},
             [this](const std::string&, const std::string& message) { notifier_.Notify(message); },
@@ -92,6 +97,9 @@ class MessagingInstance final : public host::ModuleInstance {
   Mailbox mailbox_;
   DeliveryNotifier notifier_;
   MessagingMetrics metrics_;
+  // Only when the host runs no registry of open calls: Subscribe then still checks its caller's
+  // admission before every write, without the watcher that cancels stuck calls.
+  std::unique_ptr<server::OpenCalls> own_calls_;
   MessagingService service_;
   redis::Subscriber subscriber_;
   std::mutex mu_;

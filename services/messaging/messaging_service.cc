@@ -30,6 +30,12 @@ bool IsTerminalId(std::string_view s) {
   return true;
 }
 
+// The audit object of a read of an agency's own inbox (ListInbox pages, Subscribe batches).
+// Agency ids are organisations, never persons.
+std::string InboxObject(const Caller& caller) {
+  return absl::StrCat("inbox:", caller.agency.Key());
+}
+
 void StoredToEntry(const StoredMessage& m, bool acknowledged, v1::InboxEntry& out) {
   EnvelopeToProto(m.envelope, *out.mutable_envelope());
   TimeToProto(m.accepted_at, *out.mutable_accepted_at());
@@ -74,11 +80,13 @@ MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
 
 MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
                                    DeliveryNotifier& notifier, MessagingMetrics& metrics,
-                                   const Clock& clock, MessagingServiceOptions options)
+                                   server::OpenCalls& calls, const Clock& clock,
+                                   MessagingServiceOptions options)
     : mailbox_(mailbox),
       audit_(audit),
       notifier_(notifier),
       metrics_(metrics),
+      calls_(calls),
       clock_(clock),
       options_(options) {}
 
@@ -157,13 +165,26 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
         "invalid terminal id", {{"terminal_id", "must match [A-Za-z0-9_.-]{1,64}"}}));
   }
   const std::string rkey = caller.agency.Key();
+  // Security: admission is re-checked before every read and every write of the stream; the
+  // registry's watcher wakes this loop when the caller loses it (and cancels the call if it is
+  // stuck in a write), so nothing is delivered once this replica knows of the revocation.
+  const server::CallGuard guard =
+      calls_.Guard(*ctx, caller, [this, rkey] { notifier_.Notify(rkey); });
   bool first = true;
   while (!ctx->IsCancelled()) {
+    CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
     const uint64_t generation = notifier_.Generation(rkey);
     auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     first = false;
+    if (!batch->empty()) {
+      // One consultation record per delivered batch, before any of it is written (the entries
+      // stay pending and are delivered again if this fails).
+      CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                         InboxObject(caller), "Subscribe", {}, absl::OkStatus()));
+    }
     for (const InboxDelivery& d : *batch) {
+      CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
       v1::Delivery out;
       EnvelopeToProto(d.message.envelope, *out.mutable_envelope());
       out.set_delivery_count(d.delivery_count);
@@ -178,8 +199,8 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
       }
     }
     if (batch->size() >= options_.subscribe_batch) continue;
-    // Wait for a notification, re-checking cancellation; poll at least every poll_interval
-    // (redeliveries after the visibility timeout and lost notifications).
+    // Wait for a notification, re-checking cancellation and admission; poll at least every
+    // poll_interval (redeliveries after the visibility timeout and lost notifications).
     bool notified = false;
     for (absl::Duration waited; waited < options_.poll_interval && !ctx->IsCancelled();
          waited += kCancelCheck) {
@@ -187,6 +208,7 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
         notified = true;
         break;
       }
+      if (guard.revoked()) break;
     }
     if (notified && !batch->empty() && options_.delivery_linger > absl::ZeroDuration()) {
       absl::SleepFor(options_.delivery_linger);
@@ -213,11 +235,17 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
   }
   query.page_size = request->page().page_size() == 0 ? 50 : request->page().page_size();
   query.page_token = request->page().page_token();
-  CONCORD_GRPC_ASSIGN_OR_RETURN(InboxPage page, mailbox_.ListInbox(caller.agency, query));
-  for (const InboxItem& item : page.items) {
+  StatusOr<InboxPage> page = mailbox_.ListInbox(caller.agency, query);
+  if (page.status().code() == absl::StatusCode::kInvalidArgument) {
+    return ToGrpcStatus(page.status());
+  }
+  // One consultation record per call (the page holds sealed envelopes).
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                     InboxObject(caller), "ListInbox", {}, page.status()));
+  for (const InboxItem& item : page->items) {
     StoredToEntry(item.message, item.acknowledged, *response->add_entries());
   }
-  response->set_next_page_token(page.next_page_token);
+  response->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }
 
@@ -283,9 +311,15 @@ grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
                                             const v1::ListReceiptsRequest* request,
                                             v1::ListReceiptsResponse* response) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<Receipt> receipts,
-                                mailbox_.ListReceipts(caller.agency, request->message_id()));
-  for (const Receipt& r : receipts) ReceiptToProto(r, *response->add_receipts());
+  StatusOr<std::vector<Receipt>> receipts =
+      mailbox_.ListReceipts(caller.agency, request->message_id());
+  if (receipts.status().code() == absl::StatusCode::kInvalidArgument) {
+    return ToGrpcStatus(receipts.status());
+  }
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                     absl::StrCat("message:", request->message_id()),
+                                     "ListReceipts", {}, receipts.status()));
+  for (const Receipt& r : *receipts) ReceiptToProto(r, *response->add_receipts());
   return grpc::Status::OK;
 }
 

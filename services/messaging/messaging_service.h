@@ -5,8 +5,15 @@
 // type runs before any handler (common/authz policy table); ownership rules live in Mailbox.
 //
 // Audit (common/audit): Send/Forward -> disclosure, Ack/SendReceipt -> alteration,
-// Get/DownloadAttachment -> consultation, UploadAttachment -> collection, expiry -> erasure
-// (MessagingModule's sweeper). Deliveries through Subscribe are recorded when acknowledged.
+// Get/DownloadAttachment/ListReceipts -> consultation of "message:<id>", ListInbox (one record per
+// call) and Subscribe (one record per delivered batch, before it is written) -> consultation of
+// "inbox:<type>/<id>", UploadAttachment -> collection, expiry -> erasure (MessagingModule's
+// sweeper).
+//
+// Live revocation: Subscribe takes a CallGuard from the server's OpenCalls registry and checks it
+// before every read and every write: once the caller's agency is suspended or its certificate
+// serial revoked, the stream ends with UNAUTHENTICATED and ErrorInfo reason AGENCY_SUSPENDED or
+// CERTIFICATE_REVOKED (common/server/open_calls.h).
 //
 // Metrics (no agency label anywhere): concord_messages_sent_total{method},
 // concord_deliveries_total, concord_redeliveries_total, concord_inbox_backlog (gauge, all
@@ -20,6 +27,7 @@
 #include "common/audit/audit_event.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
 #include "prometheus/counter.h"
@@ -53,8 +61,10 @@ struct MessagingMetrics {
 
 class MessagingService final : public v1::Messaging::Service {
  public:
+  /// Every reference must outlive the service. `calls` is the server's registry of open calls
+  /// (live revocation of Subscribe streams).
   MessagingService(Mailbox& mailbox, audit::AuditSink& audit, DeliveryNotifier& notifier,
-                   MessagingMetrics& metrics, const Clock& clock,
+                   MessagingMetrics& metrics, server::OpenCalls& calls, const Clock& clock,
                    MessagingServiceOptions options = {});
 
   grpc::Status Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
@@ -94,6 +104,7 @@ class MessagingService final : public v1::Messaging::Service {
   audit::AuditSink& audit_;
   DeliveryNotifier& notifier_;
   MessagingMetrics& metrics_;
+  server::OpenCalls& calls_;
   const Clock& clock_;
   const MessagingServiceOptions options_;
 };

@@ -119,6 +119,7 @@ contains "recipient limit" "$ERR" "at most 64"
 expect_rc 1 "message send: duplicate recipient" "${M[@]}" send --to police/x --to police/x --handling H0 --body x
 expect_rc 1 "message read: malformed id" "${M[@]}" read ../etc
 expect_rc 1 "message watch: negative --max" "${M[@]}" watch --max -1
+expect_rc 1 "message watch: negative --max-retries" "${M[@]}" watch --max-retries -1
 expect_rc 1 "message ack: no id" "${M[@]}" ack
 expect_rc 4 "message send: missing body file" "${M[@]}" send --to police/x --handling H0 --body-file "$WORK/none.txt"
 expect_rc 4 "message send: missing signing key" "${M[@]}" --signing-key "$WORK/none.key" send --to police/x --handling H0 --body x
@@ -127,6 +128,9 @@ expect_rc 4 "message read: sealing key of the wrong type" "${M[@]}" read 0123456
 contains "X25519 named" "$ERR" "X25519"
 expect_rc 2 "message send: unreachable server" "${M[@]}" send --to police/x --handling H0 --body x
 contains "UNAVAILABLE printed (message)" "$ERR" "UNAVAILABLE"
+expect_rc 2 "message watch: unreachable server, bounded resumes" "${M[@]}" watch --max-retries 2
+contains "watch resumed" "$ERR" "resuming in"
+contains "watch gave up" "$ERR" "gave up after 2 failed resumes in a row"
 
 # RPC failures: 2 (nothing listens on port 1), with the code printed
 expect_rc 2 "unreachable server" --agency-dir "$A" --server 127.0.0.1:1 --timeout 5 health

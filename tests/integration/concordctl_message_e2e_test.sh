@@ -10,7 +10,9 @@
 # Redis key or value, any line of the server's log or the metrics (envelope v2 seals names); a
 # case reference that is a name is refused; an independent Python client written from the docs
 # (grpc_probe.py messaging) sends v2 that concordctl reads and verifies v2 that concordctl sent;
-# a scan of every Redis key finds no plaintext; the audit chain verifies.
+# a scan of every Redis key finds no plaintext; `message watch` resumes across a server restart
+# and stops (exit 2, CERTIFICATE_REVOKED) when its certificate is revoked, which is audited; the
+# audit chain verifies.
 # Usage: concordctl_message_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH [REPO]
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -294,7 +296,51 @@ for mark in "Maria" "Exemplaria" "passport" "$BODY_MARK"; do
   if grep -qaF -- "$mark" "$METRICS"; then fail "'$mark' in the metrics"; else pass; fi
 done
 
+echo "== watch resumes across a server restart"
+: >"$WORK/watch.out"
+"$CTL" --agency-dir "$PKI/agencies/$PAYOKE" --server "127.0.0.1:$PORT" message watch \
+  --terminal desk-1 --ack >"$WORK/watch.out" 2>"$WORK/watch.err" &
+WATCH_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -qF "$FWD_ID" "$WORK/watch.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -qF "$FWD_ID" "$WORK/watch.out" && pass || fail "watch did not start: $(cat "$WORK/watch.err")"
+OLD_PORT=$PORT
+stop_concord_server
+start_concord_server "$OLD_PORT"
+ctl 0 "send after the restart" "$POLICE" --json message send --to "$PAYOKE" --handling H0 \
+  --case-ref RSM-2026-0099 --body "after the restart"
+R_ID=$(json 'd["message_id"]')
+for ((i = 0; i < 300; i++)); do
+  grep -qF "$R_ID" "$WORK/watch.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -qF "$R_ID" "$WORK/watch.out" && pass || fail "watch did not resume: $(cat "$WORK/watch.out" "$WORK/watch.err")"
+contains "watch says it resumes" "$(cat "$WORK/watch.err")" "resuming in"
+
+echo "== watch stops when its certificate is revoked (exit 2, not resuming)"
+PAYOKE_SERIAL=$(openssl x509 -noout -serial -in "$PKI/agencies/$PAYOKE/cert.pem" | cut -d= -f2)
+ctl 0 "revoke payoke's certificate" admin/ops "${ACCOUNT[@]}" directory revoke "$PAYOKE_SERIAL" \
+  --reason key_compromise
+rc=0
+for ((i = 0; i < 100; i++)); do
+  kill -0 "$WATCH_PID" 2>/dev/null || break
+  sleep 0.1
+done
+wait "$WATCH_PID" || rc=$?
+WATCH_PID=""
+equal "watch exit code after revocation" "$rc" "2"
+contains "watch names the reason" "$(cat "$WORK/watch.err")" "reason: CERTIFICATE_REVOKED"
+contains "watch does not resume" "$(cat "$WORK/watch.err")" "not resuming"
+
 echo "== audit"
+ctl 0 "the revoked stream's end is audited" admin/ops --justification e2e audit query \
+  --object authz:CERTIFICATE_REVOKED
+contains "Subscribe ended by revocation" "$OUT" "Messaging/Subscribe"
+ctl 0 "inbox reads are audited" admin/ops --justification e2e audit query \
+  --object "inbox:$PAYOKE"
+contains "Subscribe batches audited" "$OUT" "Messaging/Subscribe"
 ctl 0 "audit records the messaging steps" admin/ops --justification e2e audit query --object "message:$ID"
 contains "Send audited" "$OUT" "Messaging/Send"
 contains "Get audited" "$OUT" "Messaging/Get"

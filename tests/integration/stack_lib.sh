@@ -111,11 +111,12 @@ register_admin_ops() {
     --attribute directory_administrator=true --attribute audit_reviewer=true
 }
 
-# start_concord_server: port 0 everywhere; the gRPC port comes from its "server.started" log line.
-# admin/ops is the bootstrap directory administrator (register_admin_ops).
+# start_concord_server [GRPC_PORT]: port 0 everywhere (or GRPC_PORT for the mutual TLS port, to
+# restart a server where its clients expect it); the gRPC port comes from its "server.started"
+# log line. admin/ops is the bootstrap directory administrator (register_admin_ops).
 start_concord_server() {
   local i
-  "$SERVER_BIN" --listen-address 127.0.0.1:0 --health-address 127.0.0.1:0 \
+  "$SERVER_BIN" --listen-address "127.0.0.1:${1:-0}" --health-address 127.0.0.1:0 \
     --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" \
     --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
     --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
@@ -147,4 +148,18 @@ PY
     echo "concord-server did not start" >&2
     exit 1
   fi
+}
+
+# stop_concord_server: SIGTERM (graceful drain), bounded wait.
+stop_concord_server() {
+  local i
+  [ -n "$SERVER_PID" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
 }

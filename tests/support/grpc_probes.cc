@@ -126,6 +126,95 @@ StatusOr<std::vector<std::string>> ListServicesViaReflection(
   return names;
 }
 
+BackgroundStream::~BackgroundStream() {
+  ctx_.TryCancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackgroundStream::Record(bool message, const grpc::Status* status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (message) ++messages_;
+    if (status != nullptr) {
+      status_ = *status;
+      ended_ = true;
+      ended_at_ = absl::Now();
+    }
+  }
+  cv_.notify_all();
+}
+
+std::unique_ptr<BackgroundStream> BackgroundStream::WatchHealth(
+    std::shared_ptr<grpc::Channel> channel, std::string service, absl::Duration deadline) {
+  std::unique_ptr<BackgroundStream> stream(new BackgroundStream());
+  SetDeadline(stream->ctx_, deadline);
+  BackgroundStream* self = stream.get();
+  stream->thread_ = std::thread([self, channel = std::move(channel), service = std::move(service)] {
+    std::string request;
+    if (!service.empty()) AppendLengthDelimited(request, 1, service);
+    grpc::internal::RpcMethod method("/grpc.health.v1.Health/Watch",
+                                     grpc::internal::RpcMethod::SERVER_STREAMING);
+    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+        grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+            channel.get(), method, &self->ctx_, ToByteBuffer(request)));
+    grpc::ByteBuffer update;
+    while (reader->Read(&update)) self->Record(/*message=*/true, nullptr);
+    const grpc::Status status = reader->Finish();
+    self->Record(/*message=*/false, &status);
+  });
+  return stream;
+}
+
+std::unique_ptr<BackgroundStream> BackgroundStream::HoldReflection(
+    std::shared_ptr<grpc::Channel> channel, absl::Duration deadline) {
+  std::unique_ptr<BackgroundStream> stream(new BackgroundStream());
+  SetDeadline(stream->ctx_, deadline);
+  BackgroundStream* self = stream.get();
+  stream->thread_ = std::thread([self, channel = std::move(channel)] {
+    grpc::internal::RpcMethod method(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        grpc::internal::RpcMethod::BIDI_STREAMING);
+    std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> rw(
+        grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+            channel.get(), method, &self->ctx_));
+    std::string request;
+    AppendLengthDelimited(request, 7, "*");  // ServerReflectionRequest.list_services
+    rw->Write(ToByteBuffer(request));        // and no WritesDone: the stream stays open
+    grpc::ByteBuffer response;
+    while (rw->Read(&response)) self->Record(/*message=*/true, nullptr);
+    const grpc::Status status = rw->Finish();
+    self->Record(/*message=*/false, &status);
+  });
+  return stream;
+}
+
+bool BackgroundStream::WaitForMessages(int n, absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
+    return messages_ >= n || ended_;
+  }) && messages_ >= n;
+}
+
+bool BackgroundStream::WaitForEnd(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return ended_; });
+}
+
+grpc::Status BackgroundStream::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+absl::Time BackgroundStream::ended_at() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_at_;
+}
+
+int BackgroundStream::messages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return messages_;
+}
+
 bool WaitForHealth(const std::shared_ptr<grpc::Channel>& channel, std::string_view service,
                    HealthStatus want, absl::Duration timeout) {
   const absl::Time end = absl::Now() + timeout;

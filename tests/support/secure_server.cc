@@ -3,24 +3,29 @@
 namespace concord::testing {
 
 SecureTestServer::SecureTestServer(TestPki& pki, metrics::Metrics& metrics,
-                                   const authz::RevocationView& revocations)
+                                   const authz::RevocationView& revocations,
+                                   server::OpenCalls* open_calls)
     : pki_(pki),
       metrics_(metrics),
       authorizer_(std::make_unique<authz::Authorizer>(pki.trust_domain(), revocations)),
-      processor_(std::make_shared<authz::AuthProcessor>(*authorizer_, metrics)) {}
+      processor_(std::make_shared<authz::AuthProcessor>(*authorizer_, metrics)),
+      open_calls_(open_calls) {
+  options_.listen_address = "127.0.0.1:0";
+  options_.health_address = "";
+  options_.metrics_address = "";
+  options_.handle_signals = false;
+}
 
-SecureTestServer::~SecureTestServer() {
+SecureTestServer::~SecureTestServer() { Shutdown(); }
+
+void SecureTestServer::Shutdown() {
   if (runner_) runner_->Shutdown();
 }
 
 Status SecureTestServer::Start(const std::vector<grpc::Service*>& services) {
-  ServerOptions o;
-  o.listen_address = "127.0.0.1:0";
-  o.health_address = "";
-  o.metrics_address = "";
+  ServerOptions o = options_;
   o.tls = pki_.ServerCert().tls();
-  o.handle_signals = false;
-  runner_ = std::make_unique<ServerRunner>(std::move(o), metrics_, processor_);
+  runner_ = std::make_unique<ServerRunner>(std::move(o), metrics_, processor_, open_calls_);
   for (grpc::Service* s : services) runner_->AddService(s);
   return runner_->Start();
 }

@@ -7,6 +7,10 @@
 //
 //   testing::SecureTestServer server(pki_, metrics_, revocations_);
 //   ASSERT_TRUE(server.Start({service_.get()}).ok());
+//
+// With an OpenCalls registry (live revocation), the server registers every call and runs the
+// registry's watcher, as concord-server does; options() changes the ServerOptions before Start
+// (e.g. a short maximum connection age).
 //   auto stub = v1::Referrals::NewStub(server.Channel(pki_.AgencyTls(AgencyType::kPolice, "pz")));
 #pragma once
 
@@ -27,12 +31,17 @@ namespace concord::testing {
 
 class SecureTestServer {
  public:
-  /// `pki`, `metrics` and `revocations` must outlive the server.
+  /// `pki`, `metrics`, `revocations` and `open_calls` (may be null) must outlive the server.
   SecureTestServer(TestPki& pki, metrics::Metrics& metrics,
-                   const authz::RevocationView& revocations);
+                   const authz::RevocationView& revocations,
+                   server::OpenCalls* open_calls = nullptr);
   ~SecureTestServer();  // shuts the server down
 
+  /// Before Start(): listen address, TLS and signal handling are set by the constructor.
+  ServerOptions& options() { return options_; }
   Status Start(const std::vector<grpc::Service*>& services);
+  /// Graceful shutdown (drain_timeout of options()); idempotent.
+  void Shutdown();
   int port() const;
   /// A channel presenting `client` (its own subchannel pool: one connection per channel).
   std::shared_ptr<grpc::Channel> Channel(const TlsFiles& client) const;
@@ -43,6 +52,8 @@ class SecureTestServer {
   metrics::Metrics& metrics_;
   std::unique_ptr<authz::Authorizer> authorizer_;
   std::shared_ptr<authz::AuthProcessor> processor_;
+  server::OpenCalls* open_calls_;
+  ServerOptions options_;
   std::unique_ptr<ServerRunner> runner_;
 };
 

@@ -105,6 +105,18 @@ TEST_F(ConfigTest, MissingAndUnreadableFiles) {
   EXPECT_THAT(FieldViolationsOf(st), SizeIs(2));
 }
 
+// A notifier keys its message ids with the notifier secret: without it the process does not start.
+TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
+  cfg_.referrals_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --referrals-notifier-dir is set"));
+  cfg_.notifier_secret_file = (dir_ / "missing.secret").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"), HasSubstr("file not found"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),
@@ -131,6 +143,37 @@ TEST_F(ConfigTest, RangesAndTrustDomain) {
   SetUp();
   cfg_.redis_pool_size = 65;
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--redis-pool-size"), "must be in 1..64, got 65");
+}
+
+// Test that connections get a maximum age (default 1 h) with a finite grace, both bounded.
+TEST_F(ConfigTest, MaxConnectionAgeAndGrace) {
+  EXPECT_EQ(CommonConfig{}.max_connection_age_seconds, 3600);
+  EXPECT_EQ(CommonConfig{}.max_connection_age_grace_seconds, 30);
+  cfg_.max_connection_age_seconds = 0;
+  cfg_.max_connection_age_grace_seconds = 0;
+  Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--max-connection-age-seconds"),
+            "must be in 1..604800 (7 days), got 0");
+  EXPECT_EQ(ViolationOf(st, "--max-connection-age-grace-seconds"),
+            "must be in 1..86400 (1 day), got 0");
+  cfg_.max_connection_age_seconds = 604801;
+  cfg_.max_connection_age_grace_seconds = 86401;
+  st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--max-connection-age-seconds"),
+            "must be in 1..604800 (7 days), got 604801");
+  EXPECT_EQ(ViolationOf(st, "--max-connection-age-grace-seconds"),
+            "must be in 1..86400 (1 day), got 86401");
+
+  ::setenv("CONCORD_MAX_CONNECTION_AGE_GRACE_SECONDS", "5", 1);
+  CommonConfig cfg;
+  CLI::App app{"test"};
+  AddCommonFlags(app, cfg);
+  const char* argv[] = {"test", "--max-connection-age-seconds", "600"};
+  EXPECT_NO_THROW(app.parse(3, argv));
+  ::unsetenv("CONCORD_MAX_CONNECTION_AGE_GRACE_SECONDS");
+  EXPECT_EQ(cfg.max_connection_age_seconds, 600);
+  EXPECT_EQ(cfg.max_connection_age_grace_seconds, 5);
+  EXPECT_THAT(app.help(), HasSubstr("CONCORD_MAX_CONNECTION_AGE_SECONDS"));
 }
 
 TEST_F(ConfigTest, RedisPasswordWithoutUserIsAllowedButNotUserWithoutPassword) {

@@ -122,8 +122,9 @@ class MessagingServiceTest : public ::testing::Test {
                                                         .limits = limits,
                                                         .visibility_timeout = absl::Seconds(30)});
     messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
+    open_calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
-                                                  SystemClock::Get());
+                                                  *open_calls_, SystemClock::Get());
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) { notifier_.Notify(m); },
@@ -290,6 +291,7 @@ class MessagingServiceTest : public ::testing::Test {
   std::unique_ptr<MessagingMetrics> messaging_metrics_;
   DeliveryNotifier notifier_;
   std::unique_ptr<Mailbox> mailbox_;
+  std::unique_ptr<server::OpenCalls> open_calls_;
   std::unique_ptr<MessagingService> service_;
   std::unique_ptr<redis::Subscriber> subscriber_;
   std::unique_ptr<grpc::Server> server_;
@@ -845,6 +847,83 @@ TEST_F(MessagingServiceTest, RedeliveryAndInbox) {
   EXPECT_TRUE(police_.stub->Get(Ctx().get(), greq, &gresp).ok());
   EXPECT_EQ(magistrate_.stub->Get(Ctx().get(), greq, &gresp).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// Test that every read of sealed data is audited as a consultation: one record per ListInbox
+// call and per batch delivered on Subscribe (object "inbox:<type>/<id>"), one per ListReceipts
+// (object "message:<id>", refusals too), with the asserted officer and justification; a request
+// refused as malformed reads nothing and is not recorded. (Before, none of these was audited.)
+TEST_F(MessagingServiceTest, ReadsOfSealedDataAreAuditedAsConsultations) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    ASSERT_TRUE(env.ok());
+    ASSERT_TRUE(Send(police_, *env).ok());
+    ids.push_back(env->message_id());
+  }
+  auto count = [&](std::string_view method) {
+    int n = 0;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method == "/concord.messaging.v1.Messaging/" + std::string(method)) ++n;
+    }
+    return n;
+  };
+  auto only = [&](std::string_view method) {
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method == "/concord.messaging.v1.Messaging/" + std::string(method)) return e;
+    }
+    return audit::AuditEvent{};
+  };
+
+  {  // The three messages are waiting: the stream's first batch carries them all.
+    auto ctx = Ctx();
+    v1::SubscribeRequest req;
+    req.set_terminal_id("desk-audit");
+    auto reader = payoke_.stub->Subscribe(ctx.get(), req);
+    v1::Delivery d;
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Read(&d));
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  EXPECT_EQ(count("Subscribe"), 1);
+  const audit::AuditEvent batch = only("Subscribe");
+  EXPECT_EQ(batch.agency, payoke_.id);
+  EXPECT_EQ(batch.operation, audit::Operation::kConsultation);
+  EXPECT_EQ(batch.object, "inbox:reception_centre/payoke");
+  EXPECT_EQ(batch.officer, "officer-17");
+  EXPECT_EQ(batch.justification, "case AN.12.34/26");
+  EXPECT_EQ(batch.outcome, "OK");
+
+  v1::ListInboxRequest list;
+  v1::ListInboxResponse listed;
+  ASSERT_TRUE(payoke_.stub->ListInbox(Ctx().get(), list, &listed).ok());
+  EXPECT_EQ(listed.entries_size(), 3);
+  list.mutable_page()->set_page_size(501);  // malformed: refused before any read
+  EXPECT_EQ(payoke_.stub->ListInbox(Ctx().get(), list, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(count("ListInbox"), 1);
+  const audit::AuditEvent inbox = only("ListInbox");
+  EXPECT_EQ(inbox.agency, payoke_.id);
+  EXPECT_EQ(inbox.operation, audit::Operation::kConsultation);
+  EXPECT_EQ(inbox.object, "inbox:reception_centre/payoke");
+  EXPECT_EQ(inbox.justification, "case AN.12.34/26");
+  EXPECT_EQ(inbox.outcome, "OK");
+
+  v1::ListReceiptsRequest receipts;
+  receipts.set_message_id(ids[0]);
+  v1::ListReceiptsResponse got;
+  ASSERT_TRUE(police_.stub->ListReceipts(Ctx().get(), receipts, &got).ok());
+  EXPECT_EQ(magistrate_.stub->ListReceipts(Ctx().get(), receipts, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  std::multiset<std::string> seen;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.method != "/concord.messaging.v1.Messaging/ListReceipts") continue;
+    EXPECT_EQ(e.operation, audit::Operation::kConsultation);
+    EXPECT_EQ(e.object, "message:" + ids[0]);
+    seen.insert(e.agency.Key() + " " + e.outcome);
+  }
+  EXPECT_EQ(seen, (std::multiset<std::string>{"police/pz-antwerp OK",
+                                              "magistrate/thb-antwerp NOT_FOUND"}));
 }
 
 // Test the communication policy: platforms only answer requests addressed to them (or notify the
