@@ -217,6 +217,7 @@ start_server() {
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
     --bootstrap-directory-admins admin/ops \
+    --directory-notifier-dir "$PKI/agencies/admin/concord-directory" \
     --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
@@ -245,6 +246,7 @@ DEMO_DATA=(
   "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en||"
   "platform/example-platform|Example online platform|BE|online_ads|en||"
   "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en||"
+  "admin/concord-directory|Concord directory notifier (announcements of directory changes)|BE|notifications|en||"
 )
 
 # Every directory change names the officer and why (services/directory/README.md).
@@ -388,6 +390,20 @@ run_demo() {
   refused "the referrals notifier changing a centre's keys" ctl_as admin/concord-referrals \
     --officer x --justification x directory update reception_centre/payoke \
     --sealing-key "$PKI/agencies/admin/concord-referrals/seal.pub"
+
+  step "every change of an agency's record is announced to it: the signed notification from admin/concord-directory in payoke's inbox"
+  local payoke=reception_centre/payoke announce_id=""
+  show "--agency-dir var/pki/agencies/$payoke message inbox --thread directory"
+  for ((i = 0; i < 40; i++)); do
+    out=$(ctl_as "$payoke" message inbox --thread directory 2>&1) || true
+    announce_id=$(awk '$2 == "admin/concord-directory" { print $1; exit }' <<<"$out")
+    [ -n "$announce_id" ] && break
+    sleep 0.25
+  done
+  echo "$out"
+  [ -n "$announce_id" ] || die "no announcement from admin/concord-directory in the inbox of $payoke after 10 s"
+  show "--agency-dir var/pki/agencies/$payoke message read $announce_id"
+  demo ctl_as "$payoke" message read "$announce_id"
 
   step "revocations: nothing is revoked in this demo"
   show "$admin directory revocations"

@@ -72,7 +72,16 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
        "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
        "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
-       "so that no agency can predict them; required with --referrals-notifier-dir"},
+       "so that no agency can predict them; required with --referrals-notifier-dir and "
+       "--directory-notifier-dir"},
+      {"--directory-notifier-dir", &CommonConfig::directory_notifier_dir,
+       "Directory: directory of the notifier identity admin/concord-directory as made by "
+       "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces every change of "
+       "an agency's record to that agency; empty: announcements stay queued in Redis until one "
+       "is configured"},
+      {"--directory-messaging-target", &CommonConfig::directory_messaging_target,
+       "Directory: host:port of the messaging service the announcements are sent through "
+       "(mutual TLS); empty: this server's --listen-address"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -343,9 +352,17 @@ Status Validate(const CommonConfig& cfg) {
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
   }
+  if (!cfg.directory_notifier_dir.empty() &&
+      !std::filesystem::is_directory(cfg.directory_notifier_dir)) {
+    errors.Add("--directory-notifier-dir", "is not a directory: " + cfg.directory_notifier_dir);
+  }
   if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
     errors.Add("--notifier-secret-file",
                "is required when --referrals-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else if (!cfg.directory_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --directory-notifier-dir is set: the notifier keys its message "
                "ids with it (openssl rand -hex 32 > notifier.secret)");
   } else {
     CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);

@@ -51,6 +51,10 @@ struct CommonConfig {
   std::string bootstrap_directory_admins;
   // Concord's notifiers (common/notify): the secret their message ids are keyed with.
   std::string notifier_secret_file;
+  // Directory (services/directory): the notifier identity that announces directory changes to
+  // the agencies concerned as Concord messages.
+  std::string directory_notifier_dir;
+  std::string directory_messaging_target;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;

@@ -20,18 +20,6 @@ constexpr std::string_view kReinstate = "/concord.directory.v1.Directory/Reinsta
 constexpr std::string_view kRevoke = "/concord.directory.v1.Directory/RevokeCertificate";
 constexpr int kMaxMutateAttempts = 3;
 
-void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t seconds = us / 1000000;
-  int64_t micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(micros * 1000));
-}
-
 void ToProtoId(const AgencyId& id, concord::common::v1::AgencyId* out) {
   out->set_trust_domain(id.trust_domain);
   out->set_type(AgencyTypeToProto(id.type));
@@ -92,7 +80,8 @@ pb::AttributeType ToProtoAttributeType(attributes::ValueType type) {
   return pb::ATTRIBUTE_TYPE_UNSPECIFIED;
 }
 
-void ToProtoTimeNanos(absl::Time t, google::protobuf::Timestamp* out) {
+// Nanosecond precision: a key endorsement's issued_at is signed to the nanosecond.
+void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t ns = absl::ToUnixNanos(t);
   int64_t seconds = ns / 1000000000;
   int64_t nanos = ns % 1000000000;
@@ -115,7 +104,7 @@ void ToProtoAgency(const Agency& a, Disclosure disclosure, pb::Agency* out) {
   if (a.key_endorsement.has_value()) {
     pb::KeyEndorsement* e = out->mutable_key_endorsement();
     e->set_previous_signing_key(a.key_endorsement->previous_signing_key);
-    ToProtoTimeNanos(a.key_endorsement->issued_at, e->mutable_issued_at());
+    ToProtoTime(a.key_endorsement->issued_at, e->mutable_issued_at());
     e->set_signature(a.key_endorsement->signature);
   }
   if (disclosure != Disclosure::kFull) return;
@@ -186,13 +175,15 @@ std::string DirectoryService::WithBootstrapMark(bool bootstrap, std::string deta
   return details;
 }
 
-std::optional<Announcement> DirectoryService::Announce(
-    const Caller& caller, const Agency& agency, std::string_view event,
-    const std::vector<RecordChange>& changes) const {
+std::optional<Announcement> DirectoryService::Announce(const Caller& caller, const Agency& agency,
+                                                       std::string_view event,
+                                                       const std::vector<RecordChange>& changes,
+                                                       const std::string& seal_to_pem) const {
   if (changes.empty() || !ReceivesDirectoryAnnouncements(agency.spec.id)) return std::nullopt;
-  return Announcement{AnnouncementId(agency.spec.id, agency.version), agency.spec.id,
-                      AnnouncementBody(event, agency.spec.id, agency.version, caller.agency,
-                                       clock_.Now(), changes)};
+  return Announcement{
+      AnnouncementId(agency.spec.id, agency.version), agency.spec.id,
+      AnnouncementBody(event, agency.spec.id, agency.version, caller.agency, clock_.Now(), changes),
+      seal_to_pem};
 }
 
 Status DirectoryService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
@@ -238,7 +229,7 @@ StatusOr<DirectoryService::Changed> DirectoryService::Register(
   CONCORD_ASSIGN_OR_RETURN(Agency agency, NewAgency(std::move(spec), clock_.Now()));
   std::vector<RecordChange> changes = DiffAgency(nullptr, agency);
   const std::optional<Announcement> announcement =
-      Announce(caller, agency, "agency.registered", changes);
+      Announce(caller, agency, "agency.registered", changes, agency.spec.sealing_public_key_pem);
   CONCORD_RETURN_IF_ERROR(
       store_.Create(agency, announcement.has_value() ? &*announcement : nullptr));
   return Changed{std::move(agency), std::move(changes)};
@@ -256,7 +247,7 @@ StatusOr<DirectoryService::Changed> DirectoryService::Update(const grpc::ServerC
       directory::UpdateAgency(current, std::move(spec), req.expected_version(), clock_.Now()));
   std::vector<RecordChange> changes = DiffAgency(&current, next);
   const std::optional<Announcement> announcement =
-      Announce(caller, next, "agency.updated", changes);
+      Announce(caller, next, "agency.updated", changes, current.spec.sealing_public_key_pem);
   // No retry here: an update replaces every field, so a concurrent change must be re-read by
   // the administrator (ABORTED).
   CONCORD_RETURN_IF_ERROR(

@@ -79,11 +79,13 @@ class DirectoryService final : public concord::directory::v1::Directory::Service
   /// Get -> change -> Replace, retried on a concurrent change (ABORTED) a few times.
   template <typename Change>
   StatusOr<Changed> Mutate(const AgencyId& id, Change change);
-  /// The announcement of `changes` to `agency` by `caller`, or nullopt when there is nothing to
-  /// say or the agency has no inbox.
+  /// The announcement of `changes` to `agency` by `caller`, sealed to `seal_to_pem` (the
+  /// agency's sealing key before the change), or nullopt when there is nothing to say or the
+  /// agency has no inbox.
   std::optional<Announcement> Announce(const Caller& caller, const Agency& agency,
                                        std::string_view event,
-                                       const std::vector<RecordChange>& changes) const;
+                                       const std::vector<RecordChange>& changes,
+                                       const std::string& seal_to_pem) const;
   /// Whether `caller` holds directory administration only through the bootstrap list now.
   bool IsBootstrapGrant(const Caller& caller) const;
   /// The audit record's details of a change ("" when nothing changed), marked when made under

@@ -33,6 +33,10 @@ struct Announcement {
   std::string id;    // deterministic per change: "<type>/<id>@v<version>"
   AgencyId agency;   // the recipient: the agency whose record changed
   std::string body;  // JSON text (announcement.h), no personal data
+  /// The X25519 public key PEM it is sealed to: the agency's sealing key BEFORE the change (its
+  /// registered key for a registration), so that after a key swap the real agency, not whoever
+  /// set the new key, reads it.
+  std::string seal_to_pem;
 };
 
 /// An announcement read from the outbox, to be acknowledged once sent (or dropped for good).

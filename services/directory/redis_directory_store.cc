@@ -20,7 +20,9 @@
 //   concord:{dir}:outbox                      STREAM announcements to the agencies concerned:
 //                                                   fields id ("<type>/<id>@v<version>"),
 //                                                   agency ("<type>/<id>"), body (JSON, no
-//                                                   personal data); consumer group "announcer"
+//                                                   personal data), seal_to (the X25519 public
+//                                                   key PEM to seal it to); consumer group
+//                                                   "announcer"
 //
 // Record JSON: {"type","id","display_name","jurisdiction","specialisations":[..],
 //   "languages":[..],"signing_public_key_pem","sealing_public_key_pem","certificate_serials":[..],
@@ -60,7 +62,8 @@ using clients::kDirectoryEventsChannel;
 // KEYS[5] outbox stream, KEYS[6 .. 5+nrem] index sets to leave, KEYS[6+nrem ..] index sets to
 // join.
 // ARGV: expected version ("0" = create), new version, json, member, suspended "1"|"0", nrem,
-//       channel, event, attributes json, announce "1"|"0", announcement id, announcement body.
+//       channel, event, attributes json, announce "1"|"0", announcement id, announcement body,
+//       announcement seal_to.
 // Returns 1 written, 0 already exists, -1 not found, -2 version mismatch.
 const redis::Script& WriteScript() {
   static const redis::Script* const script = new redis::Script(R"lua(
@@ -75,7 +78,8 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
 redis.call('HSET', KEYS[4], ARGV[4], ARGV[9])
 if ARGV[10] == '1' then
-  redis.call('XADD', KEYS[5], '*', 'id', ARGV[11], 'agency', ARGV[4], 'body', ARGV[12])
+  redis.call('XADD', KEYS[5], '*', 'id', ARGV[11], 'agency', ARGV[4], 'body', ARGV[12],
+             'seal_to', ARGV[13])
 end
 local nrem = tonumber(ARGV[6])
 for i = 6, 5 + nrem do redis.call('SREM', KEYS[i], ARGV[4]) end
@@ -291,7 +295,8 @@ Status RedisDirectoryStore::Write(const Agency* previous, const Agency& next,
                    std::string(kDirectoryEventsChannel), Event(event, "agency", member),
                    AttributesJson(next), announcement != nullptr ? "1" : "0",
                    announcement != nullptr ? announcement->id : "",
-                   announcement != nullptr ? announcement->body : ""}));
+                   announcement != nullptr ? announcement->body : "",
+                   announcement != nullptr ? announcement->seal_to_pem : ""}));
   switch (reply.integer) {
     case 1:
       return absl::OkStatus();
@@ -444,6 +449,7 @@ StatusOr<std::vector<QueuedAnnouncement>> RedisDirectoryStore::ReadAnnouncements
         if (f[i].str == "id") q.announcement.id = f[i + 1].str;
         if (f[i].str == "agency") agency = f[i + 1].str;
         if (f[i].str == "body") q.announcement.body = f[i + 1].str;
+        if (f[i].str == "seal_to") q.announcement.seal_to_pem = f[i + 1].str;
       }
       auto id = ParseAgencyKey(trust_domain_, agency);
       // A malformed entry is handed on with an empty agency: the worker drops and acks it.

@@ -117,6 +117,18 @@ TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
   EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
 }
 
+TEST_F(ConfigTest, TheDirectoryNotifierNeedsTheNotifierSecretToo) {
+  cfg_.directory_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --directory-notifier-dir is set"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  cfg_.directory_notifier_dir = (dir_ / "missing").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--directory-notifier-dir"),
+              HasSubstr("is not a directory"));
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),

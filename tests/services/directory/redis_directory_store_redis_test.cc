@@ -276,7 +276,8 @@ TEST_F(RedisDirectoryStoreTest, AttributesAndEndorsementRoundTripAndAreIndexed) 
 // The announcement is queued in the same script as the change: with it, or not at all.
 TEST_F(RedisDirectoryStoreTest, AnnouncementsAreQueuedAtomicallyWithTheChange) {
   const Agency a = MakeAgency(AgencyType::kReceptionCentre, "payoke", "BE-VAN", {}, {"nl"});
-  const Announcement first{"reception_centre/payoke@v1", a.spec.id, R"({"n":1})"};
+  const Announcement first{"reception_centre/payoke@v1", a.spec.id, R"({"n":1})",
+                           a.spec.sealing_public_key_pem};
   ASSERT_TRUE(store_->Create(a, &first).ok());
   // Refused writes queue nothing.
   EXPECT_EQ(store_->Create(a, &first).code(), absl::StatusCode::kAlreadyExists);
@@ -290,23 +291,25 @@ TEST_F(RedisDirectoryStoreTest, AnnouncementsAreQueuedAtomicallyWithTheChange) {
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->elements.size(), 1u);
   const auto& fields = entries->elements[0].elements[1].elements;
-  ASSERT_EQ(fields.size(), 6u);
+  ASSERT_EQ(fields.size(), 8u);
   EXPECT_EQ(fields[0].str, "id");
   EXPECT_EQ(fields[1].str, "reception_centre/payoke@v1");
   EXPECT_EQ(fields[2].str, "agency");
   EXPECT_EQ(fields[3].str, "reception_centre/payoke");
   EXPECT_EQ(fields[4].str, "body");
   EXPECT_EQ(fields[5].str, R"({"n":1})");
+  EXPECT_EQ(fields[6].str, "seal_to");
+  EXPECT_EQ(fields[7].str, a.spec.sealing_public_key_pem);
 }
 
 // The worker's side of the outbox: read (and claim what a dead replica left), ack removes.
 TEST_F(RedisDirectoryStoreTest, AnnouncementsAreReadClaimedAndAcknowledged) {
   const Agency a = MakeAgency(AgencyType::kPolice, "pz-a", "BE", {}, {});
-  const Announcement first{"police/pz-a@v1", a.spec.id, R"({"n":1})"};
+  const Announcement first{"police/pz-a@v1", a.spec.id, R"({"n":1})", "seal-1"};
   ASSERT_TRUE(store_->Create(a, &first).ok());
   Agency b = a;
   b.version = 2;
-  const Announcement second{"police/pz-a@v2", a.spec.id, R"({"n":2})"};
+  const Announcement second{"police/pz-a@v2", a.spec.id, R"({"n":2})", "seal-2"};
   ASSERT_TRUE(store_->Replace(a, b, &second).ok());
   EXPECT_EQ(*store_->PendingAnnouncements(), 2);
 
@@ -316,6 +319,7 @@ TEST_F(RedisDirectoryStoreTest, AnnouncementsAreReadClaimedAndAcknowledged) {
   EXPECT_EQ((*read)[0].announcement.id, "police/pz-a@v1");
   EXPECT_EQ((*read)[0].announcement.agency, a.spec.id);
   EXPECT_EQ((*read)[0].announcement.body, R"({"n":1})");
+  EXPECT_EQ((*read)[0].announcement.seal_to_pem, "seal-1");
   // replica-1 dies holding the first: another replica claims it once it is idle long enough.
   auto other = store_->ReadAnnouncements("replica-2", 10, absl::ZeroDuration());
   ASSERT_TRUE(other.ok());
