@@ -57,7 +57,7 @@ fails=0; passes=0
 # as USER ARGS...: redis-cli as the ACL user USER of the rendered file.
 as() {
   local user=$1; shift
-  redis-cli --no-auth-warning -p "$port" --user "$user" --pass "$(cat "$tmp/secrets/$user.password")" "$@" 2>&1 || true
+  REDISCLI_AUTH=$(cat "$tmp/secrets/$user.password") redis-cli -p "$port" --user "$user" "$@" 2>&1 || true
 }
 # expect <user> <description> <pattern> <redis-cli args...>
 expect() {
@@ -92,7 +92,7 @@ for u in concord-directory concord-audit concord-messaging concord-referrals; do
   expect "$u" "INFO refused"                 "$NOPERM"  INFO
   expect "$u" "outside concord:* refused"    "$NOPERM"  GET secret
   expect "$u" "PUBLISH elsewhere refused"    "$NOPERM"  PUBLISH other:events x
-  sub=$(timeout 1 redis-cli --no-auth-warning -p "$port" --user "$u" --pass "$(cat "$tmp/secrets/$u.password")" SUBSCRIBE concord:directory:events 2>&1 || true)
+  sub=$(REDISCLI_AUTH=$(cat "$tmp/secrets/$u.password") timeout 1 redis-cli -p "$port" --user "$u" SUBSCRIBE concord:directory:events 2>&1 || true)
   if printf '%s' "$sub" | grep -q '^subscribe'; then passes=$((passes + 1)); echo "ok   $u: SUBSCRIBE concord:directory:events"; else fails=$((fails + 1)); echo "FAIL $u: SUBSCRIBE directory events: $sub"; fi
 done
 # Each workload writes its own tag and nothing else; the directory is readable by all.

@@ -27,7 +27,8 @@ redis_acl_setup() {
   done
 }
 
+# (The password goes through REDISCLI_AUTH, not the command line other users can read.)
 redis-cli() {
-  command redis-cli --no-auth-warning --user "$REDIS_TEST_ADMIN" \
-    --pass "$(cat "$REDIS_SECRETS/$REDIS_TEST_ADMIN.password")" "$@"
+  REDISCLI_AUTH=$(cat "$REDIS_SECRETS/$REDIS_TEST_ADMIN.password") \
+    command redis-cli --user "$REDIS_TEST_ADMIN" "$@"
 }
