@@ -16,16 +16,25 @@ namespace {
 
 constexpr absl::Duration kBacklogRefresh = absl::Seconds(1);
 
-// The record that stands in the chain for an intake entry that does not open.
+// The record that stands in the chain for an intake entry that does not open (or that the store
+// did not even return: too large to be a record).
 AuditEvent RejectionEvent(const std::string& trust_domain, const std::string& workload,
                           std::string_view entry, const Status& why, absl::Time now) {
+  std::string justification;
+  if (entry.substr(0, kOversizeIntakeEntry.size()) == kOversizeIntakeEntry) {
+    const std::string_view size = entry.substr(kOversizeIntakeEntry.size());
+    justification = absl::StrCat("intake entry of ", absl::string_view(size.data(), size.size()),
+                                 " bytes rejected: too large to be an audit record");
+  } else {
+    justification = absl::StrCat("intake entry sha256 ", crypto::Sha256Hex(entry),
+                                 " rejected: ", why.message());
+  }
   return AuditEvent{.agency = AgencyId{trust_domain, AgencyType::kAdmin, "concord-audit"},
                     .officer = "system:ingest",
                     .operation = Operation::kCollection,
                     .object = absl::StrCat("audit-intake:", workload),
                     .method = "audit.ingest/rejected",
-                    .justification = absl::StrCat("intake entry sha256 ", crypto::Sha256Hex(entry),
-                                                  " rejected: ", why.message()),
+                    .justification = std::move(justification),
                     .recipients = {},
                     .outcome = "DATA_LOSS",
                     .time = now};

@@ -35,6 +35,9 @@ struct IndexSelector {
   AgencyId agency;     // kAgency
 };
 
+/// Prefix of what ReadIntakes returns in place of an oversized entry.
+inline constexpr std::string_view kOversizeIntakeEntry{"\0concord-intake-oversize:", 25};
+
 /// A record ready to be chained: its position, hash and stored form, and its index entries.
 struct ChainEntry {
   uint64_t seq = 0;
@@ -81,7 +84,8 @@ class AuditStore {
   virtual StatusOr<std::optional<Checkpoint>> LatestCheckpoint() = 0;
 
   /// Up to `max_each` entries from the front (oldest first) of each workload's intake, in the
-  /// order of `workloads`; one round trip.
+  /// order of `workloads`; one round trip. An entry too large to be genuine is returned as
+  /// kOversizeIntakeEntry followed by its length in bytes (it is never read whole).
   virtual StatusOr<std::vector<std::vector<std::string>>> ReadIntakes(
       const std::vector<std::string>& workloads, size_t max_each) = 0;
 

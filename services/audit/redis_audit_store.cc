@@ -79,6 +79,26 @@ end
 return {1}
 )lua";
 
+// The front of each intake: KEYS = the intakes, ARGV[1] entries per intake, ARGV[2] the largest
+// entry returned as is. A larger entry (no genuine one is: records are bounded) is returned as
+// kOversizeMarker .. its length, so that a workload pushing huge garbage cannot make the
+// ingester read it; the append script still removes it from the intake with the others.
+constexpr char kReadIntakesLua[] = R"lua(
+local n = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS do
+  local entries = redis.call('LRANGE', KEYS[i], 0, n - 1)
+  for j = 1, #entries do
+    if #entries[j] > max then
+      entries[j] = '\0concord-intake-oversize:' .. #entries[j]
+    end
+  end
+  out[i] = entries
+end
+return out
+)lua";
+
 StatusOr<uint64_t> ParseU64(const std::string& s, std::string_view what) {
   uint64_t v = 0;
   if (!absl::SimpleAtoi(s, &v)) {
@@ -99,7 +119,10 @@ Status ExpectArray(const redis::Reply& r, std::string_view what) {
 }  // namespace
 
 RedisAuditStore::RedisAuditStore(redis::RedisClient& redis)
-    : redis_(redis), put_checkpoint_script_(kPutCheckpointLua), append_script_(kAppendLua) {}
+    : redis_(redis),
+      put_checkpoint_script_(kPutCheckpointLua),
+      append_script_(kAppendLua),
+      read_intakes_script_(kReadIntakesLua) {}
 
 StatusOr<ChainHead> RedisAuditStore::GetHead() {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", HeadKey(), "seq", "hash"}));
@@ -235,19 +258,20 @@ StatusOr<std::vector<std::vector<std::string>>> RedisAuditStore::ReadIntakes(
     const std::vector<std::string>& workloads, size_t max_each) {
   std::vector<std::vector<std::string>> out(workloads.size());
   if (workloads.empty() || max_each == 0) return out;
-  std::vector<std::vector<std::string>> cmds;
-  cmds.reserve(workloads.size());
-  for (const std::string& w : workloads) {
-    cmds.push_back({"LRANGE", IntakeKey(w), "0", absl::StrCat(max_each - 1)});
+  std::vector<std::string> keys;
+  keys.reserve(workloads.size());
+  for (const std::string& w : workloads) keys.push_back(IntakeKey(w));
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r, redis_.Eval(read_intakes_script_, keys,
+                                  {absl::StrCat(max_each), absl::StrCat(kMaxIntakeEntryBytes)}));
+  CONCORD_RETURN_IF_ERROR(ExpectArray(r, "audit intakes"));
+  if (r.elements.size() != workloads.size()) {
+    return absl::InternalError("audit intakes: unexpected reply length");
   }
-  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].is_error()) {
-      return absl::InternalError(absl::StrCat("redis: ", replies[i].str));
-    }
-    CONCORD_RETURN_IF_ERROR(ExpectArray(replies[i], "audit intake"));
-    out[i].reserve(replies[i].elements.size());
-    for (redis::Reply& e : replies[i].elements) out[i].push_back(std::move(e.str));
+  for (size_t i = 0; i < r.elements.size(); ++i) {
+    CONCORD_RETURN_IF_ERROR(ExpectArray(r.elements[i], "audit intake"));
+    out[i].reserve(r.elements[i].elements.size());
+    for (redis::Reply& e : r.elements[i].elements) out[i].push_back(std::move(e.str));
   }
   return out;
 }

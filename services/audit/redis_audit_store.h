@@ -13,7 +13,8 @@
 //   concord:{audit}:intake:<workload>     LIST  sealed intake entries (IntakeAuditSink RPUSHes)
 //
 // Reads: records with HMGET in batches of kBatchSize; indexes with ZREVRANGEBYSCORE ... LIMIT;
-// intakes with LRANGE 0 n-1 / LLEN, pipelined over the workloads.
+// intakes with one Lua script (LRANGE 0 n-1 of each; an entry larger than kMaxIntakeEntryBytes
+// comes back as kOversizeMarker + its length, never whole) and LLEN, pipelined.
 // PutCheckpoint is one Lua script: HSETNX on checkpoints + ZADD on the index, atomically.
 // AppendFromIntakes is one Lua script: compare-and-set of the head, the records, both indexes,
 // the head, and LTRIM of each intake by what was chained, atomically (so an intake entry is
@@ -28,6 +29,8 @@ namespace concord::audit {
 class RedisAuditStore final : public AuditStore {
  public:
   static constexpr size_t kBatchSize = 1000;
+  /// Larger intake entries cannot be genuine (records are at most 64 KiB of plaintext).
+  static constexpr size_t kMaxIntakeEntryBytes = 66 * 1024;
 
   /// `redis` must outlive the store.
   explicit RedisAuditStore(redis::RedisClient& redis);
@@ -53,6 +56,7 @@ class RedisAuditStore final : public AuditStore {
   redis::RedisClient& redis_;
   const redis::Script put_checkpoint_script_;
   const redis::Script append_script_;
+  const redis::Script read_intakes_script_;
 };
 
 }  // namespace concord::audit

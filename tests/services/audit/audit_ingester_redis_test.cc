@@ -161,6 +161,23 @@ TEST_F(AuditIngesterTest, ForgedOrMovedEntriesBecomeRejectionRecords) {
   EXPECT_EQ(Metric("concord_audit_intake_rejected_total", "messaging"), 0);
 }
 
+// A compromised workload pushing a huge entry cannot make the ingester read it whole.
+TEST_F(AuditIngesterTest, AnOversizedEntryIsRejectedWithoutBeingRead) {
+  const std::string huge(RedisAuditStore::kMaxIntakeEntryBytes + 1, 'x');
+  ASSERT_TRUE(clients_["referrals"]->Command({"RPUSH", IntakeKey("referrals"), huge}).ok());
+  auto read = store_->ReadIntakes({"referrals"}, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ((*read)[0].size(), 1u);
+  EXPECT_LT((*read)[0][0].size(), 64u);
+  ASSERT_EQ(*ingester_->IngestPending(), 1u);
+  EXPECT_EQ(Length("referrals"), 0);
+  const std::vector<DecodedRecord> records = All();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event.outcome, "DATA_LOSS");
+  EXPECT_THAT(records[0].event.justification,
+              HasSubstr(absl::StrCat(huge.size(), " bytes rejected: too large")));
+}
+
 // Test that two audit replicas ingesting at once make one contiguous chain, each record once.
 TEST_F(AuditIngesterTest, TwoIngestersMakeOneChainWithEveryRecordExactlyOnce) {
   auto other_redis = redis::RedisClient::Create(server_->config("audit"));
