@@ -59,6 +59,10 @@ void PrintConfigError(const std::string& binary, const Status& status) {
 }
 
 int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
+  if (spec.modules.empty()) {  // a binary's wiring error, not the operator's
+    log::Event(log::Level::kError, "server.no_modules", {{"binary", spec.binary}});
+    return 1;
+  }
   Clock& clock = SystemClock::Get();
   auto audit_key = audit::LoadAuditKey(cfg.audit_key_file);
   if (!audit_key.ok()) {
