@@ -91,6 +91,13 @@ TEST(AuditRecordFormat, DetailsRoundTripAndAreOptionalOnTheWire) {
   EXPECT_EQ(decoded->details, e.details);
   EXPECT_EQ(DecodeEvent(without, 5)->details, "");
   EXPECT_FALSE(DecodeEvent(with + "x", 5).ok());
+  // Through a workload's intake too (the directory appends to its intake, the audit service
+  // chains it).
+  auto entry = SealIntakeEntry(TestKey(), "directory", e);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  auto opened = OpenIntakeEntry(TestKey(), "directory", *entry);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->details, e.details);
 }
 
 TEST(AuditRecordFormat, OversizedEventIsRejected) {

@@ -59,8 +59,13 @@ class AnnouncementMessagingTest : public ::testing::Test {
   void SetUp() override {
     redis_server_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
-    redis_config_ = redis_server_->config();
+    // Each module logs in as its own workload's Redis user, as in production; the test inspects
+    // Redis as the test-only admin.
+    redis_config_ = redis_server_->config("directory");
     redis_ = redis::RedisClient::Create(redis_config_);
+    messaging_config_ = redis_server_->config("messaging");
+    messaging_redis_ = redis::RedisClient::Create(messaging_config_);
+    admin_redis_ = redis::RedisClient::Create(redis_server_->admin_config());
 
     ops_ = MakeParty(AgencyType::kAdmin, "ops");
     notifier_ = MakeParty(AgencyType::kAdmin, "concord-directory");
@@ -83,7 +88,10 @@ class AnnouncementMessagingTest : public ::testing::Test {
 
     deps_ = std::make_unique<host::HostDeps>(host::HostDeps{
         cfg_, *redis_, redis_config_, metrics_, audit_, *cache_, SystemClock::Get(), port_});
-    auto messaging = messaging::MessagingModule().create(*deps_);
+    messaging_deps_ = std::make_unique<host::HostDeps>(
+        host::HostDeps{cfg_, *messaging_redis_, messaging_config_, metrics_, audit_, *cache_,
+                       SystemClock::Get(), port_});
+    auto messaging = messaging::MessagingModule().create(*messaging_deps_);
     ASSERT_TRUE(messaging.ok()) << messaging.status();
     messaging_ = *std::move(messaging);
     auto directory = DirectoryModule().create(*deps_);
@@ -210,11 +218,14 @@ class AnnouncementMessagingTest : public ::testing::Test {
   config::CommonConfig cfg_;
   redis::RedisConfig redis_config_;
   std::unique_ptr<redis::RedisClient> redis_;
+  redis::RedisConfig messaging_config_;
+  std::unique_ptr<redis::RedisClient> messaging_redis_;
+  std::unique_ptr<redis::RedisClient> admin_redis_;
   std::unique_ptr<clients::DirectoryCache> cache_;
   metrics::Metrics metrics_;
   testing::RecordingAuditSink audit_;
   std::atomic<int> port_{0};
-  std::unique_ptr<host::HostDeps> deps_;
+  std::unique_ptr<host::HostDeps> deps_, messaging_deps_;
   std::unique_ptr<host::ModuleInstance> messaging_, directory_;
   std::unique_ptr<testing::SecureTestServer> server_;
   Party ops_, notifier_, centre_;
@@ -262,7 +273,7 @@ TEST_F(AnnouncementMessagingTest, RegistrationAndKeySwapReachTheAgencyConcerned)
 
   // Sent means acknowledged: the outbox is empty, and the worker counted both as sent.
   EXPECT_TRUE(Eventually([&] {
-    auto pending = redis_->Command({"XLEN", AnnouncementOutboxKey()});
+    auto pending = admin_redis_->Command({"XLEN", AnnouncementOutboxKey()});
     return pending.ok() && pending->integer == 0;
   }));
   EXPECT_NE(Metrics().find("concord_directory_announcements_total{outcome=\"sent\"} 2"),

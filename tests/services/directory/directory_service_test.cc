@@ -481,7 +481,8 @@ TEST_F(DirectoryServiceTest, ChangesOfAnAgencyWithAnInboxAreQueuedForAnnouncemen
   spec.set_sealing_public_key_pem(crypto::X25519PrivateKey::Generate().PublicKey().ToPem());
   ASSERT_TRUE(Update(*admin_, spec).ok());
   ASSERT_TRUE(Update(*admin_, spec).ok());  // no change: nothing to announce
-  auto entries = redis_->Command({"XRANGE", AnnouncementOutboxKey(), "-", "+"});
+  auto entries = redis::RedisClient::Create(redis_server_->admin_config())
+                     ->Command({"XRANGE", AnnouncementOutboxKey(), "-", "+"});
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->elements.size(), 2u);  // admin/ops itself has no inbox: not announced
   EXPECT_EQ(entries->elements[0].elements[1].elements[1].str, "reception_centre/payoke@v1");

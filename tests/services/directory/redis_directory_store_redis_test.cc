@@ -287,7 +287,8 @@ TEST_F(RedisDirectoryStoreTest, AnnouncementsAreQueuedAtomicallyWithTheChange) {
   next.version = 8;
   EXPECT_EQ(store_->Replace(stale, next, &first).code(), absl::StatusCode::kAborted);
 
-  auto entries = redis_->Command({"XRANGE", AnnouncementOutboxKey(), "-", "+"});
+  auto entries = redis::RedisClient::Create(server_->admin_config())
+                     ->Command({"XRANGE", AnnouncementOutboxKey(), "-", "+"});
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->elements.size(), 1u);
   const auto& fields = entries->elements[0].elements[1].elements;
