@@ -33,7 +33,7 @@ enum FieldTag : uint8_t {
   kFieldJustification = 10,
   kFieldRecipients = 11,  // string list, in the caller's order
   kFieldOutcome = 12,
-  kFieldSource = 13,  // v2 records only: the intake (workload) the record came from
+  kFieldSource = 13,   // v2 records only: the intake (workload) the record came from
   kFieldDetails = 14,  // optional, last: written only when non-empty (what an alteration changed)
 };
 

@@ -339,33 +339,17 @@ bool StartServer(Stack& s, const Options& o) {
   s.server_log = s.work + "/server.log";
   for (int attempt = 0; attempt < 3; ++attempt) {
     s.grpc_port = FreeLoopbackPort();
-    s.server_argv = {o.server_binary,
-                     "--listen-address",
-                     "127.0.0.1:" + std::to_string(s.grpc_port),
-                     "--health-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--metrics-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--tls-cert",
-                     s.pki + "/server/cert.pem",
-                     "--tls-key",
-                     s.pki + "/server/key.pem",
-                     "--tls-ca",
-                     s.pki + "/ca.pem",
-                     "--trust-domain",
-                     o.trust_domain,
-                     "--redis-host",
-                     "127.0.0.1",
-                     "--redis-port",
-                     std::to_string(s.redis_port),
-                     "--audit-key-file",
-                     s.pki + "/audit/audit.key",
-                     "--audit-signing-key-file",
-                     s.pki + "/audit/sign.key",
-                     // admin/ops registers the bench agencies (directory administration on the
-                     // empty directory, docs/security.md "Bootstrap").
-                     "--bootstrap-directory-admins",
-                     "admin/ops"};
+    s.server_argv = {
+        o.server_binary, "--listen-address", "127.0.0.1:" + std::to_string(s.grpc_port),
+        "--health-address", "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--metrics-address",
+        "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--tls-cert", s.pki + "/server/cert.pem",
+        "--tls-key", s.pki + "/server/key.pem", "--tls-ca", s.pki + "/ca.pem", "--trust-domain",
+        o.trust_domain, "--redis-host", "127.0.0.1", "--redis-port", std::to_string(s.redis_port),
+        "--audit-key-file", s.pki + "/audit/audit.key", "--audit-signing-key-file",
+        s.pki + "/audit/sign.key",
+        // admin/ops registers the bench agencies (directory administration on the
+        // empty directory, docs/security.md "Bootstrap").
+        "--bootstrap-directory-admins", "admin/ops"};
     for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
