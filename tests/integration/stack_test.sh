@@ -80,7 +80,8 @@ ok "dev PKI created"
   --metrics-address "127.0.0.1:$METRICS_PORT" --tls-cert "$PKI/server/cert.pem" \
   --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
   --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+  --audit-signing-key-file "$PKI/audit/sign.key" --bootstrap-directory-admins admin/ops \
+  >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
 ctl() { # ctl <type/id> args...
@@ -99,10 +100,17 @@ ok "concord-server SERVING"
   --expect-service concord.referrals.v1.Referrals \
   health reflect noclient badreq || fail "grpc_probe"
 
-# Register the demo agencies as admin.
+# Register the demo agencies: admin/ops first, as directory administrator and audit reviewer
+# (allowed by --bootstrap-directory-admins on the empty directory; the grant then ends).
+ACCOUNT=(--officer stack-test --justification "stack test")
+ctl admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/admin/ops" \
+  --jurisdiction BE --attribute directory_administrator=true --attribute audit_reviewer=true \
+  >/dev/null || fail "register admin/ops"
 for dir in "$PKI"/agencies/*/*; do
   agency=${dir#"$PKI/agencies/"}
-  ctl admin/ops directory register --from-pki "$dir" --jurisdiction BE >/dev/null || fail "register $agency"
+  [ "$agency" = admin/ops ] && continue
+  ctl admin/ops "${ACCOUNT[@]}" directory register --from-pki "$dir" --jurisdiction BE >/dev/null \
+    || fail "register $agency"
 done
 ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
 
@@ -115,28 +123,28 @@ ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
 
 # Policy: police may not register agencies.
 set +e
-out=$(ctl police/pz-brussels-capital directory register --from-pki "$PKI/agencies/police/fgp-antwerp-thb" --jurisdiction BE 2>&1)
+out=$(ctl police/pz-brussels-capital "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/police/fgp-antwerp-thb" --jurisdiction BE 2>&1)
 rc=$?
 set -e
 [ $rc -eq 2 ] || fail "police register: expected exit 2, got $rc: $out"
 echo "$out" | grep -q "PERMISSION_DENIED" || fail "police register not PERMISSION_DENIED: $out"
-echo "$out" | grep -q "directory.admin_only" || fail "denial does not name the rule: $out"
+echo "$out" | grep -q "directory.administration" || fail "denial does not name the rule: $out"
 ok "police RegisterAgency -> PERMISSION_DENIED naming the rule"
 
 # Suspension takes effect within 5 s, reinstatement restores.
 ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null || fail "police get"
-ctl admin/ops directory suspend police/pz-brussels-capital --reason "test suspension" >/dev/null
+ctl admin/ops "${ACCOUNT[@]}" directory suspend police/pz-brussels-capital --reason "test suspension" >/dev/null
 refused() { ! ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null 2>&1; }
 wait_until 50 refused || fail "suspended agency still served after 5 s"
 out=$(ctl police/pz-brussels-capital directory get police/pz-brussels-capital 2>&1 || true)
 echo "$out" | grep -q UNAUTHENTICATED || fail "suspended agency not UNAUTHENTICATED: $out"
-ctl admin/ops directory reinstate police/pz-brussels-capital >/dev/null
+ctl admin/ops "${ACCOUNT[@]}" directory reinstate police/pz-brussels-capital >/dev/null
 wait_until 50 ctl police/pz-brussels-capital directory get police/pz-brussels-capital \
   || fail "reinstated agency still refused after 5 s"
 ok "suspension refused within 5 s (UNAUTHENTICATED), reinstatement restored"
 
 # Revoked serial.
-ctl admin/ops directory revoke --cert-file "$PKI/agencies/platform/example-platform/cert.pem" \
+ctl admin/ops "${ACCOUNT[@]}" directory revoke --cert-file "$PKI/agencies/platform/example-platform/cert.pem" \
   --reason key_compromise >/dev/null
 refused_platform() { ! ctl platform/example-platform directory get platform/example-platform >/dev/null 2>&1; }
 wait_until 50 refused_platform || fail "revoked certificate still served after 5 s"
