@@ -151,13 +151,13 @@ cp -r "$chart" "$notes_chart"
 rm "$notes_chart/templates/NOTES.txt"
 for m in allInOne perService; do
   if "$helm" template concord "$notes_chart" --set mode=$m --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q 'Prerequisites this chart does not create'; then ok "NOTES.txt renders ($m)"
+      | grep 'Prerequisites this chart does not create' >/dev/null; then ok "NOTES.txt renders ($m)"
   else bad "NOTES.txt does not render ($m)"; fi
 done
 notes_has() {  # expected yes|no, then helm arguments: the notifier Secret line in NOTES.txt
   local want=$1; shift
   if "$helm" template concord "$notes_chart" "$@" --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q 'referrals notifier admin/concord-referrals'; then got=yes; else got=no; fi
+      | grep 'referrals notifier admin/concord-referrals' >/dev/null; then got=yes; else got=no; fi
   [ "$got" = "$want" ] && ok "NOTES.txt notifier Secret listed=$want ($*)" || bad "NOTES.txt notifier Secret listed=$got, expected $want ($*)"
 }
 notes_has yes --set mode=allInOne
@@ -166,7 +166,7 @@ notes_has no --set referrals.notifier.enabled=false
 notes_has no --set mode=perService --set services.referrals.enabled=false
 for m in directory audit messaging referrals; do
   if "$helm" template concord "$notes_chart" --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q "Secret \\\\\"concord-redis-$m\\\\\" (password of Redis ACL user concord-$m"; then
+      | grep "Secret \\\\\"concord-redis-$m\\\\\" (password of Redis ACL user concord-$m" >/dev/null; then
     ok "NOTES.txt lists the Redis password Secret of $m"
   else bad "NOTES.txt does not list the Redis password Secret of $m"; fi
 done
@@ -178,15 +178,18 @@ if "$helm" template concord "$chart" "${PER[@]}" --set 'authz.bootstrapDirectory
     | grep -cx -- ' *- --bootstrap-directory-admins=admin/ops,admin/night' | grep -qx 4; then
   ok "authz.bootstrapDirectoryAdmins passed to every workload"
 else bad "authz.bootstrapDirectoryAdmins is not --bootstrap-directory-admins on the 4 workloads"; fi
-if "$helm" template concord "$chart" "${PER[@]}" 2>&1 | grep -q -- '--bootstrap-directory-admins'; then
+if "$helm" template concord "$chart" "${PER[@]}" 2>&1 | grep -- '--bootstrap-directory-admins' >/dev/null; then
   bad "--bootstrap-directory-admins rendered without authz.bootstrapDirectoryAdmins"
 else ok "no bootstrap flag by default"; fi
 
 # Names and ports follow the release: the notifier's target is the messaging Service's name.
 if "$helm" template prod "$chart" "${PER[@]}" --set ports.grpc=8443 2>&1 \
-    | grep -qx -- ' *- --referrals-messaging-target=prod-concord-messaging:8443'; then
+    | grep -x -- ' *- --referrals-messaging-target=prod-concord-messaging:8443' >/dev/null; then
   ok "messaging target follows the release name and ports.grpc"
 else bad "messaging target is not prod-concord-messaging:8443 for release prod"; fi
+
+# (Pipes from helm end in `grep >/dev/null`, never `grep -q`: with pipefail, grep -q exiting at
+# the first match can make helm fail with SIGPIPE on a large rendering.)
 
 # ---- schema violations must fail (lint and template) ----
 step "schema violations are rejected"

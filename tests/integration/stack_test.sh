@@ -127,8 +127,8 @@ out=$(ctl police/pz-brussels-capital "${ACCOUNT[@]}" directory register --from-p
 rc=$?
 set -e
 [ $rc -eq 2 ] || fail "police register: expected exit 2, got $rc: $out"
-echo "$out" | grep -q "PERMISSION_DENIED" || fail "police register not PERMISSION_DENIED: $out"
-echo "$out" | grep -q "directory.administration" || fail "denial does not name the rule: $out"
+grep -q "PERMISSION_DENIED" <<<"$out" || fail "police register not PERMISSION_DENIED: $out"
+grep -q "directory.administration" <<<"$out" || fail "denial does not name the rule: $out"
 ok "police RegisterAgency -> PERMISSION_DENIED naming the rule"
 
 # Suspension takes effect within 5 s, reinstatement restores.
@@ -137,7 +137,7 @@ ctl admin/ops "${ACCOUNT[@]}" directory suspend police/pz-brussels-capital --rea
 refused() { ! ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null 2>&1; }
 wait_until 50 refused || fail "suspended agency still served after 5 s"
 out=$(ctl police/pz-brussels-capital directory get police/pz-brussels-capital 2>&1 || true)
-echo "$out" | grep -q UNAUTHENTICATED || fail "suspended agency not UNAUTHENTICATED: $out"
+grep -q UNAUTHENTICATED <<<"$out" || fail "suspended agency not UNAUTHENTICATED: $out"
 ctl admin/ops "${ACCOUNT[@]}" directory reinstate police/pz-brussels-capital >/dev/null
 wait_until 50 ctl police/pz-brussels-capital directory get police/pz-brussels-capital \
   || fail "reinstated agency still refused after 5 s"
@@ -152,12 +152,22 @@ ok "revoked certificate serial refused"
 
 # Metrics: handled counters with go-grpc-prometheus code names.
 metrics=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics") || fail "/metrics"
-echo "$metrics" | grep -q 'grpc_server_handled_total{.*grpc_code="OK".*grpc_method="RegisterAgency"\|grpc_server_handled_total{.*grpc_method="RegisterAgency".*grpc_code="OK"' \
-  || echo "$metrics" | grep 'grpc_server_handled_total' | grep 'RegisterAgency' | grep -q 'grpc_code="OK"' \
+# A series with every given substring (no pipes: with pipefail an early-exiting grep -q can
+# make the writer fail with SIGPIPE).
+has_series() {
+  local line part found
+  while IFS= read -r line; do
+    found=1
+    for part in "$@"; do [[ $line == *"$part"* ]] || { found=0; break; }; done
+    [ $found -eq 1 ] && return 0
+  done <<<"$metrics"
+  return 1
+}
+has_series 'grpc_server_handled_total{' 'grpc_method="RegisterAgency"' 'grpc_code="OK"' \
   || fail "no OK RegisterAgency in grpc_server_handled_total"
-echo "$metrics" | grep 'grpc_server_handled_total' | grep -q 'grpc_code="PermissionDenied"' \
+has_series 'grpc_server_handled_total{' 'grpc_code="PermissionDenied"' \
   || fail "no PermissionDenied in grpc_server_handled_total"
-echo "$metrics" | grep -q '^grpc_server_handling_seconds_bucket' || fail "no handling histogram"
+grep -q '^grpc_server_handling_seconds_bucket' <<<"$metrics" || fail "no handling histogram"
 curl -sf "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null || fail "/readyz not ready"
 ok "/metrics has grpc_server_* with OK and PermissionDenied"
 
@@ -172,7 +182,7 @@ out=$(ctl admin/ops audit verify 2>&1)
 rc=$?
 set -e
 [ $rc -eq 3 ] || fail "tampered audit verify: expected exit 3, got $rc: $out"
-echo "$out" | grep -q "record $seq" || fail "verify does not name record $seq: $out"
+grep -q "record $seq" <<<"$out" || fail "verify does not name record $seq: $out"
 ok "audit verify detects the altered record $seq (exit 3)"
 
 # Redis down: fail fast with UNAVAILABLE; back: works without restarting the server.
@@ -180,10 +190,14 @@ stop_redis
 start=$(date +%s%N)
 out=$(ctl admin/ops directory get admin/ops 2>&1 || true)
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-echo "$out" | grep -q UNAVAILABLE || fail "Redis down: expected UNAVAILABLE, got: $out"
+grep -q UNAVAILABLE <<<"$out" || fail "Redis down: expected UNAVAILABLE, got: $out"
 [ "$elapsed_ms" -lt 3000 ] || fail "Redis down: call took ${elapsed_ms} ms"
 ok "Redis down -> UNAVAILABLE in ${elapsed_ms} ms"
-redis_gauge() { curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q "^concord_dependency_up{dependency=\"redis\"} $1"; }
+redis_gauge() {
+  local m
+  m=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics") || return 1
+  grep -q "^concord_dependency_up{dependency=\"redis\"} $1" <<<"$m"
+}
 wait_until 50 redis_gauge 0 || fail "concord_dependency_up{dependency=\"redis\"} did not drop to 0"
 ok "concord_dependency_up{dependency=\"redis\"} 0 while Redis is down"
 start_redis
