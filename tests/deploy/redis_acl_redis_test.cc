@@ -141,7 +141,8 @@ class RedisAclTest : public ::testing::Test {
 TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
   EXPECT_THAT(server_->acl_users(),
               ::testing::UnorderedElementsAre("concord-audit", "concord-directory",
-                                              "concord-messaging", "concord-referrals"));
+                                              "concord-messaging", "concord-referrals",
+                                              "concord-liaison"));
   redis::RedisConfig anonymous = server_->admin_config();
   anonymous.user.clear();
   anonymous.password.clear();
@@ -155,6 +156,10 @@ TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
 
 TEST_F(RedisAclTest, ACompromisedReferralsPodCannotWriteTheDirectoryOrTheAuditLog) {
   CompromisedPodIsContained("referrals", "messaging");
+}
+
+TEST_F(RedisAclTest, ACompromisedLiaisonPodCannotWriteTheDirectoryOrTheAuditLog) {
+  CompromisedPodIsContained("liaison", "referrals");
 }
 
 TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLog) {
