@@ -216,6 +216,7 @@ start_server() {
     --trust-domain "$TRUST_DOMAIN" --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" \
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
+    --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
   wait_for_health

@@ -54,7 +54,9 @@ struct AgencySpecArgs {
   bool clear_specialisations = false;
   bool clear_languages = false;
   bool clear_serials = false;
-  int64_t expected_version = -1;  // -1 = the version just read
+  int64_t expected_version = -1;     // -1 = the version just read
+  std::string key_endorsement_file;  // --key-endorsement: `keys rotate`'s file (new keys + the
+                                     // endorsement by the current signing key)
 };
 int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Output& out);
 /// Read-modify-write: gets the agency, applies the given flags, sends UpdateAgency with the
@@ -87,6 +89,28 @@ struct ListArgs {
 };
 int RunDirectoryList(const Globals& globals, const ListArgs& args, Output& out);
 int RunDirectoryRevocations(const Globals& globals, Output& out);
+
+// ---- key continuity (key_commands.cc; docs/concordctl.md "Keys and key continuity") --------
+
+struct DirectoryTrustArgs {
+  std::string agency;  // "<type>/<id>" or SPIFFE ID
+  bool yes = false;    // accept without asking
+};
+/// Fetches the agency's keys, prints the remembered and the directory's fingerprints and, on
+/// confirmation (--yes or a "y" on a terminal), records the directory's keys as accepted in the
+/// known-keys file. 0 accepted or nothing to accept; 3 not confirmed; 1 no --yes and stdin is
+/// not a terminal.
+int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Output& out);
+
+struct KeysRotateArgs {
+  std::string out_file;  // --out: the endorsement file (default DIR/key_endorsement.json)
+};
+/// New key pair in the agency folder (DIR/{sign,seal}.{key,pub}.next) and its endorsement by the
+/// current DIR/sign.key, for `directory update --key-endorsement`.
+int RunKeysRotate(const Globals& globals, const KeysRotateArgs& args, Output& out);
+/// Once the directory holds the *.next keys: they become DIR/sign.key etc.; the old ones are
+/// kept as *.previous. 3 (nothing changed) while the directory still holds other keys.
+int RunKeysActivate(const Globals& globals, Output& out);
 
 // ---- audit ---------------------------------------------------------------------------------
 

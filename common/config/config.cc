@@ -63,6 +63,10 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--ed25519-backend", &CommonConfig::ed25519_backend,
        "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
        "fast; see docs/performance.md) or openssl"},
+      {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
+       "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
+       "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
+       "so that no agency can predict them; required with --referrals-notifier-dir"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -315,6 +319,13 @@ Status Validate(const CommonConfig& cfg) {
   if (!cfg.referrals_notifier_dir.empty() &&
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
+  }
+  if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --referrals-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else {
+    CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);
   }
   CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);

@@ -46,6 +46,8 @@ struct CommonConfig {
   std::string audit_key_file;
   std::string audit_signing_key_file;
   std::string ed25519_backend = "sodium";
+  // Concord's notifiers (common/notify): the secret their message ids are keyed with.
+  std::string notifier_secret_file;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -79,8 +81,9 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// "must be host:port with a port in 0..65535, got \"127.0.0.1:70000\"". Checks: addresses,
 /// TLS/audit files exist and are readable (when set), TLS cert/key/ca given together, trust
 /// domain syntax, pool size 1..64, timeouts > 0, connection age 1..604800 s and its grace
-/// 1..86400 s, log level known. A Redis password without a
-/// user is allowed (legacy AUTH). Secrets are never echoed in descriptions.
+/// 1..86400 s, log level known, --notifier-secret-file set and readable when a notifier is
+/// configured (--referrals-notifier-dir). A Redis password without a user is allowed (legacy
+/// AUTH). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
 
 /// Markdown table | Flag | Environment variable | Default | Description | of CommonOptions().

@@ -14,7 +14,11 @@
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
 //               "ipAddresses": ["127.0.0.1"]           Certificate IP SANs
-//              }}, "serviceMonitors": <count>}
+//              }}, "serviceMonitors": <count>,
+//               "notifierSecret": {"name": "<Secret>", "key": "<key>", "generated": bool}
+//                   (when a workload runs a notifier): --notifier-secret-file and a read-only
+//                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
+//                   and no other Secret; otherwise the chart renders no Secret at all}
 // Prints one line per failed check and "N passed, N failed".
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -43,7 +47,16 @@ for (const kind of ["Deployment", "Service", "Certificate", "PodDisruptionBudget
 check(of("NetworkPolicy").length === names.length + 1, `NetworkPolicy count ${of("NetworkPolicy").length} (default deny + one per workload)`);
 check(of("ServiceMonitor").length === exp.serviceMonitors, `ServiceMonitor count ${of("ServiceMonitor").length} != ${exp.serviceMonitors}`);
 for (const sm of of("ServiceMonitor")) check(sm.spec.jobLabel === "app.kubernetes.io/part-of", `ServiceMonitor ${sm.metadata.name}: jobLabel`);
-check(of("Secret").length === 0, "the chart must not create Secrets");
+// The only Secret the chart may create is the generated notifier secret.
+const ns = exp.notifierSecret;
+const secrets = of("Secret");
+if (ns?.generated) {
+  check(secrets.length === 1 && secrets[0].metadata.name === ns.name, `Secrets ${secrets.map((x) => x.metadata.name)} != [${ns.name}]`);
+  const value = secrets[0]?.data?.[ns.key];
+  check(typeof value === "string" && Buffer.from(value, "base64").length === 32, `${ns.name}: ${ns.key} must be 32 random bytes`);
+} else {
+  check(secrets.length === 0, `the chart must not create Secrets (got ${secrets.map((x) => x.metadata.name)})`);
+}
 
 for (const [name, w] of Object.entries(exp.workloads)) {
   const dep = of("Deployment").find((d) => d.metadata.name === name);
@@ -136,6 +149,19 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   } else {
     check(!args.some((a) => a.startsWith("--referrals-")), `${name}: unexpected --referrals-* flags`);
     check(!notifierVol && !notifierMount, `${name}: unexpected notifier volume/mount`);
+  }
+  // The notifier secret: with a notifier, its flag and a read-only mount of the Secret's key.
+  const secretVol = pod.volumes.find((v) => v.name === "notifier-secret");
+  const secretMount = (c.volumeMounts ?? []).find((m) => m.name === "notifier-secret");
+  if (w.notifier) {
+    has("--notifier-secret-file=/etc/concord/notifier-secret/notifier.secret");
+    check(secretVol?.secret?.secretName === ns?.name, `${name}: notifier secret volume from ${secretVol?.secret?.secretName}, expected ${ns?.name}`);
+    check(JSON.stringify(itemsOf(secretVol?.secret)) === JSON.stringify([`${ns?.key}>notifier.secret`]), `${name}: notifier secret items ${itemsOf(secretVol?.secret)}`);
+    check(secretVol?.secret?.optional !== true, `${name}: notifier secret must not be optional`);
+    check(secretMount?.mountPath === "/etc/concord/notifier-secret" && secretMount.readOnly === true, `${name}: notifier secret mounted read-only`);
+  } else {
+    check(!args.some((a) => a.startsWith("--notifier-secret-file")), `${name}: unexpected --notifier-secret-file`);
+    check(!secretVol && !secretMount, `${name}: unexpected notifier secret volume/mount`);
   }
   const durations = args.filter((a) => a.startsWith("--referral-"));
   check(JSON.stringify([...durations].sort()) === JSON.stringify([...(w.durations ?? [])].sort()),

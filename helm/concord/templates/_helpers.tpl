@@ -159,3 +159,21 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- define "concord.notifierCertificate" -}}
 {{- printf "%s-referrals-notifier" (include "concord.fullname" .) | trunc 57 | trimSuffix "-" }}
 {{- end }}
+
+{{/* The notifier secret's Secret: notifierSecret.existingSecret, or the one this chart generates. */}}
+{{- define "concord.notifierSecret" -}}
+{{- if .Values.notifierSecret.existingSecret }}
+{{- .Values.notifierSecret.existingSecret }}
+{{- else }}
+{{- printf "%s-notifier-secret" (include "concord.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when some workload runs a notifier (it then needs the notifier secret). */}}
+{{- define "concord.hasNotifier" -}}
+{{- $any := false }}
+{{- range $key, $w := include "concord.workloads" . | fromYaml }}
+{{- if $w.notifier }}{{ $any = true }}{{ end }}
+{{- end }}
+{{- if $any }}true{{ end }}
+{{- end }}

@@ -105,6 +105,18 @@ TEST_F(ConfigTest, MissingAndUnreadableFiles) {
   EXPECT_THAT(FieldViolationsOf(st), SizeIs(2));
 }
 
+// A notifier keys its message ids with the notifier secret: without it the process does not start.
+TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
+  cfg_.referrals_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --referrals-notifier-dir is set"));
+  cfg_.notifier_secret_file = (dir_ / "missing.secret").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"), HasSubstr("file not found"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),

@@ -72,11 +72,18 @@ class AuditRecorder final : public audit::AuditSink {
   std::vector<audit::AuditEvent> events_;
 };
 
-class RecordingSender final : public NotificationSender {
+// What the recording sender saw: the message id and the notification.
+struct OutgoingNotification {
+  std::string message_id;
+  std::vector<AgencyId> recipients;
+  std::string body;
+};
+
+class RecordingSender final : public notify::NotificationSender {
  public:
-  Status Send(const OutgoingNotification& n) override {
+  Status Send(const notify::Notification& n, std::string_view message_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    sent_.push_back(n);
+    sent_.push_back({std::string(message_id), n.recipients, n.body});
     return absl::OkStatus();
   }
   std::vector<OutgoingNotification> sent() {
@@ -116,8 +123,9 @@ class ReferralsServiceTest : public ::testing::Test {
     service_ = std::make_unique<ReferralsService>(
         *store_, *directory_, audit_, metrics_, SystemClock::Get(),
         ReferralsServiceOptions{.trust_domain = kTd, .deadlines = DeadlineConfig{}});
-    outbox_ = std::make_unique<OutboxWorker>(*store_, &sender_, metrics_,
-                                             OutboxWorkerOptions{.trust_domain = kTd});
+    outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd);
+    outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
+                                                     ReferralsNotifierOptions("test"));
 
     server_ = std::make_unique<testing::SecureTestServer>(pki_, metrics_, revocations_);
     ASSERT_TRUE(server_->Start({service_.get()}).ok());
@@ -325,7 +333,11 @@ class ReferralsServiceTest : public ::testing::Test {
   AuditRecorder audit_;
   RecordingSender sender_;
   std::unique_ptr<ReferralsService> service_;
-  std::unique_ptr<OutboxWorker> outbox_;
+  notify::MessageIds ids_ =
+      *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 's')),
+                                  "admin/concord-referrals", kNotificationIdPrefix);
+  std::unique_ptr<ReferralsOutbox> outbox_source_;
+  std::unique_ptr<notify::OutboxWorker> outbox_;
   NoRevocations revocations_;
   std::unique_ptr<testing::SecureTestServer> server_;
   Agent police_, other_police_, pagasa_, surya_, esperanto_, magistrate_, oe_, coordination_;
