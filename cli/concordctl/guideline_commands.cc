@@ -19,6 +19,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "client/guidelines/guideline_draft.h"
 #include "client/guidelines/guidelines_client.h"
@@ -50,6 +51,9 @@ bool IsVerificationFailure(const Status& s) {
 // A library failure: a version that does not verify (here, or refused by the server for that
 // reason) is exit 3 naming it; any other RPC failure exit 2.
 int Failure(Output& out, std::string_view rpc, const Status& status) {
+  if (keys::IsKeyChangeRefused(status) || ReasonOf(status) == keys::kKnownKeysFileReason) {
+    return KeyLookupFailure(out, "Directory/GetAgency (signing key)", status);
+  }
   if (IsVerificationFailure(status)) {
     return out.VerificationFailed(absl::StrCat("VERIFICATION FAILED: ", Message(status)));
   }
@@ -67,7 +71,11 @@ StatusOr<std::unique_ptr<gc::GuidelinesClient>> MakeClient(const Globals& global
       absl::Milliseconds(static_cast<int64_t>(globals.connection.timeout_seconds * 1000));
   options.officer = globals.connection.officer;
   options.justification = globals.connection.justification;
-  return std::make_unique<gc::GuidelinesClient>(std::move(channel), options);
+  // Key continuity: the signing keys this command trusts are checked against the agency's
+  // known-keys file, as every key lookup of concordctl.
+  CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<keys::KeyTrust> trust, OpenKeyTrust(globals.connection));
+  return std::make_unique<gc::GuidelinesClient>(std::move(channel), options,
+                                                TrustHook(std::move(trust)));
 }
 
 StatusOr<AgencyId> Me(const Globals& globals) {

@@ -69,10 +69,12 @@ bool WatchStop::Wait(absl::Duration delay) {
   return !cv_.wait_for(lock, absl::ToChronoNanoseconds(delay), [this] { return stopped_; });
 }
 
-GuidelinesClient::GuidelinesClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
+GuidelinesClient::GuidelinesClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options,
+                                   messaging::client::TrustKeys trust_keys)
     : guidelines_(v1::Guidelines::NewStub(channel)),
       directory_(dv1::Directory::NewStub(channel)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      trust_keys_(std::move(trust_keys)) {}
 
 void GuidelinesClient::Prepare(grpc::ClientContext& ctx) const {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
@@ -94,6 +96,7 @@ StatusOr<crypto::Ed25519PublicKey> GuidelinesClient::SigningKey(const AgencyId& 
   guideline::AgencyToProto(agency, *req.mutable_id());
   dv1::GetAgencyResponse resp;
   CONCORD_RETURN_IF_ERROR(FromGrpc(directory_->GetAgency(&ctx, req, &resp)));
+  if (trust_keys_) CONCORD_RETURN_IF_ERROR(trust_keys_(req.id(), resp.agency()));
   CONCORD_ASSIGN_OR_RETURN(
       crypto::Ed25519PublicKey key,
       crypto::Ed25519PublicKey::FromPem(resp.agency().signing_public_key_pem()));

@@ -31,6 +31,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "client/messaging/messaging_client.h"
 #include "client/messaging/resume_backoff.h"
 #include "common/crypto/ed25519.h"
 #include "common/guideline/guideline.h"
@@ -89,10 +90,14 @@ struct WatchOptions {
 
 class GuidelinesClient {
  public:
-  /// `channel`: mTLS channel to Concord (Guidelines and Directory on it).
-  explicit GuidelinesClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options = {});
+  /// `channel`: mTLS channel to Concord (Guidelines and Directory on it). `trust_keys`: key
+  /// continuity (client/keys KeyTrust::Check) for every directory record whose signing key this
+  /// client trusts; empty: the directory's keys are used as they are.
+  explicit GuidelinesClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options = {},
+                            messaging::client::TrustKeys trust_keys = nullptr);
 
-  /// The agency's Ed25519 signing key from the directory (cached for this client's life).
+  /// The agency's Ed25519 signing key from the directory, checked by the key-continuity hook
+  /// (cached for this client's life).
   StatusOr<crypto::Ed25519PublicKey> SigningKey(const AgencyId& agency);
 
   StatusOr<v1::PublishResponse> Publish(const guideline::SignedVersion& version);
@@ -127,6 +132,7 @@ class GuidelinesClient {
   std::unique_ptr<v1::Guidelines::Stub> guidelines_;
   std::unique_ptr<::concord::directory::v1::Directory::Stub> directory_;
   ClientOptions options_;
+  messaging::client::TrustKeys trust_keys_;
   std::mutex keys_mu_;
   std::map<std::string, crypto::Ed25519PublicKey> keys_;  // guarded by keys_mu_
 };
