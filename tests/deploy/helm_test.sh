@@ -209,7 +209,8 @@ reject_template "reflection reminder not shorter than the period" 'reflectionRem
 reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
 reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
-  --set services.messaging.enabled=false --set services.referrals.enabled=false
+  --set services.messaging.enabled=false --set services.referrals.enabled=false \
+  --set services.guidelines.enabled=false
 
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
@@ -239,19 +240,20 @@ TO_MSG='"egressTo":[{"port":7443,"component":"messaging"}]'
 FROM_REF='"ingressFrom":[{"port":7443,"component":"referrals"}]'
 REF="$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG")"
 MSG="$(w messaging false "$FROM_REF")"
+GL="$(w guidelines false)"  # the guidelines workload (issue 11): no extra flags or rules
 expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect all-in-one-no-notifier "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
 expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1$GEN}"
 expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
-expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4$GEN}"
-expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":0$GEN}"
-expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
-expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false)},\"serviceMonitors\":4}"
-expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4$GEN}"
+expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":0$GEN}"
+expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$GL},\"serviceMonitors\":4}"
+expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false),$GL},\"serviceMonitors\":5}"
+expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]"),$GL},\"serviceMonitors\":5$GEN}"
 expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
-expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4$GEN}"
-expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
+expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG"),$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false),$GL},\"serviceMonitors\":0}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi
