@@ -126,13 +126,19 @@ struct AuditQueryArgs {
 int RunAuditQuery(const Globals& globals, const AuditQueryArgs& args, Output& out);
 
 struct AuditVerifyArgs {
-  uint64_t from_seq = 0;        // 0 = from the first record
-  uint64_t to_seq = 0;          // 0 = up to the head
-  std::string expect_key_file;  // --expect-key: the audit service's Ed25519 public key (PEM);
-                                // the checkpoints must be signed with it
+  uint64_t from_seq = 0;          // 0 = from the first record
+  uint64_t to_seq = 0;            // 0 = up to the head
+  std::string expect_key_file;    // --expect-key: the audit service's Ed25519 public key (PEM);
+                                  // the checkpoints must be signed with it
+  std::string expect_checkpoint;  // --expect-checkpoint: an exported checkpoint (file, logged
+                                  // line, or a directory: its latest checkpoint-*.json); the
+                                  // chain must reach it with the same hash
 };
 /// Prints "audit chain OK: N records, M checkpoints" (0) or
-/// "audit chain BROKEN at record <seq>: <reason>" (3).
+/// "audit chain BROKEN at record <seq>: <reason>" (3). With an expected checkpoint: also
+/// "audit chain BROKEN: records A..B missing: ..." / "... differ from the exported checkpoint"
+/// (3) when the chain is shorter than it or differs from it, or when its signature does not
+/// verify (with --expect-key when given, else with the key written in the export).
 int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& out);
 
 struct AuditCheckpointArgs {

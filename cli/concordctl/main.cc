@@ -819,6 +819,12 @@ int Run(int argc, char** argv) {
   verify->add_option("--expect-key", verify_args.expect_key_file,
                      "the audit service's Ed25519 public key PEM (e.g. var/pki/audit/sign.pub): "
                      "checkpoints signed by any other key fail the verification");
+  verify->add_option(
+      "--expect-checkpoint", verify_args.expect_checkpoint,
+      "a checkpoint exported outside Redis (--audit-checkpoint-dir file checkpoint-<seq>.json, "
+      "a logged audit.checkpoint line, or a directory: its latest file): exit 3 naming the "
+      "missing or differing records when the chain is shorter than it or differs from it; its "
+      "signature is checked with --expect-key, else with the key written in it");
   verify->callback([&] { run = [&](Output& o) { return RunAuditVerify(g, verify_args, o); }; });
 
   CLI::App* checkpoint = audit->add_subcommand(

@@ -302,16 +302,27 @@ bool WaitForLine(const std::string& file, const std::string& needle, pid_t pid, 
   return false;
 }
 
-bool StartRedis(Stack& s) {
+bool StartRedis(Stack& s, const Options& o) {
   const std::string dir = s.work + "/redis";
   mkdir(dir.c_str(), 0700);
+  // The shipped ACL file (one user per workload), rendered with fresh passwords as up.sh does;
+  // the server logs each module in with its own (StartServer).
+  const std::string acl_script =
+      o.pki_script.substr(0, o.pki_script.rfind('/') + 1) + "redis-acl.sh";
+  if (RunAndWait({"/bin/bash", acl_script, "--secrets", s.work + "/redis-secrets", "--out",
+                  s.work + "/users.acl"},
+                 s.work + "/redis-acl.log", 60) != 0) {
+    Log("redis-acl.sh failed (see " + s.work + "/redis-acl.log)");
+    return false;
+  }
   for (int attempt = 0; attempt < 5; ++attempt) {
     s.redis_port = FreeLoopbackPort();
     const std::string log = s.work + "/redis.log";
-    s.redis_pid = Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
-                         std::to_string(s.redis_port), "--dir", dir, "--save", "", "--appendonly",
-                         "yes", "--appendfsync", "everysec", "--logfile", ""},
-                        log);
+    s.redis_pid =
+        Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
+               std::to_string(s.redis_port), "--dir", dir, "--save", "", "--appendonly", "yes",
+               "--appendfsync", "everysec", "--logfile", "", "--aclfile", s.work + "/users.acl"},
+              log);
     if (s.redis_pid > 0 &&
         WaitForLine(log, "Ready to accept connections", s.redis_pid, 10, nullptr)) {
       return true;
@@ -350,6 +361,10 @@ bool StartServer(Stack& s, const Options& o) {
                      s.pki + "/audit/audit.key",
                      "--audit-signing-key-file",
                      s.pki + "/audit/sign.key"};
+    for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+      s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
+      s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
+    }
     if (!o.ed25519_backend.empty()) {
       s.server_argv.push_back("--ed25519-backend");
       s.server_argv.push_back(o.ed25519_backend);
@@ -845,7 +860,7 @@ int RunMessaging(Options o) {
       Log("concord-server not found at " + o.server_binary + " (use --server-binary)");
       return 1;
     }
-    if (!StartRedis(stack) || !StartServer(stack, o)) return 1;
+    if (!StartRedis(stack, o) || !StartServer(stack, o)) return 1;
     target = "127.0.0.1:" + std::to_string(stack.grpc_port);
     server_pid = stack.server_pid;
     redis_pid = stack.redis_pid;

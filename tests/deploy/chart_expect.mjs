@@ -14,11 +14,17 @@
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
 //               "ipAddresses": ["127.0.0.1"]           Certificate IP SANs
+//               "redisUsers": {"referrals": {"user": "u", "secret": "s"}}   overrides of the
+//                   default Redis ACL user (concord-<module>) and Secret (concord-redis-<module>)
+//               "checkpointClaim": "<PVC>"             the audit checkpoint volume is that claim
 //              }}, "serviceMonitors": <count>,
 //               "notifierSecret": {"name": "<Secret>", "key": "<key>", "generated": bool}
 //                   (when a workload runs a notifier): --notifier-secret-file and a read-only
 //                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
 //                   and no other Secret; otherwise the chart renders no Secret at all}
+// Always checked: the modules a workload hosts (concord-server: all four; concord-<m>: m) each
+// log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
+// and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -71,12 +77,38 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   for (const a of ["--listen-address=0.0.0.0:7443", "--health-address=0.0.0.0:7081", "--metrics-address=0.0.0.0:9464",
                    "--tls-cert=/etc/concord/tls/tls.crt", "--tls-key=/etc/concord/tls/tls.key", "--tls-ca=/etc/concord/tls/ca.crt",
                    "--audit-key-file=/etc/concord/audit-key/audit.key"]) has(a);
-  for (const p of ["--trust-domain=", "--redis-host=", "--redis-port=", "--redis-user=", "--drain-timeout-seconds="])
+  for (const p of ["--trust-domain=", "--redis-host=", "--redis-port=", "--drain-timeout-seconds="])
     check(args.some((a) => a.startsWith(p)), `${name}: ${p} missing`);
   const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
   check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
-  const pw = (c.env ?? []).find((e) => e.name === "CONCORD_REDIS_PASSWORD");
-  check(pw?.valueFrom?.secretKeyRef?.name && pw.valueFrom.secretKeyRef.key, `${name}: CONCORD_REDIS_PASSWORD from secretKeyRef`);
+  // One Redis ACL user per hosted module, each password from its own Secret; nothing else.
+  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals"]
+                                                : [w.binary.replace(/^concord-/, "")];
+  const userArgs = args.filter((a) => /^--redis-[a-z0-9]+-user=/.test(a)).sort();
+  const pwEnv = (c.env ?? []).filter((e) => /^CONCORD_REDIS_.*PASSWORD/.test(e.name));
+  const wantUserArgs = [];
+  for (const m of modules) {
+    const o = w.redisUsers?.[m] ?? {};
+    wantUserArgs.push(`--redis-${m}-user=${o.user ?? `concord-${m}`}`);
+    const env = pwEnv.find((e) => e.name === `CONCORD_REDIS_${m.toUpperCase()}_PASSWORD`);
+    check(env?.valueFrom?.secretKeyRef?.name === (o.secret ?? `concord-redis-${m}`) && env.valueFrom.secretKeyRef.key === "password",
+          `${name}: CONCORD_REDIS_${m.toUpperCase()}_PASSWORD from Secret ${o.secret ?? `concord-redis-${m}`} (${JSON.stringify(env)})`);
+  }
+  check(JSON.stringify(userArgs) === JSON.stringify(wantUserArgs.sort()), `${name}: Redis user args ${userArgs} != ${wantUserArgs}`);
+  check(pwEnv.length === modules.length, `${name}: ${pwEnv.length} Redis password variables for ${modules.length} modules`);
+  check(!args.some((a) => /^--redis-(user|password)/.test(a) || /^--redis-[a-z0-9]+-password/.test(a)), `${name}: no Redis password flag`);
+  // Exported audit checkpoints: on the workload hosting audit only, into a mounted volume.
+  const cpVol = pod.volumes.find((v) => v.name === "audit-checkpoints");
+  const cpMount = (c.volumeMounts ?? []).find((m) => m.name === "audit-checkpoints");
+  if (modules.includes("audit")) {
+    has("--audit-checkpoint-dir=/var/lib/concord/audit-checkpoints");
+    has("--audit-checkpoint-interval-seconds=60");
+    check(cpMount?.mountPath === "/var/lib/concord/audit-checkpoints" && !cpMount.readOnly, `${name}: checkpoint volume mounted read-write`);
+    if (w.checkpointClaim) check(cpVol?.persistentVolumeClaim?.claimName === w.checkpointClaim, `${name}: checkpoint volume claim ${JSON.stringify(cpVol)}`);
+    else check(cpVol?.emptyDir && !cpVol.persistentVolumeClaim, `${name}: checkpoint volume emptyDir by default`);
+  } else {
+    check(!args.some((a) => a.startsWith("--audit-checkpoint")) && !cpVol && !cpMount, `${name}: unexpected checkpoint export`);
+  }
   for (const p of ["startupProbe", "readinessProbe"]) check(c[p]?.grpc?.port === 7081, `${name}: ${p} grpc port 7081`);
   check(c.livenessProbe?.httpGet?.port === 9464 || c.livenessProbe?.grpc?.port === 7081, `${name}: liveness probe`);
   const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));

@@ -67,7 +67,7 @@ function policy(obj) {
       if (!c.readinessProbe?.grpc) errs.push(`${where}: readinessProbe must be a native gRPC probe`);
       if (!c.resources?.requests || !c.resources?.limits?.memory) errs.push(`${where}: resources.requests and limits.memory required`);
       for (const a of c.args ?? []) {
-        if (/^--redis-password/.test(a)) errs.push(`${where}: Redis password on the command line`);
+        if (/^--redis-([a-z0-9]+-)?password(=|$)/.test(a)) errs.push(`${where}: Redis password on the command line`);
       }
       for (const e of c.env ?? []) {
         if (/PASSWORD|KEY/.test(e.name) && e.value !== undefined) errs.push(`${where}: ${e.name} must come from a Secret`);

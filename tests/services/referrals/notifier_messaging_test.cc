@@ -59,7 +59,8 @@ class NotifierMessagingTest : public ::testing::Test {
     ASSERT_NE(redis_server_, nullptr);
     cfg_.trust_domain = kTd;
     cfg_.redis_port = redis_server_->port();
-    redis_config_ = redis_server_->config();
+    // One HostDeps for two modules (messaging, directory): a user with both workloads' rights.
+    redis_config_ = redis_server_->admin_config();
     redis_ = redis::RedisClient::Create(redis_config_);
     deps_ = std::make_unique<host::HostDeps>(host::HostDeps{
         cfg_, *redis_, redis_config_, metrics_, audit_, revocations_, SystemClock::Get(), port_});

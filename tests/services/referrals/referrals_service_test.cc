@@ -118,6 +118,9 @@ class ReferralsServiceTest : public ::testing::Test {
     redis_server_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
     redis_ = redis::RedisClient::Create(redis_server_->config());
+    // The directory's records are written as the directory would (the referrals ACL user may
+    // only read {dir}).
+    directory_writer_ = redis::RedisClient::Create(redis_server_->admin_config());
     store_ = std::make_unique<RedisReferralStore>(*redis_);
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kTd);
     service_ = std::make_unique<ReferralsService>(
@@ -161,12 +164,12 @@ class ReferralsServiceTest : public ::testing::Test {
                         {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
                         {"capacity", capacity},
                         {"state", "active"}};
-    EXPECT_TRUE(redis_
+    EXPECT_TRUE(directory_writer_
                     ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
                                j.dump(), "version", "1"})
                     .ok());
     EXPECT_TRUE(
-        redis_
+        directory_writer_
             ->Command({"SADD",
                        clients::DirectoryKey("idx:type:" + std::string(AgencyTypeName(type))),
                        a.id.Key()})
@@ -291,9 +294,11 @@ class ReferralsServiceTest : public ::testing::Test {
     }
     return out;
   }
+  // Tampering as whoever controls Redis (the admin user: the referrals user runs no LSET).
   void PutHistoryEntry(const std::string& case_id, size_t index, const v1::HistoryEntry& e) {
     ASSERT_TRUE(
-        redis_->Command({"LSET", HistoryKey(case_id), std::to_string(index), e.SerializeAsString()})
+        directory_writer_
+            ->Command({"LSET", HistoryKey(case_id), std::to_string(index), e.SerializeAsString()})
             .ok());
   }
 
@@ -327,6 +332,7 @@ class ReferralsServiceTest : public ::testing::Test {
   testing::TestPki pki_{kTd};
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<redis::RedisClient> directory_writer_;
   std::unique_ptr<RedisReferralStore> store_;
   std::unique_ptr<clients::DirectoryReader> directory_;
   metrics::Metrics metrics_;
