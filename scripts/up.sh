@@ -252,6 +252,7 @@ start_server() {
     CONCORD_REDIS_AUDIT_PASSWORD_FILE=$REDIS_SECRETS/concord-audit.password \
     CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
     CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
+    CONCORD_REDIS_GUIDELINES_PASSWORD_FILE=$REDIS_SECRETS/concord-guidelines.password \
     nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \

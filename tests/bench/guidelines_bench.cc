@@ -212,11 +212,18 @@ int RunGuidelines(const GuidelineBenchOptions& o) {
     std::ofstream(audit_sign) << crypto::Ed25519PrivateKey::Generate().ToPem();
   }
   Stack stack;
-  // Redis.
+  // Redis with the shipped ACL file (one user per workload), rendered with fresh passwords as
+  // up.sh does; the server logs each module in with its own.
+  if (RunAndWait({"/bin/bash", o.redis_acl_script, "--secrets", work + "/redis-secrets", "--out",
+                  work + "/users.acl"},
+                 work + "/redis-acl.log", 60) != 0) {
+    Log("redis-acl.sh failed (see " + work + "/redis-acl.log)");
+    return 2;
+  }
   const int redis_port = FreeLoopbackPort();
   stack.redis_pid =
       Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", std::to_string(redis_port),
-             "--save", "", "--appendonly", "no", "--dir", work},
+             "--save", "", "--appendonly", "no", "--dir", work, "--aclfile", work + "/users.acl"},
             work + "/redis.log");
   if (!WaitForLine(work + "/redis.log", "Ready to accept connections", stack.redis_pid, 10,
                    nullptr)) {
@@ -225,30 +232,35 @@ int RunGuidelines(const GuidelineBenchOptions& o) {
   }
   // concord-server.
   const std::string server_log = work + "/server.log";
-  stack.server_pid = Spawn({o.server_binary,
-                            "--listen-address",
-                            "127.0.0.1:0",
-                            "--health-address",
-                            "127.0.0.1:0",
-                            "--metrics-address",
-                            "127.0.0.1:0",
-                            "--tls-cert",
-                            server_cert.cert_file,
-                            "--tls-key",
-                            server_cert.key_file,
-                            "--tls-ca",
-                            server_cert.ca_file,
-                            "--trust-domain",
-                            kTd,
-                            "--redis-host",
-                            "127.0.0.1",
-                            "--redis-port",
-                            std::to_string(redis_port),
-                            "--audit-key-file",
-                            audit_key,
-                            "--audit-signing-key-file",
-                            audit_sign},
-                           server_log);
+  std::vector<std::string> server_argv = {o.server_binary,
+                                          "--listen-address",
+                                          "127.0.0.1:0",
+                                          "--health-address",
+                                          "127.0.0.1:0",
+                                          "--metrics-address",
+                                          "127.0.0.1:0",
+                                          "--tls-cert",
+                                          server_cert.cert_file,
+                                          "--tls-key",
+                                          server_cert.key_file,
+                                          "--tls-ca",
+                                          server_cert.ca_file,
+                                          "--trust-domain",
+                                          kTd,
+                                          "--redis-host",
+                                          "127.0.0.1",
+                                          "--redis-port",
+                                          std::to_string(redis_port),
+                                          "--audit-key-file",
+                                          audit_key,
+                                          "--audit-signing-key-file",
+                                          audit_sign};
+  // Each module logs in as its own Redis user (password files rendered above).
+  for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
+    server_argv.push_back(std::string("--redis-") + w + "-password-file");
+    server_argv.push_back(work + "/redis-secrets/concord-" + w + ".password");
+  }
+  stack.server_pid = Spawn(server_argv, server_log);
   std::string started;
   if (!WaitForLine(server_log, "\"server.started\"", stack.server_pid, 60, &started)) {
     Log("concord-server did not start: " + ReadFileOrEmpty(server_log));

@@ -12,6 +12,7 @@ struct GuidelineBenchOptions {
   int agencies = 1000;
   int rounds = 3;
   std::string server_binary;
+  std::string redis_acl_script;  // scripts/redis-acl.sh (renders the ACL file Redis loads)
   std::string keep_dir;  // "" = a temporary directory
 };
 

@@ -361,7 +361,7 @@ bool StartServer(Stack& s, const Options& o) {
                      s.pki + "/audit/audit.key",
                      "--audit-signing-key-file",
                      s.pki + "/audit/sign.key"};
-    for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+    for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
     }
@@ -1337,6 +1337,7 @@ int main(int argc, char** argv) {
   // concord-bench guidelines (guidelines_bench.cc): distribution to N subscribed agencies.
   concord::bench::GuidelineBenchOptions guideline_options;
   guideline_options.server_binary = o.server_binary;
+  guideline_options.redis_acl_script = std::string(CONCORD_SOURCE_DIR) + "/scripts/redis-acl.sh";
   CLI::App* guidelines = app.add_subcommand(
       "guidelines",
       "publish guidance to N subscribed agencies (own stack); prints RESULT scenario=guidelines "

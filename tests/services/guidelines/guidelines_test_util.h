@@ -114,8 +114,13 @@ class GuidelinesHarness {
   explicit GuidelinesHarness(const std::function<void(ServerOptions&)>& tweak = {}) {
     redis_server_ = ::concord::testing::RedisServer::Start({});
     EXPECT_NE(redis_server_, nullptr);
-    redis_config_ = redis_server_->config();
+    // The module logs in as its workload's ACL user (concord-guidelines), the directory module as
+    // its own; fixture writes (directory records, tampering) use the test-only admin user.
+    redis_config_ = redis_server_->config("guidelines");
     redis_ = redis::RedisClient::Create(redis_config_);
+    directory_config_ = redis_server_->config("directory");
+    directory_redis_ = redis::RedisClient::Create(directory_config_);
+    admin_ = redis::RedisClient::Create(redis_server_->admin_config());
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     cfg_.trust_domain = kTd;
     cfg_.redis_port = redis_server_->port();
@@ -125,7 +130,10 @@ class GuidelinesHarness {
     EXPECT_TRUE(module.ok()) << module.status();
     module_ = *std::move(module);
     // The directory service too: agency libraries read the publishers' keys from it.
-    auto directory = directory::DirectoryModule().create(*deps_);
+    directory_deps_ = std::make_unique<host::HostDeps>(
+        host::HostDeps{cfg_, *directory_redis_, directory_config_, metrics_, audit_, revocations_,
+                       clock_, port_, calls_.get()});
+    auto directory = directory::DirectoryModule().create(*directory_deps_);
     EXPECT_TRUE(directory.ok()) << directory.status();
     directory_ = *std::move(directory);
     server_ = std::make_unique<::concord::testing::SecureTestServer>(pki_, metrics_, revocations_,
@@ -160,12 +168,12 @@ class GuidelinesHarness {
                         {"capacity", 0},
                         {"state", "active"}};
     if (!attributes.empty()) j["attributes"] = attributes;
-    EXPECT_TRUE(redis_
+    EXPECT_TRUE(admin_
                     ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
                                j.dump(), "version", "1"})
                     .ok());
     EXPECT_TRUE(
-        redis_
+        admin_
             ->Command({"SADD",
                        clients::DirectoryKey("idx:type:" + std::string(AgencyTypeName(type))),
                        a.id.Key()})
@@ -203,7 +211,8 @@ class GuidelinesHarness {
     return publisher.Client().Publish(*s);
   }
 
-  redis::RedisClient& redis() { return *redis_; }
+  /// The test-only admin user (every right): tampering, inspection.
+  redis::RedisClient& redis() { return *admin_; }
   ::concord::testing::FakeClock& clock() { return clock_; }
   MutableRevocations& revocations() { return revocations_; }
   ::concord::testing::RecordingAuditSink& audit() { return audit_; }
@@ -217,6 +226,9 @@ class GuidelinesHarness {
   std::unique_ptr<::concord::testing::RedisServer> redis_server_;
   redis::RedisConfig redis_config_;
   std::unique_ptr<redis::RedisClient> redis_;
+  redis::RedisConfig directory_config_;
+  std::unique_ptr<redis::RedisClient> directory_redis_;
+  std::unique_ptr<redis::RedisClient> admin_;
   metrics::Metrics metrics_;
   MutableRevocations revocations_;
   ::concord::testing::FakeClock clock_{absl::Now()};
@@ -225,6 +237,7 @@ class GuidelinesHarness {
   config::CommonConfig cfg_;
   std::atomic<int> port_{0};
   std::unique_ptr<host::HostDeps> deps_;
+  std::unique_ptr<host::HostDeps> directory_deps_;
   std::unique_ptr<host::ModuleInstance> module_;
   std::unique_ptr<host::ModuleInstance> directory_;
   std::unique_ptr<::concord::testing::SecureTestServer> server_;

@@ -66,7 +66,8 @@ TEST_F(RedisGuidelineStoreTest, PublishStoresTheVersionItsAudienceAndAFeedEntry)
   EXPECT_TRUE(store_->ReadFeed((*feed)[0].id, 10)->empty());
   EXPECT_EQ(store_->Head("g")->latest, 1);
   // Every key of the service carries the one hash tag.
-  StatusOr<redis::Reply> keys = redis_->Command({"KEYS", "*"});
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  StatusOr<redis::Reply> keys = admin->Command({"KEYS", "*"});
   ASSERT_TRUE(keys.ok());
   for (const redis::Reply& k : keys->elements) EXPECT_EQ(redis::HashTag(k.str), "gl") << k.str;
 }
