@@ -403,8 +403,7 @@ StatusOr<AckResult> Guidebook::Acknowledge(const AgencyId& caller, std::string_v
   }
   CONCORD_ASSIGN_OR_RETURN(AckOutcome outcome,
                            store_.Acknowledge(gid, version, caller.Key(), sha256, clock_.Now()));
-  CONCORD_ASSIGN_OR_RETURN(std::vector<std::string> audience, store_.Audience(gid, version));
-  const bool member = std::binary_search(audience.begin(), audience.end(), caller.Key());
+  CONCORD_ASSIGN_OR_RETURN(bool member, store_.InAudience(gid, version, caller.Key()));
   return AckResult{.record = outcome.record,
                    .duplicate = outcome.duplicate,
                    .late = outcome.record.at > meta.ack_deadline,

@@ -110,6 +110,10 @@ class GuidelineStore {
   virtual StatusOr<std::vector<std::string>> Audience(std::string_view guideline_id,
                                                       int64_t version) = 0;
 
+  /// Whether `agency_key` is in the audience frozen at publication.
+  virtual StatusOr<bool> InAudience(std::string_view guideline_id, int64_t version,
+                                    const std::string& agency_key) = 0;
+
   /// Records a withdrawal and appends it to the feed, freezing the version's figures.
   /// NOT_FOUND; FAILED_PRECONDITION SHA256_MISMATCH (the withdrawal names other bytes) or
   /// ALREADY_WITHDRAWN (another withdrawal). The same signed withdrawal again: true (duplicate).

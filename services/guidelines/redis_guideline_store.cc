@@ -489,6 +489,13 @@ StatusOr<std::vector<std::string>> RedisGuidelineStore::Audience(std::string_vie
   return out;
 }
 
+StatusOr<bool> RedisGuidelineStore::InAudience(std::string_view gid, int64_t n,
+                                               const std::string& agency_key) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"SISMEMBER", AudienceKey(gid, n), agency_key}));
+  return r.integer == 1;
+}
+
 StatusOr<bool> RedisGuidelineStore::Withdraw(const WithdrawWrite& w) {
   const guideline::Withdrawal& wd = w.signed_withdrawal.withdrawal;
   const std::string name = guideline::VersionName(wd.guideline_id, wd.version);

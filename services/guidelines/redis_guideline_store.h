@@ -37,6 +37,8 @@ class RedisGuidelineStore final : public GuidelineStore {
   StatusOr<std::vector<std::string>> GuidelineIds() override;
   StatusOr<std::vector<std::string>> Audience(std::string_view guideline_id,
                                               int64_t version) override;
+  StatusOr<bool> InAudience(std::string_view guideline_id, int64_t version,
+                            const std::string& agency_key) override;
   StatusOr<bool> Withdraw(const WithdrawWrite& write) override;
   StatusOr<AckOutcome> Acknowledge(std::string_view guideline_id, int64_t version,
                                    const std::string& agency_key, std::string_view sha256,

@@ -13,7 +13,7 @@ struct GuidelineBenchOptions {
   int rounds = 3;
   std::string server_binary;
   std::string redis_acl_script;  // scripts/redis-acl.sh (renders the ACL file Redis loads)
-  std::string keep_dir;  // "" = a temporary directory
+  std::string keep_dir;          // "" = a temporary directory
 };
 
 /// Runs the scenario and prints its RESULT line; 0 on success, 1 on bad options, 2 when the
