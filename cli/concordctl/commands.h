@@ -50,6 +50,9 @@ struct AgencySpecArgs {
   std::string sealing_key_file;
   std::vector<std::string> serials;
   int capacity = -1;  // --capacity; -1 = not given (register: 0, update: unchanged)
+  /// --attribute NAME=VALUE (repeatable): register sets them; update sets each, NAME= resets it
+  /// to its default, and attributes not named are kept.
+  std::vector<std::string> attributes;
   // update only
   bool clear_specialisations = false;
   bool clear_languages = false;

@@ -59,6 +59,13 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
                  "reception centres: places for victims (0 = not declared); used to rank centres "
                  "for referrals")
       ->check(CLI::Range(0, 100000));
+  cmd.add_option("--attribute", a.attributes,
+                 update ? "NAME=VALUE: set a typed attribute, NAME= resets it to its default "
+                          "(repeatable; others are kept), e.g. time_zone=Europe/Brussels"
+                        : "NAME=VALUE: a typed attribute (repeatable), e.g. "
+                          "directory_administrator=true, recognised_centre=true, "
+                          "magistrate_role=prosecutor, time_zone=Europe/Brussels")
+      ->allow_extra_args(false);
   if (update) {
     cmd.add_flag("--clear-specialisations", a.clear_specialisations, "remove every specialisation");
     cmd.add_flag("--clear-languages", a.clear_languages, "remove every language");
@@ -706,36 +713,42 @@ int Run(int argc, char** argv) {
 
   // directory
   CLI::App* directory = app.add_subcommand(
-      "directory", "agency directory (concord.directory.v1.Directory); changes are admin only");
+      "directory",
+      "agency directory (concord.directory.v1.Directory); changes are for directory "
+      "administrators and need --officer and --justification");
   directory->require_subcommand(1);
 
   CLI::App* reg = directory->add_subcommand(
-      "register", "registers an agency (admin); ALREADY_EXISTS if its id is taken");
+      "register",
+      "registers an agency (directory administrators); ALREADY_EXISTS if its id is taken");
   AddSpecFlags(*reg, register_args, /*update=*/false);
   reg->callback(
       [&] { run = [&](Output& o) { return RunDirectoryRegister(g, register_args, o); }; });
 
   CLI::App* upd = directory->add_subcommand(
       "update",
-      "changes an agency's fields (admin): reads it, applies the flags given, writes "
-      "it back with an optimistic version check");
+      "changes an agency's fields (directory administrators): reads it, applies the flags "
+      "given, writes it back with an optimistic version check");
   AddSpecFlags(*upd, update_args, /*update=*/true);
   upd->callback([&] { run = [&](Output& o) { return RunDirectoryUpdate(g, update_args, o); }; });
 
   CLI::App* suspend = directory->add_subcommand(
-      "suspend", "suspends an agency (admin): its calls are refused everywhere within seconds");
+      "suspend",
+      "suspends an agency (directory administrators): its calls are refused everywhere within "
+      "seconds");
   suspend->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   suspend->add_option("--reason", ref_args.reason, "why (required; no personal data)")->required();
   suspend->callback([&] { run = [&](Output& o) { return RunDirectorySuspend(g, ref_args, o); }; });
 
-  CLI::App* reinstate =
-      directory->add_subcommand("reinstate", "lifts an agency's suspension (admin)");
+  CLI::App* reinstate = directory->add_subcommand(
+      "reinstate", "lifts an agency's suspension (directory administrators)");
   reinstate->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   reinstate->callback(
       [&] { run = [&](Output& o) { return RunDirectoryReinstate(g, ref_args, o); }; });
 
   CLI::App* revoke = directory->add_subcommand(
-      "revoke", "revokes a certificate serial (admin): calls presenting it are refused");
+      "revoke",
+      "revokes a certificate serial (directory administrators): calls presenting it are refused");
   revoke->add_option("SERIAL", revoke_args.serial, "serial in hex (':' and leading zeros ok)");
   revoke->add_option("--cert-file", revoke_args.cert_file, "take the serial from this PEM");
   revoke
@@ -744,7 +757,8 @@ int Run(int argc, char** argv) {
       ->required();
   revoke->callback([&] { run = [&](Output& o) { return RunDirectoryRevoke(g, revoke_args, o); }; });
 
-  CLI::App* get = directory->add_subcommand("get", "shows one agency, with its keys' presence");
+  CLI::App* get = directory->add_subcommand(
+      "get", "shows one agency: keys (fingerprints), endorsement, attributes");
   get->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   get->callback([&] { run = [&](Output& o) { return RunDirectoryGet(g, ref_args, o); }; });
 
@@ -794,7 +808,8 @@ int Run(int argc, char** argv) {
 
   // audit
   CLI::App* audit = app.add_subcommand(
-      "audit", "audit log (concord.audit.v1.Audit): admin and coordination unit only");
+      "audit",
+      "audit log (concord.audit.v1.Audit): audit reviewers and the coordination unit only");
   audit->require_subcommand(1);
 
   CLI::App* query = audit->add_subcommand(

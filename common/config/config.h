@@ -64,8 +64,15 @@ struct CommonConfig {
   int audit_checkpoint_interval_seconds = 60;
   std::string audit_checkpoint_dir;
   std::string ed25519_backend = "sodium";
+  // Authorization (docs/security.md "Bootstrap"): comma-separated admin identities ("admin/ops")
+  // that hold directory administration while no active registered agency holds it.
+  std::string bootstrap_directory_admins;
   // Concord's notifiers (common/notify): the secret their message ids are keyed with.
   std::string notifier_secret_file;
+  // Directory (services/directory): the notifier identity that announces directory changes to
+  // the agencies concerned as Concord messages.
+  std::string directory_notifier_dir;
+  std::string directory_messaging_target;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -104,6 +111,10 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// writable directory. Redis credentials are checked by ValidateRedisCredentials (they depend on
 /// the hosted modules). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
+
+/// The entries of --bootstrap-directory-admins ("admin/ops,admin/x" -> {"admin/ops","admin/x"});
+/// spaces around entries are ignored. Validate() checks them.
+std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
 
 /// The workloads that have their own Redis ACL user, in documentation order: "directory",
 /// "audit", "messaging", "referrals", "guidelines". A host module's name is its workload. To add

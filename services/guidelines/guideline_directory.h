@@ -3,10 +3,11 @@
 // What the guidelines service reads from the directory, behind one small interface (fakes in
 // unit tests; RedisGuidelineDirectory in production, reading the records the directory service
 // writes through common/clients/directory_reader.h):
-//   * the publisher right: an attribute of the agency's directory record,
-//     "guideline_publisher" (docs/guidelines.md "Who publishes"). Explicit values in the record
-//     win; without one the coordination unit holds it and nobody else does. Only the
-//     coordination unit and magistrates (a magistrates' college) can be given it;
+//   * the publisher right: the typed directory attribute "guideline_publisher"
+//     (common/attributes; docs/guidelines.md "Who publishes"), read through
+//     attributes::AgencyAttributes: an explicit value in the record wins; without one the
+//     coordination unit holds it and nobody else does. Only the coordination unit and
+//     magistrates (a magistrates' college) can be given it;
 //   * agencies' Ed25519 signing keys (the publisher's signature, withdrawals);
 //   * the registered agencies of a type and whether an agency is registered (the audience
 //     frozen at publication).
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/attributes/agency_attributes.h"
 #include "common/crypto/ed25519.h"
 #include "common/identity/agency_id.h"
 #include "common/redis/redis_client.h"
@@ -24,8 +26,8 @@
 
 namespace concord::guidelines {
 
-/// The directory attribute that carries the publisher right.
-inline constexpr std::string_view kPublisherAttribute = "guideline_publisher";
+/// The directory attribute that carries the publisher right (common/attributes).
+inline constexpr std::string_view kPublisherAttribute = attributes::kGuidelinePublisher;
 
 class GuidelineDirectory {
  public:
@@ -39,11 +41,6 @@ class GuidelineDirectory {
   virtual StatusOr<std::vector<AgencyId>> AgenciesOfType(AgencyType type) = 0;
   virtual StatusOr<bool> IsRegistered(const AgencyId& agency) = 0;
 };
-
-/// Whether a record with these explicit attribute values grants the publisher right:
-/// `explicit_value` ("true"/"false", any case; "" = not set) wins for the types that may hold
-/// it; otherwise the default of the type (coordination unit: yes).
-bool PublisherRightOf(AgencyType type, std::string_view explicit_value);
 
 class RedisGuidelineDirectory final : public GuidelineDirectory {
  public:

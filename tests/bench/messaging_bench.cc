@@ -221,7 +221,8 @@ bool LoadAgency(const std::string& pki, const std::string& trust_domain, AgencyT
   return true;
 }
 
-// Registers every agency as admin/ops (ALREADY_EXISTS is fine: same PKI, same keys). Retries
+// Registers every agency as admin/ops, a directory administrator (or the bootstrap one of the
+// stack this process starts) (ALREADY_EXISTS is fine: same PKI, same keys). Retries
 // while the server warms up (directory cache not loaded yet), at most ~20 s.
 bool RegisterAgencies(const std::string& target, const std::string& pki,
                       std::vector<BenchAgency>& agencies) {
@@ -243,6 +244,7 @@ bool RegisterAgencies(const std::string& target, const std::string& pki,
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       ctx.AddMetadata("concord-officer", "bench");
+      ctx.AddMetadata("concord-justification", "benchmark agencies");
       dir::RegisterAgencyResponse resp;
       st = stub->RegisterAgency(&ctx, req, &resp);
       if (st.ok() || st.error_code() == grpc::StatusCode::ALREADY_EXISTS) break;
@@ -338,29 +340,17 @@ bool StartServer(Stack& s, const Options& o) {
   s.server_log = s.work + "/server.log";
   for (int attempt = 0; attempt < 3; ++attempt) {
     s.grpc_port = FreeLoopbackPort();
-    s.server_argv = {o.server_binary,
-                     "--listen-address",
-                     "127.0.0.1:" + std::to_string(s.grpc_port),
-                     "--health-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--metrics-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--tls-cert",
-                     s.pki + "/server/cert.pem",
-                     "--tls-key",
-                     s.pki + "/server/key.pem",
-                     "--tls-ca",
-                     s.pki + "/ca.pem",
-                     "--trust-domain",
-                     o.trust_domain,
-                     "--redis-host",
-                     "127.0.0.1",
-                     "--redis-port",
-                     std::to_string(s.redis_port),
-                     "--audit-key-file",
-                     s.pki + "/audit/audit.key",
-                     "--audit-signing-key-file",
-                     s.pki + "/audit/sign.key"};
+    s.server_argv = {
+        o.server_binary, "--listen-address", "127.0.0.1:" + std::to_string(s.grpc_port),
+        "--health-address", "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--metrics-address",
+        "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--tls-cert", s.pki + "/server/cert.pem",
+        "--tls-key", s.pki + "/server/key.pem", "--tls-ca", s.pki + "/ca.pem", "--trust-domain",
+        o.trust_domain, "--redis-host", "127.0.0.1", "--redis-port", std::to_string(s.redis_port),
+        "--audit-key-file", s.pki + "/audit/audit.key", "--audit-signing-key-file",
+        s.pki + "/audit/sign.key",
+        // admin/ops registers the bench agencies (directory administration on the
+        // empty directory, docs/security.md "Bootstrap").
+        "--bootstrap-directory-admins", "admin/ops"};
     for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
@@ -727,6 +717,7 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
         ctx.AddMetadata("concord-officer", "bench");
+        ctx.AddMetadata("concord-justification", "benchmark agencies");
         v1::AckResponse resp;
         const grpc::Status st = o->stub->Ack(&ctx, req, &resp);
         if (!st.ok()) Log("Ack failed: " + std::to_string(st.error_code()));

@@ -56,8 +56,10 @@ PLATFORM=platform/example-platform
 OFFICER="insp-e2e-4711"
 
 echo "== register the demo agencies (keys from the PKI)"
+register_admin_ops
 while read -r a; do
-  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+  [ "$a" = admin/ops ] && continue
+  ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
 
@@ -75,6 +77,17 @@ ctl 2 "a magistrate without the right" "$MAGISTRATE" guideline publish "$SEED/de
 contains "no publisher right" "$ERR" "NO_PUBLISHER_RIGHT"
 ctl 2 "a police unit" "$POLICE" guideline publish "$SEED/definition"
 contains "the policy table" "$ERR" "PERMISSION_DENIED"
+# The right is the directory's typed attribute guideline_publisher (common/attributes): given to
+# the magistrate, the service lets it past the right (the guideline stays the coordination
+# unit's); reset to its default, the magistrate is refused again.
+ctl 0 "give the magistrate the right" admin/ops "${ACCOUNT[@]}" directory update "$MAGISTRATE" \
+  --attribute guideline_publisher=true
+ctl 2 "a magistrate with the right" "$MAGISTRATE" guideline publish "$SEED/definition"
+contains "past the right: the guideline is not its own" "$ERR" "NOT_GUIDELINE_PUBLISHER"
+ctl 0 "reset the magistrate's right" admin/ops "${ACCOUNT[@]}" directory update "$MAGISTRATE" \
+  --attribute guideline_publisher=
+ctl 2 "the magistrate without the right again" "$MAGISTRATE" guideline publish "$SEED/definition"
+contains "no publisher right again" "$ERR" "NO_PUBLISHER_RIGHT"
 
 echo "== the police unit follows the guidance: five versions address it, each verified here"
 ctl 0 "watch" "$POLICE" --json guideline watch --max 5 --duration 20s

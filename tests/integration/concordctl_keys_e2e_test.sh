@@ -61,8 +61,10 @@ known() {  # known FIELD: the police's remembered FIELD for pag-asa
 }
 
 echo "== register the demo agencies (keys from the PKI)"
+register_admin_ops
 while read -r a; do
-  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+  [ "$a" = admin/ops ] && continue
+  ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
 
@@ -135,9 +137,9 @@ d = json.load(open(sys.argv[1]))
 d["key_endorsement"]["issued_at"] = "2001-01-01T00:00:00Z"
 json.dump(d, open(sys.argv[2], "w"))
 PY
-ctl 3 "a tampered endorsement is refused" admin/ops directory update "$PAGASA" \
+ctl 3 "a tampered endorsement is refused" admin/ops "${ACCOUNT[@]}" directory update "$PAGASA" \
   --key-endorsement "$WORK/tampered.json"
-ctl 1 "another agency's rotation is refused" admin/ops directory update reception_centre/payoke \
+ctl 1 "another agency's rotation is refused" admin/ops "${ACCOUNT[@]}" directory update reception_centre/payoke \
   --key-endorsement "$PAGASA_DIR/key_endorsement.json"
 ctl 0 "admin submits the endorsed rotation" admin/ops --officer e2e \
   --justification "routine key rotation" directory update "$PAGASA" \

@@ -5,7 +5,8 @@ Generates its stubs at run time with the system protoc from Debian's grpc-proto 
 Concord's own .proto files, then checks over real mTLS what an outside user would see:
   health    grpc.health.v1 Check on the mTLS port (and on the plaintext health port) is SERVING
   reflect   reflection (v1alpha) lists the expected concord.* services
-  badreq    an invalid RegisterAgency gets INVALID_ARGUMENT with google.rpc.BadRequest details
+  badreq    a RegisterAgency without officer/justification metadata, then an invalid one, get
+            INVALID_ARGUMENT with google.rpc.BadRequest details naming what is missing / wrong
   noclient  a TLS client without a certificate cannot call (UNAVAILABLE)
   referrals the policy table, field-level errors, a draft, and a sealed record signed from
             docs/crypto.md alone (Python cryptography), accepted; tampered, refused
@@ -141,13 +142,22 @@ def check_badreq(args):
     dir_pb2 = importlib.import_module("concord.directory.v1.directory_pb2")
     dir_grpc = importlib.import_module("concord.directory.v1.directory_pb2_grpc")
     stub = dir_grpc.DirectoryStub(mtls_channel(args))
+    # A directory change without officer and justification is refused, naming the metadata.
     try:
         stub.RegisterAgency(dir_pb2.RegisterAgencyRequest(), timeout=5)
+        raise AssertionError("a directory change without justification was accepted")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        missing = rich_fields(e)
+        assert missing == ["concord-officer", "concord-justification"], missing
+    metadata = (("concord-officer", "probe"), ("concord-justification", "probe: bad request"))
+    try:
+        stub.RegisterAgency(dir_pb2.RegisterAgencyRequest(), timeout=5, metadata=metadata)
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
         fields = rich_fields(e)
         assert fields, "no BadRequest field violations"
-        return "INVALID_ARGUMENT fields=" + ",".join(fields)
+        return "INVALID_ARGUMENT missing=" + ",".join(missing) + " fields=" + ",".join(fields)
     raise AssertionError("invalid RegisterAgency was accepted")
 
 

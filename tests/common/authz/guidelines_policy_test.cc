@@ -1,7 +1,7 @@
 // The guidelines rows of the policy table (issue 11): every RPC of concord.guidelines.v1 has a
 // row; publishing, withdrawing and compliance are for the types that can hold the publisher
-// right (the right itself is checked by services/guidelines); every type but admin may read and
-// acknowledge what addresses it.
+// right (the right itself is checked by services/guidelines); the eight agency types (no admin
+// principal) may read and acknowledge what addresses it.
 #include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 
@@ -23,22 +23,24 @@ TEST(GuidelinesPolicy, CoversEveryRpc) {
 }
 
 TEST(GuidelinesPolicy, DocumentedChoices) {
-  using T = AgencyType;
+  using P = Principal;
   for (const char* m : {"Publish", "Withdraw", "Compliance"}) {
     const MethodPolicy* p = FindPolicy(std::string("/concord.guidelines.v1.Guidelines/") + m);
     ASSERT_NE(p, nullptr) << m;
-    for (AgencyType t : kAllAgencyTypes) {
-      const bool publisher_type = t == T::kCoordinationUnit || t == T::kMagistrate;
-      EXPECT_EQ(p->DecisionFor(t), publisher_type ? Decision::kAllowOwn : Decision::kDeny)
-          << m << " " << AgencyTypeName(t);
+    for (Principal principal : kAllPrincipals) {
+      const bool publisher_type = principal == P::kCoordinationUnit || principal == P::kMagistrate;
+      EXPECT_EQ(p->DecisionFor(principal), publisher_type ? Decision::kAllowOwn : Decision::kDeny)
+          << m << " " << PrincipalName(principal);
     }
   }
   for (const char* m : {"Get", "List", "Diff", "Subscribe", "Acknowledge"}) {
     const MethodPolicy* p = FindPolicy(std::string("/concord.guidelines.v1.Guidelines/") + m);
     ASSERT_NE(p, nullptr) << m;
-    for (AgencyType t : kAllAgencyTypes) {
-      EXPECT_EQ(p->DecisionFor(t), t == T::kAdmin ? Decision::kDeny : Decision::kAllowOwn)
-          << m << " " << AgencyTypeName(t);
+    for (Principal principal : kAllPrincipals) {
+      const bool admin = principal == P::kDirectoryAdmin || principal == P::kAuditReviewer ||
+                         principal == P::kConcordService || principal == P::kOtherAdmin;
+      EXPECT_EQ(p->DecisionFor(principal), admin ? Decision::kDeny : Decision::kAllowOwn)
+          << m << " " << PrincipalName(principal);
     }
   }
 }

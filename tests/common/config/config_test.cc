@@ -117,6 +117,18 @@ TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
   EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
 }
 
+TEST_F(ConfigTest, TheDirectoryNotifierNeedsTheNotifierSecretToo) {
+  cfg_.directory_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --directory-notifier-dir is set"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  cfg_.directory_notifier_dir = (dir_ / "missing").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--directory-notifier-dir"),
+              HasSubstr("is not a directory"));
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),
@@ -288,6 +300,21 @@ TEST_F(ConfigTest, RejectsMalformedNumbers) {
 }
 
 // Test that docs/operations.md carries the reference table generated from the definitions.
+TEST_F(ConfigTest, BootstrapDirectoryAdminsAreAdminIdentitiesButNeverServiceOnes) {
+  cfg_.bootstrap_directory_admins = " admin/ops , admin/night-desk,";
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  EXPECT_EQ(BootstrapDirectoryAdmins(cfg_),
+            (std::vector<std::string>{"admin/ops", "admin/night-desk"}));
+  cfg_.bootstrap_directory_admins = "police/pz-a";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("admin identities"));
+  cfg_.bootstrap_directory_admins = "admin/Ops";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"), HasSubstr("admin/Ops"));
+  cfg_.bootstrap_directory_admins = "admin/concord-referrals";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("only send notifications"));
+}
+
 TEST(ConfigReference, OperationsDocListsEveryOption) {
   const std::filesystem::path doc =
       std::filesystem::path(CONCORD_SOURCE_DIR) / "docs/operations.md";

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/clients/directory_keys.h"
 #include "common/redis/keys.h"
+#include "services/guidelines/guideline_directory.h"
 #include "services/guidelines/redis_guideline_store.h"
 #include "tests/support/redis_fixture.h"
 
@@ -166,6 +169,46 @@ TEST(FeedIdLess, ComparesStreamIdsNumerically) {
   EXPECT_TRUE(FeedIdLess("9-5", "10-0"));
   EXPECT_TRUE(FeedIdLess("10-1", "10-2"));
   EXPECT_FALSE(FeedIdLess("10-2", "10-2"));
+}
+
+// The publisher right is the directory's typed attribute guideline_publisher, read through
+// common/attributes as the guidelines workload's Redis user: an explicit value wins for the types
+// it applies to, the coordination unit holds it by default, and a value stored for a type it
+// does not apply to (police) grants nothing.
+TEST_F(RedisGuidelineStoreTest, PublisherRightIsTheDirectoryAttribute) {
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto put = [&](const AgencyId& a, const std::map<std::string, std::string>& attributes) {
+    nlohmann::json j = {{"type", std::string(AgencyTypeName(a.type))},
+                        {"id", a.id},
+                        {"display_name", a.id},
+                        {"jurisdiction", "BE"},
+                        {"state", "active"}};
+    if (!attributes.empty()) j["attributes"] = attributes;
+    ASSERT_TRUE(admin
+                    ->Command({"HSET", clients::DirectoryKey("agency:" + a.Key()), "json", j.dump(),
+                               "version", "1"})
+                    .ok());
+  };
+  const AgencyId icu = A(AgencyType::kCoordinationUnit, "icu");
+  const AgencyId icu_off = A(AgencyType::kCoordinationUnit, "icu-off");
+  const AgencyId college = A(AgencyType::kMagistrate, "college");
+  const AgencyId parquet = A(AgencyType::kMagistrate, "parquet");
+  const AgencyId police = A(AgencyType::kPolice, "pz");
+  put(icu, {});
+  put(icu_off, {{"guideline_publisher", "false"}});
+  put(college, {{"guideline_publisher", "true"}});
+  put(parquet, {});
+  put(police, {{"guideline_publisher", "true"}});
+  auto as_guidelines = redis::RedisClient::Create(server_->config("guidelines"));
+  RedisGuidelineDirectory directory(*as_guidelines, kTd);
+  EXPECT_TRUE(*directory.HoldsPublisherRight(icu));
+  EXPECT_FALSE(*directory.HoldsPublisherRight(icu_off));
+  EXPECT_TRUE(*directory.HoldsPublisherRight(college));
+  EXPECT_FALSE(*directory.HoldsPublisherRight(parquet));
+  EXPECT_FALSE(*directory.HoldsPublisherRight(police));
+  EXPECT_EQ(
+      directory.HoldsPublisherRight(A(AgencyType::kCoordinationUnit, "unknown")).status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 }  // namespace
