@@ -232,29 +232,16 @@ int RunGuidelines(const GuidelineBenchOptions& o) {
   }
   // concord-server.
   const std::string server_log = work + "/server.log";
-  std::vector<std::string> server_argv = {o.server_binary,
-                                          "--listen-address",
-                                          "127.0.0.1:0",
-                                          "--health-address",
-                                          "127.0.0.1:0",
-                                          "--metrics-address",
-                                          "127.0.0.1:0",
-                                          "--tls-cert",
-                                          server_cert.cert_file,
-                                          "--tls-key",
-                                          server_cert.key_file,
-                                          "--tls-ca",
-                                          server_cert.ca_file,
-                                          "--trust-domain",
-                                          kTd,
-                                          "--redis-host",
-                                          "127.0.0.1",
-                                          "--redis-port",
-                                          std::to_string(redis_port),
-                                          "--audit-key-file",
-                                          audit_key,
-                                          "--audit-signing-key-file",
-                                          audit_sign};
+  std::vector<std::string> server_argv = {
+      o.server_binary, "--listen-address", "127.0.0.1:0", "--health-address", "127.0.0.1:0",
+      "--metrics-address", "127.0.0.1:0", "--tls-cert", server_cert.cert_file, "--tls-key",
+      server_cert.key_file, "--tls-ca", server_cert.ca_file, "--trust-domain", kTd, "--redis-host",
+      "127.0.0.1", "--redis-port", std::to_string(redis_port), "--audit-key-file", audit_key,
+      "--audit-signing-key-file", audit_sign,
+      // admin/ops registers the bench agencies (directory
+      // administration on the empty directory,
+      // docs/security.md "Bootstrap").
+      "--bootstrap-directory-admins", "admin/ops"};
   // Each module logs in as its own Redis user (password files rendered above).
   for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
     server_argv.push_back(std::string("--redis-") + w + "-password-file");
@@ -287,6 +274,7 @@ int RunGuidelines(const GuidelineBenchOptions& o) {
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
       ctx.AddMetadata("concord-officer", "bench");
+      ctx.AddMetadata("concord-justification", "benchmark agencies");
       dv1::RegisterAgencyResponse resp;
       const grpc::Status st = admin->RegisterAgency(&ctx, req, &resp);
       if (st.ok() || st.error_code() == grpc::StatusCode::ALREADY_EXISTS) return true;
