@@ -67,7 +67,9 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
      secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused;
      referrals: one case from detection to a registration certificate, notifications, the
-     sealed personal record opened by the magistrate, non-parties refused)
+     sealed personal record opened by the magistrate, non-parties refused; guidelines: the
+     seed set signed and published, received and acknowledged by police and a centre,
+     compliance, the outreach leaflet exported as static pages)
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
@@ -206,7 +208,9 @@ ctl_admin() { "$CONCORDCTL" --agency-dir "$ADMIN_DIR" --ca "$PKI/ca.pem" --serve
 wait_for_health() {
   local deadline=$((SECONDS + HEALTH_WAIT_SECONDS)) out
   while ((SECONDS < deadline)); do
-    if ! pid_alive "$SERVER_PID" concord-server; then
+    # kill -0, not pid_alive: right after the fork the child may not have exec'd concord-server
+    # yet (its cmdline is still this script's).
+    if ! kill -0 "$(cat "$SERVER_PID" 2>/dev/null || echo 0)" 2>/dev/null; then
       echo "---- last lines of $SERVER_LOG ----" >&2
       tail -n 30 "$SERVER_LOG" >&2 || true
       die "concord-server exited during start-up (log above)"
@@ -248,6 +252,7 @@ start_server() {
     CONCORD_REDIS_AUDIT_PASSWORD_FILE=$REDIS_SECRETS/concord-audit.password \
     CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
     CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
+    CONCORD_REDIS_GUIDELINES_PASSWORD_FILE=$REDIS_SECRETS/concord-guidelines.password \
     nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
@@ -659,7 +664,47 @@ JSON
   step "referral: the history of the case (as $pagasa; sealed notes opened locally with its key)"
   show "$p/$pagasa referral history $case_id --open-notes"
   demo ctl_as "$pagasa" referral history "$case_id" --open-notes
+
+  run_guideline_demo
 }
+
+# ---- guidelines (issue 11) -----------------------------------------------------------------------
+# The seed set of deploy/seed/guidelines (working drafts) signed with the coordination unit's key
+# and published (--if-changed: a second run adds nothing); a police unit and a centre receive it
+# on a stream, each version verified in concordctl, and acknowledge; the coordination unit sees
+# who has and has not; the public outreach leaflet is exported as static pages.
+run_guideline_demo() {
+  local icu=coordination_unit/icu-thb police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local p="--agency-dir var/pki/agencies" d out
+
+  step "guidelines: $icu signs and publishes the seed set (deploy/seed/guidelines, working drafts)"
+  for d in definition knowing-use non-punishment referral-indicators outreach-sex-workers; do
+    show "$p/$icu guideline publish --if-changed deploy/seed/guidelines/$d"
+    out=$(demo ctl_as "$icu" guideline publish --if-changed "$ROOT/deploy/seed/guidelines/$d")
+    head -n 1 <<<"$out"
+  done
+
+  step "guidelines: $police and $pagasa receive them on a stream, verify each one and acknowledge"
+  show "$p/$police --officer demo-inspector guideline watch --ack --duration 3s"
+  demo ctl_as "$police" --officer demo-inspector guideline watch --ack --duration 3s
+  show "$p/$pagasa --officer demo-social-worker guideline watch --ack --duration 3s"
+  demo ctl_as "$pagasa" --officer demo-social-worker guideline watch --ack --duration 3s
+
+  step "guidelines: $pagasa reads the non-punishment guideline in Dutch (verified locally)"
+  show "$p/$pagasa guideline show non-punishment --language nl"
+  out=$(demo ctl_as "$pagasa" guideline show non-punishment --language nl)
+  head -n 16 <<<"$out"
+  echo "..."
+
+  step "guidelines: compliance - who has and has not acknowledged (as $icu; audited)"
+  show "$p/$icu guideline compliance definition-2024-1712"
+  demo ctl_as "$icu" guideline compliance definition-2024-1712
+
+  step "guidelines: $pagasa exports the public leaflet as static pages (fr, nl, en, es, pt)"
+  show "$p/$pagasa guideline export outreach-sex-workers --html var/demo/outreach"
+  demo ctl_as "$pagasa" guideline export outreach-sex-workers --html "$ROOT/var/demo/outreach"
+}
+# ---- end guidelines ----
 
 summary() {
   cat <<EOF
@@ -680,6 +725,7 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/admin/ops audit verify --expect-checkpoint var/audit-checkpoints
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
+  \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital guideline list
   New agency: ./scripts/pki.sh agency police pz-liege, then
   \$CTL --agency-dir var/pki/agencies/admin/ops --officer you --justification "new zone" \\
     directory register --from-pki var/pki/agencies/police/pz-liege

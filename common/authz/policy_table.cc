@@ -36,6 +36,16 @@
 //     the request's issuer and executor see it (own). The platform desk (DSA art. 18 links) is
 //     the police's. JIT: police and magistrates lead; members (also social inspection and
 //     foreign partners) use the team's ledger (own: current members only).
+//   - guidelines.* (issue 11): publishing and withdrawing guidance is for the types that can hold
+//     the publisher right, the directory attribute guideline_publisher (common/attributes: the
+//     coordination unit by default; a magistrates' college if given it): `own`, the right and the
+//     guideline's ownership being checked by services/guidelines; the compliance figures are the
+//     guideline publisher's. Reading (Get, List, Diff, Subscribe) and acknowledging are open to
+//     the eight agency types, never to an admin identity (no directory role, nor Concord's service
+//     identities, receives guidance), as `own`: a version is visible to its audience (agency
+//     types, named agencies; every agency for public outreach material) and its publisher, and
+//     only its audience acknowledges it; anything else is NOT_FOUND, as for a version that does
+//     not exist.
 //   - infrastructure: gRPC health checking and server reflection, for every principal but
 //     Concord's service identities (they carry no case data; unauthenticated probes use the
 //     separate plaintext health-only port).
@@ -173,6 +183,35 @@ Row JitMembers() {
           {P::kSocialInspection, D::kAllowOwn},
           {P::kForeignPartner, D::kAllowOwn}};
 }
+// ---- guidelines (issue 11) ----
+constexpr std::string_view kGuidelinesPublish = "guidelines.publish";
+constexpr std::string_view kGuidelinesCompliance = "guidelines.compliance";
+constexpr std::string_view kGuidelinesRead = "guidelines.read";
+constexpr std::string_view kGuidelinesAcknowledge = "guidelines.acknowledge";
+constexpr std::string_view kPublisherRule =
+    "only an agency holding the publisher right (directory attribute guideline_publisher: the "
+    "coordination unit by default, a magistrates' college if given it); versions after the "
+    "first and withdrawals only by the guideline's publisher";
+constexpr std::string_view kComplianceRule = "only the publisher of the guideline";
+constexpr std::string_view kReadRule =
+    "only versions addressed to the caller (its type or the agency itself), public ones, and "
+    "its own; anything else is NOT_FOUND";
+constexpr std::string_view kAcknowledgeRule = "only an agency the version addresses";
+
+// The types that can hold the publisher right (attribute guideline_publisher).
+Row GuidelinePublishers() {
+  return {{P::kCoordinationUnit, D::kAllowOwn}, {P::kMagistrate, D::kAllowOwn}};
+}
+// The eight agency types, with the audience rule; no admin principal (operators, directory
+// administrators, audit reviewers and Concord's own service identities receive no guidance).
+Row GuidelineReaders() {
+  Row m;
+  for (Principal p : kDomestic) m[p] = D::kAllowOwn;
+  m[P::kForeignPartner] = D::kAllowOwn;
+  m[P::kPlatform] = D::kAllowOwn;
+  return m;
+}
+// ---- end guidelines ----
 
 std::vector<MethodPolicy> BuildTable() {
   return {
@@ -248,6 +287,20 @@ std::vector<MethodPolicy> BuildTable() {
       {"/concord.liaison.v1.Liaison/ShareInJit", kLiaisonJitMember, JitMembers(), kJitMember},
       {"/concord.liaison.v1.Liaison/ListJitEntries", kLiaisonJitMember, JitMembers(), kJitMember},
       {"/concord.liaison.v1.Liaison/WatchJit", kLiaisonJitMember, JitMembers(), kJitMember},
+      // concord.guidelines.v1.Guidelines
+      {"/concord.guidelines.v1.Guidelines/Publish", kGuidelinesPublish, GuidelinePublishers(),
+       kPublisherRule},
+      {"/concord.guidelines.v1.Guidelines/Withdraw", kGuidelinesPublish, GuidelinePublishers(),
+       kPublisherRule},
+      {"/concord.guidelines.v1.Guidelines/Get", kGuidelinesRead, GuidelineReaders(), kReadRule},
+      {"/concord.guidelines.v1.Guidelines/List", kGuidelinesRead, GuidelineReaders(), kReadRule},
+      {"/concord.guidelines.v1.Guidelines/Diff", kGuidelinesRead, GuidelineReaders(), kReadRule},
+      {"/concord.guidelines.v1.Guidelines/Subscribe", kGuidelinesRead, GuidelineReaders(),
+       kReadRule},
+      {"/concord.guidelines.v1.Guidelines/Acknowledge", kGuidelinesAcknowledge, GuidelineReaders(),
+       kAcknowledgeRule},
+      {"/concord.guidelines.v1.Guidelines/Compliance", kGuidelinesCompliance, GuidelinePublishers(),
+       kComplianceRule},
       // gRPC infrastructure
       {"/grpc.health.v1.Health/Check", kInfrastructure, Everyone(/*with_service=*/false), ""},
       {"/grpc.health.v1.Health/Watch", kInfrastructure, Everyone(/*with_service=*/false), ""},

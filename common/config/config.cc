@@ -67,6 +67,13 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--redis-referrals-password-file", &CommonConfig::redis_referrals_password_file,
        "File holding the password of --redis-referrals-user (first line); required when the "
        "binary hosts the referrals module, unless the password is given"},
+      {"--redis-guidelines-user", &CommonConfig::redis_guidelines_user,
+       "Redis ACL user of the guidelines module (deploy/redis-users.acl)"},
+      {"--redis-guidelines-password", &CommonConfig::redis_guidelines_password,
+       "Password of --redis-guidelines-user; prefer the environment variable or the file"},
+      {"--redis-guidelines-password-file", &CommonConfig::redis_guidelines_password_file,
+       "File holding the password of --redis-guidelines-user (first line); required when the "
+       "binary hosts the guidelines module, unless the password is given"},
       {"--redis-pool-size", &CommonConfig::redis_pool_size,
        "Redis connections per process (1..64)"},
       {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
@@ -453,6 +460,8 @@ constexpr CredentialMembers kCredentials[] = {
      &CommonConfig::redis_messaging_password_file},
     {"referrals", &CommonConfig::redis_referrals_user, &CommonConfig::redis_referrals_password,
      &CommonConfig::redis_referrals_password_file},
+    {"guidelines", &CommonConfig::redis_guidelines_user, &CommonConfig::redis_guidelines_password,
+     &CommonConfig::redis_guidelines_password_file},
 };
 
 const CredentialMembers* FindCredential(std::string_view workload) {

@@ -48,6 +48,8 @@ struct CommonConfig {
   std::string redis_messaging_password, redis_messaging_password_file;
   std::string redis_referrals_user = "concord-referrals";
   std::string redis_referrals_password, redis_referrals_password_file;
+  std::string redis_guidelines_user = "concord-guidelines";
+  std::string redis_guidelines_password, redis_guidelines_password_file;
   int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
@@ -115,9 +117,9 @@ Status Validate(const CommonConfig& cfg);
 std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
 
 /// The workloads that have their own Redis ACL user, in documentation order: "directory",
-/// "audit", "messaging", "referrals". A host module's name is its workload. To add one (e.g.
-/// "guidelines"): three members above, one row in config.cc's credential table, its user in
-/// deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
+/// "audit", "messaging", "referrals", "guidelines". A host module's name is its workload. To add
+/// one (e.g. "guidelines"): three members above, one row in config.cc's credential table, its user
+/// in deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
 const std::vector<std::string>& RedisWorkloads();
 
 /// Where a workload's module logs in to Redis. The password is never logged.

@@ -147,6 +147,7 @@ redis.users. A later module is added here and in redis.users.
 - audit
 - messaging
 - referrals
+- guidelines
 {{- end }}
 
 {{/* CONCORD_REDIS_<MODULE>_PASSWORD for a module name. */}}
