@@ -1,9 +1,9 @@
 // Component test of concord.liaison.v1 over real mTLS, behind the real authorization table
 // (common/authz in a ServerRunner, as in production), with a real redis-server (the service
 // connects as the concord-liaison ACL user), directory records in the directory's own format
-// (keys and typed attributes: magistrate_role, time_zone) and the live-revocation registry. The
-// calendar is the recording test double of the domain tests; notifications go to a recording
-// sender through the real outbox.
+// (keys and typed attributes: magistrate_role, time_zone) and the live-revocation registry.
+// Clocks are counted by common/time; notifications go to a recording sender through the real
+// outbox.
 #include "services/liaison/liaison_service.h"
 
 #include <gtest/gtest.h>
@@ -96,7 +96,7 @@ class LiaisonServiceTest : public ::testing::Test {
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kLocalTd);
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     service_ = std::make_unique<LiaisonService>(
-        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(), calendar_,
+        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(),
         LiaisonServiceOptions{.trust_domain = kLocalTd, .clocks = ClockConfig{}});
     outbox_source_ = std::make_unique<LiaisonOutbox>(*store_, kLocalTd);
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
@@ -178,7 +178,6 @@ class LiaisonServiceTest : public ::testing::Test {
   metrics::Metrics metrics_;
   AuditRecorder audit_;
   RecordingSender sender_;
-  testing::RecordingCalendar calendar_;
   concord::testing::NoRevocations revocations_;
   std::unique_ptr<server::OpenCalls> calls_;
   std::unique_ptr<LiaisonService> service_;
@@ -280,7 +279,14 @@ TEST_F(LiaisonServiceTest, EmergencyOrderAlertsThePlatformAtOnce) {
   v1::RequestResponse resp;
   ASSERT_TRUE(judge_.stub->CreateRequest(Ctx().get(), eio, &resp).ok());
   EXPECT_EQ(resp.request().executor_time_zone(), "Europe/Amsterdam");
-  EXPECT_EQ(calendar_.calls.back().zone, "Europe/Amsterdam");
+  ASSERT_GT(resp.request().clocks_size(), 0);
+  const v1::Clock& ack = resp.request().clocks(0);
+  EXPECT_EQ(ack.time_zone(), "Europe/Amsterdam");
+  StatusOr<absl::TimeZone> amsterdam = LoadTimeZone("Europe/Amsterdam");
+  ASSERT_TRUE(amsterdam.ok());
+  EXPECT_EQ(FromProtoTime(ack.due_at()), EndOfPeriod(FromProtoTime(ack.started_at()),
+                                                     Period::Days(ack.period_days()), *amsterdam)
+                                             .end);
 }
 
 // Test that leaving a joint investigation team ends access at once: the member's open WatchJit
