@@ -253,6 +253,7 @@ start_server() {
     CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
     CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
     CONCORD_REDIS_GUIDELINES_PASSWORD_FILE=$REDIS_SECRETS/concord-guidelines.password \
+    CONCORD_REDIS_LIAISON_PASSWORD_FILE=$REDIS_SECRETS/concord-liaison.password \
     nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
@@ -262,6 +263,7 @@ start_server() {
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
     --bootstrap-directory-admins admin/ops \
     --directory-notifier-dir "$PKI/agencies/admin/concord-directory" \
+    --liaison-notifier-dir "$PKI/agencies/admin/concord-liaison" \
     --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
@@ -291,6 +293,7 @@ DEMO_DATA=(
   "platform/example-platform|Example online platform|BE|online_ads|en||"
   "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en||"
   "admin/concord-directory|Concord directory notifier (announcements of directory changes)|BE|notifications|en||"
+  "admin/concord-liaison|Concord liaison notifier (orders, 8-hour alerts, deadline reminders)|BE|notifications|en||"
 )
 
 # Every directory change names the officer and why (services/directory/README.md).
@@ -705,6 +708,7 @@ run_guideline_demo() {
   demo ctl_as "$pagasa" guideline export outreach-sex-workers --html "$ROOT/var/demo/outreach"
 }
 # ---- end guidelines ----
+
 
 summary() {
   cat <<EOF

@@ -89,6 +89,11 @@ LiaisonService::LiaisonService(LiaisonStore& store, clients::DirectoryReader& di
                        "Liaison calls refused by this replica's domain rules, by reason "
                        "(JUDGE_REQUIRED, NOT_A_JIT_MEMBER, BAD_SIGNATURE, ...).")
                    .Register(metrics.registry());
+  jit_streams_ = &prometheus::BuildGauge()
+                      .Name("concord_liaison_jit_streams")
+                      .Help("WatchJit streams open on this replica (one per watching member).")
+                      .Register(metrics.registry())
+                      .Add({});
 }
 
 Status LiaisonService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
@@ -644,6 +649,11 @@ grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJ
   // Security: admission (certificate, suspension) and membership are re-checked before every
   // write: a member that leaves, or whose certificate is revoked, stops receiving at once.
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
+  jit_streams_->Increment();
+  struct StreamCount {
+    prometheus::Gauge* gauge;
+    ~StreamCount() { gauge->Decrement(); }
+  } const counted{jit_streams_};
   const std::string me = caller.agency.Key();
   int64_t seq = req->after_seq();
   while (!ctx->IsCancelled()) {

@@ -37,6 +37,7 @@
 #include "concord/liaison/v1/liaison.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "services/liaison/clocks.h"
 #include "services/liaison/liaison_store.h"
 #include "services/liaison/requests.h"
@@ -109,6 +110,7 @@ class LiaisonService final : public v1::Liaison::Service {
   const LiaisonServiceOptions options_;
   prometheus::Family<prometheus::Counter>* changes_ = nullptr;
   prometheus::Family<prometheus::Counter>* refusals_ = nullptr;
+  prometheus::Gauge* jit_streams_ = nullptr;  // open WatchJit streams of this replica
 };
 
 /// The JSON body of a change notification (no personal data): request id, type, move, states,

@@ -25,7 +25,7 @@
 //                   (when a workload runs a notifier): --notifier-secret-file and a read-only
 //                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
 //                   and no other Secret; otherwise the chart renders no Secret at all}
-// Always checked: the modules a workload hosts (concord-server: all five; concord-<m>: m) each
+// Always checked: the modules a workload hosts (concord-server: all six; concord-<m>: m) each
 // log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
 // and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
@@ -85,7 +85,7 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
   check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
   // One Redis ACL user per hosted module, each password from its own Secret; nothing else.
-  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals", "guidelines"]
+  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals", "guidelines", "liaison"]
                                                 : [w.binary.replace(/^concord-/, "")];
   const userArgs = args.filter((a) => /^--redis-[a-z0-9]+-user=/.test(a)).sort();
   const pwEnv = (c.env ?? []).filter((e) => /^CONCORD_REDIS_.*PASSWORD/.test(e.name));

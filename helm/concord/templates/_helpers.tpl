@@ -148,6 +148,7 @@ redis.users. A later module is added here and in redis.users.
 - messaging
 - referrals
 - guidelines
+- liaison
 {{- end }}
 
 {{/* CONCORD_REDIS_<MODULE>_PASSWORD for a module name. */}}

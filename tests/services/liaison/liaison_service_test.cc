@@ -311,6 +311,8 @@ TEST_F(LiaisonServiceTest, LeavingAJitEndsAccessIncludingOpenStreams) {
   ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED partner
   ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED social inspection
   EXPECT_EQ(entry.kind(), v1::JIT_ENTRY_KIND_MEMBER_ADDED);
+  // The open stream is counted for operators.
+  EXPECT_NE(metrics_.Serialize().find("concord_liaison_jit_streams 1"), std::string::npos);
 
   v1::ShareInJitRequest share;
   share.set_jit_id(jit.jit().jit_id());
@@ -349,6 +351,7 @@ TEST_F(LiaisonServiceTest, LeavingAJitEndsAccessIncludingOpenStreams) {
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(ended), "NOT_A_JIT_MEMBER");
   EXPECT_LT(absl::Now() - left_at, absl::Seconds(2));
+  EXPECT_NE(metrics_.Serialize().find("concord_liaison_jit_streams 0"), std::string::npos);
   v1::ListJitEntriesRequest list;
   list.set_jit_id(jit.jit().jit_id());
   v1::ListJitEntriesResponse entries;
