@@ -289,6 +289,78 @@ TEST_F(LiaisonServiceTest, EmergencyOrderAlertsThePlatformAtOnce) {
                                              .end);
 }
 
+// Test the clock scheduler's store side on real Redis, as the hosted module uses it: the
+// emergency order's clock counts as due within 24 h, then as overdue once past its due time (the
+// gauges' queries); its reminder (2 h before) and its overdue alert are each claimed exactly once
+// (FireDue) and become notifications to both parties; once answered, the clock counts no more and
+// a late firing says nothing.
+TEST_F(LiaisonServiceTest, ClocksFireOnceAndCountAsOverdue) {
+  grpc::Status s;
+  const v1::Request order = Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const absl::Time due = FromProtoTime(order.clocks(0).due_at());
+  ASSERT_TRUE(outbox_->RunOnce().ok());  // the immediate alert
+  const size_t before = sender_.sent().size();
+
+  auto soon = store_->CountDueBetween(absl::Now(), absl::Now() + absl::Hours(24));
+  ASSERT_TRUE(soon.ok()) << soon.status();
+  EXPECT_EQ((*soon)["production_order"], 1);
+  auto overdue = store_->CountDueBetween(absl::InfinitePast(), absl::Now());
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ(overdue->count("production_order"), 0u);
+
+  auto reminder = store_->FireDue(due - absl::Hours(1), 100);
+  ASSERT_TRUE(reminder.ok()) << reminder.status();
+  ASSERT_EQ(reminder->size(), 1u);
+  EXPECT_EQ((*reminder)[0].stage, "reminder");
+  EXPECT_EQ((*reminder)[0].type_label, "production_order");
+  EXPECT_TRUE(store_->FireDue(due - absl::Hours(1), 100)->empty());  // claimed once
+  auto late = store_->FireDue(due + absl::Minutes(1), 100);
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].stage, "overdue");
+  overdue = store_->CountDueBetween(absl::InfinitePast(), due + absl::Minutes(1));
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ((*overdue)["production_order"], 1);
+
+  ASSERT_TRUE(outbox_->RunOnce().ok());
+  const auto sent = sender_.sent();
+  ASSERT_EQ(sent.size(), before + 2);
+  for (size_t i = before; i < sent.size(); ++i) {
+    // Both parties have a Concord inbox: the executor first, then the issuer.
+    ASSERT_EQ(sent[i].recipients.size(), 2u);
+    EXPECT_EQ(sent[i].recipients[0].Key(), "platform/socialnet");
+    EXPECT_EQ(sent[i].recipients[1].Key(), judge_.id.Key());
+    const auto body = nlohmann::json::parse(sent[i].body);
+    EXPECT_EQ(body["type"], "liaison.clock");
+    EXPECT_EQ(body["clock"], "production");
+    EXPECT_EQ(body["time_zone"], "Europe/Brussels");
+  }
+  EXPECT_EQ(nlohmann::json::parse(sent[before].body)["stage"], "reminder");
+  EXPECT_EQ(nlohmann::json::parse(sent[before + 1].body)["stage"], "overdue");
+
+  // Answered: the clock stops and counts no more.
+  v1::ActRequest answer;
+  answer.set_request_id(order.request_id());
+  answer.set_expected_version(order.version());
+  answer.set_move(v1::MOVE_ANSWER);
+  v1::EvidenceRef* e = answer.add_evidence();
+  e->set_message_id("msg-evidence-000001");
+  e->set_sha256(std::string(64, 'a'));
+  e->set_size_bytes(10);
+  auto sig = platform_a_.signing.Sign(
+      AnswerSigningBytes(order.request_id(), order.version() + 1, answer.evidence()));
+  ASSERT_TRUE(sig.ok());
+  answer.set_answer_signature(*sig);
+  v1::RequestResponse answered;
+  s = platform_a_.stub->Act(Ctx().get(), answer, &answered);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  overdue = store_->CountDueBetween(absl::InfinitePast(), due + absl::Hours(1));
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ(overdue->count("production_order"), 0u);
+  EXPECT_TRUE(store_->FireDue(due + absl::Hours(1), 100)->empty());
+}
+
 // Test that leaving a joint investigation team ends access at once: the member's open WatchJit
 // stream ends with PERMISSION_DENIED (NOT_A_JIT_MEMBER) and its next call is refused; a
 // non-member cannot be a recipient of an exchange.
