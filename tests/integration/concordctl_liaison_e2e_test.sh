@@ -9,14 +9,17 @@
 # BAD_SIGNATURE); an EIO to a partner is acknowledged and recognised, its days end at the end of a
 # Brussels day, a stale --expected-version is ABORTED and a move of the wrong party refused; a
 # joint investigation team shares evidence and a member that leaves loses its open watch at once
-# (exit 2 NOT_A_JIT_MEMBER) and its next read.
-# Usage: concordctl_liaison_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
+# (exit 2 NOT_A_JIT_MEMBER) and its next read. The independent Python client (grpc_probe.py
+# liaison) fetches the answered order through reflection and verifies the platform's signature
+# over its evidence list with the bytes docs/liaison.md defines.
+# Usage: concordctl_liaison_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH REPO
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
 
 CTL=${1:?usage: concordctl_liaison_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH}
 REAL_SERVER_BIN=${2:?usage}
 PKI_SH=${3:?usage}
+REPO=${4:?usage}
 
 # shellcheck source=tests/integration/stack_lib.sh
 source "$(dirname "$0")/stack_lib.sh"
@@ -133,6 +136,17 @@ contains "answered" "$OUT" "answered"
 contains "the evidence is listed with its SHA-256" "$OUT" "$SHA"
 ctl 0 "the judge reads the history" "$JUDGE" liaison show "$ORDER"
 contains "history: answer" "$OUT" "answer"
+
+echo "== the independent Python client: through reflection, the signed evidence list from the docs"
+A=$PKI/agencies/$JUDGE
+if /usr/bin/python3 "$REPO/tests/integration/grpc_probe.py" --repo "$REPO" \
+  --target "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --cert "$A/cert.pem" --key "$A/key.pem" \
+  --request-id "$ORDER" liaison >"$WORK/probe.out" 2>&1; then
+  pass
+  cat "$WORK/probe.out"
+else
+  fail "grpc_probe liaison: $(cat "$WORK/probe.out")"
+fi
 
 echo "== an EIO to a partner: acknowledged, recognised; days end at the end of a Brussels day"
 ctl 0 "judge issues an EIO" "$JUDGE" --json liaison create --type eio --executor "$PARTNER"
