@@ -125,19 +125,17 @@ class LiaisonInstance final : public host::ModuleInstance {
 
  private:
   // Claims every firing due now, in bounded batches (each claimed exactly once across replicas).
-  void Fire() {
+  Status Fire() {
+    const absl::Time now = clock_.Now();
     for (int i = 0; i < kMaxBatchesPerRun; ++i) {
-      StatusOr<std::vector<ClaimedFiring>> fired = store_.FireDue(clock_.Now(), kFireBatch);
-      if (!fired.ok()) {
-        log::Event(log::Level::kWarn, "liaison.fire_failed",
-                   {{"error", std::string(fired.status().message())}});
-        return;
-      }
+      StatusOr<std::vector<ClaimedFiring>> fired = store_.FireDue(now, kFireBatch);
+      if (!fired.ok()) return fired.status();
       for (const ClaimedFiring& f : *fired) {
         firings_->Add({{"type", f.type_label}, {"stage", f.stage}}).Increment();
       }
-      if (static_cast<int>(fired->size()) < kFireBatch) return;
+      if (static_cast<int>(fired->size()) < kFireBatch) break;
     }
+    return absl::OkStatus();
   }
 
   void RefreshGauges() {
@@ -180,11 +178,21 @@ class LiaisonInstance final : public host::ModuleInstance {
   }
 
   void Loop() {
+    bool failing = false;
     std::unique_lock<std::mutex> lock(mu_);
     absl::Time next_gauges = absl::InfinitePast();
     while (!stop_) {
       lock.unlock();
-      Fire();
+      const Status fired = Fire();
+      // Log transitions only, so a Redis outage does not flood the log (the status names no
+      // request content).
+      if (!fired.ok() && !failing) {
+        log::Event(log::Level::kWarn, "liaison.clocks.fire_failed",
+                   {{"error", std::string(fired.message())}});
+      } else if (fired.ok() && failing) {
+        log::Event(log::Level::kInfo, "liaison.clocks.fire_recovered");
+      }
+      failing = !fired.ok();
       if (clock_.Now() >= next_gauges) {
         RefreshGauges();
         next_gauges = clock_.Now() + kGaugeInterval;

@@ -3,7 +3,7 @@
 # it starts with only its own Redis credential, logs in as concord-liaison, exports its metrics)
 # and its start-up checks: without a loadable time-zone database (an empty TZDIR) it refuses to
 # start (exit 1, module.failed naming tzdata) instead of counting legal days in UTC; a clock out
-# of range names its flag. concord-server hosts the liaison module too (its help and its Redis
+# of range names its flag; with Redis unreachable the clock scheduler logs the outage once. concord-server hosts the liaison module too (its help and its Redis
 # users: redis_credentials_test.sh).
 # Usage: liaison_host_test.sh CONCORD_LIAISON CONCORD_SERVER PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
@@ -86,6 +86,26 @@ users=$(redis-cli -p "$REDIS_PORT" client list | sed -n 's/.* user=\([^ ]*\) .*/
 equal "Redis users of concord-liaison's connections (and this test's admin)" "$users" \
   "concord-liaison concord-test-admin "
 contains "the notifier is reported disabled" "$(cat "$WORK/liaison.log")" "liaison.notifier_disabled"
+stop_concord_server
+
+echo "== Redis unreachable: the clock scheduler logs the outage once, not every second"
+dead_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dead_flags=("${common_flags[@]}")
+for ((i = 0; i < ${#dead_flags[@]}; i++)); do
+  [ "${dead_flags[$i]}" = --redis-port ] && dead_flags[$((i + 1))]=$dead_port
+done
+env "${only_liaison[@]}" "$LIAISON_BIN" "${dead_flags[@]}" --redis-connect-timeout-ms 100 \
+  --redis-command-timeout-ms 200 >"$WORK/dead.log" 2>&1 &
+SERVER_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -q '"liaison.clocks.fire_failed"' "$WORK/dead.log" && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+contains "the outage is logged" "$(cat "$WORK/dead.log")" '"liaison.clocks.fire_failed"'
+# Over the next 3 s (3 scheduler rounds) the count must stay at 1.
+for ((i = 0; i < 30; i++)); do sleep 0.1; done
+equal "logged once" "$(grep -c '"liaison.clocks.fire_failed"' "$WORK/dead.log")" 1
 stop_concord_server
 
 echo "liaison_host_test: $checks checks passed, $failures failed"
