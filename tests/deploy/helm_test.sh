@@ -126,6 +126,8 @@ render per-service-no-notifier-no-messaging "${PER[@]}" --set referrals.notifier
 render all-in-one-no-notifiers "${SM[@]}" --set referrals.notifier.enabled=false \
   --set directory.notifier.enabled=false
 render per-service-no-directory-notifier "${PER[@]}" "${SM[@]}" --set directory.notifier.enabled=false
+render all-in-one-liaison-notifier "${SM[@]}" --set liaison.notifier.enabled=true
+render per-service-liaison-notifier "${PER[@]}" "${SM[@]}" --set liaison.notifier.enabled=true
 render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespaces={agency-gateways}' \
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
@@ -243,6 +245,7 @@ reject "unknown key in notifierSecret" 'Additional property|additionalProperties
 reject_template "reflection reminder not shorter than the period" 'reflectionReminderDays \(10\) must be shorter than reflectionDays \(10\)' --set referrals.durations.reflectionDays=10 --set referrals.durations.reflectionReminderDays=10
 reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
+reject_template "perService liaison notifier without messaging" 'liaison.notifier.enabled' "${PER[@]}" --set services.messaging.enabled=false --set referrals.notifier.enabled=false --set directory.notifier.enabled=false --set liaison.notifier.enabled=true
 reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
   --set services.messaging.enabled=false --set services.referrals.enabled=false \
   --set services.guidelines.enabled=false --set services.liaison.enabled=false
@@ -303,6 +306,10 @@ expect per-service-notifier-cm "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w re
 expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false),$GL},\"serviceMonitors\":0}"
 expect per-service-checkpoint-pvc "{\"workloads\":{$DIR,$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF,$GL},\"serviceMonitors\":6$GEN}"
 expect all-in-one-redis-users "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK,\"checkpointClaim\":\"audit-checkpoints\",\"redisUsers\":{\"referrals\":{\"user\":\"concord-referrals-blue\",\"secret\":\"redis-referrals-blue\"}}")},\"serviceMonitors\":1$GEN}"
+LIA_NOTIFIER='"liaisonNotifier":{"secret":"concord-liaison-notifier","target":null}'
+FROM_REF_DIR_LIA='"ingressFrom":[{"port":7443,"component":"referrals"},{"port":7443,"component":"directory"},{"port":7443,"component":"liaison"}]'
+expect all-in-one-liaison-notifier "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LIA_NOTIFIER,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect per-service-liaison-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_REF_DIR_LIA"),$REF,$(w guidelines false),$(w liaison false '"liaisonNotifier":{"secret":"concord-liaison-notifier","target":"concord-messaging:7443"},'"$TO_MSG")},\"serviceMonitors\":6$GEN}"
 expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
 
 echo
