@@ -92,7 +92,7 @@ echo "== Redis unreachable: the clock scheduler logs the outage once, not every 
 dead_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 dead_flags=("${common_flags[@]}")
 for ((i = 0; i < ${#dead_flags[@]}; i++)); do
-  [ "${dead_flags[$i]}" = --redis-port ] && dead_flags[$((i + 1))]=$dead_port
+  [ "${dead_flags[i]}" = --redis-port ] && dead_flags[i + 1]=$dead_port
 done
 env "${only_liaison[@]}" "$LIAISON_BIN" "${dead_flags[@]}" --redis-connect-timeout-ms 100 \
   --redis-command-timeout-ms 200 >"$WORK/dead.log" 2>&1 &
