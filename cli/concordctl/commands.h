@@ -358,4 +358,87 @@ struct GuidelineExportArgs {
 /// Writes a verified PUBLIC version as one self-contained static HTML page per language.
 int RunGuidelineExport(const Globals& globals, const GuidelineExportArgs& args, Output& out);
 
+// ---- liaison -------------------------------------------------------------------------------
+// concord.liaison.v1.Liaison (liaison_commands.cc): international requests with their legal
+// clocks, joint investigation teams, the platform desk. Enum values are given in lower case
+// without their prefix (--type production_order, --state issued, MOVE acknowledge). The substance
+// of a request travels as sealed messages (`message send`); liaison records ids, clocks, states
+// and SHA-256 digests only.
+
+struct LiaisonCreateArgs {
+  std::string type;            // eio, spoc_information, production_order, ...
+  std::string executor;        // "<type>/<id>"
+  std::string order_message;   // the sealed order form's message id
+  std::string case_reference;  // no personal data
+  std::string urgency;         // spoc_information: standard, urgent_indirect, urgent_direct
+  bool emergency = false;      // production_order: 8 hours
+  std::string data_category;   // e-Evidence: subscriber, identification, traffic, content
+  int offence_max_years = 0;
+  bool do_not_inform_user = false;
+  std::string follow_up;  // RFC 3339 (MLA, Europol/Eurojust)
+};
+int RunLiaisonCreate(const Globals& globals, const LiaisonCreateArgs& args, Output& out);
+
+struct LiaisonListArgs {
+  std::string type;
+  std::string state;
+  int page_size = 0;
+  std::string page_token;
+};
+int RunLiaisonList(const Globals& globals, const LiaisonListArgs& args, Output& out);
+
+struct LiaisonShowArgs {
+  std::string id;
+};
+/// The request, its clocks (due in UTC and in the executor's zone) and its history.
+int RunLiaisonShow(const Globals& globals, const LiaisonShowArgs& args, Output& out);
+
+struct LiaisonActArgs {
+  std::string id;
+  std::string move;            // acknowledge, recognise, answer, refuse, ...
+  std::string reason;          // a reason code, e.g. double_criminality, complexity
+  std::string reason_message;  // the sealed message with the reason's words
+  int extension_days = 0;
+  std::vector<std::string> evidence;  // MESSAGE_ID:SHA256_HEX:SIZE (answer; signed here)
+  std::string message;                // clarify: the sealed clarification's message id
+  std::string follow_up;              // set_follow_up: RFC 3339
+  int64_t expected_version = -1;      // -1 = the version just read
+  std::string signing_key_file;       // answer with evidence: default DIR/sign.key
+};
+/// Reads the request, then applies the move with the version read as expected_version. An
+/// answer with evidence is signed here (Ed25519, the bytes of docs/liaison.md "Signed answers").
+int RunLiaisonAct(const Globals& globals, const LiaisonActArgs& args, Output& out);
+
+struct LiaisonLinkArgs {
+  std::string message;         // the platform's DSA art. 18 NOTIFICATION
+  std::string case_reference;  // the case police opened
+  std::string platform;        // "platform/<id>"
+};
+int RunLiaisonLink(const Globals& globals, const LiaisonLinkArgs& args, Output& out);
+int RunLiaisonLinked(const Globals& globals, const LiaisonLinkArgs& args, Output& out);
+
+struct LiaisonJitArgs {
+  std::string jit;                    // team id
+  std::string reference;              // create
+  std::vector<std::string> members;   // create: besides the caller; add/leave: one
+  std::string kind;                   // share: message | evidence
+  std::string message;                // share
+  std::string envelope_sha256;        // share
+  std::vector<std::string> evidence;  // share: MESSAGE_ID:SHA256_HEX:SIZE
+  std::vector<std::string> to;        // share: recipients (current members)
+  int64_t after = 0;                  // entries / watch
+  int max = 0;                        // entries: 0 = 100; watch: 0 = until the stream ends
+  std::string duration;               // watch: "30s", "10m"
+};
+int RunLiaisonJitCreate(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitAdd(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+/// Removes a member (default: this agency). Its open WatchJit streams end at once.
+int RunLiaisonJitLeave(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitShow(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitShare(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitEntries(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+/// WatchJit: one line per entry until --max entries, --duration, or the server ends the stream
+/// (exit 2 with PERMISSION_DENIED NOT_A_JIT_MEMBER when this agency left the team).
+int RunLiaisonJitWatch(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+
 }  // namespace concord::ctl

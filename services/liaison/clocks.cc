@@ -104,7 +104,7 @@ Period PeriodOf(v1::ClockKind kind, const v1::Request& request, const ClockConfi
 
 v1::Clock StartClock(v1::ClockKind kind, const v1::Request& request, absl::Time start,
                      const absl::TimeZone& zone, std::string_view zone_name,
-                     const DeadlineCalendar& calendar, const ClockConfig& config) {
+                     const ClockConfig& config) {
   const Period period = PeriodOf(kind, request, config);
   v1::Clock clock;
   clock.set_kind(kind);
@@ -115,7 +115,7 @@ v1::Clock StartClock(v1::ClockKind kind, const v1::Request& request, absl::Time 
   } else {
     clock.set_period_days(period.count);
   }
-  *clock.mutable_due_at() = ToProtoTime(calendar.Due(start, period, zone));
+  *clock.mutable_due_at() = ToProtoTime(EndOfPeriod(start, period, zone).end);
   return clock;
 }
 
@@ -127,13 +127,12 @@ v1::Clock FollowUpClock(absl::Time at, std::string_view zone_name) {
   return clock;
 }
 
-v1::Clock ExtendClock(const v1::Clock& clock, int days, const absl::TimeZone& zone,
-                      const DeadlineCalendar& calendar) {
+v1::Clock ExtendClock(const v1::Clock& clock, int days, const absl::TimeZone& zone) {
   v1::Clock next = clock;
   next.set_period_days(clock.period_days() + days);
   next.set_extended(true);
   *next.mutable_due_at() = ToProtoTime(
-      calendar.Due(FromProtoTime(clock.started_at()), Period::Days(next.period_days()), zone));
+      EndOfPeriod(FromProtoTime(clock.started_at()), Period::Days(next.period_days()), zone).end);
   return next;
 }
 

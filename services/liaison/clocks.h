@@ -14,9 +14,9 @@
 //   FOLLOW_UP        the date the issuer set                   (no legal term)
 //
 // Days are calendar days ending at the end of the last day in the time zone of the authority
-// that must act (calendar.h). A running clock fires a reminder `reminder_lead_*` before it is due
-// (dropped when already past) and an overdue alert when due; FOLLOW_UP fires once, when due.
-// Pure: no clock, no I/O.
+// that must act, counted by common/time/calendar.h (EndOfPeriod). A running clock fires a reminder
+// `reminder_lead_*` before it is due (dropped when already past) and an overdue alert when due;
+// FOLLOW_UP fires once, when due. Pure: no clock, no I/O.
 #pragma once
 
 #include <string>
@@ -25,8 +25,8 @@
 
 #include "absl/time/time.h"
 #include "common/status/status.h"
+#include "common/time/calendar.h"
 #include "concord/liaison/v1/liaison.pb.h"
-#include "services/liaison/calendar.h"
 
 namespace concord::liaison {
 
@@ -63,18 +63,19 @@ v1::ClockKind ClockKindFromName(std::string_view name);
 /// UNSPECIFIED have none (count 0).
 Period PeriodOf(v1::ClockKind kind, const v1::Request& request, const ClockConfig& config);
 
-/// A clock of `kind` started at `start` for an authority in `zone` (zone_name its IANA name).
+/// A clock of `kind` started at `start` for an authority in `zone` (zone_name its IANA name): due
+/// at EndOfPeriod(start, period, zone).end (common/time: hours exact; days end at the end of the
+/// last day in `zone`, daylight saving included).
 v1::Clock StartClock(v1::ClockKind kind, const v1::Request& request, absl::Time start,
                      const absl::TimeZone& zone, std::string_view zone_name,
-                     const DeadlineCalendar& calendar, const ClockConfig& config);
+                     const ClockConfig& config);
 
 /// A FOLLOW_UP clock due at `at`.
 v1::Clock FollowUpClock(absl::Time at, std::string_view zone_name);
 
 /// `clock` extended once by `days` calendar days: the period is counted again from its start
 /// (period_days + days), so an extension ends at the end of a day in the same zone.
-v1::Clock ExtendClock(const v1::Clock& clock, int days, const absl::TimeZone& zone,
-                      const DeadlineCalendar& calendar);
+v1::Clock ExtendClock(const v1::Clock& clock, int days, const absl::TimeZone& zone);
 
 /// One firing of a running clock.
 struct Firing {

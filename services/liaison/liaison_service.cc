@@ -9,6 +9,7 @@
 #include "common/crypto/ed25519.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "common/time/calendar.h"
 #include "services/liaison/ids.h"
 #include "services/liaison/jit.h"
 
@@ -69,13 +70,12 @@ std::string ChangeBody(const v1::Request& next, const v1::HistoryEntry& entry, b
 LiaisonService::LiaisonService(LiaisonStore& store, clients::DirectoryReader& directory,
                                audit::AuditSink& audit, metrics::Metrics& metrics,
                                server::OpenCalls& calls, const Clock& clock,
-                               const DeadlineCalendar& calendar, LiaisonServiceOptions options)
+                               LiaisonServiceOptions options)
     : store_(store),
       directory_(directory),
       audit_(audit),
       calls_(calls),
       clock_(clock),
-      calendar_(calendar),
       options_(std::move(options)) {
   changes_ = &prometheus::BuildCounter()
                   .Name("concord_liaison_changes_total")
@@ -89,6 +89,11 @@ LiaisonService::LiaisonService(LiaisonStore& store, clients::DirectoryReader& di
                        "Liaison calls refused by this replica's domain rules, by reason "
                        "(JUDGE_REQUIRED, NOT_A_JIT_MEMBER, BAD_SIGNATURE, ...).")
                    .Register(metrics.registry());
+  jit_streams_ = &prometheus::BuildGauge()
+                      .Name("concord_liaison_jit_streams")
+                      .Help("WatchJit streams open on this replica (one per watching member).")
+                      .Register(metrics.registry())
+                      .Add({});
 }
 
 Status LiaisonService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
@@ -183,12 +188,8 @@ StatusOr<clients::DirectoryEntry> LiaisonService::ActiveAgency(
 }
 
 StatusOr<absl::TimeZone> LiaisonService::LoadZone(const std::string& name) {
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(name, &zone)) {
-    return absl::InternalError(
-        absl::StrCat("time zone ", std::string(name), " cannot be loaded (is tzdata installed?)"));
-  }
-  return zone;
+  // common/time: FAILED_PRECONDITION naming the zone instead of absl's silent fall-back to UTC.
+  return concord::LoadTimeZone(name);
 }
 
 Status LiaisonService::CheckAnswerSignature(const Caller& caller, const v1::Request& current,
@@ -274,7 +275,7 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
                     .executor_zone_name = zone_name,
                     .now = clock_.Now(),
                     .request_id = NewRequestId()};
-    CONCORD_ASSIGN_OR_RETURN(Outcome out, Issue(*req, ic, calendar_, options_.clocks));
+    CONCORD_ASSIGN_OR_RETURN(Outcome out, Issue(*req, ic, options_.clocks));
     CONCORD_RETURN_IF_ERROR(Write(nullptr, out, caller.agency));
     return out;
   };
@@ -305,8 +306,8 @@ grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest*
                                              current.version(), ", not ", req->expected_version()));
     }
     CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(current.executor_time_zone()));
-    CONCORD_ASSIGN_OR_RETURN(Outcome out, ApplyMove(current, *req, caller.agency, clock_.Now(),
-                                                    zone, calendar_, options_.clocks));
+    CONCORD_ASSIGN_OR_RETURN(
+        Outcome out, ApplyMove(current, *req, caller.agency, clock_.Now(), zone, options_.clocks));
     CONCORD_RETURN_IF_ERROR(CheckAnswerSignature(caller, current, *req));
     CONCORD_RETURN_IF_ERROR(Write(&current, out, caller.agency));
     return out;
@@ -648,6 +649,11 @@ grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJ
   // Security: admission (certificate, suspension) and membership are re-checked before every
   // write: a member that leaves, or whose certificate is revoked, stops receiving at once.
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
+  jit_streams_->Increment();
+  struct StreamCount {
+    prometheus::Gauge* gauge;
+    ~StreamCount() { gauge->Decrement(); }
+  } const counted{jit_streams_};
   const std::string me = caller.agency.Key();
   int64_t seq = req->after_seq();
   while (!ctx->IsCancelled()) {
@@ -655,8 +661,8 @@ grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJ
     CONCORD_GRPC_ASSIGN_OR_RETURN(bool member, store_.IsJitMember(req->jit_id(), me));
     if (!member) {
       const Status left =
-          WithReason(absl::PermissionDeniedError(absl::StrCat(
-                         "agency ", me, " is no longer a std::string(member) of ", req->jit_id())),
+          WithReason(absl::PermissionDeniedError(
+                         absl::StrCat("agency ", me, " is no longer a member of ", req->jit_id())),
                      "NOT_A_JIT_MEMBER");
       (void)Audit(*ctx, caller, audit::Operation::kConsultation, JitObject(req->jit_id()),
                   "WatchJit", left);

@@ -37,7 +37,7 @@
 #include "concord/liaison/v1/liaison.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
-#include "services/liaison/calendar.h"
+#include "prometheus/gauge.h"
 #include "services/liaison/clocks.h"
 #include "services/liaison/liaison_store.h"
 #include "services/liaison/requests.h"
@@ -55,7 +55,7 @@ class LiaisonService final : public v1::Liaison::Service {
   /// Every reference must outlive the service.
   LiaisonService(LiaisonStore& store, clients::DirectoryReader& directory, audit::AuditSink& audit,
                  metrics::Metrics& metrics, server::OpenCalls& calls, const Clock& clock,
-                 const DeadlineCalendar& calendar, LiaisonServiceOptions options);
+                 LiaisonServiceOptions options);
 
   grpc::Status CreateRequest(grpc::ServerContext* ctx, const v1::CreateRequestRequest* req,
                              v1::RequestResponse* resp) override;
@@ -107,10 +107,10 @@ class LiaisonService final : public v1::Liaison::Service {
   audit::AuditSink& audit_;
   server::OpenCalls& calls_;
   const Clock& clock_;
-  const DeadlineCalendar& calendar_;
   const LiaisonServiceOptions options_;
   prometheus::Family<prometheus::Counter>* changes_ = nullptr;
   prometheus::Family<prometheus::Counter>* refusals_ = nullptr;
+  prometheus::Gauge* jit_streams_ = nullptr;  // open WatchJit streams of this replica
 };
 
 /// The JSON body of a change notification (no personal data): request id, type, move, states,

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status/status_macros.h"
+#include "common/time/calendar.h"
 #include "services/liaison/clocks.h"
 #include "services/liaison/ids.h"
 #include "services/liaison/requests.h"
@@ -40,8 +41,9 @@ std::string ClockBody(const v1::Request& r, v1::ClockKind clock, std::string_vie
   for (const v1::Clock& c : r.clocks()) {
     if (c.kind() == clock) zone_name = c.time_zone();
   }
-  absl::TimeZone zone = absl::UTCTimeZone();
-  if (!zone_name.empty()) (void)absl::LoadTimeZone(zone_name, &zone);
+  // The zone was loaded when the clock started; the process checked the tz database at start-up.
+  StatusOr<absl::TimeZone> loaded = concord::LoadTimeZone(zone_name);
+  const absl::TimeZone zone = loaded.ok() ? *loaded : absl::UTCTimeZone();
   nlohmann::json j = {{"type", "liaison.clock"},
                       {"request_id", r.request_id()},
                       {"request_type", std::string(TypeName(r.type()))},

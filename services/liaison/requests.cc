@@ -627,7 +627,7 @@ std::string AnswerSigningBytes(
 }
 
 StatusOr<Outcome> Issue(const v1::CreateRequestRequest& req, const IssueContext& ctx,
-                        const DeadlineCalendar& calendar, const ClockConfig& config) {
+                        const ClockConfig& config) {
   const T type = req.type();
   FieldErrors errors;
   if (type == v1::REQUEST_TYPE_UNSPECIFIED || !v1::RequestType_IsValid(type)) {
@@ -731,7 +731,7 @@ StatusOr<Outcome> Issue(const v1::CreateRequestRequest& req, const IssueContext&
   *r.mutable_updated_at() = ToProtoTime(ctx.now);
   for (C kind : InitialClocks(type)) {
     v1::Clock clock =
-        StartClock(kind, r, ctx.now, ctx.executor_zone, ctx.executor_zone_name, calendar, config);
+        StartClock(kind, r, ctx.now, ctx.executor_zone, ctx.executor_zone_name, config);
     out.urgent = out.urgent || IsHourClock(clock);
     *r.add_clocks() = std::move(clock);
   }
@@ -752,8 +752,7 @@ StatusOr<Outcome> Issue(const v1::CreateRequestRequest& req, const IssueContext&
 
 StatusOr<Outcome> ApplyMove(const v1::Request& current, const v1::ActRequest& req,
                             const AgencyId& caller, absl::Time now,
-                            const absl::TimeZone& executor_zone, const DeadlineCalendar& calendar,
-                            const ClockConfig& config) {
+                            const absl::TimeZone& executor_zone, const ClockConfig& config) {
   const M move = req.move();
   // 1-2. The move itself.
   if (move == M::MOVE_UNSPECIFIED || !v1::Move_IsValid(move)) {
@@ -855,13 +854,12 @@ StatusOr<Outcome> ApplyMove(const v1::Request& current, const v1::ActRequest& re
                                        " clock was already extended (once only)"),
                           "ALREADY_EXTENDED");
     }
-    *clock = ExtendClock(*clock, req.extension_days(), executor_zone, calendar);
+    *clock = ExtendClock(*clock, req.extension_days(), executor_zone);
   }
   if (rule->ends_all) r.clear_clocks();
   for (C kind : rule->ends) EndClock(r, kind);
   for (C kind : rule->starts) {
-    v1::Clock clock =
-        StartClock(kind, r, now, executor_zone, r.executor_time_zone(), calendar, config);
+    v1::Clock clock = StartClock(kind, r, now, executor_zone, r.executor_time_zone(), config);
     out.urgent = out.urgent || IsHourClock(clock);
     SetClock(r, std::move(clock));
   }

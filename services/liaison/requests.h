@@ -30,7 +30,6 @@
 #include "common/identity/agency_id.h"
 #include "common/status/status.h"
 #include "concord/liaison/v1/liaison.pb.h"
-#include "services/liaison/calendar.h"
 #include "services/liaison/clocks.h"
 
 namespace concord::liaison {
@@ -150,14 +149,13 @@ struct Outcome {
 /// (PERMISSION_DENIED ISSUER_NOT_ALLOWED for the caller's type; INVALID_ARGUMENT "executor.type"
 /// for the executor's), then CheckOrderingAuthority.
 StatusOr<Outcome> Issue(const v1::CreateRequestRequest& req, const IssueContext& ctx,
-                        const DeadlineCalendar& calendar, const ClockConfig& config);
+                        const ClockConfig& config);
 
 /// Applies `req` by `caller` at `now`; `executor_zone` is the zone named in the request's
 /// executor_time_zone. See the check order above.
 StatusOr<Outcome> ApplyMove(const v1::Request& current, const v1::ActRequest& req,
                             const AgencyId& caller, absl::Time now,
-                            const absl::TimeZone& executor_zone, const DeadlineCalendar& calendar,
-                            const ClockConfig& config);
+                            const absl::TimeZone& executor_zone, const ClockConfig& config);
 
 /// The party `agency` is in `request`, if any.
 std::optional<Side> SideOf(const v1::Request& request, const AgencyId& agency);

@@ -243,7 +243,7 @@ int RunGuidelines(const GuidelineBenchOptions& o) {
       // docs/security.md "Bootstrap").
       "--bootstrap-directory-admins", "admin/ops"};
   // Each module logs in as its own Redis user (password files rendered above).
-  for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
+  for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines", "liaison"}) {
     server_argv.push_back(std::string("--redis-") + w + "-password-file");
     server_argv.push_back(work + "/redis-secrets/concord-" + w + ".password");
   }

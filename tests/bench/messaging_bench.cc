@@ -351,7 +351,8 @@ bool StartServer(Stack& s, const Options& o) {
         // admin/ops registers the bench agencies (directory administration on the
         // empty directory, docs/security.md "Bootstrap").
         "--bootstrap-directory-admins", "admin/ops"};
-    for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
+    for (const char* w :
+         {"directory", "audit", "messaging", "referrals", "guidelines", "liaison"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
     }

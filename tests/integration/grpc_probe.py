@@ -696,6 +696,54 @@ def _get_agency_request(cls, publisher):
     req.id.ParseFromString(publisher.SerializeToString())
     return req
 
+def check_liaison(args):
+    """As --cert (a party of --request-id): lists and fetches the request through reflection,
+    rebuilds the bytes of docs/liaison.md "Signed answers" for its answer, verifies the
+    executor's Ed25519 signature with the key Directory/GetAgency gives (also through reflection),
+    and checks that one changed SHA-256 fails."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    channel = mtls_channel(args)
+    pool = reflected_pool(channel, "concord.liaison.v1.Liaison")
+    listed = reflected_call(
+        channel, pool, "/concord.liaison.v1.Liaison/ListRequests",
+        "concord.liaison.v1.ListRequestsRequest", "concord.liaison.v1.ListRequestsResponse",
+        lambda cls: cls())
+    assert args.request_id in [r.request_id for r in listed.requests], "not listed"
+    got = reflected_call(
+        channel, pool, "/concord.liaison.v1.Liaison/GetRequest",
+        "concord.liaison.v1.GetRequestRequest", "concord.liaison.v1.GetRequestResponse",
+        lambda cls: cls(request_id=args.request_id))
+    answers = [h for h in got.history if h.action == "answer" and h.answer_signature]
+    assert answers, "no signed answer in the history"
+    h = answers[-1]
+
+    def signed_bytes(evidence):
+        out = b"concord.liaison.answer.v1\0" + args.request_id.encode() + b"\0"
+        out += str(h.version).encode() + b"\0"
+        for e in evidence:
+            out += (e.message_id.encode() + b"\0" + e.sha256.encode() + b"\0" +
+                    str(e.size_bytes).encode() + b"\n")
+        return out
+
+    dir_pool = reflected_pool(channel, "concord.directory.v1.Directory")
+    agency = reflected_call(
+        channel, dir_pool, "/concord.directory.v1.Directory/GetAgency",
+        "concord.directory.v1.GetAgencyRequest", "concord.directory.v1.GetAgencyResponse",
+        lambda cls: _get_agency_request(cls, got.request.executor))
+    key = load_pem_public_key(agency.agency.signing_public_key_pem.encode())
+    key.verify(h.answer_signature, signed_bytes(h.evidence))  # raises InvalidSignature
+    h.evidence[0].sha256 = "0" * 64
+    try:
+        key.verify(h.answer_signature, signed_bytes(h.evidence))
+        raise AssertionError("a changed evidence list verified")
+    except Exception as e:  # cryptography.exceptions.InvalidSignature
+        assert type(e).__name__ == "InvalidSignature", e
+    return (f"{args.request_id} listed and fetched through reflection; the answer's evidence list "
+            f"(version {h.version}, {len(h.evidence)} item(s)) verified against "
+            f"{got.request.executor.id}'s directory key with the bytes of docs/liaison.md; "
+            f"a changed SHA-256 refused")
+
+
 def check_noclient(args):
     health_pb2 = importlib.import_module("grpcstubs.health.v1.health_pb2")
     health_grpc = importlib.import_module("grpcstubs.health.v1.health_pb2_grpc")
@@ -726,9 +774,10 @@ def main():
     ap.add_argument("--verify-message", help="messaging: a message id for --alt-agency-dir to "
                     "verify and open (e.g. one concordctl sent)")
     ap.add_argument("--guideline-id", help="guidelines: the guideline to fetch and verify")
+    ap.add_argument("--request-id", help="liaison: an answered request to fetch and verify")
     ap.add_argument("checks", nargs="+",
                     choices=["health", "reflect", "badreq", "noclient", "referrals", "messaging",
-                             "guidelines"])
+                             "guidelines", "liaison"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as out:
         gen_stubs(args.repo, out)

@@ -192,7 +192,7 @@ TEST_F(ConfigTest, MaxConnectionAgeAndGrace) {
 // credential of a module the binary does not host is not required.
 TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
   EXPECT_EQ(RedisWorkloads(), (std::vector<std::string>{"directory", "audit", "messaging",
-                                                        "referrals", "guidelines"}));
+                                                        "referrals", "guidelines", "liaison"}));
   const Status missing = ValidateRedisCredentials(cfg_, {"referrals", "audit"});
   EXPECT_THAT(ViolationOf(missing, "--redis-referrals-password-file"),
               AllOf(HasSubstr("is required"), HasSubstr("CONCORD_REDIS_REFERRALS_PASSWORD"),
@@ -230,8 +230,12 @@ TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
   cfg_.redis_audit_user = "has space";
   EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-user"),
               HasSubstr("ACL user name"));
-  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"liaison"}), "--redis-liaison-user"),
-              HasSubstr("no Redis ACL user is defined"));
+  EXPECT_THAT(
+      ViolationOf(ValidateRedisCredentials(cfg_, {"liaison"}), "--redis-liaison-password-file"),
+      HasSubstr("is required"));
+  EXPECT_THAT(
+      ViolationOf(ValidateRedisCredentials(cfg_, {"federation"}), "--redis-federation-user"),
+      HasSubstr("no Redis ACL user is defined"));
 }
 
 TEST_F(ConfigTest, SecretsNeverAppearInMessages) {

@@ -1,9 +1,9 @@
 // Component test of concord.liaison.v1 over real mTLS, behind the real authorization table
 // (common/authz in a ServerRunner, as in production), with a real redis-server (the service
 // connects as the concord-liaison ACL user), directory records in the directory's own format
-// (keys and typed attributes: magistrate_role, time_zone) and the live-revocation registry. The
-// calendar is the recording test double of the domain tests; notifications go to a recording
-// sender through the real outbox.
+// (keys and typed attributes: magistrate_role, time_zone) and the live-revocation registry.
+// Clocks are counted by common/time; notifications go to a recording sender through the real
+// outbox.
 #include "services/liaison/liaison_service.h"
 
 #include <gtest/gtest.h>
@@ -96,7 +96,7 @@ class LiaisonServiceTest : public ::testing::Test {
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kLocalTd);
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     service_ = std::make_unique<LiaisonService>(
-        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(), calendar_,
+        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(),
         LiaisonServiceOptions{.trust_domain = kLocalTd, .clocks = ClockConfig{}});
     outbox_source_ = std::make_unique<LiaisonOutbox>(*store_, kLocalTd);
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
@@ -178,7 +178,6 @@ class LiaisonServiceTest : public ::testing::Test {
   metrics::Metrics metrics_;
   AuditRecorder audit_;
   RecordingSender sender_;
-  testing::RecordingCalendar calendar_;
   concord::testing::NoRevocations revocations_;
   std::unique_ptr<server::OpenCalls> calls_;
   std::unique_ptr<LiaisonService> service_;
@@ -280,7 +279,86 @@ TEST_F(LiaisonServiceTest, EmergencyOrderAlertsThePlatformAtOnce) {
   v1::RequestResponse resp;
   ASSERT_TRUE(judge_.stub->CreateRequest(Ctx().get(), eio, &resp).ok());
   EXPECT_EQ(resp.request().executor_time_zone(), "Europe/Amsterdam");
-  EXPECT_EQ(calendar_.calls.back().zone, "Europe/Amsterdam");
+  ASSERT_GT(resp.request().clocks_size(), 0);
+  const v1::Clock& ack = resp.request().clocks(0);
+  EXPECT_EQ(ack.time_zone(), "Europe/Amsterdam");
+  StatusOr<absl::TimeZone> amsterdam = LoadTimeZone("Europe/Amsterdam");
+  ASSERT_TRUE(amsterdam.ok());
+  EXPECT_EQ(FromProtoTime(ack.due_at()), EndOfPeriod(FromProtoTime(ack.started_at()),
+                                                     Period::Days(ack.period_days()), *amsterdam)
+                                             .end);
+}
+
+// Test the clock scheduler's store side on real Redis, as the hosted module uses it: the
+// emergency order's clock counts as due within 24 h, then as overdue once past its due time (the
+// gauges' queries); its reminder (2 h before) and its overdue alert are each claimed exactly once
+// (FireDue) and become notifications to both parties; once answered, the clock counts no more and
+// a late firing says nothing.
+TEST_F(LiaisonServiceTest, ClocksFireOnceAndCountAsOverdue) {
+  grpc::Status s;
+  const v1::Request order = Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const absl::Time due = FromProtoTime(order.clocks(0).due_at());
+  ASSERT_TRUE(outbox_->RunOnce().ok());  // the immediate alert
+  const size_t before = sender_.sent().size();
+
+  auto soon = store_->CountDueBetween(absl::Now(), absl::Now() + absl::Hours(24));
+  ASSERT_TRUE(soon.ok()) << soon.status();
+  EXPECT_EQ((*soon)["production_order"], 1);
+  auto overdue = store_->CountDueBetween(absl::InfinitePast(), absl::Now());
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ(overdue->count("production_order"), 0u);
+
+  auto reminder = store_->FireDue(due - absl::Hours(1), 100);
+  ASSERT_TRUE(reminder.ok()) << reminder.status();
+  ASSERT_EQ(reminder->size(), 1u);
+  EXPECT_EQ((*reminder)[0].stage, "reminder");
+  EXPECT_EQ((*reminder)[0].type_label, "production_order");
+  EXPECT_TRUE(store_->FireDue(due - absl::Hours(1), 100)->empty());  // claimed once
+  auto late = store_->FireDue(due + absl::Minutes(1), 100);
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].stage, "overdue");
+  overdue = store_->CountDueBetween(absl::InfinitePast(), due + absl::Minutes(1));
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ((*overdue)["production_order"], 1);
+
+  ASSERT_TRUE(outbox_->RunOnce().ok());
+  const auto sent = sender_.sent();
+  ASSERT_EQ(sent.size(), before + 2);
+  for (size_t i = before; i < sent.size(); ++i) {
+    // Both parties have a Concord inbox: the executor first, then the issuer.
+    ASSERT_EQ(sent[i].recipients.size(), 2u);
+    EXPECT_EQ(sent[i].recipients[0].Key(), "platform/socialnet");
+    EXPECT_EQ(sent[i].recipients[1].Key(), judge_.id.Key());
+    const auto body = nlohmann::json::parse(sent[i].body);
+    EXPECT_EQ(body["type"], "liaison.clock");
+    EXPECT_EQ(body["clock"], "production");
+    EXPECT_EQ(body["time_zone"], "Europe/Brussels");
+  }
+  EXPECT_EQ(nlohmann::json::parse(sent[before].body)["stage"], "reminder");
+  EXPECT_EQ(nlohmann::json::parse(sent[before + 1].body)["stage"], "overdue");
+
+  // Answered: the clock stops and counts no more.
+  v1::ActRequest answer;
+  answer.set_request_id(order.request_id());
+  answer.set_expected_version(order.version());
+  answer.set_move(v1::MOVE_ANSWER);
+  v1::EvidenceRef* e = answer.add_evidence();
+  e->set_message_id("msg-evidence-000001");
+  e->set_sha256(std::string(64, 'a'));
+  e->set_size_bytes(10);
+  auto sig = platform_a_.signing.Sign(
+      AnswerSigningBytes(order.request_id(), order.version() + 1, answer.evidence()));
+  ASSERT_TRUE(sig.ok());
+  answer.set_answer_signature(*sig);
+  v1::RequestResponse answered;
+  s = platform_a_.stub->Act(Ctx().get(), answer, &answered);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  overdue = store_->CountDueBetween(absl::InfinitePast(), due + absl::Hours(1));
+  ASSERT_TRUE(overdue.ok());
+  EXPECT_EQ(overdue->count("production_order"), 0u);
+  EXPECT_TRUE(store_->FireDue(due + absl::Hours(1), 100)->empty());
 }
 
 // Test that leaving a joint investigation team ends access at once: the member's open WatchJit
@@ -305,6 +383,8 @@ TEST_F(LiaisonServiceTest, LeavingAJitEndsAccessIncludingOpenStreams) {
   ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED partner
   ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED social inspection
   EXPECT_EQ(entry.kind(), v1::JIT_ENTRY_KIND_MEMBER_ADDED);
+  // The open stream is counted for operators.
+  EXPECT_NE(metrics_.Serialize().find("concord_liaison_jit_streams 1"), std::string::npos);
 
   v1::ShareInJitRequest share;
   share.set_jit_id(jit.jit().jit_id());
@@ -343,6 +423,7 @@ TEST_F(LiaisonServiceTest, LeavingAJitEndsAccessIncludingOpenStreams) {
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(ended), "NOT_A_JIT_MEMBER");
   EXPECT_LT(absl::Now() - left_at, absl::Seconds(2));
+  EXPECT_NE(metrics_.Serialize().find("concord_liaison_jit_streams 0"), std::string::npos);
   v1::ListJitEntriesRequest list;
   list.set_jit_id(jit.jit().jit_id());
   v1::ListJitEntriesResponse entries;

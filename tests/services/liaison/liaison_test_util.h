@@ -1,8 +1,7 @@
 // File: tests/services/liaison/liaison_test_util.h
 //
-// Shared builders for the liaison domain tests: agencies, a recording calendar (a test double of
-// DeadlineCalendar: hours are exact, a day is 24 hours; it records what was asked so that tests
-// check WHICH period, start and zone the domain asks for), and minimal valid moves.
+// Shared builders for the liaison domain tests: agencies, the Brussels zone and the end of a
+// Brussels day (the clocks count with common/time/calendar.h), and minimal valid moves.
 #pragma once
 
 #include <string>
@@ -10,8 +9,8 @@
 
 #include "absl/time/time.h"
 #include "common/identity/agency_id.h"
+#include "common/time/calendar.h"
 #include "concord/liaison/v1/liaison.pb.h"
-#include "services/liaison/calendar.h"
 #include "services/liaison/clocks.h"
 #include "services/liaison/ids.h"
 #include "services/liaison/requests.h"
@@ -29,25 +28,23 @@ inline AgencyId Partner() { return Agency(AgencyType::kForeignPartner, "nl-om");
 inline AgencyId Platform() { return Agency(AgencyType::kPlatform, "socialnet"); }
 inline absl::Time T0() { return absl::FromUnixSeconds(1790841600); }  // 2026-10-01T08:00:00Z
 
-struct CalendarCall {
-  absl::Time start;
-  Period period;
-  std::string zone;
-};
-
-class RecordingCalendar final : public DeadlineCalendar {
- public:
-  absl::Time Due(absl::Time start, Period period, const absl::TimeZone& zone) const override {
-    calls.push_back({start, period, zone.name()});
-    return start + absl::Hours(period.count * (period.unit == Period::Unit::kHours ? 1 : 24));
-  }
-  mutable std::vector<CalendarCall> calls;
-};
-
 inline absl::TimeZone Brussels() {
-  absl::TimeZone z;
-  if (!absl::LoadTimeZone("Europe/Brussels", &z)) std::abort();
-  return z;
+  StatusOr<absl::TimeZone> z = LoadTimeZone(kBrusselsTimeZone);
+  if (!z.ok()) std::abort();
+  return *z;
+}
+
+/// The end of the civil day y-m-d in Brussels (the first instant of the next day).
+inline absl::Time EndOfBrusselsDay(int y, int m, int d) {
+  return EndOfDay(absl::CivilDay(y, m, d), Brussels());
+}
+
+/// An instant written as RFC 3339 ("2026-03-29T00:30:00Z"); aborts on a typo.
+inline absl::Time At(const char* rfc3339) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) std::abort();
+  return t;
 }
 
 /// The first allowed pair of `type`: its issuer and executor as test agencies.

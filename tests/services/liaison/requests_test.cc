@@ -28,8 +28,7 @@ constexpr AgencyType kAllTypes[] = {AgencyType::kPolice,
 
 v1::Request IssuedRequest(v1::RequestType type) {
   const auto [issuer, executor] = PartiesFor(type);
-  RecordingCalendar calendar;
-  auto out = Issue(ValidCreate(type, executor), Context(issuer, executor), calendar, ClockConfig{});
+  auto out = Issue(ValidCreate(type, executor), Context(issuer, executor), ClockConfig{});
   EXPECT_TRUE(out.ok()) << TypeName(type) << ": " << out.status();
   return out.ok() ? out->next : v1::Request{};
 }
@@ -39,7 +38,6 @@ v1::Request IssuedRequest(v1::RequestType type) {
 // agency type, MOVE_NOT_ALLOWED where the table has no row, WRONG_PARTY for the other side, and
 // the row's target state otherwise.
 TEST(LiaisonMoveTable, WalkEveryTypeStateMoveAndCaller) {
-  RecordingCalendar calendar;
   int allowed = 0, checked = 0;
   for (v1::RequestType type : kAllRequestTypes) {
     const auto [issuer, executor] = PartiesFor(type);
@@ -58,7 +56,7 @@ TEST(LiaisonMoveTable, WalkEveryTypeStateMoveAndCaller) {
                        << " by " << who << " " << caller.Key());
           ++checked;
           auto out = ApplyMove(r, ValidMove(r, move), caller, T0() + absl::Hours(1), Brussels(),
-                               calendar, ClockConfig{});
+                               ClockConfig{});
           bool of_type = false;
           for (const MoveRule& row : MoveTable()) of_type |= row.type == type && row.move == move;
           const MoveRule* rule = FindRule(type, state, move);
@@ -126,7 +124,6 @@ TEST(LiaisonOrderingAuthority, EveryRoleCategoryAndThreshold) {
   const v1::DataCategory categories[] = {v1::DATA_CATEGORY_SUBSCRIBER,
                                          v1::DATA_CATEGORY_IDENTIFICATION,
                                          v1::DATA_CATEGORY_TRAFFIC, v1::DATA_CATEGORY_CONTENT};
-  RecordingCalendar calendar;
   for (v1::RequestType type :
        {v1::REQUEST_TYPE_PRODUCTION_ORDER, v1::REQUEST_TYPE_PRESERVATION_ORDER}) {
     for (const auto& role : roles) {
@@ -138,7 +135,7 @@ TEST(LiaisonOrderingAuthority, EveryRoleCategoryAndThreshold) {
           v1::CreateRequestRequest req = ValidCreate(type, Platform());
           req.set_data_category(category);
           req.set_offence_max_years(years);
-          auto out = Issue(req, Context(Judge(), Platform(), role), calendar, ClockConfig{});
+          auto out = Issue(req, Context(Judge(), Platform(), role), ClockConfig{});
           const bool heavy =
               type == v1::REQUEST_TYPE_PRODUCTION_ORDER &&
               (category == v1::DATA_CATEGORY_CONTENT || category == v1::DATA_CATEGORY_TRAFFIC);
@@ -160,11 +157,10 @@ TEST(LiaisonOrderingAuthority, EveryRoleCategoryAndThreshold) {
 
 // Test that a prosecutor's production order for content data is refused (the acceptance case).
 TEST(LiaisonOrderingAuthority, ProsecutorContentOrderRefused) {
-  RecordingCalendar calendar;
   v1::CreateRequestRequest req = ValidCreate(v1::REQUEST_TYPE_PRODUCTION_ORDER, Platform());
   req.set_data_category(v1::DATA_CATEGORY_CONTENT);
   req.set_offence_max_years(10);
-  auto out = Issue(req, Context(Judge(), Platform(), "prosecutor"), calendar, ClockConfig{});
+  auto out = Issue(req, Context(Judge(), Platform(), "prosecutor"), ClockConfig{});
   EXPECT_EQ(out.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ReasonOf(out.status()), "JUDGE_REQUIRED");
 }
@@ -172,15 +168,13 @@ TEST(LiaisonOrderingAuthority, ProsecutorContentOrderRefused) {
 // Test that each type accepts only its pairs of agency types: a caller of a type that never
 // issues it is PERMISSION_DENIED, a wrong executor type INVALID_ARGUMENT on executor.type.
 TEST(LiaisonIssue, PairsOfAgencyTypes) {
-  RecordingCalendar calendar;
   for (v1::RequestType type : kAllRequestTypes) {
     const auto pairs = AllowedParties(type);
     for (AgencyType from : kAllTypes) {
       for (AgencyType to : kAllTypes) {
         const AgencyId issuer = Agency(from, "issuer");
         const AgencyId executor = Agency(to, "executor");
-        auto out =
-            Issue(ValidCreate(type, executor), Context(issuer, executor), calendar, ClockConfig{});
+        auto out = Issue(ValidCreate(type, executor), Context(issuer, executor), ClockConfig{});
         const bool issuer_ok =
             std::any_of(pairs.begin(), pairs.end(), [&](auto& p) { return p.first == from; });
         const bool pair_ok = std::any_of(
@@ -202,10 +196,9 @@ TEST(LiaisonIssue, PairsOfAgencyTypes) {
 
 // Test the field rules of Issue and of the moves (limits and fit to the type).
 TEST(LiaisonIssue, FieldRules) {
-  RecordingCalendar calendar;
   v1::CreateRequestRequest spoc = ValidCreate(v1::REQUEST_TYPE_SPOC_INFORMATION, Partner());
   spoc.clear_urgency();
-  auto out = Issue(spoc, Context(Police(), Partner()), calendar, ClockConfig{});
+  auto out = Issue(spoc, Context(Police(), Partner()), ClockConfig{});
   ASSERT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolationsOf(out.status()).front().field, "urgency");
 
@@ -214,7 +207,7 @@ TEST(LiaisonIssue, FieldRules) {
   eio.set_data_category(v1::DATA_CATEGORY_CONTENT);
   eio.set_case_reference("has spaces");
   eio.set_order_message_id("short");
-  out = Issue(eio, Context(Judge(), Partner()), calendar, ClockConfig{});
+  out = Issue(eio, Context(Judge(), Partner()), ClockConfig{});
   std::set<std::string> fields;
   for (const auto& v : FieldViolationsOf(out.status())) fields.insert(v.field);
   EXPECT_EQ(fields, (std::set<std::string>{"emergency", "data_category", "case_reference",
@@ -223,7 +216,7 @@ TEST(LiaisonIssue, FieldRules) {
   v1::Request r = IssuedRequest(v1::REQUEST_TYPE_EIO);
   v1::ActRequest refuse = ValidMove(r, v1::MOVE_REFUSE);
   refuse.mutable_reason()->set_code(v1::REASON_CODE_DATA_NOT_HELD);  // a provider's reason
-  auto moved = ApplyMove(r, refuse, Partner(), T0(), Brussels(), calendar, ClockConfig{});
+  auto moved = ApplyMove(r, refuse, Partner(), T0(), Brussels(), ClockConfig{});
   ASSERT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolationsOf(moved.status()).front().field, "reason.code");
 }
