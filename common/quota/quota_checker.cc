@@ -74,7 +74,6 @@ Status QuotaChecker::Admit(const AgencyId& agency, std::initializer_list<Quota> 
       break;
     }
   }
-  if (!refused.ok()) (void)Observe(agency, refused);
   return refused;
 }
 

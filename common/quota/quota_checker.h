@@ -4,9 +4,11 @@
 // process (common/host builds it from --quotas and the storage guard and hands it to every
 // module and to the registry of open calls).
 //
-//   CONCORD_RETURN_IF_ERROR(quotas.Admit(caller.agency, {quota::Quota::kSend}));  // no I/O
-//   StatusOr<SendResult> r = mailbox.Send(...);   // the store's script charges the buckets
-//   const bool audit = quotas.Observe(caller.agency, r.status());
+//   StatusOr<SendResult> r = [&]() -> StatusOr<SendResult> {
+//     CONCORD_RETURN_IF_ERROR(quotas.Admit(caller.agency, {quota::Quota::kSend}));  // no I/O
+//     return mailbox.Send(...);   // the store's script charges the buckets
+//   }();
+//   const bool audit = quotas.Observe(caller.agency, r.status());  // once per call
 //
 // Admit refuses without any I/O: (1) above the storage watermark (StorageGuard), (2) when this
 // replica refused the agency's count bucket (send, upload, draft: cost 1) less than its
@@ -59,7 +61,8 @@ class QuotaChecker {
   Charge ChargeOf(const AgencyId& agency, Quota quota, int64_t cost) const;
 
   /// Before a call that stores new data: the storage watermark, then this replica's recent
-  /// refusals of the count buckets among `quotas`. No I/O. Refusals are counted (Observe).
+  /// refusals of the count buckets among `quotas`. No I/O. Not counted here: pass the call's
+  /// outcome to Observe once.
   Status Admit(const AgencyId& agency, std::initializer_list<Quota> quotas);
 
   /// After a call: counts a refusal of a quota, a cap or the watermark; remembers the retry

@@ -54,7 +54,7 @@ TEST_F(QuotaCheckerTest, CountsRefusalsByAgencyType) {
   checker_.Observe(police_,
                    QuotaRefusal(checker_.ChargeOf(police_, Quota::kSend, 1), absl::Seconds(1)));
   checker_.Observe(other_, CapRefusal(other_, Cap::kStreams, 32, absl::Seconds(1)));
-  (void)checker_.Admit(police_, {Quota::kSend});  // refused locally: counted too
+  checker_.Observe(police_, checker_.Admit(police_, {Quota::kSend}));  // refused locally
   EXPECT_TRUE(Has(Series("police", "send") + " 2"));
   EXPECT_TRUE(Has(Series("police", "streams") + " 1"));
   EXPECT_EQ(metrics_.Serialize().find("pz-antwerp"), std::string::npos);

@@ -28,6 +28,7 @@
 #include "services/messaging/agency_keys.h"
 #include "services/messaging/mailbox.h"
 #include "services/messaging/redis_message_store.h"
+#include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
 
@@ -109,10 +110,20 @@ class MessagingServiceTest : public ::testing::Test {
     redis_server_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
     redis_ = redis::RedisClient::Create(redis_server_->config());
+    auto table = quota::QuotaTable::Defaults().WithOverrides(QuotaOverrides());
+    ASSERT_TRUE(table.ok()) << table.status();
+    storage_ = std::make_unique<quota::StorageGuard>(
+        *redis_, metrics_,
+        quota::StorageGuardOptions{.watermark_percent = 85,
+                                   .poll_interval = absl::Seconds(1),
+                                   .retry_after = absl::Seconds(60)});
+    quotas_ =
+        std::make_unique<quota::QuotaChecker>(*table, metrics_, SystemClock::Get(), storage_.get());
     store_ = std::make_unique<RedisMessageStore>(
         *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
                                           .tombstone_ttl = absl::Minutes(10),
-                                          .unsent_attachment_ttl = absl::Hours(24)});
+                                          .unsent_attachment_ttl = absl::Hours(24),
+                                          .quotas = &quotas_->table()});
     keys_ = std::make_unique<RedisAgencyKeys>(*redis_, SystemClock::Get(), absl::Seconds(30));
     EnvelopeLimits limits;
     limits.max_body_bytes = 64 * 1024;
@@ -124,7 +135,8 @@ class MessagingServiceTest : public ::testing::Test {
     messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
     open_calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
     service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
-                                                  *open_calls_, SystemClock::Get());
+                                                  *open_calls_, *quotas_, SystemClock::Get(),
+                                                  ServiceOptions());
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) { notifier_.Notify(m); },
@@ -143,6 +155,10 @@ class MessagingServiceTest : public ::testing::Test {
     magistrate_ = MakeAgent(AgencyType::kMagistrate, "thb-antwerp");
     dvz_ = MakeAgent(AgencyType::kImmigrationOffice, "dvz");
   }
+
+  // Overrides of the quota table (--quotas syntax) and service options, for tests of limits.
+  virtual std::string QuotaOverrides() const { return ""; }
+  virtual MessagingServiceOptions ServiceOptions() const { return {}; }
 
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -271,6 +287,52 @@ class MessagingServiceTest : public ::testing::Test {
     return e;
   }
 
+  // Uploads `header` then the chunks `chunk(i)` for i = 0, 1, ... up to `max_chunks`, stopping
+  // at the first refused write (bounded); returns the status and how many chunks were written.
+  grpc::Status Upload(Agent& from, const v1::UploadAttachmentHeader& header, size_t max_chunks,
+                      const std::function<v1::AttachmentChunk(size_t)>& chunk,
+                      size_t* written = nullptr, v1::UploadAttachmentResponse* out = nullptr) {
+    auto ctx = Ctx(absl::Seconds(120));
+    v1::UploadAttachmentResponse resp;
+    auto writer = from.stub->UploadAttachment(ctx.get(), &resp);
+    v1::UploadAttachmentRequest part;
+    *part.mutable_header() = header;
+    size_t n = 0;
+    if (writer->Write(part)) {
+      for (; n < max_chunks; ++n) {
+        *part.mutable_chunk() = chunk(n);
+        if (!writer->Write(part)) break;
+      }
+      writer->WritesDone();
+    }
+    if (written != nullptr) *written = n;
+    const grpc::Status s = writer->Finish();
+    if (out != nullptr) *out = resp;
+    return s;
+  }
+
+  // A chunk sealed in form only (the server never opens chunks): `plaintext` bytes + the tag.
+  static v1::AttachmentChunk FormalChunk(uint32_t index, size_t plaintext) {
+    v1::AttachmentChunk c;
+    c.set_index(index);
+    c.mutable_sealed()->set_nonce(std::string(12, 'n'));
+    c.mutable_sealed()->set_ciphertext(std::string(plaintext + 16, 'c'));
+    v1::WrappedKey* k = c.mutable_sealed()->add_keys();
+    k->set_recipient("reception_centre/payoke");
+    k->set_ephemeral_public(std::string(32, 'e'));
+    k->set_nonce(std::string(12, 'k'));
+    k->set_ciphertext(std::string(48, 'w'));
+    return c;
+  }
+
+  size_t KeysContaining(std::string_view text) {
+    size_t n = 0;
+    for (const std::string& k : redis_server_->AllKeys()) {
+      if (k.find(text) != std::string::npos) ++n;
+    }
+    return n;
+  }
+
   size_t StoredMessages() {
     size_t n = 0;
     for (const std::string& k : redis_server_->AllKeys()) {
@@ -282,6 +344,8 @@ class MessagingServiceTest : public ::testing::Test {
   testing::TestPki pki_;
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<quota::StorageGuard> storage_;
+  std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<RedisMessageStore> store_;
   std::unique_ptr<RedisAgencyKeys> keys_;
   FakeRevocations revocations_;
@@ -1069,6 +1133,213 @@ TEST_F(MessagingServiceTest, ClientLibraryRoundTrip) {
   EXPECT_NE(exposition.find("concord_deliveries_total 1"), std::string::npos);
   EXPECT_NE(exposition.find("concord_message_delivery_seconds_count 1"), std::string::npos);
   EXPECT_NE(exposition.find("concord_inbox_backlog"), std::string::npos);
+}
+
+// Test that an upload of a million tiny chunks is refused at its first chunk (the chunking rule
+// is checked as each chunk arrives, not at Send) and keeps nothing; and that one more chunk than
+// the declared size allows is refused at that chunk.
+TEST_F(MessagingServiceTest, UploadOfAMillionTinyChunksIsRefusedAtTheFirstChunk) {
+  v1::UploadAttachmentHeader header;
+  header.set_attachment_id("attachment-tiny-000001");
+  header.set_size(4 * 1024 * 1024);  // the limit of this test's mailbox
+  size_t written = 0;
+  grpc::Status s = Upload(
+      police_, header, 1000000, [](size_t i) { return FormalChunk(static_cast<uint32_t>(i), 1); },
+      &written);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  const Status st = FromGrpcStatus(s);
+  EXPECT_EQ(ReasonOf(st), "CHUNK_RULE");
+  EXPECT_THAT(testing::ViolationFields(st), ::testing::ElementsAre("chunk.sealed.ciphertext"));
+  EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("exactly 1 MiB"));
+  EXPECT_LT(written, 1000000u);  // the stream ended long before
+  EXPECT_EQ(KeysContaining("attachment-tiny-000001"), 0u) << redis_server_->DumpAll();
+
+  // A declared 1-byte file is one chunk: its second chunk is refused (chunk.index).
+  header.set_attachment_id("attachment-tiny-000002");
+  header.set_size(1);
+  s = Upload(
+      police_, header, 1000000, [](size_t i) { return FormalChunk(static_cast<uint32_t>(i), 1); },
+      &written);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(testing::ViolationFields(FromGrpcStatus(s)), ::testing::ElementsAre("chunk.index"));
+  EXPECT_EQ(KeysContaining("attachment-tiny-000002"), 0u);
+  // Nothing left pending either.
+  EXPECT_EQ(KeysContaining("uploads:"), 0u);
+}
+
+// Test the rule's other cases: a last chunk of the wrong length, chunks out of order, an upload
+// ending early, and a file larger than the limit (refused at the header).
+TEST_F(MessagingServiceTest, ChunksBreakingTheRuleAreRefusedAsTheyArrive) {
+  const size_t mib = 1024 * 1024;
+  v1::UploadAttachmentHeader header;
+  header.set_attachment_id("attachment-rule-000001");
+  header.set_size(2 * mib + 10);
+  auto plan = [&](std::vector<std::pair<uint32_t, size_t>> chunks) {
+    return Upload(police_, header, chunks.size(),
+                  [chunks](size_t i) { return FormalChunk(chunks[i].first, chunks[i].second); });
+  };
+  grpc::Status s = plan({{0, mib}, {1, mib}, {2, 9}});
+  EXPECT_THAT(testing::ViolationFields(FromGrpcStatus(s)),
+              ::testing::ElementsAre("chunk.sealed.ciphertext"));
+  s = plan({{0, mib}, {2, 10}});
+  EXPECT_THAT(testing::ViolationFields(FromGrpcStatus(s)), ::testing::ElementsAre("chunk.index"));
+  s = plan({{0, mib}, {1, mib}});
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "CHUNK_RULE");
+  EXPECT_THAT(testing::ViolationFields(FromGrpcStatus(s)), ::testing::ElementsAre("chunk"));
+  EXPECT_EQ(KeysContaining("attachment-rule-000001"), 0u);
+  s = plan({{0, mib}, {1, mib}, {2, 10}});
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  header.set_attachment_id("attachment-rule-000002");
+  header.set_size(4 * mib + 1);
+  s = plan({{0, mib}});
+  EXPECT_THAT(testing::ViolationFields(FromGrpcStatus(s)), ::testing::ElementsAre("header.size"));
+}
+
+class MessagingLimitsTest : public MessagingServiceTest {
+ protected:
+  std::string QuotaOverrides() const override {
+    return "police.send=3/0.001;police.pending_uploads=2";
+  }
+  MessagingServiceOptions ServiceOptions() const override {
+    MessagingServiceOptions o;
+    o.list_page_bytes = 100 * 1024;
+    return o;
+  }
+};
+
+// Test that the send quota refuses the next message with RetryInfo and QuotaFailure in the
+// trailers, stores nothing, is refused again locally, is audited once, is counted by agency type
+// only, and leaves another agency's sends alone.
+TEST_F(MessagingLimitsTest, SendQuotaRefusesTheNextMessage) {
+  for (int i = 0; i < 3; ++i) {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    ASSERT_TRUE(env.ok());
+    ASSERT_TRUE(Send(police_, *env).ok()) << i;
+  }
+  const size_t stored = StoredMessages();
+  for (int i = 0; i < 4; ++i) {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    ASSERT_TRUE(env.ok());
+    const grpc::Status s = Send(police_, *env);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    const Status st = FromGrpcStatus(s);
+    EXPECT_EQ(ReasonOf(st), "QUOTA_EXCEEDED");
+    EXPECT_GT(RetryDelayOf(st), absl::Seconds(10));
+    ASSERT_EQ(QuotaViolationsOf(st).size(), 1u);
+    EXPECT_EQ(QuotaViolationsOf(st)[0].field, "agency:police/pz-antwerp");
+  }
+  EXPECT_EQ(StoredMessages(), stored);
+  size_t refusal_records = 0;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.outcome == "RESOURCE_EXHAUSTED") ++refusal_records;
+  }
+  EXPECT_EQ(refusal_records, 1u);  // four refusals, one record (a flood leaves one per minute)
+  const std::string exposition = metrics_.Serialize();
+  EXPECT_NE(
+      exposition.find("concord_quota_refusals_total{agency_type=\"police\",limit=\"send\"} 4"),
+      std::string::npos);
+  EXPECT_EQ(exposition.find("pz-antwerp"), std::string::npos);
+  auto other = client::BuildEnvelope(payoke_.identity, Draft({police_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(Send(payoke_, *other).ok());
+}
+
+// Test that the pending uploads cap refuses the next upload, and that sending one frees a slot.
+TEST_F(MessagingLimitsTest, PendingUploadsCapRefusesTheNextUpload) {
+  std::vector<client::SealedAttachment> atts;
+  for (int i = 0; i < 3; ++i) {
+    auto att =
+        client::SealAttachment("", "report.txt", "text/plain", "content", {payoke_.AsRecipient()});
+    ASSERT_TRUE(att.ok());
+    atts.push_back(*att);
+  }
+  auto upload = [&](const client::SealedAttachment& a) {
+    return Upload(police_, a.header, a.chunks.size(), [&a](size_t i) { return a.chunks[i]; });
+  };
+  ASSERT_TRUE(upload(atts[0]).ok());
+  ASSERT_TRUE(upload(atts[1]).ok());
+  const grpc::Status s = upload(atts[2]);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "pending_uploads");
+  EXPECT_NE(RetryDelayOf(FromGrpcStatus(s)), absl::InfiniteDuration());
+  client::MessageDraft draft = Draft({payoke_.AsRecipient()});
+  draft.attachments = {atts[0].reference};
+  auto env = client::BuildEnvelope(police_.identity, draft, absl::Now());
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(Send(police_, *env).ok());
+  EXPECT_TRUE(upload(atts[2]).ok());
+}
+
+// Test that ListInbox pages end at the byte budget with a token, and that paging returns every
+// message once.
+TEST_F(MessagingLimitsTest, ListInboxPagesAreBoundedInBytes) {
+  for (int i = 0; i < 3; ++i) {
+    client::MessageDraft d = Draft({payoke_.AsRecipient()});
+    d.body = std::string(40 * 1024, 'x');
+    auto env = client::BuildEnvelope(magistrate_.identity, d, absl::Now());
+    ASSERT_TRUE(env.ok());
+    ASSERT_TRUE(Send(magistrate_, *env).ok());
+  }
+  std::set<std::string> seen;
+  v1::ListInboxRequest req;
+  req.mutable_page()->set_page_size(500);
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    v1::ListInboxResponse resp;
+    ASSERT_TRUE(payoke_.stub->ListInbox(Ctx().get(), req, &resp).ok());
+    EXPECT_LE(resp.entries_size(), 2);
+    for (const auto& e : resp.entries()) EXPECT_TRUE(seen.insert(e.envelope().message_id()).second);
+    if (resp.next_page_token().empty()) break;
+    req.mutable_page()->set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(pages, 1);  // 2 + 1
+}
+
+// Test that at the storage watermark new messages and uploads are refused while acknowledgements
+// and receipts still work, and that they are accepted again below it.
+TEST_F(MessagingServiceTest, StorageWatermarkRefusesNewDataButNotAcks) {
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(Send(police_, *env).ok());
+  auto delivery = ReceiveOne(payoke_);
+  ASSERT_TRUE(delivery.has_value());
+
+  auto info = redis_->Command({"INFO", "memory"});
+  int64_t used = 0, max = 0;
+  ASSERT_TRUE(info.ok() && quota::ParseInfoMemory(info->str, used, max));
+  ASSERT_TRUE(
+      redis_->Command({"CONFIG", "SET", "maxmemory", absl::StrCat(used + 256 * 1024)}).ok());
+  ASSERT_TRUE(storage_->PollOnce().ok());
+
+  auto next = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(next.ok());
+  grpc::Status s = Send(police_, *next);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "STORAGE_WATERMARK");
+  EXPECT_EQ(RetryDelayOf(FromGrpcStatus(s)), absl::Seconds(60));
+  auto att = client::SealAttachment("", "a.txt", "text/plain", "x", {payoke_.AsRecipient()});
+  ASSERT_TRUE(att.ok());
+  s = Upload(police_, att->header, att->chunks.size(), [&](size_t i) { return att->chunks[i]; });
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "STORAGE_WATERMARK");
+
+  v1::AckRequest ack;
+  ack.add_message_ids(env->message_id());
+  v1::AckResponse ack_resp;
+  EXPECT_TRUE(payoke_.stub->Ack(Ctx().get(), ack, &ack_resp).ok());
+  EXPECT_EQ(ack_resp.acknowledged(), 1u);
+  auto receipt = client::MakeReceipt(payoke_.identity, delivery->envelope(), v1::RECEIPT_KIND_READ,
+                                     absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  v1::SendReceiptRequest rreq;
+  *rreq.mutable_receipt() = *receipt;
+  v1::SendReceiptResponse rresp;
+  EXPECT_TRUE(payoke_.stub->SendReceipt(Ctx().get(), rreq, &rresp).ok());
+
+  ASSERT_TRUE(redis_->Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
+  ASSERT_TRUE(storage_->PollOnce().ok());
+  EXPECT_TRUE(Send(police_, *next).ok());
 }
 
 }  // namespace
