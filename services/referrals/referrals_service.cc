@@ -210,6 +210,11 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const absl::Time now = clock_.Now();
   auto run = [&]() -> StatusOr<v1::Case> {
+    if (options_.quotas != nullptr) {
+      // Drafts are new data: refused at the storage watermark and by this replica's recent
+      // refusal of the caller's draft bucket, before any work (no I/O).
+      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {quota::Quota::kDraft}));
+    }
     CONCORD_RETURN_IF_ERROR(ProblemsToStatus("invalid draft", FormatProblems(*req)));
     std::optional<v1::Case> previous;
     v1::Case next;
@@ -258,11 +263,19 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
     *entry.mutable_at() = ToProtoTime(now);
     write.previous = std::move(previous);
     write.next = next;
+    if (options_.quotas != nullptr) {
+      write.charges.push_back(options_.quotas->ChargeOf(caller.agency, quota::Quota::kDraft, 1));
+      write.draft_cap = options_.quotas->table().CapOf(caller.agency.type, quota::Cap::kDrafts);
+    }
     CONCORD_RETURN_IF_ERROR(store_.Apply(write));
     transitions_->Add({{"transition", entry.action()}}).Increment();
     return next;
   };
   StatusOr<v1::Case> saved = run();
+  // A flood of refused drafts is counted but audited once a minute per agency.
+  if (options_.quotas != nullptr && !options_.quotas->Observe(caller.agency, saved.status())) {
+    return ToGrpcStatus(saved.status());
+  }
   const std::string case_id = saved.ok() ? saved->case_id() : req->case_id();
   const Status status =
       Audit(*ctx, caller,
