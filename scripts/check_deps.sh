@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-# common/ never includes services/, cli/ or tests/.
-if grep -rnE '#include "(services|cli|tests)/' common/ 2>/dev/null; then
-  echo "check_deps: common/ must not include services/, cli/ or tests/" >&2; fail=1
+# common/ never includes services/, cli/, client/ (one floor up) or tests/.
+if grep -rnE '#include "(services|cli|client|tests)/' common/ 2>/dev/null; then
+  echo "check_deps: common/ must not include services/, cli/, client/ or tests/" >&2; fail=1
 fi
 # services/X never includes services/Y.
 for dir in services/*/; do

@@ -12,6 +12,8 @@
 #   agencies/<type>/<id>/seal.key seal.pub     X25519 sealing key pair (PEM)
 #   audit/audit.key                            AES-256 key for audit records at rest (64 hex chars)
 #   audit/sign.key audit/sign.pub              Ed25519 key that signs audit checkpoints
+#   notifier/notifier.secret                   the notifier secret Concord's notifiers key their
+#                                              message ids with (HMAC-SHA256; 64 hex chars)
 # Private keys are mode 600. Idempotent: what exists is reused; a certificate is re-issued only
 # when it no longer verifies against the CA or expires within a day.
 set -euo pipefail
@@ -57,6 +59,8 @@ Commands:
                       ID matches ^[a-z0-9][a-z0-9-]{0,62}\$
   audit               the audit record key (audit/audit.key, hex) and checkpoint signing key
                       (audit/sign.key, audit/sign.pub)
+  notifier            the notifier secret (notifier/notifier.secret, hex): concord-server's
+                      --notifier-secret-file
   demo                all of the above for every demo agency:
 $(printf '                        %s\n' "${DEMO_AGENCIES[@]}")
   demo-agencies       prints the demo agencies, one "<type>/<id>" per line
@@ -255,6 +259,20 @@ ensure_audit() {
   report "audit keys" "$dir"
 }
 
+ensure_notifier_secret() {
+  local dir=$PKI_DIR/notifier
+  mkdir -p "$dir"
+  if [ -s "$dir/notifier.secret" ]; then
+    grep -Eq '^[0-9a-f]{64}$' "$dir/notifier.secret" || die "$dir/notifier.secret is not 64 hex characters"
+    chmod 600 "$dir/notifier.secret"
+  else
+    (umask 077 && openssl rand -hex 32 >"$dir/notifier.secret")
+    chmod 600 "$dir/notifier.secret"
+    NEW+=("notifier.secret (HMAC key of notification ids, hex)")
+  fi
+  report "notifier secret" "$dir"
+}
+
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 
 while [ $# -gt 0 ]; do
@@ -279,10 +297,12 @@ case $cmd in
   server) [ $# -eq 0 ] || die "server takes no arguments"; ensure_server ;;
   agency) [ $# -eq 2 ] || die "usage: pki.sh agency TYPE ID"; ensure_agency "$1" "$2" ;;
   audit) [ $# -eq 0 ] || die "audit takes no arguments"; ensure_audit ;;
+  notifier) [ $# -eq 0 ] || die "notifier takes no arguments"; ensure_notifier_secret ;;
   demo)
     [ $# -eq 0 ] || die "demo takes no arguments"
     ensure_server
     ensure_audit
+    ensure_notifier_secret
     for a in "${DEMO_AGENCIES[@]}"; do ensure_agency "${a%%/*}" "${a#*/}"; done
     say "PKI ready in $PKI_DIR (trust domain $TRUST_DOMAIN, ${#DEMO_AGENCIES[@]} demo agencies)"
     ;;

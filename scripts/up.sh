@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Brings up a complete single-machine Concord stack and runs the demo scenario:
 #   packages (scripts/deps.sh) -> build (scripts/build.sh) -> dev PKI (scripts/pki.sh demo)
-#   -> redis-server (127.0.0.1, AOF) -> concord-server (all services, mTLS :7443, health :7081,
-#   metrics :9464) -> demo agencies registered -> demo scenario with concordctl.
-# A second run reuses what exists (PKI, Redis data, running processes, registered agencies).
+#   -> Redis ACL file with generated passwords (scripts/redis-acl.sh: one user per workload)
+#   -> redis-server (127.0.0.1, AOF, that ACL) -> concord-server (all services, each module on
+#   its own Redis user, mTLS :7443, health :7081, metrics :9464, signed audit checkpoints
+#   exported to var/audit-checkpoints/) -> demo agencies registered -> demo scenario.
+# A second run reuses what exists (PKI, Redis passwords and data, running processes, registered
+# agencies).
 # Stop everything with: ./scripts/up.sh --stop
 set -euo pipefail
 
@@ -20,6 +23,11 @@ PKI=$ROOT/var/pki
 RUN_DIR=$ROOT/var/run
 LOG_DIR=$ROOT/var/log
 REDIS_DIR=$ROOT/var/redis
+# Generated Redis passwords (never committed: var/ is ignored) and the rendered ACL file.
+REDIS_ACL_DIR=$ROOT/var/redis-acl
+REDIS_SECRETS=$REDIS_ACL_DIR/secrets
+REDIS_ACL_FILE=$REDIS_ACL_DIR/users.acl
+CHECKPOINT_DIR=$ROOT/var/audit-checkpoints
 REDIS_PID=$RUN_DIR/redis.pid
 SERVER_PID=$RUN_DIR/concord-server.pid
 REDIS_LOG=$LOG_DIR/redis.log
@@ -51,9 +59,11 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   1. installs the missing apt packages   (scripts/deps.sh)
   2. configures and builds, Release -j2  (scripts/build.sh, into $BUILD_DIR/)
   3. creates the dev PKI under var/pki/  (scripts/pki.sh demo)
-  4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/)
+  4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/) with one ACL user
+     per workload (deploy/redis-users.acl; passwords generated into var/redis-acl/secrets/)
   5. starts concord-server: mTLS gRPC $LISTEN, plaintext health $HEALTH,
-     metrics http://$METRICS/metrics (log var/log/concord-server.log)
+     metrics http://$METRICS/metrics (log var/log/concord-server.log); every module logs in to
+     Redis as its own user; signed audit checkpoints are exported to var/audit-checkpoints/
   6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
      secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused;
      referrals: one case from detection to a registration certificate, notifications, the
@@ -140,26 +150,48 @@ do_stop() {
 
 # ---- start -------------------------------------------------------------------------------------
 
+# redis_ping: PONG from Redis as the audit workload's ACL user (the default user is off). The
+# password goes through the environment, not the command line.
+redis_ping() {
+  REDISCLI_AUTH=$(cat "$REDIS_SECRETS/concord-audit.password") \
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --user concord-audit ping 2>&1
+}
+
 start_redis() {
   mkdir -p "$REDIS_DIR" "$RUN_DIR" "$LOG_DIR"
+  # One ACL user per workload; their passwords are generated once and reused.
+  ./scripts/redis-acl.sh --secrets "$REDIS_SECRETS" --out "$REDIS_ACL_FILE"
   if pid_alive "$REDIS_PID" redis-server; then
-    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    local out
+    out=$(redis_ping || true)
+    if grep -q PONG <<<"$out"; then
       ok "redis-server already running on 127.0.0.1:$REDIS_PORT (pid $(cat "$REDIS_PID")), reused"
       return 0
+    fi
+    if grep -q -e NOAUTH -e WRONGPASS -e NOPERM <<<"$out"; then
+      die "redis-server (pid $(cat "$REDIS_PID")) runs without Concord's per-workload ACL users" \
+        "(started by an older up.sh?): restart it with ./scripts/up.sh --stop && ./scripts/up.sh"
     fi
     die "redis-server (pid $(cat "$REDIS_PID")) runs but does not answer on port $REDIS_PORT"
   fi
   rm -f "$REDIS_PID"
+  # Exported checkpoints belong to the log in var/redis/: kept from a log that is gone, they
+  # would (rightly) make every verification fail. Set them aside, never delete them.
+  if [ ! -d "$REDIS_DIR/appendonlydir" ] && compgen -G "$CHECKPOINT_DIR/checkpoint-*.json" >/dev/null; then
+    local aside=$CHECKPOINT_DIR.orphaned-$(date +%Y%m%d%H%M%S)
+    mv "$CHECKPOINT_DIR" "$aside"
+    warn "var/redis/ holds no audit log but var/audit-checkpoints/ held exports: moved to ${aside#"$ROOT/"}"
+  fi
   if port_in_use "$REDIS_PORT"; then
     die "port $REDIS_PORT is in use by another process; set CONCORD_REDIS_PORT to a free port"
   fi
-  info "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF everysec, data in var/redis/)"
+  info "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF everysec, data in var/redis/, ACL var/redis-acl/users.acl)"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" \
+    --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" --aclfile "$REDIS_ACL_FILE" \
     --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >/dev/null
   local i
   for ((i = 0; i < 100; i++)); do
-    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    if redis_ping | grep -q PONG; then
       ok "redis-server up (pid $(cat "$REDIS_PID" 2>/dev/null || echo '?'), log var/log/redis.log)"
       return 0
     fi
@@ -210,12 +242,20 @@ start_server() {
     fi
   done
   info "starting concord-server (mTLS $LISTEN, health $HEALTH, metrics $METRICS)"
-  nohup "$SERVER_BIN" \
+  mkdir -p "$CHECKPOINT_DIR"
+  # Each module's Redis password, by file (never on the command line).
+  CONCORD_REDIS_DIRECTORY_PASSWORD_FILE=$REDIS_SECRETS/concord-directory.password \
+    CONCORD_REDIS_AUDIT_PASSWORD_FILE=$REDIS_SECRETS/concord-audit.password \
+    CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
+    CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
+    nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
     --trust-domain "$TRUST_DOMAIN" --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" \
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
+    --audit-checkpoint-dir "$CHECKPOINT_DIR" \
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
+    --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
   wait_for_health
@@ -373,11 +413,15 @@ run_demo() {
   demo ctl_admin --justification "demo: review suspension" audit query \
     --object "agency:$demo_agency" --page-size 10 --limit 10
 
-  step "sign a checkpoint of the audit chain head, then verify the whole chain"
+  step "sign a checkpoint of the audit chain head (exported outside Redis), then verify the whole chain against it"
   show "$admin audit checkpoint --create"
   demo ctl_admin audit checkpoint --create
-  show "$admin audit verify --expect-key var/pki/audit/sign.pub"
-  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
+  local exported
+  exported=$(ls "$CHECKPOINT_DIR"/checkpoint-*.json 2>/dev/null | tail -n 1)
+  [ -n "$exported" ] || die "no checkpoint exported to var/audit-checkpoints/ (see var/log/concord-server.log)"
+  echo "exported: ${exported#"$ROOT/"}"
+  show "$admin audit verify --expect-key var/pki/audit/sign.pub --expect-checkpoint ${exported#"$ROOT/"}"
+  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub" --expect-checkpoint "$exported"
 
   run_messaging_demo
 }
@@ -429,9 +473,9 @@ run_messaging_demo() {
   fi
   ok "refused as expected (concordctl exit code $rc)"
 
-  step "every messaging step is in the audit chain: verify it again"
-  show "$admin audit verify --expect-key var/pki/audit/sign.pub"
-  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub"
+  step "every messaging step is in the audit chain: verify it again, against the latest exported checkpoint"
+  show "$admin audit verify --expect-key var/pki/audit/sign.pub --expect-checkpoint var/audit-checkpoints"
+  demo ctl_admin audit verify --expect-key "$PKI/audit/sign.pub" --expect-checkpoint "$CHECKPOINT_DIR"
 
   run_referral_demo
 }
@@ -584,14 +628,16 @@ ${GREEN}${BOLD}Concord is running.${RESET}
   gRPC (mTLS)        $LISTEN         trust domain $TRUST_DOMAIN, CA var/pki/ca.pem
   health (plaintext) $HEALTH         grpc.health.v1 only
   metrics            http://$METRICS/metrics   (also /healthz, /readyz)
-  redis              127.0.0.1:$REDIS_PORT         data var/redis/ (AOF)
+  redis              127.0.0.1:$REDIS_PORT         data var/redis/ (AOF); one ACL user per
+                                           workload, passwords in var/redis-acl/secrets/
+  audit checkpoints  var/audit-checkpoints/   signed, exported outside Redis
   logs               var/log/concord-server.log, var/log/redis.log
 
 Use concordctl with an agency directory (cert.pem + key.pem; the CA is found next to it):
   CTL=$CONCORDCTL
   \$CTL --agency-dir var/pki/agencies/admin/ops directory list
   \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital health
-  \$CTL --agency-dir var/pki/agencies/admin/ops audit verify
+  \$CTL --agency-dir var/pki/agencies/admin/ops audit verify --expect-checkpoint var/audit-checkpoints
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
   New agency: ./scripts/pki.sh agency police pz-liege, then

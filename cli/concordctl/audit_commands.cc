@@ -2,12 +2,15 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <cctype>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
 #include "cli/concordctl/local_files.h"
+#include "common/audit/checkpoint_export.h"
 #include "common/status/status_macros.h"
 #include "concord/audit/v1/audit.grpc.pb.h"
 
@@ -15,6 +18,14 @@ namespace concord::ctl {
 namespace {
 
 namespace audit = concord::audit::v1;
+using concord::audit::ChainAtCheckpoint;
+using concord::audit::Checkpoint;
+using concord::audit::CheckpointComparison;
+using concord::audit::CheckpointKeySource;
+using concord::audit::CompareChainWithCheckpoint;
+using concord::audit::ExportedCheckpoint;
+using concord::audit::ParseExportedCheckpoint;
+using concord::audit::VerifyExportedCheckpoint;
 
 Status UsageError(std::string_view flag, std::string_view description) {
   return InvalidArgumentWithFields("invalid arguments",
@@ -62,6 +73,136 @@ void PrintCheckpoint(const audit::Checkpoint& cp, Output& out) {
                  {"time", TimestampText(cp.time())},
                  {"signature", HexText(cp.signature())},
                  {"public key", HexText(cp.public_key())}});
+}
+
+// An exported checkpoint as given with --expect-checkpoint.
+struct ExpectedCheckpoint {
+  std::string path;  // the file actually read
+  ExportedCheckpoint exported;
+};
+
+// A file, a logged line (the last "audit.checkpoint" line of a log file works too), or a
+// directory: its checkpoint-*.json with the highest seq (the names sort by seq).
+StatusOr<ExpectedCheckpoint> LoadExpectedCheckpoint(const std::string& path) {
+  ExpectedCheckpoint out;
+  out.path = path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    std::string latest;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("checkpoint-", 0) == 0 && name.size() > 5 &&
+          name.compare(name.size() - 5, 5, ".json") == 0 && name > latest) {
+        latest = name;
+      }
+    }
+    if (latest.empty()) {
+      return absl::FailedPreconditionError(path + ": no checkpoint-*.json in this directory");
+    }
+    out.path = (std::filesystem::path(path) / latest).string();
+  }
+  CONCORD_ASSIGN_OR_RETURN(std::string text, ReadTextFile(out.path));
+  // A log file: take its last audit.checkpoint line.
+  std::string candidate = text;
+  const size_t at = text.rfind("\"event\":\"audit.checkpoint\"");
+  if (at != std::string::npos) {
+    const size_t begin = text.rfind('\n', at);
+    const size_t end = text.find('\n', at);
+    candidate =
+        text.substr(begin == std::string::npos ? 0 : begin + 1,
+                    end == std::string::npos ? std::string::npos
+                                             : end - (begin == std::string::npos ? 0 : begin + 1));
+  }
+  StatusOr<ExportedCheckpoint> parsed = ParseExportedCheckpoint(candidate);
+  if (!parsed.ok()) {
+    std::string why(parsed.status().message());
+    for (const FieldViolation& v : FieldViolationsOf(parsed.status())) {
+      why += "; " + v.field + ": " + v.description;
+    }
+    return absl::FailedPreconditionError(out.path + ": " + why);
+  }
+  out.exported = *std::move(parsed);
+  return out;
+}
+
+struct CheckpointResult {
+  bool ok = true;
+  CheckpointKeySource key_source = CheckpointKeySource::kExportFile;
+  CheckpointComparison comparison;
+  std::string message;
+};
+
+std::string KeySourceText(CheckpointKeySource source) {
+  return source == CheckpointKeySource::kPinned
+             ? "--expect-key"
+             : "the key written in the export (pin it with --expect-key)";
+}
+
+// Checks the export's signature, then asks the server to verify records 1..seq and compares
+// the hash of record seq with the export. `main` is the answer to the main Verify (its head).
+StatusOr<CheckpointResult> CheckAgainstExport(audit::Audit::Stub& stub, const Globals& globals,
+                                              const ExpectedCheckpoint& expected,
+                                              const audit::VerifyResponse& main,
+                                              const std::optional<std::string>& pinned_key,
+                                              grpc::Status& rpc_error) {
+  CheckpointResult result;
+  const Checkpoint& cp = expected.exported.checkpoint;
+  StatusOr<CheckpointKeySource> signed_ok = VerifyExportedCheckpoint(expected.exported, pinned_key);
+  if (!signed_ok.ok()) {
+    if (signed_ok.status().code() != absl::StatusCode::kPermissionDenied) {
+      return absl::FailedPreconditionError(expected.path + ": " +
+                                           std::string(signed_ok.status().message()));
+    }
+    result.ok = false;
+    result.key_source =
+        pinned_key ? CheckpointKeySource::kPinned : CheckpointKeySource::kExportFile;
+    result.message = std::string(signed_ok.status().message());
+    return result;
+  }
+  result.key_source = *signed_ok;
+  ChainAtCheckpoint chain;
+  chain.head_seq = main.head_seq();
+  chain.verified = main.ok();
+  chain.first_bad_seq = main.first_bad_seq();
+  chain.reason = main.reason();
+  if (main.head_seq() >= cp.seq) {
+    // Records 1..seq, from the genesis hash: their links, and the hash the export names.
+    audit::VerifyRequest request;
+    request.set_from_seq(1);
+    request.set_to_seq(cp.seq);
+    grpc::ClientContext context;
+    PrepareContext(globals.connection, context);
+    audit::VerifyResponse upto;
+    rpc_error = stub.Verify(&context, request, &upto);
+    if (!rpc_error.ok()) {
+      return absl::UnavailableError("Verify of the checkpointed records failed");
+    }
+    chain.verified = upto.ok();
+    chain.first_bad_seq = upto.first_bad_seq();
+    chain.reason = upto.reason();
+    chain.hash_at_seq = upto.last_hash();
+  }
+  result.comparison = CompareChainWithCheckpoint(cp, chain);
+  result.ok = result.comparison.ok;
+  result.message = result.comparison.message;
+  return result;
+}
+
+nlohmann::json CheckpointResultJson(const ExpectedCheckpoint& expected,
+                                    const CheckpointResult& result) {
+  nlohmann::json doc = {
+      {"file", expected.path},
+      {"seq", expected.exported.checkpoint.seq},
+      {"ok", result.ok},
+      {"key_source",
+       result.key_source == CheckpointKeySource::kPinned ? "expect-key" : "export-file"}};
+  if (!result.ok) doc["reason"] = result.message;
+  if (result.comparison.missing_from != 0) {
+    doc["missing_from"] = result.comparison.missing_from;
+    doc["missing_to"] = result.comparison.missing_to;
+  }
+  if (result.comparison.differs_from != 0) doc["differs_from"] = result.comparison.differs_from;
+  return doc;
 }
 
 int PrintJson(const google::protobuf::Message& message, Output& out) {
@@ -139,9 +280,11 @@ int RunAuditQuery(const Globals& globals, const AuditQueryArgs& args, Output& ou
   for (const audit::AuditRecord& r : all.records()) {
     rows.push_back({std::to_string(r.seq()), TimestampText(r.time()), AgencyKeyOf(r.agency()),
                     r.officer(), OperationText(r.operation()), r.object(), ShortMethod(r.method()),
-                    r.outcome()});
+                    r.outcome(), r.source().empty() ? "-" : r.source()});
   }
-  out.Table({"SEQ", "TIME", "AGENCY", "OFFICER", "OPERATION", "OBJECT", "METHOD", "OUTCOME"}, rows);
+  out.Table(
+      {"SEQ", "TIME", "AGENCY", "OFFICER", "OPERATION", "OBJECT", "METHOD", "OUTCOME", "SOURCE"},
+      rows);
   if (!all.next_page_token().empty()) {
     out.Line("more records: --page-token " + all.next_page_token());
   }
@@ -159,6 +302,14 @@ int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& 
       return out.LocalError(raw.status());
     }
     expected_key = *raw;
+  }
+  std::optional<ExpectedCheckpoint> expected_cp;
+  if (!args.expect_checkpoint.empty()) {
+    StatusOr<ExpectedCheckpoint> loaded = LoadExpectedCheckpoint(args.expect_checkpoint);
+    if (!loaded.ok()) {
+      return out.LocalError(loaded.status());
+    }
+    expected_cp = *std::move(loaded);
   }
   auto stub = AuditStub(globals);
   if (!stub.ok()) {
@@ -178,7 +329,23 @@ int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& 
   // whatever key the server reports.
   const bool key_mismatch = !expected_key.empty() && response.checkpoints_checked() > 0 &&
                             response.last_checkpoint().public_key() != expected_key;
-  const bool ok = response.ok() && !key_mismatch;
+  // Security: the exported checkpoint is what Redis cannot change. Its signature first (with
+  // the pinned key when given), then the chain against it.
+  std::optional<CheckpointResult> cp_result;
+  if (expected_cp) {
+    grpc::Status rpc_error;
+    StatusOr<CheckpointResult> checked = CheckAgainstExport(
+        **stub, globals, *expected_cp, response,
+        expected_key.empty() ? std::nullopt : std::optional<std::string>(expected_key), rpc_error);
+    if (!rpc_error.ok()) {
+      return out.RpcError("Audit/Verify", rpc_error);
+    }
+    if (!checked.ok()) {
+      return out.LocalError(checked.status());
+    }
+    cp_result = *std::move(checked);
+  }
+  const bool ok = response.ok() && !key_mismatch && (!cp_result || cp_result->ok);
   if (out.json()) {
     StatusOr<nlohmann::json> doc = ProtoToJson(response);
     if (!doc.ok()) {
@@ -187,7 +354,19 @@ int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& 
     if (!expected_key.empty()) {
       (*doc)["checkpoint_key_matches"] = !key_mismatch;
     }
+    if (cp_result) {
+      (*doc)["expected_checkpoint"] = CheckpointResultJson(*expected_cp, *cp_result);
+    }
     out.Json(*doc);
+  } else if (cp_result && !cp_result->ok) {
+    out.Line("audit chain BROKEN: " + cp_result->message);
+    out.Line("  exported checkpoint: record " +
+             std::to_string(expected_cp->exported.checkpoint.seq) + " (" + expected_cp->path +
+             "), signature checked with " + KeySourceText(cp_result->key_source));
+    if (!response.ok()) {
+      out.Line("  and the stored chain fails verification at record " +
+               std::to_string(response.first_bad_seq()) + ": " + response.reason());
+    }
   } else if (!response.ok()) {
     out.Line("audit chain BROKEN at record " + std::to_string(response.first_bad_seq()) + ": " +
              response.reason());
@@ -206,6 +385,12 @@ int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& 
                 (expected_key.empty() ? "" : ", signed by the expected key");
     }
     out.Line(detail);
+    if (cp_result) {
+      out.Line("  exported checkpoint at record " +
+               std::to_string(expected_cp->exported.checkpoint.seq) +
+               " matches the chain (signature checked with " +
+               KeySourceText(cp_result->key_source) + ")");
+    }
   }
   return ok ? kExitOk : kExitVerificationFailed;
 }

@@ -54,7 +54,9 @@ struct AgencySpecArgs {
   bool clear_specialisations = false;
   bool clear_languages = false;
   bool clear_serials = false;
-  int64_t expected_version = -1;  // -1 = the version just read
+  int64_t expected_version = -1;     // -1 = the version just read
+  std::string key_endorsement_file;  // --key-endorsement: `keys rotate`'s file (new keys + the
+                                     // endorsement by the current signing key)
 };
 int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Output& out);
 /// Read-modify-write: gets the agency, applies the given flags, sends UpdateAgency with the
@@ -88,6 +90,28 @@ struct ListArgs {
 int RunDirectoryList(const Globals& globals, const ListArgs& args, Output& out);
 int RunDirectoryRevocations(const Globals& globals, Output& out);
 
+// ---- key continuity (key_commands.cc; docs/concordctl.md "Keys and key continuity") --------
+
+struct DirectoryTrustArgs {
+  std::string agency;  // "<type>/<id>" or SPIFFE ID
+  bool yes = false;    // accept without asking
+};
+/// Fetches the agency's keys, prints the remembered and the directory's fingerprints and, on
+/// confirmation (--yes or a "y" on a terminal), records the directory's keys as accepted in the
+/// known-keys file. 0 accepted or nothing to accept; 3 not confirmed; 1 no --yes and stdin is
+/// not a terminal.
+int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Output& out);
+
+struct KeysRotateArgs {
+  std::string out_file;  // --out: the endorsement file (default DIR/key_endorsement.json)
+};
+/// New key pair in the agency folder (DIR/{sign,seal}.{key,pub}.next) and its endorsement by the
+/// current DIR/sign.key, for `directory update --key-endorsement`.
+int RunKeysRotate(const Globals& globals, const KeysRotateArgs& args, Output& out);
+/// Once the directory holds the *.next keys: they become DIR/sign.key etc.; the old ones are
+/// kept as *.previous. 3 (nothing changed) while the directory still holds other keys.
+int RunKeysActivate(const Globals& globals, Output& out);
+
 // ---- audit ---------------------------------------------------------------------------------
 
 struct AuditQueryArgs {
@@ -102,13 +126,19 @@ struct AuditQueryArgs {
 int RunAuditQuery(const Globals& globals, const AuditQueryArgs& args, Output& out);
 
 struct AuditVerifyArgs {
-  uint64_t from_seq = 0;        // 0 = from the first record
-  uint64_t to_seq = 0;          // 0 = up to the head
-  std::string expect_key_file;  // --expect-key: the audit service's Ed25519 public key (PEM);
-                                // the checkpoints must be signed with it
+  uint64_t from_seq = 0;          // 0 = from the first record
+  uint64_t to_seq = 0;            // 0 = up to the head
+  std::string expect_key_file;    // --expect-key: the audit service's Ed25519 public key (PEM);
+                                  // the checkpoints must be signed with it
+  std::string expect_checkpoint;  // --expect-checkpoint: an exported checkpoint (file, logged
+                                  // line, or a directory: its latest checkpoint-*.json); the
+                                  // chain must reach it with the same hash
 };
 /// Prints "audit chain OK: N records, M checkpoints" (0) or
-/// "audit chain BROKEN at record <seq>: <reason>" (3).
+/// "audit chain BROKEN at record <seq>: <reason>" (3). With an expected checkpoint: also
+/// "audit chain BROKEN: records A..B missing: ..." / "... differ from the exported checkpoint"
+/// (3) when the chain is shorter than it or differs from it, or when its signature does not
+/// verify (with --expect-key when given, else with the key written in the export).
 int RunAuditVerify(const Globals& globals, const AuditVerifyArgs& args, Output& out);
 
 struct AuditCheckpointArgs {

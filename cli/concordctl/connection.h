@@ -27,13 +27,14 @@ inline constexpr const char* kJustificationMetadata = "concord-justification";
 
 struct ConnectionOptions {
   std::string server = "127.0.0.1:7443";
-  std::string cert_file;      // --cert / CONCORD_CERT
-  std::string key_file;       // --key / CONCORD_KEY
-  std::string ca_file;        // --ca / CONCORD_CA
-  std::string agency_dir;     // --agency-dir: DIR/cert.pem + DIR/key.pem (+ DIR/../../../ca.pem)
-  std::string server_name;    // --server-name: TLS name to verify instead of the host of --server
-  std::string officer;        // --officer -> metadata concord-officer
-  std::string justification;  // --justification -> metadata concord-justification
+  std::string cert_file;        // --cert / CONCORD_CERT
+  std::string key_file;         // --key / CONCORD_KEY
+  std::string ca_file;          // --ca / CONCORD_CA
+  std::string agency_dir;       // --agency-dir: DIR/cert.pem + DIR/key.pem (+ DIR/../../../ca.pem)
+  std::string server_name;      // --server-name: TLS name to verify instead of the host of --server
+  std::string officer;          // --officer -> metadata concord-officer
+  std::string justification;    // --justification -> metadata concord-justification
+  std::string known_keys_file;  // --known-keys / CONCORD_KNOWN_KEYS (default: DIR/known_keys.json)
   double timeout_seconds = 10;
   bool plaintext = false;  // health only: the plaintext health port (no certificate)
 };

@@ -5,7 +5,10 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
+#include "common/crypto/ed25519.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/identity/agency_id.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
@@ -223,6 +226,46 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
   return absl::OkStatus();
 }
 
+// --key-endorsement FILE: the agency's new keys and their endorsement by its current signing
+// key (`keys rotate`), checked here against the stored agency before anything is sent; the
+// directory verifies it again (AgencySpec.key_endorsement).
+int ApplyKeyRotation(const AgencySpecArgs& args, const dir::Agency& stored, dir::AgencySpec& spec,
+                     Output& out) {
+  StatusOr<KeyRotationFile> rotation = ReadKeyRotationFile(args.key_endorsement_file);
+  if (!rotation.ok()) return out.LocalError(rotation.status());
+  StatusOr<concord::common::v1::AgencyId> of =
+      ParseAgencyRef("--key-endorsement", rotation->agency);
+  if (!of.ok()) return out.LocalError(of.status());
+  if (of->type() != stored.id().type() || of->id() != stored.id().id()) {
+    return out.LocalError(UsageError("--key-endorsement", "the rotation is of " + AgencyKeyOf(*of) +
+                                                              ", not " + AgencyKeyOf(stored.id())));
+  }
+  if ((!args.signing_key_file.empty() &&
+       spec.signing_public_key_pem() != rotation->signing_public_key_pem) ||
+      (!args.sealing_key_file.empty() &&
+       spec.sealing_public_key_pem() != rotation->sealing_public_key_pem)) {
+    return out.LocalError(UsageError(
+        "--key-endorsement", "--signing-key/--sealing-key differ from the rotation's new keys"));
+  }
+  if (Status st = VerifyKeyRotationFile(*rotation); !st.ok()) {
+    return out.VerificationFailed(
+        args.key_endorsement_file +
+        ": the endorsement does not verify: " + std::string(st.message()));
+  }
+  auto stored_signing = crypto::Ed25519PublicKey::FromPem(stored.signing_public_key_pem());
+  if (!stored_signing.ok() ||
+      stored_signing->Raw() != rotation->endorsement.previous_signing_key()) {
+    return out.VerificationFailed(
+        args.key_endorsement_file + ": endorsed by " +
+        crypto::KeyFingerprint(rotation->endorsement.previous_signing_key()) +
+        ", which is not the signing key the directory holds for " + AgencyKeyOf(stored.id()));
+  }
+  spec.set_signing_public_key_pem(rotation->signing_public_key_pem);
+  spec.set_sealing_public_key_pem(rotation->sealing_public_key_pem);
+  *spec.mutable_key_endorsement() = rotation->endorsement;
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunDirectoryRegister(const Globals& globals, const AgencySpecArgs& args, Output& out) {
@@ -285,6 +328,9 @@ int RunDirectoryUpdate(const Globals& globals, const AgencySpecArgs& args, Outpu
   spec.set_capacity(agency.capacity());
   if (Status st = ApplySpecArgs(args, /*is_update=*/true, spec); !st.ok()) {
     return out.LocalError(st);
+  }
+  if (!args.key_endorsement_file.empty()) {
+    if (int rc = ApplyKeyRotation(args, agency, spec, out); rc != kExitOk) return rc;
   }
   request.set_expected_version(args.expected_version >= 0 ? args.expected_version
                                                           : agency.version());

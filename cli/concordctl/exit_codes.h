@@ -11,7 +11,8 @@ enum ExitCode : int {
   kExitUsage = 1,               // bad flags or arguments (nothing was sent)
   kExitRpcFailed = 2,           // the RPC failed: code, message and field violations printed
   kExitVerificationFailed = 3,  // the server answered, but the check failed (audit chain broken,
-                                // health not SERVING, a message or receipt signature INVALID)
+                                // health not SERVING, a message or receipt signature INVALID,
+                                // an agency's key changed without endorsement)
   kExitLocalError = 4,          // a local file or key is missing, unreadable or malformed
 };
 
@@ -22,7 +23,8 @@ inline constexpr const char* kExitCodeHelp =
     "  1  usage error (bad flags or arguments; nothing was sent)\n"
     "  2  RPC failed (prints the gRPC code, message, field violations and reason)\n"
     "  3  verification failed (audit chain broken, health not SERVING, or a message or receipt\n"
-    "     signature INVALID / a sealed body or attachment that does not open)\n"
+    "     signature INVALID / a sealed body or attachment that does not open, or an agency's\n"
+    "     key changed in the directory without endorsement: see `directory trust`)\n"
     "  4  local file or key error (missing, unreadable or malformed certificate/key)\n";
 
 }  // namespace concord::ctl

@@ -23,7 +23,7 @@ constexpr const char* kDescription =
 
 constexpr const char* kFooter =
     "\nEnvironment: CONCORD_SERVER, CONCORD_AGENCY_DIR, CONCORD_CERT, CONCORD_KEY, CONCORD_CA,\n"
-    "CONCORD_OFFICER, CONCORD_JUSTIFICATION (flags win over the environment).\n"
+    "CONCORD_OFFICER, CONCORD_JUSTIFICATION, CONCORD_KNOWN_KEYS (flags win over the environment).\n"
     "Example:  concordctl --agency-dir var/pki/agencies/admin/ops directory list\n"
     "Reference: docs/concordctl.md\n\n";
 
@@ -66,6 +66,9 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
     cmd.add_option("--expected-version", a.expected_version,
                    "fail with ABORTED unless the stored version is this one (default: the "
                    "version read just before; 0 = no check)");
+    cmd.add_option("--key-endorsement", a.key_endorsement_file,
+                   "the agency's key rotation (`keys rotate`'s key_endorsement.json): its new "
+                   "keys and their endorsement by the current signing key, checked here");
   }
 }
 
@@ -502,6 +505,8 @@ int Run(int argc, char** argv) {
   concord::ctl::MessageForwardArgs forward_args;
   concord::ctl::MessageGrantArgs grant_args;
   ReferralArgs referral_args;
+  concord::ctl::DirectoryTrustArgs trust_args;
+  concord::ctl::KeysRotateArgs rotate_args;
   Runner run;
 
   CLI::App app{kDescription, "concordctl"};
@@ -531,6 +536,10 @@ int Run(int argc, char** argv) {
                  "why, sent as metadata concord-justification and recorded in the audit log "
                  "(required by the server to consult or disclose personal data)")
       ->envname("CONCORD_JUSTIFICATION");
+  app.add_option("--known-keys", g.connection.known_keys_file,
+                 "the keys remembered of other agencies (key continuity; default: "
+                 "DIR/known_keys.json of --agency-dir)")
+      ->envname("CONCORD_KNOWN_KEYS");
   app.add_option("--timeout", g.connection.timeout_seconds, "deadline of every RPC, in seconds")
       ->capture_default_str();
   app.add_flag("--json", g.json, "print one JSON document (for scripts) instead of text");
@@ -612,6 +621,33 @@ int Run(int argc, char** argv) {
       "revocations", "suspended agencies and revoked certificate serials");
   revocations->callback([&] { run = [&](Output& o) { return RunDirectoryRevocations(g, o); }; });
 
+  CLI::App* trust = directory->add_subcommand(
+      "trust",
+      "key continuity: shows the remembered and the directory's key fingerprints of an agency "
+      "and, confirmed (--yes, or y on a terminal), accepts the directory's keys");
+  trust->add_option("AGENCY", trust_args.agency, "<type>/<id> or SPIFFE ID")->required();
+  trust->add_flag("--yes", trust_args.yes,
+                  "accept without asking (after checking the fingerprints with the agency)");
+  trust->callback([&] { run = [&](Output& o) { return RunDirectoryTrust(g, trust_args, o); }; });
+
+  // keys
+  CLI::App* keys = app.add_subcommand(
+      "keys", "this agency's signing and sealing keys (the --agency-dir folder)");
+  keys->require_subcommand(1);
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate",
+      "new key pair (DIR/{sign,seal}.{key,pub}.next) endorsed by the current DIR/sign.key "
+      "(DIR/key_endorsement.json) for `directory update --key-endorsement`; nothing is used "
+      "before `keys activate`");
+  rotate->add_option("--out", rotate_args.out_file,
+                     "where to write the endorsement (default DIR/key_endorsement.json)");
+  rotate->callback([&] { run = [&](Output& o) { return RunKeysRotate(g, rotate_args, o); }; });
+  CLI::App* activate = keys->add_subcommand(
+      "activate",
+      "once the directory holds the new keys: DIR/*.next become the keys in use (the old ones "
+      "are kept as DIR/*.previous)");
+  activate->callback([&] { run = [&](Output& o) { return RunKeysActivate(g, o); }; });
+
   // audit
   CLI::App* audit = app.add_subcommand(
       "audit", "audit log (concord.audit.v1.Audit): admin and coordination unit only");
@@ -639,6 +675,12 @@ int Run(int argc, char** argv) {
   verify->add_option("--expect-key", verify_args.expect_key_file,
                      "the audit service's Ed25519 public key PEM (e.g. var/pki/audit/sign.pub): "
                      "checkpoints signed by any other key fail the verification");
+  verify->add_option(
+      "--expect-checkpoint", verify_args.expect_checkpoint,
+      "a checkpoint exported outside Redis (--audit-checkpoint-dir file checkpoint-<seq>.json, "
+      "a logged audit.checkpoint line, or a directory: its latest file): exit 3 naming the "
+      "missing or differing records when the chain is shorter than it or differs from it; its "
+      "signature is checked with --expect-key, else with the key written in it");
   verify->callback([&] { run = [&](Output& o) { return RunAuditVerify(g, verify_args, o); }; });
 
   CLI::App* checkpoint = audit->add_subcommand(

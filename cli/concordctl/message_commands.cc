@@ -21,6 +21,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "client/messaging/messaging_client.h"
 #include "common/crypto/encoding.h"
@@ -103,7 +104,10 @@ StatusOr<std::unique_ptr<mc::MessagingClient>> MakeClient(const Globals& globals
       absl::Milliseconds(static_cast<int64_t>(globals.connection.timeout_seconds * 1000));
   options.officer = globals.connection.officer;
   options.justification = globals.connection.justification;
-  return std::make_unique<mc::MessagingClient>(std::move(channel), std::move(identity), options);
+  // Key continuity: every key lookup of this client goes through the known-keys file.
+  CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<keys::KeyTrust> trust, OpenKeyTrust(globals.connection));
+  return std::make_unique<mc::MessagingClient>(std::move(channel), std::move(identity), options,
+                                               TrustHook(std::move(trust)));
 }
 
 // Directory keys of other agencies, looked up once per command.
@@ -289,7 +293,7 @@ int RunMessageSend(const Globals& globals, const MessageKeyArgs& keys, const Mes
   KeyCache directory(**client);
   for (const AgencyProto& r : *recipients) {
     StatusOr<const mc::AgencyPublicKeys*> k = directory.Get(r);
-    if (!k.ok()) return RpcFailure(out, LookupRpc(r), k.status());
+    if (!k.ok()) return KeyLookupFailure(out, LookupRpc(r), k.status());
     draft->recipients.push_back({r, (*k)->sealing_key});
   }
   nlohmann::json attachments = nlohmann::json::array();
@@ -432,7 +436,7 @@ int RunMessageRead(const Globals& globals, const MessageKeyArgs& keys, const Mes
   // 1. The signature, against the sender's key in the directory (never a key in the message).
   KeyCache directory(**client);
   StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(e.sender());
-  if (!sender_keys.ok()) return RpcFailure(out, LookupRpc(e.sender()), sender_keys.status());
+  if (!sender_keys.ok()) return KeyLookupFailure(out, LookupRpc(e.sender()), sender_keys.status());
   if (!mc::VerifyEnvelope(e, (*sender_keys)->signing_key).ok()) {
     header.emplace_back("signature", "INVALID (sender " + sender + ", Ed25519)");
     print_header();
@@ -635,7 +639,7 @@ int RunMessageReceipts(const Globals& globals, const MessageReceiptsArgs& args, 
   for (const msg::Receipt& r : *receipts) {
     const std::string who = AgencyKeyOf(r.recipient());
     StatusOr<const mc::AgencyPublicKeys*> keys = directory.Get(r.recipient());
-    if (!keys.ok()) return RpcFailure(out, LookupRpc(r.recipient()), keys.status());
+    if (!keys.ok()) return KeyLookupFailure(out, LookupRpc(r.recipient()), keys.status());
     std::string problem;
     if (!mc::VerifyReceipt(r, (*keys)->signing_key).ok()) {
       problem = "signature INVALID";
@@ -744,7 +748,7 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
     const bool again = !seen.insert(e.message_id()).second;
     StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(e.sender());
     if (!sender_keys.ok()) {
-      failure = RpcFailure(out, LookupRpc(e.sender()), sender_keys.status());
+      failure = KeyLookupFailure(out, LookupRpc(e.sender()), sender_keys.status());
       return false;
     }
     const bool verified = mc::VerifyEnvelope(e, (*sender_keys)->signing_key).ok();
@@ -860,7 +864,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
   KeyCache directory(**client);
   StatusOr<const mc::AgencyPublicKeys*> sender_keys = directory.Get(original.sender());
   if (!sender_keys.ok()) {
-    return RpcFailure(out, LookupRpc(original.sender()), sender_keys.status());
+    return KeyLookupFailure(out, LookupRpc(original.sender()), sender_keys.status());
   }
   if (!mc::VerifyEnvelope(original, (*sender_keys)->signing_key).ok()) {
     return out.VerificationFailed("signature INVALID: message " + args.id +
@@ -888,7 +892,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
     }
     StatusOr<const mc::AgencyPublicKeys*> provider = directory.Get(permission->provider());
     if (!provider.ok()) {
-      return RpcFailure(out, LookupRpc(permission->provider()), provider.status());
+      return KeyLookupFailure(out, LookupRpc(permission->provider()), provider.status());
     }
     if (!mc::VerifyForwardPermission(*permission, (*provider)->signing_key).ok()) {
       return out.VerificationFailed("permission signature INVALID: " + args.permission_file +
@@ -899,7 +903,7 @@ int RunMessageForward(const Globals& globals, const MessageKeyArgs& keys,
   std::vector<mc::Recipient> targets;
   for (const AgencyProto& r : *recipients) {
     StatusOr<const mc::AgencyPublicKeys*> k = directory.Get(r);
-    if (!k.ok()) return RpcFailure(out, LookupRpc(r), k.status());
+    if (!k.ok()) return KeyLookupFailure(out, LookupRpc(r), k.status());
     targets.push_back({r, (*k)->sealing_key});
   }
   // One clock reading for the draft and the envelope: the forward's expiry is the original's.

@@ -202,12 +202,14 @@ int Output::LocalError(const Status& status) {
   return usage ? kExitUsage : kExitLocalError;
 }
 
-int Output::VerificationFailed(std::string_view message) {
+int Output::VerificationFailed(std::string_view message) { return VerificationFailed(message, {}); }
+
+int Output::VerificationFailed(std::string_view message,
+                               const std::vector<std::pair<std::string, std::string>>& details) {
   if (json_) {
-    err_ << nlohmann::json{{"error",
-                            {{"code", "VERIFICATION_FAILED"}, {"message", std::string(message)}}}}
-                .dump(2)
-         << '\n';
+    nlohmann::json error = {{"code", "VERIFICATION_FAILED"}, {"message", std::string(message)}};
+    for (const auto& [k, v] : details) error[k] = v;
+    err_ << nlohmann::json{{"error", error}}.dump(2) << '\n';
   } else {
     err_ << "error: " << message << '\n';
   }

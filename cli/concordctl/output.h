@@ -70,6 +70,10 @@ class Output {
   /// Prints a verification failure message on stderr (stdout already has the details);
   /// returns kExitVerificationFailed.
   int VerificationFailed(std::string_view message);
+  /// The same, with machine-readable details (with --json, added to the error object, e.g. the
+  /// ErrorInfo reason and fingerprints of a refused key change; human output prints `message`).
+  int VerificationFailed(std::string_view message,
+                         const std::vector<std::pair<std::string, std::string>>& details);
 
  private:
   bool json_;

@@ -18,6 +18,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "cli/concordctl/referral_args.h"
 #include "client/referrals/record_crypto.h"
@@ -62,6 +63,7 @@ struct Session {
   AgencyProto me;  // the agency of the client certificate
   std::string me_key;
   std::map<std::string, crypto::Ed25519PublicKey> signing_keys;  // directory keys looked up
+  std::shared_ptr<keys::KeyTrust> trust;  // key continuity of every directory key lookup
 
   void Prepare(grpc::ClientContext& ctx) const { PrepareContext(globals->connection, ctx); }
 };
@@ -71,6 +73,7 @@ StatusOr<Session> Connect(const Globals& globals) {
   s.globals = &globals;
   CONCORD_ASSIGN_OR_RETURN(s.me, LocalAgency(globals.connection));
   s.me_key = AgencyKeyOf(s.me);
+  CONCORD_ASSIGN_OR_RETURN(s.trust, OpenKeyTrust(globals.connection));
   CONCORD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, MakeChannel(globals.connection));
   s.referrals = ref::Referrals::NewStub(channel);
   s.directory = dir::Directory::NewStub(channel);
@@ -149,6 +152,10 @@ int RecipientKeys(Session& s, Output& out, const std::vector<std::string>& recip
     if (!pub.ok()) {
       return out.VerificationFailed("the directory holds no valid sealing key for " + key);
     }
+    // Security: key continuity - never seal to a key that changed without endorsement.
+    if (Status st = s.trust->Check(*agency, resp.agency()); !st.ok()) {
+      return KeyLookupFailure(out, "Directory/GetAgency (keys of " + key + ")", st);
+    }
     to->push_back({key, *std::move(pub)});
   }
   return kExitOk;
@@ -176,6 +183,10 @@ int AuthorKey(Session& s, Output& out, AgencyProto author, crypto::Ed25519Public
   if (!pub.ok()) {
     return out.VerificationFailed("the directory holds no valid signing key for " + name +
                                   ": a box it wrote cannot be verified");
+  }
+  // Security: key continuity - never trust a signature under a key that changed unendorsed.
+  if (Status st = s.trust->Check(author, resp.agency()); !st.ok()) {
+    return KeyLookupFailure(out, "Directory/GetAgency (signing key of " + name + ")", st);
   }
   s.signing_keys.emplace(name, *pub);
   *key = *std::move(pub);

@@ -17,11 +17,12 @@ Status FromGrpc(const grpc::Status& s) { return FromGrpcStatus(s); }
 }  // namespace
 
 MessagingClient::MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
-                                 ClientOptions options)
+                                 ClientOptions options, TrustKeys trust_keys)
     : messaging_(v1::Messaging::NewStub(channel)),
       directory_(dv1::Directory::NewStub(channel)),
       me_(std::move(me)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      trust_keys_(std::move(trust_keys)) {}
 
 void MessagingClient::Prepare(grpc::ClientContext& ctx, absl::Duration deadline) const {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -38,6 +39,8 @@ StatusOr<AgencyPublicKeys> MessagingClient::LookupKeys(const AgencyProto& agency
   *req.mutable_id() = agency;
   dv1::GetAgencyResponse resp;
   CONCORD_RETURN_IF_ERROR(FromGrpc(directory_->GetAgency(&ctx, req, &resp)));
+  // Security: key continuity - a changed key is refused here, before any seal or verify.
+  if (trust_keys_) CONCORD_RETURN_IF_ERROR(trust_keys_(agency, resp.agency()));
   CONCORD_ASSIGN_OR_RETURN(
       crypto::Ed25519PublicKey signing,
       crypto::Ed25519PublicKey::FromPem(resp.agency().signing_public_key_pem()));

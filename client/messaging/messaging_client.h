@@ -38,6 +38,12 @@ struct ClientOptions {
   std::string justification;                    // concord-justification metadata ("" = none)
 };
 
+/// Key continuity (client/keys KeyTrust::Check): called with every directory record whose keys
+/// a MessagingClient is about to seal to or trust a signature with (every LookupKeys); a non-OK
+/// status is returned instead of the keys. Empty: the directory's keys are used as they are.
+using TrustKeys = std::function<Status(const AgencyProto& agency,
+                                       const ::concord::directory::v1::Agency& record)>;
+
 /// Public keys of an agency, from the directory.
 struct AgencyPublicKeys {
   crypto::Ed25519PublicKey signing_key;
@@ -93,10 +99,12 @@ struct WatchOptions {
 class MessagingClient {
  public:
   /// `channel`: mTLS channel to Concord (both services on it); `me`: the local agency and keys.
+  /// `trust_keys`: key continuity for every key lookup (TrustKeys).
   MessagingClient(std::shared_ptr<grpc::Channel> channel, SenderIdentity me,
-                  ClientOptions options = {});
+                  ClientOptions options = {}, TrustKeys trust_keys = nullptr);
 
-  /// Directory lookup (Directory/GetAgency), keys parsed from PEM.
+  /// Directory lookup (Directory/GetAgency), checked by the TrustKeys hook when set, keys
+  /// parsed from PEM.
   StatusOr<AgencyPublicKeys> LookupKeys(const AgencyProto& agency);
 
   /// Looks up every recipient's sealing key, seals and uploads the files, builds, seals and
@@ -162,6 +170,7 @@ class MessagingClient {
   std::unique_ptr<::concord::directory::v1::Directory::Stub> directory_;
   SenderIdentity me_;
   ClientOptions options_;
+  TrustKeys trust_keys_;
 };
 
 }  // namespace concord::messaging::client

@@ -2,7 +2,8 @@
 //
 // What every Concord service tells the audit log: one AuditEvent per state-changing RPC and per
 // read of sealed data (LED 2016/680 art. 25; DOMAIN.md section 6). An AuditSink appends it; the
-// production sink is RedisAuditSink (redis_audit_sink.h), which seals the event and chains it.
+// production sink is IntakeAuditSink (intake_audit_sink.h), which seals the event and appends it
+// to the workload's intake; the audit service chains it.
 //
 //   audit::AuditEvent e{.agency = caller.agency, .officer = audit::OfficerFromContext(*ctx),
 //                       .operation = audit::Operation::kConsultation, .object = "message:" + id,
@@ -64,7 +65,7 @@ class AuditSink {
   /// is unreachable: the caller decides whether the audited operation may proceed.
   virtual Status Append(const AuditEvent& event) = 0;
   /// Appends several records, in order (e.g. one per message id of an Ack). The first error, if
-  /// any. Default: Append each in turn, stopping at the first error; RedisAuditSink appends them
+  /// any. Default: Append each in turn, stopping at the first error; IntakeAuditSink appends them
   /// in one Redis round trip.
   virtual Status AppendAll(const std::vector<AuditEvent>& events) {
     for (const AuditEvent& e : events) {

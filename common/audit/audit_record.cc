@@ -14,7 +14,9 @@ namespace concord::audit {
 namespace {
 
 constexpr std::string_view kTag = "audit";
-constexpr std::string_view kRecordDomain = "concord.audit.record.v1";
+constexpr std::string_view kRecordDomainV1 = "concord.audit.record.v1";
+constexpr std::string_view kRecordDomain = "concord.audit.record.v2";
+constexpr std::string_view kIntakeDomain = "concord.audit.intake.v1";
 
 // Canonical field tags of the record plaintext. Never reuse or renumber.
 enum FieldTag : uint8_t {
@@ -31,6 +33,7 @@ enum FieldTag : uint8_t {
   kFieldJustification = 10,
   kFieldRecipients = 11,  // string list, in the caller's order
   kFieldOutcome = 12,
+  kFieldSource = 13,  // v2 records only: the intake (workload) the record came from
 };
 
 void PutU64(std::string& out, uint64_t v) {
@@ -117,6 +120,10 @@ std::string AgencyIndexKey(const AgencyId& agency) {
 }
 std::string CheckpointsKey() { return redis::Key(kTag, "checkpoints"); }
 std::string CheckpointIndexKey() { return redis::Key(kTag, "checkpoint-index"); }
+std::string IntakeKey(std::string_view workload) {
+  return redis::Key(kTag,
+                    absl::StrCat("intake:", absl::string_view(workload.data(), workload.size())));
+}
 
 std::string GenesisHash() { return std::string(kHashSize, '\0'); }
 
@@ -132,9 +139,13 @@ std::string ChainHash(std::string_view prev_hash, uint64_t seq, std::string_view
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event) {
+namespace {
+
+// The canonical fields of a record or an intake entry, after the domain string.
+StatusOr<std::string> EncodeFields(std::string_view domain, uint64_t seq, const AuditEvent& event,
+                                   const std::string_view* source, size_t max_size) {
   crypto::CanonicalWriter w;
-  w.AddString(kFieldDomain, kRecordDomain);
+  w.AddString(kFieldDomain, domain);
   w.AddInt(kFieldSeq, static_cast<int64_t>(seq));
   w.AddInt(kFieldTimeUnixNanos, absl::ToUnixNanos(event.time));
   w.AddString(kFieldTrustDomain, event.agency.trust_domain);
@@ -147,25 +158,21 @@ StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event) {
   w.AddString(kFieldJustification, event.justification);
   w.AddStrings(kFieldRecipients, event.recipients);
   w.AddString(kFieldOutcome, event.outcome);
+  if (source != nullptr) w.AddString(kFieldSource, *source);
   std::string out = w.Release();
-  if (out.size() > kMaxRecordPlaintext) {
-    return absl::InvalidArgumentError(absl::StrCat("audit event too large: ", out.size(),
-                                                   " bytes (max ", kMaxRecordPlaintext, ")"));
+  if (out.size() > max_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit event too large: ", out.size(), " bytes (max ", max_size, ")"));
   }
   return out;
 }
 
-StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_seq) {
-  CanonicalReader r(plaintext);
-  CONCORD_ASSIGN_OR_RETURN(std::string_view domain, r.String(kFieldDomain));
-  if (domain != kRecordDomain) {
-    return absl::DataLossError("audit record: unknown format");
-  }
-  CONCORD_ASSIGN_OR_RETURN(int64_t seq, r.Int(kFieldSeq));
-  if (static_cast<uint64_t>(seq) != expected_seq) {
-    return absl::DataLossError(
-        absl::StrCat("audit record: embedded seq ", seq, " differs from ", expected_seq));
-  }
+// An intake entry leaves room for what the record adds (the source field), so that every entry
+// that was accepted into an intake can be chained.
+constexpr size_t kMaxIntakePlaintext = kMaxRecordPlaintext - 1 - 4 - kMaxWorkloadName;
+
+// Reads the fields after the domain and seq (which the caller checked).
+StatusOr<AuditEvent> DecodeEventFields(CanonicalReader& r) {
   AuditEvent e;
   CONCORD_ASSIGN_OR_RETURN(int64_t nanos, r.Int(kFieldTimeUnixNanos));
   e.time = absl::FromUnixNanos(nanos);
@@ -196,10 +203,85 @@ StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_s
   CONCORD_ASSIGN_OR_RETURN(e.recipients, r.Strings(kFieldRecipients));
   CONCORD_ASSIGN_OR_RETURN(std::string_view outcome, r.String(kFieldOutcome));
   e.outcome = std::string(outcome);
+  return e;
+}
+
+}  // namespace
+
+StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event, std::string_view source) {
+  return EncodeFields(kRecordDomain, seq, event, &source, kMaxRecordPlaintext);
+}
+
+StatusOr<RecordContent> DecodeRecord(std::string_view plaintext, uint64_t expected_seq) {
+  CanonicalReader r(plaintext);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view domain, r.String(kFieldDomain));
+  const bool v2 = domain == kRecordDomain;
+  if (!v2 && domain != kRecordDomainV1) {
+    return absl::DataLossError("audit record: unknown format");
+  }
+  CONCORD_ASSIGN_OR_RETURN(int64_t seq, r.Int(kFieldSeq));
+  if (static_cast<uint64_t>(seq) != expected_seq) {
+    return absl::DataLossError(
+        absl::StrCat("audit record: embedded seq ", seq, " differs from ", expected_seq));
+  }
+  RecordContent out;
+  CONCORD_ASSIGN_OR_RETURN(out.event, DecodeEventFields(r));
+  if (v2) {
+    CONCORD_ASSIGN_OR_RETURN(std::string_view source, r.String(kFieldSource));
+    out.source = std::string(source);
+  }
   if (!r.done()) {
     return absl::DataLossError("audit record: trailing bytes");
   }
-  return e;
+  return out;
+}
+
+StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_seq) {
+  CONCORD_ASSIGN_OR_RETURN(RecordContent content, DecodeRecord(plaintext, expected_seq));
+  return std::move(content.event);
+}
+
+std::string IntakeAad(std::string_view workload) {
+  return absl::StrCat("concord-audit-intake-v1|",
+                      absl::string_view(workload.data(), workload.size()));
+}
+
+StatusOr<std::string> EncodeIntakeEvent(const AuditEvent& event) {
+  return EncodeFields(kIntakeDomain, 0, event, nullptr, kMaxIntakePlaintext);
+}
+
+StatusOr<AuditEvent> DecodeIntakeEvent(std::string_view plaintext) {
+  CanonicalReader r(plaintext);
+  CONCORD_ASSIGN_OR_RETURN(std::string_view domain, r.String(kFieldDomain));
+  if (domain != kIntakeDomain) {
+    return absl::DataLossError("audit intake entry: unknown format");
+  }
+  CONCORD_ASSIGN_OR_RETURN(int64_t seq, r.Int(kFieldSeq));
+  if (seq != 0) {
+    return absl::DataLossError("audit intake entry: seq must be 0");
+  }
+  CONCORD_ASSIGN_OR_RETURN(AuditEvent event, DecodeEventFields(r));
+  if (!r.done()) {
+    return absl::DataLossError("audit intake entry: trailing bytes");
+  }
+  return event;
+}
+
+StatusOr<std::string> SealIntakeEntry(const AuditKey& key, std::string_view workload,
+                                      const AuditEvent& event) {
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeIntakeEvent(event));
+  return crypto::AeadSeal(key.bytes(), plaintext, IntakeAad(workload));
+}
+
+StatusOr<AuditEvent> OpenIntakeEntry(const AuditKey& key, std::string_view workload,
+                                     std::string_view entry) {
+  auto plaintext = crypto::AeadOpen(key.bytes(), entry, IntakeAad(workload));
+  if (!plaintext.ok()) {
+    return absl::DataLossError(
+        "audit intake entry does not open with the audit key for this intake (forged, altered "
+        "or moved)");
+  }
+  return DecodeIntakeEvent(*plaintext);
 }
 
 std::string StoredRecord::Encode() const { return absl::StrCat(prev_hash, hash, sealed); }
@@ -218,8 +300,8 @@ StatusOr<StoredRecord> StoredRecord::Parse(std::string_view value) {
 }
 
 StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string_view prev_hash,
-                                  const AuditEvent& event) {
-  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeEvent(seq, event));
+                                  const AuditEvent& event, std::string_view source) {
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeEvent(seq, event, source));
   StoredRecord r;
   CONCORD_ASSIGN_OR_RETURN(r.sealed, crypto::AeadSeal(key.bytes(), plaintext, RecordAad(seq)));
   r.prev_hash = std::string(prev_hash);
@@ -227,12 +309,18 @@ StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string
   return r;
 }
 
-StatusOr<AuditEvent> OpenRecord(const AuditKey& key, uint64_t seq, const StoredRecord& record) {
+StatusOr<RecordContent> OpenRecordContent(const AuditKey& key, uint64_t seq,
+                                          const StoredRecord& record) {
   auto plaintext = crypto::AeadOpen(key.bytes(), record.sealed, RecordAad(seq));
   if (!plaintext.ok()) {
     return absl::DataLossError("audit record does not open with the audit key (altered or moved)");
   }
-  return DecodeEvent(*plaintext, seq);
+  return DecodeRecord(*plaintext, seq);
+}
+
+StatusOr<AuditEvent> OpenRecord(const AuditKey& key, uint64_t seq, const StoredRecord& record) {
+  CONCORD_ASSIGN_OR_RETURN(RecordContent content, OpenRecordContent(key, seq, record));
+  return std::move(content.event);
 }
 
 }  // namespace concord::audit

@@ -1,21 +1,38 @@
 // File: common/audit/audit_record.h
 //
-// The stored form of the audit log, shared by the writer (RedisAuditSink) and the reader and
-// verifier (services/audit). Changing anything here breaks every existing log: version it.
+// The stored forms of the audit log, shared by the writers (every workload's
+// IntakeAuditSink, the audit service's ingester) and the reader and verifier (services/audit).
+// Changing anything here breaks every existing log: version it.
 //
-// Redis keys (all share the {audit} hash tag, so the append script is Cluster-safe):
+// Redis keys (all share the {audit} hash tag, so the scripts are Cluster-safe):
 //   concord:{audit}:head                  HASH  seq -> last seq (decimal), hash -> its 32-byte hash
 //   concord:{audit}:records               HASH  <seq decimal> -> stored record (below)
 //   concord:{audit}:by-object:<object>    ZSET  member = score = seq of each record about <object>
 //   concord:{audit}:by-agency:<type>/<id> ZSET  member = score = seq of each record by that agency
-//   concord:{audit}:checkpoints           HASH  <seq decimal> -> signed checkpoint (services/audit)
+//   concord:{audit}:checkpoints           HASH  <seq decimal> -> signed checkpoint (checkpoint.h)
 //   concord:{audit}:checkpoint-index      ZSET  member = score = seq of each checkpoint
+//   concord:{audit}:intake:<workload>     LIST  intake entries (below) a workload appended and
+//                                               the audit service has not chained yet
+// Channel concord:audit:intake: a workload publishes after appending to its intake, to wake the
+// audit service's ingester (a hint only: the ingester also polls).
+//
+// Only the audit workload's Redis user may write the chain keys; every other workload may only
+// RPUSH to its own intake list (deploy/redis-users.acl): it can add records, never change or
+// remove one, chained or pending.
+//
+// Intake entry (one list element, binary):
+//   AeadSeal(audit key, plaintext, aad = "concord-audit-intake-v1|<workload>")
+//   plaintext = EncodeIntakeEvent: the record plaintext below with domain
+//               "concord.audit.intake.v1" and seq 0, without the source field
+// The workload in the AAD binds an entry to the intake it was written to.
 //
 // Stored record for seq n (binary):
 //   prev_hash (32 bytes) || hash (32 bytes) || sealed
 //   sealed    = AeadSeal(audit key, plaintext, aad = "concord-audit-v1|<n decimal>")
 //               (nonce 12 || ciphertext || tag 16, AES-256-GCM)
-//   plaintext = canonical encoding (common/crypto/canonical.h) of the event, see EncodeEvent
+//   plaintext = canonical encoding (common/crypto/canonical.h) of the event, see EncodeEvent:
+//               v2 (written since intakes exist) = v1's fields + field 13, the source workload
+//               (the intake the record came from); v1 records (no source) still decode
 //   hash      = SHA-256(prev_hash || n as 8-byte big-endian || sealed)
 //   prev_hash = hash of record n-1; 32 zero bytes for n = 1 (genesis)
 //
@@ -38,6 +55,8 @@ namespace concord::audit {
 inline constexpr size_t kHashSize = 32;
 /// Upper bound on a plaintext record: larger events are refused with INVALID_ARGUMENT.
 inline constexpr size_t kMaxRecordPlaintext = 64 * 1024;
+/// Upper bound on a workload name (an intake's name, a record's source).
+inline constexpr size_t kMaxWorkloadName = 64;
 
 // ---- Redis key schema ----------------------------------------------------------------------
 std::string HeadKey();
@@ -46,6 +65,10 @@ std::string ObjectIndexKey(std::string_view object);
 std::string AgencyIndexKey(const AgencyId& agency);  // uses AgencyId::Key()
 std::string CheckpointsKey();
 std::string CheckpointIndexKey();
+/// concord:{audit}:intake:<workload>
+std::string IntakeKey(std::string_view workload);
+/// The wake-up channel of the ingester: "concord:audit:intake".
+inline constexpr std::string_view kIntakeChannel = "concord:audit:intake";
 
 // ---- Record format -------------------------------------------------------------------------
 /// 32 zero bytes: the prev_hash of record 1.
@@ -57,12 +80,41 @@ std::string RecordAad(uint64_t seq);
 /// SHA-256(prev_hash || seq (8-byte big-endian) || sealed), 32 raw bytes.
 std::string ChainHash(std::string_view prev_hash, uint64_t seq, std::string_view sealed);
 
-/// Canonical plaintext of `event` as record `seq`. INVALID_ARGUMENT if it would exceed
-/// kMaxRecordPlaintext.
-StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event);
+/// A chained record's content: the event and the workload whose intake carried it ("" for v1
+/// records, written before intakes existed).
+struct RecordContent {
+  AuditEvent event;
+  std::string source;
 
-/// Inverse of EncodeEvent. DATA_LOSS if malformed or if the embedded seq is not `expected_seq`.
+  friend bool operator==(const RecordContent&, const RecordContent&) = default;
+};
+
+/// Canonical plaintext (v2) of `event` as record `seq`, from intake `source`. INVALID_ARGUMENT if
+/// it would exceed kMaxRecordPlaintext.
+StatusOr<std::string> EncodeEvent(uint64_t seq, const AuditEvent& event,
+                                  std::string_view source = {});
+
+/// Inverse of EncodeEvent, for v2 and v1 plaintexts. DATA_LOSS if malformed or if the embedded
+/// seq is not `expected_seq`.
+StatusOr<RecordContent> DecodeRecord(std::string_view plaintext, uint64_t expected_seq);
+/// DecodeRecord without the source.
 StatusOr<AuditEvent> DecodeEvent(std::string_view plaintext, uint64_t expected_seq);
+
+/// "concord-audit-intake-v1|<workload>": the AEAD associated data of an intake entry.
+std::string IntakeAad(std::string_view workload);
+
+/// Canonical plaintext of `event` as an intake entry. INVALID_ARGUMENT if too large.
+StatusOr<std::string> EncodeIntakeEvent(const AuditEvent& event);
+/// Inverse of EncodeIntakeEvent. DATA_LOSS if malformed.
+StatusOr<AuditEvent> DecodeIntakeEvent(std::string_view plaintext);
+
+/// Seals `event` as an entry of `workload`'s intake.
+StatusOr<std::string> SealIntakeEntry(const AuditKey& key, std::string_view workload,
+                                      const AuditEvent& event);
+/// Opens an entry read from `workload`'s intake. DATA_LOSS if it does not open with the audit
+/// key and that workload (forged, altered, or moved from another intake) or does not decode.
+StatusOr<AuditEvent> OpenIntakeEntry(const AuditKey& key, std::string_view workload,
+                                     std::string_view entry);
 
 struct StoredRecord {
   std::string prev_hash;  // 32 bytes
@@ -74,12 +126,15 @@ struct StoredRecord {
   static StatusOr<StoredRecord> Parse(std::string_view value);
 };
 
-/// Seals `event` as record `seq` chained after `prev_hash`.
+/// Seals `event` (from intake `source`) as record `seq` chained after `prev_hash`.
 StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string_view prev_hash,
-                                  const AuditEvent& event);
+                                  const AuditEvent& event, std::string_view source = {});
 
 /// Opens and decodes record `seq` (does not check the chain; see services/audit/audit_chain.h).
 /// DATA_LOSS if the AEAD or the encoding does not check out.
+StatusOr<RecordContent> OpenRecordContent(const AuditKey& key, uint64_t seq,
+                                          const StoredRecord& record);
+/// OpenRecordContent without the source.
 StatusOr<AuditEvent> OpenRecord(const AuditKey& key, uint64_t seq, const StoredRecord& record);
 
 }  // namespace concord::audit

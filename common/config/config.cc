@@ -6,10 +6,12 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <system_error>
 
 #include "common/config/internal/options.h"
+#include "common/status/status_macros.h"
 
 namespace concord::config {
 namespace internal {
@@ -35,10 +37,35 @@ const std::vector<OptionDef>& OptionDefs() {
        "SPIFFE trust domain of this deployment; peers from any other trust domain are rejected"},
       {"--redis-host", &CommonConfig::redis_host, "Redis host name or IP address"},
       {"--redis-port", &CommonConfig::redis_port, "Redis TCP port (1..65535)"},
-      {"--redis-user", &CommonConfig::redis_user, "Redis ACL user name (empty: the default user)"},
-      {"--redis-password", &CommonConfig::redis_password,
-       "Redis password; prefer the environment variable, command lines are visible to other "
-       "local users"},
+      {"--redis-directory-user", &CommonConfig::redis_directory_user,
+       "Redis ACL user of the directory module (deploy/redis-users.acl)"},
+      {"--redis-directory-password", &CommonConfig::redis_directory_password,
+       "Password of --redis-directory-user; prefer the environment variable or the file: command "
+       "lines are visible to other local users"},
+      {"--redis-directory-password-file", &CommonConfig::redis_directory_password_file,
+       "File holding the password of --redis-directory-user (first line); required when the "
+       "binary hosts the directory module, unless the password is given"},
+      {"--redis-audit-user", &CommonConfig::redis_audit_user,
+       "Redis ACL user of the audit module (deploy/redis-users.acl)"},
+      {"--redis-audit-password", &CommonConfig::redis_audit_password,
+       "Password of --redis-audit-user; prefer the environment variable or the file"},
+      {"--redis-audit-password-file", &CommonConfig::redis_audit_password_file,
+       "File holding the password of --redis-audit-user (first line); required when the binary "
+       "hosts the audit module, unless the password is given"},
+      {"--redis-messaging-user", &CommonConfig::redis_messaging_user,
+       "Redis ACL user of the messaging module (deploy/redis-users.acl)"},
+      {"--redis-messaging-password", &CommonConfig::redis_messaging_password,
+       "Password of --redis-messaging-user; prefer the environment variable or the file"},
+      {"--redis-messaging-password-file", &CommonConfig::redis_messaging_password_file,
+       "File holding the password of --redis-messaging-user (first line); required when the "
+       "binary hosts the messaging module, unless the password is given"},
+      {"--redis-referrals-user", &CommonConfig::redis_referrals_user,
+       "Redis ACL user of the referrals module (deploy/redis-users.acl)"},
+      {"--redis-referrals-password", &CommonConfig::redis_referrals_password,
+       "Password of --redis-referrals-user; prefer the environment variable or the file"},
+      {"--redis-referrals-password-file", &CommonConfig::redis_referrals_password_file,
+       "File holding the password of --redis-referrals-user (first line); required when the "
+       "binary hosts the referrals module, unless the password is given"},
       {"--redis-pool-size", &CommonConfig::redis_pool_size,
        "Redis connections per process (1..64)"},
       {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
@@ -60,9 +87,22 @@ const std::vector<OptionDef>& OptionDefs() {
        "writers only"},
       {"--audit-signing-key-file", &CommonConfig::audit_signing_key_file,
        "PEM Ed25519 private key that signs audit log tree heads; audit service only"},
+      {"--audit-checkpoint-interval-seconds", &CommonConfig::audit_checkpoint_interval_seconds,
+       "Audit service: a checkpoint of the chain head is signed (and exported) at least this "
+       "often while records are added, in seconds (1..86400); records after the last exported "
+       "checkpoint are the window a Redis intruder could cut unseen (docs/security.md)"},
+      {"--audit-checkpoint-dir", &CommonConfig::audit_checkpoint_dir,
+       "Audit service: directory where every signed checkpoint is exported as a file "
+       "checkpoint-<seq>.json (also logged as event audit.checkpoint); keep it outside Redis and "
+       "verify against it with concordctl audit verify --expect-checkpoint; empty: the log line "
+       "only"},
       {"--ed25519-backend", &CommonConfig::ed25519_backend,
        "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
        "fast; see docs/performance.md) or openssl"},
+      {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
+       "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
+       "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
+       "so that no agency can predict them; required with --referrals-notifier-dir"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -252,10 +292,6 @@ Status Validate(const CommonConfig& cfg) {
   if (cfg.redis_port < 1 || cfg.redis_port > 65535) {
     errors.Add("--redis-port", "must be in 1..65535, got " + std::to_string(cfg.redis_port));
   }
-  if (!cfg.redis_user.empty() && cfg.redis_password.empty()) {
-    // A password alone is fine (legacy AUTH <password>); an ACL user needs its password.
-    errors.Add("--redis-password", "is required when --redis-user is set");
-  }
   if (cfg.redis_pool_size < 1 || cfg.redis_pool_size > 64) {
     errors.Add("--redis-pool-size", "must be in 1..64, got " + std::to_string(cfg.redis_pool_size));
   }
@@ -316,10 +352,146 @@ Status Validate(const CommonConfig& cfg) {
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
   }
+  if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --referrals-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else {
+    CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);
+  }
   CheckFile(errors, "--audit-key-file", cfg.audit_key_file, /*required=*/false);
   CheckFile(errors, "--audit-signing-key-file", cfg.audit_signing_key_file, /*required=*/false);
+  if (cfg.audit_checkpoint_interval_seconds < 1 || cfg.audit_checkpoint_interval_seconds > 86400) {
+    errors.Add("--audit-checkpoint-interval-seconds",
+               "must be in 1..86400, got " + std::to_string(cfg.audit_checkpoint_interval_seconds));
+  }
+  if (!cfg.audit_checkpoint_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(cfg.audit_checkpoint_dir, ec)) {
+      errors.Add("--audit-checkpoint-dir",
+                 "is not a directory: \"" + cfg.audit_checkpoint_dir + "\"");
+    } else if (::access(cfg.audit_checkpoint_dir.c_str(), W_OK | X_OK) != 0) {
+      errors.Add("--audit-checkpoint-dir",
+                 "is not writable by this process: \"" + cfg.audit_checkpoint_dir + "\"");
+    }
+  }
 
   return errors.ToStatus("invalid configuration");
+}
+
+namespace {
+
+struct CredentialMembers {
+  std::string_view workload;
+  std::string CommonConfig::*user;
+  std::string CommonConfig::*password;
+  std::string CommonConfig::*password_file;
+};
+
+// The one table of workload credentials (add a row to add a workload; see config.h).
+constexpr CredentialMembers kCredentials[] = {
+    {"directory", &CommonConfig::redis_directory_user, &CommonConfig::redis_directory_password,
+     &CommonConfig::redis_directory_password_file},
+    {"audit", &CommonConfig::redis_audit_user, &CommonConfig::redis_audit_password,
+     &CommonConfig::redis_audit_password_file},
+    {"messaging", &CommonConfig::redis_messaging_user, &CommonConfig::redis_messaging_password,
+     &CommonConfig::redis_messaging_password_file},
+    {"referrals", &CommonConfig::redis_referrals_user, &CommonConfig::redis_referrals_password,
+     &CommonConfig::redis_referrals_password_file},
+};
+
+const CredentialMembers* FindCredential(std::string_view workload) {
+  for (const CredentialMembers& c : kCredentials) {
+    if (c.workload == workload) return &c;
+  }
+  return nullptr;
+}
+
+// Redis ACL user names: printable ASCII without spaces (Redis forbids spaces; keep it simple).
+bool ValidAclUser(const std::string& user) {
+  if (user.empty() || user.size() > 128) return false;
+  for (char c : user) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+// Adds the problems of one workload's credential to `errors`; when `password` is given and
+// there is none, fills it (reading the file).
+void CheckCredential(FieldErrors& errors, const CommonConfig& cfg, std::string_view workload,
+                     std::string* password) {
+  const auto [user_flag, file_flag] = RedisCredentialFlags(workload);
+  const CredentialMembers* c = FindCredential(workload);
+  if (c == nullptr) {
+    errors.Add(user_flag, "no Redis ACL user is defined for the module \"" + std::string(workload) +
+                              "\" (common/config RedisWorkloads())");
+    return;
+  }
+  const std::string password_flag = "--redis-" + std::string(workload) + "-password";
+  if (!ValidAclUser(cfg.*(c->user))) {
+    errors.Add(user_flag, "must be a Redis ACL user name (printable, no spaces)");
+  }
+  const std::string& inline_password = cfg.*(c->password);
+  const std::string& file = cfg.*(c->password_file);
+  if (!inline_password.empty() && !file.empty()) {
+    errors.Add(file_flag, "give " + password_flag + " or " + file_flag + ", not both");
+    return;
+  }
+  if (!inline_password.empty()) {
+    if (password != nullptr) *password = inline_password;
+    return;
+  }
+  if (file.empty()) {
+    errors.Add(file_flag, "is required (or " + password_flag + " / " +
+                              internal::EnvName(password_flag) +
+                              "): the password of Redis ACL user \"" + cfg.*(c->user) +
+                              "\" for the " + std::string(workload) + " module");
+    return;
+  }
+  const size_t before = errors.violations().size();
+  CheckFile(errors, file_flag, file, /*required=*/true);
+  if (errors.violations().size() != before) return;
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) {
+    errors.Add(file_flag, "the file is empty: \"" + file + "\"");
+    return;
+  }
+  if (password != nullptr) *password = std::move(line);
+}
+
+}  // namespace
+
+const std::vector<std::string>& RedisWorkloads() {
+  static const auto* const kWorkloads = [] {
+    auto* w = new std::vector<std::string>;
+    for (const CredentialMembers& c : kCredentials) w->emplace_back(c.workload);
+    return w;
+  }();
+  return *kWorkloads;
+}
+
+std::pair<std::string, std::string> RedisCredentialFlags(std::string_view workload) {
+  const std::string w(workload);
+  return {"--redis-" + w + "-user", "--redis-" + w + "-password-file"};
+}
+
+Status ValidateRedisCredentials(const CommonConfig& cfg,
+                                const std::vector<std::string>& workloads) {
+  FieldErrors errors;
+  for (const std::string& w : workloads) CheckCredential(errors, cfg, w, nullptr);
+  return errors.ToStatus("invalid configuration");
+}
+
+StatusOr<RedisCredential> RedisCredentialFor(const CommonConfig& cfg, std::string_view workload) {
+  FieldErrors errors;
+  RedisCredential out;
+  CheckCredential(errors, cfg, workload, &out.password);
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid configuration"));
+  out.user = cfg.*(FindCredential(workload)->user);
+  return out;
 }
 
 std::string ConfigReferenceMarkdown() {

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status/status.h"
@@ -35,7 +37,17 @@ struct CommonConfig {
   std::string trust_domain = "concord.test";
   std::string redis_host = "127.0.0.1";
   int redis_port = 6379;
-  std::string redis_user, redis_password;
+  // One Redis ACL user per workload (deploy/redis-users.acl, docs/redis.md): each hosted module
+  // connects as its own user, with the password from --redis-<w>-password (prefer its CONCORD_*
+  // variable) or --redis-<w>-password-file. See RedisWorkloads() to add a workload.
+  std::string redis_directory_user = "concord-directory";
+  std::string redis_directory_password, redis_directory_password_file;
+  std::string redis_audit_user = "concord-audit";
+  std::string redis_audit_password, redis_audit_password_file;
+  std::string redis_messaging_user = "concord-messaging";
+  std::string redis_messaging_password, redis_messaging_password_file;
+  std::string redis_referrals_user = "concord-referrals";
+  std::string redis_referrals_password, redis_referrals_password_file;
   int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
@@ -45,7 +57,13 @@ struct CommonConfig {
   std::string log_level = "info";
   std::string audit_key_file;
   std::string audit_signing_key_file;
+  // Audit checkpoints (services/audit): how often the chain head is signed, and where each
+  // signed checkpoint is exported outside Redis (besides a JSON line in the log).
+  int audit_checkpoint_interval_seconds = 60;
+  std::string audit_checkpoint_dir;
   std::string ed25519_backend = "sodium";
+  // Concord's notifiers (common/notify): the secret their message ids are keyed with.
+  std::string notifier_secret_file;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -79,9 +97,38 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// "must be host:port with a port in 0..65535, got \"127.0.0.1:70000\"". Checks: addresses,
 /// TLS/audit files exist and are readable (when set), TLS cert/key/ca given together, trust
 /// domain syntax, pool size 1..64, timeouts > 0, connection age 1..604800 s and its grace
-/// 1..86400 s, log level known. A Redis password without a
-/// user is allowed (legacy AUTH). Secrets are never echoed in descriptions.
+/// 1..86400 s, log level known, --notifier-secret-file set and readable when a notifier is
+/// configured (--referrals-notifier-dir), the audit checkpoint directory (when set) is a
+/// writable directory. Redis credentials are checked by ValidateRedisCredentials (they depend on
+/// the hosted modules). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
+
+/// The workloads that have their own Redis ACL user, in documentation order: "directory",
+/// "audit", "messaging", "referrals". A host module's name is its workload. To add one (e.g.
+/// "guidelines"): three members above, one row in config.cc's credential table, its user in
+/// deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
+const std::vector<std::string>& RedisWorkloads();
+
+/// Where a workload's module logs in to Redis. The password is never logged.
+struct RedisCredential {
+  std::string user;
+  std::string password;
+};
+
+/// OK, or INVALID_ARGUMENT "invalid configuration" with one FieldViolation per problem, for the
+/// credentials of `workloads` (the modules a binary hosts): the user is set and valid, exactly
+/// one of --redis-<w>-password / --redis-<w>-password-file is given, and the file is readable
+/// and not empty. The field is the flag to fix. A workload not in RedisWorkloads() is reported
+/// under "--redis-<w>-user".
+Status ValidateRedisCredentials(const CommonConfig& cfg, const std::vector<std::string>& workloads);
+
+/// The credential of `workload` (the password file is read now: its first line, trailing
+/// whitespace removed). INVALID_ARGUMENT naming the flag, as ValidateRedisCredentials.
+StatusOr<RedisCredential> RedisCredentialFor(const CommonConfig& cfg, std::string_view workload);
+
+/// The flags of a workload's credential, for messages: {"--redis-<w>-user",
+/// "--redis-<w>-password-file"}.
+std::pair<std::string, std::string> RedisCredentialFlags(std::string_view workload);
 
 /// Markdown table | Flag | Environment variable | Default | Description | of CommonOptions().
 std::string ConfigReferenceMarkdown();

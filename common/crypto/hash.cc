@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/crypto/encoding.h"
 #include "common/crypto/openssl_util.h"
@@ -23,6 +24,27 @@ std::array<uint8_t, 32> Sha256(std::string_view data) {
 
 std::string Sha256Hex(std::string_view data) {
   const std::array<uint8_t, 32> d = Sha256(data);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+std::array<uint8_t, 32> HmacSha256(std::string_view key, std::string_view data) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  // HMAC() with a null key pointer would use an empty key only when the length is 0; pass a
+  // valid pointer in every case.
+  static const unsigned char kEmpty = 0;
+  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
+  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    internal::FatalOpenSsl("HMAC-SHA256");
+  }
+  return out;
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  const std::array<uint8_t, 32> d = HmacSha256(key, data);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
 }
 

@@ -1,10 +1,11 @@
 #include "common/host/service_host.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "common/audit/background_audit.h"
-#include "common/audit/redis_audit_sink.h"
+#include "common/audit/intake_audit_sink.h"
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_cache.h"
 #include "common/crypto/ed25519.h"
@@ -17,17 +18,27 @@
 namespace concord::host {
 namespace {
 
-redis::RedisConfig RedisConfigFrom(const config::CommonConfig& c) {
+redis::RedisConfig RedisConfigFrom(const config::CommonConfig& c,
+                                   const config::RedisCredential& credential) {
   redis::RedisConfig r;
   r.host = c.redis_host;
   r.port = c.redis_port;
-  r.user = c.redis_user;
-  r.password = c.redis_password;
+  r.user = credential.user;
+  r.password = credential.password;
   r.pool_size = c.redis_pool_size;
   r.connect_timeout = absl::Milliseconds(c.redis_connect_timeout_ms);
   r.command_timeout = absl::Milliseconds(c.redis_command_timeout_ms);
   return r;
 }
+
+// What one hosted module reaches Redis with: its workload's ACL user, its own pool, and an audit
+// sink writing to its own intake.
+struct ModuleRedis {
+  std::string workload;
+  redis::RedisConfig config;
+  std::unique_ptr<redis::RedisClient> client;
+  std::unique_ptr<audit::IntakeAuditSink> audit;
+};
 
 ServerOptions ServerOptionsFrom(const config::CommonConfig& c) {
   ServerOptions o;
@@ -51,6 +62,10 @@ void PrintConfigError(const std::string& binary, const Status& status) {
 }
 
 int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
+  if (spec.modules.empty()) {  // a binary's wiring error, not the operator's
+    log::Event(log::Level::kError, "server.no_modules", {{"binary", spec.binary}});
+    return 1;
+  }
   Clock& clock = SystemClock::Get();
   auto audit_key = audit::LoadAuditKey(cfg.audit_key_file);
   if (!audit_key.ok()) {
@@ -60,10 +75,47 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
             "audit key", {{"--audit-key-file", std::string(audit_key.status().message())}}));
     return 2;
   }
-  const redis::RedisConfig redis_config = RedisConfigFrom(cfg);
-  std::unique_ptr<redis::RedisClient> redis = redis::RedisClient::Create(redis_config);
+  // Security: least privilege in Redis. Each module connects as its own workload's ACL user
+  // (deploy/redis-users.acl), also when several share this process, so a module can only touch
+  // its own keys (and append to its own audit intake).
+  std::vector<ModuleRedis> module_redis;
+  for (const Module& module : spec.modules) {
+    auto credential = config::RedisCredentialFor(cfg, module.name);
+    if (!credential.ok()) {
+      PrintConfigError(spec.binary, credential.status());
+      return 2;
+    }
+    ModuleRedis m;
+    m.workload = module.name;
+    m.config = RedisConfigFrom(cfg, *credential);
+    m.client = redis::RedisClient::Create(m.config);
+    m.audit = std::make_unique<audit::IntakeAuditSink>(*m.client, *audit_key, clock, module.name);
+    module_redis.push_back(std::move(m));
+  }
+  // A refused login is a configuration error: stop now, naming the flags. An unreachable Redis
+  // is not (it may start later): the modules retry, readiness says NOT_SERVING meanwhile.
+  for (const ModuleRedis& m : module_redis) {
+    const Status reached = m.client->Ping();
+    if (redis::IsAuthRefused(reached)) {
+      const auto [user_flag, file_flag] = config::RedisCredentialFlags(m.workload);
+      PrintConfigError(
+          spec.binary,
+          InvalidArgumentWithFields(
+              "Redis refused a module's credentials",
+              {{file_flag, "Redis refused the login of ACL user \"" + m.config.user + "\" (" +
+                               user_flag + "): " + std::string(reached.message())}}));
+      return 2;
+    }
+    if (!reached.ok()) {
+      log::Event(log::Level::kWarn, "redis.unreachable_at_start",
+                 {{"module", m.workload}, {"error", std::string(reached.message())}});
+    }
+  }
+  // The host's own Redis work (the directory cache: read-only {dir} and the directory events
+  // channel, which every workload's user may read; the refusal audit) runs as the first module.
+  ModuleRedis& host_redis = module_redis.front();
   metrics::Metrics metrics;
-  clients::DirectoryCache directory_cache(*redis, redis_config);
+  clients::DirectoryCache directory_cache(*host_redis.client, host_redis.config);
   // Fail closed until the first load: the authorizer refuses calls while the cache is not ready.
   if (Status loaded = directory_cache.Start(); !loaded.ok()) {
     log::Event(log::Level::kWarn, "directory_cache.not_loaded",
@@ -71,9 +123,8 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   }
   authz::Authorizer authorizer(cfg.trust_domain, directory_cache);
   auto processor = std::make_shared<authz::AuthProcessor>(authorizer, metrics);
-  audit::RedisAuditSink audit_sink(*redis, *audit_key, clock);
   // Every refused call of an identified agency is audited too (off the transport thread).
-  audit::BackgroundAuditWriter refusal_audit(audit_sink, metrics);
+  audit::BackgroundAuditWriter refusal_audit(*host_redis.audit, metrics);
   processor->SetDenialObserver([&refusal_audit, &clock](const Caller& caller,
                                                         std::string_view method,
                                                         const Status& refusal) {
@@ -94,11 +145,13 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
     refusal_audit.Submit(RevokedCallAuditEvent(end, clock.Now()));
   });
   std::atomic<int> grpc_port{0};
-  HostDeps deps{cfg,   *redis,    redis_config, metrics, audit_sink, directory_cache,
-                clock, grpc_port, &open_calls};
 
   std::vector<std::unique_ptr<ModuleInstance>> instances;
-  for (const Module& module : spec.modules) {
+  for (size_t i = 0; i < spec.modules.size(); ++i) {
+    const Module& module = spec.modules[i];
+    ModuleRedis& m = module_redis[i];
+    HostDeps deps{cfg,   *m.client, m.config,   metrics, *m.audit, directory_cache,
+                  clock, grpc_port, &open_calls};
     auto instance = module.create(deps);
     if (!instance.ok()) {
       log::Event(log::Level::kError, "module.failed",
@@ -112,7 +165,10 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   for (auto& instance : instances) {
     for (grpc::Service* service : instance->services()) runner.AddService(service);
   }
-  runner.AddHealthDependency("redis", [&redis] { return redis->Ping().ok(); });
+  runner.AddHealthDependency("redis", [&module_redis] {
+    return std::all_of(module_redis.begin(), module_redis.end(),
+                       [](const ModuleRedis& m) { return m.client->Ping().ok(); });
+  });
   runner.AddHealthDependency("directory_cache",
                              [&directory_cache] { return directory_cache.Ready(); });
   if (Status started = runner.Start(); !started.ok()) {
@@ -164,8 +220,17 @@ int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (Status valid = config::Validate(cfg); !valid.ok()) {
-    PrintConfigError(spec.binary, valid);
+  std::vector<std::string> workloads;
+  for (const Module& m : spec.modules) workloads.push_back(m.name);
+  Status valid = config::Validate(cfg);
+  Status credentials = config::ValidateRedisCredentials(cfg, workloads);
+  if (!valid.ok() || !credentials.ok()) {
+    // One report with every problem.
+    FieldErrors all;
+    for (const Status* st : {&valid, &credentials}) {
+      for (FieldViolation& v : FieldViolationsOf(*st)) all.Add(v.field, v.description);
+    }
+    PrintConfigError(spec.binary, all.ToStatus("invalid configuration"));
     return 2;
   }
   if (auto level = log::ParseLevel(cfg.log_level)) log::SetLevel(*level);

@@ -2,12 +2,16 @@
 //
 // The wiring every Concord binary shares (STYLE.md anti-pattern 7: write it once). A binary
 // lists the service modules it hosts; RunServiceHost parses the common flags and CONCORD_*
-// environment variables, validates them, builds the shared objects once (Redis pool, metrics,
-// directory cache for suspension/revocation, authorizer, audit sink, registry of open calls, TLS
-// server) in that order, asks each module to create its gRPC services and background workers,
-// serves, and drains on SIGTERM/SIGINT. Calls that lose their admission while open (suspension,
-// revocation) are ended by the registry (common/server/open_calls.h) and audited. concord-server
-// hosts every module; concord-directory, concord-audit, ... one each.
+// environment variables, validates them (including the Redis credentials of every hosted
+// module), builds the shared objects once (metrics, directory cache for suspension/revocation,
+// authorizer, registry of open calls, TLS server), gives each module its OWN Redis client, logged
+// in as the module's workload ACL user (--redis-<module>-user / -password[-file]; a refused login
+// stops the binary at start naming the flag), and its own audit sink (its workload's intake),
+// asks each module to create its gRPC services and background workers, serves, and drains on
+// SIGTERM/SIGINT. Calls that lose their admission while open (suspension, revocation) are ended
+// by the registry (common/server/open_calls.h) and audited. concord-server hosts every module;
+// concord-directory, concord-audit, ... one each. The host's own Redis work (directory cache,
+// audit of refused calls) runs as the first module listed.
 #pragma once
 
 #include <grpcpp/impl/codegen/service_type.h>
@@ -40,9 +44,11 @@ namespace concord::host {
 /// Long-lived collaborators a module may use. All outlive every module instance.
 struct HostDeps {
   const config::CommonConfig& config;
+  /// The module's own Redis client, logged in as its workload's ACL user (module name).
   redis::RedisClient& redis;
-  const redis::RedisConfig& redis_config;  // for modules that open their own connections (pub/sub)
+  const redis::RedisConfig& redis_config;  // same user, for the module's own connections (pub/sub)
   metrics::Metrics& metrics;
+  /// Appends to the module's own audit intake (common/audit/intake_audit_sink.h).
   audit::AuditSink& audit;
   const authz::RevocationView& revocations;
   Clock& clock;
@@ -68,7 +74,7 @@ class ModuleInstance {
 };
 
 struct Module {
-  std::string name;  // e.g. "directory"
+  std::string name;  // e.g. "directory": also its workload (Redis ACL user, audit intake)
   std::function<StatusOr<std::unique_ptr<ModuleInstance>>(HostDeps&)> create;
 };
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace concord::redis::internal {
@@ -18,6 +19,21 @@ void ContextDeleter::operator()(redisContext* c) const { redisFree(c); }
 Status Unavailable(std::string_view reason) {
   return absl::UnavailableError(
       absl::StrCat("redis unavailable: ", absl::string_view(reason.data(), reason.size())));
+}
+
+namespace {
+constexpr std::string_view kAuthRefusedPayload = "type.concord/redis.auth_refused";
+}  // namespace
+
+void MarkAuthRefused(Status& status) {
+  status.SetPayload(absl::string_view(kAuthRefusedPayload.data(), kAuthRefusedPayload.size()),
+                    absl::Cord("1"));
+}
+
+bool HasAuthRefusedMark(const Status& status) {
+  return status
+      .GetPayload(absl::string_view(kAuthRefusedPayload.data(), kAuthRefusedPayload.size()))
+      .has_value();
 }
 
 Reply ConvertReply(const redisReply* r) {
@@ -143,8 +159,10 @@ StatusOr<std::unique_ptr<Connection>> Connection::Open(const RedisConfig& config
     }
     if (r->is_error()) {
       // Security: the reply text never contains the password (WRONGPASS/NOAUTH messages).
-      return Unavailable(
+      Status refused = Unavailable(
           absl::StrCat(absl::string_view(step.data(), step.size()), " ", where, ": ", r->str));
+      if (step == "auth") MarkAuthRefused(refused);
+      return refused;
     }
     return absl::OkStatus();
   };

@@ -26,6 +26,11 @@ using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
 /// Prefix of every transport failure: "redis unavailable: <reason>".
 Status Unavailable(std::string_view reason);
 
+/// Marks / recognises the UNAVAILABLE status of a refused AUTH (a status payload, so the mark
+/// survives the client's backoff window, which replays the status that opened it).
+void MarkAuthRefused(Status& status);
+bool HasAuthRefusedMark(const Status& status);
+
 /// Copies a hiredis reply tree (nullptr -> kNil).
 Reply ConvertReply(const redisReply* r);
 

@@ -171,4 +171,6 @@ Status RedisClient::Ping() {
   return absl::OkStatus();
 }
 
+bool IsAuthRefused(const Status& status) { return internal::HasAuthRefusedMark(status); }
+
 }  // namespace concord::redis

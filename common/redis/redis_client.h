@@ -44,7 +44,14 @@ class Backoff;
 class Connection;
 }  // namespace internal
 
-/// Thread-safe. One per process per Redis endpoint; share it by reference.
+/// True when `status` comes from Redis refusing this client's AUTH (WRONGPASS: unknown or
+/// disabled ACL user, wrong password): a configuration error rather than an outage. Such a
+/// status is still UNAVAILABLE (the contract above); binaries check this at start to stop with a
+/// message naming the credential flag instead of retrying for ever.
+bool IsAuthRefused(const Status& status);
+
+/// Thread-safe. One process may hold several (one per ACL user: common/host gives each hosted
+/// module its own); share each by reference.
 class RedisClient {
  public:
   /// Never fails because Redis is down: connections are opened lazily by the first calls.

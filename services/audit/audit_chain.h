@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "common/audit/audit_key.h"
+#include "common/audit/checkpoint.h"
 #include "common/crypto/ed25519.h"
-#include "services/audit/checkpoint.h"
 
 namespace concord::audit {
 

@@ -10,12 +10,14 @@
 namespace concord::audit {
 
 AuditLog::AuditLog(AuditStore& store, const AuditKey& key,
-                   const crypto::Ed25519PrivateKey& signing_key, Clock& clock)
+                   const crypto::Ed25519PrivateKey& signing_key, Clock& clock,
+                   CheckpointExporter* exporter)
     : store_(store),
       key_(key),
       signing_key_(signing_key),
       public_key_(signing_key.PublicKey()),
-      clock_(clock) {}
+      clock_(clock),
+      exporter_(exporter) {}
 
 StatusOr<QueryPage> AuditLog::Query(const QuerySpec& spec) {
   if (spec.kind == QuerySpec::Kind::kObject && spec.object.empty()) {
@@ -75,16 +77,18 @@ StatusOr<QueryPage> AuditLog::Query(const QuerySpec& spec) {
       if (!stored.ok()) {
         return absl::DataLossError(absl::StrCat("audit record ", seq, " is malformed; run Verify"));
       }
-      auto event = OpenRecord(key_, seq, *stored);
-      if (!event.ok()) {
+      auto content = OpenRecordContent(key_, seq, *stored);
+      if (!content.ok()) {
         return absl::DataLossError(
             absl::StrCat("audit record ", seq, " fails its integrity check; run Verify"));
       }
-      if ((spec.from && event->time < *spec.from) || (spec.to && event->time > *spec.to)) {
+      const absl::Time time = content->event.time;
+      if ((spec.from && time < *spec.from) || (spec.to && time > *spec.to)) {
         continue;
       }
-      page.records.push_back(DecodedRecord{seq, *std::move(event), std::move(stored->prev_hash),
-                                           std::move(stored->hash)});
+      page.records.push_back(DecodedRecord{seq, std::move(content->event),
+                                           std::move(stored->prev_hash), std::move(stored->hash),
+                                           std::move(content->source)});
     }
     if (cursor <= 1) {
       exhausted = true;
@@ -205,7 +209,10 @@ StatusOr<Checkpoint> AuditLog::CreateCheckpoint() {
   }
   CONCORD_ASSIGN_OR_RETURN(Checkpoint cp,
                            SignCheckpoint(signing_key_, head.seq, head.hash, clock_.Now()));
-  return store_.PutCheckpoint(cp);
+  CONCORD_ASSIGN_OR_RETURN(Checkpoint stored, store_.PutCheckpoint(cp));
+  // Security: a copy outside Redis is what makes a cut tail detectable (checkpoint_exporter.h).
+  if (exporter_ != nullptr) exporter_->Export(stored, public_key_);
+  return stored;
 }
 
 }  // namespace concord::audit

@@ -13,12 +13,13 @@
 #include "absl/time/time.h"
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_key.h"
+#include "common/audit/checkpoint.h"
 #include "common/crypto/ed25519.h"
 #include "common/status/status.h"
 #include "common/time/clock.h"
 #include "services/audit/audit_chain.h"
 #include "services/audit/audit_store.h"
-#include "services/audit/checkpoint.h"
+#include "services/audit/checkpoint_exporter.h"
 
 namespace concord::audit {
 
@@ -27,6 +28,7 @@ struct DecodedRecord {
   AuditEvent event;
   std::string prev_hash;
   std::string hash;
+  std::string source;  // the workload whose intake carried the record ("" before intakes)
 };
 
 struct QuerySpec {
@@ -61,9 +63,10 @@ class AuditLog {
   /// early with a cursor to continue.
   static constexpr size_t kMaxScanPerPage = 5000;
 
-  /// All references must outlive the log.
+  /// All references must outlive the log. `exporter` (may be null) receives every checkpoint
+  /// CreateCheckpoint signs, to copy it outside Redis.
   AuditLog(AuditStore& store, const AuditKey& key, const crypto::Ed25519PrivateKey& signing_key,
-           Clock& clock);
+           Clock& clock, CheckpointExporter* exporter = nullptr);
 
   /// INVALID_ARGUMENT for an empty object or from > to; DATA_LOSS when a listed record is
   /// missing or does not open (run Verify).
@@ -74,9 +77,9 @@ class AuditLog {
   StatusOr<VerifyReport> Verify(uint64_t from_seq, uint64_t to_seq);
 
   /// Signs the current head after verifying the records since the latest checkpoint (so a
-  /// tampered log is never blessed with a signature). FAILED_PRECONDITION on an empty log;
-  /// DATA_LOSS when that verification fails. If the latest checkpoint is already at the head it
-  /// is returned unchanged.
+  /// tampered log is never blessed with a signature), stores it and hands it to the exporter.
+  /// FAILED_PRECONDITION on an empty log; DATA_LOSS when that verification fails. If the latest
+  /// checkpoint is already at the head it is returned unchanged (and not exported again).
   StatusOr<Checkpoint> CreateCheckpoint();
 
   StatusOr<std::optional<Checkpoint>> LatestCheckpoint() { return store_.LatestCheckpoint(); }
@@ -93,6 +96,7 @@ class AuditLog {
   const crypto::Ed25519PrivateKey& signing_key_;
   const crypto::Ed25519PublicKey public_key_;
   Clock& clock_;
+  CheckpointExporter* const exporter_;
 };
 
 }  // namespace concord::audit

@@ -1,10 +1,13 @@
 // File: services/audit/audit_module.h
 //
 // The audit service as a host module (common/host): what concord-server and concord-audit list
-// in their main.cc. Creates the store, the log, the gRPC service and the background
-// Checkpointer from the shared HostDeps plus two files named in the common configuration:
+// in their main.cc. Creates the store, the log, the gRPC service, the ingester (worker thread,
+// woken through the concord:audit:intake channel) that chains every workload's intake, the
+// checkpoint exporter and the background Checkpointer, from the HostDeps (the module's own
+// Redis user: the only one that may write the chain) plus the common configuration:
 //   --audit-key-file          32-byte AES key sealing records (LoadAuditKey)
 //   --audit-signing-key-file  Ed25519 private key (PKCS#8 PEM) signing checkpoints
+//   --audit-checkpoint-interval-seconds, --audit-checkpoint-dir  (checkpoint_exporter.h)
 #pragma once
 
 #include "absl/time/time.h"
@@ -14,7 +17,8 @@
 namespace concord::audit {
 
 struct AuditModuleOptions {
-  CheckpointerOptions checkpointer;  // default: every 60 s when the head moved
+  /// every_records and poll_interval; the interval is --audit-checkpoint-interval-seconds.
+  CheckpointerOptions checkpointer;
 };
 
 /// create() fails with INVALID_ARGUMENT / NOT_FOUND (naming the flag) when a key file is

@@ -71,6 +71,7 @@ void RecordToProto(const DecodedRecord& record, v1::AuditRecord& out) {
   out.set_outcome(e.outcome);
   out.set_prev_hash(record.prev_hash);
   out.set_hash(record.hash);
+  out.set_source(record.source);
 }
 
 void CheckpointToProto(const Checkpoint& cp, const crypto::Ed25519PublicKey& key,
@@ -151,14 +152,21 @@ StatusOr<QuerySpec> QuerySpecFromProto(const v1::QueryRequest& req) {
   return spec;
 }
 
-AuditService::AuditService(AuditLog& log, AuditSink* self_audit)
-    : log_(log), self_audit_(self_audit) {}
+AuditService::AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester)
+    : log_(log), self_audit_(self_audit), ingester_(ingester) {}
+
+void AuditService::CatchUp() {
+  // Best effort (see the header): the worker logs ingest failures; a reader must still be able
+  // to look at a chain that cannot take new records, above all Verify.
+  if (ingester_ != nullptr) (void)ingester_->IngestPending();
+}
 
 grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryRequest* req,
                                  v1::QueryResponse* reply) {
   // Security: identity from the peer certificate only.
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const QuerySpec spec, QuerySpecFromProto(*req));
+  CatchUp();
   StatusOr<QueryPage> page = log_.Query(spec);
   if (self_audit_ != nullptr) {
     // Reading the audit log is itself a consultation: record it with its outcome, and answer
@@ -189,6 +197,7 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
 grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
                                   v1::VerifyResponse* reply) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const VerifyReport report,
                                 log_.Verify(req->from_seq(), req->to_seq()));
   reply->set_ok(report.result.ok);
@@ -203,6 +212,7 @@ grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequ
   reply->set_from_seq(report.from_seq);
   reply->set_to_seq(report.to_seq);
   reply->set_head_seq(report.head_seq);
+  if (report.result.ok) reply->set_last_hash(report.last_hash);
   return grpc::Status::OK;
 }
 
@@ -210,6 +220,7 @@ grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
                                          const v1::GetCheckpointRequest* req,
                                          v1::GetCheckpointResponse* reply) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const std::optional<Checkpoint> latest, log_.LatestCheckpoint());
   if (!latest) {
     return ToGrpcStatus(absl::NotFoundError("no checkpoint has been made yet"));
@@ -224,6 +235,7 @@ grpc::Status AuditService::CreateCheckpoint(grpc::ServerContext* ctx,
                                             const v1::CreateCheckpointRequest* req,
                                             v1::CreateCheckpointResponse* reply) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Checkpoint cp, log_.CreateCheckpoint());
   CheckpointToProto(cp, log_.public_key(), *reply->mutable_checkpoint());
   return grpc::Status::OK;

@@ -8,19 +8,26 @@
 // Reading the audit log is itself audited when a sink is given: each valid Query appends a
 // CONSULTATION record (object "audit-log") naming the caller, officer, justification and
 // outcome; if that record cannot be written the query is not answered.
+//
+// Read-your-writes: with an ingester, every handler first chains what the workloads' intakes
+// hold (AuditIngester::IngestPending), so the records of calls already answered are in what it
+// reads. Best effort: if that fails (Redis down, a tampered head), the handler reads the chain
+// as it is, and Verify reports what is wrong with it.
 #pragma once
 
 #include "common/audit/audit_event.h"
 #include "common/time/clock.h"
 #include "concord/audit/v1/audit.grpc.pb.h"
+#include "services/audit/audit_ingester.h"
 #include "services/audit/audit_log.h"
 
 namespace concord::audit {
 
 class AuditService final : public concord::audit::v1::Audit::Service {
  public:
-  /// `log` must outlive the service. `self_audit` may be null (no record of audit queries).
-  AuditService(AuditLog& log, AuditSink* self_audit);
+  /// `log` must outlive the service. `self_audit` may be null (no record of audit queries);
+  /// `ingester` may be null (read the chain as it is).
+  AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester = nullptr);
 
   grpc::Status Query(grpc::ServerContext* ctx, const v1::QueryRequest* req,
                      v1::QueryResponse* reply) override;
@@ -32,8 +39,11 @@ class AuditService final : public concord::audit::v1::Audit::Service {
                                 v1::CreateCheckpointResponse* reply) override;
 
  private:
+  void CatchUp();
+
   AuditLog& log_;
   AuditSink* self_audit_;
+  AuditIngester* ingester_;
 };
 
 /// Proto conversions (exposed for tests).

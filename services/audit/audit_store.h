@@ -1,20 +1,22 @@
 // File: services/audit/audit_store.h
 //
-// Read access to the stored audit log (written by common/audit RedisAuditSink) plus checkpoint
-// storage. Values are returned raw: parsing and checking belong to the domain (audit_chain.h),
-// so that tampered storage is reported as a verification failure, not as a store error.
+// The stored audit log: the chain (read raw; appended only from the intakes), the workloads'
+// intakes (written by common/audit IntakeAuditSink) and the checkpoints. Values are returned
+// raw: parsing and checking belong to the domain (audit_chain.h, audit_ingester.h), so that
+// tampered storage is reported as a verification failure, not as a store error.
 // Implementation: redis_audit_store.h. Implementations are thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/audit/checkpoint.h"
 #include "common/identity/agency_id.h"
 #include "common/status/status.h"
 #include "services/audit/audit_chain.h"
-#include "services/audit/checkpoint.h"
 
 namespace concord::audit {
 
@@ -31,6 +33,24 @@ struct IndexSelector {
   Kind kind = Kind::kObject;
   std::string object;  // kObject
   AgencyId agency;     // kAgency
+};
+
+/// Prefix of what ReadIntakes returns in place of an oversized entry.
+inline constexpr std::string_view kOversizeIntakeEntry{"\0concord-intake-oversize:", 25};
+
+/// A record ready to be chained: its position, hash and stored form, and its index entries.
+struct ChainEntry {
+  uint64_t seq = 0;
+  std::string hash;    // 32 bytes
+  std::string stored;  // StoredRecord::Encode()
+  std::string object;  // "" = not indexed by object
+  AgencyId agency;     // indexed by agency
+};
+
+/// What AppendFromIntakes did.
+struct ChainAppendResult {
+  bool appended = false;  // false: another writer moved the head first; nothing was written
+  ChainHead head;         // the head after the append, or the current head when !appended
 };
 
 class AuditStore {
@@ -62,6 +82,26 @@ class AuditStore {
 
   /// The checkpoint with the highest seq, if any. DATA_LOSS if it is malformed.
   virtual StatusOr<std::optional<Checkpoint>> LatestCheckpoint() = 0;
+
+  /// Up to `max_each` entries from the front (oldest first) of each workload's intake, in the
+  /// order of `workloads`; one round trip. An entry too large to be genuine is returned as
+  /// kOversizeIntakeEntry followed by its length in bytes (it is never read whole).
+  virtual StatusOr<std::vector<std::vector<std::string>>> ReadIntakes(
+      const std::vector<std::string>& workloads, size_t max_each) = 0;
+
+  /// Number of entries waiting in each workload's intake, in the order of `workloads`.
+  virtual StatusOr<std::vector<uint64_t>> IntakeLengths(
+      const std::vector<std::string>& workloads) = 0;
+
+  /// Atomically: if the head is still `expected`, writes `entries` (seqs expected.seq + 1, + 2,
+  /// ... in order) with their indexes, moves the head to the last one, and removes the first
+  /// `count` entries of each intake named in `consumed` (workload, count). Otherwise writes
+  /// nothing and returns appended = false with the current head (another ingester was first).
+  /// DATA_LOSS, writing nothing, when the head and the records disagree (a record exists beyond
+  /// the head, a head without a hash) or an intake holds fewer entries than `consumed` says.
+  virtual StatusOr<ChainAppendResult> AppendFromIntakes(
+      const ChainHead& expected, const std::vector<ChainEntry>& entries,
+      const std::vector<std::pair<std::string, size_t>>& consumed) = 0;
 };
 
 }  // namespace concord::audit

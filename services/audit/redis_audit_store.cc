@@ -21,6 +21,84 @@ end
 return redis.call('HGET', KEYS[1], ARGV[1])
 )lua";
 
+// Compare-and-set append of n >= 0 records taken from m >= 1 intakes. All keys share the {audit}
+// hash tag.
+//   KEYS[1] head  KEYS[2] records  KEYS[3 .. 2+m] the intakes  then per record i (0-based):
+//   KEYS[3+m+2i] by-object index  KEYS[4+m+2i] by-agency index
+//   ARGV[1] expected head seq  ARGV[2] expected head hash (32 bytes; zeros for an empty log)
+//   ARGV[3] m  ARGV[4 .. 3+m] entries to remove from the front of each intake  ARGV[4+m] n
+//   then per record i: ARGV[5+m+4i] seq (= expected + 1 + i)  ARGV[6+m+4i] hash
+//   ARGV[7+m+4i] stored record  ARGV[8+m+4i] "1" to index by object, "0" otherwise
+// Returns {1} on success; {0, seq, hash} if the head moved (the caller re-reads the intakes);
+// {2, reason} on tampering. Every check runs before the first write, so a refused call writes
+// nothing.
+constexpr char kAppendLua[] = R"lua(
+local seq = redis.call('HGET', KEYS[1], 'seq')
+local hash = redis.call('HGET', KEYS[1], 'hash')
+if not seq then
+  seq = '0'
+  hash = string.rep('\0', 32)
+end
+if not hash then
+  return {2, 'head has a seq but no hash'}
+end
+if seq ~= ARGV[1] or hash ~= ARGV[2] then
+  return {0, seq, hash}
+end
+local m = tonumber(ARGV[3])
+local n = tonumber(ARGV[4 + m])
+for j = 1, m do
+  if redis.call('LLEN', KEYS[2 + j]) < tonumber(ARGV[3 + j]) then
+    return {2, 'an intake holds fewer entries than were read'}
+  end
+end
+local a = 5 + m
+local k = 3 + m
+for i = 0, n - 1 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[a + 4 * i]) == 1 then
+    return {2, 'a record already exists beyond the head'}
+  end
+end
+for i = 0, n - 1 do
+  local s = ARGV[a + 4 * i]
+  redis.call('HSET', KEYS[2], s, ARGV[a + 2 + 4 * i])
+  if ARGV[a + 3 + 4 * i] == '1' then
+    redis.call('ZADD', KEYS[k + 2 * i], s, s)
+  end
+  redis.call('ZADD', KEYS[k + 1 + 2 * i], s, s)
+end
+for j = 1, m do
+  local c = tonumber(ARGV[3 + j])
+  if c > 0 then
+    redis.call('LTRIM', KEYS[2 + j], c, -1)
+  end
+end
+if n > 0 then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[a + 4 * (n - 1)], 'hash', ARGV[a + 1 + 4 * (n - 1)])
+end
+return {1}
+)lua";
+
+// The front of each intake: KEYS = the intakes, ARGV[1] entries per intake, ARGV[2] the largest
+// entry returned as is. A larger entry (no genuine one is: records are bounded) is returned as
+// kOversizeMarker .. its length, so that a workload pushing huge garbage cannot make the
+// ingester read it; the append script still removes it from the intake with the others.
+constexpr char kReadIntakesLua[] = R"lua(
+local n = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS do
+  local entries = redis.call('LRANGE', KEYS[i], 0, n - 1)
+  for j = 1, #entries do
+    if #entries[j] > max then
+      entries[j] = '\0concord-intake-oversize:' .. #entries[j]
+    end
+  end
+  out[i] = entries
+end
+return out
+)lua";
+
 StatusOr<uint64_t> ParseU64(const std::string& s, std::string_view what) {
   uint64_t v = 0;
   if (!absl::SimpleAtoi(s, &v)) {
@@ -41,7 +119,10 @@ Status ExpectArray(const redis::Reply& r, std::string_view what) {
 }  // namespace
 
 RedisAuditStore::RedisAuditStore(redis::RedisClient& redis)
-    : redis_(redis), put_checkpoint_script_(kPutCheckpointLua) {}
+    : redis_(redis),
+      put_checkpoint_script_(kPutCheckpointLua),
+      append_script_(kAppendLua),
+      read_intakes_script_(kReadIntakesLua) {}
 
 StatusOr<ChainHead> RedisAuditStore::GetHead() {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", HeadKey(), "seq", "hash"}));
@@ -171,6 +252,91 @@ StatusOr<std::optional<Checkpoint>> RedisAuditStore::LatestCheckpoint() {
   }
   CONCORD_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(v.str));
   return std::optional<Checkpoint>(std::move(cp));
+}
+
+StatusOr<std::vector<std::vector<std::string>>> RedisAuditStore::ReadIntakes(
+    const std::vector<std::string>& workloads, size_t max_each) {
+  std::vector<std::vector<std::string>> out(workloads.size());
+  if (workloads.empty() || max_each == 0) return out;
+  std::vector<std::string> keys;
+  keys.reserve(workloads.size());
+  for (const std::string& w : workloads) keys.push_back(IntakeKey(w));
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r, redis_.Eval(read_intakes_script_, keys,
+                                  {absl::StrCat(max_each), absl::StrCat(kMaxIntakeEntryBytes)}));
+  CONCORD_RETURN_IF_ERROR(ExpectArray(r, "audit intakes"));
+  if (r.elements.size() != workloads.size()) {
+    return absl::InternalError("audit intakes: unexpected reply length");
+  }
+  for (size_t i = 0; i < r.elements.size(); ++i) {
+    CONCORD_RETURN_IF_ERROR(ExpectArray(r.elements[i], "audit intake"));
+    out[i].reserve(r.elements[i].elements.size());
+    for (redis::Reply& e : r.elements[i].elements) out[i].push_back(std::move(e.str));
+  }
+  return out;
+}
+
+StatusOr<std::vector<uint64_t>> RedisAuditStore::IntakeLengths(
+    const std::vector<std::string>& workloads) {
+  std::vector<std::vector<std::string>> cmds;
+  cmds.reserve(workloads.size());
+  for (const std::string& w : workloads) cmds.push_back({"LLEN", IntakeKey(w)});
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
+  std::vector<uint64_t> out;
+  out.reserve(replies.size());
+  for (const redis::Reply& r : replies) {
+    if (r.is_error()) return absl::InternalError(absl::StrCat("redis: ", r.str));
+    out.push_back(static_cast<uint64_t>(std::max<int64_t>(0, r.integer)));
+  }
+  return out;
+}
+
+StatusOr<ChainAppendResult> RedisAuditStore::AppendFromIntakes(
+    const ChainHead& expected, const std::vector<ChainEntry>& entries,
+    const std::vector<std::pair<std::string, size_t>>& consumed) {
+  if (consumed.empty()) {
+    return absl::InvalidArgumentError("audit append: no intake named");
+  }
+  std::vector<std::string> keys = {HeadKey(), RecordsKey()};
+  std::vector<std::string> args = {absl::StrCat(expected.seq), expected.hash,
+                                   absl::StrCat(consumed.size())};
+  for (const auto& [workload, count] : consumed) {
+    keys.push_back(IntakeKey(workload));
+    args.push_back(absl::StrCat(count));
+  }
+  args.push_back(absl::StrCat(entries.size()));
+  for (const ChainEntry& e : entries) {
+    keys.push_back(ObjectIndexKey(e.object));
+    keys.push_back(AgencyIndexKey(e.agency));
+    args.push_back(absl::StrCat(e.seq));
+    args.push_back(e.hash);
+    args.push_back(e.stored);
+    args.push_back(e.object.empty() ? "0" : "1");
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply reply, redis_.Eval(append_script_, keys, args));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.empty() ||
+      reply.elements[0].type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("audit append: unexpected script reply");
+  }
+  ChainAppendResult result;
+  switch (reply.elements[0].integer) {
+    case 1:
+      result.appended = true;
+      result.head = entries.empty() ? expected : ChainHead{entries.back().seq, entries.back().hash};
+      return result;
+    case 0: {
+      if (reply.elements.size() != 3) {
+        return absl::InternalError("audit append: malformed conflict reply");
+      }
+      CONCORD_ASSIGN_OR_RETURN(result.head.seq, ParseU64(reply.elements[1].str, "audit head seq"));
+      result.head.hash = std::move(reply.elements[2].str);
+      return result;
+    }
+    default:
+      return absl::DataLossError(
+          absl::StrCat("audit log inconsistent: ",
+                       reply.elements.size() > 1 ? reply.elements[1].str : std::string("unknown")));
+  }
 }
 
 }  // namespace concord::audit

@@ -1,79 +1,38 @@
 // File: services/referrals/notifier.h
 //
-// Case notifications as Concord messages (issue 4: "every transition notifies the parties by a
-// sealed Concord message"; deadline reminders and overdue alerts likewise).
+// What the referrals service announces, and to whom: case notifications as Concord messages
+// (every transition notifies the parties; deadline reminders and overdue alerts likewise).
 //
 // Outbox pattern, so that nothing is lost: a transition writes its notification into the outbox
 // stream in the SAME Lua script that changes the case, and the deadline scheduler moves each
-// firing into the outbox in the script that claims it (redis_referral_store.cc). The OutboxWorker
-// reads the outbox (consumer group: several replicas share the work; an item a dead replica read
-// is re-read after `claim_after`), turns each item into a message, sends it through
-// concord.messaging.v1 as Concord's own notifier identity (admin/concord-referrals: signed with
-// its Ed25519 key, sealed to each recipient's X25519 key from the directory, kind NOTIFICATION)
-// and acknowledges the item only after Send returned OK. The message id is a hash of the item's
-// deterministic id, so a re-send after a crash is de-duplicated by messaging (ALREADY_EXISTS =
-// the first send was stored). Bodies carry no personal data: case id, transition, states,
-// deadline kind and due time.
+// firing into the outbox in the script that claims it (redis_referral_store.cc). ReferralsOutbox
+// presents that stream to the notifier every Concord service shares (common/notify): its
+// OutboxWorker reads the items (consumer group: several replicas share the work), composes them
+// here, sends them as admin/concord-referrals under message ids keyed with the deployment's
+// notifier secret (unpredictable, so no party can take an alert's id first), and acknowledges
+// an item only once messaging confirmed it as sent. Bodies carry no personal data: case id,
+// transition, states, deadline kind and due time.
 //
-// Thread safety: OutboxWorker runs one background thread; RunOnce may be called by tests instead.
+// Thread safety: ReferralsOutbox is as thread-safe as its store.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "common/identity/agency_id.h"
-#include "common/metrics/metrics.h"
-#include "common/status/status.h"
-#include "common/time/clock.h"
-#include "prometheus/counter.h"
-#include "prometheus/gauge.h"
+#include "common/notify/outbox_worker.h"
 #include "services/referrals/referral_store.h"
 
 namespace concord::referrals {
 
-struct OutgoingNotification {
-  std::string message_id;  // [A-Za-z0-9_-]{16,64}, deterministic per outbox item
-  std::string case_id;
-  std::vector<AgencyId> recipients;
-  std::string body;  // JSON text, no personal data
-};
+/// The prefix of referral notification ids ("rn-" + 40 hex digits, common/notify/message_ids.h).
+inline constexpr char kNotificationIdPrefix[] = "rn-";
 
-class NotificationSender {
- public:
-  virtual ~NotificationSender() = default;
-  /// OK once messaging stored the message (or had already stored one under this id).
-  /// FAILED_PRECONDITION / NOT_FOUND / INVALID_ARGUMENT: permanent (e.g. recipient suspended or
-  /// unregistered); anything else is retried.
-  virtual Status Send(const OutgoingNotification& notification) = 0;
-};
-
-/// Sends through concord.messaging.v1 over mutual TLS with the identity in `dir` (pki.sh layout:
-/// cert.pem, key.pem, sign.key, seal.key). `target` gives host:port; it is asked on each send
-/// until a channel exists (the in-process server's port is known only once it started).
-class MessagingNotificationSender final : public NotificationSender {
- public:
-  static StatusOr<std::unique_ptr<MessagingNotificationSender>> Create(
-      const std::string& dir, const std::string& ca_file, const std::string& trust_domain,
-      std::function<std::string()> target);
-  ~MessagingNotificationSender() override;
-  Status Send(const OutgoingNotification& notification) override;
-  const AgencyId& identity() const;
-
- private:
-  struct Impl;
-  explicit MessagingNotificationSender(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
-/// The message id for an outbox item id: "rn-" + the first 40 hex digits of its SHA-256.
-std::string NotificationMessageId(std::string_view item_id);
+/// The outbox worker options of the referrals notifier: metric concord_referral_notifications_*,
+/// log events referrals.notification_*, logs naming the case id.
+notify::OutboxWorkerOptions ReferralsNotifierOptions(std::string consumer);
 
 /// Recipients of a deadline firing: centre response -> centre and referrer; reflection end ->
 /// centre, magistrate and referrer; document expiry -> centre, Immigration Office, magistrate.
@@ -83,43 +42,23 @@ std::vector<AgencyId> DeadlineRecipients(const v1::Case& c, v1::DeadlineKind kin
 std::string DeadlineBody(const v1::Case& c, v1::DeadlineKind kind, std::string_view stage,
                          absl::Time due);
 
-struct OutboxWorkerOptions {
-  std::string consumer = "notifier";  // unique per replica (host name + pid)
-  int batch = 50;
-  absl::Duration claim_after = absl::Seconds(30);
-  absl::Duration idle_interval = absl::Seconds(1);
-  std::string trust_domain;
-};
-
-class OutboxWorker {
+/// The referrals outbox stream (ReferralStore::ReadOutbox / AckOutbox) as a notify::Outbox. A
+/// transition item is sent as queued; a deadline item is composed from the case as it is now,
+/// and says nothing (acknowledged unsent) when the deadline ended meanwhile or the case is gone.
+class ReferralsOutbox final : public notify::Outbox {
  public:
-  /// `sender` may be null: items then stay in the outbox (counted as pending).
-  OutboxWorker(ReferralStore& store, NotificationSender* sender, metrics::Metrics& metrics,
-               OutboxWorkerOptions options);
-  ~OutboxWorker();  // stops the thread
-  OutboxWorker(const OutboxWorker&) = delete;
-  OutboxWorker& operator=(const OutboxWorker&) = delete;
+  ReferralsOutbox(ReferralStore& store, std::string trust_domain)
+      : store_(store), trust_domain_(std::move(trust_domain)) {}
 
-  void Start();
-  void Stop();
-  /// Reads one batch and sends it. Returns the number of items acknowledged.
-  StatusOr<int> RunOnce();
+  StatusOr<std::vector<notify::OutboxEntry>> Read(std::string_view consumer, int max,
+                                                  absl::Duration claim_after) override;
+  Status Ack(const std::vector<std::string>& ack_ids) override;
 
  private:
-  StatusOr<bool> Handle(const OutboxItem& item);  // true = done (ack)
-  void Loop();
+  notify::OutboxEntry Compose(const OutboxItem& item);
 
   ReferralStore& store_;
-  NotificationSender* sender_;
-  const OutboxWorkerOptions options_;
-  prometheus::Family<prometheus::Counter>* sent_family_;
-  prometheus::Counter* sent_;
-  prometheus::Counter* dropped_;
-  prometheus::Counter* failed_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  const std::string trust_domain_;
 };
 
 }  // namespace concord::referrals

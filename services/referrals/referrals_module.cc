@@ -4,11 +4,17 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "client/notify/messaging_notification_sender.h"
 #include "common/clients/directory_reader.h"
 #include "common/log/log.h"
+#include "common/notify/message_ids.h"
+#include "common/notify/notifier_identity.h"
+#include "common/notify/notifier_secret.h"
+#include "common/notify/outbox_worker.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "services/referrals/notifier.h"
@@ -37,9 +43,16 @@ std::string SelfTarget(const config::CommonConfig& cfg, const std::atomic<int>& 
   return absl::StrCat(host, ":", p);
 }
 
+// The notifier: who it sends as, through what, and the keyed ids (absent = notifications stay
+// queued in Redis).
+struct Notifier {
+  std::unique_ptr<notify::MessagingNotificationSender> sender;
+  std::optional<notify::MessageIds> ids;
+};
+
 class ReferralsInstance final : public host::ModuleInstance {
  public:
-  ReferralsInstance(host::HostDeps& deps, std::unique_ptr<NotificationSender> sender)
+  ReferralsInstance(host::HostDeps& deps, Notifier notifier)
       : store_(deps.redis),
         directory_(deps.redis, deps.config.trust_domain),
         service_(store_, directory_, deps.audit, deps.metrics, deps.clock,
@@ -47,11 +60,12 @@ class ReferralsInstance final : public host::ModuleInstance {
                                          .deadlines = DeadlineConfigFrom(deps.config),
                                          .quotas = deps.quotas}),
         clock_(deps.clock),
-        sender_(std::move(sender)),
+        notifier_(std::move(notifier)),
         scheduler_(store_, deps.clock, deps.metrics.registry()),
-        outbox_(store_, sender_.get(), deps.metrics,
-                OutboxWorkerOptions{.consumer = ConsumerName(),
-                                    .trust_domain = deps.config.trust_domain}) {
+        outbox_source_(store_, deps.config.trust_domain),
+        outbox_(outbox_source_, notifier_.sender.get(),
+                notifier_.ids.has_value() ? &*notifier_.ids : nullptr, deps.metrics,
+                ReferralsNotifierOptions(ConsumerName())) {
     auto& registry = deps.metrics.registry();
     by_state_ = &prometheus::BuildGauge()
                      .Name("concord_referrals")
@@ -122,9 +136,10 @@ class ReferralsInstance final : public host::ModuleInstance {
   clients::DirectoryReader directory_;
   ReferralsService service_;
   const Clock& clock_;
-  std::unique_ptr<NotificationSender> sender_;
+  Notifier notifier_;
   DeadlineScheduler scheduler_;
-  OutboxWorker outbox_;
+  ReferralsOutbox outbox_source_;
+  notify::OutboxWorker outbox_;
   prometheus::Family<prometheus::Gauge>* by_state_ = nullptr;
   std::map<v1::CaseState, prometheus::Gauge*> state_gauges_;
   prometheus::Gauge* overdue_ = nullptr;
@@ -154,31 +169,38 @@ host::Module ReferralsModule() {
       .name = "referrals",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
         if (Status s = DeadlineConfigFrom(deps.config).Validate(); !s.ok()) return s;
-        std::unique_ptr<NotificationSender> sender;
+        Notifier notifier;
         const config::CommonConfig& cfg = deps.config;
         if (!cfg.referrals_notifier_dir.empty()) {
+          // Security: the notifier refuses to start without the secret its ids are keyed with.
+          auto secret =
+              notify::LoadNotifierSecret(cfg.notifier_secret_file, "--notifier-secret-file");
+          if (!secret.ok()) return secret.status();
+          auto identity = notify::LoadNotifierIdentity(
+              cfg.referrals_notifier_dir, cfg.tls_ca, cfg.trust_domain, "--referrals-notifier-dir");
+          if (!identity.ok()) return identity.status();
+          auto ids = notify::MessageIds::Create(*std::move(secret), identity->agency.Key(),
+                                                kNotificationIdPrefix);
+          if (!ids.ok()) return ids.status();
+          notifier.ids.emplace(*std::move(ids));
           const std::atomic<int>* port = &deps.grpc_port;
-          auto created =
-              MessagingNotificationSender::Create(cfg.referrals_notifier_dir, cfg.tls_ca,
-                                                  cfg.trust_domain, [&cfg, port]() -> std::string {
-                                                    if (!cfg.referrals_messaging_target.empty())
-                                                      return cfg.referrals_messaging_target;
-                                                    return SelfTarget(cfg, *port);
-                                                  });
-          if (!created.ok()) return created.status();
+          notifier.sender = std::make_unique<notify::MessagingNotificationSender>(
+              *std::move(identity), [&cfg, port]() -> std::string {
+                if (!cfg.referrals_messaging_target.empty()) return cfg.referrals_messaging_target;
+                return SelfTarget(cfg, *port);
+              });
           log::Event(log::Level::kInfo, "referrals.notifier",
-                     {{"identity", (*created)->identity().Key()},
+                     {{"identity", notifier.sender->identity().Key()},
                       {"target", cfg.referrals_messaging_target.empty()
                                      ? std::string("this server")
                                      : cfg.referrals_messaging_target}});
-          sender = *std::move(created);
         } else {
           log::Event(
               log::Level::kWarn, "referrals.notifier_disabled",
               {{"reason", "no --referrals-notifier-dir: case notifications stay queued in Redis"}});
         }
         return std::unique_ptr<host::ModuleInstance>(
-            std::make_unique<ReferralsInstance>(deps, std::move(sender)));
+            std::make_unique<ReferralsInstance>(deps, std::move(notifier)));
       }};
 }
 

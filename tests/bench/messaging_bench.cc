@@ -301,16 +301,27 @@ bool WaitForLine(const std::string& file, const std::string& needle, pid_t pid, 
   return false;
 }
 
-bool StartRedis(Stack& s) {
+bool StartRedis(Stack& s, const Options& o) {
   const std::string dir = s.work + "/redis";
   mkdir(dir.c_str(), 0700);
+  // The shipped ACL file (one user per workload), rendered with fresh passwords as up.sh does;
+  // the server logs each module in with its own (StartServer).
+  const std::string acl_script =
+      o.pki_script.substr(0, o.pki_script.rfind('/') + 1) + "redis-acl.sh";
+  if (RunAndWait({"/bin/bash", acl_script, "--secrets", s.work + "/redis-secrets", "--out",
+                  s.work + "/users.acl"},
+                 s.work + "/redis-acl.log", 60) != 0) {
+    Log("redis-acl.sh failed (see " + s.work + "/redis-acl.log)");
+    return false;
+  }
   for (int attempt = 0; attempt < 5; ++attempt) {
     s.redis_port = FreeLoopbackPort();
     const std::string log = s.work + "/redis.log";
-    s.redis_pid = Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
-                         std::to_string(s.redis_port), "--dir", dir, "--save", "", "--appendonly",
-                         "yes", "--appendfsync", "everysec", "--logfile", ""},
-                        log);
+    s.redis_pid =
+        Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
+               std::to_string(s.redis_port), "--dir", dir, "--save", "", "--appendonly", "yes",
+               "--appendfsync", "everysec", "--logfile", "", "--aclfile", s.work + "/users.acl"},
+              log);
     if (s.redis_pid > 0 &&
         WaitForLine(log, "Ready to accept connections", s.redis_pid, 10, nullptr)) {
       return true;
@@ -349,6 +360,10 @@ bool StartServer(Stack& s, const Options& o) {
                      s.pki + "/audit/audit.key",
                      "--audit-signing-key-file",
                      s.pki + "/audit/sign.key"};
+    for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+      s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
+      s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
+    }
     if (!o.ed25519_backend.empty()) {
       s.server_argv.push_back("--ed25519-backend");
       s.server_argv.push_back(o.ed25519_backend);
@@ -595,7 +610,12 @@ struct Subscribers {
   struct One {
     BenchAgency* agency = nullptr;
     std::unique_ptr<v1::Messaging::Stub> stub;
-    grpc::ClientContext ctx;
+    // The context of the stream attempt in progress (a stream that ends with UNAVAILABLE, e.g.
+    // a connection attempt timed out on a loaded machine, is opened again until the deadline,
+    // as an agency system's Watch does); guarded by ctx_mu; `stopping` ends the retries.
+    std::mutex ctx_mu;
+    grpc::ClientContext* ctx = nullptr;
+    bool stopping = false;
     std::thread reader, acker;
     std::mutex mu;
     std::condition_variable cv;
@@ -622,39 +642,59 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
     Subscribers::One* o = one.get();
     o->agency = a;
     o->stub = v1::Messaging::NewStub(a->channel);
-    o->ctx.set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(max_seconds * 1000)));
-    o->ctx.AddMetadata("concord-officer", "bench");
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(max_seconds * 1000));
     s.subs.push_back(std::move(one));
-    o->reader = std::thread([o, &s, terminal, index_of, start_ns, warmup_end_ns, keep_ids] {
+    o->reader = std::thread([o, &s, terminal, index_of, start_ns, warmup_end_ns, keep_ids,
+                             deadline] {
       v1::SubscribeRequest req;
       req.set_terminal_id(terminal);
-      auto stream = o->stub->Subscribe(&o->ctx, req);
-      v1::Delivery d;
-      while (stream->Read(&d)) {
-        const int64_t arrival = NowNs();
-        const std::string& id = d.envelope().message_id();
-        if (d.delivery_count() > 1) ++o->redeliveries;
-        ++o->deliveries;
-        s.delivered.fetch_add(1, std::memory_order_relaxed);
-        const int64_t k = index_of ? index_of(id) : -1;
-        if (start_ns != nullptr && k >= 0 && k < static_cast<int64_t>(start_ns->size())) {
-          const int64_t t = (*start_ns)[static_cast<size_t>(k)].load(std::memory_order_relaxed);
-          if (t >= warmup_end_ns && t > 0) o->latencies.push_back(arrival - t);
-        }
-        if (keep_ids) o->ids.push_back(id);
-        bool wake = false;
+      // Bounded: at most 20 attempts, each ending by the overall deadline.
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(deadline);
+        ctx.AddMetadata("concord-officer", "bench");
         {
-          std::lock_guard<std::mutex> lock(o->mu);
-          o->to_ack.push_back(id);
-          wake = o->to_ack.size() == 1 || o->to_ack.size() >= kAckBatch;
+          std::lock_guard<std::mutex> lock(o->ctx_mu);
+          if (o->stopping) break;
+          o->ctx = &ctx;
         }
-        if (wake) o->cv.notify_one();
-      }
-      o->final_status = stream->Finish();
-      if (!o->final_status.ok() && o->final_status.error_code() != grpc::StatusCode::CANCELLED) {
-        Log("Subscribe as " + o->agency->key + " ended: " +
-            std::to_string(o->final_status.error_code()) + " " + o->final_status.error_message());
+        auto stream = o->stub->Subscribe(&ctx, req);
+        v1::Delivery d;
+        while (stream->Read(&d)) {
+          const int64_t arrival = NowNs();
+          const std::string& id = d.envelope().message_id();
+          if (d.delivery_count() > 1) ++o->redeliveries;
+          ++o->deliveries;
+          s.delivered.fetch_add(1, std::memory_order_relaxed);
+          const int64_t k = index_of ? index_of(id) : -1;
+          if (start_ns != nullptr && k >= 0 && k < static_cast<int64_t>(start_ns->size())) {
+            const int64_t t = (*start_ns)[static_cast<size_t>(k)].load(std::memory_order_relaxed);
+            if (t >= warmup_end_ns && t > 0) o->latencies.push_back(arrival - t);
+          }
+          if (keep_ids) o->ids.push_back(id);
+          bool wake = false;
+          {
+            std::lock_guard<std::mutex> lock(o->mu);
+            o->to_ack.push_back(id);
+            wake = o->to_ack.size() == 1 || o->to_ack.size() >= kAckBatch;
+          }
+          if (wake) o->cv.notify_one();
+        }
+        o->final_status = stream->Finish();
+        {
+          std::lock_guard<std::mutex> lock(o->ctx_mu);
+          o->ctx = nullptr;
+        }
+        const bool retry = o->final_status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                           std::chrono::system_clock::now() < deadline;
+        if (!o->final_status.ok() && o->final_status.error_code() != grpc::StatusCode::CANCELLED) {
+          Log("Subscribe as " + o->agency->key +
+              " ended: " + std::to_string(o->final_status.error_code()) + " " +
+              o->final_status.error_message() + (retry ? " (opening it again)" : ""));
+        }
+        if (!retry) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
       }
       {
         std::lock_guard<std::mutex> lock(o->mu);
@@ -695,7 +735,11 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
 }
 
 void StopSubscribers(Subscribers& s) {
-  for (auto& o : s.subs) o->ctx.TryCancel();
+  for (auto& o : s.subs) {
+    std::lock_guard<std::mutex> lock(o->ctx_mu);
+    o->stopping = true;
+    if (o->ctx != nullptr) o->ctx->TryCancel();
+  }
   for (auto& o : s.subs) {
     if (o->reader.joinable()) o->reader.join();
     if (o->acker.joinable()) o->acker.join();
@@ -815,7 +859,7 @@ int RunMessaging(Options o) {
       Log("concord-server not found at " + o.server_binary + " (use --server-binary)");
       return 1;
     }
-    if (!StartRedis(stack) || !StartServer(stack, o)) return 1;
+    if (!StartRedis(stack, o) || !StartServer(stack, o)) return 1;
     target = "127.0.0.1:" + std::to_string(stack.grpc_port);
     server_pid = stack.server_pid;
     redis_pid = stack.redis_pid;

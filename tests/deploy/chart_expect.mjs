@@ -14,7 +14,17 @@
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
 //               "ipAddresses": ["127.0.0.1"]           Certificate IP SANs
-//              }}, "serviceMonitors": <count>}
+//               "redisUsers": {"referrals": {"user": "u", "secret": "s"}}   overrides of the
+//                   default Redis ACL user (concord-<module>) and Secret (concord-redis-<module>)
+//               "checkpointClaim": "<PVC>"             the audit checkpoint volume is that claim
+//              }}, "serviceMonitors": <count>,
+//               "notifierSecret": {"name": "<Secret>", "key": "<key>", "generated": bool}
+//                   (when a workload runs a notifier): --notifier-secret-file and a read-only
+//                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
+//                   and no other Secret; otherwise the chart renders no Secret at all}
+// Always checked: the modules a workload hosts (concord-server: all four; concord-<m>: m) each
+// log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
+// and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -43,7 +53,16 @@ for (const kind of ["Deployment", "Service", "Certificate", "PodDisruptionBudget
 check(of("NetworkPolicy").length === names.length + 1, `NetworkPolicy count ${of("NetworkPolicy").length} (default deny + one per workload)`);
 check(of("ServiceMonitor").length === exp.serviceMonitors, `ServiceMonitor count ${of("ServiceMonitor").length} != ${exp.serviceMonitors}`);
 for (const sm of of("ServiceMonitor")) check(sm.spec.jobLabel === "app.kubernetes.io/part-of", `ServiceMonitor ${sm.metadata.name}: jobLabel`);
-check(of("Secret").length === 0, "the chart must not create Secrets");
+// The only Secret the chart may create is the generated notifier secret.
+const ns = exp.notifierSecret;
+const secrets = of("Secret");
+if (ns?.generated) {
+  check(secrets.length === 1 && secrets[0].metadata.name === ns.name, `Secrets ${secrets.map((x) => x.metadata.name)} != [${ns.name}]`);
+  const value = secrets[0]?.data?.[ns.key];
+  check(typeof value === "string" && Buffer.from(value, "base64").length === 32, `${ns.name}: ${ns.key} must be 32 random bytes`);
+} else {
+  check(secrets.length === 0, `the chart must not create Secrets (got ${secrets.map((x) => x.metadata.name)})`);
+}
 
 for (const [name, w] of Object.entries(exp.workloads)) {
   const dep = of("Deployment").find((d) => d.metadata.name === name);
@@ -58,12 +77,38 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   for (const a of ["--listen-address=0.0.0.0:7443", "--health-address=0.0.0.0:7081", "--metrics-address=0.0.0.0:9464",
                    "--tls-cert=/etc/concord/tls/tls.crt", "--tls-key=/etc/concord/tls/tls.key", "--tls-ca=/etc/concord/tls/ca.crt",
                    "--audit-key-file=/etc/concord/audit-key/audit.key"]) has(a);
-  for (const p of ["--trust-domain=", "--redis-host=", "--redis-port=", "--redis-user=", "--drain-timeout-seconds="])
+  for (const p of ["--trust-domain=", "--redis-host=", "--redis-port=", "--drain-timeout-seconds="])
     check(args.some((a) => a.startsWith(p)), `${name}: ${p} missing`);
   const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
   check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
-  const pw = (c.env ?? []).find((e) => e.name === "CONCORD_REDIS_PASSWORD");
-  check(pw?.valueFrom?.secretKeyRef?.name && pw.valueFrom.secretKeyRef.key, `${name}: CONCORD_REDIS_PASSWORD from secretKeyRef`);
+  // One Redis ACL user per hosted module, each password from its own Secret; nothing else.
+  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals"]
+                                                : [w.binary.replace(/^concord-/, "")];
+  const userArgs = args.filter((a) => /^--redis-[a-z0-9]+-user=/.test(a)).sort();
+  const pwEnv = (c.env ?? []).filter((e) => /^CONCORD_REDIS_.*PASSWORD/.test(e.name));
+  const wantUserArgs = [];
+  for (const m of modules) {
+    const o = w.redisUsers?.[m] ?? {};
+    wantUserArgs.push(`--redis-${m}-user=${o.user ?? `concord-${m}`}`);
+    const env = pwEnv.find((e) => e.name === `CONCORD_REDIS_${m.toUpperCase()}_PASSWORD`);
+    check(env?.valueFrom?.secretKeyRef?.name === (o.secret ?? `concord-redis-${m}`) && env.valueFrom.secretKeyRef.key === "password",
+          `${name}: CONCORD_REDIS_${m.toUpperCase()}_PASSWORD from Secret ${o.secret ?? `concord-redis-${m}`} (${JSON.stringify(env)})`);
+  }
+  check(JSON.stringify(userArgs) === JSON.stringify(wantUserArgs.sort()), `${name}: Redis user args ${userArgs} != ${wantUserArgs}`);
+  check(pwEnv.length === modules.length, `${name}: ${pwEnv.length} Redis password variables for ${modules.length} modules`);
+  check(!args.some((a) => /^--redis-(user|password)/.test(a) || /^--redis-[a-z0-9]+-password/.test(a)), `${name}: no Redis password flag`);
+  // Exported audit checkpoints: on the workload hosting audit only, into a mounted volume.
+  const cpVol = pod.volumes.find((v) => v.name === "audit-checkpoints");
+  const cpMount = (c.volumeMounts ?? []).find((m) => m.name === "audit-checkpoints");
+  if (modules.includes("audit")) {
+    has("--audit-checkpoint-dir=/var/lib/concord/audit-checkpoints");
+    has("--audit-checkpoint-interval-seconds=60");
+    check(cpMount?.mountPath === "/var/lib/concord/audit-checkpoints" && !cpMount.readOnly, `${name}: checkpoint volume mounted read-write`);
+    if (w.checkpointClaim) check(cpVol?.persistentVolumeClaim?.claimName === w.checkpointClaim, `${name}: checkpoint volume claim ${JSON.stringify(cpVol)}`);
+    else check(cpVol?.emptyDir && !cpVol.persistentVolumeClaim, `${name}: checkpoint volume emptyDir by default`);
+  } else {
+    check(!args.some((a) => a.startsWith("--audit-checkpoint")) && !cpVol && !cpMount, `${name}: unexpected checkpoint export`);
+  }
   for (const p of ["startupProbe", "readinessProbe"]) check(c[p]?.grpc?.port === 7081, `${name}: ${p} grpc port 7081`);
   check(c.livenessProbe?.httpGet?.port === 9464 || c.livenessProbe?.grpc?.port === 7081, `${name}: liveness probe`);
   const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
@@ -136,6 +181,19 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   } else {
     check(!args.some((a) => a.startsWith("--referrals-")), `${name}: unexpected --referrals-* flags`);
     check(!notifierVol && !notifierMount, `${name}: unexpected notifier volume/mount`);
+  }
+  // The notifier secret: with a notifier, its flag and a read-only mount of the Secret's key.
+  const secretVol = pod.volumes.find((v) => v.name === "notifier-secret");
+  const secretMount = (c.volumeMounts ?? []).find((m) => m.name === "notifier-secret");
+  if (w.notifier) {
+    has("--notifier-secret-file=/etc/concord/notifier-secret/notifier.secret");
+    check(secretVol?.secret?.secretName === ns?.name, `${name}: notifier secret volume from ${secretVol?.secret?.secretName}, expected ${ns?.name}`);
+    check(JSON.stringify(itemsOf(secretVol?.secret)) === JSON.stringify([`${ns?.key}>notifier.secret`]), `${name}: notifier secret items ${itemsOf(secretVol?.secret)}`);
+    check(secretVol?.secret?.optional !== true, `${name}: notifier secret must not be optional`);
+    check(secretMount?.mountPath === "/etc/concord/notifier-secret" && secretMount.readOnly === true, `${name}: notifier secret mounted read-only`);
+  } else {
+    check(!args.some((a) => a.startsWith("--notifier-secret-file")), `${name}: unexpected --notifier-secret-file`);
+    check(!secretVol && !secretMount, `${name}: unexpected notifier secret volume/mount`);
   }
   const durations = args.filter((a) => a.startsWith("--referral-"));
   check(JSON.stringify([...durations].sort()) === JSON.stringify([...(w.durations ?? [])].sort()),

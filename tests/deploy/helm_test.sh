@@ -128,7 +128,13 @@ render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespace
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
 render grpc-liveness --set probes.liveness.kind=grpc "${SM[@]}"
 render all-in-one-notifier-cm "${SM[@]}" --set referrals.notifier.certificate=certManager
+render per-service-checkpoint-pvc "${PER[@]}" "${SM[@]}" --set audit.checkpointExport.existingClaim=audit-checkpoints
+render all-in-one-redis-users "${SM[@]}" --set redis.users.referrals.user=concord-referrals-blue \
+  --set redis.users.referrals.passwordSecret.name=redis-referrals-blue --set audit.checkpointExport.existingClaim=audit-checkpoints
+render per-service-no-audit "${PER[@]}" "${SM[@]}" --set services.audit.enabled=false --set redis.users.audit=null
 render per-service-notifier-cm "${PER[@]}" "${SM[@]}" --set referrals.notifier.certificate=certManager
+render all-in-one-own-notifier-secret "${SM[@]}" --set notifierSecret.existingSecret=notifier-hmac \
+  --set notifierSecret.key=hmac.hex
 if "$helm" template concord "$chart" --set referrals.notifier.certificate=bogus >/dev/null 2>&1; then
   bad "referrals.notifier.certificate=bogus must be refused by the schema"
 else ok "referrals.notifier.certificate=bogus refused"; fi
@@ -155,6 +161,12 @@ notes_has yes --set mode=allInOne
 notes_has yes --set mode=perService
 notes_has no --set referrals.notifier.enabled=false
 notes_has no --set mode=perService --set services.referrals.enabled=false
+for m in directory audit messaging referrals; do
+  if "$helm" template concord "$notes_chart" --show-only templates/zz-notes.yaml 2>&1 \
+      | grep -q "Secret \\\\\"concord-redis-$m\\\\\" (password of Redis ACL user concord-$m"; then
+    ok "NOTES.txt lists the Redis password Secret of $m"
+  else bad "NOTES.txt does not list the Redis password Secret of $m"; fi
+done
 rm -rf "$notes_chart"
 
 # Names and ports follow the release: the notifier's target is the messaging Service's name.
@@ -195,12 +207,20 @@ reject "bad trust domain"              'trustDomain|pattern|match'            --
 reject "non-CONCORD extra env"         'pattern|match'                        --set 'defaults.extraEnv[0].name=LD_PRELOAD' --set 'defaults.extraEnv[0].value=x'
 reject "port as string"                'integer|Invalid type'                 --set-string ports.health=health
 reject_template "NetworkPolicy without Redis destination" 'redis.networkPolicy'        --set redis.networkPolicy.namespaceSelector=null --set redis.networkPolicy.podSelector=null
+reject "old single Redis user"         'Additional property|additionalProperties|not allowed' --set redis.user=concord
+reject "unknown key in a Redis user"   'Additional property|additionalProperties|not allowed' --set redis.users.audit.password=x
+reject "Redis user without its Secret" 'passwordSecret|required'             --set redis.users.audit.passwordSecret=null
+reject "checkpoint interval 0"         'greater than or equal to 1|minimum'   --set audit.checkpointIntervalSeconds=0
+reject_template "hosted module without a Redis user" 'redis.users.referrals is required' --set redis.users.referrals=null
+reject_template "perService module without a Redis user" 'redis.users.messaging is required' "${PER[@]}" --set redis.users.messaging=null
 reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
 reject "referral duration 0"           'greater than or equal to 1|minimum'   --set referrals.durations.reflectionDays=0
 reject "referral duration > 10 years"  'less than or equal to 3650|maximum'   --set referrals.durations.certificateDays=4000
 reject "referral duration as string"   'integer|Invalid type'                 --set-string referrals.durations.reflectionDays=45d
 reject "bad notifier Secret name"      'pattern|match'                        --set referrals.notifier.secretName=Notifier_Keys
 reject "unknown key in notifier"       'Additional property|additionalProperties|not allowed' --set referrals.notifier.target=x:1
+reject "bad notifier secret name"      'pattern|match'                        --set notifierSecret.existingSecret=Notifier_Secret
+reject "unknown key in notifierSecret" 'Additional property|additionalProperties|not allowed' --set notifierSecret.value=x
 reject_template "reflection reminder not shorter than the period" 'reflectionReminderDays \(10\) must be shorter than reflectionDays \(10\)' --set referrals.durations.reflectionDays=10 --set referrals.durations.reflectionReminderDays=10
 reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
@@ -229,23 +249,28 @@ notifier() {  # Secret [messaging target [cert-manager Certificate]]
   printf '"notifier":{"secret":"%s","target":%s%s}' "$1" "$t" "$cm"
 }
 NS=concord-referrals-notifier
+GEN=',"notifierSecret":{"name":"concord-notifier-secret","key":"notifier.secret","generated":true}'
 LOOPBACK='"ipAddresses":["127.0.0.1"]'
 TO_MSG='"egressTo":[{"port":7443,"component":"messaging"}]'
 FROM_REF='"ingressFrom":[{"port":7443,"component":"referrals"}]'
 REF="$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG")"
 MSG="$(w messaging false "$FROM_REF")"
-expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1}"
+expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect all-in-one-no-notifier "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
-expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1}"
-expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1}"
-expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4}"
-expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":0}"
+expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1$GEN}"
+expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4$GEN}"
+expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":0$GEN}"
 expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
 expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false)},\"serviceMonitors\":4}"
-expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4}"
-expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$LOOPBACK")},\"serviceMonitors\":1}"
-expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4}"
+expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4$GEN}"
+expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
+expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4$GEN}"
 expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
+expect per-service-checkpoint-pvc "{\"workloads\":{$(w directory false),$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF},\"serviceMonitors\":4$GEN}"
+expect all-in-one-redis-users "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK,\"checkpointClaim\":\"audit-checkpoints\",\"redisUsers\":{\"referrals\":{\"user\":\"concord-referrals-blue\",\"secret\":\"redis-referrals-blue\"}}")},\"serviceMonitors\":1$GEN}"
+expect per-service-no-audit "{\"workloads\":{$(w directory false),$MSG,$REF},\"serviceMonitors\":3$GEN}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

@@ -67,7 +67,7 @@ function policy(obj) {
       if (!c.readinessProbe?.grpc) errs.push(`${where}: readinessProbe must be a native gRPC probe`);
       if (!c.resources?.requests || !c.resources?.limits?.memory) errs.push(`${where}: resources.requests and limits.memory required`);
       for (const a of c.args ?? []) {
-        if (/^--redis-password/.test(a)) errs.push(`${where}: Redis password on the command line`);
+        if (/^--redis-([a-z0-9]+-)?password(=|$)/.test(a)) errs.push(`${where}: Redis password on the command line`);
       }
       for (const e of c.env ?? []) {
         if (/PASSWORD|KEY/.test(e.name) && e.value !== undefined) errs.push(`${where}: ${e.name} must come from a Secret`);
@@ -91,7 +91,14 @@ function policy(obj) {
     if (s.privateKey?.rotationPolicy !== "Always") errs.push("privateKey.rotationPolicy must be Always");
     if (!s.issuerRef?.name) errs.push("issuerRef.name required");
   }
-  if (kind === "Secret") errs.push("the chart must not create Secrets (secrets are referenced, never templated)");
+  // Secrets are referenced, never templated; the one exception is the notifier secret, which
+  // the chart generates (random bytes, read back on upgrade) and nothing else can hold.
+  if (kind === "Secret") {
+    const keys = Object.keys(obj.data ?? {});
+    if (!/-notifier-secret$/.test(obj.metadata?.name ?? "")) errs.push("the chart must not create Secrets other than the generated notifier secret");
+    if (keys.length !== 1 || Buffer.from(obj.data[keys[0]], "base64").length !== 32) errs.push("the notifier secret holds one key of 32 random bytes");
+    if (obj.stringData) errs.push("no stringData: the value is generated, never templated from values");
+  }
   if (kind === "NetworkPolicy") {
     for (const r of obj.spec?.ingress ?? []) if (!r.from || r.from.length === 0) errs.push("ingress rule without from (allows everyone)");
     for (const r of obj.spec?.egress ?? []) if (!r.to || r.to.length === 0) errs.push("egress rule without to (allows everything)");

@@ -24,12 +24,14 @@ stack_setup concord-ref-e2e
 
 "$PKI_SH" --quiet --dir "$PKI" demo
 
-# stack_lib starts "$SERVER_BIN" with the common flags; the referrals notifier needs one more.
+# stack_lib starts "$SERVER_BIN" with the common flags; the referrals notifier needs its identity
+# and the notifier secret its message ids are keyed with.
 # exec keeps the pid, so SERVER_PID is the server's.
 SERVER_BIN=$WORK/concord-server-with-notifier
 cat >"$SERVER_BIN" <<WRAP
 #!/usr/bin/env bash
-exec "$REAL_SERVER_BIN" "\$@" --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals"
+exec "$REAL_SERVER_BIN" "\$@" --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
+  --notifier-secret-file "$PKI/notifier/notifier.secret"
 WRAP
 chmod +x "$SERVER_BIN"
 

@@ -41,12 +41,16 @@ SECONDS=0
 "$PKI_SH" --quiet --dir "$PKI" audit
 "$PKI_SH" --quiet --dir "$PKI" agency admin ops
 
-# Redis with AOF (everysec), on a free port; bounded retries if the port is taken meanwhile.
+# Redis with AOF (everysec) and the shipped ACL (each module logs in as its own workload user),
+# on a free port; bounded retries if the port is taken meanwhile.
+# shellcheck source=tests/integration/redis_acl_lib.sh
+source "$(dirname "$0")/redis_acl_lib.sh"
+redis_acl_setup "$WORK/redis-acl"
 mkdir -p "$WORK/redis"
 for attempt in 1 2 3 4 5; do
   REDIS_PORT=$(free_port)
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
-    --appendonly yes --appendfsync everysec >"$WORK/redis.log" 2>&1 &
+    --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
   for ((i = 0; i < 50; i++)); do
     redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break

@@ -73,6 +73,10 @@ expect "audit sign.pub matches" test "$(pub_of "$DIR/audit/sign.key")" = "$(cat 
 [ "$(mode_of "$DIR/audit/audit.key")" = 600 ] && pass || fail "audit.key mode"
 [ "$(mode_of "$DIR/audit/sign.key")" = 600 ] && pass || fail "audit sign.key mode"
 
+# the notifier secret (concord-server --notifier-secret-file)
+expect "notifier.secret is 64 hex chars" grep -Eqx '[0-9a-f]{64}' "$DIR/notifier/notifier.secret"
+[ "$(mode_of "$DIR/notifier/notifier.secret")" = 600 ] && pass || fail "notifier.secret mode"
+
 # every demo agency, and every agency type at least once
 mapfile -t AGENCIES < <("$PKI_SH" demo-agencies)
 [ "${#AGENCIES[@]}" -ge 9 ] && pass || fail "fewer than 9 demo agencies"

@@ -1,8 +1,12 @@
 # Shared by the concordctl end-to-end scripts (sourced, not run): the work directory and its
-# cleanup (stack_setup), check helpers (pass, fail, ctl, contains), a real redis-server and the
-# real concord-server on free loopback ports, and a dump of every Redis key (redis_dump). Callers
-# set SERVER_BIN; these functions set WORK, PKI, REDIS_PORT, REDIS_PID, PORT and SERVER_PID.
-# Every wait is bounded.
+# cleanup (stack_setup), check helpers (pass, fail, ctl, contains), a real redis-server (with the
+# shipped ACL file: redis_acl_lib.sh; `redis-cli` runs as the test-only admin) and the real
+# concord-server (each module logged in as its own workload user) on free loopback ports, and a
+# dump of every Redis key (redis_dump). Callers set SERVER_BIN; these functions set WORK, PKI,
+# REDIS_PORT, REDIS_PID, PORT and SERVER_PID. Every wait is bounded.
+
+# shellcheck source=tests/integration/redis_acl_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/redis_acl_lib.sh"
 
 REDIS_PID=""
 SERVER_PID=""
@@ -82,11 +86,12 @@ equal() {
 # start_redis: Redis on a free port (bounded retries if the port is taken between probe and bind).
 start_redis() {
   local attempt i
+  redis_acl_setup "$WORK/redis-acl"
   for attempt in 1 2 3 4 5; do
     REDIS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     mkdir -p "$WORK/redis"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
-      --appendonly no >"$WORK/redis.log" 2>&1 &
+      --appendonly no --aclfile "$REDIS_ACL_FILE" >"$WORK/redis.log" 2>&1 &
     REDIS_PID=$!
     for ((i = 0; i < 50; i++)); do
       redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
@@ -103,6 +108,7 @@ start_redis() {
 # start_concord_server [GRPC_PORT]: port 0 everywhere (or GRPC_PORT for the mutual TLS port, to
 # restart a server where its clients expect it); the gRPC port comes from its "server.started"
 # log line.
+# The Redis passwords come from the environment (redis_acl_setup).
 start_concord_server() {
   local i
   "$SERVER_BIN" --listen-address "127.0.0.1:${1:-0}" --health-address 127.0.0.1:0 \

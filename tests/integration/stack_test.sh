@@ -43,11 +43,17 @@ free_port() {
 }
 
 # Bounded wait: run "$@" until it succeeds, at most $TRIES times, 0.1 s apart.
+redis_ping() { redis-cli -p "$REDIS_PORT" ping | grep -q PONG; }
 wait_until() {
   local tries=$1; shift
   for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
+
+# Redis with the shipped ACL; each module of concord-server logs in as its own workload user.
+# shellcheck source=tests/integration/redis_acl_lib.sh
+source "$REPO/tests/integration/redis_acl_lib.sh"
+redis_acl_setup "$WORK/redis-acl"
 
 REDIS_PORT=$(free_port)
 GRPC_PORT=$(free_port)
@@ -56,9 +62,10 @@ METRICS_PORT=$(free_port)
 
 start_redis() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes \
-    --appendfsync everysec --save "" --daemonize no >"$WORK/redis.log" 2>&1 &
+    --appendfsync everysec --save "" --daemonize no --aclfile "$REDIS_ACL_FILE" \
+    >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
-  wait_until 100 redis-cli -p "$REDIS_PORT" ping || fail "redis did not start"
+  wait_until 100 redis_ping || fail "redis did not start"
 }
 stop_redis() {
   kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=""

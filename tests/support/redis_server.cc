@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -30,6 +31,12 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kStartAttempts = 5;
+constexpr char kAdminUser[] = "concord-test-admin";
+constexpr char kAclPlaceholder[] = "#REPLACE_WITH_SHA256_OF_PASSWORD";
+#ifndef CONCORD_SOURCE_DIR
+#error "CONCORD_SOURCE_DIR must name the source tree (tests/support/CMakeLists.txt)"
+#endif
+constexpr char kShippedAcl[] = CONCORD_SOURCE_DIR "/deploy/redis-users.acl";
 constexpr auto kReadyTimeout = std::chrono::seconds(5);
 constexpr auto kReadyPoll = std::chrono::milliseconds(10);
 constexpr auto kStopTimeout = std::chrono::seconds(10);
@@ -75,6 +82,24 @@ std::string Tail(const std::string& file, size_t max_chars) {
   return s.size() > max_chars ? s.substr(s.size() - max_chars) : s;
 }
 
+// A password nobody can guess across test runs (the servers listen on loopback only anyway).
+std::string RandomPassword() {
+  std::random_device rd;
+  std::string out = "test-";
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&out, absl::Hex(rd(), absl::kZeroPad8));
+  return out;
+}
+
+// "tests/services/<workload>/..." -> "<workload>", else "".
+std::string WorkloadOfTestFile(std::string_view file) {
+  constexpr std::string_view kMarker = "tests/services/";
+  const size_t at = file.rfind(kMarker);
+  if (at == std::string_view::npos) return "";
+  std::string_view rest = file.substr(at + kMarker.size());
+  const size_t slash = rest.find('/');
+  return slash == std::string_view::npos ? "" : std::string(rest.substr(0, slash));
+}
+
 void AppendFlattened(const redis::Reply& r, std::string& out) {
   switch (r.type) {
     case redis::Reply::Type::kNil:
@@ -93,6 +118,51 @@ void AppendFlattened(const redis::Reply& r, std::string& out) {
 
 }  // namespace
 
+bool RedisServer::WriteAclFile() {
+  std::ifstream in(kShippedAcl);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << kShippedAcl;
+    return false;
+  }
+  std::string out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("user ", 0) != 0) {
+      ADD_FAILURE() << kShippedAcl << ": ACL files hold only 'user' lines, got: " << line;
+      return false;
+    }
+    const std::string name = line.substr(5, line.find(' ', 5) - 5);
+    const size_t placeholder = line.find(kAclPlaceholder);
+    if (name == "default") {
+      // Kept as shipped unless Options.password turns it on: its rights (while off) are what
+      // Redis 7.0 checks when it replays MULTI/EXEC blocks of the AOF (docs/redis.md).
+      if (options_.password.empty()) absl::StrAppend(&out, line, "\n");
+      continue;
+    }
+    if (placeholder == std::string::npos) {
+      ADD_FAILURE() << kShippedAcl << ": user " << name << " has no password placeholder";
+      return false;
+    }
+    const std::string password = RandomPassword();
+    passwords_[name] = password;
+    line.replace(placeholder, std::strlen(kAclPlaceholder), ">" + password);
+    absl::StrAppend(&out, line, "\n");
+  }
+  passwords_[kAdminUser] = RandomPassword();
+  absl::StrAppend(&out, "user ", kAdminUser, " on >", passwords_[kAdminUser], " ~* &* +@all\n");
+  if (!options_.password.empty()) {
+    absl::StrAppend(&out, "user default on >", options_.password, " ~* &* +@all\n");
+  }
+  std::ofstream acl(absl::StrCat(dir_, "/users.acl"), std::ios::trunc);
+  acl << out;
+  acl.close();
+  if (!acl) {
+    ADD_FAILURE() << "cannot write " << dir_ << "/users.acl";
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<RedisServer> RedisServer::Start(Options options) {
   std::string tmpl = (fs::temp_directory_path() / "concord-redis-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) {
@@ -100,6 +170,7 @@ std::unique_ptr<RedisServer> RedisServer::Start(Options options) {
     return nullptr;
   }
   std::unique_ptr<RedisServer> server(new RedisServer(std::move(options), tmpl));
+  if (!server->WriteAclFile()) return nullptr;
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
     server->port_ = PickFreePort();
     if (server->port_ == 0) continue;
@@ -116,16 +187,55 @@ RedisServer::~RedisServer() {
   fs::remove_all(dir_, ec);
 }
 
-redis::RedisConfig RedisServer::config() const {
+redis::RedisConfig RedisServer::BaseConfig() const {
   redis::RedisConfig c;
   c.host = "127.0.0.1";
   c.port = port_;
-  c.password = options_.password;
   c.pool_size = 4;
   c.connect_timeout = absl::Milliseconds(500);
   c.command_timeout = absl::Seconds(2);
   c.max_backoff = absl::Milliseconds(200);
   return c;
+}
+
+redis::RedisConfig RedisServer::admin_config() const {
+  redis::RedisConfig c = BaseConfig();
+  if (options_.password.empty()) {
+    c.user = kAdminUser;
+    c.password = passwords_.at(kAdminUser);
+  } else {
+    c.password = options_.password;  // the default user, on with every right
+  }
+  return c;
+}
+
+redis::RedisConfig RedisServer::config(std::string_view workload) const {
+  const auto it = passwords_.find("concord-" + std::string(workload));
+  if (it == passwords_.end()) {
+    ADD_FAILURE() << "deploy/redis-users.acl defines no user concord-" << std::string(workload);
+    return admin_config();
+  }
+  redis::RedisConfig c = BaseConfig();
+  c.user = it->first;
+  c.password = it->second;
+  return c;
+}
+
+redis::RedisConfig RedisServer::config() const {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string workload = test == nullptr ? "" : WorkloadOfTestFile(test->file());
+  if (workload.empty() || passwords_.count(absl::StrCat("concord-", workload)) == 0) {
+    return admin_config();
+  }
+  return config(workload);
+}
+
+std::vector<std::string> RedisServer::acl_users() const {
+  std::vector<std::string> users;
+  for (const auto& [user, password] : passwords_) {
+    if (user != kAdminUser) users.push_back(user);
+  }
+  return users;
 }
 
 bool RedisServer::Launch() {
@@ -143,11 +253,9 @@ bool RedisServer::Launch() {
                                    "--daemonize",
                                    "no",
                                    "--logfile",
-                                   ""};
-  if (!options_.password.empty()) {
-    args.push_back("--requirepass");
-    args.push_back(options_.password);
-  }
+                                   "",
+                                   "--aclfile",
+                                   absl::StrCat(dir_, "/users.acl")};
   // Everything the child needs is prepared before fork(): after fork only async-signal-safe calls.
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -174,7 +282,7 @@ bool RedisServer::Launch() {
   pid_ = pid;
 
   // Bounded readiness poll: PING must answer PONG (LOADING while an AOF is replayed is not ready).
-  redis::RedisConfig probe = config();
+  redis::RedisConfig probe = admin_config();
   probe.connect_timeout = absl::Milliseconds(200);
   probe.command_timeout = absl::Milliseconds(500);
   const auto deadline = Clock::now() + kReadyTimeout;
@@ -219,7 +327,7 @@ void RedisServer::Start() {
 
 std::vector<std::string> RedisServer::AllKeys() {
   std::vector<std::string> keys;
-  auto client = redis::RedisClient::Create(config());
+  auto client = redis::RedisClient::Create(admin_config());
   std::string cursor = "0";
   do {
     auto reply = client->Command({"SCAN", cursor, "COUNT", "1000"});
@@ -236,7 +344,7 @@ std::vector<std::string> RedisServer::AllKeys() {
 }
 
 std::string RedisServer::DumpAll() {
-  auto client = redis::RedisClient::Create(config());
+  auto client = redis::RedisClient::Create(admin_config());
   std::string out;
   for (const std::string& key : AllKeys()) {
     auto type = client->Command({"TYPE", key});
@@ -296,7 +404,7 @@ std::string RedisServer::DumpAll() {
 }
 
 void RedisServer::FlushAll() {
-  auto reply = redis::RedisClient::Create(config())->Command({"FLUSHALL"});
+  auto reply = redis::RedisClient::Create(admin_config())->Command({"FLUSHALL"});
   if (!reply.ok()) ADD_FAILURE() << "FLUSHALL failed: " << reply.status();
 }
 

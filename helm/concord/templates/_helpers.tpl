@@ -80,6 +80,10 @@ completed with derived names:
   binary     executable (concord-<key> unless set)
   spiffeId   spiffe://<trustDomain>/service/<binary>
   tlsSecret  Secret written by cert-manager
+  modules    the service modules it hosts (allInOne: every module of concord-server; perService:
+             its key). Each logs in to Redis as its own ACL user (redis.users.<module>).
+  hostsAudit       true for the workload running the audit module ("server" / "audit"): it
+                   exports the signed checkpoints (audit.checkpointExport volume)
   hostsReferrals   true for the workload running the referrals module ("server" in allInOne,
                    "referrals" in perService)
   notifier         hostsReferrals and referrals.notifier.enabled: mount the notifier Secret
@@ -109,6 +113,12 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- end }}
 {{- $_ := set $w "spiffeId" (printf "spiffe://%s/service/%s" $root.Values.trustDomain $w.binary) }}
 {{- $_ := set $w "tlsSecret" (printf "%s-tls" $w.resource) }}
+{{- if eq $root.Values.mode "allInOne" }}
+{{- $_ := set $w "modules" (include "concord.serverModules" $root | fromYamlArray) }}
+{{- else }}
+{{- $_ := set $w "modules" (list $key) }}
+{{- end }}
+{{- $_ := set $w "hostsAudit" (has "audit" $w.modules) }}
 {{- $hosts := or (eq $root.Values.mode "allInOne") (eq $key "referrals") }}
 {{- $_ := set $w "hostsReferrals" $hosts }}
 {{- $_ := set $w "notifier" (and $hosts $root.Values.referrals.notifier.enabled) }}
@@ -118,6 +128,22 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- $_ := set $out $key $w }}
 {{- end }}
 {{- toYaml $out }}
+{{- end }}
+
+{{/*
+The modules concord-server hosts (exe/concord_server/main.cc), each with its Redis ACL user in
+redis.users. A later module is added here and in redis.users.
+*/}}
+{{- define "concord.serverModules" -}}
+- directory
+- audit
+- messaging
+- referrals
+{{- end }}
+
+{{/* CONCORD_REDIS_<MODULE>_PASSWORD for a module name. */}}
+{{- define "concord.redisPasswordEnv" -}}
+{{- printf "CONCORD_REDIS_%s_PASSWORD" (. | upper | replace "-" "_") }}
 {{- end }}
 
 {{/* The container image reference (digest wins over tag). */}}
@@ -150,6 +176,13 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- if and (eq .Values.mode "perService") (hasKey $workloads "referrals") .Values.referrals.notifier.enabled (not (hasKey $workloads "messaging")) }}
 {{- fail "referrals.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set referrals.notifier.enabled=false: notifications then stay queued in Redis)" }}
 {{- end }}
+{{- range $key, $w := $workloads }}
+{{- range $m := $w.modules }}
+{{- if not (hasKey $.Values.redis.users $m) }}
+{{- fail (printf "redis.users.%s is required: the Redis ACL user of the %s module (workload %s) and the Secret of its password" $m $m $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and .Values.networkPolicy.enabled (not (or .Values.redis.networkPolicy.ipBlocks .Values.redis.networkPolicy.namespaceSelector .Values.redis.networkPolicy.podSelector)) }}
 {{- fail "networkPolicy.enabled needs redis.networkPolicy.ipBlocks or a namespaceSelector/podSelector: egress is allowed to Redis and DNS only" }}
 {{- end }}
@@ -158,4 +191,22 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{/* The referrals notifier's cert-manager Certificate (and, with "-tls", its Secret). */}}
 {{- define "concord.notifierCertificate" -}}
 {{- printf "%s-referrals-notifier" (include "concord.fullname" .) | trunc 57 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The notifier secret's Secret: notifierSecret.existingSecret, or the one this chart generates. */}}
+{{- define "concord.notifierSecret" -}}
+{{- if .Values.notifierSecret.existingSecret }}
+{{- .Values.notifierSecret.existingSecret }}
+{{- else }}
+{{- printf "%s-notifier-secret" (include "concord.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when some workload runs a notifier (it then needs the notifier secret). */}}
+{{- define "concord.hasNotifier" -}}
+{{- $any := false }}
+{{- range $key, $w := include "concord.workloads" . | fromYaml }}
+{{- if $w.notifier }}{{ $any = true }}{{ end }}
+{{- end }}
+{{- if $any }}true{{ end }}
 {{- end }}

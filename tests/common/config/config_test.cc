@@ -105,6 +105,18 @@ TEST_F(ConfigTest, MissingAndUnreadableFiles) {
   EXPECT_THAT(FieldViolationsOf(st), SizeIs(2));
 }
 
+// A notifier keys its message ids with the notifier secret: without it the process does not start.
+TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
+  cfg_.referrals_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --referrals-notifier-dir is set"));
+  cfg_.notifier_secret_file = (dir_ / "missing.secret").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"), HasSubstr("file not found"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),
@@ -164,23 +176,74 @@ TEST_F(ConfigTest, MaxConnectionAgeAndGrace) {
   EXPECT_THAT(app.help(), HasSubstr("CONCORD_MAX_CONNECTION_AGE_SECONDS"));
 }
 
-TEST_F(ConfigTest, RedisPasswordWithoutUserIsAllowedButNotUserWithoutPassword) {
-  cfg_.redis_password = "s3cret";
-  EXPECT_TRUE(Validate(cfg_).ok());
-  cfg_.redis_password.clear();
-  cfg_.redis_user = "concord";
-  const Status st = Validate(cfg_);
-  EXPECT_EQ(ViolationOf(st, "--redis-password"), "is required when --redis-user is set");
+// Test that every hosted module needs its own Redis credential, named by its flag, and that the
+// credential of a module the binary does not host is not required.
+TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
+  EXPECT_EQ(RedisWorkloads(),
+            (std::vector<std::string>{"directory", "audit", "messaging", "referrals"}));
+  const Status missing = ValidateRedisCredentials(cfg_, {"referrals", "audit"});
+  EXPECT_THAT(ViolationOf(missing, "--redis-referrals-password-file"),
+              AllOf(HasSubstr("is required"), HasSubstr("CONCORD_REDIS_REFERRALS_PASSWORD"),
+                    HasSubstr("concord-referrals")));
+  EXPECT_THAT(ViolationOf(missing, "--redis-audit-password-file"), HasSubstr("is required"));
+  EXPECT_TRUE(ValidateRedisCredentials(cfg_, {}).ok());
+
+  cfg_.redis_referrals_password = "from-env";
+  auto inline_password = RedisCredentialFor(cfg_, "referrals");
+  ASSERT_TRUE(inline_password.ok()) << inline_password.status();
+  EXPECT_EQ(inline_password->user, "concord-referrals");
+  EXPECT_EQ(inline_password->password, "from-env");
+
+  // From a file (first line, trailing whitespace dropped); both given is ambiguous.
+  std::ofstream(dir_ / "audit.pw") << "s3cret-from-file \n";
+  cfg_.redis_audit_password_file = (dir_ / "audit.pw").string();
+  cfg_.redis_audit_user = "concord-audit-blue";
+  auto from_file = RedisCredentialFor(cfg_, "audit");
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->user, "concord-audit-blue");
+  EXPECT_EQ(from_file->password, "s3cret-from-file");
+  cfg_.redis_audit_password = "also";
+  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-password-file"),
+              HasSubstr("not both"));
+  cfg_.redis_audit_password.clear();
+
+  std::ofstream(dir_ / "empty.pw") << "\n";
+  cfg_.redis_audit_password_file = (dir_ / "empty.pw").string();
+  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-password-file"),
+              HasSubstr("empty"));
+  cfg_.redis_audit_password_file = (dir_ / "none.pw").string();
+  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-password-file"),
+              HasSubstr("file not found"));
+  cfg_.redis_audit_password_file = (dir_ / "audit.pw").string();
+  cfg_.redis_audit_user = "has space";
+  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-user"),
+              HasSubstr("ACL user name"));
+  EXPECT_THAT(
+      ViolationOf(ValidateRedisCredentials(cfg_, {"guidelines"}), "--redis-guidelines-user"),
+      HasSubstr("no Redis ACL user is defined"));
 }
 
 TEST_F(ConfigTest, SecretsNeverAppearInMessages) {
-  cfg_.redis_password = "hunter2-secret";
+  cfg_.redis_messaging_password = "hunter2-secret";
+  cfg_.redis_messaging_password_file = (dir_ / "tls.key").string();
   cfg_.redis_port = -1;
-  const Status st = Validate(cfg_);
-  EXPECT_THAT(std::string(st.message()), Not(HasSubstr("hunter2")));
-  for (const FieldViolation& v : FieldViolationsOf(st)) {
-    EXPECT_THAT(v.description, Not(HasSubstr("hunter2")));
+  for (const Status& st : {Validate(cfg_), ValidateRedisCredentials(cfg_, {"messaging"})}) {
+    EXPECT_THAT(std::string(st.message()), Not(HasSubstr("hunter2")));
+    for (const FieldViolation& v : FieldViolationsOf(st)) {
+      EXPECT_THAT(v.description, Not(HasSubstr("hunter2")));
+    }
   }
+}
+
+TEST_F(ConfigTest, AuditCheckpointSettings) {
+  cfg_.audit_checkpoint_interval_seconds = 0;
+  cfg_.audit_checkpoint_dir = (dir_ / "missing").string();
+  const Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--audit-checkpoint-interval-seconds"), "must be in 1..86400, got 0");
+  EXPECT_THAT(ViolationOf(st, "--audit-checkpoint-dir"), HasSubstr("is not a directory"));
+  cfg_.audit_checkpoint_interval_seconds = 60;
+  cfg_.audit_checkpoint_dir = dir_.string();
+  EXPECT_TRUE(Validate(cfg_).ok());
 }
 
 // Test that every option is a flag and an environment variable, and the flag wins.

@@ -21,6 +21,21 @@ TEST(Sha256, ArrayMatchesHex) {
             Sha256Hex("abc"));
 }
 
+// RFC 4231 test cases 1, 2 and 6 (a key longer than the block size is hashed first).
+TEST(HmacSha256, KnownAnswers) {
+  EXPECT_EQ(HmacSha256Hex(std::string(20, '\x0b'), "Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HmacSha256Hex(std::string(131, '\xaa'),
+                          "Test Using Larger Than Block-Size Key - Hash Key First"),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  const auto mac = HmacSha256("Jefe", "what do ya want for nothing?");
+  EXPECT_EQ(HexEncode(std::string_view(reinterpret_cast<const char*>(mac.data()), 32)),
+            HmacSha256Hex("Jefe", "what do ya want for nothing?"));
+  EXPECT_NE(HmacSha256Hex("", "x"), HmacSha256Hex("k", "x"));
+}
+
 TEST(ConstantTimeEquals, ComparesBytes) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
   EXPECT_TRUE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0b", 3)));

@@ -9,7 +9,7 @@
 
 #include "absl/time/clock.h"
 #include "common/audit/audit_record.h"
-#include "services/audit/checkpoint.h"
+#include "common/audit/checkpoint.h"
 
 namespace concord::audit {
 namespace {

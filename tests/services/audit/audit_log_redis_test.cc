@@ -1,6 +1,8 @@
-// The audit domain over a real redis-server: records written by RedisAuditSink, read, queried,
-// verified and checkpointed through RedisAuditStore; tampering done directly in Redis (HSET,
-// HDEL, swap, truncation) is reported at exactly the tampered seq.
+// The audit domain over a real redis-server: records appended by a workload's IntakeAuditSink
+// (as the messaging ACL user) and chained by the AuditIngester (as the audit ACL user, this
+// test's default), read, queried, verified and checkpointed through RedisAuditStore; tampering
+// done directly in Redis (HSET, HDEL, swap, truncation; with the test-only admin user) is
+// reported at exactly the tampered seq.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +11,8 @@
 
 #include "absl/time/clock.h"
 #include "common/audit/audit_record.h"
-#include "common/audit/redis_audit_sink.h"
+#include "common/audit/intake_audit_sink.h"
+#include "services/audit/audit_ingester.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/checkpointer.h"
 #include "services/audit/redis_audit_store.h"
@@ -29,9 +32,17 @@ class AuditLogRedisTest : public testing::RedisSuiteTest {
   void SetUp() override {
     RedisSuiteTest::SetUp();
     if (HasFatalFailure()) return;
-    sink_ = std::make_unique<RedisAuditSink>(*redis_, key_, clock_);
+    workload_redis_ = redis::RedisClient::Create(server_->config("messaging"));
+    admin_ = redis::RedisClient::Create(server_->admin_config());
+    sink_ = std::make_unique<IntakeAuditSink>(*workload_redis_, key_, clock_, "messaging");
     store_ = std::make_unique<RedisAuditStore>(*redis_);
     log_ = std::make_unique<AuditLog>(*store_, key_, signing_key_, clock_);
+    ingester_ = std::make_unique<AuditIngester>(
+        *store_, key_, clock_, nullptr,
+        IngesterOptions{.workloads = {"directory", "audit", "messaging", "referrals"},
+                        .trust_domain = "concord.test",
+                        .batch = 256,
+                        .poll_interval = absl::Milliseconds(500)});
   }
 
   // Appends n records; record i is about "case:<i % 3>" by police/pz-<i % 2>, one second apart.
@@ -51,6 +62,8 @@ class AuditLogRedisTest : public testing::RedisSuiteTest {
       e.time = clock_.Now();
       ASSERT_TRUE(sink_->Append(e).ok());
     }
+    auto chained = ingester_->IngestPending();
+    ASSERT_TRUE(chained.ok()) << chained.status();
   }
 
   std::string Get(uint64_t seq) {
@@ -59,7 +72,7 @@ class AuditLogRedisTest : public testing::RedisSuiteTest {
     return r.ok() ? r->str : "";
   }
   void Set(uint64_t seq, const std::string& value) {
-    ASSERT_TRUE(redis_->Command({"HSET", RecordsKey(), std::to_string(seq), value}).ok());
+    ASSERT_TRUE(admin_->Command({"HSET", RecordsKey(), std::to_string(seq), value}).ok());
   }
 
   VerifyResult VerifyAll() {
@@ -71,7 +84,10 @@ class AuditLogRedisTest : public testing::RedisSuiteTest {
   AuditKey key_ = *AuditKey::FromBytes(std::string(32, 'z'));
   crypto::Ed25519PrivateKey signing_key_ = crypto::Ed25519PrivateKey::Generate();
   FakeClock clock_;
-  std::unique_ptr<RedisAuditSink> sink_;
+  std::unique_ptr<redis::RedisClient> workload_redis_;
+  std::unique_ptr<redis::RedisClient> admin_;  // tampering: no workload may do it
+  std::unique_ptr<IntakeAuditSink> sink_;
+  std::unique_ptr<AuditIngester> ingester_;
   std::unique_ptr<RedisAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
 };
@@ -106,7 +122,7 @@ TEST_F(AuditLogRedisTest, AlteredRecordInRedisFailsAtThatSeq) {
 
 TEST_F(AuditLogRedisTest, DeletedRecordInRedisFailsAtThatSeq) {
   Append(10);
-  ASSERT_TRUE(redis_->Command({"HDEL", RecordsKey(), "4"}).ok());
+  ASSERT_TRUE(admin_->Command({"HDEL", RecordsKey(), "4"}).ok());
   const VerifyResult r = VerifyAll();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4u);
@@ -131,8 +147,8 @@ TEST_F(AuditLogRedisTest, TruncationBelowACheckpointFailsAtTheFirstRemovedSeq) {
   EXPECT_EQ(cp->seq, 10u);
   // Remove 8..10 and rewind the head to 7 consistently.
   const auto seven = *StoredRecord::Parse(Get(7));
-  ASSERT_TRUE(redis_->Command({"HDEL", RecordsKey(), "8", "9", "10"}).ok());
-  ASSERT_TRUE(redis_->Command({"HSET", HeadKey(), "seq", "7", "hash", seven.hash}).ok());
+  ASSERT_TRUE(admin_->Command({"HDEL", RecordsKey(), "8", "9", "10"}).ok());
+  ASSERT_TRUE(admin_->Command({"HSET", HeadKey(), "seq", "7", "hash", seven.hash}).ok());
   const VerifyResult r = VerifyAll();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 8u);
@@ -142,7 +158,7 @@ TEST_F(AuditLogRedisTest, TruncationBelowACheckpointFailsAtTheFirstRemovedSeq) {
 TEST_F(AuditLogRedisTest, RewoundHeadWithRecordsLeftInPlaceFailsAfterTheHead) {
   Append(6);
   const auto four = *StoredRecord::Parse(Get(4));
-  ASSERT_TRUE(redis_->Command({"HSET", HeadKey(), "seq", "4", "hash", four.hash}).ok());
+  ASSERT_TRUE(admin_->Command({"HSET", HeadKey(), "seq", "4", "hash", four.hash}).ok());
   const VerifyResult r = VerifyAll();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 5u);

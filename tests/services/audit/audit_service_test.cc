@@ -8,11 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "common/audit/audit_record.h"
-#include "common/audit/redis_audit_sink.h"
+#include "common/audit/intake_audit_sink.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
 #include "concord/audit/v1/audit.grpc.pb.h"
+#include "services/audit/audit_ingester.h"
 #include "services/audit/redis_audit_store.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/redis_server.h"
@@ -31,11 +32,22 @@ class AuditServiceTest : public ::testing::Test {
   void SetUp() override {
     redis_server_ = RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
-    redis_ = redis::RedisClient::Create(redis_server_->config());
-    sink_ = std::make_unique<RedisAuditSink>(*redis_, key_, clock_);
+    redis_ = redis::RedisClient::Create(redis_server_->config());  // the audit ACL user
+    admin_ = redis::RedisClient::Create(redis_server_->admin_config());
+    workload_redis_ = redis::RedisClient::Create(redis_server_->config("messaging"));
+    // The records under test come from a workload's intake; the service's own (its queries)
+    // from the audit workload's, as in production.
+    sink_ = std::make_unique<IntakeAuditSink>(*workload_redis_, key_, clock_, "messaging");
+    self_sink_ = std::make_unique<IntakeAuditSink>(*redis_, key_, clock_, "audit");
     store_ = std::make_unique<RedisAuditStore>(*redis_);
     log_ = std::make_unique<AuditLog>(*store_, key_, signing_key_, clock_);
-    service_ = std::make_unique<AuditService>(*log_, sink_.get());
+    ingester_ = std::make_unique<AuditIngester>(
+        *store_, key_, clock_, nullptr,
+        IngesterOptions{.workloads = {"directory", "audit", "messaging", "referrals"},
+                        .trust_domain = "concord.test",
+                        .batch = 256,
+                        .poll_interval = absl::Milliseconds(500)});
+    service_ = std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get());
 
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
@@ -89,7 +101,11 @@ class AuditServiceTest : public ::testing::Test {
   crypto::Ed25519PrivateKey signing_key_ = crypto::Ed25519PrivateKey::Generate();
   FakeClock clock_;
   std::unique_ptr<redis::RedisClient> redis_;
-  std::unique_ptr<RedisAuditSink> sink_;
+  std::unique_ptr<redis::RedisClient> admin_;  // tampering: no workload may do it
+  std::unique_ptr<redis::RedisClient> workload_redis_;
+  std::unique_ptr<IntakeAuditSink> sink_;
+  std::unique_ptr<IntakeAuditSink> self_sink_;
+  std::unique_ptr<AuditIngester> ingester_;
   std::unique_ptr<RedisAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
   std::unique_ptr<AuditService> service_;
@@ -119,6 +135,9 @@ TEST_F(AuditServiceTest, QueryReturnsDecodedRecordsPagedAndIsItselfAudited) {
   EXPECT_THAT(r.recipients(), ::testing::ElementsAre("police/pz-1"));
   EXPECT_EQ(r.hash().size(), 32u);
   EXPECT_EQ(r.prev_hash().size(), 32u);
+  // Provenance: the intake the record came from. Only appended (never chained) by the
+  // workload; the query found it chained (read-your-writes).
+  EXPECT_EQ(r.source(), "messaging");
   EXPECT_FALSE(reply.next_page_token().empty());
 
   req.mutable_page()->set_page_token(reply.next_page_token());
@@ -144,6 +163,7 @@ TEST_F(AuditServiceTest, QueryReturnsDecodedRecordsPagedAndIsItselfAudited) {
   EXPECT_EQ(reply3.records(0).justification(), "quarterly lawfulness review");
   EXPECT_EQ(reply3.records(0).operation(), v1::OPERATION_CONSULTATION);
   EXPECT_EQ(reply3.records(0).outcome(), "OK");
+  EXPECT_EQ(reply3.records(0).source(), "audit");
 }
 
 TEST_F(AuditServiceTest, QueryByAgencyAndInvalidRequests) {
@@ -185,7 +205,7 @@ TEST_F(AuditServiceTest, VerifyReportsIntactAndTamperedLogs) {
     EXPECT_EQ(reply.first_bad_seq(), 0u);
     EXPECT_EQ(reply.head_seq(), 8u);
   }
-  ASSERT_TRUE(redis_->Command({"HDEL", RecordsKey(), "6"}).ok());
+  ASSERT_TRUE(admin_->Command({"HDEL", RecordsKey(), "6"}).ok());
   grpc::ClientContext ctx;
   Prepare(ctx);
   v1::VerifyResponse reply;

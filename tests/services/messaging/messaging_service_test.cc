@@ -178,8 +178,10 @@ class MessagingServiceTest : public ::testing::Test {
                              {"signing_public_key_pem", a.identity.signing_key.PublicKey().ToPem()},
                              {"sealing_public_key_pem", a.identity.sealing_key.PublicKey().ToPem()},
                              {"state", "active"}};
+    // Written as the directory would (the messaging ACL user may only read {dir}).
     EXPECT_TRUE(
-        redis_->Command({"HSET", redis::Key("dir", "agency:" + a.id.Key()), "json", record.dump()})
+        redis::RedisClient::Create(redis_server_->admin_config())
+            ->Command({"HSET", redis::Key("dir", "agency:" + a.id.Key()), "json", record.dump()})
             .ok());
     {
       ::concord::directory::v1::Agency agency;

@@ -91,8 +91,10 @@ class Replica {
   Replica(testing::TestPki& pki, const testing::RedisServer& redis, audit::AuditSink& audit,
           const std::function<void(ServerOptions&)>& tweak = {},
           const std::string& quota_overrides = "")
-      : redis_config_(redis.config()),
+      : redis_config_(redis.config("messaging")),
         redis_(redis::RedisClient::Create(redis_config_)),
+        directory_config_(redis.config("directory")),
+        directory_redis_(redis::RedisClient::Create(directory_config_)),
         // The periodic reload is far beyond the test's horizon: only pub/sub can be in time.
         cache_(*redis_, redis_config_,
                clients::DirectoryCacheOptions{.reload_interval = absl::Hours(1),
@@ -104,13 +106,17 @@ class Replica {
     cfg_.redis_port = redis.port();
     EXPECT_TRUE(cache_.Start().ok());
     calls_.SetEndObserver([this](const server::RevokedCallEnd& end) { ends_.Add(end); });
+    // Each module on its own workload's Redis user, as the host gives them.
     deps_ = std::make_unique<host::HostDeps>(host::HostDeps{cfg_, *redis_, redis_config_, metrics_,
                                                             audit, cache_, SystemClock::Get(),
                                                             port_, &calls_, &quotas_});
+    directory_deps_ = std::make_unique<host::HostDeps>(
+        host::HostDeps{cfg_, *directory_redis_, directory_config_, metrics_, audit, cache_,
+                       SystemClock::Get(), port_, &calls_, &quotas_});
     auto messaging = MessagingModule().create(*deps_);
     EXPECT_TRUE(messaging.ok()) << messaging.status();
     messaging_ = *std::move(messaging);
-    auto directory = directory::DirectoryModule().create(*deps_);
+    auto directory = directory::DirectoryModule().create(*directory_deps_);
     EXPECT_TRUE(directory.ok()) << directory.status();
     directory_ = *std::move(directory);
     server_ = std::make_unique<testing::SecureTestServer>(pki, metrics_, cache_, &calls_);
@@ -145,13 +151,15 @@ class Replica {
   config::CommonConfig cfg_;
   redis::RedisConfig redis_config_;
   std::unique_ptr<redis::RedisClient> redis_;
+  redis::RedisConfig directory_config_;
+  std::unique_ptr<redis::RedisClient> directory_redis_;
   metrics::Metrics metrics_;
   clients::DirectoryCache cache_;
   quota::QuotaChecker quotas_;
   server::OpenCalls calls_;
   EndAudit ends_;
   std::atomic<int> port_{0};
-  std::unique_ptr<host::HostDeps> deps_;
+  std::unique_ptr<host::HostDeps> deps_, directory_deps_;
   std::unique_ptr<host::ModuleInstance> messaging_, directory_;
   std::unique_ptr<testing::SecureTestServer> server_;
 };
@@ -223,7 +231,7 @@ class SubscribeStreamsTest : public ::testing::Test {
   void SetUp() override {
     redis_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_, nullptr);
-    admin_redis_ = redis::RedisClient::Create(redis_->config());
+    admin_redis_ = redis::RedisClient::Create(redis_->admin_config());
     police_ = Register(AgencyType::kPolice, "pz-antwerp");
     payoke_ = Register(AgencyType::kReceptionCentre, "payoke");
     ops_ = Register(AgencyType::kAdmin, "ops");

@@ -1,26 +1,35 @@
 // The referrals notifier against the REAL messaging and directory modules (as concord-server
 // hosts them), over real mTLS behind the real authorization table, with a real redis-server:
 // a notification sent as admin/concord-referrals reaches the recipients' inboxes, verifies and
-// unseals with their keys, is stored once however often it is resent, and the messaging policy
-// keeps every other admin identity and every non-notification out.
+// unseals with their keys, an id holding another envelope is never taken for "sent", an agency
+// cannot suppress its own overdue alert by taking the alert's message id first, and the
+// messaging policy keeps every other admin identity and every non-notification out.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/messaging/message_crypto.h"
 #include "client/messaging/messaging_client.h"
+#include "client/notify/messaging_notification_sender.h"
 #include "common/authz/auth_processor.h"
 #include "common/authz/policy.h"
 #include "common/clients/directory_keys.h"
+#include "common/crypto/hash.h"
+#include "common/notify/message_ids.h"
+#include "common/notify/notifier_identity.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
 #include "services/directory/directory_module.h"
 #include "services/messaging/messaging_module.h"
 #include "services/referrals/ids.h"
 #include "services/referrals/notifier.h"
+#include "services/referrals/redis_referral_store.h"
+#include "services/referrals/referrals_module.h"
 #include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
@@ -50,7 +59,8 @@ class NotifierMessagingTest : public ::testing::Test {
     ASSERT_NE(redis_server_, nullptr);
     cfg_.trust_domain = kTd;
     cfg_.redis_port = redis_server_->port();
-    redis_config_ = redis_server_->config();
+    // One HostDeps for two modules (messaging, directory): a user with both workloads' rights.
+    redis_config_ = redis_server_->admin_config();
     redis_ = redis::RedisClient::Create(redis_config_);
     deps_ = std::make_unique<host::HostDeps>(host::HostDeps{
         cfg_, *redis_, redis_config_, metrics_, audit_, revocations_, SystemClock::Get(), port_});
@@ -111,12 +121,71 @@ class NotifierMessagingTest : public ::testing::Test {
     return dir.string();
   }
 
-  std::unique_ptr<MessagingNotificationSender> Sender(const Party& who) {
-    auto sender = MessagingNotificationSender::Create(
-        IdentityDir(who), pki_.ca_file(), kTd,
-        [this] { return "127.0.0.1:" + std::to_string(port_.load()); });
-    EXPECT_TRUE(sender.ok()) << sender.status();
-    return sender.ok() ? *std::move(sender) : nullptr;
+  std::unique_ptr<notify::MessagingNotificationSender> Sender(const Party& who) {
+    auto identity =
+        notify::LoadNotifierIdentity(IdentityDir(who), pki_.ca_file(), kTd, "--notifier-dir");
+    EXPECT_TRUE(identity.ok()) << identity.status();
+    if (!identity.ok()) return nullptr;
+    return std::make_unique<notify::MessagingNotificationSender>(
+        *std::move(identity), [this] { return "127.0.0.1:" + std::to_string(port_.load()); });
+  }
+
+  // A REFERRED case from `referrer` to centre_ whose 24 h centre-response deadline is already
+  // due; returns the outbox item id of its overdue alert once the scheduler fired it.
+  std::string OverdueCase(RedisReferralStore& store, const Party& referrer, absl::Time now) {
+    const absl::Time due = absl::FromUnixMillis(absl::ToUnixMillis(now - absl::Hours(1)));
+    v1::Case c;
+    c.set_case_id("ref-cccccccccccccccccccccccccc");
+    c.set_subject_ref("subj-dddddddddddddddddddddddddd");
+    *c.mutable_referring_agency() = AgencyIdToProto(referrer.id);
+    *c.mutable_receiving_centre() = AgencyIdToProto(centre_.id);
+    c.set_state(v1::CASE_STATE_REFERRED);
+    c.set_version(1);
+    v1::Deadline* d = c.add_deadlines();
+    d->set_kind(v1::DEADLINE_KIND_CENTRE_RESPONSE);
+    *d->mutable_due_at() = ToProtoTime(due);
+    CaseWrite w;
+    w.next = c;
+    w.entry.set_version(1);
+    w.entry.set_action("submit");
+    w.entry.set_to_state(c.state());
+    *w.entry.mutable_actor() = c.referring_agency();
+    w.deadlines_started.push_back(DeadlineStart{v1::DEADLINE_KIND_CENTRE_RESPONSE, due, {due}});
+    EXPECT_TRUE(store.Apply(w).ok());
+    // The firing id is public knowledge to the parties: case id, deadline, stage, due time.
+    return absl::StrCat(c.case_id(), "-centre_response-overdue-", absl::ToUnixMillis(due));
+  }
+
+  // The centre's own message to `to` under `message_id` (a party may send whatever it likes).
+  void SendAsCentre(const Party& to, const std::string& message_id) {
+    mc::MessagingClient centre = Client(centre_);
+    mc::MessageDraft draft;
+    draft.message_id = message_id;
+    draft.kind = mv1::MESSAGE_KIND_INFORMATION;
+    draft.body = "nothing to see";
+    auto sent = centre.SendMessage(draft, {to.identity.agency}, {});
+    ASSERT_TRUE(sent.ok()) << sent.status();
+  }
+
+  // True when `who` holds a notification from admin/concord-referrals whose opened body contains
+  // `needle`.
+  bool Notified(const Party& who, const std::string& needle) {
+    mc::MessagingClient client = Client(who);
+    auto inbox = client.ListInbox(mv1::ListInboxRequest{});
+    EXPECT_TRUE(inbox.ok()) << inbox.status();
+    if (!inbox.ok()) return false;
+    for (const mv1::InboxEntry& e : inbox->entries()) {
+      if (e.envelope().sender().id() != "concord-referrals") continue;
+      auto opened = client.Read(e.envelope().message_id());
+      EXPECT_TRUE(opened.ok()) << opened.status();
+      if (opened.ok() && opened->body.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  notify::MessageIds Ids() {
+    return *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 'k')),
+                                       "admin/concord-referrals", kNotificationIdPrefix);
   }
 
   mc::MessagingClient Client(const Party& who) {
@@ -146,16 +215,17 @@ TEST_F(NotifierMessagingTest, ANotificationReachesEveryRecipientSignedSealedAndO
   auto sender = Sender(notifier_);
   ASSERT_NE(sender, nullptr);
   EXPECT_EQ(sender->identity().Key(), "admin/concord-referrals");
-  OutgoingNotification n;
-  n.message_id = NotificationMessageId("ref-abcdefghijklmnopqrstuvwxyz-v3");
-  n.case_id = "ref-abcdefghijklmnopqrstuvwxyz";
+  notify::Notification n;
+  n.thread_id = "ref-abcdefghijklmnopqrstuvwxyz";
   n.recipients = {centre_.id, magistrate_.id};
   n.body = R"({"type":"referral.transition","case_id":"ref-abcdefghijklmnopqrstuvwxyz"})";
-  Status s = sender->Send(n);
+  const std::string id = Ids().Derive("ref-abcdefghijklmnopqrstuvwxyz-v3", 0);
+  Status s = sender->Send(n, id);
   ASSERT_TRUE(s.ok()) << s;
-  // A resend after a crash builds a new envelope under the same id: stored once.
-  s = sender->Send(n);
-  ASSERT_TRUE(s.ok()) << s;
+  // A resend after a crash builds a new envelope under the same id: nothing new is stored, and
+  // the answer is ALREADY_EXISTS, never "sent" (the delivery rule then takes a fresh id).
+  s = sender->Send(n, id);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
 
   for (const Party* who : {&centre_, &magistrate_}) {
     mc::MessagingClient client = Client(*who);
@@ -167,14 +237,13 @@ TEST_F(NotifierMessagingTest, ANotificationReachesEveryRecipientSignedSealedAndO
     EXPECT_EQ(opened->body, n.body);
     EXPECT_EQ(opened->envelope.kind(), mv1::MESSAGE_KIND_NOTIFICATION);
     EXPECT_EQ(opened->envelope.sender().id(), "concord-referrals");
-    EXPECT_EQ(opened->envelope.thread_id(), n.case_id);
+    EXPECT_EQ(opened->envelope.thread_id(), n.thread_id);
   }
 }
 
 TEST_F(NotifierMessagingTest, MessagingKeepsOtherAdminsAndOtherKindsOut) {
   // Another admin identity may not send, not even a notification.
-  auto ops = MessagingNotificationSender::Create(IdentityDir(ops_), pki_.ca_file(), kTd,
-                                                 [] { return std::string(); });
+  auto ops = notify::LoadNotifierIdentity(IdentityDir(ops_), pki_.ca_file(), kTd, "--dir");
   EXPECT_EQ(ops.status().code(), absl::StatusCode::kInvalidArgument)
       << "the notifier refuses a non concord-* identity at start";
   mc::MessagingClient ops_client = Client(ops_);
@@ -195,6 +264,89 @@ TEST_F(NotifierMessagingTest, MessagingKeepsOtherAdminsAndOtherKindsOut) {
   // ... and it reads nothing: the policy table refuses admins every inbox RPC.
   auto inbox = notifier.ListInbox(mv1::ListInboxRequest{});
   EXPECT_EQ(inbox.status().code(), absl::StatusCode::kPermissionDenied) << inbox.status();
+}
+
+// The attack of issue 9 item 6: the centre a referral waits on knows its case id and the due time
+// of its deadline, so under the old scheme ("rn-" + SHA-256 of the public firing id) it could
+// send a message of its own under the id of its overdue alert first; messaging then refused the
+// alert as ALREADY_EXISTS, the notifier took that for "delivered", and neither the referrer nor
+// the centre was ever alerted. Keyed ids cannot be predicted: the alert goes out.
+TEST_F(NotifierMessagingTest, ACentreCannotPreemptItsOwnOverdueAlert) {
+  auto sender = Sender(notifier_);
+  ASSERT_NE(sender, nullptr);
+  Party police = Register(AgencyType::kPolice, "pz-liege");
+  RedisReferralStore store(*redis_);
+  const absl::Time now = absl::Now();
+  const std::string firing = OverdueCase(store, police, now);
+  SendAsCentre(police, "rn-" + crypto::Sha256Hex(firing).substr(0, 40));
+
+  auto fired = store.FireDue(now, 10);
+  ASSERT_TRUE(fired.ok()) << fired.status();
+  ASSERT_EQ(*fired, 1);
+  ReferralsOutbox outbox(store, kTd);
+  const notify::MessageIds ids = Ids();
+  notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
+                              ReferralsNotifierOptions("test"));
+  auto done = worker.RunOnce();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, 1);
+  EXPECT_TRUE(Notified(police, "centre_response")) << "the referrer got no overdue alert";
+  EXPECT_TRUE(Notified(centre_, "centre_response")) << "the centre got no overdue alert";
+}
+
+// Even an id that IS taken (here: the centre is handed the first keyed id, as a crash between
+// send and acknowledgement would leave it) never counts as delivered: the notifier re-sends
+// under the next attempt's id and counts the taken id.
+TEST_F(NotifierMessagingTest, ATakenIdIsResentUnderAFreshOne) {
+  auto sender = Sender(notifier_);
+  ASSERT_NE(sender, nullptr);
+  Party police = Register(AgencyType::kPolice, "pz-namur");
+  RedisReferralStore store(*redis_);
+  const absl::Time now = absl::Now();
+  const std::string firing = OverdueCase(store, police, now);
+  const notify::MessageIds ids = Ids();
+  SendAsCentre(police, ids.Derive(firing, 0));
+
+  ASSERT_TRUE(store.FireDue(now, 10).ok());
+  ReferralsOutbox outbox(store, kTd);
+  notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
+                              ReferralsNotifierOptions("test"));
+  auto done = worker.RunOnce();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, 1);
+  EXPECT_TRUE(Notified(police, "centre_response"));
+  mc::MessagingClient client = Client(police);
+  auto inbox = client.ListInbox(mv1::ListInboxRequest{});
+  ASSERT_TRUE(inbox.ok());
+  std::set<std::string> from_notifier;
+  for (const mv1::InboxEntry& e : inbox->entries()) {
+    if (e.envelope().sender().id() == "concord-referrals") {
+      from_notifier.insert(e.envelope().message_id());
+    }
+  }
+  EXPECT_EQ(from_notifier, (std::set<std::string>{ids.Derive(firing, 1)}));
+  const std::string exposition = metrics_.Serialize();
+  EXPECT_NE(exposition.find("concord_referral_notifications_id_taken_total 1"), std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("concord_referral_notifications_total{outcome=\"sent\"} 1"),
+            std::string::npos)
+      << exposition;
+  // Acknowledged: nothing is sent again.
+  done = worker.RunOnce();
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(*done, 0);
+}
+
+// The process refuses to start a notifier without the secret its ids are keyed with, naming
+// the flag.
+TEST_F(NotifierMessagingTest, TheNotifierRefusesToStartWithoutItsSecret) {
+  cfg_.tls_ca = pki_.ca_file();
+  cfg_.referrals_notifier_dir = IdentityDir(notifier_);
+  auto module = ReferralsModule().create(*deps_);
+  ASSERT_FALSE(module.ok());
+  EXPECT_EQ(module.status().code(), absl::StatusCode::kInvalidArgument) << module.status();
+  EXPECT_NE(module.status().message().find("--notifier-secret-file"), std::string::npos)
+      << module.status();
 }
 
 }  // namespace

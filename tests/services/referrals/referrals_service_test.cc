@@ -72,11 +72,18 @@ class AuditRecorder final : public audit::AuditSink {
   std::vector<audit::AuditEvent> events_;
 };
 
-class RecordingSender final : public NotificationSender {
+// What the recording sender saw: the message id and the notification.
+struct OutgoingNotification {
+  std::string message_id;
+  std::vector<AgencyId> recipients;
+  std::string body;
+};
+
+class RecordingSender final : public notify::NotificationSender {
  public:
-  Status Send(const OutgoingNotification& n) override {
+  Status Send(const notify::Notification& n, std::string_view message_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    sent_.push_back(n);
+    sent_.push_back({std::string(message_id), n.recipients, n.body});
     return absl::OkStatus();
   }
   std::vector<OutgoingNotification> sent() {
@@ -111,6 +118,9 @@ class ReferralsServiceTest : public ::testing::Test {
     redis_server_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
     redis_ = redis::RedisClient::Create(redis_server_->config());
+    // The directory's records are written as the directory would (the referrals ACL user may
+    // only read {dir}).
+    directory_writer_ = redis::RedisClient::Create(redis_server_->admin_config());
     store_ = std::make_unique<RedisReferralStore>(*redis_);
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kTd);
     auto table = quota::QuotaTable::Defaults().WithOverrides(QuotaOverrides());
@@ -122,8 +132,9 @@ class ReferralsServiceTest : public ::testing::Test {
         *store_, *directory_, audit_, metrics_, SystemClock::Get(),
         ReferralsServiceOptions{
             .trust_domain = kTd, .deadlines = DeadlineConfig{}, .quotas = quotas_.get()});
-    outbox_ = std::make_unique<OutboxWorker>(*store_, &sender_, metrics_,
-                                             OutboxWorkerOptions{.trust_domain = kTd});
+    outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd);
+    outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
+                                                     ReferralsNotifierOptions("test"));
 
     server_ = std::make_unique<testing::SecureTestServer>(pki_, metrics_, revocations_);
     ASSERT_TRUE(server_->Start({service_.get()}).ok());
@@ -159,12 +170,12 @@ class ReferralsServiceTest : public ::testing::Test {
                         {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
                         {"capacity", capacity},
                         {"state", "active"}};
-    EXPECT_TRUE(redis_
+    EXPECT_TRUE(directory_writer_
                     ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
                                j.dump(), "version", "1"})
                     .ok());
     EXPECT_TRUE(
-        redis_
+        directory_writer_
             ->Command({"SADD",
                        clients::DirectoryKey("idx:type:" + std::string(AgencyTypeName(type))),
                        a.id.Key()})
@@ -292,9 +303,11 @@ class ReferralsServiceTest : public ::testing::Test {
     }
     return out;
   }
+  // Tampering as whoever controls Redis (the admin user: the referrals user runs no LSET).
   void PutHistoryEntry(const std::string& case_id, size_t index, const v1::HistoryEntry& e) {
     ASSERT_TRUE(
-        redis_->Command({"LSET", HistoryKey(case_id), std::to_string(index), e.SerializeAsString()})
+        directory_writer_
+            ->Command({"LSET", HistoryKey(case_id), std::to_string(index), e.SerializeAsString()})
             .ok());
   }
 
@@ -328,6 +341,7 @@ class ReferralsServiceTest : public ::testing::Test {
   testing::TestPki pki_{kTd};
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<redis::RedisClient> directory_writer_;
   std::unique_ptr<RedisReferralStore> store_;
   std::unique_ptr<clients::DirectoryReader> directory_;
   metrics::Metrics metrics_;
@@ -336,7 +350,11 @@ class ReferralsServiceTest : public ::testing::Test {
   std::unique_ptr<quota::StorageGuard> storage_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<ReferralsService> service_;
-  std::unique_ptr<OutboxWorker> outbox_;
+  notify::MessageIds ids_ =
+      *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 's')),
+                                  "admin/concord-referrals", kNotificationIdPrefix);
+  std::unique_ptr<ReferralsOutbox> outbox_source_;
+  std::unique_ptr<notify::OutboxWorker> outbox_;
   NoRevocations revocations_;
   std::unique_ptr<testing::SecureTestServer> server_;
   Agent police_, other_police_, pagasa_, surya_, esperanto_, magistrate_, oe_, coordination_;

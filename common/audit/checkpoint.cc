@@ -1,12 +1,12 @@
-#include "services/audit/checkpoint.h"
+#include "common/audit/checkpoint.h"
 
-#include "common/audit/audit_record.h"
 #include "common/crypto/canonical.h"
 
 namespace concord::audit {
 namespace {
 
 constexpr std::string_view kDomain = "concord.audit.checkpoint.v1";
+constexpr size_t kHashSize = 32;  // SHA-256 head hash
 constexpr size_t kStoredSize = 8 + 8 + kHashSize + crypto::kEd25519SignatureSize;
 
 void PutU64(std::string& out, uint64_t v) {

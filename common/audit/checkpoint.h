@@ -1,8 +1,10 @@
-// File: services/audit/checkpoint.h
+// File: common/audit/checkpoint.h
 //
 // A signed checkpoint: the audit service's statement that the chain head at `seq` had hash
 // `head_hash` at `time`. Anyone holding the audit public key can check it; a checkpoint copied
-// out of Redis (GetCheckpoint) later proves that the log up to `seq` was not rewritten.
+// out of Redis (the audit service exports each one: checkpoint_export.h) later proves that the
+// log up to `seq` was neither rewritten nor cut. Shared by services/audit (signs, stores) and
+// concordctl (checks an exported one).
 //
 // Signed message (CanonicalWriter, common/crypto/canonical.h):
 //   AddString(0, "concord.audit.checkpoint.v1")   domain separation

@@ -1,0 +1,84 @@
+// File: common/audit/intake_audit_sink.h
+//
+// The production AuditSink of every workload (directory, audit, messaging, referrals, ...): it
+// seals each event with the deployment audit key and appends it to the workload's own intake
+// list in Redis, concord:{audit}:intake:<workload> (format: audit_record.h). The audit service's
+// ingester (services/audit/audit_ingester.h) moves intake entries into the hash chain, in
+// order, within milliseconds, remembering which intake each record came from.
+//
+// Durability: Append returns OK once the entry is in Redis, which is as durable as the chain
+// itself (same Redis, same AOF): a call is answered only once its audit record is stored.
+//
+// Least privilege (deploy/redis-users.acl): a workload's Redis user may only RPUSH to its own
+// intake, and RPUSH can only append. A compromised workload can add records (attributed to its
+// intake) but cannot remove or rewrite any record, chained or pending, nor write another
+// workload's intake or the chain. (A stream would not do: XADD accepts MAXLEN/MINID trimming,
+// which Redis ACLs cannot forbid, so an XADD-only user could still delete pending entries.)
+//
+// Group commit: concurrent Append calls queue; one caller (the leader) seals everything queued
+// (up to kMaxBatch entries) and sends ONE pipeline, `RPUSH intake e1 ... en` + `PUBLISH
+// concord:audit:intake ""` (the ingester's wake-up; a hint only), so N concurrent audited RPCs
+// cost one Redis round trip. Each caller returns once its own entries are stored (or failed), in
+// queue order.
+//
+//   audit::IntakeAuditSink sink(*redis, *std::move(key), SystemClock::Get(), "messaging");
+//   CONCORD_RETURN_IF_ERROR(sink.Append(event));
+//
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/audit/audit_event.h"
+#include "common/audit/audit_key.h"
+#include "common/redis/redis_client.h"
+#include "common/time/clock.h"
+
+namespace concord::audit {
+
+class IntakeAuditSink final : public AuditSink {
+ public:
+  /// `redis` and `clock` must outlive the sink. `workload` names the intake: lower-case letters,
+  /// digits and '-', at most kMaxWorkloadName characters (a host module's name). The clock
+  /// stamps events whose time is absl::UnixEpoch() (unset).
+  IntakeAuditSink(redis::RedisClient& redis, AuditKey key, Clock& clock, std::string workload);
+
+  /// OK once the entry is in Redis. UNAVAILABLE when Redis is unreachable (fast, per
+  /// common/redis); INVALID_ARGUMENT when the event is too large; INTERNAL when Redis refuses
+  /// the write (e.g. NOPERM: the ACL user may not write this intake).
+  Status Append(const AuditEvent& event) override;
+  /// All of `events` in order, in as few round trips as the batch limit allows.
+  Status AppendAll(const std::vector<AuditEvent>& events) override;
+
+  const std::string& workload() const { return workload_; }
+
+  static constexpr size_t kMaxBatch = 256;
+
+ private:
+  struct Pending {
+    AuditEvent event;
+    Status result;  // set by the leader; meaningful once done
+    bool done = false;
+    std::condition_variable* owner = nullptr;  // the Commit call waiting for this entry
+  };
+  // Queues `items` and waits until each is stored (leading batches when no one else does).
+  Status Commit(std::vector<Pending>& items);
+  // Stores `batch` (leader only), setting each Pending's result.
+  void StoreBatch(const std::vector<Pending*>& batch);
+
+  redis::RedisClient& redis_;
+  const AuditKey key_;
+  Clock& clock_;
+  const std::string workload_;
+  const std::string intake_key_;
+
+  std::mutex queue_mu_;
+  std::vector<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
+};
+
+}  // namespace concord::audit

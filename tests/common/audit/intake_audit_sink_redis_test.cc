@@ -1,0 +1,204 @@
+// IntakeAuditSink against a real redis-server running the shipped ACL file, as a workload's ACL
+// user (messaging): sealed entries appended to its own intake in order, group commit under
+// concurrency (fewer RPUSHes than records), AppendAll in batches, the wake-up published, a
+// too-large event failing alone, fail-fast while Redis is down, and another workload's intake
+// refused by Redis (NOPERM).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "common/audit/audit_record.h"
+#include "common/audit/intake_audit_sink.h"
+#include "common/redis/subscriber.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/redis_fixture.h"
+
+namespace concord::audit {
+namespace {
+
+using ::concord::testing::FakeClock;
+using ::testing::HasSubstr;
+
+AuditEvent Event(int i) {
+  return AuditEvent{.agency = {"concord.test", AgencyType::kPolice, "pz-" + std::to_string(i % 3)},
+                    .officer = "officer-" + std::to_string(i),
+                    .operation = Operation::kDisclosure,
+                    .object = "message:m" + std::to_string(i),
+                    .method = "/concord.messaging.v1.Messaging/Send",
+                    .justification = "",
+                    .recipients = {"reception_centre/payoke"},
+                    .outcome = "OK",
+                    .time = absl::FromUnixSeconds(1'800'000'000 + i)};
+}
+
+class IntakeAuditSinkTest : public testing::RedisSuiteTest {
+ protected:
+  void SetUp() override {
+    RedisSuiteTest::SetUp();  // redis_: the test-only admin user (reads the intake back)
+    if (HasFatalFailure()) return;
+    messaging_ = redis::RedisClient::Create(server_->config("messaging"));
+    sink_ = std::make_unique<IntakeAuditSink>(*messaging_, key_, clock_, "messaging");
+  }
+
+  std::vector<std::string> Intake(const std::string& workload) {
+    auto r = redis_->Command({"LRANGE", IntakeKey(workload), "0", "-1"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const redis::Reply& e : r->elements) out.push_back(e.str);
+    }
+    return out;
+  }
+
+  int64_t RpushCalls() {
+    auto r = redis_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(r.ok());
+    const size_t at = r->str.find("cmdstat_rpush:calls=");
+    if (at == std::string::npos) return 0;
+    const size_t from = at + std::string("cmdstat_rpush:calls=").size();
+    int64_t calls = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(r->str.substr(from, r->str.find(',', from) - from), &calls));
+    return calls;
+  }
+
+  AuditKey key_ = *AuditKey::FromBytes(std::string(32, 'k'));
+  FakeClock clock_;
+  std::unique_ptr<redis::RedisClient> messaging_;
+  std::unique_ptr<IntakeAuditSink> sink_;
+};
+
+TEST_F(IntakeAuditSinkTest, AppendsSealedEntriesToItsOwnIntakeInOrder) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sink_->Append(Event(i)).ok());
+  const std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    auto opened = OpenIntakeEntry(key_, "messaging", entries[i]);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, Event(i));
+    // Bound to its intake: the same bytes do not open as another workload's entry.
+    EXPECT_EQ(OpenIntakeEntry(key_, "referrals", entries[i]).status().code(),
+              absl::StatusCode::kDataLoss);
+    // Sealed at rest: no field in clear.
+    EXPECT_EQ(entries[i].find("officer-"), std::string::npos);
+  }
+  EXPECT_TRUE(Intake("referrals").empty());
+  EXPECT_EQ(server_->AllKeys(), std::vector<std::string>{IntakeKey("messaging")});
+}
+
+TEST_F(IntakeAuditSinkTest, UnsetEventTimeIsStampedByTheClock) {
+  AuditEvent e = Event(1);
+  e.time = absl::UnixEpoch();
+  ASSERT_TRUE(sink_->Append(e).ok());
+  auto opened = OpenIntakeEntry(key_, "messaging", Intake("messaging").at(0));
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->time, clock_.Now());
+}
+
+// Test that concurrent appends share round trips (group commit) and none is lost.
+TEST_F(IntakeAuditSinkTest, ConcurrentAppendsAreGroupCommittedAndAllStored) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 50;
+  const int64_t before = RpushCalls();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!sink_->Append(Event(t * 1000 + i)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  const std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), static_cast<size_t>(kThreads * kEach));
+  std::set<std::string> officers;
+  for (const std::string& raw : entries) {
+    auto opened = OpenIntakeEntry(key_, "messaging", raw);
+    ASSERT_TRUE(opened.ok());
+    officers.insert(opened->officer);
+  }
+  EXPECT_EQ(officers.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_LT(RpushCalls() - before, kThreads * kEach);  // at least one batch held several
+}
+
+TEST_F(IntakeAuditSinkTest, AppendAllWritesInBatchesInOrder) {
+  const size_t n = IntakeAuditSink::kMaxBatch * 2 + 7;
+  std::vector<AuditEvent> events;
+  for (size_t i = 0; i < n; ++i) events.push_back(Event(static_cast<int>(i)));
+  const int64_t before = RpushCalls();
+  ASSERT_TRUE(sink_->AppendAll(events).ok());
+  EXPECT_EQ(RpushCalls() - before, 3);
+  const std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), n);
+  for (size_t i = 0; i < n; i += 97) {
+    EXPECT_EQ(*OpenIntakeEntry(key_, "messaging", entries[i]), events[i]);
+  }
+}
+
+TEST_F(IntakeAuditSinkTest, PublishesAWakeUpForTheIngester) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int messages = 0;
+  bool subscribed = false;
+  redis::Subscriber wakeups(
+      server_->config("audit"), {std::string(kIntakeChannel)},
+      [&](const std::string&, const std::string&) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++messages;
+        cv.notify_all();
+      },
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        subscribed = true;
+        cv.notify_all();
+      });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return subscribed; }));
+  }
+  ASSERT_TRUE(sink_->Append(Event(1)).ok());
+  std::unique_lock<std::mutex> lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return messages >= 1; }));
+}
+
+TEST_F(IntakeAuditSinkTest, TooLargeEventFailsAloneAndTakesNoPlace) {
+  AuditEvent big = Event(2);
+  big.justification = std::string(kMaxRecordPlaintext, 'j');
+  std::vector<AuditEvent> events = {Event(1), big, Event(3)};
+  const Status st = sink_->AppendAll(events);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  const std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(*OpenIntakeEntry(key_, "messaging", entries[1]), Event(3));
+}
+
+// Security: a workload's user may append to its own intake only.
+TEST_F(IntakeAuditSinkTest, AnotherWorkloadsIntakeIsRefusedByRedis) {
+  IntakeAuditSink impostor(*messaging_, key_, clock_, "referrals");
+  const Status st = impostor.Append(Event(1));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("NOPERM"));
+  EXPECT_TRUE(Intake("referrals").empty());
+}
+
+TEST_F(IntakeAuditSinkTest, RedisDownFailsFastWithUnavailableThenRecovers) {
+  server_->Stop();
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(sink_->Append(Event(1)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  server_->Start();
+  bool stored = false;
+  for (int i = 0; i < 200 && !stored; ++i) {  // bounded: the client's backoff is <= 200 ms
+    stored = sink_->Append(Event(2)).ok();
+    if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(stored);
+}
+
+}  // namespace
+}  // namespace concord::audit
