@@ -76,6 +76,10 @@ class ModuleInstance {
 struct Module {
   std::string name;  // e.g. "directory": also its workload (Redis ACL user, audit intake)
   std::function<StatusOr<std::unique_ptr<ModuleInstance>>(HostDeps&)> create;
+  /// The module stores agencies' new data (messages, uploads, drafts) and refuses it above the
+  /// Redis memory watermark: the host runs the storage guard (INFO memory, which the module's
+  /// ACL user must be granted) on the Redis client of the first such module it hosts.
+  bool guards_storage = false;
 };
 
 struct HostSpec {

@@ -124,7 +124,8 @@ host::Module MessagingModule() {
       .name = "messaging",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
         return std::unique_ptr<host::ModuleInstance>(new MessagingInstance(deps));
-      }};
+      },
+      .guards_storage = true};
 }
 
 }  // namespace concord::messaging

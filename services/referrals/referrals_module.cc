@@ -201,7 +201,8 @@ host::Module ReferralsModule() {
         }
         return std::unique_ptr<host::ModuleInstance>(
             std::make_unique<ReferralsInstance>(deps, std::move(notifier)));
-      }};
+      },
+      .guards_storage = true};
 }
 
 }  // namespace concord::referrals
