@@ -3,6 +3,7 @@
 
 #include "common/audit/audit_context.h"
 #include "common/identity/caller.h"
+#include "common/limits/field_limits.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -158,6 +159,8 @@ StatusOr<Agency> DirectoryService::Update(const pb::UpdateAgencyRequest& req) {
 grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
                                               const pb::RegisterAgencyRequest* req,
                                               pb::RegisterAgencyResponse* resp) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   StatusOr<Agency> result = Register(*req);
   if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
   return ToGrpcStatus(Audit(*ctx, audit::Operation::kCollection,
@@ -168,6 +171,7 @@ grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
                                             const pb::UpdateAgencyRequest* req,
                                             pb::UpdateAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   StatusOr<Agency> result = Update(*req);
   if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
   return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
@@ -178,6 +182,7 @@ grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
                                              const pb::SuspendAgencyRequest* req,
                                              pb::SuspendAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
     CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
@@ -193,6 +198,7 @@ grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
                                                const pb::ReinstateAgencyRequest* req,
                                                pb::ReinstateAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
     CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
@@ -207,6 +213,7 @@ grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
                                                  const pb::RevokeCertificateRequest* req,
                                                  pb::RevokeCertificateResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   StatusOr<RevokedSerial> result = [&]() -> StatusOr<RevokedSerial> {
     CONCORD_ASSIGN_OR_RETURN(RevokedSerial r,
                              NewRevocation(req->serial(), req->reason(), clock_.Now()));
@@ -223,6 +230,7 @@ grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
 
 grpc::Status DirectoryService::GetAgency(grpc::ServerContext*, const pb::GetAgencyRequest* req,
                                          pb::GetAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
   ToProtoAgency(agency, resp->mutable_agency());
@@ -232,6 +240,7 @@ grpc::Status DirectoryService::GetAgency(grpc::ServerContext*, const pb::GetAgen
 grpc::Status DirectoryService::ListAgencies(grpc::ServerContext*,
                                             const pb::ListAgenciesRequest* req,
                                             pb::ListAgenciesResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   AgencyFilter filter;
   if (req->type() != concord::common::v1::AGENCY_TYPE_UNSPECIFIED) {
     auto type = AgencyTypeFromProto(req->type());

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/audit/audit_context.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "prometheus/family.h"
@@ -141,6 +142,8 @@ grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const 
 
 grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
                                     v1::SendResponse* response) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
     CONCORD_RETURN_IF_ERROR(
@@ -153,6 +156,7 @@ grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequ
 
 grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* request,
                                        v1::SendResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
     CONCORD_RETURN_IF_ERROR(
@@ -166,6 +170,7 @@ grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::Forwa
 grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
                                          const v1::SubscribeRequest* request,
                                          grpc::ServerWriter<v1::Delivery>* writer) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::string terminal =
       request->terminal_id().empty() ? "serial-" + caller.cert_serial : request->terminal_id();
@@ -230,6 +235,7 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
 grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
                                          const v1::ListInboxRequest* request,
                                          v1::ListInboxResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   InboxQuery query;
   query.thread_id = request->thread_id();
@@ -262,6 +268,7 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
 
 grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
                                    v1::GetResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<InboxItem> m = mailbox_.GetItem(caller.agency, request->message_id());
   if (m.status().code() == absl::StatusCode::kInvalidArgument) return ToGrpcStatus(m.status());
@@ -274,6 +281,7 @@ grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetReques
 
 grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckRequest* request,
                                    v1::AckResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::vector<std::string> ids(request->message_ids().begin(), request->message_ids().end());
   StatusOr<uint32_t> acked = mailbox_.Ack(caller.agency, ids);
@@ -309,6 +317,7 @@ grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckReques
 grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,
                                            const v1::SendReceiptRequest* request,
                                            v1::SendReceiptResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(Receipt receipt, ReceiptFromProto(request->receipt()));
   const Status added = mailbox_.AddReceipt(caller.agency, receipt);
@@ -321,6 +330,7 @@ grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,
 grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
                                             const v1::ListReceiptsRequest* request,
                                             v1::ListReceiptsResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<std::vector<Receipt>> receipts =
       mailbox_.ListReceipts(caller.agency, request->message_id());
@@ -342,7 +352,8 @@ grpc::Status MessagingService::UploadAttachment(
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
   CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
   v1::UploadAttachmentRequest part;
-  if (!reader->Read(&part) || !part.has_header()) {
+  if (reader->Read(&part)) CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(part));
+  if (!part.has_header()) {
     return ToGrpcStatus(InvalidArgumentWithFields("invalid upload",
                                                   {{"header", "the first message is the header"}}));
   }
@@ -357,6 +368,8 @@ grpc::Status MessagingService::UploadAttachment(
   // Each chunk is checked and stored as it arrives: memory is one chunk, and the first chunk
   // that breaks the chunking rule ends the upload.
   while (status.ok() && reader->Read(&part)) {
+    status = limits::CheckFieldLimits(part);
+    if (!status.ok()) break;
     if (!part.has_chunk()) {
       status = InvalidArgumentWithFields("invalid upload", {{"chunk", "expected a chunk"}});
       break;
@@ -394,6 +407,7 @@ grpc::Status MessagingService::UploadAttachment(
 grpc::Status MessagingService::DownloadAttachment(grpc::ServerContext* ctx,
                                                   const v1::DownloadAttachmentRequest* request,
                                                   grpc::ServerWriter<v1::AttachmentChunk>* writer) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
   CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());

@@ -38,6 +38,7 @@ def gen_stubs(repo, out):
     protos = [
         ("/usr/share/grpc-proto", "grpc/health/v1/health.proto"),
         ("/usr/share/grpc-proto", "grpc/reflection/v1alpha/reflection.proto"),
+        (os.path.join(repo, "proto"), "concord/common/v1/limits.proto"),
         (os.path.join(repo, "proto"), "concord/common/v1/common.proto"),
         (os.path.join(repo, "proto"), "concord/directory/v1/directory.proto"),
         (os.path.join(repo, "proto"), "concord/referrals/v1/referrals.proto"),

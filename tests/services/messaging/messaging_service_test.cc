@@ -28,6 +28,7 @@
 #include "services/messaging/agency_keys.h"
 #include "services/messaging/mailbox.h"
 #include "services/messaging/redis_message_store.h"
+#include "tests/support/field_limit_cases.h"
 #include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
@@ -1343,6 +1344,25 @@ TEST_F(MessagingServiceTest, StorageWatermarkRefusesNewDataButNotAcks) {
   ASSERT_TRUE(admin->Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
   ASSERT_TRUE(storage_->PollOnce().ok());
   EXPECT_TRUE(Send(police_, *next).ok());
+}
+
+// Test, table-driven from the protos, that every RPC refuses a request with any string, bytes or
+// repeated field one over its bound: INVALID_ARGUMENT naming exactly that field's path, and
+// nothing stored.
+TEST_F(MessagingServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
+  const auto* service = v1::SendRequest::descriptor()->file()->FindServiceByName("Messaging");
+  ASSERT_NE(service, nullptr);
+  const std::vector<testing::OverLimitCase> cases = testing::OverLimitCases(*service);
+  ASSERT_GT(cases.size(), 60u);
+  for (const testing::OverLimitCase& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.expected_path);
+    const Status s = FromGrpcStatus(testing::CallRaw(police_.channel, c.method, {c.request}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(ReasonOf(s), "FIELD_TOO_LARGE");
+    EXPECT_THAT(testing::ViolationFields(s), ::testing::ElementsAre(c.expected_path));
+  }
+  EXPECT_EQ(StoredMessages(), 0u);
+  EXPECT_EQ(KeysContaining("att:"), 0u);
 }
 
 }  // namespace

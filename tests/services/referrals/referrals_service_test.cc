@@ -6,6 +6,7 @@
 // (OutboxWorker::RunOnce). Tampering tests write Redis directly, as an intruder would.
 #include "services/referrals/referrals_service.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -29,6 +30,8 @@
 #include "services/referrals/redis_referral_store.h"
 #include "services/referrals/validation.h"
 #include "tests/support/fakes.h"
+#include "tests/support/field_limit_cases.h"
+#include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
@@ -1221,6 +1224,23 @@ TEST_F(ReferralsServiceTest, StorageWatermarkRefusesDraftsButNotTransitions) {
   EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "STORAGE_WATERMARK");
   EXPECT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
   ASSERT_TRUE(admin->Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
+}
+
+// Test, table-driven from the protos, that every RPC refuses a request with any string, bytes or
+// repeated field one over its bound: INVALID_ARGUMENT naming exactly that field's path.
+TEST_F(ReferralsServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
+  const auto* service = v1::SaveDraftRequest::descriptor()->file()->FindServiceByName("Referrals");
+  ASSERT_NE(service, nullptr);
+  const std::vector<testing::OverLimitCase> cases = testing::OverLimitCases(*service);
+  ASSERT_GT(cases.size(), 40u);
+  auto channel = server_->Channel(pki_.AgencyTls(AgencyType::kPolice, "pz-brussels"));
+  for (const testing::OverLimitCase& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.expected_path);
+    const Status s = FromGrpcStatus(testing::CallRaw(channel, c.method, {c.request}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(ReasonOf(s), "FIELD_TOO_LARGE");
+    EXPECT_THAT(testing::ViolationFields(s), ::testing::ElementsAre(c.expected_path));
+  }
 }
 
 }  // namespace
