@@ -42,6 +42,7 @@ DEMO_AGENCIES=(
   platform/example-platform
   admin/ops
   admin/concord-referrals
+  admin/concord-directory
 )
 
 usage() {

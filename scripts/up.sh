@@ -69,7 +69,9 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
      secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused;
      referrals: one case from detection to a registration certificate, notifications, the
-     sealed personal record opened by the magistrate, non-parties refused)
+     sealed personal record opened by the magistrate, non-parties refused; guidelines: the
+     seed set signed and published, received and acknowledged by police and a centre,
+     compliance, the outreach leaflet exported as static pages)
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
@@ -212,7 +214,9 @@ ctl_admin() { "$CONCORDCTL" --agency-dir "$ADMIN_DIR" --ca "$PKI/ca.pem" --serve
 wait_for_health() {
   local deadline=$((SECONDS + HEALTH_WAIT_SECONDS)) out
   while ((SECONDS < deadline)); do
-    if ! pid_alive "$SERVER_PID" concord-server; then
+    # kill -0, not pid_alive: right after the fork the child may not have exec'd concord-server
+    # yet (its cmdline is still this script's).
+    if ! kill -0 "$(cat "$SERVER_PID" 2>/dev/null || echo 0)" 2>/dev/null; then
       echo "---- last lines of $SERVER_LOG ----" >&2
       tail -n 30 "$SERVER_LOG" >&2 || true
       die "concord-server exited during start-up (log above)"
@@ -254,6 +258,7 @@ start_server() {
     CONCORD_REDIS_AUDIT_PASSWORD_FILE=$REDIS_SECRETS/concord-audit.password \
     CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
     CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
+    CONCORD_REDIS_GUIDELINES_PASSWORD_FILE=$REDIS_SECRETS/concord-guidelines.password \
     nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
@@ -261,6 +266,8 @@ start_server() {
     --audit-key-file "$PKI/audit/audit.key" --audit-signing-key-file "$PKI/audit/sign.key" \
     --audit-checkpoint-dir "$CHECKPOINT_DIR" \
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
+    --bootstrap-directory-admins admin/ops \
+    --directory-notifier-dir "$PKI/agencies/admin/concord-directory" \
     --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
@@ -269,34 +276,48 @@ start_server() {
 }
 
 # Directory data of the demo agencies:
-# "<type>/<id>|name|jurisdiction|specialisations|languages|capacity" (capacity: reception centres'
-# places, used with languages, region and specialisations to rank centres for referrals).
+# "<type>/<id>|name|jurisdiction|specialisations|languages|capacity|attributes" (capacity:
+# reception centres' places, used with languages, region and specialisations to rank centres for
+# referrals; attributes: typed rights and roles, services/directory/README.md "Attributes").
+# admin/ops is the deployment's directory administrator and audit reviewer: the server starts
+# with --bootstrap-directory-admins admin/ops, so admin/ops may register itself with these roles
+# on an empty directory; the bootstrap grant ends as soon as it is registered.
 DEMO_DATA=(
-  "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en|"
-  "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en|"
-  "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl|"
-  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support,sexual_exploitation,gender_diversity|fr,nl,en,es,pt|24"
-  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support,labour_exploitation|nl,en,fr|20"
-  "reception_centre/surya|Surya|BE-WLG|thb,victim_support,sexual_exploitation|fr,en|16"
-  "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr|"
-  "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl|"
-  "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en|"
-  "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en|"
-  "platform/example-platform|Example online platform|BE|online_ads|en|"
-  "admin/ops|Concord operations|BE|operations|en|"
-  "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en|"
+  "admin/ops|Concord operations|BE|operations|en||directory_administrator=true,audit_reviewer=true"
+  "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en||"
+  "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en||"
+  "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl||magistrate_role=prosecutor"
+  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support,sexual_exploitation,gender_diversity|fr,nl,en,es,pt|24|recognised_centre=true"
+  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support,labour_exploitation|nl,en,fr|20|recognised_centre=true"
+  "reception_centre/surya|Surya|BE-WLG|thb,victim_support,sexual_exploitation|fr,en|16|recognised_centre=true"
+  "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr||"
+  "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl||"
+  "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en||guideline_publisher=true"
+  "foreign_partner/europol|Europol - AP Phoenix|EU|thb|en||"
+  "platform/example-platform|Example online platform|BE|online_ads|en||"
+  "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en||"
+  "admin/concord-directory|Concord directory notifier (announcements of directory changes)|BE|notifications|en||"
 )
 
+# Every directory change names the officer and why (services/directory/README.md).
+UP_ACCOUNTABILITY=(--officer up.sh --justification "up.sh: register the demo agencies")
+
 register_agencies() {
-  local dir key name jurisdiction specs langs capacity row args out rc registered=0 existing=0
-  local updated=0
+  local dir key name jurisdiction specs langs capacity attributes row args out rc registered=0
+  local existing=0 updated=0 keys=()
+  # admin/ops first: the bootstrap grant lets it register itself as directory administrator.
+  keys+=(admin/ops)
   for dir in "$PKI"/agencies/*/*/; do
     dir=${dir%/}
     key=${dir#"$PKI/agencies/"}
-    name="" jurisdiction="BE" specs="" langs="" capacity=""
+    [ "$key" = admin/ops ] || keys+=("$key")
+  done
+  for key in "${keys[@]}"; do
+    dir=$PKI/agencies/$key
+    name="" jurisdiction="BE" specs="" langs="" capacity="" attributes=""
     for row in "${DEMO_DATA[@]}"; do
       if [ "${row%%|*}" = "$key" ]; then
-        IFS='|' read -r _ name jurisdiction specs langs capacity <<<"$row"
+        IFS='|' read -r _ name jurisdiction specs langs capacity attributes <<<"$row"
       fi
     done
     args=(directory register --from-pki "$dir" --jurisdiction "$jurisdiction")
@@ -305,18 +326,21 @@ register_agencies() {
     for s in ${specs//,/ }; do profile+=(--specialisation "$s"); done
     for s in ${langs//,/ }; do profile+=(--language "$s"); done
     [ -n "$capacity" ] && profile+=(--capacity "$capacity")
+    for s in ${attributes//,/ }; do profile+=(--attribute "$s"); done
     rc=0
-    out=$(ctl_admin --officer up.sh "${args[@]}" "${profile[@]}" 2>&1) || rc=$?
+    out=$(ctl_admin "${UP_ACCOUNTABILITY[@]}" "${args[@]}" "${profile[@]}" 2>&1) || rc=$?
     if [ $rc -eq 0 ]; then
       registered=$((registered + 1))
       info "registered $key"
     elif grep -q ALREADY_EXISTS <<<"$out"; then
       existing=$((existing + 1))
-      # Reception centres registered by an earlier version of this script: bring their referral
-      # profile (specialisations, languages, capacity) up to date.
-      if [ -n "$capacity" ]; then
+      # Agencies registered by an earlier version of this script: bring their referral profile
+      # (specialisations, languages, capacity) and attributes up to date (an update that changes
+      # nothing is not announced).
+      if [ -n "$capacity" ] || [ -n "$attributes" ]; then
         rc=0
-        out=$(ctl_admin --officer up.sh directory update "$key" "${profile[@]}" 2>&1) || rc=$?
+        out=$(ctl_admin "${UP_ACCOUNTABILITY[@]}" directory update "$key" "${profile[@]}" 2>&1) ||
+          rc=$?
         if [ $rc -ne 0 ]; then
           echo "$out" >&2
           die "updating $key failed (exit $rc)"
@@ -328,7 +352,7 @@ register_agencies() {
       die "registering $key failed (exit $rc)"
     fi
   done
-  ok "directory: $registered agencies registered, $existing already there ($updated centre profiles refreshed)"
+  ok "directory: $registered agencies registered, $existing already there ($updated profiles refreshed)"
 }
 
 STEP=0
@@ -387,10 +411,10 @@ run_demo() {
   show "--agency-dir var/pki/agencies/$demo_agency health"
   demo ctl_as "$demo_agency" health
 
-  step "admin suspends $demo_agency"
-  show "$admin --officer ops-demo directory suspend $demo_agency --reason \"demo: suspension drill\""
-  out=$(demo ctl_admin --officer ops-demo directory suspend "$demo_agency" \
-    --reason "demo: suspension drill")
+  step "the directory administrator suspends $demo_agency (officer and justification required)"
+  show "$admin --officer ops-demo --justification \"demo: drill\" directory suspend $demo_agency --reason \"demo: suspension drill\""
+  out=$(demo ctl_admin --officer ops-demo --justification "demo: drill" directory suspend \
+    "$demo_agency" --reason "demo: suspension drill")
   grep -E '^(suspended|state|suspension reason)' <<<"$out" || echo "$out"
 
   step "$demo_agency calls again: refused while suspended (effect within 5 s)"
@@ -399,9 +423,10 @@ run_demo() {
   echo "$HEALTH_OUT"
   ok "refused as expected (concordctl exit code $HEALTH_RC)"
 
-  step "admin reinstates $demo_agency; its calls are served again"
-  show "$admin --officer ops-demo directory reinstate $demo_agency"
-  out=$(demo ctl_admin --officer ops-demo directory reinstate "$demo_agency")
+  step "the directory administrator reinstates $demo_agency; its calls are served again"
+  show "$admin --officer ops-demo --justification \"demo: drill over\" directory reinstate $demo_agency"
+  out=$(demo ctl_admin --officer ops-demo --justification "demo: drill over" directory reinstate \
+    "$demo_agency")
   grep -E '^(reinstated|state)' <<<"$out" || echo "$out"
   show "--agency-dir var/pki/agencies/$demo_agency health"
   if ! poll_health "$demo_agency" served; then
@@ -409,6 +434,26 @@ run_demo() {
     die "the reinstated agency is still refused after 10 s"
   fi
   echo "$HEALTH_OUT"
+
+  step "Concord's own notifier identity (admin/concord-referrals) may only send notifications"
+  show "--agency-dir var/pki/agencies/admin/concord-referrals --officer x --justification x directory update reception_centre/payoke --sealing-key ..."
+  refused "the referrals notifier changing a centre's keys" ctl_as admin/concord-referrals \
+    --officer x --justification x directory update reception_centre/payoke \
+    --sealing-key "$PKI/agencies/admin/concord-referrals/seal.pub"
+
+  step "every change of an agency's record is announced to it: the signed notification from admin/concord-directory in payoke's inbox"
+  local payoke=reception_centre/payoke announce_id=""
+  show "--agency-dir var/pki/agencies/$payoke message inbox --thread directory"
+  for ((i = 0; i < 40; i++)); do
+    out=$(ctl_as "$payoke" message inbox --thread directory 2>&1) || true
+    announce_id=$(awk '$2 == "admin/concord-directory" { print $1; exit }' <<<"$out")
+    [ -n "$announce_id" ] && break
+    sleep 0.25
+  done
+  echo "$out"
+  [ -n "$announce_id" ] || die "no announcement from admin/concord-directory in the inbox of $payoke after 10 s"
+  show "--agency-dir var/pki/agencies/$payoke message read $announce_id"
+  demo ctl_as "$payoke" message read "$announce_id"
 
   step "revocations: nothing is revoked in this demo"
   show "$admin directory revocations"
@@ -625,7 +670,47 @@ JSON
   step "referral: the history of the case (as $pagasa; sealed notes opened locally with its key)"
   show "$p/$pagasa referral history $case_id --open-notes"
   demo ctl_as "$pagasa" referral history "$case_id" --open-notes
+
+  run_guideline_demo
 }
+
+# ---- guidelines (issue 11) -----------------------------------------------------------------------
+# The seed set of deploy/seed/guidelines (working drafts) signed with the coordination unit's key
+# and published (--if-changed: a second run adds nothing); a police unit and a centre receive it
+# on a stream, each version verified in concordctl, and acknowledge; the coordination unit sees
+# who has and has not; the public outreach leaflet is exported as static pages.
+run_guideline_demo() {
+  local icu=coordination_unit/icu-thb police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local p="--agency-dir var/pki/agencies" d out
+
+  step "guidelines: $icu signs and publishes the seed set (deploy/seed/guidelines, working drafts)"
+  for d in definition knowing-use non-punishment referral-indicators outreach-sex-workers; do
+    show "$p/$icu guideline publish --if-changed deploy/seed/guidelines/$d"
+    out=$(demo ctl_as "$icu" guideline publish --if-changed "$ROOT/deploy/seed/guidelines/$d")
+    head -n 1 <<<"$out"
+  done
+
+  step "guidelines: $police and $pagasa receive them on a stream, verify each one and acknowledge"
+  show "$p/$police --officer demo-inspector guideline watch --ack --duration 3s"
+  demo ctl_as "$police" --officer demo-inspector guideline watch --ack --duration 3s
+  show "$p/$pagasa --officer demo-social-worker guideline watch --ack --duration 3s"
+  demo ctl_as "$pagasa" --officer demo-social-worker guideline watch --ack --duration 3s
+
+  step "guidelines: $pagasa reads the non-punishment guideline in Dutch (verified locally)"
+  show "$p/$pagasa guideline show non-punishment --language nl"
+  out=$(demo ctl_as "$pagasa" guideline show non-punishment --language nl)
+  head -n 16 <<<"$out"
+  echo "..."
+
+  step "guidelines: compliance - who has and has not acknowledged (as $icu; audited)"
+  show "$p/$icu guideline compliance definition-2024-1712"
+  demo ctl_as "$icu" guideline compliance definition-2024-1712
+
+  step "guidelines: $pagasa exports the public leaflet as static pages (fr, nl, en, es, pt)"
+  show "$p/$pagasa guideline export outreach-sex-workers --html var/demo/outreach"
+  demo ctl_as "$pagasa" guideline export outreach-sex-workers --html "$ROOT/var/demo/outreach"
+}
+# ---- end guidelines ----
 
 summary() {
   cat <<EOF
@@ -646,8 +731,10 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/admin/ops audit verify --expect-checkpoint var/audit-checkpoints
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
+  \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital guideline list
   New agency: ./scripts/pki.sh agency police pz-liege, then
-  \$CTL --agency-dir var/pki/agencies/admin/ops directory register --from-pki var/pki/agencies/police/pz-liege
+  \$CTL --agency-dir var/pki/agencies/admin/ops --officer you --justification "new zone" \\
+    directory register --from-pki var/pki/agencies/police/pz-liege
   Reference: docs/concordctl.md
 
 Stop with ./scripts/up.sh --stop

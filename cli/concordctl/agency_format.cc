@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "common/identity/agency_id.h"
+#include "common/status/status_macros.h"
 
 namespace concord::ctl {
 namespace {
@@ -89,6 +90,19 @@ std::string HexText(std::string_view bytes) {
     out += kDigits[c >> 4];
     out += kDigits[c & 0xf];
   }
+  return out;
+}
+
+StatusOr<concord::directory::v1::AgencyAttribute> ParseAttributeFlag(std::string_view flag,
+                                                                     std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return FlagError(flag, "must be NAME=VALUE (NAME= resets to the default), got \"" +
+                               std::string(text) + "\"");
+  }
+  concord::directory::v1::AgencyAttribute out;
+  out.set_name(std::string(text.substr(0, eq)));
+  out.set_value(std::string(text.substr(eq + 1)));
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/status/status.h"
 #include "concord/common/v1/common.pb.h"
+#include "concord/directory/v1/directory.pb.h"
 
 namespace google::protobuf {
 class Timestamp;
@@ -37,5 +38,10 @@ std::string TimestampText(const google::protobuf::Timestamp& ts);
 
 /// Lower-case hex of bytes.
 std::string HexText(std::string_view bytes);
+
+/// "--attribute NAME=VALUE" -> the attribute (value "" = reset to the default). INVALID_ARGUMENT
+/// naming `flag` when there is no "=" or the name is empty.
+StatusOr<concord::directory::v1::AgencyAttribute> ParseAttributeFlag(std::string_view flag,
+                                                                     std::string_view text);
 
 }  // namespace concord::ctl

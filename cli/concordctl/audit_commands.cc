@@ -280,11 +280,11 @@ int RunAuditQuery(const Globals& globals, const AuditQueryArgs& args, Output& ou
   for (const audit::AuditRecord& r : all.records()) {
     rows.push_back({std::to_string(r.seq()), TimestampText(r.time()), AgencyKeyOf(r.agency()),
                     r.officer(), OperationText(r.operation()), r.object(), ShortMethod(r.method()),
-                    r.outcome(), r.source().empty() ? "-" : r.source()});
+                    r.outcome(), r.source().empty() ? "-" : r.source(), r.details()});
   }
-  out.Table(
-      {"SEQ", "TIME", "AGENCY", "OFFICER", "OPERATION", "OBJECT", "METHOD", "OUTCOME", "SOURCE"},
-      rows);
+  out.Table({"SEQ", "TIME", "AGENCY", "OFFICER", "OPERATION", "OBJECT", "METHOD", "OUTCOME",
+             "SOURCE", "DETAILS"},
+            rows);
   if (!all.next_page_token().empty()) {
     out.Line("more records: --page-token " + all.next_page_token());
   }

@@ -50,6 +50,9 @@ struct AgencySpecArgs {
   std::string sealing_key_file;
   std::vector<std::string> serials;
   int capacity = -1;  // --capacity; -1 = not given (register: 0, update: unchanged)
+  /// --attribute NAME=VALUE (repeatable): register sets them; update sets each, NAME= resets it
+  /// to its default, and attributes not named are kept.
+  std::vector<std::string> attributes;
   // update only
   bool clear_specialisations = false;
   bool clear_languages = false;
@@ -263,5 +266,96 @@ int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output
 /// sealed to it does not open).
 int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
                        const ReferralHistoryArgs& args, Output& out);
+
+// ---- guideline -----------------------------------------------------------------------------
+// concord.guidelines.v1.Guidelines (guideline_commands.cc) over the agency-side library
+// (client/guidelines): versions are signed here with DIR/sign.key, and every version or
+// withdrawal received is verified here against its publisher's directory key and its
+// recomputed SHA-256 (exit 3 when it does not verify), whatever the server says.
+
+struct GuidelinePublishArgs {
+  std::string dir;               // the draft: DIR/guideline.json + one text file per language
+  int64_t version = 0;           // 0 = the guideline's latest version + 1 (1 for a new one)
+  std::string effective;         // RFC 3339 or "now" (default)
+  std::string ack_deadline;      // RFC 3339; default: effective + the draft's ack_within_days
+  bool if_changed = false;       // publish only if the draft differs from the latest version
+  std::string signing_key_file;  // default DIR/sign.key of --agency-dir
+};
+int RunGuidelinePublish(const Globals& globals, const GuidelinePublishArgs& args, Output& out);
+
+struct GuidelineWithdrawArgs {
+  std::string id;
+  int64_t version = 0;
+  std::string reason;
+  std::string signing_key_file;
+};
+int RunGuidelineWithdraw(const Globals& globals, const GuidelineWithdrawArgs& args, Output& out);
+
+struct GuidelineListArgs {
+  std::string id;
+  std::string topic;
+  std::string audience_type;
+  bool public_only = false;
+  std::string effective_from;  // RFC 3339
+  std::string effective_to;
+  bool all = false;        // include superseded versions
+  bool withdrawn = false;  // include withdrawn versions
+  int page_size = 0;
+  std::string page_token;
+};
+int RunGuidelineList(const Globals& globals, const GuidelineListArgs& args, Output& out);
+
+struct GuidelineShowArgs {
+  std::string id;
+  int64_t version = 0;                 // 0 = the version in force
+  std::vector<std::string> languages;  // preferred, in order
+  std::string from_file;               // verify a version saved with `show --json` instead
+};
+/// Get; verifies hash and publisher signature locally and says so (exit 3 when they do not
+/// verify, also when the server refuses a version it found altered: DATA_LOSS
+/// VERSION_VERIFICATION_FAILED).
+int RunGuidelineShow(const Globals& globals, const GuidelineShowArgs& args, Output& out);
+
+struct GuidelineDiffArgs {
+  std::string id;
+  int64_t from = 0;
+  int64_t to = 0;
+  std::string language;
+};
+int RunGuidelineDiff(const Globals& globals, const GuidelineDiffArgs& args, Output& out);
+
+struct GuidelineAckArgs {
+  std::string id;
+  int64_t version = 0;  // 0 = the version in force
+};
+/// Gets and verifies the version, then acknowledges its SHA-256 (the officer, --officer, is
+/// required by the server).
+int RunGuidelineAck(const Globals& globals, const GuidelineAckArgs& args, Output& out);
+
+struct GuidelineComplianceArgs {
+  std::string id;
+  int64_t version = 0;
+};
+int RunGuidelineCompliance(const Globals& globals, const GuidelineComplianceArgs& args,
+                           Output& out);
+
+struct GuidelineWatchArgs {
+  std::string after;     // resume after this cursor
+  int max = 0;           // stop after this many events; 0 = until Ctrl-C / SIGTERM
+  std::string duration;  // "30s", "10m"; "" = no limit
+  bool ack = false;      // acknowledge each verified version
+  int max_retries = 0;
+};
+/// Subscribe: one line per event, each verified locally (and said so); resumes with backoff;
+/// exit 3 if an event did not verify.
+int RunGuidelineWatch(const Globals& globals, const GuidelineWatchArgs& args, Output& out);
+
+struct GuidelineExportArgs {
+  std::string id;
+  int64_t version = 0;
+  std::string html_dir;
+};
+/// Writes a verified PUBLIC version as one self-contained static HTML page per language.
+int RunGuidelineExport(const Globals& globals, const GuidelineExportArgs& args, Output& out);
 
 }  // namespace concord::ctl

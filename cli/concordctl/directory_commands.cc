@@ -9,6 +9,7 @@
 #include "cli/concordctl/local_files.h"
 #include "common/crypto/ed25519.h"
 #include "common/crypto/key_endorsement.h"
+#include "common/crypto/x25519.h"
 #include "common/identity/agency_id.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
@@ -61,7 +62,46 @@ std::vector<std::string> ToVector(const google::protobuf::RepeatedPtrField<std::
   return {field.begin(), field.end()};
 }
 
+// "Ed25519 <fingerprint>" of a public key PEM; "(none)" when absent.
+std::string KeyText(const std::string& pem, bool signing) {
+  if (pem.empty()) return "(none)";
+  std::string raw;
+  if (signing) {
+    if (auto key = crypto::Ed25519PublicKey::FromPem(pem); key.ok()) raw = key->Raw();
+  } else {
+    if (auto key = crypto::X25519PublicKey::FromPem(pem); key.ok()) raw = key->Raw();
+  }
+  const std::string algorithm = signing ? "Ed25519" : "X25519";
+  return raw.empty() ? algorithm + " (unreadable)" : algorithm + " " + crypto::KeyFingerprint(raw);
+}
+
+std::string EndorsementText(const dir::Agency& agency) {
+  if (!agency.has_key_endorsement()) return "(none)";
+  return "by " + crypto::KeyFingerprint(agency.key_endorsement().previous_signing_key()) + " at " +
+         TimestampText(agency.key_endorsement().issued_at());
+}
+
+std::string AttributesText(const dir::Agency& agency) {
+  std::string out;
+  for (const dir::AgencyAttribute& a : agency.attributes()) {
+    if (!out.empty()) out += ", ";
+    out += a.name() + "=" + a.value() + (a.is_default() ? " (default)" : "");
+  }
+  return out;
+}
+
 void PrintAgency(const dir::Agency& agency, Output& out) {
+  if (agency.version() == 0) {
+    // The public part only (platforms, foreign partners, Concord's service identities, admins
+    // without a role): identity, name, keys, endorsement.
+    out.KeyValues({{"agency", AgencyKeyOf(agency.id())},
+                   {"name", agency.display_name()},
+                   {"signing key", KeyText(agency.signing_public_key_pem(), /*signing=*/true)},
+                   {"sealing key", KeyText(agency.sealing_public_key_pem(), /*signing=*/false)},
+                   {"key endorsement", EndorsementText(agency)},
+                   {"disclosure", "public part only (identity, name, keys, endorsement)"}});
+    return;
+  }
   std::vector<std::pair<std::string, std::string>> rows = {
       {"agency", AgencyKeyOf(agency.id())},
       {"name", agency.display_name()},
@@ -78,8 +118,10 @@ void PrintAgency(const dir::Agency& agency, Output& out) {
   }
   if (agency.capacity() > 0) rows.emplace_back("capacity", std::to_string(agency.capacity()));
   rows.emplace_back("certificate serials", JoinComma(ToVector(agency.certificate_serials())));
-  rows.emplace_back("signing key", agency.signing_public_key_pem().empty() ? "(none)" : "Ed25519");
-  rows.emplace_back("sealing key", agency.sealing_public_key_pem().empty() ? "(none)" : "X25519");
+  rows.emplace_back("signing key", KeyText(agency.signing_public_key_pem(), /*signing=*/true));
+  rows.emplace_back("sealing key", KeyText(agency.sealing_public_key_pem(), /*signing=*/false));
+  rows.emplace_back("key endorsement", EndorsementText(agency));
+  if (agency.attributes_size() > 0) rows.emplace_back("attributes", AttributesText(agency));
   rows.emplace_back("version", std::to_string(agency.version()));
   rows.emplace_back("created", TimestampText(agency.created_at()));
   rows.emplace_back("updated", TimestampText(agency.updated_at()));
@@ -214,6 +256,10 @@ Status ApplySpecArgs(const AgencySpecArgs& args, bool is_update, dir::AgencySpec
   }
   if (pki_cert.has_value()) {
     AddSerial(*spec.mutable_certificate_serials(), pki_cert->serial);
+  }
+  spec.clear_attributes();
+  for (const std::string& text : args.attributes) {
+    CONCORD_ASSIGN_OR_RETURN(*spec.add_attributes(), ParseAttributeFlag("--attribute", text));
   }
   if (!signing_key_file.empty()) {
     CONCORD_ASSIGN_OR_RETURN(std::string pem, ReadPublicKeyPem(signing_key_file, "ED25519"));

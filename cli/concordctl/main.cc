@@ -59,6 +59,13 @@ void AddSpecFlags(CLI::App& cmd, concord::ctl::AgencySpecArgs& a, bool update) {
                  "reception centres: places for victims (0 = not declared); used to rank centres "
                  "for referrals")
       ->check(CLI::Range(0, 100000));
+  cmd.add_option("--attribute", a.attributes,
+                 update ? "NAME=VALUE: set a typed attribute, NAME= resets it to its default "
+                          "(repeatable; others are kept), e.g. time_zone=Europe/Brussels"
+                        : "NAME=VALUE: a typed attribute (repeatable), e.g. "
+                          "directory_administrator=true, recognised_centre=true, "
+                          "magistrate_role=prosecutor, time_zone=Europe/Brussels")
+      ->allow_extra_args(false);
   if (update) {
     cmd.add_flag("--clear-specialisations", a.clear_specialisations, "remove every specialisation");
     cmd.add_flag("--clear-languages", a.clear_languages, "remove every language");
@@ -484,6 +491,149 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
       [&] { run = [&](Output& o) { return RunReferralHistory(g, r.keys, r.history, o); }; });
 }
 
+// ---- guideline (concord.guidelines.v1.Guidelines; signed and verified by client/guidelines) ----
+
+struct GuidelineArgs {
+  concord::ctl::GuidelinePublishArgs publish;
+  concord::ctl::GuidelineWithdrawArgs withdraw;
+  concord::ctl::GuidelineListArgs list;
+  concord::ctl::GuidelineShowArgs show;
+  concord::ctl::GuidelineDiffArgs diff;
+  concord::ctl::GuidelineAckArgs ack;
+  concord::ctl::GuidelineComplianceArgs compliance;
+  concord::ctl::GuidelineWatchArgs watch;
+  concord::ctl::GuidelineExportArgs export_args;
+};
+
+constexpr const char* kGuidelineFooter =
+    "\nVersions are signed here with your agency's DIR/sign.key (--signing-key), and every "
+    "version\n"
+    "or withdrawal received is verified here: its SHA-256 recomputed from the content and its\n"
+    "signature checked against the publisher's key in the directory (exit 3 if not).\n"
+    "Examples:\n"
+    "  concordctl --agency-dir var/pki/agencies/coordination_unit/icu-thb guideline publish \\\n"
+    "    deploy/seed/guidelines/definition\n"
+    "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital --officer insp-17 \\\n"
+    "    guideline ack definition-2024-1712\n";
+
+void AddGuidelineCommands(CLI::App& app, concord::ctl::Globals& g, GuidelineArgs& a, Runner& run) {
+  using namespace concord::ctl;  // NOLINT: Run* names only
+  CLI::App* guideline = app.add_subcommand(
+      "guideline",
+      "signed, versioned, multilingual guidance (concord.guidelines.v1.Guidelines): publish, "
+      "read, acknowledge, follow compliance, export outreach pages");
+  guideline->require_subcommand(1);
+  guideline->fallthrough();
+  guideline->footer(kGuidelineFooter);
+
+  CLI::App* publish = guideline->add_subcommand(
+      "publish",
+      "signs the draft in DIR (guideline.json + one text file per language) with this agency's "
+      "signing key and publishes it as the next version (publisher right required)");
+  publish
+      ->add_option("DIR", a.publish.dir,
+                   "the draft's folder, e.g. deploy/seed/guidelines/definition")
+      ->required();
+  publish->add_option("--version", a.publish.version,
+                      "version number (default: the latest + 1; 1 for a new guideline)");
+  publish->add_option("--effective", a.publish.effective,
+                      "RFC 3339 time it takes effect (default: now)");
+  publish->add_option("--ack-deadline", a.publish.ack_deadline,
+                      "RFC 3339 deadline for acknowledgements (default: effective + "
+                      "ack_within_days of the manifest)");
+  publish->add_flag("--if-changed", a.publish.if_changed,
+                    "publish only when the draft's text, topics, references or audience differ "
+                    "from the latest version (scripts may run it again)");
+  publish->add_option("--signing-key", a.publish.signing_key_file,
+                      "Ed25519 private key PEM (default: DIR/sign.key of --agency-dir)");
+  publish->callback([&] { run = [&](Output& o) { return RunGuidelinePublish(g, a.publish, o); }; });
+
+  CLI::App* withdraw = guideline->add_subcommand(
+      "withdraw", "signs and records the withdrawal of a version (the guideline's publisher)");
+  withdraw->add_option("ID", a.withdraw.id, "guideline id")->required();
+  withdraw->add_option("VERSION", a.withdraw.version, "version")->required();
+  withdraw->add_option("--reason", a.withdraw.reason, "why (1..500 characters)")->required();
+  withdraw->add_option("--signing-key", a.withdraw.signing_key_file,
+                       "Ed25519 private key PEM (default: DIR/sign.key of --agency-dir)");
+  withdraw->callback(
+      [&] { run = [&](Output& o) { return RunGuidelineWithdraw(g, a.withdraw, o); }; });
+
+  CLI::App* list = guideline->add_subcommand(
+      "list", "the versions this agency can see, newest effective date first (titles only)");
+  list->add_option("--guideline", a.list.id, "only this guideline");
+  list->add_option("--topic", a.list.topic, "only this topic, e.g. non-punishment");
+  list->add_option("--audience-type", a.list.audience_type,
+                   "only versions addressing this agency type, e.g. police");
+  list->add_flag("--public", a.list.public_only, "only public outreach material");
+  list->add_option("--effective-from", a.list.effective_from, "RFC 3339, inclusive");
+  list->add_option("--effective-to", a.list.effective_to, "RFC 3339, exclusive");
+  list->add_flag("--all", a.list.all, "include superseded versions");
+  list->add_flag("--withdrawn", a.list.withdrawn, "include withdrawn versions");
+  list->add_option("--page-size", a.list.page_size, "versions per page (0 = server default)");
+  list->add_option("--page-token", a.list.page_token, "the page to fetch (printed as next)");
+  list->callback([&] { run = [&](Output& o) { return RunGuidelineList(g, a.list, o); }; });
+
+  CLI::App* show = guideline->add_subcommand(
+      "show",
+      "one version (default: the one in force) in the preferred language, verified here: "
+      "SHA-256 and publisher signature (exit 3 \"VERIFICATION FAILED\" naming the version)");
+  show->add_option("ID", a.show.id, "guideline id");
+  show->add_option("--version", a.show.version, "version (0 = the one in force)");
+  show->add_option("--language", a.show.languages,
+                   "preferred language, repeatable in order (fallback: nl, fr, de, en)")
+      ->allow_extra_args(false);
+  show->add_option("--from-file", a.show.from_file,
+                   "verify a version saved earlier with `concordctl --json guideline show`");
+  show->callback([&] { run = [&](Output& o) { return RunGuidelineShow(g, a.show, o); }; });
+
+  CLI::App* diff = guideline->add_subcommand(
+      "diff", "what changed in one language between two versions (both verified)");
+  diff->add_option("ID", a.diff.id, "guideline id")->required();
+  diff->add_option("FROM", a.diff.from, "older version")->required();
+  diff->add_option("TO", a.diff.to, "newer version")->required();
+  diff->add_option("--language", a.diff.language, "e.g. fr")->required();
+  diff->callback([&] { run = [&](Output& o) { return RunGuidelineDiff(g, a.diff, o); }; });
+
+  CLI::App* ack = guideline->add_subcommand(
+      "ack",
+      "verifies a version and acknowledges its SHA-256 for this agency (idempotent; the acting "
+      "officer, --officer, is required and audited)");
+  ack->add_option("ID", a.ack.id, "guideline id")->required();
+  ack->add_option("--version", a.ack.version, "version (0 = the one in force)");
+  ack->callback([&] { run = [&](Output& o) { return RunGuidelineAck(g, a.ack, o); }; });
+
+  CLI::App* compliance = guideline->add_subcommand(
+      "compliance",
+      "who has and has not acknowledged a version, by agency type, overdue and suspended "
+      "agencies apart (the guideline's publisher; audited)");
+  compliance->add_option("ID", a.compliance.id, "guideline id")->required();
+  compliance->add_option("--version", a.compliance.version, "version (0 = the one in force)");
+  compliance->callback(
+      [&] { run = [&](Output& o) { return RunGuidelineCompliance(g, a.compliance, o); }; });
+
+  CLI::App* watch = guideline->add_subcommand(
+      "watch",
+      "follows the guidance for this agency: versions in force not yet acknowledged, "
+      "withdrawals, then live; each verified here; resumes with backoff (each event shown once)");
+  watch->add_option("--after", a.watch.after, "resume after this cursor (printed with --json)");
+  watch->add_option("--max", a.watch.max, "stop after N events (0 = until Ctrl-C / SIGTERM)");
+  watch->add_option("--duration", a.watch.duration, "stop after this long, e.g. 30s, 10m");
+  watch->add_flag("--ack", a.watch.ack, "acknowledge each verified version (needs --officer)");
+  watch->add_option("--max-retries", a.watch.max_retries,
+                    "failed resumes in a row before giving up (0 = no limit)");
+  watch->callback([&] { run = [&](Output& o) { return RunGuidelineWatch(g, a.watch, o); }; });
+
+  CLI::App* exp = guideline->add_subcommand(
+      "export",
+      "writes a verified PUBLIC version as one self-contained static HTML page per language "
+      "(no script, nothing fetched), for a centre or an NGO to publish");
+  exp->add_option("ID", a.export_args.id, "guideline id")->required();
+  exp->add_option("--version", a.export_args.version, "version (0 = the one in force)");
+  exp->add_option("--html", a.export_args.html_dir, "output folder (created)")->required();
+  exp->callback([&] { run = [&](Output& o) { return RunGuidelineExport(g, a.export_args, o); }; });
+}
+// ---- end guideline ----
+
 int Run(int argc, char** argv) {
   concord::ctl::Globals g;
   concord::ctl::HealthArgs health_args;
@@ -505,6 +655,7 @@ int Run(int argc, char** argv) {
   concord::ctl::MessageForwardArgs forward_args;
   concord::ctl::MessageGrantArgs grant_args;
   ReferralArgs referral_args;
+  GuidelineArgs guideline_args;
   concord::ctl::DirectoryTrustArgs trust_args;
   concord::ctl::KeysRotateArgs rotate_args;
   Runner run;
@@ -562,36 +713,42 @@ int Run(int argc, char** argv) {
 
   // directory
   CLI::App* directory = app.add_subcommand(
-      "directory", "agency directory (concord.directory.v1.Directory); changes are admin only");
+      "directory",
+      "agency directory (concord.directory.v1.Directory); changes are for directory "
+      "administrators and need --officer and --justification");
   directory->require_subcommand(1);
 
   CLI::App* reg = directory->add_subcommand(
-      "register", "registers an agency (admin); ALREADY_EXISTS if its id is taken");
+      "register",
+      "registers an agency (directory administrators); ALREADY_EXISTS if its id is taken");
   AddSpecFlags(*reg, register_args, /*update=*/false);
   reg->callback(
       [&] { run = [&](Output& o) { return RunDirectoryRegister(g, register_args, o); }; });
 
   CLI::App* upd = directory->add_subcommand(
       "update",
-      "changes an agency's fields (admin): reads it, applies the flags given, writes "
-      "it back with an optimistic version check");
+      "changes an agency's fields (directory administrators): reads it, applies the flags "
+      "given, writes it back with an optimistic version check");
   AddSpecFlags(*upd, update_args, /*update=*/true);
   upd->callback([&] { run = [&](Output& o) { return RunDirectoryUpdate(g, update_args, o); }; });
 
   CLI::App* suspend = directory->add_subcommand(
-      "suspend", "suspends an agency (admin): its calls are refused everywhere within seconds");
+      "suspend",
+      "suspends an agency (directory administrators): its calls are refused everywhere within "
+      "seconds");
   suspend->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   suspend->add_option("--reason", ref_args.reason, "why (required; no personal data)")->required();
   suspend->callback([&] { run = [&](Output& o) { return RunDirectorySuspend(g, ref_args, o); }; });
 
-  CLI::App* reinstate =
-      directory->add_subcommand("reinstate", "lifts an agency's suspension (admin)");
+  CLI::App* reinstate = directory->add_subcommand(
+      "reinstate", "lifts an agency's suspension (directory administrators)");
   reinstate->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   reinstate->callback(
       [&] { run = [&](Output& o) { return RunDirectoryReinstate(g, ref_args, o); }; });
 
   CLI::App* revoke = directory->add_subcommand(
-      "revoke", "revokes a certificate serial (admin): calls presenting it are refused");
+      "revoke",
+      "revokes a certificate serial (directory administrators): calls presenting it are refused");
   revoke->add_option("SERIAL", revoke_args.serial, "serial in hex (':' and leading zeros ok)");
   revoke->add_option("--cert-file", revoke_args.cert_file, "take the serial from this PEM");
   revoke
@@ -600,7 +757,8 @@ int Run(int argc, char** argv) {
       ->required();
   revoke->callback([&] { run = [&](Output& o) { return RunDirectoryRevoke(g, revoke_args, o); }; });
 
-  CLI::App* get = directory->add_subcommand("get", "shows one agency, with its keys' presence");
+  CLI::App* get = directory->add_subcommand(
+      "get", "shows one agency: keys (fingerprints), endorsement, attributes");
   get->add_option("AGENCY", ref_args.agency, "<type>/<id> or SPIFFE ID")->required();
   get->callback([&] { run = [&](Output& o) { return RunDirectoryGet(g, ref_args, o); }; });
 
@@ -650,7 +808,8 @@ int Run(int argc, char** argv) {
 
   // audit
   CLI::App* audit = app.add_subcommand(
-      "audit", "audit log (concord.audit.v1.Audit): admin and coordination unit only");
+      "audit",
+      "audit log (concord.audit.v1.Audit): audit reviewers and the coordination unit only");
   audit->require_subcommand(1);
 
   CLI::App* query = audit->add_subcommand(
@@ -693,6 +852,7 @@ int Run(int argc, char** argv) {
   AddMessageCommands(app, g, key_args, send_args, inbox_args, read_args, ack_args, receipts_args,
                      watch_args, forward_args, grant_args, run);
   AddReferralCommands(app, g, referral_args, run);
+  AddGuidelineCommands(app, g, guideline_args, run);
 
   try {
     app.parse(argc, argv);

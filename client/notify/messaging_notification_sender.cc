@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "absl/time/clock.h"
+#include "client/messaging/message_crypto.h"
 #include "client/messaging/messaging_client.h"
 #include "common/status/status_macros.h"
 
@@ -72,6 +74,21 @@ Status MessagingNotificationSender::Send(const Notification& n, std::string_view
   std::vector<mc::AgencyProto> recipients;
   recipients.reserve(n.recipients.size());
   for (const AgencyId& r : n.recipients) recipients.push_back(ToProto(r));
+  if (!n.sealing_key_pems.empty()) {
+    // Sealed to the keys given (e.g. the key an agency had before a directory change), not to
+    // the directory's current ones.
+    if (n.sealing_key_pems.size() != recipients.size()) {
+      return absl::InvalidArgumentError("one sealing key per recipient");
+    }
+    for (size_t i = 0; i < recipients.size(); ++i) {
+      CONCORD_ASSIGN_OR_RETURN(crypto::X25519PublicKey key,
+                               crypto::X25519PublicKey::FromPem(n.sealing_key_pems[i]));
+      draft.recipients.push_back(mc::Recipient{recipients[i], std::move(key)});
+    }
+    CONCORD_ASSIGN_OR_RETURN(mv1::Envelope envelope,
+                             mc::BuildEnvelope(impl_->identity, draft, absl::Now()));
+    return client->Send(envelope).status();
+  }
   // OK (including duplicate = true, which messaging answers only to the sender of an identical
   // envelope) is ours; ALREADY_EXISTS goes back to the delivery rule, never taken for "sent".
   return client->SendMessage(std::move(draft), recipients, {}).status();

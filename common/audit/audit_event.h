@@ -53,6 +53,10 @@ struct AuditEvent {
   std::vector<std::string> recipients;  // for disclosures: recipient agency keys "<type>/<id>"
   std::string outcome;                  // gRPC code name, e.g. "OK"
   absl::Time time;  // when it happened; absl::UnixEpoch() = "now" (sink's clock)
+  /// What changed, for alterations whose object alone does not say it (e.g. the directory:
+  /// "signing_public_key=<fingerprint>; attributes.audit_reviewer=true"). Never personal data.
+  /// "" = none (the record is then encoded exactly as before the field existed).
+  std::string details{};
 
   friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };

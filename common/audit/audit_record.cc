@@ -33,7 +33,8 @@ enum FieldTag : uint8_t {
   kFieldJustification = 10,
   kFieldRecipients = 11,  // string list, in the caller's order
   kFieldOutcome = 12,
-  kFieldSource = 13,  // v2 records only: the intake (workload) the record came from
+  kFieldSource = 13,   // v2 records only: the intake (workload) the record came from
+  kFieldDetails = 14,  // optional, last: written only when non-empty (what an alteration changed)
 };
 
 void PutU64(std::string& out, uint64_t v) {
@@ -159,6 +160,8 @@ StatusOr<std::string> EncodeFields(std::string_view domain, uint64_t seq, const 
   w.AddStrings(kFieldRecipients, event.recipients);
   w.AddString(kFieldOutcome, event.outcome);
   if (source != nullptr) w.AddString(kFieldSource, *source);
+  // Optional and last, so that every record and intake entry without details keeps its bytes.
+  if (!event.details.empty()) w.AddString(kFieldDetails, event.details);
   std::string out = w.Release();
   if (out.size() > max_size) {
     return absl::InvalidArgumentError(
@@ -170,6 +173,15 @@ StatusOr<std::string> EncodeFields(std::string_view domain, uint64_t seq, const 
 // An intake entry leaves room for what the record adds (the source field), so that every entry
 // that was accepted into an intake can be chained.
 constexpr size_t kMaxIntakePlaintext = kMaxRecordPlaintext - 1 - 4 - kMaxWorkloadName;
+
+// The optional last field (details), if present.
+Status DecodeDetails(CanonicalReader& r, AuditEvent& e) {
+  if (r.done()) return absl::OkStatus();
+  CONCORD_ASSIGN_OR_RETURN(std::string_view details, r.String(kFieldDetails));
+  if (details.empty()) return absl::DataLossError("audit record: empty details field");
+  e.details = std::string(details);
+  return absl::OkStatus();
+}
 
 // Reads the fields after the domain and seq (which the caller checked).
 StatusOr<AuditEvent> DecodeEventFields(CanonicalReader& r) {
@@ -229,6 +241,7 @@ StatusOr<RecordContent> DecodeRecord(std::string_view plaintext, uint64_t expect
   if (v2) {
     CONCORD_ASSIGN_OR_RETURN(std::string_view source, r.String(kFieldSource));
     out.source = std::string(source);
+    CONCORD_RETURN_IF_ERROR(DecodeDetails(r, out.event));
   }
   if (!r.done()) {
     return absl::DataLossError("audit record: trailing bytes");
@@ -261,6 +274,7 @@ StatusOr<AuditEvent> DecodeIntakeEvent(std::string_view plaintext) {
     return absl::DataLossError("audit intake entry: seq must be 0");
   }
   CONCORD_ASSIGN_OR_RETURN(AuditEvent event, DecodeEventFields(r));
+  CONCORD_RETURN_IF_ERROR(DecodeDetails(r, event));
   if (!r.done()) {
     return absl::DataLossError("audit intake entry: trailing bytes");
   }

@@ -17,9 +17,112 @@ std::string_view DecisionName(Decision decision) {
   return "deny";
 }
 
-Decision MethodPolicy::DecisionFor(AgencyType type) const {
-  auto it = by_type.find(type);
-  return it == by_type.end() ? Decision::kDeny : it->second;
+std::string_view PrincipalName(Principal principal) {
+  switch (principal) {
+    case Principal::kPolice:
+      return AgencyTypeName(AgencyType::kPolice);
+    case Principal::kMagistrate:
+      return AgencyTypeName(AgencyType::kMagistrate);
+    case Principal::kReceptionCentre:
+      return AgencyTypeName(AgencyType::kReceptionCentre);
+    case Principal::kImmigrationOffice:
+      return AgencyTypeName(AgencyType::kImmigrationOffice);
+    case Principal::kSocialInspection:
+      return AgencyTypeName(AgencyType::kSocialInspection);
+    case Principal::kCoordinationUnit:
+      return AgencyTypeName(AgencyType::kCoordinationUnit);
+    case Principal::kForeignPartner:
+      return AgencyTypeName(AgencyType::kForeignPartner);
+    case Principal::kPlatform:
+      return AgencyTypeName(AgencyType::kPlatform);
+    case Principal::kDirectoryAdmin:
+      return "directory_admin";
+    case Principal::kAuditReviewer:
+      return "audit_reviewer";
+    case Principal::kConcordService:
+      return "concord_service";
+    case Principal::kOtherAdmin:
+      break;
+  }
+  return "other_admin";
+}
+
+std::string_view PrincipalDescription(Principal principal) {
+  switch (principal) {
+    case Principal::kDirectoryAdmin:
+      return "directory administrator";
+    case Principal::kAuditReviewer:
+      return "audit reviewer";
+    case Principal::kConcordService:
+      return "Concord service identity";
+    case Principal::kOtherAdmin:
+      return "admin without a directory role";
+    default:
+      return "agency type";
+  }
+}
+
+AdminRoles WithBootstrap(const AgencyId& agency, AdminRoles explicit_roles,
+                         const std::vector<AgencyId>& bootstrap_admins,
+                         bool has_directory_administrator) {
+  if (agency.type != AgencyType::kAdmin || IsConcordServiceIdentity(agency)) return {};
+  if (explicit_roles.directory_administrator || has_directory_administrator) {
+    explicit_roles.bootstrap = false;
+    return explicit_roles;
+  }
+  for (const AgencyId& b : bootstrap_admins) {
+    if (b.type == agency.type && b.id == agency.id) {
+      explicit_roles.directory_administrator = true;
+      explicit_roles.bootstrap = true;
+      break;
+    }
+  }
+  return explicit_roles;
+}
+
+std::vector<Principal> PrincipalsOf(const AgencyId& agency, const AdminRoles& roles) {
+  switch (agency.type) {
+    case AgencyType::kPolice:
+      return {Principal::kPolice};
+    case AgencyType::kMagistrate:
+      return {Principal::kMagistrate};
+    case AgencyType::kReceptionCentre:
+      return {Principal::kReceptionCentre};
+    case AgencyType::kImmigrationOffice:
+      return {Principal::kImmigrationOffice};
+    case AgencyType::kSocialInspection:
+      return {Principal::kSocialInspection};
+    case AgencyType::kCoordinationUnit:
+      return {Principal::kCoordinationUnit};
+    case AgencyType::kForeignPartner:
+      return {Principal::kForeignPartner};
+    case AgencyType::kPlatform:
+      return {Principal::kPlatform};
+    case AgencyType::kAdmin:
+      break;
+  }
+  // Security: Concord's service identities are never more than that, whatever a record says.
+  if (IsConcordServiceIdentity(agency)) return {Principal::kConcordService};
+  std::vector<Principal> out;
+  if (roles.directory_administrator) out.push_back(Principal::kDirectoryAdmin);
+  if (roles.audit_reviewer) out.push_back(Principal::kAuditReviewer);
+  if (out.empty()) out.push_back(Principal::kOtherAdmin);
+  return out;
+}
+
+Decision MethodPolicy::DecisionFor(Principal principal) const {
+  auto it = by_principal.find(principal);
+  return it == by_principal.end() ? Decision::kDeny : it->second;
+}
+
+Decision MethodPolicy::DecisionFor(const std::vector<Principal>& principals) const {
+  Decision best = Decision::kDeny;
+  for (Principal p : principals) {
+    const Decision d = DecisionFor(p);
+    if (d == Decision::kAllow) return d;
+    if (d == Decision::kAllowOwn) best = d;
+  }
+  return best;
 }
 
 const MethodPolicy* FindPolicy(std::string_view full_method) {
@@ -35,17 +138,17 @@ const MethodPolicy* FindPolicy(std::string_view full_method) {
 
 std::string PolicyTableMarkdown() {
   std::string out = "| RPC | rule |";
-  for (AgencyType t : kAllAgencyTypes) {
-    out.append(" ").append(AgencyTypeName(t)).append(" |");
+  for (Principal p : kAllPrincipals) {
+    out.append(" ").append(PrincipalName(p)).append(" |");
   }
   out += "\n|---|---|";
-  for (size_t i = 0; i < kAllAgencyTypes.size(); ++i) out += "---|";
+  for (size_t i = 0; i < kAllPrincipals.size(); ++i) out += "---|";
   out += "\n";
   std::string ownership;
   for (const MethodPolicy& p : PolicyTable()) {
     out.append("| `").append(p.method).append("` | `").append(p.rule).append("` |");
-    for (AgencyType t : kAllAgencyTypes) {
-      out.append(" ").append(DecisionName(p.DecisionFor(t))).append(" |");
+    for (Principal principal : kAllPrincipals) {
+      out.append(" ").append(DecisionName(p.DecisionFor(principal))).append(" |");
     }
     out += "\n";
     if (!p.ownership.empty()) {
@@ -81,17 +184,44 @@ Status Authorizer::Authorize(const Caller& caller, std::string_view full_method)
   if (policy == nullptr) {
     return WithReason(absl::PermissionDeniedError("no policy for method"), "NO_POLICY");
   }
-  if (policy->DecisionFor(caller.agency.type) == Decision::kDeny) {
+  const std::vector<Principal> principals = PrincipalsFor(caller.agency);
+  if (policy->DecisionFor(principals) == Decision::kDeny) {
     const std::string_view type = AgencyTypeName(caller.agency.type);
+    std::string who;
+    std::string names;
+    for (Principal p : principals) {
+      if (!names.empty()) names += ",";
+      names.append(PrincipalName(p));
+    }
+    if (caller.agency.type == AgencyType::kAdmin) {
+      // "admin/ops (admin without a directory role)", "admin/concord-referrals (Concord service
+      // identity)", "admin/ops (audit reviewer)".
+      who = caller.agency.Key() + " (";
+      for (size_t i = 0; i < principals.size(); ++i) {
+        if (i > 0) who += ", ";
+        who.append(PrincipalDescription(principals[i]));
+      }
+      who += ")";
+    } else {
+      who = "agency type " + std::string(type);
+    }
     std::string message = "denied by rule ";
-    message.append(policy->rule).append(": agency type ").append(type);
+    message.append(policy->rule).append(": ").append(who);
     message.append(" may not call ").append(policy->method);
     return WithReason(absl::PermissionDeniedError(message), "POLICY_DENIED",
                       {{"rule", std::string(policy->rule)},
                        {"agency_type", std::string(type)},
+                       {"principal", names},
                        {"method", std::string(policy->method)}});
   }
   return absl::OkStatus();
+}
+
+std::vector<Principal> Authorizer::PrincipalsFor(const AgencyId& agency) const {
+  // Only admin identities have roles: the view is not consulted for the other types.
+  const AdminRoles roles =
+      agency.type == AgencyType::kAdmin ? revocations_.RolesOf(agency) : AdminRoles{};
+  return PrincipalsOf(agency, roles);
 }
 
 }  // namespace concord::authz

@@ -1,9 +1,20 @@
 // File: common/authz/policy.h
 //
-// Authorization: ONE table, agency type x RPC -> decision, enforced in one place (the
+// Authorization: ONE table, principal class x RPC -> decision, enforced in one place (the
 // AuthProcessor, auth_processor.h) before any handler runs. The table is data
 // (policy_table.cc), rendered into docs/security.md by PolicyTableMarkdown(); a unit test keeps
-// the doc and the code identical and another walks every (agency type, method) pair.
+// the doc and the code identical and another walks every (principal class, method) pair.
+//
+// Principal classes (the table's columns): the agency types, except that `admin` is split by
+// the roles an admin identity holds in the directory (common/attributes):
+//   directory_admin   admin holding the attribute directory_administrator
+//   audit_reviewer    admin holding the attribute audit_reviewer
+//   concord_service   admin/concord-*: Concord's own service identities (they only send
+//                     notifications; roles are never theirs)
+//   other_admin       any other admin identity (no directory role)
+// An admin holding both roles is both classes: a call is allowed when any of its classes allows
+// it. The roles come from the in-memory directory cache (RevocationView::RolesOf), never from a
+// Redis read per call.
 //
 // Order of checks in Authorizer::Authorize (docs/security.md "Trust model"):
 //   1. the caller's trust domain must be this deployment's          -> UNAUTHENTICATED
@@ -11,12 +22,13 @@
 //   3. the caller's agency must not be suspended                     -> UNAUTHENTICATED
 //   4. the caller's certificate serial must not be revoked           -> UNAUTHENTICATED
 //   5. the method must be in the table (default deny)                -> PERMISSION_DENIED
-//   6. the table must allow the caller's agency type                 -> PERMISSION_DENIED naming
-//                                                                       the rule, type and method
+//   6. the table must allow one of the caller's principal classes    -> PERMISSION_DENIED naming
+//                                                                       the rule, caller, method
 // kAllowOwn means "allowed here; the service's domain code applies the ownership rule" (for
 // example "only the receiving centre may accept a referral").
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <string_view>
@@ -37,14 +49,72 @@ enum class Decision {
 /// "deny" | "allow" | "own".
 std::string_view DecisionName(Decision decision);
 
+/// The columns of the policy table (see the file comment).
+enum class Principal {
+  kPolice,
+  kMagistrate,
+  kReceptionCentre,
+  kImmigrationOffice,
+  kSocialInspection,
+  kCoordinationUnit,
+  kForeignPartner,
+  kPlatform,
+  kDirectoryAdmin,
+  kAuditReviewer,
+  kConcordService,
+  kOtherAdmin,
+};
+
+inline constexpr std::array<Principal, 12> kAllPrincipals = {
+    Principal::kPolice,           Principal::kMagistrate,
+    Principal::kReceptionCentre,  Principal::kImmigrationOffice,
+    Principal::kSocialInspection, Principal::kCoordinationUnit,
+    Principal::kForeignPartner,   Principal::kPlatform,
+    Principal::kDirectoryAdmin,   Principal::kAuditReviewer,
+    Principal::kConcordService,   Principal::kOtherAdmin,
+};
+
+/// Column name: the agency type name for the eight non-admin types, then "directory_admin",
+/// "audit_reviewer", "concord_service", "other_admin".
+std::string_view PrincipalName(Principal principal);
+
+/// For people: "agency type police", "directory administrator", "audit reviewer", "Concord
+/// service identity", "admin without a directory role".
+std::string_view PrincipalDescription(Principal principal);
+
+/// The directory roles of an admin identity (attributes directory_administrator and
+/// audit_reviewer, common/attributes).
+struct AdminRoles {
+  bool directory_administrator = false;
+  bool audit_reviewer = false;
+  /// directory_administrator is held only through the bootstrap list (--bootstrap-directory-
+  /// admins) because no active registered agency holds the attribute yet.
+  bool bootstrap = false;
+
+  friend bool operator==(const AdminRoles&, const AdminRoles&) = default;
+};
+
+/// `explicit_roles` plus the bootstrap grant: an identity named in `bootstrap_admins` holds
+/// directory administration while `has_directory_administrator` is false (an empty deployment,
+/// or every directory administrator suspended). Concord's service identities never do.
+AdminRoles WithBootstrap(const AgencyId& agency, AdminRoles explicit_roles,
+                         const std::vector<AgencyId>& bootstrap_admins,
+                         bool has_directory_administrator);
+
+/// The principal classes of `agency` with `roles` (see the file comment); never empty. Roles of
+/// a non-admin agency and of admin/concord-* are ignored.
+std::vector<Principal> PrincipalsOf(const AgencyId& agency, const AdminRoles& roles);
+
 struct MethodPolicy {
   std::string_view method;  // full gRPC method: "/concord.directory.v1.Directory/GetAgency"
-  std::string_view rule;    // rule name shown in denials and docs: "directory.admin_only"
-  std::map<AgencyType, Decision> by_type;  // a missing type means kDeny
-  std::string_view ownership;              // human text of the ownership rule for kAllowOwn, if any
+  std::string_view rule;    // rule name shown in denials and docs: "directory.administration"
+  std::map<Principal, Decision> by_principal;  // a missing principal means kDeny
+  std::string_view ownership;  // human text of the ownership rule for kAllowOwn, if any
 
-  /// The decision for `type` (kDeny when absent).
-  Decision DecisionFor(AgencyType type) const;
+  /// The decision for `principal` (kDeny when absent).
+  Decision DecisionFor(Principal principal) const;
+  /// The most permissive decision over `principals` (allow > own > deny).
+  Decision DecisionFor(const std::vector<Principal>& principals) const;
 };
 
 /// THE table (policy_table.cc). Methods are unique. Health and reflection are allowed to every
@@ -54,14 +124,14 @@ const std::vector<MethodPolicy>& PolicyTable();
 /// The row for `full_method`, or nullptr when the method has no policy (default deny).
 const MethodPolicy* FindPolicy(std::string_view full_method);
 
-/// The table as Markdown (rows = methods, columns = rule and agency types, cells
+/// The table as Markdown (rows = methods, columns = rule and principal classes, cells
 /// allow/deny/own), followed by the ownership rules. docs/security.md embeds this text verbatim
 /// between `<!-- policy-table:begin -->` and `<!-- policy-table:end -->`.
 std::string PolicyTableMarkdown();
 
-/// What the authorizer needs to know about suspensions and revocations. Implementations answer
-/// from memory (no I/O: this runs on gRPC's transport threads for every call) and are
-/// thread-safe. The production implementation is clients::DirectoryCache.
+/// What the authorizer needs to know from the directory: suspensions, revocations and the admin
+/// roles. Implementations answer from memory (no I/O: this runs on gRPC's transport threads for
+/// every call) and are thread-safe. The production implementation is clients::DirectoryCache.
 class RevocationView {
  public:
   virtual ~RevocationView() = default;
@@ -71,6 +141,12 @@ class RevocationView {
   /// False until the state has been loaded once; the authorizer then refuses every call with
   /// UNAVAILABLE (fail closed) rather than trusting a revoked certificate.
   virtual bool Ready() const { return true; }
+  /// The directory roles of an admin `agency`, bootstrap grant included (WithBootstrap). The
+  /// default holds none: a view that does not know roles grants no administration.
+  virtual AdminRoles RolesOf(const AgencyId& agency) const {
+    (void)agency;
+    return {};
+  }
 };
 
 /// Applies the checks listed in the file comment. Thread-safe; keeps references to nothing but
@@ -81,8 +157,13 @@ class Authorizer {
 
   /// OK, UNAUTHENTICATED ("agency suspended", "certificate revoked", foreign trust domain),
   /// UNAVAILABLE (revocation state not loaded yet) or PERMISSION_DENIED (no policy for the
-  /// method, or the rule denies the caller's agency type; the message names rule, type, method).
+  /// method, or the rule denies every principal class of the caller; the message names the rule,
+  /// the caller's agency type or admin identity and role, and the method; ErrorInfo reason
+  /// POLICY_DENIED with metadata rule, agency_type, principal, method).
   Status Authorize(const Caller& caller, std::string_view full_method) const;
+
+  /// The caller's principal classes now (roles from the view).
+  std::vector<Principal> PrincipalsFor(const AgencyId& agency) const;
 
   const std::string& trust_domain() const { return trust_domain_; }
 

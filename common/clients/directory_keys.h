@@ -8,9 +8,12 @@
 //
 //   concord:{dir}:suspended   SET   agency keys "<type>/<id>" of suspended agencies
 //   concord:{dir}:revoked     HASH  certificate serial (upper-case hex) -> JSON {reason,
-//   revoked_at}
+//                                   revoked_at}
+//   concord:{dir}:attributes  HASH  agency key "<type>/<id>" -> JSON object of the agency's
+//                                   explicit attribute values {"directory_administrator":"true",
+//                                   ...} (common/attributes); one entry per registered agency
 //
-// Every change to either is PUBLISHed on kDirectoryEventsChannel in the same script.
+// Every change to any of them is PUBLISHed on kDirectoryEventsChannel in the same script.
 #pragma once
 
 #include <string>
@@ -26,5 +29,6 @@ inline constexpr std::string_view kDirectoryEventsChannel = "concord:directory:e
 inline std::string DirectoryKey(std::string_view rest) { return redis::Key(kDirectoryTag, rest); }
 inline std::string SuspendedAgenciesKey() { return DirectoryKey("suspended"); }
 inline std::string RevokedSerialsKey() { return DirectoryKey("revoked"); }
+inline std::string AgencyAttributesKey() { return DirectoryKey("attributes"); }
 
 }  // namespace concord::clients

@@ -28,6 +28,8 @@ StatusOr<DirectoryEntry> DirectoryReader::Decode(const std::string& json) const 
     e.sealing_public_key_pem = j.value("sealing_public_key_pem", "");
     e.capacity = j.value("capacity", 0);
     e.active = j.value("state", "") != "suspended";
+    e.attributes = attributes::SanitizeStoredAttributes(
+        e.id, j.value("attributes", std::map<std::string, std::string>{}));
     return e;
   } catch (const nlohmann::json::exception&) {
     return absl::InternalError("directory: corrupt record field");

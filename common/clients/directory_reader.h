@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/attributes/agency_attributes.h"
 #include "common/identity/agency_id.h"
 #include "common/redis/redis_client.h"
 #include "common/status/status.h"
@@ -31,6 +32,8 @@ struct DirectoryEntry {
   std::string sealing_public_key_pem;
   int capacity = 0;  // reception centres: places (0 = not declared)
   bool active = true;
+  /// Explicit attribute values; read them through attributes::AgencyAttributes(id, attributes).
+  attributes::AttributeMap attributes;
 };
 
 class DirectoryReader {

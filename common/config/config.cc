@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -66,6 +67,13 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--redis-referrals-password-file", &CommonConfig::redis_referrals_password_file,
        "File holding the password of --redis-referrals-user (first line); required when the "
        "binary hosts the referrals module, unless the password is given"},
+      {"--redis-guidelines-user", &CommonConfig::redis_guidelines_user,
+       "Redis ACL user of the guidelines module (deploy/redis-users.acl)"},
+      {"--redis-guidelines-password", &CommonConfig::redis_guidelines_password,
+       "Password of --redis-guidelines-user; prefer the environment variable or the file"},
+      {"--redis-guidelines-password-file", &CommonConfig::redis_guidelines_password_file,
+       "File holding the password of --redis-guidelines-user (first line); required when the "
+       "binary hosts the guidelines module, unless the password is given"},
       {"--redis-pool-size", &CommonConfig::redis_pool_size,
        "Redis connections per process (1..64)"},
       {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
@@ -111,10 +119,24 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--redis-memory-poll-ms", &CommonConfig::redis_memory_poll_ms,
        "How often Redis memory is read (INFO memory) for the watermark, in milliseconds "
        "(100..60000)"},
+      {"--bootstrap-directory-admins", &CommonConfig::bootstrap_directory_admins,
+       "Comma-separated admin identities (admin/<id>, not admin/concord-*) that hold directory "
+       "administration while no active registered agency holds the attribute "
+       "directory_administrator: how the first administrator registers itself on an empty "
+       "deployment. Ends by itself; audited and logged (docs/security.md \"Bootstrap\")"},
       {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
        "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
        "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
-       "so that no agency can predict them; required with --referrals-notifier-dir"},
+       "so that no agency can predict them; required with --referrals-notifier-dir and "
+       "--directory-notifier-dir"},
+      {"--directory-notifier-dir", &CommonConfig::directory_notifier_dir,
+       "Directory: directory of the notifier identity admin/concord-directory as made by "
+       "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces every change of "
+       "an agency's record to that agency; empty: announcements stay queued in Redis until one "
+       "is configured"},
+      {"--directory-messaging-target", &CommonConfig::directory_messaging_target,
+       "Directory: host:port of the messaging service the announcements are sent through "
+       "(mutual TLS); empty: this server's --listen-address"},
       {"--referrals-notifier-dir", &CommonConfig::referrals_notifier_dir,
        "Referrals: directory of the notifier identity admin/concord-referrals as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key); empty: case notifications stay "
@@ -369,13 +391,38 @@ Status Validate(const CommonConfig& cfg) {
     errors.Add("--referral-document-reminder-days",
                "must be shorter than --referral-attestation-days");
   }
+  for (const std::string& entry : BootstrapDirectoryAdmins(cfg)) {
+    const std::string_view id = std::string_view(entry).substr(std::min<size_t>(entry.size(), 6));
+    const bool id_ok =
+        !id.empty() && id.size() <= 63 &&
+        std::all_of(
+            id.begin(), id.end(),
+            [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) &&
+        id.front() != '-';
+    if (!entry.starts_with("admin/") || !id_ok) {
+      errors.Add("--bootstrap-directory-admins",
+                 "entries must be admin identities admin/<id>, got \"" + entry + "\"");
+    } else if (id.starts_with("concord-")) {
+      errors.Add("--bootstrap-directory-admins",
+                 "Concord's service identities (admin/concord-*) only send notifications, got \"" +
+                     entry + "\"");
+    }
+  }
   if (!cfg.referrals_notifier_dir.empty() &&
       !std::filesystem::is_directory(cfg.referrals_notifier_dir)) {
     errors.Add("--referrals-notifier-dir", "is not a directory: " + cfg.referrals_notifier_dir);
   }
+  if (!cfg.directory_notifier_dir.empty() &&
+      !std::filesystem::is_directory(cfg.directory_notifier_dir)) {
+    errors.Add("--directory-notifier-dir", "is not a directory: " + cfg.directory_notifier_dir);
+  }
   if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
     errors.Add("--notifier-secret-file",
                "is required when --referrals-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else if (!cfg.directory_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --directory-notifier-dir is set: the notifier keys its message "
                "ids with it (openssl rand -hex 32 > notifier.secret)");
   } else {
     CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);
@@ -400,6 +447,21 @@ Status Validate(const CommonConfig& cfg) {
   return errors.ToStatus("invalid configuration");
 }
 
+std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg) {
+  std::vector<std::string> out;
+  std::string_view rest = cfg.bootstrap_directory_admins;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (!entry.empty()) out.emplace_back(entry);
+  }
+  return out;
+}
+
 namespace {
 
 struct CredentialMembers {
@@ -419,6 +481,8 @@ constexpr CredentialMembers kCredentials[] = {
      &CommonConfig::redis_messaging_password_file},
     {"referrals", &CommonConfig::redis_referrals_user, &CommonConfig::redis_referrals_password,
      &CommonConfig::redis_referrals_password_file},
+    {"guidelines", &CommonConfig::redis_guidelines_user, &CommonConfig::redis_guidelines_password,
+     &CommonConfig::redis_guidelines_password_file},
 };
 
 const CredentialMembers* FindCredential(std::string_view workload) {

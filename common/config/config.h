@@ -48,6 +48,8 @@ struct CommonConfig {
   std::string redis_messaging_password, redis_messaging_password_file;
   std::string redis_referrals_user = "concord-referrals";
   std::string redis_referrals_password, redis_referrals_password_file;
+  std::string redis_guidelines_user = "concord-guidelines";
+  std::string redis_guidelines_password, redis_guidelines_password_file;
   int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
@@ -68,8 +70,15 @@ struct CommonConfig {
   std::string quotas;
   int redis_memory_watermark_percent = 85;
   int redis_memory_poll_ms = 1000;
+  // Authorization (docs/security.md "Bootstrap"): comma-separated admin identities ("admin/ops")
+  // that hold directory administration while no active registered agency holds it.
+  std::string bootstrap_directory_admins;
   // Concord's notifiers (common/notify): the secret their message ids are keyed with.
   std::string notifier_secret_file;
+  // Directory (services/directory): the notifier identity that announces directory changes to
+  // the agencies concerned as Concord messages.
+  std::string directory_notifier_dir;
+  std::string directory_messaging_target;
   // Referrals (services/referrals, docs/referrals.md): legal defaults of the procedure's
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
@@ -110,10 +119,14 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// --quotas syntax by the host (common/quota). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
 
+/// The entries of --bootstrap-directory-admins ("admin/ops,admin/x" -> {"admin/ops","admin/x"});
+/// spaces around entries are ignored. Validate() checks them.
+std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
+
 /// The workloads that have their own Redis ACL user, in documentation order: "directory",
-/// "audit", "messaging", "referrals". A host module's name is its workload. To add one (e.g.
-/// "guidelines"): three members above, one row in config.cc's credential table, its user in
-/// deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
+/// "audit", "messaging", "referrals", "guidelines". A host module's name is its workload. To add
+/// one (e.g. "guidelines"): three members above, one row in config.cc's credential table, its user
+/// in deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
 const std::vector<std::string>& RedisWorkloads();
 
 /// Where a workload's module logs in to Redis. The password is never logged.

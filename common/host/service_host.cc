@@ -124,7 +124,19 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   // channel, which every workload's user may read; the refusal audit) runs as the first module.
   ModuleRedis& host_redis = module_redis.front();
   metrics::Metrics metrics;
-  clients::DirectoryCache directory_cache(*host_redis.client, host_redis.config);
+  clients::DirectoryCacheOptions cache_options;
+  for (const std::string& entry : config::BootstrapDirectoryAdmins(cfg)) {
+    if (auto admin = ParseAgencyKey(cfg.trust_domain, entry); admin.ok()) {
+      cache_options.bootstrap_directory_admins.push_back(*admin);
+    }
+  }
+  if (!cfg.bootstrap_directory_admins.empty()) {
+    // Not silent: the bootstrap grant is logged at start and audited on each use.
+    log::Event(log::Level::kWarn, "authz.bootstrap_directory_admins",
+               {{"admins", cfg.bootstrap_directory_admins},
+                {"until", "an active registered agency holds directory_administrator"}});
+  }
+  clients::DirectoryCache directory_cache(*host_redis.client, host_redis.config, cache_options);
   // Fail closed until the first load: the authorizer refuses calls while the cache is not ready.
   if (Status loaded = directory_cache.Start(); !loaded.ok()) {
     log::Event(log::Level::kWarn, "directory_cache.not_loaded",

@@ -75,6 +75,16 @@ struct AgencyId {
   friend bool operator==(const AgencyId&, const AgencyId&) = default;
 };
 
+/// Concord's own service identities are admin agencies whose id starts with this prefix
+/// (admin/concord-referrals, admin/concord-directory): they may only send notifications
+/// (docs/security.md) and hold no directory role.
+inline constexpr std::string_view kConcordServicePrefix = "concord-";
+
+/// True for admin/concord-* (see kConcordServicePrefix).
+inline bool IsConcordServiceIdentity(const AgencyId& agency) {
+  return agency.type == AgencyType::kAdmin && agency.id.starts_with(kConcordServicePrefix);
+}
+
 /// Strict SPIFFE ID parser (see the file comment). INVALID_ARGUMENT with a precise message.
 StatusOr<AgencyId> ParseSpiffeId(std::string_view uri);
 

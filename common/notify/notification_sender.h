@@ -21,6 +21,11 @@ struct Notification {
   std::string thread_id;             // the message's thread (e.g. a random case id)
   std::vector<AgencyId> recipients;  // 1..64 domestic agencies
   std::string body;                  // text (JSON), no personal data
+  /// Optional, one per recipient: the X25519 public key (SubjectPublicKeyInfo PEM) to seal to
+  /// instead of the recipient's current directory key. The directory announces a change of an
+  /// agency's keys sealed to the key the agency had BEFORE it, so that the agency, and not
+  /// whoever set the new key, can read it. Empty: the directory's keys.
+  std::vector<std::string> sealing_key_pems{};
 };
 
 class NotificationSender {

@@ -66,6 +66,7 @@ void RecordToProto(const DecodedRecord& record, v1::AuditRecord& out) {
   out.set_object(e.object);
   out.set_method(e.method);
   out.set_justification(e.justification);
+  out.set_details(e.details);
   for (const std::string& r : e.recipients) {
     out.add_recipients(r);
   }

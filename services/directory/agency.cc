@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/crypto/ed25519.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/crypto/x25519.h"
 #include "common/identity/caller.h"
 #include "common/status/status_macros.h"
@@ -100,6 +101,53 @@ Status ValidateReason(std::string_view reason, std::string_view field, FieldErro
     errors.Add(std::string(field), "must be valid UTF-8 without control characters");
   } else if (*len > kMaxReasonChars) {
     errors.Add(std::string(field), "at most " + std::to_string(kMaxReasonChars) + " characters");
+  }
+  return absl::OkStatus();
+}
+
+// Raw 32-byte keys of a normalised spec ("" when a PEM does not parse: never after
+// NormalizeAgencySpec).
+std::string SigningRaw(const AgencySpec& spec) {
+  auto key = crypto::Ed25519PublicKey::FromPem(spec.signing_public_key_pem);
+  return key.ok() ? key->Raw() : std::string();
+}
+std::string SealingRaw(const AgencySpec& spec) {
+  auto key = crypto::X25519PublicKey::FromPem(spec.sealing_public_key_pem);
+  return key.ok() ? key->Raw() : std::string();
+}
+
+bool SameEndorsement(const std::optional<crypto::KeyEndorsement>& a,
+                     const std::optional<crypto::KeyEndorsement>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  if (!a.has_value()) return true;
+  return a->previous_signing_key == b->previous_signing_key && a->issued_at == b->issued_at &&
+         a->signature == b->signature;
+}
+
+Status EndorsementRefused(std::string_view field, std::string_view description) {
+  return WithReason(InvalidArgumentWithFields("invalid key endorsement",
+                                              {{std::string(field), std::string(description)}}),
+                    "KEY_ENDORSEMENT_INVALID");
+}
+
+// Verifies `endorsement` of the keys of `next` against the current signing key (`current`).
+Status VerifyEndorsement(const AgencySpec& current, const AgencySpec& next,
+                         const crypto::KeyEndorsement& endorsement) {
+  constexpr std::string_view kField = "agency.key_endorsement";
+  if (endorsement.previous_signing_key != SigningRaw(current)) {
+    return EndorsementRefused(kField,
+                              "previous_signing_key is not the agency's current signing key: only "
+                              "the key being replaced can endorse its successor");
+  }
+  auto signing = crypto::Ed25519PublicKey::FromPem(next.signing_public_key_pem);
+  auto sealing = crypto::X25519PublicKey::FromPem(next.sealing_public_key_pem);
+  if (!signing.ok() || !sealing.ok()) return absl::InternalError("normalised keys do not parse");
+  const Status verified =
+      crypto::VerifyKeyEndorsement(next.id.ToSpiffe(), endorsement, *signing, *sealing);
+  if (!verified.ok()) {
+    return EndorsementRefused(kField,
+                              "the signature does not verify with the current signing key over "
+                              "the agency and its new keys (docs/crypto.md \"Key endorsement\")");
   }
   return absl::OkStatus();
 }
@@ -216,12 +264,40 @@ StatusOr<AgencySpec> NormalizeAgencySpec(AgencySpec spec, std::string_view trust
              !crypto::X25519PublicKey::FromPem(spec.sealing_public_key_pem).ok()) {
     errors.Add(Field(prefix, "sealing_public_key_pem"), "must be an X25519 public key in PEM");
   }
+  // Attributes: validated here (independently of the stored values), applied by NewAgency /
+  // UpdateAgency.
+  if (auto applied = attributes::ApplyAttributeSettings(spec.id, {}, spec.attributes,
+                                                        Field(prefix, "attributes"));
+      !applied.ok()) {
+    for (FieldViolation& v : FieldViolationsOf(applied.status())) {
+      errors.Add(std::move(v.field), std::move(v.description));
+    }
+  }
+  if (spec.key_endorsement.has_value()) {
+    const crypto::KeyEndorsement& e = *spec.key_endorsement;
+    const std::string field = Field(prefix, "key_endorsement");
+    if (e.previous_signing_key.size() != crypto::kEd25519KeySize) {
+      errors.Add(field + ".previous_signing_key", "must be a raw Ed25519 public key (32 bytes)");
+    }
+    if (e.signature.size() != crypto::kEd25519SignatureSize) {
+      errors.Add(field + ".signature", "must be an Ed25519 signature (64 bytes)");
+    }
+    if (e.issued_at == absl::InfinitePast()) errors.Add(field + ".issued_at", "required");
+  }
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid agency"));
   return spec;
 }
 
-Agency NewAgency(AgencySpec spec, absl::Time now) {
+StatusOr<Agency> NewAgency(AgencySpec spec, absl::Time now) {
+  if (spec.key_endorsement.has_value()) {
+    return EndorsementRefused("agency.key_endorsement",
+                              "a new agency has no previous key: only UpdateAgency carries an "
+                              "endorsement");
+  }
   Agency a;
+  CONCORD_ASSIGN_OR_RETURN(a.attributes, attributes::ApplyAttributeSettings(
+                                             spec.id, {}, spec.attributes, "agency.attributes"));
+  spec.attributes.clear();
   a.spec = std::move(spec);
   a.state = AgencyState::kActive;
   a.created_at = now;
@@ -237,10 +313,150 @@ StatusOr<Agency> UpdateAgency(const Agency& current, AgencySpec spec, int64_t ex
   }
   if (!(spec.id == current.spec.id)) return absl::InvalidArgumentError("agency id mismatch");
   Agency next = current;
+  CONCORD_ASSIGN_OR_RETURN(
+      next.attributes, attributes::ApplyAttributeSettings(spec.id, current.attributes,
+                                                          spec.attributes, "agency.attributes"));
+  std::optional<crypto::KeyEndorsement> endorsement = std::move(spec.key_endorsement);
+  spec.attributes.clear();
+  spec.key_endorsement.reset();
+  const bool keys_changed =
+      SigningRaw(spec) != SigningRaw(current.spec) || SealingRaw(spec) != SealingRaw(current.spec);
+  if (!keys_changed) {
+    // Security: an endorsement belongs to the keys it names; with the keys unchanged the stored
+    // one stays (a resent identical one is accepted, any other is refused).
+    if (endorsement.has_value() && !SameEndorsement(endorsement, current.key_endorsement)) {
+      return EndorsementRefused("agency.key_endorsement",
+                                "the keys are unchanged: an endorsement only accompanies new keys");
+    }
+    next.key_endorsement = current.key_endorsement;
+  } else if (endorsement.has_value()) {
+    CONCORD_RETURN_IF_ERROR(VerifyEndorsement(current.spec, spec, *endorsement));
+    next.key_endorsement = std::move(endorsement);
+  } else {
+    // A re-key by an administrator (e.g. after a compromise): allowed, but unendorsed, so that
+    // the agencies' libraries ask a person before trusting the new keys.
+    next.key_endorsement.reset();
+  }
   next.spec = std::move(spec);
   next.updated_at = now;
   next.version = current.version + 1;
   return next;
+}
+
+Status CheckAccountability(std::string_view officer, std::string_view justification) {
+  FieldErrors errors;
+  if (officer.empty()) {
+    errors.Add("concord-officer",
+               "required metadata: the acting officer (1..128 printable ASCII characters)");
+  }
+  if (justification.empty()) {
+    errors.Add("concord-justification",
+               "required metadata: why the directory is changed (1..1024 printable ASCII "
+               "characters, no personal data)");
+  }
+  if (errors.empty()) return absl::OkStatus();
+  return WithReason(errors.ToStatus("a directory change needs an officer and a justification"),
+                    "ACCOUNTABILITY_REQUIRED");
+}
+
+std::vector<RecordChange> DiffAgency(const Agency* before, const Agency& after) {
+  std::vector<RecordChange> out;
+  const Agency empty;
+  const Agency& b = before != nullptr ? *before : empty;
+  const AgencySpec& x = b.spec;
+  const AgencySpec& y = after.spec;
+  if (x.display_name != y.display_name) out.push_back({"display_name", ""});
+  if (x.jurisdiction != y.jurisdiction) out.push_back({"jurisdiction", y.jurisdiction});
+  if (x.specialisations != y.specialisations) out.push_back({"specialisations", ""});
+  if (x.languages != y.languages) out.push_back({"languages", ""});
+  if (x.capacity != y.capacity) out.push_back({"capacity", std::to_string(y.capacity)});
+  if (x.certificate_serials != y.certificate_serials) {
+    out.push_back({"certificate_serials", ""});
+  }
+  const std::string signing = SigningRaw(y);
+  if (SigningRaw(x) != signing) {
+    out.push_back({"signing_public_key", crypto::KeyFingerprint(signing)});
+  }
+  const std::string sealing = SealingRaw(y);
+  if (SealingRaw(x) != sealing) {
+    out.push_back({"sealing_public_key", crypto::KeyFingerprint(sealing)});
+  }
+  if (!SameEndorsement(b.key_endorsement, after.key_endorsement)) {
+    out.push_back({"key_endorsement", after.key_endorsement.has_value() ? "present" : "absent"});
+  }
+  // Attributes by effective value, so that setting a default explicitly is not a change.
+  const attributes::AgencyAttributes old_attrs(
+      y.id, before != nullptr ? b.attributes : attributes::AttributeMap{});
+  const attributes::AgencyAttributes new_attrs(y.id, after.attributes);
+  for (const attributes::EffectiveAttribute& a : new_attrs.All()) {
+    bool changed = true;
+    for (const attributes::EffectiveAttribute& o : old_attrs.All()) {
+      if (o.name == a.name) changed = o.value != a.value;
+    }
+    // A registration lists what was set explicitly; an update what changed.
+    if (before == nullptr ? !a.is_default : changed) {
+      out.push_back({"attributes." + std::string(a.name), a.value});
+    }
+  }
+  if (before != nullptr) {
+    for (const attributes::EffectiveAttribute& o : old_attrs.All()) {
+      bool still = false;
+      for (const attributes::EffectiveAttribute& a : new_attrs.All()) still |= a.name == o.name;
+      if (!still) out.push_back({"attributes." + std::string(o.name), "unset"});
+    }
+    if (b.state != after.state) {
+      out.push_back({"state", after.state == AgencyState::kSuspended ? "suspended" : "active"});
+    }
+  }
+  return out;
+}
+
+std::string ChangeSummary(const std::vector<RecordChange>& changes) {
+  std::string out;
+  for (const RecordChange& c : changes) {
+    if (!out.empty()) out += "; ";
+    out += c.field;
+    if (!c.value.empty()) out += "=" + c.value;
+  }
+  return out;
+}
+
+Disclosure DisclosureFor(const std::vector<authz::Principal>& principals) {
+  using P = authz::Principal;
+  for (P p : principals) {
+    switch (p) {
+      case P::kPolice:
+      case P::kMagistrate:
+      case P::kReceptionCentre:
+      case P::kImmigrationOffice:
+      case P::kSocialInspection:
+      case P::kCoordinationUnit:
+      case P::kDirectoryAdmin:
+      case P::kAuditReviewer:
+        return Disclosure::kFull;
+      case P::kForeignPartner:
+      case P::kPlatform:
+      case P::kConcordService:
+      case P::kOtherAdmin:
+        break;
+    }
+  }
+  return Disclosure::kPublic;
+}
+
+bool ReceivesDirectoryAnnouncements(const AgencyId& agency) {
+  switch (agency.type) {
+    case AgencyType::kPolice:
+    case AgencyType::kMagistrate:
+    case AgencyType::kReceptionCentre:
+    case AgencyType::kImmigrationOffice:
+    case AgencyType::kSocialInspection:
+      return true;
+    default:
+      // The coordination unit, foreign partners and admin identities have no inbox (policy
+      // table); platforms are not among the recipients messaging allows Concord's notifiers.
+      return false;
+  }
 }
 
 StatusOr<Agency> SuspendAgency(const Agency& current, std::string_view reason, absl::Time now) {

@@ -14,7 +14,13 @@
 //   - languages: 0..16 distinct ISO 639-1 codes (lower case), sorted;
 //   - signing key: an Ed25519 public key PEM; sealing key: an X25519 public key PEM;
 //   - certificate_serials: 0..16 distinct normalised serials (upper-case hex, 1..40 digits);
-//   - state kSuspended <=> suspension_reason non-empty; version >= 1, +1 on every change.
+//   - state kSuspended <=> suspension_reason non-empty; version >= 1, +1 on every change;
+//   - attributes: explicit values that validate for the agency (common/attributes);
+//   - key_endorsement, when present, is a valid endorsement of the CURRENT keys by the signing
+//     key the agency had before them (verified when the keys changed, kept while they do not).
+//
+// Accountability: every change needs the acting officer (metadata concord-officer) and a
+// justification (metadata concord-justification, the only source); CheckAccountability.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +30,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/attributes/agency_attributes.h"
+#include "common/authz/policy.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/identity/agency_id.h"
 #include "common/status/status.h"
 
@@ -42,17 +51,41 @@ struct AgencySpec {
   std::string sealing_public_key_pem;
   std::vector<std::string> certificate_serials;
   int capacity = 0;  // reception centres: places for victims; 0 = not declared
+  /// Input only (empty in a stored Agency). Register: the attributes to set. Update: each named
+  /// attribute is set, or reset to its default for value ""; attributes not named are kept.
+  std::vector<attributes::AttributeSetting> attributes;
+  /// Input only (UpdateAgency): the agency's endorsement of its new keys.
+  std::optional<crypto::KeyEndorsement> key_endorsement;
 };
 
 struct Agency {
-  AgencySpec spec;
+  AgencySpec spec;  // spec.attributes and spec.key_endorsement are always empty here
   AgencyState state = AgencyState::kActive;
   std::string suspension_reason;
   absl::Time created_at;
   absl::Time updated_at;
   int64_t version = 0;
+  attributes::AttributeMap attributes;                    // explicit values
+  std::optional<crypto::KeyEndorsement> key_endorsement;  // of the current keys, if any
 
   const AgencyId& id() const { return spec.id; }
+};
+
+/// What a caller may see of a record (GetAgency, ListAgencies). kPublic: identity, display name,
+/// public keys and their endorsement only: what platforms, foreign partners, Concord's service
+/// identities and admin identities without a directory role need to verify signatures and seal.
+/// kFull: everything (domestic agencies, directory administrators, audit reviewers).
+enum class Disclosure { kPublic, kFull };
+
+/// kFull for the domestic agency types, directory administrators and audit reviewers; kPublic
+/// for platforms, foreign partners, Concord's service identities and admins without a role.
+Disclosure DisclosureFor(const std::vector<authz::Principal>& principals);
+
+/// One element of a change, for the audit record's details and the announcement to the agency.
+/// Never personal data: field names, key fingerprints, attribute values.
+struct RecordChange {
+  std::string field;  // "display_name", "signing_public_key", "attributes.audit_reviewer", ...
+  std::string value;  // key fingerprint, attribute's effective value; "" for other fields
 };
 
 struct RevokedSerial {
@@ -89,13 +122,44 @@ StatusOr<AgencySpec> NormalizeAgencySpec(AgencySpec spec, std::string_view trust
 StatusOr<AgencyId> NormalizeAgencyId(AgencyId id, std::string_view trust_domain,
                                      std::string_view field = "id");
 
-/// A new ACTIVE agency, version 1. `spec` must come from NormalizeAgencySpec.
-Agency NewAgency(AgencySpec spec, absl::Time now);
+/// A new ACTIVE agency, version 1, with the attributes of `spec`. `spec` must come from
+/// NormalizeAgencySpec. INVALID_ARGUMENT (field "agency.key_endorsement") when it carries an
+/// endorsement: a new agency has no previous key.
+StatusOr<Agency> NewAgency(AgencySpec spec, absl::Time now);
 
 /// `current` with the mutable fields of `spec` (same id), version + 1. State, suspension reason
-/// and created_at are kept. ABORTED when expected_version != 0 and != current.version.
+/// and created_at are kept; attributes are merged (AgencySpec::attributes). ABORTED when
+/// expected_version != 0 and != current.version.
+///
+/// Keys and endorsement (docs/crypto.md "Key endorsement"):
+///   - keys unchanged: the stored endorsement is kept; an endorsement in `spec` that differs from
+///     it is INVALID_ARGUMENT (field "agency.key_endorsement": nothing to endorse);
+///   - keys changed with an endorsement: it must be by the CURRENT signing key over the new keys
+///     (crypto::VerifyKeyEndorsement), else INVALID_ARGUMENT with field "agency.key_endorsement"
+///     (or ".previous_signing_key" / ".signature" / ".issued_at" for a malformed one) and
+///     ErrorInfo reason KEY_ENDORSEMENT_INVALID; it is stored with the keys;
+///   - keys changed without an endorsement (an administrator's re-key after a compromise):
+///     allowed; the record then carries no endorsement, and agency libraries refuse the new keys
+///     until a person accepts them.
 StatusOr<Agency> UpdateAgency(const Agency& current, AgencySpec spec, int64_t expected_version,
                               absl::Time now);
+
+/// OK iff `officer` and `justification` (the sanitised concord-officer / concord-justification
+/// metadata, "" when absent or invalid) are both given; else INVALID_ARGUMENT with one field
+/// violation per missing value, fields "concord-officer" / "concord-justification", and
+/// ErrorInfo reason ACCOUNTABILITY_REQUIRED.
+Status CheckAccountability(std::string_view officer, std::string_view justification);
+
+/// What differs between two versions of a record (registration: `before` = nullptr), in a fixed
+/// order: profile fields, keys (fingerprints), endorsement, attributes (effective values), state.
+std::vector<RecordChange> DiffAgency(const Agency* before, const Agency& after);
+
+/// "field[=value]; ..." for the audit record's details.
+std::string ChangeSummary(const std::vector<RecordChange>& changes);
+
+/// Agency types with an inbox that Concord's notifiers may write to (docs/security.md): the
+/// agency concerned by a directory change is told of it by a signed notification.
+bool ReceivesDirectoryAnnouncements(const AgencyId& agency);
 
 /// FAILED_PRECONDITION if already suspended; INVALID_ARGUMENT (field "reason") for an empty or
 /// over-long reason or one with control characters.

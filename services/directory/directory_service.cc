@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "services/directory/announcement.h"
 
 namespace concord::directory {
 namespace {
@@ -19,18 +20,6 @@ constexpr std::string_view kSuspend = "/concord.directory.v1.Directory/SuspendAg
 constexpr std::string_view kReinstate = "/concord.directory.v1.Directory/ReinstateAgency";
 constexpr std::string_view kRevoke = "/concord.directory.v1.Directory/RevokeCertificate";
 constexpr int kMaxMutateAttempts = 3;
-
-void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t seconds = us / 1000000;
-  int64_t micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(micros * 1000));
-}
 
 void ToProtoId(const AgencyId& id, concord::common::v1::AgencyId* out) {
   out->set_trust_domain(id.trust_domain);
@@ -65,17 +54,64 @@ StatusOr<AgencySpec> FromProtoSpec(const pb::AgencySpec& in, std::string_view tr
   spec.sealing_public_key_pem = in.sealing_public_key_pem();
   spec.certificate_serials.assign(in.certificate_serials().begin(), in.certificate_serials().end());
   spec.capacity = in.capacity();
+  for (const pb::AgencyAttribute& a : in.attributes()) {
+    spec.attributes.push_back(attributes::AttributeSetting{a.name(), a.value()});
+  }
+  if (in.has_key_endorsement()) {
+    const pb::KeyEndorsement& e = in.key_endorsement();
+    spec.key_endorsement =
+        crypto::KeyEndorsement{e.previous_signing_key(),
+                               e.has_issued_at() ? absl::FromUnixSeconds(e.issued_at().seconds()) +
+                                                       absl::Nanoseconds(e.issued_at().nanos())
+                                                 : absl::InfinitePast(),
+                               e.signature()};
+  }
   return NormalizeAgencySpec(std::move(spec), trust_domain, "agency");
 }
 
-void ToProtoAgency(const Agency& a, pb::Agency* out) {
+pb::AttributeType ToProtoAttributeType(attributes::ValueType type) {
+  switch (type) {
+    case attributes::ValueType::kFlag:
+      return pb::ATTRIBUTE_TYPE_FLAG;
+    case attributes::ValueType::kEnum:
+      return pb::ATTRIBUTE_TYPE_ENUM;
+    case attributes::ValueType::kTimeZone:
+      return pb::ATTRIBUTE_TYPE_TIME_ZONE;
+  }
+  return pb::ATTRIBUTE_TYPE_UNSPECIFIED;
+}
+
+// Nanosecond precision: a key endorsement's issued_at is signed to the nanosecond.
+void ToProtoTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  int64_t seconds = ns / 1000000000;
+  int64_t nanos = ns % 1000000000;
+  if (nanos < 0) {
+    nanos += 1000000000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(nanos));
+}
+
+// Security: Disclosure::kPublic (platforms, foreign partners, Concord's service identities,
+// admins without a role) gets what signatures and sealing need and nothing operational: no
+// suspension reason, no certificate serials, no jurisdiction or profile, no attributes.
+void ToProtoAgency(const Agency& a, Disclosure disclosure, pb::Agency* out) {
   ToProtoId(a.spec.id, out->mutable_id());
   out->set_display_name(a.spec.display_name);
+  out->set_signing_public_key_pem(a.spec.signing_public_key_pem);
+  out->set_sealing_public_key_pem(a.spec.sealing_public_key_pem);
+  if (a.key_endorsement.has_value()) {
+    pb::KeyEndorsement* e = out->mutable_key_endorsement();
+    e->set_previous_signing_key(a.key_endorsement->previous_signing_key);
+    ToProtoTime(a.key_endorsement->issued_at, e->mutable_issued_at());
+    e->set_signature(a.key_endorsement->signature);
+  }
+  if (disclosure != Disclosure::kFull) return;
   out->set_jurisdiction(a.spec.jurisdiction);
   for (const auto& s : a.spec.specialisations) out->add_specialisations(s);
   for (const auto& l : a.spec.languages) out->add_languages(l);
-  out->set_signing_public_key_pem(a.spec.signing_public_key_pem);
-  out->set_sealing_public_key_pem(a.spec.sealing_public_key_pem);
   for (const auto& s : a.spec.certificate_serials) out->add_certificate_serials(s);
   out->set_capacity(a.spec.capacity);
   out->set_state(a.state == AgencyState::kSuspended ? pb::AGENCY_STATE_SUSPENDED
@@ -84,6 +120,14 @@ void ToProtoAgency(const Agency& a, pb::Agency* out) {
   ToProtoTime(a.created_at, out->mutable_created_at());
   ToProtoTime(a.updated_at, out->mutable_updated_at());
   out->set_version(a.version);
+  for (const attributes::EffectiveAttribute& e :
+       attributes::AgencyAttributes(a.spec.id, a.attributes).All()) {
+    pb::AgencyAttribute* attr = out->add_attributes();
+    attr->set_name(std::string(e.name));
+    attr->set_value(e.value);
+    attr->set_type(ToProtoAttributeType(e.type));
+    attr->set_is_default(e.is_default);
+  }
 }
 
 std::string AgencyObject(const AgencyId& id) { return "agency:" + id.Key(); }
@@ -98,14 +142,54 @@ std::string RequestedAgencyObject(const concord::common::v1::AgencyId& id,
 }  // namespace
 
 DirectoryService::DirectoryService(std::string trust_domain, DirectoryStore& store,
-                                   audit::AuditSink& audit, const Clock& clock)
-    : trust_domain_(std::move(trust_domain)), store_(store), audit_(audit), clock_(clock) {}
+                                   audit::AuditSink& audit, const Clock& clock,
+                                   const authz::RevocationView& roles)
+    : trust_domain_(std::move(trust_domain)),
+      store_(store),
+      audit_(audit),
+      clock_(clock),
+      roles_(roles) {}
 
-Status DirectoryService::Audit(const grpc::ServerContext& ctx, audit::Operation op,
-                               std::string object, std::string_view method, const Status& result) {
-  // Security: the acting agency comes from the peer certificate; the AuthProcessor already
-  // authenticated it, so a failure here is an internal inconsistency.
-  CONCORD_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(ctx));
+Disclosure DirectoryService::DisclosureOf(const grpc::ServerContext& ctx) const {
+  auto caller = CallerFromContext(ctx);
+  if (!caller.ok()) return Disclosure::kPublic;
+  const authz::AdminRoles roles = caller->agency.type == AgencyType::kAdmin
+                                      ? roles_.RolesOf(caller->agency)
+                                      : authz::AdminRoles{};
+  return DisclosureFor(authz::PrincipalsOf(caller->agency, roles));
+}
+
+bool DirectoryService::IsBootstrapGrant(const Caller& caller) const {
+  return caller.agency.type == AgencyType::kAdmin && roles_.RolesOf(caller.agency).bootstrap;
+}
+
+std::string DirectoryService::Details(bool bootstrap, const StatusOr<Changed>& result) {
+  return WithBootstrapMark(bootstrap, result.ok() ? ChangeSummary(result->changes) : std::string());
+}
+
+std::string DirectoryService::WithBootstrapMark(bool bootstrap, std::string details) {
+  // Security: a call allowed only by the bootstrap list is marked as such in the audit log.
+  if (bootstrap) {
+    details = details.empty() ? "bootstrap directory administrator"
+                              : details + "; bootstrap directory administrator";
+  }
+  return details;
+}
+
+std::optional<Announcement> DirectoryService::Announce(const Caller& caller, const Agency& agency,
+                                                       std::string_view event,
+                                                       const std::vector<RecordChange>& changes,
+                                                       const std::string& seal_to_pem) const {
+  if (changes.empty() || !ReceivesDirectoryAnnouncements(agency.spec.id)) return std::nullopt;
+  return Announcement{
+      AnnouncementId(agency.spec.id, agency.version), agency.spec.id,
+      AnnouncementBody(event, agency.spec.id, agency.version, caller.agency, clock_.Now(), changes),
+      seal_to_pem};
+}
+
+Status DirectoryService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
+                               audit::Operation op, std::string object, std::string_view method,
+                               std::string details, const Status& result) {
   audit::AuditEvent event;
   event.agency = caller.agency;
   event.officer = audit::OfficerFromContext(ctx);
@@ -115,6 +199,7 @@ Status DirectoryService::Audit(const grpc::ServerContext& ctx, audit::Operation 
   event.justification = audit::JustificationFromContext(ctx);
   event.outcome = absl::StatusCodeToString(result.code());
   event.time = clock_.Now();
+  event.details = std::move(details);
   if (Status s = audit_.Append(event); !s.ok()) {
     log::Error("directory.audit_failed",
                {{"method", std::string(method)}, {"code", absl::StatusCodeToString(s.code())}});
@@ -125,35 +210,50 @@ Status DirectoryService::Audit(const grpc::ServerContext& ctx, audit::Operation 
 }
 
 template <typename Change>
-StatusOr<Agency> DirectoryService::Mutate(const AgencyId& id, Change change) {
+StatusOr<DirectoryService::Changed> DirectoryService::Mutate(const AgencyId& id, Change change) {
   Status last = absl::AbortedError("agency was changed concurrently");
   for (int attempt = 0; attempt < kMaxMutateAttempts; ++attempt) {
     CONCORD_ASSIGN_OR_RETURN(const Agency current, store_.Get(id));
     CONCORD_ASSIGN_OR_RETURN(Agency next, change(current));
-    last = store_.Replace(current, next);
-    if (last.ok()) return next;
+    last = store_.Replace(current, next, /*announcement=*/nullptr);
+    if (last.ok()) return Changed{next, DiffAgency(&current, next)};
     if (last.code() != absl::StatusCode::kAborted) return last;
   }
   return last;
 }
 
-StatusOr<Agency> DirectoryService::Register(const pb::RegisterAgencyRequest& req) {
+StatusOr<DirectoryService::Changed> DirectoryService::Register(
+    const grpc::ServerContext& ctx, const Caller& caller, const pb::RegisterAgencyRequest& req) {
+  CONCORD_RETURN_IF_ERROR(
+      CheckAccountability(audit::OfficerFromContext(ctx), audit::JustificationFromContext(ctx)));
   CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
-  Agency agency = NewAgency(std::move(spec), clock_.Now());
-  CONCORD_RETURN_IF_ERROR(store_.Create(agency));
-  return agency;
+  CONCORD_ASSIGN_OR_RETURN(Agency agency, NewAgency(std::move(spec), clock_.Now()));
+  std::vector<RecordChange> changes = DiffAgency(nullptr, agency);
+  const std::optional<Announcement> announcement =
+      Announce(caller, agency, "agency.registered", changes, agency.spec.sealing_public_key_pem);
+  CONCORD_RETURN_IF_ERROR(
+      store_.Create(agency, announcement.has_value() ? &*announcement : nullptr));
+  return Changed{std::move(agency), std::move(changes)};
 }
 
-StatusOr<Agency> DirectoryService::Update(const pb::UpdateAgencyRequest& req) {
+StatusOr<DirectoryService::Changed> DirectoryService::Update(const grpc::ServerContext& ctx,
+                                                             const Caller& caller,
+                                                             const pb::UpdateAgencyRequest& req) {
+  CONCORD_RETURN_IF_ERROR(
+      CheckAccountability(audit::OfficerFromContext(ctx), audit::JustificationFromContext(ctx)));
   CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
   CONCORD_ASSIGN_OR_RETURN(const Agency current, store_.Get(spec.id));
   CONCORD_ASSIGN_OR_RETURN(
       Agency next,
       directory::UpdateAgency(current, std::move(spec), req.expected_version(), clock_.Now()));
+  std::vector<RecordChange> changes = DiffAgency(&current, next);
+  const std::optional<Announcement> announcement =
+      Announce(caller, next, "agency.updated", changes, current.spec.sealing_public_key_pem);
   // No retry here: an update replaces every field, so a concurrent change must be re-read by
   // the administrator (ABORTED).
-  CONCORD_RETURN_IF_ERROR(store_.Replace(current, next));
-  return next;
+  CONCORD_RETURN_IF_ERROR(
+      store_.Replace(current, next, announcement.has_value() ? &*announcement : nullptr));
+  return Changed{std::move(next), std::move(changes)};
 }
 
 grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
@@ -161,60 +261,83 @@ grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
                                               pb::RegisterAgencyResponse* resp) {
   // Every field within its bound (limits.proto) before anything reads the request.
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  StatusOr<Agency> result = Register(*req);
-  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
-  return ToGrpcStatus(Audit(*ctx, audit::Operation::kCollection,
+  // Security: the acting agency comes from the peer certificate (already authenticated by the
+  // AuthProcessor).
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Read before the change: registering a directory administrator ends the grant.
+  const bool bootstrap = IsBootstrapGrant(caller);
+  StatusOr<Changed> result = Register(*ctx, caller, *req);
+  if (result.ok()) ToProtoAgency(result->agency, Disclosure::kFull, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, caller, audit::Operation::kCollection,
                             RequestedAgencyObject(req->agency().id(), trust_domain_), kRegister,
-                            result.status()));
+                            Details(bootstrap, result), result.status()));
 }
 
 grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
                                             const pb::UpdateAgencyRequest* req,
                                             pb::UpdateAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  StatusOr<Agency> result = Update(*req);
-  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
-  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Read before the change: registering a directory administrator ends the grant.
+  const bool bootstrap = IsBootstrapGrant(caller);
+  StatusOr<Changed> result = Update(*ctx, caller, *req);
+  if (result.ok()) ToProtoAgency(result->agency, Disclosure::kFull, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, caller, audit::Operation::kAlteration,
                             RequestedAgencyObject(req->agency().id(), trust_domain_), kUpdate,
-                            result.status()));
+                            Details(bootstrap, result), result.status()));
 }
 
 grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
                                              const pb::SuspendAgencyRequest* req,
                                              pb::SuspendAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Read before the change: registering a directory administrator ends the grant.
+  const bool bootstrap = IsBootstrapGrant(caller);
+  StatusOr<Changed> result = [&]() -> StatusOr<Changed> {
+    CONCORD_RETURN_IF_ERROR(CheckAccountability(audit::OfficerFromContext(*ctx),
+                                                audit::JustificationFromContext(*ctx)));
     CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
     return Mutate(id,
                   [&](const Agency& a) { return directory::SuspendAgency(a, req->reason(), now); });
   }();
-  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
-  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+  if (result.ok()) ToProtoAgency(result->agency, Disclosure::kFull, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, caller, audit::Operation::kAlteration,
                             RequestedAgencyObject(req->id(), trust_domain_), kSuspend,
-                            result.status()));
+                            Details(bootstrap, result), result.status()));
 }
 
 grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
                                                const pb::ReinstateAgencyRequest* req,
                                                pb::ReinstateAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  StatusOr<Agency> result = [&]() -> StatusOr<Agency> {
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Read before the change: registering a directory administrator ends the grant.
+  const bool bootstrap = IsBootstrapGrant(caller);
+  StatusOr<Changed> result = [&]() -> StatusOr<Changed> {
+    CONCORD_RETURN_IF_ERROR(CheckAccountability(audit::OfficerFromContext(*ctx),
+                                                audit::JustificationFromContext(*ctx)));
     CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
     return Mutate(id, [&](const Agency& a) { return directory::ReinstateAgency(a, now); });
   }();
-  if (result.ok()) ToProtoAgency(*result, resp->mutable_agency());
-  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration,
+  if (result.ok()) ToProtoAgency(result->agency, Disclosure::kFull, resp->mutable_agency());
+  return ToGrpcStatus(Audit(*ctx, caller, audit::Operation::kAlteration,
                             RequestedAgencyObject(req->id(), trust_domain_), kReinstate,
-                            result.status()));
+                            Details(bootstrap, result), result.status()));
 }
 
 grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
                                                  const pb::RevokeCertificateRequest* req,
                                                  pb::RevokeCertificateResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Read before the change: registering a directory administrator ends the grant.
+  const bool bootstrap = IsBootstrapGrant(caller);
   StatusOr<RevokedSerial> result = [&]() -> StatusOr<RevokedSerial> {
+    CONCORD_RETURN_IF_ERROR(CheckAccountability(audit::OfficerFromContext(*ctx),
+                                                audit::JustificationFromContext(*ctx)));
     CONCORD_ASSIGN_OR_RETURN(RevokedSerial r,
                              NewRevocation(req->serial(), req->reason(), clock_.Now()));
     return store_.Revoke(r);
@@ -225,19 +348,20 @@ grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
   }
   const std::string object =
       result.ok() ? "certificate:" + result->serial : std::string("certificate:invalid");
-  return ToGrpcStatus(Audit(*ctx, audit::Operation::kAlteration, object, kRevoke, result.status()));
+  return ToGrpcStatus(Audit(*ctx, caller, audit::Operation::kAlteration, object, kRevoke,
+                            WithBootstrapMark(bootstrap, ""), result.status()));
 }
 
-grpc::Status DirectoryService::GetAgency(grpc::ServerContext*, const pb::GetAgencyRequest* req,
+grpc::Status DirectoryService::GetAgency(grpc::ServerContext* ctx, const pb::GetAgencyRequest* req,
                                          pb::GetAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
-  ToProtoAgency(agency, resp->mutable_agency());
+  ToProtoAgency(agency, DisclosureOf(*ctx), resp->mutable_agency());
   return grpc::Status::OK;
 }
 
-grpc::Status DirectoryService::ListAgencies(grpc::ServerContext*,
+grpc::Status DirectoryService::ListAgencies(grpc::ServerContext* ctx,
                                             const pb::ListAgenciesRequest* req,
                                             pb::ListAgenciesResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
@@ -263,7 +387,8 @@ grpc::Status DirectoryService::ListAgencies(grpc::ServerContext*,
         InvalidArgumentWithFields("invalid page", {{"page.page_token", "not a page token"}}));
   }
   CONCORD_GRPC_ASSIGN_OR_RETURN(AgencyPage page, store_.List(filter, token, limit));
-  for (const Agency& a : page.agencies) ToProtoAgency(a, resp->add_agencies());
+  const Disclosure disclosure = DisclosureOf(*ctx);
+  for (const Agency& a : page.agencies) ToProtoAgency(a, disclosure, resp->add_agencies());
   resp->set_next_page_token(page.next_after_key);
   return grpc::Status::OK;
 }

@@ -14,17 +14,32 @@
 //   concord:{dir}:idx:jurisdiction:<CODE>     SET   agency keys by jurisdiction ("BE-BRU")
 //   concord:{dir}:idx:specialisation:<token>  SET   agency keys by specialisation ("thb")
 //   concord:{dir}:idx:language:<code>         SET   agency keys by language ("nl")
+//   concord:{dir}:attributes                  HASH  agency key -> JSON of its explicit attribute
+//                                                   values (directory_keys.h; read by every
+//                                                   replica's DirectoryCache)
+//   concord:{dir}:outbox                      STREAM announcements to the agencies concerned:
+//                                                   fields id ("<type>/<id>@v<version>"),
+//                                                   agency ("<type>/<id>"), body (JSON, no
+//                                                   personal data), seal_to (the X25519 public
+//                                                   key PEM to seal it to); consumer group
+//                                                   "announcer"
 //
 // Record JSON: {"type","id","display_name","jurisdiction","specialisations":[..],
 //   "languages":[..],"signing_public_key_pem","sealing_public_key_pem","certificate_serials":[..],
 //   "capacity" (reception centres' places, 0 = not declared),
-//   "state":"active"|"suspended","suspension_reason","created_at_us","updated_at_us","version"}
-// (times in microseconds since the Unix epoch). Agency records hold no personal data.
+//   "state":"active"|"suspended","suspension_reason","created_at_us","updated_at_us","version",
+//   "attributes":{name: value} (explicit values, common/attributes),
+//   "key_endorsement":{"previous_signing_key" (base64), "issued_at_ns", "signature" (base64)}
+//   (absent when the current keys carry no endorsement)}
+// (times in microseconds since the Unix epoch, issued_at in nanoseconds: it is signed). Agency
+// records hold no personal data.
 //
 // Invariants kept by the scripts: a key is in `agencies` iff its record exists; it is in
 // `suspended` iff its record's state is "suspended"; it is in exactly the index sets of its
 // record's current fields; the record's version increases by one per write (optimistic
-// concurrency: a write names the version it read). Every write PUBLISHes a JSON event
+// concurrency: a write names the version it read); the attributes index holds the record's
+// attributes; an announcement is queued iff the change is stored. Every write PUBLISHes a JSON
+// event
 // {"event": "...", "agency"|"serial": ...} on "concord:directory:events" in the same script, so
 // a cache that reloads after the message sees the change.
 #include "services/directory/redis_directory_store.h"
@@ -34,6 +49,7 @@
 #include <set>
 
 #include "common/clients/directory_keys.h"
+#include "common/crypto/encoding.h"
 #include "common/status/status_macros.h"
 
 namespace concord::directory {
@@ -42,10 +58,13 @@ namespace {
 using clients::DirectoryKey;
 using clients::kDirectoryEventsChannel;
 
-// KEYS[1] record, KEYS[2] agencies zset, KEYS[3] suspended set,
-// KEYS[4 .. 3+nrem] index sets to leave, KEYS[4+nrem ..] index sets to join.
+// KEYS[1] record, KEYS[2] agencies zset, KEYS[3] suspended set, KEYS[4] attributes hash,
+// KEYS[5] outbox stream, KEYS[6 .. 5+nrem] index sets to leave, KEYS[6+nrem ..] index sets to
+// join.
 // ARGV: expected version ("0" = create), new version, json, member, suspended "1"|"0", nrem,
-//       channel, event. Returns 1 written, 0 already exists, -1 not found, -2 version mismatch.
+//       channel, event, attributes json, announce "1"|"0", announcement id, announcement body,
+//       announcement seal_to.
+// Returns 1 written, 0 already exists, -1 not found, -2 version mismatch.
 const redis::Script& WriteScript() {
   static const redis::Script* const script = new redis::Script(R"lua(
 local cur = redis.call('HGET', KEYS[1], 'version')
@@ -57,9 +76,14 @@ else
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[4], ARGV[9])
+if ARGV[10] == '1' then
+  redis.call('XADD', KEYS[5], '*', 'id', ARGV[11], 'agency', ARGV[4], 'body', ARGV[12],
+             'seal_to', ARGV[13])
+end
 local nrem = tonumber(ARGV[6])
-for i = 4, 3 + nrem do redis.call('SREM', KEYS[i], ARGV[4]) end
-for i = 4 + nrem, #KEYS do redis.call('SADD', KEYS[i], ARGV[4]) end
+for i = 6, 5 + nrem do redis.call('SREM', KEYS[i], ARGV[4]) end
+for i = 6 + nrem, #KEYS do redis.call('SADD', KEYS[i], ARGV[4]) end
 if ARGV[5] == '1' then
   redis.call('SADD', KEYS[3], ARGV[4])
 else
@@ -84,6 +108,29 @@ return ARGV[2]
   return *script;
 }
 
+constexpr std::string_view kAnnouncerGroup = "announcer";
+
+// AckAnnouncements. KEYS: outbox. ARGV: group, stream ids... Returns the number deleted.
+const redis::Script& AckScript() {
+  static const redis::Script* const script = new redis::Script(R"lua(
+if #ARGV < 2 then return 0 end
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+redis.pcall('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))
+)lua");
+  return *script;
+}
+
+bool IsStreamId(std::string_view id) {
+  const size_t dash = id.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size() || id.size() > 41) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '-'; });
+}
+
 std::string RecordKey(std::string_view agency_key) {
   return DirectoryKey("agency:" + std::string(agency_key));
 }
@@ -103,6 +150,12 @@ std::vector<std::string> IndexKeys(const Agency& a) {
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+std::string AttributesJson(const Agency& a) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : a.attributes) j[name] = value;
+  return j.dump();
+}
+
 std::string Encode(const Agency& a) {
   nlohmann::json j = {
       {"type", std::string(AgencyTypeName(a.spec.id.type))},
@@ -120,7 +173,14 @@ std::string Encode(const Agency& a) {
       {"created_at_us", ToMicros(a.created_at)},
       {"updated_at_us", ToMicros(a.updated_at)},
       {"version", a.version},
+      {"attributes", nlohmann::json::parse(AttributesJson(a))},
   };
+  if (a.key_endorsement.has_value()) {
+    j["key_endorsement"] = {
+        {"previous_signing_key", crypto::Base64Encode(a.key_endorsement->previous_signing_key)},
+        {"issued_at_ns", absl::ToUnixNanos(a.key_endorsement->issued_at)},
+        {"signature", crypto::Base64Encode(a.key_endorsement->signature)}};
+  }
   return j.dump();
 }
 
@@ -143,6 +203,8 @@ StatusOr<RevokedSerial> DecodeRevocation(const std::string& serial, const std::s
 bool IsArray(const redis::Reply& r) { return r.type == redis::Reply::Type::kArray; }
 
 }  // namespace
+
+std::string AnnouncementOutboxKey() { return DirectoryKey("outbox"); }
 
 RedisDirectoryStore::RedisDirectoryStore(redis::RedisClient& redis, std::string trust_domain)
     : redis_(redis), trust_domain_(std::move(trust_domain)) {}
@@ -169,6 +231,18 @@ StatusOr<Agency> RedisDirectoryStore::Decode(const std::string& json) const {
     a.created_at = absl::FromUnixMicros(j.value("created_at_us", int64_t{0}));
     a.updated_at = absl::FromUnixMicros(j.value("updated_at_us", int64_t{0}));
     a.version = j.value("version", int64_t{0});
+    a.attributes = attributes::SanitizeStoredAttributes(
+        a.spec.id, j.value("attributes", std::map<std::string, std::string>{}));
+    if (const auto it = j.find("key_endorsement"); it != j.end() && it->is_object()) {
+      auto previous = crypto::Base64Decode(it->value("previous_signing_key", ""));
+      auto signature = crypto::Base64Decode(it->value("signature", ""));
+      if (!previous.ok() || !signature.ok()) {
+        return absl::InternalError("directory: corrupt key endorsement");
+      }
+      a.key_endorsement = crypto::KeyEndorsement{
+          *std::move(previous), absl::FromUnixNanos(it->value("issued_at_ns", int64_t{0})),
+          *std::move(signature)};
+    }
     return a;
   } catch (const nlohmann::json::exception&) {
     return absl::InternalError("directory: corrupt record field");
@@ -182,17 +256,22 @@ StatusOr<Agency> RedisDirectoryStore::Get(const AgencyId& id) {
   return Decode(reply.str);
 }
 
-Status RedisDirectoryStore::Create(const Agency& agency) { return Write(nullptr, agency); }
-
-Status RedisDirectoryStore::Replace(const Agency& previous, const Agency& next) {
-  if (!(previous.spec.id == next.spec.id)) return absl::InternalError("replace: id mismatch");
-  return Write(&previous, next);
+Status RedisDirectoryStore::Create(const Agency& agency, const Announcement* announcement) {
+  return Write(nullptr, agency, announcement);
 }
 
-Status RedisDirectoryStore::Write(const Agency* previous, const Agency& next) {
+Status RedisDirectoryStore::Replace(const Agency& previous, const Agency& next,
+                                    const Announcement* announcement) {
+  if (!(previous.spec.id == next.spec.id)) return absl::InternalError("replace: id mismatch");
+  return Write(&previous, next, announcement);
+}
+
+Status RedisDirectoryStore::Write(const Agency* previous, const Agency& next,
+                                  const Announcement* announcement) {
   const std::string member = next.spec.id.Key();
   std::vector<std::string> keys = {RecordKey(member), AgenciesKey(),
-                                   clients::SuspendedAgenciesKey()};
+                                   clients::SuspendedAgenciesKey(), clients::AgencyAttributesKey(),
+                                   AnnouncementOutboxKey()};
   std::vector<std::string> leave;
   if (previous != nullptr) leave = IndexKeys(*previous);
   const std::vector<std::string> join = IndexKeys(next);
@@ -213,7 +292,11 @@ Status RedisDirectoryStore::Write(const Agency* previous, const Agency& next) {
                   {previous == nullptr ? "0" : std::to_string(previous->version),
                    std::to_string(next.version), Encode(next), member,
                    next.state == AgencyState::kSuspended ? "1" : "0", std::to_string(leave.size()),
-                   std::string(kDirectoryEventsChannel), Event(event, "agency", member)}));
+                   std::string(kDirectoryEventsChannel), Event(event, "agency", member),
+                   AttributesJson(next), announcement != nullptr ? "1" : "0",
+                   announcement != nullptr ? announcement->id : "",
+                   announcement != nullptr ? announcement->body : "",
+                   announcement != nullptr ? announcement->seal_to_pem : ""}));
   switch (reply.integer) {
     case 1:
       return absl::OkStatus();
@@ -332,6 +415,105 @@ StatusOr<Revocations> RedisDirectoryStore::ListRevocations() {
     out.suspended_agencies.push_back(std::move(a));
   }
   return out;
+}
+
+Status RedisDirectoryStore::EnsureAnnouncerGroup() {
+  auto r = redis_.Command(
+      {"XGROUP", "CREATE", AnnouncementOutboxKey(), std::string(kAnnouncerGroup), "0", "MKSTREAM"});
+  if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string_view::npos) {
+    return r.status();
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<QueuedAnnouncement>> RedisDirectoryStore::ReadAnnouncements(
+    std::string_view consumer, int max, absl::Duration claim_after) {
+  if (consumer.empty() || consumer.size() > 128 ||
+      consumer.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return InvalidArgumentWithFields("invalid consumer", {{"consumer", "empty or malformed"}});
+  }
+  std::vector<QueuedAnnouncement> out;
+  if (max < 1) return out;
+  const std::string name(consumer);
+  const std::string idle =
+      std::to_string(std::max<int64_t>(absl::ToInt64Milliseconds(claim_after), 0));
+  std::set<std::string> seen;
+  auto add = [&](const redis::Reply& entries) {
+    for (const redis::Reply& e : entries.elements) {
+      if (e.elements.size() != 2 || e.elements[1].type != redis::Reply::Type::kArray) continue;
+      QueuedAnnouncement q;
+      q.stream_id = e.elements[0].str;
+      const auto& f = e.elements[1].elements;
+      std::string agency;
+      for (size_t i = 0; i + 1 < f.size(); i += 2) {
+        if (f[i].str == "id") q.announcement.id = f[i + 1].str;
+        if (f[i].str == "agency") agency = f[i + 1].str;
+        if (f[i].str == "body") q.announcement.body = f[i + 1].str;
+        if (f[i].str == "seal_to") q.announcement.seal_to_pem = f[i + 1].str;
+      }
+      auto id = ParseAgencyKey(trust_domain_, agency);
+      // A malformed entry is handed on with an empty agency: the worker drops and acks it.
+      if (id.ok()) q.announcement.agency = *id;
+      if (seen.insert(q.stream_id).second) out.push_back(std::move(q));
+    }
+  };
+  // 1. Entries another consumer read and did not ack in time (the PEL in bounded steps).
+  std::string start = "0-0";
+  for (int round = 0; round < 10 && static_cast<int>(out.size()) < max; ++round) {
+    auto r =
+        redis_.Command({"XAUTOCLAIM", AnnouncementOutboxKey(), std::string(kAnnouncerGroup), name,
+                        idle, start, "COUNT", std::to_string(max - static_cast<int>(out.size()))});
+    if (!r.ok()) {
+      if (r.status().message().find("NOGROUP") == std::string_view::npos) return r.status();
+      CONCORD_RETURN_IF_ERROR(EnsureAnnouncerGroup());
+      break;
+    }
+    if (r->elements.size() < 2) return absl::InternalError("directory: unexpected claim reply");
+    add(r->elements[1]);
+    start = r->elements[0].str;
+    if (start == "0-0") break;
+  }
+  // 2. New entries.
+  if (static_cast<int>(out.size()) < max) {
+    const std::vector<std::string> cmd = {"XREADGROUP",
+                                          "GROUP",
+                                          std::string(kAnnouncerGroup),
+                                          name,
+                                          "COUNT",
+                                          std::to_string(max - static_cast<int>(out.size())),
+                                          "STREAMS",
+                                          AnnouncementOutboxKey(),
+                                          ">"};
+    auto r = redis_.Command(cmd);
+    if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
+      CONCORD_RETURN_IF_ERROR(EnsureAnnouncerGroup());
+      r = redis_.Command(cmd);
+    }
+    if (!r.ok()) return r.status();
+    for (const redis::Reply& stream : r->elements) {
+      if (stream.elements.size() == 2) add(stream.elements[1]);
+    }
+  }
+  return out;
+}
+
+Status RedisDirectoryStore::AckAnnouncements(const std::vector<std::string>& stream_ids) {
+  if (stream_ids.empty()) return absl::OkStatus();
+  std::vector<std::string> args = {std::string(kAnnouncerGroup)};
+  for (size_t i = 0; i < stream_ids.size(); ++i) {
+    if (!IsStreamId(stream_ids[i])) {
+      return InvalidArgumentWithFields(
+          "invalid announcement id",
+          {{"stream_ids[" + std::to_string(i) + "]", "not a stream entry id"}});
+    }
+    args.push_back(stream_ids[i]);
+  }
+  return redis_.Eval(AckScript(), {AnnouncementOutboxKey()}, args).status();
+}
+
+StatusOr<int64_t> RedisDirectoryStore::PendingAnnouncements() {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"XLEN", AnnouncementOutboxKey()}));
+  return r.integer;
 }
 
 }  // namespace concord::directory

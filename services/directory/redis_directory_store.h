@@ -11,6 +11,9 @@
 
 namespace concord::directory {
 
+/// The stream of announcements to the agencies concerned (concord:{dir}:outbox).
+std::string AnnouncementOutboxKey();
+
 class RedisDirectoryStore final : public DirectoryStore {
  public:
   /// `redis` must outlive the store. `trust_domain` is the deployment's (records store agency
@@ -18,16 +21,22 @@ class RedisDirectoryStore final : public DirectoryStore {
   RedisDirectoryStore(redis::RedisClient& redis, std::string trust_domain);
 
   StatusOr<Agency> Get(const AgencyId& id) override;
-  Status Create(const Agency& agency) override;
-  Status Replace(const Agency& previous, const Agency& next) override;
+  Status Create(const Agency& agency, const Announcement* announcement) override;
+  Status Replace(const Agency& previous, const Agency& next,
+                 const Announcement* announcement) override;
   StatusOr<AgencyPage> List(const AgencyFilter& filter, std::string_view after_key,
                             int limit) override;
   StatusOr<RevokedSerial> Revoke(const RevokedSerial& revocation) override;
   StatusOr<Revocations> ListRevocations() override;
+  StatusOr<std::vector<QueuedAnnouncement>> ReadAnnouncements(std::string_view consumer, int max,
+                                                              absl::Duration claim_after) override;
+  Status AckAnnouncements(const std::vector<std::string>& stream_ids) override;
+  StatusOr<int64_t> PendingAnnouncements() override;
 
  private:
-  Status Write(const Agency* previous, const Agency& next);
+  Status Write(const Agency* previous, const Agency& next, const Announcement* announcement);
   StatusOr<Agency> Decode(const std::string& json) const;
+  Status EnsureAnnouncerGroup();
 
   redis::RedisClient& redis_;
   const std::string trust_domain_;

@@ -61,6 +61,7 @@
 #include "concord/messaging/v1/messaging.grpc.pb.h"
 #include "concord/testing/v1/echo.pb.h"
 #include "tests/bench/bench_process.h"
+#include "tests/bench/guidelines_bench.h"
 
 #ifndef CONCORD_SOURCE_DIR
 #define CONCORD_SOURCE_DIR "."
@@ -220,7 +221,8 @@ bool LoadAgency(const std::string& pki, const std::string& trust_domain, AgencyT
   return true;
 }
 
-// Registers every agency as admin/ops (ALREADY_EXISTS is fine: same PKI, same keys). Retries
+// Registers every agency as admin/ops, a directory administrator (or the bootstrap one of the
+// stack this process starts) (ALREADY_EXISTS is fine: same PKI, same keys). Retries
 // while the server warms up (directory cache not loaded yet), at most ~20 s.
 bool RegisterAgencies(const std::string& target, const std::string& pki,
                       std::vector<BenchAgency>& agencies) {
@@ -242,6 +244,7 @@ bool RegisterAgencies(const std::string& target, const std::string& pki,
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       ctx.AddMetadata("concord-officer", "bench");
+      ctx.AddMetadata("concord-justification", "benchmark agencies");
       dir::RegisterAgencyResponse resp;
       st = stub->RegisterAgency(&ctx, req, &resp);
       if (st.ok() || st.error_code() == grpc::StatusCode::ALREADY_EXISTS) break;
@@ -337,30 +340,18 @@ bool StartServer(Stack& s, const Options& o) {
   s.server_log = s.work + "/server.log";
   for (int attempt = 0; attempt < 3; ++attempt) {
     s.grpc_port = FreeLoopbackPort();
-    s.server_argv = {o.server_binary,
-                     "--listen-address",
-                     "127.0.0.1:" + std::to_string(s.grpc_port),
-                     "--health-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--metrics-address",
-                     "127.0.0.1:" + std::to_string(FreeLoopbackPort()),
-                     "--tls-cert",
-                     s.pki + "/server/cert.pem",
-                     "--tls-key",
-                     s.pki + "/server/key.pem",
-                     "--tls-ca",
-                     s.pki + "/ca.pem",
-                     "--trust-domain",
-                     o.trust_domain,
-                     "--redis-host",
-                     "127.0.0.1",
-                     "--redis-port",
-                     std::to_string(s.redis_port),
-                     "--audit-key-file",
-                     s.pki + "/audit/audit.key",
-                     "--audit-signing-key-file",
-                     s.pki + "/audit/sign.key"};
-    for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+    s.server_argv = {
+        o.server_binary, "--listen-address", "127.0.0.1:" + std::to_string(s.grpc_port),
+        "--health-address", "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--metrics-address",
+        "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--tls-cert", s.pki + "/server/cert.pem",
+        "--tls-key", s.pki + "/server/key.pem", "--tls-ca", s.pki + "/ca.pem", "--trust-domain",
+        o.trust_domain, "--redis-host", "127.0.0.1", "--redis-port", std::to_string(s.redis_port),
+        "--audit-key-file", s.pki + "/audit/audit.key", "--audit-signing-key-file",
+        s.pki + "/audit/sign.key",
+        // admin/ops registers the bench agencies (directory administration on the
+        // empty directory, docs/security.md "Bootstrap").
+        "--bootstrap-directory-admins", "admin/ops"};
+    for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
     }
@@ -726,6 +717,7 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
         ctx.AddMetadata("concord-officer", "bench");
+        ctx.AddMetadata("concord-justification", "benchmark agencies");
         v1::AckResponse resp;
         const grpc::Status st = o->stub->Ack(&ctx, req, &resp);
         if (!st.ok()) Log("Ack failed: " + std::to_string(st.error_code()));
@@ -1333,6 +1325,22 @@ int main(int argc, char** argv) {
       ->add_option("--quiet-seconds", o.quiet_seconds,
                    "after the last expected delivery, wait this long for duplicates")
       ->capture_default_str();
+  // concord-bench guidelines (guidelines_bench.cc): distribution to N subscribed agencies.
+  concord::bench::GuidelineBenchOptions guideline_options;
+  guideline_options.server_binary = o.server_binary;
+  guideline_options.redis_acl_script = std::string(CONCORD_SOURCE_DIR) + "/scripts/redis-acl.sh";
+  CLI::App* guidelines = app.add_subcommand(
+      "guidelines",
+      "publish guidance to N subscribed agencies (own stack); prints RESULT scenario=guidelines "
+      "agencies=N publish_to_last_delivery_ms=... p99_delivery_ms=... acks_per_s=... rss_mib=...");
+  guidelines->add_option("--agencies", guideline_options.agencies, "subscribed agencies (N)")
+      ->capture_default_str();
+  guidelines->add_option("--rounds", guideline_options.rounds, "publications measured")
+      ->capture_default_str();
+  guidelines
+      ->add_option("--server-binary", guideline_options.server_binary, "concord-server to start")
+      ->capture_default_str();
+  guidelines->add_option("--keep-dir", guideline_options.keep_dir, "work directory to keep (logs)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1341,8 +1349,9 @@ int main(int argc, char** argv) {
   // Watchdog: every run is bounded.
   double limit = o.max_seconds;
   if (limit <= 0) {
-    limit = drain->parsed() ? o.seconds + 120
-                            : 3 * (o.seconds + o.warmup_seconds) + o.baseline_seconds + 600;
+    limit = drain->parsed()        ? o.seconds + 120
+            : guidelines->parsed() ? 900
+                                   : 3 * (o.seconds + o.warmup_seconds) + o.baseline_seconds + 600;
   }
   std::thread([limit] {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(limit * 1000)));
@@ -1352,5 +1361,6 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   concord::PinTls12CipherSuites();
   if (drain->parsed()) return concord::bench::RunDrain(o);
+  if (guidelines->parsed()) return concord::bench::RunGuidelines(guideline_options);
   return concord::bench::RunMessaging(o);
 }

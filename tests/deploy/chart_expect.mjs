@@ -10,6 +10,9 @@
 //                   with certManager: a projected volume (cert.pem/key.pem from the
 //                   Certificate's Secret "<name>-tls", sign.key/seal.key from the Secret) and
 //                   that client-auth Certificate for spiffe://<td>/agency/admin/concord-referrals
+//               "directoryNotifier": {"secret": "<Secret>", "target": "<host:port>" | null}:
+//                   --directory-notifier-dir + read-only Secret mount (cert.pem key.pem
+//                   sign.key seal.key), --directory-messaging-target or none
 //               "durations": ["--referral-x=N", ...]   exactly these --referral-* flags
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
@@ -26,7 +29,7 @@
 //                   when absent): ConfigMap concord-redis-memory holds maxmemory and noeviction,
 //                   and every workload gets --redis-memory-watermark-percent/-poll-ms;
 //               "quotas": "<overrides>"  every workload gets --quotas=<overrides>; absent: none
-// Always checked: the modules a workload hosts (concord-server: all four; concord-<m>: m) each
+// Always checked: the modules a workload hosts (concord-server: all five; concord-<m>: m) each
 // log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
 // and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
@@ -98,7 +101,7 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
   check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
   // One Redis ACL user per hosted module, each password from its own Secret; nothing else.
-  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals"]
+  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals", "guidelines"]
                                                 : [w.binary.replace(/^concord-/, "")];
   const userArgs = args.filter((a) => /^--redis-[a-z0-9]+-user=/.test(a)).sort();
   const pwEnv = (c.env ?? []).filter((e) => /^CONCORD_REDIS_.*PASSWORD/.test(e.name));
@@ -198,10 +201,28 @@ for (const [name, w] of Object.entries(exp.workloads)) {
     check(!args.some((a) => a.startsWith("--referrals-")), `${name}: unexpected --referrals-* flags`);
     check(!notifierVol && !notifierMount, `${name}: unexpected notifier volume/mount`);
   }
+  // Directory notifier (admin/concord-directory): flags, Secret volume, read-only mount.
+  const DIR_NOTIFIER = "/etc/concord/directory-notifier";
+  const dirVol = pod.volumes.find((v) => v.name === "directory-notifier");
+  const dirMount = (c.volumeMounts ?? []).find((m) => m.name === "directory-notifier");
+  const dirTargetArgs = args.filter((a) => a.startsWith("--directory-messaging-target"));
+  if (w.directoryNotifier) {
+    has(`--directory-notifier-dir=${DIR_NOTIFIER}`);
+    check(dirVol?.secret?.secretName === w.directoryNotifier.secret, `${name}: directory notifier volume from Secret ${w.directoryNotifier.secret} (${dirVol?.secret?.secretName})`);
+    check(JSON.stringify(itemsOf(dirVol?.secret)) === JSON.stringify(["cert.pem>cert.pem", "key.pem>key.pem", "seal.key>seal.key", "sign.key>sign.key"]),
+          `${name}: directory notifier Secret items ${itemsOf(dirVol?.secret)}`);
+    check(dirVol?.secret?.optional !== true, `${name}: directory notifier Secret must not be optional`);
+    check(dirMount?.mountPath === DIR_NOTIFIER && dirMount.readOnly === true, `${name}: directory notifier mounted read-only at ${DIR_NOTIFIER}`);
+    const want = w.directoryNotifier.target ? [`--directory-messaging-target=${w.directoryNotifier.target}`] : [];
+    check(JSON.stringify(dirTargetArgs) === JSON.stringify(want), `${name}: directory messaging target args ${dirTargetArgs} != ${want}`);
+  } else {
+    check(!args.some((a) => a.startsWith("--directory-")), `${name}: unexpected --directory-* flags`);
+    check(!dirVol && !dirMount, `${name}: unexpected directory notifier volume/mount`);
+  }
   // The notifier secret: with a notifier, its flag and a read-only mount of the Secret's key.
   const secretVol = pod.volumes.find((v) => v.name === "notifier-secret");
   const secretMount = (c.volumeMounts ?? []).find((m) => m.name === "notifier-secret");
-  if (w.notifier) {
+  if (w.notifier || w.directoryNotifier) {
     has("--notifier-secret-file=/etc/concord/notifier-secret/notifier.secret");
     check(secretVol?.secret?.secretName === ns?.name, `${name}: notifier secret volume from ${secretVol?.secret?.secretName}, expected ${ns?.name}`);
     check(JSON.stringify(itemsOf(secretVol?.secret)) === JSON.stringify([`${ns?.key}>notifier.secret`]), `${name}: notifier secret items ${itemsOf(secretVol?.secret)}`);

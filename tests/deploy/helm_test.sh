@@ -122,7 +122,10 @@ render per-service-no-notifier "${PER[@]}" "${SM[@]}" --set referrals.notifier.e
 render per-service-durations "${PER[@]}" "${SM[@]}" --set referrals.durations.attestationDays=120 \
   --set referrals.durations.documentReminderDays=21 --set referrals.durations.certificateDays=365
 render per-service-no-notifier-no-messaging "${PER[@]}" --set referrals.notifier.enabled=false \
-  --set services.messaging.enabled=false
+  --set directory.notifier.enabled=false --set services.messaging.enabled=false
+render all-in-one-no-notifiers "${SM[@]}" --set referrals.notifier.enabled=false \
+  --set directory.notifier.enabled=false
+render per-service-no-directory-notifier "${PER[@]}" "${SM[@]}" --set directory.notifier.enabled=false
 render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespaces={agency-gateways}' \
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
@@ -150,13 +153,13 @@ cp -r "$chart" "$notes_chart"
 rm "$notes_chart/templates/NOTES.txt"
 for m in allInOne perService; do
   if "$helm" template concord "$notes_chart" --set mode=$m --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q 'Prerequisites this chart does not create'; then ok "NOTES.txt renders ($m)"
+      | grep 'Prerequisites this chart does not create' >/dev/null; then ok "NOTES.txt renders ($m)"
   else bad "NOTES.txt does not render ($m)"; fi
 done
 notes_has() {  # expected yes|no, then helm arguments: the notifier Secret line in NOTES.txt
   local want=$1; shift
   if "$helm" template concord "$notes_chart" "$@" --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q 'referrals notifier admin/concord-referrals'; then got=yes; else got=no; fi
+      | grep 'referrals notifier admin/concord-referrals' >/dev/null; then got=yes; else got=no; fi
   [ "$got" = "$want" ] && ok "NOTES.txt notifier Secret listed=$want ($*)" || bad "NOTES.txt notifier Secret listed=$got, expected $want ($*)"
 }
 notes_has yes --set mode=allInOne
@@ -165,17 +168,30 @@ notes_has no --set referrals.notifier.enabled=false
 notes_has no --set mode=perService --set services.referrals.enabled=false
 for m in directory audit messaging referrals; do
   if "$helm" template concord "$notes_chart" --show-only templates/zz-notes.yaml 2>&1 \
-      | grep -q "Secret \\\\\"concord-redis-$m\\\\\" (password of Redis ACL user concord-$m"; then
+      | grep "Secret \\\\\"concord-redis-$m\\\\\" (password of Redis ACL user concord-$m" >/dev/null; then
     ok "NOTES.txt lists the Redis password Secret of $m"
   else bad "NOTES.txt does not list the Redis password Secret of $m"; fi
 done
 rm -rf "$notes_chart"
 
+# The bootstrap directory administrators reach every workload (each replica authorizes), and
+# only when set.
+if "$helm" template concord "$chart" "${PER[@]}" --set 'authz.bootstrapDirectoryAdmins={admin/ops,admin/night}' 2>&1 \
+    | grep -cx -- ' *- --bootstrap-directory-admins=admin/ops,admin/night' | grep -qx 5; then
+  ok "authz.bootstrapDirectoryAdmins passed to every workload"
+else bad "authz.bootstrapDirectoryAdmins is not --bootstrap-directory-admins on the 5 workloads"; fi
+if "$helm" template concord "$chart" "${PER[@]}" 2>&1 | grep -- '--bootstrap-directory-admins' >/dev/null; then
+  bad "--bootstrap-directory-admins rendered without authz.bootstrapDirectoryAdmins"
+else ok "no bootstrap flag by default"; fi
+
 # Names and ports follow the release: the notifier's target is the messaging Service's name.
 if "$helm" template prod "$chart" "${PER[@]}" --set ports.grpc=8443 2>&1 \
-    | grep -qx -- ' *- --referrals-messaging-target=prod-concord-messaging:8443'; then
+    | grep -x -- ' *- --referrals-messaging-target=prod-concord-messaging:8443' >/dev/null; then
   ok "messaging target follows the release name and ports.grpc"
 else bad "messaging target is not prod-concord-messaging:8443 for release prod"; fi
+
+# (Pipes from helm end in `grep >/dev/null`, never `grep -q`: with pipefail, grep -q exiting at
+# the first match can make helm fail with SIGPIPE on a large rendering.)
 
 # ---- schema violations must fail (lint and template) ----
 step "schema violations are rejected"
@@ -222,6 +238,9 @@ reject_template "perService module without a Redis user" 'redis.users.messaging 
 reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
 reject "referral duration 0"           'greater than or equal to 1|minimum'   --set referrals.durations.reflectionDays=0
 reject "referral duration > 10 years"  'less than or equal to 3650|maximum'   --set referrals.durations.certificateDays=4000
+reject_template "directory notifier without messaging (perService)" 'directory.notifier.enabled' "${PER[@]}" --set services.messaging.enabled=false --set referrals.notifier.enabled=false
+reject "a Concord service identity as bootstrap admin" 'bootstrapDirectoryAdmins|not' --set 'authz.bootstrapDirectoryAdmins={admin/concord-referrals}'
+reject "a non-admin bootstrap admin"   'bootstrapDirectoryAdmins|pattern|match' --set 'authz.bootstrapDirectoryAdmins={police/pz-a}'
 reject "referral duration as string"   'integer|Invalid type'                 --set-string referrals.durations.reflectionDays=45d
 reject "bad notifier Secret name"      'pattern|match'                        --set referrals.notifier.secretName=Notifier_Keys
 reject "unknown key in notifier"       'Additional property|additionalProperties|not allowed' --set referrals.notifier.target=x:1
@@ -231,7 +250,8 @@ reject_template "reflection reminder not shorter than the period" 'reflectionRem
 reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
 reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
-  --set services.messaging.enabled=false --set services.referrals.enabled=false
+  --set services.messaging.enabled=false --set services.referrals.enabled=false \
+  --set services.guidelines.enabled=false
 
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
@@ -254,30 +274,42 @@ notifier() {  # Secret [messaging target [cert-manager Certificate]]
   [ -n "${3:-}" ] && cm=",\"certManager\":\"$3\""
   printf '"notifier":{"secret":"%s","target":%s%s}' "$1" "$t" "$cm"
 }
+dirnotifier() {  # [messaging target]: the directory notifier with its default Secret
+  local t=null
+  [ -n "${1:-}" ] && t="\"$1\""
+  printf '"directoryNotifier":{"secret":"concord-directory-notifier","target":%s}' "$t"
+}
 NS=concord-referrals-notifier
 GEN=',"notifierSecret":{"name":"concord-notifier-secret","key":"notifier.secret","generated":true}'
 LOOPBACK='"ipAddresses":["127.0.0.1"]'
 TO_MSG='"egressTo":[{"port":7443,"component":"messaging"}]'
 FROM_REF='"ingressFrom":[{"port":7443,"component":"referrals"}]'
+FROM_REF_DIR='"ingressFrom":[{"port":7443,"component":"referrals"},{"port":7443,"component":"directory"}]'
+FROM_DIR='"ingressFrom":[{"port":7443,"component":"directory"}]'
 REF="$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG")"
-MSG="$(w messaging false "$FROM_REF")"
-expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
-expect all-in-one-no-notifier "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
-expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1$GEN}"
-expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
-expect per-service            "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4$GEN}"
-expect per-service-no-crd     "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":0$GEN}"
-expect per-service-no-referrals "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false)},\"serviceMonitors\":3}"
-expect per-service-no-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false),$(w referrals false)},\"serviceMonitors\":4}"
-expect per-service-durations  "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]")},\"serviceMonitors\":4$GEN}"
-expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$LOOPBACK")},\"serviceMonitors\":1$GEN}"
-expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
-expect per-service-notifier-cm "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4$GEN}"
-expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
-expect per-service-checkpoint-pvc "{\"workloads\":{$(w directory false),$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF},\"serviceMonitors\":4$GEN}"
-expect all-in-one-redis-users "{\"workloads\":{$(w server true "$(notifier $NS),$LOOPBACK,\"checkpointClaim\":\"audit-checkpoints\",\"redisUsers\":{\"referrals\":{\"user\":\"concord-referrals-blue\",\"secret\":\"redis-referrals-blue\"}}")},\"serviceMonitors\":1$GEN}"
-expect per-service-no-audit "{\"workloads\":{$(w directory false),$MSG,$REF},\"serviceMonitors\":3$GEN}"
-expect per-service-quotas "{\"workloads\":{$(w directory false),$(w audit true),$MSG,$REF},\"serviceMonitors\":4$GEN,\"quotas\":\"platform.send=500/0.5;*.streams=16\",\"memory\":{\"maxmemory\":\"8gb\",\"watermarkPercent\":90,\"pollMs\":500}}"
+MSG="$(w messaging false "$FROM_REF_DIR")"
+GL="$(w guidelines false)"  # the guidelines workload (issue 11): no extra flags or rules
+DIR="$(w directory false "$(dirnotifier concord-messaging:7443),$TO_MSG")"
+SRV_DIR="$(dirnotifier)"
+expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect all-in-one-no-notifier "{\"workloads\":{$(w server true "$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect all-in-one-no-notifiers "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
+expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$SRV_DIR,$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1$GEN}"
+expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect per-service            "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-crd     "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":0$GEN}"
+expect per-service-no-referrals "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$GL},\"serviceMonitors\":4$GEN}"
+expect per-service-no-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$(w referrals false),$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-directory-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false "$FROM_REF"),$REF,$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-durations  "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]"),$GL},\"serviceMonitors\":5$GEN}"
+expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
+expect per-service-notifier-cm "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG"),$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false),$GL},\"serviceMonitors\":0}"
+expect per-service-checkpoint-pvc "{\"workloads\":{$DIR,$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
+expect all-in-one-redis-users "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK,\"checkpointClaim\":\"audit-checkpoints\",\"redisUsers\":{\"referrals\":{\"user\":\"concord-referrals-blue\",\"secret\":\"redis-referrals-blue\"}}")},\"serviceMonitors\":1$GEN}"
+expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF,$GL},\"serviceMonitors\":4$GEN}"
+expect per-service-quotas "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":5$GEN,\"quotas\":\"platform.send=500/0.5;*.streams=16\",\"memory\":{\"maxmemory\":\"8gb\",\"watermarkPercent\":90,\"pollMs\":500}}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

@@ -37,6 +37,8 @@ for ((i = 0; i < 40; i++)); do
     >/dev/null 2>&1 && break
   sleep 0.25
 done
+# admin/ops reads the audit log as an audit reviewer (registered with that role).
+register_admin_ops
 
 head_seq() {
   ctl 0 "verify (head)" admin/ops --json audit verify

@@ -43,8 +43,10 @@ MAGISTRATE=magistrate/parquet-bruxelles-thb
 PAYOKE=reception_centre/payoke
 
 echo "== register the demo agencies (keys from the PKI)"
+register_admin_ops
 while read -r a; do
-  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+  [ "$a" = admin/ops ] && continue
+  ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
 
@@ -319,7 +321,7 @@ contains "watch says it resumes" "$(cat "$WORK/watch.err")" "resuming in"
 
 echo "== watch stops when its certificate is revoked (exit 2, not resuming)"
 PAYOKE_SERIAL=$(openssl x509 -noout -serial -in "$PKI/agencies/$PAYOKE/cert.pem" | cut -d= -f2)
-ctl 0 "revoke payoke's certificate" admin/ops --officer e2e directory revoke "$PAYOKE_SERIAL" \
+ctl 0 "revoke payoke's certificate" admin/ops "${ACCOUNT[@]}" directory revoke "$PAYOKE_SERIAL" \
   --reason key_compromise
 rc=0
 for ((i = 0; i < 100; i++)); do

@@ -52,14 +52,16 @@ OFFICE=immigration_office/dvz-minteh
 ICU=coordination_unit/icu-thb
 
 echo "== register the demo agencies (keys from the PKI), centres with a referral profile"
+register_admin_ops
 while read -r a; do
-  ctl 0 "register $a" admin/ops --officer e2e directory register --from-pki "$PKI/agencies/$a" \
+  [ "$a" = admin/ops ] && continue
+  ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
-ctl 0 "pag-asa profile" admin/ops directory update "$PAGASA" --jurisdiction BE-BRU \
+ctl 0 "pag-asa profile" admin/ops "${ACCOUNT[@]}" directory update "$PAGASA" --jurisdiction BE-BRU \
   --language fr --language nl --language es --language pt --specialisation gender_diversity \
   --specialisation sexual_exploitation --capacity 20
-ctl 0 "payoke profile" admin/ops directory update "$PAYOKE" --jurisdiction BE-VAN \
+ctl 0 "payoke profile" admin/ops "${ACCOUNT[@]}" directory update "$PAYOKE" --jurisdiction BE-VAN \
   --language nl --language en --specialisation labour_exploitation --capacity 20
 
 # Personal values: none of them may ever appear in Redis (nor in non-`open` output).

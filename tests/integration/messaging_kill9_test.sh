@@ -70,7 +70,8 @@ start_server() { # LOG
     --metrics-address "127.0.0.1:$METRICS_PORT" --tls-cert "$PKI/server/cert.pem" \
     --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
     --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-    --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/$1" 2>&1 &
+    --audit-signing-key-file "$PKI/audit/sign.key" --bootstrap-directory-admins admin/ops \
+    >"$WORK/$1" 2>&1 &
   SERVER_PID=$!
   for ((i = 0; i < 300; i++)); do
     grep -q '"server.started"' "$WORK/$1" 2>/dev/null && return 0

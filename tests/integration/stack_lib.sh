@@ -105,9 +105,20 @@ start_redis() {
   exit 1
 }
 
+# Every directory change names the officer and why (services/directory/README.md).
+ACCOUNT=(--officer e2e --justification "e2e test")
+
+# register_admin_ops: admin/ops registers itself as directory administrator and audit reviewer,
+# allowed by the server's --bootstrap-directory-admins admin/ops (the grant then ends).
+register_admin_ops() {
+  ctl 0 "register admin/ops with its roles" admin/ops "${ACCOUNT[@]}" directory register \
+    --from-pki "$PKI/agencies/admin/ops" --jurisdiction BE \
+    --attribute directory_administrator=true --attribute audit_reviewer=true
+}
+
 # start_concord_server [GRPC_PORT]: port 0 everywhere (or GRPC_PORT for the mutual TLS port, to
 # restart a server where its clients expect it); the gRPC port comes from its "server.started"
-# log line.
+# log line. admin/ops is the bootstrap directory administrator (register_admin_ops).
 # The Redis passwords come from the environment (redis_acl_setup).
 start_concord_server() {
   local i
@@ -115,7 +126,8 @@ start_concord_server() {
     --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" \
     --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
     --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-    --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+    --audit-signing-key-file "$PKI/audit/sign.key" --bootstrap-directory-admins admin/ops \
+    >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   PORT=""
   for ((i = 0; i < 300; i++)); do

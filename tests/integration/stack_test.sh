@@ -80,7 +80,8 @@ ok "dev PKI created"
   --metrics-address "127.0.0.1:$METRICS_PORT" --tls-cert "$PKI/server/cert.pem" \
   --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" --trust-domain concord.test \
   --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+  --audit-signing-key-file "$PKI/audit/sign.key" --bootstrap-directory-admins admin/ops \
+  >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
 ctl() { # ctl <type/id> args...
@@ -99,10 +100,17 @@ ok "concord-server SERVING"
   --expect-service concord.referrals.v1.Referrals \
   health reflect noclient badreq || fail "grpc_probe"
 
-# Register the demo agencies as admin.
+# Register the demo agencies: admin/ops first, as directory administrator and audit reviewer
+# (allowed by --bootstrap-directory-admins on the empty directory; the grant then ends).
+ACCOUNT=(--officer stack-test --justification "stack test")
+ctl admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/admin/ops" \
+  --jurisdiction BE --attribute directory_administrator=true --attribute audit_reviewer=true \
+  >/dev/null || fail "register admin/ops"
 for dir in "$PKI"/agencies/*/*; do
   agency=${dir#"$PKI/agencies/"}
-  ctl admin/ops directory register --from-pki "$dir" --jurisdiction BE >/dev/null || fail "register $agency"
+  [ "$agency" = admin/ops ] && continue
+  ctl admin/ops "${ACCOUNT[@]}" directory register --from-pki "$dir" --jurisdiction BE >/dev/null \
+    || fail "register $agency"
 done
 ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
 
@@ -115,28 +123,28 @@ ok "registered $(ls -d "$PKI"/agencies/*/* | wc -l) agencies"
 
 # Policy: police may not register agencies.
 set +e
-out=$(ctl police/pz-brussels-capital directory register --from-pki "$PKI/agencies/police/fgp-antwerp-thb" --jurisdiction BE 2>&1)
+out=$(ctl police/pz-brussels-capital "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/police/fgp-antwerp-thb" --jurisdiction BE 2>&1)
 rc=$?
 set -e
 [ $rc -eq 2 ] || fail "police register: expected exit 2, got $rc: $out"
-echo "$out" | grep -q "PERMISSION_DENIED" || fail "police register not PERMISSION_DENIED: $out"
-echo "$out" | grep -q "directory.admin_only" || fail "denial does not name the rule: $out"
+grep -q "PERMISSION_DENIED" <<<"$out" || fail "police register not PERMISSION_DENIED: $out"
+grep -q "directory.administration" <<<"$out" || fail "denial does not name the rule: $out"
 ok "police RegisterAgency -> PERMISSION_DENIED naming the rule"
 
 # Suspension takes effect within 5 s, reinstatement restores.
 ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null || fail "police get"
-ctl admin/ops directory suspend police/pz-brussels-capital --reason "test suspension" >/dev/null
+ctl admin/ops "${ACCOUNT[@]}" directory suspend police/pz-brussels-capital --reason "test suspension" >/dev/null
 refused() { ! ctl police/pz-brussels-capital directory get police/pz-brussels-capital >/dev/null 2>&1; }
 wait_until 50 refused || fail "suspended agency still served after 5 s"
 out=$(ctl police/pz-brussels-capital directory get police/pz-brussels-capital 2>&1 || true)
-echo "$out" | grep -q UNAUTHENTICATED || fail "suspended agency not UNAUTHENTICATED: $out"
-ctl admin/ops directory reinstate police/pz-brussels-capital >/dev/null
+grep -q UNAUTHENTICATED <<<"$out" || fail "suspended agency not UNAUTHENTICATED: $out"
+ctl admin/ops "${ACCOUNT[@]}" directory reinstate police/pz-brussels-capital >/dev/null
 wait_until 50 ctl police/pz-brussels-capital directory get police/pz-brussels-capital \
   || fail "reinstated agency still refused after 5 s"
 ok "suspension refused within 5 s (UNAUTHENTICATED), reinstatement restored"
 
 # Revoked serial.
-ctl admin/ops directory revoke --cert-file "$PKI/agencies/platform/example-platform/cert.pem" \
+ctl admin/ops "${ACCOUNT[@]}" directory revoke --cert-file "$PKI/agencies/platform/example-platform/cert.pem" \
   --reason key_compromise >/dev/null
 refused_platform() { ! ctl platform/example-platform directory get platform/example-platform >/dev/null 2>&1; }
 wait_until 50 refused_platform || fail "revoked certificate still served after 5 s"
@@ -144,12 +152,22 @@ ok "revoked certificate serial refused"
 
 # Metrics: handled counters with go-grpc-prometheus code names.
 metrics=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics") || fail "/metrics"
-echo "$metrics" | grep -q 'grpc_server_handled_total{.*grpc_code="OK".*grpc_method="RegisterAgency"\|grpc_server_handled_total{.*grpc_method="RegisterAgency".*grpc_code="OK"' \
-  || echo "$metrics" | grep 'grpc_server_handled_total' | grep 'RegisterAgency' | grep -q 'grpc_code="OK"' \
+# A series with every given substring (no pipes: with pipefail an early-exiting grep -q can
+# make the writer fail with SIGPIPE).
+has_series() {
+  local line part found
+  while IFS= read -r line; do
+    found=1
+    for part in "$@"; do [[ $line == *"$part"* ]] || { found=0; break; }; done
+    [ $found -eq 1 ] && return 0
+  done <<<"$metrics"
+  return 1
+}
+has_series 'grpc_server_handled_total{' 'grpc_method="RegisterAgency"' 'grpc_code="OK"' \
   || fail "no OK RegisterAgency in grpc_server_handled_total"
-echo "$metrics" | grep 'grpc_server_handled_total' | grep -q 'grpc_code="PermissionDenied"' \
+has_series 'grpc_server_handled_total{' 'grpc_code="PermissionDenied"' \
   || fail "no PermissionDenied in grpc_server_handled_total"
-echo "$metrics" | grep -q '^grpc_server_handling_seconds_bucket' || fail "no handling histogram"
+grep -q '^grpc_server_handling_seconds_bucket' <<<"$metrics" || fail "no handling histogram"
 curl -sf "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null || fail "/readyz not ready"
 ok "/metrics has grpc_server_* with OK and PermissionDenied"
 
@@ -164,7 +182,7 @@ out=$(ctl admin/ops audit verify 2>&1)
 rc=$?
 set -e
 [ $rc -eq 3 ] || fail "tampered audit verify: expected exit 3, got $rc: $out"
-echo "$out" | grep -q "record $seq" || fail "verify does not name record $seq: $out"
+grep -q "record $seq" <<<"$out" || fail "verify does not name record $seq: $out"
 ok "audit verify detects the altered record $seq (exit 3)"
 
 # Redis down: fail fast with UNAVAILABLE; back: works without restarting the server.
@@ -172,10 +190,14 @@ stop_redis
 start=$(date +%s%N)
 out=$(ctl admin/ops directory get admin/ops 2>&1 || true)
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-echo "$out" | grep -q UNAVAILABLE || fail "Redis down: expected UNAVAILABLE, got: $out"
+grep -q UNAVAILABLE <<<"$out" || fail "Redis down: expected UNAVAILABLE, got: $out"
 [ "$elapsed_ms" -lt 3000 ] || fail "Redis down: call took ${elapsed_ms} ms"
 ok "Redis down -> UNAVAILABLE in ${elapsed_ms} ms"
-redis_gauge() { curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q "^concord_dependency_up{dependency=\"redis\"} $1"; }
+redis_gauge() {
+  local m
+  m=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics") || return 1
+  grep -q "^concord_dependency_up{dependency=\"redis\"} $1" <<<"$m"
+}
 wait_until 50 redis_gauge 0 || fail "concord_dependency_up{dependency=\"redis\"} did not drop to 0"
 ok "concord_dependency_up{dependency=\"redis\"} 0 while Redis is down"
 start_redis

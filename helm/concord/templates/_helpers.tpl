@@ -89,6 +89,9 @@ completed with derived names:
   notifier         hostsReferrals and referrals.notifier.enabled: mount the notifier Secret
   messagingTarget  perService with the notifier: "<fullname>-messaging:<ports.grpc>", the
                    messaging Service the notifier sends through (allInOne: empty = loopback)
+  directoryNotifier  the workload running the directory module ("server" in allInOne,
+                   "directory" in perService) with directory.notifier.enabled: mount its Secret
+  directoryMessagingTarget  perService with the directory notifier: as messagingTarget
 Usage: $workloads := include "concord.workloads" . | fromYaml
 */}}
 {{- define "concord.workloads" -}}
@@ -125,6 +128,11 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- if and $w.notifier (ne $root.Values.mode "allInOne") }}
 {{- $_ := set $w "messagingTarget" (printf "%s:%d" (include "concord.resourceName" (dict "root" $root "key" "messaging")) (int $root.Values.ports.grpc)) }}
 {{- end }}
+{{- $hostsDirectory := or (eq $root.Values.mode "allInOne") (eq $key "directory") }}
+{{- $_ := set $w "directoryNotifier" (and $hostsDirectory (($root.Values.directory | default dict).notifier | default dict).enabled) }}
+{{- if and $w.directoryNotifier (ne $root.Values.mode "allInOne") }}
+{{- $_ := set $w "directoryMessagingTarget" (printf "%s:%d" (include "concord.resourceName" (dict "root" $root "key" "messaging")) (int $root.Values.ports.grpc)) }}
+{{- end }}
 {{- $_ := set $out $key $w }}
 {{- end }}
 {{- toYaml $out }}
@@ -139,6 +147,7 @@ redis.users. A later module is added here and in redis.users.
 - audit
 - messaging
 - referrals
+- guidelines
 {{- end }}
 
 {{/* CONCORD_REDIS_<MODULE>_PASSWORD for a module name. */}}
@@ -173,6 +182,9 @@ redis.users. A later module is added here and in redis.users.
 {{- if ge $eff.documentReminderDays $eff.attestationDays }}
 {{- fail (printf "referrals.durations: documentReminderDays (%d) must be shorter than attestationDays (%d)" $eff.documentReminderDays $eff.attestationDays) }}
 {{- end }}
+{{- if and (eq .Values.mode "perService") (hasKey $workloads "directory") .Values.directory.notifier.enabled (not (hasKey $workloads "messaging")) }}
+{{- fail "directory.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set directory.notifier.enabled=false: announcements then stay queued in Redis)" }}
+{{- end }}
 {{- if and (eq .Values.mode "perService") (hasKey $workloads "referrals") .Values.referrals.notifier.enabled (not (hasKey $workloads "messaging")) }}
 {{- fail "referrals.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set referrals.notifier.enabled=false: notifications then stay queued in Redis)" }}
 {{- end }}
@@ -206,7 +218,7 @@ redis.users. A later module is added here and in redis.users.
 {{- define "concord.hasNotifier" -}}
 {{- $any := false }}
 {{- range $key, $w := include "concord.workloads" . | fromYaml }}
-{{- if $w.notifier }}{{ $any = true }}{{ end }}
+{{- if or $w.notifier $w.directoryNotifier }}{{ $any = true }}{{ end }}
 {{- end }}
 {{- if $any }}true{{ end }}
 {{- end }}

@@ -78,6 +78,28 @@ TEST(AuditRecordFormat, EmptyFieldsRoundTrip) {
   EXPECT_EQ(*decoded, e);
 }
 
+// What an alteration changed (the directory's details) is recorded; a record without details
+// is encoded exactly as before the field existed, so older chains verify unchanged.
+TEST(AuditRecordFormat, DetailsRoundTripAndAreOptionalOnTheWire) {
+  AuditEvent e = SampleEvent();
+  const std::string without = *EncodeEvent(5, e);
+  e.details = "signing_public_key=3f2a:0b1c; attributes.audit_reviewer=true";
+  const std::string with = *EncodeEvent(5, e);
+  EXPECT_EQ(with.substr(0, without.size()), without);  // appended after the outcome
+  auto decoded = DecodeEvent(with, 5);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->details, e.details);
+  EXPECT_EQ(DecodeEvent(without, 5)->details, "");
+  EXPECT_FALSE(DecodeEvent(with + "x", 5).ok());
+  // Through a workload's intake too (the directory appends to its intake, the audit service
+  // chains it).
+  auto entry = SealIntakeEntry(TestKey(), "directory", e);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  auto opened = OpenIntakeEntry(TestKey(), "directory", *entry);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->details, e.details);
+}
+
 TEST(AuditRecordFormat, OversizedEventIsRejected) {
   AuditEvent e = SampleEvent();
   e.justification = std::string(kMaxRecordPlaintext, 'j');

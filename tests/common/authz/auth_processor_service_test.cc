@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -44,11 +45,21 @@ class MutableRevocations final : public RevocationView {
     std::lock_guard<std::mutex> l(mu_);
     revoked_.insert(serial);
   }
+  AdminRoles RolesOf(const AgencyId& a) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = roles_.find(a.Key());
+    return it == roles_.end() ? AdminRoles{} : it->second;
+  }
+  void SetRoles(const std::string& key, AdminRoles roles) {
+    std::lock_guard<std::mutex> l(mu_);
+    roles_[key] = roles;
+  }
 
  private:
   mutable std::mutex mu_;
   std::set<std::string> suspended_;
   std::set<std::string> revoked_;
+  std::map<std::string, AdminRoles> roles_;
 };
 
 // Counts handler invocations: a refused call must never reach it.
@@ -139,7 +150,7 @@ TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
   const grpc::Status s = Register(ch);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(s.error_message(),
-            "denied by rule directory.admin_only: agency type police may not call "
+            "denied by rule directory.administration: agency type police may not call "
             "/concord.directory.v1.Directory/RegisterAgency");
   EXPECT_EQ(directory_.calls.load(), 0);
   // Counted although no interceptor saw it.
@@ -147,6 +158,7 @@ TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
   EXPECT_NE(text.find("grpc_code=\"PermissionDenied\""), std::string::npos) << text;
   EXPECT_NE(text.find("grpc_method=\"RegisterAgency\""), std::string::npos);
 
+  revocations_.SetRoles("admin/ops", {.directory_administrator = true});
   auto admin = Channel(pki_.AgencyCert(AgencyType::kAdmin, "ops"));
   EXPECT_TRUE(Register(admin).ok());
   EXPECT_EQ(directory_.calls.load(), 1);
@@ -155,6 +167,30 @@ TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
   EXPECT_EQ(refused,
             (std::vector<std::string>{"police/pz-a /concord.directory.v1.Directory/RegisterAgency "
                                       "PERMISSION_DENIED"}));
+}
+
+// The reproduced attack over real mTLS: Concord's referrals notifier identity may not change the
+// directory, whatever a record claims about it; roles are read per call, so a role taken away
+// ends at the next call on the same connection.
+TEST_F(AuthProcessorTest, ConcordServiceIdentityIsRefusedAndRolesApplyPerCall) {
+  revocations_.SetRoles("admin/concord-referrals", {.directory_administrator = true});
+  auto notifier = Channel(pki_.AgencyCert(AgencyType::kAdmin, "concord-referrals"));
+  grpc::Status s = Register(notifier);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(),
+            "denied by rule directory.administration: admin/concord-referrals (Concord service "
+            "identity) may not call /concord.directory.v1.Directory/RegisterAgency");
+  EXPECT_EQ(directory_.calls.load(), 0);
+
+  auto admin = Channel(pki_.AgencyCert(AgencyType::kAdmin, "ops"));
+  EXPECT_EQ(Register(admin).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  revocations_.SetRoles("admin/ops", {.directory_administrator = true});
+  EXPECT_TRUE(Register(admin).ok());
+  revocations_.SetRoles("admin/ops", {.audit_reviewer = true});
+  s = Register(admin);  // same connection
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(s.error_message().find("admin/ops (audit reviewer)"), std::string::npos);
+  EXPECT_EQ(directory_.calls.load(), 1);
 }
 
 TEST_F(AuthProcessorTest, MethodWithoutPolicyIsDenied) {

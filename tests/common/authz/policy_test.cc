@@ -1,12 +1,13 @@
-// Tests for common/authz/policy.h: the table itself, the exhaustive walk of every
-// (agency type, method) pair through Authorizer::Authorize, and the doc/code check of
-// docs/security.md.
+// Tests for common/authz/policy.h: the table itself, the principal classes of a caller (admin
+// split by directory role, bootstrap), the exhaustive walk of every (principal class, method)
+// pair through Authorizer::Authorize, and the doc/code check of docs/security.md.
 #include "common/authz/policy.h"
 
 #include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -28,14 +29,44 @@ class FakeRevocations final : public RevocationView {
     return revoked.count(std::string(serial)) > 0;
   }
   bool Ready() const override { return ready; }
+  AdminRoles RolesOf(const AgencyId& agency) const override {
+    auto it = roles.find(agency.Key());
+    return it == roles.end() ? AdminRoles{} : it->second;
+  }
 
   std::set<std::string> suspended;
   std::set<std::string> revoked;
+  std::map<std::string, AdminRoles> roles;  // agency key -> roles
   bool ready = true;
 };
 
 Caller MakeCaller(AgencyType type, std::string id = "unit-1", std::string serial = "1A2B") {
   return Caller{AgencyId{std::string(kTrustDomain), type, std::move(id)}, std::move(serial)};
+}
+
+// A caller of principal class `p` (admin classes: an admin identity holding that role).
+Caller CallerOf(Principal p, FakeRevocations& view) {
+  switch (p) {
+    case Principal::kDirectoryAdmin:
+      view.roles["admin/dir-1"] = {.directory_administrator = true};
+      return MakeCaller(AgencyType::kAdmin, "dir-1");
+    case Principal::kAuditReviewer:
+      view.roles["admin/audit-1"] = {.audit_reviewer = true};
+      return MakeCaller(AgencyType::kAdmin, "audit-1");
+    case Principal::kConcordService:
+      // Roles on a service identity are ignored, whatever the view says.
+      view.roles["admin/concord-referrals"] = {.directory_administrator = true,
+                                               .audit_reviewer = true};
+      return MakeCaller(AgencyType::kAdmin, "concord-referrals");
+    case Principal::kOtherAdmin:
+      return MakeCaller(AgencyType::kAdmin, "nobody");
+    default:
+      for (AgencyType t : kAllAgencyTypes) {
+        if (t != AgencyType::kAdmin && PrincipalName(p) == AgencyTypeName(t)) return MakeCaller(t);
+      }
+  }
+  ADD_FAILURE() << "no caller for " << PrincipalName(p);
+  return MakeCaller(AgencyType::kPolice);
 }
 
 std::string RuleOf(std::string_view method) {
@@ -50,7 +81,8 @@ TEST(PolicyTable, MethodsAreUniqueAndWellFormed) {
     EXPECT_EQ(p.method.front(), '/') << p.method;
     EXPECT_FALSE(p.rule.empty()) << p.method;
     bool has_own = false;
-    for (const auto& [type, decision] : p.by_type) has_own |= decision == Decision::kAllowOwn;
+    for (const auto& [principal, decision] : p.by_principal)
+      has_own |= decision == Decision::kAllowOwn;
     EXPECT_EQ(has_own, !p.ownership.empty()) << "own cells need an ownership text: " << p.method;
   }
 }
@@ -72,47 +104,109 @@ TEST(PolicyTable, CoversEveryRpcOfDirectoryAndAudit) {
 }
 
 TEST(PolicyTable, DocumentedChoices) {
-  using T = AgencyType;
+  using P = Principal;
   const MethodPolicy* get = FindPolicy("/concord.directory.v1.Directory/GetAgency");
   ASSERT_NE(get, nullptr);
-  for (AgencyType t : kAllAgencyTypes) EXPECT_EQ(get->DecisionFor(t), Decision::kAllow);
+  for (Principal p : kAllPrincipals) EXPECT_EQ(get->DecisionFor(p), Decision::kAllow);
   const MethodPolicy* list = FindPolicy("/concord.directory.v1.Directory/ListAgencies");
   ASSERT_NE(list, nullptr);
-  EXPECT_EQ(list->DecisionFor(T::kForeignPartner), Decision::kDeny);
-  EXPECT_EQ(list->DecisionFor(T::kPlatform), Decision::kDeny);
-  EXPECT_EQ(list->DecisionFor(T::kPolice), Decision::kAllow);
+  EXPECT_EQ(list->DecisionFor(P::kForeignPartner), Decision::kDeny);
+  EXPECT_EQ(list->DecisionFor(P::kPlatform), Decision::kDeny);
+  EXPECT_EQ(list->DecisionFor(P::kConcordService), Decision::kDeny);
+  EXPECT_EQ(list->DecisionFor(P::kOtherAdmin), Decision::kDeny);
+  EXPECT_EQ(list->DecisionFor(P::kPolice), Decision::kAllow);
   for (std::string_view m : {"RegisterAgency", "UpdateAgency", "SuspendAgency", "ReinstateAgency",
                              "RevokeCertificate"}) {
     const std::string path = "/concord.directory.v1.Directory/" + std::string(m);
-    EXPECT_EQ(RuleOf(path), "directory.admin_only");
-    for (AgencyType t : kAllAgencyTypes) {
-      EXPECT_EQ(FindPolicy(path)->DecisionFor(t),
-                t == T::kAdmin ? Decision::kAllow : Decision::kDeny);
+    EXPECT_EQ(RuleOf(path), "directory.administration");
+    for (Principal p : kAllPrincipals) {
+      EXPECT_EQ(FindPolicy(path)->DecisionFor(p),
+                p == P::kDirectoryAdmin ? Decision::kAllow : Decision::kDeny)
+          << PrincipalName(p) << " " << path;
     }
   }
-  const MethodPolicy* verify = FindPolicy("/concord.audit.v1.Audit/Verify");
-  ASSERT_NE(verify, nullptr);
-  for (AgencyType t : kAllAgencyTypes) {
-    EXPECT_EQ(verify->DecisionFor(t),
-              t == T::kAdmin || t == T::kCoordinationUnit ? Decision::kAllow : Decision::kDeny);
+  for (std::string_view m : {"Query", "Verify", "GetCheckpoint", "CreateCheckpoint"}) {
+    const MethodPolicy* audit = FindPolicy("/concord.audit.v1.Audit/" + std::string(m));
+    ASSERT_NE(audit, nullptr);
+    for (Principal p : kAllPrincipals) {
+      EXPECT_EQ(audit->DecisionFor(p), p == P::kAuditReviewer || p == P::kCoordinationUnit
+                                           ? Decision::kAllow
+                                           : Decision::kDeny)
+          << PrincipalName(p) << " " << m;
+    }
   }
 }
 
-// The acceptance test of the issue: every (agency type, RPC) pair gets exactly its rule.
-TEST(Authorizer, WalksEveryAgencyTypeAndMethodOfTheTable) {
+// Concord's service identities (admin/concord-*, keys mounted in service pods) may Send
+// notifications and look up the recipients' keys to seal them: nothing else in the table.
+TEST(PolicyTable, ConcordServiceIdentitiesOnlySend) {
+  for (const MethodPolicy& p : PolicyTable()) {
+    const Decision d = p.DecisionFor(Principal::kConcordService);
+    if (p.method == "/concord.messaging.v1.Messaging/Send") {
+      EXPECT_EQ(d, Decision::kAllowOwn);
+    } else if (p.method == "/concord.directory.v1.Directory/GetAgency") {
+      EXPECT_EQ(d, Decision::kAllow);
+    } else {
+      EXPECT_EQ(d, Decision::kDeny) << p.method;
+    }
+  }
+}
+
+TEST(Principals, AdminIsSplitByRoleAndServiceIdentitiesIgnoreRoles) {
+  using P = Principal;
+  const AgencyId ops{std::string(kTrustDomain), AgencyType::kAdmin, "ops"};
+  const AgencyId notifier{std::string(kTrustDomain), AgencyType::kAdmin, "concord-referrals"};
+  const AgencyId police{std::string(kTrustDomain), AgencyType::kPolice, "pz"};
+  EXPECT_EQ(PrincipalsOf(ops, {}), std::vector<P>{P::kOtherAdmin});
+  EXPECT_EQ(PrincipalsOf(ops, {.directory_administrator = true}),
+            std::vector<P>{P::kDirectoryAdmin});
+  EXPECT_EQ(PrincipalsOf(ops, {.directory_administrator = true, .audit_reviewer = true}),
+            (std::vector<P>{P::kDirectoryAdmin, P::kAuditReviewer}));
+  EXPECT_EQ(PrincipalsOf(notifier, {.directory_administrator = true, .audit_reviewer = true}),
+            std::vector<P>{P::kConcordService});
+  EXPECT_EQ(PrincipalsOf(police, {.directory_administrator = true}), std::vector<P>{P::kPolice});
+}
+
+TEST(Principals, BootstrapHoldsDirectoryAdministrationOnlyUntilOneIsRegistered) {
+  const AgencyId ops{std::string(kTrustDomain), AgencyType::kAdmin, "ops"};
+  const AgencyId other{std::string(kTrustDomain), AgencyType::kAdmin, "other"};
+  const AgencyId notifier{std::string(kTrustDomain), AgencyType::kAdmin, "concord-referrals"};
+  const std::vector<AgencyId> bootstrap = {ops, notifier};
+  // Empty deployment: the named identity holds it (marked), others do not.
+  AdminRoles r = WithBootstrap(ops, {}, bootstrap, /*has_directory_administrator=*/false);
+  EXPECT_TRUE(r.directory_administrator);
+  EXPECT_TRUE(r.bootstrap);
+  EXPECT_FALSE(r.audit_reviewer);  // bootstrap grants directory administration only
+  EXPECT_FALSE(WithBootstrap(other, {}, bootstrap, false).directory_administrator);
+  // Never a Concord service identity, even when named.
+  EXPECT_FALSE(WithBootstrap(notifier, {}, bootstrap, false).directory_administrator);
+  // Once a directory administrator is registered, the grant ends.
+  EXPECT_EQ(WithBootstrap(ops, {}, bootstrap, true), AdminRoles{});
+  // An explicit holder is not a bootstrap grant.
+  r = WithBootstrap(ops, {.directory_administrator = true}, bootstrap, false);
+  EXPECT_TRUE(r.directory_administrator);
+  EXPECT_FALSE(r.bootstrap);
+}
+
+// The acceptance test of the issue: every (principal class, RPC) pair gets exactly its rule.
+TEST(Authorizer, WalksEveryPrincipalClassAndMethodOfTheTable) {
   FakeRevocations revocations;
   Authorizer authorizer(std::string(kTrustDomain), revocations);
   int pairs = 0;
   for (const MethodPolicy& p : PolicyTable()) {
-    for (AgencyType t : kAllAgencyTypes) {
+    for (Principal principal : kAllPrincipals) {
       ++pairs;
-      const Status s = authorizer.Authorize(MakeCaller(t), p.method);
-      const std::string label = std::string(AgencyTypeName(t)) + " -> " + std::string(p.method);
-      if (p.DecisionFor(t) == Decision::kDeny) {
+      const Caller caller = CallerOf(principal, revocations);
+      ASSERT_EQ(authorizer.PrincipalsFor(caller.agency), std::vector<Principal>{principal});
+      const Status s = authorizer.Authorize(caller, p.method);
+      std::string label(PrincipalName(principal));
+      label.append(" -> ").append(p.method);
+      if (p.DecisionFor(principal) == Decision::kDeny) {
         ASSERT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << label;
         const std::string msg(s.message());
         EXPECT_NE(msg.find(std::string(p.rule)), std::string::npos) << label << ": " << msg;
-        EXPECT_NE(msg.find(std::string(AgencyTypeName(t))), std::string::npos) << msg;
+        EXPECT_NE(msg.find(std::string(AgencyTypeName(caller.agency.type))), std::string::npos)
+            << msg;
         EXPECT_NE(msg.find(std::string(p.method)), std::string::npos) << msg;
         EXPECT_EQ(ReasonOf(s), "POLICY_DENIED");
       } else {
@@ -120,7 +214,63 @@ TEST(Authorizer, WalksEveryAgencyTypeAndMethodOfTheTable) {
       }
     }
   }
-  EXPECT_EQ(pairs, static_cast<int>(PolicyTable().size() * kAllAgencyTypes.size()));
+  EXPECT_EQ(pairs, static_cast<int>(PolicyTable().size() * kAllPrincipals.size()));
+}
+
+// The reproduced attack: Concord's referrals notifier identity, whose key is mounted in the
+// referrals pods, changed and suspended agencies. It may not, whatever roles a record claims.
+TEST(Authorizer, ConcordNotifierCannotChangeTheDirectory) {
+  FakeRevocations revocations;
+  revocations.roles["admin/concord-referrals"] = {.directory_administrator = true};
+  Authorizer authorizer(std::string(kTrustDomain), revocations);
+  const Caller notifier = MakeCaller(AgencyType::kAdmin, "concord-referrals");
+  for (std::string_view m : {"RegisterAgency", "UpdateAgency", "SuspendAgency", "ReinstateAgency",
+                             "RevokeCertificate", "ListAgencies", "GetRevocations"}) {
+    const Status s =
+        authorizer.Authorize(notifier, "/concord.directory.v1.Directory/" + std::string(m));
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << m;
+    EXPECT_NE(s.message().find("admin/concord-referrals (Concord service identity)"),
+              std::string::npos)
+        << s.message();
+  }
+  const Status s = authorizer.Authorize(notifier, "/concord.directory.v1.Directory/UpdateAgency");
+  EXPECT_EQ(s.message(),
+            "denied by rule directory.administration: admin/concord-referrals (Concord service "
+            "identity) may not call /concord.directory.v1.Directory/UpdateAgency");
+  for (std::string_view m :
+       {"/concord.audit.v1.Audit/Query", "/concord.messaging.v1.Messaging/ListInbox",
+        "/concord.messaging.v1.Messaging/Subscribe", "/grpc.health.v1.Health/Check"}) {
+    EXPECT_EQ(authorizer.Authorize(notifier, m).code(), absl::StatusCode::kPermissionDenied) << m;
+  }
+  EXPECT_TRUE(authorizer.Authorize(notifier, "/concord.messaging.v1.Messaging/Send").ok());
+  EXPECT_TRUE(authorizer.Authorize(notifier, "/concord.directory.v1.Directory/GetAgency").ok());
+}
+
+TEST(Authorizer, AnAdminHoldingBothRolesMayDoBoth) {
+  FakeRevocations revocations;
+  revocations.roles["admin/ops"] = {.directory_administrator = true, .audit_reviewer = true};
+  Authorizer authorizer(std::string(kTrustDomain), revocations);
+  const Caller ops = MakeCaller(AgencyType::kAdmin, "ops");
+  EXPECT_TRUE(authorizer.Authorize(ops, "/concord.directory.v1.Directory/UpdateAgency").ok());
+  EXPECT_TRUE(authorizer.Authorize(ops, "/concord.audit.v1.Audit/Verify").ok());
+  const Status inbox = authorizer.Authorize(ops, "/concord.messaging.v1.Messaging/ListInbox");
+  EXPECT_EQ(inbox.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(inbox.message().find("admin/ops (directory administrator, audit reviewer)"),
+            std::string::npos)
+      << inbox.message();
+}
+
+TEST(Authorizer, AdminWithoutRoleOnlyLooksUp) {
+  FakeRevocations revocations;
+  Authorizer authorizer(std::string(kTrustDomain), revocations);
+  const Caller ops = MakeCaller(AgencyType::kAdmin, "ops");
+  const Status s = authorizer.Authorize(ops, "/concord.directory.v1.Directory/SuspendAgency");
+  EXPECT_EQ(s.message(),
+            "denied by rule directory.administration: admin/ops (admin without a directory role) "
+            "may not call /concord.directory.v1.Directory/SuspendAgency");
+  EXPECT_EQ(authorizer.Authorize(ops, "/concord.audit.v1.Audit/Query").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(authorizer.Authorize(ops, "/concord.directory.v1.Directory/GetAgency").ok());
 }
 
 TEST(Authorizer, UnknownMethodIsDeniedByDefault) {
@@ -204,8 +354,10 @@ TEST(PolicyTableMarkdown, HasOneRowPerMethodAndOneColumnPerType) {
     EXPECT_NE(md.find("| `" + std::string(p.method) + "` | `" + std::string(p.rule) + "` |"),
               std::string::npos);
   }
-  for (AgencyType t : kAllAgencyTypes) {
-    EXPECT_NE(md.find(" " + std::string(AgencyTypeName(t)) + " |"), std::string::npos);
+  for (Principal p : kAllPrincipals) {
+    std::string column(" ");
+    column.append(PrincipalName(p)).append(" |");
+    EXPECT_NE(md.find(column), std::string::npos);
   }
 }
 

@@ -117,6 +117,18 @@ TEST_F(ConfigTest, ANotifierNeedsTheNotifierSecret) {
   EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
 }
 
+TEST_F(ConfigTest, TheDirectoryNotifierNeedsTheNotifierSecretToo) {
+  cfg_.directory_notifier_dir = dir_.string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--notifier-secret-file"),
+              HasSubstr("is required when --directory-notifier-dir is set"));
+  std::ofstream(dir_ / "notifier.secret") << std::string(64, 'a') << "\n";
+  cfg_.notifier_secret_file = (dir_ / "notifier.secret").string();
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  cfg_.directory_notifier_dir = (dir_ / "missing").string();
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--directory-notifier-dir"),
+              HasSubstr("is not a directory"));
+}
+
 TEST_F(ConfigTest, UnknownLogLevel) {
   cfg_.log_level = "verbose";
   EXPECT_EQ(ViolationOf(Validate(cfg_), "--log-level"),
@@ -205,8 +217,8 @@ TEST_F(ConfigTest, RedisMemoryWatermarkAndQuotas) {
 }
 
 TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
-  EXPECT_EQ(RedisWorkloads(),
-            (std::vector<std::string>{"directory", "audit", "messaging", "referrals"}));
+  EXPECT_EQ(RedisWorkloads(), (std::vector<std::string>{"directory", "audit", "messaging",
+                                                        "referrals", "guidelines"}));
   const Status missing = ValidateRedisCredentials(cfg_, {"referrals", "audit"});
   EXPECT_THAT(ViolationOf(missing, "--redis-referrals-password-file"),
               AllOf(HasSubstr("is required"), HasSubstr("CONCORD_REDIS_REFERRALS_PASSWORD"),
@@ -244,9 +256,8 @@ TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
   cfg_.redis_audit_user = "has space";
   EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-user"),
               HasSubstr("ACL user name"));
-  EXPECT_THAT(
-      ViolationOf(ValidateRedisCredentials(cfg_, {"guidelines"}), "--redis-guidelines-user"),
-      HasSubstr("no Redis ACL user is defined"));
+  EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"liaison"}), "--redis-liaison-user"),
+              HasSubstr("no Redis ACL user is defined"));
 }
 
 TEST_F(ConfigTest, SecretsNeverAppearInMessages) {
@@ -315,6 +326,21 @@ TEST_F(ConfigTest, RejectsMalformedNumbers) {
 }
 
 // Test that docs/operations.md carries the reference table generated from the definitions.
+TEST_F(ConfigTest, BootstrapDirectoryAdminsAreAdminIdentitiesButNeverServiceOnes) {
+  cfg_.bootstrap_directory_admins = " admin/ops , admin/night-desk,";
+  EXPECT_TRUE(Validate(cfg_).ok()) << Validate(cfg_);
+  EXPECT_EQ(BootstrapDirectoryAdmins(cfg_),
+            (std::vector<std::string>{"admin/ops", "admin/night-desk"}));
+  cfg_.bootstrap_directory_admins = "police/pz-a";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("admin identities"));
+  cfg_.bootstrap_directory_admins = "admin/Ops";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"), HasSubstr("admin/Ops"));
+  cfg_.bootstrap_directory_admins = "admin/concord-referrals";
+  EXPECT_THAT(ViolationOf(Validate(cfg_), "--bootstrap-directory-admins"),
+              HasSubstr("only send notifications"));
+}
+
 TEST(ConfigReference, OperationsDocListsEveryOption) {
   const std::filesystem::path doc =
       std::filesystem::path(CONCORD_SOURCE_DIR) / "docs/operations.md";

@@ -13,6 +13,7 @@
 #include "services/directory/directory_service.h"
 #include "services/directory/redis_directory_store.h"
 #include "tests/services/directory/fake_audit_sink.h"
+#include "tests/support/fakes.h"
 #include "tests/support/field_limit_cases.h"
 #include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
@@ -28,7 +29,8 @@ TEST(DirectoryFieldLimits, EveryFieldOverItsLimitIsRefusedWithItsPath) {
   testing::TestPki pki;
   RedisDirectoryStore store(*redis, pki.trust_domain());
   FakeAuditSink audit;
-  DirectoryService service(pki.trust_domain(), store, audit, SystemClock::Get());
+  testing::NoRevocations roles;
+  DirectoryService service(pki.trust_domain(), store, audit, SystemClock::Get(), roles);
   metrics::Metrics metrics;
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";

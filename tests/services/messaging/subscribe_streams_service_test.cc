@@ -96,9 +96,13 @@ class Replica {
         directory_config_(redis.config("directory")),
         directory_redis_(redis::RedisClient::Create(directory_config_)),
         // The periodic reload is far beyond the test's horizon: only pub/sub can be in time.
+        // admin/ops administers the directory as its bootstrap administrator (no agency holds
+        // directory_administrator in this test's directory).
         cache_(*redis_, redis_config_,
-               clients::DirectoryCacheOptions{.reload_interval = absl::Hours(1),
-                                              .retry_interval = absl::Seconds(1)}),
+               clients::DirectoryCacheOptions{
+                   .reload_interval = absl::Hours(1),
+                   .retry_interval = absl::Seconds(1),
+                   .bootstrap_directory_admins = {AgencyId{kTd, AgencyType::kAdmin, "ops"}}}),
         quotas_(*quota::QuotaTable::Defaults().WithOverrides(quota_overrides), metrics_,
                 SystemClock::Get()),
         calls_(cache_, metrics_, SystemClock::Get(), server::OpenCallsOptions{.quotas = &quotas_}) {
