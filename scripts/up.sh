@@ -15,6 +15,7 @@ ROOT=$(pwd)
 
 BUILD_DIR=${CONCORD_BUILD_DIR:-build}
 REDIS_PORT=${CONCORD_REDIS_PORT:-6390}
+REDIS_MAXMEMORY=${CONCORD_REDIS_MAXMEMORY:-1gb}
 LISTEN=127.0.0.1:7443
 HEALTH=127.0.0.1:7081
 METRICS=127.0.0.1:9464
@@ -59,8 +60,9 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   1. installs the missing apt packages   (scripts/deps.sh)
   2. configures and builds, Release -j2  (scripts/build.sh, into $BUILD_DIR/)
   3. creates the dev PKI under var/pki/  (scripts/pki.sh demo)
-  4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/) with one ACL user
-     per workload (deploy/redis-users.acl; passwords generated into var/redis-acl/secrets/)
+  4. starts redis-server on 127.0.0.1:$REDIS_PORT (AOF, data in var/redis/, maxmemory
+     $REDIS_MAXMEMORY without eviction) with one ACL user per workload (deploy/redis-users.acl;
+     passwords generated into var/redis-acl/secrets/)
   5. starts concord-server: mTLS gRPC $LISTEN, plaintext health $HEALTH,
      metrics http://$METRICS/metrics (log var/log/concord-server.log); every module logs in to
      Redis as its own user; signed audit checkpoints are exported to var/audit-checkpoints/
@@ -80,7 +82,8 @@ Options:
   --stop         stop concord-server and redis-server (SIGTERM, bounded wait)
   --help         this text
 
-Environment: CONCORD_REDIS_PORT (default 6390), CONCORD_BUILD_DIR (default build),
+Environment: CONCORD_REDIS_PORT (default 6390), CONCORD_REDIS_MAXMEMORY (default 1gb),
+CONCORD_BUILD_DIR (default build),
 CONCORD_JOBS (build parallelism, default 2).
 EOF
 }
@@ -189,7 +192,10 @@ start_redis() {
     die "port $REDIS_PORT is in use by another process; set CONCORD_REDIS_PORT to a free port"
   fi
   info "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF everysec, data in var/redis/, ACL var/redis-acl/users.acl)"
+  # Redis never fills silently: a maxmemory (CONCORD_REDIS_MAXMEMORY, default 1gb) without
+  # eviction; concord-server refuses new messages, uploads and drafts at 85 % of it.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction \
     --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" --aclfile "$REDIS_ACL_FILE" \
     --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >/dev/null
   local i

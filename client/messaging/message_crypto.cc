@@ -275,6 +275,9 @@ StatusOr<SealedAttachment> SealAttachment(std::string attachment_id, std::string
   CONCORD_ASSIGN_OR_RETURN(auto targets, SealTargets(recipients));
   SealedAttachment out;
   out.header.set_attachment_id(attachment_id);
+  // The declared size fixes the chunking rule the service checks chunk by chunk (docs/crypto.md
+  // section 7): 1 MiB per chunk, the last one the rest.
+  out.header.set_size(plaintext.size());
   v1::Attachment& ref = out.reference;
   ref.set_attachment_id(attachment_id);
   ref.set_name(std::move(name));

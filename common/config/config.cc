@@ -114,6 +114,18 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--ed25519-backend", &CommonConfig::ed25519_backend,
        "Library that verifies and computes Ed25519 signatures: sodium (libsodium, about twice as "
        "fast; see docs/performance.md) or openssl"},
+      {"--quotas", &CommonConfig::quotas,
+       "Overrides of the per-agency quotas and limits, ';'-separated: <type>.<bucket>=<burst>/"
+       "<refill per second> (buckets send, send_bytes, upload, upload_bytes, draft) or "
+       "<type>.<cap>=<count> (caps streams, pending_uploads, drafts); <type> an agency type or *; "
+       "e.g. \"platform.send=500/0.5;*.streams=16\"; empty: the defaults of docs/operations.md"},
+      {"--redis-memory-watermark-percent", &CommonConfig::redis_memory_watermark_percent,
+       "Percentage of Redis maxmemory at which new messages, uploads and drafts are refused "
+       "(RESOURCE_EXHAUSTED) while acknowledgements, audit appends and erasures go on (0..99; 0: "
+       "never; no effect without maxmemory)"},
+      {"--redis-memory-poll-ms", &CommonConfig::redis_memory_poll_ms,
+       "How often Redis memory is read (INFO memory) for the watermark, in milliseconds "
+       "(100..60000)"},
       {"--bootstrap-directory-admins", &CommonConfig::bootstrap_directory_admins,
        "Comma-separated admin identities (admin/<id>, not admin/concord-*) that hold directory "
        "administration while no active registered agency holds the attribute "
@@ -392,6 +404,15 @@ Status Validate(const CommonConfig& cfg) {
   if (cfg.ed25519_backend != "sodium" && cfg.ed25519_backend != "openssl") {
     errors.Add("--ed25519-backend",
                "must be one of sodium, openssl, got \"" + cfg.ed25519_backend + "\"");
+  }
+  if (cfg.redis_memory_watermark_percent < 0 || cfg.redis_memory_watermark_percent > 99) {
+    errors.Add("--redis-memory-watermark-percent",
+               "must be 0..99 (0: never refuse), got " +
+                   std::to_string(cfg.redis_memory_watermark_percent));
+  }
+  if (cfg.redis_memory_poll_ms < 100 || cfg.redis_memory_poll_ms > 60000) {
+    errors.Add("--redis-memory-poll-ms",
+               "must be 100..60000, got " + std::to_string(cfg.redis_memory_poll_ms));
   }
   const std::pair<std::string_view, int> durations[] = {
       {"--referral-centre-response-hours", cfg.referral_centre_response_hours},

@@ -66,6 +66,12 @@ struct CommonConfig {
   int audit_checkpoint_interval_seconds = 60;
   std::string audit_checkpoint_dir;
   std::string ed25519_backend = "sodium";
+  // Bounds and quotas (common/quota, docs/operations.md "Quotas and limits"): overrides of the
+  // per-agency-type table (syntax in common/quota/quota_table.h, validated by the host), and the
+  // Redis memory watermark at which new messages, uploads and drafts are refused.
+  std::string quotas;
+  int redis_memory_watermark_percent = 85;
+  int redis_memory_poll_ms = 1000;
   // Authorization (docs/security.md "Bootstrap"): comma-separated admin identities ("admin/ops")
   // that hold directory administration while no active registered agency holds it.
   std::string bootstrap_directory_admins;
@@ -127,8 +133,9 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg);
 /// domain syntax, pool size 1..64, timeouts > 0, connection age 1..604800 s and its grace
 /// 1..86400 s, log level known, --notifier-secret-file set and readable when a notifier is
 /// configured (--referrals-notifier-dir), the audit checkpoint directory (when set) is a
-/// writable directory. Redis credentials are checked by ValidateRedisCredentials (they depend on
-/// the hosted modules). Secrets are never echoed in descriptions.
+/// writable directory, the Redis memory watermark 0..99 % and its poll 100..60000 ms. Redis
+/// credentials are checked by ValidateRedisCredentials (they depend on the hosted modules), the
+/// --quotas syntax by the host (common/quota). Secrets are never echoed in descriptions.
 Status Validate(const CommonConfig& cfg);
 
 /// The entries of --bootstrap-directory-admins ("admin/ops,admin/x" -> {"admin/ops","admin/x"});

@@ -1,10 +1,22 @@
 #include "common/envelope/chunk.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/crypto/canonical.h"
 #include "common/envelope/canonical_reader.h"
 
 namespace concord::envelope {
+
+uint64_t ChunkCount(uint64_t size) {
+  return size == 0 ? 1 : (size + kAttachmentChunkBytes - 1) / kAttachmentChunkBytes;
+}
+
+uint64_t ChunkPlaintextBytes(uint64_t size, uint64_t index) {
+  if (index >= ChunkCount(size)) return 0;
+  const uint64_t before = index * kAttachmentChunkBytes;
+  return std::min(kAttachmentChunkBytes, size - before);
+}
 
 std::string CanonicalChunk(std::string_view attachment_id, uint32_t index, const SealedBox& b) {
   crypto::CanonicalWriter w;

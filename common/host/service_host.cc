@@ -11,6 +11,8 @@
 #include "common/crypto/ed25519.h"
 #include "common/log/grpc_log.h"
 #include "common/log/log.h"
+#include "common/quota/quota_checker.h"
+#include "common/quota/storage_guard.h"
 #include "common/server/open_calls.h"
 #include "common/server/server_runner.h"
 #include "common/tls/tls.h"
@@ -73,6 +75,13 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
         spec.binary,
         InvalidArgumentWithFields(
             "audit key", {{"--audit-key-file", std::string(audit_key.status().message())}}));
+    return 2;
+  }
+  // Bounds and quotas per agency type (docs/operations.md "Quotas and limits"): a bad override
+  // is a configuration error.
+  auto quota_table = quota::QuotaTable::Defaults().WithOverrides(cfg.quotas);
+  if (!quota_table.ok()) {
+    PrintConfigError(spec.binary, quota_table.status());
     return 2;
   }
   // Security: least privilege in Redis. Each module connects as its own workload's ACL user
@@ -150,9 +159,24 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
                                            .outcome = absl::StatusCodeToString(refusal.code()),
                                            .time = clock.Now()});
   });
+  // Redis never fills silently: the storage guard reads Redis's memory and the modules that store
+  // agencies' new data refuse it above the watermark (as the first such module's ACL user).
+  std::unique_ptr<quota::StorageGuard> storage;
+  for (size_t i = 0; i < spec.modules.size() && storage == nullptr; ++i) {
+    if (!spec.modules[i].guards_storage) continue;
+    storage = std::make_unique<quota::StorageGuard>(
+        *module_redis[i].client, metrics,
+        quota::StorageGuardOptions{.watermark_percent = cfg.redis_memory_watermark_percent,
+                                   .poll_interval = absl::Milliseconds(cfg.redis_memory_poll_ms),
+                                   .retry_after = absl::Seconds(60)});
+    storage->Start();
+  }
+  quota::QuotaChecker quotas(*quota_table, metrics, clock, storage.get());
   // Live revocation: every open call is registered; the watcher ends the calls of a suspended
-  // agency or a revoked serial within seconds, and each such end is a security event.
-  server::OpenCalls open_calls(directory_cache, metrics, clock);
+  // agency or a revoked serial within seconds, and each such end is a security event. The same
+  // registry caps each agency's open streams (Cap::kStreams of its type).
+  server::OpenCalls open_calls(directory_cache, metrics, clock,
+                               server::OpenCallsOptions{.quotas = &quotas});
   open_calls.SetEndObserver([&refusal_audit, &clock](const server::RevokedCallEnd& end) {
     refusal_audit.Submit(RevokedCallAuditEvent(end, clock.Now()));
   });
@@ -162,8 +186,8 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   for (size_t i = 0; i < spec.modules.size(); ++i) {
     const Module& module = spec.modules[i];
     ModuleRedis& m = module_redis[i];
-    HostDeps deps{cfg,   *m.client, m.config,   metrics, *m.audit, directory_cache,
-                  clock, grpc_port, &open_calls};
+    HostDeps deps{cfg,   *m.client, m.config,    metrics, *m.audit, directory_cache,
+                  clock, grpc_port, &open_calls, &quotas};
     auto instance = module.create(deps);
     if (!instance.ok()) {
       log::Event(log::Level::kError, "module.failed",
@@ -198,7 +222,9 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
               {"health_port", std::to_string(runner.health_port())},
               {"metrics_port", std::to_string(runner.metrics_port())},
               {"ed25519_backend",
-               std::string(crypto::Ed25519BackendName(crypto::CurrentEd25519Backend()))}});
+               std::string(crypto::Ed25519BackendName(crypto::CurrentEd25519Backend()))},
+              {"storage_guard", storage != nullptr ? "on" : "off"},
+              {"quota_overrides", cfg.quotas.empty() ? "none" : "set"}});
   runner.Wait();
   runner.Shutdown();
   instances.clear();  // background workers stop before the shared objects they use

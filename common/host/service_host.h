@@ -35,6 +35,10 @@ class OpenCalls;
 struct RevokedCallEnd;
 }  // namespace concord::server
 
+namespace concord::quota {
+class QuotaChecker;
+}  // namespace concord::quota
+
 namespace concord::host {
 
 /// Long-lived collaborators a module may use. All outlive every module instance.
@@ -55,6 +59,10 @@ struct HostDeps {
   /// take a CallGuard from it (open_calls.h). Null when the host runs none (some tests); a module
   /// then checks its callers against `revocations` itself.
   server::OpenCalls* open_calls = nullptr;
+  /// The process's quotas and limits (--quotas) and the Redis storage watermark
+  /// (common/quota/quota_checker.h): every module that stores new data asks it. Null in some
+  /// tests; a module then uses the default table without a watermark.
+  quota::QuotaChecker* quotas = nullptr;
 };
 
 /// What a module owns once created: its gRPC services (registered on the shared server) and any
@@ -68,6 +76,10 @@ class ModuleInstance {
 struct Module {
   std::string name;  // e.g. "directory": also its workload (Redis ACL user, audit intake)
   std::function<StatusOr<std::unique_ptr<ModuleInstance>>(HostDeps&)> create;
+  /// The module stores agencies' new data (messages, uploads, drafts) and refuses it above the
+  /// Redis memory watermark: the host runs the storage guard (INFO memory, which the module's
+  /// ACL user must be granted) on the Redis client of the first such module it hosts.
+  bool guards_storage = false;
 };
 
 struct HostSpec {

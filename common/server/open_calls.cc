@@ -15,6 +15,9 @@ struct OpenCall {
   const uint64_t id;
   const void* const key;
   const CallInfo info;  // immutable: read without the lock
+  // Set at registration (before the call is published), never changed: the cap's refusal.
+  std::optional<Status> refused;
+  absl::Time registered_at;
 
   // Recursive: cancelling a callback-API call may run its reactor, and so Deregister, inline on
   // the thread that holds it (see the file comment of open_calls.h).
@@ -66,6 +69,7 @@ std::optional<RevocationReason> RevocationOf(const authz::RevocationView& revoca
 
 Status CallGuard::Check() const {
   if (call_ != nullptr) {
+    if (call_->refused.has_value()) return *call_->refused;
     std::lock_guard<std::recursive_mutex> lock(call_->mu);
     if (call_->reason.has_value()) return RevocationStatus(*call_->reason);
   }
@@ -105,18 +109,35 @@ OpenCalls::~OpenCalls() { StopWatcher(); }
 OpenCalls::Handle OpenCalls::Register(const void* key, CallInfo info,
                                       std::function<void()> cancel) {
   const bool streaming = info.streaming;
-  const std::string agency = info.caller.agency.Key();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto call =
-      std::make_shared<internal::OpenCall>(next_id_++, key, std::move(info), std::move(cancel));
-  calls_.emplace(call->id, call);
-  // A context address is reused only after its call deregistered; the newest call wins anyway.
-  by_key_[key] = call;
-  if (streaming) {
-    ++streams_by_agency_[agency];
-    ++open_streams_;
-    open_streams_gauge_->Increment();
+  const AgencyId agency_id = info.caller.agency;
+  const std::string agency = agency_id.Key();
+  const int cap = streaming && options_.quotas != nullptr
+                      ? options_.quotas->table().CapOf(agency_id.type, quota::Cap::kStreams)
+                      : 0;
+  Handle call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    call =
+        std::make_shared<internal::OpenCall>(next_id_++, key, std::move(info), std::move(cancel));
+    call->registered_at = clock_.Now();
+    if (streaming && cap > 0) {
+      auto it = streams_by_agency_.find(agency);
+      if (it != streams_by_agency_.end() && it->second >= cap) {
+        // Security: one agency cannot hold every server thread of the replica.
+        call->refused =
+            quota::CapRefusal(agency_id, quota::Cap::kStreams, cap, options_.stream_retry_after);
+      }
+    }
+    calls_.emplace(call->id, call);
+    // A context address is reused only after its call deregistered; the newest call wins anyway.
+    by_key_[key] = call;
+    if (streaming) {
+      if (!call->refused.has_value()) ++streams_by_agency_[agency];
+      ++open_streams_;
+      open_streams_gauge_->Increment();
+    }
   }
+  if (call->refused.has_value()) (void)options_.quotas->Observe(agency_id, *call->refused);
   return call;
 }
 
@@ -143,7 +164,8 @@ void OpenCalls::Deregister(const Handle& call, grpc::StatusCode code) {
     }
     if (call->info.streaming) {
       const std::string agency = call->info.caller.agency.Key();
-      if (auto it = streams_by_agency_.find(agency); it != streams_by_agency_.end()) {
+      if (auto it = streams_by_agency_.find(agency);
+          it != streams_by_agency_.end() && !call->refused.has_value()) {
         if (--it->second <= 0) streams_by_agency_.erase(it);
       }
       --open_streams_;
@@ -192,6 +214,14 @@ void OpenCalls::CheckNow() {
         RevocationOf(revocations_, call->info.caller);
     std::lock_guard<std::recursive_mutex> lock(call->mu);
     if (call->finished || call->cancelling) continue;
+    if (call->refused.has_value() && !call->reason.has_value()) {
+      // Refused by the stream cap: a cooperative handler returns the refusal itself; a stream
+      // whose handler takes no guard (health Watch, reflection) is cancelled after the grace.
+      if (call->cooperative || clock_.Now() - call->registered_at < options_.grace) continue;
+      call->cancelling = true;
+      if (call->cancel) call->cancel();
+      continue;
+    }
     if (!call->reason.has_value()) {
       if (!now_revoked.has_value()) continue;
       call->reason = now_revoked;

@@ -35,8 +35,16 @@
 // callback-API call may run its reactor (and so the deregistering hook) inline on the watcher's
 // thread.
 //
-// Bookkeeping for the per-agency cap on open streams (next issue): the registry counts open
-// streaming calls per agency (OpenStreams); Register is the place where a cap will refuse a call.
+// The per-agency cap on open streams (docs/architecture.md "Bounds and quotas"): the registry
+// counts the streaming calls each agency has open on this replica. With a QuotaChecker in the
+// options, a streaming call that would exceed its agency type's `streams` cap (quota_table.h) is
+// registered as refused: it does not count towards the agency, its handler's first
+// CallGuard::Check() answers RESOURCE_EXHAUSTED (reason LIMIT_REACHED, RetryInfo, QuotaFailure;
+// common/quota/refusal.h) and the handler returns it before doing anything; a streaming call
+// whose handler never takes a guard (the built-in health Watch and reflection streams) is
+// cancelled by the watcher after `grace`. Every Concord streaming handler takes its guard first
+// thing, so a client of Concord's own streams always sees the RESOURCE_EXHAUSTED. The cap is per
+// replica: a stream holds a server thread and memory of the replica it is open on.
 //
 // Metrics (no agency label): concord_open_streams (gauge: streaming calls open on this replica),
 // concord_calls_ended_by_revocation_total{reason="agency_suspended"|"certificate_revoked",
@@ -65,6 +73,7 @@
 #include "common/authz/policy.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
 #include "common/status/status.h"
 #include "common/time/clock.h"
 #include "prometheus/counter.h"
@@ -89,6 +98,11 @@ std::optional<RevocationReason> RevocationOf(const authz::RevocationView& revoca
 struct OpenCallsOptions {
   absl::Duration check_interval = absl::Milliseconds(500);  // watcher period
   absl::Duration grace = absl::Seconds(1);  // a cooperative handler's time to end the call itself
+  /// The per-agency cap on streams (Cap::kStreams of its table) and the counting of refusals;
+  /// null: no cap. Must outlive the registry.
+  quota::QuotaChecker* quotas = nullptr;
+  /// RetryInfo of a stream refused by the cap.
+  absl::Duration stream_retry_after = absl::Seconds(1);
 };
 
 /// What the interceptor knows about a call when it registers it.
@@ -117,10 +131,11 @@ class OpenCalls;
 /// A handler's view of its own call (cheap to copy; may outlive the call).
 class CallGuard {
  public:
-  /// OK while the caller is admitted; UNAUTHENTICATED with ErrorInfo reason AGENCY_SUSPENDED or
-  /// CERTIFICATE_REVOKED once the directory suspended its agency or revoked its certificate
-  /// serial (sticky: a call that lost admission never gets it back). Call it before every write
-  /// and return its status. Answers from memory.
+  /// OK while the caller is admitted; RESOURCE_EXHAUSTED (LIMIT_REACHED) when the call was
+  /// refused by its agency's cap on open streams; UNAUTHENTICATED with ErrorInfo reason
+  /// AGENCY_SUSPENDED or CERTIFICATE_REVOKED once the directory suspended its agency or revoked
+  /// its certificate serial (sticky: a call that lost admission never gets it back). Call it
+  /// first thing and before every write, and return its status. Answers from memory.
   Status Check() const;
   /// Check() is not OK.
   bool revoked() const { return !Check().ok(); }
@@ -181,7 +196,7 @@ class OpenCalls {
   // ---- counts ----
   size_t open_calls() const;
   size_t open_streams() const;
-  /// Streaming calls of `agency` open on this replica (for the per-agency cap).
+  /// Streaming calls of `agency` open on this replica and admitted by the per-agency cap.
   int OpenStreams(const AgencyId& agency) const;
 
   const OpenCallsOptions& options() const { return options_; }

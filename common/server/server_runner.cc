@@ -188,6 +188,10 @@ Status ServerRunner::Start() {
   // mmap/munmap, exit: ~6 % of the server's CPU in the messaging profile, docs/performance.md).
   // Threads above MIN_POLLERS (1) still exit after the completion-queue timeout (10 s) when idle.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
+  // Security: bounded memory per call and per connection, whatever a client sends.
+  builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options_.max_concurrent_streams_per_connection);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   if (open_calls_ != nullptr)

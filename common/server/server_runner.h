@@ -69,6 +69,12 @@ struct ServerOptions {
   absl::Duration max_connection_age = absl::Hours(1);
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration health_poll_interval = absl::Seconds(1);
+  // Bounds of one connection (docs/architecture.md "Bounds and quotas"): the largest request
+  // message accepted (a larger one is RESOURCE_EXHAUSTED before any handler; every Concord
+  // request fits: an envelope is at most ~1.1 MiB, a chunk 1 MiB + 16 + its wrapped keys) and the
+  // calls one HTTP/2 connection may have open at once.
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+  int max_concurrent_streams_per_connection = 256;
   // Start() installs process-wide SIGTERM/SIGINT handlers (self-pipe, async-signal-safe) and
   // Wait() also returns on them. One signal wakes one Wait(): use it in one runner per process.
   bool handle_signals = true;

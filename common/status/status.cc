@@ -1,5 +1,7 @@
 #include "common/status/status.h"
 
+#include <algorithm>
+
 #include "absl/strings/cord.h"
 #include "google/rpc/error_details.pb.h"
 
@@ -8,6 +10,8 @@ namespace {
 
 constexpr std::string_view kBadRequestUrl = "type.googleapis.com/google.rpc.BadRequest";
 constexpr std::string_view kErrorInfoUrl = "type.googleapis.com/google.rpc.ErrorInfo";
+constexpr std::string_view kRetryInfoUrl = "type.googleapis.com/google.rpc.RetryInfo";
+constexpr std::string_view kQuotaFailureUrl = "type.googleapis.com/google.rpc.QuotaFailure";
 
 // Debian's Abseil 20220623 has its own absl::string_view (not std::string_view).
 absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -35,6 +39,56 @@ Status WithReason(Status status, std::string_view reason,
   for (const auto& [k, v] : metadata) (*info.mutable_metadata())[k] = v;
   status.SetPayload(Absl(kErrorInfoUrl), absl::Cord(info.SerializeAsString()));
   return status;
+}
+
+Status WithRetryInfo(Status status, absl::Duration delay) {
+  if (status.ok()) return status;
+  const int64_t ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(delay, absl::Milliseconds(1))));
+  google::rpc::RetryInfo info;
+  info.mutable_retry_delay()->set_seconds(ms / 1000);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+  status.SetPayload(Absl(kRetryInfoUrl), absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+Status WithQuotaFailure(Status status, std::string_view subject, std::string_view description) {
+  if (status.ok()) return status;
+  google::rpc::QuotaFailure failure;
+  auto* v = failure.add_violations();
+  v->set_subject(std::string(subject));
+  v->set_description(std::string(description));
+  status.SetPayload(Absl(kQuotaFailureUrl), absl::Cord(failure.SerializeAsString()));
+  return status;
+}
+
+absl::Duration RetryDelayOf(const Status& status) {
+  auto payload = status.GetPayload(Absl(kRetryInfoUrl));
+  if (!payload) return absl::InfiniteDuration();
+  google::rpc::RetryInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return absl::InfiniteDuration();
+  return absl::Seconds(info.retry_delay().seconds()) +
+         absl::Nanoseconds(info.retry_delay().nanos());
+}
+
+std::vector<FieldViolation> QuotaViolationsOf(const Status& status) {
+  std::vector<FieldViolation> out;
+  auto payload = status.GetPayload(Absl(kQuotaFailureUrl));
+  if (!payload) return out;
+  google::rpc::QuotaFailure failure;
+  if (!failure.ParseFromString(std::string(*payload))) return out;
+  for (const auto& v : failure.violations()) out.push_back({v.subject(), v.description()});
+  return out;
+}
+
+std::map<std::string, std::string> ReasonMetadataOf(const Status& status) {
+  std::map<std::string, std::string> out;
+  auto payload = status.GetPayload(Absl(kErrorInfoUrl));
+  if (!payload) return out;
+  google::rpc::ErrorInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return out;
+  for (const auto& [k, v] : info.metadata()) out[k] = v;
+  return out;
 }
 
 std::vector<FieldViolation> FieldViolationsOf(const Status& status) {

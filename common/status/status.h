@@ -7,6 +7,8 @@
 // Rich details travel as Status payloads keyed by their google.rpc type URL:
 //   - BadRequest field violations: InvalidArgumentWithFields(...) / FieldErrors
 //   - ErrorInfo (machine-readable reason): WithReason(...)
+//   - RetryInfo (when to try again) and QuotaFailure (which quota was exceeded), on
+//     RESOURCE_EXHAUSTED refusals of quotas and limits: WithRetryInfo(...), WithQuotaFailure(...)
 #pragma once
 
 #include <map>
@@ -16,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace concord {
 
@@ -39,6 +42,24 @@ Status InvalidArgumentWithFields(std::string_view message, const std::vector<Fie
 /// `reason` is UPPER_SNAKE_CASE, at most 63 characters.
 Status WithReason(Status status, std::string_view reason,
                   const std::map<std::string, std::string>& metadata = {});
+
+/// Returns `status` with a google.rpc.RetryInfo{retry_delay} attached (rounded up to whole
+/// milliseconds, at least 1 ms): the client should not retry before `delay` has passed.
+Status WithRetryInfo(Status status, absl::Duration delay);
+
+/// Returns `status` with a google.rpc.QuotaFailure holding one violation {subject, description}
+/// (e.g. subject "agency:police/pz-antwerp", description "send: 20000 messages, refilled 5/s").
+Status WithQuotaFailure(Status status, std::string_view subject, std::string_view description);
+
+/// RetryInfo.retry_delay attached to `status`; nullopt-like absl::InfiniteDuration() when none.
+absl::Duration RetryDelayOf(const Status& status);
+
+/// The violations of a google.rpc.QuotaFailure attached to `status` (empty when none), as
+/// {subject, description} pairs.
+std::vector<FieldViolation> QuotaViolationsOf(const Status& status);
+
+/// ErrorInfo.metadata attached to `status` (empty when none).
+std::map<std::string, std::string> ReasonMetadataOf(const Status& status);
 
 /// Field violations attached to `status` (empty when none).
 std::vector<FieldViolation> FieldViolationsOf(const Status& status);

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/audit/audit_context.h"
 #include "common/identity/caller.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 
@@ -164,6 +165,8 @@ void AuditService::CatchUp() {
 
 grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryRequest* req,
                                  v1::QueryResponse* reply) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   // Security: identity from the peer certificate only.
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const QuerySpec spec, QuerySpecFromProto(*req));
@@ -197,6 +200,7 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
 
 grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
                                   v1::VerifyResponse* reply) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const VerifyReport report,
@@ -220,6 +224,7 @@ grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequ
 grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
                                          const v1::GetCheckpointRequest* req,
                                          v1::GetCheckpointResponse* reply) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const std::optional<Checkpoint> latest, log_.LatestCheckpoint());
@@ -235,6 +240,7 @@ grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
 grpc::Status AuditService::CreateCheckpoint(grpc::ServerContext* ctx,
                                             const v1::CreateCheckpointRequest* req,
                                             v1::CreateCheckpointResponse* reply) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Checkpoint cp, log_.CreateCheckpoint());

@@ -3,6 +3,7 @@
 
 #include "common/audit/audit_context.h"
 #include "common/identity/caller.h"
+#include "common/limits/field_limits.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -258,6 +259,8 @@ StatusOr<DirectoryService::Changed> DirectoryService::Update(const grpc::ServerC
 grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
                                               const pb::RegisterAgencyRequest* req,
                                               pb::RegisterAgencyResponse* resp) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   // Security: the acting agency comes from the peer certificate (already authenticated by the
   // AuthProcessor).
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
@@ -273,6 +276,7 @@ grpc::Status DirectoryService::RegisterAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
                                             const pb::UpdateAgencyRequest* req,
                                             pb::UpdateAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // Read before the change: registering a directory administrator ends the grant.
   const bool bootstrap = IsBootstrapGrant(caller);
@@ -286,6 +290,7 @@ grpc::Status DirectoryService::UpdateAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
                                              const pb::SuspendAgencyRequest* req,
                                              pb::SuspendAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // Read before the change: registering a directory administrator ends the grant.
   const bool bootstrap = IsBootstrapGrant(caller);
@@ -306,6 +311,7 @@ grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
                                                const pb::ReinstateAgencyRequest* req,
                                                pb::ReinstateAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // Read before the change: registering a directory administrator ends the grant.
   const bool bootstrap = IsBootstrapGrant(caller);
@@ -325,6 +331,7 @@ grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
                                                  const pb::RevokeCertificateRequest* req,
                                                  pb::RevokeCertificateResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // Read before the change: registering a directory administrator ends the grant.
   const bool bootstrap = IsBootstrapGrant(caller);
@@ -347,6 +354,7 @@ grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
 
 grpc::Status DirectoryService::GetAgency(grpc::ServerContext* ctx, const pb::GetAgencyRequest* req,
                                          pb::GetAgencyResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
   ToProtoAgency(agency, DisclosureOf(*ctx), resp->mutable_agency());
@@ -356,6 +364,7 @@ grpc::Status DirectoryService::GetAgency(grpc::ServerContext* ctx, const pb::Get
 grpc::Status DirectoryService::ListAgencies(grpc::ServerContext* ctx,
                                             const pb::ListAgenciesRequest* req,
                                             pb::ListAgenciesResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   AgencyFilter filter;
   if (req->type() != concord::common::v1::AGENCY_TYPE_UNSPECIFIED) {
     auto type = AgencyTypeFromProto(req->type());

@@ -117,17 +117,16 @@ size_t Distributor::streams() const {
 Status Distributor::Attach(std::shared_ptr<Subscriber> subscriber, std::string after_cursor) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string agency = subscriber->agency().Key();
-    if (per_agency_[agency] >= options_.max_streams_per_agency ||
-        static_cast<int>(attached_.size()) >= options_.max_streams) {
+    // The per-agency cap is the registry of open calls' (common/server/open_calls.h), shared
+    // with every other stream of the agency; this is the replica's own bound.
+    if (static_cast<int>(attached_.size()) >= options_.max_streams) {
       metrics_.streams_refused->Increment();
-      return WithReason(absl::ResourceExhaustedError(
-                            absl::StrCat("agency ", agency, " has ", per_agency_[agency],
-                                         " guideline streams open on this replica (at most ",
-                                         options_.max_streams_per_agency, ")")),
-                        "TOO_MANY_SUBSCRIPTIONS");
+      return WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "this replica has ", attached_.size(), " guideline streams open (at most ",
+              options_.max_streams, "); retry on another replica")),
+          "TOO_MANY_SUBSCRIPTIONS");
     }
-    ++per_agency_[agency];
     attached_[subscriber.get()] = Attached{subscriber, false};
     jobs_.push_back(Job{std::move(subscriber), std::move(after_cursor)});
     metrics_.subscriptions->Set(static_cast<double>(attached_.size()));
@@ -140,8 +139,6 @@ void Distributor::Detach(const Subscriber* subscriber) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = attached_.find(subscriber);
   if (it == attached_.end()) return;
-  const std::string agency = subscriber->agency().Key();
-  if (--per_agency_[agency] <= 0) per_agency_.erase(agency);
   attached_.erase(it);
   metrics_.subscriptions->Set(static_cast<double>(attached_.size()));
 }

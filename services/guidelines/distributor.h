@@ -83,7 +83,8 @@ struct DistributorOptions {
   int backlog_workers = 2;
   size_t feed_batch = 500;
   size_t max_cached_feed = 10000;  // feed entries kept in memory for resumes
-  int max_streams_per_agency = 8;  // RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIPTIONS beyond
+  // RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIPTIONS beyond, on this replica. The per-agency cap is the
+  // registry of open calls' (Cap::kStreams of common/quota), checked before a stream attaches.
   int max_streams = 20000;
 };
 
@@ -101,7 +102,7 @@ class Distributor {
   void Stop();
 
   /// Registers a stream: its backlog is computed on a worker, then it receives live events.
-  /// RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIPTIONS when its agency (or the replica) has too many.
+  /// RESOURCE_EXHAUSTED TOO_MANY_SUBSCRIPTIONS when the replica has too many.
   Status Attach(std::shared_ptr<Subscriber> subscriber, std::string after_cursor);
   /// After it returns, no new Push is started for `subscriber` (one already started may still
   /// arrive: Subscriber ignores it).
@@ -164,7 +165,6 @@ class Distributor {
   bool trimmed_ = false;     // feed_ lost entries (resumes older than it get everything)
   std::map<std::string, std::shared_ptr<const StoredVersion>> in_force_;  // gid -> version
   std::unordered_map<const Subscriber*, Attached> attached_;
-  std::map<std::string, int> per_agency_;
   std::deque<Job> jobs_;
 
   std::thread follower_;

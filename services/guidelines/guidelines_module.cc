@@ -33,7 +33,8 @@ class GuidelinesInstance final : public host::ModuleInstance {
                                               : std::make_unique<server::OpenCalls>(
                                                     deps.revocations, deps.metrics, deps.clock)),
         service_(book_, distributor_, stream_metrics_, metrics_, deps.audit,
-                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock),
+                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock,
+                 GuidelinesServiceOptions{.quotas = deps.quotas}),
         subscriber_(
             deps.redis_config, {std::string(kFeedChannel)},
             [this](const std::string&, const std::string&) { distributor_.Wake(); },
@@ -113,7 +114,10 @@ host::Module GuidelinesModule() {
       .name = "guidelines",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
         return std::unique_ptr<host::ModuleInstance>(new GuidelinesInstance(deps));
-      }};
+      },
+      // New versions are refused at the Redis memory watermark (INFO granted to
+      // concord-guidelines).
+      .guards_storage = true};
 }
 
 }  // namespace concord::guidelines

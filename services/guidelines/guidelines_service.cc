@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/audit/audit_context.h"
 #include "common/guideline/guideline_proto.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 
@@ -116,6 +117,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
     }));
     guard_ready_.store(true);
     if (Status admitted = guard_->Check(); !admitted.ok()) return End(admitted);
+    if (Status bounded = limits::CheckFieldLimits(request); !bounded.ok()) return End(bounded);
     if (!IsCursor(request.after_cursor())) {
       return End(InvalidArgumentWithFields(
           "invalid cursor", {{"after_cursor", "a cursor of an earlier GuidelineEvent"}}));
@@ -334,12 +336,18 @@ Status GuidelinesService::Audit(const grpc::ServerContext& ctx, const Caller& ca
 
 grpc::Status GuidelinesService::Publish(grpc::ServerContext* ctx, const v1::PublishRequest* request,
                                         v1::PublishResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const v1::GuidelineVersion& pv = request->version();
   StatusOr<PublishResult> result = [&]() -> StatusOr<PublishResult> {
+    // Redis never fills silently: a new version is new data, refused at the watermark.
+    if (options_.quotas != nullptr) {
+      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {}));
+    }
     CONCORD_ASSIGN_OR_RETURN(guideline::SignedVersion sv, guideline::SignedVersionFromProto(pv));
     return book_.Publish(caller.agency, sv);
   }();
+  if (options_.quotas != nullptr) (void)options_.quotas->Observe(caller.agency, result.status());
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kCollection,
                                      Object(pv.guideline_id(), pv.version()), "Publish",
                                      result.status()));
@@ -357,6 +365,7 @@ grpc::Status GuidelinesService::Publish(grpc::ServerContext* ctx, const v1::Publ
 grpc::Status GuidelinesService::Withdraw(grpc::ServerContext* ctx,
                                          const v1::WithdrawRequest* request,
                                          v1::WithdrawResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const v1::Withdrawal& pw = request->withdrawal();
   StatusOr<WithdrawResult> result = [&]() -> StatusOr<WithdrawResult> {
@@ -375,6 +384,7 @@ grpc::Status GuidelinesService::Withdraw(grpc::ServerContext* ctx,
 
 grpc::Status GuidelinesService::Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
                                     v1::GetResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::vector<std::string> preferred(request->preferred_languages().begin(),
                                            request->preferred_languages().end());
@@ -390,6 +400,7 @@ grpc::Status GuidelinesService::Get(grpc::ServerContext* ctx, const v1::GetReque
 
 grpc::Status GuidelinesService::List(grpc::ServerContext* ctx, const v1::ListRequest* request,
                                      v1::ListResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   ListQuery q;
   q.guideline_id = request->guideline_id();
@@ -440,6 +451,7 @@ grpc::Status GuidelinesService::List(grpc::ServerContext* ctx, const v1::ListReq
 
 grpc::Status GuidelinesService::Diff(grpc::ServerContext* ctx, const v1::DiffRequest* request,
                                      v1::DiffResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(
       DiffResult diff, book_.Diff(caller.agency, request->guideline_id(), request->from_version(),
@@ -473,6 +485,7 @@ grpc::ServerWriteReactor<v1::GuidelineEvent>* GuidelinesService::Subscribe(
 grpc::Status GuidelinesService::Acknowledge(grpc::ServerContext* ctx,
                                             const v1::AcknowledgeRequest* request,
                                             v1::AcknowledgeResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<AckResult> result = [&]() -> StatusOr<AckResult> {
     // The acting officer is what makes the acknowledgement meaningful: required, and kept in the
@@ -503,6 +516,7 @@ grpc::Status GuidelinesService::Acknowledge(grpc::ServerContext* ctx,
 grpc::Status GuidelinesService::Compliance(grpc::ServerContext* ctx,
                                            const v1::ComplianceRequest* request,
                                            v1::ComplianceResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<ComplianceResult> result =
       book_.Compliance(caller.agency, request->guideline_id(), request->version());

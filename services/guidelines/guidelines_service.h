@@ -27,6 +27,7 @@
 #include "common/audit/audit_event.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/guidelines/v1/guidelines.grpc.pb.h"
@@ -53,6 +54,9 @@ struct GuidelinesMetrics {
 
 struct GuidelinesServiceOptions {
   size_t max_stream_queue = 256;  // events queued for a client that does not read, then it ends
+  /// The process's quotas and storage watermark (common/quota): Publish is refused at the
+  /// watermark (acknowledgements and withdrawals are not). Null: none. Must outlive the service.
+  quota::QuotaChecker* quotas = nullptr;
 };
 
 class GuidelinesService final

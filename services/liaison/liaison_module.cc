@@ -67,7 +67,8 @@ class LiaisonInstance final : public host::ModuleInstance {
         service_(store_, directory_, deps.audit, deps.metrics,
                  deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock,
                  LiaisonServiceOptions{.trust_domain = deps.config.trust_domain,
-                                       .clocks = ClockConfigFrom(deps.config)}),
+                                       .clocks = ClockConfigFrom(deps.config),
+                                       .quotas = deps.quotas}),
         clock_(deps.clock),
         notifier_(std::move(notifier)),
         outbox_source_(store_, deps.config.trust_domain),
@@ -310,7 +311,10 @@ host::Module LiaisonModule() {
         }
         return std::unique_ptr<host::ModuleInstance>(
             std::make_unique<LiaisonInstance>(deps, std::move(notifier)));
-      }};
+      },
+      // New requests and JIT workspaces and entries are refused at the Redis memory watermark
+      // (INFO granted to concord-liaison).
+      .guards_storage = true};
 }
 
 }  // namespace concord::liaison

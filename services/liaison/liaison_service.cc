@@ -7,6 +7,7 @@
 #include "common/attributes/agency_attributes.h"
 #include "common/audit/audit_context.h"
 #include "common/crypto/ed25519.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/time/calendar.h"
@@ -244,11 +245,22 @@ Status LiaisonService::Write(const v1::Request* previous, const Outcome& outcome
   return absl::OkStatus();
 }
 
+Status LiaisonService::AdmitNewData(const Caller& caller) {
+  if (options_.quotas == nullptr) return absl::OkStatus();
+  return options_.quotas->Admit(caller.agency, {});
+}
+
+void LiaisonService::ObserveNewData(const Caller& caller, const Status& outcome) {
+  if (options_.quotas != nullptr) (void)options_.quotas->Observe(caller.agency, outcome);
+}
+
 grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
                                            const v1::CreateRequestRequest* req,
                                            v1::RequestResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<Outcome> {
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
     if (IsUnset(req->executor())) {
       return InvalidArgumentWithFields("invalid request", {{"executor", "required"}});
     }
@@ -280,6 +292,7 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
     return out;
   };
   StatusOr<Outcome> done = run();
+  ObserveNewData(caller, done.status());
   const Status status =
       Audit(*ctx, caller, audit::Operation::kCollection,
             RequestObject(done.ok() ? done->next.request_id() : ""), "CreateRequest", done.status(),
@@ -294,6 +307,7 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
 
 grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest* req,
                                  v1::RequestResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<Outcome> {
     CONCORD_ASSIGN_OR_RETURN(v1::Request current, LoadAsParty(req->request_id(), caller));
@@ -328,6 +342,7 @@ grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest*
 
 grpc::Status LiaisonService::GetRequest(grpc::ServerContext* ctx, const v1::GetRequestRequest* req,
                                         v1::GetRequestResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<v1::GetRequestResponse> {
     v1::GetRequestResponse out;
@@ -349,6 +364,7 @@ grpc::Status LiaisonService::GetRequest(grpc::ServerContext* ctx, const v1::GetR
 grpc::Status LiaisonService::ListRequests(grpc::ServerContext* ctx,
                                           const v1::ListRequestsRequest* req,
                                           v1::ListRequestsResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   FieldErrors errors;
   if (req->page().page_size() < 0 || req->page().page_size() > kMaxPageSize) {
@@ -375,6 +391,7 @@ grpc::Status LiaisonService::ListRequests(grpc::ServerContext* ctx,
 grpc::Status LiaisonService::LinkNotification(grpc::ServerContext* ctx,
                                               const v1::LinkNotificationRequest* req,
                                               v1::LinkNotificationResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<v1::NotificationLink> {
     FieldErrors errors;
@@ -414,6 +431,7 @@ grpc::Status LiaisonService::LinkNotification(grpc::ServerContext* ctx,
 grpc::Status LiaisonService::ListLinkedNotifications(grpc::ServerContext* ctx,
                                                      const v1::ListLinkedNotificationsRequest* req,
                                                      v1::ListLinkedNotificationsResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   if (!IsReference(req->case_reference())) {
     return ToGrpcStatus(InvalidArgumentWithFields(
@@ -429,9 +447,11 @@ grpc::Status LiaisonService::ListLinkedNotifications(grpc::ServerContext* ctx,
 
 grpc::Status LiaisonService::CreateJit(grpc::ServerContext* ctx, const v1::CreateJitRequest* req,
                                        v1::JitResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<std::string> member_keys;
   auto run = [&]() -> StatusOr<v1::Jit> {
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
     CONCORD_ASSIGN_OR_RETURN(std::vector<AgencyId> members,
                              CheckNewJit(*req, caller.agency, options_.trust_domain));
     for (size_t i = 0; i < members.size(); ++i) {
@@ -463,6 +483,7 @@ grpc::Status LiaisonService::CreateJit(grpc::ServerContext* ctx, const v1::Creat
     return jit;
   };
   StatusOr<v1::Jit> jit = run();
+  ObserveNewData(caller, jit.status());
   const Status status =
       Audit(*ctx, caller, audit::Operation::kCollection, JitObject(jit.ok() ? jit->jit_id() : ""),
             "CreateJit", jit.status(), member_keys);
@@ -474,6 +495,7 @@ grpc::Status LiaisonService::CreateJit(grpc::ServerContext* ctx, const v1::Creat
 grpc::Status LiaisonService::AddJitMember(grpc::ServerContext* ctx,
                                           const v1::AddJitMemberRequest* req,
                                           v1::JitResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::string added;
   auto run = [&]() -> StatusOr<v1::Jit> {
@@ -524,6 +546,7 @@ grpc::Status LiaisonService::AddJitMember(grpc::ServerContext* ctx,
 
 grpc::Status LiaisonService::LeaveJit(grpc::ServerContext* ctx, const v1::LeaveJitRequest* req,
                                       v1::JitResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<v1::Jit> {
     CONCORD_ASSIGN_OR_RETURN(v1::Jit current, LoadAsMember(req->jit_id(), caller));
@@ -578,6 +601,7 @@ grpc::Status LiaisonService::LeaveJit(grpc::ServerContext* ctx, const v1::LeaveJ
 
 grpc::Status LiaisonService::GetJit(grpc::ServerContext* ctx, const v1::GetJitRequest* req,
                                     v1::JitResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<v1::Jit> jit = LoadAsMember(req->jit_id(), caller);
   const Status status = Audit(*ctx, caller, audit::Operation::kConsultation,
@@ -589,9 +613,11 @@ grpc::Status LiaisonService::GetJit(grpc::ServerContext* ctx, const v1::GetJitRe
 
 grpc::Status LiaisonService::ShareInJit(grpc::ServerContext* ctx, const v1::ShareInJitRequest* req,
                                         v1::ShareInJitResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<std::string> recipients;
   auto run = [&]() -> StatusOr<v1::JitEntry> {
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
     CONCORD_RETURN_IF_ERROR(CheckShare(*req));
     for (const auto& r : req->recipients()) recipients.push_back(AgencyKeyOf(r));
     v1::JitEntry e;
@@ -610,6 +636,7 @@ grpc::Status LiaisonService::ShareInJit(grpc::ServerContext* ctx, const v1::Shar
     return e;
   };
   StatusOr<v1::JitEntry> entry = run();
+  ObserveNewData(caller, entry.status());
   const Status status = Audit(*ctx, caller, audit::Operation::kDisclosure, JitObject(req->jit_id()),
                               "ShareInJit", entry.status(), recipients);
   if (!status.ok()) return ToGrpcStatus(status);
@@ -620,6 +647,7 @@ grpc::Status LiaisonService::ShareInJit(grpc::ServerContext* ctx, const v1::Shar
 grpc::Status LiaisonService::ListJitEntries(grpc::ServerContext* ctx,
                                             const v1::ListJitEntriesRequest* req,
                                             v1::ListJitEntriesResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<std::vector<v1::JitEntry>> {
     FieldErrors errors;
@@ -640,15 +668,19 @@ grpc::Status LiaisonService::ListJitEntries(grpc::ServerContext* ctx,
 
 grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJitRequest* req,
                                       grpc::ServerWriter<v1::JitEntry>* writer) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Security: admission (certificate, suspension) and membership are re-checked before every
+  // write: a member that leaves, or whose certificate is revoked, stops receiving at once. The
+  // guard is taken first: a stream beyond the agency's cap on open streams is refused
+  // (RESOURCE_EXHAUSTED LIMIT_REACHED) before anything is read.
+  const server::CallGuard guard = calls_.Guard(*ctx, caller);
+  CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
   Status opened = req->after_seq() < 0
                       ? InvalidArgumentWithFields("invalid watch", {{"after_seq", ">= 0"}})
                       : LoadAsMember(req->jit_id(), caller).status();
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
                                      JitObject(req->jit_id()), "WatchJit", opened));
-  // Security: admission (certificate, suspension) and membership are re-checked before every
-  // write: a member that leaves, or whose certificate is revoked, stops receiving at once.
-  const server::CallGuard guard = calls_.Guard(*ctx, caller);
   jit_streams_->Increment();
   struct StreamCount {
     prometheus::Gauge* gauge;

@@ -32,6 +32,7 @@
 #include "common/clients/directory_reader.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/liaison/v1/liaison.grpc.pb.h"
@@ -48,6 +49,10 @@ struct LiaisonServiceOptions {
   std::string trust_domain;
   ClockConfig clocks;
   absl::Duration watch_poll = absl::Milliseconds(250);  // WatchJit: new entries and membership
+  /// The process's quotas and storage watermark (common/quota): CreateRequest, CreateJit and
+  /// ShareInJit are refused at the watermark. The per-agency cap on WatchJit streams is the
+  /// registry's (OpenCalls with a QuotaChecker). Null: none. Must outlive the service.
+  quota::QuotaChecker* quotas = nullptr;
 };
 
 class LiaisonService final : public v1::Liaison::Service {
@@ -86,6 +91,11 @@ class LiaisonService final : public v1::Liaison::Service {
                         grpc::ServerWriter<v1::JitEntry>* writer) override;
 
  private:
+  // Redis never fills silently: new requests, teams and ledger entries are refused at the
+  // storage watermark (RESOURCE_EXHAUSTED STORAGE_WATERMARK); the refusal is counted by agency
+  // type.
+  Status AdmitNewData(const Caller& caller);
+  void ObserveNewData(const Caller& caller, const Status& outcome);
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, const Status& outcome,
                std::vector<std::string> recipients = {});

@@ -12,9 +12,10 @@ namespace {
 constexpr size_t kMaxAckIds = 500;
 // Hops walked to find the root of a stored v1 forward chain.
 constexpr int kMaxForwardChain = 16;
-constexpr size_t kMaxChunkCiphertext = kAttachmentChunkBytes + 16;
-// Sealing overhead allowed per chunk on top of the plaintext limit (nonce, tag, wrapped keys).
-constexpr uint64_t kChunkOverheadAllowance = 64 * 1024;
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kEphemeralBytes = 32;
+constexpr size_t kWrappedKeyBytes = 48;
+constexpr size_t kMaxLabelBytes = 128;  // "<type>/<id>": at most 18 + 1 + 63
 
 Status Denied(std::string_view message, std::string_view reason) {
   return WithReason(absl::PermissionDeniedError(std::string(message)), reason);
@@ -322,8 +323,9 @@ StatusOr<InboxPage> Mailbox::ListInbox(const AgencyId& caller, const InboxQuery&
 
 StatusOr<std::vector<InboxDelivery>> Mailbox::Deliver(const AgencyId& caller,
                                                       const std::string& terminal, size_t max,
-                                                      bool include_own_pending) {
-  return store_.Deliver(caller, terminal, max, options_.visibility_timeout, include_own_pending);
+                                                      bool include_own_pending, size_t max_bytes) {
+  return store_.Deliver(caller, terminal, max, options_.visibility_timeout, include_own_pending,
+                        max_bytes);
 }
 
 StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,
@@ -369,76 +371,123 @@ StatusOr<std::vector<Receipt>> Mailbox::ListReceipts(const AgencyId& caller,
   return store_.ListReceipts(message_id);
 }
 
-Status Mailbox::BeginUpload(const AgencyId& caller, const std::string& attachment_id,
-                            uint64_t declared_total) {
+StatusOr<Upload> Mailbox::BeginUpload(const AgencyId& caller, const std::string& attachment_id,
+                                      uint64_t size, uint64_t declared_total) {
   CONCORD_RETURN_IF_ERROR(CheckSenderType(caller.type));
   FieldErrors errors;
   if (!IsValidClientId(attachment_id)) {
     errors.Add("header.attachment_id", "must match [A-Za-z0-9_-]{16,64}");
   }
-  const uint64_t max_chunks =
-      (options_.limits.max_attachment_bytes + kAttachmentChunkBytes - 1) / kAttachmentChunkBytes;
-  if (declared_total >
-      options_.limits.max_attachment_bytes + max_chunks * kChunkOverheadAllowance) {
-    errors.Add("header.total_size", absl::StrCat("attachments are limited to ",
-                                                 options_.limits.max_attachment_bytes, " bytes"));
+  if (size > options_.limits.max_attachment_bytes) {
+    errors.Add("header.size", absl::StrCat("the file's plaintext bytes: at most ",
+                                           options_.limits.max_attachment_bytes));
   }
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid attachment"));
-  return store_.BeginAttachment(attachment_id, caller, clock_.Now());
+  CONCORD_RETURN_IF_ERROR(store_.BeginAttachment(attachment_id, caller, size));
+  return Upload{.owner = caller,
+                .attachment_id = attachment_id,
+                .size = size,
+                .declared_total = declared_total,
+                .chunk_count = envelope::ChunkCount(size),
+                .next = 0,
+                .total = 0};
 }
 
-StatusOr<ChunkRef> Mailbox::PutChunk(const std::string& attachment_id, uint32_t expected_index,
-                                     uint32_t index, const SealedBox& sealed,
-                                     uint64_t& total_so_far) {
-  FieldErrors errors;
-  if (index != expected_index) errors.Add("chunk.index", "chunks must come in order 0, 1, 2, ...");
-  if (sealed.nonce.size() != 12) errors.Add("chunk.sealed.nonce", "must be 12 bytes");
-  if (sealed.ciphertext.size() > kMaxChunkCiphertext) {
-    errors.Add("chunk.sealed.ciphertext", "a chunk holds at most 1 MiB of plaintext");
+Status CheckUploadChunk(const Upload& upload, uint32_t index, const SealedBox& sealed,
+                        size_t max_recipients) {
+  // Security: the rule is checked chunk by chunk, so an upload of a million tiny chunks (a
+  // million keys, each a Redis round trip) is refused at its first chunk, not at Send.
+  FieldErrors rule;
+  if (index != upload.next || index >= upload.chunk_count) {
+    rule.Add("chunk.index",
+             index >= upload.chunk_count && index == upload.next
+                 ? absl::StrCat("the declared size of ", upload.size, " bytes makes ",
+                                upload.chunk_count, " chunks: there is no chunk ", index)
+                 : absl::StrCat("chunks come in order 0, 1, 2, ...: expected chunk ", upload.next));
+  } else {
+    const uint64_t plaintext = envelope::ChunkPlaintextBytes(upload.size, index);
+    if (sealed.ciphertext.size() != plaintext + envelope::kChunkTagBytes) {
+      rule.Add("chunk.sealed.ciphertext",
+               absl::StrCat("chunk ", index, " of a file of ", upload.size, " bytes carries ",
+                            plaintext, " bytes of plaintext: its ciphertext must be ",
+                            plaintext + envelope::kChunkTagBytes, " bytes (plaintext + 16), got ",
+                            sealed.ciphertext.size()));
+    }
   }
-  if (sealed.keys.empty() || sealed.keys.size() > options_.limits.max_recipients) {
-    errors.Add("chunk.sealed.keys", "1..64 wrapped keys");
-  }
-  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid chunk"));
-  const std::string canonical = CanonicalChunk(attachment_id, index, sealed);
-  total_so_far += canonical.size();
-  const uint64_t chunks = static_cast<uint64_t>(index) + 1;
-  if (total_so_far > options_.limits.max_attachment_bytes + chunks * kChunkOverheadAllowance) {
+  if (!rule.empty()) {
     return WithReason(
-        absl::InvalidArgumentError(absl::StrCat("attachment larger than the limit of ",
-                                                options_.limits.max_attachment_bytes, " bytes")),
-        "ATTACHMENT_TOO_LARGE");
+        rule.ToStatus("the chunk breaks the chunking rule (docs/crypto.md section 7): every "
+                      "chunk but the last carries exactly 1 MiB of plaintext"),
+        "CHUNK_RULE");
   }
-  CONCORD_RETURN_IF_ERROR(store_.PutChunk(attachment_id, index, canonical));
+  FieldErrors errors;
+  if (sealed.nonce.size() != kNonceBytes) errors.Add("chunk.sealed.nonce", "must be 12 bytes");
+  if (sealed.keys.empty() || sealed.keys.size() > max_recipients) {
+    errors.Add("chunk.sealed.keys", absl::StrCat("1..", max_recipients, " wrapped keys"));
+  }
+  for (size_t i = 0; i < sealed.keys.size() && i < max_recipients; ++i) {
+    const WrappedKey& k = sealed.keys[i];
+    const std::string path = absl::StrCat("chunk.sealed.keys[", i, "]");
+    if (k.recipient.empty() || k.recipient.size() > kMaxLabelBytes) {
+      errors.Add(path + ".recipient", "the recipient's label \"<type>/<id>\"");
+    }
+    if (k.ephemeral_public.size() != kEphemeralBytes) {
+      errors.Add(path + ".ephemeral_public", "must be 32 bytes");
+    }
+    if (k.nonce.size() != kNonceBytes) errors.Add(path + ".nonce", "must be 12 bytes");
+    if (k.ciphertext.size() != kWrappedKeyBytes)
+      errors.Add(path + ".ciphertext", "must be 48 bytes");
+  }
+  return errors.ToStatus("invalid chunk");
+}
+
+StatusOr<ChunkRef> Mailbox::PutChunk(Upload& upload, uint32_t index, const SealedBox& sealed) {
+  CONCORD_RETURN_IF_ERROR(CheckUploadChunk(upload, index, sealed, options_.limits.max_recipients));
+  const std::string canonical = CanonicalChunk(upload.attachment_id, index, sealed);
+  CONCORD_RETURN_IF_ERROR(store_.PutChunk(upload.attachment_id, upload.owner, index, canonical));
+  upload.total += canonical.size();
+  ++upload.next;
   const auto digest = crypto::Sha256(canonical);
   // The key commitment is the sender's to add (the service cannot see the content key).
   return ChunkRef{index, canonical.size(),
                   std::string(reinterpret_cast<const char*>(digest.data()), digest.size()), ""};
 }
 
-Status Mailbox::CompleteUpload(const std::string& attachment_id, uint32_t chunk_count) {
-  if (chunk_count == 0) {
-    return InvalidArgumentWithFields("empty upload", {{"chunk", "at least one chunk"}});
+Status Mailbox::CompleteUpload(const Upload& upload) {
+  if (upload.next != upload.chunk_count) {
+    return WithReason(
+        InvalidArgumentWithFields(
+            "the upload ended early",
+            {{"chunk", absl::StrCat("the declared size of ", upload.size, " bytes makes ",
+                                    upload.chunk_count, " chunks; ", upload.next, " arrived")}}),
+        "CHUNK_RULE");
   }
-  return store_.CompleteAttachment(attachment_id, chunk_count);
+  if (upload.declared_total != 0 && upload.declared_total != upload.total) {
+    return InvalidArgumentWithFields(
+        "invalid attachment",
+        {{"header.total_size", absl::StrCat("declared ", upload.declared_total,
+                                            " bytes of stored chunks, uploaded ", upload.total)}});
+  }
+  return store_.CompleteAttachment(upload.attachment_id, upload.next);
 }
 
-StatusOr<std::vector<SealedBox>> Mailbox::Download(const AgencyId& caller,
-                                                   const std::string& message_id,
-                                                   const std::string& attachment_id) {
+void Mailbox::AbortUpload(const Upload& upload) {
+  (void)store_.AbortAttachment(upload.attachment_id, upload.owner, upload.next);
+}
+
+StatusOr<std::vector<ChunkRef>> Mailbox::DownloadPlan(const AgencyId& caller,
+                                                      const std::string& message_id,
+                                                      const std::string& attachment_id) {
   CONCORD_ASSIGN_OR_RETURN(StoredMessage m, Get(caller, message_id));
-  const Attachment* ref = nullptr;
   for (const Attachment& a : m.envelope.attachments) {
-    if (a.attachment_id == attachment_id) ref = &a;
+    if (a.attachment_id == attachment_id) return a.chunks;
   }
-  if (ref == nullptr) return absl::NotFoundError("the message has no such attachment");
-  std::vector<SealedBox> out;
-  for (const ChunkRef& c : ref->chunks) {
-    CONCORD_ASSIGN_OR_RETURN(std::string bytes, store_.GetChunk(attachment_id, c.index));
-    CONCORD_ASSIGN_OR_RETURN(SealedBox box, DecodeCanonicalChunk(bytes, attachment_id, c.index));
-    out.push_back(std::move(box));
-  }
-  return out;
+  return absl::NotFoundError("the message has no such attachment");
+}
+
+StatusOr<SealedBox> Mailbox::ReadChunk(const std::string& attachment_id, uint32_t index) {
+  CONCORD_ASSIGN_OR_RETURN(std::string bytes, store_.GetChunk(attachment_id, index));
+  return DecodeCanonicalChunk(bytes, attachment_id, index);
 }
 
 }  // namespace concord::messaging

@@ -51,6 +51,27 @@ struct MailboxOptions {
   absl::Duration visibility_timeout = absl::Seconds(30);
 };
 
+/// One upload in progress (UploadAttachment), as the handler drives it through BeginUpload,
+/// PutChunk (once per chunk) and CompleteUpload, or AbortUpload when it fails.
+struct Upload {
+  AgencyId owner;
+  std::string attachment_id;
+  uint64_t size = 0;            // declared plaintext bytes
+  uint64_t declared_total = 0;  // declared sum of the stored chunk sizes (0 = not checked)
+  uint64_t chunk_count = 0;     // envelope::ChunkCount(size)
+  uint32_t next = 0;            // index the next chunk must carry (= chunks stored)
+  uint64_t total = 0;           // stored (canonical) bytes so far
+};
+
+/// The chunking rule for the next chunk of `upload` (common/envelope/chunk.h; docs/crypto.md
+/// section 7): its index is upload.next, below chunk_count; its ciphertext is exactly its
+/// plaintext share + 16 bytes; a 12-byte nonce and 1..max_recipients well-formed wrapped keys.
+/// INVALID_ARGUMENT with field violations ("chunk.index", "chunk.sealed.ciphertext",
+/// "chunk.sealed.keys[2].nonce", ...) and reason CHUNK_RULE when the index or length breaks the
+/// rule. Pure.
+Status CheckUploadChunk(const Upload& upload, uint32_t index, const SealedBox& sealed,
+                        size_t max_recipients);
+
 /// Communication policy on agency types (pure): who may send, who may receive. Platforms are
 /// checked further by Mailbox (they may only answer requests addressed to them).
 Status CheckSenderType(AgencyType sender);
@@ -69,8 +90,10 @@ class Mailbox {
   /// Get, plus whether the caller (as a recipient) acknowledged it (false for the sender).
   StatusOr<InboxItem> GetItem(const AgencyId& caller, const std::string& message_id);
   StatusOr<InboxPage> ListInbox(const AgencyId& caller, const InboxQuery& query);
+  /// At most `max` deliveries and about `max_bytes` of envelopes (store's contract).
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& caller, const std::string& terminal,
-                                               size_t max, bool include_own_pending);
+                                               size_t max, bool include_own_pending,
+                                               size_t max_bytes);
   StatusOr<uint32_t> Ack(const AgencyId& caller, const std::vector<std::string>& message_ids);
 
   /// A receipt by the caller (a recipient), signed with its directory key, for the exact
@@ -80,16 +103,26 @@ class Mailbox {
   StatusOr<std::vector<Receipt>> ListReceipts(const AgencyId& caller,
                                               const std::string& message_id);
 
-  /// Attachment upload: Begin, then chunks 0, 1, ... in order, then Complete.
-  Status BeginUpload(const AgencyId& caller, const std::string& attachment_id,
-                     uint64_t declared_total);
+  /// Attachment upload: Begin (the header: id and declared plaintext size, at most the
+  /// attachment limit; the store counts it against the caller's pending uploads and upload
+  /// quota), then each chunk as it arrives (CheckUploadChunk, then stored and charged to the
+  /// upload bytes quota), then Complete (every chunk of the rule arrived; the declared total, if
+  /// any, matches). A failed upload is aborted: nothing of it is kept.
+  StatusOr<Upload> BeginUpload(const AgencyId& caller, const std::string& attachment_id,
+                               uint64_t size, uint64_t declared_total);
   /// Returns the chunk reference (size and SHA-256 of the canonical sealed chunk).
-  StatusOr<ChunkRef> PutChunk(const std::string& attachment_id, uint32_t expected_index,
-                              uint32_t index, const SealedBox& sealed, uint64_t& total_so_far);
-  Status CompleteUpload(const std::string& attachment_id, uint32_t chunk_count);
-  /// The sealed chunks of an attachment of a message the caller sent or received.
-  StatusOr<std::vector<SealedBox>> Download(const AgencyId& caller, const std::string& message_id,
-                                            const std::string& attachment_id);
+  StatusOr<ChunkRef> PutChunk(Upload& upload, uint32_t index, const SealedBox& sealed);
+  Status CompleteUpload(const Upload& upload);
+  /// Deletes what an unfinished upload stored (best effort; the store's TTL is the backstop).
+  void AbortUpload(const Upload& upload);
+
+  /// The chunk references of an attachment of a message the caller sent or received, in order
+  /// (NOT_FOUND otherwise); the handler then reads them one at a time with ReadChunk, so a
+  /// download holds one chunk in memory, not the attachment.
+  StatusOr<std::vector<ChunkRef>> DownloadPlan(const AgencyId& caller,
+                                               const std::string& message_id,
+                                               const std::string& attachment_id);
+  StatusOr<SealedBox> ReadChunk(const std::string& attachment_id, uint32_t index);
 
   const MailboxOptions& options() const { return options_; }
 

@@ -49,6 +49,9 @@ struct InboxQuery {
   bool unacknowledged_only = false;
   size_t page_size = 50;
   std::string page_token;  // from InboxPage::next_page_token
+  // Byte budget of the page's stored envelopes: the page ends early (with a token) before an
+  // entry that would exceed it, but holds at least one entry. 0 = no budget.
+  size_t max_bytes = 0;
 };
 
 struct InboxItem {
@@ -71,6 +74,7 @@ struct ExpiredMessage {
 struct AttachmentInfo {
   std::string attachment_id;
   AgencyId owner;
+  uint64_t size = 0;  // declared plaintext bytes (0 for uploads stored before the declaration)
   uint32_t chunk_count = 0;
   bool complete = false;
   std::string message_id;  // the message that references it, once sent
@@ -86,8 +90,11 @@ class MessageStore {
   /// sender with an identical envelope (same SHA-256) gets the first result with duplicate =
   /// true; anything else under a used id (another envelope, or the same bytes from another
   /// caller) is ALREADY_EXISTS (reason MESSAGE_ID_REUSED), so no caller is ever told that
-  /// someone else's message is its own. Every attachment must be complete, owned by `sender`
-  /// and not used by another message (FAILED_PRECONDITION, reason ATTACHMENT_UNAVAILABLE).
+  /// someone else's message is its own. Every attachment must be complete, owned by `sender`,
+  /// of the declared size and not used by another message (FAILED_PRECONDITION, reason
+  /// ATTACHMENT_UNAVAILABLE); a bound attachment no longer counts as a pending upload. With a
+  /// quota table, a new message is charged to the sender's send and send_bytes buckets in the
+  /// same script (RESOURCE_EXHAUSTED, common/quota/refusal.h, when short; nothing is stored).
   /// UNAVAILABLE if Redis is down.
   virtual StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
                                     absl::Time accepted_at) = 0;
@@ -95,7 +102,9 @@ class MessageStore {
   /// NOT_FOUND if unknown or expired.
   virtual StatusOr<StoredMessage> Get(const std::string& message_id) = 0;
 
-  /// Deliveries for `terminal` of `recipient`'s inbox, at most `max`, in this order: the
+  /// Deliveries for `terminal` of `recipient`'s inbox, at most `max` and, when `max_bytes` > 0,
+  /// stored envelopes of at most `max_bytes` plus one envelope (the batch stops at the first
+  /// envelope reaching the budget; entries not returned stay pending), in this order: the
   /// terminal's own unacknowledged deliveries (only when `include_own_pending`, i.e. on a new
   /// Subscribe), deliveries of any terminal left unacknowledged longer than `visibility_timeout`
   /// (redeliveries), then new messages. Never blocks. Messages acknowledged or expired meanwhile
@@ -103,7 +112,8 @@ class MessageStore {
   virtual StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
                                                        const std::string& terminal, size_t max,
                                                        absl::Duration visibility_timeout,
-                                                       bool include_own_pending) = 0;
+                                                       bool include_own_pending,
+                                                       size_t max_bytes) = 0;
 
   /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
   /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).
@@ -124,15 +134,21 @@ class MessageStore {
   virtual Status AddReceipt(const Receipt& receipt) = 0;
   virtual StatusOr<std::vector<Receipt>> ListReceipts(const std::string& message_id) = 0;
 
-  /// Attachments: BeginAttachment registers the owner (ALREADY_EXISTS if the id is taken by
-  /// another owner or already complete), PutChunk stores one canonical sealed chunk,
-  /// CompleteAttachment marks it complete with `chunk_count` chunks (FAILED_PRECONDITION if a
-  /// chunk is missing). GetChunk: NOT_FOUND if absent.
+  /// Attachments: BeginAttachment registers the owner and the declared plaintext size
+  /// (ALREADY_EXISTS if the id is taken by another owner or already complete; with a quota
+  /// table, a new upload counts against the owner's pending uploads cap and upload bucket:
+  /// RESOURCE_EXHAUSTED), PutChunk stores one canonical sealed chunk (charged to the owner's
+  /// upload_bytes bucket), CompleteAttachment marks it complete with `chunk_count` chunks
+  /// (FAILED_PRECONDITION if a chunk is missing), AbortAttachment deletes an incomplete upload of
+  /// `owner` and its first `chunks_put` chunks and frees its pending slot (no-op otherwise).
+  /// GetChunk: NOT_FOUND if absent.
   virtual Status BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
-                                 absl::Time expires_at) = 0;
-  virtual Status PutChunk(const std::string& attachment_id, uint32_t index,
+                                 uint64_t size) = 0;
+  virtual Status PutChunk(const std::string& attachment_id, const AgencyId& owner, uint32_t index,
                           const std::string& canonical_chunk) = 0;
   virtual Status CompleteAttachment(const std::string& attachment_id, uint32_t chunk_count) = 0;
+  virtual Status AbortAttachment(const std::string& attachment_id, const AgencyId& owner,
+                                 uint32_t chunks_put) = 0;
   virtual StatusOr<AttachmentInfo> GetAttachment(const std::string& attachment_id) = 0;
   virtual StatusOr<std::string> GetChunk(const std::string& attachment_id, uint32_t index) = 0;
 

@@ -24,9 +24,15 @@ class MessagingInstance final : public host::ModuleInstance {
   explicit MessagingInstance(host::HostDeps& deps)
       : audit_(deps.audit),
         clock_(deps.clock),
+        own_quotas_(deps.quotas != nullptr
+                        ? nullptr
+                        : std::make_unique<quota::QuotaChecker>(quota::QuotaTable::Defaults(),
+                                                                deps.metrics, deps.clock)),
+        quotas_(deps.quotas != nullptr ? *deps.quotas : *own_quotas_),
         store_(deps.redis, RedisMessageStoreOptions{.trust_domain = deps.config.trust_domain,
                                                     .tombstone_ttl = absl::Minutes(10),
-                                                    .unsent_attachment_ttl = absl::Hours(24)}),
+                                                    .unsent_attachment_ttl = absl::Hours(24),
+                                                    .quotas = &quotas_.table()}),
         keys_(deps.redis, deps.clock),
         mailbox_(store_, keys_, deps.revocations, deps.clock,
                  MailboxOptions{.trust_domain = deps.config.trust_domain,
@@ -37,7 +43,7 @@ class MessagingInstance final : public host::ModuleInstance {
                                               : std::make_unique<server::OpenCalls>(
                                                     deps.revocations, deps.metrics, deps.clock)),
         service_(mailbox_, deps.audit, notifier_, metrics_,
-                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock),
+                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, quotas_, deps.clock),
         subscriber_(
             deps.redis_config, {std::string(kDeliveriesChannel)},
             [this](const std::string&, const std::string& message) { notifier_.Notify(message); },
@@ -92,6 +98,9 @@ class MessagingInstance final : public host::ModuleInstance {
   // Copies of the host's references (HostDeps itself is a temporary of the host's wiring).
   audit::AuditSink& audit_;
   const Clock& clock_;
+  // Only when the host has no quota checker (some tests): the default table, no watermark.
+  std::unique_ptr<quota::QuotaChecker> own_quotas_;
+  quota::QuotaChecker& quotas_;
   RedisMessageStore store_;
   RedisAgencyKeys keys_;
   Mailbox mailbox_;
@@ -115,7 +124,8 @@ host::Module MessagingModule() {
       .name = "messaging",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
         return std::unique_ptr<host::ModuleInstance>(new MessagingInstance(deps));
-      }};
+      },
+      .guards_storage = true};
 }
 
 }  // namespace concord::messaging

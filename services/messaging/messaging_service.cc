@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/audit/audit_context.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "prometheus/family.h"
@@ -80,13 +81,14 @@ MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
 
 MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
                                    DeliveryNotifier& notifier, MessagingMetrics& metrics,
-                                   server::OpenCalls& calls, const Clock& clock,
-                                   MessagingServiceOptions options)
+                                   server::OpenCalls& calls, quota::QuotaChecker& quotas,
+                                   const Clock& clock, MessagingServiceOptions options)
     : mailbox_(mailbox),
       audit_(audit),
       notifier_(notifier),
       metrics_(metrics),
       calls_(calls),
+      quotas_(quotas),
       clock_(clock),
       options_(options) {}
 
@@ -113,8 +115,12 @@ grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const 
                                           std::string_view method, const v1::Envelope& envelope,
                                           const StatusOr<SendResult>& result,
                                           v1::SendResponse* response) {
+  // A flood refused by quotas is counted, but audited once a minute per agency (the audit log
+  // must not grow with the flood).
+  if (!quotas_.Observe(caller.agency, result.status())) return ToGrpcStatus(result.status());
   std::vector<std::string> recipients;
   for (const auto& r : envelope.recipients()) {
+    if (recipients.size() >= 64) break;  // bounded by the field limit; never more
     auto a = AgencyFromProto(r);
     if (a.ok()) recipients.push_back(a->Key());
   }
@@ -136,8 +142,12 @@ grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const 
 
 grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
                                     v1::SendResponse* response) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
+    CONCORD_RETURN_IF_ERROR(
+        quotas_.Admit(caller.agency, {quota::Quota::kSend, quota::Quota::kSendBytes}));
     CONCORD_ASSIGN_OR_RETURN(Envelope envelope, EnvelopeFromProto(request->envelope()));
     return mailbox_.Send(caller.agency, std::move(envelope));
   }();
@@ -146,8 +156,11 @@ grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequ
 
 grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* request,
                                        v1::SendResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
+    CONCORD_RETURN_IF_ERROR(
+        quotas_.Admit(caller.agency, {quota::Quota::kSend, quota::Quota::kSendBytes}));
     CONCORD_ASSIGN_OR_RETURN(Envelope envelope, EnvelopeFromProto(request->envelope()));
     return mailbox_.Forward(caller.agency, std::move(envelope));
   }();
@@ -157,6 +170,7 @@ grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::Forwa
 grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
                                          const v1::SubscribeRequest* request,
                                          grpc::ServerWriter<v1::Delivery>* writer) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::string terminal =
       request->terminal_id().empty() ? "serial-" + caller.cert_serial : request->terminal_id();
@@ -174,7 +188,8 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
   while (!ctx->IsCancelled()) {
     CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
     const uint64_t generation = notifier_.Generation(rkey);
-    auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first);
+    auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first,
+                                  options_.delivery_batch_bytes);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     first = false;
     if (!batch->empty()) {
@@ -220,6 +235,7 @@ grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
 grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
                                          const v1::ListInboxRequest* request,
                                          v1::ListInboxResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   InboxQuery query;
   query.thread_id = request->thread_id();
@@ -235,6 +251,7 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
   }
   query.page_size = request->page().page_size() == 0 ? 50 : request->page().page_size();
   query.page_token = request->page().page_token();
+  query.max_bytes = options_.list_page_bytes;
   StatusOr<InboxPage> page = mailbox_.ListInbox(caller.agency, query);
   if (page.status().code() == absl::StatusCode::kInvalidArgument) {
     return ToGrpcStatus(page.status());
@@ -251,6 +268,7 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
 
 grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
                                    v1::GetResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<InboxItem> m = mailbox_.GetItem(caller.agency, request->message_id());
   if (m.status().code() == absl::StatusCode::kInvalidArgument) return ToGrpcStatus(m.status());
@@ -263,6 +281,7 @@ grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetReques
 
 grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckRequest* request,
                                    v1::AckResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::vector<std::string> ids(request->message_ids().begin(), request->message_ids().end());
   StatusOr<uint32_t> acked = mailbox_.Ack(caller.agency, ids);
@@ -298,6 +317,7 @@ grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckReques
 grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,
                                            const v1::SendReceiptRequest* request,
                                            v1::SendReceiptResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(Receipt receipt, ReceiptFromProto(request->receipt()));
   const Status added = mailbox_.AddReceipt(caller.agency, receipt);
@@ -310,6 +330,7 @@ grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,
 grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
                                             const v1::ListReceiptsRequest* request,
                                             v1::ListReceiptsResponse* response) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<std::vector<Receipt>> receipts =
       mailbox_.ListReceipts(caller.agency, request->message_id());
@@ -327,23 +348,37 @@ grpc::Status MessagingService::UploadAttachment(
     grpc::ServerContext* ctx, grpc::ServerReader<v1::UploadAttachmentRequest>* reader,
     v1::UploadAttachmentResponse* response) {
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // The per-agency cap on open streams (and live revocation) before anything else.
+  const server::CallGuard guard = calls_.Guard(*ctx, caller);
+  CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
   v1::UploadAttachmentRequest part;
-  if (!reader->Read(&part) || !part.has_header()) {
+  if (reader->Read(&part)) CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(part));
+  if (!part.has_header()) {
     return ToGrpcStatus(InvalidArgumentWithFields("invalid upload",
                                                   {{"header", "the first message is the header"}}));
   }
   const std::string id = part.header().attachment_id();
-  Status status = mailbox_.BeginUpload(caller.agency, id, part.header().total_size());
-  uint32_t next = 0;
-  uint64_t total = 0;
+  StatusOr<Upload> upload = [&]() -> StatusOr<Upload> {
+    CONCORD_RETURN_IF_ERROR(
+        quotas_.Admit(caller.agency, {quota::Quota::kUpload, quota::Quota::kUploadBytes}));
+    return mailbox_.BeginUpload(caller.agency, id, part.header().size(),
+                                part.header().total_size());
+  }();
+  Status status = upload.status();
+  // Each chunk is checked and stored as it arrives: memory is one chunk, and the first chunk
+  // that breaks the chunking rule ends the upload.
   while (status.ok() && reader->Read(&part)) {
+    status = limits::CheckFieldLimits(part);
+    if (!status.ok()) break;
     if (!part.has_chunk()) {
       status = InvalidArgumentWithFields("invalid upload", {{"chunk", "expected a chunk"}});
       break;
     }
+    status = guard.Check();
+    if (!status.ok()) break;
     SealedBox sealed;
     SealedFromProto(part.chunk().sealed(), sealed);
-    auto ref = mailbox_.PutChunk(id, next, part.chunk().index(), sealed, total);
+    auto ref = mailbox_.PutChunk(*upload, part.chunk().index(), sealed);
     if (!ref.ok()) {
       status = ref.status();
       break;
@@ -352,12 +387,15 @@ grpc::Status MessagingService::UploadAttachment(
     out->set_index(ref->index);
     out->set_size(ref->size);
     out->set_sha256(ref->sha256);
-    ++next;
   }
-  if (status.ok()) status = mailbox_.CompleteUpload(id, next);
-  status = Audit(*ctx, caller, audit::Operation::kCollection,
-                 absl::StrCat("attachment:", IsValidClientId(id) ? id : "invalid"),
-                 "UploadAttachment", {}, status);
+  if (status.ok()) status = mailbox_.CompleteUpload(*upload);
+  // Nothing of a failed upload is kept (its pending slot is freed too).
+  if (!status.ok() && upload.ok()) mailbox_.AbortUpload(*upload);
+  if (quotas_.Observe(caller.agency, status)) {
+    status = Audit(*ctx, caller, audit::Operation::kCollection,
+                   absl::StrCat("attachment:", IsValidClientId(id) ? id : "invalid"),
+                   "UploadAttachment", {}, status);
+  }
   if (!status.ok()) {
     response->Clear();
     return ToGrpcStatus(status);
@@ -369,19 +407,27 @@ grpc::Status MessagingService::UploadAttachment(
 grpc::Status MessagingService::DownloadAttachment(grpc::ServerContext* ctx,
                                                   const v1::DownloadAttachmentRequest* request,
                                                   grpc::ServerWriter<v1::AttachmentChunk>* writer) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  StatusOr<std::vector<SealedBox>> chunks =
-      mailbox_.Download(caller.agency, request->message_id(), request->attachment_id());
+  const server::CallGuard guard = calls_.Guard(*ctx, caller);
+  CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
+  StatusOr<std::vector<ChunkRef>> plan =
+      mailbox_.DownloadPlan(caller.agency, request->message_id(), request->attachment_id());
   CONCORD_GRPC_RETURN_IF_ERROR(
       Audit(*ctx, caller, audit::Operation::kConsultation,
             absl::StrCat("attachment:", IsValidClientId(request->attachment_id())
                                             ? request->attachment_id()
                                             : "invalid"),
-            "DownloadAttachment", {}, chunks.status()));
-  for (size_t i = 0; i < chunks->size(); ++i) {
+            "DownloadAttachment", {}, plan.status()));
+  // Chunk by chunk: the server holds one chunk (~1 MiB) of a 64 MiB attachment at a time.
+  for (const ChunkRef& ref : *plan) {
+    CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
+    CONCORD_GRPC_ASSIGN_OR_RETURN(SealedBox box,
+                                  mailbox_.ReadChunk(request->attachment_id(), ref.index));
     v1::AttachmentChunk out;
-    out.set_index(static_cast<uint32_t>(i));
-    SealedToProto((*chunks)[i], *out.mutable_sealed());
+    out.set_index(ref.index);
+    SealedToProto(box, *out.mutable_sealed());
+    box = SealedBox{};
     if (!writer->Write(out)) break;
   }
   return grpc::Status::OK;

@@ -15,6 +15,15 @@
 // serial revoked, the stream ends with UNAUTHENTICATED and ErrorInfo reason AGENCY_SUSPENDED or
 // CERTIFICATE_REVOKED (common/server/open_calls.h).
 //
+// Bounds (docs/architecture.md "Bounds and quotas"): Send, Forward and UploadAttachment ask the
+// QuotaChecker first (storage watermark, this replica's recent refusals; no I/O) and the store's
+// scripts charge the agency's buckets; refusals are RESOURCE_EXHAUSTED with RetryInfo and
+// QuotaFailure, counted by agency type and audited at most once per agency, limit and minute.
+// Every streaming handler takes its CallGuard first, so the per-agency cap on open streams
+// refuses the call before it does anything. Memory per call is bounded: ListInbox pages and
+// Subscribe batches stop at a byte budget (list_page_bytes, delivery_batch_bytes),
+// DownloadAttachment reads and writes one chunk at a time, an upload holds one chunk.
+//
 // Metrics (no agency label anywhere): concord_messages_sent_total{method},
 // concord_deliveries_total, concord_redeliveries_total, concord_inbox_backlog (gauge, all
 // inboxes), concord_message_delivery_seconds (histogram, acceptance -> written to a stream).
@@ -27,6 +36,7 @@
 #include "common/audit/audit_event.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
@@ -46,6 +56,10 @@ struct MessagingServiceOptions {
   // before reading, so that one read and one wake-up carry several messages under load. An idle
   // stream reads at once.
   absl::Duration delivery_linger = absl::Milliseconds(2);
+  // Envelope bytes of one ListInbox page (at least one entry) and of one Subscribe batch (plus
+  // one envelope): what one call holds in memory, whatever the inbox holds.
+  size_t list_page_bytes = 2 * 1024 * 1024;
+  size_t delivery_batch_bytes = 2 * 1024 * 1024;
 };
 
 /// Concord's messaging metrics, registered once per process.
@@ -62,10 +76,11 @@ struct MessagingMetrics {
 class MessagingService final : public v1::Messaging::Service {
  public:
   /// Every reference must outlive the service. `calls` is the server's registry of open calls
-  /// (live revocation of Subscribe streams).
+  /// (live revocation of Subscribe streams, the per-agency cap on streams); `quotas` the
+  /// process's quota checker.
   MessagingService(Mailbox& mailbox, audit::AuditSink& audit, DeliveryNotifier& notifier,
-                   MessagingMetrics& metrics, server::OpenCalls& calls, const Clock& clock,
-                   MessagingServiceOptions options = {});
+                   MessagingMetrics& metrics, server::OpenCalls& calls, quota::QuotaChecker& quotas,
+                   const Clock& clock, MessagingServiceOptions options = {});
 
   grpc::Status Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
                     v1::SendResponse* response) override;
@@ -105,6 +120,7 @@ class MessagingService final : public v1::Messaging::Service {
   DeliveryNotifier& notifier_;
   MessagingMetrics& metrics_;
   server::OpenCalls& calls_;
+  quota::QuotaChecker& quotas_;
   const Clock& clock_;
   const MessagingServiceOptions options_;
 };

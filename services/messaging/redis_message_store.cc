@@ -11,6 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "common/crypto/encoding.h"
 #include "common/crypto/hash.h"
+#include "common/quota/refusal.h"
+#include "common/quota/token_bucket.h"
 #include "common/status/status_macros.h"
 
 namespace concord::messaging {
@@ -39,19 +41,27 @@ std::string AttKey(std::string_view id) {
 std::string ChunkKey(std::string_view id, uint32_t index) {
   return redis::Key(kTag, absl::StrCat("att:", std::string(id), ":c:", index));
 }
+std::string PendingUploadsKey(const std::string& rkey) {
+  return redis::Key(kTag, "uploads:" + rkey);
+}
 
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 // Send: de-duplicate, store once, append to every inbox, index expiry, bind attachments,
-// announce. Atomic: either all of it happened or none (a Lua script runs to completion).
+// charge the sender's quota, announce. Atomic: either all of it happened or none (a Lua script
+// runs to completion, and every check comes before the first write).
 // Security: a duplicate is answered only to the stored sender (ARGV[8], the authenticated
 // caller); rows and tombstones written before 'snd' existed compare the hash alone, which covers
-// the signed sender.
-// KEYS: m, gone, expiry, inboxes, inbox x n, att x natt, chunk keys...
-// ARGV: id, sha, env, acc, exp, thread, kind, sender, channel, group, n, natt,
-//       rkey x n, att id x natt, chunk count x natt
+// the signed sender. A duplicate or a refused message is never charged.
+// KEYS: 1 m, 2 gone, 3 expiry, 4 inboxes, 5 the sender's pending uploads, 6.. the quota buckets
+//       x nq, then inbox x n, att x natt, chunk keys...
+// ARGV: 1 id, 2 sha, 3 env, 4 acc, 5 exp, 6 thread, 7 kind, 8 sender, 9 channel, 10 group,
+//       11 n, 12 natt, 13 nq, 14.. bucket args (3 x nq), then rkey x n, att id x natt,
+//       chunk count x natt, declared size x natt
+// Returns {'ok', acc} | {'dup', acc} | {'conflict', ''} | {'noatt', id} | {'quota', i, ms}.
 const redis::Script& SendScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
 local id, sha = ARGV[1], ARGV[2]
 local prev = redis.call('HMGET', KEYS[1], 'sha', 'acc', 'snd')
 if prev[1] then
@@ -64,20 +74,25 @@ if gone then
   if gsha == sha and (gsnd == '' or gsnd == ARGV[8]) then return {'dup', gacc} end
   return {'conflict', ''}
 end
-local n, natt = tonumber(ARGV[11]), tonumber(ARGV[12])
+local n, natt, nq = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local kb, ab = 5 + nq, 13 + 3 * nq  -- KEYS before the inboxes, ARGV before the rkeys
 for j = 1, natt do
-  local key = KEYS[4 + n + j]
-  local att = redis.call('HMGET', key, 'owner', 'done', 'msg', 'chunks')
+  local key = KEYS[kb + n + j]
+  local att = redis.call('HMGET', key, 'owner', 'done', 'msg', 'chunks', 'size')
   if att[1] ~= ARGV[8] or att[2] ~= '1' or (att[3] and att[3] ~= id) or
-     att[4] ~= ARGV[12 + n + natt + j] then
-    return {'noatt', ARGV[12 + n + j]}
+     att[4] ~= ARGV[ab + n + natt + j] or (att[5] and att[5] ~= ARGV[ab + n + 2 * natt + j]) then
+    return {'noatt', ARGV[ab + n + j]}
   end
+end
+if nq > 0 then
+  local refused = concord_charge(concord_charges(6, 14, nq))
+  if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 end
 redis.call('HSET', KEYS[1], 'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4],
            'exp', ARGV[5])
 local rkeys = {}
 for i = 1, n do
-  local rkey, inbox = ARGV[12 + i], KEYS[4 + i]
+  local rkey, inbox = ARGV[ab + i], KEYS[kb + i]
   if redis.call('SADD', KEYS[4], rkey) == 1 then
     redis.pcall('XGROUP', 'CREATE', inbox, ARGV[10], '0', 'MKSTREAM')
   end
@@ -86,11 +101,12 @@ for i = 1, n do
   rkeys[i] = rkey
 end
 redis.call('ZADD', KEYS[3], ARGV[5], id)
-for k = 5 + n, #KEYS do
+for k = kb + 1 + n, #KEYS do
   redis.call('PEXPIREAT', KEYS[k], ARGV[5])
 end
 for j = 1, natt do
-  redis.call('HSET', KEYS[4 + n + j], 'msg', id)
+  redis.call('HSET', KEYS[kb + n + j], 'msg', id)
+  redis.call('ZREM', KEYS[5], ARGV[ab + n + j])
 end
 redis.call('PUBLISH', ARGV[9], table.concat(rkeys, ' '))
 return {'ok', ARGV[4]}
@@ -123,18 +139,24 @@ return {newly, 0}
 // expired meanwhile. The message hashes are not declared in KEYS (their names come from the
 // stream): they carry the same {msg} hash tag as the inbox, so the script stays in one Cluster
 // slot (docs/redis.md, "Scripts").
-// KEYS: inbox. ARGV: group, terminal, count, rkey, message key prefix.
+// Memory: the entries are read one at a time and the read stops once the envelopes returned
+// reach the byte budget (ARGV[6], 0 = none), so a batch holds at most the budget plus one
+// envelope, and no entry is taken into the pending list that is not returned.
+// KEYS: inbox. ARGV: group, terminal, count, rkey, message key prefix, byte budget.
 // Returns a flat array: per delivered entry, entry id, env, sha, acc.
 // A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
 const redis::Script& ReadNewScript() {
   static const redis::Script* script = new redis::Script(R"lua(
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
-                     'STREAMS', KEYS[1], '>')
 local out = {}
-if not r or not r[1] then return out end
 local stale = {}
 local ack = 'a:' .. ARGV[4]
-for _, e in ipairs(r[1][2]) do
+local count, budget, used = tonumber(ARGV[3]), tonumber(ARGV[6]), 0
+local delivered = 0
+while delivered < count and (budget == 0 or used < budget) do
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,
+                       'STREAMS', KEYS[1], '>')
+  if not r or not r[1] or #r[1][2] == 0 then break end
+  local e = r[1][2][1]
   local eid, f, mid = e[1], e[2], nil
   if f then
     for i = 1, #f, 2 do
@@ -150,9 +172,89 @@ for _, e in ipairs(r[1][2]) do
     out[#out + 1] = h[1]
     out[#out + 1] = h[2]
     out[#out + 1] = h[3]
+    used = used + #h[1]
+    delivered = delivered + 1
   end
 end
 if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end
+return out
+)lua");
+  return *script;
+}
+
+// Stored fields of entries already pending (own pending, claimed), up to a byte budget.
+// KEYS: m x k (one per entry). ARGV: rkey, byte budget (0 = none).
+// Returns {consumed, then per consumed entry: state, env, sha, acc}: state 1 = deliver, 0 =
+// stale (acknowledged by the recipient or expired). Entries after `consumed` were not read
+// (the budget was reached) and stay pending.
+const redis::Script& LoadScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local budget, used, consumed = tonumber(ARGV[2]), 0, 0
+local out = {0}
+local ack = 'a:' .. ARGV[1]
+for i = 1, #KEYS do
+  if budget > 0 and used >= budget then break end
+  local h = redis.call('HMGET', KEYS[i], 'env', 'sha', 'acc', ack)
+  consumed = i
+  if not h[1] or h[4] then
+    out[#out + 1] = 0
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = 1
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = h[3]
+    used = used + #h[1]
+  end
+end
+out[1] = consumed
+return out
+)lua");
+  return *script;
+}
+
+// One ListInbox page from candidate entries, newest first, up to page slots and a byte budget.
+// KEYS: m x k (the candidates, in page order). ARGV: rkey, slots, byte budget (0 = none),
+// unacknowledged only ("1"/"0"), entries already in the page (from earlier calls).
+// An entry is added only if the page stays within the budget (the page's first always is); its
+// size is
+// read with HSTRLEN before its envelope, so nothing beyond the page is read.
+// Returns {consumed, then per consumed candidate: state, env, sha, acc, acked}: state 1 = in the
+// page, 0 = skipped (expired, or acknowledged when only unacknowledged are asked for).
+const redis::Script& ListPageScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local slots, budget, unacked_only = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local before = tonumber(ARGV[5])
+local used, taken, consumed = 0, 0, 0
+local out = {0}
+local ack = 'a:' .. ARGV[1]
+for i = 1, #KEYS do
+  if taken >= slots then break end
+  local size = redis.call('HSTRLEN', KEYS[i], 'env')
+  local acked = redis.call('HEXISTS', KEYS[i], ack) == 1
+  if size == 0 or (unacked_only and acked) then
+    consumed = i
+    out[#out + 1] = 0
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+    out[#out + 1] = 0
+  else
+    if budget > 0 and before + taken > 0 and used + size > budget then break end
+    local h = redis.call('HMGET', KEYS[i], 'env', 'sha', 'acc')
+    consumed = i
+    taken = taken + 1
+    used = used + size
+    out[#out + 1] = 1
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = h[3]
+    out[#out + 1] = acked and 1 or 0
+  end
+end
+out[1] = consumed
 return out
 )lua");
   return *script;
@@ -194,27 +296,53 @@ return -1
   return *script;
 }
 
-// KEYS: att. ARGV: owner, ttl ms. 1 ok, 0 taken.
+// Begin (or restart) an upload. A new upload counts against the owner's pending uploads (a zset
+// of attachment ids scored by their expiry, pruned here) and is charged to its upload bucket.
+// KEYS: 1 att, 2 the owner's pending uploads, 3.. quota bucket x nq.
+// ARGV: 1 owner, 2 ttl ms, 3 declared size, 4 attachment id, 5 pending cap (0 = none), 6 nq,
+//       7.. bucket args.
+// Returns {'ok'} | {'taken'} | {'cap', cap} | {'quota', i, ms}.
 const redis::Script& BeginAttachmentScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
 local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
-if att[1] and (att[1] ~= ARGV[1] or att[2] == '1') then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+if att[1] and (att[1] ~= ARGV[1] or att[2] == '1') then return {'taken'} end
+local now, ttl, cap, nq = concord_now_ms(), tonumber(ARGV[2]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if not att[1] then
+  if cap > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+    if redis.call('ZCARD', KEYS[2]) >= cap then return {'cap', cap} end
+  end
+  if nq > 0 then
+    local refused = concord_charge(concord_charges(3, 7, nq))
+    if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+  end
+end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'size', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ttl)
+return {'ok'}
 )lua");
   return *script;
 }
 
-// KEYS: att, chunk. ARGV: index, bytes, sha hex. 1 ok, 0 not open for upload.
+// KEYS: 1 att, 2 chunk, 3.. quota bucket x nq. ARGV: 1 index, 2 bytes, 3 sha hex, 4 nq,
+// 5.. bucket args. Returns {'ok'} | {'closed'} | {'quota', i, ms}.
 const redis::Script& PutChunkScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
 local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
-if not att[1] or att[2] == '1' then return 0 end
+if not att[1] or att[2] == '1' then return {'closed'} end
+local nq = tonumber(ARGV[4])
+if nq > 0 then
+  local refused = concord_charge(concord_charges(3, 5, nq))
+  if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+end
 local ttl = redis.call('PTTL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', math.max(ttl, 1000))
 redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], ARGV[3])
-return 1
+return {'ok'}
 )lua");
   return *script;
 }
@@ -228,6 +356,21 @@ for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then return -1 end
 end
 redis.call('HSET', KEYS[1], 'done', '1', 'chunks', ARGV[1])
+return 1
+)lua");
+  return *script;
+}
+
+// An incomplete upload of its owner, deleted with its chunks; its pending slot freed.
+// KEYS: att, the owner's pending uploads, chunk x n. ARGV: owner, attachment id.
+// Returns 1 deleted, 0 not an incomplete upload of the owner (nothing done).
+const redis::Script& AbortAttachmentScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local att = redis.call('HMGET', KEYS[1], 'owner', 'done')
+if att[1] ~= ARGV[1] or att[2] == '1' then return 0 end
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 )lua");
   return *script;
@@ -310,7 +453,17 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
     }
   }
 
-  std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), InboxesKey()};
+  std::vector<quota::Charge> charges;
+  if (options_.quotas != nullptr) {
+    charges.push_back({quota::Quota::kSend, caller,
+                       options_.quotas->Bucket(caller.type, quota::Quota::kSend), 1});
+    charges.push_back({quota::Quota::kSendBytes, caller,
+                       options_.quotas->Bucket(caller.type, quota::Quota::kSendBytes),
+                       static_cast<int64_t>(stored.size())});
+  }
+  std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), InboxesKey(),
+                                   PendingUploadsKey(sender)};
+  for (const quota::Charge& c : charges) keys.push_back(quota::BucketKey(kTag, c));
   std::vector<std::string> args = {id,
                                    sha_hex,
                                    std::move(stored),
@@ -322,7 +475,9 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
                                    std::string(kDeliveriesChannel),
                                    std::string(kGroup),
                                    absl::StrCat(envelope.recipients.size()),
-                                   absl::StrCat(envelope.attachments.size())};
+                                   absl::StrCat(envelope.attachments.size()),
+                                   absl::StrCat(charges.size())};
+  for (const quota::Charge& c : charges) quota::AppendChargeArgs(c, args);
   for (const AgencyId& r : envelope.recipients) {
     keys.push_back(InboxKey(r.Key()));
     args.push_back(r.Key());
@@ -335,9 +490,17 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
     args.push_back(absl::StrCat(a.chunks.size()));
     for (const ChunkRef& c : a.chunks) keys.push_back(ChunkKey(a.attachment_id, c.index));
   }
+  for (const Attachment& a : envelope.attachments) args.push_back(absl::StrCat(a.size));
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(SendScript(), keys, args));
-  if (r.elements.size() != 2) return Malformed("send");
+  if (r.elements.size() < 2) return Malformed("send");
   const std::string& outcome = r.elements[0].str;
+  if (outcome == "quota") {
+    if (r.elements.size() != 3) return Malformed("send");
+    const int64_t i = r.elements[1].integer;
+    if (i < 1 || static_cast<size_t>(i) > charges.size()) return Malformed("send");
+    return quota::QuotaRefusal(charges[i - 1], absl::Milliseconds(r.elements[2].integer));
+  }
+  if (r.elements.size() != 2) return Malformed("send");
   if (outcome == "conflict") {
     return WithReason(absl::AlreadyExistsError("message id already used for a different envelope"),
                       "MESSAGE_ID_REUSED");
@@ -345,8 +508,8 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
   if (outcome == "noatt") {
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
                           "attachment ", r.elements[1].str,
-                          " is not a complete upload of the sender, or is used by another "
-                          "message")),
+                          " is not a complete upload of the sender of the declared size, or is "
+                          "used by another message")),
                       "ATTACHMENT_UNAVAILABLE");
   }
   if (outcome != "ok" && outcome != "dup") return Malformed("send");
@@ -388,11 +551,9 @@ bool RedisMessageStore::ClaimDue(const std::string& inbox, const std::string& te
   return true;
 }
 
-StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& recipient,
-                                                                const std::string& terminal,
-                                                                size_t max,
-                                                                absl::Duration visibility_timeout,
-                                                                bool include_own_pending) {
+StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(
+    const AgencyId& recipient, const std::string& terminal, size_t max,
+    absl::Duration visibility_timeout, bool include_own_pending, size_t max_bytes) {
   const std::string inbox = InboxKey(recipient.Key());
   const std::string count = absl::StrCat(std::max<size_t>(max, 1));
   std::vector<std::pair<std::string, std::string>> entries;
@@ -429,6 +590,8 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& 
     }
   }
   std::vector<InboxDelivery> out;
+  size_t used = 0;  // envelope bytes of `out`
+  bool budget_hit = false;
   if (!entries.empty()) {
     // An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
     {
@@ -464,22 +627,25 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(const AgencyId& 
     std::vector<Entry> list;
     list.reserve(entries.size());
     for (auto& [eid, mid] : entries) list.push_back({eid, mid});
-    CONCORD_ASSIGN_OR_RETURN(out, Load(recipient, list, counts));
+    CONCORD_ASSIGN_OR_RETURN(budget_hit, Load(recipient, list, counts, max_bytes, out));
+    for (const InboxDelivery& d : out) used += d.message.envelope.body.ciphertext.size();
   }
   // New messages: one script call reads the stream and the envelopes (was XREADGROUP plus a
   // pipeline of HMGETs, two round trips per wake-up of every Subscribe stream).
-  if (entries.size() < max) {
-    CONCORD_RETURN_IF_ERROR(ReadNew(inbox, recipient.Key(), terminal, max - entries.size(), out));
+  if (!budget_hit && entries.size() < max && (max_bytes == 0 || used < max_bytes)) {
+    CONCORD_RETURN_IF_ERROR(ReadNew(inbox, recipient.Key(), terminal, max - entries.size(),
+                                    max_bytes == 0 ? 0 : max_bytes - used, out));
   }
   return out;
 }
 
 Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,
-                                  const std::string& terminal, size_t count,
+                                  const std::string& terminal, size_t count, size_t max_bytes,
                                   std::vector<InboxDelivery>& out) {
   const std::vector<std::string> keys = {inbox};
-  const std::vector<std::string> args = {std::string(kGroup), terminal, absl::StrCat(count), rkey,
-                                         redis::Key(kTag, "m:")};
+  const std::vector<std::string> args = {std::string(kGroup),    terminal,
+                                         absl::StrCat(count),    rkey,
+                                         redis::Key(kTag, "m:"), absl::StrCat(max_bytes)};
   auto r = redis_.Eval(ReadNewScript(), keys, args);
   if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
     CONCORD_RETURN_IF_ERROR(EnsureGroup(inbox));
@@ -497,35 +663,39 @@ Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& r
   return absl::OkStatus();
 }
 
-StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Load(const AgencyId& recipient,
-                                                             const std::vector<Entry>& entries,
-                                                             const std::vector<uint32_t>& counts) {
+StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vector<Entry>& entries,
+                                       const std::vector<uint32_t>& counts, size_t max_bytes,
+                                       std::vector<InboxDelivery>& out) {
   const std::string rkey = recipient.Key();
-  std::vector<std::vector<std::string>> cmds;
-  for (const Entry& e : entries) {
-    cmds.push_back({"HMGET", MsgKey(e.message_id.empty() ? "-" : e.message_id), "env", "sha", "acc",
-                    "a:" + rkey});
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  for (const Entry& e : entries) keys.push_back(MsgKey(e.message_id.empty() ? "-" : e.message_id));
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Eval(LoadScript(), keys, {rkey, absl::StrCat(max_bytes)}));
+  if (r.elements.empty()) return Malformed("load");
+  const int64_t consumed = r.elements[0].integer;
+  if (consumed < 0 || static_cast<size_t>(consumed) > entries.size() ||
+      r.elements.size() != 1 + 4 * static_cast<size_t>(consumed)) {
+    return Malformed("load");
   }
-  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
-  std::vector<InboxDelivery> out;
   std::vector<std::string> stale;  // acknowledged or expired meanwhile: drop from the PEL
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const redis::Reply& r = replies[i];
-    if (r.is_error() || r.elements.size() != 4 || r.elements[0].is_nil() ||
-        !r.elements[3].is_nil()) {
+  for (int64_t i = 0; i < consumed; ++i) {
+    const redis::Reply* f = &r.elements[1 + 4 * i];
+    if (f[0].integer != 1) {
       stale.push_back(entries[i].entry_id);
       continue;
     }
-    auto m = ParseStored(r.elements[0], r.elements[1], r.elements[2]);
-    if (!m.ok()) return m.status();
-    out.push_back({*std::move(m), counts[i]});
+    CONCORD_ASSIGN_OR_RETURN(StoredMessage m, ParseStored(f[1], f[2], f[3]));
+    out.push_back({std::move(m), counts[i]});
   }
   if (!stale.empty()) {
     std::vector<std::string> cmd = {"XACK", InboxKey(rkey), std::string(kGroup)};
     cmd.insert(cmd.end(), stale.begin(), stale.end());
     CONCORD_RETURN_IF_ERROR(redis_.Command(cmd).status());
   }
-  return out;
+  // Entries after `consumed` were not read: they stay pending and come again (visibility
+  // timeout), so one batch never holds more than the budget plus one envelope.
+  return static_cast<size_t>(consumed) < entries.size();
 }
 
 StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
@@ -557,8 +727,10 @@ StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,
   InboxPage page;
   std::string cursor = query.page_token;
   size_t scanned = 0;
+  size_t used = 0;    // envelope bytes in the page
+  bool full = false;  // slots or bytes exhausted
   const size_t batch = std::max<size_t>(page_size, 64);
-  while (page.items.size() < page_size && scanned < kMaxScanPerPage) {
+  while (!full && page.items.size() < page_size && scanned < kMaxScanPerPage) {
     CONCORD_ASSIGN_OR_RETURN(
         redis::Reply r, redis_.Command({"XREVRANGE", inbox, cursor.empty() ? "+" : "(" + cursor,
                                         "-", "COUNT", absl::StrCat(batch)}));
@@ -572,24 +744,37 @@ StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,
       if (!kind.empty() && kinds[i] != kind) continue;
       candidates.push_back(i);
     }
-    std::vector<std::vector<std::string>> cmds;
-    for (size_t i : candidates) {
-      cmds.push_back({"HMGET", MsgKey(entries[i].second), "env", "sha", "acc", "a:" + rkey});
-    }
-    CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(cmds));
     size_t last_consumed = entries.size();  // index after the last entry this page consumed
-    for (size_t c = 0; c < candidates.size(); ++c) {
-      if (page.items.size() == page_size) {
-        last_consumed = candidates[c];
-        break;
+    if (!candidates.empty()) {
+      // One script call fills the page from the candidates, within the page's slots and byte
+      // budget, reading no envelope beyond the page (memory per call: the budget).
+      std::vector<std::string> keys;
+      keys.reserve(candidates.size());
+      for (size_t i : candidates) keys.push_back(MsgKey(entries[i].second));
+      size_t budget = 0;
+      if (query.max_bytes > 0) budget = used < query.max_bytes ? query.max_bytes - used : 1;
+      CONCORD_ASSIGN_OR_RETURN(
+          redis::Reply r,
+          redis_.Eval(ListPageScript(), keys,
+                      {rkey, absl::StrCat(page_size - page.items.size()), absl::StrCat(budget),
+                       query.unacknowledged_only ? "1" : "0", absl::StrCat(page.items.size())}));
+      if (r.elements.empty()) return Malformed("list");
+      const int64_t consumed = r.elements[0].integer;
+      if (consumed < 0 || static_cast<size_t>(consumed) > candidates.size() ||
+          r.elements.size() != 1 + 5 * static_cast<size_t>(consumed)) {
+        return Malformed("list");
       }
-      const redis::Reply& m = replies[c];
-      if (m.is_error() || m.elements.size() != 4 || m.elements[0].is_nil()) continue;
-      const bool acked = !m.elements[3].is_nil();
-      if (query.unacknowledged_only && acked) continue;
-      CONCORD_ASSIGN_OR_RETURN(StoredMessage stored,
-                               ParseStored(m.elements[0], m.elements[1], m.elements[2]));
-      page.items.push_back({std::move(stored), acked});
+      for (int64_t c = 0; c < consumed; ++c) {
+        const redis::Reply* f = &r.elements[1 + 5 * c];
+        if (f[0].integer != 1) continue;
+        used += f[1].str.size();
+        CONCORD_ASSIGN_OR_RETURN(StoredMessage stored, ParseStored(f[1], f[2], f[3]));
+        page.items.push_back({std::move(stored), f[4].integer == 1});
+      }
+      if (static_cast<size_t>(consumed) < candidates.size()) {
+        last_consumed = candidates[consumed];  // the page is full (slots or bytes)
+        full = true;
+      }
     }
     if (entries.size() < batch && last_consumed == entries.size()) {
       return page;  // the stream is exhausted
@@ -657,30 +842,82 @@ StatusOr<std::vector<Receipt>> RedisMessageStore::ListReceipts(const std::string
 }
 
 Status RedisMessageStore::BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
-                                          absl::Time expires_at) {
-  (void)expires_at;
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(
-          BeginAttachmentScript(), {AttKey(attachment_id)},
-          {owner.Key(), absl::StrCat(absl::ToInt64Milliseconds(options_.unsent_attachment_ttl))}));
-  if (r.integer != 1) {
+                                          uint64_t size) {
+  const std::string rkey = owner.Key();
+  int cap = 0;
+  std::vector<quota::Charge> charges;
+  if (options_.quotas != nullptr) {
+    cap = options_.quotas->CapOf(owner.type, quota::Cap::kPendingUploads);
+    charges.push_back({quota::Quota::kUpload, owner,
+                       options_.quotas->Bucket(owner.type, quota::Quota::kUpload), 1});
+  }
+  std::vector<std::string> keys = {AttKey(attachment_id), PendingUploadsKey(rkey)};
+  std::vector<std::string> args = {
+      rkey,
+      absl::StrCat(absl::ToInt64Milliseconds(options_.unsent_attachment_ttl)),
+      absl::StrCat(size),
+      attachment_id,
+      absl::StrCat(cap),
+      absl::StrCat(charges.size())};
+  for (const quota::Charge& c : charges) {
+    keys.push_back(quota::BucketKey(kTag, c));
+    quota::AppendChargeArgs(c, args);
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(BeginAttachmentScript(), keys, args));
+  if (r.elements.empty()) return Malformed("begin attachment");
+  const std::string& outcome = r.elements[0].str;
+  if (outcome == "ok") return absl::OkStatus();
+  if (outcome == "taken") {
     return WithReason(absl::AlreadyExistsError("attachment id already used"),
                       "ATTACHMENT_ID_REUSED");
   }
-  return absl::OkStatus();
+  if (outcome == "cap" && r.elements.size() == 2) {
+    // A slot frees when an upload is sent or expires: no sooner than a minute is worth it.
+    return quota::CapRefusal(owner, quota::Cap::kPendingUploads,
+                             static_cast<int>(r.elements[1].integer), absl::Minutes(1));
+  }
+  if (outcome == "quota" && r.elements.size() == 3 && r.elements[1].integer == 1 &&
+      !charges.empty()) {
+    return quota::QuotaRefusal(charges[0], absl::Milliseconds(r.elements[2].integer));
+  }
+  return Malformed("begin attachment");
 }
 
-Status RedisMessageStore::PutChunk(const std::string& attachment_id, uint32_t index,
-                                   const std::string& canonical_chunk) {
+Status RedisMessageStore::PutChunk(const std::string& attachment_id, const AgencyId& owner,
+                                   uint32_t index, const std::string& canonical_chunk) {
   const auto digest = crypto::Sha256(canonical_chunk);
   const std::string sha(reinterpret_cast<const char*>(digest.data()), digest.size());
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(PutChunkScript(), {AttKey(attachment_id), ChunkKey(attachment_id, index)},
-                  {absl::StrCat(index), canonical_chunk, crypto::HexEncode(sha)}));
-  if (r.integer != 1) return absl::FailedPreconditionError("attachment is not open for upload");
-  return absl::OkStatus();
+  std::vector<quota::Charge> charges;
+  if (options_.quotas != nullptr) {
+    charges.push_back({quota::Quota::kUploadBytes, owner,
+                       options_.quotas->Bucket(owner.type, quota::Quota::kUploadBytes),
+                       static_cast<int64_t>(canonical_chunk.size())});
+  }
+  std::vector<std::string> keys = {AttKey(attachment_id), ChunkKey(attachment_id, index)};
+  std::vector<std::string> args = {absl::StrCat(index), canonical_chunk, crypto::HexEncode(sha),
+                                   absl::StrCat(charges.size())};
+  for (const quota::Charge& c : charges) {
+    keys.push_back(quota::BucketKey(kTag, c));
+    quota::AppendChargeArgs(c, args);
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(PutChunkScript(), keys, args));
+  if (r.elements.empty()) return Malformed("put chunk");
+  const std::string& outcome = r.elements[0].str;
+  if (outcome == "ok") return absl::OkStatus();
+  if (outcome == "closed")
+    return absl::FailedPreconditionError("attachment is not open for upload");
+  if (outcome == "quota" && r.elements.size() == 3 && !charges.empty()) {
+    return quota::QuotaRefusal(charges[0], absl::Milliseconds(r.elements[2].integer));
+  }
+  return Malformed("put chunk");
+}
+
+Status RedisMessageStore::AbortAttachment(const std::string& attachment_id, const AgencyId& owner,
+                                          uint32_t chunks_put) {
+  const std::string rkey = owner.Key();
+  std::vector<std::string> keys = {AttKey(attachment_id), PendingUploadsKey(rkey)};
+  for (uint32_t i = 0; i < chunks_put; ++i) keys.push_back(ChunkKey(attachment_id, i));
+  return redis_.Eval(AbortAttachmentScript(), keys, {rkey, attachment_id}).status();
 }
 
 Status RedisMessageStore::CompleteAttachment(const std::string& attachment_id,
@@ -696,8 +933,8 @@ Status RedisMessageStore::CompleteAttachment(const std::string& attachment_id,
 
 StatusOr<AttachmentInfo> RedisMessageStore::GetAttachment(const std::string& attachment_id) {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", AttKey(attachment_id), "owner",
-                                                           "chunks", "done", "msg"}));
-  if (r.elements.size() != 4) return Malformed("attachment");
+                                                           "chunks", "done", "msg", "size"}));
+  if (r.elements.size() != 5) return Malformed("attachment");
   if (r.elements[0].is_nil()) return absl::NotFoundError("no such attachment");
   AttachmentInfo info;
   info.attachment_id = attachment_id;
@@ -708,6 +945,10 @@ StatusOr<AttachmentInfo> RedisMessageStore::GetAttachment(const std::string& att
   }
   info.complete = r.elements[2].str == "1";
   info.message_id = r.elements[3].str;
+  int64_t size = 0;
+  if (!r.elements[4].is_nil() && absl::SimpleAtoi(r.elements[4].str, &size) && size >= 0) {
+    info.size = static_cast<uint64_t>(size);
+  }
   return info;
 }
 

@@ -17,8 +17,14 @@
 //   concord:{msg}:inboxes               SET   every <rkey> that has an inbox (backlog gauge)
 //   concord:{msg}:expiry                ZSET  message id scored by expires_at (unix ms)
 //   concord:{msg}:rcpt:<message_id>     HASH  "<rkey>|<kind>" -> "<at ns>|<sig hex>"
-//   concord:{msg}:att:<attachment_id>   HASH  owner, chunks, done, msg, h:<i> (chunk sha hex)
+//   concord:{msg}:att:<attachment_id>   HASH  owner, size (declared plaintext bytes), chunks,
+//                                             done, msg, h:<i> (chunk sha hex)
 //   concord:{msg}:att:<id>:c:<index>    STRING canonical sealed chunk
+//   concord:{msg}:uploads:<rkey>        ZSET  the agency's pending uploads (attachment ids not yet
+//                                             bound to a message) scored by expiry (unix ms):
+//                                             the pending_uploads cap
+//   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts} (common/quota/token_bucket.h)
+//                                             of send, send_bytes, upload, upload_bytes
 //   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
 // <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones
 // with their message.
@@ -30,6 +36,7 @@
 #include <unordered_map>
 
 #include "absl/time/time.h"
+#include "common/quota/quota_table.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/message_store.h"
 
@@ -39,6 +46,9 @@ struct RedisMessageStoreOptions {
   std::string trust_domain;                          // of the recipients' agency keys
   absl::Duration tombstone_ttl = absl::Minutes(10);  // >= replay window + clock skew
   absl::Duration unsent_attachment_ttl = absl::Hours(24);
+  // The per-agency buckets (send, send_bytes, upload, upload_bytes) and the pending uploads cap,
+  // charged inside the scripts; null: no quotas. Must outlive the store.
+  const quota::QuotaTable* quotas = nullptr;
 };
 
 /// The pub/sub channel announcing new deliveries ("<rkey> <rkey> ...").
@@ -54,7 +64,7 @@ class RedisMessageStore final : public MessageStore {
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
                                                const std::string& terminal, size_t max,
                                                absl::Duration visibility_timeout,
-                                               bool include_own_pending) override;
+                                               bool include_own_pending, size_t max_bytes) override;
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
                          absl::Time now) override;
   StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) override;
@@ -63,10 +73,12 @@ class RedisMessageStore final : public MessageStore {
   Status AddReceipt(const Receipt& receipt) override;
   StatusOr<std::vector<Receipt>> ListReceipts(const std::string& message_id) override;
   Status BeginAttachment(const std::string& attachment_id, const AgencyId& owner,
-                         absl::Time expires_at) override;
-  Status PutChunk(const std::string& attachment_id, uint32_t index,
+                         uint64_t size) override;
+  Status PutChunk(const std::string& attachment_id, const AgencyId& owner, uint32_t index,
                   const std::string& canonical_chunk) override;
   Status CompleteAttachment(const std::string& attachment_id, uint32_t chunk_count) override;
+  Status AbortAttachment(const std::string& attachment_id, const AgencyId& owner,
+                         uint32_t chunks_put) override;
   StatusOr<AttachmentInfo> GetAttachment(const std::string& attachment_id) override;
   StatusOr<std::string> GetChunk(const std::string& attachment_id, uint32_t index) override;
   StatusOr<std::vector<ExpiredMessage>> RemoveExpired(absl::Time now, size_t max) override;
@@ -77,13 +89,16 @@ class RedisMessageStore final : public MessageStore {
     std::string entry_id;
     std::string message_id;
   };
-  StatusOr<std::vector<InboxDelivery>> Load(const AgencyId& recipient,
-                                            const std::vector<Entry>& entries,
-                                            const std::vector<uint32_t>& counts);
-  // New messages for `terminal` (XREADGROUP ">", at most `count`) with their stored fields, in
-  // one script call; appends them to `out` as first deliveries.
+  // The stored fields of pending entries, up to `max_bytes` of envelopes (0 = no budget), in
+  // one script call; appends the deliverable ones to `out`. True when the budget cut the list.
+  StatusOr<bool> Load(const AgencyId& recipient, const std::vector<Entry>& entries,
+                      const std::vector<uint32_t>& counts, size_t max_bytes,
+                      std::vector<InboxDelivery>& out);
+  // New messages for `terminal` (XREADGROUP ">", at most `count` and `max_bytes` plus one
+  // envelope) with their stored fields, in one script call; appends them to `out` as first
+  // deliveries.
   Status ReadNew(const std::string& inbox, const std::string& rkey, const std::string& terminal,
-                 size_t count, std::vector<InboxDelivery>& out);
+                 size_t count, size_t max_bytes, std::vector<InboxDelivery>& out);
   Status EnsureGroup(const std::string& inbox);
   // Whether Deliver should run XAUTOCLAIM now (throttled per inbox and terminal).
   bool ClaimDue(const std::string& inbox, const std::string& terminal,

@@ -19,6 +19,11 @@
 //   concord:{ref}:party:<agency_key>    ZSET  case ids the agency may see (Viewers: a draft only
 //                                             its referrer's), by updated_at ms
 //   concord:{ref}:party:<agency_key>:s:<state>  ZSET  the same, restricted to one state
+//   concord:{ref}:drafts:<agency_key>   ZSET  the agency's drafts (cases in DETECTED it refers), by
+//                                             updated_at ms: the drafts cap (drafts stored before
+//                                             the cap existed join it at their next save)
+//   concord:{ref}:quota:draft:<agency_key> HASH token bucket {t, ts} of draft saves
+//                                             (common/quota/token_bucket.h)
 //   concord:{ref}:counts                HASH  <state number> -> cases in that state
 //   concord:{ref}:load                  HASH  <centre agency key> -> cases in OccupiesCentre states
 //   concord:{ref}:fire                  ZSET  "<case_id>|<kind>|<stage>|<due ms>" by fire time (ms)
@@ -48,8 +53,10 @@
 #include "absl/strings/str_split.h"
 #include "common/crypto/encoding.h"
 #include "common/identity/agency_id.h"
+#include "common/quota/refusal.h"
 #include "common/status/status_macros.h"
 #include "services/referrals/deadlines.h"
+#include "services/referrals/ids.h"
 #include "services/referrals/state_machine.h"
 
 namespace concord::referrals {
@@ -81,6 +88,9 @@ std::string PartyStateKey(std::string_view agency_key, v1::CaseState state) {
   return redis::Key(
       kTag, absl::StrCat("party:", std::string(agency_key), ":s:", static_cast<int>(state)));
 }
+std::string DraftsKey(std::string_view agency_key) {
+  return redis::Key(kTag, absl::StrCat("drafts:", std::string(agency_key)));
+}
 std::string CountsKey() { return redis::Key(kTag, "counts"); }
 std::string LoadKey() { return redis::Key(kTag, "load"); }
 std::string FireKey() { return redis::Key(kTag, "fire"); }
@@ -92,20 +102,23 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 int64_t TimestampMs(const google::protobuf::Timestamp& ts) { return Ms(FromProtoTime(ts)); }
 
 // Apply. KEYS: case, history, sealed, deadlines, counts, load, fire, due, outbox,
-//              party zsets to remove the case from x nrem, party zsets to add it to x nadd.
+//              party zsets to remove the case from x nrem, party zsets to add it to x nadd,
+//              the referring agency's drafts zset, quota buckets x nq.
 // ARGV (fixed): 1 case_id, 2 mode ("create" | "update"), 3 expected version, 4 next version,
 //   5 case bytes, 6 history entry bytes, 7 updated_at ms, 8 previous parties, 9 previous state,
 //   10 next parties, 11 next state, 12 next load centre ("" = none), 13 sealed version ("0" =
 //   none), 14 sealed bytes, 15 group, 16 nrem, 17 nadd, 18 nclear, 19 nstart, 20 nnotify,
-//   21 previous parties as indexed before drafts became private (every party; accepted too).
+//   21 previous parties as indexed before drafts became private (every party; accepted too),
+//   22 drafts cap ("0" = none; checked on create), 23 nq, 24.. bucket args (3 x nq).
 // "parties" are the viewers (Viewers(c)): a draft is indexed for its referrer only.
-// ARGV (variable, from 22): kind names to clear x nclear;
+// ARGV (variable, from 24 + 3 nq): kind names to clear x nclear;
 //   per started deadline: kind, due ms, nfire, (fire ms, member) x nfire;
 //   per notification: id, recipients (space-separated), body.
 // Returns {'ok'} | {'exists'} | {'missing'} | {'stale', version} | {'mismatch', version} |
-//         {'sealed_exists'}.
+//         {'sealed_exists'} | {'drafts', cap} | {'quota', i, ms}.
 const redis::Script& ApplyScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
 local case_id, mode = ARGV[1], ARGV[2]
 local nrem, nadd = tonumber(ARGV[16]), tonumber(ARGV[17])
 local nclear, nstart, nnotify = tonumber(ARGV[18]), tonumber(ARGV[19]), tonumber(ARGV[20])
@@ -123,6 +136,15 @@ end
 if ARGV[13] ~= '0' and redis.call('HEXISTS', KEYS[3], ARGV[13]) == 1 then
   return {'sealed_exists'}
 end
+local drafts_key, nq, cap = KEYS[10 + nrem + nadd], tonumber(ARGV[23]), tonumber(ARGV[22])
+if mode == 'create' and ARGV[11] == '1' and cap > 0 and
+   redis.call('ZCARD', drafts_key) >= cap then
+  return {'drafts', cap}
+end
+if nq > 0 then
+  local refused = concord_charge(concord_charges(11 + nrem + nadd, 24, nq))
+  if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+end
 -- 2. The case and its history.
 redis.call('HSET', KEYS[1], 'c', ARGV[5], 'v', ARGV[4], 's', ARGV[11], 'p', ARGV[10],
            'l', ARGV[12], 'u', ARGV[7])
@@ -139,8 +161,13 @@ if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[6], ARGV[12], 1) end
 -- 4. Party indexes: removals first, so a party that stays is re-added with the new score.
 for i = 1, nrem do redis.call('ZREM', KEYS[10 + i - 1], case_id) end
 for i = 1, nadd do redis.call('ZADD', KEYS[10 + nrem + i - 1], ARGV[7], case_id) end
+if ARGV[11] == '1' then
+  redis.call('ZADD', drafts_key, ARGV[7], case_id)
+else
+  redis.call('ZREM', drafts_key, case_id)
+end
 -- 5. Deadlines: clear the ended and the replaced ones, then start the new ones.
-local a = 22
+local a = 24 + 3 * nq
 for i = 1, nclear do
   local kind = ARGV[a]
   a = a + 1
@@ -491,6 +518,8 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
   }
   p.keys.insert(p.keys.end(), rem.begin(), rem.end());
   p.keys.insert(p.keys.end(), add.begin(), add.end());
+  p.keys.push_back(DraftsKey(AgencyKeyOf(next.referring_agency())));
+  for (const quota::Charge& c : w.charges) p.keys.push_back(quota::BucketKey(kTag, c));
 
   std::string case_bytes, entry_bytes, sealed_bytes;
   if (!next.SerializeToString(&case_bytes) || !w.entry.SerializeToString(&entry_bytes) ||
@@ -523,7 +552,10 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
             absl::StrCat(clear.size()),
             absl::StrCat(w.deadlines_started.size()),
             absl::StrCat(w.notifications.size()),
-            absl::StrJoin(prev_legacy, " ")};
+            absl::StrJoin(prev_legacy, " "),
+            absl::StrCat(std::max(0, w.draft_cap)),
+            absl::StrCat(w.charges.size())};
+  for (const quota::Charge& c : w.charges) quota::AppendChargeArgs(c, p.args);
   for (v1::DeadlineKind k : clear) p.args.push_back(KindName(k));
   for (const DeadlineStart& d : w.deadlines_started) {
     const std::string kind = KindName(d.kind);
@@ -569,6 +601,17 @@ Status RedisReferralStore::Apply(const CaseWrite& write) {
     return absl::AlreadyExistsError(absl::StrCat("case ", id, " already exists"));
   }
   if (outcome == "missing") return absl::NotFoundError(absl::StrCat("case ", id, " not found"));
+  if (outcome == "drafts" && r.elements.size() == 2) {
+    CONCORD_ASSIGN_OR_RETURN(const AgencyId referrer,
+                             AgencyIdFromProto(write.next.referring_agency()));
+    return quota::CapRefusal(referrer, quota::Cap::kDrafts, static_cast<int>(r.elements[1].integer),
+                             absl::Minutes(1));
+  }
+  if (outcome == "quota" && r.elements.size() == 3) {
+    const int64_t i = r.elements[1].integer;
+    if (i < 1 || static_cast<size_t>(i) > write.charges.size()) return Malformed("apply");
+    return quota::QuotaRefusal(write.charges[i - 1], absl::Milliseconds(r.elements[2].integer));
+  }
   if (outcome == "sealed_exists") {
     return absl::AlreadyExistsError(absl::StrCat("sealed record version ", write.sealed->version(),
                                                  " of case ", id, " is already stored"));

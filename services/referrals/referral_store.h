@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/quota/token_bucket.h"
 #include "common/status/status.h"
 #include "concord/referrals/v1/referrals.pb.h"
 #include "services/referrals/deadlines.h"
@@ -44,6 +45,12 @@ struct CaseWrite {
   std::vector<DeadlineStart> deadlines_started;  // replaces a running deadline of the same kind
   std::vector<v1::DeadlineKind> deadlines_ended;
   std::vector<Notification> notifications;
+  // SaveDraft only (docs/operations.md "Quotas and limits"): charged to the referring agency's
+  // draft bucket in the same script (RESOURCE_EXHAUSTED QUOTA_EXCEEDED when short), and a new
+  // draft is refused when the referring agency already holds `draft_cap` drafts
+  // (RESOURCE_EXHAUSTED LIMIT_REACHED; 0 = no cap). Nothing is written when refused.
+  std::vector<quota::Charge> charges;
+  int draft_cap = 0;
 };
 
 /// One item of the outbox stream.
@@ -88,7 +95,8 @@ class ReferralStore {
   /// Atomic compare-and-set on previous->version: ABORTED "case <id> is at version N, not M" when
   /// stale; NOT_FOUND when previous is set but the case does not exist; ALREADY_EXISTS on create
   /// of an existing id (or a sealed record version that is already stored); INVALID_ARGUMENT
-  /// when the write is inconsistent (ids, versions, deadline kinds). Writes case, history, party
+  /// when the write is inconsistent (ids, versions, deadline kinds); RESOURCE_EXHAUSTED when its
+  /// charges or draft cap refuse it. Writes case, history, party
   /// indexes (by agency key, for the agencies that may see the case: Viewers; removed when they
   /// change), per-state counts, centre load
   /// (OccupiesCentre), deadlines (zset of fire times + zset of due times for the overdue gauge),

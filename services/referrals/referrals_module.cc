@@ -57,7 +57,8 @@ class ReferralsInstance final : public host::ModuleInstance {
         directory_(deps.redis, deps.config.trust_domain),
         service_(store_, directory_, deps.audit, deps.metrics, deps.clock,
                  ReferralsServiceOptions{.trust_domain = deps.config.trust_domain,
-                                         .deadlines = DeadlineConfigFrom(deps.config)}),
+                                         .deadlines = DeadlineConfigFrom(deps.config),
+                                         .quotas = deps.quotas}),
         clock_(deps.clock),
         notifier_(std::move(notifier)),
         scheduler_(store_, deps.clock, deps.metrics.registry()),
@@ -200,7 +201,8 @@ host::Module ReferralsModule() {
         }
         return std::unique_ptr<host::ModuleInstance>(
             std::make_unique<ReferralsInstance>(deps, std::move(notifier)));
-      }};
+      },
+      .guards_storage = true};
 }
 
 }  // namespace concord::referrals

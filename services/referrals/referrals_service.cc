@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/audit/audit_context.h"
+#include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/referrals/ids.h"
@@ -207,9 +208,16 @@ Status ReferralsService::CheckSigned(const Caller& caller, std::string_view case
 
 grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
                                          v1::SaveDraftResponse* resp) {
+  // Every field within its bound (limits.proto) before anything reads the request.
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const absl::Time now = clock_.Now();
   auto run = [&]() -> StatusOr<v1::Case> {
+    if (options_.quotas != nullptr) {
+      // Drafts are new data: refused at the storage watermark and by this replica's recent
+      // refusal of the caller's draft bucket, before any work (no I/O).
+      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {quota::Quota::kDraft}));
+    }
     CONCORD_RETURN_IF_ERROR(ProblemsToStatus("invalid draft", FormatProblems(*req)));
     std::optional<v1::Case> previous;
     v1::Case next;
@@ -258,11 +266,19 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
     *entry.mutable_at() = ToProtoTime(now);
     write.previous = std::move(previous);
     write.next = next;
+    if (options_.quotas != nullptr) {
+      write.charges.push_back(options_.quotas->ChargeOf(caller.agency, quota::Quota::kDraft, 1));
+      write.draft_cap = options_.quotas->table().CapOf(caller.agency.type, quota::Cap::kDrafts);
+    }
     CONCORD_RETURN_IF_ERROR(store_.Apply(write));
     transitions_->Add({{"transition", entry.action()}}).Increment();
     return next;
   };
   StatusOr<v1::Case> saved = run();
+  // A flood of refused drafts is counted but audited once a minute per agency.
+  if (options_.quotas != nullptr && !options_.quotas->Observe(caller.agency, saved.status())) {
+    return ToGrpcStatus(saved.status());
+  }
   const std::string case_id = saved.ok() ? saved->case_id() : req->case_id();
   const Status status =
       Audit(*ctx, caller,
@@ -277,6 +293,7 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
 
 grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::ValidateRequest* req,
                                         v1::ValidateResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<v1::FieldProblem> problems;
   if (!req->case_id().empty()) {
@@ -307,6 +324,7 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
 grpc::Status ReferralsService::SuggestCentres(grpc::ServerContext* ctx,
                                               const v1::SuggestCentresRequest* req,
                                               v1::SuggestCentresResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   (void)caller;
   std::vector<v1::FieldProblem> problems = AttributeProblems(req->attributes(), "attributes");
@@ -384,6 +402,7 @@ StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& ca
 
 grpc::Status ReferralsService::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
                                       v1::TransitionResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   v1::TransitionRequest t;
   t.set_case_id(req->case_id());
@@ -401,6 +420,7 @@ grpc::Status ReferralsService::Submit(grpc::ServerContext* ctx, const v1::Submit
 grpc::Status ReferralsService::Transition(grpc::ServerContext* ctx,
                                           const v1::TransitionRequest* req,
                                           v1::TransitionResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<v1::TransitionResponse> done = DoTransition(caller, *req);
   const Status status = Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
@@ -413,6 +433,7 @@ grpc::Status ReferralsService::Transition(grpc::ServerContext* ctx,
 
 grpc::Status ReferralsService::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                                    v1::GetResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<v1::Case> c = LoadAsParty(req->case_id(), caller);
   const Status status =
@@ -426,6 +447,7 @@ grpc::Status ReferralsService::Get(grpc::ServerContext* ctx, const v1::GetReques
 grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
                                           const v1::OpenSealedRequest* req,
                                           v1::OpenSealedResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const std::string justification =
       audit::SanitizeAssertedValue(req->justification(), kMaxJustification);
@@ -494,6 +516,7 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
 grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
                                             const v1::UpdateSealedRequest* req,
                                             v1::UpdateSealedResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const absl::Time now = clock_.Now();
   auto run = [&]() -> StatusOr<v1::Case> {
@@ -539,6 +562,7 @@ grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
 
 grpc::Status ReferralsService::List(grpc::ServerContext* ctx, const v1::ListRequest* req,
                                     v1::ListResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   FieldErrors errors;
   int page_size = req->page().page_size() == 0 ? kDefaultPageSize : req->page().page_size();
@@ -593,6 +617,7 @@ grpc::Status ReferralsService::List(grpc::ServerContext* ctx, const v1::ListRequ
 
 grpc::Status ReferralsService::History(grpc::ServerContext* ctx, const v1::HistoryRequest* req,
                                        v1::HistoryResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<std::vector<v1::HistoryEntry>> {
     CONCORD_RETURN_IF_ERROR(LoadAsParty(req->case_id(), caller).status());

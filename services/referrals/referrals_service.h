@@ -33,6 +33,7 @@
 #include "common/clients/directory_reader.h"
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
 #include "common/time/clock.h"
 #include "concord/referrals/v1/referrals.grpc.pb.h"
 #include "prometheus/counter.h"
@@ -45,6 +46,10 @@ namespace concord::referrals {
 struct ReferralsServiceOptions {
   std::string trust_domain;
   DeadlineConfig deadlines;
+  /// The process's quotas and storage watermark (docs/operations.md "Quotas and limits"):
+  /// SaveDraft is refused at the watermark, charged to the caller's draft bucket and bounded by
+  /// its drafts cap. Null: none (tests). Must outlive the service.
+  quota::QuotaChecker* quotas = nullptr;
 };
 
 class ReferralsService final : public v1::Referrals::Service {

@@ -29,6 +29,10 @@
 //                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
 //                   and no other Secret; otherwise the chart renders no Secret at all}
 // Always checked: the modules a workload hosts (concord-server: all six; concord-<m>: m) each
+//               "memory": {"maxmemory": "4gb", "watermarkPercent": 85, "pollMs": 1000}  (defaults
+//                   when absent): ConfigMap concord-redis-memory holds maxmemory and noeviction,
+//                   and every workload gets --redis-memory-watermark-percent/-poll-ms;
+//               "quotas": "<overrides>"  every workload gets --quotas=<overrides>; absent: none
 // log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
 // and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
@@ -70,6 +74,13 @@ if (ns?.generated) {
   check(secrets.length === 0, `the chart must not create Secrets (got ${secrets.map((x) => x.metadata.name)})`);
 }
 
+// Redis never fills silently: the memory settings the external Redis must run with.
+const mem = { maxmemory: "4gb", watermarkPercent: 85, pollMs: 1000, ...(exp.memory ?? {}) };
+const memCm = of("ConfigMap").find((d) => d.metadata.name === "concord-redis-memory");
+const memConf = memCm?.data?.["concord-memory.conf"] ?? "";
+check(memConf.includes(`maxmemory ${mem.maxmemory}\n`) && memConf.includes("maxmemory-policy noeviction"),
+      `ConfigMap concord-redis-memory: maxmemory ${mem.maxmemory} and noeviction (got ${JSON.stringify(memConf)})`);
+
 for (const [name, w] of Object.entries(exp.workloads)) {
   const dep = of("Deployment").find((d) => d.metadata.name === name);
   if (!dep) { check(false, `Deployment ${name} missing`); continue; }
@@ -79,6 +90,11 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   check(pod.topologySpreadConstraints?.[0]?.topologyKey === "kubernetes.io/hostname", `${name}: spread across nodes`);
   const args = c.args ?? [];
   const has = (a) => check(args.includes(a), `${name}: arg ${a} missing (args: ${args.join(" ")})`);
+  has(`--redis-memory-watermark-percent=${mem.watermarkPercent}`);
+  has(`--redis-memory-poll-ms=${mem.pollMs}`);
+  const quotaArgs = args.filter((a) => a.startsWith("--quotas"));
+  check(JSON.stringify(quotaArgs) === JSON.stringify(exp.quotas ? [`--quotas=${exp.quotas}`] : []),
+        `${name}: quota args ${quotaArgs} != ${exp.quotas ?? "none"}`);
   check(c.command?.[0] === w.binary, `${name}: command ${c.command} != ${w.binary}`);
   for (const a of ["--listen-address=0.0.0.0:7443", "--health-address=0.0.0.0:7081", "--metrics-address=0.0.0.0:9464",
                    "--tls-cert=/etc/concord/tls/tls.crt", "--tls-key=/etc/concord/tls/tls.key", "--tls-ca=/etc/concord/tls/ca.crt",

@@ -140,6 +140,8 @@ render per-service-no-audit "${PER[@]}" "${SM[@]}" --set services.audit.enabled=
 render per-service-notifier-cm "${PER[@]}" "${SM[@]}" --set referrals.notifier.certificate=certManager
 render all-in-one-own-notifier-secret "${SM[@]}" --set notifierSecret.existingSecret=notifier-hmac \
   --set notifierSecret.key=hmac.hex
+render per-service-quotas "${PER[@]}" "${SM[@]}" --set 'quotas=platform.send=500/0.5;*.streams=16' \
+  --set redis.memory.maxmemory=8gb --set redis.memory.watermarkPercent=90 --set redis.memory.pollMs=500
 if "$helm" template concord "$chart" --set referrals.notifier.certificate=bogus >/dev/null 2>&1; then
   bad "referrals.notifier.certificate=bogus must be refused by the schema"
 else ok "referrals.notifier.certificate=bogus refused"; fi
@@ -229,6 +231,10 @@ reject "old single Redis user"         'Additional property|additionalProperties
 reject "unknown key in a Redis user"   'Additional property|additionalProperties|not allowed' --set redis.users.audit.password=x
 reject "Redis user without its Secret" 'passwordSecret|required'             --set redis.users.audit.passwordSecret=null
 reject "checkpoint interval 0"         'greater than or equal to 1|minimum'   --set audit.checkpointIntervalSeconds=0
+reject "watermark of 100 %"            'less than or equal to 99|maximum'     --set redis.memory.watermarkPercent=100
+reject "maxmemory not a Redis size"    'pattern|match'                        --set redis.memory.maxmemory=4GiB
+reject "Redis without memory settings" 'memory|required'                      --set redis.memory=null
+reject "quotas with a shell character" 'pattern|match'                        --set 'quotas=police.send=1/1$(id)'
 reject_template "hosted module without a Redis user" 'redis.users.referrals is required' --set redis.users.referrals=null
 reject_template "perService module without a Redis user" 'redis.users.messaging is required' "${PER[@]}" --set redis.users.messaging=null
 reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
@@ -311,6 +317,7 @@ FROM_REF_DIR_LIA='"ingressFrom":[{"port":7443,"component":"referrals"},{"port":7
 expect all-in-one-liaison-notifier "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LIA_NOTIFIER,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect per-service-liaison-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_REF_DIR_LIA"),$REF,$(w guidelines false),$(w liaison false '"liaisonNotifier":{"secret":"concord-liaison-notifier","target":"concord-messaging:7443"},'"$TO_MSG")},\"serviceMonitors\":6$GEN}"
 expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-quotas "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":6$GEN,\"quotas\":\"platform.send=500/0.5;*.streams=16\",\"memory\":{\"maxmemory\":\"8gb\",\"watermarkPercent\":90,\"pollMs\":500}}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

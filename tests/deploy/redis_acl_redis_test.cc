@@ -166,6 +166,35 @@ TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLo
   CompromisedPodIsContained("messaging", "referrals");
 }
 
+// Test that the workloads that store agencies' new data (messaging, referrals, guidelines,
+// liaison) may read Redis's memory with INFO, which their storage watermark needs
+// (common/quota/storage_guard.h); that messaging and referrals run the commands of their quota
+// buckets and caps (TIME inside a script, ZCARD); that the other workloads may not read INFO;
+// and that nobody may change the memory settings.
+TEST_F(RedisAclTest, TheStorageGuardsMayReadMemoryButNobodyChangesIt) {
+  for (const char* w : {"messaging", "referrals"}) {
+    auto c = As(w);
+    EXPECT_THAT(Run(*c, {"INFO", "memory"}), HasSubstr("used_memory:")) << w;
+    static const redis::Script kTime("return redis.call('TIME')");
+    auto t = c->Eval(kTime, {}, {});
+    EXPECT_TRUE(t.ok()) << w << ": " << t.status();
+    ExpectRefused(*c, {"CONFIG", "SET", "maxmemory", "1"});
+    ExpectRefused(*c, {"CONFIG", "GET", "maxmemory"});
+  }
+  ExpectAllowed(*As("messaging"), {"ZCARD", "concord:{msg}:uploads:police/pz-1"});
+  ExpectAllowed(*As("referrals"), {"ZCARD", "concord:{ref}:drafts:police/pz-1"});
+  for (const char* w : {"guidelines", "liaison"}) {
+    auto c = As(w);
+    EXPECT_THAT(Run(*c, {"INFO", "memory"}), HasSubstr("used_memory:")) << w;
+    ExpectRefused(*c, {"CONFIG", "SET", "maxmemory", "1"});
+  }
+  for (const char* w : {"directory", "audit"}) {
+    auto c = As(w);
+    ExpectRefused(*c, {"INFO", "memory"});
+    ExpectRefused(*c, {"CONFIG", "SET", "maxmemory", "1"});
+  }
+}
+
 // The guidelines workload (issue 11): its own {gl} keys and feed channel, the directory read-only
 // (publisher right, keys, audiences), its own audit intake; nothing of the others.
 TEST_F(RedisAclTest, ACompromisedGuidelinesPodCannotWriteTheDirectoryOrTheAuditLog) {

@@ -26,6 +26,11 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 # refuses to start with it (fail closed). ACL files allow no comment lines.
 grep -q 'REPLACE_WITH_SHA256_OF_PASSWORD' "$src/deploy/redis-users.acl"
 if grep -vq '^user ' "$src/deploy/redis-users.acl"; then echo "FAIL: ACL files may only hold 'user' lines"; exit 1; fi
+# Redis never fills silently: a maxmemory and no eviction (Concord refuses new data at its
+# watermark, below maxmemory; docs/operations.md "Quotas and limits").
+grep -Eq '^maxmemory [1-9][0-9]*(kb|mb|gb)?$' "$src/deploy/redis.conf" || { echo "FAIL: redis.conf sets no maxmemory"; exit 1; }
+grep -q '^maxmemory-policy noeviction$' "$src/deploy/redis.conf" || { echo "FAIL: redis.conf must not evict"; exit 1; }
+echo "ok   redis.conf: maxmemory set, noeviction"
 mkdir -p "$tmp/unchanged"
 sed -e "s#^dir .*#dir $tmp/unchanged#" -e "s#^aclfile .*#aclfile $src/deploy/redis-users.acl#" "$src/deploy/redis.conf" > "$tmp/unchanged.conf"
 if timeout 10 redis-server "$tmp/unchanged.conf" --port "$port" --supervised no --daemonize no >"$tmp/unchanged.log" 2>&1; then
@@ -89,11 +94,21 @@ for u in concord-directory concord-audit concord-messaging concord-referrals con
   expect "$u" "ACL refused"                  "$NOPERM"  ACL LIST
   expect "$u" "SCRIPT FLUSH refused"         "$NOPERM"  SCRIPT FLUSH
   expect "$u" "FUNCTION refused"             "$NOPERM"  FUNCTION FLUSH
-  expect "$u" "INFO refused"                 "$NOPERM"  INFO
   expect "$u" "outside concord:* refused"    "$NOPERM"  GET secret
   expect "$u" "PUBLISH elsewhere refused"    "$NOPERM"  PUBLISH other:events x
   sub=$(REDISCLI_AUTH=$(cat "$tmp/secrets/$u.password") timeout 1 redis-cli -p "$port" --user "$u" SUBSCRIBE concord:directory:events 2>&1 || true)
   if printf '%s' "$sub" | grep -q '^subscribe'; then passes=$((passes + 1)); echo "ok   $u: SUBSCRIBE concord:directory:events"; else fails=$((fails + 1)); echo "FAIL $u: SUBSCRIBE directory events: $sub"; fi
+done
+# INFO (Redis memory, for the storage watermark) only for the workloads that store agencies'
+# new data; nobody may change the memory settings.
+for u in concord-messaging concord-referrals; do
+  expect "$u" "INFO memory (storage watermark)" 'used_memory:' INFO memory
+done
+for u in concord-directory concord-audit; do
+  expect "$u" "INFO refused"                 "$NOPERM"  INFO
+done
+for u in concord-directory concord-audit concord-messaging concord-referrals; do
+  expect "$u" "CONFIG SET maxmemory refused" "$NOPERM"  CONFIG SET maxmemory 1
 done
 # Each workload writes its own tag and nothing else; the directory is readable by all.
 expect concord-directory "HSET {dir}"            '^1$'      HSET 'concord:{dir}:agency:police/x' json '{}'

@@ -42,6 +42,7 @@ def gen_stubs(repo, out):
     protos = [
         ("/usr/share/grpc-proto", "grpc/health/v1/health.proto"),
         ("/usr/share/grpc-proto", "grpc/reflection/v1alpha/reflection.proto"),
+        (os.path.join(repo, "proto"), "concord/common/v1/limits.proto"),
         (os.path.join(repo, "proto"), "concord/common/v1/common.proto"),
         (os.path.join(repo, "proto"), "concord/directory/v1/directory.proto"),
         (os.path.join(repo, "proto"), "concord/referrals/v1/referrals.proto"),
@@ -513,7 +514,9 @@ def check_messaging(args):
     _, recipient_seal = sender.keys_of(recipient.agency)
     targets = [(label(recipient.agency), recipient_seal)]
 
-    # An attachment: sealed chunk by chunk (one here), uploaded, referenced with its commitment.
+    # An attachment: sealed chunk by chunk (one here: a file under 1 MiB is one chunk carrying
+    # all of it, docs/crypto.md section 7), uploaded with its declared size, referenced with its
+    # commitment.
     att_id = secrets.token_hex(16)
     file_data = b"probe attachment written from docs/crypto.md\n" * 20
     chunk = pb.AttachmentChunk(index=0)
@@ -522,7 +525,7 @@ def check_messaging(args):
     stored_chunk = chunk_bytes(att_id, chunk)
     up = sender.messaging.UploadAttachment(iter([
         pb.UploadAttachmentRequest(header=pb.UploadAttachmentHeader(
-            attachment_id=att_id, total_size=len(stored_chunk))),
+            attachment_id=att_id, total_size=len(stored_chunk), size=len(file_data))),
         pb.UploadAttachmentRequest(chunk=chunk)]), timeout=10)
     assert up.chunks[0].sha256 == hashlib.sha256(stored_chunk).digest(), "chunk digest differs"
 

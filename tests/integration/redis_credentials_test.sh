@@ -4,7 +4,8 @@
 # Redis connections belong to concord-directory, concord-audit, concord-messaging,
 # concord-referrals, concord-guidelines and concord-liaison, never to anyone else); a missing credential or one Redis refuses stops the
 # binary at start with exit 2 and a message naming the flag; a per-service binary needs only its
-# own workload's credential.
+# own workload's credential; a malformed --quotas stops it too; the storage guard reads Redis
+# memory with the messaging user's INFO.
 # Usage: redis_credentials_test.sh CONCORD_SERVER CONCORD_AUDIT PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -56,6 +57,11 @@ refused "concord-audit logging in as another workload's user" \
   "CONCORD_REDIS_AUDIT_USER=concord-referrals" -- "$AUDIT_BIN"
 not_contains "no password in the message" "$(cat "$WORK/err")" "$(cat "$REDIS_SECRETS/concord-audit.password")"
 
+echo "== a malformed quota override stops the binary, naming the flag and the entry"
+refused "concord-server with --quotas police.send=10" \
+  "--quotas: entry \"police.send=10\": a bucket is <burst>/<refill per second>" \
+  "CONCORD_QUOTAS=police.send=10" -- "$SERVER_BIN"
+
 echo "== a per-service binary needs only its own credential"
 env -u CONCORD_REDIS_DIRECTORY_PASSWORD_FILE -u CONCORD_REDIS_MESSAGING_PASSWORD_FILE \
   -u CONCORD_REDIS_REFERRALS_PASSWORD_FILE -u CONCORD_REDIS_GUIDELINES_PASSWORD_FILE \
@@ -81,6 +87,10 @@ for ((i = 0; i < 100; i++)); do
 done
 equal "Redis users of concord-server's connections (and this test's admin)" "$users" \
   "concord-audit concord-directory concord-guidelines concord-liaison concord-messaging concord-referrals concord-test-admin "
+
+echo "== the storage guard reads Redis memory as the messaging user (granted INFO)"
+contains "server.started" "$(grep '"server.started"' "$WORK/server.log")" '"storage_guard":"on"'
+not_contains "no NOPERM from INFO" "$(cat "$WORK/server.log")" "storage_guard.info_failed"
 
 echo "redis_credentials_test: $checks checks passed, $failures failed"
 [ "$failures" -eq 0 ]

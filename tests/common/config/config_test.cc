@@ -190,6 +190,32 @@ TEST_F(ConfigTest, MaxConnectionAgeAndGrace) {
 
 // Test that every hosted module needs its own Redis credential, named by its flag, and that the
 // credential of a module the binary does not host is not required.
+// Test the bounds settings: the watermark 0..99 % and its poll 100..60000 ms, and --quotas
+// from the environment (its syntax is the host's to check: common/quota).
+TEST_F(ConfigTest, RedisMemoryWatermarkAndQuotas) {
+  EXPECT_EQ(CommonConfig{}.redis_memory_watermark_percent, 85);
+  EXPECT_EQ(CommonConfig{}.redis_memory_poll_ms, 1000);
+  cfg_.redis_memory_watermark_percent = 100;
+  cfg_.redis_memory_poll_ms = 99;
+  Status st = Validate(cfg_);
+  EXPECT_EQ(ViolationOf(st, "--redis-memory-watermark-percent"),
+            "must be 0..99 (0: never refuse), got 100");
+  EXPECT_EQ(ViolationOf(st, "--redis-memory-poll-ms"), "must be 100..60000, got 99");
+  cfg_.redis_memory_watermark_percent = 0;
+  cfg_.redis_memory_poll_ms = 60000;
+  EXPECT_TRUE(Validate(cfg_).ok());
+
+  ::setenv("CONCORD_QUOTAS", "platform.send=500/0.5", 1);
+  CommonConfig cfg;
+  CLI::App app{"test"};
+  AddCommonFlags(app, cfg);
+  const char* argv[] = {"test", "--redis-memory-watermark-percent", "90"};
+  EXPECT_NO_THROW(app.parse(3, argv));
+  ::unsetenv("CONCORD_QUOTAS");
+  EXPECT_EQ(cfg.quotas, "platform.send=500/0.5");
+  EXPECT_EQ(cfg.redis_memory_watermark_percent, 90);
+}
+
 TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
   EXPECT_EQ(RedisWorkloads(), (std::vector<std::string>{"directory", "audit", "messaging",
                                                         "referrals", "guidelines", "liaison"}));

@@ -251,6 +251,85 @@ TEST_F(OpenCallsTest, RevocationIsStickyAndUnregisteredGuardsCheckTheCaller) {
 }
 
 // Test that the watcher thread finds a revoked call by itself (bounded polling).
+// A registry with the per-agency stream cap: police may hold 2 streams, platforms 1.
+class OpenCallsCapTest : public ::testing::Test {
+ protected:
+  OpenCallsCapTest()
+      : quotas_(*quota::QuotaTable::Defaults().WithOverrides("police.streams=2;platform.streams=1"),
+                metrics_, clock_),
+        calls_(revocations_, metrics_, clock_, OpenCallsOptions{.quotas = &quotas_}) {}
+
+  void Open(FakeCall& call, const Caller& caller, bool streaming = true) {
+    call.handle = calls_.Register(
+        &call.ctx, CallInfo{caller, "/concord.messaging.v1.Messaging/Subscribe", streaming},
+        [&call] { call.cancels.fetch_add(1); });
+  }
+
+  FakeRevocations revocations_;
+  metrics::Metrics metrics_;
+  testing::FakeClock clock_;
+  quota::QuotaChecker quotas_;
+  OpenCalls calls_;
+};
+
+// Test that the stream after the cap is refused with RESOURCE_EXHAUSTED and its details, that
+// unary calls and other agencies are not affected, and that a slot frees when a stream ends.
+TEST_F(OpenCallsCapTest, RefusesTheStreamAfterTheCap) {
+  FakeCall s1, s2, s3, unary, centre;
+  Open(s1, kPolice);
+  Open(s2, kPoliceOtherCert);
+  Open(s3, kPolice);
+  Open(unary, kPolice, /*streaming=*/false);
+  Open(centre, kCentre);
+  EXPECT_TRUE(calls_.Guard(s1.ctx, kPolice).Check().ok());
+  EXPECT_TRUE(calls_.Guard(s2.ctx, kPoliceOtherCert).Check().ok());
+  const Status refused = calls_.Guard(s3.ctx, kPolice).Check();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(refused), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(refused).at("limit"), "streams");
+  EXPECT_EQ(RetryDelayOf(refused), absl::Seconds(1));
+  ASSERT_EQ(QuotaViolationsOf(refused).size(), 1u);
+  EXPECT_THAT(QuotaViolationsOf(refused)[0].description, HasSubstr("at most 2 streams"));
+  EXPECT_TRUE(calls_.Guard(unary.ctx, kPolice).Check().ok());
+  EXPECT_TRUE(calls_.Guard(centre.ctx, kCentre).Check().ok());
+  EXPECT_EQ(calls_.OpenStreams(kPolice.agency), 2);  // the refused one does not count
+  EXPECT_THAT(
+      metrics_.Serialize(),
+      HasSubstr("concord_quota_refusals_total{agency_type=\"police\",limit=\"streams\"} 1"));
+
+  calls_.Deregister(s3.handle, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(calls_.OpenStreams(kPolice.agency), 2);
+  calls_.Deregister(s1.handle, grpc::StatusCode::OK);
+  FakeCall s4;
+  Open(s4, kPolice);
+  EXPECT_TRUE(calls_.Guard(s4.ctx, kPolice).Check().ok());
+  for (FakeCall* c : {&s2, &s4, &unary, &centre})
+    calls_.Deregister(c->handle, grpc::StatusCode::OK);
+  EXPECT_EQ(calls_.open_streams(), 0u);
+}
+
+// Test that a refused stream whose handler takes no guard (health Watch, reflection) is
+// cancelled after the grace, and a cooperative one never is (its handler returns the refusal).
+TEST_F(OpenCallsCapTest, RefusedStreamsWithoutAGuardAreCancelledAfterTheGrace) {
+  const Caller platform{AgencyId{"concord.test", AgencyType::kPlatform, "social-x"}, "P1"};
+  FakeCall first, watch, own;
+  Open(first, platform);
+  Open(watch, platform);
+  Open(own, platform);
+  (void)calls_.Guard(own.ctx, platform);  // cooperative
+  calls_.CheckNow();
+  EXPECT_EQ(watch.cancels.load(), 0);  // its handler may still take a guard
+  clock_.Advance(OpenCallsOptions{}.grace);
+  calls_.CheckNow();
+  EXPECT_EQ(watch.cancels.load(), 1);
+  EXPECT_EQ(own.cancels.load(), 0);
+  EXPECT_EQ(first.cancels.load(), 0);
+  calls_.CheckNow();
+  EXPECT_EQ(watch.cancels.load(), 1);  // once
+  for (FakeCall* c : {&first, &watch, &own}) calls_.Deregister(c->handle, grpc::StatusCode::OK);
+  EXPECT_EQ(calls_.open_streams(), 0u);
+}
+
 TEST(OpenCallsWatcher, CancelsWithoutBeingAsked) {
   FakeRevocations revocations;
   metrics::Metrics metrics;

@@ -151,6 +151,20 @@ TEST_F(ServerRunnerTest, ServesEchoHealthAndReflectionOverMtls) {
   EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
 }
 
+// Test that a request larger than the maximum message size is refused before any handler and
+// that the server goes on serving.
+TEST_F(ServerRunnerTest, RefusesARequestOverTheMaximumMessageSize) {
+  ServerOptions options = Options();
+  options.max_receive_message_bytes = 64 * 1024;
+  StartRunner(options);
+  auto channel = MtlsChannel(runner_->port(), client_.tls());
+  EchoReply reply;
+  EXPECT_EQ(CallEcho(channel, std::string(65 * 1024, 'x'), &reply).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(CallEcho(channel, std::string(60 * 1024, 'x'), &reply).ok());
+  EXPECT_EQ(ServerOptions{}.max_receive_message_bytes, 4 * 1024 * 1024);
+}
+
 TEST_F(ServerRunnerTest, PlaintextHealthPortServesOnlyHealth) {
   StartRunner(Options());
   ASSERT_GT(runner_->health_port(), 0);

@@ -78,6 +78,43 @@ TEST(GrpcStatus, CarriesBadRequestAndErrorInfoInDetails) {
   EXPECT_EQ(FieldViolationsOf(back).size(), 1u);
 }
 
+TEST(GrpcStatus, CarriesRetryInfoAndQuotaFailureOfAQuotaRefusal) {
+  Status s =
+      WithQuotaFailure(WithRetryInfo(WithReason(absl::ResourceExhaustedError("send quota exceeded"),
+                                                "QUOTA_EXCEEDED", {{"quota", "send"}}),
+                                     absl::Microseconds(1500500)),
+                       "agency:police/pz-antwerp", "send: 100 messages, refilled 1/s");
+  grpc::Status g = ToGrpcStatus(s);
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  bool saw_retry = false, saw_quota = false;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::RetryInfo>()) {
+      google::rpc::RetryInfo info;
+      ASSERT_TRUE(any.UnpackTo(&info));
+      // Rounded up to whole milliseconds: never earlier than the server said.
+      EXPECT_EQ(info.retry_delay().seconds(), 1);
+      EXPECT_EQ(info.retry_delay().nanos(), 501000000);
+      saw_retry = true;
+    }
+    if (any.Is<google::rpc::QuotaFailure>()) {
+      google::rpc::QuotaFailure failure;
+      ASSERT_TRUE(any.UnpackTo(&failure));
+      ASSERT_EQ(failure.violations_size(), 1);
+      EXPECT_EQ(failure.violations(0).subject(), "agency:police/pz-antwerp");
+      saw_quota = true;
+    }
+  }
+  EXPECT_TRUE(saw_retry && saw_quota);
+  Status back = FromGrpcStatus(g);
+  EXPECT_EQ(RetryDelayOf(back), absl::Milliseconds(1501));
+  ASSERT_EQ(QuotaViolationsOf(back).size(), 1u);
+  EXPECT_EQ(QuotaViolationsOf(back)[0].description, "send: 100 messages, refilled 1/s");
+  EXPECT_EQ(ReasonMetadataOf(back).at("quota"), "send");
+  EXPECT_EQ(RetryDelayOf(absl::ResourceExhaustedError("x")), absl::InfiniteDuration());
+}
+
 TEST(GrpcStatus, OkMapsToOkAndPlainErrorsHaveNoDetails) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   grpc::Status g = ToGrpcStatus(absl::UnavailableError("redis down"));

@@ -6,10 +6,14 @@
 // after a scripted mix of acknowledgements, duplicates, late ones, a later-registered agency, a
 // suspension and a superseding version, each expectation computed by hand from the rules of
 // docs/guidelines.md. Tampering writes Redis directly, as an intruder would.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/crypto/encoding.h"
+#include "common/quota/storage_guard.h"
 #include "tests/services/guidelines/guidelines_test_util.h"
+#include "tests/support/field_limit_cases.h"
+#include "tests/support/field_violations.h"
 
 namespace concord::guidelines::testing {
 namespace {
@@ -536,6 +540,57 @@ TEST_F(GuidelinesServiceTest, ListFiltersAndPages) {
   EXPECT_EQ(list(icu_, paged), (std::vector<std::string>{"list-a@2", "list-a@1"}));
   paged.mutable_page()->set_page_token("garbage");
   EXPECT_EQ(icu_.Client().List(paged).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Every field limit of concord.guidelines.v1 (the proto's (concord.common.v1.limit) options),
+// table-driven over real mTLS: each RPC refuses a request with one field over its bound, naming
+// it, before anything is read or stored (nothing published, nothing audited).
+TEST_F(GuidelinesServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
+  const auto* service = gv1::PublishRequest::descriptor()->file()->FindServiceByName("Guidelines");
+  ASSERT_NE(service, nullptr);
+  const std::vector<::concord::testing::OverLimitCase> cases =
+      ::concord::testing::OverLimitCases(*service);
+  ASSERT_GE(cases.size(), 25u);
+  const size_t audited = h_->audit().events().size();
+  for (const ::concord::testing::OverLimitCase& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.expected_path);
+    const Status s =
+        FromGrpcStatus(::concord::testing::CallRaw(icu_.channel, c.method, {c.request}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(ReasonOf(s), "FIELD_TOO_LARGE");
+    EXPECT_THAT(::concord::testing::ViolationFields(s), ::testing::ElementsAre(c.expected_path));
+  }
+  EXPECT_EQ(h_->audit().events().size(), audited);
+  gv1::ListRequest all;
+  StatusOr<gv1::ListResponse> listed = icu_.Client().List(all);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->versions_size(), 0);
+}
+
+// Redis never fills silently: at the memory watermark a new version is refused with
+// RESOURCE_EXHAUSTED (STORAGE_WATERMARK, RetryInfo), counted by agency type, while agencies still
+// acknowledge what they read.
+TEST_F(GuidelinesServiceTest, AtTheStorageWatermarkPublishIsRefusedButAcknowledgementsGoOn) {
+  ASSERT_TRUE(h_->Publish(icu_, h_->Draft(icu_, "wm-one", 1, {T::kPolice})).ok());
+  const gv1::GetResponse got = MustGet(p1_, "wm-one");
+  auto info = h_->redis().Command({"INFO", "memory"});
+  int64_t used = 0, max = 0;
+  ASSERT_TRUE(info.ok() && quota::ParseInfoMemory(info->str, used, max));
+  ASSERT_TRUE(
+      h_->redis().Command({"CONFIG", "SET", "maxmemory", std::to_string(used + 256 * 1024)}).ok());
+  ASSERT_TRUE(h_->storage().PollOnce().ok());
+
+  StatusOr<gv1::PublishResponse> refused =
+      h_->Publish(icu_, h_->Draft(icu_, "wm-two", 1, {T::kPolice}));
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_EQ(ReasonOf(refused.status()), "STORAGE_WATERMARK");
+  EXPECT_NE(RetryDelayOf(refused.status()), absl::InfiniteDuration());
+  EXPECT_TRUE(Ack(p1_, "wm-one", 1, got.version().sha256()).ok());
+  EXPECT_NE(
+      h_->metrics().Serialize().find(
+          "concord_quota_refusals_total{agency_type=\"coordination_unit\",limit=\"storage\"} 1"),
+      std::string::npos);
+  ASSERT_TRUE(h_->redis().Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "common/guideline/guideline.h"
 #include "common/guideline/guideline_proto.h"
 #include "common/host/service_host.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/open_calls.h"
 #include "common/status/grpc_status.h"
 #include "concord/guidelines/v1/guidelines.grpc.pb.h"
@@ -121,11 +122,19 @@ class GuidelinesHarness {
     directory_config_ = redis_server_->config("directory");
     directory_redis_ = redis::RedisClient::Create(directory_config_);
     admin_ = redis::RedisClient::Create(redis_server_->admin_config());
-    calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
+    // The process's quotas (the defaults) and the registry of open calls with the per-agency
+    // cap on streams, as the host builds them.
+    // The storage guard reads INFO memory as concord-guidelines (granted for it); polled by hand.
+    storage_ = std::make_unique<quota::StorageGuard>(*redis_, metrics_);
+    quotas_ = std::make_unique<quota::QuotaChecker>(quota::QuotaTable::Defaults(), metrics_,
+                                                    SystemClock::Get(), storage_.get());
+    calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
+                                                 server::OpenCallsOptions{.quotas = quotas_.get()});
     cfg_.trust_domain = kTd;
     cfg_.redis_port = redis_server_->port();
     deps_ = std::make_unique<host::HostDeps>(host::HostDeps{
         cfg_, *redis_, redis_config_, metrics_, audit_, revocations_, clock_, port_, calls_.get()});
+    deps_->quotas = quotas_.get();
     auto module = GuidelinesModule().create(*deps_);
     EXPECT_TRUE(module.ok()) << module.status();
     module_ = *std::move(module);
@@ -217,6 +226,8 @@ class GuidelinesHarness {
   MutableRevocations& revocations() { return revocations_; }
   ::concord::testing::RecordingAuditSink& audit() { return audit_; }
   server::OpenCalls& calls() { return *calls_; }
+  quota::QuotaChecker& quotas() { return *quotas_; }
+  quota::StorageGuard& storage() { return *storage_; }
   metrics::Metrics& metrics() { return metrics_; }
   ::concord::testing::TestPki& pki() { return pki_; }
   ::concord::testing::SecureTestServer& server() { return *server_; }
@@ -233,6 +244,8 @@ class GuidelinesHarness {
   MutableRevocations revocations_;
   ::concord::testing::FakeClock clock_{absl::Now()};
   ::concord::testing::RecordingAuditSink audit_;
+  std::unique_ptr<quota::StorageGuard> storage_;
+  std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<server::OpenCalls> calls_;
   config::CommonConfig cfg_;
   std::atomic<int> port_{0};

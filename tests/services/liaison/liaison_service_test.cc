@@ -6,6 +6,7 @@
 // outbox.
 #include "services/liaison/liaison_service.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -19,12 +20,15 @@
 #include "common/crypto/x25519.h"
 #include "common/notify/message_ids.h"
 #include "common/notify/notifier_secret.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/open_calls.h"
 #include "common/status/grpc_status.h"
 #include "services/liaison/notifier.h"
 #include "services/liaison/redis_liaison_store.h"
 #include "tests/services/liaison/liaison_test_util.h"
 #include "tests/support/fakes.h"
+#include "tests/support/field_limit_cases.h"
+#include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
@@ -94,10 +98,16 @@ class LiaisonServiceTest : public ::testing::Test {
     directory_writer_ = redis::RedisClient::Create(redis_server_->admin_config());
     store_ = std::make_unique<RedisLiaisonStore>(*redis_);
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kLocalTd);
-    calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
+    // The quotas and the registry of open calls with the per-agency cap on streams, as the host
+    // builds them (a cap of 2 streams so that the test of the cap stays small).
+    quotas_ = std::make_unique<quota::QuotaChecker>(
+        *quota::QuotaTable::Defaults().WithOverrides("*.streams=2"), metrics_, SystemClock::Get());
+    calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
+                                                 server::OpenCallsOptions{.quotas = quotas_.get()});
     service_ = std::make_unique<LiaisonService>(
         *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(),
-        LiaisonServiceOptions{.trust_domain = kLocalTd, .clocks = ClockConfig{}});
+        LiaisonServiceOptions{
+            .trust_domain = kLocalTd, .clocks = ClockConfig{}, .quotas = quotas_.get()});
     outbox_source_ = std::make_unique<LiaisonOutbox>(*store_, kLocalTd);
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
                                                      LiaisonNotifierOptions("test"));
@@ -179,6 +189,7 @@ class LiaisonServiceTest : public ::testing::Test {
   AuditRecorder audit_;
   RecordingSender sender_;
   concord::testing::NoRevocations revocations_;
+  std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<server::OpenCalls> calls_;
   std::unique_ptr<LiaisonService> service_;
   notify::MessageIds ids_ =
@@ -490,6 +501,71 @@ TEST_F(LiaisonServiceTest, EioAcknowledgedRecognisedAnswered) {
   ASSERT_TRUE(act(judge_, v1::MOVE_ANSWER, 3).ok());
   EXPECT_EQ(r.request().state(), v1::REQUEST_STATE_ANSWERED);
   EXPECT_EQ(r.request().clocks_size(), 0);
+}
+
+// Every field limit of concord.liaison.v1 (the proto's (concord.common.v1.limit) options),
+// table-driven over real mTLS: each RPC refuses a request with one field over its bound, naming
+// it, before anything is read, stored or audited.
+TEST_F(LiaisonServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
+  const auto* service =
+      v1::CreateRequestRequest::descriptor()->file()->FindServiceByName("Liaison");
+  ASSERT_NE(service, nullptr);
+  const std::vector<concord::testing::OverLimitCase> cases =
+      concord::testing::OverLimitCases(*service);
+  ASSERT_GE(cases.size(), 25u);
+  auto channel = server_->Channel(pki_.AgencyTls(AgencyType::kPolice, "dju-spoc"));
+  for (const concord::testing::OverLimitCase& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.expected_path);
+    const Status s = FromGrpcStatus(concord::testing::CallRaw(channel, c.method, {c.request}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(concord::ReasonOf(s), "FIELD_TOO_LARGE");
+    EXPECT_THAT(concord::testing::ViolationFields(s), ::testing::ElementsAre(c.expected_path));
+  }
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(police_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 0);
+}
+
+// Test that WatchJit streams count against the agency's cap on open streams (the registry of
+// open calls, common/quota): beyond it the next one is refused at once with RESOURCE_EXHAUSTED,
+// LIMIT_REACHED and RetryInfo, before anything is read, and another agency is not affected.
+TEST_F(LiaisonServiceTest, WatchJitStreamsCountAgainstTheAgencyCap) {
+  v1::CreateJitRequest create;
+  create.set_reference("JIT-BE-NL-2026-02");
+  *create.add_members() = partner_.proto();
+  v1::JitResponse jit;
+  ASSERT_TRUE(police_.stub->CreateJit(Ctx().get(), create, &jit).ok());
+  v1::WatchJitRequest watch;
+  watch.set_jit_id(jit.jit().jit_id());
+  std::vector<std::unique_ptr<grpc::ClientContext>> ctxs;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::JitEntry>>> held;
+  for (int i = 0; i < 2; ++i) {
+    ctxs.push_back(Ctx(absl::Seconds(30)));
+    held.push_back(police_.stub->WatchJit(ctxs.back().get(), watch));
+    v1::JitEntry first;
+    ASSERT_TRUE(held.back()->Read(&first)) << i;  // the ledger's first entry: admitted
+  }
+  auto ctx = Ctx(absl::Seconds(10));
+  auto refused = police_.stub->WatchJit(ctx.get(), watch);
+  v1::JitEntry e;
+  EXPECT_FALSE(refused->Read(&e));
+  const Status s = FromGrpcStatus(refused->Finish());
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(concord::ReasonOf(s), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(s).at("limit"), "streams");
+  EXPECT_NE(RetryDelayOf(s), absl::InfiniteDuration());
+  auto other_ctx = Ctx(absl::Seconds(30));
+  auto other = partner_.stub->WatchJit(other_ctx.get(), watch);
+  EXPECT_TRUE(other->Read(&e));
+  other_ctx->TryCancel();
+  (void)other->Finish();
+  for (size_t i = 0; i < held.size(); ++i) {
+    ctxs[i]->TryCancel();
+    (void)held[i]->Finish();
+  }
+  EXPECT_NE(metrics_.Serialize().find(
+                "concord_quota_refusals_total{agency_type=\"police\",limit=\"streams\"} 1"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/crypto/hash.h"
+#include "common/quota/quota_table.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/redis_fixture.h"
@@ -79,7 +82,8 @@ TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->envelope, e);
   for (const AgencyId& r : {kPayoke, kMagistrate}) {
-    auto d = store_->Deliver(r, "t1", 10, absl::Seconds(30), /*include_own_pending=*/true);
+    auto d = store_->Deliver(r, "t1", 10, absl::Seconds(30), /*include_own_pending=*/true,
+                             /*max_bytes=*/0);
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_THAT(Ids(*d), ElementsAre(e.message_id));
     EXPECT_EQ((*d)[0].delivery_count, 1u);
@@ -105,7 +109,7 @@ TEST_F(RedisMessageStoreTest, SendIsIdempotentOnMessageId) {
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(ReasonOf(s), "MESSAGE_ID_REUSED");
   // Delivered once only.
-  auto d = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true);
+  auto d = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(d.ok());
   EXPECT_THAT(*d, SizeIs(1));
 }
@@ -136,26 +140,30 @@ TEST_F(RedisMessageStoreTest, DuplicateOnlyForTheSameSender) {
 TEST_F(RedisMessageStoreTest, TerminalsShareWorkAndUnackedAreRedelivered) {
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000003"), kNow).ok());
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000004"), kNow).ok());
-  auto t1 = store_->Deliver(kPayoke, "t1", 1, absl::Seconds(30), true);
-  auto t2 = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true);
+  auto t1 = store_->Deliver(kPayoke, "t1", 1, absl::Seconds(30), true, /*max_bytes=*/0);
+  auto t2 = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(t1.ok() && t2.ok());
   EXPECT_THAT(Ids(*t1), ElementsAre("message-0000000003"));
   EXPECT_THAT(Ids(*t2), ElementsAre("message-0000000004"));
   // Nothing new, nothing timed out yet.
-  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), false), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), false, /*max_bytes=*/0),
+              IsEmpty());
   // t2 acknowledges; t1 goes silent: after the timeout (0 here) t2 gets t1's delivery.
   EXPECT_EQ(*store_->Ack(kPayoke, {"message-0000000004"}, kNow), 1u);
-  auto redelivered = store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), false);
+  auto redelivered =
+      store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), false, /*max_bytes=*/0);
   ASSERT_TRUE(redelivered.ok()) << redelivered.status();
   EXPECT_THAT(Ids(*redelivered), ElementsAre("message-0000000003"));
   EXPECT_EQ((*redelivered)[0].delivery_count, 2u);
   // A terminal that reconnects gets its own unacknowledged deliveries again.
-  auto reconnect = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true);
+  auto reconnect = store_->Deliver(kPayoke, "t2", 10, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(reconnect.ok());
   EXPECT_THAT(Ids(*reconnect), ElementsAre("message-0000000003"));
   EXPECT_EQ(*store_->Ack(kPayoke, {"message-0000000003"}, kNow), 1u);
-  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true), IsEmpty());
-  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), true), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true, /*max_bytes=*/0),
+              IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t2", 10, absl::ZeroDuration(), true, /*max_bytes=*/0),
+              IsEmpty());
 }
 
 // Test that Ack is idempotent, refuses ids outside the caller's inbox, and that a message acked
@@ -164,14 +172,16 @@ TEST_F(RedisMessageStoreTest, AckRules) {
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000005"), kNow).ok());
   EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 1u);
   EXPECT_EQ(*store_->Ack(kMagistrate, {"message-0000000005"}, kNow), 0u);
-  EXPECT_THAT(*store_->Deliver(kMagistrate, "t1", 10, absl::ZeroDuration(), true), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kMagistrate, "t1", 10, absl::ZeroDuration(), true, /*max_bytes=*/0),
+              IsEmpty());
   EXPECT_EQ(store_->Ack(kPolice, {"message-0000000005"}, kNow).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(
       store_->Ack(kPayoke, {"message-0000000005", "message-unknown-0001"}, kNow).status().code(),
       absl::StatusCode::kNotFound);
   // Nothing was acknowledged by the refused call.
-  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true), SizeIs(1));
+  EXPECT_THAT(*store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true, /*max_bytes=*/0),
+              SizeIs(1));
 }
 
 // Test the one-script read of new deliveries: stream order, at most `max` entries read per call,
@@ -179,19 +189,23 @@ TEST_F(RedisMessageStoreTest, AckRules) {
 // a consumer group (no message yet) answered with nothing.
 TEST_F(RedisMessageStoreTest, NewDeliveriesInOrderSkippingAcknowledged) {
   const AgencyId kNobody = Agency(AgencyType::kPolice, "no-messages-yet");
-  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), true), IsEmpty());
-  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), false), IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0),
+              IsEmpty());
+  EXPECT_THAT(*store_->Deliver(kNobody, "t1", 10, absl::Seconds(30), false, /*max_bytes=*/0),
+              IsEmpty());
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(
         store_->Send(kPolice, MakeEnvelope(absl::StrCat("message-000000001", i)), kNow).ok());
   }
   ASSERT_EQ(*store_->Ack(kPayoke, {"message-0000000012"}, kNow), 1u);
-  auto first = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), true);
+  auto first = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_THAT(Ids(*first), ElementsAre("message-0000000011", "message-0000000013"));
-  auto second = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), false);
+  // The acknowledged entry is skipped and the batch still holds 3 deliveries.
+  EXPECT_THAT(Ids(*first),
+              ElementsAre("message-0000000011", "message-0000000013", "message-0000000014"));
+  auto second = store_->Deliver(kPayoke, "t1", 3, absl::Seconds(30), false, /*max_bytes=*/0);
   ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_THAT(Ids(*second), ElementsAre("message-0000000014", "message-0000000015"));
+  EXPECT_THAT(Ids(*second), ElementsAre("message-0000000015"));
   for (const InboxDelivery& d : *second) {
     EXPECT_EQ(d.delivery_count, 1u);
     EXPECT_EQ(d.message.accepted_at, kNow);
@@ -203,7 +217,7 @@ TEST_F(RedisMessageStoreTest, NewDeliveriesInOrderSkippingAcknowledged) {
   ASSERT_FALSE(pending->elements.empty());
   EXPECT_EQ(pending->elements[0].integer, 4);  // the acknowledged entry left the pending list
   // Reconnecting gets the four unacknowledged deliveries again, as redeliveries.
-  auto again = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true);
+  auto again = store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_THAT(Ids(*again), ElementsAre("message-0000000011", "message-0000000013",
                                        "message-0000000014", "message-0000000015"));
@@ -274,10 +288,10 @@ TEST_F(RedisMessageStoreTest, Receipts) {
 // chunk digests match the signed references.
 TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
   const std::string id = "attachment-000000001";
-  ASSERT_TRUE(store_->BeginAttachment(id, kPolice, kNow).ok());
-  EXPECT_EQ(store_->BeginAttachment(id, kPayoke, kNow).code(), absl::StatusCode::kAlreadyExists);
-  ASSERT_TRUE(store_->PutChunk(id, 0, "chunk-zero").ok());
-  ASSERT_TRUE(store_->PutChunk(id, 1, "chunk-one").ok());
+  ASSERT_TRUE(store_->BeginAttachment(id, kPolice, 1500000).ok());
+  EXPECT_EQ(store_->BeginAttachment(id, kPayoke, 1500000).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->PutChunk(id, kPolice, 0, "chunk-zero").ok());
+  ASSERT_TRUE(store_->PutChunk(id, kPolice, 1, "chunk-one").ok());
   EXPECT_EQ(store_->CompleteAttachment(id, 3).code(), absl::StatusCode::kFailedPrecondition);
 
   Envelope e = MakeEnvelope("message-0000000007");
@@ -294,7 +308,7 @@ TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
                             {1, 9, sha("chunk-one"), std::string(32, 'd')}}});
   EXPECT_EQ(store_->Send(kPolice, e, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->CompleteAttachment(id, 2).ok());
-  EXPECT_EQ(store_->PutChunk(id, 2, "late").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->PutChunk(id, kPolice, 2, "late").code(), absl::StatusCode::kFailedPrecondition);
 
   Envelope wrong = e;
   wrong.attachments[0].chunks[1].sha256 = sha("other");
@@ -316,6 +330,170 @@ TEST_F(RedisMessageStoreTest, AttachmentsBindToOneMessage) {
   EXPECT_EQ(store_->GetChunk(id, 2).status().code(), absl::StatusCode::kNotFound);
 }
 
+// Envelopes with a body of `body_bytes` sealed bytes.
+Envelope BigEnvelope(std::string id, size_t body_bytes) {
+  Envelope e = MakeEnvelope(std::move(id));
+  e.body.ciphertext = std::string(body_bytes, 'b');
+  return e;
+}
+
+// Test that a Subscribe batch stops at its byte budget (plus one envelope) and takes into the
+// pending list only what it returns: the rest comes with the next batch, nothing is lost.
+TEST_F(RedisMessageStoreTest, DeliveryBatchesStopAtTheByteBudget) {
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        store_->Send(kPolice, BigEnvelope(absl::StrCat("message-big-00000", i), 100000), kNow)
+            .ok());
+  }
+  auto first = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), true, 250000);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(*first, SizeIs(3));  // 100 k, 200 k, then 300 k reaches the budget
+  auto pending =
+      redis_->Command({"XPENDING", redis::Key("msg", "inbox:" + kPayoke.Key()), "terminals"});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->elements[0].integer, 3);
+  auto second = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), false, 250000);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(Ids(*second),
+              ElementsAre("message-big-000003", "message-big-000004", "message-big-000005"));
+  // Pending entries read again on a new stream are bounded the same way.
+  auto again = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), true, 150000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(*again, SizeIs(2));
+}
+
+// Test that ListInbox pages stop at their byte budget (the first entry always fits) and that
+// following the tokens returns every message once.
+TEST_F(RedisMessageStoreTest, ListInboxPagesStopAtTheByteBudget) {
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(
+        store_->Send(kPolice, BigEnvelope(absl::StrCat("message-big-00000", i), 100000), kNow)
+            .ok());
+  }
+  std::set<std::string> seen;
+  InboxQuery q;
+  q.page_size = 500;
+  q.max_bytes = 250000;
+  std::vector<size_t> sizes;
+  for (int page = 0; page < 10; ++page) {
+    auto p = store_->ListInbox(kPayoke, q);
+    ASSERT_TRUE(p.ok()) << p.status();
+    sizes.push_back(p->items.size());
+    for (const InboxItem& it : p->items) {
+      EXPECT_TRUE(seen.insert(it.message.envelope.message_id).second);
+    }
+    if (p->next_page_token.empty()) break;
+    q.page_token = p->next_page_token;
+  }
+  EXPECT_THAT(sizes, ElementsAre(2, 2, 2, 1));
+  EXPECT_EQ(seen.size(), 7u);
+  q = InboxQuery{};
+  q.max_bytes = 1000;  // smaller than one envelope: one per page
+  auto one = store_->ListInbox(kPayoke, q);
+  ASSERT_TRUE(one.ok());
+  EXPECT_THAT(one->items, SizeIs(1));
+  EXPECT_FALSE(one->next_page_token.empty());
+}
+
+class QuotaStoreTest : public RedisMessageStoreTest {
+ protected:
+  void SetUp() override {
+    RedisSuiteTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto t = quota::QuotaTable::Defaults().WithOverrides(
+        "police.send=2/0.001;police.pending_uploads=2;police.upload=3/0.001;"
+        "police.upload_bytes=4194304/1");
+    ASSERT_TRUE(t.ok()) << t.status();
+    table_ = *t;
+    store_ = std::make_unique<RedisMessageStore>(
+        *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
+                                          .tombstone_ttl = absl::Minutes(10),
+                                          .unsent_attachment_ttl = absl::Hours(24),
+                                          .quotas = &table_});
+  }
+  quota::QuotaTable table_ = quota::QuotaTable::Defaults();
+};
+
+// Test that the send bucket is charged in the send script: the third message is refused with
+// the quota's details and nothing is stored; a resend of an accepted one is never charged.
+TEST_F(QuotaStoreTest, SendScriptChargesTheSendersBucket) {
+  const Envelope first = MakeEnvelope("message-quota-0001");
+  ASSERT_TRUE(store_->Send(kPolice, first, kNow).ok());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-quota-0002"), kNow).ok());
+  const auto refused = store_->Send(kPolice, MakeEnvelope("message-quota-0003"), kNow);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(refused.status()), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(refused.status()).at("limit"), "send");
+  EXPECT_GT(RetryDelayOf(refused.status()), absl::Seconds(100));
+  EXPECT_EQ(store_->Get("message-quota-0003").status().code(), absl::StatusCode::kNotFound);
+  auto dup = store_->Send(kPolice, first, kNow);
+  ASSERT_TRUE(dup.ok()) << dup.status();
+  EXPECT_TRUE(dup->duplicate);
+  // Every key, the buckets included, carries the {msg} tag.
+  for (const std::string& key : server_->AllKeys()) EXPECT_EQ(redis::HashTag(key), "msg") << key;
+}
+
+// Test the pending uploads cap (the next upload is refused; aborting or sending frees a slot),
+// that an abort keeps nothing, and the upload and upload bytes buckets.
+TEST_F(QuotaStoreTest, PendingUploadsCapAndUploadBuckets) {
+  ASSERT_TRUE(store_->BeginAttachment("attachment-quota-0001", kPolice, 10).ok());
+  ASSERT_TRUE(store_->BeginAttachment("attachment-quota-0002", kPolice, 10).ok());
+  // Restarting one's own incomplete upload takes no new slot.
+  ASSERT_TRUE(store_->BeginAttachment("attachment-quota-0002", kPolice, 10).ok());
+  const Status capped = store_->BeginAttachment("attachment-quota-0003", kPolice, 10);
+  EXPECT_EQ(capped.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(capped), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(capped).at("limit"), "pending_uploads");
+  // Other agencies have their own.
+  ASSERT_TRUE(store_->BeginAttachment("attachment-quota-0009", kPayoke, 10).ok());
+
+  ASSERT_TRUE(store_->PutChunk("attachment-quota-0001", kPolice, 0, "chunk").ok());
+  ASSERT_TRUE(store_->AbortAttachment("attachment-quota-0001", kPolice, 1).ok());
+  for (const std::string& key : server_->AllKeys()) {
+    EXPECT_EQ(key.find("attachment-quota-0001"), std::string::npos) << key;
+  }
+  // A slot is free again, but the upload bucket (3) is now empty.
+  const Status bucket = store_->BeginAttachment("attachment-quota-0004", kPolice, 10);
+  ASSERT_TRUE(bucket.ok()) << bucket;
+  ASSERT_TRUE(store_->AbortAttachment("attachment-quota-0004", kPolice, 0).ok());
+  const Status empty = store_->BeginAttachment("attachment-quota-0005", kPolice, 10);
+  EXPECT_EQ(ReasonOf(empty), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(empty).at("limit"), "upload");
+
+  // Upload bytes: 4 MiB of burst (5 bytes of it used above), then refused.
+  const std::string mib(1024 * 1024, 'c');
+  for (uint32_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->PutChunk("attachment-quota-0002", kPolice, i, mib).ok()) << i;
+  }
+  const Status bytes = store_->PutChunk("attachment-quota-0002", kPolice, 3, mib);
+  EXPECT_EQ(ReasonMetadataOf(bytes).at("limit"), "upload_bytes");
+  EXPECT_EQ(store_->GetChunk("attachment-quota-0002", 3).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Test that Send binds an attachment only at its declared size and frees its pending slot.
+TEST_F(QuotaStoreTest, SendChecksTheDeclaredSizeAndFreesThePendingSlot) {
+  const std::string id = "attachment-quota-0007";
+  ASSERT_TRUE(store_->BeginAttachment(id, kPolice, 5).ok());
+  ASSERT_TRUE(store_->PutChunk(id, kPolice, 0, "chunk-zero").ok());
+  ASSERT_TRUE(store_->CompleteAttachment(id, 1).ok());
+  const auto d = crypto::Sha256("chunk-zero");
+  Envelope e = MakeEnvelope("message-quota-0007");
+  e.attachments.push_back({id,
+                           "",
+                           "",
+                           6,
+                           "",
+                           {{0, 10, std::string(reinterpret_cast<const char*>(d.data()), d.size()),
+                             std::string(32, 'c')}}});
+  EXPECT_EQ(ReasonOf(store_->Send(kPolice, e, kNow).status()), "ATTACHMENT_UNAVAILABLE");
+  e.attachments[0].size = 5;
+  ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
+  auto pending = redis_->Command({"ZCARD", redis::Key("msg", "uploads:" + kPolice.Key())});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->integer, 0);
+}
+
 // Test that expiry removes envelope, inbox entries and receipts, and that a replay of the same
 // envelope soon after is still recognised as a duplicate.
 TEST_F(RedisMessageStoreTest, RemoveExpired) {
@@ -323,7 +501,7 @@ TEST_F(RedisMessageStoreTest, RemoveExpired) {
   e.expires_at = kNow + absl::Minutes(1);
   ASSERT_TRUE(store_->Send(kPolice, e, kNow).ok());
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000010"), kNow).ok());
-  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
+  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0).ok());
   ASSERT_TRUE(store_
                   ->AddReceipt({e.message_id, EnvelopeSha256(e), kPayoke, ReceiptKind::kDelivered,
                                 kNow, std::string(64, 'r')})
@@ -345,7 +523,7 @@ TEST_F(RedisMessageStoreTest, RemoveExpired) {
   ASSERT_THAT(list->items, SizeIs(1));
   EXPECT_EQ(list->items[0].message.envelope.message_id, "message-0000000010");
   // The pending delivery of the expired message is gone too.
-  auto again = store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true);
+  auto again = store_->Deliver(kPayoke, "t1", 10, absl::ZeroDuration(), true, /*max_bytes=*/0);
   ASSERT_TRUE(again.ok());
   EXPECT_THAT(Ids(*again), ElementsAre("message-0000000010"));
   // Replay inside the tombstone window: duplicate, not a new message.
@@ -359,7 +537,7 @@ TEST_F(RedisMessageStoreTest, Backlog) {
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000011"), kNow).ok());
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000012", {kPayoke}), kNow).ok());
   EXPECT_EQ(*store_->Backlog(), 3);
-  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true).ok());
+  ASSERT_TRUE(store_->Deliver(kPayoke, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0).ok());
   EXPECT_EQ(*store_->Backlog(), 3);
   ASSERT_TRUE(store_->Ack(kPayoke, {"message-0000000011", "message-0000000012"}, kNow).ok());
   EXPECT_EQ(*store_->Backlog(), 1);

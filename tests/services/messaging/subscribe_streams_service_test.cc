@@ -89,7 +89,8 @@ class EndAudit {
 class Replica {
  public:
   Replica(testing::TestPki& pki, const testing::RedisServer& redis, audit::AuditSink& audit,
-          const std::function<void(ServerOptions&)>& tweak = {})
+          const std::function<void(ServerOptions&)>& tweak = {},
+          const std::string& quota_overrides = "")
       : redis_config_(redis.config("messaging")),
         redis_(redis::RedisClient::Create(redis_config_)),
         directory_config_(redis.config("directory")),
@@ -102,17 +103,20 @@ class Replica {
                    .reload_interval = absl::Hours(1),
                    .retry_interval = absl::Seconds(1),
                    .bootstrap_directory_admins = {AgencyId{kTd, AgencyType::kAdmin, "ops"}}}),
-        calls_(cache_, metrics_, SystemClock::Get()) {
+        quotas_(*quota::QuotaTable::Defaults().WithOverrides(quota_overrides), metrics_,
+                SystemClock::Get()),
+        calls_(cache_, metrics_, SystemClock::Get(), server::OpenCallsOptions{.quotas = &quotas_}) {
     cfg_.trust_domain = kTd;
     cfg_.redis_port = redis.port();
     EXPECT_TRUE(cache_.Start().ok());
     calls_.SetEndObserver([this](const server::RevokedCallEnd& end) { ends_.Add(end); });
     // Each module on its own workload's Redis user, as the host gives them.
-    deps_ = std::make_unique<host::HostDeps>(host::HostDeps{
-        cfg_, *redis_, redis_config_, metrics_, audit, cache_, SystemClock::Get(), port_, &calls_});
+    deps_ = std::make_unique<host::HostDeps>(host::HostDeps{cfg_, *redis_, redis_config_, metrics_,
+                                                            audit, cache_, SystemClock::Get(),
+                                                            port_, &calls_, &quotas_});
     directory_deps_ = std::make_unique<host::HostDeps>(
         host::HostDeps{cfg_, *directory_redis_, directory_config_, metrics_, audit, cache_,
-                       SystemClock::Get(), port_, &calls_});
+                       SystemClock::Get(), port_, &calls_, &quotas_});
     auto messaging = MessagingModule().create(*deps_);
     EXPECT_TRUE(messaging.ok()) << messaging.status();
     messaging_ = *std::move(messaging);
@@ -155,6 +159,7 @@ class Replica {
   std::unique_ptr<redis::RedisClient> directory_redis_;
   metrics::Metrics metrics_;
   clients::DirectoryCache cache_;
+  quota::QuotaChecker quotas_;
   server::OpenCalls calls_;
   EndAudit ends_;
   std::atomic<int> port_{0};
@@ -513,6 +518,48 @@ TEST_F(SubscribeStreamsTest, WatchStopsWhenTheCertificateIsRevoked) {
   EXPECT_EQ(watched.code(), absl::StatusCode::kUnauthenticated) << watched;
   EXPECT_EQ(ReasonOf(watched), "CERTIFICATE_REVOKED");
   EXPECT_EQ(resumes.load(), 0);
+}
+
+// Test that an agency's stream after its cap (2 here) is refused with RESOURCE_EXHAUSTED,
+// LIMIT_REACHED and RetryInfo before its handler does anything (Subscribe and uploads alike),
+// that another agency is not affected, and that a slot frees when a stream ends.
+TEST_F(SubscribeStreamsTest, StreamAfterTheAgencyCapIsRefused) {
+  Replica replica(pki_, *redis_, audit_, {}, "police.streams=2");
+  auto first = std::make_unique<SubscribeStream>(replica.Channel(police_), "desk-1");
+  SubscribeStream second(replica.Channel(police_), "desk-2");
+  ASSERT_TRUE(
+      Eventually([&] { return replica.calls().OpenStreams(police_.id) == 2; }, absl::Seconds(10)));
+  SubscribeStream third(replica.Channel(police_), "desk-3");
+  ASSERT_TRUE(third.WaitForEnd(absl::Seconds(10)));
+  const Status refused = FromGrpcStatus(third.status());
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_EQ(ReasonOf(refused), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(refused).at("limit"), "streams");
+  EXPECT_EQ(RetryDelayOf(refused), absl::Seconds(1));
+  {
+    auto stub = v1::Messaging::NewStub(replica.Channel(police_));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::UploadAttachmentResponse resp;
+    auto writer = stub->UploadAttachment(&ctx, &resp);
+    writer->WritesDone();
+    EXPECT_EQ(ReasonOf(FromGrpcStatus(writer->Finish())), "LIMIT_REACHED");
+  }
+  SubscribeStream other(replica.Channel(payoke_), "desk-1");
+  const std::string id = SendToPayoke(replica, "still delivered");
+  EXPECT_TRUE(other.WaitFor(id, absl::Seconds(10)));
+  EXPECT_EQ(replica.calls().OpenStreams(police_.id), 2);
+  EXPECT_NE(replica.Exposition().find(
+                "concord_quota_refusals_total{agency_type=\"police\",limit=\"streams\"} 2"),
+            std::string::npos);
+
+  first.reset();  // cancels it: a slot frees
+  ASSERT_TRUE(
+      Eventually([&] { return replica.calls().OpenStreams(police_.id) == 1; }, absl::Seconds(10)));
+  SubscribeStream fourth(replica.Channel(police_), "desk-4");
+  ASSERT_TRUE(
+      Eventually([&] { return replica.calls().OpenStreams(police_.id) == 2; }, absl::Seconds(10)));
+  EXPECT_FALSE(fourth.WaitForEnd(absl::Milliseconds(200)));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // (OutboxWorker::RunOnce). Tampering tests write Redis directly, as an intruder would.
 #include "services/referrals/referrals_service.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -29,6 +30,8 @@
 #include "services/referrals/redis_referral_store.h"
 #include "services/referrals/validation.h"
 #include "tests/support/fakes.h"
+#include "tests/support/field_limit_cases.h"
+#include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
@@ -123,9 +126,15 @@ class ReferralsServiceTest : public ::testing::Test {
     directory_writer_ = redis::RedisClient::Create(redis_server_->admin_config());
     store_ = std::make_unique<RedisReferralStore>(*redis_);
     directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kTd);
+    auto table = quota::QuotaTable::Defaults().WithOverrides(QuotaOverrides());
+    ASSERT_TRUE(table.ok()) << table.status();
+    storage_ = std::make_unique<quota::StorageGuard>(*redis_, metrics_);
+    quotas_ =
+        std::make_unique<quota::QuotaChecker>(*table, metrics_, SystemClock::Get(), storage_.get());
     service_ = std::make_unique<ReferralsService>(
         *store_, *directory_, audit_, metrics_, SystemClock::Get(),
-        ReferralsServiceOptions{.trust_domain = kTd, .deadlines = DeadlineConfig{}});
+        ReferralsServiceOptions{
+            .trust_domain = kTd, .deadlines = DeadlineConfig{}, .quotas = quotas_.get()});
     outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd);
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
                                                      ReferralsNotifierOptions("test"));
@@ -254,6 +263,9 @@ class ReferralsServiceTest : public ::testing::Test {
     return submitted.case_();
   }
 
+  // Overrides of the quota table (--quotas syntax), for the tests of limits.
+  virtual std::string QuotaOverrides() const { return ""; }
+
   grpc::Status Do(Agent& who, v1::Case& c, v1::TransitionKind kind,
                   std::function<void(v1::TransitionRequest&)> fill = nullptr) {
     v1::TransitionRequest req;
@@ -338,6 +350,8 @@ class ReferralsServiceTest : public ::testing::Test {
   metrics::Metrics metrics_;
   AuditRecorder audit_;
   RecordingSender sender_;
+  std::unique_ptr<quota::StorageGuard> storage_;
+  std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<ReferralsService> service_;
   notify::MessageIds ids_ =
       *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 's')),
@@ -1116,6 +1130,117 @@ TEST_F(ReferralsServiceTest, ReadersRefuseANoteMovedOrReplacedInRedis) {
   foreign.mutable_sealed_note()->set_version(accepted.version());
   expect_refused(foreign, last, "BAD_SIGNATURE");
   ASSERT_TRUE(read_notes().ok());
+}
+
+class ReferralsLimitsTest : public ReferralsServiceTest {
+ protected:
+  std::string QuotaOverrides() const override { return "police.drafts=2;police.draft=8/0.001"; }
+};
+
+// Test that the drafts cap refuses the next new draft (LIMIT_REACHED, RetryInfo) while the
+// agency's existing drafts can still be saved, another agency is not affected, and closing a
+// draft or submitting it frees a slot.
+TEST_F(ReferralsLimitsTest, DraftCapRefusesTheNextDraft) {
+  v1::Case referred = Referred();  // created and submitted: no longer a draft
+  ASSERT_EQ(referred.state(), v1::CASE_STATE_REFERRED);
+  v1::SaveDraftRequest draft;
+  draft.mutable_attributes()->add_languages("es");
+  v1::SaveDraftResponse first, second, third;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &first).ok());
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &second).ok());
+  grpc::Status s = police_.stub->SaveDraft(Ctx().get(), draft, &third);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  const Status st = FromGrpcStatus(s);
+  EXPECT_EQ(ReasonOf(st), "LIMIT_REACHED");
+  EXPECT_EQ(ReasonMetadataOf(st).at("limit"), "drafts");
+  EXPECT_EQ(RetryDelayOf(st), absl::Minutes(1));
+  ASSERT_EQ(QuotaViolationsOf(st).size(), 1u);
+  EXPECT_EQ(QuotaViolationsOf(st)[0].field, "agency:police/pz-brussels");
+
+  v1::SaveDraftRequest update = draft;
+  update.set_case_id(first.case_().case_id());
+  update.set_expected_version(first.case_().version());
+  v1::SaveDraftResponse updated;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), update, &updated).ok());
+  v1::SaveDraftResponse theirs;
+  EXPECT_TRUE(other_police_.stub->SaveDraft(Ctx().get(), draft, &theirs).ok());
+
+  v1::Case abandoned = second.case_();
+  ASSERT_TRUE(Do(police_, abandoned, v1::TRANSITION_KIND_CLOSE, [](auto& r) {
+                r.set_close_reason(v1::CLOSE_REASON_OTHER);
+              }).ok());
+  EXPECT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &third).ok());
+  EXPECT_NE(metrics_.Serialize().find(
+                "concord_quota_refusals_total{agency_type=\"police\",limit=\"drafts\"} 1"),
+            std::string::npos);
+}
+
+// Test that the draft bucket refuses saves beyond its burst with QUOTA_EXCEEDED and RetryInfo,
+// audits the refusals once, and stores nothing.
+TEST_F(ReferralsLimitsTest, DraftQuotaRefusesSavesBeyondTheBurst) {
+  v1::SaveDraftRequest draft;
+  draft.mutable_attributes()->add_languages("es");
+  v1::SaveDraftResponse saved;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  v1::SaveDraftRequest update = draft;
+  update.set_case_id(saved.case_().case_id());
+  for (int i = 0; i < 7; ++i) {  // 8 saves in the burst
+    update.set_expected_version(saved.case_().version());
+    ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), update, &saved).ok()) << i;
+  }
+  const int64_t version = saved.case_().version();
+  for (int i = 0; i < 3; ++i) {
+    update.set_expected_version(version);
+    const grpc::Status s = police_.stub->SaveDraft(Ctx().get(), update, &saved);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "QUOTA_EXCEEDED");
+    EXPECT_GT(RetryDelayOf(FromGrpcStatus(s)), absl::Seconds(10));
+  }
+  auto stored = store_->Get(update.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->version(), version);
+  size_t refusal_records = 0;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.outcome == "RESOURCE_EXHAUSTED") ++refusal_records;
+  }
+  EXPECT_EQ(refusal_records, 1u);
+}
+
+// Test that at the storage watermark new drafts are refused while the procedure goes on
+// (transitions of existing cases still work).
+TEST_F(ReferralsServiceTest, StorageWatermarkRefusesDraftsButNotTransitions) {
+  v1::Case c = Referred();
+  // The test sets maxmemory as an operator would (the workload's user may not).
+  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
+  auto info = admin->Command({"INFO", "memory"});
+  int64_t used = 0, max = 0;
+  ASSERT_TRUE(info.ok() && quota::ParseInfoMemory(info->str, used, max));
+  ASSERT_TRUE(admin->Command({"CONFIG", "SET", "maxmemory", absl::StrCat(used + 256 * 1024)}).ok());
+  ASSERT_TRUE(storage_->PollOnce().ok());
+  v1::SaveDraftRequest draft;
+  v1::SaveDraftResponse saved;
+  const grpc::Status s = police_.stub->SaveDraft(Ctx().get(), draft, &saved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "STORAGE_WATERMARK");
+  EXPECT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  ASSERT_TRUE(admin->Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
+}
+
+// Test, table-driven from the protos, that every RPC refuses a request with any string, bytes or
+// repeated field one over its bound: INVALID_ARGUMENT naming exactly that field's path.
+TEST_F(ReferralsServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
+  const auto* service = v1::SaveDraftRequest::descriptor()->file()->FindServiceByName("Referrals");
+  ASSERT_NE(service, nullptr);
+  const std::vector<testing::OverLimitCase> cases = testing::OverLimitCases(*service);
+  ASSERT_GT(cases.size(), 40u);
+  auto channel = server_->Channel(pki_.AgencyTls(AgencyType::kPolice, "pz-brussels"));
+  for (const testing::OverLimitCase& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.expected_path);
+    const Status s = FromGrpcStatus(testing::CallRaw(channel, c.method, {c.request}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(ReasonOf(s), "FIELD_TOO_LARGE");
+    EXPECT_THAT(testing::ViolationFields(s), ::testing::ElementsAre(c.expected_path));
+  }
 }
 
 }  // namespace

@@ -1,0 +1,102 @@
+// File: common/quota/quota_checker.cc
+#include "common/quota/quota_checker.h"
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/family.h"
+
+namespace concord::quota {
+namespace {
+
+// Both maps are bounded: past this many entries they are cleared (worst case: one refusal more
+// goes to Redis, one audit record more is written).
+constexpr size_t kMaxEntries = 10000;
+
+bool IsCountBucket(Quota q) {
+  return q == Quota::kSend || q == Quota::kUpload || q == Quota::kDraft;
+}
+
+std::string EntryKey(std::string_view limit, const AgencyId& agency) {
+  return absl::StrCat(std::string(limit), "|", agency.Key());
+}
+
+}  // namespace
+
+prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics) {
+  // Registered with the same name and help by every user: prometheus-cpp merges them.
+  return prometheus::BuildCounter()
+      .Name("concord_quota_refusals_total")
+      .Help(
+          "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
+          "upload_bytes, draft), a cap (streams, pending_uploads, drafts) or the Redis storage "
+          "watermark (storage), by the caller's agency type.")
+      .Register(metrics.registry());
+}
+
+QuotaChecker::QuotaChecker(QuotaTable table, metrics::Metrics& metrics, const Clock& clock,
+                           const StorageGuard* storage, absl::Duration audit_interval)
+    : table_(std::move(table)),
+      refusals_(RefusalFamily(metrics)),
+      clock_(clock),
+      storage_(storage),
+      audit_interval_(audit_interval) {
+  // Every series exists from the start (a rate() over a series that appears late misses its
+  // first increments); 9 types x 9 limits.
+  for (AgencyType type : kAllAgencyTypes) {
+    for (Quota q : kAllQuotas) Counter(type, std::string(QuotaName(q)));
+    for (Cap c : kAllCaps) Counter(type, std::string(CapName(c)));
+    Counter(type, std::string(kStorageLimit));
+  }
+}
+
+prometheus::Counter& QuotaChecker::Counter(AgencyType type, const std::string& limit) {
+  return refusals_.Add({{"agency_type", std::string(AgencyTypeName(type))}, {"limit", limit}});
+}
+
+Charge QuotaChecker::ChargeOf(const AgencyId& agency, Quota quota, int64_t cost) const {
+  return Charge{quota, agency, table_.Bucket(agency.type, quota), cost};
+}
+
+Status QuotaChecker::Admit(const AgencyId& agency, std::initializer_list<Quota> quotas) {
+  Status refused = absl::OkStatus();
+  if (storage_ != nullptr) refused = storage_->Check(agency.type);
+  if (refused.ok()) {
+    const absl::Time now = clock_.Now();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Quota q : quotas) {
+      if (!IsCountBucket(q)) continue;
+      auto it = blocked_until_.find(EntryKey(QuotaName(q), agency));
+      if (it == blocked_until_.end()) continue;
+      if (it->second <= now) {
+        blocked_until_.erase(it);
+        continue;
+      }
+      refused = QuotaRefusal(ChargeOf(agency, q, 1), it->second - now);
+      break;
+    }
+  }
+  return refused;
+}
+
+bool QuotaChecker::Observe(const AgencyId& agency, const Status& outcome) {
+  const std::optional<std::string> limit = RefusedLimitOf(outcome);
+  if (!limit.has_value()) return true;
+  Counter(agency.type, *limit).Increment();
+  const absl::Time now = clock_.Now();
+  const std::string key = EntryKey(*limit, agency);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto q = ParseQuota(*limit); q.has_value() && IsCountBucket(*q)) {
+    const absl::Duration delay = RetryDelayOf(outcome);
+    if (delay != absl::InfiniteDuration()) {
+      if (blocked_until_.size() >= kMaxEntries) blocked_until_.clear();
+      absl::Time& until = blocked_until_[key];
+      until = std::max(until, now + delay);
+    }
+  }
+  auto it = audited_at_.find(key);
+  if (it != audited_at_.end() && now - it->second < audit_interval_) return false;
+  if (audited_at_.size() >= kMaxEntries) audited_at_.clear();
+  audited_at_[key] = now;
+  return true;
+}
+
+}  // namespace concord::quota

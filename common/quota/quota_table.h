@@ -1,0 +1,104 @@
+// File: common/quota/quota_table.h
+//
+// The limits one agency may use, per agency type: token buckets (rates shared by every replica,
+// kept in Redis and charged inside the Lua script a call already runs, token_bucket.h) and caps
+// (counts of things an agency holds at once). Every Concord service takes its numbers from here,
+// so that a new service (guidelines, liaison) is born bounded by adding a row, not a mechanism.
+//
+//   quota::QuotaTable table = quota::QuotaTable::Defaults();
+//   CONCORD_ASSIGN_OR_RETURN(table, table.WithOverrides("police.send=40000/10;*.streams=16"));
+//   const quota::BucketSpec& send = table.Bucket(AgencyType::kPolice, quota::Quota::kSend);
+//
+// The defaults and why they are never reached by national traffic but stop a flood are in
+// docs/operations.md "Quotas and limits" (the table there is QuotaTable::Defaults().Markdown(),
+// checked by tests/common/quota/quota_table_test.cc).
+//
+// Override syntax (--quotas / CONCORD_QUOTAS): entries separated by ';', each
+//   <type>.<bucket>=<burst>/<refill per second>     e.g. police.send=40000/10
+//   <type>.<cap>=<count>                            e.g. platform.streams=4
+// <type> is an agency type name (police, platform, ...) or '*' for every type; <bucket> one of
+// send, send_bytes, upload, upload_bytes, draft; <cap> one of streams, pending_uploads, drafts.
+// Later entries win. Malformed entries are INVALID_ARGUMENT naming the entry.
+//
+// Thread safety: immutable after construction; copy freely.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/identity/agency_id.h"
+#include "common/status/status.h"
+
+namespace concord::quota {
+
+/// Token buckets, charged in Redis and shared by every replica.
+enum class Quota {
+  kSend,         // messages accepted by Send/Forward (cost 1 each)
+  kSendBytes,    // bytes of the stored envelopes accepted by Send/Forward
+  kUpload,       // attachment uploads begun (cost 1 each)
+  kUploadBytes,  // bytes of the sealed chunks uploaded
+  kDraft,        // referral drafts saved (created or updated; cost 1 each)
+};
+inline constexpr std::array<Quota, 5> kAllQuotas = {Quota::kSend, Quota::kSendBytes, Quota::kUpload,
+                                                    Quota::kUploadBytes, Quota::kDraft};
+
+/// Counts of what one agency holds at once.
+enum class Cap {
+  kStreams,         // streaming calls open on one replica (Subscribe, uploads, downloads, ...)
+  kPendingUploads,  // attachments uploaded (or being uploaded) and not yet bound to a message
+  kDrafts,          // referral cases in state DETECTED (drafts) of the referring agency
+};
+inline constexpr std::array<Cap, 3> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts};
+
+/// "send", "send_bytes", "upload", "upload_bytes", "draft".
+std::string_view QuotaName(Quota quota);
+/// "streams", "pending_uploads", "drafts".
+std::string_view CapName(Cap cap);
+std::optional<Quota> ParseQuota(std::string_view name);
+std::optional<Cap> ParseCap(std::string_view name);
+
+/// A token bucket: at most `burst` tokens, refilled at `per_second` tokens per second. A charge
+/// of `cost` tokens passes when the bucket holds at least `cost`.
+struct BucketSpec {
+  int64_t burst = 0;
+  double per_second = 0;
+
+  friend bool operator==(const BucketSpec&, const BucketSpec&) = default;
+};
+
+/// Everything one agency type may use.
+struct TypeLimits {
+  std::array<BucketSpec, kAllQuotas.size()> buckets;
+  std::array<int, kAllCaps.size()> caps{};
+};
+
+class QuotaTable {
+ public:
+  /// The shipped defaults (docs/operations.md "Quotas and limits").
+  static QuotaTable Defaults();
+
+  /// This table with `overrides` applied (syntax in the file comment); "" = unchanged.
+  /// INVALID_ARGUMENT (field "--quotas") naming the first bad entry; a bucket whose burst is
+  /// smaller than the largest single charge of its kind (e.g. send_bytes below one maximal
+  /// envelope) could never pass and is refused too.
+  StatusOr<QuotaTable> WithOverrides(std::string_view overrides) const;
+
+  const BucketSpec& Bucket(AgencyType type, Quota quota) const;
+  int CapOf(AgencyType type, Cap cap) const;
+  const TypeLimits& For(AgencyType type) const;
+
+  /// Markdown table: one row per agency type, one column per bucket and cap.
+  std::string Markdown() const;
+
+ private:
+  std::array<TypeLimits, kAllAgencyTypes.size()> by_type_;
+};
+
+/// The smallest burst each bucket must allow: the largest single charge Concord ever makes
+/// (one maximal envelope, one full chunk, 1 for counts).
+int64_t MinimumBurst(Quota quota);
+
+}  // namespace concord::quota

@@ -1,0 +1,97 @@
+// File: common/quota/token_bucket.h
+//
+// Token buckets in Redis, charged INSIDE the Lua script a call already runs (no extra round trip
+// on the hot path). A store prepends kTokenBucketLua to its script, declares the bucket keys in
+// KEYS (they carry the script's own hash tag, so the script stays in one Cluster slot) and passes
+// each charge's burst, refill rate and cost in ARGV:
+//
+//   static const redis::Script kSend(std::string(quota::kTokenBucketLua) + R"lua(
+//     ...checks that decide whether the call would store anything...
+//     local refused = concord_charge(concord_charges(5, 12, 2))  -- KEYS[5..6], ARGV[12..17]
+//     if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+//     ...writes...
+//   )lua");
+//   keys.push_back(quota::BucketKey("msg", charge));      // at KEYS[5], KEYS[6]
+//   quota::AppendChargeArgs(charge, args);                // at ARGV[12..14], ARGV[15..17]
+//   ... on {'quota', i, ms}: return quota::QuotaRefusal(charges[i - 1], absl::Milliseconds(ms));
+//
+// A bucket is a hash {t = tokens (float), ts = Redis time in ms} under
+// concord:{<tag>}:quota:<quota>:<type>/<id>. Time is Redis's own clock (TIME), one clock for every
+// replica. A missing key is a full bucket; each charge sets the key to expire once the bucket
+// would be full again, so idle agencies leave nothing in Redis. Several buckets are charged all or
+// none: a call refused by one bucket consumes nothing from the others.
+//
+// Lua functions defined by the fragment (locals of the script):
+//   concord_now_ms()                         Redis time in milliseconds
+//   concord_charges(first_key, first_arg, n) the n charges declared at KEYS[first_key..] and
+//                                            ARGV[first_arg..] (3 ARGV each: burst, rate, cost)
+//   concord_charge(charges)                  0 when every bucket was charged, otherwise
+//                                            {index of the first bucket short of tokens (1-based),
+//                                             milliseconds until it holds the cost}
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/identity/agency_id.h"
+#include "common/quota/quota_table.h"
+
+namespace concord::quota {
+
+/// One charge of one agency's bucket.
+struct Charge {
+  Quota quota = Quota::kSend;
+  AgencyId agency;
+  BucketSpec spec;
+  int64_t cost = 1;
+};
+
+inline constexpr std::string_view kTokenBucketLua = R"lua(
+local function concord_now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function concord_charges(first_key, first_arg, n)
+  local out = {}
+  for i = 1, n do
+    local a = first_arg + (i - 1) * 3
+    out[i] = {KEYS[first_key + i - 1], tonumber(ARGV[a]), tonumber(ARGV[a + 1]),
+              tonumber(ARGV[a + 2])}
+  end
+  return out
+end
+local function concord_bucket_level(key, burst, rate, now)
+  local h = redis.call('HMGET', key, 't', 'ts')
+  local tokens, ts = tonumber(h[1]), tonumber(h[2])
+  if not tokens or not ts then return burst end
+  if now > ts then tokens = tokens + (now - ts) * rate / 1000 end
+  if tokens > burst then tokens = burst end
+  return tokens
+end
+local function concord_charge(charges)
+  local now = concord_now_ms()
+  local left = {}
+  for i, c in ipairs(charges) do
+    local level = concord_bucket_level(c[1], c[2], c[3], now)
+    if level < c[4] then return {i, math.ceil((c[4] - level) * 1000 / c[3])} end
+    left[i] = level - c[4]
+  end
+  for i, c in ipairs(charges) do
+    redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now)
+    redis.call('PEXPIRE', c[1], math.ceil((c[2] - left[i]) * 1000 / c[3]) + 1000)
+  end
+  return 0
+end
+)lua";
+
+/// concord:{<tag>}:quota:<quota name>:<type>/<id>
+std::string BucketKey(std::string_view tag, Quota quota, const AgencyId& agency);
+inline std::string BucketKey(std::string_view tag, const Charge& charge) {
+  return BucketKey(tag, charge.quota, charge.agency);
+}
+
+/// Appends burst, refill per second and cost (3 ARGV) of `charge`.
+void AppendChargeArgs(const Charge& charge, std::vector<std::string>& args);
+
+}  // namespace concord::quota

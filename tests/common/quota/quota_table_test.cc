@@ -1,0 +1,161 @@
+// Unit tests of the quota table: defaults, overrides (--quotas), the docs table, and the sizing
+// argument of docs/operations.md "Sizing" replayed against the default buckets.
+#include "common/quota/quota_table.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/field_violations.h"
+
+namespace concord::quota {
+namespace {
+
+constexpr int64_t kMiB = 1024 * 1024;
+
+// Test that operational agencies and restricted ones get their profiles.
+TEST(QuotaTable, DefaultsGiveOperationalAndRestrictedProfiles) {
+  const QuotaTable t = QuotaTable::Defaults();
+  EXPECT_EQ(t.Bucket(AgencyType::kPolice, Quota::kSend), (BucketSpec{20000, 5}));
+  EXPECT_EQ(t.Bucket(AgencyType::kAdmin, Quota::kSend), (BucketSpec{20000, 5}));
+  EXPECT_EQ(t.Bucket(AgencyType::kPlatform, Quota::kSend), (BucketSpec{2000, 1}));
+  EXPECT_EQ(t.CapOf(AgencyType::kReceptionCentre, Cap::kStreams), 32);
+  EXPECT_EQ(t.CapOf(AgencyType::kPlatform, Cap::kStreams), 8);
+  for (AgencyType type : kAllAgencyTypes) {
+    for (Quota q : kAllQuotas) {
+      EXPECT_GE(t.Bucket(type, q).burst, MinimumBurst(q)) << QuotaName(q);
+      EXPECT_GT(t.Bucket(type, q).per_second, 0) << QuotaName(q);
+    }
+    for (Cap c : kAllCaps) EXPECT_GT(t.CapOf(type, c), 0) << CapName(c);
+  }
+}
+
+// Test that overrides apply per type and to every type with '*', later entries winning.
+TEST(QuotaTable, OverridesApplyPerTypeAndForEveryType) {
+  auto t = QuotaTable::Defaults().WithOverrides(
+      " *.streams=4; police.send=100/0.5 ;police.streams=6;platform.upload_bytes=8388608/2048");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->Bucket(AgencyType::kPolice, Quota::kSend), (BucketSpec{100, 0.5}));
+  EXPECT_EQ(t->Bucket(AgencyType::kMagistrate, Quota::kSend), (BucketSpec{20000, 5}));
+  EXPECT_EQ(t->CapOf(AgencyType::kPolice, Cap::kStreams), 6);
+  EXPECT_EQ(t->CapOf(AgencyType::kMagistrate, Cap::kStreams), 4);
+  EXPECT_EQ(t->Bucket(AgencyType::kPlatform, Quota::kUploadBytes), (BucketSpec{8 * kMiB, 2048}));
+  EXPECT_TRUE(QuotaTable::Defaults().WithOverrides("").ok());
+}
+
+// Test that every malformed entry is refused on --quotas, naming the entry.
+TEST(QuotaTable, RefusesMalformedOverrides) {
+  for (const char* bad :
+       {"police", "police.send", "pol.send=1/1", "police.sned=1/1", "police.send=10",
+        "police.send=10/0", "police.send=10/-1", "police.send=0/1", "police.send_bytes=1024/1",
+        "police.streams=0", "police.streams=x", "police.send=1e3/1", "police.send=10/abc"}) {
+    auto t = QuotaTable::Defaults().WithOverrides(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    const auto v = FieldViolationsOf(t.status());
+    ASSERT_EQ(v.size(), 1u) << bad;
+    EXPECT_EQ(v[0].field, "--quotas");
+    EXPECT_NE(v[0].description.find(bad), std::string::npos) << v[0].description;
+  }
+}
+
+// Test that docs/operations.md carries the generated table of defaults.
+TEST(QuotaTable, OperationsDocListsTheDefaults) {
+  const std::filesystem::path doc =
+      std::filesystem::path(CONCORD_SOURCE_DIR) / "docs/operations.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << "cannot read " << doc;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string md = QuotaTable::Defaults().Markdown();
+  EXPECT_NE(text.str().find(md), std::string::npos)
+      << doc << " is stale; replace the table between the quota-defaults markers with:\n"
+      << md;
+}
+
+// ---- Sizing (docs/operations.md "Sizing"): the defaults against national traffic and a flood.
+
+// The bucket of token_bucket.h, in C++, driven by a simulated clock.
+class Bucket {
+ public:
+  explicit Bucket(BucketSpec spec) : spec_(spec), tokens_(static_cast<double>(spec.burst)) {}
+  bool Take(double at_s, double cost) {
+    tokens_ = std::min<double>(static_cast<double>(spec_.burst),
+                               tokens_ + (at_s - last_s_) * spec_.per_second);
+    last_s_ = at_s;
+    if (tokens_ < cost) return false;
+    tokens_ -= cost;
+    return true;
+  }
+
+ private:
+  BucketSpec spec_;
+  double tokens_;
+  double last_s_ = 0;
+};
+
+// `count` charges of `cost` spread evenly over `seconds`; returns how many passed.
+int64_t Replay(const BucketSpec& spec, int64_t count, double seconds, double cost) {
+  Bucket b(spec);
+  int64_t passed = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    if (b.Take(seconds * static_cast<double>(i) / static_cast<double>(count), cost)) ++passed;
+  }
+  return passed;
+}
+
+// A pessimistic national peak day of the busiest operational agency (docs "Sizing"): 2,800
+// messages of 20 KiB, 140 attachments of 4 MiB, 100 draft saves; 30 % of it in one hour.
+TEST(QuotaSizing, NationalPeakOfTheBusiestAgencyIsNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type :
+       {AgencyType::kPolice, AgencyType::kMagistrate, AgencyType::kReceptionCentre,
+        AgencyType::kImmigrationOffice, AgencyType::kSocialInspection, AgencyType::kAdmin}) {
+    struct Load {
+      Quota quota;
+      int64_t per_day;
+      double cost;
+    };
+    for (const Load& l :
+         {Load{Quota::kSend, 2800, 1}, Load{Quota::kSendBytes, 2800, 20 * 1024},
+          Load{Quota::kUpload, 140, 1}, Load{Quota::kUploadBytes, 140 * 4, 1024.0 * 1024},
+          Load{Quota::kDraft, 100, 1}}) {
+      const BucketSpec& spec = t.Bucket(type, l.quota);
+      const int64_t peak_hour = l.per_day * 3 / 10;
+      EXPECT_EQ(Replay(spec, peak_hour, 3600, l.cost), peak_hour)
+          << AgencyTypeName(type) << " " << QuotaName(l.quota) << ": peak hour refused";
+      EXPECT_EQ(Replay(spec, l.per_day, 86400, l.cost), l.per_day)
+          << AgencyTypeName(type) << " " << QuotaName(l.quota) << ": peak day refused";
+    }
+  }
+}
+
+// The standard benchmark (docs/performance.md) at the throughput target of 6,000 sends/s over 8
+// agencies: 750 sends/s of ~1.6 KiB stored envelopes per agency for 2 s warm-up + 20 s.
+TEST(QuotaSizing, StandardBenchmarkAtTheThroughputTargetIsNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  EXPECT_EQ(Replay(t.Bucket(AgencyType::kPolice, Quota::kSend), 750 * 22, 22, 1), 750 * 22);
+  EXPECT_EQ(Replay(t.Bucket(AgencyType::kPolice, Quota::kSendBytes), 750 * 22, 22, 1640), 750 * 22);
+}
+
+// One agency flooding for 60 s at this machine's full speed (1,500 sends/s; 150 MiB/s of
+// chunks): everything beyond the burst and a minute of refill is refused.
+TEST(QuotaSizing, AFloodIsRefusedAfterTheBurst) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    const BucketSpec send = t.Bucket(type, Quota::kSend);
+    const int64_t passed = Replay(send, 1500 * 60, 60, 1);
+    EXPECT_LE(passed, send.burst + static_cast<int64_t>(send.per_second * 60) + 1);
+    EXPECT_LT(passed, 1500 * 60 / 4) << AgencyTypeName(type) << ": a flood mostly passes";
+    const BucketSpec up = t.Bucket(type, Quota::kUploadBytes);
+    const int64_t chunks = Replay(up, 150 * 60, 60, 1024.0 * 1024);
+    EXPECT_LE(chunks * kMiB, up.burst + static_cast<int64_t>(up.per_second * 60) + kMiB);
+    EXPECT_LE(chunks * kMiB, 256 * kMiB) << AgencyTypeName(type);
+  }
+}
+
+}  // namespace
+}  // namespace concord::quota
