@@ -281,7 +281,7 @@ TEST(ApplyTransition, EveryStateTransitionAgencyTypeTriple) {
       }
     }
   }
-  EXPECT_EQ(checked, 10 * 16 * 9);
+  EXPECT_EQ(checked, 10 * 16 * static_cast<int>(kAllAgencyTypes.size()));
   EXPECT_GT(allowed, 40);
 }
 
