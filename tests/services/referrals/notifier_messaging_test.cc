@@ -150,7 +150,8 @@ class NotifierMessagingTest : public ::testing::Test {
     w.entry.set_action("submit");
     w.entry.set_to_state(c.state());
     *w.entry.mutable_actor() = c.referring_agency();
-    w.deadlines_started.push_back(DeadlineStart{v1::DEADLINE_KIND_CENTRE_RESPONSE, due, {due}});
+    w.deadlines_started.push_back(
+        DeadlineStart{v1::DEADLINE_KIND_CENTRE_RESPONSE, due, std::nullopt, {due}});
     EXPECT_TRUE(store.Apply(w).ok());
     // The firing id is public knowledge to the parties: case id, deadline, stage, due time.
     return absl::StrCat(c.case_id(), "-centre_response-overdue-", absl::ToUnixMillis(due));
@@ -283,7 +284,7 @@ TEST_F(NotifierMessagingTest, ACentreCannotPreemptItsOwnOverdueAlert) {
   auto fired = store.FireDue(now, 10);
   ASSERT_TRUE(fired.ok()) << fired.status();
   ASSERT_EQ(*fired, 1);
-  ReferralsOutbox outbox(store, kTd);
+  ReferralsOutbox outbox(store, kTd, absl::UTCTimeZone());
   const notify::MessageIds ids = Ids();
   notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
                               ReferralsNotifierOptions("test"));
@@ -308,7 +309,7 @@ TEST_F(NotifierMessagingTest, ATakenIdIsResentUnderAFreshOne) {
   SendAsCentre(police, ids.Derive(firing, 0));
 
   ASSERT_TRUE(store.FireDue(now, 10).ok());
-  ReferralsOutbox outbox(store, kTd);
+  ReferralsOutbox outbox(store, kTd, absl::UTCTimeZone());
   notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
                               ReferralsNotifierOptions("test"));
   auto done = worker.RunOnce();
