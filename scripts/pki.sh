@@ -45,6 +45,7 @@ DEMO_AGENCIES=(
   admin/ops
   admin/concord-referrals
   admin/concord-directory
+  admin/concord-liaison
 )
 
 usage() {

@@ -67,7 +67,10 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   6. registers the demo agencies and runs the demo scenario with concordctl (directory, audit,
      secure messaging: sealed message + attachment, verified read, receipts, H2 forward refused;
      referrals: one case from detection to a registration certificate, notifications, the
-     sealed personal record opened by the magistrate, non-parties refused)
+     sealed personal record opened by the magistrate, non-parties refused; guidelines: the
+     seed set signed and published, received and acknowledged by police and a centre,
+     compliance, the outreach leaflet exported as static pages; liaison: a preservation and an
+     8-hour production order to a platform, a prosecutor's content-data order refused)
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
@@ -206,7 +209,9 @@ ctl_admin() { "$CONCORDCTL" --agency-dir "$ADMIN_DIR" --ca "$PKI/ca.pem" --serve
 wait_for_health() {
   local deadline=$((SECONDS + HEALTH_WAIT_SECONDS)) out
   while ((SECONDS < deadline)); do
-    if ! pid_alive "$SERVER_PID" concord-server; then
+    # kill -0, not pid_alive: right after the fork the child may not have exec'd concord-server
+    # yet (its cmdline is still this script's).
+    if ! kill -0 "$(cat "$SERVER_PID" 2>/dev/null || echo 0)" 2>/dev/null; then
       echo "---- last lines of $SERVER_LOG ----" >&2
       tail -n 30 "$SERVER_LOG" >&2 || true
       die "concord-server exited during start-up (log above)"
@@ -248,6 +253,8 @@ start_server() {
     CONCORD_REDIS_AUDIT_PASSWORD_FILE=$REDIS_SECRETS/concord-audit.password \
     CONCORD_REDIS_MESSAGING_PASSWORD_FILE=$REDIS_SECRETS/concord-messaging.password \
     CONCORD_REDIS_REFERRALS_PASSWORD_FILE=$REDIS_SECRETS/concord-referrals.password \
+    CONCORD_REDIS_GUIDELINES_PASSWORD_FILE=$REDIS_SECRETS/concord-guidelines.password \
+    CONCORD_REDIS_LIAISON_PASSWORD_FILE=$REDIS_SECRETS/concord-liaison.password \
     nohup "$SERVER_BIN" \
     --listen-address "$LISTEN" --health-address "$HEALTH" --metrics-address "$METRICS" \
     --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" --tls-ca "$PKI/ca.pem" \
@@ -257,6 +264,7 @@ start_server() {
     --referrals-notifier-dir "$PKI/agencies/admin/concord-referrals" \
     --bootstrap-directory-admins admin/ops \
     --directory-notifier-dir "$PKI/agencies/admin/concord-directory" \
+    --liaison-notifier-dir "$PKI/agencies/admin/concord-liaison" \
     --notifier-secret-file "$PKI/notifier/notifier.secret" \
     >>"$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$SERVER_PID"
@@ -286,6 +294,7 @@ DEMO_DATA=(
   "platform/example-platform|Example online platform|BE|online_ads|en||"
   "admin/concord-referrals|Concord referrals notifier (case notifications)|BE|notifications|en||"
   "admin/concord-directory|Concord directory notifier (announcements of directory changes)|BE|notifications|en||"
+  "admin/concord-liaison|Concord liaison notifier (orders, 8-hour alerts, deadline reminders)|BE|notifications|en||"
 )
 
 # Every directory change names the officer and why (services/directory/README.md).
@@ -659,7 +668,81 @@ JSON
   step "referral: the history of the case (as $pagasa; sealed notes opened locally with its key)"
   show "$p/$pagasa referral history $case_id --open-notes"
   demo ctl_as "$pagasa" referral history "$case_id" --open-notes
+
+  run_guideline_demo
+  run_liaison_demo
 }
+
+# ---- guidelines (issue 11) -----------------------------------------------------------------------
+# The seed set of deploy/seed/guidelines (working drafts) signed with the coordination unit's key
+# and published (--if-changed: a second run adds nothing); a police unit and a centre receive it
+# on a stream, each version verified in concordctl, and acknowledge; the coordination unit sees
+# who has and has not; the public outreach leaflet is exported as static pages.
+run_guideline_demo() {
+  local icu=coordination_unit/icu-thb police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local p="--agency-dir var/pki/agencies" d out
+
+  step "guidelines: $icu signs and publishes the seed set (deploy/seed/guidelines, working drafts)"
+  for d in definition knowing-use non-punishment referral-indicators outreach-sex-workers; do
+    show "$p/$icu guideline publish --if-changed deploy/seed/guidelines/$d"
+    out=$(demo ctl_as "$icu" guideline publish --if-changed "$ROOT/deploy/seed/guidelines/$d")
+    head -n 1 <<<"$out"
+  done
+
+  step "guidelines: $police and $pagasa receive them on a stream, verify each one and acknowledge"
+  show "$p/$police --officer demo-inspector guideline watch --ack --duration 3s"
+  demo ctl_as "$police" --officer demo-inspector guideline watch --ack --duration 3s
+  show "$p/$pagasa --officer demo-social-worker guideline watch --ack --duration 3s"
+  demo ctl_as "$pagasa" --officer demo-social-worker guideline watch --ack --duration 3s
+
+  step "guidelines: $pagasa reads the non-punishment guideline in Dutch (verified locally)"
+  show "$p/$pagasa guideline show non-punishment --language nl"
+  out=$(demo ctl_as "$pagasa" guideline show non-punishment --language nl)
+  head -n 16 <<<"$out"
+  echo "..."
+
+  step "guidelines: compliance - who has and has not acknowledged (as $icu; audited)"
+  show "$p/$icu guideline compliance definition-2024-1712"
+  demo ctl_as "$icu" guideline compliance definition-2024-1712
+
+  step "guidelines: $pagasa exports the public leaflet as static pages (fr, nl, en, es, pt)"
+  show "$p/$pagasa guideline export outreach-sex-workers --html var/demo/outreach"
+  demo ctl_as "$pagasa" guideline export outreach-sex-workers --html "$ROOT/var/demo/outreach"
+}
+# ---- end guidelines ----
+
+# Liaison (issue 12): the e-Evidence desk. The Brussels prosecutor (magistrate_role=prosecutor)
+# orders the demo platform to preserve subscriber data (60 days, ending at the end of a Brussels
+# day) and, in an emergency, to produce them (an exact 8-hour clock, notified to the platform at
+# once by admin/concord-liaison); a content-data order needs an investigating judge and is refused.
+run_liaison_demo() {
+  local magistrate=magistrate/parquet-bruxelles-thb platform=platform/example-platform
+  local p="--agency-dir var/pki/agencies" out id
+
+  step "liaison: $magistrate (a prosecutor) orders $platform to preserve subscriber data"
+  show "$p/$magistrate liaison create --type preservation_order --executor $platform --data-category subscriber --case-reference BXL.12.34/2026"
+  out=$(demo ctl_as "$magistrate" --json liaison create --type preservation_order \
+    --executor "$platform" --data-category subscriber --case-reference BXL.12.34/2026)
+  id=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["request"]["request_id"])' <<<"$out")
+  demo ctl_as "$magistrate" liaison show "$id" | head -n 9
+
+  step "liaison: a prosecutor may not order content data (an investigating judge must)"
+  show "$p/$magistrate liaison create --type production_order --executor $platform --data-category content --offence-max-years 5"
+  refused "a prosecutor's content-data order" ctl_as "$magistrate" liaison create \
+    --type production_order --executor "$platform" --data-category content --offence-max-years 5
+
+  step "liaison: an emergency production order of subscriber data: 8 hours, the platform is alerted at once"
+  show "$p/$magistrate liaison create --type production_order --emergency --executor $platform --data-category subscriber"
+  demo ctl_as "$magistrate" liaison create --type production_order --emergency \
+    --executor "$platform" --data-category subscriber --do-not-inform-user | head -n 8
+
+  step "liaison: $platform sees only the orders addressed to it, and confirms the preservation"
+  show "$p/$platform liaison list"
+  demo ctl_as "$platform" liaison list
+  show "$p/$platform liaison act $id confirm_preservation"
+  demo ctl_as "$platform" liaison act "$id" confirm_preservation | head -n 3
+}
+# ---- end liaison ----
 
 summary() {
   cat <<EOF
@@ -680,6 +763,8 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/admin/ops audit verify --expect-checkpoint var/audit-checkpoints
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa message inbox
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
+  \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital guideline list
+  \$CTL --agency-dir var/pki/agencies/platform/example-platform liaison list
   New agency: ./scripts/pki.sh agency police pz-liege, then
   \$CTL --agency-dir var/pki/agencies/admin/ops --officer you --justification "new zone" \\
     directory register --from-pki var/pki/agencies/police/pz-liege

@@ -267,4 +267,178 @@ int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output
 int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
                        const ReferralHistoryArgs& args, Output& out);
 
+// ---- guideline -----------------------------------------------------------------------------
+// concord.guidelines.v1.Guidelines (guideline_commands.cc) over the agency-side library
+// (client/guidelines): versions are signed here with DIR/sign.key, and every version or
+// withdrawal received is verified here against its publisher's directory key and its
+// recomputed SHA-256 (exit 3 when it does not verify), whatever the server says.
+
+struct GuidelinePublishArgs {
+  std::string dir;               // the draft: DIR/guideline.json + one text file per language
+  int64_t version = 0;           // 0 = the guideline's latest version + 1 (1 for a new one)
+  std::string effective;         // RFC 3339 or "now" (default)
+  std::string ack_deadline;      // RFC 3339; default: effective + the draft's ack_within_days
+  bool if_changed = false;       // publish only if the draft differs from the latest version
+  std::string signing_key_file;  // default DIR/sign.key of --agency-dir
+};
+int RunGuidelinePublish(const Globals& globals, const GuidelinePublishArgs& args, Output& out);
+
+struct GuidelineWithdrawArgs {
+  std::string id;
+  int64_t version = 0;
+  std::string reason;
+  std::string signing_key_file;
+};
+int RunGuidelineWithdraw(const Globals& globals, const GuidelineWithdrawArgs& args, Output& out);
+
+struct GuidelineListArgs {
+  std::string id;
+  std::string topic;
+  std::string audience_type;
+  bool public_only = false;
+  std::string effective_from;  // RFC 3339
+  std::string effective_to;
+  bool all = false;        // include superseded versions
+  bool withdrawn = false;  // include withdrawn versions
+  int page_size = 0;
+  std::string page_token;
+};
+int RunGuidelineList(const Globals& globals, const GuidelineListArgs& args, Output& out);
+
+struct GuidelineShowArgs {
+  std::string id;
+  int64_t version = 0;                 // 0 = the version in force
+  std::vector<std::string> languages;  // preferred, in order
+  std::string from_file;               // verify a version saved with `show --json` instead
+};
+/// Get; verifies hash and publisher signature locally and says so (exit 3 when they do not
+/// verify, also when the server refuses a version it found altered: DATA_LOSS
+/// VERSION_VERIFICATION_FAILED).
+int RunGuidelineShow(const Globals& globals, const GuidelineShowArgs& args, Output& out);
+
+struct GuidelineDiffArgs {
+  std::string id;
+  int64_t from = 0;
+  int64_t to = 0;
+  std::string language;
+};
+int RunGuidelineDiff(const Globals& globals, const GuidelineDiffArgs& args, Output& out);
+
+struct GuidelineAckArgs {
+  std::string id;
+  int64_t version = 0;  // 0 = the version in force
+};
+/// Gets and verifies the version, then acknowledges its SHA-256 (the officer, --officer, is
+/// required by the server).
+int RunGuidelineAck(const Globals& globals, const GuidelineAckArgs& args, Output& out);
+
+struct GuidelineComplianceArgs {
+  std::string id;
+  int64_t version = 0;
+};
+int RunGuidelineCompliance(const Globals& globals, const GuidelineComplianceArgs& args,
+                           Output& out);
+
+struct GuidelineWatchArgs {
+  std::string after;     // resume after this cursor
+  int max = 0;           // stop after this many events; 0 = until Ctrl-C / SIGTERM
+  std::string duration;  // "30s", "10m"; "" = no limit
+  bool ack = false;      // acknowledge each verified version
+  int max_retries = 0;
+};
+/// Subscribe: one line per event, each verified locally (and said so); resumes with backoff;
+/// exit 3 if an event did not verify.
+int RunGuidelineWatch(const Globals& globals, const GuidelineWatchArgs& args, Output& out);
+
+struct GuidelineExportArgs {
+  std::string id;
+  int64_t version = 0;
+  std::string html_dir;
+};
+/// Writes a verified PUBLIC version as one self-contained static HTML page per language.
+int RunGuidelineExport(const Globals& globals, const GuidelineExportArgs& args, Output& out);
+
+// ---- liaison -------------------------------------------------------------------------------
+// concord.liaison.v1.Liaison (liaison_commands.cc): international requests with their legal
+// clocks, joint investigation teams, the platform desk. Enum values are given in lower case
+// without their prefix (--type production_order, --state issued, MOVE acknowledge). The substance
+// of a request travels as sealed messages (`message send`); liaison records ids, clocks, states
+// and SHA-256 digests only.
+
+struct LiaisonCreateArgs {
+  std::string type;            // eio, spoc_information, production_order, ...
+  std::string executor;        // "<type>/<id>"
+  std::string order_message;   // the sealed order form's message id
+  std::string case_reference;  // no personal data
+  std::string urgency;         // spoc_information: standard, urgent_indirect, urgent_direct
+  bool emergency = false;      // production_order: 8 hours
+  std::string data_category;   // e-Evidence: subscriber, identification, traffic, content
+  int offence_max_years = 0;
+  bool do_not_inform_user = false;
+  std::string follow_up;  // RFC 3339 (MLA, Europol/Eurojust)
+};
+int RunLiaisonCreate(const Globals& globals, const LiaisonCreateArgs& args, Output& out);
+
+struct LiaisonListArgs {
+  std::string type;
+  std::string state;
+  int page_size = 0;
+  std::string page_token;
+};
+int RunLiaisonList(const Globals& globals, const LiaisonListArgs& args, Output& out);
+
+struct LiaisonShowArgs {
+  std::string id;
+};
+/// The request, its clocks (due in UTC and in the executor's zone) and its history.
+int RunLiaisonShow(const Globals& globals, const LiaisonShowArgs& args, Output& out);
+
+struct LiaisonActArgs {
+  std::string id;
+  std::string move;            // acknowledge, recognise, answer, refuse, ...
+  std::string reason;          // a reason code, e.g. double_criminality, complexity
+  std::string reason_message;  // the sealed message with the reason's words
+  int extension_days = 0;
+  std::vector<std::string> evidence;  // MESSAGE_ID:SHA256_HEX:SIZE (answer; signed here)
+  std::string message;                // clarify: the sealed clarification's message id
+  std::string follow_up;              // set_follow_up: RFC 3339
+  int64_t expected_version = -1;      // -1 = the version just read
+  std::string signing_key_file;       // answer with evidence: default DIR/sign.key
+};
+/// Reads the request, then applies the move with the version read as expected_version. An
+/// answer with evidence is signed here (Ed25519, the bytes of docs/liaison.md "Signed answers").
+int RunLiaisonAct(const Globals& globals, const LiaisonActArgs& args, Output& out);
+
+struct LiaisonLinkArgs {
+  std::string message;         // the platform's DSA art. 18 NOTIFICATION
+  std::string case_reference;  // the case police opened
+  std::string platform;        // "platform/<id>"
+};
+int RunLiaisonLink(const Globals& globals, const LiaisonLinkArgs& args, Output& out);
+int RunLiaisonLinked(const Globals& globals, const LiaisonLinkArgs& args, Output& out);
+
+struct LiaisonJitArgs {
+  std::string jit;                    // team id
+  std::string reference;              // create
+  std::vector<std::string> members;   // create: besides the caller; add/leave: one
+  std::string kind;                   // share: message | evidence
+  std::string message;                // share
+  std::string envelope_sha256;        // share
+  std::vector<std::string> evidence;  // share: MESSAGE_ID:SHA256_HEX:SIZE
+  std::vector<std::string> to;        // share: recipients (current members)
+  int64_t after = 0;                  // entries / watch
+  int max = 0;                        // entries: 0 = 100; watch: 0 = until the stream ends
+  std::string duration;               // watch: "30s", "10m"
+};
+int RunLiaisonJitCreate(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitAdd(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+/// Removes a member (default: this agency). Its open WatchJit streams end at once.
+int RunLiaisonJitLeave(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitShow(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitShare(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+int RunLiaisonJitEntries(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+/// WatchJit: one line per entry until --max entries, --duration, or the server ends the stream
+/// (exit 2 with PERMISSION_DENIED NOT_A_JIT_MEMBER when this agency left the team).
+int RunLiaisonJitWatch(const Globals& globals, const LiaisonJitArgs& args, Output& out);
+
 }  // namespace concord::ctl

@@ -544,6 +544,328 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
       [&] { run = [&](Output& o) { return RunReferralHistory(g, r.keys, r.history, o); }; });
 }
 
+// ---- liaison (concord.liaison.v1.Liaison: requests with legal clocks, JITs, platform desk) ----
+
+struct LiaisonArgs {
+  concord::ctl::LiaisonCreateArgs create;
+  concord::ctl::LiaisonListArgs list;
+  concord::ctl::LiaisonShowArgs show;
+  concord::ctl::LiaisonActArgs act;
+  concord::ctl::LiaisonLinkArgs link;
+  concord::ctl::LiaisonJitArgs jit;
+};
+
+constexpr const char* kLiaisonFooter =
+    "\nThe order form, the questions and the evidence travel as sealed messages (`message send`);\n"
+    "liaison records who asks whom for what, its legal clocks (due in UTC and in the executor's\n"
+    "time zone), its state and the SHA-256 of the evidence. An answer with evidence is signed\n"
+    "here with DIR/sign.key. Enum values in lower case: --type production_order, --state issued.\n"
+    "Examples:\n"
+    "  concordctl --agency-dir var/pki/agencies/magistrate/parquet-bruxelles-thb liaison create "
+    "\\\n"
+    "    --type preservation_order --executor platform/example-platform --data-category "
+    "subscriber\n"
+    "  concordctl --agency-dir var/pki/agencies/platform/example-platform liaison act ID \\\n"
+    "    confirm_preservation\n"
+    "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital liaison jit create \\\n"
+    "    --reference JIT-BE-NL-2026-01 --member foreign_partner/europol\n";
+
+void AddLiaisonCommands(CLI::App& app, concord::ctl::Globals& g, LiaisonArgs& a, Runner& run) {
+  using namespace concord::ctl;  // NOLINT: Run* names only
+  CLI::App* liaison = app.add_subcommand(
+      "liaison",
+      "international requests with their legal clocks (EIO, 2023/977, e-Evidence, MLA), joint "
+      "investigation teams and the platform desk (concord.liaison.v1.Liaison)");
+  liaison->require_subcommand(1);
+  liaison->fallthrough();
+  liaison->footer(kLiaisonFooter);
+
+  CLI::App* create = liaison->add_subcommand(
+      "create", "issues a request to an executing agency; its legal clocks start now");
+  create
+      ->add_option("--type", a.create.type,
+                   "eio, spoc_information, production_order, preservation_order, "
+                   "mutual_legal_assistance or europol_eurojust")
+      ->required();
+  create->add_option("--executor", a.create.executor, "the agency that must act, <type>/<id>")
+      ->required();
+  create->add_option("--order-message", a.create.order_message,
+                     "message id of the sealed order form sent with `message send`");
+  create->add_option("--case-reference", a.create.case_reference,
+                     "the case's reference (no personal data)");
+  create->add_option("--urgency", a.create.urgency,
+                     "spoc_information: standard (7 days), urgent_indirect (3 days) or "
+                     "urgent_direct (8 hours)");
+  create->add_flag("--emergency", a.create.emergency,
+                   "production_order: an emergency (8 hours instead of 10 days)");
+  create->add_option("--data-category", a.create.data_category,
+                     "e-Evidence orders: subscriber, identification, traffic or content");
+  create->add_option("--offence-max-years", a.create.offence_max_years,
+                     "production of content or traffic data: the maximum penalty of the offence "
+                     "(at least 3)");
+  create->add_flag("--do-not-inform-user", a.create.do_not_inform_user,
+                   "e-Evidence orders: the provider must not tell the user");
+  create->add_option("--follow-up", a.create.follow_up,
+                     "mutual_legal_assistance, europol_eurojust: RFC 3339 follow-up date");
+  create->callback([&] { run = [&](Output& o) { return RunLiaisonCreate(g, a.create, o); }; });
+
+  CLI::App* list = liaison->add_subcommand(
+      "list", "the requests this agency issued or must execute, newest update first");
+  list->add_option("--type", a.list.type, "only this type, e.g. eio");
+  list->add_option("--state", a.list.state, "only this state, e.g. issued");
+  list->add_option("--page-size", a.list.page_size, "requests per page (0 = server default)");
+  list->add_option("--page-token", a.list.page_token, "the page to fetch (printed as next)");
+  list->callback([&] { run = [&](Output& o) { return RunLiaisonList(g, a.list, o); }; });
+
+  CLI::App* show = liaison->add_subcommand(
+      "show", "one request (a party's only): clocks in UTC and the executor's zone, history");
+  show->add_option("ID", a.show.id, "request id")->required();
+  show->callback([&] { run = [&](Output& o) { return RunLiaisonShow(g, a.show, o); }; });
+
+  CLI::App* act = liaison->add_subcommand(
+      "act",
+      "applies a move of the request's state table (docs/liaison.md), with the version just read "
+      "as expected version: acknowledge, extend_decision, recognise, refuse, notify_delay, "
+      "answer, request_clarification, clarify, cannot_comply, confirm_preservation, "
+      "extend_preservation, confirm_production_follows, release, set_follow_up, withdraw");
+  act->add_option("ID", a.act.id, "request id")->required();
+  act->add_option("MOVE", a.act.move, "the move, e.g. acknowledge")->required();
+  act->add_option("--reason", a.act.reason,
+                  "reason code (refuse, notify_delay, extend_decision, cannot_comply, "
+                  "request_clarification), e.g. double_criminality, complexity, data_not_held");
+  act->add_option("--reason-message", a.act.reason_message,
+                  "message id of a sealed message with the reason in words");
+  act->add_option("--extension-days", a.act.extension_days,
+                  "extend_decision, extend_preservation: 1..30");
+  act->add_option("--evidence", a.act.evidence,
+                  "answer: MESSAGE_ID:SHA256_HEX:SIZE of an attachment sent with `message send` "
+                  "(repeatable; the list is signed here with DIR/sign.key)")
+      ->allow_extra_args(false);
+  act->add_option("--message", a.act.message, "clarify: message id of the clarification");
+  act->add_option("--follow-up", a.act.follow_up, "set_follow_up: RFC 3339 date");
+  act->add_option("--expected-version", a.act.expected_version,
+                  "the version the move applies to (default: the version just read)");
+  act->add_option("--signing-key", a.act.signing_key_file,
+                  "Ed25519 private key PEM that signs an answer (default: DIR/sign.key)");
+  act->callback([&] { run = [&](Output& o) { return RunLiaisonAct(g, a.act, o); }; });
+
+  CLI::App* link = liaison->add_subcommand(
+      "link-notification",
+      "police: links a platform's DSA art. 18 notification (a messaging NOTIFICATION) to the "
+      "case opened on it");
+  link->add_option("--message", a.link.message, "the notification's message id")->required();
+  link->add_option("--case-reference", a.link.case_reference, "the case's reference")->required();
+  link->add_option("--platform", a.link.platform, "the notifying platform, platform/<id>")
+      ->required();
+  link->callback([&] { run = [&](Output& o) { return RunLiaisonLink(g, a.link, o); }; });
+
+  CLI::App* linked = liaison->add_subcommand("linked-notifications",
+                                             "police: the platform notifications linked to a case");
+  linked->add_option("--case-reference", a.link.case_reference, "the case's reference")->required();
+  linked->callback([&] { run = [&](Output& o) { return RunLiaisonLinked(g, a.link, o); }; });
+
+  CLI::App* jit = liaison->add_subcommand(
+      "jit",
+      "joint investigation teams: members, a membership-scoped ledger of messages and evidence "
+      "(who shared what, when, SHA-256); leaving ends access at once");
+  jit->require_subcommand(1);
+  jit->fallthrough();
+  CLI::App* jcreate = jit->add_subcommand("create", "creates a team led by this agency");
+  jcreate->add_option("--reference", a.jit.reference, "the team's reference (no personal data)")
+      ->required();
+  jcreate->add_option("--member", a.jit.members, "member <type>/<id> besides this agency (1..63)")
+      ->required()
+      ->allow_extra_args(false);
+  jcreate->callback([&] { run = [&](Output& o) { return RunLiaisonJitCreate(g, a.jit, o); }; });
+  CLI::App* jadd = jit->add_subcommand("add", "adds a member (the lead)");
+  jadd->add_option("JIT", a.jit.jit, "team id")->required();
+  jadd->add_option("--member", a.jit.members, "<type>/<id>")->required()->allow_extra_args(false);
+  jadd->callback([&] { run = [&](Output& o) { return RunLiaisonJitAdd(g, a.jit, o); }; });
+  CLI::App* jleave = jit->add_subcommand(
+      "leave", "removes a member (default: this agency); its open watches end at once");
+  jleave->add_option("JIT", a.jit.jit, "team id")->required();
+  jleave->add_option("--member", a.jit.members, "<type>/<id> (the lead removes others)")
+      ->allow_extra_args(false);
+  jleave->callback([&] { run = [&](Output& o) { return RunLiaisonJitLeave(g, a.jit, o); }; });
+  CLI::App* jshow = jit->add_subcommand("show", "the team and its current members");
+  jshow->add_option("JIT", a.jit.jit, "team id")->required();
+  jshow->callback([&] { run = [&](Output& o) { return RunLiaisonJitShow(g, a.jit, o); }; });
+  CLI::App* jshare = jit->add_subcommand(
+      "share", "records a message or an evidence set shared with members (sent with `message`)");
+  jshare->add_option("JIT", a.jit.jit, "team id")->required();
+  jshare->add_option("--kind", a.jit.kind, "message (default) or evidence");
+  jshare->add_option("--message", a.jit.message, "the sealed message's id")->required();
+  jshare
+      ->add_option("--envelope-sha256", a.jit.envelope_sha256,
+                   "hex SHA-256 of the message's envelope")
+      ->required();
+  jshare
+      ->add_option("--evidence", a.jit.evidence,
+                   "evidence: MESSAGE_ID:SHA256_HEX:SIZE (repeatable, 1..64)")
+      ->allow_extra_args(false);
+  jshare->add_option("--to", a.jit.to, "recipient member <type>/<id> (repeatable, 1..64)")
+      ->required()
+      ->allow_extra_args(false);
+  jshare->callback([&] { run = [&](Output& o) { return RunLiaisonJitShare(g, a.jit, o); }; });
+  CLI::App* jentries = jit->add_subcommand("entries", "the team's ledger, oldest first");
+  jentries->add_option("JIT", a.jit.jit, "team id")->required();
+  jentries->add_option("--after", a.jit.after, "entries after this sequence number");
+  jentries->add_option("--max", a.jit.max, "at most N entries (0 = 100; at most 500)");
+  jentries->callback([&] { run = [&](Output& o) { return RunLiaisonJitEntries(g, a.jit, o); }; });
+  CLI::App* jwatch = jit->add_subcommand(
+      "watch",
+      "follows the ledger live (one line per entry); ends with exit 2 NOT_A_JIT_MEMBER when "
+      "this agency leaves or is removed");
+  jwatch->add_option("JIT", a.jit.jit, "team id")->required();
+  jwatch->add_option("--after", a.jit.after, "entries after this sequence number");
+  jwatch->add_option("--max", a.jit.max, "stop after N entries (0 = until the stream ends)");
+  jwatch->add_option("--duration", a.jit.duration, "stop after this long, e.g. 30s, 10m");
+  jwatch->callback([&] { run = [&](Output& o) { return RunLiaisonJitWatch(g, a.jit, o); }; });
+}
+
+// ---- guideline (concord.guidelines.v1.Guidelines; signed and verified by client/guidelines) ----
+
+struct GuidelineArgs {
+  concord::ctl::GuidelinePublishArgs publish;
+  concord::ctl::GuidelineWithdrawArgs withdraw;
+  concord::ctl::GuidelineListArgs list;
+  concord::ctl::GuidelineShowArgs show;
+  concord::ctl::GuidelineDiffArgs diff;
+  concord::ctl::GuidelineAckArgs ack;
+  concord::ctl::GuidelineComplianceArgs compliance;
+  concord::ctl::GuidelineWatchArgs watch;
+  concord::ctl::GuidelineExportArgs export_args;
+};
+
+constexpr const char* kGuidelineFooter =
+    "\nVersions are signed here with your agency's DIR/sign.key (--signing-key), and every "
+    "version\n"
+    "or withdrawal received is verified here: its SHA-256 recomputed from the content and its\n"
+    "signature checked against the publisher's key in the directory (exit 3 if not).\n"
+    "Examples:\n"
+    "  concordctl --agency-dir var/pki/agencies/coordination_unit/icu-thb guideline publish \\\n"
+    "    deploy/seed/guidelines/definition\n"
+    "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital --officer insp-17 \\\n"
+    "    guideline ack definition-2024-1712\n";
+
+void AddGuidelineCommands(CLI::App& app, concord::ctl::Globals& g, GuidelineArgs& a, Runner& run) {
+  using namespace concord::ctl;  // NOLINT: Run* names only
+  CLI::App* guideline = app.add_subcommand(
+      "guideline",
+      "signed, versioned, multilingual guidance (concord.guidelines.v1.Guidelines): publish, "
+      "read, acknowledge, follow compliance, export outreach pages");
+  guideline->require_subcommand(1);
+  guideline->fallthrough();
+  guideline->footer(kGuidelineFooter);
+
+  CLI::App* publish = guideline->add_subcommand(
+      "publish",
+      "signs the draft in DIR (guideline.json + one text file per language) with this agency's "
+      "signing key and publishes it as the next version (publisher right required)");
+  publish
+      ->add_option("DIR", a.publish.dir,
+                   "the draft's folder, e.g. deploy/seed/guidelines/definition")
+      ->required();
+  publish->add_option("--version", a.publish.version,
+                      "version number (default: the latest + 1; 1 for a new guideline)");
+  publish->add_option("--effective", a.publish.effective,
+                      "RFC 3339 time it takes effect (default: now)");
+  publish->add_option("--ack-deadline", a.publish.ack_deadline,
+                      "RFC 3339 deadline for acknowledgements (default: effective + "
+                      "ack_within_days of the manifest)");
+  publish->add_flag("--if-changed", a.publish.if_changed,
+                    "publish only when the draft's text, topics, references or audience differ "
+                    "from the latest version (scripts may run it again)");
+  publish->add_option("--signing-key", a.publish.signing_key_file,
+                      "Ed25519 private key PEM (default: DIR/sign.key of --agency-dir)");
+  publish->callback([&] { run = [&](Output& o) { return RunGuidelinePublish(g, a.publish, o); }; });
+
+  CLI::App* withdraw = guideline->add_subcommand(
+      "withdraw", "signs and records the withdrawal of a version (the guideline's publisher)");
+  withdraw->add_option("ID", a.withdraw.id, "guideline id")->required();
+  withdraw->add_option("VERSION", a.withdraw.version, "version")->required();
+  withdraw->add_option("--reason", a.withdraw.reason, "why (1..500 characters)")->required();
+  withdraw->add_option("--signing-key", a.withdraw.signing_key_file,
+                       "Ed25519 private key PEM (default: DIR/sign.key of --agency-dir)");
+  withdraw->callback(
+      [&] { run = [&](Output& o) { return RunGuidelineWithdraw(g, a.withdraw, o); }; });
+
+  CLI::App* list = guideline->add_subcommand(
+      "list", "the versions this agency can see, newest effective date first (titles only)");
+  list->add_option("--guideline", a.list.id, "only this guideline");
+  list->add_option("--topic", a.list.topic, "only this topic, e.g. non-punishment");
+  list->add_option("--audience-type", a.list.audience_type,
+                   "only versions addressing this agency type, e.g. police");
+  list->add_flag("--public", a.list.public_only, "only public outreach material");
+  list->add_option("--effective-from", a.list.effective_from, "RFC 3339, inclusive");
+  list->add_option("--effective-to", a.list.effective_to, "RFC 3339, exclusive");
+  list->add_flag("--all", a.list.all, "include superseded versions");
+  list->add_flag("--withdrawn", a.list.withdrawn, "include withdrawn versions");
+  list->add_option("--page-size", a.list.page_size, "versions per page (0 = server default)");
+  list->add_option("--page-token", a.list.page_token, "the page to fetch (printed as next)");
+  list->callback([&] { run = [&](Output& o) { return RunGuidelineList(g, a.list, o); }; });
+
+  CLI::App* show = guideline->add_subcommand(
+      "show",
+      "one version (default: the one in force) in the preferred language, verified here: "
+      "SHA-256 and publisher signature (exit 3 \"VERIFICATION FAILED\" naming the version)");
+  show->add_option("ID", a.show.id, "guideline id");
+  show->add_option("--version", a.show.version, "version (0 = the one in force)");
+  show->add_option("--language", a.show.languages,
+                   "preferred language, repeatable in order (fallback: nl, fr, de, en)")
+      ->allow_extra_args(false);
+  show->add_option("--from-file", a.show.from_file,
+                   "verify a version saved earlier with `concordctl --json guideline show`");
+  show->callback([&] { run = [&](Output& o) { return RunGuidelineShow(g, a.show, o); }; });
+
+  CLI::App* diff = guideline->add_subcommand(
+      "diff", "what changed in one language between two versions (both verified)");
+  diff->add_option("ID", a.diff.id, "guideline id")->required();
+  diff->add_option("FROM", a.diff.from, "older version")->required();
+  diff->add_option("TO", a.diff.to, "newer version")->required();
+  diff->add_option("--language", a.diff.language, "e.g. fr")->required();
+  diff->callback([&] { run = [&](Output& o) { return RunGuidelineDiff(g, a.diff, o); }; });
+
+  CLI::App* ack = guideline->add_subcommand(
+      "ack",
+      "verifies a version and acknowledges its SHA-256 for this agency (idempotent; the acting "
+      "officer, --officer, is required and audited)");
+  ack->add_option("ID", a.ack.id, "guideline id")->required();
+  ack->add_option("--version", a.ack.version, "version (0 = the one in force)");
+  ack->callback([&] { run = [&](Output& o) { return RunGuidelineAck(g, a.ack, o); }; });
+
+  CLI::App* compliance = guideline->add_subcommand(
+      "compliance",
+      "who has and has not acknowledged a version, by agency type, overdue and suspended "
+      "agencies apart (the guideline's publisher; audited)");
+  compliance->add_option("ID", a.compliance.id, "guideline id")->required();
+  compliance->add_option("--version", a.compliance.version, "version (0 = the one in force)");
+  compliance->callback(
+      [&] { run = [&](Output& o) { return RunGuidelineCompliance(g, a.compliance, o); }; });
+
+  CLI::App* watch = guideline->add_subcommand(
+      "watch",
+      "follows the guidance for this agency: versions in force not yet acknowledged, "
+      "withdrawals, then live; each verified here; resumes with backoff (each event shown once)");
+  watch->add_option("--after", a.watch.after, "resume after this cursor (printed with --json)");
+  watch->add_option("--max", a.watch.max, "stop after N events (0 = until Ctrl-C / SIGTERM)");
+  watch->add_option("--duration", a.watch.duration, "stop after this long, e.g. 30s, 10m");
+  watch->add_flag("--ack", a.watch.ack, "acknowledge each verified version (needs --officer)");
+  watch->add_option("--max-retries", a.watch.max_retries,
+                    "failed resumes in a row before giving up (0 = no limit)");
+  watch->callback([&] { run = [&](Output& o) { return RunGuidelineWatch(g, a.watch, o); }; });
+
+  CLI::App* exp = guideline->add_subcommand(
+      "export",
+      "writes a verified PUBLIC version as one self-contained static HTML page per language "
+      "(no script, nothing fetched), for a centre or an NGO to publish");
+  exp->add_option("ID", a.export_args.id, "guideline id")->required();
+  exp->add_option("--version", a.export_args.version, "version (0 = the one in force)");
+  exp->add_option("--html", a.export_args.html_dir, "output folder (created)")->required();
+  exp->callback([&] { run = [&](Output& o) { return RunGuidelineExport(g, a.export_args, o); }; });
+}
+// ---- end guideline ----
+
 int Run(int argc, char** argv) {
   concord::ctl::Globals g;
   concord::ctl::HealthArgs health_args;
@@ -565,6 +887,8 @@ int Run(int argc, char** argv) {
   concord::ctl::MessageForwardArgs forward_args;
   concord::ctl::MessageGrantArgs grant_args;
   ReferralArgs referral_args;
+  GuidelineArgs guideline_args;
+  LiaisonArgs liaison_args;
   concord::ctl::DirectoryTrustArgs trust_args;
   concord::ctl::KeysRotateArgs rotate_args;
   Runner run;
@@ -761,6 +1085,8 @@ int Run(int argc, char** argv) {
   AddMessageCommands(app, g, key_args, send_args, inbox_args, read_args, ack_args, receipts_args,
                      watch_args, forward_args, grant_args, run);
   AddReferralCommands(app, g, referral_args, run);
+  AddGuidelineCommands(app, g, guideline_args, run);
+  AddLiaisonCommands(app, g, liaison_args, run);
 
   try {
     app.parse(argc, argv);

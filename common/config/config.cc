@@ -67,6 +67,20 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--redis-referrals-password-file", &CommonConfig::redis_referrals_password_file,
        "File holding the password of --redis-referrals-user (first line); required when the "
        "binary hosts the referrals module, unless the password is given"},
+      {"--redis-guidelines-user", &CommonConfig::redis_guidelines_user,
+       "Redis ACL user of the guidelines module (deploy/redis-users.acl)"},
+      {"--redis-guidelines-password", &CommonConfig::redis_guidelines_password,
+       "Password of --redis-guidelines-user; prefer the environment variable or the file"},
+      {"--redis-guidelines-password-file", &CommonConfig::redis_guidelines_password_file,
+       "File holding the password of --redis-guidelines-user (first line); required when the "
+       "binary hosts the guidelines module, unless the password is given"},
+      {"--redis-liaison-user", &CommonConfig::redis_liaison_user,
+       "Redis ACL user of the liaison module (deploy/redis-users.acl)"},
+      {"--redis-liaison-password", &CommonConfig::redis_liaison_password,
+       "Password of --redis-liaison-user; prefer the environment variable or the file"},
+      {"--redis-liaison-password-file", &CommonConfig::redis_liaison_password_file,
+       "File holding the password of --redis-liaison-user (first line); required when the "
+       "binary hosts the liaison module, unless the password is given"},
       {"--redis-pool-size", &CommonConfig::redis_pool_size,
        "Redis connections per process (1..64)"},
       {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
@@ -108,8 +122,8 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--notifier-secret-file", &CommonConfig::notifier_secret_file,
        "File holding the deployment's notifier secret (32 random bytes, or 64 hex characters: "
        "openssl rand -hex 32): Concord's notifiers key their message ids with it (HMAC-SHA256) "
-       "so that no agency can predict them; required with --referrals-notifier-dir and "
-       "--directory-notifier-dir"},
+       "so that no agency can predict them; required with --referrals-notifier-dir, "
+       "--directory-notifier-dir and --liaison-notifier-dir"},
       {"--directory-notifier-dir", &CommonConfig::directory_notifier_dir,
        "Directory: directory of the notifier identity admin/concord-directory as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces every change of "
@@ -142,6 +156,43 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--referral-time-zone", &CommonConfig::referral_time_zone,
        "Referrals: IANA time zone whose days end the procedure's periods (the process refuses "
        "to start when the tz database does not know it: install tzdata)"},
+      {"--liaison-notifier-dir", &CommonConfig::liaison_notifier_dir,
+       "Liaison: directory of the notifier identity admin/concord-liaison as made by "
+       "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces request changes, "
+       "reminders and overdue alerts; empty: they stay queued in Redis until one is configured"},
+      {"--liaison-messaging-target", &CommonConfig::liaison_messaging_target,
+       "Liaison: host:port of the messaging service the notifier sends through (mutual TLS); "
+       "empty: this server's --listen-address"},
+      {"--liaison-eio-acknowledgement-days", &CommonConfig::liaison_eio_acknowledgement_days,
+       "Liaison: days to acknowledge receipt of a European Investigation Order (Directive "
+       "2014/41/EU art. 16: 1 week)"},
+      {"--liaison-eio-recognition-days", &CommonConfig::liaison_eio_recognition_days,
+       "Liaison: days from receipt to decide on recognising an EIO (art. 12(3): 30)"},
+      {"--liaison-eio-recognition-extension-max-days",
+       &CommonConfig::liaison_eio_recognition_extension_max_days,
+       "Liaison: longest one-time extension of the recognition decision, in days (art. 12(5): 30)"},
+      {"--liaison-eio-execution-days", &CommonConfig::liaison_eio_execution_days,
+       "Liaison: days from the recognition decision to execute an EIO (art. 12(4): 90)"},
+      {"--liaison-spoc-urgent-direct-hours", &CommonConfig::liaison_spoc_urgent_direct_hours,
+       "Liaison: hours to answer an urgent request on directly accessible data (Directive "
+       "2023/977: 8)"},
+      {"--liaison-spoc-urgent-indirect-days", &CommonConfig::liaison_spoc_urgent_indirect_days,
+       "Liaison: days to answer an urgent request on indirectly accessible data (2023/977: 3)"},
+      {"--liaison-spoc-standard-days", &CommonConfig::liaison_spoc_standard_days,
+       "Liaison: days to answer any other request between single points of contact (2023/977: 7)"},
+      {"--liaison-production-days", &CommonConfig::liaison_production_days,
+       "Liaison: days for a provider to answer a production order (Regulation 2023/1543: 10)"},
+      {"--liaison-production-emergency-hours", &CommonConfig::liaison_production_emergency_hours,
+       "Liaison: hours for a provider to answer an emergency production order (2023/1543: 8)"},
+      {"--liaison-preservation-days", &CommonConfig::liaison_preservation_days,
+       "Liaison: days a preservation order holds (2023/1543 art. 11(1): 60)"},
+      {"--liaison-preservation-extension-max-days",
+       &CommonConfig::liaison_preservation_extension_max_days,
+       "Liaison: longest one-time extension of a preservation order, in days (art. 11(1): 30)"},
+      {"--liaison-reminder-lead-hours", &CommonConfig::liaison_reminder_lead_hours,
+       "Liaison: hours before a clock counted in days is due when the parties are reminded"},
+      {"--liaison-short-reminder-lead-hours", &CommonConfig::liaison_short_reminder_lead_hours,
+       "Liaison: hours before a clock counted in hours is due when the parties are reminded"},
   };
   return *kDefs;
 }
@@ -405,6 +456,10 @@ Status Validate(const CommonConfig& cfg) {
       !std::filesystem::is_directory(cfg.directory_notifier_dir)) {
     errors.Add("--directory-notifier-dir", "is not a directory: " + cfg.directory_notifier_dir);
   }
+  if (!cfg.liaison_notifier_dir.empty() &&
+      !std::filesystem::is_directory(cfg.liaison_notifier_dir)) {
+    errors.Add("--liaison-notifier-dir", "is not a directory: " + cfg.liaison_notifier_dir);
+  }
   if (!cfg.referrals_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
     errors.Add("--notifier-secret-file",
                "is required when --referrals-notifier-dir is set: the notifier keys its message "
@@ -412,6 +467,10 @@ Status Validate(const CommonConfig& cfg) {
   } else if (!cfg.directory_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
     errors.Add("--notifier-secret-file",
                "is required when --directory-notifier-dir is set: the notifier keys its message "
+               "ids with it (openssl rand -hex 32 > notifier.secret)");
+  } else if (!cfg.liaison_notifier_dir.empty() && cfg.notifier_secret_file.empty()) {
+    errors.Add("--notifier-secret-file",
+               "is required when --liaison-notifier-dir is set: the notifier keys its message "
                "ids with it (openssl rand -hex 32 > notifier.secret)");
   } else {
     CheckFile(errors, "--notifier-secret-file", cfg.notifier_secret_file, /*required=*/false);
@@ -470,6 +529,10 @@ constexpr CredentialMembers kCredentials[] = {
      &CommonConfig::redis_messaging_password_file},
     {"referrals", &CommonConfig::redis_referrals_user, &CommonConfig::redis_referrals_password,
      &CommonConfig::redis_referrals_password_file},
+    {"guidelines", &CommonConfig::redis_guidelines_user, &CommonConfig::redis_guidelines_password,
+     &CommonConfig::redis_guidelines_password_file},
+    {"liaison", &CommonConfig::redis_liaison_user, &CommonConfig::redis_liaison_password,
+     &CommonConfig::redis_liaison_password_file},
 };
 
 const CredentialMembers* FindCredential(std::string_view workload) {

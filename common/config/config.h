@@ -49,6 +49,10 @@ struct CommonConfig {
   std::string redis_messaging_password, redis_messaging_password_file;
   std::string redis_referrals_user = "concord-referrals";
   std::string redis_referrals_password, redis_referrals_password_file;
+  std::string redis_guidelines_user = "concord-guidelines";
+  std::string redis_guidelines_password, redis_guidelines_password_file;
+  std::string redis_liaison_user = "concord-liaison";
+  std::string redis_liaison_password, redis_liaison_password_file;
   int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
@@ -88,6 +92,23 @@ struct CommonConfig {
   // Options that were replaced: any value given (flag or environment variable) is refused at
   // start with a message naming the replacement (RemovedOptions()). Keyed by flag.
   std::map<std::string, std::string> removed_options;
+  // Liaison (services/liaison, docs/liaison.md "Clocks and their sources"): the notifier identity
+  // and the legal defaults of the clocks (checked by the module: liaison::ClockConfig::Validate).
+  std::string liaison_notifier_dir;
+  std::string liaison_messaging_target;
+  int liaison_eio_acknowledgement_days = 7;
+  int liaison_eio_recognition_days = 30;
+  int liaison_eio_recognition_extension_max_days = 30;
+  int liaison_eio_execution_days = 90;
+  int liaison_spoc_urgent_direct_hours = 8;
+  int liaison_spoc_urgent_indirect_days = 3;
+  int liaison_spoc_standard_days = 7;
+  int liaison_production_days = 10;
+  int liaison_production_emergency_hours = 8;
+  int liaison_preservation_days = 60;
+  int liaison_preservation_extension_max_days = 30;
+  int liaison_reminder_lead_hours = 24;
+  int liaison_short_reminder_lead_hours = 2;
 };
 
 /// An option that no longer exists and what replaced it ("--referral-attestation-days" ->
@@ -130,9 +151,10 @@ Status Validate(const CommonConfig& cfg);
 std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
 
 /// The workloads that have their own Redis ACL user, in documentation order: "directory",
-/// "audit", "messaging", "referrals". A host module's name is its workload. To add one (e.g.
-/// "guidelines"): three members above, one row in config.cc's credential table, its user in
-/// deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a workload").
+/// "audit", "messaging", "referrals", "guidelines", "liaison". A host module's name is its
+/// workload. To add one (e.g. "guidelines"): three members above, one row in config.cc's credential
+/// table, its user in deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a
+/// workload").
 const std::vector<std::string>& RedisWorkloads();
 
 /// Where a workload's module logs in to Redis. The password is never logged.

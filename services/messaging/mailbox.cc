@@ -54,6 +54,25 @@ Status CheckRecipientType(AgencyType recipient, size_t index) {
   }
 }
 
+Status CheckSystemRecipient(std::string_view notifier_id, AgencyType recipient) {
+  switch (recipient) {
+    case AgencyType::kForeignPartner:
+    case AgencyType::kAdmin:
+    case AgencyType::kCoordinationUnit:
+      return Denied("a Concord notifier notifies domestic operational agencies only",
+                    "SENDER_TYPE_NOT_ALLOWED");
+    case AgencyType::kPlatform:
+      // The liaison desk tells a platform of the orders addressed to it (8-hour orders at once).
+      if (notifier_id == kLiaisonNotifierId) return absl::OkStatus();
+      return Denied(
+          "a Concord notifier notifies domestic operational agencies only (platforms: "
+          "admin/concord-liaison only)",
+          "SENDER_TYPE_NOT_ALLOWED");
+    default:
+      return absl::OkStatus();
+  }
+}
+
 Mailbox::Mailbox(MessageStore& store, AgencyKeys& keys, const authz::RevocationView& revocations,
                  const Clock& clock, MailboxOptions options)
     : store_(store),
@@ -127,11 +146,7 @@ Status Mailbox::CheckSystemSend(const AgencyId& caller, const Envelope& envelope
     return Denied("a Concord notifier sends notifications only", "SENDER_TYPE_NOT_ALLOWED");
   }
   for (const AgencyId& r : envelope.recipients) {
-    if (r.type == AgencyType::kForeignPartner || r.type == AgencyType::kPlatform ||
-        r.type == AgencyType::kAdmin || r.type == AgencyType::kCoordinationUnit) {
-      return Denied("a Concord notifier notifies domestic operational agencies only",
-                    "SENDER_TYPE_NOT_ALLOWED");
-    }
+    CONCORD_RETURN_IF_ERROR(CheckSystemRecipient(caller.id, r.type));
   }
   return absl::OkStatus();
 }

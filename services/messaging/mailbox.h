@@ -34,6 +34,17 @@ namespace concord::messaging {
 /// else.
 inline constexpr std::string_view kSystemSenderPrefix = "concord-";
 
+/// The liaison service's notifier (services/liaison/notifier.h): it also notifies platforms of the
+/// orders addressed to them (the e-Evidence desk's round-the-clock contact).
+inline constexpr std::string_view kLiaisonNotifierId = "concord-liaison";
+
+/// May Concord's notifier `notifier_id` (admin/<notifier_id>) send a NOTIFICATION to an agency of
+/// type `recipient`? Every notifier: domestic operational agencies (police, magistrates,
+/// reception centres, immigration office, social inspection). admin/concord-liaison also:
+/// platforms. Never: foreign partners (reached through their own deployment), admin identities,
+/// coordination units. PERMISSION_DENIED SENDER_TYPE_NOT_ALLOWED otherwise. Pure.
+Status CheckSystemRecipient(std::string_view notifier_id, AgencyType recipient);
+
 struct MailboxOptions {
   std::string trust_domain;
   EnvelopeLimits limits;

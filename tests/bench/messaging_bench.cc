@@ -61,6 +61,7 @@
 #include "concord/messaging/v1/messaging.grpc.pb.h"
 #include "concord/testing/v1/echo.pb.h"
 #include "tests/bench/bench_process.h"
+#include "tests/bench/guidelines_bench.h"
 
 #ifndef CONCORD_SOURCE_DIR
 #define CONCORD_SOURCE_DIR "."
@@ -350,7 +351,8 @@ bool StartServer(Stack& s, const Options& o) {
         // admin/ops registers the bench agencies (directory administration on the
         // empty directory, docs/security.md "Bootstrap").
         "--bootstrap-directory-admins", "admin/ops"};
-    for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+    for (const char* w :
+         {"directory", "audit", "messaging", "referrals", "guidelines", "liaison"}) {
       s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
       s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
     }
@@ -1324,6 +1326,22 @@ int main(int argc, char** argv) {
       ->add_option("--quiet-seconds", o.quiet_seconds,
                    "after the last expected delivery, wait this long for duplicates")
       ->capture_default_str();
+  // concord-bench guidelines (guidelines_bench.cc): distribution to N subscribed agencies.
+  concord::bench::GuidelineBenchOptions guideline_options;
+  guideline_options.server_binary = o.server_binary;
+  guideline_options.redis_acl_script = std::string(CONCORD_SOURCE_DIR) + "/scripts/redis-acl.sh";
+  CLI::App* guidelines = app.add_subcommand(
+      "guidelines",
+      "publish guidance to N subscribed agencies (own stack); prints RESULT scenario=guidelines "
+      "agencies=N publish_to_last_delivery_ms=... p99_delivery_ms=... acks_per_s=... rss_mib=...");
+  guidelines->add_option("--agencies", guideline_options.agencies, "subscribed agencies (N)")
+      ->capture_default_str();
+  guidelines->add_option("--rounds", guideline_options.rounds, "publications measured")
+      ->capture_default_str();
+  guidelines
+      ->add_option("--server-binary", guideline_options.server_binary, "concord-server to start")
+      ->capture_default_str();
+  guidelines->add_option("--keep-dir", guideline_options.keep_dir, "work directory to keep (logs)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1332,8 +1350,9 @@ int main(int argc, char** argv) {
   // Watchdog: every run is bounded.
   double limit = o.max_seconds;
   if (limit <= 0) {
-    limit = drain->parsed() ? o.seconds + 120
-                            : 3 * (o.seconds + o.warmup_seconds) + o.baseline_seconds + 600;
+    limit = drain->parsed()        ? o.seconds + 120
+            : guidelines->parsed() ? 900
+                                   : 3 * (o.seconds + o.warmup_seconds) + o.baseline_seconds + 600;
   }
   std::thread([limit] {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(limit * 1000)));
@@ -1343,5 +1362,6 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   concord::PinTls12CipherSuites();
   if (drain->parsed()) return concord::bench::RunDrain(o);
+  if (guidelines->parsed()) return concord::bench::RunGuidelines(guideline_options);
   return concord::bench::RunMessaging(o);
 }

@@ -13,6 +13,9 @@
 //               "directoryNotifier": {"secret": "<Secret>", "target": "<host:port>" | null}:
 //                   --directory-notifier-dir + read-only Secret mount (cert.pem key.pem
 //                   sign.key seal.key), --directory-messaging-target or none
+//               "liaisonNotifier": {"secret": "<Secret>", "target": "<host:port>" | null}:
+//                   --liaison-notifier-dir + read-only Secret mount (cert.pem key.pem
+//                   sign.key seal.key), --liaison-messaging-target or none
 //               "durations": ["--referral-x=N", ...]   exactly these --referral-* flags
 //               "egressTo": [{"port": 7443, "component": "messaging"}]   extra egress rules
 //               "ingressFrom": [{"port": 7443, "component": "referrals"}] extra ingress rules
@@ -25,7 +28,7 @@
 //                   (when a workload runs a notifier): --notifier-secret-file and a read-only
 //                   mount of that Secret's key; generated: the chart renders it (32 random bytes)
 //                   and no other Secret; otherwise the chart renders no Secret at all}
-// Always checked: the modules a workload hosts (concord-server: all four; concord-<m>: m) each
+// Always checked: the modules a workload hosts (concord-server: all six; concord-<m>: m) each
 // log in as their own Redis user (--redis-<m>-user + CONCORD_REDIS_<M>_PASSWORD from a Secret)
 // and no other; the workload hosting audit exports checkpoints to a mounted volume.
 // Prints one line per failed check and "N passed, N failed".
@@ -85,7 +88,7 @@ for (const [name, w] of Object.entries(exp.workloads)) {
   const signing = args.includes("--audit-signing-key-file=/etc/concord/audit-signing-key/signing-key.pem");
   check(signing === w.signingKey, `${name}: audit signing key mounted=${signing}, expected ${w.signingKey}`);
   // One Redis ACL user per hosted module, each password from its own Secret; nothing else.
-  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals"]
+  const modules = w.binary === "concord-server" ? ["directory", "audit", "messaging", "referrals", "guidelines", "liaison"]
                                                 : [w.binary.replace(/^concord-/, "")];
   const userArgs = args.filter((a) => /^--redis-[a-z0-9]+-user=/.test(a)).sort();
   const pwEnv = (c.env ?? []).filter((e) => /^CONCORD_REDIS_.*PASSWORD/.test(e.name));
@@ -203,10 +206,28 @@ for (const [name, w] of Object.entries(exp.workloads)) {
     check(!args.some((a) => a.startsWith("--directory-")), `${name}: unexpected --directory-* flags`);
     check(!dirVol && !dirMount, `${name}: unexpected directory notifier volume/mount`);
   }
+  // Liaison notifier (admin/concord-liaison): flags, Secret volume, read-only mount.
+  const LIA_NOTIFIER = "/etc/concord/liaison-notifier";
+  const liaVol = pod.volumes.find((v) => v.name === "liaison-notifier");
+  const liaMount = (c.volumeMounts ?? []).find((m) => m.name === "liaison-notifier");
+  const liaArgs = args.filter((a) => a.startsWith("--liaison-notifier-dir") || a.startsWith("--liaison-messaging-target"));
+  if (w.liaisonNotifier) {
+    has(`--liaison-notifier-dir=${LIA_NOTIFIER}`);
+    check(liaVol?.secret?.secretName === w.liaisonNotifier.secret, `${name}: liaison notifier volume from Secret ${w.liaisonNotifier.secret} (${liaVol?.secret?.secretName})`);
+    check(JSON.stringify(itemsOf(liaVol?.secret)) === JSON.stringify(["cert.pem>cert.pem", "key.pem>key.pem", "seal.key>seal.key", "sign.key>sign.key"]),
+          `${name}: liaison notifier Secret items ${itemsOf(liaVol?.secret)}`);
+    check(liaVol?.secret?.optional !== true, `${name}: liaison notifier Secret must not be optional`);
+    check(liaMount?.mountPath === LIA_NOTIFIER && liaMount.readOnly === true, `${name}: liaison notifier mounted read-only at ${LIA_NOTIFIER}`);
+    const want = [`--liaison-notifier-dir=${LIA_NOTIFIER}`].concat(w.liaisonNotifier.target ? [`--liaison-messaging-target=${w.liaisonNotifier.target}`] : []);
+    check(JSON.stringify(liaArgs) === JSON.stringify(want), `${name}: liaison notifier args ${liaArgs} != ${want}`);
+  } else {
+    check(liaArgs.length === 0, `${name}: unexpected --liaison-notifier-dir / --liaison-messaging-target`);
+    check(!liaVol && !liaMount, `${name}: unexpected liaison notifier volume/mount`);
+  }
   // The notifier secret: with a notifier, its flag and a read-only mount of the Secret's key.
   const secretVol = pod.volumes.find((v) => v.name === "notifier-secret");
   const secretMount = (c.volumeMounts ?? []).find((m) => m.name === "notifier-secret");
-  if (w.notifier || w.directoryNotifier) {
+  if (w.notifier || w.directoryNotifier || w.liaisonNotifier) {
     has("--notifier-secret-file=/etc/concord/notifier-secret/notifier.secret");
     check(secretVol?.secret?.secretName === ns?.name, `${name}: notifier secret volume from ${secretVol?.secret?.secretName}, expected ${ns?.name}`);
     check(JSON.stringify(itemsOf(secretVol?.secret)) === JSON.stringify([`${ns?.key}>notifier.secret`]), `${name}: notifier secret items ${itemsOf(secretVol?.secret)}`);

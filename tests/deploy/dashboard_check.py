@@ -38,11 +38,27 @@ REQUIRED = {
             r"concord_inbox_backlog\{",                                              # backlog
             r"rate\(concord_redeliveries_total\{",                                   # redeliveries
         ],
+        "Guidelines": [
+            r"max by \(guideline\) \(concord_guideline_ack_ratio\{",                  # ack ratio
+            r"concord_guideline_acknowledgements_overdue\{",                         # overdue
+            r"rate\(concord_guideline_deliveries_total\{",                           # deliveries
+            r"concord_guideline_delivery_seconds_bucket\{",                          # latency
+            r"concord_guideline_verification_failures_total\{",                      # tampering
+        ],
+        "Liaison": [
+            r"max by \(type, state\) \(concord_liaison_requests\{",                 # by type/state
+            r"max by \(type\) \(concord_liaison_deadlines_overdue\{",                # overdue
+            r"concord_liaison_deadlines_due_24h\{",                                  # due soon
+            r"concord_liaison_jit_streams\{",                                        # JIT streams
+        ],
     },
 }
 # Deployment-wide gauges (every replica exports the same value read from Redis).
 SHARED_GAUGES = ("concord_referrals", "concord_referral_deadlines_overdue",
-                 "concord_referral_notifications_pending", "concord_inbox_backlog")
+                 "concord_referral_notifications_pending", "concord_inbox_backlog",
+                 "concord_guideline_ack_ratio", "concord_guideline_acknowledgements_overdue",
+                 "concord_liaison_requests", "concord_liaison_deadlines_overdue",
+                 "concord_liaison_deadlines_due_24h", "concord_liaison_notifications_pending")
 SUMMED_SHARED = re.compile(r"\bsum\b(?:\s*(?:by|without)\s*\([^)]*\))?\s*\(\s*(" +
                            "|".join(SHARED_GAUGES) + r")\{")
 

@@ -126,6 +126,8 @@ render per-service-no-notifier-no-messaging "${PER[@]}" --set referrals.notifier
 render all-in-one-no-notifiers "${SM[@]}" --set referrals.notifier.enabled=false \
   --set directory.notifier.enabled=false
 render per-service-no-directory-notifier "${PER[@]}" "${SM[@]}" --set directory.notifier.enabled=false
+render all-in-one-liaison-notifier "${SM[@]}" --set liaison.notifier.enabled=true
+render per-service-liaison-notifier "${PER[@]}" "${SM[@]}" --set liaison.notifier.enabled=true
 render per-service-np "${PER[@]}" "${SM[@]}" --set 'networkPolicy.grpc.namespaces={agency-gateways}' \
   --set-json 'networkPolicy.grpc.ipBlocks=[{"cidr":"192.0.2.0/24"}]' \
   --set-json 'redis.networkPolicy.ipBlocks=[{"cidr":"10.20.0.10/32"}]' --set-json 'networkPolicy.health.ipBlocks=[{"cidr":"10.0.0.0/16"}]'
@@ -175,9 +177,9 @@ rm -rf "$notes_chart"
 # The bootstrap directory administrators reach every workload (each replica authorizes), and
 # only when set.
 if "$helm" template concord "$chart" "${PER[@]}" --set 'authz.bootstrapDirectoryAdmins={admin/ops,admin/night}' 2>&1 \
-    | grep -cx -- ' *- --bootstrap-directory-admins=admin/ops,admin/night' | grep -qx 4; then
+    | grep -cx -- ' *- --bootstrap-directory-admins=admin/ops,admin/night' | grep -qx 6; then
   ok "authz.bootstrapDirectoryAdmins passed to every workload"
-else bad "authz.bootstrapDirectoryAdmins is not --bootstrap-directory-admins on the 4 workloads"; fi
+else bad "authz.bootstrapDirectoryAdmins is not --bootstrap-directory-admins on the 6 workloads"; fi
 if "$helm" template concord "$chart" "${PER[@]}" 2>&1 | grep -- '--bootstrap-directory-admins' >/dev/null; then
   bad "--bootstrap-directory-admins rendered without authz.bootstrapDirectoryAdmins"
 else ok "no bootstrap flag by default"; fi
@@ -244,8 +246,10 @@ reject_template "reflection reminder not shorter than the period" 'reflectionRem
 reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(30\) must be shorter than attestationMonths \(1' --set referrals.durations.attestationMonths=1 --set referrals.durations.documentReminderDays=30
 reject_template "old day-based key refused naming the new one" 'attestationDays was replaced by attestationMonths' --set referrals.durations.attestationDays=90
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
+reject_template "perService liaison notifier without messaging" 'liaison.notifier.enabled' "${PER[@]}" --set services.messaging.enabled=false --set referrals.notifier.enabled=false --set directory.notifier.enabled=false --set liaison.notifier.enabled=true
 reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
-  --set services.messaging.enabled=false --set services.referrals.enabled=false
+  --set services.messaging.enabled=false --set services.referrals.enabled=false \
+  --set services.guidelines.enabled=false --set services.liaison.enabled=false
 
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
@@ -282,6 +286,8 @@ FROM_REF_DIR='"ingressFrom":[{"port":7443,"component":"referrals"},{"port":7443,
 FROM_DIR='"ingressFrom":[{"port":7443,"component":"directory"}]'
 REF="$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG")"
 MSG="$(w messaging false "$FROM_REF_DIR")"
+GL="$(w guidelines false)"  # the guidelines workload (issue 11): no extra flags or rules
+GL="$GL,$(w liaison false)"  # and liaison (issue 12): no extra flags or rules either
 DIR="$(w directory false "$(dirnotifier concord-messaging:7443),$TO_MSG")"
 SRV_DIR="$(dirnotifier)"
 expect all-in-one             "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
@@ -289,19 +295,23 @@ expect all-in-one-no-notifier "{\"workloads\":{$(w server true "$SRV_DIR,$LOOPBA
 expect all-in-one-no-notifiers "{\"workloads\":{$(w server true)},\"serviceMonitors\":1}"
 expect all-in-one-durations   "{\"workloads\":{$(w server true "$(notifier notifier-2026),$SRV_DIR,$LOOPBACK,\"durations\":[\"--referral-reflection-days=60\",\"--referral-centre-response-hours=48\"]")},\"serviceMonitors\":1$GEN}"
 expect grpc-liveness          "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
-expect per-service            "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF},\"serviceMonitors\":4$GEN}"
-expect per-service-no-crd     "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF},\"serviceMonitors\":0$GEN}"
-expect per-service-no-referrals "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR")},\"serviceMonitors\":3$GEN}"
-expect per-service-no-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$(w referrals false)},\"serviceMonitors\":4$GEN}"
-expect per-service-no-directory-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false "$FROM_REF"),$REF},\"serviceMonitors\":4$GEN}"
-expect per-service-durations  "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-months=4\",\"--referral-document-reminder-days=21\",\"--referral-certificate-months=12\"]")},\"serviceMonitors\":4$GEN}"
+expect per-service            "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":6$GEN}"
+expect per-service-no-crd     "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":0$GEN}"
+expect per-service-no-referrals "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$GL},\"serviceMonitors\":5$GEN}"
+expect per-service-no-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$(w referrals false),$GL},\"serviceMonitors\":6$GEN}"
+expect per-service-no-directory-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false "$FROM_REF"),$REF,$GL},\"serviceMonitors\":6$GEN}"
+expect per-service-durations  "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-months=4\",\"--referral-document-reminder-days=21\",\"--referral-certificate-months=12\"]"),$GL},\"serviceMonitors\":6$GEN}"
 expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
-expect per-service-notifier-cm "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG")},\"serviceMonitors\":4$GEN}"
-expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false)},\"serviceMonitors\":0}"
-expect per-service-checkpoint-pvc "{\"workloads\":{$DIR,$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF},\"serviceMonitors\":4$GEN}"
+expect per-service-notifier-cm "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG"),$GL},\"serviceMonitors\":6$GEN}"
+expect per-service-no-notifier-no-messaging "{\"workloads\":{$(w directory false),$(w audit true),$(w referrals false),$GL},\"serviceMonitors\":0}"
+expect per-service-checkpoint-pvc "{\"workloads\":{$DIR,$(w audit true '"checkpointClaim":"audit-checkpoints"'),$MSG,$REF,$GL},\"serviceMonitors\":6$GEN}"
 expect all-in-one-redis-users "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK,\"checkpointClaim\":\"audit-checkpoints\",\"redisUsers\":{\"referrals\":{\"user\":\"concord-referrals-blue\",\"secret\":\"redis-referrals-blue\"}}")},\"serviceMonitors\":1$GEN}"
-expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF},\"serviceMonitors\":3$GEN}"
+LIA_NOTIFIER='"liaisonNotifier":{"secret":"concord-liaison-notifier","target":null}'
+FROM_REF_DIR_LIA='"ingressFrom":[{"port":7443,"component":"referrals"},{"port":7443,"component":"directory"},{"port":7443,"component":"liaison"}]'
+expect all-in-one-liaison-notifier "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LIA_NOTIFIER,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
+expect per-service-liaison-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_REF_DIR_LIA"),$REF,$(w guidelines false),$(w liaison false '"liaisonNotifier":{"secret":"concord-liaison-notifier","target":"concord-messaging:7443"},'"$TO_MSG")},\"serviceMonitors\":6$GEN}"
+expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

@@ -45,7 +45,7 @@ class RedisAclTest : public ::testing::Test {
     ASSERT_TRUE(admin_->Command({"HSET", audit::HeadKey(), "seq", "1", "hash", "h"}).ok());
     ASSERT_TRUE(admin_->Command({"HSET", audit::CheckpointsKey(), "1", "cp"}).ok());
     ASSERT_TRUE(admin_->Command({"ZADD", audit::CheckpointIndexKey(), "1", "1"}).ok());
-    for (const char* w : {"directory", "messaging", "referrals"}) {
+    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
       ASSERT_TRUE(admin_->Command({"RPUSH", audit::IntakeKey(w), "pending"}).ok());
     }
   }
@@ -73,7 +73,7 @@ class RedisAclTest : public ::testing::Test {
     EXPECT_EQ(Run(*admin_, {"HGET", audit::HeadKey(), "seq"}), "1");
     EXPECT_EQ(Run(*admin_, {"HGET", audit::CheckpointsKey(), "1"}), "cp");
     EXPECT_EQ(Run(*admin_, {"ZCARD", audit::CheckpointIndexKey()}), "1");
-    for (const char* w : {"directory", "messaging", "referrals"}) {
+    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
       EXPECT_EQ(Run(*admin_, {"LINDEX", audit::IntakeKey(w), "0"}), "pending") << w;
     }
   }
@@ -141,7 +141,8 @@ class RedisAclTest : public ::testing::Test {
 TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
   EXPECT_THAT(server_->acl_users(),
               ::testing::UnorderedElementsAre("concord-audit", "concord-directory",
-                                              "concord-messaging", "concord-referrals"));
+                                              "concord-messaging", "concord-referrals",
+                                              "concord-guidelines", "concord-liaison"));
   redis::RedisConfig anonymous = server_->admin_config();
   anonymous.user.clear();
   anonymous.password.clear();
@@ -157,8 +158,30 @@ TEST_F(RedisAclTest, ACompromisedReferralsPodCannotWriteTheDirectoryOrTheAuditLo
   CompromisedPodIsContained("referrals", "messaging");
 }
 
+TEST_F(RedisAclTest, ACompromisedLiaisonPodCannotWriteTheDirectoryOrTheAuditLog) {
+  CompromisedPodIsContained("liaison", "referrals");
+}
+
 TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLog) {
   CompromisedPodIsContained("messaging", "referrals");
+}
+
+// The guidelines workload (issue 11): its own {gl} keys and feed channel, the directory read-only
+// (publisher right, keys, audiences), its own audit intake; nothing of the others.
+TEST_F(RedisAclTest, ACompromisedGuidelinesPodCannotWriteTheDirectoryOrTheAuditLog) {
+  CompromisedPodIsContained("guidelines", "messaging");
+  auto pod = As("guidelines");
+  ExpectAllowed(*pod, {"HSET", "concord:{gl}:v:g:1", "c", "x"});
+  ExpectAllowed(*pod, {"XADD", "concord:{gl}:feed", "*", "k", "v"});
+  ExpectAllowed(*pod, {"PUBLISH", "concord:{gl}:events", "1-0"});
+  ExpectAllowed(*pod, {"SMEMBERS", "concord:{dir}:idx:type:police"});
+  ExpectAllowed(*pod, {"RPUSH", audit::IntakeKey("guidelines"), "appended"});
+  ExpectRefused(*pod, {"RPUSH", audit::IntakeKey("referrals"), "forged"});
+  ExpectRefused(*pod, {"HSET", "concord:{msg}:m:1", "env", "x"});
+  ExpectRefused(*pod, {"HSET", "concord:{ref}:case:1", "c", "x"});
+  ExpectRefused(*pod, {"PUBLISH", "concord:{msg}:deliveries", "x"});
+  ExpectRefused(*pod, {"FLUSHALL"});
+  ExpectAuditUntouched();
 }
 
 TEST_F(RedisAclTest, TheDirectoryWritesOnlyTheDirectory) {
@@ -187,7 +210,7 @@ TEST_F(RedisAclTest, TheAuditUserOwnsTheChainAndReadsButNeverWritesTheDirectory)
 // Test that every workload may subscribe to the directory events (its revocation cache) and
 // only the owners publish.
 TEST_F(RedisAclTest, EveryWorkloadSubscribesToTheDirectoryEvents) {
-  for (const char* w : {"directory", "audit", "messaging", "referrals"}) {
+  for (const char* w : {"directory", "audit", "messaging", "referrals", "guidelines"}) {
     std::atomic<bool> connected{false};
     redis::Subscriber sub(
         server_->config(w), {"concord:directory:events"},
@@ -223,10 +246,11 @@ TEST_F(RedisAclTest, TheAuditUserChainsTheIntakesAndSignsACheckpoint) {
   audit::AuditLog log(store, key, signing, clock);
   audit::AuditIngester ingester(
       store, key, clock, nullptr,
-      audit::IngesterOptions{.workloads = {"directory", "audit", "messaging", "referrals"},
-                             .trust_domain = "concord.test",
-                             .batch = 256,
-                             .poll_interval = absl::Seconds(1)});
+      audit::IngesterOptions{
+          .workloads = {"directory", "audit", "messaging", "referrals", "guidelines"},
+          .trust_domain = "concord.test",
+          .batch = 256,
+          .poll_interval = absl::Seconds(1)});
   auto chained = ingester.IngestPending();
   ASSERT_TRUE(chained.ok()) << chained.status();
   EXPECT_EQ(*chained, 4u);

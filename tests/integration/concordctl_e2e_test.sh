@@ -2,8 +2,8 @@
 # End to end over real mTLS: a dev PKI (scripts/pki.sh), a real redis-server and concord-server on
 # free loopback ports, driven only through concordctl: register the demo agencies, list, suspend
 # (the agency's calls are refused) and reinstate, revoke a serial (refused), the policy table
-# (a police certificate may not administer), the audit trail and its verification, including a
-# reordered record in Redis (exit 3, naming the record) and its repair.
+# (a police certificate may not administer; every refusal is audited), the audit trail and its
+# verification, including a reordered record in Redis (exit 3, naming the record) and its repair.
 # Usage: concordctl_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -94,6 +94,19 @@ echo "== audit"
 ctl 0 "audit query" admin/ops --justification e2e audit query --object agency:police/fgp-antwerp-thb
 contains "suspension audited" "$OUT" "Directory/SuspendAgency"
 contains "officer recorded" "$OUT" "e2e"
+# Every refusal by the policy table is audited (object authz:POLICY_DENIED), from a background
+# writer through the audit intake: poll until the audit workload has chained them (at most 10 s).
+for ((i = 0; i < 40; i++)); do
+  "$CTL" --agency-dir "$PKI/agencies/admin/ops" --server "127.0.0.1:$PORT" --justification e2e \
+    audit query --object authz:POLICY_DENIED >"$WORK/refusals" 2>/dev/null || true
+  grep -qF "police/pz-brussels-capital" "$WORK/refusals" && break
+  sleep 0.25
+done
+ctl 0 "audit query of the policy's refusals" admin/ops --justification e2e audit query \
+  --object authz:POLICY_DENIED
+contains "the notifier's refused key swap audited" "$OUT" "admin/concord-referrals"
+contains "the refused method recorded" "$OUT" "Directory/UpdateAgency"
+contains "police's refused suspension audited" "$OUT" "police/pz-brussels-capital"
 ctl 0 "audit checkpoint --create" admin/ops audit checkpoint --create
 ctl 0 "audit verify" admin/ops audit verify --expect-key "$PKI/audit/sign.pub"
 contains "verify OK line" "$OUT" "audit chain OK:"

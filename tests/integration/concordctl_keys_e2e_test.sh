@@ -12,11 +12,9 @@
 #      send then works;
 #   4. a routine rotation: the centre runs `keys rotate`, the administrator submits its
 #      endorsement (`directory update --key-endorsement`, checked locally first: a tampered or
-#      foreign one is refused), and - once the directory serves Agency.key_endorsement - police
-#      accepts the new keys automatically and the centre, after `keys activate`, reads what is
-#      sealed to its new key. Until the directory stores the endorsement this step checks that the
-#      unendorsed change is refused (the automatic acceptance is proven at the library level by
-#      keys_client_test, KeyTrustTest.AnEndorsedRotationIsAcceptedAutomaticallyAndNoRollback).
+#      foreign one is refused), the directory stores it (Agency.key_endorsement), police accepts
+#      the new keys automatically and the centre, after `keys activate`, reads what is sealed to
+#      its new key.
 # Usage: concordctl_keys_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -146,23 +144,16 @@ ctl 0 "admin submits the endorsed rotation" admin/ops --officer e2e \
   --key-endorsement "$PAGASA_DIR/key_endorsement.json"
 ctl 0 "directory get" admin/ops --json directory get "$PAGASA"
 STORED=$(json 'd["agency"].get("key_endorsement", {}).get("signature", "")')
+[ -n "$STORED" ] && pass || fail "the directory did not store the endorsement: $OUT"
 ctl 0 "pag-asa activates its new keys" "$PAGASA" keys activate
 [ -f "$PAGASA_DIR/seal.key.previous" ] && pass || fail "no seal.key.previous"
 equal "seal.key is the rotated one" "$(fp "$PAGASA_DIR/seal.key")" "$ROTATED_SEAL_FP"
-if [ -n "$STORED" ]; then
-  ctl 0 "the endorsed rotation is accepted automatically" "$POLICE" message send --to "$PAGASA" \
-    --handling H0 --body "sealed to the rotated key"
-  equal "remembered as endorsed" "$(known source)" "endorsed"
-  ID=$(sed -n 's/^message id: *//p' <<<"$OUT")
-  ctl 0 "pag-asa opens it with its new key" "$PAGASA" message read "$ID"
-  contains "opened" "$OUT" "sealed to the rotated key"
-else
-  echo "NOTE: this directory does not store Agency.key_endorsement yet: the rotation reads as an"
-  echo "      unendorsed change (refused); the automatic acceptance is proven by keys_client_test."
-  ctl 3 "an unendorsed change (endorsement not served) stays refused" "$POLICE" message send \
-    --to "$PAGASA" --handling H0 --body x
-  contains "not endorsed" "$ERR" "not endorsed"
-fi
+ctl 0 "the endorsed rotation is accepted automatically" "$POLICE" message send --to "$PAGASA" \
+  --handling H0 --body "sealed to the rotated key"
+equal "remembered as endorsed" "$(known source)" "endorsed"
+ID=$(sed -n 's/^message id: *//p' <<<"$OUT")
+ctl 0 "pag-asa opens it with its new key" "$PAGASA" message read "$ID"
+contains "opened" "$OUT" "sealed to the rotated key"
 
 echo "concordctl_keys_e2e_test: $checks checks passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -88,7 +88,8 @@ for cmd in "health" "whoami" "directory register" "directory update" "directory 
   "directory reinstate" "directory revoke" "directory get" "directory list" \
   "directory revocations" "audit query" "audit verify" "audit checkpoint" "message" \
   "message send" "message inbox" "message read" "message ack" "message receipts" \
-  "message watch" "message forward" "message grant"; do
+  "message watch" "message forward" "message grant" "liaison" "liaison create" "liaison list" \
+  "liaison show" "liaison act" "liaison jit" "liaison jit watch" "liaison link-notification"; do
   # shellcheck disable=SC2086  # split the command words
   expect_rc 0 "$cmd --help" $cmd --help
 done

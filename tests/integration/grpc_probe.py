@@ -19,6 +19,9 @@ Concord's own .proto files, then checks over real mTLS what an outside user woul
             and the attachment, and signs a receipt naming the envelope hash it computed; a v1
             envelope is refused with the ErrorInfo reason read from grpc-status-details-bin;
             --verify-message ID (sent by concordctl) is verified and opened the same way
+  guidelines --guideline-id ID, as --cert: the version fetched through server reflection alone
+            (no compiled Concord proto), its SHA-256 recomputed from docs/crypto.md "Guideline
+            versions" and the publisher's signature verified with the directory key
 Exit code 0 when every requested check passes; prints one line per check.
 """
 import argparse
@@ -581,6 +584,167 @@ def check_messaging(args):
             f"receipt accepted; v1 refused (ENVELOPE_VERSION_UNSUPPORTED){verified}")
 
 
+
+# ---- guidelines, through reflection and from the documentation alone --------------------------
+# (docs/crypto.md "Guideline versions", the guideline-spec block: the same text as
+# docs/guidelines.md and the proto comments). Nothing of Concord's protos is compiled here: the
+# message types come from the server's reflection service.
+
+def reflected_pool(channel, symbol):
+    """A descriptor pool holding the file that defines `symbol` and its dependencies, as the
+    server's reflection (v1alpha) describes them."""
+    from google.protobuf import descriptor_pb2, descriptor_pool
+    refl_pb2 = importlib.import_module("grpcstubs.reflection.v1alpha.reflection_pb2")
+    refl_grpc = importlib.import_module("grpcstubs.reflection.v1alpha.reflection_pb2_grpc")
+    stub = refl_grpc.ServerReflectionStub(channel)
+    files = {}
+    for resp in stub.ServerReflectionInfo(
+            iter([refl_pb2.ServerReflectionRequest(file_containing_symbol=symbol)]), timeout=5):
+        for raw in resp.file_descriptor_response.file_descriptor_proto:
+            fdp = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            files[fdp.name] = fdp
+    assert files, f"reflection does not describe {symbol}"
+    pool = descriptor_pool.DescriptorPool()
+    added = set()
+    for _ in range(len(files) + 1):  # dependencies first; bounded
+        for name, fdp in files.items():
+            if name not in added and all(d in added for d in fdp.dependency):
+                pool.Add(fdp)
+                added.add(name)
+    assert len(added) == len(files), f"unresolved dependencies: {set(files) - added}"
+    return pool
+
+
+def message_class(pool, full_name):
+    from google.protobuf import message_factory
+    return message_factory.MessageFactory(pool).GetPrototype(pool.FindMessageTypeByName(full_name))
+
+
+def reflected_call(channel, pool, method, request_type, response_type, request, **kw):
+    req_cls = message_class(pool, request_type)
+    resp_cls = message_class(pool, response_type)
+    call = channel.unary_unary(method, request_serializer=req_cls.SerializeToString,
+                               response_deserializer=resp_cls.FromString)
+    return call(request(req_cls), timeout=5, **kw)
+
+
+def guideline_version_bytes(v, pool):
+    """Section 2: every field, in order; lists sorted by their bytes; contents by language."""
+    agency_type = pool.FindEnumTypeByName("concord.common.v1.AgencyType")
+
+    def type_name(number):
+        return agency_type.values_by_number[number].name[len("AGENCY_TYPE_"):].lower()
+
+    def agency(a):
+        assert a.trust_domain, "AgencyId.trust_domain is required"
+        return f"spiffe://{a.trust_domain}/agency/{type_name(a.type)}/{a.id}".encode()
+
+    def utf8(values):
+        return sorted(x.encode() for x in values)
+
+    out = (f_str(0, "concord.guidelines.version.v1") + f_str(1, v.guideline_id)
+           + f_int(2, v.version) + f_str(3, agency(v.publisher)) + f_int(4, v.supersedes)
+           + f_int(5, nanos(v.effective_at)) + f_int(6, nanos(v.ack_deadline))
+           + f_list(7, utf8(v.topics)) + f_list(8, [r.encode() for r in v.legal_references])
+           + f_int(9, 1 if v.audience.is_public else 0)
+           + f_list(10, sorted(type_name(t).encode() for t in v.audience.agency_types))
+           + f_list(11, sorted(agency(a) for a in v.audience.agencies))
+           + f_int(12, len(v.contents)))
+    for c in sorted(v.contents, key=lambda c: c.language.encode()):
+        out += f_str(13, c.language) + f_str(14, c.title) + f_str(15, c.body)
+    return out
+
+
+def check_guidelines(args):
+    """As --cert (an agency the guideline addresses): fetches --guideline-id through reflection,
+    recomputes the canonical bytes of docs/crypto.md, checks their SHA-256 against the version's
+    sha256, verifies the publisher's Ed25519 signature with the key Directory/GetAgency gives
+    (also through reflection), and checks that one changed character fails both."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    channel = mtls_channel(args)
+    pool = reflected_pool(channel, "concord.guidelines.v1.Guidelines")
+    got = reflected_call(
+        channel, pool, "/concord.guidelines.v1.Guidelines/Get",
+        "concord.guidelines.v1.GetRequest", "concord.guidelines.v1.GetResponse",
+        lambda cls: cls(guideline_id=args.guideline_id, preferred_languages=["fr"]))
+    v = got.version
+    data = guideline_version_bytes(v, pool)
+    assert hashlib.sha256(data).digest() == v.sha256, "the SHA-256 of the documented bytes differs"
+    dir_pool = reflected_pool(channel, "concord.directory.v1.Directory")
+    agency = reflected_call(
+        channel, dir_pool, "/concord.directory.v1.Directory/GetAgency",
+        "concord.directory.v1.GetAgencyRequest", "concord.directory.v1.GetAgencyResponse",
+        lambda cls: _get_agency_request(cls, v.publisher))
+    key = load_pem_public_key(agency.agency.signing_public_key_pem.encode())
+    key.verify(v.signature, data)  # raises InvalidSignature
+    # The same check refuses a changed text.
+    v.contents[0].body = v.contents[0].body.replace("e", "3", 1)
+    changed = guideline_version_bytes(v, pool)
+    assert hashlib.sha256(changed).digest() != v.sha256
+    try:
+        key.verify(v.signature, changed)
+        raise AssertionError("a changed text verified")
+    except Exception as e:  # cryptography.exceptions.InvalidSignature
+        assert type(e).__name__ == "InvalidSignature", e
+    return (f"{v.guideline_id} version {v.version} fetched through reflection, served in "
+            f"{got.served_language}; SHA-256 {v.sha256.hex()[:16]}... recomputed from "
+            f"docs/crypto.md; signature of {v.publisher.id} verified; a changed text refused")
+
+
+def _get_agency_request(cls, publisher):
+    """GetAgencyRequest{id: publisher}; the two messages come from two reflected pools."""
+    req = cls()
+    req.id.ParseFromString(publisher.SerializeToString())
+    return req
+
+def check_liaison(args):
+    """As --cert (a party of --request-id): lists and fetches the request through reflection,
+    rebuilds the bytes of docs/liaison.md "Signed answers" for its answer, verifies the
+    executor's Ed25519 signature with the key Directory/GetAgency gives (also through reflection),
+    and checks that one changed SHA-256 fails."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    channel = mtls_channel(args)
+    pool = reflected_pool(channel, "concord.liaison.v1.Liaison")
+    listed = reflected_call(
+        channel, pool, "/concord.liaison.v1.Liaison/ListRequests",
+        "concord.liaison.v1.ListRequestsRequest", "concord.liaison.v1.ListRequestsResponse",
+        lambda cls: cls())
+    assert args.request_id in [r.request_id for r in listed.requests], "not listed"
+    got = reflected_call(
+        channel, pool, "/concord.liaison.v1.Liaison/GetRequest",
+        "concord.liaison.v1.GetRequestRequest", "concord.liaison.v1.GetRequestResponse",
+        lambda cls: cls(request_id=args.request_id))
+    answers = [h for h in got.history if h.action == "answer" and h.answer_signature]
+    assert answers, "no signed answer in the history"
+    h = answers[-1]
+
+    def signed_bytes(evidence):
+        out = b"concord.liaison.answer.v1\0" + args.request_id.encode() + b"\0"
+        out += str(h.version).encode() + b"\0"
+        for e in evidence:
+            out += (e.message_id.encode() + b"\0" + e.sha256.encode() + b"\0" +
+                    str(e.size_bytes).encode() + b"\n")
+        return out
+
+    dir_pool = reflected_pool(channel, "concord.directory.v1.Directory")
+    agency = reflected_call(
+        channel, dir_pool, "/concord.directory.v1.Directory/GetAgency",
+        "concord.directory.v1.GetAgencyRequest", "concord.directory.v1.GetAgencyResponse",
+        lambda cls: _get_agency_request(cls, got.request.executor))
+    key = load_pem_public_key(agency.agency.signing_public_key_pem.encode())
+    key.verify(h.answer_signature, signed_bytes(h.evidence))  # raises InvalidSignature
+    h.evidence[0].sha256 = "0" * 64
+    try:
+        key.verify(h.answer_signature, signed_bytes(h.evidence))
+        raise AssertionError("a changed evidence list verified")
+    except Exception as e:  # cryptography.exceptions.InvalidSignature
+        assert type(e).__name__ == "InvalidSignature", e
+    return (f"{args.request_id} listed and fetched through reflection; the answer's evidence list "
+            f"(version {h.version}, {len(h.evidence)} item(s)) verified against "
+            f"{got.request.executor.id}'s directory key with the bytes of docs/liaison.md; "
+            f"a changed SHA-256 refused")
+
+
 def check_noclient(args):
     health_pb2 = importlib.import_module("grpcstubs.health.v1.health_pb2")
     health_grpc = importlib.import_module("grpcstubs.health.v1.health_pb2_grpc")
@@ -610,8 +774,11 @@ def main():
     ap.add_argument("--alt-agency-dir", help="messaging: the receiving agency's directory")
     ap.add_argument("--verify-message", help="messaging: a message id for --alt-agency-dir to "
                     "verify and open (e.g. one concordctl sent)")
+    ap.add_argument("--guideline-id", help="guidelines: the guideline to fetch and verify")
+    ap.add_argument("--request-id", help="liaison: an answered request to fetch and verify")
     ap.add_argument("checks", nargs="+",
-                    choices=["health", "reflect", "badreq", "noclient", "referrals", "messaging"])
+                    choices=["health", "reflect", "badreq", "noclient", "referrals", "messaging",
+                             "guidelines", "liaison"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as out:
         gen_stubs(args.repo, out)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One Redis ACL user per workload, as the shipped binaries use it (Redis with the shipped ACL
 # file, scripts/redis-acl.sh): concord-server logs each module in as its own user (the server's
-# Redis connections belong to concord-directory, concord-audit, concord-messaging and
-# concord-referrals, never to anyone else); a missing credential or one Redis refuses stops the
+# Redis connections belong to concord-directory, concord-audit, concord-messaging,
+# concord-referrals, concord-guidelines and concord-liaison, never to anyone else); a missing credential or one Redis refuses stops the
 # binary at start with exit 2 and a message naming the flag; a per-service binary needs only its
 # own workload's credential.
 # Usage: redis_credentials_test.sh CONCORD_SERVER CONCORD_AUDIT PKI_SH
@@ -58,7 +58,8 @@ not_contains "no password in the message" "$(cat "$WORK/err")" "$(cat "$REDIS_SE
 
 echo "== a per-service binary needs only its own credential"
 env -u CONCORD_REDIS_DIRECTORY_PASSWORD_FILE -u CONCORD_REDIS_MESSAGING_PASSWORD_FILE \
-  -u CONCORD_REDIS_REFERRALS_PASSWORD_FILE "$AUDIT_BIN" "${common_flags[@]}" \
+  -u CONCORD_REDIS_REFERRALS_PASSWORD_FILE -u CONCORD_REDIS_GUIDELINES_PASSWORD_FILE \
+  -u CONCORD_REDIS_LIAISON_PASSWORD_FILE "$AUDIT_BIN" "${common_flags[@]}" \
   >"$WORK/audit.log" 2>&1 &
 AUDIT_PID=$!
 for ((i = 0; i < 100; i++)); do
@@ -75,11 +76,11 @@ start_concord_server
 users=""
 for ((i = 0; i < 100; i++)); do
   users=$(redis-cli -p "$REDIS_PORT" client list | sed -n 's/.* user=\([^ ]*\) .*/\1/p' | sort -u | tr '\n' ' ')
-  [[ $users == *concord-audit*concord-directory*concord-messaging*concord-referrals* ]] && break
+  [[ $users == *concord-audit*concord-directory*concord-guidelines*concord-liaison*concord-messaging*concord-referrals* ]] && break
   sleep 0.1
 done
 equal "Redis users of concord-server's connections (and this test's admin)" "$users" \
-  "concord-audit concord-directory concord-messaging concord-referrals concord-test-admin "
+  "concord-audit concord-directory concord-guidelines concord-liaison concord-messaging concord-referrals concord-test-admin "
 
 echo "redis_credentials_test: $checks checks passed, $failures failed"
 [ "$failures" -eq 0 ]

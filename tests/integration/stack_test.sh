@@ -97,7 +97,7 @@ ok "concord-server SERVING"
   --target "127.0.0.1:$GRPC_PORT" --server-name localhost --health-target "127.0.0.1:$HEALTH_PORT" --ca "$PKI/ca.pem" \
   --cert "$PKI/agencies/admin/ops/cert.pem" --key "$PKI/agencies/admin/ops/key.pem" \
   --expect-service concord.directory.v1.Directory --expect-service concord.audit.v1.Audit --expect-service concord.messaging.v1.Messaging \
-  --expect-service concord.referrals.v1.Referrals \
+  --expect-service concord.referrals.v1.Referrals --expect-service concord.liaison.v1.Liaison \
   health reflect noclient badreq || fail "grpc_probe"
 
 # Register the demo agencies: admin/ops first, as directory administrator and audit reviewer

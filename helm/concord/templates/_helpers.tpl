@@ -91,6 +91,9 @@ completed with derived names:
   directoryNotifier  the workload running the directory module ("server" in allInOne,
                    "directory" in perService) with directory.notifier.enabled: mount its Secret
   directoryMessagingTarget  perService with the directory notifier: as messagingTarget
+  liaisonNotifier  the workload running the liaison module ("server" in allInOne, "liaison" in
+                   perService) with liaison.notifier.enabled: mount its Secret
+  liaisonMessagingTarget  perService with the liaison notifier: as messagingTarget
 Usage: $workloads := include "concord.workloads" . | fromYaml
 */}}
 {{- define "concord.workloads" -}}
@@ -132,6 +135,11 @@ Usage: $workloads := include "concord.workloads" . | fromYaml
 {{- if and $w.directoryNotifier (ne $root.Values.mode "allInOne") }}
 {{- $_ := set $w "directoryMessagingTarget" (printf "%s:%d" (include "concord.resourceName" (dict "root" $root "key" "messaging")) (int $root.Values.ports.grpc)) }}
 {{- end }}
+{{- $hostsLiaison := or (eq $root.Values.mode "allInOne") (eq $key "liaison") }}
+{{- $_ := set $w "liaisonNotifier" (and $hostsLiaison (($root.Values.liaison | default dict).notifier | default dict).enabled) }}
+{{- if and $w.liaisonNotifier (ne $root.Values.mode "allInOne") }}
+{{- $_ := set $w "liaisonMessagingTarget" (printf "%s:%d" (include "concord.resourceName" (dict "root" $root "key" "messaging")) (int $root.Values.ports.grpc)) }}
+{{- end }}
 {{- $_ := set $out $key $w }}
 {{- end }}
 {{- toYaml $out }}
@@ -146,6 +154,8 @@ redis.users. A later module is added here and in redis.users.
 - audit
 - messaging
 - referrals
+- guidelines
+- liaison
 {{- end }}
 
 {{/* CONCORD_REDIS_<MODULE>_PASSWORD for a module name. */}}
@@ -188,6 +198,9 @@ redis.users. A later module is added here and in redis.users.
 {{- if and (eq .Values.mode "perService") (hasKey $workloads "directory") .Values.directory.notifier.enabled (not (hasKey $workloads "messaging")) }}
 {{- fail "directory.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set directory.notifier.enabled=false: announcements then stay queued in Redis)" }}
 {{- end }}
+{{- if and (eq .Values.mode "perService") (hasKey $workloads "liaison") .Values.liaison.notifier.enabled (not (hasKey $workloads "messaging")) }}
+{{- fail "liaison.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set liaison.notifier.enabled=false: notifications then stay queued in Redis)" }}
+{{- end }}
 {{- if and (eq .Values.mode "perService") (hasKey $workloads "referrals") .Values.referrals.notifier.enabled (not (hasKey $workloads "messaging")) }}
 {{- fail "referrals.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set referrals.notifier.enabled=false: notifications then stay queued in Redis)" }}
 {{- end }}
@@ -221,7 +234,7 @@ redis.users. A later module is added here and in redis.users.
 {{- define "concord.hasNotifier" -}}
 {{- $any := false }}
 {{- range $key, $w := include "concord.workloads" . | fromYaml }}
-{{- if or $w.notifier $w.directoryNotifier }}{{ $any = true }}{{ end }}
+{{- if or $w.notifier $w.directoryNotifier $w.liaisonNotifier }}{{ $any = true }}{{ end }}
 {{- end }}
 {{- if $any }}true{{ end }}
 {{- end }}

@@ -191,8 +191,8 @@ TEST_F(ConfigTest, MaxConnectionAgeAndGrace) {
 // Test that every hosted module needs its own Redis credential, named by its flag, and that the
 // credential of a module the binary does not host is not required.
 TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
-  EXPECT_EQ(RedisWorkloads(),
-            (std::vector<std::string>{"directory", "audit", "messaging", "referrals"}));
+  EXPECT_EQ(RedisWorkloads(), (std::vector<std::string>{"directory", "audit", "messaging",
+                                                        "referrals", "guidelines", "liaison"}));
   const Status missing = ValidateRedisCredentials(cfg_, {"referrals", "audit"});
   EXPECT_THAT(ViolationOf(missing, "--redis-referrals-password-file"),
               AllOf(HasSubstr("is required"), HasSubstr("CONCORD_REDIS_REFERRALS_PASSWORD"),
@@ -231,7 +231,10 @@ TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
   EXPECT_THAT(ViolationOf(ValidateRedisCredentials(cfg_, {"audit"}), "--redis-audit-user"),
               HasSubstr("ACL user name"));
   EXPECT_THAT(
-      ViolationOf(ValidateRedisCredentials(cfg_, {"guidelines"}), "--redis-guidelines-user"),
+      ViolationOf(ValidateRedisCredentials(cfg_, {"liaison"}), "--redis-liaison-password-file"),
+      HasSubstr("is required"));
+  EXPECT_THAT(
+      ViolationOf(ValidateRedisCredentials(cfg_, {"federation"}), "--redis-federation-user"),
       HasSubstr("no Redis ACL user is defined"));
 }
 

@@ -26,6 +26,25 @@ TEST(CommunicationPolicy, SenderAndRecipientTypes) {
   }
 }
 
+// Test which agency types Concord's notifiers may notify: every notifier the domestic operational
+// agencies; admin/concord-liaison also platforms (orders addressed to them); none foreign
+// partners, admin identities or coordination units. Before the liaison row, a platform was
+// refused to admin/concord-liaison too.
+TEST(CommunicationPolicy, SystemNotifierRecipients) {
+  for (std::string_view notifier : {"concord-referrals", "concord-directory", "concord-liaison"}) {
+    for (AgencyType t : kAllAgencyTypes) {
+      const bool never = t == AgencyType::kForeignPartner || t == AgencyType::kAdmin ||
+                         t == AgencyType::kCoordinationUnit;
+      const bool allowed = !never && (t != AgencyType::kPlatform || notifier == kLiaisonNotifierId);
+      const Status s = CheckSystemRecipient(notifier, t);
+      EXPECT_EQ(s.ok(), allowed) << notifier << " -> " << AgencyTypeName(t);
+      if (!allowed) {
+        EXPECT_EQ(ReasonOf(s), "SENDER_TYPE_NOT_ALLOWED");
+      }
+    }
+  }
+}
+
 // Test that a notification between reading the generation and waiting is not lost, and that
 // waiting for an agency ignores other agencies' notifications.
 TEST(DeliveryNotifier, WakesOnlyTheNotifiedInbox) {

@@ -977,6 +977,29 @@ TEST_F(MessagingServiceTest, CommunicationPolicy) {
   EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "RECIPIENT_TYPE_NOT_ALLOWED");
 }
 
+// Test that the liaison notifier admin/concord-liaison may send a NOTIFICATION to a platform (an
+// order addressed to it), but nothing else, and that another notifier may not notify a platform.
+TEST_F(MessagingServiceTest, LiaisonNotifierNotifiesPlatforms) {
+  Agent platform = MakeAgent(AgencyType::kPlatform, "socialnet");
+  Agent liaison = MakeAgent(AgencyType::kAdmin, "concord-liaison");
+  Agent referrals = MakeAgent(AgencyType::kAdmin, "concord-referrals");
+  auto notify = [&](Agent& from, v1::MessageKind kind) {
+    client::MessageDraft d = Draft({platform.AsRecipient()});
+    d.kind = kind;
+    auto e = client::BuildEnvelope(from.identity, d, absl::Now());
+    EXPECT_TRUE(e.ok());
+    return Send(from, *e);
+  };
+  grpc::Status s = notify(liaison, v1::MESSAGE_KIND_NOTIFICATION);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = notify(liaison, v1::MESSAGE_KIND_INFORMATION);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "SENDER_TYPE_NOT_ALLOWED");
+  s = notify(referrals, v1::MESSAGE_KIND_NOTIFICATION);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "SENDER_TYPE_NOT_ALLOWED");
+}
+
 // Test that receipts are accepted only from a recipient, for the exact envelope, signed with the
 // recipient's directory key.
 TEST_F(MessagingServiceTest, ReceiptRules) {
