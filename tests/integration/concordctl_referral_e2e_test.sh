@@ -256,6 +256,48 @@ not_contains "pag-asa does not see the sealed note" "$OUT" "$SEALED_NOTE"
 ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason other
 contains "closed" "$OUT" "-> CLOSED"
 
+echo "== an unaccompanied minor: the Guardianship Service, the guardian and the identity fields sealed"
+GUARD=guardianship_service/fps-justice-guardianship
+MINOR_NAME="Minor-Plaintext-$RANDOM$RANDOM"
+GUARDIAN_NAME="Guardian-Plaintext-$RANDOM$RANDOM"
+GUARDIAN_CONTACT="+32-2-$RANDOM$RANDOM-guardian"
+MINOR_ATTRS=(--form begging --origin-country AF --nationality-class third_country --age-band 12-17
+  --gender man --unaccompanied-minor --region BE-VOV)
+ctl 0 "minor: a victim in East Flanders goes to Payoke" "$POLICE" --json referral suggest \
+  "${MINOR_ATTRS[@]}"
+equal "payoke first for the minor" "$(json 'd["suggestions"][0]["centre"]["id"]')" "payoke"
+ctl 0 "minor: draft without the Guardianship Service" "$POLICE" --json referral draft \
+  "${MINOR_ATTRS[@]}" --centre "$PAYOKE" --name "$MINOR_NAME" --dob 2011-01-02 --nationality AF \
+  --consent
+MCASE=$(json 'd["case"]["case_id"]')
+contains "the Guardianship Service is required" "$OUT" "guardianship_service"
+ctl 0 "minor: draft names the Guardianship Service" "$POLICE" referral draft --case "$MCASE" \
+  --guardianship "$GUARD"
+ctl 0 "minor: submit" "$POLICE" referral submit "$MCASE"
+ctl 0 "minor: payoke accepts" "$PAYOKE" referral transition accept "$MCASE"
+ctl 0 "minor: the Guardianship Service records the guardian" "$GUARD" referral transition \
+  record-guardian "$MCASE" --guardian-name "$GUARDIAN_NAME" --guardian-contact "$GUARDIAN_CONTACT" \
+  --guardian-designated-on 2026-11-30
+ctl 0 "minor: payoke opens the guardian" "$PAYOKE" referral open "$MCASE" --box guardian \
+  --justification "contact the guardian before the intake"
+contains "payoke sees the guardian" "$OUT" "$GUARDIAN_NAME"
+ctl 2 "minor: the referrer cannot open the guardian" "$POLICE" referral open "$MCASE" --box guardian \
+  --justification "curious about the guardian"
+contains "NOT_A_RECIPIENT" "$ERR" "NOT_A_RECIPIENT"
+ctl 2 "minor: no reflection document for an unaccompanied minor" "$PAYOKE" referral transition \
+  request-document "$MCASE" --document reflection --immigration-office "$OFFICE"
+ctl 0 "minor: payoke requests the attestation directly" "$PAYOKE" referral transition \
+  request-document "$MCASE" --document attestation --immigration-office "$OFFICE"
+ctl 0 "minor: the office opens the identity fields (audited)" "$OFFICE" referral open "$MCASE" \
+  --box document-identity --justification "issue the attestation of registration"
+contains "the office sees the name" "$OUT" "$MINOR_NAME"
+ctl 2 "minor: the office never gets the personal record" "$OFFICE" referral open "$MCASE" \
+  --justification "issue the attestation of registration"
+ctl 0 "minor: the office issues the attestation" "$OFFICE" referral transition issue-attestation \
+  "$MCASE"
+contains "attestation directly" "$OUT" "ACCEPTED -> REGISTRATION_ATTESTATION"
+contains "the Guardianship Service is notified" "$OUT" "$GUARD"
+
 echo "== a record moved in Redis from another case is refused by the reader"
 # Case 2's record version 2 (sealed to pag-asa, signed by the police for case 2) put in place of
 # case 1's version 2, server-side (binary-safe), as an intruder with write access to Redis would.
@@ -316,7 +358,8 @@ redis_dump "$DUMP" "$KEYS_FILE"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$CASE" "$DUMP" && pass || fail "the dump does not even contain the case id (scan broken?)"
 for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman" \
-  "$SEALED_NOTE" "Sealed-Note-Plaintext" "$USED_NAME" "$PRONOUNS" "Used-Name" "$DOB"; do
+  "$SEALED_NOTE" "Sealed-Note-Plaintext" "$USED_NAME" "$PRONOUNS" "Used-Name" "$DOB" \
+  "$MINOR_NAME" "Minor-Plaintext" "$GUARDIAN_NAME" "Guardian-Plaintext" "$GUARDIAN_CONTACT"; do
   if grep -qaF -- "$mark" "$DUMP"; then fail "personal value '$mark' found in Redis"; else pass; fi
 done
 

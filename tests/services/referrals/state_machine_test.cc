@@ -728,6 +728,28 @@ TEST_F(Walk, PrintedDateIsBoundedByTheRule) {
   EXPECT_EQ(out->next.document_valid_through(), "2027-02-28");
 }
 
+// A case stored before calendar counting has no printed date: its renewal runs on from the last
+// day, in Brussels, of its stored expiry instant (180 x 24 h from an issue at 12:00), and the
+// stored due date of its running deadline is not recomputed before that.
+TEST_F(Walk, ACaseStoredBeforeRenewsFromItsStoredExpiry) {
+  c_.set_state(C);
+  *c_.mutable_immigration_office() = AgencyIdToProto(Office());
+  c_.set_opinion(v1::MAGISTRATE_OPINION_VICTIM);
+  const absl::Time stored_due = Local(2026, 7, 30, 12);
+  *c_.mutable_document_valid_until() = ToProtoTime(stored_due);
+  v1::Deadline* running = c_.add_deadlines();
+  running->set_kind(v1::DEADLINE_KIND_CERTIFICATE_EXPIRY);
+  *running->mutable_due_at() = ToProtoTime(stored_due);
+  // An unrelated transition keeps the stored due date as it is.
+  Do(v1::TRANSITION_KIND_RECORD_CONVICTION, Magistrate());
+  ASSERT_EQ(c_.deadlines_size(), 1);
+  EXPECT_EQ(FromProtoTime(c_.deadlines(0).due_at()), stored_due);
+  c_.set_pending_document_request(v1::DOCUMENT_KIND_REGISTRATION_CERTIFICATE);
+  Do(v1::TRANSITION_KIND_RENEW_CERTIFICATE, Office());
+  EXPECT_EQ(c_.document_valid_through(), "2027-01-30");
+  EXPECT_EQ(FromProtoTime(c_.document_valid_until()), Local(2027, 1, 31));
+}
+
 // An unaccompanied minor: the Guardianship Service is a party and is notified; the 3-month
 // attestation is issued directly from ACCEPTED; the guardian's identity is sealed to the centre
 // and the Guardianship Service only.
