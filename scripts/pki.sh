@@ -25,7 +25,7 @@ TRUST_DOMAIN=${CONCORD_TRUST_DOMAIN:-concord.test}
 QUIET=0
 
 AGENCY_TYPES=(police magistrate reception_centre immigration_office social_inspection
-  coordination_unit foreign_partner platform admin)
+  coordination_unit foreign_partner platform admin guardianship_service)
 
 # At least one agency of every type of PRODUCT.md. "<type>/<id>".
 DEMO_AGENCIES=(
@@ -35,7 +35,9 @@ DEMO_AGENCIES=(
   reception_centre/pag-asa
   reception_centre/payoke
   reception_centre/surya
+  reception_centre/esperanto
   immigration_office/dvz-minteh
+  guardianship_service/fps-justice-guardianship
   social_inspection/rsz-onss-brussels
   coordination_unit/icu-thb
   foreign_partner/europol

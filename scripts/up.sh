@@ -280,8 +280,10 @@ start_server() {
 
 # Directory data of the demo agencies:
 # "<type>/<id>|name|jurisdiction|specialisations|languages|capacity|attributes" (capacity:
-# reception centres' places, used with languages, region and specialisations to rank centres for
+# reception centres' places, used with region and declared profiles to rank centres for
 # referrals; attributes: typed rights and roles, services/directory/README.md "Attributes").
+# The centres declare their region and no language profile: all three work with interpreters
+# (DOMAIN.md §1), so none is invented here; only recognised centres request residence documents.
 # admin/ops is the deployment's directory administrator and audit reviewer: the server starts
 # with --bootstrap-directory-admins admin/ops, so admin/ops may register itself with these roles
 # on an empty directory; the bootstrap grant ends as soon as it is registered.
@@ -290,9 +292,11 @@ DEMO_DATA=(
   "police/pz-brussels-capital|Police zone Brussels Capital Ixelles - vice squad|BE-BRU|thb,vice|fr,nl,en||"
   "police/fgp-antwerp-thb|Federal judicial police Antwerp - THB unit|BE-VAN|thb,labour_exploitation|nl,en||"
   "magistrate/parquet-bruxelles-thb|Brussels public prosecutor - reference magistrate THB|BE-BRU|thb|fr,nl||magistrate_role=prosecutor"
-  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support,sexual_exploitation,gender_diversity|fr,nl,en,es,pt|24|recognised_centre=true"
-  "reception_centre/payoke|Payoke|BE-VAN|thb,victim_support,labour_exploitation|nl,en,fr|20|recognised_centre=true"
-  "reception_centre/surya|Surya|BE-WLG|thb,victim_support,sexual_exploitation|fr,en|16|recognised_centre=true"
+  "reception_centre/pag-asa|PAG-ASA|BE-BRU|thb,victim_support||24|recognised_centre=true"
+  "reception_centre/payoke|Payoke|BE-VLG|thb,victim_support||20|recognised_centre=true"
+  "reception_centre/surya|Sürya|BE-WAL|thb,victim_support||16|recognised_centre=true"
+  "reception_centre/esperanto|Esperanto (shelter for unaccompanied minors)|BE-WAL|minors||10|minors_shelter=true"
+  "guardianship_service/fps-justice-guardianship|FPS Justice - Guardianship Service|BE|guardianship|||"
   "immigration_office/dvz-minteh|Immigration Office - MINTEH cell|BE|thb,residence|nl,fr||"
   "social_inspection/rsz-onss-brussels|Social inspection NSSO Brussels|BE-BRU|labour_exploitation|fr,nl||"
   "coordination_unit/icu-thb|Interdepartmental Coordination Unit THB|BE|coordination|nl,fr,de,en||guideline_publisher=true"
@@ -342,9 +346,12 @@ register_agencies() {
       # (specialisations, languages, capacity) and attributes up to date (an update that changes
       # nothing is not announced).
       if [ -n "$capacity" ] || [ -n "$attributes" ]; then
+        # A centre that declares no language drops languages an earlier run gave it.
+        [ -n "$capacity" ] && [ -z "$langs" ] && profile+=(--clear-languages)
+        [ -n "$name" ] && profile+=(--name "$name")
         rc=0
-        out=$(ctl_admin "${UP_ACCOUNTABILITY[@]}" directory update "$key" "${profile[@]}" 2>&1) ||
-          rc=$?
+        out=$(ctl_admin "${UP_ACCOUNTABILITY[@]}" directory update "$key" --jurisdiction \
+          "$jurisdiction" "${profile[@]}" 2>&1) || rc=$?
         if [ $rc -ne 0 ]; then
           echo "$out" >&2
           die "updating $key failed (exit $rc)"
@@ -491,22 +498,35 @@ run_messaging_demo() {
   printf 'Fictitious demo document (up.sh): proces-verbaal PV-DEMO-0001, 2 pages.\n' \
     >"$demo_dir/pv-demo-0001.txt"
 
-  step "$police sends a sealed, signed H1 message with an attachment to $pagasa and $magistrate"
-  show "--agency-dir var/pki/agencies/$police message send --to $pagasa --to $magistrate \\
+  step "$police sends the police report (PV) to $magistrate only: a sealed, signed H1 message with an attachment"
+  show "--agency-dir var/pki/agencies/$police message send --to $magistrate \\
     --handling H1 --source B --accuracy 2 --case-ref DEMO-0001 --expires-in 7d \\
-    --body \"Demo: possible victim referred, please contact.\" --attach var/demo/pv-demo-0001.txt"
-  out=$(demo ctl_as "$police" --officer demo-inspector message send --to "$pagasa" \
-    --to "$magistrate" --handling H1 --source B --accuracy 2 --case-ref DEMO-0001 \
-    --expires-in 7d --body "Demo: possible victim referred, please contact." \
+    --body \"Demo: PV of the hearing, for the reference magistrate.\" --attach var/demo/pv-demo-0001.txt"
+  out=$(demo ctl_as "$police" --officer demo-inspector message send --to "$magistrate" \
+    --handling H1 --source B --accuracy 2 --case-ref DEMO-0001 --expires-in 7d \
+    --body "Demo: PV of the hearing, for the reference magistrate." \
     --attach "$demo_dir/pv-demo-0001.txt")
   echo "$out"
   id=$(sed -n 's/^message id: *//p' <<<"$out")
   [ -n "$id" ] || die "no message id in the send output"
 
-  step "$pagasa reads it: signature verified, opened with its own key, attachment checked; read receipt"
-  show "--agency-dir var/pki/agencies/$pagasa message read $id --out-dir var/demo/pag-asa --overwrite --receipt"
-  demo ctl_as "$pagasa" --officer demo-social-worker message read "$id" \
-    --out-dir "$demo_dir/pag-asa" --overwrite --receipt
+  step "$magistrate reads it: signature verified, opened with its own key, attachment checked; read receipt"
+  show "--agency-dir var/pki/agencies/$magistrate message read $id --out-dir var/demo/magistrate --overwrite --receipt"
+  demo ctl_as "$magistrate" --officer demo-magistrate message read "$id" \
+    --out-dir "$demo_dir/magistrate" --overwrite --receipt
+
+  step "$police sends $pagasa a referral note (a centre never receives the PV)"
+  show "--agency-dir var/pki/agencies/$police message send --to $pagasa --handling H1 --case-ref DEMO-0001 \\
+    --body \"Demo: referral note ...\""
+  out=$(demo ctl_as "$police" --officer demo-inspector message send --to "$pagasa" \
+    --handling H1 --case-ref DEMO-0001 --expires-in 7d \
+    --body "Demo: referral note - a presumed victim is referred to you; please contact us to arrange the intake.")
+  echo "$out"
+  local note_msg
+  note_msg=$(sed -n 's/^message id: *//p' <<<"$out")
+  [ -n "$note_msg" ] || die "no message id in the send output"
+  show "--agency-dir var/pki/agencies/$pagasa message read $note_msg --receipt"
+  demo ctl_as "$pagasa" --officer demo-social-worker message read "$note_msg" --receipt
 
   step "$police lists the receipts of its message, each verified against the recipient's key"
   show "--agency-dir var/pki/agencies/$police message receipts $id"
@@ -535,6 +555,115 @@ run_messaging_demo() {
   run_referral_demo
 }
 
+# refused_with WHAT REASON CMD...: runs concordctl, which must fail with exit 2 naming REASON.
+refused_with() {
+  local what=$1 reason=$2 rc=0 out
+  shift 2
+  out=$("$@" 2>&1) || rc=$?
+  echo "$out"
+  if [ $rc -ne 2 ] || ! grep -q "$reason" <<<"$out"; then
+    die "$what was not refused with $reason (exit $rc)"
+  fi
+  ok "refused as expected: $reason (concordctl exit code $rc)"
+}
+
+# Every victim has a path (issue 13): a Belgian victim (no Immigration Office step) and an
+# unaccompanied minor (Guardianship Service, 3-month attestation directly), beside the case above.
+run_referral_paths_demo() {
+  local police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
+  local surya=reception_centre/surya esperanto=reception_centre/esperanto
+  local magistrate=magistrate/parquet-bruxelles-thb office=immigration_office/dvz-minteh
+  local guardianship=guardianship_service/fps-justice-guardianship
+  local p="--agency-dir var/pki/agencies" out case_id minor_id personal
+
+  step "referral (Belgian victim): $police refers a Belgian woman to $pagasa; no residence document is needed"
+  personal=var/demo-personal-be.json
+  (umask 077 && cat >"$personal" <<'JSON'
+{"name": "Demo Belgian Person (fictitious)", "dob": "1995-07-02", "nationality": "BE",
+ "languages": ["nl", "fr"], "contact": "via the centre", "consent": true}
+JSON
+  )
+  local be_attrs=(--form forced_labour --origin-country BE --nationality-class belgian
+    --age-band 18-24 --gender woman --region BE-BRU)
+  show "$p/$police referral draft ${be_attrs[*]} --centre $pagasa --personal-file $personal"
+  out=$(demo ctl_as "$police" --officer demo-inspector referral draft "${be_attrs[@]}" \
+    --centre "$pagasa" --personal-file "$personal")
+  rm -f "$personal"
+  case_id=$(sed -n 's/^\(created\|saved\) draft \(ref-[a-z0-9]*\).*/\2/p' <<<"$out")
+  [ -n "$case_id" ] || die "no case id in the draft output"
+  echo "draft $case_id"
+  out=$(demo ctl_as "$police" referral submit "$case_id")
+  head -n 1 <<<"$out"
+  out=$(demo ctl_as "$pagasa" referral transition accept "$case_id")
+  head -n 1 <<<"$out"
+  show "$p/$pagasa referral transition request-document $case_id --document reflection --immigration-office $office"
+  refused_with "a residence document for a Belgian victim" NO_RESIDENCE_DOCUMENT \
+    ctl_as "$pagasa" referral transition request-document "$case_id" --document reflection \
+    --immigration-office "$office" --name "x" --dob 1995-07-02 --nationality BE
+  show "$p/$police referral transition record-statement $case_id"
+  out=$(demo ctl_as "$police" referral transition record-statement "$case_id")
+  head -n 1 <<<"$out"
+  out=$(demo ctl_as "$pagasa" referral transition assign-magistrate "$case_id" --to "$magistrate")
+  head -n 1 <<<"$out"
+  show "$p/$magistrate referral transition record-victim-opinion $case_id"
+  out=$(demo ctl_as "$magistrate" --officer demo-magistrate referral transition \
+    record-victim-opinion "$case_id")
+  head -n 1 <<<"$out"
+  show "$p/$pagasa referral get $case_id"
+  demo ctl_as "$pagasa" referral get "$case_id"
+
+  step "referral (unaccompanied minor): a 15-year-old alone in Liège; the shelter for minors is suggested first"
+  local minor_attrs=(--form criminal_activities --origin-country AF --nationality-class third_country
+    --age-band 12-17 --gender man --unaccompanied-minor --region BE-WLG)
+  show "$p/$police referral suggest ${minor_attrs[*]}"
+  demo ctl_as "$police" referral suggest "${minor_attrs[@]}"
+  personal=var/demo-personal-minor.json
+  (umask 077 && cat >"$personal" <<'JSON'
+{"name": "Demo Minor (fictitious)", "dob": "2011-05-20", "nationality": "AF",
+ "languages": ["ps", "fa"], "interpreter_needed": true, "contact": "via the shelter",
+ "consent": true}
+JSON
+  )
+  show "$p/$police referral draft ${minor_attrs[*]} --centre $surya --guardianship $guardianship --personal-file $personal"
+  out=$(demo ctl_as "$police" --officer demo-inspector referral draft "${minor_attrs[@]}" \
+    --centre "$surya" --guardianship "$guardianship" --personal-file "$personal")
+  rm -f "$personal"
+  minor_id=$(sed -n 's/^\(created\|saved\) draft \(ref-[a-z0-9]*\).*/\2/p' <<<"$out")
+  [ -n "$minor_id" ] || die "no case id in the draft output"
+  echo "draft $minor_id"
+  out=$(demo ctl_as "$police" referral submit "$minor_id")
+  head -n 1 <<<"$out"
+  out=$(demo ctl_as "$surya" --officer demo-social-worker referral transition accept "$minor_id")
+  head -n 1 <<<"$out"
+
+  step "referral (unaccompanied minor): $guardianship records the guardian, sealed to $surya and itself only"
+  show "$p/$guardianship referral transition record-guardian $minor_id --guardian-name ... --guardian-designated-on ..."
+  out=$(demo ctl_as "$guardianship" --officer demo-guardianship referral transition \
+    record-guardian "$minor_id" --guardian-name "Demo Guardian (fictitious)" \
+    --guardian-contact "via the Guardianship Service" --guardian-designated-on 2026-11-30)
+  head -n 1 <<<"$out"
+
+  step "referral (unaccompanied minor): $surya requests the 3-month attestation directly (no reflection period); the identity fields go sealed to $office only"
+  show "$p/$surya referral transition request-document $minor_id --document attestation --immigration-office $office"
+  out=$(demo ctl_as "$surya" --officer demo-social-worker referral transition request-document \
+    "$minor_id" --document attestation --immigration-office "$office")
+  grep -E '^(REQUEST_DOCUMENT|identity)' <<<"$out" || head -n 1 <<<"$out"
+  show "$p/$office referral open $minor_id --box document-identity --justification \"issue the attestation of registration\""
+  demo ctl_as "$office" --officer demo-minteh referral open "$minor_id" --box document-identity \
+    --justification "issue the attestation of registration"
+  show "$p/$office referral transition issue-attestation $minor_id"
+  out=$(demo ctl_as "$office" --officer demo-minteh referral transition issue-attestation "$minor_id")
+  echo "$out"
+  show "$p/$guardianship referral get $minor_id"
+  demo ctl_as "$guardianship" referral get "$minor_id"
+
+  step "referral: the cases side by side (as the centres list them)"
+  show "$p/$pagasa referral list"
+  demo ctl_as "$pagasa" referral list
+  show "$p/$surya referral list"
+  demo ctl_as "$surya" referral list
+}
+
 # refused WHAT CMD...: runs concordctl, which must fail with exit 2 and PERMISSION_DENIED.
 refused() {
   local what=$1 rc=0 out
@@ -554,21 +683,25 @@ run_referral_demo() {
   local police=police/pz-brussels-capital pagasa=reception_centre/pag-asa
   local magistrate=magistrate/parquet-bruxelles-thb office=immigration_office/dvz-minteh
   local icu=coordination_unit/icu-thb case_id out i
-  local attrs=(--form sexual --origin-country BR --origin-region Para --age-band 25-34
-    --gender transgender --language pt --language es --region BE-BRU)
+  # Clear attributes are coarse: gender identity "woman" (her trans experience is sealed), the
+  # origin country (no sub-national text), no languages (sealed; they only rank centres).
+  local attrs=(--form sexual --origin-country BR --nationality-class third_country --age-band 25-34
+    --gender woman --region BE-BRU)
   local p="--agency-dir var/pki/agencies"
 
-  step "referral: $police asks which centre suits a Portuguese/Spanish-speaking trans woman"
-  show "$p/$police referral suggest ${attrs[*]}"
-  demo ctl_as "$police" referral suggest "${attrs[@]}"
+  step "referral: $police asks which centre suits a Portuguese/Spanish-speaking trans woman in Brussels"
+  show "$p/$police referral suggest ${attrs[*]} --language pt --language es --support-need gender_diversity"
+  demo ctl_as "$police" referral suggest "${attrs[@]}" --language pt --language es \
+    --support-need gender_diversity
 
   step "referral: $police saves a draft to $pagasa; the personal record is sealed locally"
   # Personal data from a 0600 file, not on the command line (other local users see argv).
   local personal=var/demo-personal.json
   (umask 077 && cat >"$personal" <<'JSON'
-{"name": "Demo Person (fictitious)", "dob": "1998-03-14", "nationality": "BR",
- "gender_identity": "trans woman", "contact": "via the centre", "consent": true,
- "notes": "fictitious demo record"}
+{"name": "Demo Person (fictitious)", "used_name": "Demo (fictitious)", "pronouns": "she/her",
+ "dob": "1998-03-14", "nationality": "BR", "gender_identity": "trans woman",
+ "trans_experience": "yes", "languages": ["pt", "es"], "interpreter_needed": true,
+ "contact": "via the centre", "consent": true, "notes": "fictitious demo record"}
 JSON
   )
   show "$p/$police referral draft ${attrs[*]} --centre $pagasa \\
@@ -674,6 +807,8 @@ JSON
   step "referral: the history of the case (as $pagasa; sealed notes opened locally with its key)"
   show "$p/$pagasa referral history $case_id --open-notes"
   demo ctl_as "$pagasa" referral history "$case_id" --open-notes
+
+  run_referral_paths_demo
 
   run_guideline_demo
   run_liaison_demo

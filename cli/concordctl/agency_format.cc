@@ -23,7 +23,8 @@ StatusOr<concord::common::v1::AgencyId> AgencyIdFromFlags(std::string_view type,
     return FlagError("--type",
                      "unknown agency type \"" + std::string(type) +
                          "\" (police, magistrate, reception_centre, immigration_office, "
-                         "social_inspection, coordination_unit, foreign_partner, platform, admin)");
+                         "social_inspection, coordination_unit, foreign_partner, platform, admin, "
+                         "guardianship_service)");
   }
   if (!ValidateAgencyLocalId(id).ok()) {
     return FlagError("--id",

@@ -252,17 +252,18 @@ void AddMessageCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::M
 }
 
 constexpr const char* kReferralFooter =
-    "\nPersonal data (--name, --dob, --nationality, --gender-identity, --contact, --consent,\n"
-    "--notes) is sealed in this process to the receiving centre (+ the magistrate) with their\n"
-    "directory keys, signed with DIR/sign.key, and opened here with DIR/seal.key after its\n"
-    "author's signature was verified; it is never printed except by `open`.\n"
+    "\nPersonal data (--name, --used-name, --pronouns, --dob, --nationality, --gender-identity,\n"
+    "--trans-experience, --language, --interpreter, --contact, --consent, --notes) is sealed in\n"
+    "this process to the receiving centre (+ the magistrate) with their directory keys, signed\n"
+    "with DIR/sign.key, and opened here with DIR/seal.key after its author's signature was\n"
+    "verified; it is never printed except by `open`. Times are shown in Europe/Brussels.\n"
     "Commands that change a case read it first and send that version as --expected-version\n"
     "(ABORTED if the case changed meanwhile). `validate` exits 3 when the draft has problems.\n"
     "Example:\n"
     "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital referral draft \\\n"
-    "    --form sexual --origin-country BR --age-band 25-34 --gender transgender --language pt \\\n"
-    "    --language es --region BE-BRU --centre reception_centre/pag-asa --name \"...\" "
-    "--consent\n";
+    "    --form sexual --origin-country BR --nationality-class third_country --age-band 25-34 \\\n"
+    "    --gender woman --region BE-BRU --centre reception_centre/pag-asa \\\n"
+    "    --personal-file person.json\n";
 
 void AddAttributeFlags(CLI::App& cmd, concord::ctl::AttributeArgs& a) {
   cmd.add_option(
@@ -270,27 +271,46 @@ void AddAttributeFlags(CLI::App& cmd, concord::ctl::AttributeArgs& a) {
          "exploitation form (repeatable; replaces the stored list): " + concord::ctl::FormNames())
       ->allow_extra_args(false);
   cmd.add_option("--origin-country", a.origin_country, "ISO 3166-1 alpha-2, e.g. NG, BR");
-  cmd.add_option("--origin-region", a.origin_region, "region of origin, e.g. Edo");
+  cmd.add_option("--nationality-class", a.nationality_class,
+                 "the path of the procedure: belgian, eu_eea (no residence document), "
+                 "third_country or unknown");
   cmd.add_option("--age-band", a.age_band,
                  "under_12, 12-17, 18-24, 25-34, 35-49, 50_plus or unknown");
   cmd.add_option("--gender", a.gender,
-                 "self-declared category, optional: female, male, transgender, non_binary, "
-                 "undisclosed");
+                 "gender identity, self-declared and optional: woman, man, non_binary, other, "
+                 "not_asked, declined (a trans woman is a woman; trans experience is sealed: "
+                 "--trans-experience)");
   cmd.add_option("--language", a.languages,
-                 "ISO 639-1 language the victim speaks (repeatable; replaces the stored list)")
+                 "ISO 639-1 language the victim speaks, in order of preference (repeatable): "
+                 "sealed in the personal record; a tie-breaker of suggest")
       ->allow_extra_args(false);
   cmd.add_flag_function(
-      "--minor", [&a](int64_t) { a.minor = 1; }, "unaccompanied minor");
+      "--unaccompanied-minor", [&a](int64_t) { a.unaccompanied_minor = 1; },
+      "an unaccompanied minor (no parent or legal guardian in Belgium; not the age alone)");
   cmd.add_flag_function(
-      "--not-minor", [&a](int64_t) { a.minor = 0; }, "not a minor (clears a stored --minor)");
-  cmd.add_option("--region", a.region, "where the victim is, e.g. BE-BRU, BE-VAN, BE-WAL");
+      "--not-unaccompanied-minor", [&a](int64_t) { a.unaccompanied_minor = 0; },
+      "not an unaccompanied minor (clears a stored --unaccompanied-minor)");
+  cmd.add_option("--region", a.region,
+                 "where the victim is: a Belgian province (BE-VOV, BE-WHT, ...) or region "
+                 "(BE-BRU, BE-VLG, BE-WAL)");
 }
 
-void AddPersonalFlags(CLI::App& cmd, concord::ctl::PersonalArgs& p) {
-  cmd.add_option("--name", p.name, "full name (sealed)");
+// `languages`: add --language (draft has it among its attribute flags already).
+void AddPersonalFlags(CLI::App& cmd, concord::ctl::PersonalArgs& p, bool languages = true) {
+  cmd.add_option("--name", p.name, "legal name (sealed)");
+  if (languages) {
+    cmd.add_option("--language", p.languages,
+                   "ISO 639-1, repeatable, in order of preference (sealed in the record)");
+  }
+  cmd.add_option("--used-name", p.used_name, "the name the person uses (sealed)");
+  cmd.add_option("--pronouns", p.pronouns, "the person's pronouns, e.g. she/her (sealed)");
   cmd.add_option("--dob", p.dob, "date of birth YYYY-MM-DD, may be approximate (sealed)");
   cmd.add_option("--nationality", p.nationality, "ISO 3166-1 alpha-2 (sealed)");
-  cmd.add_option("--gender-identity", p.gender_identity, "self-declared, free text (sealed)");
+  cmd.add_option("--gender-identity", p.gender_identity,
+                 "self-described, in the person's own words (sealed)");
+  cmd.add_option("--trans-experience", p.trans_experience,
+                 "yes, no or declined (special-category data: sealed only)");
+  cmd.add_flag("--interpreter", p.interpreter, "an interpreter is needed (sealed)");
   cmd.add_option("--contact", p.contact, "how to reach the person (sealed)");
   cmd.add_flag("--consent", p.consent, "the person consents to the referral (sealed)");
   cmd.add_option("--notes", p.notes, "free notes (sealed)");
@@ -300,17 +320,17 @@ void AddPersonalFlags(CLI::App& cmd, concord::ctl::PersonalArgs& p) {
         // The personal flags are defined (so assigned) before this option's callback runs.
         if (p.Given()) {
           throw CLI::ValidationError(
-              "--personal-file cannot be combined with --name, --dob, "
-              "--nationality, --gender-identity, --contact, --consent or "
-              "--notes");
+              "--personal-file cannot be combined with the personal flags (--name, "
+              "--used-name, --pronouns, --dob, --nationality, --gender-identity, "
+              "--trans-experience, --interpreter, --contact, --consent, --notes)");
         }
         if (concord::Status s = concord::ctl::LoadPersonalFile(path, p); !s.ok()) {
           throw CLI::ValidationError(std::string(s.message()));
         }
       },
-      "JSON file with the personal fields (name, dob, nationality, gender_identity, contact, "
-      "consent, notes) instead of the flags above, which other local users can see in `ps` "
-      "(sealed)");
+      "JSON file with the personal fields (name, used_name, pronouns, dob, nationality, "
+      "gender_identity, trans_experience, languages, interpreter_needed, contact, consent, "
+      "notes) instead of the flags above, which other local users can see in `ps` (sealed)");
 }
 
 struct ReferralArgs {
@@ -361,9 +381,12 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
                     "receiving centre <type>/<id>, e.g. reception_centre/pag-asa (see suggest)");
   draft->add_option("--magistrate", r.draft.magistrate,
                     "competent magistrate, e.g. magistrate/parquet-bruxelles-thb (optional)");
+  draft->add_option("--guardianship", r.draft.guardianship,
+                    "an unaccompanied minor's Guardianship Service, e.g. "
+                    "guardianship_service/fps-justice-guardianship (required to submit one)");
   draft->add_option("--case-reference", r.draft.case_reference,
                     "police / prosecution reference (<= 64 characters, no personal data)");
-  AddPersonalFlags(*draft, r.draft.personal);
+  AddPersonalFlags(*draft, r.draft.personal, /*languages=*/false);
   draft->callback(
       [&] { run = [&](Output& o) { return RunReferralDraft(g, r.keys, r.draft, o); }; });
 
@@ -380,12 +403,18 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
 
   CLI::App* suggest = referral->add_subcommand(
       "suggest",
-      "ranks the reception centres of the directory for the victim's needs (languages, region, "
-      "minors, gender diversity, capacity): rank, centre, score, reasons. The choice stays "
+      "ranks the reception centres of the directory for the victim: the region first (a "
+      "province resolves to its region), then shelters for unaccompanied minors, then what "
+      "centres declare (languages, support): rank, centre, score, reasons. The choice stays "
       "with the referring agency");
   suggest->add_option("--case", r.suggest.case_id,
                       "use the attributes of this case (flags given override them)");
   AddAttributeFlags(*suggest, r.suggest.attributes);
+  suggest
+      ->add_option("--support-need", r.suggest.attributes.support_needs,
+                   "a support need matched against the centres' declared specialisations, "
+                   "e.g. gender_diversity (repeatable; never stored)")
+      ->allow_extra_args(false);
   suggest->add_option("--max", r.suggest.max_results, "at most N centres (0 = all)");
   suggest->callback([&] { run = [&](Output& o) { return RunReferralSuggest(g, r.suggest, o); }; });
 
@@ -413,7 +442,8 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
                          "in clear: no personal data, <= 1000 characters; what concerns the "
                          "person goes in --sealed-note-file)");
   transition->add_option("--to", r.transition.to,
-                         "refer-elsewhere: the new centre; assign-magistrate: the magistrate");
+                         "refer-elsewhere: the new centre; assign-magistrate: the magistrate; "
+                         "assign-investigating-unit: the police or social inspection unit");
   transition->add_option("--document", r.transition.document,
                          "request-document: reflection, registration_attestation (attestation), "
                          "registration_certificate (certificate) or unlimited_stay");
@@ -421,7 +451,25 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
                          "request-document: the Immigration Office, e.g. "
                          "immigration_office/dvz-minteh (once per case)");
   transition->add_option("--reason", r.transition.reason,
-                         "close: voluntary_return, withdrawal, refusal, lost_contact or other");
+                         "close: conditions_not_met, proceedings_ended, document_refused, "
+                         "document_withdrawn, other_residence_route, voluntary_return, "
+                         "lost_contact, death or other");
+  transition->add_option("--valid-until", r.transition.valid_until,
+                         "issue-reflection-document, issue-attestation, issue-certificate, "
+                         "renew-certificate: the last day of validity printed on the document, "
+                         "YYYY-MM-DD (default: the rule's, calendar months/days in "
+                         "Europe/Brussels)");
+  transition->add_option("--ground", r.transition.ground,
+                         "refuse-document, withdraw-document: contact_with_exploiters, "
+                         "no_cooperation, not_considered_victim, proceedings_ended, public_order, "
+                         "fraud or other");
+  transition->add_option("--guardian-name", r.transition.guardian_name,
+                         "record-guardian: the guardian's name (sealed to the centre and the "
+                         "Guardianship Service)");
+  transition->add_option("--guardian-contact", r.transition.guardian_contact,
+                         "record-guardian: how to reach the guardian (sealed)");
+  transition->add_option("--guardian-designated-on", r.transition.guardian_designated_on,
+                         "record-guardian: YYYY-MM-DD (sealed)");
   transition->add_option("--open-justification", r.transition.justification,
                          "assign-magistrate by the centre: why the current record is opened to "
                          "be re-sealed (audited; default: a standard text)");
@@ -436,7 +484,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
       "\nrefer-elsewhere and assign-magistrate carry the personal record re-sealed to the new "
       "parties:\ngive it again with the personal flags; the receiving centre assigning a "
       "magistrate may omit\nthem: its current record is opened with DIR/seal.key and re-sealed "
-      "automatically.\n");
+      "automatically.\nrequest-document seals the identity fields the document needs (name, "
+      "date of birth,\nnationality) to the Immigration Office only: from --name, --dob, "
+      "--nationality, or else from\nthe centre's current record, opened here (audited).\n");
   transition->callback(
       [&] { run = [&](Output& o) { return RunReferralTransition(g, r.keys, r.transition, o); }; });
 
@@ -447,14 +497,17 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
 
   CLI::App* open = referral->add_subcommand(
       "open",
-      "fetches the sealed personal record (audited; only the agencies it is sealed to), "
-      "verifies its author's signature and version, opens it locally with DIR/seal.key and "
-      "prints it with who wrote it; exit 3 if it does not verify or does not open");
+      "fetches a sealed box of the case (the personal record; --box document-identity: the "
+      "identity fields of a document request, for the Immigration Office; --box guardian) "
+      "(audited with the justification; only the agencies it is sealed to), verifies its "
+      "author's signature and version, opens it locally with DIR/seal.key and prints it with "
+      "who wrote it; exit 3 if it does not verify or does not open");
   open->add_option("CASE", r.open.case_id, "case id")->required();
   open->add_option("--justification", r.open.justification,
                    "required: why (10..500 characters), recorded in the audit log");
   open->add_option("--record-version", r.open.record_version,
-                   "an earlier version of the record (default 0: the latest)");
+                   "an earlier version (default 0: the latest)");
+  open->add_option("--box", r.open.box, "record (default), document-identity or guardian");
   open->callback([&] { run = [&](Output& o) { return RunReferralOpen(g, r.keys, r.open, o); }; });
 
   CLI::App* update_sealed = referral->add_subcommand(

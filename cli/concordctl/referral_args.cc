@@ -88,6 +88,12 @@ constexpr std::string_view kClose = "CLOSE_REASON_";
 constexpr std::string_view kDeadline = "DEADLINE_KIND_";
 constexpr std::string_view kState = "CASE_STATE_";
 constexpr std::string_view kTransition = "TRANSITION_KIND_";
+constexpr std::string_view kNationality = "NATIONALITY_CLASS_";
+constexpr std::string_view kTrans = "TRANS_EXPERIENCE_";
+constexpr std::string_view kGround = "DOCUMENT_GROUND_";
+constexpr std::string_view kBox = "SEALED_BOX_";
+constexpr std::string_view kWorld = "WORLD_REGION_";
+constexpr std::string_view kOpinion = "MAGISTRATE_OPINION_";
 
 bool IsUnsetAgency(const concord::common::v1::AgencyId& a) {
   return a.trust_domain().empty() && a.id().empty() &&
@@ -97,8 +103,9 @@ bool IsUnsetAgency(const concord::common::v1::AgencyId& a) {
 }  // namespace
 
 bool PersonalArgs::Given() const {
-  return !name.empty() || !dob.empty() || !nationality.empty() || !gender_identity.empty() ||
-         !contact.empty() || consent || !notes.empty();
+  return !name.empty() || !used_name.empty() || !pronouns.empty() || !dob.empty() ||
+         !nationality.empty() || !gender_identity.empty() || !trans_experience.empty() ||
+         interpreter || !contact.empty() || consent || !notes.empty() || !languages.empty();
 }
 
 std::string FormText(ref::ExploitationForm form) { return Text(form, kForm); }
@@ -119,8 +126,28 @@ StatusOr<ref::AgeBand> ParseAgeBand(std::string_view flag, std::string_view text
   return Parse<ref::AgeBand>(kAge, flag, text, "age band");
 }
 StatusOr<ref::GenderCategory> ParseGender(std::string_view flag, std::string_view text) {
-  return Parse<ref::GenderCategory>(kGender, flag, text, "gender category");
+  // TRANSGENDER mixed gender identity and trans experience: not offered (the server refuses it).
+  return Parse<ref::GenderCategory>(kGender, flag, text, "gender identity",
+                                    {ref::GENDER_CATEGORY_TRANSGENDER});
 }
+StatusOr<ref::NationalityClass> ParseNationalityClass(std::string_view flag,
+                                                      std::string_view text) {
+  return Parse<ref::NationalityClass>(kNationality, flag, text, "nationality class");
+}
+StatusOr<ref::TransExperience> ParseTransExperience(std::string_view flag, std::string_view text) {
+  return Parse<ref::TransExperience>(kTrans, flag, text, "trans experience");
+}
+StatusOr<ref::DocumentGround> ParseGround(std::string_view flag, std::string_view text) {
+  return Parse<ref::DocumentGround>(kGround, flag, text, "ground");
+}
+StatusOr<ref::SealedBox> ParseBox(std::string_view flag, std::string_view text) {
+  if (Lower(std::string(text)) == "identity") return ref::SEALED_BOX_DOCUMENT_IDENTITY;
+  return Parse<ref::SealedBox>(kBox, flag, text, "sealed box");
+}
+std::string NationalityClassText(ref::NationalityClass value) { return Text(value, kNationality); }
+std::string WorldRegionText(ref::WorldRegion value) { return Text(value, kWorld); }
+std::string GroundText(ref::DocumentGround value) { return Text(value, kGround); }
+std::string OpinionText(ref::MagistrateOpinion value) { return Text(value, kOpinion); }
 StatusOr<ref::DocumentKind> ParseDocument(std::string_view flag, std::string_view text) {
   const std::string lower = Lower(std::string(text));
   if (lower == "attestation") return ref::DOCUMENT_KIND_REGISTRATION_ATTESTATION;
@@ -128,7 +155,9 @@ StatusOr<ref::DocumentKind> ParseDocument(std::string_view flag, std::string_vie
   return Parse<ref::DocumentKind>(kDocument, flag, text, "document");
 }
 StatusOr<ref::CloseReason> ParseCloseReason(std::string_view flag, std::string_view text) {
-  return Parse<ref::CloseReason>(kClose, flag, text, "close reason");
+  // withdrawal and refusal were ambiguous: the server refuses them for new closes.
+  return Parse<ref::CloseReason>(kClose, flag, text, "close reason",
+                                 {ref::CLOSE_REASON_WITHDRAWAL, ref::CLOSE_REASON_REFUSAL});
 }
 StatusOr<ref::CaseState> ParseState(std::string_view flag, std::string_view text) {
   return Parse<ref::CaseState>(kState, flag, text, "state");
@@ -158,7 +187,12 @@ Status ApplyAttributeArgs(const AttributeArgs& args, ref::CaseAttributes& attrib
     }
   }
   if (!args.origin_country.empty()) attributes.set_origin_country(args.origin_country);
-  if (!args.origin_region.empty()) attributes.set_origin_region(args.origin_region);
+  if (!args.nationality_class.empty()) {
+    StatusOr<ref::NationalityClass> n =
+        ParseNationalityClass("--nationality-class", args.nationality_class);
+    if (!n.ok()) return n.status();
+    attributes.set_nationality_class(*n);
+  }
   if (!args.age_band.empty()) {
     StatusOr<ref::AgeBand> band = ParseAgeBand("--age-band", args.age_band);
     if (!band.ok()) return band.status();
@@ -169,11 +203,9 @@ Status ApplyAttributeArgs(const AttributeArgs& args, ref::CaseAttributes& attrib
     if (!gender.ok()) return gender.status();
     attributes.set_gender_category(*gender);
   }
-  if (!args.languages.empty()) {
-    attributes.clear_languages();
-    for (const std::string& l : args.languages) attributes.add_languages(l);
+  if (args.unaccompanied_minor >= 0) {
+    attributes.set_unaccompanied_minor(args.unaccompanied_minor == 1);
   }
-  if (args.minor >= 0) attributes.set_minor(args.minor == 1);
   if (!args.region.empty()) attributes.set_region(args.region);
   return absl::OkStatus();
 }
@@ -186,24 +218,44 @@ Status LoadPersonalFile(const std::string& path, PersonalArgs& out) {
     return absl::InvalidArgumentError("--personal-file: " + path + " is not a JSON object");
   }
   const std::map<std::string, std::string*> strings = {{"name", &out.name},
+                                                       {"used_name", &out.used_name},
+                                                       {"pronouns", &out.pronouns},
                                                        {"dob", &out.dob},
                                                        {"nationality", &out.nationality},
                                                        {"gender_identity", &out.gender_identity},
+                                                       {"trans_experience", &out.trans_experience},
                                                        {"contact", &out.contact},
                                                        {"notes", &out.notes}};
+  const std::map<std::string, bool*> flags = {{"consent", &out.consent},
+                                              {"interpreter_needed", &out.interpreter}};
   for (const auto& [key, value] : j.items()) {
-    if (key == "consent") {
+    if (auto flag = flags.find(key); flag != flags.end()) {
       if (!value.is_boolean()) {
-        return absl::InvalidArgumentError("--personal-file: \"consent\" must be true or false");
+        return absl::InvalidArgumentError("--personal-file: \"" + key + "\" must be true or false");
       }
-      out.consent = value.get<bool>();
+      *flag->second = value.get<bool>();
+      continue;
+    }
+    if (key == "languages") {
+      if (!value.is_array()) {
+        return absl::InvalidArgumentError(
+            "--personal-file: \"languages\" must be an array of ISO 639-1 codes");
+      }
+      for (const auto& l : value) {
+        if (!l.is_string()) {
+          return absl::InvalidArgumentError(
+              "--personal-file: \"languages\" must be an array of ISO 639-1 codes");
+        }
+        out.languages.push_back(l.get<std::string>());
+      }
       continue;
     }
     auto it = strings.find(key);
     if (it == strings.end()) {
-      return absl::InvalidArgumentError("--personal-file: unknown key \"" + key +
-                                        "\" (name, dob, nationality, gender_identity, contact, "
-                                        "consent, notes)");
+      return absl::InvalidArgumentError(
+          "--personal-file: unknown key \"" + key +
+          "\" (name, used_name, pronouns, dob, nationality, gender_identity, trans_experience, "
+          "languages, interpreter_needed, contact, consent, notes)");
     }
     if (!value.is_string()) {
       return absl::InvalidArgumentError("--personal-file: \"" + key + "\" must be a string");
@@ -217,13 +269,24 @@ ref::PersonalRecord PersonalRecordFromArgs(const PersonalArgs& args,
                                            const std::vector<std::string>& languages) {
   ref::PersonalRecord r;
   r.set_full_name(args.name);
+  r.set_used_name(args.used_name);
+  r.set_pronouns(args.pronouns);
   r.set_date_of_birth(args.dob);
   r.set_nationality(args.nationality);
   r.set_gender_identity(args.gender_identity);
-  for (const std::string& l : languages) r.add_languages(l);
+  for (const std::string& l : args.languages.empty() ? languages : args.languages) {
+    r.add_languages(l);
+  }
+  r.set_interpreter_needed(args.interpreter);
   r.set_contact(args.contact);
   r.set_consent_given(args.consent);
   r.set_notes(args.notes);
+  if (!args.trans_experience.empty()) {
+    // Validated by the caller (ParseTransExperience) before sealing.
+    StatusOr<ref::TransExperience> t =
+        ParseTransExperience("--trans-experience", args.trans_experience);
+    if (t.ok()) r.set_trans_experience(*t);
+  }
   return r;
 }
 

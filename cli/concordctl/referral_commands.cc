@@ -26,6 +26,7 @@
 #include "common/crypto/x25519.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "common/time/calendar.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
 #include "concord/referrals/v1/referrals.grpc.pb.h"
 
@@ -53,6 +54,22 @@ bool IsUnsetAgency(const AgencyProto& a) {
 }
 
 std::string AgencyText(const AgencyProto& a) { return IsUnsetAgency(a) ? "-" : AgencyKeyOf(a); }
+
+// Times of the procedure are shown where its days end: Europe/Brussels, ISO 8601 with the offset
+// (UTC, marked Z, only if this host has no tz data).
+absl::TimeZone LegalZone() {
+  static const absl::TimeZone zone = [] {
+    StatusOr<absl::TimeZone> z = LoadTimeZone(kBrusselsTimeZone);
+    return z.ok() ? *z : absl::UTCTimeZone();
+  }();
+  return zone;
+}
+
+std::string LocalText(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return "";
+  return FormatLocalTime(absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos()),
+                         LegalZone());
+}
 
 // ---- connection ----------------------------------------------------------------------------
 
@@ -246,9 +263,14 @@ std::string Join(const std::vector<std::string>& items) {
   return items.empty() ? "-" : JoinComma(items);
 }
 
+// "overdue" for a missed action (the centre's answer), "expires" for a document.
 std::string DeadlineLine(const ref::Deadline& d) {
-  return DeadlineText(d.kind()) + " due " + TimestampText(d.due_at()) +
-         (d.overdue() ? " (OVERDUE)" : "");
+  if (d.kind() == ref::DEADLINE_KIND_CENTRE_RESPONSE || d.last_day().empty()) {
+    return DeadlineText(d.kind()) + " due " + LocalText(d.due_at()) +
+           (d.overdue() ? " (OVERDUE)" : "");
+  }
+  return DeadlineText(d.kind()) + (d.overdue() ? " expired" : " expires") + " at the end of " +
+         d.last_day() + " (" + LocalText(d.due_at()) + ")";
 }
 
 std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
@@ -256,9 +278,10 @@ std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
   std::vector<std::string> forms;
   for (int f : a.exploitation_forms())
     forms.push_back(FormText(static_cast<ref::ExploitationForm>(f)));
-  std::vector<std::string> languages(a.languages().begin(), a.languages().end());
   std::string origin = a.origin_country().empty() ? "-" : a.origin_country();
-  if (!a.origin_region().empty()) origin += " (" + a.origin_region() + ")";
+  if (a.origin_world_region() != ref::WORLD_REGION_UNSPECIFIED) {
+    origin += " (" + WorldRegionText(a.origin_world_region()) + ")";
+  }
   std::vector<std::pair<std::string, std::string>> rows = {
       {"case", c.case_id()},
       {"subject ref", c.subject_ref()},
@@ -271,15 +294,23 @@ std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
   if (!IsUnsetAgency(c.immigration_office())) {
     rows.emplace_back("immigration office", AgencyText(c.immigration_office()));
   }
+  if (!IsUnsetAgency(c.guardianship_service())) {
+    rows.emplace_back("guardianship service", AgencyText(c.guardianship_service()));
+  }
+  if (!IsUnsetAgency(c.investigating_unit())) {
+    rows.emplace_back("investigating unit", AgencyText(c.investigating_unit()));
+  }
   rows.emplace_back("exploitation forms", Join(forms));
+  rows.emplace_back("nationality class", a.nationality_class() == ref::NATIONALITY_CLASS_UNSPECIFIED
+                                             ? "-"
+                                             : NationalityClassText(a.nationality_class()));
   rows.emplace_back("origin", origin);
   rows.emplace_back("age band",
                     a.age_band() == ref::AGE_BAND_UNSPECIFIED ? "-" : AgeBandText(a.age_band()));
   if (a.gender_category() != ref::GENDER_CATEGORY_UNSPECIFIED) {
-    rows.emplace_back("gender category", GenderText(a.gender_category()));
+    rows.emplace_back("gender identity", GenderText(a.gender_category()));
   }
-  rows.emplace_back("languages", Join(languages));
-  rows.emplace_back("minor", a.minor() ? "yes (unaccompanied minor)" : "no");
+  rows.emplace_back("unaccompanied minor", a.unaccompanied_minor() ? "yes" : "no");
   rows.emplace_back("region", a.region().empty() ? "-" : a.region());
   if (!c.case_reference().empty()) rows.emplace_back("case reference", c.case_reference());
   std::vector<std::string> recipients(c.sealed_record_recipients().begin(),
@@ -288,13 +319,41 @@ std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
                                          ? "none"
                                          : absl::StrCat("version ", c.sealed_record_version(),
                                                         ", sealed to ", Join(recipients)));
+  if (c.document_identity_version() > 0) {
+    std::vector<std::string> to(c.document_identity_recipients().begin(),
+                                c.document_identity_recipients().end());
+    rows.emplace_back("document identity", absl::StrCat("sealed to ", Join(to), " (case version ",
+                                                        c.document_identity_version(), ")"));
+  }
+  if (c.guardian_version() > 0) {
+    std::vector<std::string> to(c.guardian_recipients().begin(), c.guardian_recipients().end());
+    rows.emplace_back("guardian", absl::StrCat("sealed to ", Join(to), " (case version ",
+                                               c.guardian_version(), ")"));
+  }
   if (c.pending_document_request() != ref::DOCUMENT_KIND_UNSPECIFIED) {
     rows.emplace_back("document requested", DocumentText(c.pending_document_request()));
   }
-  if (c.has_document_valid_until()) {
-    rows.emplace_back("document valid until", TimestampText(c.document_valid_until()));
+  if (!c.document_valid_through().empty()) {
+    rows.emplace_back("document expires", "at the end of " + c.document_valid_through() + " (" +
+                                              LocalText(c.document_valid_until()) + ")");
+  } else if (c.has_document_valid_until()) {
+    rows.emplace_back("document valid until", LocalText(c.document_valid_until()));
   }
-  if (c.victim_opinion()) rows.emplace_back("victim opinion", "recorded (magistrate)");
+  if (c.has_last_document_outcome()) {
+    const ref::DocumentOutcome& o = c.last_document_outcome();
+    rows.emplace_back(
+        "document decision",
+        absl::StrCat(o.decision() == ref::DOCUMENT_DECISION_WITHDRAWN ? "withdrawn" : "refused",
+                     " ", DocumentText(o.document()), " (ground ", GroundText(o.ground()), ", ",
+                     LocalText(o.at()), ")"));
+  }
+  if (c.statement_recorded()) rows.emplace_back("statement", "recorded");
+  if (c.opinion() != ref::MAGISTRATE_OPINION_UNSPECIFIED) {
+    rows.emplace_back("magistrate's opinion", OpinionText(c.opinion()));
+  } else if (c.victim_opinion()) {
+    rows.emplace_back("magistrate's opinion", "victim");
+  }
+  if (c.proceedings_ended()) rows.emplace_back("proceedings", "ended (magistrate)");
   if (c.conviction_recorded()) rows.emplace_back("conviction", "recorded (magistrate)");
   if (c.non_punishment_assessed()) {
     rows.emplace_back("non-punishment", c.non_punishment_assessment());
@@ -308,8 +367,8 @@ std::vector<std::pair<std::string, std::string>> CaseRows(const ref::Case& c) {
     for (const AgencyProto& d : c.declined_by()) declined.push_back(AgencyKeyOf(d));
     rows.emplace_back("declined by", Join(declined));
   }
-  rows.emplace_back("created", TimestampText(c.created_at()));
-  rows.emplace_back("updated", TimestampText(c.updated_at()));
+  rows.emplace_back("created", LocalText(c.created_at()));
+  rows.emplace_back("updated", LocalText(c.updated_at()));
   return rows;
 }
 
@@ -335,6 +394,21 @@ int PrintTransition(Output& out, const ref::TransitionResponse& resp,
   out.Line(absl::StrCat(TransitionText(e.kind()), ": case ", resp.case_().case_id(), " ",
                         StateText(e.from_state()), " -> ", StateText(e.to_state()), " (version ",
                         resp.case_().version(), ")"));
+  for (const ref::Deadline& d : resp.deadlines_started()) {
+    out.Line("deadline started: " + DeadlineLine(d));
+  }
+  if (!resp.deadlines_ended().empty()) {
+    std::vector<std::string> ended;
+    for (int k : resp.deadlines_ended()) {
+      ended.push_back(DeadlineText(static_cast<ref::DeadlineKind>(k)));
+    }
+    out.Line("deadlines ended: " + JoinComma(ended));
+  }
+  if (!resp.notified().empty()) {
+    std::vector<std::string> notified;
+    for (const AgencyProto& a : resp.notified()) notified.push_back(AgencyKeyOf(a));
+    out.Line("notified: " + JoinComma(notified));
+  }
   for (const auto& [k, v] : extra) {
     if (v.is_array()) {
       std::vector<std::string> items;
@@ -360,12 +434,16 @@ StatusOr<AgencyProto> OptionalAgency(std::string_view flag, const std::string& t
 // The draft flags (attributes, --centre, --magistrate) applied onto `draft`; flags not given
 // leave it unchanged. Local checks only (the server validates the values).
 Status ApplyDraftFlags(const AttributeArgs& attributes, const std::string& centre_flag,
-                       const std::string& magistrate_flag, ref::SaveDraftRequest& draft) {
+                       const std::string& magistrate_flag, const std::string& guardianship_flag,
+                       ref::SaveDraftRequest& draft) {
   CONCORD_RETURN_IF_ERROR(ApplyAttributeArgs(attributes, *draft.mutable_attributes()));
   CONCORD_ASSIGN_OR_RETURN(AgencyProto centre, OptionalAgency("--centre", centre_flag));
   CONCORD_ASSIGN_OR_RETURN(AgencyProto magistrate, OptionalAgency("--magistrate", magistrate_flag));
+  CONCORD_ASSIGN_OR_RETURN(AgencyProto guardianship,
+                           OptionalAgency("--guardianship", guardianship_flag));
   if (!centre_flag.empty()) *draft.mutable_receiving_centre() = centre;
   if (!magistrate_flag.empty()) *draft.mutable_magistrate() = magistrate;
+  if (!guardianship_flag.empty()) *draft.mutable_guardianship_service() = guardianship;
   return absl::OkStatus();
 }
 
@@ -377,9 +455,18 @@ int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
                      const ReferralDraftArgs& args, Output& out) {
   ref::SaveDraftRequest req;
   // Checked before connecting; applied again on top of the stored draft for an update.
-  if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, req); !st.ok()) {
+  if (Status st =
+          ApplyDraftFlags(args.attributes, args.centre, args.magistrate, args.guardianship, req);
+      !st.ok()) {
     return out.LocalError(st);
   }
+  if (!args.personal.trans_experience.empty()) {
+    StatusOr<ref::TransExperience> t =
+        ParseTransExperience("--trans-experience", args.personal.trans_experience);
+    if (!t.ok()) return out.LocalError(t.status());
+  }
+  // The languages are personal data: sealed in the record, never a clear attribute.
+  const bool seal = args.personal.Given() || !args.attributes.languages.empty();
   StatusOr<Session> s = Connect(globals);
   if (!s.ok()) return out.LocalError(s.status());
 
@@ -394,15 +481,23 @@ int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
     req.set_case_id(args.case_id);
     req.set_expected_version(ExpectedVersion(args.expected_version, current));
     *req.mutable_attributes() = current.attributes();
+    // Clear attributes no longer accepted (drafts saved before they moved to the sealed
+    // record), and what the server sets itself.
+    req.mutable_attributes()->clear_languages();
+    req.mutable_attributes()->clear_origin_region();
+    req.mutable_attributes()->clear_origin_world_region();
     *req.mutable_receiving_centre() = current.receiving_centre();
     *req.mutable_magistrate() = current.magistrate();
+    *req.mutable_guardianship_service() = current.guardianship_service();
     req.set_case_reference(current.case_reference());
-    if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, req); !st.ok()) {
+    if (Status st =
+            ApplyDraftFlags(args.attributes, args.centre, args.magistrate, args.guardianship, req);
+        !st.ok()) {
       return out.LocalError(st);
     }
   }
   if (!args.case_reference.empty()) req.set_case_reference(args.case_reference);
-  if (args.personal.Given() && IsUnsetAgency(req.receiving_centre())) {
+  if (seal && IsUnsetAgency(req.receiving_centre())) {
     return out.LocalError(UsageError(
         "--centre", "the personal record is sealed to the receiving centre: give --centre"));
   }
@@ -416,7 +511,7 @@ int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
   const bool created = args.case_id.empty();
   ref::SaveDraftResponse resp;
   std::vector<std::string> sealed_to;
-  if (args.personal.Given()) {
+  if (seal) {
     StatusOr<rc::RecordAuthor> author = LoadAuthor(globals, keys, s->me);
     if (!author.ok()) return out.LocalError(author.status());
     if (created) {
@@ -431,11 +526,9 @@ int RunReferralDraft(const Globals& globals, const ReferralKeyArgs& keys,
     *future.mutable_receiving_centre() = req.receiving_centre();
     *future.mutable_magistrate() = req.magistrate();
     sealed_to = RecordRecipientsOf(future);
-    const std::vector<std::string> languages(req.attributes().languages().begin(),
-                                             req.attributes().languages().end());
-    if (int rc =
-            SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages), req.case_id(),
-                       record_version, sealed_to, *author, req.mutable_sealed_record());
+    if (int rc = SealRecord(
+            *s, out, PersonalRecordFromArgs(args.personal, args.attributes.languages),
+            req.case_id(), record_version, sealed_to, *author, req.mutable_sealed_record());
         rc != kExitOk) {
       if (created) out.Line("note: draft " + req.case_id() + " was created without the record");
       return rc;
@@ -470,8 +563,8 @@ int RunReferralValidate(const Globals& globals, const ReferralValidateArgs& args
   if (!args.case_id.empty()) {
     req.set_case_id(args.case_id);
   } else {
-    if (Status st =
-            ApplyDraftFlags(args.attributes, args.centre, args.magistrate, *req.mutable_draft());
+    if (Status st = ApplyDraftFlags(args.attributes, args.centre, args.magistrate, "",
+                                    *req.mutable_draft());
         !st.ok()) {
       return out.LocalError(st);
     }
@@ -510,10 +603,14 @@ int RunReferralSuggest(const Globals& globals, const ReferralSuggestArgs& args, 
     ref::Case c;
     if (int rc = GetCase(*s, out, args.case_id, &c); rc != kExitOk) return rc;
     *req.mutable_attributes() = c.attributes();
+    req.mutable_attributes()->clear_languages();
+    req.mutable_attributes()->clear_origin_region();
   }
   if (Status st = ApplyAttributeArgs(args.attributes, *req.mutable_attributes()); !st.ok()) {
     return out.LocalError(st);
   }
+  for (const std::string& l : args.attributes.languages) req.add_languages(l);
+  for (const std::string& n : args.attributes.support_needs) req.add_support_needs(n);
   grpc::ClientContext ctx;
   s->Prepare(ctx);
   ref::SuggestCentresResponse resp;
@@ -559,6 +656,40 @@ int RunReferralSubmit(const Globals& globals, const ReferralCaseArgs& args, Outp
 
 // ---- transition ----------------------------------------------------------------------------
 
+// The latest personal record of `case_id`, opened here with this agency's sealing key after
+// OpenSealed (audited with `justification`) and the verification of its author's signature.
+// `from` says what was opened and who wrote it.
+int OpenCurrentRecord(Session& s, Output& out, const Globals& globals, const ReferralKeyArgs& keys,
+                      const std::string& case_id, const std::string& justification,
+                      ref::PersonalRecord* record, std::string* from) {
+  StatusOr<crypto::X25519PrivateKey> key = LoadSealingKey(globals, keys);
+  if (!key.ok()) return out.LocalError(key.status());
+  grpc::ClientContext ctx;
+  s.Prepare(ctx);
+  ref::OpenSealedRequest open;
+  open.set_case_id(case_id);
+  open.set_justification(justification);
+  ref::OpenSealedResponse opened;
+  const grpc::Status status = s.referrals->OpenSealed(&ctx, open, &opened);
+  if (!status.ok()) return out.RpcError("OpenSealed", status);
+  // Security: never re-seal (and sign as our own) a record whose author is not proven.
+  if (int rc = CheckRecord(s, out, keys, opened, /*requested_version=*/0); rc != kExitOk) {
+    return rc;
+  }
+  StatusOr<ref::PersonalRecord> plain =
+      rc::OpenPersonalRecord(opened.record(), case_id, s.me_key, *key);
+  if (!plain.ok()) {
+    return out.VerificationFailed("the sealed record of case " + case_id +
+                                  " does not open with the sealing key of " + s.me_key + " (" +
+                                  Message(plain.status()) + ")");
+  }
+  *record = *std::move(plain);
+  *from =
+      absl::StrCat("record version ", opened.record().version(), " written by ",
+                   SignedByText(opened.record()), ", opened with the sealing key of ", s.me_key);
+  return kExitOk;
+}
+
 int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
                           const ReferralTransitionArgs& args, Output& out) {
   StatusOr<ref::TransitionKind> kind = ParseTransitionKind("KIND", args.kind);
@@ -566,6 +697,15 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
   const ref::TransitionKind k = *kind;
   const bool reseal =
       k == ref::TRANSITION_KIND_REFER_ELSEWHERE || k == ref::TRANSITION_KIND_ASSIGN_MAGISTRATE;
+  const bool issues = k == ref::TRANSITION_KIND_ISSUE_REFLECTION_DOCUMENT ||
+                      k == ref::TRANSITION_KIND_ISSUE_ATTESTATION ||
+                      k == ref::TRANSITION_KIND_ISSUE_CERTIFICATE ||
+                      k == ref::TRANSITION_KIND_RENEW_CERTIFICATE;
+  const bool decides =
+      k == ref::TRANSITION_KIND_REFUSE_DOCUMENT || k == ref::TRANSITION_KIND_WITHDRAW_DOCUMENT;
+  const bool guardian = k == ref::TRANSITION_KIND_RECORD_GUARDIAN;
+  const bool requests = k == ref::TRANSITION_KIND_REQUEST_DOCUMENT;
+  const bool names_unit = k == ref::TRANSITION_KIND_ASSIGN_INVESTIGATING_UNIT;
   // Flags that do not apply to the kind are refused (nothing is sent).
   const auto only = [&](bool given, std::string_view flag, bool applies,
                         std::string_view which) -> Status {
@@ -576,14 +716,23 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
        {only(!args.note.empty(), "--note",
              k == ref::TRANSITION_KIND_DECLINE || k == ref::TRANSITION_KIND_RECORD_NON_PUNISHMENT,
              "decline and record-non-punishment"),
-        only(!args.to.empty(), "--to", reseal, "refer-elsewhere and assign-magistrate"),
+        only(!args.to.empty(), "--to", reseal || names_unit,
+             "refer-elsewhere, assign-magistrate and assign-investigating-unit"),
+        only(!args.valid_until.empty(), "--valid-until", issues,
+             "issue-reflection-document, issue-attestation, issue-certificate and "
+             "renew-certificate"),
+        only(!args.ground.empty(), "--ground", decides, "refuse-document and withdraw-document"),
+        only(!args.guardian_name.empty() || !args.guardian_contact.empty() ||
+                 !args.guardian_designated_on.empty(),
+             "--guardian-*", guardian, "record-guardian"),
         only(!args.document.empty(), "--document", k == ref::TRANSITION_KIND_REQUEST_DOCUMENT,
              "request-document"),
         only(!args.immigration_office.empty(), "--immigration-office",
              k == ref::TRANSITION_KIND_REQUEST_DOCUMENT, "request-document"),
         only(!args.reason.empty(), "--reason", k == ref::TRANSITION_KIND_CLOSE, "close"),
-        only(args.personal.Given(), "--name/--dob/...", reseal,
-             "refer-elsewhere and assign-magistrate (the re-sealed personal record)")}) {
+        only(args.personal.Given(), "--name/--dob/...", reseal || requests,
+             "refer-elsewhere and assign-magistrate (the re-sealed personal record) and "
+             "request-document (--name, --dob, --nationality sealed to the Immigration Office)")}) {
     if (!st.ok()) return out.LocalError(st);
   }
   if (!args.sealed_note_to.empty() && args.sealed_note_file.empty()) {
@@ -605,11 +754,28 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
   req.set_case_id(args.case_id);
   req.set_kind(k);
   req.set_note(args.note);
-  if (reseal) {
+  req.set_valid_until_date(args.valid_until);
+  if (decides) {
+    if (args.ground.empty()) {
+      return out.LocalError(
+          UsageError("--ground",
+                     "required: contact_with_exploiters, no_cooperation, not_considered_victim, "
+                     "proceedings_ended, public_order, fraud or other"));
+    }
+    StatusOr<ref::DocumentGround> ground = ParseGround("--ground", args.ground);
+    if (!ground.ok()) return out.LocalError(ground.status());
+    req.set_ground(*ground);
+  }
+  if (guardian && args.guardian_name.empty()) {
+    return out.LocalError(UsageError("--guardian-name", "required: the guardian's name (sealed)"));
+  }
+  if (reseal || names_unit) {
     if (args.to.empty()) {
       return out.LocalError(UsageError("--to", k == ref::TRANSITION_KIND_REFER_ELSEWHERE
                                                    ? "required: the new reception centre"
-                                                   : "required: the magistrate"));
+                                               : names_unit ? "required: the police or social "
+                                                              "inspection unit"
+                                                            : "required: the magistrate"));
     }
     StatusOr<AgencyProto> to = ParseAgencyRef("--to", args.to);
     if (!to.ok()) return out.LocalError(to.status());
@@ -643,7 +809,7 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
   if (!s.ok()) return out.LocalError(s.status());
   // This agency signs what it seals here (the re-sealed record, the sealed note).
   std::optional<rc::RecordAuthor> author;
-  if (reseal || !note_text.empty()) {
+  if (reseal || !note_text.empty() || guardian || requests) {
     StatusOr<rc::RecordAuthor> loaded = LoadAuthor(globals, keys, s->me);
     if (!loaded.ok()) return out.LocalError(loaded.status());
     author = *std::move(loaded);
@@ -665,45 +831,24 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
     const std::vector<std::string> recipients = RecordRecipientsOf(future);
     ref::PersonalRecord record;
     if (args.personal.Given()) {
-      const std::vector<std::string> languages(current.attributes().languages().begin(),
-                                               current.attributes().languages().end());
-      record = PersonalRecordFromArgs(args.personal, languages);
+      record = PersonalRecordFromArgs(args.personal, {});
     } else if (k == ref::TRANSITION_KIND_ASSIGN_MAGISTRATE &&
                AgencyKeyOf(current.receiving_centre()) == s->me_key &&
                current.sealed_record_version() > 0) {
       // The centre opens the current record with its own key and re-seals it (audited).
-      StatusOr<crypto::X25519PrivateKey> key = LoadSealingKey(globals, keys);
-      if (!key.ok()) return out.LocalError(key.status());
       std::string justification =
           args.justification.empty() ? globals.connection.justification : args.justification;
       if (justification.size() < kMinJustification) {
         justification = "re-seal the personal record to the newly assigned magistrate " +
                         AgencyKeyOf(req.target());
       }
-      grpc::ClientContext ctx;
-      s->Prepare(ctx);
-      ref::OpenSealedRequest open;
-      open.set_case_id(args.case_id);
-      open.set_justification(justification);
-      ref::OpenSealedResponse opened;
-      const grpc::Status status = s->referrals->OpenSealed(&ctx, open, &opened);
-      if (!status.ok()) return out.RpcError("OpenSealed", status);
-      // Security: never re-seal (and sign as our own) a record whose author is not proven.
-      if (int rc = CheckRecord(*s, out, keys, opened, /*requested_version=*/0); rc != kExitOk) {
+      std::string from;
+      if (int rc = OpenCurrentRecord(*s, out, globals, keys, args.case_id, justification, &record,
+                                     &from);
+          rc != kExitOk) {
         return rc;
       }
-      StatusOr<ref::PersonalRecord> plain =
-          rc::OpenPersonalRecord(opened.record(), args.case_id, s->me_key, *key);
-      if (!plain.ok()) {
-        return out.VerificationFailed("the sealed record of case " + args.case_id +
-                                      " does not open with the sealing key of " + s->me_key + " (" +
-                                      Message(plain.status()) + ")");
-      }
-      record = *std::move(plain);
-      extra.emplace_back("re-sealed from",
-                         absl::StrCat("record version ", opened.record().version(), " written by ",
-                                      SignedByText(opened.record()),
-                                      ", opened with the sealing key of ", s->me_key));
+      extra.emplace_back("re-sealed from", from);
     } else {
       return out.LocalError(UsageError(
           "--name/--dob/...",
@@ -720,6 +865,64 @@ int RunReferralTransition(const Globals& globals, const ReferralKeyArgs& keys,
       return rc;
     }
     extra.emplace_back("re-sealed to", recipients);
+  }
+
+  if (requests) {
+    // The identity fields the document needs, sealed to the Immigration Office only.
+    const bool renewal = req.document() == ref::DOCUMENT_KIND_REGISTRATION_CERTIFICATE &&
+                         current.state() == ref::CASE_STATE_REGISTRATION_CERTIFICATE;
+    const AgencyProto office =
+        IsUnsetAgency(req.target()) ? current.immigration_office() : req.target();
+    if (req.document() != ref::DOCUMENT_KIND_UNLIMITED_STAY && !renewal && !IsUnsetAgency(office)) {
+      ref::DocumentIdentity identity;
+      if (args.personal.Given()) {
+        identity.set_full_name(args.personal.name);
+        identity.set_date_of_birth(args.personal.dob);
+        identity.set_nationality(args.personal.nationality);
+      } else {
+        ref::PersonalRecord record;
+        std::string from;
+        const std::string justification =
+            "seal the identity fields of a residence document request to " + AgencyKeyOf(office);
+        if (int rc = OpenCurrentRecord(*s, out, globals, keys, args.case_id, justification, &record,
+                                       &from);
+            rc != kExitOk) {
+          return rc;
+        }
+        identity.set_full_name(record.full_name());
+        identity.set_date_of_birth(record.date_of_birth());
+        identity.set_nationality(record.nationality());
+        extra.emplace_back("identity from", from);
+      }
+      std::vector<rc::RecordRecipient> to;
+      if (int rc = RecipientKeys(*s, out, {AgencyKeyOf(office)}, &to); rc != kExitOk) return rc;
+      StatusOr<ref::SealedRecord> box =
+          rc::SealDocumentIdentity(identity, args.case_id, req.expected_version() + 1, to, *author);
+      if (!box.ok()) return out.LocalError(box.status());
+      *req.mutable_sealed_identity() = *std::move(box);
+      extra.emplace_back("identity sealed to", std::vector<std::string>{AgencyKeyOf(office)});
+    }
+  }
+
+  if (guardian) {
+    ref::GuardianRecord record;
+    record.set_full_name(args.guardian_name);
+    record.set_contact(args.guardian_contact);
+    record.set_designated_on(args.guardian_designated_on);
+    const std::vector<std::string> recipients = {AgencyKeyOf(current.receiving_centre()),
+                                                 AgencyKeyOf(current.guardianship_service())};
+    if (IsUnsetAgency(current.receiving_centre()) ||
+        IsUnsetAgency(current.guardianship_service())) {
+      return out.LocalError(absl::FailedPreconditionError(
+          "case " + args.case_id + " names no centre or no Guardianship Service"));
+    }
+    std::vector<rc::RecordRecipient> to;
+    if (int rc = RecipientKeys(*s, out, recipients, &to); rc != kExitOk) return rc;
+    StatusOr<ref::SealedRecord> box =
+        rc::SealGuardian(record, args.case_id, req.expected_version() + 1, to, *author);
+    if (!box.ok()) return out.LocalError(box.status());
+    *req.mutable_sealed_guardian() = *std::move(box);
+    extra.emplace_back("guardian sealed to", recipients);
   }
 
   if (!note_text.empty()) {
@@ -770,6 +973,68 @@ int RunReferralGet(const Globals& globals, const ReferralCaseArgs& args, Output&
   return kExitOk;
 }
 
+// A document identity or guardian box returned by OpenSealed: verified (version, author, its
+// signature), opened with this agency's key, printed.
+int ShowCaseBox(Session& s, Output& out, const ReferralKeyArgs& keys, const ReferralOpenArgs& args,
+                ref::SealedBox box, const ref::OpenSealedResponse& resp,
+                const crypto::X25519PrivateKey& key) {
+  const bool guardian = box == ref::SEALED_BOX_GUARDIAN;
+  const rc::SealedKind kind =
+      guardian ? rc::SealedKind::kGuardian : rc::SealedKind::kDocumentIdentity;
+  const ref::SealedRecord& sealed = resp.record();
+  crypto::Ed25519PublicKey author_key = crypto::Ed25519PrivateKey::Generate().PublicKey();
+  if (!sealed.signature().empty()) {
+    if (int rc = AuthorKey(s, out, sealed.author(), &author_key); rc != kExitOk) return rc;
+  }
+  const Status verified =
+      rc::VerifyCaseBox(kind, sealed, resp.case_(), args.record_version, author_key);
+  if (!verified.ok()) return out.VerificationFailed(Message(verified));
+  const std::vector<std::string> sealed_to = rc::RecordRecipientKeys(sealed);
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"case", args.case_id},
+      {"box", std::string(guardian ? "guardian" : "document identity") + " (case version " +
+                  std::to_string(sealed.version()) + ")"},
+      {"written by", SignedByText(sealed)},
+      {"sealed to", Join(sealed_to)}};
+  nlohmann::json fields;
+  if (guardian) {
+    StatusOr<ref::GuardianRecord> g = rc::OpenGuardian(sealed, args.case_id, s.me_key, key);
+    if (!g.ok())
+      return out.VerificationFailed("the guardian box does not open: " + Message(g.status()));
+    fields = {{"full_name", g->full_name()},
+              {"contact", g->contact()},
+              {"designated_on", g->designated_on()}};
+    rows.insert(rows.end(), {{"guardian", g->full_name()},
+                             {"contact", g->contact()},
+                             {"designated on", g->designated_on()}});
+  } else {
+    StatusOr<ref::DocumentIdentity> i =
+        rc::OpenDocumentIdentity(sealed, args.case_id, s.me_key, key);
+    if (!i.ok()) {
+      return out.VerificationFailed("the document identity does not open: " + Message(i.status()));
+    }
+    fields = {{"full_name", i->full_name()},
+              {"date_of_birth", i->date_of_birth()},
+              {"nationality", i->nationality()}};
+    rows.insert(rows.end(), {{"name", i->full_name()},
+                             {"date of birth", i->date_of_birth()},
+                             {"nationality", i->nationality()}});
+  }
+  if (out.json()) {
+    out.Json({{"case_id", args.case_id},
+              {"box", guardian ? "guardian" : "document_identity"},
+              {"version", sealed.version()},
+              {"author", AgencyKeyOf(sealed.author())},
+              {"signature_verified", !sealed.signature().empty()},
+              {"sealed_to", sealed_to},
+              {"opened_as", s.me_key},
+              {"fields", fields}});
+    return kExitOk;
+  }
+  out.KeyValues(rows);
+  return kExitOk;
+}
+
 int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
                     const ReferralOpenArgs& args, Output& out) {
   const std::string justification =
@@ -783,6 +1048,12 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
   if (args.record_version < 0) {
     return out.LocalError(UsageError("--record-version", "must be >= 0 (0 = latest)"));
   }
+  ref::SealedBox box = ref::SEALED_BOX_RECORD;
+  if (!args.box.empty()) {
+    StatusOr<ref::SealedBox> parsed = ParseBox("--box", args.box);
+    if (!parsed.ok()) return out.LocalError(parsed.status());
+    box = *parsed;
+  }
   StatusOr<crypto::X25519PrivateKey> key = LoadSealingKey(globals, keys);
   if (!key.ok()) return out.LocalError(key.status());
   StatusOr<Session> s = Connect(globals);
@@ -793,9 +1064,13 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
   req.set_case_id(args.case_id);
   req.set_justification(justification);
   req.set_version(args.record_version);
+  req.set_box(box);
   ref::OpenSealedResponse resp;
   const grpc::Status status = s->referrals->OpenSealed(&ctx, req, &resp);
   if (!status.ok()) return out.RpcError("OpenSealed", status);
+  if (box != ref::SEALED_BOX_RECORD) {
+    return ShowCaseBox(*s, out, keys, args, box, resp, *key);
+  }
   // Who wrote it, and is it the version asked for: checked before anything is opened.
   if (int rc = CheckRecord(*s, out, keys, resp, args.record_version); rc != kExitOk) return rc;
   const ref::SealedRecord& sealed = resp.record();
@@ -839,10 +1114,17 @@ int RunReferralOpen(const Globals& globals, const ReferralKeyArgs& keys,
                        " (opened and authenticated locally with its sealing key; the "
                        "consultation is audited)"},
       {"name", record->full_name()},
+      {"name used", record->used_name()},
+      {"pronouns", record->pronouns()},
       {"date of birth", record->date_of_birth()},
       {"nationality", record->nationality()},
       {"gender identity", record->gender_identity()},
-      {"languages", JoinComma(languages)},
+      {"trans experience", record->trans_experience() == ref::TRANS_EXPERIENCE_UNSPECIFIED
+                               ? std::string()
+                               : ref::TransExperience_Name(record->trans_experience())
+                                     .substr(sizeof("TRANS_EXPERIENCE_") - 1)},
+      {"languages (preferred first)", JoinComma(languages)},
+      {"interpreter", record->interpreter_needed() ? "needed" : "not needed"},
       {"contact", record->contact()},
       {"consent", record->consent_given() ? "given" : "not given"},
       {"notes", record->notes()},
@@ -871,9 +1153,7 @@ int RunReferralUpdateSealed(const Globals& globals, const ReferralKeyArgs& keys,
         "case " + args.case_id +
         " has no receiving centre handling it and no magistrate: nobody to seal the record to"));
   }
-  const std::vector<std::string> languages(current.attributes().languages().begin(),
-                                           current.attributes().languages().end());
-  if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, languages), args.case_id,
+  if (int rc = SealRecord(*s, out, PersonalRecordFromArgs(args.personal, {}), args.case_id,
                           current.sealed_record_version() + 1, recipients, *author,
                           req.mutable_sealed_record());
       rc != kExitOk) {
@@ -936,7 +1216,7 @@ int RunReferralList(const Globals& globals, const ReferralListArgs& args, Output
     if (first != nullptr) next = DeadlineLine(*first);
     rows.push_back({c.case_id(), StateText(c.state()), std::to_string(c.version()),
                     AgencyText(c.referring_agency()), AgencyText(c.receiving_centre()),
-                    AgencyText(c.magistrate()), next, TimestampText(c.updated_at())});
+                    AgencyText(c.magistrate()), next, LocalText(c.updated_at())});
   }
   out.Table(
       {"CASE", "STATE", "VERSION", "REFERRER", "CENTRE", "MAGISTRATE", "NEXT DEADLINE", "UPDATED"},
@@ -1021,7 +1301,7 @@ int RunReferralHistory(const Globals& globals, const ReferralKeyArgs& keys,
       const size_t k = static_cast<size_t>(i);
       const std::string sealed = opened[k].has_value() ? "[opened] " + *opened[k] : sealed_text[k];
       if (!sealed.empty()) note = note.empty() ? sealed : note + " " + sealed;
-      rows.push_back({std::to_string(e.version()), TimestampText(e.at()), e.action(),
+      rows.push_back({std::to_string(e.version()), LocalText(e.at()), e.action(),
                       StateText(e.from_state()), StateText(e.to_state()), AgencyText(e.actor()),
                       note.empty() ? "-" : note});
     }

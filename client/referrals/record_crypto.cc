@@ -37,6 +37,31 @@ std::string NoteAad(std::string_view case_id) {
   return std::string(kSealedNoteAadPrefix) + std::string(case_id);
 }
 
+std::string IdentityAad(std::string_view case_id) {
+  return std::string(kDocumentIdentityAadPrefix) + std::string(case_id);
+}
+
+std::string GuardianAad(std::string_view case_id) {
+  return std::string(kGuardianAadPrefix) + std::string(case_id);
+}
+
+// A text field of a sealed plaintext: UTF-8, at most `max` characters.
+void CheckText(std::string_view field, std::string_view value, size_t max, FieldErrors& errors) {
+  const std::optional<size_t> chars = ::concord::text::Utf8CodePoints(value);
+  if (!chars.has_value() || *chars > max) {
+    errors.Add(std::string(field), absl::StrCat("at most ", max, " characters of UTF-8 text"));
+  }
+}
+
+template <typename Message>
+StatusOr<std::string> Serialize(const Message& m, std::string_view what) {
+  std::string out;
+  if (!m.SerializeToString(&out)) {
+    return absl::InternalError(absl::StrCat("cannot serialize ", std::string(what)));
+  }
+  return out;
+}
+
 // Seals `plaintext` (what = "the personal record" / "the note", for errors) with `aad`.
 StatusOr<v1::SealedRecord> SealBox(std::string_view what, const std::string& plaintext,
                                    std::string_view case_id, const std::string& aad,
@@ -91,10 +116,118 @@ std::string SealedRecordAad(std::string_view case_id) {
   return std::string(kSealedRecordAadPrefix) + std::string(case_id);
 }
 
+Status PersonalRecordProblems(const v1::PersonalRecord& r) {
+  FieldErrors errors;
+  CheckText("record.full_name", r.full_name(), kMaxRecordFieldChars, errors);
+  CheckText("record.date_of_birth", r.date_of_birth(), kMaxRecordFieldChars, errors);
+  CheckText("record.nationality", r.nationality(), kMaxRecordFieldChars, errors);
+  CheckText("record.gender_identity", r.gender_identity(), kMaxRecordFieldChars, errors);
+  CheckText("record.contact", r.contact(), kMaxRecordFieldChars, errors);
+  CheckText("record.notes", r.notes(), kMaxSealedNoteChars, errors);
+  CheckText("record.pronouns", r.pronouns(), kMaxRecordFieldChars, errors);
+  CheckText("record.used_name", r.used_name(), kMaxRecordFieldChars, errors);
+  if (r.languages_size() > 10) errors.Add("record.languages", "at most 10 languages");
+  for (int i = 0; i < r.languages_size(); ++i) {
+    const std::string& l = r.languages(i);
+    if (l.size() != 2 || l[0] < 'a' || l[0] > 'z' || l[1] < 'a' || l[1] > 'z') {
+      errors.Add(absl::StrCat("record.languages[", i, "]"),
+                 "an ISO 639-1 code in lower case (\"es\")");
+    }
+  }
+  return errors.ToStatus("invalid personal record");
+}
+
+StatusOr<v1::SealedRecord> SealDocumentIdentity(const v1::DocumentIdentity& identity,
+                                                std::string_view case_id, int64_t version,
+                                                const std::vector<RecordRecipient>& recipients,
+                                                const RecordAuthor& author) {
+  FieldErrors errors;
+  CheckText("identity.full_name", identity.full_name(), kMaxRecordFieldChars, errors);
+  CheckText("identity.date_of_birth", identity.date_of_birth(), kMaxRecordFieldChars, errors);
+  CheckText("identity.nationality", identity.nationality(), kMaxRecordFieldChars, errors);
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid document identity"));
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, Serialize(identity, "the document identity"));
+  CONCORD_ASSIGN_OR_RETURN(
+      v1::SealedRecord box,
+      SealBox("the document identity", plaintext, case_id, IdentityAad(case_id), recipients));
+  CONCORD_RETURN_IF_ERROR(SignSealedBox(SealedKind::kDocumentIdentity, case_id, version,
+                                        author.agency, author.signing_key, box));
+  return box;
+}
+
+StatusOr<v1::DocumentIdentity> OpenDocumentIdentity(const v1::SealedRecord& sealed,
+                                                    std::string_view case_id,
+                                                    std::string_view me_key,
+                                                    const crypto::X25519PrivateKey& key) {
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext,
+                           OpenBox(sealed, me_key, key, IdentityAad(case_id)));
+  v1::DocumentIdentity identity;
+  if (!identity.ParseFromString(plaintext)) {
+    return absl::InvalidArgumentError("the opened box is not a DocumentIdentity");
+  }
+  return identity;
+}
+
+StatusOr<v1::SealedRecord> SealGuardian(const v1::GuardianRecord& guardian,
+                                        std::string_view case_id, int64_t version,
+                                        const std::vector<RecordRecipient>& recipients,
+                                        const RecordAuthor& author) {
+  FieldErrors errors;
+  CheckText("guardian.full_name", guardian.full_name(), kMaxRecordFieldChars, errors);
+  CheckText("guardian.contact", guardian.contact(), kMaxRecordFieldChars, errors);
+  CheckText("guardian.designated_on", guardian.designated_on(), kMaxRecordFieldChars, errors);
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid guardian"));
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext, Serialize(guardian, "the guardian"));
+  CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord box, SealBox("the guardian", plaintext, case_id,
+                                                         GuardianAad(case_id), recipients));
+  CONCORD_RETURN_IF_ERROR(SignSealedBox(SealedKind::kGuardian, case_id, version, author.agency,
+                                        author.signing_key, box));
+  return box;
+}
+
+StatusOr<v1::GuardianRecord> OpenGuardian(const v1::SealedRecord& sealed, std::string_view case_id,
+                                          std::string_view me_key,
+                                          const crypto::X25519PrivateKey& key) {
+  CONCORD_ASSIGN_OR_RETURN(std::string plaintext,
+                           OpenBox(sealed, me_key, key, GuardianAad(case_id)));
+  v1::GuardianRecord guardian;
+  if (!guardian.ParseFromString(plaintext)) {
+    return absl::InvalidArgumentError("the opened box is not a GuardianRecord");
+  }
+  return guardian;
+}
+
+Status VerifyCaseBox(SealedKind kind, const v1::SealedRecord& stored, const v1::Case& c,
+                     int64_t requested_version, const crypto::Ed25519PublicKey& author_key) {
+  const bool guardian = kind == SealedKind::kGuardian;
+  const int64_t latest = guardian ? c.guardian_version() : c.document_identity_version();
+  const int64_t expected = requested_version > 0 ? requested_version : latest;
+  const std::string what(SealedKindText(kind));
+  if (stored.version() != expected) {
+    return WithReason(absl::DataLossError(absl::StrCat(what, " returned for case ", c.case_id(),
+                                                       " version ", expected, " is version ",
+                                                       stored.version(), ": moved or put back")),
+                      kReasonWrongVersion);
+  }
+  if (stored.version() == latest) {
+    const bool writer = SameAgencyId(stored.author(), c.receiving_centre()) ||
+                        SameAgencyId(stored.author(), c.guardianship_service());
+    if (!writer) {
+      return WithReason(
+          absl::DataLossError(absl::StrCat(
+              what, " of case ", c.case_id(), " names as its author ", AgencyText(stored.author()),
+              ", which may not write it: it was not written through Concord")),
+          kReasonAuthorNotAParty);
+    }
+  }
+  return VerifySealedBox(kind, c.case_id(), stored, author_key);
+}
+
 StatusOr<v1::SealedRecord> SealPersonalRecord(const v1::PersonalRecord& record,
                                               std::string_view case_id, int64_t version,
                                               const std::vector<RecordRecipient>& recipients,
                                               const RecordAuthor& author) {
+  CONCORD_RETURN_IF_ERROR(PersonalRecordProblems(record));
   std::string plaintext;
   if (!record.SerializeToString(&plaintext)) {
     return absl::InternalError("cannot serialize the personal record");

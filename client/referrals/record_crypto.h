@@ -123,6 +123,53 @@ Status VerifyRecord(const v1::SealedRecord& stored, const v1::Case& c, int64_t r
 Status VerifyNote(const v1::HistoryEntry& entry, std::string_view case_id,
                   const crypto::Ed25519PublicKey& author_key);
 
+/// Prefixes of the additional authenticated data of the other boxes (referrals.proto
+/// TransitionRequest.sealed_identity / sealed_guardian).
+inline constexpr std::string_view kDocumentIdentityAadPrefix = "concord-referral-identity-v1|";
+inline constexpr std::string_view kGuardianAadPrefix = "concord-referral-guardian-v1|";
+
+/// Longest field of a personal record, a document identity or a guardian (characters); notes:
+/// kMaxSealedNoteChars; languages: at most 10 ISO 639-1 codes.
+inline constexpr size_t kMaxRecordFieldChars = 200;
+
+/// INVALID_ARGUMENT naming the field (`record.<field>`) when a field of `record` is too long or
+/// not UTF-8, or its languages are more than 10 or not ISO 639-1 shaped (two lower-case letters).
+/// SealPersonalRecord checks it first.
+Status PersonalRecordProblems(const v1::PersonalRecord& record);
+
+/// Seals the identity fields a document needs (REQUEST_DOCUMENT: TransitionRequest.
+/// sealed_identity) for `case_id` to `recipients` (the Immigration Office of the request) and
+/// signs it as the box of the history entry `version` (Case.version + 1). INVALID_ARGUMENT as
+/// SealNote, and for a field over kMaxRecordFieldChars.
+StatusOr<v1::SealedRecord> SealDocumentIdentity(const v1::DocumentIdentity& identity,
+                                                std::string_view case_id, int64_t version,
+                                                const std::vector<RecordRecipient>& recipients,
+                                                const RecordAuthor& author);
+StatusOr<v1::DocumentIdentity> OpenDocumentIdentity(const v1::SealedRecord& sealed,
+                                                    std::string_view case_id,
+                                                    std::string_view me_key,
+                                                    const crypto::X25519PrivateKey& key);
+
+/// Seals a guardian's identity (RECORD_GUARDIAN: TransitionRequest.sealed_guardian) to the
+/// centre and the Guardianship Service, signed as the box of the history entry `version`.
+StatusOr<v1::SealedRecord> SealGuardian(const v1::GuardianRecord& guardian,
+                                        std::string_view case_id, int64_t version,
+                                        const std::vector<RecordRecipient>& recipients,
+                                        const RecordAuthor& author);
+StatusOr<v1::GuardianRecord> OpenGuardian(const v1::SealedRecord& sealed, std::string_view case_id,
+                                          std::string_view me_key,
+                                          const crypto::X25519PrivateKey& key);
+
+/// What a reader checks on a document identity or guardian box returned by OpenSealed (`stored`,
+/// with the case `c` of the same response; `requested_version` as asked, 0 = the latest): its
+/// version is the one asked for (the latest: c.document_identity_version() /
+/// c.guardian_version()), else DATA_LOSS WRONG_VERSION; the latest box's author may write it (a
+/// document identity: the receiving centre or the Guardianship Service; a guardian: the
+/// Guardianship Service or the centre), else DATA_LOSS AUTHOR_NOT_A_PARTY; then
+/// VerifySealedBox. `kind` is kDocumentIdentity or kGuardian.
+Status VerifyCaseBox(SealedKind kind, const v1::SealedRecord& stored, const v1::Case& c,
+                     int64_t requested_version, const crypto::Ed25519PublicKey& author_key);
+
 /// The agency keys `sealed` is sealed to, in order.
 std::vector<std::string> RecordRecipientKeys(const v1::SealedRecord& sealed);
 

@@ -25,7 +25,17 @@ constexpr uint8_t kTagKeyNonce = 9;
 constexpr uint8_t kTagKeyCiphertext = 10;
 
 std::string_view Domain(SealedKind kind) {
-  return kind == SealedKind::kRecord ? kSealedRecordSignatureDomain : kSealedNoteSignatureDomain;
+  switch (kind) {
+    case SealedKind::kRecord:
+      return kSealedRecordSignatureDomain;
+    case SealedKind::kNote:
+      return kSealedNoteSignatureDomain;
+    case SealedKind::kDocumentIdentity:
+      return kDocumentIdentitySignatureDomain;
+    case SealedKind::kGuardian:
+      break;
+  }
+  return kGuardianSignatureDomain;
 }
 
 // spiffe://<trust_domain>/agency/<type>/<id>; INVALID_ARGUMENT for an incomplete agency.
@@ -48,7 +58,17 @@ std::string AuthorText(const cv1::AgencyId& author) {
 }  // namespace
 
 std::string_view SealedKindText(SealedKind kind) {
-  return kind == SealedKind::kRecord ? "the sealed record" : "the sealed note";
+  switch (kind) {
+    case SealedKind::kRecord:
+      return "the sealed record";
+    case SealedKind::kNote:
+      return "the sealed note";
+    case SealedKind::kDocumentIdentity:
+      return "the sealed document identity";
+    case SealedKind::kGuardian:
+      break;
+  }
+  return "the sealed guardian";
 }
 
 StatusOr<std::string> CanonicalSealedBox(SealedKind kind, std::string_view case_id, int64_t version,

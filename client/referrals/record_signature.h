@@ -15,9 +15,10 @@
 // Signed bytes (common/crypto/canonical.h: string = tag(1) || uint32 BE length || bytes; int =
 // tag(1) || int64 BE two's complement):
 //    0  "concord.referrals.sealed_record.v1" (records) | "concord.referrals.sealed_note.v1" (notes)
+//       | "concord.referrals.document_identity.v1" | "concord.referrals.guardian.v1"
 //    1  case_id
-//    2  int: version (record: the record version, 1, 2, ...; note: the case version its history
-//       entry creates)
+//    2  int: version (record: the record version, 1, 2, ...; note, document identity, guardian:
+//       the case version its history entry creates)
 //    3  author: SPIFFE ID "spiffe://<trust_domain>/agency/<type>/<id>"
 //    4  box nonce          5  box ciphertext
 //    6  int: number of wrapped keys, then per key in the box's order:
@@ -43,19 +44,24 @@ namespace concord::referrals::client {
 
 namespace v1 = ::concord::referrals::v1;
 
-/// What a signed box is: a version of the personal record, or a note of a history entry.
-enum class SealedKind { kRecord, kNote };
+/// What a signed box is: a version of the personal record, a note of a history entry, the
+/// identity fields of a document request (to the Immigration Office), or a guardian's identity.
+enum class SealedKind { kRecord, kNote, kDocumentIdentity, kGuardian };
 
 /// Domain-separation strings (tag 0), one per kind: a record signature never verifies as a note.
 inline constexpr std::string_view kSealedRecordSignatureDomain =
     "concord.referrals.sealed_record.v1";
 inline constexpr std::string_view kSealedNoteSignatureDomain = "concord.referrals.sealed_note.v1";
+inline constexpr std::string_view kDocumentIdentitySignatureDomain =
+    "concord.referrals.document_identity.v1";
+inline constexpr std::string_view kGuardianSignatureDomain = "concord.referrals.guardian.v1";
 
 /// ErrorInfo reasons of VerifySealedBox (and of the service's write check).
 inline constexpr std::string_view kReasonUnsigned = "UNSIGNED";
 inline constexpr std::string_view kReasonBadSignature = "BAD_SIGNATURE";
 
-/// "the sealed record" / "the sealed note", for messages.
+/// "the sealed record" / "the sealed note" / "the sealed document identity" / "the sealed
+/// guardian", for messages.
 std::string_view SealedKindText(SealedKind kind);
 
 /// The bytes signed for `box` as version `version` of `case_id` written by `author` (the box's

@@ -43,6 +43,14 @@ std::vector<AttributeDefinition> BuildDefinitions() {
        .excludes_service_identities = false,
        .description = "which magistrate: a prosecutor (reference magistrate THB), an "
                       "investigating judge or a labour auditor; unset until declared"},
+      {.name = kMinorsShelter,
+       .type = ValueType::kFlag,
+       .allowed = {},
+       .defaults = {{T::kReceptionCentre, kFalse}},
+       .excludes_service_identities = false,
+       .description = "a shelter for unaccompanied minors (such as Esperanto or Minor-Ndako): "
+                      "ranked first for an unaccompanied minor; without recognised_centre it "
+                      "accommodates but does not request residence documents"},
       {.name = kRecognisedCentre,
        .type = ValueType::kFlag,
        .allowed = {},

@@ -12,6 +12,7 @@
 //   audit_reviewer           flag       admin (not admin/concord-*)   false
 //   guideline_publisher      flag       coordination_unit: true; magistrate: false
 //   recognised_centre        flag       reception_centre              false
+//   minors_shelter           flag       reception_centre              false
 //   magistrate_role          enum       magistrate                    unset
 //                                       (prosecutor | investigating_judge | labour_auditor)
 //   time_zone                time zone  every type                    Europe/Brussels
@@ -41,6 +42,7 @@ inline constexpr std::string_view kDirectoryAdministrator = "directory_administr
 inline constexpr std::string_view kAuditReviewer = "audit_reviewer";
 inline constexpr std::string_view kGuidelinePublisher = "guideline_publisher";
 inline constexpr std::string_view kRecognisedCentre = "recognised_centre";
+inline constexpr std::string_view kMinorsShelter = "minors_shelter";
 inline constexpr std::string_view kMagistrateRole = "magistrate_role";
 inline constexpr std::string_view kTimeZone = "time_zone";
 

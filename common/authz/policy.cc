@@ -35,6 +35,8 @@ std::string_view PrincipalName(Principal principal) {
       return AgencyTypeName(AgencyType::kForeignPartner);
     case Principal::kPlatform:
       return AgencyTypeName(AgencyType::kPlatform);
+    case Principal::kGuardianshipService:
+      return AgencyTypeName(AgencyType::kGuardianshipService);
     case Principal::kDirectoryAdmin:
       return "directory_admin";
     case Principal::kAuditReviewer:
@@ -98,6 +100,8 @@ std::vector<Principal> PrincipalsOf(const AgencyId& agency, const AdminRoles& ro
       return {Principal::kForeignPartner};
     case AgencyType::kPlatform:
       return {Principal::kPlatform};
+    case AgencyType::kGuardianshipService:
+      return {Principal::kGuardianshipService};
     case AgencyType::kAdmin:
       break;
   }

@@ -59,22 +59,30 @@ enum class Principal {
   kCoordinationUnit,
   kForeignPartner,
   kPlatform,
+  kGuardianshipService,
   kDirectoryAdmin,
   kAuditReviewer,
   kConcordService,
   kOtherAdmin,
 };
 
-inline constexpr std::array<Principal, 12> kAllPrincipals = {
-    Principal::kPolice,           Principal::kMagistrate,
-    Principal::kReceptionCentre,  Principal::kImmigrationOffice,
-    Principal::kSocialInspection, Principal::kCoordinationUnit,
-    Principal::kForeignPartner,   Principal::kPlatform,
-    Principal::kDirectoryAdmin,   Principal::kAuditReviewer,
-    Principal::kConcordService,   Principal::kOtherAdmin,
+inline constexpr std::array<Principal, 13> kAllPrincipals = {
+    Principal::kPolice,
+    Principal::kMagistrate,
+    Principal::kReceptionCentre,
+    Principal::kImmigrationOffice,
+    Principal::kSocialInspection,
+    Principal::kCoordinationUnit,
+    Principal::kForeignPartner,
+    Principal::kPlatform,
+    Principal::kGuardianshipService,
+    Principal::kDirectoryAdmin,
+    Principal::kAuditReviewer,
+    Principal::kConcordService,
+    Principal::kOtherAdmin,
 };
 
-/// Column name: the agency type name for the eight non-admin types, then "directory_admin",
+/// Column name: the agency type name for the nine non-admin types, then "directory_admin",
 /// "audit_reviewer", "concord_service", "other_admin".
 std::string_view PrincipalName(Principal principal);
 

@@ -23,9 +23,10 @@
 //   - audit.oversight / audit.checkpoint: audit reviewers (admin identities holding the
 //     attribute audit_reviewer) and the coordination unit (the national rapporteur's oversight
 //     role); no operational agency, no directory administrator as such, reads the audit trail.
-//   - messaging.*: the five domestic operational types exchange messages (send, own inbox,
-//     receipts, forward); platforms only answer requests addressed to them and notify the police
-//     (messaging.send = own for platforms) and never forward; foreign partners use liaison;
+//   - messaging.*: the six domestic operational types (police, magistrate, reception centre,
+//     Immigration Office, social inspection, Guardianship Service) exchange messages (send, own
+//     inbox, receipts, forward); platforms only answer requests addressed to them and notify the
+//     police (messaging.send = own for platforms) and never forward; foreign partners use liaison;
 //     admin identities and the coordination unit see no message content. Concord's own
 //     notifiers (concord_service: admin/concord-referrals, admin/concord-directory) may Send
 //     NOTIFICATIONs and NOTHING else (no inbox, no directory change, no audit, no health).
@@ -93,10 +94,12 @@ constexpr std::string_view kJitMember =
 constexpr std::string_view kDraftOwner = "only the referring agency works on its drafts";
 constexpr std::string_view kCaseParty =
     "the caller must be a party of the case (referring agency, receiving centre, magistrate, "
-    "Immigration Office); what each party may do is the transition table (docs/referrals.md)";
+    "Immigration Office, Guardianship Service, investigating unit); what each party may do is "
+    "the transition table (docs/referrals.md)";
 constexpr std::string_view kSealedParty =
-    "only an agency the record is sealed to (receiving centre, magistrate), with a justification; "
-    "refusals are audited too";
+    "only an agency the box is sealed to (the personal record: receiving centre, magistrate; the "
+    "identity of a document request: the Immigration Office; the guardian: the centre and the "
+    "Guardianship Service), with a justification; refusals are audited too";
 constexpr std::string_view kPartyOnly =
     "the caller must be the sender or a recipient of the message";
 constexpr std::string_view kSenderOnly = "only the message's sender sees its receipts";
@@ -104,10 +107,10 @@ constexpr std::string_view kForwardRule =
     "the forwarder must be a recipient of the original; an H2 original reaches new agencies only "
     "with the provider's signed permission";
 
-// The eight agency types that are not admin, as principals.
-constexpr std::array<Principal, 6> kDomestic = {P::kPolice,           P::kMagistrate,
-                                                P::kReceptionCentre,  P::kImmigrationOffice,
-                                                P::kSocialInspection, P::kCoordinationUnit};
+// The domestic agency types (not admin, not foreign partners, not platforms), as principals.
+constexpr std::array<Principal, 7> kDomestic = {
+    P::kPolice,           P::kMagistrate,       P::kReceptionCentre,    P::kImmigrationOffice,
+    P::kSocialInspection, P::kCoordinationUnit, P::kGuardianshipService};
 
 Row DirectoryAdministration() { return {{P::kDirectoryAdmin, D::kAllow}}; }
 
@@ -130,15 +133,13 @@ Row DomesticAndAdministration() {
 
 Row Oversight() { return {{P::kCoordinationUnit, D::kAllow}, {P::kAuditReviewer, D::kAllow}}; }
 
-// Messaging (issue 3): the five domestic operational types exchange messages; platforms only
+// Messaging (issue 3): the six domestic operational types exchange messages; platforms only
 // answer requests addressed to them; foreign partners use liaison; admin identities and the
 // coordination unit see no message content. Values: decision for domestic types, for platforms.
 Row Messaging(Decision domestic, Decision platform) {
-  Row m = {{P::kPolice, domestic},
-           {P::kMagistrate, domestic},
-           {P::kReceptionCentre, domestic},
-           {P::kImmigrationOffice, domestic},
-           {P::kSocialInspection, domestic}};
+  Row m = {{P::kPolice, domestic},           {P::kMagistrate, domestic},
+           {P::kReceptionCentre, domestic},  {P::kImmigrationOffice, domestic},
+           {P::kSocialInspection, domestic}, {P::kGuardianshipService, domestic}};
   if (platform != D::kDeny) m[P::kPlatform] = platform;
   return m;
 }
@@ -152,8 +153,9 @@ Row MessagingSend() {
 }
 
 // Referrals (issue 4): frontline services refer; every party of a case acts on it as the
-// transition table of services/referrals allows; the coordination unit, admin identities,
-// foreign partners and platforms see no case at all.
+// transition table of services/referrals allows (the Guardianship Service is a party of an
+// unaccompanied minor's case); the coordination unit, admin identities, foreign partners and
+// platforms see no case at all.
 Row Referring(Decision d) {
   return {
       {P::kPolice, d}, {P::kMagistrate, d}, {P::kImmigrationOffice, d}, {P::kSocialInspection, d}};
@@ -161,6 +163,7 @@ Row Referring(Decision d) {
 Row CaseParties() {
   Row m = Referring(D::kAllowOwn);
   m[P::kReceptionCentre] = D::kAllowOwn;
+  m[P::kGuardianshipService] = D::kAllowOwn;
   return m;
 }
 

@@ -155,17 +155,19 @@ const std::vector<OptionDef>& OptionDefs() {
        "Referrals: hours a reception centre has to accept or decline a referral"},
       {"--referral-reflection-days", &CommonConfig::referral_reflection_days,
        "Referrals: reflection period in days (Law of 15 Dec 1980 art. 61/2: 45)"},
-      {"--referral-minor-reflection-days", &CommonConfig::referral_minor_reflection_days,
-       "Referrals: validity in days of the document unaccompanied minors receive directly (3 "
-       "months)"},
-      {"--referral-attestation-days", &CommonConfig::referral_attestation_days,
-       "Referrals: validity in days of the attestation of registration (max. 3 months)"},
-      {"--referral-certificate-days", &CommonConfig::referral_certificate_days,
-       "Referrals: validity in days of the certificate of registration (6 months, renewable)"},
+      {"--referral-attestation-months", &CommonConfig::referral_attestation_months,
+       "Referrals: validity in calendar months of the attestation of registration (max. 3 "
+       "months; unaccompanied minors receive it directly)"},
+      {"--referral-certificate-months", &CommonConfig::referral_certificate_months,
+       "Referrals: validity in calendar months of the certificate of registration (6 months, "
+       "renewable from its current expiry)"},
       {"--referral-reflection-reminder-days", &CommonConfig::referral_reflection_reminder_days,
        "Referrals: days before the end of the reflection period when the parties are reminded"},
       {"--referral-document-reminder-days", &CommonConfig::referral_document_reminder_days,
        "Referrals: days before a residence document expires when the parties are reminded"},
+      {"--referral-time-zone", &CommonConfig::referral_time_zone,
+       "Referrals: IANA time zone whose days end the procedure's periods (the process refuses "
+       "to start when the tz database does not know it: install tzdata)"},
       {"--liaison-notifier-dir", &CommonConfig::liaison_notifier_dir,
        "Liaison: directory of the notifier identity admin/concord-liaison as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces request changes, "
@@ -417,9 +419,6 @@ Status Validate(const CommonConfig& cfg) {
   const std::pair<std::string_view, int> durations[] = {
       {"--referral-centre-response-hours", cfg.referral_centre_response_hours},
       {"--referral-reflection-days", cfg.referral_reflection_days},
-      {"--referral-minor-reflection-days", cfg.referral_minor_reflection_days},
-      {"--referral-attestation-days", cfg.referral_attestation_days},
-      {"--referral-certificate-days", cfg.referral_certificate_days},
       {"--referral-reflection-reminder-days", cfg.referral_reflection_reminder_days},
       {"--referral-document-reminder-days", cfg.referral_document_reminder_days}};
   for (const auto& [flag, value] : durations) {
@@ -431,9 +430,27 @@ Status Validate(const CommonConfig& cfg) {
     errors.Add("--referral-reflection-reminder-days",
                "must be shorter than --referral-reflection-days");
   }
-  if (cfg.referral_document_reminder_days >= cfg.referral_attestation_days) {
+  for (const auto& [flag, months] :
+       {std::pair<std::string_view, int>{"--referral-attestation-months",
+                                         cfg.referral_attestation_months},
+        std::pair<std::string_view, int>{"--referral-certificate-months",
+                                         cfg.referral_certificate_months}}) {
+    if (months <= 0 || months > 120) {
+      errors.Add(std::string(flag), "must be in 1..120, got " + std::to_string(months));
+    }
+  }
+  // A month has at least 28 days.
+  if (cfg.referral_document_reminder_days >= 28 * cfg.referral_attestation_months) {
     errors.Add("--referral-document-reminder-days",
-               "must be shorter than --referral-attestation-days");
+               "must be shorter than --referral-attestation-months");
+  }
+  for (const RemovedOption& removed : RemovedOptions()) {
+    auto it = cfg.removed_options.find(std::string(removed.flag));
+    if (it == cfg.removed_options.end() || it->second.empty()) continue;
+    errors.Add(std::string(removed.flag), "was replaced by " + std::string(removed.replacement) +
+                                              " (" + std::string(removed.why) +
+                                              "); also environment " +
+                                              internal::EnvName(removed.flag));
   }
   for (const std::string& entry : BootstrapDirectoryAdmins(cfg)) {
     const std::string_view id = std::string_view(entry).substr(std::min<size_t>(entry.size(), 6));
@@ -631,6 +648,20 @@ StatusOr<RedisCredential> RedisCredentialFor(const CommonConfig& cfg, std::strin
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid configuration"));
   out.user = cfg.*(FindCredential(workload)->user);
   return out;
+}
+
+const std::vector<RemovedOption>& RemovedOptions() {
+  static const auto* const kRemoved = new std::vector<RemovedOption>{
+      {"--referral-attestation-days", "--referral-attestation-months",
+       "the attestation of registration lasts calendar months, ending at the end of the last "
+       "day in Europe/Brussels, not N x 24 hours"},
+      {"--referral-certificate-days", "--referral-certificate-months",
+       "the certificate of registration lasts calendar months"},
+      {"--referral-minor-reflection-days", "--referral-attestation-months",
+       "an unaccompanied minor receives the 3-month attestation directly, without a reflection "
+       "period"},
+  };
+  return *kRemoved;
 }
 
 std::string ConfigReferenceMarkdown() {

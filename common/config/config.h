@@ -15,6 +15,7 @@
 //   if (auto st = concord::config::Validate(cfg); !st.ok()) { /* log, exit 2 */ }
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -85,13 +86,18 @@ struct CommonConfig {
   // durations, and the notifier identity that sends case notifications as Concord messages.
   std::string referrals_notifier_dir;
   std::string referrals_messaging_target;
+  // Periods as the documents print them: hours, calendar days, calendar months, ending at the
+  // end of the last day in referral_time_zone (common/time/calendar.h).
   int referral_centre_response_hours = 24;
   int referral_reflection_days = 45;
-  int referral_minor_reflection_days = 90;
-  int referral_attestation_days = 90;
-  int referral_certificate_days = 180;
+  int referral_attestation_months = 3;
+  int referral_certificate_months = 6;
   int referral_reflection_reminder_days = 5;
   int referral_document_reminder_days = 14;
+  std::string referral_time_zone = "Europe/Brussels";
+  // Options that were replaced: any value given (flag or environment variable) is refused at
+  // start with a message naming the replacement (RemovedOptions()). Keyed by flag.
+  std::map<std::string, std::string> removed_options;
   // Liaison (services/liaison, docs/liaison.md "Clocks and their sources"): the notifier identity
   // and the legal defaults of the clocks (checked by the module: liaison::ClockConfig::Validate).
   std::string liaison_notifier_dir;
@@ -110,6 +116,15 @@ struct CommonConfig {
   int liaison_reminder_lead_hours = 24;
   int liaison_short_reminder_lead_hours = 2;
 };
+
+/// An option that no longer exists and what replaced it ("--referral-attestation-days" ->
+/// "--referral-attestation-months": the attestation lasts calendar months, not 90 x 24 h).
+struct RemovedOption {
+  std::string_view flag;
+  std::string_view replacement;
+  std::string_view why;
+};
+const std::vector<RemovedOption>& RemovedOptions();
 
 /// Static description of one option: the single source for flags, env vars and docs.
 struct OptionInfo {

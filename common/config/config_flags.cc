@@ -19,6 +19,15 @@ void AddCommonFlags(CLI::App& app, CommonConfig& cfg) {
     opt->envname(env);
     opt->capture_default_str();
   }
+  // Replaced options are still parsed (flag and environment), so that Validate() can refuse
+  // them naming their replacement instead of CLI11's "not expected" or a silent environment.
+  for (const RemovedOption& removed : RemovedOptions()) {
+    std::string& value = cfg.removed_options[std::string(removed.flag)];
+    app.add_option(std::string(removed.flag), value,
+                   "REPLACED by " + std::string(removed.replacement) + ": refused at start")
+        ->envname(internal::EnvName(removed.flag))
+        ->group("");
+  }
 }
 
 }  // namespace concord::config

@@ -54,6 +54,8 @@ std::string_view AgencyTypeName(AgencyType type) {
       return "platform";
     case AgencyType::kAdmin:
       return "admin";
+    case AgencyType::kGuardianshipService:
+      return "guardianship_service";
   }
   return "unknown";
 }
@@ -86,6 +88,8 @@ concord::common::v1::AgencyType AgencyTypeToProto(AgencyType type) {
       return P::AGENCY_TYPE_PLATFORM;
     case AgencyType::kAdmin:
       return P::AGENCY_TYPE_ADMIN;
+    case AgencyType::kGuardianshipService:
+      return P::AGENCY_TYPE_GUARDIANSHIP_SERVICE;
   }
   return P::AGENCY_TYPE_UNSPECIFIED;
 }
@@ -111,6 +115,8 @@ StatusOr<AgencyType> AgencyTypeFromProto(concord::common::v1::AgencyType type) {
       return AgencyType::kPlatform;
     case P::AGENCY_TYPE_ADMIN:
       return AgencyType::kAdmin;
+    case P::AGENCY_TYPE_GUARDIANSHIP_SERVICE:
+      return AgencyType::kGuardianshipService;
     case P::AGENCY_TYPE_UNSPECIFIED:
       return Invalid("agency type is unspecified");
     default:

@@ -36,9 +36,10 @@ enum class AgencyType {
   kForeignPartner,
   kPlatform,
   kAdmin,
+  kGuardianshipService,
 };
 
-inline constexpr std::array<AgencyType, 9> kAllAgencyTypes = {
+inline constexpr std::array<AgencyType, 10> kAllAgencyTypes = {
     AgencyType::kPolice,
     AgencyType::kMagistrate,
     AgencyType::kReceptionCentre,
@@ -48,10 +49,11 @@ inline constexpr std::array<AgencyType, 9> kAllAgencyTypes = {
     AgencyType::kForeignPartner,
     AgencyType::kPlatform,
     AgencyType::kAdmin,
+    AgencyType::kGuardianshipService,
 };
 
 /// "police", "magistrate", "reception_centre", "immigration_office", "social_inspection",
-/// "coordination_unit", "foreign_partner", "platform", "admin".
+/// "coordination_unit", "foreign_partner", "platform", "admin", "guardianship_service".
 std::string_view AgencyTypeName(AgencyType type);
 
 /// Inverse of AgencyTypeName (exact, case-sensitive match); nullopt for anything else.

@@ -430,6 +430,7 @@ Disclosure DisclosureFor(const std::vector<authz::Principal>& principals) {
       case P::kReceptionCentre:
       case P::kImmigrationOffice:
       case P::kSocialInspection:
+      case P::kGuardianshipService:
       case P::kCoordinationUnit:
       case P::kDirectoryAdmin:
       case P::kAuditReviewer:
@@ -451,6 +452,7 @@ bool ReceivesDirectoryAnnouncements(const AgencyId& agency) {
     case AgencyType::kReceptionCentre:
     case AgencyType::kImmigrationOffice:
     case AgencyType::kSocialInspection:
+    case AgencyType::kGuardianshipService:
       return true;
     default:
       // The coordination unit, foreign partners and admin identities have no inbox (policy

@@ -32,32 +32,32 @@ std::vector<AgencyId> DeadlineRecipients(const v1::Case& c, v1::DeadlineKind kin
     case v1::DEADLINE_KIND_REFLECTION_END:
       AddUnique(out, c.magistrate());
       AddUnique(out, c.referring_agency());
+      AddUnique(out, c.guardianship_service());
       break;
     default:
       AddUnique(out, c.immigration_office());
       AddUnique(out, c.magistrate());
+      AddUnique(out, c.guardianship_service());
       break;
   }
   return out;
 }
 
 std::string DeadlineBody(const v1::Case& c, v1::DeadlineKind kind, std::string_view stage,
-                         absl::Time due) {
-  std::string text;
-  if (kind == v1::DEADLINE_KIND_CENTRE_RESPONSE) {
-    text = "the receiving centre has not answered the referral within the time allowed";
-  } else if (stage == "reminder") {
-    text = std::string(DeadlineKindName(kind)) + " is due on " + absl::FormatTime(due);
-  } else {
-    text = std::string(DeadlineKindName(kind)) + " is overdue since " + absl::FormatTime(due);
-  }
+                         absl::Time due, absl::TimeZone zone) {
+  // Firings stored before documents "expired" said "due" for the reflection document.
+  const std::string_view shown =
+      stage == "due" && kind != v1::DEADLINE_KIND_CENTRE_RESPONSE ? "expired" : stage;
   nlohmann::json j = {{"type", "referral.deadline"},
                       {"case_id", c.case_id()},
                       {"deadline", std::string(DeadlineKindName(kind))},
-                      {"stage", std::string(stage)},
-                      {"due_at", absl::FormatTime(absl::RFC3339_sec, due, absl::UTCTimeZone())},
+                      {"stage", std::string(shown)},
+                      {"due_at", FormatLocalTime(due, zone)},
                       {"state", std::string(StateName(c.state()))},
-                      {"text", text}};
+                      {"text", DeadlineText(kind, shown, due, zone)}};
+  if (kind != v1::DEADLINE_KIND_CENTRE_RESPONSE) {
+    j["last_day"] = FormatDate(DayIn(due - absl::Nanoseconds(1), zone));
+  }
   return j.dump();
 }
 
@@ -96,7 +96,7 @@ notify::OutboxEntry ReferralsOutbox::Compose(const OutboxItem& item) {
     }
     if (!running) return e;
     n.recipients = DeadlineRecipients(*c, item.kind);
-    n.body = DeadlineBody(*c, item.kind, item.stage, item.due);
+    n.body = DeadlineBody(*c, item.kind, item.stage, item.due, zone_);
   } else {
     for (const std::string& key : item.recipients) {
       auto a = ParseAgencyKey(trust_domain_, key);

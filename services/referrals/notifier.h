@@ -35,20 +35,23 @@ inline constexpr char kNotificationIdPrefix[] = "rn-";
 notify::OutboxWorkerOptions ReferralsNotifierOptions(std::string consumer);
 
 /// Recipients of a deadline firing: centre response -> centre and referrer; reflection end ->
-/// centre, magistrate and referrer; document expiry -> centre, Immigration Office, magistrate.
+/// centre, magistrate and referrer; document expiry -> centre, Immigration Office, magistrate;
+/// and, for a document of an unaccompanied minor, the Guardianship Service.
 std::vector<AgencyId> DeadlineRecipients(const v1::Case& c, v1::DeadlineKind kind);
 
-/// The JSON body of a deadline notification.
+/// The JSON body of a deadline notification; times in `zone` (ISO 8601 with the offset), the
+/// last day of a document, "overdue" for the centre's answer and "expires"/"expired" for the
+/// documents (DeadlineText).
 std::string DeadlineBody(const v1::Case& c, v1::DeadlineKind kind, std::string_view stage,
-                         absl::Time due);
+                         absl::Time due, absl::TimeZone zone);
 
 /// The referrals outbox stream (ReferralStore::ReadOutbox / AckOutbox) as a notify::Outbox. A
 /// transition item is sent as queued; a deadline item is composed from the case as it is now,
 /// and says nothing (acknowledged unsent) when the deadline ended meanwhile or the case is gone.
 class ReferralsOutbox final : public notify::Outbox {
  public:
-  ReferralsOutbox(ReferralStore& store, std::string trust_domain)
-      : store_(store), trust_domain_(std::move(trust_domain)) {}
+  ReferralsOutbox(ReferralStore& store, std::string trust_domain, absl::TimeZone zone)
+      : store_(store), trust_domain_(std::move(trust_domain)), zone_(zone) {}
 
   StatusOr<std::vector<notify::OutboxEntry>> Read(std::string_view consumer, int max,
                                                   absl::Duration claim_after) override;
@@ -59,6 +62,7 @@ class ReferralsOutbox final : public notify::Outbox {
 
   ReferralStore& store_;
   const std::string trust_domain_;
+  const absl::TimeZone zone_;
 };
 
 }  // namespace concord::referrals

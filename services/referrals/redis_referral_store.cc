@@ -13,7 +13,10 @@
 //                                             due = earliest due time of a running deadline (ms)
 //   concord:{ref}:history:<case_id>     LIST  serialized v1::HistoryEntry, oldest first
 //   concord:{ref}:sealed:<case_id>      HASH  <version> -> serialized v1::SealedRecord (ciphertext
-//                                             and wrapped keys only; every version is kept)
+//                                             and wrapped keys only; every version is kept);
+//                                             identity:<case version> -> a document request's
+//                                             sealed identity fields; guardian:<case version> ->
+//                                             the sealed guardian (same shape, never plaintext)
 //   concord:{ref}:deadlines:<case_id>   HASH  <kind name> -> "<due ms> <fire member> ..." (the
 //                                             running deadlines of the case and their fire entries)
 //   concord:{ref}:party:<agency_key>    ZSET  case ids the agency may see (Viewers: a draft only
@@ -97,6 +100,9 @@ std::string FireKey() { return redis::Key(kTag, "fire"); }
 std::string DueKey() { return redis::Key(kTag, "due"); }
 std::string OutboxKey() { return redis::Key(kTag, "outbox"); }
 
+std::string IdentityField(int64_t version) { return absl::StrCat("identity:", version); }
+std::string GuardianField(int64_t version) { return absl::StrCat("guardian:", version); }
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 int64_t TimestampMs(const google::protobuf::Timestamp& ts) { return Ms(FromProtoTime(ts)); }
@@ -109,9 +115,10 @@ int64_t TimestampMs(const google::protobuf::Timestamp& ts) { return Ms(FromProto
 //   10 next parties, 11 next state, 12 next load centre ("" = none), 13 sealed version ("0" =
 //   none), 14 sealed bytes, 15 group, 16 nrem, 17 nadd, 18 nclear, 19 nstart, 20 nnotify,
 //   21 previous parties as indexed before drafts became private (every party; accepted too),
-//   22 drafts cap ("0" = none; checked on create), 23 nq, 24.. bucket args (3 x nq).
+//   22 drafts cap ("0" = none; checked on create), 23 nq, 24 nboxes (identity / guardian
+//   boxes), 25.. bucket args (3 x nq).
 // "parties" are the viewers (Viewers(c)): a draft is indexed for its referrer only.
-// ARGV (variable, from 24 + 3 nq): kind names to clear x nclear;
+// ARGV (variable, from 25 + 3 nq): (field, box bytes) x nboxes; kind names to clear x nclear;
 //   per started deadline: kind, due ms, nfire, (fire ms, member) x nfire;
 //   per notification: id, recipients (space-separated), body.
 // Returns {'ok'} | {'exists'} | {'missing'} | {'stale', version} | {'mismatch', version} |
@@ -137,12 +144,17 @@ if ARGV[13] ~= '0' and redis.call('HEXISTS', KEYS[3], ARGV[13]) == 1 then
   return {'sealed_exists'}
 end
 local drafts_key, nq, cap = KEYS[10 + nrem + nadd], tonumber(ARGV[23]), tonumber(ARGV[22])
+local nboxes = tonumber(ARGV[24])
+local boxes = 25 + 3 * nq
+for i = 0, nboxes - 1 do
+  if redis.call('HEXISTS', KEYS[3], ARGV[boxes + 2 * i]) == 1 then return {'sealed_exists'} end
+end
 if mode == 'create' and ARGV[11] == '1' and cap > 0 and
    redis.call('ZCARD', drafts_key) >= cap then
   return {'drafts', cap}
 end
 if nq > 0 then
-  local refused = concord_charge(concord_charges(11 + nrem + nadd, 24, nq))
+  local refused = concord_charge(concord_charges(11 + nrem + nadd, 25, nq))
   if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 end
 -- 2. The case and its history.
@@ -167,7 +179,7 @@ else
   redis.call('ZREM', drafts_key, case_id)
 end
 -- 5. Deadlines: clear the ended and the replaced ones, then start the new ones.
-local a = 24 + 3 * nq
+local a = boxes + 2 * nboxes
 for i = 1, nclear do
   local kind = ARGV[a]
   a = a + 1
@@ -205,7 +217,10 @@ if earliest then
 else
   redis.call('HDEL', KEYS[1], 'due')
 end
--- 6. Sealed record version.
+-- 6. Sealed record version, and the other boxes.
+for i = 0, nboxes - 1 do
+  redis.call('HSET', KEYS[3], ARGV[boxes + 2 * i], ARGV[boxes + 2 * i + 1])
+end
 if ARGV[13] ~= '0' then
   redis.call('HSET', KEYS[3], ARGV[13], ARGV[14])
   local latest = tonumber(redis.call('HGET', KEYS[1], 'sv') or '0')
@@ -453,6 +468,12 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
     errors.Add("next.state", "unspecified");
   }
   if (w.sealed && w.sealed->version() < 1) errors.Add("sealed.version", "must be >= 1");
+  if (w.sealed_identity && w.sealed_identity->version() != next.version()) {
+    errors.Add("sealed_identity.version", "must equal next.version");
+  }
+  if (w.sealed_guardian && w.sealed_guardian->version() != next.version()) {
+    errors.Add("sealed_guardian.version", "must equal next.version");
+  }
 
   std::set<v1::DeadlineKind> started_kinds;
   for (size_t i = 0; i < w.deadlines_started.size(); ++i) {
@@ -555,7 +576,18 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
             absl::StrJoin(prev_legacy, " "),
             absl::StrCat(std::max(0, w.draft_cap)),
             absl::StrCat(w.charges.size())};
+  std::vector<std::pair<std::string, const v1::SealedRecord*>> boxes;
+  if (w.sealed_identity) boxes.emplace_back(IdentityField(next.version()), &*w.sealed_identity);
+  if (w.sealed_guardian) boxes.emplace_back(GuardianField(next.version()), &*w.sealed_guardian);
+  p.args.push_back(absl::StrCat(boxes.size()));
   for (const quota::Charge& c : w.charges) quota::AppendChargeArgs(c, p.args);
+  for (const auto& [field, box] : boxes) {
+    std::string bytes;
+    if (!box->SerializeToString(&bytes))
+      return absl::InvalidArgumentError("box does not serialize");
+    p.args.push_back(field);
+    p.args.push_back(std::move(bytes));
+  }
   for (v1::DeadlineKind k : clear) p.args.push_back(KindName(k));
   for (const DeadlineStart& d : w.deadlines_started) {
     const std::string kind = KindName(d.kind);
@@ -649,6 +681,29 @@ StatusOr<v1::SealedRecord> RedisReferralStore::GetSealed(std::string_view case_i
   v1::SealedRecord record;
   if (!record.ParseFromString(r.str)) {
     return absl::DataLossError("referral store: corrupt sealed record");
+  }
+  return record;
+}
+
+StatusOr<v1::SealedRecord> RedisReferralStore::GetSealedBox(std::string_view case_id,
+                                                            v1::SealedBox box, int64_t version) {
+  if (box == v1::SEALED_BOX_UNSPECIFIED || box == v1::SEALED_BOX_RECORD) {
+    return GetSealed(case_id, version);
+  }
+  CONCORD_RETURN_IF_ERROR(CheckCaseId(case_id));
+  if (version < 1) {
+    return InvalidArgumentWithFields("invalid sealed box version", {{"version", "must be >= 1"}});
+  }
+  const std::string field =
+      box == v1::SEALED_BOX_GUARDIAN ? GuardianField(version) : IdentityField(version);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HGET", SealedKey(case_id), field}));
+  if (r.is_nil()) {
+    return absl::NotFoundError(
+        absl::StrCat("case ", std::string(case_id), " has no sealed ", field));
+  }
+  v1::SealedRecord record;
+  if (!record.ParseFromString(r.str)) {
+    return absl::DataLossError("referral store: corrupt sealed box");
   }
   return record;
 }

@@ -31,6 +31,8 @@ class RedisReferralStore final : public ReferralStore {
   StatusOr<v1::Case> Get(std::string_view case_id) override;
   Status Apply(const CaseWrite& write) override;
   StatusOr<v1::SealedRecord> GetSealed(std::string_view case_id, int64_t version) override;
+  StatusOr<v1::SealedRecord> GetSealedBox(std::string_view case_id, v1::SealedBox box,
+                                          int64_t version) override;
   StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view case_id) override;
   StatusOr<CasePage> ListForAgency(const std::string& agency_key, v1::CaseState state,
                                    absl::Time due_before, int page_size,

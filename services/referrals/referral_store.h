@@ -41,7 +41,11 @@ struct CaseWrite {
   std::optional<v1::Case> previous;  // nullopt = create (ALREADY_EXISTS if the id exists)
   v1::Case next;                     // next.version == previous.version + 1 (1 on create)
   v1::HistoryEntry entry;
-  std::optional<v1::SealedRecord> sealed;        // stored as version sealed->version()
+  std::optional<v1::SealedRecord> sealed;  // stored as version sealed->version()
+  // A document request's identity box / a guardian box, stored under "identity:<version>" /
+  // "guardian:<version>" (version = next.version: the case version of the transition).
+  std::optional<v1::SealedRecord> sealed_identity;
+  std::optional<v1::SealedRecord> sealed_guardian;
   std::vector<DeadlineStart> deadlines_started;  // replaces a running deadline of the same kind
   std::vector<v1::DeadlineKind> deadlines_ended;
   std::vector<Notification> notifications;
@@ -105,6 +109,11 @@ class ReferralStore {
 
   /// The sealed record `version` of the case (0 = latest). NOT_FOUND when absent.
   virtual StatusOr<v1::SealedRecord> GetSealed(std::string_view case_id, int64_t version) = 0;
+  /// A sealed box of the case: the record `version` (RECORD, UNSPECIFIED), or the identity /
+  /// guardian box stored by the transition that created case version `version` (>= 1).
+  /// NOT_FOUND when absent.
+  virtual StatusOr<v1::SealedRecord> GetSealedBox(std::string_view case_id, v1::SealedBox box,
+                                                  int64_t version) = 0;
 
   /// The history, oldest first. NOT_FOUND when there is no such case.
   virtual StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view case_id) = 0;

@@ -15,6 +15,7 @@
 #include "common/notify/notifier_identity.h"
 #include "common/notify/notifier_secret.h"
 #include "common/notify/outbox_worker.h"
+#include "common/status/status_macros.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "services/referrals/notifier.h"
@@ -52,17 +53,17 @@ struct Notifier {
 
 class ReferralsInstance final : public host::ModuleInstance {
  public:
-  ReferralsInstance(host::HostDeps& deps, Notifier notifier)
+  ReferralsInstance(host::HostDeps& deps, Notifier notifier, const DeadlineConfig& deadlines)
       : store_(deps.redis),
         directory_(deps.redis, deps.config.trust_domain),
         service_(store_, directory_, deps.audit, deps.metrics, deps.clock,
                  ReferralsServiceOptions{.trust_domain = deps.config.trust_domain,
-                                         .deadlines = DeadlineConfigFrom(deps.config),
+                                         .deadlines = deadlines,
                                          .quotas = deps.quotas}),
         clock_(deps.clock),
         notifier_(std::move(notifier)),
         scheduler_(store_, deps.clock, deps.metrics.registry()),
-        outbox_source_(store_, deps.config.trust_domain),
+        outbox_source_(store_, deps.config.trust_domain, deadlines.zone),
         outbox_(outbox_source_, notifier_.sender.get(),
                 notifier_.ids.has_value() ? &*notifier_.ids : nullptr, deps.metrics,
                 ReferralsNotifierOptions(ConsumerName())) {
@@ -152,15 +153,21 @@ class ReferralsInstance final : public host::ModuleInstance {
 
 }  // namespace
 
-DeadlineConfig DeadlineConfigFrom(const config::CommonConfig& c) {
-  DeadlineConfig d;
-  d.centre_response = absl::Hours(c.referral_centre_response_hours);
-  d.reflection = absl::Hours(24 * c.referral_reflection_days);
-  d.minor_reflection = absl::Hours(24 * c.referral_minor_reflection_days);
-  d.attestation = absl::Hours(24 * c.referral_attestation_days);
-  d.certificate = absl::Hours(24 * c.referral_certificate_days);
-  d.reflection_reminder = absl::Hours(24 * c.referral_reflection_reminder_days);
-  d.document_reminder = absl::Hours(24 * c.referral_document_reminder_days);
+StatusOr<DeadlineConfig> DeadlineConfigFrom(const config::CommonConfig& c) {
+  // Security: legal days end in the configured zone; without its tz data the process does not
+  // start (absl would silently count in UTC).
+  StatusOr<DeadlineConfig> d = DeadlineConfig::Defaults(c.referral_time_zone);
+  if (!d.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--referral-time-zone: ", std::string(d.status().message())));
+  }
+  d->centre_response = Period::Hours(c.referral_centre_response_hours);
+  d->reflection = Period::Days(c.referral_reflection_days);
+  d->attestation = Period::Months(c.referral_attestation_months);
+  d->certificate = Period::Months(c.referral_certificate_months);
+  d->reflection_reminder_days = c.referral_reflection_reminder_days;
+  d->document_reminder_days = c.referral_document_reminder_days;
+  CONCORD_RETURN_IF_ERROR(d->Validate());
   return d;
 }
 
@@ -168,7 +175,8 @@ host::Module ReferralsModule() {
   return host::Module{
       .name = "referrals",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
-        if (Status s = DeadlineConfigFrom(deps.config).Validate(); !s.ok()) return s;
+        StatusOr<DeadlineConfig> deadlines = DeadlineConfigFrom(deps.config);
+        if (!deadlines.ok()) return deadlines.status();
         Notifier notifier;
         const config::CommonConfig& cfg = deps.config;
         if (!cfg.referrals_notifier_dir.empty()) {
@@ -200,7 +208,7 @@ host::Module ReferralsModule() {
               {{"reason", "no --referrals-notifier-dir: case notifications stay queued in Redis"}});
         }
         return std::unique_ptr<host::ModuleInstance>(
-            std::make_unique<ReferralsInstance>(deps, std::move(notifier)));
+            std::make_unique<ReferralsInstance>(deps, std::move(notifier), *deadlines));
       },
       .guards_storage = true};
 }

@@ -16,8 +16,10 @@
 
 namespace concord::referrals {
 
-/// The durations of the procedure from the common configuration (--referral-*).
-DeadlineConfig DeadlineConfigFrom(const config::CommonConfig& config);
+/// The durations of the procedure from the common configuration (--referral-*), with the legal
+/// zone loaded (FAILED_PRECONDITION naming --referral-time-zone when the tz database does not
+/// know it; INVALID_ARGUMENT when a reminder is not shorter than its period).
+StatusOr<DeadlineConfig> DeadlineConfigFrom(const config::CommonConfig& config);
 
 host::Module ReferralsModule();
 

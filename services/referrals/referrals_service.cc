@@ -4,13 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/attributes/agency_attributes.h"
 #include "common/audit/audit_context.h"
 #include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/referrals/ids.h"
 #include "services/referrals/routing.h"
-#include "services/referrals/state_machine.h"
 #include "services/referrals/validation.h"
 
 namespace concord::referrals {
@@ -20,8 +20,6 @@ constexpr std::string_view kService = "/concord.referrals.v1.Referrals/";
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr int kDefaultDueWithinHours = 24 * 14;
-constexpr size_t kMinJustification = 10;
-constexpr size_t kMaxJustification = 500;
 
 std::string Method(std::string_view name) { return std::string(kService) + std::string(name); }
 
@@ -37,22 +35,22 @@ Status CaseIdProblem(std::string_view case_id) {
       {{"case_id", "required: a case id as returned by SaveDraft (\"ref-\" + 26 characters)"}});
 }
 
-// The optimistic-concurrency check every change makes against the case it read: INVALID_ARGUMENT
-// without a version, ABORTED when another change came first (the store's compare-and-set still
-// decides between concurrent writers).
-Status CheckExpectedVersion(const v1::Case& current, int64_t expected) {
-  if (expected <= 0) {
-    return InvalidArgumentWithFields("expected_version required",
-                                     {{"expected_version", "required: the case version you read"}});
+nlohmann::json DeadlinesJson(const google::protobuf::RepeatedPtrField<v1::Deadline>& deadlines,
+                             absl::TimeZone zone) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::Deadline& d : deadlines) {
+    nlohmann::json j = {{"deadline", std::string(DeadlineKindName(d.kind()))},
+                        {"due_at", FormatLocalTime(FromProtoTime(d.due_at()), zone)}};
+    if (!d.last_day().empty()) j["last_day"] = d.last_day();
+    out.push_back(std::move(j));
   }
-  if (expected != current.version()) {
-    return absl::AbortedError(absl::StrCat("case ", current.case_id(), " is at version ",
-                                           current.version(), ", not ", expected));
-  }
-  return absl::OkStatus();
+  return out;
 }
 
-std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry) {
+// The notification of a transition: what happened, never personal data; times in the legal zone
+// (ISO 8601 with the offset).
+std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry,
+                           absl::TimeZone zone) {
   nlohmann::json j = {{"type", "referral.transition"},
                       {"case_id", next.case_id()},
                       {"transition", entry.action()},
@@ -66,15 +64,16 @@ std::string TransitionBody(const v1::Case& next, const v1::HistoryEntry& entry) 
     for (const v1::WrappedKey& k : entry.sealed_note().keys()) to.push_back(k.recipient());
     j["sealed_note_for"] = to;
   }
-  if (!next.deadlines().empty()) {
-    nlohmann::json deadlines = nlohmann::json::array();
-    for (const v1::Deadline& d : next.deadlines()) {
-      deadlines.push_back({{"deadline", std::string(DeadlineKindName(d.kind()))},
-                           {"due_at", absl::FormatTime(absl::RFC3339_sec, FromProtoTime(d.due_at()),
-                                                       absl::UTCTimeZone())}});
-    }
-    j["deadlines"] = deadlines;
+  if (entry.document() != v1::DOCUMENT_KIND_UNSPECIFIED) {
+    j["document"] = std::string(DocumentName(entry.document()));
   }
+  if (!next.document_valid_through().empty() && entry.document() != v1::DOCUMENT_KIND_UNSPECIFIED) {
+    j["document_expires"] = next.document_valid_through();
+  }
+  if (entry.ground() != v1::DOCUMENT_GROUND_UNSPECIFIED) {
+    j["ground"] = v1::DocumentGround_Name(entry.ground()).substr(sizeof("DOCUMENT_GROUND_") - 1);
+  }
+  if (!next.deadlines().empty()) j["deadlines"] = DeadlinesJson(next.deadlines(), zone);
   return j.dump();
 }
 
@@ -91,15 +90,15 @@ ReferralsService::ReferralsService(ReferralStore& store, clients::DirectoryReade
   transitions_ = &prometheus::BuildCounter()
                       .Name("concord_referral_transitions_total")
                       .Help(
-                          "Referral case changes applied, by transition (save_draft, submit, "
-                          "accept, ..., update_sealed).")
+                          "Referral case changes applied, by transition (create_draft, "
+                          "save_draft, submit, accept, ..., update_sealed).")
                       .Register(metrics.registry());
   sealed_refusals_ = &prometheus::BuildCounter()
                           .Name("concord_referral_sealed_refusals_total")
                           .Help(
                               "Sealed boxes refused by this replica, by reason: "
                               "SIGNATURE_REQUIRED / BAD_SIGNATURE (a write whose box is not "
-                              "signed by the caller), SEALED_RECORD_MISMATCH (a stored record "
+                              "signed by the caller), SEALED_RECORD_MISMATCH (a stored box "
                               "is not the version it is stored under: tampered storage).")
                           .Register(metrics.registry());
 }
@@ -107,31 +106,35 @@ ReferralsService::ReferralsService(ReferralStore& store, clients::DirectoryReade
 audit::AuditEvent ReferralsService::Event(const grpc::ServerContext& ctx, const Caller& caller,
                                           audit::Operation op, std::string object,
                                           std::string_view method, const Status& outcome,
-                                          std::string justification,
-                                          std::vector<std::string> recipients) const {
+                                          std::string justification, bool from_metadata,
+                                          std::string details) const {
+  if (justification.empty() && from_metadata) {
+    justification = audit::JustificationFromContext(ctx);
+  }
   return audit::AuditEvent{.agency = caller.agency,
                            .officer = audit::OfficerFromContext(ctx),
                            .operation = op,
                            .object = std::move(object),
                            .method = Method(method),
-                           .justification = justification.empty()
-                                                ? audit::JustificationFromContext(ctx)
-                                                : std::move(justification),
-                           .recipients = std::move(recipients),
+                           .justification = std::move(justification),
+                           .recipients = {},
                            .outcome = absl::StatusCodeToString(outcome.code()),
-                           .time = clock_.Now()};
+                           .time = clock_.Now(),
+                           .details = std::move(details)};
 }
 
-Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
-                               audit::Operation op, std::string_view case_id,
-                               std::string_view method, const Status& outcome,
-                               std::string justification, std::vector<std::string> recipients) {
-  const Status appended = audit_.Append(Event(ctx, caller, op, CaseObject(case_id), method, outcome,
-                                              std::move(justification), std::move(recipients)));
+Status ReferralsService::Audit(const audit::AuditEvent& event, const Status& outcome) {
+  const Status appended = audit_.Append(event);
   if (!appended.ok() && outcome.ok()) {
     return absl::UnavailableError("audit log unavailable; the operation may be retried");
   }
   return outcome;
+}
+
+Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
+                               audit::Operation op, std::string_view case_id,
+                               std::string_view method, const Status& outcome) {
+  return Audit(Event(ctx, caller, op, CaseObject(case_id), method, outcome), outcome);
 }
 
 void ReferralsService::Decorate(v1::Case& c) const {
@@ -206,85 +209,79 @@ Status ReferralsService::CheckSigned(const Caller& caller, std::string_view case
   return absl::OkStatus();
 }
 
+StatusOr<TransitionContext> ReferralsService::ContextOf(const Caller& caller,
+                                                        const v1::TransitionRequest& req) {
+  TransitionContext context{.caller = caller.agency, .now = clock_.Now()};
+  // Security: the right to request residence documents is the directory's recognised_centre
+  // attribute of the centre, not its agency type (docs/referrals.md "Who may record what").
+  if (req.kind() == v1::TRANSITION_KIND_REQUEST_DOCUMENT &&
+      caller.agency.type == AgencyType::kReceptionCentre) {
+    auto entry = directory_.Get(caller.agency);
+    if (!entry.ok() && entry.status().code() != absl::StatusCode::kNotFound) {
+      return entry.status();
+    }
+    context.caller_is_recognised_centre =
+        entry.ok() && attributes::AgencyAttributes(caller.agency, entry->attributes)
+                          .Flag(attributes::kRecognisedCentre);
+  }
+  return context;
+}
+
+Status ReferralsService::Write(const CaseChange& change, const AgencyId* draft_of) {
+  CaseWrite write;
+  write.previous = change.previous;
+  write.next = change.next;
+  write.entry = change.entry;
+  write.sealed = change.sealed;
+  if (draft_of != nullptr && options_.quotas != nullptr) {
+    // A draft is charged to its author's draft bucket, and a new one is bounded by the drafts
+    // cap, inside the Apply script (no extra round trip).
+    write.charges.push_back(options_.quotas->ChargeOf(*draft_of, quota::Quota::kDraft, 1));
+    write.draft_cap = options_.quotas->table().CapOf(draft_of->type, quota::Cap::kDrafts);
+  }
+  CONCORD_RETURN_IF_ERROR(store_.Apply(write));
+  transitions_->Add({{"transition", change.entry.action()}}).Increment();
+  return absl::OkStatus();
+}
+
+StatusOr<v1::Case> ReferralsService::DoSaveDraft(const Caller& caller,
+                                                 const v1::SaveDraftRequest& req) {
+  if (options_.quotas != nullptr) {
+    // Drafts are new data: refused at the storage watermark and by this replica's recent
+    // refusal of the caller's draft bucket, before any work (no I/O).
+    CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {quota::Quota::kDraft}));
+  }
+  std::optional<v1::Case> current;
+  if (!req.case_id().empty()) {
+    CONCORD_RETURN_IF_ERROR(CaseIdProblem(req.case_id()));
+    CONCORD_ASSIGN_OR_RETURN(current, LoadAsParty(req.case_id(), caller));
+  }
+  CONCORD_ASSIGN_OR_RETURN(
+      CaseChange change,
+      PlanDraftSave(current, req, caller.agency, clock_.Now(), NewCaseId(), NewSubjectRef()));
+  if (change.sealed) {
+    CONCORD_RETURN_IF_ERROR(CheckSigned(
+        caller, change.next.case_id(),
+        {{req.sealed_record(), *change.sealed, client::SealedKind::kRecord, "sealed_record"}}));
+  }
+  CONCORD_RETURN_IF_ERROR(Write(change, &caller.agency));
+  return change.next;
+}
+
 grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
                                          v1::SaveDraftResponse* resp) {
   // Every field within its bound (limits.proto) before anything reads the request.
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  const absl::Time now = clock_.Now();
-  auto run = [&]() -> StatusOr<v1::Case> {
-    if (options_.quotas != nullptr) {
-      // Drafts are new data: refused at the storage watermark and by this replica's recent
-      // refusal of the caller's draft bucket, before any work (no I/O).
-      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {quota::Quota::kDraft}));
-    }
-    CONCORD_RETURN_IF_ERROR(ProblemsToStatus("invalid draft", FormatProblems(*req)));
-    std::optional<v1::Case> previous;
-    v1::Case next;
-    if (req->case_id().empty()) {
-      next.set_case_id(NewCaseId());
-      next.set_subject_ref(NewSubjectRef());
-      *next.mutable_referring_agency() = AgencyIdToProto(caller.agency);
-      next.set_state(v1::CASE_STATE_DETECTED);
-      next.set_version(1);
-      *next.mutable_created_at() = ToProtoTime(now);
-    } else {
-      CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req->case_id(), caller));
-      if (!SameAgency(current.referring_agency(), caller.agency)) {
-        return WithReason(absl::PermissionDeniedError("only the referring agency edits its draft"),
-                          "NOT_THE_REFERRER");
-      }
-      if (current.state() != v1::CASE_STATE_DETECTED) {
-        return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                              "case ", current.case_id(), " is in state ",
-                              std::string(StateName(current.state())), ", not a draft (DETECTED)")),
-                          "NOT_A_DRAFT");
-      }
-      CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req->expected_version()));
-      previous = current;
-      next = current;
-      next.set_version(current.version() + 1);
-    }
-    ApplyDraft(*req, next);
-    *next.mutable_updated_at() = ToProtoTime(now);
-    CaseWrite write;
-    if (!req->sealed_record().ciphertext().empty() || !req->sealed_record().keys().empty()) {
-      v1::SealedRecord stamped = StampSealedRecord(
-          req->sealed_record(), next.sealed_record_version() + 1, caller.agency, now);
-      CONCORD_RETURN_IF_ERROR(CheckSigned(
-          caller, next.case_id(),
-          {{req->sealed_record(), stamped, client::SealedKind::kRecord, "sealed_record"}}));
-      AttachSealedRecord(stamped, next);
-      write.sealed = std::move(stamped);
-    }
-    v1::HistoryEntry& entry = write.entry;
-    entry.set_version(next.version());
-    entry.set_action(previous ? "save_draft" : "create_draft");
-    entry.set_from_state(v1::CASE_STATE_DETECTED);
-    entry.set_to_state(v1::CASE_STATE_DETECTED);
-    *entry.mutable_actor() = AgencyIdToProto(caller.agency);
-    *entry.mutable_at() = ToProtoTime(now);
-    write.previous = std::move(previous);
-    write.next = next;
-    if (options_.quotas != nullptr) {
-      write.charges.push_back(options_.quotas->ChargeOf(caller.agency, quota::Quota::kDraft, 1));
-      write.draft_cap = options_.quotas->table().CapOf(caller.agency.type, quota::Cap::kDrafts);
-    }
-    CONCORD_RETURN_IF_ERROR(store_.Apply(write));
-    transitions_->Add({{"transition", entry.action()}}).Increment();
-    return next;
-  };
-  StatusOr<v1::Case> saved = run();
+  StatusOr<v1::Case> saved = DoSaveDraft(caller, *req);
   // A flood of refused drafts is counted but audited once a minute per agency.
   if (options_.quotas != nullptr && !options_.quotas->Observe(caller.agency, saved.status())) {
     return ToGrpcStatus(saved.status());
   }
   const std::string case_id = saved.ok() ? saved->case_id() : req->case_id();
-  const Status status =
-      Audit(*ctx, caller,
-            req->case_id().empty() ? audit::Operation::kCollection : audit::Operation::kAlteration,
-            case_id, "SaveDraft", saved.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  const auto op =
+      req->case_id().empty() ? audit::Operation::kCollection : audit::Operation::kAlteration;
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, op, case_id, "SaveDraft", saved.status()));
   for (v1::FieldProblem& p : SubmitProblems(*saved)) *resp->add_problems() = std::move(p);
   Decorate(*saved);
   *resp->mutable_case_() = *std::move(saved);
@@ -299,9 +296,8 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
   if (!req->case_id().empty()) {
     // A stored draft is case data: its consultation is audited (before the answer).
     auto c = LoadAsParty(req->case_id(), caller);
-    const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
-                                "Validate", c.status());
-    if (!status.ok()) return ToGrpcStatus(status);
+    CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
+                                       req->case_id(), "Validate", c.status()));
     problems = SubmitProblems(*c);
   } else {
     // An inline draft: the caller's own input, nothing stored is read (not audited).
@@ -328,6 +324,7 @@ grpc::Status ReferralsService::SuggestCentres(grpc::ServerContext* ctx,
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   (void)caller;
   std::vector<v1::FieldProblem> problems = AttributeProblems(req->attributes(), "attributes");
+  for (v1::FieldProblem& p : SuggestProblems(*req)) problems.push_back(std::move(p));
   if (req->max_results() < 0) {
     v1::FieldProblem p;
     p.set_field("max_results");
@@ -341,19 +338,22 @@ grpc::Status ReferralsService::SuggestCentres(grpc::ServerContext* ctx,
   std::vector<CentreInfo> centres;
   for (clients::DirectoryEntry& e : entries) {
     if (!e.active) continue;
+    const attributes::AgencyAttributes attrs(e.id, e.attributes);
     CentreInfo info{.id = e.id,
                     .display_name = std::move(e.display_name),
                     .jurisdiction = std::move(e.jurisdiction),
                     .languages = std::move(e.languages),
                     .specialisations = std::move(e.specialisations),
                     .capacity = e.capacity,
-                    .open_cases = 0};
+                    .open_cases = 0,
+                    .recognised_centre = attrs.Flag(attributes::kRecognisedCentre),
+                    .minors_shelter = attrs.Flag(attributes::kMinorsShelter)};
     if (auto it = load.find(e.id.Key()); it != load.end()) {
       info.open_cases = static_cast<int>(it->second);
     }
     centres.push_back(std::move(info));
   }
-  for (v1::CentreSuggestion& s : RankCentres(req->attributes(), centres, req->max_results())) {
+  for (v1::CentreSuggestion& s : RankCentres(*req, centres)) {
     *resp->add_suggestions() = std::move(s);
   }
   return grpc::Status::OK;
@@ -363,33 +363,43 @@ StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& ca
                                                                 const v1::TransitionRequest& req) {
   CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req.case_id(), caller));
   CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req.expected_version()));
-  const absl::Time now = clock_.Now();
+  CONCORD_ASSIGN_OR_RETURN(const TransitionContext context, ContextOf(caller, req));
   CONCORD_ASSIGN_OR_RETURN(TransitionOutcome outcome,
-                           ApplyTransition(current, req, caller.agency, now, options_.deadlines));
+                           ApplyTransition(current, req, context, options_.deadlines));
   CONCORD_RETURN_IF_ERROR(CheckTarget(req));
   std::vector<SignedBox> boxes;
-  if (outcome.sealed) {
-    boxes.push_back(
-        {req.sealed_record(), *outcome.sealed, client::SealedKind::kRecord, "sealed_record"});
-  }
+  using K = client::SealedKind;
+  if (outcome.sealed)
+    boxes.push_back({req.sealed_record(), *outcome.sealed, K::kRecord, "sealed_record"});
   if (outcome.entry.has_sealed_note()) {
+    boxes.push_back({req.sealed_note(), outcome.entry.sealed_note(), K::kNote, "sealed_note"});
+  }
+  if (outcome.sealed_identity) {
     boxes.push_back(
-        {req.sealed_note(), outcome.entry.sealed_note(), client::SealedKind::kNote, "sealed_note"});
+        {req.sealed_identity(), *outcome.sealed_identity, K::kDocumentIdentity, "sealed_identity"});
+  }
+  if (outcome.sealed_guardian) {
+    boxes.push_back(
+        {req.sealed_guardian(), *outcome.sealed_guardian, K::kGuardian, "sealed_guardian"});
   }
   CONCORD_RETURN_IF_ERROR(CheckSigned(caller, current.case_id(), boxes));
-  CaseWrite write;
-  write.previous = current;
-  write.next = outcome.next;
-  write.entry = outcome.entry;
-  write.sealed = outcome.sealed;
-  write.deadlines_started = outcome.started;
-  write.deadlines_ended = outcome.ended;
+  CaseWrite write{.previous = current,
+                  .next = outcome.next,
+                  .entry = outcome.entry,
+                  .sealed = outcome.sealed,
+                  .sealed_identity = outcome.sealed_identity,
+                  .sealed_guardian = outcome.sealed_guardian,
+                  .deadlines_started = outcome.started,
+                  .deadlines_ended = outcome.ended,
+                  .notifications = {},
+                  .charges = {},
+                  .draft_cap = 0};
   if (!outcome.notify.empty()) {
     Notification n;
     n.id = absl::StrCat(outcome.next.case_id(), "-v", outcome.next.version());
     n.case_id = outcome.next.case_id();
     for (const AgencyId& a : outcome.notify) n.recipients.push_back(a.Key());
-    n.body = TransitionBody(outcome.next, outcome.entry);
+    n.body = TransitionBody(outcome.next, outcome.entry, options_.deadlines.zone);
     write.notifications.push_back(std::move(n));
   }
   CONCORD_RETURN_IF_ERROR(store_.Apply(write));
@@ -397,6 +407,9 @@ StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& ca
   v1::TransitionResponse resp;
   *resp.mutable_case_() = std::move(outcome.next);
   *resp.mutable_entry() = std::move(outcome.entry);
+  for (const DeadlineStart& d : outcome.started) *resp.add_deadlines_started() = DeadlineProto(d);
+  for (v1::DeadlineKind k : outcome.ended) resp.add_deadlines_ended(k);
+  for (const AgencyId& a : outcome.notify) *resp.add_notified() = AgencyIdToProto(a);
   return resp;
 }
 
@@ -409,9 +422,8 @@ grpc::Status ReferralsService::Submit(grpc::ServerContext* ctx, const v1::Submit
   t.set_expected_version(req->expected_version());
   t.set_kind(v1::TRANSITION_KIND_SUBMIT);
   StatusOr<v1::TransitionResponse> done = DoTransition(caller, t);
-  const Status status =
-      Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(), "Submit", done.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(), "Submit", done.status()));
   *resp = *std::move(done);
   Decorate(*resp->mutable_case_());
   return grpc::Status::OK;
@@ -423,9 +435,8 @@ grpc::Status ReferralsService::Transition(grpc::ServerContext* ctx,
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<v1::TransitionResponse> done = DoTransition(caller, *req);
-  const Status status = Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
-                              "Transition", done.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
+                                     "Transition", done.status()));
   *resp = *std::move(done);
   Decorate(*resp->mutable_case_());
   return grpc::Status::OK;
@@ -436,12 +447,31 @@ grpc::Status ReferralsService::Get(grpc::ServerContext* ctx, const v1::GetReques
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   StatusOr<v1::Case> c = LoadAsParty(req->case_id(), caller);
-  const Status status =
-      Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(), "Get", c.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(), "Get", c.status()));
   Decorate(*c);
   *resp->mutable_case_() = *std::move(c);
   return grpc::Status::OK;
+}
+
+StatusOr<v1::OpenSealedResponse> ReferralsService::DoOpenSealed(const Caller& caller,
+                                                                const v1::OpenSealedRequest& req) {
+  CONCORD_RETURN_IF_ERROR(OpenSealedJustification(req.justification()).status());
+  CONCORD_ASSIGN_OR_RETURN(v1::Case c, LoadAsParty(req.case_id(), caller));
+  CONCORD_ASSIGN_OR_RETURN(const SealedSlot slot, PlanOpenSealed(c, req, caller.agency));
+  CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord box,
+                           store_.GetSealedBox(c.case_id(), slot.box, slot.version));
+  if (Status checked = CheckOpenedBox(box, slot, c.case_id(), caller.agency); !checked.ok()) {
+    if (ReasonOf(checked) == "SEALED_RECORD_MISMATCH") {
+      sealed_refusals_->Add({{"reason", "SEALED_RECORD_MISMATCH"}}).Increment();
+    }
+    return checked;
+  }
+  v1::OpenSealedResponse resp;
+  *resp.mutable_record() = std::move(box);
+  Decorate(c);
+  *resp.mutable_case_() = std::move(c);
+  return resp;
 }
 
 grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
@@ -449,68 +479,31 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
                                           v1::OpenSealedResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  const std::string justification =
-      audit::SanitizeAssertedValue(req->justification(), kMaxJustification);
-  v1::Case read;
-  auto run = [&]() -> StatusOr<v1::SealedRecord> {
-    if (justification.size() < kMinJustification) {
-      return InvalidArgumentWithFields(
-          "a justification is required to open a sealed record",
-          {{"justification", absl::StrCat("required: ", kMinJustification, "..", kMaxJustification,
-                                          " printable characters")}});
-    }
-    if (req->version() < 0) {
-      return InvalidArgumentWithFields("invalid version", {{"version", "must be >= 0"}});
-    }
-    CONCORD_ASSIGN_OR_RETURN(v1::Case c, LoadAsParty(req->case_id(), caller));
-    // Security: a centre that declined keeps no right on the personal data.
-    if (IsDecliningCentre(c, caller.agency)) {
-      return WithReason(absl::PermissionDeniedError(absl::StrCat(
-                            "agency ", caller.agency.Key(), " declined case ", c.case_id(),
-                            ": the sealed record is no longer handed to it")),
-                        "CENTRE_DECLINED");
-    }
-    if (c.sealed_record_version() == 0) {
-      return absl::NotFoundError(absl::StrCat("case ", c.case_id(), " has no sealed record"));
-    }
-    if (req->version() > c.sealed_record_version()) {
-      return absl::NotFoundError(
-          absl::StrCat("case ", c.case_id(), " has no sealed record version ", req->version()));
-    }
-    const int64_t slot = req->version() == 0 ? c.sealed_record_version() : req->version();
-    CONCORD_ASSIGN_OR_RETURN(v1::SealedRecord record, store_.GetSealed(c.case_id(), slot));
-    if (record.version() != slot) {
-      // The stored box is not the version it is stored under: an older version put back under
-      // a newer number in the store. Readers would catch it too (the signature covers the
-      // version); refusing here also protects readers that do not verify.
-      sealed_refusals_->Add({{"reason", "SEALED_RECORD_MISMATCH"}}).Increment();
-      return WithReason(absl::DataLossError(absl::StrCat(
-                            "the sealed record stored as version ", slot, " of case ", c.case_id(),
-                            " is version ", record.version(), ": storage altered")),
-                        "SEALED_RECORD_MISMATCH");
-    }
-    // Only the agencies the record is sealed to (the centre and the magistrate, per version).
-    const std::string me = caller.agency.Key();
-    bool sealed_to_me = false;
-    for (const v1::WrappedKey& k : record.keys()) sealed_to_me |= (k.recipient() == me);
-    if (!sealed_to_me) {
-      return WithReason(absl::PermissionDeniedError(
-                            absl::StrCat("the sealed record of case ", c.case_id(), " version ",
-                                         record.version(), " is not sealed to ", me)),
-                        "NOT_A_RECIPIENT");
-    }
-    read = std::move(c);
-    return record;
-  };
-  StatusOr<v1::SealedRecord> record = run();
-  // Audited before anything is returned: no audit record, no personal record.
-  const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
-                              "OpenSealed", record.status(), justification);
-  if (!status.ok()) return ToGrpcStatus(status);
-  *resp->mutable_record() = *std::move(record);
-  Decorate(read);
-  *resp->mutable_case_() = std::move(read);
+  // ONE source: the request's justification, recorded exactly as validated (not the metadata).
+  const StatusOr<std::string> justification = OpenSealedJustification(req->justification());
+  StatusOr<v1::OpenSealedResponse> opened = DoOpenSealed(caller, *req);
+  std::string details = "box=" + std::string(SealedBoxName(req->box()));
+  if (req->version() > 0) details += absl::StrCat(" version=", req->version());
+  // Audited before anything is returned: no audit record, no sealed box.
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      Audit(Event(*ctx, caller, audit::Operation::kConsultation, CaseObject(req->case_id()),
+                  "OpenSealed", opened.status(), justification.ok() ? *justification : "",
+                  /*from_metadata=*/false, details),
+            opened.status()));
+  *resp = *std::move(opened);
   return grpc::Status::OK;
+}
+
+StatusOr<v1::Case> ReferralsService::DoUpdateSealed(const Caller& caller,
+                                                    const v1::UpdateSealedRequest& req) {
+  CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req.case_id(), caller));
+  CONCORD_ASSIGN_OR_RETURN(CaseChange change,
+                           PlanSealedUpdate(current, req, caller.agency, clock_.Now()));
+  CONCORD_RETURN_IF_ERROR(CheckSigned(
+      caller, current.case_id(),
+      {{req.sealed_record(), *change.sealed, client::SealedKind::kRecord, "sealed_record"}}));
+  CONCORD_RETURN_IF_ERROR(Write(change));
+  return change.next;
 }
 
 grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
@@ -518,43 +511,9 @@ grpc::Status ReferralsService::UpdateSealed(grpc::ServerContext* ctx,
                                             v1::UpdateSealedResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  const absl::Time now = clock_.Now();
-  auto run = [&]() -> StatusOr<v1::Case> {
-    CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
-        "invalid sealed record", SealedRecordProblems(req->sealed_record(), "sealed_record")));
-    CONCORD_ASSIGN_OR_RETURN(v1::Case current, LoadAsParty(req->case_id(), caller));
-    CONCORD_RETURN_IF_ERROR(CheckRecordKeeper(current, caller.agency));
-    CONCORD_RETURN_IF_ERROR(ProblemsToStatus(
-        "the sealed record must be sealed to the receiving centre and the magistrate only",
-        RecipientProblems(req->sealed_record(), current, "sealed_record")));
-    CONCORD_RETURN_IF_ERROR(CheckExpectedVersion(current, req->expected_version()));
-    v1::Case next = current;
-    next.set_version(current.version() + 1);
-    *next.mutable_updated_at() = ToProtoTime(now);
-    v1::SealedRecord stamped = StampSealedRecord(
-        req->sealed_record(), current.sealed_record_version() + 1, caller.agency, now);
-    CONCORD_RETURN_IF_ERROR(CheckSigned(
-        caller, current.case_id(),
-        {{req->sealed_record(), stamped, client::SealedKind::kRecord, "sealed_record"}}));
-    AttachSealedRecord(stamped, next);
-    CaseWrite write;
-    write.previous = current;
-    write.next = next;
-    write.sealed = std::move(stamped);
-    write.entry.set_version(next.version());
-    write.entry.set_action("update_sealed");
-    write.entry.set_from_state(current.state());
-    write.entry.set_to_state(current.state());
-    *write.entry.mutable_actor() = AgencyIdToProto(caller.agency);
-    *write.entry.mutable_at() = ToProtoTime(now);
-    CONCORD_RETURN_IF_ERROR(store_.Apply(write));
-    transitions_->Add({{"transition", "update_sealed"}}).Increment();
-    return next;
-  };
-  StatusOr<v1::Case> updated = run();
-  const Status status = Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
-                              "UpdateSealed", updated.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  StatusOr<v1::Case> updated = DoUpdateSealed(caller, *req);
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kAlteration, req->case_id(),
+                                     "UpdateSealed", updated.status()));
   Decorate(*updated);
   *resp->mutable_case_() = *std::move(updated);
   return grpc::Status::OK;
@@ -624,9 +583,8 @@ grpc::Status ReferralsService::History(grpc::ServerContext* ctx, const v1::Histo
     return store_.History(req->case_id());
   };
   StatusOr<std::vector<v1::HistoryEntry>> entries = run();
-  const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
-                              "History", entries.status());
-  if (!status.ok()) return ToGrpcStatus(status);
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(),
+                                     "History", entries.status()));
   for (v1::HistoryEntry& e : *entries) *resp->add_entries() = std::move(e);
   return grpc::Status::OK;
 }

@@ -1,7 +1,12 @@
 // File: services/referrals/referrals_service.h
 //
 // concord.referrals.v1.Referrals over gRPC: thin handlers over the pure domain (state_machine,
-// validation, routing), the ReferralStore and the audit sink. docs/referrals.md.
+// case_change, validation, routing), the ReferralStore and the audit sink. docs/referrals.md.
+//
+// Each handler: the caller from the peer certificate; the domain decides (ApplyTransition,
+// PlanDraftSave, PlanSealedUpdate, PlanOpenSealed); the service adds what only it can know (the
+// stored case, the directory: targets, the caller's signing key, recognised_centre); one atomic
+// store write; an audit record; the reply.
 //
 // Rules every handler keeps:
 //   - the caller is the agency of the peer certificate (CallerFromContext), never a field;
@@ -15,10 +20,11 @@
 //     the personal data (state_machine.h MayView, IsDecliningCentre, CheckRecordKeeper);
 //   - every change, every consultation of a case (Get, List, History, Validate of a stored
 //     draft, OpenSealed) and every refusal is audited; a read is audited BEFORE anything is
-//     returned (no audit record, no data);
-//   - every sealed box stored (record version, note) is signed by the caller, and verified
-//     against its directory signing key before anything is written (record_signature.h);
-//   - personal data never reaches this process in clear (the record is sealed in the client).
+//     returned (no audit record, no data); OpenSealed records its request's justification
+//     exactly as validated;
+//   - every sealed box stored (record version, note, document identity, guardian) is signed by
+//     the caller, and verified against its directory signing key before anything is written;
+//   - personal data never reaches this process in clear (every box is sealed in the client).
 //
 // Thread safety: thread-safe (gRPC calls handlers concurrently).
 #pragma once
@@ -38,14 +44,16 @@
 #include "concord/referrals/v1/referrals.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "services/referrals/case_change.h"
 #include "services/referrals/deadlines.h"
 #include "services/referrals/referral_store.h"
+#include "services/referrals/state_machine.h"
 
 namespace concord::referrals {
 
 struct ReferralsServiceOptions {
   std::string trust_domain;
-  DeadlineConfig deadlines;
+  DeadlineConfig deadlines;  // periods and the legal zone (Europe/Brussels)
   /// The process's quotas and storage watermark (docs/operations.md "Quotas and limits"):
   /// SaveDraft is refused at the watermark, charged to the caller's draft bucket and bounded by
   /// its drafts cap. Null: none (tests). Must outlive the service.
@@ -95,17 +103,28 @@ class ReferralsService final : public v1::Referrals::Service {
   Status CheckSigned(const Caller& caller, std::string_view case_id,
                      const std::vector<SignedBox>& boxes);
   Status CheckTarget(const v1::TransitionRequest& req);
+  // What the directory says of the caller that the transition table needs (recognised_centre).
+  StatusOr<TransitionContext> ContextOf(const Caller& caller, const v1::TransitionRequest& req);
   StatusOr<v1::TransitionResponse> DoTransition(const Caller& caller,
                                                 const v1::TransitionRequest& req);
-  // The audit record of a call on `object` ("referral:<case_id>").
+  StatusOr<v1::Case> DoSaveDraft(const Caller& caller, const v1::SaveDraftRequest& req);
+  StatusOr<v1::Case> DoUpdateSealed(const Caller& caller, const v1::UpdateSealedRequest& req);
+  StatusOr<v1::OpenSealedResponse> DoOpenSealed(const Caller& caller,
+                                                const v1::OpenSealedRequest& req);
+  // Writes a change that is not a transition (draft save, record update) and counts it.
+  // Stores a planned change; a draft's author (draft_of) is charged its draft quota.
+  Status Write(const CaseChange& change, const AgencyId* draft_of = nullptr);
+  // The audit record of a call on `object` ("referral:<case_id>"). `justification` is recorded
+  // as given (OpenSealed: exactly as validated); with `from_metadata` and none given, the
+  // concord-justification metadata asserted by the caller.
   audit::AuditEvent Event(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                           std::string object, std::string_view method, const Status& outcome,
-                          std::string justification = "",
-                          std::vector<std::string> recipients = {}) const;
+                          std::string justification = "", bool from_metadata = true,
+                          std::string details = "") const;
   // Appends an audit record; when `outcome` is OK and the append fails, UNAVAILABLE.
+  Status Audit(const audit::AuditEvent& event, const Status& outcome);
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
-               std::string_view case_id, std::string_view method, const Status& outcome,
-               std::string justification = "", std::vector<std::string> recipients = {});
+               std::string_view case_id, std::string_view method, const Status& outcome);
   void Decorate(v1::Case& c) const;  // deadline overdue flags as of now
 
   ReferralStore& store_;

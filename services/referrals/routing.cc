@@ -2,26 +2,32 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string_view>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "services/referrals/geography.h"
 #include "services/referrals/ids.h"
 
 namespace concord::referrals {
 namespace {
 
 constexpr double kPerLanguage = 10;
-constexpr double kGenderSupport = 15;
-constexpr double kMinorsSupport = 30;
+constexpr double kPerSupportNeed = 10;
 constexpr double kExploitationMatch = 5;
-constexpr double kSameRegion = 8;
 constexpr double kFreeCapacity = 5;
 constexpr double kFull = -20;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -41,18 +47,19 @@ bool AnyForm(const v1::CaseAttributes& a, std::initializer_list<v1::Exploitation
 }
 
 struct Ranked {
-  int tier = 1;
+  int region_tier = 0;
+  int minors_tier = 0;
   v1::CentreSuggestion suggestion;
   std::string key;
 };
 
 }  // namespace
 
-std::vector<v1::CentreSuggestion> RankCentres(const v1::CaseAttributes& a,
-                                              const std::vector<CentreInfo>& centres,
-                                              int max_results) {
-  const bool gender_diverse = a.gender_category() == v1::GENDER_CATEGORY_TRANSGENDER ||
-                              a.gender_category() == v1::GENDER_CATEGORY_NON_BINARY;
+std::vector<v1::CentreSuggestion> RankCentres(const v1::SuggestCentresRequest& request,
+                                              const std::vector<CentreInfo>& centres) {
+  const v1::CaseAttributes& a = request.attributes();
+  const std::optional<std::string_view> victim_region = BelgianRegionOf(a.region());
+  const bool minor = a.unaccompanied_minor();
   const bool sexual = AnyForm(a, {v1::EXPLOITATION_FORM_SEXUAL});
   const bool labour = AnyForm(
       a, {v1::EXPLOITATION_FORM_FORCED_LABOUR, v1::EXPLOITATION_FORM_BEGGING,
@@ -64,41 +71,61 @@ std::vector<v1::CentreSuggestion> RankCentres(const v1::CaseAttributes& a,
     r.key = c.id.Key();
     double score = 0;
     auto& reasons = *r.suggestion.mutable_reasons();
-    int spoken = 0;
-    for (const std::string& language : a.languages()) {
+    // 1. The region first.
+    const std::string jurisdiction = Upper(c.jurisdiction);
+    const std::optional<std::string_view> centre_region = BelgianRegionOf(jurisdiction);
+    if (victim_region.has_value()) {
+      const std::string where =
+          *victim_region == a.region()
+              ? std::string(a.region())
+              : absl::StrCat(std::string(*victim_region), " (province ", a.region(), ")");
+      if (jurisdiction == kBelgium) {
+        reasons.Add(absl::StrCat("serves all of Belgium, the victim is in ", where));
+      } else if (centre_region.has_value() && *centre_region == *victim_region) {
+        reasons.Add(absl::StrCat("serves the victim's region ", where));
+      } else {
+        r.region_tier = 1;
+        reasons.Add(absl::StrCat("outside the victim's region ", where, " (serves ",
+                                 jurisdiction.empty() ? std::string("-") : jurisdiction, ")"));
+      }
+    }
+    // 2. Unaccompanied minors: the shelters for minors; anyone else: not them.
+    const bool for_minors = c.minors_shelter || HasCi(c.specialisations, kSpecialisationMinors);
+    if (minor) {
+      if (for_minors) {
+        reasons.Add("accommodates unaccompanied minors");
+      } else {
+        r.minors_tier = 1;
+      }
+    } else if (c.minors_shelter) {
+      r.minors_tier = 1;
+      reasons.Add("a shelter for unaccompanied minors (listed last)");
+    }
+    if (c.recognised_centre) {
+      reasons.Add("recognised centre (requests residence documents)");
+    } else if (c.minors_shelter) {
+      reasons.Add("does not request residence documents (not a recognised centre)");
+    }
+    // 3. Tie-breakers: only what the centre declares.
+    for (const std::string& language : request.languages()) {
       if (HasCi(c.languages, language)) {
         score += kPerLanguage;
-        ++spoken;
-        reasons.Add(absl::StrCat("speaks ", Lower(language)));
+        reasons.Add(absl::StrCat("declares ", Lower(language)));
       }
     }
-    if (a.languages_size() > 0 && spoken == 0) {
-      reasons.Add("speaks none of the victim's languages");
-    }
-    if (a.minor()) {
-      if (HasCi(c.specialisations, kSpecialisationMinors)) {
-        score += kMinorsSupport;
-        reasons.Add("supports unaccompanied minors");
-      } else {
-        r.tier = 2;
-        reasons.Add("does not support unaccompanied minors (listed last)");
+    for (const std::string& need : request.support_needs()) {
+      if (HasCi(c.specialisations, need)) {
+        score += kPerSupportNeed;
+        reasons.Add(absl::StrCat("declares ", Lower(need)));
       }
-    }
-    if (gender_diverse && HasCi(c.specialisations, kSpecialisationGenderDiversity)) {
-      score += kGenderSupport;
-      reasons.Add("supports gender diversity (LGBTQI+)");
     }
     if (sexual && HasCi(c.specialisations, kSpecialisationSexual)) {
       score += kExploitationMatch;
-      reasons.Add("specialised in sexual exploitation");
+      reasons.Add("declares sexual_exploitation");
     }
     if (labour && HasCi(c.specialisations, kSpecialisationLabour)) {
       score += kExploitationMatch;
-      reasons.Add("specialised in labour exploitation");
-    }
-    if (!a.region().empty() && Lower(c.jurisdiction) == Lower(a.region())) {
-      score += kSameRegion;
-      reasons.Add(absl::StrCat("in the victim's region ", a.region()));
+      reasons.Add("declares labour_exploitation");
     }
     if (c.capacity > 0) {
       if (c.open_cases >= c.capacity) {
@@ -120,10 +147,13 @@ std::vector<v1::CentreSuggestion> RankCentres(const v1::CaseAttributes& a,
     ranked.push_back(std::move(r));
   }
   std::sort(ranked.begin(), ranked.end(), [](const Ranked& x, const Ranked& y) {
-    return std::make_tuple(x.tier, -x.suggestion.score(), x.suggestion.display_name(), x.key) <
-           std::make_tuple(y.tier, -y.suggestion.score(), y.suggestion.display_name(), y.key);
+    return std::make_tuple(x.region_tier, x.minors_tier, -x.suggestion.score(),
+                           x.suggestion.display_name(), x.key) <
+           std::make_tuple(y.region_tier, y.minors_tier, -y.suggestion.score(),
+                           y.suggestion.display_name(), y.key);
   });
   std::vector<v1::CentreSuggestion> out;
+  const int max_results = request.max_results();
   for (Ranked& r : ranked) {
     if (max_results > 0 && static_cast<int>(out.size()) >= max_results) break;
     out.push_back(std::move(r.suggestion));

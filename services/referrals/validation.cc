@@ -4,6 +4,7 @@
 #include <set>
 
 #include "services/referrals/deadlines.h"
+#include "services/referrals/geography.h"
 #include "services/referrals/ids.h"
 
 namespace concord::referrals {
@@ -82,19 +83,6 @@ bool HasControl(std::string_view s, bool allow_newline) {
   return false;
 }
 
-// ISO 3166-2 subdivision code of the victim's whereabouts: "BE-BRU", "BE-VAN", "NL-NH".
-bool IsRegionCode(std::string_view s) {
-  if (s.size() < 4 || s.size() > 6 || s[2] != '-') return false;
-  for (size_t i = 0; i < 2; ++i) {
-    if (s[i] < 'A' || s[i] > 'Z') return false;
-  }
-  for (size_t i = 3; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
-}
-
 // Police / prosecution references: "BR.12.LL.123456/2024", "AN-2024-0042".
 bool IsCaseReference(std::string_view s) {
   if (s.size() > kMaxCaseReferenceLength) return false;
@@ -104,10 +92,6 @@ bool IsCaseReference(std::string_view s) {
     if (!ok) return false;
   }
   return true;
-}
-
-bool IsMinorBand(v1::AgeBand band) {
-  return band == v1::AGE_BAND_UNDER_12 || band == v1::AGE_BAND_12_17;
 }
 
 bool IsAdultBand(v1::AgeBand band) {
@@ -146,29 +130,37 @@ std::vector<v1::FieldProblem> AttributeProblems(const v1::CaseAttributes& a,
     Add(out, Path(prefix, "origin_country"),
         "must be an ISO 3166-1 alpha-2 country code in upper case");
   }
-  if (a.origin_region().size() > kMaxRegionLength || HasControl(a.origin_region(), false)) {
-    Add(out, Path(prefix, "origin_region"), "must be at most 64 bytes without control characters");
+  if (!a.origin_region().empty()) {
+    Add(out, Path(prefix, "origin_region"),
+        "no longer accepted: free sub-national text can re-identify a person; the origin is the "
+        "country and its world region (set by the server)");
   }
   if (!v1::AgeBand_IsValid(a.age_band())) {
     Add(out, Path(prefix, "age_band"), "not a known age band");
   }
   if (!v1::GenderCategory_IsValid(a.gender_category())) {
     Add(out, Path(prefix, "gender_category"), "not a known gender category");
+  } else if (a.gender_category() == v1::GENDER_CATEGORY_TRANSGENDER) {
+    Add(out, Path(prefix, "gender_category"),
+        "no longer accepted: record the gender identity (woman, man, non_binary, other, "
+        "not_asked, declined) here and the trans experience in the sealed record");
   }
-  const std::string languages = Path(prefix, "languages");
-  if (static_cast<size_t>(a.languages_size()) > kMaxLanguages) {
-    Add(out, languages, "at most 10 languages");
+  if (a.languages_size() > 0) {
+    Add(out, Path(prefix, "languages"),
+        "no longer accepted in clear: the languages go in the sealed record (in order of "
+        "preference); SuggestCentresRequest.languages ranks centres without storing them");
   }
-  std::set<std::string> seen_languages;
-  for (int i = 0; i < a.languages_size(); ++i) {
-    if (!IsLanguageCode(a.languages(i))) {
-      Add(out, Indexed(languages, i), "must be an ISO 639-1 language code in lower case");
-    } else if (!seen_languages.insert(a.languages(i)).second) {
-      Add(out, Indexed(languages, i), "listed more than once");
-    }
+  if (!a.region().empty() && !BelgianRegionOf(a.region()).has_value()) {
+    Add(out, Path(prefix, "region"),
+        "must be a Belgian province or region code of ISO 3166-2:BE (BE-BRU, BE-VLG, BE-WAL, "
+        "BE-VAN, BE-VBR, BE-VLI, BE-VOV, BE-VWV, BE-WBR, BE-WHT, BE-WLG, BE-WLX, BE-WNA)");
   }
-  if (!a.region().empty() && !IsRegionCode(a.region())) {
-    Add(out, Path(prefix, "region"), "must be an ISO 3166-2 subdivision code such as BE-BRU");
+  if (!v1::NationalityClass_IsValid(a.nationality_class())) {
+    Add(out, Path(prefix, "nationality_class"), "not a known nationality class");
+  }
+  if (a.unaccompanied_minor() && IsAdultBand(a.age_band())) {
+    Add(out, Path(prefix, "unaccompanied_minor"),
+        "an unaccompanied minor cannot have an adult age band");
   }
   return out;
 }
@@ -281,7 +273,8 @@ std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note
   std::set<std::string> parties;
   for (const v1::Case* c : {&before, &after}) {
     for (const cv1::AgencyId* a :
-         {&c->referring_agency(), &c->receiving_centre(), &c->magistrate()}) {
+         {&c->referring_agency(), &c->receiving_centre(), &c->magistrate(),
+          &c->immigration_office(), &c->guardianship_service(), &c->investigating_unit()}) {
       if (!IsUnset(*a)) parties.insert(AgencyKeyOf(*a));
     }
   }
@@ -296,13 +289,57 @@ std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note
   for (int i = 0; i < note.keys_size(); ++i) {
     const std::string& recipient = note.keys(i).recipient();
     if (parties.count(recipient) == 0) {
-      Add(out, Indexed(keys, i) + ".recipient",
-          "a note is sealed only to parties of the case (referring agency, receiving centre, "
-          "magistrate)");
+      Add(out, Indexed(keys, i) + ".recipient", "a note is sealed only to parties of the case");
     } else if (declined.count(recipient) > 0) {
       Add(out, Indexed(keys, i) + ".recipient",
           "a centre that declined the case receives no new sealed note");
     }
+  }
+  return out;
+}
+
+std::vector<v1::FieldProblem> ExactRecipientProblems(const v1::SealedRecord& box,
+                                                     const std::vector<std::string>& required,
+                                                     std::string_view prefix,
+                                                     std::string_view who) {
+  std::vector<v1::FieldProblem> out;
+  const std::string keys = Path(prefix, "keys");
+  for (const std::string& key : required) {
+    const bool present = std::any_of(box.keys().begin(), box.keys().end(),
+                                     [&](const v1::WrappedKey& k) { return k.recipient() == key; });
+    if (!present) Add(out, keys, "must be sealed to " + std::string(who) + " (" + key + ")");
+  }
+  for (int i = 0; i < box.keys_size(); ++i) {
+    if (std::find(required.begin(), required.end(), box.keys(i).recipient()) == required.end()) {
+      Add(out, Indexed(keys, i) + ".recipient", "sealed only to " + std::string(who));
+    }
+  }
+  return out;
+}
+
+std::vector<v1::FieldProblem> SuggestProblems(const v1::SuggestCentresRequest& r) {
+  std::vector<v1::FieldProblem> out;
+  if (static_cast<size_t>(r.languages_size()) > kMaxLanguages) {
+    Add(out, "languages", "at most 10 languages");
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < r.languages_size(); ++i) {
+    if (!IsLanguageCode(r.languages(i))) {
+      Add(out, Indexed("languages", i), "must be an ISO 639-1 language code in lower case");
+    } else if (!seen.insert(r.languages(i)).second) {
+      Add(out, Indexed("languages", i), "listed more than once");
+    }
+  }
+  if (static_cast<size_t>(r.support_needs_size()) > kMaxSupportNeeds) {
+    Add(out, "support_needs", "at most 10 support needs");
+  }
+  for (int i = 0; i < r.support_needs_size(); ++i) {
+    const std::string& need = r.support_needs(i);
+    const bool ok = !need.empty() && need.size() <= kMaxSupportNeedLength &&
+                    std::all_of(need.begin(), need.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                    });
+    if (!ok) Add(out, Indexed("support_needs", i), "must be 1..64 characters of [a-z0-9_]");
   }
   return out;
 }
@@ -363,6 +400,8 @@ std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& d) {
                              /*required=*/false, "receiving_centre"));
   Append(out,
          AgencyProblems(d.magistrate(), AgencyType::kMagistrate, /*required=*/false, "magistrate"));
+  Append(out, AgencyProblems(d.guardianship_service(), AgencyType::kGuardianshipService,
+                             /*required=*/false, "guardianship_service"));
   if (d.has_sealed_record()) {
     Append(out, SealedRecordProblems(d.sealed_record(), "sealed_record"));
     if (d.case_id().empty()) {
@@ -387,16 +426,15 @@ std::vector<v1::FieldProblem> SubmitProblems(const v1::Case& c) {
   if (a.age_band() == v1::AGE_BAND_UNSPECIFIED) {
     Add(out, "attributes.age_band", "required (AGE_BAND_UNKNOWN when not known)");
   }
-  if (a.languages_size() == 0) {
-    Add(out, "attributes.languages", "at least one language is required");
-  }
-  if (a.minor() && IsAdultBand(a.age_band())) {
-    Add(out, "attributes.minor", "a minor cannot have an adult age band");
-  } else if (!a.minor() && IsMinorBand(a.age_band())) {
-    Add(out, "attributes.minor", "must be set for a person under 18");
+  if (a.nationality_class() == v1::NATIONALITY_CLASS_UNSPECIFIED) {
+    Add(out, "attributes.nationality_class",
+        "required: belgian, eu_eea, third_country or unknown (it decides the path of the "
+        "procedure)");
   }
   Append(out, AgencyProblems(c.receiving_centre(), AgencyType::kReceptionCentre,
                              /*required=*/true, "receiving_centre"));
+  Append(out, AgencyProblems(c.guardianship_service(), AgencyType::kGuardianshipService,
+                             /*required=*/a.unaccompanied_minor(), "guardianship_service"));
   Append(out,
          AgencyProblems(c.magistrate(), AgencyType::kMagistrate, /*required=*/false, "magistrate"));
   if (c.sealed_record_version() <= 0) {
@@ -427,6 +465,13 @@ std::vector<v1::FieldProblem> SubmitProblems(const v1::Case& c) {
 
 void ApplyDraft(const v1::SaveDraftRequest& request, v1::Case& draft) {
   *draft.mutable_attributes() = request.attributes();
+  draft.mutable_attributes()->set_origin_world_region(
+      WorldRegionOf(request.attributes().origin_country()));
+  if (IsUnset(request.guardianship_service())) {
+    draft.clear_guardianship_service();
+  } else {
+    *draft.mutable_guardianship_service() = request.guardianship_service();
+  }
   if (IsUnset(request.receiving_centre())) {
     draft.clear_receiving_centre();
   } else {

@@ -9,7 +9,9 @@
 // plain words; descriptions never repeat the submitted value (no personal data in errors).
 //
 // The sealed personal record is sealed in the client to the receiving centre and the competent
-// magistrate only: RecipientProblems checks a record's wrapped keys against exactly that set.
+// magistrate only: RecipientProblems checks a record's wrapped keys against exactly that set;
+// ExactRecipientProblems does the same for the other boxes (a document request's identity: the
+// Immigration Office; a guardian: the centre and the Guardianship Service).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +30,9 @@ namespace concord::referrals {
 
 namespace v1 = ::concord::referrals::v1;
 
-inline constexpr size_t kMaxLanguages = 10;
-inline constexpr size_t kMaxRegionLength = 64;
+inline constexpr size_t kMaxLanguages = 10;     // SuggestCentresRequest.languages
+inline constexpr size_t kMaxSupportNeeds = 10;  // SuggestCentresRequest.support_needs
+inline constexpr size_t kMaxSupportNeedLength = 64;
 inline constexpr size_t kMaxCaseReferenceLength = 64;
 inline constexpr size_t kMaxNoteLength = 1000;             // characters (UTF-8 code points)
 inline constexpr size_t kMaxSealedCiphertext = 64 * 1024;  // bytes
@@ -42,19 +45,24 @@ std::string SealedRecordAad(std::string_view case_id);
 std::vector<v1::FieldProblem> FormatProblems(const v1::SaveDraftRequest& draft);
 
 /// Completeness for Submit: format problems of the case's fields plus missing information:
-/// >= 1 exploitation form, origin_country, age band, >= 1 language, receiving_centre set to a
-/// reception centre, a sealed record present and sealed to exactly the centre (+ the magistrate
-/// when set), the minor flag consistent with the age band.
+/// >= 1 exploitation form, origin_country, age band, nationality class, receiving_centre set to
+/// a reception centre, a sealed record present and sealed to exactly the centre (+ the
+/// magistrate when set), an unaccompanied minor with a minor (or unknown) age band and a
+/// Guardianship Service.
 std::vector<v1::FieldProblem> SubmitProblems(const v1::Case& draft);
 
-/// Copies the draft fields (attributes, receiving_centre, magistrate, case_reference) onto the
-/// case, replacing them (a draft save sends the whole draft). The sealed record is NOT applied
+/// Copies the draft fields (attributes, receiving_centre, magistrate, guardianship_service,
+/// case_reference) onto the case, replacing them (a draft save sends the whole draft), and sets
+/// attributes.origin_world_region from the origin country. The sealed record is NOT applied
 /// here: stamp it with StampSealedRecord and attach it with AttachSealedRecord.
 void ApplyDraft(const v1::SaveDraftRequest& request, v1::Case& draft);
 
 // --- Building blocks (used by the state machine and the service) ---
 
-/// Format problems of non-identifying attributes, field paths prefixed by `prefix`.
+/// Format problems of non-identifying attributes, field paths prefixed by `prefix`. Refused:
+/// origin_region and languages (personal data: the sealed record), gender TRANSGENDER (gender
+/// identity and trans experience are recorded apart), a region that is not a Belgian province
+/// or region code, an unaccompanied minor with an adult age band.
 std::vector<v1::FieldProblem> AttributeProblems(const v1::CaseAttributes& attributes,
                                                 std::string_view prefix);
 /// Shape of a sealed box from a client: nonce 12 bytes, 16 <= ciphertext <= 64 KiB, 1..8 keys,
@@ -81,9 +89,20 @@ std::vector<std::string> RequiredRecipients(const v1::Case& c);
 std::vector<v1::FieldProblem> RecipientProblems(const v1::SealedRecord& record, const v1::Case& c,
                                                 std::string_view prefix);
 
-/// A sealed note's wrapped keys: every recipient must be a party of the case (referring agency,
-/// receiving centre or magistrate) in `before` or `after` the transition, and not a centre that
-/// declined the case (in after.declined_by) unless it is the note's `author`.
+/// Problems when the recipients of `box` are not exactly `required` (agency keys): field
+/// "<prefix>.keys" for a missing one, "<prefix>.keys[i].recipient" for another; `who` names them
+/// for people ("the Immigration Office of the request only").
+std::vector<v1::FieldProblem> ExactRecipientProblems(const v1::SealedRecord& box,
+                                                     const std::vector<std::string>& required,
+                                                     std::string_view prefix, std::string_view who);
+
+/// Problems of the tie-breakers of SuggestCentres: languages (ISO 639-1, <= 10, no duplicates)
+/// and support needs (<= 10 of [a-z0-9_]{1,64}).
+std::vector<v1::FieldProblem> SuggestProblems(const v1::SuggestCentresRequest& request);
+
+/// A sealed note's wrapped keys: every recipient must be a party of the case (any role) in
+/// `before` or `after` the transition, and not a centre that declined the case (in
+/// after.declined_by) unless it is the note's `author`.
 std::vector<v1::FieldProblem> NoteRecipientProblems(const v1::SealedRecord& note,
                                                     const v1::Case& before, const v1::Case& after,
                                                     const AgencyId& author,

@@ -119,8 +119,8 @@ render all-in-one-durations "${SM[@]}" --set referrals.durations.reflectionDays=
   --set referrals.durations.centreResponseHours=48 --set referrals.notifier.secretName=notifier-2026
 render per-service-no-referrals "${PER[@]}" "${SM[@]}" --set services.referrals.enabled=false
 render per-service-no-notifier "${PER[@]}" "${SM[@]}" --set referrals.notifier.enabled=false
-render per-service-durations "${PER[@]}" "${SM[@]}" --set referrals.durations.attestationDays=120 \
-  --set referrals.durations.documentReminderDays=21 --set referrals.durations.certificateDays=365
+render per-service-durations "${PER[@]}" "${SM[@]}" --set referrals.durations.attestationMonths=4 \
+  --set referrals.durations.documentReminderDays=21 --set referrals.durations.certificateMonths=12
 render per-service-no-notifier-no-messaging "${PER[@]}" --set referrals.notifier.enabled=false \
   --set directory.notifier.enabled=false --set services.messaging.enabled=false
 render all-in-one-no-notifiers "${SM[@]}" --set referrals.notifier.enabled=false \
@@ -239,7 +239,7 @@ reject_template "hosted module without a Redis user" 'redis.users.referrals is r
 reject_template "perService module without a Redis user" 'redis.users.messaging is required' "${PER[@]}" --set redis.users.messaging=null
 reject "unknown referral duration"     'Additional property|additionalProperties|not allowed' --set referrals.durations.reflectionWeeks=6
 reject "referral duration 0"           'greater than or equal to 1|minimum'   --set referrals.durations.reflectionDays=0
-reject "referral duration > 10 years"  'less than or equal to 3650|maximum'   --set referrals.durations.certificateDays=4000
+reject "referral duration > 10 years"  'less than or equal to 120|maximum'    --set referrals.durations.certificateMonths=121
 reject_template "directory notifier without messaging (perService)" 'directory.notifier.enabled' "${PER[@]}" --set services.messaging.enabled=false --set referrals.notifier.enabled=false
 reject "a Concord service identity as bootstrap admin" 'bootstrapDirectoryAdmins|not' --set 'authz.bootstrapDirectoryAdmins={admin/concord-referrals}'
 reject "a non-admin bootstrap admin"   'bootstrapDirectoryAdmins|pattern|match' --set 'authz.bootstrapDirectoryAdmins={police/pz-a}'
@@ -249,7 +249,8 @@ reject "unknown key in notifier"       'Additional property|additionalProperties
 reject "bad notifier secret name"      'pattern|match'                        --set notifierSecret.existingSecret=Notifier_Secret
 reject "unknown key in notifierSecret" 'Additional property|additionalProperties|not allowed' --set notifierSecret.value=x
 reject_template "reflection reminder not shorter than the period" 'reflectionReminderDays \(10\) must be shorter than reflectionDays \(10\)' --set referrals.durations.reflectionDays=10 --set referrals.durations.reflectionReminderDays=10
-reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(14\) must be shorter than attestationDays \(7\)' --set referrals.durations.attestationDays=7
+reject_template "document reminder not shorter than the attestation" 'documentReminderDays \(30\) must be shorter than attestationMonths \(1' --set referrals.durations.attestationMonths=1 --set referrals.durations.documentReminderDays=30
+reject_template "old day-based key refused naming the new one" 'attestationDays was replaced by attestationMonths' --set referrals.durations.attestationDays=90
 reject_template "perService notifier without messaging" 'enable services.messaging'     "${PER[@]}" --set services.messaging.enabled=false
 reject_template "perService liaison notifier without messaging" 'liaison.notifier.enabled' "${PER[@]}" --set services.messaging.enabled=false --set referrals.notifier.enabled=false --set directory.notifier.enabled=false --set liaison.notifier.enabled=true
 reject_template "perService with nothing enabled" 'no workload enabled'                "${PER[@]}" --set services.audit.enabled=false --set services.directory.enabled=false \
@@ -305,7 +306,7 @@ expect per-service-no-crd     "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$G
 expect per-service-no-referrals "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$GL},\"serviceMonitors\":5$GEN}"
 expect per-service-no-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_DIR"),$(w referrals false),$GL},\"serviceMonitors\":6$GEN}"
 expect per-service-no-directory-notifier "{\"workloads\":{$(w directory false),$(w audit true),$(w messaging false "$FROM_REF"),$REF,$GL},\"serviceMonitors\":6$GEN}"
-expect per-service-durations  "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-days=120\",\"--referral-document-reminder-days=21\",\"--referral-certificate-days=365\"]"),$GL},\"serviceMonitors\":6$GEN}"
+expect per-service-durations  "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443),$TO_MSG,\"durations\":[\"--referral-attestation-months=4\",\"--referral-document-reminder-days=21\",\"--referral-certificate-months=12\"]"),$GL},\"serviceMonitors\":6$GEN}"
 expect all-in-one-notifier-cm "{\"workloads\":{$(w server true "$(notifier $NS "" concord-referrals-notifier),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1$GEN}"
 expect all-in-one-own-notifier-secret "{\"workloads\":{$(w server true "$(notifier $NS),$SRV_DIR,$LOOPBACK")},\"serviceMonitors\":1,\"notifierSecret\":{\"name\":\"notifier-hmac\",\"key\":\"hmac.hex\",\"generated\":false}}"
 expect per-service-notifier-cm "{\"workloads\":{$DIR,$(w audit true),$MSG,$(w referrals false "$(notifier $NS concord-messaging:7443 concord-referrals-notifier),$TO_MSG"),$GL},\"serviceMonitors\":6$GEN}"

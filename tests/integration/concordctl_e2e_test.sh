@@ -63,7 +63,7 @@ n=$(/usr/bin/python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["age
 want=$("$PKI_SH" demo-agencies | wc -l)
 [ "$n" = "$want" ] && pass || fail "list returned $n agencies, want $want"
 ctl 0 "list filter" admin/ops directory list --type reception_centre
-[ "$(grep -c '^reception_centre/' <<<"$OUT")" = 3 ] && pass || fail "filter by type: $OUT"
+[ "$(grep -c '^reception_centre/' <<<"$OUT")" = 4 ] && pass || fail "filter by type: $OUT"
 ctl 0 "get" police/pz-brussels-capital directory get reception_centre/pag-asa
 contains "get shows the serial" "$OUT" "$("$CTL" --agency-dir "$PKI/agencies/reception_centre/pag-asa" --json whoami |
   /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["serial"])')"

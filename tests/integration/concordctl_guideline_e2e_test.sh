@@ -111,11 +111,12 @@ contains "acknowledged" "$OUT" "acknowledged: definition-2024-1712 version 1"
 ctl 0 "ack again (idempotent)" "$POLICE" --officer "$OFFICER" --json guideline ack definition-2024-1712
 equal "duplicate" "$(json 'd["duplicate"]')" "True"
 ctl 0 "compliance" "$ICU" --json guideline compliance definition-2024-1712
-# Audience: 2 police, magistrate, 3 centres, Immigration Office, social inspection = 8.
-equal "audience" "$(json 'd["total"]["audience"]')" "8"
+# Audience: 2 police, magistrate, 4 centres (the demo PKI has the shelter for minors Esperanto),
+# Immigration Office, social inspection = 9.
+equal "audience" "$(json 'd["total"]["audience"]')" "9"
 equal "acknowledged" "$(json 'd["total"]["acknowledged"]')" "1"
 equal "who acknowledged" "$(json '[a["agency"]["id"] for a in d["acknowledged"]]')" "['pz-brussels-capital']"
-equal "who has not" "$(json 'len(d["not_acknowledged"])')" "7"
+equal "who has not" "$(json 'len(d["not_acknowledged"])')" "8"
 ctl 0 "compliance (text)" "$ICU" guideline compliance definition-2024-1712
 contains "figures by type" "$OUT" "police"
 contains "lists who has not" "$OUT" "reception_centre/pag-asa"

@@ -98,7 +98,7 @@ equal "directory fingerprint in the JSON error" \
   "$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["error"]["directory_sealing_fingerprint"])' "$ERR_JSON")" \
   "$NEW_SEAL_FP"
 ctl 3 "the personal record is not sealed to the swapped key" "$POLICE" referral draft \
-  --form sexual --origin-country BR --age-band 25-34 --gender female --language pt \
+  --form sexual --origin-country BR --age-band 25-34 --gender woman --language pt \
   --region BE-BRU --centre "$PAGASA" --name "Not-Sealed-To-Attacker" --consent
 contains "referral refusal names the agency" "$ERR" "reception_centre/pag-asa"
 equal "still remembered: the old keys" "$(known source)" "first_use"

@@ -58,27 +58,37 @@ while read -r a; do
   ctl 0 "register $a" admin/ops "${ACCOUNT[@]}" directory register --from-pki "$PKI/agencies/$a" \
     --jurisdiction BE
 done < <("$PKI_SH" demo-agencies)
+# Test profiles (not the demo's: the real centres declare no language profile here). Only the
+# recognised centres request residence documents (directory attribute recognised_centre).
 ctl 0 "pag-asa profile" admin/ops "${ACCOUNT[@]}" directory update "$PAGASA" --jurisdiction BE-BRU \
-  --language fr --language nl --language es --language pt --specialisation gender_diversity \
-  --specialisation sexual_exploitation --capacity 20
-ctl 0 "payoke profile" admin/ops "${ACCOUNT[@]}" directory update "$PAYOKE" --jurisdiction BE-VAN \
-  --language nl --language en --specialisation labour_exploitation --capacity 20
+  --language es --language pt --specialisation gender_diversity \
+  --specialisation sexual_exploitation --capacity 20 --attribute recognised_centre=true
+ctl 0 "payoke profile" admin/ops "${ACCOUNT[@]}" directory update "$PAYOKE" --jurisdiction BE-VLG \
+  --specialisation labour_exploitation --capacity 20 --attribute recognised_centre=true
 
 # Personal values: none of them may ever appear in Redis (nor in non-`open` output).
 NAME="Name-Plaintext-$RANDOM$RANDOM Silva"
 CONTACT="+32-470-$RANDOM$RANDOM-contact"
 NOTES="Notes-Plaintext-$RANDOM$RANDOM met near the station"
 DOB=1997-02-03
+USED_NAME="Used-Name-$RANDOM$RANDOM"
+PRONOUNS="Pronouns-$RANDOM/ela"
 PERSONAL=(--name "$NAME" --dob "$DOB" --nationality BR --gender-identity "trans woman"
-  --contact "$CONTACT" --consent --notes "$NOTES")
-ATTRS=(--form sexual --origin-country BR --origin-region Para --age-band 25-34
-  --gender transgender --language pt --language es --region BE-BRU)
+  --trans-experience yes --pronouns "$PRONOUNS" --used-name "$USED_NAME" --interpreter
+  --language pt --language es --contact "$CONTACT" --consent --notes "$NOTES")
+# Clear attributes: coarse (gender identity, no trans experience; origin country, no sub-national
+# text; no languages: they are in the sealed record).
+ATTRS=(--form sexual --origin-country BR --nationality-class third_country --age-band 25-34
+  --gender woman --region BE-BRU)
+SUGGEST=(--language pt --language es --support-need gender_diversity)
 
 echo "== police: suggest, draft (sealed record), validate, submit"
-ctl 0 "suggest" "$POLICE" --json referral suggest "${ATTRS[@]}"
+ctl 0 "suggest" "$POLICE" --json referral suggest "${ATTRS[@]}" "${SUGGEST[@]}"
 equal "pag-asa ranked first" "$(json 'd["suggestions"][0]["centre"]["id"]')" "pag-asa"
-ctl 0 "suggest (text)" "$POLICE" referral suggest "${ATTRS[@]}"
+ctl 0 "suggest (text)" "$POLICE" referral suggest "${ATTRS[@]}" "${SUGGEST[@]}"
 contains "suggest table" "$OUT" "RANK"
+ctl 0 "a victim in East Flanders goes to Payoke" "$POLICE" --json referral suggest --region BE-VOV
+equal "payoke first for BE-VOV" "$(json 'd["suggestions"][0]["centre"]["id"]')" "payoke"
 ctl 1 "personal record without a centre" "$POLICE" referral draft "${ATTRS[@]}" --name "$NAME"
 ctl 1 "unknown exploitation form" "$POLICE" referral draft --form fishing
 contains "form names listed" "$ERR" "forced_labour"
@@ -243,8 +253,50 @@ contains "pag-asa sees the name" "$OUT" "$NAME"
 ctl 0 "pag-asa (party now, but not sealed to) cannot read the note" "$PAGASA" referral history \
   "$CASE2" --open-notes
 not_contains "pag-asa does not see the sealed note" "$OUT" "$SEALED_NOTE"
-ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason withdrawal
-contains "closed" "$OUT" "REFERRED -> CLOSED"
+ctl 0 "police closes" "$POLICE" referral transition close "$CASE2" --reason other
+contains "closed" "$OUT" "-> CLOSED"
+
+echo "== an unaccompanied minor: the Guardianship Service, the guardian and the identity fields sealed"
+GUARD=guardianship_service/fps-justice-guardianship
+MINOR_NAME="Minor-Plaintext-$RANDOM$RANDOM"
+GUARDIAN_NAME="Guardian-Plaintext-$RANDOM$RANDOM"
+GUARDIAN_CONTACT="+32-2-$RANDOM$RANDOM-guardian"
+MINOR_ATTRS=(--form begging --origin-country AF --nationality-class third_country --age-band 12-17
+  --gender man --unaccompanied-minor --region BE-VOV)
+ctl 0 "minor: a victim in East Flanders goes to Payoke" "$POLICE" --json referral suggest \
+  "${MINOR_ATTRS[@]}"
+equal "payoke first for the minor" "$(json 'd["suggestions"][0]["centre"]["id"]')" "payoke"
+ctl 0 "minor: draft without the Guardianship Service" "$POLICE" --json referral draft \
+  "${MINOR_ATTRS[@]}" --centre "$PAYOKE" --name "$MINOR_NAME" --dob 2011-01-02 --nationality AF \
+  --consent
+MCASE=$(json 'd["case"]["case_id"]')
+contains "the Guardianship Service is required" "$OUT" "guardianship_service"
+ctl 0 "minor: draft names the Guardianship Service" "$POLICE" referral draft --case "$MCASE" \
+  --guardianship "$GUARD"
+ctl 0 "minor: submit" "$POLICE" referral submit "$MCASE"
+ctl 0 "minor: payoke accepts" "$PAYOKE" referral transition accept "$MCASE"
+ctl 0 "minor: the Guardianship Service records the guardian" "$GUARD" referral transition \
+  record-guardian "$MCASE" --guardian-name "$GUARDIAN_NAME" --guardian-contact "$GUARDIAN_CONTACT" \
+  --guardian-designated-on 2026-11-30
+ctl 0 "minor: payoke opens the guardian" "$PAYOKE" referral open "$MCASE" --box guardian \
+  --justification "contact the guardian before the intake"
+contains "payoke sees the guardian" "$OUT" "$GUARDIAN_NAME"
+ctl 2 "minor: the referrer cannot open the guardian" "$POLICE" referral open "$MCASE" --box guardian \
+  --justification "curious about the guardian"
+contains "NOT_A_RECIPIENT" "$ERR" "NOT_A_RECIPIENT"
+ctl 2 "minor: no reflection document for an unaccompanied minor" "$PAYOKE" referral transition \
+  request-document "$MCASE" --document reflection --immigration-office "$OFFICE"
+ctl 0 "minor: payoke requests the attestation directly" "$PAYOKE" referral transition \
+  request-document "$MCASE" --document attestation --immigration-office "$OFFICE"
+ctl 0 "minor: the office opens the identity fields (audited)" "$OFFICE" referral open "$MCASE" \
+  --box document-identity --justification "issue the attestation of registration"
+contains "the office sees the name" "$OUT" "$MINOR_NAME"
+ctl 2 "minor: the office never gets the personal record" "$OFFICE" referral open "$MCASE" \
+  --justification "issue the attestation of registration"
+ctl 0 "minor: the office issues the attestation" "$OFFICE" referral transition issue-attestation \
+  "$MCASE"
+contains "attestation directly" "$OUT" "ACCEPTED -> REGISTRATION_ATTESTATION"
+contains "the Guardianship Service is notified" "$OUT" "$GUARD"
 
 echo "== a record moved in Redis from another case is refused by the reader"
 # Case 2's record version 2 (sealed to pag-asa, signed by the police for case 2) put in place of
@@ -306,7 +358,8 @@ redis_dump "$DUMP" "$KEYS_FILE"
 [ "$(wc -l <"$KEYS_FILE")" -gt 10 ] && pass || fail "suspiciously few Redis keys: $(cat "$KEYS_FILE")"
 grep -qaF "$CASE" "$DUMP" && pass || fail "the dump does not even contain the case id (scan broken?)"
 for mark in "$NAME" "$CONTACT" "$NOTES" "Name-Plaintext" "Notes-Plaintext" "trans woman" \
-  "$SEALED_NOTE" "Sealed-Note-Plaintext"; do
+  "$SEALED_NOTE" "Sealed-Note-Plaintext" "$USED_NAME" "$PRONOUNS" "Used-Name" "$DOB" \
+  "$MINOR_NAME" "Minor-Plaintext" "$GUARDIAN_NAME" "Guardian-Plaintext" "$GUARDIAN_CONTACT"; do
   if grep -qaF -- "$mark" "$DUMP"; then fail "personal value '$mark' found in Redis"; else pass; fi
 done
 

@@ -81,7 +81,7 @@ expect "notifier.secret is 64 hex chars" grep -Eqx '[0-9a-f]{64}' "$DIR/notifier
 mapfile -t AGENCIES < <("$PKI_SH" demo-agencies)
 [ "${#AGENCIES[@]}" -ge 9 ] && pass || fail "fewer than 9 demo agencies"
 for type in police magistrate reception_centre immigration_office social_inspection \
-  coordination_unit foreign_partner platform admin; do
+  coordination_unit foreign_partner platform admin guardianship_service; do
   printf '%s\n' "${AGENCIES[@]}" | grep -q "^$type/" && pass || fail "no demo agency of type $type"
 done
 for a in "${AGENCIES[@]}"; do

@@ -65,9 +65,8 @@ consistency checks in concord.validate.
 {{- define "concord.referralDurationFlags" -}}
 centreResponseHours: {flag: "--referral-centre-response-hours", default: 24}
 reflectionDays: {flag: "--referral-reflection-days", default: 45}
-minorReflectionDays: {flag: "--referral-minor-reflection-days", default: 90}
-attestationDays: {flag: "--referral-attestation-days", default: 90}
-certificateDays: {flag: "--referral-certificate-days", default: 180}
+attestationMonths: {flag: "--referral-attestation-months", default: 3}
+certificateMonths: {flag: "--referral-certificate-months", default: 6}
 reflectionReminderDays: {flag: "--referral-reflection-reminder-days", default: 5}
 documentReminderDays: {flag: "--referral-document-reminder-days", default: 14}
 {{- end }}
@@ -188,8 +187,13 @@ redis.users. A later module is added here and in redis.users.
 {{- if ge $eff.reflectionReminderDays $eff.reflectionDays }}
 {{- fail (printf "referrals.durations: reflectionReminderDays (%d) must be shorter than reflectionDays (%d)" $eff.reflectionReminderDays $eff.reflectionDays) }}
 {{- end }}
-{{- if ge $eff.documentReminderDays $eff.attestationDays }}
-{{- fail (printf "referrals.durations: documentReminderDays (%d) must be shorter than attestationDays (%d)" $eff.documentReminderDays $eff.attestationDays) }}
+{{- range $old, $new := dict "minorReflectionDays" "attestationMonths (an unaccompanied minor receives the 3-month attestation directly)" "attestationDays" "attestationMonths (calendar months)" "certificateDays" "certificateMonths (calendar months)" }}
+{{- if hasKey $d $old }}
+{{- fail (printf "referrals.durations.%s was replaced by %s" $old $new) }}
+{{- end }}
+{{- end }}
+{{- if ge $eff.documentReminderDays (int (mul 28 $eff.attestationMonths)) }}
+{{- fail (printf "referrals.durations: documentReminderDays (%d) must be shorter than attestationMonths (%d, a month counted as 28 days)" $eff.documentReminderDays $eff.attestationMonths) }}
 {{- end }}
 {{- if and (eq .Values.mode "perService") (hasKey $workloads "directory") .Values.directory.notifier.enabled (not (hasKey $workloads "messaging")) }}
 {{- fail "directory.notifier.enabled in perService mode sends through the messaging Service: enable services.messaging too (or set directory.notifier.enabled=false: announcements then stay queued in Redis)" }}

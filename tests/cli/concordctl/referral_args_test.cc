@@ -101,17 +101,23 @@ TEST_F(PersonalFileTest, RefusesWithoutEchoingValues) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
 }
 
+// --language is personal data: never copied into the clear attributes (it goes in the sealed
+// record, or ranks centres in `suggest`).
 TEST(ReferralArgs, AttributeFlagsReplaceOnlyWhatIsGiven) {
   ref::CaseAttributes a;
   a.set_origin_country("NG");
-  a.add_languages("en");
   AttributeArgs args;
   args.forms = {"sexual", "begging"};
   args.languages = {"es", "pt"};
+  args.nationality_class = "eu-eea";
+  args.unaccompanied_minor = 1;
+  args.region = "BE-WHT";
   ASSERT_TRUE(ApplyAttributeArgs(args, a).ok());
   EXPECT_EQ(a.origin_country(), "NG");  // not given: unchanged
-  ASSERT_EQ(a.languages_size(), 2);     // given: replaced
-  EXPECT_EQ(a.languages(0), "es");
+  EXPECT_EQ(a.languages_size(), 0);     // never a clear attribute
+  EXPECT_EQ(a.nationality_class(), ref::NATIONALITY_CLASS_EU_EEA);
+  EXPECT_TRUE(a.unaccompanied_minor());
+  EXPECT_EQ(a.region(), "BE-WHT");
   ASSERT_EQ(a.exploitation_forms_size(), 2);
   EXPECT_EQ(a.exploitation_forms(1), ref::EXPLOITATION_FORM_BEGGING);
   args.forms = {"fishing"};

@@ -321,6 +321,41 @@ TEST_F(ConfigTest, FlagsAndEnvironmentVariables) {
                                               Field(&OptionInfo::env, "CONCORD_TLS_CERT"))));
 }
 
+// The day-based referral keys were replaced by calendar months: any value given, by flag or by
+// environment variable, is refused at start with a message naming the new key.
+TEST_F(ConfigTest, ReplacedDayKeysAreRefusedNamingTheNewKey) {
+  ::setenv("CONCORD_REFERRAL_CERTIFICATE_DAYS", "180", 1);
+  CommonConfig cfg = cfg_;
+  CLI::App app{"test"};
+  AddCommonFlags(app, cfg);
+  const char* argv[] = {"test", "--referral-attestation-days", "90",
+                        "--referral-minor-reflection-days=90"};
+  EXPECT_NO_THROW(app.parse(4, argv));
+  ::unsetenv("CONCORD_REFERRAL_CERTIFICATE_DAYS");
+  const Status st = Validate(cfg);
+  EXPECT_THAT(ViolationOf(st, "--referral-attestation-days"),
+              HasSubstr("replaced by --referral-attestation-months"));
+  EXPECT_THAT(ViolationOf(st, "--referral-certificate-days"),
+              HasSubstr("replaced by --referral-certificate-months"));
+  EXPECT_THAT(ViolationOf(st, "--referral-minor-reflection-days"),
+              HasSubstr("replaced by --referral-attestation-months"));
+  EXPECT_THAT(app.help(), Not(HasSubstr("--referral-attestation-days")));  // hidden
+}
+
+TEST_F(ConfigTest, ReferralPeriodsInMonthsAndTheirZone) {
+  EXPECT_EQ(cfg_.referral_attestation_months, 3);
+  EXPECT_EQ(cfg_.referral_certificate_months, 6);
+  EXPECT_EQ(cfg_.referral_time_zone, "Europe/Brussels");
+  CommonConfig cfg = cfg_;
+  cfg.referral_certificate_months = 0;
+  cfg.referral_attestation_months = 1;
+  cfg.referral_document_reminder_days = 28;  // a month has at least 28 days
+  const Status st = Validate(cfg);
+  EXPECT_THAT(ViolationOf(st, "--referral-certificate-months"), HasSubstr("1..120"));
+  EXPECT_THAT(ViolationOf(st, "--referral-document-reminder-days"),
+              HasSubstr("--referral-attestation-months"));
+}
+
 TEST_F(ConfigTest, RejectsMalformedNumbers) {
   CommonConfig cfg;
   CLI::App app{"test"};

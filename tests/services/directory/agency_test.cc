@@ -388,7 +388,7 @@ TEST(Agency, AnnouncementsGoToAgenciesWithAnInbox) {
   for (AgencyType t : kAllAgencyTypes) {
     const bool inbox = t == AgencyType::kPolice || t == AgencyType::kMagistrate ||
                        t == AgencyType::kReceptionCentre || t == AgencyType::kImmigrationOffice ||
-                       t == AgencyType::kSocialInspection;
+                       t == AgencyType::kSocialInspection || t == AgencyType::kGuardianshipService;
     EXPECT_EQ(ReceivesDirectoryAnnouncements(AgencyId{"concord.test", t, "x"}), inbox)
         << AgencyTypeName(t);
   }

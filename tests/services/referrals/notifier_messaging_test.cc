@@ -150,7 +150,8 @@ class NotifierMessagingTest : public ::testing::Test {
     w.entry.set_action("submit");
     w.entry.set_to_state(c.state());
     *w.entry.mutable_actor() = c.referring_agency();
-    w.deadlines_started.push_back(DeadlineStart{v1::DEADLINE_KIND_CENTRE_RESPONSE, due, {due}});
+    w.deadlines_started.push_back(
+        DeadlineStart{v1::DEADLINE_KIND_CENTRE_RESPONSE, due, std::nullopt, {due}});
     EXPECT_TRUE(store.Apply(w).ok());
     // The firing id is public knowledge to the parties: case id, deadline, stage, due time.
     return absl::StrCat(c.case_id(), "-centre_response-overdue-", absl::ToUnixMillis(due));
@@ -283,7 +284,7 @@ TEST_F(NotifierMessagingTest, ACentreCannotPreemptItsOwnOverdueAlert) {
   auto fired = store.FireDue(now, 10);
   ASSERT_TRUE(fired.ok()) << fired.status();
   ASSERT_EQ(*fired, 1);
-  ReferralsOutbox outbox(store, kTd);
+  ReferralsOutbox outbox(store, kTd, absl::UTCTimeZone());
   const notify::MessageIds ids = Ids();
   notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
                               ReferralsNotifierOptions("test"));
@@ -308,7 +309,7 @@ TEST_F(NotifierMessagingTest, ATakenIdIsResentUnderAFreshOne) {
   SendAsCentre(police, ids.Derive(firing, 0));
 
   ASSERT_TRUE(store.FireDue(now, 10).ok());
-  ReferralsOutbox outbox(store, kTd);
+  ReferralsOutbox outbox(store, kTd, absl::UTCTimeZone());
   notify::OutboxWorker worker(outbox, sender.get(), &ids, metrics_,
                               ReferralsNotifierOptions("test"));
   auto done = worker.RunOnce();
@@ -347,6 +348,34 @@ TEST_F(NotifierMessagingTest, TheNotifierRefusesToStartWithoutItsSecret) {
   EXPECT_EQ(module.status().code(), absl::StatusCode::kInvalidArgument) << module.status();
   EXPECT_NE(module.status().message().find("--notifier-secret-file"), std::string::npos)
       << module.status();
+}
+
+// Deadline notifications: times in Europe/Brussels (ISO 8601 with the offset), a document's last
+// day, "overdue" for the centre's missed answer and "expires"/"expired" for documents (a firing
+// stored as "due" before that rule is worded "expired").
+TEST(DeadlineBody, BrusselsTimesLastDayOverdueAndExpires) {
+  v1::Case c;
+  c.set_case_id("ref-aaaaaaaaaaaaaaaaaaaaaaaaaa");
+  c.set_state(v1::CASE_STATE_REGISTRATION_ATTESTATION);
+  const StatusOr<absl::TimeZone> zone = LoadTimeZone("Europe/Brussels");
+  ASSERT_TRUE(zone.ok()) << zone.status();
+  const absl::Time due = absl::FromCivil(absl::CivilDay(2027, 3, 7), *zone);
+  nlohmann::json j = nlohmann::json::parse(
+      DeadlineBody(c, v1::DEADLINE_KIND_ATTESTATION_EXPIRY, "reminder", due, *zone));
+  EXPECT_EQ(j["due_at"], "2027-03-07T00:00:00+01:00");
+  EXPECT_EQ(j["last_day"], "2027-03-06");
+  EXPECT_EQ(j["text"],
+            "the attestation of registration expires at the end of 2027-03-06 "
+            "(2027-03-07T00:00:00+01:00)");
+  j = nlohmann::json::parse(DeadlineBody(c, v1::DEADLINE_KIND_REFLECTION_END, "due", due, *zone));
+  EXPECT_EQ(j["stage"], "expired");
+  const absl::Time answer = absl::FromCivil(absl::CivilHour(2026, 7, 2, 10), *zone);
+  j = nlohmann::json::parse(
+      DeadlineBody(c, v1::DEADLINE_KIND_CENTRE_RESPONSE, "overdue", answer, *zone));
+  EXPECT_FALSE(j.contains("last_day"));
+  EXPECT_EQ(j["text"],
+            "the receiving centre's answer to the referral is overdue since "
+            "2026-07-02T10:00:00+02:00");
 }
 
 }  // namespace

@@ -165,7 +165,7 @@ TEST_F(RedisReferralStoreTest, InconsistentWriteIsInvalidArgument) {
   EXPECT_THAT(FieldViolationsOf(s), SizeIs(2));  // next.version and entry.version
 
   CaseWrite d = Change(c, c, kNow + absl::Minutes(1), "x");
-  d.deadlines_started.push_back({v1::DEADLINE_KIND_UNSPECIFIED, kNow, {kNow}});
+  d.deadlines_started.push_back({v1::DEADLINE_KIND_UNSPECIFIED, kNow, std::nullopt, {kNow}});
   EXPECT_EQ(store_->Apply(d).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Get("ref-invalid")->version(), 1);
 }
@@ -401,8 +401,10 @@ TEST_F(RedisReferralStoreTest, CountsCentreLoadAndOverdue) {
   // a: referred with a centre-response deadline due in 24 h.
   v1::Case a2 = a;
   CaseWrite wa = Change(a, a2, kNow + absl::Minutes(1), "submit");
-  wa.deadlines_started.push_back(
-      {v1::DEADLINE_KIND_CENTRE_RESPONSE, kNow + absl::Hours(24), {kNow + absl::Hours(24)}});
+  wa.deadlines_started.push_back({v1::DEADLINE_KIND_CENTRE_RESPONSE,
+                                  kNow + absl::Hours(24),
+                                  std::nullopt,
+                                  {kNow + absl::Hours(24)}});
   ASSERT_TRUE(store_->Apply(wa).ok());
   // b: accepted, reflection running, due in 45 days.
   v1::Case b2 = b;
@@ -410,6 +412,7 @@ TEST_F(RedisReferralStoreTest, CountsCentreLoadAndOverdue) {
   CaseWrite wb = Change(b, b2, kNow + absl::Minutes(2), "issue_reflection_document");
   wb.deadlines_started.push_back({v1::DEADLINE_KIND_REFLECTION_END,
                                   kNow + absl::Hours(24 * 45),
+                                  std::nullopt,
                                   {kNow + absl::Hours(24 * 40), kNow + absl::Hours(24 * 45)}});
   ASSERT_TRUE(store_->Apply(wb).ok());
 
@@ -459,7 +462,7 @@ TEST_F(RedisReferralStoreTest, CountsCentreLoadAndOverdue) {
   const int64_t due_ms = absl::ToUnixMillis(kNow + absl::Hours(24 * 45));
   EXPECT_THAT(ids,
               UnorderedElementsAre(absl::StrCat("ref-count-b-reflection_end-reminder-", due_ms),
-                                   absl::StrCat("ref-count-b-reflection_end-due-", due_ms)));
+                                   absl::StrCat("ref-count-b-reflection_end-expired-", due_ms)));
 }
 
 // Test that starting a deadline of a running kind replaces it (old fire entries removed) and that
@@ -469,12 +472,14 @@ TEST_F(RedisReferralStoreTest, DeadlineReplacedAndFiredOnce) {
   CaseWrite w1 = Change(c, c, kNow + absl::Minutes(1), "issue_certificate");
   w1.deadlines_started.push_back({v1::DEADLINE_KIND_CERTIFICATE_EXPIRY,
                                   kNow + absl::Hours(100),
+                                  std::nullopt,
                                   {kNow + absl::Hours(90), kNow + absl::Hours(100)}});
   ASSERT_TRUE(store_->Apply(w1).ok());
   const v1::Case c2 = *store_->Get("ref-renew");
   CaseWrite w2 = Change(c2, c2, kNow + absl::Minutes(2), "renew_certificate");
   w2.deadlines_started.push_back({v1::DEADLINE_KIND_CERTIFICATE_EXPIRY,
                                   kNow + absl::Hours(200),
+                                  std::nullopt,
                                   {kNow + absl::Hours(190), kNow + absl::Hours(200)}});
   ASSERT_TRUE(store_->Apply(w2).ok());
 
@@ -534,8 +539,10 @@ TEST_F(RedisReferralStoreTest, SealedVersionsAndConflictWritesNothing) {
   CaseWrite w3 = Change(v2, v2, kNow + absl::Minutes(2), "update_sealed");
   w3.sealed = r1;
   w3.notifications.push_back(Notify(w3.next, {std::string(kPayokeKey)}));
-  w3.deadlines_started.push_back(
-      {v1::DEADLINE_KIND_CENTRE_RESPONSE, kNow + absl::Hours(1), {kNow + absl::Hours(1)}});
+  w3.deadlines_started.push_back({v1::DEADLINE_KIND_CENTRE_RESPONSE,
+                                  kNow + absl::Hours(1),
+                                  std::nullopt,
+                                  {kNow + absl::Hours(1)}});
   EXPECT_EQ(store_->Apply(w3).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(server_->DumpAll(), before);
   EXPECT_EQ(store_->GetSealed("ref-nosuch", 0).status().code(), absl::StatusCode::kNotFound);

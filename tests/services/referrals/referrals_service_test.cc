@@ -133,9 +133,10 @@ class ReferralsServiceTest : public ::testing::Test {
         std::make_unique<quota::QuotaChecker>(*table, metrics_, SystemClock::Get(), storage_.get());
     service_ = std::make_unique<ReferralsService>(
         *store_, *directory_, audit_, metrics_, SystemClock::Get(),
-        ReferralsServiceOptions{
-            .trust_domain = kTd, .deadlines = DeadlineConfig{}, .quotas = quotas_.get()});
-    outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd);
+        ReferralsServiceOptions{.trust_domain = kTd,
+                                .deadlines = *DeadlineConfig::Defaults(),
+                                .quotas = quotas_.get()});
+    outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd, absl::UTCTimeZone());
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
                                                      ReferralsNotifierOptions("test"));
 
@@ -144,12 +145,17 @@ class ReferralsServiceTest : public ::testing::Test {
 
     police_ = MakeAgent(AgencyType::kPolice, "pz-brussels", "BE-BRU", {"fr", "nl"}, {"thb"}, 0);
     other_police_ = MakeAgent(AgencyType::kPolice, "pz-gent", "BE-VOV", {"nl"}, {}, 0);
-    pagasa_ = MakeAgent(AgencyType::kReceptionCentre, "pag-asa", "BE-BRU", {"fr", "nl", "en"},
-                        {"sexual_exploitation", "labour_exploitation"}, 30);
-    surya_ = MakeAgent(AgencyType::kReceptionCentre, "surya", "BE-WAL", {"fr", "es", "pt", "en"},
-                       {"sexual_exploitation", "gender_diversity"}, 25);
-    esperanto_ =
-        MakeAgent(AgencyType::kReceptionCentre, "esperanto", "BE-WAL", {"fr"}, {"minors"}, 15);
+    // The recognised centres request documents (directory attribute recognised_centre); the
+    // shelter for minors does not. Languages and specialisations as the test declares them.
+    pagasa_ = MakeAgent(AgencyType::kReceptionCentre, "pag-asa", "BE-BRU", {},
+                        {"sexual_exploitation", "labour_exploitation"}, 30,
+                        {{"recognised_centre", "true"}});
+    surya_ =
+        MakeAgent(AgencyType::kReceptionCentre, "surya", "BE-WAL", {"es", "pt"},
+                  {"sexual_exploitation", "gender_diversity"}, 25, {{"recognised_centre", "true"}});
+    esperanto_ = MakeAgent(AgencyType::kReceptionCentre, "esperanto", "BE-WAL", {}, {"minors"}, 15,
+                           {{"minors_shelter", "true"}});
+    guardianship_ = MakeAgent(AgencyType::kGuardianshipService, "tutelles", "BE", {}, {}, 0);
     magistrate_ = MakeAgent(AgencyType::kMagistrate, "parquet-bxl", "BE-BRU", {"fr"}, {}, 0);
     oe_ = MakeAgent(AgencyType::kImmigrationOffice, "dvz-minteh", "BE", {"fr", "nl"}, {}, 0);
     coordination_ = MakeAgent(AgencyType::kCoordinationUnit, "cic", "BE", {"fr"}, {}, 0);
@@ -159,7 +165,7 @@ class ReferralsServiceTest : public ::testing::Test {
 
   Agent MakeAgent(AgencyType type, std::string id, std::string jurisdiction,
                   std::vector<std::string> languages, std::vector<std::string> specialisations,
-                  int capacity) {
+                  int capacity, std::map<std::string, std::string> attributes = {}) {
     Agent a;
     a.id = AgencyId{kTd, type, id};
     // The directory's record format (services/directory/redis_directory_store.cc).
@@ -172,6 +178,7 @@ class ReferralsServiceTest : public ::testing::Test {
                         {"signing_public_key_pem", a.signing.PublicKey().ToPem()},
                         {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
                         {"capacity", capacity},
+                        {"attributes", attributes},
                         {"state", "active"}};
     EXPECT_TRUE(directory_writer_
                     ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
@@ -222,6 +229,20 @@ class ReferralsServiceTest : public ::testing::Test {
     return sealed.ok() ? *sealed : v1::SealedRecord{};
   }
 
+  // The identity fields a document request carries, sealed by `by` to the Immigration Office
+  // for the history entry of the transition it makes on `c`.
+  v1::SealedRecord SealIdentity(const v1::Case& c, const Agent& by) {
+    v1::DocumentIdentity identity;
+    identity.set_full_name(kName);
+    identity.set_date_of_birth("1999-04-01");
+    identity.set_nationality("VE");
+    auto sealed =
+        client::SealDocumentIdentity(identity, c.case_id(), c.version() + 1,
+                                     {{oe_.id.Key(), oe_.sealing.PublicKey()}}, by.author());
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return sealed.ok() ? *sealed : v1::SealedRecord{};
+  }
+
   StatusOr<v1::PersonalRecord> Open(const v1::SealedRecord& r, const std::string& case_id,
                                     const Agent& me) {
     return client::OpenPersonalRecord(r, case_id, me.id.Key(), me.sealing);
@@ -231,12 +252,10 @@ class ReferralsServiceTest : public ::testing::Test {
     v1::CaseAttributes a;
     a.add_exploitation_forms(v1::EXPLOITATION_FORM_SEXUAL);
     a.set_origin_country("VE");
-    a.set_origin_region("Zulia");
     a.set_age_band(v1::AGE_BAND_25_34);
-    a.set_gender_category(v1::GENDER_CATEGORY_TRANSGENDER);
-    a.add_languages("es");
-    a.add_languages("pt");
-    a.set_region("BE-BRU");
+    a.set_gender_category(v1::GENDER_CATEGORY_WOMAN);
+    a.set_nationality_class(v1::NATIONALITY_CLASS_THIRD_COUNTRY);
+    a.set_region("BE-WHT");  // Hainaut: Wallonia
     return a;
   }
 
@@ -360,12 +379,18 @@ class ReferralsServiceTest : public ::testing::Test {
   std::unique_ptr<notify::OutboxWorker> outbox_;
   NoRevocations revocations_;
   std::unique_ptr<testing::SecureTestServer> server_;
-  Agent police_, other_police_, pagasa_, surya_, esperanto_, magistrate_, oe_, coordination_;
+  Agent police_, other_police_, pagasa_, surya_, esperanto_, magistrate_, oe_, coordination_,
+      guardianship_;
 };
 
+// Routing: the region first (Hainaut resolves to Wallonia: Sürya); the languages and support
+// needs of the request break ties, only from what centres declare, and are never stored.
 TEST_F(ReferralsServiceTest, SuggestCentresOffersASpanishSpeakingTransWomanASupportiveCentre) {
   v1::SuggestCentresRequest req;
   *req.mutable_attributes() = Attributes();
+  req.add_languages("es");
+  req.add_languages("pt");
+  req.add_support_needs("gender_diversity");
   v1::SuggestCentresResponse resp;
   grpc::Status s = police_.stub->SuggestCentres(Ctx().get(), req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -374,8 +399,8 @@ TEST_F(ReferralsServiceTest, SuggestCentresOffersASpanishSpeakingTransWomanASupp
   EXPECT_EQ(resp.suggestions(0).capacity(), 25);
   EXPECT_FALSE(resp.suggestions(0).reasons().empty());
 
-  // A minor goes first to the centre for minors.
-  req.mutable_attributes()->set_minor(true);
+  // An unaccompanied minor goes first to the shelter for minors of the region.
+  req.mutable_attributes()->set_unaccompanied_minor(true);
   req.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
   ASSERT_TRUE(police_.stub->SuggestCentres(Ctx().get(), req, &resp).ok());
   EXPECT_EQ(resp.suggestions(0).centre().id(), "esperanto");
@@ -388,7 +413,7 @@ TEST_F(ReferralsServiceTest, SuggestCentresOffersASpanishSpeakingTransWomanASupp
 
 TEST_F(ReferralsServiceTest, DraftsAreValidatedFieldByFieldAndResumed) {
   v1::SaveDraftRequest draft;
-  draft.mutable_attributes()->add_languages("es");
+  draft.mutable_attributes()->add_exploitation_forms(v1::EXPLOITATION_FORM_FORCED_LABOUR);
   v1::SaveDraftResponse saved;
   ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
   const v1::Case& c = saved.case_();
@@ -422,7 +447,7 @@ TEST_F(ReferralsServiceTest, DraftsAreValidatedFieldByFieldAndResumed) {
   v1::SaveDraftRequest bad = draft;
   bad.set_case_id(c.case_id());
   bad.set_expected_version(c.version());
-  bad.mutable_attributes()->add_languages("Spanish");
+  bad.mutable_attributes()->add_languages("es");  // personal data: the sealed record only
   s = police_.stub->SaveDraft(Ctx().get(), bad, &saved);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   auto stored = store_->Get(c.case_id());
@@ -454,6 +479,7 @@ TEST_F(ReferralsServiceTest, WalkFromDetectionToRegistrationCertificateNotifiesA
   s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
     r.set_document(v1::DOCUMENT_KIND_REFLECTION);
     *r.mutable_target() = oe_.proto();
+    *r.mutable_sealed_identity() = SealIdentity(c, surya_);
   });
   ASSERT_TRUE(s.ok()) << s.error_message();
   s = Do(oe_, c, v1::TRANSITION_KIND_ISSUE_REFLECTION_DOCUMENT);
@@ -461,8 +487,10 @@ TEST_F(ReferralsServiceTest, WalkFromDetectionToRegistrationCertificateNotifiesA
   EXPECT_EQ(c.state(), v1::CASE_STATE_REFLECTION);
   s = Do(police_, c, v1::TRANSITION_KIND_RECORD_STATEMENT);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT,
-         [&](auto& r) { r.set_document(v1::DOCUMENT_KIND_REGISTRATION_ATTESTATION); });
+  s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+    r.set_document(v1::DOCUMENT_KIND_REGISTRATION_ATTESTATION);
+    *r.mutable_sealed_identity() = SealIdentity(c, surya_);
+  });
   ASSERT_TRUE(s.ok()) << s.error_message();
   s = Do(oe_, c, v1::TRANSITION_KIND_ISSUE_ATTESTATION);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -473,8 +501,10 @@ TEST_F(ReferralsServiceTest, WalkFromDetectionToRegistrationCertificateNotifiesA
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   s = Do(magistrate_, c, v1::TRANSITION_KIND_RECORD_VICTIM_OPINION);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT,
-         [&](auto& r) { r.set_document(v1::DOCUMENT_KIND_REGISTRATION_CERTIFICATE); });
+  s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+    r.set_document(v1::DOCUMENT_KIND_REGISTRATION_CERTIFICATE);
+    *r.mutable_sealed_identity() = SealIdentity(c, surya_);
+  });
   ASSERT_TRUE(s.ok()) << s.error_message();
   s = Do(oe_, c, v1::TRANSITION_KIND_ISSUE_CERTIFICATE);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -718,10 +748,194 @@ TEST_F(ReferralsServiceTest, SealedNoteTravelsInTheHistoryAndOpensOnlyForItsReci
   EXPECT_TRUE(announced);
 }
 
+// The Immigration Office sees what it needs to issue a document and no more: the identity fields
+// sealed by the centre to the Office only, opened with a justification that is audited exactly
+// as validated (the concord-justification metadata is not a source); the personal record stays
+// closed to it. TransitionResponse says what the transition started, ended and whom it notified.
+TEST_F(ReferralsServiceTest, ImmigrationOfficeOpensTheIdentityFieldsWithAnAuditedJustification) {
+  v1::Case c = Referred();
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  v1::TransitionRequest req;
+  req.set_case_id(c.case_id());
+  req.set_expected_version(c.version());
+  req.set_kind(v1::TRANSITION_KIND_REQUEST_DOCUMENT);
+  req.set_document(v1::DOCUMENT_KIND_REFLECTION);
+  *req.mutable_target() = oe_.proto();
+  *req.mutable_sealed_identity() = SealIdentity(c, surya_);
+  v1::TransitionResponse resp;
+  grpc::Status s = surya_.stub->Transition(Ctx().get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  c = resp.case_();
+  ASSERT_EQ(resp.notified_size(), 1);
+  EXPECT_EQ(resp.notified(0).id(), oe_.id.id);
+  EXPECT_EQ(c.document_identity_version(), c.version());
+
+  // The Office issues the document: the response names the deadline started, with its last day.
+  req = v1::TransitionRequest();
+  req.set_case_id(c.case_id());
+  req.set_expected_version(c.version());
+  req.set_kind(v1::TRANSITION_KIND_ISSUE_REFLECTION_DOCUMENT);
+  ASSERT_TRUE(oe_.stub->Transition(Ctx().get(), req, &resp).ok());
+  ASSERT_EQ(resp.deadlines_started_size(), 1);
+  EXPECT_EQ(resp.deadlines_started(0).kind(), v1::DEADLINE_KIND_REFLECTION_END);
+  EXPECT_EQ(resp.deadlines_started(0).last_day(), resp.case_().document_valid_through());
+  EXPECT_FALSE(resp.case_().document_valid_through().empty());
+  EXPECT_GE(resp.notified_size(), 2);
+
+  // Opening: the justification is required; the metadata does not stand in for it.
+  v1::OpenSealedRequest open;
+  open.set_case_id(c.case_id());
+  open.set_box(v1::SEALED_BOX_DOCUMENT_IDENTITY);
+  v1::OpenSealedResponse opened;
+  auto with_metadata = Ctx();
+  with_metadata->AddMetadata("concord-justification", "issuing the reflection document");
+  s = oe_.stub->OpenSealed(with_metadata.get(), open, &opened);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  open.set_justification("  issue the annex 15 document  ");
+  s = oe_.stub->OpenSealed(Ctx().get(), open, &opened);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(client::VerifyCaseBox(client::SealedKind::kDocumentIdentity, opened.record(),
+                                    opened.case_(), 0, SigningKeyOf(opened.record().author()))
+                  .ok());
+  auto identity =
+      client::OpenDocumentIdentity(opened.record(), c.case_id(), oe_.id.Key(), oe_.sealing);
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->full_name(), kName);
+  EXPECT_EQ(identity->nationality(), "VE");
+
+  // The centre did not seal the identity box to itself; the Office never gets the record.
+  s = surya_.stub->OpenSealed(Ctx().get(), open, &opened);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "NOT_A_RECIPIENT");
+  open.set_box(v1::SEALED_BOX_RECORD);
+  s = oe_.stub->OpenSealed(Ctx().get(), open, &opened);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // Audited, with exactly the validated (trimmed) justification; refusals too.
+  int granted = 0, refused = 0;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.method != "/concord.referrals.v1.Referrals/OpenSealed") continue;
+    if (e.outcome == "OK") {
+      ++granted;
+      EXPECT_EQ(e.agency.id, oe_.id.id);
+      EXPECT_EQ(e.justification, "issue the annex 15 document");
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(granted, 1);
+  EXPECT_EQ(refused, 3);
+}
+
+// An unaccompanied minor: the Guardianship Service is a party, notified, records the guardian
+// (sealed to the centre and to it only) and asks for the 3-month attestation directly.
+TEST_F(ReferralsServiceTest, UnaccompaniedMinorWithTheGuardianshipService) {
+  v1::SaveDraftRequest draft;
+  *draft.mutable_attributes() = Attributes();
+  draft.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
+  draft.mutable_attributes()->set_unaccompanied_minor(true);
+  *draft.mutable_receiving_centre() = surya_.proto();
+  v1::SaveDraftResponse saved;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  std::set<std::string> fields;
+  for (const auto& p : saved.problems()) fields.insert(p.field());
+  EXPECT_TRUE(fields.contains("guardianship_service")) << saved.DebugString();
+  draft.set_case_id(saved.case_().case_id());
+  draft.set_expected_version(saved.case_().version());
+  *draft.mutable_guardianship_service() = guardianship_.proto();
+  *draft.mutable_sealed_record() = SealNext(saved.case_(), {&surya_}, police_);
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  EXPECT_EQ(saved.problems_size(), 0) << saved.DebugString();
+  v1::SubmitRequest submit;
+  submit.set_case_id(saved.case_().case_id());
+  submit.set_expected_version(saved.case_().version());
+  v1::TransitionResponse submitted;
+  ASSERT_TRUE(police_.stub->Submit(Ctx().get(), submit, &submitted).ok());
+  std::set<std::string> notified;
+  for (const auto& a : submitted.notified()) notified.insert(a.id());
+  EXPECT_EQ(notified, (std::set<std::string>{"surya", "tutelles"}));
+  v1::Case c = submitted.case_();
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+
+  // The guardian, sealed by the Guardianship Service to the centre and itself.
+  v1::GuardianRecord guardian;
+  guardian.set_full_name("Guardian-Name-Secret");
+  guardian.set_contact("+32 2 555 01 01");
+  guardian.set_designated_on("2026-11-30");
+  auto box = client::SealGuardian(guardian, c.case_id(), c.version() + 1,
+                                  {{surya_.id.Key(), surya_.sealing.PublicKey()},
+                                   {guardianship_.id.Key(), guardianship_.sealing.PublicKey()}},
+                                  guardianship_.author());
+  ASSERT_TRUE(box.ok()) << box.status();
+  grpc::Status s = Do(guardianship_, c, v1::TRANSITION_KIND_RECORD_GUARDIAN,
+                      [&](auto& r) { *r.mutable_sealed_guardian() = *box; });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::OpenSealedRequest open;
+  open.set_case_id(c.case_id());
+  open.set_box(v1::SEALED_BOX_GUARDIAN);
+  open.set_justification("contact the guardian before the hearing");
+  v1::OpenSealedResponse opened;
+  ASSERT_TRUE(surya_.stub->OpenSealed(Ctx().get(), open, &opened).ok());
+  auto read = client::OpenGuardian(opened.record(), c.case_id(), surya_.id.Key(), surya_.sealing);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->full_name(), "Guardian-Name-Secret");
+  EXPECT_EQ(police_.stub->OpenSealed(Ctx().get(), open, &opened).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // The 3-month attestation directly, requested by the Guardianship Service.
+  s = Do(guardianship_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+    r.set_document(v1::DOCUMENT_KIND_REGISTRATION_ATTESTATION);
+    *r.mutable_target() = oe_.proto();
+    *r.mutable_sealed_identity() = SealIdentity(c, guardianship_);
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(Do(oe_, c, v1::TRANSITION_KIND_ISSUE_ATTESTATION).ok());
+  EXPECT_EQ(c.state(), v1::CASE_STATE_REGISTRATION_ATTESTATION);
+  // Nothing of the identity, the guardian or the record in clear in Redis.
+  const std::string dump = redis_server_->DumpAll();
+  for (const char* secret : {kName, "Guardian-Name-Secret", "+32 2 555 01 01", "1999-04-01"}) {
+    EXPECT_EQ(dump.find(secret), std::string::npos) << secret;
+  }
+}
+
+// Only the recognised specialised centres request residence documents (directory attribute),
+// not every reception centre.
+TEST_F(ReferralsServiceTest, OnlyRecognisedCentresRequestDocuments) {
+  v1::SaveDraftRequest draft;
+  *draft.mutable_attributes() = Attributes();
+  *draft.mutable_receiving_centre() = esperanto_.proto();
+  v1::SaveDraftResponse saved;
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  draft.set_case_id(saved.case_().case_id());
+  draft.set_expected_version(saved.case_().version());
+  *draft.mutable_sealed_record() = SealNext(saved.case_(), {&esperanto_}, police_);
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
+  v1::SubmitRequest submit;
+  submit.set_case_id(saved.case_().case_id());
+  submit.set_expected_version(saved.case_().version());
+  v1::TransitionResponse submitted;
+  ASSERT_TRUE(police_.stub->Submit(Ctx().get(), submit, &submitted).ok());
+  v1::Case c = submitted.case_();
+  ASSERT_TRUE(Do(esperanto_, c, v1::TRANSITION_KIND_ACCEPT).ok());
+  const grpc::Status s = Do(esperanto_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+    r.set_document(v1::DOCUMENT_KIND_REFLECTION);
+    *r.mutable_target() = oe_.proto();
+    *r.mutable_sealed_identity() = SealIdentity(c, esperanto_);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "NOT_A_RECOGNISED_CENTRE");
+}
+
 TEST_F(ReferralsServiceTest, NoPersonalDataInRedis) {
   v1::Case c = Referred();
   ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_ACCEPT, [&](v1::TransitionRequest& r) {
                 *r.mutable_sealed_note() = SealText(c, {&surya_, &police_}, surya_);
+              }).ok());
+  // The identity fields shared with the Immigration Office are sealed too.
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
+                r.set_document(v1::DOCUMENT_KIND_REFLECTION);
+                *r.mutable_target() = oe_.proto();
+                *r.mutable_sealed_identity() = SealIdentity(c, surya_);
               }).ok());
   ASSERT_TRUE(outbox_->RunOnce().ok());
   const std::string dump = redis_server_->DumpAll();
@@ -844,7 +1058,7 @@ TEST_F(ReferralsServiceTest, ACentreThatDeclinedLosesTheSealedRecord) {
   }
   // No new sealed note to it.
   s = Do(police_, c, v1::TRANSITION_KIND_CLOSE, [&](v1::TransitionRequest& r) {
-    r.set_close_reason(v1::CLOSE_REASON_WITHDRAWAL);
+    r.set_close_reason(v1::CLOSE_REASON_OTHER);
     *r.mutable_sealed_note() = SealText(c, {&police_, &surya_}, police_);
   });
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -895,7 +1109,7 @@ TEST_F(ReferralsServiceTest, ListAndValidateAreAuditedConsultations) {
 
   // Validate of a stored draft reads case data; an inline draft reads nothing stored.
   v1::SaveDraftRequest draft;
-  draft.mutable_attributes()->add_languages("es");
+  draft.mutable_attributes()->add_exploitation_forms(v1::EXPLOITATION_FORM_FORCED_LABOUR);
   v1::SaveDraftResponse saved;
   ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
   v1::ValidateRequest validate;
@@ -968,6 +1182,7 @@ TEST_F(ReferralsServiceTest, EveryStoredBoxMustBeSignedByTheCaller) {
   grpc::Status s = Do(surya_, c, v1::TRANSITION_KIND_REQUEST_DOCUMENT, [&](auto& r) {
     r.set_document(v1::DOCUMENT_KIND_REFLECTION);
     *r.mutable_target() = oe_.proto();
+    *r.mutable_sealed_identity() = SealIdentity(c, surya_);
     v1::Case older = c;
     older.set_version(c.version() - 1);
     *r.mutable_sealed_note() = SealText(older, {&surya_, &police_}, surya_);
@@ -1144,7 +1359,7 @@ TEST_F(ReferralsLimitsTest, DraftCapRefusesTheNextDraft) {
   v1::Case referred = Referred();  // created and submitted: no longer a draft
   ASSERT_EQ(referred.state(), v1::CASE_STATE_REFERRED);
   v1::SaveDraftRequest draft;
-  draft.mutable_attributes()->add_languages("es");
+  draft.mutable_attributes()->set_origin_country("NG");
   v1::SaveDraftResponse first, second, third;
   ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &first).ok());
   ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &second).ok());
@@ -1179,7 +1394,7 @@ TEST_F(ReferralsLimitsTest, DraftCapRefusesTheNextDraft) {
 // audits the refusals once, and stores nothing.
 TEST_F(ReferralsLimitsTest, DraftQuotaRefusesSavesBeyondTheBurst) {
   v1::SaveDraftRequest draft;
-  draft.mutable_attributes()->add_languages("es");
+  draft.mutable_attributes()->set_origin_country("NG");
   v1::SaveDraftResponse saved;
   ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), draft, &saved).ok());
   v1::SaveDraftRequest update = draft;

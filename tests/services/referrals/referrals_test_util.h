@@ -28,6 +28,8 @@ inline AgencyId CentreC() { return Agency(AgencyType::kReceptionCentre, "surya")
 inline AgencyId Magistrate() { return Agency(AgencyType::kMagistrate, "parquet-bruxelles"); }
 inline AgencyId Magistrate2() { return Agency(AgencyType::kMagistrate, "auditorat-bruxelles"); }
 inline AgencyId Office() { return Agency(AgencyType::kImmigrationOffice, "oe-minteh"); }
+inline AgencyId Guardianship() { return Agency(AgencyType::kGuardianshipService, "tutelles"); }
+inline AgencyId Inspection() { return Agency(AgencyType::kSocialInspection, "sis-brussels"); }
 
 inline absl::Time T0() { return absl::FromUnixSeconds(1767225600); }  // 2026-01-01T00:00:00Z
 
@@ -50,10 +52,9 @@ inline v1::CaseAttributes CompleteAttributes() {
   v1::CaseAttributes a;
   a.add_exploitation_forms(v1::EXPLOITATION_FORM_SEXUAL);
   a.set_origin_country("NG");
-  a.set_origin_region("Edo");
   a.set_age_band(v1::AGE_BAND_25_34);
-  a.set_gender_category(v1::GENDER_CATEGORY_FEMALE);
-  a.add_languages("en");
+  a.set_gender_category(v1::GENDER_CATEGORY_WOMAN);
+  a.set_nationality_class(v1::NATIONALITY_CLASS_THIRD_COUNTRY);
   a.set_region("BE-BRU");
   return a;
 }

@@ -98,9 +98,11 @@ TEST_F(DeadlineSchedulerTest, ThreeReplicasFireEveryDeadlineExactlyOnce) {
     const absl::Time certificate_due = kStart + absl::Hours(20 + i % 40) + absl::Minutes(7 * i);
     w.deadlines_started.push_back({v1::DEADLINE_KIND_REFLECTION_END,
                                    reflection_due,
+                                   std::nullopt,
                                    {reflection_due - absl::Hours(5), reflection_due}});
     w.deadlines_started.push_back({v1::DEADLINE_KIND_CERTIFICATE_EXPIRY,
                                    certificate_due,
+                                   std::nullopt,
                                    {certificate_due - absl::Hours(14), certificate_due}});
     for (const DeadlineStart& d : w.deadlines_started) {
       for (absl::Time t : d.fire_at) {
@@ -182,7 +184,7 @@ TEST_F(DeadlineSchedulerTest, ThreeReplicasFireEveryDeadlineExactlyOnce) {
   EXPECT_EQ(*checker.OutboxPending(), 4 * kCases);
   EXPECT_EQ(Firings(registry), 4 * kCases);
   EXPECT_EQ(Firings(registry, "reflection_end", "reminder"), kCases);
-  EXPECT_EQ(Firings(registry, "reflection_end", "due"), kCases);
+  EXPECT_EQ(Firings(registry, "reflection_end", "expired"), kCases);
   EXPECT_EQ(Firings(registry, "certificate_expiry", "reminder"), kCases);
   EXPECT_EQ(Firings(registry, "certificate_expiry", "expired"), kCases);
 }
@@ -196,8 +198,10 @@ TEST_F(DeadlineSchedulerTest, ThreadFiresDueDeadlines) {
   CaseWrite w;
   w.next = MakeCase("ref-thread");
   w.entry.set_version(1);
-  w.deadlines_started.push_back(
-      {v1::DEADLINE_KIND_CENTRE_RESPONSE, kStart + absl::Hours(24), {kStart + absl::Hours(24)}});
+  w.deadlines_started.push_back({v1::DEADLINE_KIND_CENTRE_RESPONSE,
+                                 kStart + absl::Hours(24),
+                                 std::nullopt,
+                                 {kStart + absl::Hours(24)}});
   ASSERT_TRUE(store.Apply(w).ok());
 
   DeadlineScheduler scheduler(

@@ -47,20 +47,44 @@ TEST(FormatProblems, AttributesFieldByField) {
   a.add_exploitation_forms(v1::EXPLOITATION_FORM_SEXUAL);           // [2] duplicate
   a.add_exploitation_forms(static_cast<v1::ExploitationForm>(77));  // [3] unknown
   a.set_origin_country("ng");
-  a.set_origin_region(std::string(65, 'r'));
+  a.set_origin_region("Edo");  // free sub-national text: refused
   a.set_age_band(static_cast<v1::AgeBand>(42));
   a.set_gender_category(static_cast<v1::GenderCategory>(42));
-  a.add_languages("ES");  // [1] upper case
-  a.add_languages("en");  // [2] duplicate
-  a.add_languages("xx");  // [3] not ISO 639-1
+  a.add_languages("en");  // personal data: the sealed record
   a.set_region("Brussels");
+  a.set_nationality_class(static_cast<v1::NationalityClass>(42));
   EXPECT_THAT(
       Fields(FormatProblems(r)),
       ElementsAre("attributes.exploitation_forms[1]", "attributes.exploitation_forms[2]",
                   "attributes.exploitation_forms[3]", "attributes.origin_country",
                   "attributes.origin_region", "attributes.age_band", "attributes.gender_category",
-                  "attributes.languages[1]", "attributes.languages[2]", "attributes.languages[3]",
-                  "attributes.region"));
+                  "attributes.languages", "attributes.region", "attributes.nationality_class"));
+}
+
+// Gender identity and trans experience are recorded apart (recommendation 2024/8): the old
+// TRANSGENDER category is refused on every write.
+TEST(FormatProblems, TransgenderCategoryIsRefused) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  r.mutable_attributes()->set_gender_category(v1::GENDER_CATEGORY_TRANSGENDER);
+  EXPECT_THAT(Fields(FormatProblems(r)), ElementsAre("attributes.gender_category"));
+  for (v1::GenderCategory g :
+       {v1::GENDER_CATEGORY_WOMAN, v1::GENDER_CATEGORY_MAN, v1::GENDER_CATEGORY_NON_BINARY,
+        v1::GENDER_CATEGORY_OTHER, v1::GENDER_CATEGORY_NOT_ASKED, v1::GENDER_CATEGORY_DECLINED}) {
+    r.mutable_attributes()->set_gender_category(g);
+    EXPECT_THAT(FormatProblems(r), IsEmpty()) << g;
+  }
+}
+
+TEST(FormatProblems, RegionIsABelgianProvinceOrRegion) {
+  v1::SaveDraftRequest r = CompleteRequest();
+  for (const char* code : {"BE-BRU", "BE-VLG", "BE-WAL", "BE-VOV", "BE-WHT", "BE-WLX"}) {
+    r.mutable_attributes()->set_region(code);
+    EXPECT_THAT(FormatProblems(r), IsEmpty()) << code;
+  }
+  for (const char* code : {"NL-NH", "BE", "be-bru", "BE-XXX"}) {
+    r.mutable_attributes()->set_region(code);
+    EXPECT_THAT(Fields(FormatProblems(r)), ElementsAre("attributes.region")) << code;
+  }
 }
 
 TEST(FormatProblems, CountryAndLanguageCodesAreIsoCodes) {
@@ -77,13 +101,21 @@ TEST(FormatProblems, CountryAndLanguageCodesAreIsoCodes) {
   EXPECT_FALSE(IsLanguageCode("e"));
 }
 
-TEST(FormatProblems, TooManyLanguages) {
-  v1::SaveDraftRequest r = CompleteRequest();
-  r.mutable_attributes()->clear_languages();
+TEST(SuggestProblems, LanguagesAndSupportNeeds) {
+  v1::SuggestCentresRequest r;
+  r.add_languages("ES");  // [0] upper case
+  r.add_languages("en");
+  r.add_languages("en");  // [2] duplicate
+  r.add_support_needs("gender_diversity");
+  r.add_support_needs("Minors!");  // [1]
+  EXPECT_THAT(Fields(SuggestProblems(r)),
+              ElementsAre("languages[0]", "languages[2]", "support_needs[1]"));
+  r.clear_languages();
   for (const char* l : {"en", "fr", "nl", "de", "es", "pt", "ar", "ti", "ro", "bg", "ru"}) {
-    r.mutable_attributes()->add_languages(l);
+    r.add_languages(l);
   }
-  EXPECT_THAT(Fields(FormatProblems(r)), ElementsAre("attributes.languages"));
+  r.clear_support_needs();
+  EXPECT_THAT(Fields(SuggestProblems(r)), ElementsAre("languages"));
 }
 
 TEST(FormatProblems, AgenciesIdsAndReference) {
@@ -125,7 +157,7 @@ TEST(FormatProblems, SealedRecordShape) {
 
 TEST(FormatProblems, DescriptionsNeverRepeatTheValue) {
   v1::SaveDraftRequest r = CompleteRequest();
-  r.mutable_attributes()->set_origin_region(std::string(70, 'Q'));
+  r.mutable_attributes()->set_origin_region("QQQQ");
   r.set_case_reference("SECRET;");
   for (const auto& p : FormatProblems(r)) {
     EXPECT_EQ(p.description().find("QQQ"), std::string::npos);
@@ -142,21 +174,28 @@ TEST(SubmitProblems, EmptyDraftListsEverythingMissing) {
   c.set_state(v1::CASE_STATE_DETECTED);
   EXPECT_THAT(Fields(SubmitProblems(c)),
               ElementsAre("attributes.exploitation_forms", "attributes.origin_country",
-                          "attributes.age_band", "attributes.languages", "receiving_centre",
+                          "attributes.age_band", "attributes.nationality_class", "receiving_centre",
                           "sealed_record"));
 }
 
-TEST(SubmitProblems, MinorMustMatchTheAgeBand) {
+// An unaccompanied minor is not an age: a child with a parent is a minor (age band) but not
+// unaccompanied; an unaccompanied minor needs a minor (or unknown) age band and a Guardianship
+// Service.
+TEST(SubmitProblems, UnaccompaniedMinorNeedsAMinorBandAndAGuardianshipService) {
   v1::Case c = CompleteDraft();
-  c.mutable_attributes()->set_minor(true);  // with AGE_BAND_25_34
-  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("attributes.minor"));
-  c.mutable_attributes()->set_minor(false);
-  c.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
-  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("attributes.minor"));
-  c.mutable_attributes()->set_minor(true);
+  c.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);  // a child with a parent
+  EXPECT_THAT(SubmitProblems(c), IsEmpty());
+  c.mutable_attributes()->set_unaccompanied_minor(true);
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("guardianship_service"));
+  *c.mutable_guardianship_service() = AgencyIdToProto(Guardianship());
   EXPECT_THAT(SubmitProblems(c), IsEmpty());
   c.mutable_attributes()->set_age_band(v1::AGE_BAND_UNKNOWN);  // age not established
   EXPECT_THAT(SubmitProblems(c), IsEmpty());
+  c.mutable_attributes()->set_age_band(v1::AGE_BAND_25_34);
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("attributes.unaccompanied_minor"));
+  c.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
+  *c.mutable_guardianship_service() = AgencyIdToProto(Police());
+  EXPECT_THAT(Fields(SubmitProblems(c)), ElementsAre("guardianship_service.type"));
 }
 
 TEST(SubmitProblems, RecordMustBeSealedToCentreAndMagistrateOnly) {
@@ -179,13 +218,14 @@ TEST(SubmitProblems, RecordMustBeSealedToCentreAndMagistrateOnly) {
 TEST(ApplyDraft, ReplacesTheDraftFieldsButNotTheRecord) {
   v1::Case c = CompleteDraft();
   v1::SaveDraftRequest r;
-  r.mutable_attributes()->add_languages("pt");
+  r.mutable_attributes()->set_origin_country("BR");
   *r.mutable_receiving_centre() = AgencyIdToProto(CentreB());
   r.set_case_reference("AN-2024-0042");
   *r.mutable_sealed_record() = Sealed({CentreB().Key()});
   ApplyDraft(r, c);
-  EXPECT_THAT(c.attributes().languages(), ElementsAre("pt"));
-  EXPECT_EQ(c.attributes().origin_country(), "");
+  EXPECT_EQ(c.attributes().origin_country(), "BR");
+  EXPECT_EQ(c.attributes().origin_world_region(), v1::WORLD_REGION_AMERICAS);  // set by the server
+  EXPECT_EQ(c.attributes().region(), "");
   EXPECT_EQ(c.receiving_centre().id(), CentreB().id);
   EXPECT_FALSE(c.has_magistrate());
   EXPECT_EQ(c.case_reference(), "AN-2024-0042");
