@@ -11,9 +11,7 @@ namespace {
 // goes to Redis, one audit record more is written).
 constexpr size_t kMaxEntries = 10000;
 
-bool IsCountBucket(Quota q) {
-  return q == Quota::kSend || q == Quota::kUpload || q == Quota::kDraft;
-}
+bool IsCountBucket(Quota q) { return !IsByteQuota(q); }
 
 std::string EntryKey(std::string_view limit, const AgencyId& agency) {
   return absl::StrCat(std::string(limit), "|", agency.Key());
@@ -27,7 +25,8 @@ prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics
       .Name("concord_quota_refusals_total")
       .Help(
           "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
-          "upload_bytes, draft), a cap (streams, pending_uploads, drafts) or the Redis storage "
+          "upload_bytes, draft, publish, ack, liaison_request, jit_write), a cap (streams, "
+          "pending_uploads, drafts) or the Redis storage "
           "watermark (storage), by the caller's agency type.")
       .Register(metrics.registry());
 }
@@ -40,7 +39,7 @@ QuotaChecker::QuotaChecker(QuotaTable table, metrics::Metrics& metrics, const Cl
       storage_(storage),
       audit_interval_(audit_interval) {
   // Every series exists from the start (a rate() over a series that appears late misses its
-  // first increments); 9 types x 9 limits.
+  // first increments); 9 types x 13 limits.
   for (AgencyType type : kAllAgencyTypes) {
     for (Quota q : kAllQuotas) Counter(type, std::string(QuotaName(q)));
     for (Cap c : kAllCaps) Counter(type, std::string(CapName(c)));
@@ -57,24 +56,26 @@ Charge QuotaChecker::ChargeOf(const AgencyId& agency, Quota quota, int64_t cost)
 }
 
 Status QuotaChecker::Admit(const AgencyId& agency, std::initializer_list<Quota> quotas) {
-  Status refused = absl::OkStatus();
-  if (storage_ != nullptr) refused = storage_->Check(agency.type);
-  if (refused.ok()) {
-    const absl::Time now = clock_.Now();
-    std::lock_guard<std::mutex> lock(mu_);
-    for (Quota q : quotas) {
-      if (!IsCountBucket(q)) continue;
-      auto it = blocked_until_.find(EntryKey(QuotaName(q), agency));
-      if (it == blocked_until_.end()) continue;
-      if (it->second <= now) {
-        blocked_until_.erase(it);
-        continue;
-      }
-      refused = QuotaRefusal(ChargeOf(agency, q, 1), it->second - now);
-      break;
-    }
+  if (storage_ != nullptr) {
+    if (Status refused = storage_->Check(agency.type); !refused.ok()) return refused;
   }
-  return refused;
+  return AdmitRecent(agency, quotas);
+}
+
+Status QuotaChecker::AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas) {
+  const absl::Time now = clock_.Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Quota q : quotas) {
+    if (!IsCountBucket(q)) continue;
+    auto it = blocked_until_.find(EntryKey(QuotaName(q), agency));
+    if (it == blocked_until_.end()) continue;
+    if (it->second <= now) {
+      blocked_until_.erase(it);
+      continue;
+    }
+    return QuotaRefusal(ChargeOf(agency, q, 1), it->second - now);
+  }
+  return absl::OkStatus();
 }
 
 bool QuotaChecker::Observe(const AgencyId& agency, const Status& outcome) {

@@ -11,7 +11,7 @@
 //   const bool audit = quotas.Observe(caller.agency, r.status());  // once per call
 //
 // Admit refuses without any I/O: (1) above the storage watermark (StorageGuard), (2) when this
-// replica refused the agency's count bucket (send, upload, draft: cost 1) less than its
+// replica refused the agency's count bucket (every bucket but the byte ones: cost 1) less than its
 // RetryInfo ago: the bucket cannot have refilled since, so a flood is answered without a Redis
 // round trip and without verifying its signatures. Another replica may have drained the bucket
 // meanwhile: then the script refuses; the shared bucket in Redis always decides.
@@ -64,6 +64,11 @@ class QuotaChecker {
   /// refusals of the count buckets among `quotas`. No I/O. Not counted here: pass the call's
   /// outcome to Observe once.
   Status Admit(const AgencyId& agency, std::initializer_list<Quota> quotas);
+
+  /// Admit without the storage watermark, for calls that must go on above it (acknowledgements,
+  /// withdrawals, transitions of existing requests) but are still charged a bucket: only this
+  /// replica's recent refusals of the count buckets among `quotas`. No I/O.
+  Status AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas);
 
   /// After a call: counts a refusal of a quota, a cap or the watermark; remembers the retry
   /// time of a refused count bucket. True when the call should be audited (always, except a

@@ -33,6 +33,10 @@ TypeLimits Operational() {
   l.buckets[Index(Quota::kUpload)] = {500, 0.2};
   l.buckets[Index(Quota::kUploadBytes)] = {256 * kMiB, 16 * kKiB};
   l.buckets[Index(Quota::kDraft)] = {200, 0.1};
+  l.buckets[Index(Quota::kPublish)] = {50, 0.02};
+  l.buckets[Index(Quota::kAck)] = {500, 0.1};
+  l.buckets[Index(Quota::kLiaisonRequest)] = {1000, 0.2};
+  l.buckets[Index(Quota::kJitWrite)] = {1000, 0.2};
   l.caps[Index(Cap::kStreams)] = 32;
   l.caps[Index(Cap::kPendingUploads)] = 64;
   l.caps[Index(Cap::kDrafts)] = 200;
@@ -48,6 +52,12 @@ TypeLimits Restricted() {
   l.buckets[Index(Quota::kUpload)] = {100, 0.05};
   l.buckets[Index(Quota::kUploadBytes)] = {64 * kMiB, 4 * kKiB};
   l.buckets[Index(Quota::kDraft)] = {20, 0.01};
+  // The coordination unit publishes most guidelines; platforms answer liaison requests (Act);
+  // foreign partners share in JITs: the same buckets as the operational agencies for those.
+  l.buckets[Index(Quota::kPublish)] = {50, 0.02};
+  l.buckets[Index(Quota::kAck)] = {500, 0.1};
+  l.buckets[Index(Quota::kLiaisonRequest)] = {1000, 0.2};
+  l.buckets[Index(Quota::kJitWrite)] = {1000, 0.2};
   l.caps[Index(Cap::kStreams)] = 8;
   l.caps[Index(Cap::kPendingUploads)] = 16;
   l.caps[Index(Cap::kDrafts)] = 20;
@@ -87,8 +97,7 @@ std::string FormatCount(int64_t n) {
 }
 
 std::string FormatBucket(Quota q, const BucketSpec& b) {
-  const bool bytes = q == Quota::kSendBytes || q == Quota::kUploadBytes;
-  if (bytes) {
+  if (IsByteQuota(q)) {
     return absl::StrCat(FormatCount(b.burst), " + ",
                         FormatCount(static_cast<int64_t>(std::llround(b.per_second))), "/s");
   }
@@ -115,6 +124,14 @@ std::string_view QuotaName(Quota quota) {
       return "upload_bytes";
     case Quota::kDraft:
       return "draft";
+    case Quota::kPublish:
+      return "publish";
+    case Quota::kAck:
+      return "ack";
+    case Quota::kLiaisonRequest:
+      return "liaison_request";
+    case Quota::kJitWrite:
+      return "jit_write";
   }
   return "unknown";
 }
@@ -145,9 +162,9 @@ std::optional<Cap> ParseCap(std::string_view name) {
   return std::nullopt;
 }
 
-int64_t MinimumBurst(Quota quota) {
-  return quota == Quota::kSendBytes || quota == Quota::kUploadBytes ? kMaxRequestBytes : 1;
-}
+bool IsByteQuota(Quota quota) { return quota == Quota::kSendBytes || quota == Quota::kUploadBytes; }
+
+int64_t MinimumBurst(Quota quota) { return IsByteQuota(quota) ? kMaxRequestBytes : 1; }
 
 QuotaTable QuotaTable::Defaults() {
   QuotaTable t;
@@ -208,9 +225,10 @@ StatusOr<QuotaTable> QuotaTable::WithOverrides(std::string_view overrides) const
       }
       for (AgencyType t : types) out.by_type_[Index(t)].caps[Index(*c)] = static_cast<int>(n);
     } else {
-      return Bad(entry,
-                 "unknown name (buckets: send, send_bytes, upload, upload_bytes, draft; caps: "
-                 "streams, pending_uploads, drafts)");
+      return Bad(
+          entry,
+          "unknown name (buckets: send, send_bytes, upload, upload_bytes, draft, publish, ack, "
+          "liaison_request, jit_write; caps: streams, pending_uploads, drafts)");
     }
   }
   return out;

@@ -17,7 +17,8 @@
 //   <type>.<bucket>=<burst>/<refill per second>     e.g. police.send=40000/10
 //   <type>.<cap>=<count>                            e.g. platform.streams=4
 // <type> is an agency type name (police, platform, ...) or '*' for every type; <bucket> one of
-// send, send_bytes, upload, upload_bytes, draft; <cap> one of streams, pending_uploads, drafts.
+// send, send_bytes, upload, upload_bytes, draft, publish, ack, liaison_request, jit_write; <cap>
+// one of streams, pending_uploads, drafts.
 // Later entries win. Malformed entries are INVALID_ARGUMENT naming the entry.
 //
 // Thread safety: immutable after construction; copy freely.
@@ -36,14 +37,19 @@ namespace concord::quota {
 
 /// Token buckets, charged in Redis and shared by every replica.
 enum class Quota {
-  kSend,         // messages accepted by Send/Forward (cost 1 each)
-  kSendBytes,    // bytes of the stored envelopes accepted by Send/Forward
-  kUpload,       // attachment uploads begun (cost 1 each)
-  kUploadBytes,  // bytes of the sealed chunks uploaded
-  kDraft,        // referral drafts saved (created or updated; cost 1 each)
+  kSend,            // messages accepted by Send/Forward (cost 1 each)
+  kSendBytes,       // bytes of the stored envelopes accepted by Send/Forward
+  kUpload,          // attachment uploads begun (cost 1 each)
+  kUploadBytes,     // bytes of the sealed chunks uploaded
+  kDraft,           // referral drafts saved (created or updated; cost 1 each)
+  kPublish,         // guideline versions published and withdrawn (cost 1 each)
+  kAck,             // guideline acknowledgements, duplicates included (cost 1 each)
+  kLiaisonRequest,  // liaison requests created and acted on (CreateRequest, Act; cost 1 each)
+  kJitWrite,        // joint investigation team writes: CreateJit, ShareInJit (cost 1 each)
 };
-inline constexpr std::array<Quota, 5> kAllQuotas = {Quota::kSend, Quota::kSendBytes, Quota::kUpload,
-                                                    Quota::kUploadBytes, Quota::kDraft};
+inline constexpr std::array<Quota, 9> kAllQuotas = {
+    Quota::kSend,    Quota::kSendBytes, Quota::kUpload,         Quota::kUploadBytes, Quota::kDraft,
+    Quota::kPublish, Quota::kAck,       Quota::kLiaisonRequest, Quota::kJitWrite};
 
 /// Counts of what one agency holds at once.
 enum class Cap {
@@ -53,7 +59,8 @@ enum class Cap {
 };
 inline constexpr std::array<Cap, 3> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts};
 
-/// "send", "send_bytes", "upload", "upload_bytes", "draft".
+/// "send", "send_bytes", "upload", "upload_bytes", "draft", "publish", "ack", "liaison_request",
+/// "jit_write".
 std::string_view QuotaName(Quota quota);
 /// "streams", "pending_uploads", "drafts".
 std::string_view CapName(Cap cap);
@@ -96,6 +103,9 @@ class QuotaTable {
  private:
   std::array<TypeLimits, kAllAgencyTypes.size()> by_type_;
 };
+
+/// True for the buckets counted in bytes (send_bytes, upload_bytes); the others cost 1 a call.
+bool IsByteQuota(Quota quota);
 
 /// The smallest burst each bucket must allow: the largest single charge Concord ever makes
 /// (one maximal envelope, one full chunk, 1 for counts).

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/quota/refusal.h"
 #include "common/redis/keys.h"
 
 namespace concord::quota {
@@ -16,6 +17,28 @@ void AppendChargeArgs(const Charge& charge, std::vector<std::string>& args) {
   // Shortest text that reads back as the same double (Lua's tonumber parses it).
   args.push_back(absl::StrFormat("%.17g", charge.spec.per_second));
   args.push_back(absl::StrCat(charge.cost));
+}
+
+void AppendTrailingCharges(std::string_view tag, const std::vector<Charge>& charges,
+                           std::vector<std::string>& keys, std::vector<std::string>& args) {
+  for (const Charge& c : charges) {
+    keys.push_back(BucketKey(tag, c));
+    AppendChargeArgs(c, args);
+  }
+}
+
+std::optional<Status> RefusalOfReply(const redis::Reply& reply,
+                                     const std::vector<Charge>& charges) {
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.size() != 3 ||
+      reply.elements[0].str != "quota") {
+    return std::nullopt;
+  }
+  const int64_t i = reply.elements[1].integer;
+  if (i < 1 || static_cast<size_t>(i) > charges.size()) {
+    return absl::InternalError("redis: a quota refusal names no charge of the call");
+  }
+  return QuotaRefusal(charges[static_cast<size_t>(i) - 1],
+                      absl::Milliseconds(reply.elements[2].integer));
 }
 
 }  // namespace concord::quota

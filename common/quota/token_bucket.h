@@ -28,14 +28,29 @@
 //   concord_charge(charges)                  0 when every bucket was charged, otherwise
 //                                            {index of the first bucket short of tokens (1-based),
 //                                             milliseconds until it holds the cost}
+//   concord_charge_trailing(own_keys)        concord_charge of the charges declared LAST: their
+//                                            keys after the script's own `own_keys` KEYS, their
+//                                            ARGV (3 each) at the end of ARGV; 0 when there are
+//                                            none. For a script whose ARGV has a variable tail
+//                                            (AppendTrailingCharges builds both):
+//
+//   local refused = concord_charge_trailing(3)
+//   if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+//   ... and for the script's own tail: for i = first, #ARGV - 3 * (#KEYS - 3) do ...
+//
+//   quota::AppendTrailingCharges("gl", charges, keys, args);  // after the script's own
+//   if (auto refused = quota::RefusalOfReply(reply, charges)) return *refused;
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/identity/agency_id.h"
 #include "common/quota/quota_table.h"
+#include "common/redis/reply.h"
+#include "common/status/status.h"
 
 namespace concord::quota {
 
@@ -83,6 +98,11 @@ local function concord_charge(charges)
   end
   return 0
 end
+local function concord_charge_trailing(own_keys)
+  local nq = #KEYS - own_keys
+  if nq <= 0 then return 0 end
+  return concord_charge(concord_charges(own_keys + 1, #ARGV - 3 * nq + 1, nq))
+end
 )lua";
 
 /// concord:{<tag>}:quota:<quota name>:<type>/<id>
@@ -93,5 +113,14 @@ inline std::string BucketKey(std::string_view tag, const Charge& charge) {
 
 /// Appends burst, refill per second and cost (3 ARGV) of `charge`.
 void AppendChargeArgs(const Charge& charge, std::vector<std::string>& args);
+
+/// Appends the bucket keys of `charges` (under `tag`) to `keys` and their ARGV to `args`, after
+/// everything the script declares itself: for scripts that call concord_charge_trailing.
+void AppendTrailingCharges(std::string_view tag, const std::vector<Charge>& charges,
+                           std::vector<std::string>& keys, std::vector<std::string>& args);
+
+/// The refusal (QuotaRefusal) of a script's reply {'quota', i, ms}; nullopt for any other reply.
+/// INTERNAL when `i` names no charge.
+std::optional<Status> RefusalOfReply(const redis::Reply& reply, const std::vector<Charge>& charges);
 
 }  // namespace concord::quota

@@ -76,6 +76,11 @@ std::vector<std::string> Guidebook::SuspendedAmong(const std::vector<std::string
   return out;
 }
 
+std::vector<quota::Charge> Guidebook::ChargesOf(const AgencyId& caller, quota::Quota q) const {
+  if (options_.quotas == nullptr) return {};
+  return {quota::Charge{q, caller, options_.quotas->Bucket(caller.type, q), 1}};
+}
+
 Status Guidebook::CheckPublisherRight(const AgencyId& caller) {
   StatusOr<bool> holds = directory_.HoldsPublisherRight(caller);
   if (holds.status().code() == absl::StatusCode::kNotFound) holds = false;
@@ -147,7 +152,8 @@ StatusOr<PublishResult> Guidebook::Publish(const AgencyId& caller,
                      .sha256 = sha,
                      .audience = std::vector<std::string>(audience.begin(), audience.end()),
                      .now = clock_.Now(),
-                     .previous_suspended = {}};
+                     .previous_suspended = {},
+                     .charges = ChargesOf(caller, quota::Quota::kPublish)};
   if (v.version > 1) {
     CONCORD_ASSIGN_OR_RETURN(std::vector<std::string> previous,
                              store_.Audience(v.guideline_id, v.version - 1));
@@ -197,8 +203,10 @@ StatusOr<WithdrawResult> Guidebook::Withdraw(const AgencyId& caller,
                            store_.Audience(w.guideline_id, w.version));
   CONCORD_ASSIGN_OR_RETURN(
       bool duplicate,
-      store_.Withdraw(WithdrawWrite{
-          .signed_withdrawal = sw, .now = now, .suspended = SuspendedAmong(audience)}));
+      store_.Withdraw(WithdrawWrite{.signed_withdrawal = sw,
+                                    .now = now,
+                                    .suspended = SuspendedAmong(audience),
+                                    .charges = ChargesOf(caller, quota::Quota::kPublish)}));
   return WithdrawResult{.recorded_at = now, .duplicate = duplicate};
 }
 
@@ -402,7 +410,8 @@ StatusOr<AckResult> Guidebook::Acknowledge(const AgencyId& caller, std::string_v
                       "NOT_ADDRESSED");
   }
   CONCORD_ASSIGN_OR_RETURN(AckOutcome outcome,
-                           store_.Acknowledge(gid, version, caller.Key(), sha256, clock_.Now()));
+                           store_.Acknowledge(gid, version, caller.Key(), sha256, clock_.Now(),
+                                              ChargesOf(caller, quota::Quota::kAck)));
   CONCORD_ASSIGN_OR_RETURN(bool member, store_.InAudience(gid, version, caller.Key()));
   return AckResult{.record = outcome.record,
                    .duplicate = outcome.duplicate,

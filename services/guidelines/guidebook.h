@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/authz/policy.h"
 #include "common/guideline/guideline.h"
+#include "common/quota/token_bucket.h"
 #include "common/time/clock.h"
 #include "services/guidelines/compliance.h"
 #include "services/guidelines/guideline_directory.h"
@@ -42,6 +43,10 @@ struct GuidebookOptions {
   absl::Duration replay_window = absl::Minutes(5);
   /// List reads every version's summary: this many at most (INTERNAL beyond).
   size_t max_versions = 10000;
+  /// The process's quota table (null: no quota): Publish and Withdraw charge the caller's
+  /// `publish` bucket, Acknowledge its `ack` bucket (duplicates included), inside the store's
+  /// script; beyond it RESOURCE_EXHAUSTED QUOTA_EXCEEDED with RetryInfo (common/quota).
+  const quota::QuotaTable* quotas = nullptr;
 };
 
 /// What the caller's agency is to a version.
@@ -160,6 +165,8 @@ class Guidebook {
   StatusOr<ComplianceResult> Figures(const VersionMeta& meta, absl::Time now);
   std::vector<std::string> SuspendedAmong(const std::vector<std::string>& agency_keys) const;
   Status CheckPublisherRight(const AgencyId& caller);
+  /// The charge of one call on `caller`'s bucket `quota`; empty without a quota table.
+  std::vector<quota::Charge> ChargesOf(const AgencyId& caller, quota::Quota quota) const;
 
   GuidelineStore& store_;
   GuidelineDirectory& directory_;

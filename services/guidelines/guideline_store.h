@@ -21,6 +21,7 @@
 
 #include "absl/time/time.h"
 #include "common/guideline/guideline.h"
+#include "common/quota/token_bucket.h"
 #include "common/status/status.h"
 #include "services/guidelines/compliance.h"
 #include "services/guidelines/version_rules.h"
@@ -44,6 +45,9 @@ struct PublishWrite {
   /// Audience agencies of the superseded version (version - 1) suspended now: kept with its
   /// frozen figures. Ignored for version 1 or when that version froze already.
   std::vector<std::string> previous_suspended;
+  /// The publisher's publish bucket (empty: no quota), charged first: a refused publication
+  /// writes nothing (RESOURCE_EXHAUSTED QUOTA_EXCEEDED, common/quota/refusal.h).
+  std::vector<quota::Charge> charges;
 };
 
 /// What Publish did.
@@ -53,6 +57,8 @@ struct WithdrawWrite {
   guideline::SignedWithdrawal signed_withdrawal;
   absl::Time now = absl::UnixEpoch();
   std::vector<std::string> suspended;  // audience agencies suspended now (frozen figures)
+  /// The withdrawer's publish bucket (empty: no quota), charged first, duplicates included.
+  std::vector<quota::Charge> charges;
 };
 
 struct AckOutcome {
@@ -120,10 +126,13 @@ class GuidelineStore {
   virtual StatusOr<bool> Withdraw(const WithdrawWrite& write) = 0;
 
   /// Records the first acknowledgement of `agency_key` (later ones are duplicates that return
-  /// the first). NOT_FOUND; FAILED_PRECONDITION SHA256_MISMATCH or VERSION_WITHDRAWN.
+  /// the first). NOT_FOUND; FAILED_PRECONDITION SHA256_MISMATCH or VERSION_WITHDRAWN. `charges`
+  /// (the agency's ack bucket; empty: no quota) are charged first, duplicates included: a
+  /// refused acknowledgement (RESOURCE_EXHAUSTED QUOTA_EXCEEDED) writes nothing.
   virtual StatusOr<AckOutcome> Acknowledge(std::string_view guideline_id, int64_t version,
                                            const std::string& agency_key, std::string_view sha256,
-                                           absl::Time now) = 0;
+                                           absl::Time now,
+                                           const std::vector<quota::Charge>& charges) = 0;
 
   /// Every acknowledgement of a version, by agency key.
   virtual StatusOr<std::map<std::string, AckRecord>> Acks(std::string_view guideline_id,

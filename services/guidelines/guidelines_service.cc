@@ -334,20 +334,27 @@ Status GuidelinesService::Audit(const grpc::ServerContext& ctx, const Caller& ca
   return outcome;
 }
 
+bool GuidelinesService::Observe(const Caller& caller, const Status& outcome) {
+  return options_.quotas == nullptr || options_.quotas->Observe(caller.agency, outcome);
+}
+
 grpc::Status GuidelinesService::Publish(grpc::ServerContext* ctx, const v1::PublishRequest* request,
                                         v1::PublishResponse* response) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const v1::GuidelineVersion& pv = request->version();
   StatusOr<PublishResult> result = [&]() -> StatusOr<PublishResult> {
-    // Redis never fills silently: a new version is new data, refused at the watermark.
+    // Redis never fills silently: a new version is new data, refused at the watermark; and by
+    // this replica's recent refusal of the caller's publish bucket (no I/O). The bucket itself
+    // is charged in the store's script.
     if (options_.quotas != nullptr) {
-      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {}));
+      CONCORD_RETURN_IF_ERROR(options_.quotas->Admit(caller.agency, {quota::Quota::kPublish}));
     }
     CONCORD_ASSIGN_OR_RETURN(guideline::SignedVersion sv, guideline::SignedVersionFromProto(pv));
     return book_.Publish(caller.agency, sv);
   }();
-  if (options_.quotas != nullptr) (void)options_.quotas->Observe(caller.agency, result.status());
+  // A flood of refused calls is counted but audited once a minute per agency.
+  if (!Observe(caller, result.status())) return ToGrpcStatus(result.status());
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kCollection,
                                      Object(pv.guideline_id(), pv.version()), "Publish",
                                      result.status()));
@@ -369,10 +376,16 @@ grpc::Status GuidelinesService::Withdraw(grpc::ServerContext* ctx,
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const v1::Withdrawal& pw = request->withdrawal();
   StatusOr<WithdrawResult> result = [&]() -> StatusOr<WithdrawResult> {
+    // Withdrawals go on above the storage watermark, but are charged the publish bucket.
+    if (options_.quotas != nullptr) {
+      CONCORD_RETURN_IF_ERROR(
+          options_.quotas->AdmitRecent(caller.agency, {quota::Quota::kPublish}));
+    }
     CONCORD_ASSIGN_OR_RETURN(guideline::SignedWithdrawal sw,
                              guideline::SignedWithdrawalFromProto(pw));
     return book_.Withdraw(caller.agency, sw);
   }();
+  if (!Observe(caller, result.status())) return ToGrpcStatus(result.status());
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kAlteration,
                                      Object(pw.guideline_id(), pw.version()), "Withdraw",
                                      result.status()));
@@ -499,9 +512,17 @@ grpc::Status GuidelinesService::Acknowledge(grpc::ServerContext* ctx,
                 "printable ASCII characters, no name)"}}),
           "OFFICER_REQUIRED");
     }
+    // Acknowledgements go on above the storage watermark; each one (duplicates included) is
+    // charged the caller's ack bucket in the store's script, and a flood is answered here from
+    // this replica's recent refusal without I/O.
+    if (options_.quotas != nullptr) {
+      CONCORD_RETURN_IF_ERROR(options_.quotas->AdmitRecent(caller.agency, {quota::Quota::kAck}));
+    }
     return book_.Acknowledge(caller.agency, request->guideline_id(), request->version(),
                              request->sha256());
   }();
+  // Beyond the bucket a flood writes no audit record (one per agency and minute, and the metric).
+  if (!Observe(caller, result.status())) return ToGrpcStatus(result.status());
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kAlteration,
                                      Object(request->guideline_id(), request->version()),
                                      "Acknowledge", result.status()));

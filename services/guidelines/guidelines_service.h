@@ -55,7 +55,10 @@ struct GuidelinesMetrics {
 struct GuidelinesServiceOptions {
   size_t max_stream_queue = 256;  // events queued for a client that does not read, then it ends
   /// The process's quotas and storage watermark (common/quota): Publish is refused at the
-  /// watermark (acknowledgements and withdrawals are not). Null: none. Must outlive the service.
+  /// watermark (acknowledgements and withdrawals are not); Publish and Withdraw are charged the
+  /// caller's publish bucket, Acknowledge its ack bucket (the Guidebook's table, charged in the
+  /// store's scripts); refusals are counted here and audited once per agency, limit and minute.
+  /// Null: none. Must outlive the service.
   quota::QuotaChecker* quotas = nullptr;
 };
 
@@ -90,6 +93,9 @@ class GuidelinesService final
   /// (UNAVAILABLE): an operation is never left unaudited without the caller knowing.
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, const Status& outcome);
+  /// Counts a refusal by a quota; false when the call must not be audited (a refusal already
+  /// audited for the agency and limit within the minute).
+  bool Observe(const Caller& caller, const Status& outcome);
 
   Guidebook& book_;
   Distributor& distributor_;

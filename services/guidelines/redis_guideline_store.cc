@@ -33,6 +33,10 @@
 //                                      what was withdrawn, in order (XADD MAXLEN ~ 100000)
 //   channel concord:{gl}:events  PUBLISH of the feed id after each append (wakes every replica's
 //                                      distributor)
+//   concord:{gl}:quota:<quota>:<type>/<id>  HASH token bucket {t, ts} of the publishing or
+//                                      acknowledging agency (publish, ack; common/quota/
+//                                      token_bucket.h), charged first by the Publish, Withdraw and
+//                                      Acknowledge scripts: a refused call writes nothing
 // Guideline ids are [a-z0-9][a-z0-9-]{2,63}, so "<gid>@<n>" splits on '@' and keys never
 // collide. Nothing here is personal data: guidance texts, agency keys, hashes and times. The
 // acting officer of an acknowledgement is kept in its (sealed) audit record, not here.
@@ -49,6 +53,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/quota/token_bucket.h"
 #include "common/status/status_macros.h"
 
 namespace concord::guidelines {
@@ -186,10 +191,14 @@ std::string ReplyWord(const redis::Reply& r, size_t i) {
 //       8 published_at ns, 9 effective now "1"|"0", 10 effective_at ms, 11 previous suspended
 //       (space-separated), 12 member "<gid>@<n>", 13 channel, 14 audience count, 15.. keys
 //       (added 1000 per SADD).
+// Then the publisher's publish bucket, charged first (quota::AppendTrailingCharges).
 // Returns {'ok', feed id or ''} | {'dup'} | {'exists'} | {'conflict', latest} |
-//         {'not_owner', owner} | {'missing'}.
+//         {'not_owner', owner} | {'missing'} | {'quota', i, ms}.
 const redis::Script& PublishScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(8)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local n = tonumber(ARGV[2])
 local stored = redis.call('HMGET', KEYS[2], 'sha', 'sig')
 if stored[1] then
@@ -240,9 +249,13 @@ return {'ok', id}
 // Withdraw. KEYS: 1 version, 2 feed, 3 scheduled.
 // ARGV: 1 withdrawal bytes, 2 signature, 3 version sha, 4 now ns, 5 suspended (space-separated),
 //       6 gid, 7 n, 8 member, 9 channel.
-// Returns {'ok', feed id} | {'dup'} | {'missing'} | {'mismatch'} | {'already'}.
+// Then the withdrawer's publish bucket, charged first (duplicates included).
+// Returns {'ok', feed id} | {'dup'} | {'missing'} | {'mismatch'} | {'already'} | {'quota', i, ms}.
 const redis::Script& WithdrawScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(3)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local st = redis.call('HMGET', KEYS[1], 'sha', 'state', 'wd', 'wd_sig')
 if not st[1] then return {'missing'} end
 if st[1] ~= ARGV[3] then return {'mismatch'} end
@@ -265,9 +278,15 @@ return {'ok', id}
 }
 
 // Acknowledge. KEYS: 1 version, 2 acks. ARGV: 1 agency key, 2 sha, 3 now ns.
-// Returns {'ok', record} | {'dup', record} | {'missing'} | {'mismatch'} | {'withdrawn'}.
+// Then the agency's ack bucket, charged first: every acknowledgement that reaches the store is
+// audited, duplicates included, so every one of them costs a token.
+// Returns {'ok', record} | {'dup', record} | {'missing'} | {'mismatch'} | {'withdrawn'} |
+//         {'quota', i, ms}.
 const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(2)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local st = redis.call('HMGET', KEYS[1], 'sha', 'state', 'frozen_at')
 if not st[1] then return {'missing'} end
 if st[1] ~= ARGV[2] then return {'mismatch'} end
@@ -362,7 +381,9 @@ StatusOr<PublishOutcome> RedisGuidelineStore::Publish(const PublishWrite& w) {
                                    S(kFeedChannel),
                                    std::to_string(w.audience.size())};
   for (const std::string& a : w.audience) args.push_back(a);
+  quota::AppendTrailingCharges(kTag, w.charges, keys, args);
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(PublishScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, w.charges)) return *refused;
   const std::string word = ReplyWord(r, 0);
   const std::string name = v.Name();
   if (word == "ok") return PublishOutcome::kPublished;
@@ -499,13 +520,20 @@ StatusOr<bool> RedisGuidelineStore::InAudience(std::string_view gid, int64_t n,
 StatusOr<bool> RedisGuidelineStore::Withdraw(const WithdrawWrite& w) {
   const guideline::Withdrawal& wd = w.signed_withdrawal.withdrawal;
   const std::string name = guideline::VersionName(wd.guideline_id, wd.version);
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(
-          WithdrawScript(), {VersionKey(wd.guideline_id, wd.version), FeedKey(), ScheduledKey()},
-          {guideline::WithdrawalBytes(wd), w.signed_withdrawal.signature, wd.version_sha256,
-           Ns(w.now), absl::StrJoin(w.suspended, " "), wd.guideline_id, std::to_string(wd.version),
-           Member(wd.guideline_id, wd.version), S(kFeedChannel)}));
+  std::vector<std::string> keys = {VersionKey(wd.guideline_id, wd.version), FeedKey(),
+                                   ScheduledKey()};
+  std::vector<std::string> args = {guideline::WithdrawalBytes(wd),
+                                   w.signed_withdrawal.signature,
+                                   wd.version_sha256,
+                                   Ns(w.now),
+                                   absl::StrJoin(w.suspended, " "),
+                                   wd.guideline_id,
+                                   std::to_string(wd.version),
+                                   Member(wd.guideline_id, wd.version),
+                                   S(kFeedChannel)};
+  quota::AppendTrailingCharges(kTag, w.charges, keys, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(WithdrawScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, w.charges)) return *refused;
   const std::string word = ReplyWord(r, 0);
   if (word == "ok") return false;
   if (word == "dup") return true;
@@ -526,11 +554,14 @@ StatusOr<bool> RedisGuidelineStore::Withdraw(const WithdrawWrite& w) {
 
 StatusOr<AckOutcome> RedisGuidelineStore::Acknowledge(std::string_view gid, int64_t n,
                                                       const std::string& agency_key,
-                                                      std::string_view sha256, absl::Time now) {
+                                                      std::string_view sha256, absl::Time now,
+                                                      const std::vector<quota::Charge>& charges) {
   const std::string name = guideline::VersionName(gid, n);
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
-                           redis_.Eval(AckScript(), {VersionKey(gid, n), AckKey(gid, n)},
-                                       {agency_key, S(sha256), Ns(now)}));
+  std::vector<std::string> keys = {VersionKey(gid, n), AckKey(gid, n)};
+  std::vector<std::string> args = {agency_key, S(sha256), Ns(now)};
+  quota::AppendTrailingCharges(kTag, charges, keys, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(AckScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, charges)) return *refused;
   const std::string word = ReplyWord(r, 0);
   if (word == "ok" || word == "dup") {
     return AckOutcome{ParseAck(ReplyWord(r, 1)), word == "dup"};

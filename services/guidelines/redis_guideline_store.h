@@ -42,7 +42,8 @@ class RedisGuidelineStore final : public GuidelineStore {
   StatusOr<bool> Withdraw(const WithdrawWrite& write) override;
   StatusOr<AckOutcome> Acknowledge(std::string_view guideline_id, int64_t version,
                                    const std::string& agency_key, std::string_view sha256,
-                                   absl::Time now) override;
+                                   absl::Time now,
+                                   const std::vector<quota::Charge>& charges) override;
   StatusOr<std::map<std::string, AckRecord>> Acks(std::string_view guideline_id,
                                                   int64_t version) override;
   StatusOr<std::vector<std::optional<AckRecord>>> AckedBy(

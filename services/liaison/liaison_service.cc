@@ -221,9 +221,9 @@ Status LiaisonService::CheckAnswerSignature(const Caller& caller, const v1::Requ
 
 Status LiaisonService::Write(const v1::Request* previous, const Outcome& outcome,
                              const AgencyId& caller) {
-  (void)caller;
   const absl::Time now = clock_.Now();
   RequestWrite w;
+  w.charges = ChargesOf(caller, quota::Quota::kLiaisonRequest);
   if (previous != nullptr) w.previous = *previous;
   w.next = outcome.next;
   w.entry = outcome.entry;
@@ -245,13 +245,24 @@ Status LiaisonService::Write(const v1::Request* previous, const Outcome& outcome
   return absl::OkStatus();
 }
 
-Status LiaisonService::AdmitNewData(const Caller& caller) {
+Status LiaisonService::AdmitNewData(const Caller& caller, quota::Quota bucket) {
   if (options_.quotas == nullptr) return absl::OkStatus();
-  return options_.quotas->Admit(caller.agency, {});
+  return options_.quotas->Admit(caller.agency, {bucket});
 }
 
-void LiaisonService::ObserveNewData(const Caller& caller, const Status& outcome) {
-  if (options_.quotas != nullptr) (void)options_.quotas->Observe(caller.agency, outcome);
+Status LiaisonService::AdmitCharged(const Caller& caller, quota::Quota bucket) {
+  if (options_.quotas == nullptr) return absl::OkStatus();
+  return options_.quotas->AdmitRecent(caller.agency, {bucket});
+}
+
+std::vector<quota::Charge> LiaisonService::ChargesOf(const AgencyId& agency,
+                                                     quota::Quota bucket) const {
+  if (options_.quotas == nullptr) return {};
+  return {options_.quotas->ChargeOf(agency, bucket, 1)};
+}
+
+bool LiaisonService::ObserveNewData(const Caller& caller, const Status& outcome) {
+  return options_.quotas == nullptr || options_.quotas->Observe(caller.agency, outcome);
 }
 
 grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
@@ -260,7 +271,7 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<Outcome> {
-    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller, quota::Quota::kLiaisonRequest));
     if (IsUnset(req->executor())) {
       return InvalidArgumentWithFields("invalid request", {{"executor", "required"}});
     }
@@ -292,7 +303,8 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
     return out;
   };
   StatusOr<Outcome> done = run();
-  ObserveNewData(caller, done.status());
+  // A flood of refused calls is counted but audited once a minute per agency.
+  if (!ObserveNewData(caller, done.status())) return ToGrpcStatus(done.status());
   const Status status =
       Audit(*ctx, caller, audit::Operation::kCollection,
             RequestObject(done.ok() ? done->next.request_id() : ""), "CreateRequest", done.status(),
@@ -310,6 +322,10 @@ grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest*
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   auto run = [&]() -> StatusOr<Outcome> {
+    // Moves on existing requests go on above the storage watermark, but are charged the
+    // caller's liaison_request bucket (in the store's script; here only this replica's recent
+    // refusal, without I/O).
+    CONCORD_RETURN_IF_ERROR(AdmitCharged(caller, quota::Quota::kLiaisonRequest));
     CONCORD_ASSIGN_OR_RETURN(v1::Request current, LoadAsParty(req->request_id(), caller));
     if (req->expected_version() <= 0) {
       return InvalidArgumentWithFields("expected_version required",
@@ -327,6 +343,7 @@ grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest*
     return out;
   };
   StatusOr<Outcome> done = run();
+  if (!ObserveNewData(caller, done.status())) return ToGrpcStatus(done.status());
   std::vector<std::string> recipients;
   if (done.ok()) {
     for (const AgencyId& a : done->notify) recipients.push_back(a.Key());
@@ -451,7 +468,7 @@ grpc::Status LiaisonService::CreateJit(grpc::ServerContext* ctx, const v1::Creat
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<std::string> member_keys;
   auto run = [&]() -> StatusOr<v1::Jit> {
-    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller, quota::Quota::kJitWrite));
     CONCORD_ASSIGN_OR_RETURN(std::vector<AgencyId> members,
                              CheckNewJit(*req, caller.agency, options_.trust_domain));
     for (size_t i = 0; i < members.size(); ++i) {
@@ -478,12 +495,13 @@ grpc::Status LiaisonService::CreateJit(grpc::ServerContext* ctx, const v1::Creat
     }
     jit.set_version(1);
     *jit.mutable_created_at() = ToProtoTime(now);
+    w.charges = ChargesOf(caller.agency, quota::Quota::kJitWrite);
     CONCORD_RETURN_IF_ERROR(store_.ApplyJit(w).status());
     member_keys = w.add_keys;
     return jit;
   };
   StatusOr<v1::Jit> jit = run();
-  ObserveNewData(caller, jit.status());
+  if (!ObserveNewData(caller, jit.status())) return ToGrpcStatus(jit.status());
   const Status status =
       Audit(*ctx, caller, audit::Operation::kCollection, JitObject(jit.ok() ? jit->jit_id() : ""),
             "CreateJit", jit.status(), member_keys);
@@ -617,7 +635,7 @@ grpc::Status LiaisonService::ShareInJit(grpc::ServerContext* ctx, const v1::Shar
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<std::string> recipients;
   auto run = [&]() -> StatusOr<v1::JitEntry> {
-    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller));
+    CONCORD_RETURN_IF_ERROR(AdmitNewData(caller, quota::Quota::kJitWrite));
     CONCORD_RETURN_IF_ERROR(CheckShare(*req));
     for (const auto& r : req->recipients()) recipients.push_back(AgencyKeyOf(r));
     v1::JitEntry e;
@@ -631,12 +649,13 @@ grpc::Status LiaisonService::ShareInJit(grpc::ServerContext* ctx, const v1::Shar
     // Security: the sharer and every recipient must be current members, checked in the same
     // script that appends to the ledger (a member removed a moment ago cannot slip in).
     CONCORD_ASSIGN_OR_RETURN(
-        int64_t seq, store_.AppendJitEntry(req->jit_id(), caller.agency.Key(), recipients, e));
+        int64_t seq, store_.AppendJitEntry(req->jit_id(), caller.agency.Key(), recipients, e,
+                                           ChargesOf(caller.agency, quota::Quota::kJitWrite)));
     e.set_seq(seq);
     return e;
   };
   StatusOr<v1::JitEntry> entry = run();
-  ObserveNewData(caller, entry.status());
+  if (!ObserveNewData(caller, entry.status())) return ToGrpcStatus(entry.status());
   const Status status = Audit(*ctx, caller, audit::Operation::kDisclosure, JitObject(req->jit_id()),
                               "ShareInJit", entry.status(), recipients);
   if (!status.ok()) return ToGrpcStatus(status);

@@ -50,8 +50,10 @@ struct LiaisonServiceOptions {
   ClockConfig clocks;
   absl::Duration watch_poll = absl::Milliseconds(250);  // WatchJit: new entries and membership
   /// The process's quotas and storage watermark (common/quota): CreateRequest, CreateJit and
-  /// ShareInJit are refused at the watermark. The per-agency cap on WatchJit streams is the
-  /// registry's (OpenCalls with a QuotaChecker). Null: none. Must outlive the service.
+  /// ShareInJit are refused at the watermark. CreateRequest and Act are charged the caller's
+  /// liaison_request bucket, CreateJit and ShareInJit its jit_write bucket, inside the store's
+  /// scripts. The per-agency cap on WatchJit streams is the registry's (OpenCalls with a
+  /// QuotaChecker). Null: none. Must outlive the service.
   quota::QuotaChecker* quotas = nullptr;
 };
 
@@ -92,10 +94,16 @@ class LiaisonService final : public v1::Liaison::Service {
 
  private:
   // Redis never fills silently: new requests, teams and ledger entries are refused at the
-  // storage watermark (RESOURCE_EXHAUSTED STORAGE_WATERMARK); the refusal is counted by agency
-  // type.
-  Status AdmitNewData(const Caller& caller);
-  void ObserveNewData(const Caller& caller, const Status& outcome);
+  // storage watermark (RESOURCE_EXHAUSTED STORAGE_WATERMARK), and by this replica's recent
+  // refusal of the caller's `bucket` (no I/O).
+  Status AdmitNewData(const Caller& caller, quota::Quota bucket);
+  // Moves on existing requests go on above the watermark: only the recent refusal of `bucket`.
+  Status AdmitCharged(const Caller& caller, quota::Quota bucket);
+  // One charge of `agency`'s `bucket`, made in the store's script (empty without quotas).
+  std::vector<quota::Charge> ChargesOf(const AgencyId& agency, quota::Quota bucket) const;
+  // Counts a refusal by agency type; false when the call must not be audited (a refusal of the
+  // same limit already audited for the agency within the minute).
+  bool ObserveNewData(const Caller& caller, const Status& outcome);
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, const Status& outcome,
                std::vector<std::string> recipients = {});

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/quota/token_bucket.h"
 #include "common/status/status.h"
 #include "concord/liaison/v1/liaison.pb.h"
 
@@ -49,6 +50,9 @@ struct RequestWrite {
   /// Every firing of next's running clocks (replaces those of previous).
   std::vector<PlannedFiring> firings;
   std::vector<ChangeNote> notes;
+  /// The acting agency's liaison_request bucket (empty: no quota), charged first: a refused
+  /// write (RESOURCE_EXHAUSTED QUOTA_EXCEEDED, common/quota/refusal.h) writes nothing.
+  std::vector<quota::Charge> charges;
 };
 
 /// One item of the outbox.
@@ -83,6 +87,8 @@ struct JitWrite {
   std::vector<std::string> add_keys;     // member agency keys added
   std::vector<std::string> remove_keys;  // member agency keys removed
   std::vector<v1::JitEntry> entries;     // appended (seq assigned by the store)
+  /// The acting agency's jit_write bucket (empty: no quota), charged first.
+  std::vector<quota::Charge> charges;
 };
 
 /// Implementations are thread-safe; every method may return UNAVAILABLE (storage unreachable);
@@ -129,10 +135,12 @@ class LiaisonStore {
   virtual StatusOr<int64_t> ApplyJit(const JitWrite& write) = 0;
   /// Appends `entry` when `actor_key` and every one of `recipient_keys` are current members
   /// (PERMISSION_DENIED NOT_A_JIT_MEMBER / FAILED_PRECONDITION RECIPIENT_NOT_A_MEMBER otherwise,
-  /// nothing written). Returns its seq.
+  /// nothing written). Returns its seq. `charges` (the actor's jit_write bucket; empty: no
+  /// quota) are charged first: RESOURCE_EXHAUSTED QUOTA_EXCEEDED, nothing written.
   virtual StatusOr<int64_t> AppendJitEntry(std::string_view jit_id, const std::string& actor_key,
                                            const std::vector<std::string>& recipient_keys,
-                                           const v1::JitEntry& entry) = 0;
+                                           const v1::JitEntry& entry,
+                                           const std::vector<quota::Charge>& charges) = 0;
   /// Entries with seq > after_seq, at most `max`, oldest first (seq filled in).
   virtual StatusOr<std::vector<v1::JitEntry>> JitEntries(std::string_view jit_id, int64_t after_seq,
                                                          int max) = 0;

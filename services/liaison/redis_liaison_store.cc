@@ -18,6 +18,10 @@
 //   concord:{lia}:jit:<jit_id>            HASH  j = serialized v1::Jit, v = version
 //   concord:{lia}:jitm:<jit_id>           SET   agency keys of the current members
 //   concord:{lia}:jitlog:<jit_id>         LIST  serialized v1::JitEntry (seq = index + 1)
+//   concord:{lia}:quota:<quota>:<agency_key>  HASH token bucket {t, ts} of the acting agency
+//                                         (liaison_request, jit_write; common/quota/
+//                                         token_bucket.h), charged first by Apply, ApplyJit and
+//                                         AppendJitEntry when the write carries charges
 // <clock> is ClockKindName(); <stage> "reminder" | "overdue" | "follow_up"; <type> TypeLabel().
 // Ids and agency keys contain neither '|' nor spaces.
 //
@@ -34,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/quota/token_bucket.h"
 #include "common/redis/keys.h"
 #include "common/redis/script.h"
 #include "common/status/status_macros.h"
@@ -104,9 +109,14 @@ std::string CountField(const v1::Request& r) {
 // Apply. KEYS: 1 req, 2 hist, 3 counts, 4 fire, 5 due, 6 outbox, 7 issuer party, 8 executor
 // party. ARGV: 1 mode, 2 expected version, 3 next version, 4 request bytes, 5 entry bytes,
 // 6 updated ms, 7 count field, 8 nfire, 9 ndue, 10 nnotes, 11 group, 12 request id; then
-// (fire ms, member) x nfire, (due ms, member) x ndue, (id, recipients, body) x nnotes.
+// (fire ms, member) x nfire, (due ms, member) x ndue, (id, recipients, body) x nnotes; then the
+// actor's liaison_request bucket (KEYS[9], last 3 ARGV), charged first.
+// Returns {'ok'} | {'exists'} | {'missing'} | {'stale', v} | {'quota', i, ms}.
 const redis::Script& ApplyScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(8)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == 'create' then
   if v then return {'exists'} end
@@ -188,9 +198,13 @@ return redis.call('XDEL', KEYS[1], unpack(ids))
 }
 
 // ApplyJit. KEYS: jit, members, log. ARGV: 1 mode, 2 expected version, 3 next version,
-// 4 jit bytes, 5 nadd, 6 nremove, 7 nentries; then add keys, remove keys, entries.
+// 4 jit bytes, 5 nadd, 6 nremove, 7 nentries; then add keys, remove keys, entries; then the
+// actor's jit_write bucket (KEYS[4], last 3 ARGV) when charged, charged first.
 const redis::Script& JitScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(3)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == 'create' then
   if v then return {'exists'} end
@@ -209,12 +223,16 @@ return {'ok', len}
   return *script;
 }
 
-// AppendJitEntry. KEYS: jit, members, log. ARGV: actor key, entry bytes, recipient keys...
+// AppendJitEntry. KEYS: jit, members, log. ARGV: actor key, entry bytes, recipient keys...; then
+// the actor's jit_write bucket (KEYS[4], last 3 ARGV) when charged, charged first.
 const redis::Script& ShareScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(3)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {'not_member'} end
-for i = 3, #ARGV do
+for i = 3, #ARGV - 3 * (#KEYS - 3) do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then return {'recipient', i - 3} end
 end
 return {'ok', redis.call('RPUSH', KEYS[3], ARGV[2])}
@@ -335,11 +353,11 @@ Status RedisLiaisonStore::Apply(const RequestWrite& w) {
     args.push_back(absl::StrJoin(n.recipients, " "));
     args.push_back(n.body);
   }
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
-                           redis_.Eval(ApplyScript(),
-                                       {ReqKey(id), HistKey(id), CountsKey(), FireKey(), DueKey(),
-                                        OutboxKey(), PartyKey(issuer), PartyKey(executor)},
-                                       args));
+  std::vector<std::string> keys = {ReqKey(id), HistKey(id), CountsKey(),      FireKey(),
+                                   DueKey(),   OutboxKey(), PartyKey(issuer), PartyKey(executor)};
+  quota::AppendTrailingCharges(kTag, w.charges, keys, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(ApplyScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, w.charges)) return *refused;
   if (r.elements.empty()) return Malformed("apply");
   const std::string& outcome = r.elements[0].str;
   if (outcome == "ok") return absl::OkStatus();
@@ -567,9 +585,10 @@ StatusOr<int64_t> RedisLiaisonStore::ApplyJit(const JitWrite& w) {
     if (!e.SerializeToString(&entry)) return absl::InternalError("cannot serialize entry");
     args.push_back(std::move(entry));
   }
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(JitScript(), {JitKey(id), JitMembersKey(id), JitLogKey(id)}, args));
+  std::vector<std::string> keys = {JitKey(id), JitMembersKey(id), JitLogKey(id)};
+  quota::AppendTrailingCharges(kTag, w.charges, keys, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(JitScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, w.charges)) return *refused;
   if (r.elements.empty()) return Malformed("team");
   const std::string& outcome = r.elements[0].str;
   if (outcome == "ok" && r.elements.size() > 1) return r.elements[1].integer;
@@ -586,15 +605,17 @@ StatusOr<int64_t> RedisLiaisonStore::ApplyJit(const JitWrite& w) {
 StatusOr<int64_t> RedisLiaisonStore::AppendJitEntry(std::string_view jit_id,
                                                     const std::string& actor_key,
                                                     const std::vector<std::string>& recipient_keys,
-                                                    const v1::JitEntry& entry) {
+                                                    const v1::JitEntry& entry,
+                                                    const std::vector<quota::Charge>& charges) {
   CONCORD_RETURN_IF_ERROR(CheckJitId(jit_id));
   std::string bytes;
   if (!entry.SerializeToString(&bytes)) return absl::InternalError("cannot serialize entry");
   std::vector<std::string> args = {actor_key, bytes};
   args.insert(args.end(), recipient_keys.begin(), recipient_keys.end());
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(ShareScript(), {JitKey(jit_id), JitMembersKey(jit_id), JitLogKey(jit_id)}, args));
+  std::vector<std::string> keys = {JitKey(jit_id), JitMembersKey(jit_id), JitLogKey(jit_id)};
+  quota::AppendTrailingCharges(kTag, charges, keys, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(ShareScript(), keys, args));
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, charges)) return *refused;
   if (r.elements.empty()) return Malformed("share");
   const std::string& outcome = r.elements[0].str;
   if (outcome == "ok" && r.elements.size() > 1) return r.elements[1].integer;

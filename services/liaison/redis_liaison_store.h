@@ -36,7 +36,8 @@ class RedisLiaisonStore final : public LiaisonStore {
   StatusOr<int64_t> ApplyJit(const JitWrite& write) override;
   StatusOr<int64_t> AppendJitEntry(std::string_view jit_id, const std::string& actor_key,
                                    const std::vector<std::string>& recipient_keys,
-                                   const v1::JitEntry& entry) override;
+                                   const v1::JitEntry& entry,
+                                   const std::vector<quota::Charge>& charges) override;
   StatusOr<std::vector<v1::JitEntry>> JitEntries(std::string_view jit_id, int64_t after_seq,
                                                  int max) override;
   StatusOr<bool> IsJitMember(std::string_view jit_id, const std::string& agency_key) override;

@@ -13,6 +13,7 @@
 
 #include "common/audit/audit_record.h"
 #include "common/audit/intake_audit_sink.h"
+#include "common/quota/token_bucket.h"
 #include "common/redis/redis_client.h"
 #include "common/redis/subscriber.h"
 #include "services/audit/audit_ingester.h"
@@ -192,6 +193,40 @@ TEST_F(RedisAclTest, TheStorageGuardsMayReadMemoryButNobodyChangesIt) {
     auto c = As(w);
     ExpectRefused(*c, {"INFO", "memory"});
     ExpectRefused(*c, {"CONFIG", "SET", "maxmemory", "1"});
+  }
+}
+
+// Test that the guidelines and liaison workloads charge their quota buckets (publish, ack;
+// liaison_request, jit_write) inside their scripts: TIME, HMGET, HSET and PEXPIRE of a bucket
+// under their own hash tag (common/quota/token_bucket.h), refused under another workload's.
+TEST_F(RedisAclTest, GuidelinesAndLiaisonChargeTheirQuotaBucketsInTheirScripts) {
+  static const redis::Script kCharge(std::string(quota::kTokenBucketLua) + R"lua(
+local refused = concord_charge_trailing(0)
+if refused ~= 0 then return 'refused' end
+return 'charged'
+)lua");
+  const AgencyId police{"concord.test", AgencyType::kPolice, "pz-1"};
+  struct Workload {
+    const char* name;
+    const char* tag;
+    quota::Quota bucket;
+  };
+  for (const Workload& w : {Workload{"guidelines", "gl", quota::Quota::kPublish},
+                            Workload{"guidelines", "gl", quota::Quota::kAck},
+                            Workload{"liaison", "lia", quota::Quota::kLiaisonRequest},
+                            Workload{"liaison", "lia", quota::Quota::kJitWrite}}) {
+    const std::vector<quota::Charge> charges = {
+        quota::Charge{w.bucket, police, quota::BucketSpec{10, 1}, 1}};
+    std::vector<std::string> keys, args;
+    quota::AppendTrailingCharges(w.tag, charges, keys, args);
+    auto c = As(w.name);
+    auto r = c->Eval(kCharge, keys, args);
+    ASSERT_TRUE(r.ok()) << w.name << ": " << r.status();
+    EXPECT_EQ(r->str, "charged") << w.name;
+    // Another workload's buckets stay out of reach.
+    std::vector<std::string> other_keys, other_args;
+    quota::AppendTrailingCharges("msg", charges, other_keys, other_args);
+    EXPECT_FALSE(c->Eval(kCharge, other_keys, other_args).ok()) << w.name;
   }
 }
 

@@ -157,5 +157,71 @@ TEST(QuotaSizing, AFloodIsRefusedAfterTheBurst) {
   }
 }
 
+// The write calls of guidelines and liaison (docs "Sizing"): a guideline set of 30 versions
+// republished in an hour (60 a day); 200 versions acknowledged from two terminals (400 in the
+// peak hour, 1,000 a day); the largest platform's 3,000 moves a day, 30 % in one hour; 500 JIT
+// shares a day. Never refused, for every agency type.
+TEST(QuotaSizing, GuidelinesAndLiaisonPeaksAreNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  struct Load {
+    Quota quota;
+    int64_t peak_hour;
+    int64_t per_day;
+  };
+  for (AgencyType type : kAllAgencyTypes) {
+    for (const Load& l :
+         {Load{Quota::kPublish, 30, 60}, Load{Quota::kAck, 400, 1000},
+          Load{Quota::kLiaisonRequest, 900, 3000}, Load{Quota::kJitWrite, 150, 500}}) {
+      const BucketSpec& spec = t.Bucket(type, l.quota);
+      EXPECT_EQ(Replay(spec, l.peak_hour, 3600, 1), l.peak_hour)
+          << AgencyTypeName(type) << " " << QuotaName(l.quota) << ": peak hour refused";
+      EXPECT_EQ(Replay(spec, l.per_day, 86400, 1), l.per_day)
+          << AgencyTypeName(type) << " " << QuotaName(l.quota) << ": peak day refused";
+    }
+  }
+}
+
+// The guidelines benchmark at its largest (--rounds 20): one publication a round by the
+// coordination unit, one acknowledgement a round by each police agency, within a few seconds.
+TEST(QuotaSizing, GuidelinesBenchmarkIsNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  EXPECT_EQ(Replay(t.Bucket(AgencyType::kCoordinationUnit, Quota::kPublish), 20, 20, 1), 20);
+  EXPECT_EQ(Replay(t.Bucket(AgencyType::kPolice, Quota::kAck), 20, 20, 1), 20);
+}
+
+// One agency flooding a write call of guidelines or liaison for 60 s (1,500 calls/s; 200
+// publications/s): at most the burst and a minute of refill passes, and most is refused.
+TEST(QuotaSizing, AGuidelinesOrLiaisonFloodIsRefusedAfterTheBurst) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    for (Quota q : {Quota::kPublish, Quota::kAck, Quota::kLiaisonRequest, Quota::kJitWrite}) {
+      const int64_t rate = q == Quota::kPublish ? 200 : 1500;
+      const BucketSpec spec = t.Bucket(type, q);
+      const int64_t passed = Replay(spec, rate * 60, 60, 1);
+      EXPECT_LE(passed, spec.burst + static_cast<int64_t>(spec.per_second * 60) + 1)
+          << AgencyTypeName(type) << " " << QuotaName(q);
+      EXPECT_LT(passed, rate * 60 / 50) << AgencyTypeName(type) << " " << QuotaName(q);
+    }
+  }
+}
+
+// Test that the buckets of guidelines and liaison are named and overridden like the others.
+TEST(QuotaTable, GuidelinesAndLiaisonBucketsAreOverridable) {
+  auto t = QuotaTable::Defaults().WithOverrides(
+      "coordination_unit.publish=10/0.5;*.ack=100/1;platform.liaison_request=50/0.1;"
+      "foreign_partner.jit_write=20/0.2");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->Bucket(AgencyType::kCoordinationUnit, Quota::kPublish), (BucketSpec{10, 0.5}));
+  EXPECT_EQ(t->Bucket(AgencyType::kPolice, Quota::kAck), (BucketSpec{100, 1}));
+  EXPECT_EQ(t->Bucket(AgencyType::kPlatform, Quota::kLiaisonRequest), (BucketSpec{50, 0.1}));
+  EXPECT_EQ(t->Bucket(AgencyType::kForeignPartner, Quota::kJitWrite), (BucketSpec{20, 0.2}));
+  for (std::string_view name : {"publish", "ack", "liaison_request", "jit_write"}) {
+    ASSERT_TRUE(ParseQuota(name).has_value()) << name;
+    EXPECT_EQ(QuotaName(*ParseQuota(name)), name);
+    EXPECT_FALSE(IsByteQuota(*ParseQuota(name)));
+  }
+  EXPECT_FALSE(QuotaTable::Defaults().WithOverrides("police.ack=0/1").ok());
+}
+
 }  // namespace
 }  // namespace concord::quota

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "common/crypto/encoding.h"
 #include "common/quota/storage_guard.h"
 #include "tests/services/guidelines/guidelines_test_util.h"
@@ -591,6 +592,110 @@ TEST_F(GuidelinesServiceTest, AtTheStorageWatermarkPublishIsRefusedButAcknowledg
           "concord_quota_refusals_total{agency_type=\"coordination_unit\",limit=\"storage\"} 1"),
       std::string::npos);
   ASSERT_TRUE(h_->redis().Command({"CONFIG", "SET", "maxmemory", "0"}).ok());
+}
+
+// The publish and ack buckets (common/quota, docs/operations.md "Quotas and limits") made small
+// so that a few calls exhaust them; everything else as the host builds it.
+class GuidelinesQuotaTest : public GuidelinesServiceTest {
+ protected:
+  void SetUp() override {
+    h_ = std::make_unique<GuidelinesHarness>(std::function<void(ServerOptions&)>{},
+                                             "*.ack=3/0.001;*.publish=2/0.001");
+    icu_ = h_->Register(T::kCoordinationUnit, "icu-thb");
+    p1_ = h_->Register(T::kPolice, "pz-one");
+    p2_ = h_->Register(T::kPolice, "pz-two");
+  }
+
+  size_t AuditedCalls(const Agent& a, const std::string& method) {
+    size_t n = 0;
+    for (const audit::AuditEvent& e : h_->audit().events()) {
+      if (e.agency == a.id && absl::EndsWith(e.method, method)) ++n;
+    }
+    return n;
+  }
+
+  static void ExpectQuotaRefusal(const Status& s, const std::string& limit,
+                                 const std::string& subject) {
+    ASSERT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    EXPECT_EQ(ReasonOf(s), "QUOTA_EXCEEDED");
+    EXPECT_EQ(ReasonMetadataOf(s)["limit"], limit);
+    EXPECT_GT(RetryDelayOf(s), absl::Seconds(10));
+    EXPECT_NE(RetryDelayOf(s), absl::InfiniteDuration());
+    ASSERT_EQ(QuotaViolationsOf(s).size(), 1u);
+    EXPECT_EQ(QuotaViolationsOf(s)[0].field, subject);
+  }
+};
+
+// Test that acknowledgements, duplicates included, are charged the agency's ack bucket inside the
+// store's script: within it a duplicate is answered idempotently (the first acknowledgement
+// stands); beyond it a flood is refused with RESOURCE_EXHAUSTED, RetryInfo and QuotaFailure,
+// writes nothing and leaves one audit record a minute (not one per call), counted by agency type
+// only; another agency of the same type acknowledges undisturbed.
+TEST_F(GuidelinesQuotaTest, AcknowledgementFloodIsRefusedBeyondTheAckBucketWithoutAuditRecords) {
+  ASSERT_TRUE(h_->Publish(icu_, h_->Draft(icu_, "ack-flood", 1, {T::kPolice})).ok());
+  const gv1::GetResponse got = MustGet(p1_, "ack-flood");
+  const std::string sha = got.version().sha256();
+  StatusOr<gv1::AcknowledgeResponse> first = Ack(p1_, "ack-flood", 1, sha);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->duplicate());
+  for (int i = 0; i < 2; ++i) {
+    StatusOr<gv1::AcknowledgeResponse> again = Ack(p1_, "ack-flood", 1, sha);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(again->duplicate());
+    EXPECT_EQ(again->acknowledged_at().seconds(), first->acknowledged_at().seconds());
+  }
+  EXPECT_EQ(AuditedCalls(p1_, "/Acknowledge"), 3u);
+  auto stored = h_->redis().Command({"HGET", "concord:{gl}:ack:ack-flood:1", p1_.id.Key()});
+  ASSERT_TRUE(stored.ok());
+  const std::string record = stored->str;
+
+  for (int i = 0; i < 20; ++i) {
+    ExpectQuotaRefusal(Ack(p1_, "ack-flood", 1, sha).status(), "ack", "agency:police/pz-one");
+  }
+  EXPECT_EQ(AuditedCalls(p1_, "/Acknowledge"), 4u);  // 3 answered, 1 for 20 refusals
+  stored = h_->redis().Command({"HGET", "concord:{gl}:ack:ack-flood:1", p1_.id.Key()});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->str, record);
+  const std::string exposition = h_->metrics().Serialize();
+  EXPECT_NE(
+      exposition.find("concord_quota_refusals_total{agency_type=\"police\",limit=\"ack\"} 20"),
+      std::string::npos);
+  EXPECT_EQ(exposition.find("pz-one"), std::string::npos);
+
+  StatusOr<gv1::AcknowledgeResponse> other = Ack(p2_, "ack-flood", 1, sha);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->duplicate());
+}
+
+// Test that publications and withdrawals are charged the publisher's publish bucket inside the
+// store's script: beyond it a new version is refused (RESOURCE_EXHAUSTED QUOTA_EXCEEDED,
+// RetryInfo, QuotaFailure) and nothing of it is stored.
+TEST_F(GuidelinesQuotaTest, PublishBucketRefusesTheNextVersionAndStoresNothing) {
+  ASSERT_TRUE(h_->Publish(icu_, h_->Draft(icu_, "quota-one", 1, {T::kPolice})).ok());
+  ASSERT_TRUE(h_->Publish(icu_, h_->Draft(icu_, "quota-two", 1, {T::kPolice})).ok());
+  ExpectQuotaRefusal(h_->Publish(icu_, h_->Draft(icu_, "quota-three", 1, {T::kPolice})).status(),
+                     "publish", "agency:coordination_unit/icu-thb");
+  auto exists = h_->redis().Command({"EXISTS", "concord:{gl}:g:quota-three"});
+  ASSERT_TRUE(exists.ok());
+  EXPECT_EQ(exists->integer, 0);
+  EXPECT_EQ(Get(icu_, "quota-three").code(), absl::StatusCode::kNotFound);
+  // A withdrawal is charged the same bucket: refused too, the version stays in force.
+  const gv1::GetResponse got = MustGet(icu_, "quota-one");
+  guideline::Withdrawal w{.guideline_id = "quota-one",
+                          .version = 1,
+                          .version_sha256 = got.version().sha256(),
+                          .withdrawn_by = icu_.id,
+                          .withdrawn_at = h_->clock().Now(),
+                          .reason = "published in error"};
+  StatusOr<guideline::SignedWithdrawal> sw = guideline::SignWithdrawal(w, icu_.signing);
+  ASSERT_TRUE(sw.ok());
+  ExpectQuotaRefusal(icu_.Client().Withdraw(*sw).status(), "publish",
+                     "agency:coordination_unit/icu-thb");
+  EXPECT_FALSE(MustGet(icu_, "quota-one").status().has_withdrawal());
+  EXPECT_NE(
+      h_->metrics().Serialize().find(
+          "concord_quota_refusals_total{agency_type=\"coordination_unit\",limit=\"publish\"} 2"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -112,7 +112,9 @@ inline std::unique_ptr<grpc::ClientContext> Ctx(const std::string& officer = "of
 
 class GuidelinesHarness {
  public:
-  explicit GuidelinesHarness(const std::function<void(ServerOptions&)>& tweak = {}) {
+  /// `quota_overrides`: --quotas applied to the default quota table (e.g. "*.ack=3/0.001").
+  explicit GuidelinesHarness(const std::function<void(ServerOptions&)>& tweak = {},
+                             const std::string& quota_overrides = "") {
     redis_server_ = ::concord::testing::RedisServer::Start({});
     EXPECT_NE(redis_server_, nullptr);
     // The module logs in as its workload's ACL user (concord-guidelines), the directory module as
@@ -126,8 +128,11 @@ class GuidelinesHarness {
     // cap on streams, as the host builds them.
     // The storage guard reads INFO memory as concord-guidelines (granted for it); polled by hand.
     storage_ = std::make_unique<quota::StorageGuard>(*redis_, metrics_);
-    quotas_ = std::make_unique<quota::QuotaChecker>(quota::QuotaTable::Defaults(), metrics_,
-                                                    SystemClock::Get(), storage_.get());
+    StatusOr<quota::QuotaTable> table =
+        quota::QuotaTable::Defaults().WithOverrides(quota_overrides);
+    EXPECT_TRUE(table.ok()) << table.status();
+    quotas_ = std::make_unique<quota::QuotaChecker>(*std::move(table), metrics_, SystemClock::Get(),
+                                                    storage_.get());
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
                                                  server::OpenCallsOptions{.quotas = quotas_.get()});
     cfg_.trust_domain = kTd;

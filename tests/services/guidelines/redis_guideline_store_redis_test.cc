@@ -102,22 +102,22 @@ TEST_F(RedisGuidelineStoreTest, ConcurrentPublishersNeverForkTheHistory) {
 TEST_F(RedisGuidelineStoreTest, AcknowledgementsCountOnceAndAfterTheFreezeAreFlagged) {
   PublishWrite w = Write("g", 1, kNow);
   ASSERT_TRUE(store_->Publish(w).ok());
-  StatusOr<AckOutcome> first = store_->Acknowledge("g", 1, "police/a", w.sha256, kNow);
+  StatusOr<AckOutcome> first = store_->Acknowledge("g", 1, "police/a", w.sha256, kNow, {});
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->duplicate);
   EXPECT_TRUE(first->record.before_freeze);
   StatusOr<AckOutcome> again =
-      store_->Acknowledge("g", 1, "police/a", w.sha256, kNow + absl::Hours(1));
+      store_->Acknowledge("g", 1, "police/a", w.sha256, kNow + absl::Hours(1), {});
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->record.at, kNow);
-  EXPECT_EQ(store_->Acknowledge("g", 1, "police/b", std::string(32, 'x'), kNow).status().code(),
+  EXPECT_EQ(store_->Acknowledge("g", 1, "police/b", std::string(32, 'x'), kNow, {}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   PublishWrite w2 = Write("g", 2, kNow + absl::Hours(2));
   w2.now = kNow + absl::Hours(2);
   w2.previous_suspended = {"police/b"};
   ASSERT_TRUE(store_->Publish(w2).ok());
   StatusOr<AckOutcome> late =
-      store_->Acknowledge("g", 1, "police/b", w.sha256, kNow + absl::Hours(3));
+      store_->Acknowledge("g", 1, "police/b", w.sha256, kNow + absl::Hours(3), {});
   ASSERT_TRUE(late.ok());
   EXPECT_FALSE(late->record.before_freeze);
   EXPECT_EQ(store_->Get("g", 1)->frozen_suspended, (std::vector<std::string>{"police/b"}));
@@ -150,12 +150,12 @@ TEST_F(RedisGuidelineStoreTest, WithdrawalIsRecordedOnce) {
   guideline::SignedWithdrawal sw{
       {"g", 1, w.sha256, A(AgencyType::kCoordinationUnit, "icu"), kNow, "error"},
       std::string(64, 'w')};
-  EXPECT_FALSE(*store_->Withdraw({sw, kNow, {}}));
-  EXPECT_TRUE(*store_->Withdraw({sw, kNow, {}}));
+  EXPECT_FALSE(*store_->Withdraw({sw, kNow, {}, {}}));
+  EXPECT_TRUE(*store_->Withdraw({sw, kNow, {}, {}}));
   guideline::SignedWithdrawal other = sw;
   other.withdrawal.reason = "another";
-  EXPECT_EQ(ReasonOf(store_->Withdraw({other, kNow, {}}).status()), "ALREADY_WITHDRAWN");
-  EXPECT_EQ(ReasonOf(store_->Acknowledge("g", 1, "police/a", w.sha256, kNow).status()),
+  EXPECT_EQ(ReasonOf(store_->Withdraw({other, kNow, {}, {}}).status()), "ALREADY_WITHDRAWN");
+  EXPECT_EQ(ReasonOf(store_->Acknowledge("g", 1, "police/a", w.sha256, kNow, {}).status()),
             "VERSION_WITHDRAWN");
   StatusOr<StoredVersion> v = store_->Get("g", 1);
   ASSERT_TRUE(v->withdrawal.has_value());

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/clients/directory_keys.h"
 #include "common/crypto/ed25519.h"
@@ -101,7 +102,8 @@ class LiaisonServiceTest : public ::testing::Test {
     // The quotas and the registry of open calls with the per-agency cap on streams, as the host
     // builds them (a cap of 2 streams so that the test of the cap stays small).
     quotas_ = std::make_unique<quota::QuotaChecker>(
-        *quota::QuotaTable::Defaults().WithOverrides("*.streams=2"), metrics_, SystemClock::Get());
+        *quota::QuotaTable::Defaults().WithOverrides(QuotaOverrides()), metrics_,
+        SystemClock::Get());
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
                                                  server::OpenCallsOptions{.quotas = quotas_.get()});
     service_ = std::make_unique<LiaisonService>(
@@ -126,6 +128,9 @@ class LiaisonServiceTest : public ::testing::Test {
   }
 
   void TearDown() override { server_.reset(); }
+
+  /// --quotas of the fixture's process.
+  virtual std::string QuotaOverrides() const { return "*.streams=2"; }
 
   Agent MakeAgent(AgencyType type, std::string id, std::map<std::string, std::string> attrs) {
     Agent a;
@@ -566,6 +571,137 @@ TEST_F(LiaisonServiceTest, WatchJitStreamsCountAgainstTheAgencyCap) {
   EXPECT_NE(metrics_.Serialize().find(
                 "concord_quota_refusals_total{agency_type=\"police\",limit=\"streams\"} 1"),
             std::string::npos);
+}
+
+// The liaison_request and jit_write buckets (common/quota) made small so that a few calls exhaust
+// them.
+class LiaisonQuotaTest : public LiaisonServiceTest {
+ protected:
+  std::string QuotaOverrides() const override {
+    return "*.streams=2;*.liaison_request=3/0.001;*.jit_write=3/0.001";
+  }
+
+  size_t Refusals(const Agent& a, const std::string& method) {
+    size_t n = 0;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.agency == a.id && e.outcome == "RESOURCE_EXHAUSTED" &&
+          absl::EndsWith(e.method, method)) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  static void ExpectQuotaRefusal(const grpc::Status& g, const std::string& limit,
+                                 const std::string& subject) {
+    ASSERT_EQ(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << g.error_message();
+    const Status s = FromGrpcStatus(g);
+    EXPECT_EQ(concord::ReasonOf(s), "QUOTA_EXCEEDED");
+    EXPECT_EQ(ReasonMetadataOf(s)["limit"], limit);
+    EXPECT_GT(RetryDelayOf(s), absl::Seconds(10));
+    EXPECT_NE(RetryDelayOf(s), absl::InfiniteDuration());
+    ASSERT_EQ(QuotaViolationsOf(s).size(), 1u);
+    EXPECT_EQ(QuotaViolationsOf(s)[0].field, subject);
+  }
+};
+
+// Test that CreateRequest and Act are charged the acting agency's liaison_request bucket inside
+// the store's script: beyond it the next order and the next move are refused with
+// RESOURCE_EXHAUSTED, RetryInfo and QuotaFailure, store nothing and leave one audit record for a
+// flood; each agency has its own bucket.
+TEST_F(LiaisonQuotaTest, LiaisonRequestBucketRefusesTheNextOrderAndTheNextMove) {
+  std::vector<v1::Request> orders;
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s;
+    orders.push_back(Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, false, &s));
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status s;
+    Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, false, &s);
+    ExpectQuotaRefusal(s, "liaison_request", "agency:magistrate/ij-bruxelles");
+  }
+  EXPECT_EQ(Refusals(judge_, "/CreateRequest"), 1u);  // five refusals, one record
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(judge_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 3);
+
+  // The platform's own bucket: three answers pass, the fourth move is refused, nothing written.
+  grpc::Status s;
+  orders.push_back(Order(prosecutor_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, false, &s));
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (int i = 0; i < 3; ++i) {
+    v1::RequestResponse acted;
+    s = platform_a_.stub->Act(Ctx().get(), SignedAnswer(orders[i], platform_a_), &acted);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  v1::RequestResponse acted;
+  s = platform_a_.stub->Act(Ctx().get(), SignedAnswer(orders[3], platform_a_), &acted);
+  ExpectQuotaRefusal(s, "liaison_request", "agency:platform/socialnet");
+  v1::GetRequestRequest get;
+  get.set_request_id(orders[3].request_id());
+  v1::GetRequestResponse got;
+  ASSERT_TRUE(prosecutor_.stub->GetRequest(Ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.request().state(), v1::REQUEST_STATE_ISSUED);
+  EXPECT_EQ(got.history_size(), 1);
+  const std::string exposition = metrics_.Serialize();
+  EXPECT_NE(exposition.find("concord_quota_refusals_total{agency_type=\"magistrate\","
+                            "limit=\"liaison_request\"} 5"),
+            std::string::npos);
+  EXPECT_NE(exposition.find("concord_quota_refusals_total{agency_type=\"platform\","
+                            "limit=\"liaison_request\"} 1"),
+            std::string::npos);
+}
+
+// Test that CreateJit and ShareInJit are charged the acting agency's jit_write bucket inside the
+// store's scripts: beyond it the next share and the next team are refused (RESOURCE_EXHAUSTED,
+// RetryInfo, QuotaFailure) and the ledger is unchanged.
+TEST_F(LiaisonQuotaTest, JitWriteBucketRefusesTheNextShareAndTheNextTeam) {
+  v1::CreateJitRequest create;
+  create.set_reference("JIT-BE-NL-2026-02");
+  *create.add_members() = partner_.proto();
+  v1::JitResponse jit;
+  grpc::Status s = police_.stub->CreateJit(Ctx().get(), create, &jit);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string jit_id = jit.jit().jit_id();
+  v1::ShareInJitRequest share;
+  share.set_jit_id(jit_id);
+  share.set_kind(v1::JIT_ENTRY_KIND_EVIDENCE);
+  share.set_message_id("msg-jit-evidence-0002");
+  share.set_envelope_sha256(std::string(64, 'c'));
+  v1::EvidenceRef* e = share.add_evidence();
+  e->set_message_id("msg-jit-evidence-0002");
+  e->set_sha256(std::string(64, 'd'));
+  e->set_size_bytes(100);
+  *share.add_recipients() = partner_.proto();
+  v1::ShareInJitResponse shared;
+  for (int i = 0; i < 2; ++i) {
+    s = police_.stub->ShareInJit(Ctx().get(), share, &shared);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  auto before = store_->JitEntries(jit_id, 0, 100);
+  ASSERT_TRUE(before.ok());
+  for (int i = 0; i < 4; ++i) {
+    s = police_.stub->ShareInJit(Ctx().get(), share, &shared);
+    ExpectQuotaRefusal(s, "jit_write", "agency:police/dju-spoc");
+  }
+  s = police_.stub->CreateJit(Ctx().get(), create, &jit);
+  ExpectQuotaRefusal(s, "jit_write", "agency:police/dju-spoc");
+  auto after = store_->JitEntries(jit_id, 0, 100);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), before->size());
+  EXPECT_EQ(Refusals(police_, "/ShareInJit"), 1u);
+  // The partner's own bucket is untouched.
+  s = partner_.stub->ShareInJit(
+      Ctx().get(),
+      [&] {
+        v1::ShareInJitRequest r = share;
+        r.clear_recipients();
+        *r.add_recipients() = police_.proto();
+        return r;
+      }(),
+      &shared);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 }  // namespace
