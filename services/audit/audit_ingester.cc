@@ -96,7 +96,10 @@ StatusOr<uint64_t> AuditIngester::IngestPending() {
                                                kMaxConflicts, " times in a row"));
       }
       if (conflicts >= 2) {
-        std::uniform_int_distribution<int64_t> pause(0, std::min<int64_t>(10'000, 50 << conflicts));
+        // At most 10 ms: the shift is capped (50 << 26 overflows an int, and a negative bound
+        // made the pause unbounded: a worker asleep for ever, a shutdown that never ends).
+        std::uniform_int_distribution<int64_t> pause(
+            0, std::min<int64_t>(10'000, int64_t{50} << std::min(conflicts, 8)));
         std::this_thread::sleep_for(std::chrono::microseconds(pause(jitter_)));
       }
       continue;

@@ -7,6 +7,7 @@
 //   concord-bench messaging --target 127.0.0.1:7443 --pki var/pki --messages 10000
 //       --sent-file sent.txt --retry --no-subscribe
 //   concord-bench drain --target 127.0.0.1:7443 --pki var/pki --expect-file sent.txt
+//   concord-bench messaging --target ipv4:127.0.0.1:7443,127.0.0.1:7444 ...   (two replicas)
 //
 // Without --target it starts its own stack on free loopback ports: redis-server (AOF everysec,
 // temporary directory), a PKI made by scripts/pki.sh, and the real concord-server binary. It
@@ -108,9 +109,10 @@ struct Options {
   std::string pki_script;
   std::string ed25519_backend;  // passed to the server it starts ("" = server default)
   std::vector<std::string> server_args;
-  int64_t server_pid = 0;  // --target: sample this pid's CPU and RSS
-  std::string sent_file;   // one line per Send that returned OK: "<id> <rcpt>,<rcpt>..."
-  bool retry = false;      // retry UNAVAILABLE / DEADLINE_EXCEEDED with the same envelope
+  int64_t server_pid = 0;   // --target: sample this pid's CPU and RSS
+  std::string sent_file;    // one line per Send that returned OK: "<id> <rcpt>,<rcpt>..."
+  bool retry = false;       // retry UNAVAILABLE / DEADLINE_EXCEEDED with the same envelope
+  int deadline_ms = 10000;  // deadline of each Send attempt
   bool no_subscribe = false;
   int ack_linger_ms = 50;  // acks wait at most this long to fill a batch (0: send at once)
   int driver_threads = 2;
@@ -120,6 +122,7 @@ struct Options {
   // drain
   std::string expect_file;
   double quiet_seconds = 2;
+  std::string missing_file;  // drain: one line per missing delivery, "<id> <recipient>"
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -173,8 +176,14 @@ std::string AgencyLocalId(int i) {
   return buf;
 }
 
+// A target "ipv4:127.0.0.1:P1,127.0.0.1:P2" names several replicas: calls are spread over them
+// (round_robin) and a replica that goes away is skipped; the certificate is checked for 127.0.0.1.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const TlsFiles& tls) {
   grpc::ChannelArguments args;
+  if (target.rfind("ipv4:", 0) == 0) {
+    args.SetLoadBalancingPolicyName("round_robin");
+    args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "127.0.0.1");
+  }
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
@@ -456,6 +465,8 @@ struct DriverResult {
   int64_t started = 0;
   bool exhausted = false;
   std::map<int, int64_t> error_codes;
+  std::map<int, int64_t> attempt_codes;  // every failed attempt, retried or not
+  int64_t max_attempt_ns = 0;            // the longest attempt (a hang shows here)
   double window_s = 0;
   int64_t last_completion_ns = 0;
 };
@@ -482,6 +493,8 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     std::vector<int64_t> lat;
     int64_t ok_window = 0, ok_total = 0, errors = 0, retries = 0, last_done = 0;
     std::map<int, int64_t> codes;
+    std::map<int, int64_t> attempt_codes;
+    int64_t max_attempt = 0;
     bool exhausted = false;
     int outstanding = 0;
 
@@ -529,6 +542,8 @@ DriverResult RunDriver(const DriverConfig& cfg) {
         continue;
       }
       const int64_t done = NowNs();
+      max_attempt = std::max(max_attempt, done - c->start_ns);
+      if (!c->status.ok()) ++attempt_codes[static_cast<int>(c->status.error_code())];
       if (c->status.ok()) {
         ++ok_total;
         last_done = done;
@@ -576,6 +591,8 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     result.exhausted = result.exhausted || exhausted;
     result.last_completion_ns = std::max(result.last_completion_ns, last_done);
     for (auto [code, n] : codes) result.error_codes[code] += n;
+    for (auto [code, n] : attempt_codes) result.attempt_codes[code] += n;
+    result.max_attempt_ns = std::max(result.max_attempt_ns, max_attempt);
   };
 
   std::vector<std::thread> threads;
@@ -937,6 +954,7 @@ int RunMessaging(Options o) {
   cfg.warmup_end_ns = warmup_end;
   cfg.end_ns = end;
   cfg.retry = o.retry;
+  cfg.deadline = std::chrono::milliseconds(o.deadline_ms);
   cfg.request = [&](int64_t k) -> const grpc::ByteBuffer& {
     return requests[static_cast<size_t>(k)];
   };
@@ -997,6 +1015,10 @@ int RunMessaging(Options o) {
   for (auto [code, count] : send.error_codes) {
     std::cout << "send: error code " << code << " x" << count << "\n";
   }
+  for (auto [code, count] : send.attempt_codes) {
+    std::cout << "send: attempt code " << code << " x" << count << "\n";
+  }
+  std::cout << "send: max_attempt_ms=" << send.max_attempt_ns / 1'000'000 << "\n";
   std::cout << "send: " << Fmt(sends_per_s, 0) << " sends/s  p50=" << Fmt(send.latency.Ms(0.5))
             << " p90=" << Fmt(send.latency.Ms(0.9)) << " p99=" << Fmt(send.latency.Ms(0.99))
             << " p999=" << Fmt(send.latency.Ms(0.999)) << " max=" << Fmt(send.latency.Ms(1.0))
@@ -1184,6 +1206,8 @@ int RunDrain(const Options& o) {
   }
   StopSubscribers(subs);
 
+  std::ofstream missing_out;
+  if (!o.missing_file.empty()) missing_out.open(o.missing_file);
   int64_t raw = 0, unique_expected = 0, missing = 0, duplicates = 0, unexpected = 0,
           wrong_recipient = 0, redeliveries = 0;
   for (auto& s : subs.subs) {
@@ -1204,7 +1228,9 @@ int RunDrain(const Options& o) {
     }
     int64_t agency_missing = 0;
     for (const std::string& id : want) {
-      if (!seen.count(id)) ++agency_missing;
+      if (seen.count(id)) continue;
+      ++agency_missing;
+      if (missing_out) missing_out << id << " " << s->agency->key << "\n";
     }
     missing += agency_missing;
     if (agency_missing > 0) {
@@ -1308,6 +1334,9 @@ int main(int argc, char** argv) {
   msg->add_flag("--retry", o.retry,
                 "retry UNAVAILABLE/DEADLINE_EXCEEDED/ABORTED with the same envelope (idempotent "
                 "by id) for up to 90 s per message");
+  msg->add_option("--deadline-ms", o.deadline_ms, "deadline of each Send attempt")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
   msg->add_flag("--no-subscribe", o.no_subscribe, "do not subscribe (deliveries left for drain)");
   msg->add_option("--driver-threads", o.driver_threads, "client CompletionQueue threads")
       ->capture_default_str();
@@ -1326,6 +1355,8 @@ int main(int argc, char** argv) {
       ->add_option("--quiet-seconds", o.quiet_seconds,
                    "after the last expected delivery, wait this long for duplicates")
       ->capture_default_str();
+  drain->add_option("--missing-file", o.missing_file,
+                    "write '<id> <recipient>' for every expected delivery that did not arrive");
   // concord-bench guidelines (guidelines_bench.cc): distribution to N subscribed agencies.
   concord::bench::GuidelineBenchOptions guideline_options;
   guideline_options.server_binary = o.server_binary;

@@ -225,6 +225,64 @@ TEST_F(AuditIngesterTest, TwoIngestersMakeOneChainWithEveryRecordExactlyOnce) {
 }
 
 // A rewound head (records beyond it) is tampering: nothing is chained, nothing is lost.
+// A store whose compare-and-set always loses (another ingester always first); the rest is
+// the real Redis store.
+class AlwaysLosingStore final : public AuditStore {
+ public:
+  explicit AlwaysLosingStore(AuditStore& real) : real_(real) {}
+  StatusOr<ChainHead> GetHead() override { return real_.GetHead(); }
+  StatusOr<uint64_t> CountRecords() override { return real_.CountRecords(); }
+  StatusOr<std::vector<std::optional<std::string>>> GetRecords(
+      const std::vector<uint64_t>& seqs) override {
+    return real_.GetRecords(seqs);
+  }
+  StatusOr<std::vector<uint64_t>> ListIndex(const IndexSelector& index, uint64_t before_seq,
+                                            size_t limit) override {
+    return real_.ListIndex(index, before_seq, limit);
+  }
+  StatusOr<Checkpoint> PutCheckpoint(const Checkpoint& cp) override {
+    return real_.PutCheckpoint(cp);
+  }
+  StatusOr<std::vector<StoredCheckpoint>> ListCheckpoints(uint64_t from_seq,
+                                                          uint64_t to_seq) override {
+    return real_.ListCheckpoints(from_seq, to_seq);
+  }
+  StatusOr<std::optional<Checkpoint>> LatestCheckpoint() override {
+    return real_.LatestCheckpoint();
+  }
+  StatusOr<std::vector<std::vector<std::string>>> ReadIntakes(
+      const std::vector<std::string>& workloads, size_t max_each) override {
+    return real_.ReadIntakes(workloads, max_each);
+  }
+  StatusOr<std::vector<uint64_t>> IntakeLengths(
+      const std::vector<std::string>& workloads) override {
+    return real_.IntakeLengths(workloads);
+  }
+  StatusOr<ChainAppendResult> AppendFromIntakes(
+      const ChainHead& expected, const std::vector<ChainEntry>&,
+      const std::vector<std::pair<std::string, size_t>>&) override {
+    return ChainAppendResult{.appended = false, .head = expected};
+  }
+
+ private:
+  AuditStore& real_;
+};
+
+// Test that a long losing streak ends in ABORTED after kMaxConflicts tries with pauses of at
+// most 10 ms each (before the fix, from the 26th loss on, the pause bound overflowed and the
+// worker slept for ever: a replica's audit ingestion and its shutdown hung, found by
+// fault.redis_sigkill with two replicas).
+TEST_F(AuditIngesterTest, ALosingStreakEndsInAbortedWithinBoundedPauses) {
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("m0")).ok());
+  AlwaysLosingStore losing(*store_);
+  AuditIngester ingester(losing, key_, clock_, nullptr, Options());
+  const absl::Time start = absl::Now();
+  auto chained = ingester.IngestPending();
+  EXPECT_EQ(chained.status().code(), absl::StatusCode::kAborted) << chained.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // 32 pauses of at most 10 ms, and I/O
+  EXPECT_EQ(Length("messaging"), 1);                 // nothing consumed
+}
+
 TEST_F(AuditIngesterTest, TamperedHeadStopsIngestionWithoutLosingEntries) {
   ASSERT_TRUE(sinks_["messaging"]->Append(Event("a")).ok());
   ASSERT_EQ(*ingester_->IngestPending(), 1u);
