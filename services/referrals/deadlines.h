@@ -22,8 +22,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 struct DeadlineConfig {  // legal defaults; configurable
   absl::Duration centre_response = absl::Hours(24);
   absl::Duration reflection = absl::Hours(24 * 45);

@@ -40,8 +40,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 enum class Party { kReferrer, kCentre, kMagistrate, kImmigrationOffice };
 
 /// "referrer", "centre", "magistrate", "immigration office".

@@ -26,8 +26,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 inline constexpr size_t kMaxLanguages = 10;
 inline constexpr size_t kMaxRegionLength = 64;
 inline constexpr size_t kMaxCaseReferenceLength = 64;
