@@ -31,6 +31,11 @@
 //     NOTIFICATIONs and NOTHING else (no inbox, no directory change, no audit, no health).
 //     Ownership (sender/recipient of the message, H2 permission, notification kind) is checked
 //     by services/messaging.
+//   - liaison.*: Belgian police (single point of contact) and magistrates, and foreign partners,
+//     issue international requests; platforms only execute the orders addressed to them; only
+//     the request's issuer and executor see it (own). The platform desk (DSA art. 18 links) is
+//     the police's. JIT: police and magistrates lead; members (also social inspection and
+//     foreign partners) use the team's ledger (own: current members only).
 //   - guidelines.* (issue 11): publishing and withdrawing guidance is for the types that can hold
 //     the publisher right, the directory attribute guideline_publisher (common/attributes: the
 //     coordination unit by default; a magistrates' college if given it): `own`, the right and the
@@ -72,6 +77,19 @@ constexpr std::string_view kReferralsRefer = "referrals.refer";
 constexpr std::string_view kReferralsRoute = "referrals.route";
 constexpr std::string_view kReferralsParty = "referrals.party";
 constexpr std::string_view kReferralsSealed = "referrals.sealed_record";
+constexpr std::string_view kLiaisonIssue = "liaison.issue";
+constexpr std::string_view kLiaisonParty = "liaison.party";
+constexpr std::string_view kLiaisonDesk = "liaison.platform_desk";
+constexpr std::string_view kLiaisonJitLead = "liaison.jit_lead";
+constexpr std::string_view kLiaisonJitMember = "liaison.jit_member";
+constexpr std::string_view kIssueRule =
+    "the pair of agency types the request type allows, and for e-Evidence orders the "
+    "magistrate_role (docs/liaison.md \"Who may order what\")";
+constexpr std::string_view kRequestParty =
+    "the caller must be the request's issuer or executor (anyone else: NOT_FOUND); the move table "
+    "of the type decides which side moves (docs/liaison.md)";
+constexpr std::string_view kJitMember =
+    "the caller must be a current member of the team; adding and removing members is the lead's";
 constexpr std::string_view kDraftOwner = "only the referring agency works on its drafts";
 constexpr std::string_view kCaseParty =
     "the caller must be a party of the case (referring agency, receiving centre, magistrate, "
@@ -146,6 +164,25 @@ Row CaseParties() {
   return m;
 }
 
+// Liaison (issue 12): Belgian magistrates and police, foreign partners issue requests; platforms
+// execute the orders addressed to them; the JIT ledger is for police, magistrates, social
+// inspection and foreign partners (members only).
+Row LiaisonIssuers() {
+  return {{P::kPolice, D::kAllowOwn},
+          {P::kMagistrate, D::kAllowOwn},
+          {P::kForeignPartner, D::kAllowOwn}};
+}
+Row LiaisonParties() {
+  Row m = LiaisonIssuers();
+  m[P::kPlatform] = D::kAllowOwn;
+  return m;
+}
+Row JitMembers() {
+  return {{P::kPolice, D::kAllowOwn},
+          {P::kMagistrate, D::kAllowOwn},
+          {P::kSocialInspection, D::kAllowOwn},
+          {P::kForeignPartner, D::kAllowOwn}};
+}
 // ---- guidelines (issue 11) ----
 constexpr std::string_view kGuidelinesPublish = "guidelines.publish";
 constexpr std::string_view kGuidelinesCompliance = "guidelines.compliance";
@@ -230,6 +267,26 @@ std::vector<MethodPolicy> BuildTable() {
       {"/concord.referrals.v1.Referrals/History", kReferralsParty, CaseParties(), kCaseParty},
       {"/concord.referrals.v1.Referrals/UpdateSealed", kReferralsParty, CaseParties(), kCaseParty},
       {"/concord.referrals.v1.Referrals/OpenSealed", kReferralsSealed, CaseParties(), kSealedParty},
+      // concord.liaison.v1.Liaison
+      {"/concord.liaison.v1.Liaison/CreateRequest", kLiaisonIssue, LiaisonIssuers(), kIssueRule},
+      {"/concord.liaison.v1.Liaison/Act", kLiaisonParty, LiaisonParties(), kRequestParty},
+      {"/concord.liaison.v1.Liaison/GetRequest", kLiaisonParty, LiaisonParties(), kRequestParty},
+      {"/concord.liaison.v1.Liaison/ListRequests", kLiaisonParty, LiaisonParties(), kRequestParty},
+      {"/concord.liaison.v1.Liaison/LinkNotification", kLiaisonDesk, {{P::kPolice, D::kAllow}}, ""},
+      {"/concord.liaison.v1.Liaison/ListLinkedNotifications",
+       kLiaisonDesk,
+       {{P::kPolice, D::kAllow}},
+       ""},
+      {"/concord.liaison.v1.Liaison/CreateJit",
+       kLiaisonJitLead,
+       {{P::kPolice, D::kAllow}, {P::kMagistrate, D::kAllow}},
+       ""},
+      {"/concord.liaison.v1.Liaison/AddJitMember", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/LeaveJit", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/GetJit", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/ShareInJit", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/ListJitEntries", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/WatchJit", kLiaisonJitMember, JitMembers(), kJitMember},
       // concord.guidelines.v1.Guidelines
       {"/concord.guidelines.v1.Guidelines/Publish", kGuidelinesPublish, GuidelinePublishers(),
        kPublisherRule},

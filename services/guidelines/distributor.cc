@@ -257,6 +257,7 @@ std::vector<OutEvent> Distributor::LiveEventsLocked(const Cached& c, const Agenc
 }
 
 bool Distributor::Poll() {
+  std::lock_guard<std::mutex> pass(poll_mu_);
   if (!book_.store().PromoteDue(book_.clock().Now(), kPromoteBatch).ok()) return false;
   for (int batch = 0; batch < kMaxBatchesPerPoll; ++batch) {
     std::string after;
@@ -344,6 +345,10 @@ void Distributor::WorkerLoop() {
 }
 
 void Distributor::Backlog(const Job& job) {
+  // Catch up with the feed first: the follower may not have read a version published just
+  // before this stream opened, and the backlog must not offer the version it superseded. A
+  // failed pass (store unavailable) leaves the view as it is; the reads below then fail too.
+  Poll();
   const AgencyId agency = job.subscriber->agency();
   std::string position;
   std::vector<std::shared_ptr<const StoredVersion>> versions;

@@ -132,6 +132,9 @@ class Distributor {
   void WorkerLoop();
   /// One pass: promote due versions, read and handle new feed entries (at most 100 batches).
   /// False when the store was unavailable (the next pass retries from the same position).
+  /// Passes are serialised (poll_mu_): the follower runs them, and so does every backlog before
+  /// it reads the replica's view, so that a stream opened after a publication never starts from
+  /// a view older than that publication (read-your-writes across agencies and replicas).
   bool Poll();
   Status LoadInitial();
   StatusOr<std::shared_ptr<const StoredVersion>> Load(const std::string& guideline_id,
@@ -149,6 +152,7 @@ class Distributor {
   DistributorMetrics& metrics_;
   const DistributorOptions options_;
 
+  std::mutex poll_mu_;  // serialises Poll() passes (taken before mu_, never inside it)
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes the follower (guarded by mu_)
   std::condition_variable work_cv_;

@@ -45,7 +45,7 @@ class RedisAclTest : public ::testing::Test {
     ASSERT_TRUE(admin_->Command({"HSET", audit::HeadKey(), "seq", "1", "hash", "h"}).ok());
     ASSERT_TRUE(admin_->Command({"HSET", audit::CheckpointsKey(), "1", "cp"}).ok());
     ASSERT_TRUE(admin_->Command({"ZADD", audit::CheckpointIndexKey(), "1", "1"}).ok());
-    for (const char* w : {"directory", "messaging", "referrals", "guidelines"}) {
+    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
       ASSERT_TRUE(admin_->Command({"RPUSH", audit::IntakeKey(w), "pending"}).ok());
     }
   }
@@ -73,7 +73,7 @@ class RedisAclTest : public ::testing::Test {
     EXPECT_EQ(Run(*admin_, {"HGET", audit::HeadKey(), "seq"}), "1");
     EXPECT_EQ(Run(*admin_, {"HGET", audit::CheckpointsKey(), "1"}), "cp");
     EXPECT_EQ(Run(*admin_, {"ZCARD", audit::CheckpointIndexKey()}), "1");
-    for (const char* w : {"directory", "messaging", "referrals", "guidelines"}) {
+    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
       EXPECT_EQ(Run(*admin_, {"LINDEX", audit::IntakeKey(w), "0"}), "pending") << w;
     }
   }
@@ -139,9 +139,10 @@ class RedisAclTest : public ::testing::Test {
 };
 
 TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
-  EXPECT_THAT(server_->acl_users(), ::testing::UnorderedElementsAre(
-                                        "concord-audit", "concord-directory", "concord-messaging",
-                                        "concord-referrals", "concord-guidelines"));
+  EXPECT_THAT(server_->acl_users(),
+              ::testing::UnorderedElementsAre("concord-audit", "concord-directory",
+                                              "concord-messaging", "concord-referrals",
+                                              "concord-guidelines", "concord-liaison"));
   redis::RedisConfig anonymous = server_->admin_config();
   anonymous.user.clear();
   anonymous.password.clear();
@@ -155,6 +156,10 @@ TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
 
 TEST_F(RedisAclTest, ACompromisedReferralsPodCannotWriteTheDirectoryOrTheAuditLog) {
   CompromisedPodIsContained("referrals", "messaging");
+}
+
+TEST_F(RedisAclTest, ACompromisedLiaisonPodCannotWriteTheDirectoryOrTheAuditLog) {
+  CompromisedPodIsContained("liaison", "referrals");
 }
 
 TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLog) {

@@ -78,7 +78,7 @@ out=$(redis-cli --no-auth-warning -p "$port" --user default --pass "" PING 2>&1 
 if printf '%s' "$out" | grep -q -e WRONGPASS -e NOAUTH; then passes=$((passes + 1)); echo "ok   nobody logs in as default"; else fails=$((fails + 1)); echo "FAIL login as default: $out"; fi
 
 NOPERM='NOPERM'
-for u in concord-directory concord-audit concord-messaging concord-referrals; do
+for u in concord-directory concord-audit concord-messaging concord-referrals concord-liaison; do
   expect "$u" "PING"                         '^PONG$'   PING
   expect "$u" "FLUSHALL refused"             "$NOPERM"  FLUSHALL
   expect "$u" "KEYS refused"                 "$NOPERM"  KEYS '*'

@@ -14,6 +14,7 @@
 
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/liaison/v1/liaison.grpc.pb.h"
 
 namespace concord::authz {
 namespace {
@@ -135,6 +136,34 @@ TEST(PolicyTable, DocumentedChoices) {
           << PrincipalName(p) << " " << m;
     }
   }
+}
+
+// Test that every RPC of concord.liaison.v1 has a row, and the liaison choices of
+// docs/security.md: platforms only act on the orders addressed to them (never issue, never the
+// desk or a team), the coordination unit, reception centres, the Immigration Office and every
+// admin identity reach no liaison method at all.
+TEST(PolicyTable, LiaisonRowsAndChoices) {
+  using P = Principal;
+  const auto* service =
+      concord::liaison::v1::Request::descriptor()->file()->FindServiceByName("Liaison");
+  ASSERT_NE(service, nullptr);
+  for (int i = 0; i < service->method_count(); ++i) {
+    const std::string path = "/" + service->full_name() + "/" + service->method(i)->name();
+    const MethodPolicy* row = FindPolicy(path);
+    ASSERT_NE(row, nullptr) << "no policy for " << path;
+    for (P p : {P::kCoordinationUnit, P::kReceptionCentre, P::kImmigrationOffice,
+                P::kDirectoryAdmin, P::kAuditReviewer, P::kConcordService, P::kOtherAdmin}) {
+      EXPECT_EQ(row->DecisionFor(p), Decision::kDeny) << PrincipalName(p) << " " << path;
+    }
+    const std::string name = service->method(i)->name();
+    const bool platform_may = name == "Act" || name == "GetRequest" || name == "ListRequests";
+    EXPECT_EQ(row->DecisionFor(P::kPlatform), platform_may ? Decision::kAllowOwn : Decision::kDeny)
+        << path;
+  }
+  EXPECT_EQ(FindPolicy("/concord.liaison.v1.Liaison/LinkNotification")->DecisionFor(P::kPolice),
+            Decision::kAllow);
+  EXPECT_EQ(FindPolicy("/concord.liaison.v1.Liaison/LinkNotification")->DecisionFor(P::kMagistrate),
+            Decision::kDeny);
 }
 
 // Concord's service identities (admin/concord-*, keys mounted in service pods) may Send

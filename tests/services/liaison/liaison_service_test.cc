@@ -1,0 +1,415 @@
+// Component test of concord.liaison.v1 over real mTLS, behind the real authorization table
+// (common/authz in a ServerRunner, as in production), with a real redis-server (the service
+// connects as the concord-liaison ACL user), directory records in the directory's own format
+// (keys and typed attributes: magistrate_role, time_zone) and the live-revocation registry. The
+// calendar is the recording test double of the domain tests; notifications go to a recording
+// sender through the real outbox.
+#include "services/liaison/liaison_service.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "common/clients/directory_keys.h"
+#include "common/crypto/ed25519.h"
+#include "common/crypto/x25519.h"
+#include "common/notify/message_ids.h"
+#include "common/notify/notifier_secret.h"
+#include "common/server/open_calls.h"
+#include "common/status/grpc_status.h"
+#include "services/liaison/notifier.h"
+#include "services/liaison/redis_liaison_store.h"
+#include "tests/services/liaison/liaison_test_util.h"
+#include "tests/support/fakes.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/secure_server.h"
+#include "tests/support/test_pki.h"
+
+namespace concord::liaison {
+namespace {
+
+constexpr char kLocalTd[] = "concord.test";
+
+class AuditRecorder final : public audit::AuditSink {
+ public:
+  Status Append(const audit::AuditEvent& event) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(event);
+    return absl::OkStatus();
+  }
+  std::vector<audit::AuditEvent> events() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<audit::AuditEvent> events_;
+};
+
+class RecordingSender final : public notify::NotificationSender {
+ public:
+  Status Send(const notify::Notification& n, std::string_view) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sent_.push_back(n);
+    return absl::OkStatus();
+  }
+  std::vector<notify::Notification> sent() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<notify::Notification> sent_;
+};
+
+struct Agent {
+  AgencyId id;
+  crypto::Ed25519PrivateKey signing = crypto::Ed25519PrivateKey::Generate();
+  crypto::X25519PrivateKey sealing = crypto::X25519PrivateKey::Generate();
+  std::unique_ptr<v1::Liaison::Stub> stub;
+  concord::common::v1::AgencyId proto() const { return AgencyIdToProto(id); }
+};
+
+std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  ctx->AddMetadata("concord-officer", "officer-7");
+  return ctx;
+}
+
+std::string ReasonOf(const grpc::Status& s) { return concord::ReasonOf(FromGrpcStatus(s)); }
+
+class LiaisonServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_server_ = concord::testing::RedisServer::Start({});
+    ASSERT_NE(redis_server_, nullptr);
+    redis_ = redis::RedisClient::Create(redis_server_->config());
+    directory_writer_ = redis::RedisClient::Create(redis_server_->admin_config());
+    store_ = std::make_unique<RedisLiaisonStore>(*redis_);
+    directory_ = std::make_unique<clients::DirectoryReader>(*redis_, kLocalTd);
+    calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
+    service_ = std::make_unique<LiaisonService>(
+        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(), calendar_,
+        LiaisonServiceOptions{.trust_domain = kLocalTd, .clocks = ClockConfig{}});
+    outbox_source_ = std::make_unique<LiaisonOutbox>(*store_, kLocalTd);
+    outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
+                                                     LiaisonNotifierOptions("test"));
+    server_ = std::make_unique<concord::testing::SecureTestServer>(pki_, metrics_, revocations_,
+                                                                   calls_.get());
+    ASSERT_TRUE(server_->Start({service_.get()}).ok());
+    judge_ = MakeAgent(AgencyType::kMagistrate, "ij-bruxelles",
+                       {{"magistrate_role", "investigating_judge"}});
+    prosecutor_ =
+        MakeAgent(AgencyType::kMagistrate, "parquet-bxl", {{"magistrate_role", "prosecutor"}});
+    police_ = MakeAgent(AgencyType::kPolice, "dju-spoc", {});
+    social_ = MakeAgent(AgencyType::kSocialInspection, "sis-bxl", {});
+    partner_ = MakeAgent(AgencyType::kForeignPartner, "nl-om", {{"time_zone", "Europe/Amsterdam"}});
+    platform_a_ = MakeAgent(AgencyType::kPlatform, "socialnet", {});
+    platform_b_ = MakeAgent(AgencyType::kPlatform, "videohost", {});
+  }
+
+  void TearDown() override { server_.reset(); }
+
+  Agent MakeAgent(AgencyType type, std::string id, std::map<std::string, std::string> attrs) {
+    Agent a;
+    a.id = AgencyId{kLocalTd, type, id};
+    nlohmann::json j = {{"type", std::string(AgencyTypeName(type))},
+                        {"id", id},
+                        {"display_name", "Agency " + id},
+                        {"jurisdiction", "BE"},
+                        {"specialisations", nlohmann::json::array()},
+                        {"languages", {"fr"}},
+                        {"signing_public_key_pem", a.signing.PublicKey().ToPem()},
+                        {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
+                        {"capacity", 0},
+                        {"state", "active"},
+                        {"attributes", attrs}};
+    EXPECT_TRUE(directory_writer_
+                    ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
+                               j.dump(), "version", "1"})
+                    .ok());
+    a.stub = v1::Liaison::NewStub(server_->Channel(pki_.AgencyTls(type, id)));
+    return a;
+  }
+
+  v1::Request Order(Agent& issuer, Agent& platform, v1::DataCategory category, bool emergency,
+                    grpc::Status* status = nullptr) {
+    v1::CreateRequestRequest req;
+    req.set_type(v1::REQUEST_TYPE_PRODUCTION_ORDER);
+    *req.mutable_executor() = platform.proto();
+    req.set_data_category(category);
+    req.set_offence_max_years(10);
+    req.set_emergency(emergency);
+    req.set_do_not_inform_user(true);
+    req.set_order_message_id("msg-order-0000000001");
+    v1::RequestResponse resp;
+    grpc::Status s = issuer.stub->CreateRequest(Ctx().get(), req, &resp);
+    if (status != nullptr) *status = s;
+    return resp.request();
+  }
+
+  v1::ActRequest SignedAnswer(const v1::Request& r, const Agent& by) {
+    v1::ActRequest a;
+    a.set_request_id(r.request_id());
+    a.set_expected_version(r.version());
+    a.set_move(v1::MOVE_ANSWER);
+    v1::EvidenceRef* e = a.add_evidence();
+    e->set_message_id("msg-evidence-000001");
+    e->set_sha256(std::string(64, 'b'));
+    e->set_size_bytes(4096);
+    a.set_answer_signature(
+        *by.signing.Sign(AnswerSigningBytes(r.request_id(), r.version() + 1, a.evidence())));
+    return a;
+  }
+
+  concord::testing::TestPki pki_{kLocalTd};
+  std::unique_ptr<concord::testing::RedisServer> redis_server_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<redis::RedisClient> directory_writer_;
+  std::unique_ptr<RedisLiaisonStore> store_;
+  std::unique_ptr<clients::DirectoryReader> directory_;
+  metrics::Metrics metrics_;
+  AuditRecorder audit_;
+  RecordingSender sender_;
+  testing::RecordingCalendar calendar_;
+  concord::testing::NoRevocations revocations_;
+  std::unique_ptr<server::OpenCalls> calls_;
+  std::unique_ptr<LiaisonService> service_;
+  notify::MessageIds ids_ =
+      *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 's')),
+                                  "admin/concord-liaison", kNotificationIdPrefix);
+  std::unique_ptr<LiaisonOutbox> outbox_source_;
+  std::unique_ptr<notify::OutboxWorker> outbox_;
+  std::unique_ptr<concord::testing::SecureTestServer> server_;
+  Agent judge_, prosecutor_, police_, social_, partner_, platform_a_, platform_b_;
+};
+
+// Test that a platform sees only the orders addressed to it: another platform cannot list,
+// read or answer them (NOT_FOUND, as for an order that does not exist), and the addressee
+// answers with a signed evidence list.
+TEST_F(LiaisonServiceTest, PlatformSeesAndAnswersOnlyItsOwnOrders) {
+  grpc::Status s;
+  const v1::Request order = Order(judge_, platform_a_, v1::DATA_CATEGORY_CONTENT, false, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(order.state(), v1::REQUEST_STATE_ISSUED);
+
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(platform_b_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 0);
+  ASSERT_TRUE(platform_a_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  ASSERT_EQ(listed.requests_size(), 1);
+  EXPECT_EQ(listed.requests(0).request_id(), order.request_id());
+
+  v1::GetRequestRequest get;
+  get.set_request_id(order.request_id());
+  v1::GetRequestResponse got;
+  s = platform_b_.stub->GetRequest(Ctx().get(), get, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::RequestResponse acted;
+  s = platform_b_.stub->Act(Ctx().get(), SignedAnswer(order, platform_b_), &acted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // A signature that is not the addressee's is refused before anything is written.
+  s = platform_a_.stub->Act(Ctx().get(), SignedAnswer(order, platform_b_), &acted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(s), "BAD_SIGNATURE");
+  s = platform_a_.stub->Act(Ctx().get(), SignedAnswer(order, platform_a_), &acted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(acted.request().state(), v1::REQUEST_STATE_ANSWERED);
+  EXPECT_EQ(acted.request().evidence(0).sha256(), std::string(64, 'b'));
+
+  // The issuer reads the history with the signature; a platform cannot issue orders at all.
+  ASSERT_TRUE(judge_.stub->GetRequest(Ctx().get(), get, &got).ok());
+  ASSERT_EQ(got.history_size(), 2);
+  EXPECT_EQ(got.history(1).answer_signature().size(), 64u);
+  v1::CreateRequestRequest by_platform;
+  by_platform.set_type(v1::REQUEST_TYPE_PRODUCTION_ORDER);
+  s = platform_a_.stub->CreateRequest(Ctx().get(), by_platform, &acted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // Every call was audited, refusals included.
+  int consultations = 0, refusals = 0;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.operation == audit::Operation::kConsultation) ++consultations;
+    if (e.outcome != "OK") ++refusals;
+  }
+  EXPECT_GE(consultations, 4);
+  EXPECT_GE(refusals, 3);
+}
+
+// Test that a prosecutor's production order for content data is refused with the reason, and
+// that the same prosecutor may order subscriber data.
+TEST_F(LiaisonServiceTest, ProsecutorContentOrderRefused) {
+  grpc::Status s;
+  Order(prosecutor_, platform_a_, v1::DATA_CATEGORY_CONTENT, false, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(s), "JUDGE_REQUIRED");
+  Order(prosecutor_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, false, &s);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Test that an 8-hour order alerts the platform at once, through the outbox, with no personal
+// data in the body; and that the clock is counted in the executor's time zone.
+TEST_F(LiaisonServiceTest, EmergencyOrderAlertsThePlatformAtOnce) {
+  grpc::Status s;
+  const v1::Request order = Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, true, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(order.clocks_size(), 1);
+  EXPECT_EQ(order.clocks(0).period_hours(), 8);
+  EXPECT_EQ(order.clocks(0).time_zone(), "Europe/Brussels");
+  ASSERT_TRUE(outbox_->RunOnce().ok());
+  const auto sent = sender_.sent();
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent[0].recipients.size(), 1u);
+  EXPECT_EQ(sent[0].recipients[0].Key(), "platform/socialnet");
+  const auto body = nlohmann::json::parse(sent[0].body);
+  EXPECT_EQ(body["urgent"], true);
+  EXPECT_EQ(body["request_id"], order.request_id());
+
+  // An EIO to a Dutch partner is counted in the partner's zone.
+  v1::CreateRequestRequest eio;
+  eio.set_type(v1::REQUEST_TYPE_EIO);
+  *eio.mutable_executor() = partner_.proto();
+  v1::RequestResponse resp;
+  ASSERT_TRUE(judge_.stub->CreateRequest(Ctx().get(), eio, &resp).ok());
+  EXPECT_EQ(resp.request().executor_time_zone(), "Europe/Amsterdam");
+  EXPECT_EQ(calendar_.calls.back().zone, "Europe/Amsterdam");
+}
+
+// Test that leaving a joint investigation team ends access at once: the member's open WatchJit
+// stream ends with PERMISSION_DENIED (NOT_A_JIT_MEMBER) and its next call is refused; a
+// non-member cannot be a recipient of an exchange.
+TEST_F(LiaisonServiceTest, LeavingAJitEndsAccessIncludingOpenStreams) {
+  v1::CreateJitRequest create;
+  create.set_reference("JIT-BE-NL-2026-01");
+  *create.add_members() = partner_.proto();
+  *create.add_members() = social_.proto();
+  v1::JitResponse jit;
+  grpc::Status s = police_.stub->CreateJit(Ctx().get(), create, &jit);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(jit.jit().members_size(), 3);
+
+  // The partner watches the ledger.
+  auto watch_ctx = Ctx(absl::Seconds(20));
+  v1::WatchJitRequest watch;
+  watch.set_jit_id(jit.jit().jit_id());
+  auto reader = partner_.stub->WatchJit(watch_ctx.get(), watch);
+  v1::JitEntry entry;
+  ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED partner
+  ASSERT_TRUE(reader->Read(&entry));  // MEMBER_ADDED social inspection
+  EXPECT_EQ(entry.kind(), v1::JIT_ENTRY_KIND_MEMBER_ADDED);
+
+  v1::ShareInJitRequest share;
+  share.set_jit_id(jit.jit().jit_id());
+  share.set_kind(v1::JIT_ENTRY_KIND_EVIDENCE);
+  share.set_message_id("msg-jit-evidence-0001");
+  share.set_envelope_sha256(std::string(64, 'c'));
+  v1::EvidenceRef* e = share.add_evidence();
+  e->set_message_id("msg-jit-evidence-0001");
+  e->set_sha256(std::string(64, 'd'));
+  e->set_size_bytes(100);
+  *share.add_recipients() = partner_.proto();
+  v1::ShareInJitResponse shared;
+  s = police_.stub->ShareInJit(Ctx().get(), share, &shared);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(reader->Read(&entry));
+  EXPECT_EQ(entry.kind(), v1::JIT_ENTRY_KIND_EVIDENCE);
+  EXPECT_EQ(entry.evidence(0).sha256(), std::string(64, 'd'));
+  EXPECT_EQ(entry.actor().id(), "dju-spoc");
+
+  // A platform is no member: it can be no recipient.
+  *share.add_recipients() = platform_a_.proto();
+  s = police_.stub->ShareInJit(Ctx().get(), share, &shared);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "RECIPIENT_NOT_A_MEMBER");
+
+  // The partner leaves: its open stream ends, its next call is refused.
+  v1::LeaveJitRequest leave;
+  leave.set_jit_id(jit.jit().jit_id());
+  v1::JitResponse left;
+  ASSERT_TRUE(partner_.stub->LeaveJit(Ctx().get(), leave, &left).ok());
+  EXPECT_EQ(left.jit().members_size(), 2);
+  const absl::Time left_at = absl::Now();
+  int more = 0;
+  while (reader->Read(&entry) && more < 10) ++more;  // at most the MEMBER_LEFT entry
+  const grpc::Status ended = reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(ended), "NOT_A_JIT_MEMBER");
+  EXPECT_LT(absl::Now() - left_at, absl::Seconds(2));
+  v1::ListJitEntriesRequest list;
+  list.set_jit_id(jit.jit().jit_id());
+  v1::ListJitEntriesResponse entries;
+  s = partner_.stub->ListJitEntries(Ctx().get(), list, &entries);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(social_.stub->ListJitEntries(Ctx().get(), list, &entries).ok());
+  EXPECT_EQ(entries.entries_size(), 4);  // 2 added, the evidence, the partner left
+  EXPECT_EQ(entries.entries(3).kind(), v1::JIT_ENTRY_KIND_MEMBER_LEFT);
+  // The disclosure was audited naming its recipient.
+  bool disclosed = false;
+  for (const audit::AuditEvent& ev : audit_.events()) {
+    disclosed |= ev.operation == audit::Operation::kDisclosure && ev.outcome == "OK" &&
+                 ev.recipients == std::vector<std::string>{"foreign_partner/nl-om"};
+  }
+  EXPECT_TRUE(disclosed);
+}
+
+// Test the platform desk: a DSA art. 18 notification received by the police is linked to a
+// case and listed back; a magistrate has no desk.
+TEST_F(LiaisonServiceTest, DsaNotificationLinkedToACase) {
+  v1::LinkNotificationRequest link;
+  link.set_message_id("msg-dsa-art18-000001");
+  link.set_case_reference("BXL.99/2026");
+  *link.mutable_platform() = platform_a_.proto();
+  v1::LinkNotificationResponse linked;
+  ASSERT_TRUE(police_.stub->LinkNotification(Ctx().get(), link, &linked).ok());
+  v1::ListLinkedNotificationsRequest list;
+  list.set_case_reference("BXL.99/2026");
+  v1::ListLinkedNotificationsResponse links;
+  ASSERT_TRUE(police_.stub->ListLinkedNotifications(Ctx().get(), list, &links).ok());
+  ASSERT_EQ(links.links_size(), 1);
+  EXPECT_EQ(links.links(0).platform().id(), "socialnet");
+  grpc::Status s = judge_.stub->LinkNotification(Ctx().get(), link, &linked);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  link.set_case_reference("has spaces");
+  s = police_.stub->LinkNotification(Ctx().get(), link, &linked);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Test the EIO round trip over the wire: acknowledge within the week, recognise, answer; the
+// wrong party and a stale version are refused.
+TEST_F(LiaisonServiceTest, EioAcknowledgedRecognisedAnswered) {
+  v1::CreateRequestRequest eio;
+  eio.set_type(v1::REQUEST_TYPE_EIO);
+  *eio.mutable_executor() = judge_.proto();
+  v1::RequestResponse r;
+  ASSERT_TRUE(partner_.stub->CreateRequest(Ctx().get(), eio, &r).ok());
+  auto act = [&](Agent& who, v1::Move move, int64_t version) {
+    v1::ActRequest a;
+    a.set_request_id(r.request().request_id());
+    a.set_expected_version(version);
+    a.set_move(move);
+    v1::RequestResponse out;
+    grpc::Status s = who.stub->Act(Ctx().get(), a, &out);
+    if (s.ok()) r = out;
+    return s;
+  };
+  grpc::Status s = act(partner_, v1::MOVE_ACKNOWLEDGE, 1);
+  EXPECT_EQ(ReasonOf(s), "WRONG_PARTY");
+  ASSERT_TRUE(act(judge_, v1::MOVE_ACKNOWLEDGE, 1).ok());
+  s = act(judge_, v1::MOVE_RECOGNISE, 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
+  ASSERT_TRUE(act(judge_, v1::MOVE_RECOGNISE, 2).ok());
+  ASSERT_TRUE(act(judge_, v1::MOVE_ANSWER, 3).ok());
+  EXPECT_EQ(r.request().state(), v1::REQUEST_STATE_ANSWERED);
+  EXPECT_EQ(r.request().clocks_size(), 0);
+}
+
+}  // namespace
+}  // namespace concord::liaison
