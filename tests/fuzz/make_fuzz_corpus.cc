@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -27,6 +28,7 @@
 #include "common/guideline/guideline_proto.h"
 #include "concord/testing/v1/fuzz.pb.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/services/liaison/liaison_test_util.h"
 #include "tests/services/referrals/referrals_test_util.h"
 #include "tests/support/test_pki.h"
 
@@ -395,6 +397,69 @@ void ReferralsRequests(Corpus& c) {
   c.AddProto("referrals_requests", "open-sealed", call);
 }
 
+void LiaisonRequests(Corpus& c) {
+  using namespace liaison::testing;
+  namespace lv1 = ::concord::liaison::v1;
+  const RecordingCalendar calendar;
+  const liaison::ClockConfig config;
+  for (const lv1::RequestType type : liaison::kAllRequestTypes) {
+    const std::string name = absl::AsciiStrToLower(liaison::TypeName(type));
+    const auto [issuer, executor] = PartiesFor(type);
+    tv1::LiaisonCall call;
+    call.set_issuer_role("investigating_judge");
+    *call.mutable_create_request() = ValidCreate(type, executor);
+    c.AddProto("liaison_requests", "create-" + name, call);
+    const liaison::Outcome issued =
+        Must(liaison::Issue(call.create_request(), Context(issuer, executor), calendar, config),
+             "liaison Issue");
+    // One seed per move allowed from ISSUED, acting on the request just issued.
+    tv1::LiaisonCall act;
+    *act.mutable_current() = issued.next;
+    for (const lv1::Move move : liaison::AllowedMoves(type, lv1::REQUEST_STATE_ISSUED)) {
+      *act.mutable_act() = ValidMove(issued.next, move);
+      c.AddProto("liaison_requests",
+                 "act-" + name + "-" + absl::AsciiStrToLower(liaison::MoveName(move)), act);
+    }
+  }
+  tv1::LiaisonCall call;
+  call.mutable_create_jit()->set_reference("JIT-BE-NL-2026-07");
+  *call.mutable_create_jit()->add_members() = liaison::AgencyIdToProto(Partner());
+  *call.mutable_create_jit()->add_members() = liaison::AgencyIdToProto(Judge());
+  c.AddProto("liaison_requests", "create-jit", call);
+  lv1::Jit* jit = call.mutable_current_jit();
+  jit->set_jit_id("jit-aaaaaaaaaaaaaaaaaaaaaaaaaa");
+  jit->set_reference("JIT-BE-NL-2026-07");
+  *jit->mutable_lead() = liaison::AgencyIdToProto(Police());
+  *jit->add_members() = liaison::AgencyIdToProto(Police());
+  *jit->add_members() = liaison::AgencyIdToProto(Partner());
+  jit->set_version(1);
+  call.mutable_add_jit_member()->set_jit_id(jit->jit_id());
+  *call.mutable_add_jit_member()->mutable_member() = liaison::AgencyIdToProto(Judge());
+  c.AddProto("liaison_requests", "add-jit-member", call);
+  call.mutable_leave_jit()->set_jit_id(jit->jit_id());
+  *call.mutable_leave_jit()->mutable_member() = liaison::AgencyIdToProto(Partner());
+  c.AddProto("liaison_requests", "leave-jit", call);
+  lv1::ShareInJitRequest* share = call.mutable_share_in_jit();
+  share->set_jit_id(jit->jit_id());
+  share->set_kind(lv1::JIT_ENTRY_KIND_EVIDENCE);
+  share->set_message_id("msg-evidence-000001");
+  share->set_envelope_sha256(std::string(64, 'b'));
+  lv1::EvidenceRef* e = share->add_evidence();
+  e->set_message_id("msg-evidence-000001");
+  e->set_sha256(std::string(64, 'a'));
+  e->set_size_bytes(1024);
+  *share->add_recipients() = liaison::AgencyIdToProto(Partner());
+  c.AddProto("liaison_requests", "share-in-jit", call);
+  call.mutable_link_notification()->set_message_id("msg-notification-0001");
+  call.mutable_link_notification()->set_case_reference("BXL.12.34/2026");
+  *call.mutable_link_notification()->mutable_platform() = liaison::AgencyIdToProto(Platform());
+  c.AddProto("liaison_requests", "link-notification", call);
+  call.mutable_list_jit_entries()->set_jit_id(jit->jit_id());
+  call.mutable_list_jit_entries()->set_after_seq(3);
+  call.mutable_list_jit_entries()->set_max(100);
+  c.AddProto("liaison_requests", "list-jit-entries", call);
+}
+
 }  // namespace
 }  // namespace concord::fuzz
 
@@ -415,6 +480,7 @@ int main(int argc, char** argv) {
   concord::fuzz::AuditRequests(c);
   concord::fuzz::GuidelinesRequests(c);
   concord::fuzz::ReferralsRequests(c);
+  concord::fuzz::LiaisonRequests(c);
   std::printf("make_fuzz_corpus: %d seeds written under %s\n", c.count(), argv[1]);
   return 0;
 }
