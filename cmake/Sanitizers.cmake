@@ -1,7 +1,7 @@
 # Sanitizer and fuzzing builds (docs/reliability.md). Each configuration is its own build
 # directory (CMakePresets.json: release -> build, asan -> build-asan, tsan -> build-tsan); the
 # flags below are added only when CONCORD_SANITIZE is set, so the release build never has them
-# (tests/proof/release_flags_test.sh checks its compile_commands.json).
+# (ctest sanitizers.build_flags checks its compile_commands.json).
 #
 #   CONCORD_SANITIZE  ""                   release (default)
 #                     "address,undefined"  AddressSanitizer + UndefinedBehaviorSanitizer
