@@ -29,6 +29,26 @@ function(concord_cc_binary)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
 endfunction()
 
+# The concurrency-heavy tests: the ThreadSanitizer build (CMakePresets.json "tsan",
+# scripts/proof.sh) builds (target tests_concurrency) and runs exactly these, labelled
+# `concurrency` in that build
+# (docs/reliability.md says why each is here).
+set(CONCORD_CONCURRENCY_TESTS
+  server_runner_test                        # ServerRunner: serving threads, drain, shutdown
+  open_calls_test                           # registry of open calls, its revocation watcher
+  authz_auth_processor_service_test         # AuthMetadataProcessor on gRPC's threads
+  redis_client_redis_test                   # connection pool, reconnects from many threads
+  redis_subscriber_redis_test               # pub/sub thread, resubscribe, callbacks
+  clients_directory_cache_redis_test        # directory cache refresher vs readers
+  notify_test                               # outbox worker thread
+  audit_background_test                     # background audit appender
+  intake_audit_sink_redis_test              # audit intake from many handlers
+  messaging_subscribe_streams_service_test  # delivery notifier waking Subscribe streams
+  guidelines_streams_service_test           # guidelines Subscribe callback reactors
+  referrals_scheduler_test                  # deadline scheduler thread
+  directory_announcement_messaging_test     # directory notifier -> messaging
+  referrals_notifier_messaging_test)        # referrals notifier -> messaging
+
 # concord_cc_test(NAME x SRCS x_test.cc DEPS ... LABELS unit|redis|service|integration)
 # Tests are discovered at ctest time (PRE_TEST) so building never runs a test binary.
 function(concord_cc_test)
@@ -39,8 +59,32 @@ function(concord_cc_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_compile_options(${ARG_NAME} PRIVATE ${CONCORD_WARNINGS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
+  foreach(label IN LISTS ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY CONCORD_TEST_TARGETS_${label} ${ARG_NAME})
+  endforeach()
+  if(ARG_NAME IN_LIST CONCORD_CONCURRENCY_TESTS)
+    set_property(GLOBAL APPEND PROPERTY CONCORD_TEST_TARGETS_concurrency ${ARG_NAME})
+    # gtest_discover_tests flattens PROPERTIES: a second label would become a property name. The
+    # ThreadSanitizer build labels these tests `concurrency` (ctest -L concurrency), the others
+    # keep their own label.
+    if(CONCORD_SANITIZE STREQUAL "thread")
+      set(ARG_LABELS concurrency)
+    endif()
+  endif()
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+endfunction()
+
+# tests_<label>: builds every test binary carrying that label (the sanitizer builds build only
+# what they run). Call once, after every add_subdirectory.
+function(concord_test_set_targets)
+  foreach(label unit service redis concurrency)
+    get_property(targets GLOBAL PROPERTY CONCORD_TEST_TARGETS_${label})
+    add_custom_target(tests_${label})
+    if(targets)
+      add_dependencies(tests_${label} ${targets})
+    endif()
+  endforeach()
 endfunction()

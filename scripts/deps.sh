@@ -12,6 +12,8 @@ PACKAGES=(
   grpc-proto python3 python3-grpcio python3-cryptography redis-server redis-tools curl procps iproute2 clang-format
   libcivetweb-dev prometheus unzip tzdata
   chromium  # headless: the outreach pages of the guidelines e2e test (tests/integration)
+  clang-14 libclang-rt-14-dev lld-14  # sanitizer builds and libFuzzer (scripts/proof.sh)
+  testssl.sh  # the TLS audit (tests/tls)
 )
 
 # npm (helm and schema validation in tests/deploy): Debian's nodejs+npm, unless a node with npm

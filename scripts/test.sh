@@ -1,12 +1,39 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds, and runs the whole ctest suite.
+# The README's test command: installs what is missing, builds, and runs every test.
+#   1. the release build (./build) and its whole ctest suite (unit, redis, service, integration,
+#      deploy, the TLS audit with testssl, the fuzz corpora replayed);
+#   2. the proof stages of scripts/proof.sh: the AddressSanitizer + UndefinedBehaviorSanitizer
+#      build and its tests, then every fuzz target within its budget (docs/reliability.md says
+#      what each proves and how long CI takes).
+# Usage: scripts/test.sh [--release-only] [ctest arguments...]
+#   --release-only (or CONCORD_TEST_RELEASE_ONLY=1): step 1 alone, the quick suite for developers.
+#   ctest arguments (e.g. -L unit, -R Envelope) go to step 1 and imply --release-only.
 # Tests start their own redis-server on free loopback ports and generate their own certificates.
-# Exit code is nonzero on any failure.
+# Exit code is nonzero on any failure; every step runs even after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release_only=${CONCORD_TEST_RELEASE_ONLY:-0}
+if [ "${1:-}" = --release-only ]; then
+  release_only=1
+  shift
+fi
+[ $# -gt 0 ] && release_only=1
 ./scripts/deps.sh
 ./scripts/check_deps.sh
 ./scripts/build.sh
 BUILD_DIR=${CONCORD_BUILD_DIR:-build}
-cd "$BUILD_DIR"
-ctest --output-on-failure -j "${CONCORD_TEST_JOBS:-2}" "$@"
+start=$SECONDS
+rc=0
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "${CONCORD_TEST_JOBS:-2}" "$@") || rc=$?
+echo "test: release build suite took $((SECONDS - start)) s (exit $rc)"
+[ "$release_only" = 1 ] && exit $rc
+proof_rc=0
+./scripts/proof.sh || proof_rc=$?
+echo "test: release suite exit $rc, proof stages exit $proof_rc, $((SECONDS - start)) s after the release build"
+passed=0
+failed=0
+for r in "$rc" "$proof_rc"; do
+  if [ "$r" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+echo "test steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

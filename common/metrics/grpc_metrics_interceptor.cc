@@ -39,10 +39,10 @@ constexpr std::array<std::string_view, internal::kNumGrpcCodes> kCodeNames = {
 constexpr std::array<std::string_view, 4> kTypeNames = {"unary", "client_stream", "server_stream",
                                                         "bidi_stream"};
 
-int CodeIndex(grpc::StatusCode code) {
-  const int i = static_cast<int>(code);
+int CodeIndex(int i) {
   return (i >= 0 && i < internal::kNumGrpcCodes) ? i : static_cast<int>(grpc::StatusCode::UNKNOWN);
 }
+int CodeIndex(grpc::StatusCode code) { return CodeIndex(static_cast<int>(code)); }
 
 int TypeIndex(ServerRpcInfo::Type type) {
   const int i = static_cast<int>(type);
@@ -241,7 +241,7 @@ void RecordRejectedCall(Metrics& metrics, std::string_view full_method, std::str
   g.Handled(m, code);
 }
 
-std::string_view GrpcCodeName(grpc::StatusCode code) { return kCodeNames[CodeIndex(code)]; }
+std::string_view GrpcCodeName(int code) { return kCodeNames[CodeIndex(code)]; }
 
 std::string_view GrpcTypeName(ServerRpcInfo::Type type) { return kTypeNames[TypeIndex(type)]; }
 

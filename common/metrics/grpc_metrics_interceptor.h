@@ -52,8 +52,13 @@ void RecordRejectedCall(Metrics& metrics, std::string_view full_method, std::str
                         grpc::StatusCode code);
 
 /// go-grpc-prometheus spelling of a status code: "OK", "Canceled", "InvalidArgument", ...
-/// Unknown numeric values give "Unknown".
-std::string_view GrpcCodeName(grpc::StatusCode code);
+/// Numeric values outside 0..16 give "Unknown". A code read as a number (from the wire, a proto
+/// field) goes in as an int: converting an out-of-range number to grpc::StatusCode is undefined
+/// behaviour (its range is that of its enumerators, -1..16 rounded to a bit width).
+std::string_view GrpcCodeName(int code);
+inline std::string_view GrpcCodeName(grpc::StatusCode code) {
+  return GrpcCodeName(static_cast<int>(code));
+}
 
 /// "unary" | "client_stream" | "server_stream" | "bidi_stream".
 std::string_view GrpcTypeName(grpc::experimental::ServerRpcInfo::Type type);

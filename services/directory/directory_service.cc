@@ -27,48 +27,6 @@ void ToProtoId(const AgencyId& id, concord::common::v1::AgencyId* out) {
   out->set_id(id.id);
 }
 
-// Field names are prefixed so violations point into the request ("agency.id.type").
-StatusOr<AgencyId> FromProtoId(const concord::common::v1::AgencyId& in,
-                               std::string_view trust_domain, std::string_view field) {
-  auto type = AgencyTypeFromProto(in.type());
-  if (!type.ok()) {
-    return InvalidArgumentWithFields("invalid agency id",
-                                     {{std::string(field) + ".type", "required agency type"}});
-  }
-  return NormalizeAgencyId(AgencyId{in.trust_domain(), *type, in.id()}, trust_domain, field);
-}
-
-StatusOr<AgencySpec> FromProtoSpec(const pb::AgencySpec& in, std::string_view trust_domain) {
-  auto type = AgencyTypeFromProto(in.id().type());
-  if (!type.ok()) {
-    return InvalidArgumentWithFields("invalid agency",
-                                     {{"agency.id.type", "required agency type"}});
-  }
-  AgencySpec spec;
-  spec.id = AgencyId{in.id().trust_domain(), *type, in.id().id()};
-  spec.display_name = in.display_name();
-  spec.jurisdiction = in.jurisdiction();
-  spec.specialisations.assign(in.specialisations().begin(), in.specialisations().end());
-  spec.languages.assign(in.languages().begin(), in.languages().end());
-  spec.signing_public_key_pem = in.signing_public_key_pem();
-  spec.sealing_public_key_pem = in.sealing_public_key_pem();
-  spec.certificate_serials.assign(in.certificate_serials().begin(), in.certificate_serials().end());
-  spec.capacity = in.capacity();
-  for (const pb::AgencyAttribute& a : in.attributes()) {
-    spec.attributes.push_back(attributes::AttributeSetting{a.name(), a.value()});
-  }
-  if (in.has_key_endorsement()) {
-    const pb::KeyEndorsement& e = in.key_endorsement();
-    spec.key_endorsement =
-        crypto::KeyEndorsement{e.previous_signing_key(),
-                               e.has_issued_at() ? absl::FromUnixSeconds(e.issued_at().seconds()) +
-                                                       absl::Nanoseconds(e.issued_at().nanos())
-                                                 : absl::InfinitePast(),
-                               e.signature()};
-  }
-  return NormalizeAgencySpec(std::move(spec), trust_domain, "agency");
-}
-
 pb::AttributeType ToProtoAttributeType(attributes::ValueType type) {
   switch (type) {
     case attributes::ValueType::kFlag:
@@ -135,11 +93,53 @@ std::string AgencyObject(const AgencyId& id) { return "agency:" + id.Key(); }
 // The object of an audit record for a request whose id may be invalid: never echo raw input.
 std::string RequestedAgencyObject(const concord::common::v1::AgencyId& id,
                                   std::string_view trust_domain) {
-  auto parsed = FromProtoId(id, trust_domain, "id");
+  auto parsed = AgencyIdFromProto(id, trust_domain, "id");
   return parsed.ok() ? AgencyObject(*parsed) : "agency:invalid";
 }
 
 }  // namespace
+
+// Field names are prefixed so violations point into the request ("agency.id.type").
+StatusOr<AgencyId> AgencyIdFromProto(const concord::common::v1::AgencyId& in,
+                                     std::string_view trust_domain, std::string_view field) {
+  auto type = AgencyTypeFromProto(in.type());
+  if (!type.ok()) {
+    return InvalidArgumentWithFields("invalid agency id",
+                                     {{std::string(field) + ".type", "required agency type"}});
+  }
+  return NormalizeAgencyId(AgencyId{in.trust_domain(), *type, in.id()}, trust_domain, field);
+}
+
+StatusOr<AgencySpec> AgencySpecFromProto(const v1::AgencySpec& in, std::string_view trust_domain) {
+  auto type = AgencyTypeFromProto(in.id().type());
+  if (!type.ok()) {
+    return InvalidArgumentWithFields("invalid agency",
+                                     {{"agency.id.type", "required agency type"}});
+  }
+  AgencySpec spec;
+  spec.id = AgencyId{in.id().trust_domain(), *type, in.id().id()};
+  spec.display_name = in.display_name();
+  spec.jurisdiction = in.jurisdiction();
+  spec.specialisations.assign(in.specialisations().begin(), in.specialisations().end());
+  spec.languages.assign(in.languages().begin(), in.languages().end());
+  spec.signing_public_key_pem = in.signing_public_key_pem();
+  spec.sealing_public_key_pem = in.sealing_public_key_pem();
+  spec.certificate_serials.assign(in.certificate_serials().begin(), in.certificate_serials().end());
+  spec.capacity = in.capacity();
+  for (const v1::AgencyAttribute& a : in.attributes()) {
+    spec.attributes.push_back(attributes::AttributeSetting{a.name(), a.value()});
+  }
+  if (in.has_key_endorsement()) {
+    const v1::KeyEndorsement& e = in.key_endorsement();
+    spec.key_endorsement =
+        crypto::KeyEndorsement{e.previous_signing_key(),
+                               e.has_issued_at() ? absl::FromUnixSeconds(e.issued_at().seconds()) +
+                                                       absl::Nanoseconds(e.issued_at().nanos())
+                                                 : absl::InfinitePast(),
+                               e.signature()};
+  }
+  return NormalizeAgencySpec(std::move(spec), trust_domain, "agency");
+}
 
 DirectoryService::DirectoryService(std::string trust_domain, DirectoryStore& store,
                                    audit::AuditSink& audit, const Clock& clock,
@@ -226,7 +226,7 @@ StatusOr<DirectoryService::Changed> DirectoryService::Register(
     const grpc::ServerContext& ctx, const Caller& caller, const pb::RegisterAgencyRequest& req) {
   CONCORD_RETURN_IF_ERROR(
       CheckAccountability(audit::OfficerFromContext(ctx), audit::JustificationFromContext(ctx)));
-  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
+  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, AgencySpecFromProto(req.agency(), trust_domain_));
   CONCORD_ASSIGN_OR_RETURN(Agency agency, NewAgency(std::move(spec), clock_.Now()));
   std::vector<RecordChange> changes = DiffAgency(nullptr, agency);
   const std::optional<Announcement> announcement =
@@ -241,7 +241,7 @@ StatusOr<DirectoryService::Changed> DirectoryService::Update(const grpc::ServerC
                                                              const pb::UpdateAgencyRequest& req) {
   CONCORD_RETURN_IF_ERROR(
       CheckAccountability(audit::OfficerFromContext(ctx), audit::JustificationFromContext(ctx)));
-  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, FromProtoSpec(req.agency(), trust_domain_));
+  CONCORD_ASSIGN_OR_RETURN(AgencySpec spec, AgencySpecFromProto(req.agency(), trust_domain_));
   CONCORD_ASSIGN_OR_RETURN(const Agency current, store_.Get(spec.id));
   CONCORD_ASSIGN_OR_RETURN(
       Agency next,
@@ -297,7 +297,7 @@ grpc::Status DirectoryService::SuspendAgency(grpc::ServerContext* ctx,
   StatusOr<Changed> result = [&]() -> StatusOr<Changed> {
     CONCORD_RETURN_IF_ERROR(CheckAccountability(audit::OfficerFromContext(*ctx),
                                                 audit::JustificationFromContext(*ctx)));
-    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, AgencyIdFromProto(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
     return Mutate(id,
                   [&](const Agency& a) { return directory::SuspendAgency(a, req->reason(), now); });
@@ -318,7 +318,7 @@ grpc::Status DirectoryService::ReinstateAgency(grpc::ServerContext* ctx,
   StatusOr<Changed> result = [&]() -> StatusOr<Changed> {
     CONCORD_RETURN_IF_ERROR(CheckAccountability(audit::OfficerFromContext(*ctx),
                                                 audit::JustificationFromContext(*ctx)));
-    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+    CONCORD_ASSIGN_OR_RETURN(const AgencyId id, AgencyIdFromProto(req->id(), trust_domain_, "id"));
     const absl::Time now = clock_.Now();
     return Mutate(id, [&](const Agency& a) { return directory::ReinstateAgency(a, now); });
   }();
@@ -355,7 +355,7 @@ grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::GetAgency(grpc::ServerContext* ctx, const pb::GetAgencyRequest* req,
                                          pb::GetAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, FromProtoId(req->id(), trust_domain_, "id"));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, AgencyIdFromProto(req->id(), trust_domain_, "id"));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
   ToProtoAgency(agency, DisclosureOf(*ctx), resp->mutable_agency());
   return grpc::Status::OK;

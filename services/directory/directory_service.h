@@ -41,6 +41,13 @@
 
 namespace concord::directory {
 
+/// The proto-to-domain conversions of the handlers (pure; the request fuzzer
+/// tests/fuzz/directory_requests_fuzz.cc feeds them). Field violations are prefixed with
+/// `field` ("id.type") or "agency." so that they point into the request.
+StatusOr<AgencyId> AgencyIdFromProto(const concord::common::v1::AgencyId& in,
+                                     std::string_view trust_domain, std::string_view field);
+StatusOr<AgencySpec> AgencySpecFromProto(const v1::AgencySpec& in, std::string_view trust_domain);
+
 class DirectoryService final : public concord::directory::v1::Directory::Service {
  public:
   /// All references must outlive the service. `trust_domain` is the deployment's; `roles` is

@@ -39,8 +39,6 @@
 
 namespace concord::guidelines {
 
-namespace v1 = ::concord::guidelines::v1;
-
 /// The guidelines metrics registered once per process, besides DistributorMetrics.
 struct GuidelinesMetrics {
   explicit GuidelinesMetrics(metrics::Metrics& metrics);

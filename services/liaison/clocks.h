@@ -30,8 +30,6 @@
 
 namespace concord::liaison {
 
-namespace v1 = ::concord::liaison::v1;
-
 struct ClockConfig {  // legal defaults; configurable (--liaison-*)
   int eio_acknowledgement_days = 7;
   int eio_recognition_days = 30;

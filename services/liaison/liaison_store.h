@@ -26,8 +26,6 @@
 
 namespace concord::liaison {
 
-namespace v1 = ::concord::liaison::v1;
-
 /// An outbox item for a change (sent as queued).
 struct ChangeNote {
   std::string id;                       // deterministic: "<request_id>-v<version>"

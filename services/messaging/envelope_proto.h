@@ -10,8 +10,6 @@
 
 namespace concord::messaging {
 
-namespace v1 = ::concord::messaging::v1;
-
 using envelope::AgencyFromProto;
 using envelope::AgencyToProto;
 using envelope::EnvelopeFromProto;

@@ -21,7 +21,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
 
 /// OpenSealed's justification: 10..500 printable ASCII characters after trimming.
 inline constexpr size_t kMinJustification = 10;

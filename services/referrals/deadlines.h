@@ -29,8 +29,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 struct DeadlineConfig {  // legal defaults; configurable (docs/referrals.md "Configuration")
   Period centre_response = Period::Hours(24);
   Period reflection = Period::Days(45);

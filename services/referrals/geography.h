@@ -22,7 +22,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
 
 inline constexpr std::string_view kBrusselsRegion = "BE-BRU";
 inline constexpr std::string_view kFlandersRegion = "BE-VLG";

@@ -26,8 +26,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 /// An outbox item for a transition.
 struct Notification {
   std::string id;  // deterministic: "<case_id>-v<version>" -> used as the message id

@@ -26,8 +26,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 struct CentreInfo {
   AgencyId id;
   std::string display_name;

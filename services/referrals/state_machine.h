@@ -52,8 +52,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 /// The roles an agency holds in a case (one Case field each).
 enum class Party {
   kReferrer,             // referring_agency

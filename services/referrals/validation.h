@@ -28,8 +28,6 @@
 
 namespace concord::referrals {
 
-namespace v1 = ::concord::referrals::v1;
-
 inline constexpr size_t kMaxLanguages = 10;     // SuggestCentresRequest.languages
 inline constexpr size_t kMaxSupportNeeds = 10;  // SuggestCentresRequest.support_needs
 inline constexpr size_t kMaxSupportNeedLength = 64;
