@@ -355,7 +355,8 @@ grpc::Status DirectoryService::RevokeCertificate(grpc::ServerContext* ctx,
 grpc::Status DirectoryService::GetAgency(grpc::ServerContext* ctx, const pb::GetAgencyRequest* req,
                                          pb::GetAgencyResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id, AgencyIdFromProto(req->id(), trust_domain_, "id"));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const AgencyId id,
+                                AgencyIdFromProto(req->id(), trust_domain_, "id"));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Agency agency, store_.Get(id));
   ToProtoAgency(agency, DisclosureOf(*ctx), resp->mutable_agency());
   return grpc::Status::OK;

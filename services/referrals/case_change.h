@@ -21,7 +21,6 @@
 
 namespace concord::referrals {
 
-
 /// OpenSealed's justification: 10..500 printable ASCII characters after trimming.
 inline constexpr size_t kMinJustification = 10;
 inline constexpr size_t kMaxJustification = 500;

@@ -22,7 +22,6 @@
 
 namespace concord::referrals {
 
-
 inline constexpr std::string_view kBrusselsRegion = "BE-BRU";
 inline constexpr std::string_view kFlandersRegion = "BE-VLG";
 inline constexpr std::string_view kWalloniaRegion = "BE-WAL";
