@@ -587,8 +587,8 @@ grpc::Status LiaisonService::LeaveJit(grpc::ServerContext* ctx, const v1::LeaveJ
                         "LEAD_CANNOT_LEAVE");
     }
     if (!IsJitMember(current, target)) {
-      return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                            target.Key(), " is not a std::string(member) of ", req->jit_id())),
+      return WithReason(absl::FailedPreconditionError(
+                            absl::StrCat(target.Key(), " is not a member of ", req->jit_id())),
                         "NOT_A_JIT_MEMBER");
     }
     JitWrite w;

@@ -622,14 +622,14 @@ StatusOr<int64_t> RedisLiaisonStore::AppendJitEntry(std::string_view jit_id,
   if (outcome == "missing")
     return absl::NotFoundError(absl::StrCat("no team ", std::string(jit_id)));
   if (outcome == "not_member") {
-    return WithReason(absl::PermissionDeniedError(absl::StrCat(
-                          actor_key, " is not a std::string(member) of ", std::string(jit_id))),
+    return WithReason(absl::PermissionDeniedError(
+                          absl::StrCat(actor_key, " is not a member of ", std::string(jit_id))),
                       "NOT_A_JIT_MEMBER");
   }
   if (outcome == "recipient" && r.elements.size() > 1) {
-    return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "recipients[", r.elements[1].integer,
-                          "] is not a current std::string(member) of ", std::string(jit_id))),
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("recipients[", r.elements[1].integer,
+                                       "] is not a current member of ", std::string(jit_id))),
                       "RECIPIENT_NOT_A_MEMBER");
   }
   return Malformed("share");
