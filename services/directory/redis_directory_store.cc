@@ -207,7 +207,9 @@ bool IsArray(const redis::Reply& r) { return r.type == redis::Reply::Type::kArra
 std::string AnnouncementOutboxKey() { return DirectoryKey("outbox"); }
 
 RedisDirectoryStore::RedisDirectoryStore(redis::RedisClient& redis, std::string trust_domain)
-    : redis_(redis), trust_domain_(std::move(trust_domain)) {}
+    : redis_(redis),
+      trust_domain_(std::move(trust_domain)),
+      announcement_reader_(redis, AnnouncementOutboxKey(), std::string(kAnnouncerGroup)) {}
 
 StatusOr<Agency> RedisDirectoryStore::Decode(const std::string& json) const {
   const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
@@ -417,82 +419,26 @@ StatusOr<Revocations> RedisDirectoryStore::ListRevocations() {
   return out;
 }
 
-Status RedisDirectoryStore::EnsureAnnouncerGroup() {
-  auto r = redis_.Command(
-      {"XGROUP", "CREATE", AnnouncementOutboxKey(), std::string(kAnnouncerGroup), "0", "MKSTREAM"});
-  if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string_view::npos) {
-    return r.status();
-  }
-  return absl::OkStatus();
-}
-
 StatusOr<std::vector<QueuedAnnouncement>> RedisDirectoryStore::ReadAnnouncements(
     std::string_view consumer, int max, absl::Duration claim_after) {
-  if (consumer.empty() || consumer.size() > 128 ||
-      consumer.find_first_of(" \t\r\n") != std::string_view::npos) {
-    return InvalidArgumentWithFields("invalid consumer", {{"consumer", "empty or malformed"}});
-  }
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> entries,
+                           announcement_reader_.Read(consumer, max, claim_after));
   std::vector<QueuedAnnouncement> out;
-  if (max < 1) return out;
-  const std::string name(consumer);
-  const std::string idle =
-      std::to_string(std::max<int64_t>(absl::ToInt64Milliseconds(claim_after), 0));
-  std::set<std::string> seen;
-  auto add = [&](const redis::Reply& entries) {
-    for (const redis::Reply& e : entries.elements) {
-      if (e.elements.size() != 2 || e.elements[1].type != redis::Reply::Type::kArray) continue;
-      QueuedAnnouncement q;
-      q.stream_id = e.elements[0].str;
-      const auto& f = e.elements[1].elements;
-      std::string agency;
-      for (size_t i = 0; i + 1 < f.size(); i += 2) {
-        if (f[i].str == "id") q.announcement.id = f[i + 1].str;
-        if (f[i].str == "agency") agency = f[i + 1].str;
-        if (f[i].str == "body") q.announcement.body = f[i + 1].str;
-        if (f[i].str == "seal_to") q.announcement.seal_to_pem = f[i + 1].str;
-      }
-      auto id = ParseAgencyKey(trust_domain_, agency);
-      // A malformed entry is handed on with an empty agency: the worker drops and acks it.
-      if (id.ok()) q.announcement.agency = *id;
-      if (seen.insert(q.stream_id).second) out.push_back(std::move(q));
+  for (const redis::Reply& e : entries) {
+    QueuedAnnouncement q;
+    q.stream_id = e.elements[0].str;
+    const auto& f = e.elements[1].elements;
+    std::string agency;
+    for (size_t i = 0; i + 1 < f.size(); i += 2) {
+      if (f[i].str == "id") q.announcement.id = f[i + 1].str;
+      if (f[i].str == "agency") agency = f[i + 1].str;
+      if (f[i].str == "body") q.announcement.body = f[i + 1].str;
+      if (f[i].str == "seal_to") q.announcement.seal_to_pem = f[i + 1].str;
     }
-  };
-  // 1. Entries another consumer read and did not ack in time (the PEL in bounded steps).
-  std::string start = "0-0";
-  for (int round = 0; round < 10 && static_cast<int>(out.size()) < max; ++round) {
-    auto r =
-        redis_.Command({"XAUTOCLAIM", AnnouncementOutboxKey(), std::string(kAnnouncerGroup), name,
-                        idle, start, "COUNT", std::to_string(max - static_cast<int>(out.size()))});
-    if (!r.ok()) {
-      if (r.status().message().find("NOGROUP") == std::string_view::npos) return r.status();
-      CONCORD_RETURN_IF_ERROR(EnsureAnnouncerGroup());
-      break;
-    }
-    if (r->elements.size() < 2) return absl::InternalError("directory: unexpected claim reply");
-    add(r->elements[1]);
-    start = r->elements[0].str;
-    if (start == "0-0") break;
-  }
-  // 2. New entries.
-  if (static_cast<int>(out.size()) < max) {
-    const std::vector<std::string> cmd = {"XREADGROUP",
-                                          "GROUP",
-                                          std::string(kAnnouncerGroup),
-                                          name,
-                                          "COUNT",
-                                          std::to_string(max - static_cast<int>(out.size())),
-                                          "STREAMS",
-                                          AnnouncementOutboxKey(),
-                                          ">"};
-    auto r = redis_.Command(cmd);
-    if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
-      CONCORD_RETURN_IF_ERROR(EnsureAnnouncerGroup());
-      r = redis_.Command(cmd);
-    }
-    if (!r.ok()) return r.status();
-    for (const redis::Reply& stream : r->elements) {
-      if (stream.elements.size() == 2) add(stream.elements[1]);
-    }
+    auto id = ParseAgencyKey(trust_domain_, agency);
+    // A malformed entry is handed on with an empty agency: the worker drops and acks it.
+    if (id.ok()) q.announcement.agency = *id;
+    out.push_back(std::move(q));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/redis/redis_client.h"
+#include "common/redis/stream_group.h"
 #include "services/directory/directory_store.h"
 
 namespace concord::directory {
@@ -36,10 +37,10 @@ class RedisDirectoryStore final : public DirectoryStore {
  private:
   Status Write(const Agency* previous, const Agency& next, const Announcement* announcement);
   StatusOr<Agency> Decode(const std::string& json) const;
-  Status EnsureAnnouncerGroup();
 
   redis::RedisClient& redis_;
   const std::string trust_domain_;
+  redis::StreamGroupReader announcement_reader_;
 };
 
 }  // namespace concord::directory

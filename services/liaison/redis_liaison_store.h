@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/redis/redis_client.h"
+#include "common/redis/stream_group.h"
 #include "services/liaison/liaison_store.h"
 
 namespace concord::liaison {
@@ -14,7 +15,7 @@ inline constexpr std::string_view kOutboxGroup = "notifier";
 
 class RedisLiaisonStore final : public LiaisonStore {
  public:
-  explicit RedisLiaisonStore(redis::RedisClient& redis) : redis_(redis) {}
+  explicit RedisLiaisonStore(redis::RedisClient& redis);
 
   StatusOr<v1::Request> Get(std::string_view request_id) override;
   StatusOr<std::vector<v1::HistoryEntry>> History(std::string_view request_id) override;
@@ -43,8 +44,8 @@ class RedisLiaisonStore final : public LiaisonStore {
   StatusOr<bool> IsJitMember(std::string_view jit_id, const std::string& agency_key) override;
 
  private:
-  Status EnsureGroup();
   redis::RedisClient& redis_;
+  redis::StreamGroupReader outbox_reader_;
 };
 
 }  // namespace concord::liaison

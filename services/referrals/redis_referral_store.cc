@@ -611,7 +611,8 @@ StatusOr<PreparedWrite> Prepare(const CaseWrite& w) {
 
 }  // namespace
 
-RedisReferralStore::RedisReferralStore(redis::RedisClient& redis) : redis_(redis) {}
+RedisReferralStore::RedisReferralStore(redis::RedisClient& redis)
+    : redis_(redis), outbox_reader_(redis, OutboxKey(), std::string(kOutboxGroup)) {}
 
 StatusOr<v1::Case> RedisReferralStore::Get(std::string_view case_id) {
   CONCORD_RETURN_IF_ERROR(CheckCaseId(case_id));
@@ -870,64 +871,13 @@ StatusOr<std::vector<Firing>> RedisReferralStore::FireDueFirings(absl::Time now,
   return out;
 }
 
-Status RedisReferralStore::EnsureGroup() {
-  auto r =
-      redis_.Command({"XGROUP", "CREATE", OutboxKey(), std::string(kOutboxGroup), "0", "MKSTREAM"});
-  if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string_view::npos) {
-    return r.status();
-  }
-  return absl::OkStatus();
-}
-
 StatusOr<std::vector<OutboxItem>> RedisReferralStore::ReadOutbox(std::string_view consumer, int max,
                                                                  absl::Duration claim_after) {
-  if (consumer.empty() || consumer.size() > 128 ||
-      consumer.find_first_of(" \t\r\n") != std::string_view::npos) {
-    return InvalidArgumentWithFields("invalid consumer", {{"consumer", "empty or malformed"}});
-  }
-  if (max < 1) return std::vector<OutboxItem>{};
-  const std::string name(consumer);
-  const std::string idle =
-      absl::StrCat(std::max<int64_t>(absl::ToInt64Milliseconds(claim_after), 0));
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> entries,
+                           outbox_reader_.Read(consumer, max, claim_after));
   std::vector<OutboxItem> out;
-  std::set<std::string> seen;
-  auto add = [&](const redis::Reply& entries) {
-    for (const redis::Reply& e : entries.elements) {
-      std::optional<OutboxItem> item = ParseOutboxEntry(e);
-      if (item && seen.insert(item->stream_id).second) out.push_back(std::move(*item));
-    }
-  };
-
-  // 1. Items another consumer read and did not ack in time (the PEL is scanned in bounded steps).
-  std::string start = "0-0";
-  for (int round = 0; round < 10 && static_cast<int>(out.size()) < max; ++round) {
-    auto r = redis_.Command({"XAUTOCLAIM", OutboxKey(), std::string(kOutboxGroup), name, idle,
-                             start, "COUNT", absl::StrCat(max - static_cast<int>(out.size()))});
-    if (!r.ok()) {
-      if (r.status().message().find("NOGROUP") == std::string_view::npos) return r.status();
-      CONCORD_RETURN_IF_ERROR(EnsureGroup());
-      break;
-    }
-    if (r->elements.size() < 2) return Malformed("outbox claim");
-    add(r->elements[1]);
-    start = r->elements[0].str;
-    if (start == "0-0") break;
-  }
-  // 2. New items.
-  if (static_cast<int>(out.size()) < max) {
-    std::vector<std::string> cmd = {
-        "XREADGROUP", "GROUP",     std::string(kOutboxGroup),
-        name,         "COUNT",     absl::StrCat(max - static_cast<int>(out.size())),
-        "STREAMS",    OutboxKey(), ">"};
-    auto r = redis_.Command(cmd);
-    if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
-      CONCORD_RETURN_IF_ERROR(EnsureGroup());
-      r = redis_.Command(cmd);
-    }
-    if (!r.ok()) return r.status();
-    for (const redis::Reply& stream : r->elements) {
-      if (stream.elements.size() == 2) add(stream.elements[1]);
-    }
+  for (const redis::Reply& e : entries) {
+    if (std::optional<OutboxItem> item = ParseOutboxEntry(e)) out.push_back(std::move(*item));
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/redis/redis_client.h"
+#include "common/redis/stream_group.h"
 #include "services/referrals/referral_store.h"
 
 namespace concord::referrals {
@@ -48,9 +49,8 @@ class RedisReferralStore final : public ReferralStore {
   StatusOr<int64_t> OutboxPending() override;
 
  private:
-  Status EnsureGroup();
-
   redis::RedisClient& redis_;
+  redis::StreamGroupReader outbox_reader_;
 };
 
 }  // namespace concord::referrals

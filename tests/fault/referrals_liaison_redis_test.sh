@@ -194,9 +194,9 @@ except Exception:
 print(sum(1 for e in d.get("entries", []) if e["sender"] == sys.argv[1] and
           (sys.argv[2] == "" or e.get("thread_id") == sys.argv[2])))' "$2" "$3"
 }
-# wait_notes WHAT AGENCY SENDER THREAD N: until at least N such notifications, bounded (40 s: an
-# outbox read whose reply was lost while Redis was frozen leaves its item pending until the
-# outbox claim timeout, 30 s, docs/reliability.md "Found by the suite").
+# wait_notes WHAT AGENCY SENDER THREAD N: until at least N such notifications, bounded (40 s: a
+# notification whose send failed while Redis was frozen is retried after the outbox claim
+# timeout, 30 s, docs/reliability.md "Found by the suite").
 declare -a NOTE_FIGURES=()
 wait_notes() {
   local n=0 start
