@@ -185,6 +185,20 @@ Status Mailbox::CheckPlatformSend(const AgencyId& caller, const Envelope& envelo
 }
 
 StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
+  CONCORD_ASSIGN_OR_RETURN(SendPlan plan, PrepareSend(caller, std::move(envelope)));
+  return Commit(plan);
+}
+
+StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope) {
+  CONCORD_ASSIGN_OR_RETURN(SendPlan plan, PrepareForward(caller, std::move(envelope)));
+  return Commit(plan);
+}
+
+StatusOr<SendResult> Mailbox::Commit(const SendPlan& plan) {
+  return store_.Send(plan.sender, plan.envelope, plan.accepted_at);
+}
+
+StatusOr<SendPlan> Mailbox::PrepareSend(const AgencyId& caller, Envelope envelope) {
   CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
   if (envelope.forward) {
     return InvalidArgumentWithFields("use Forward", {{"envelope.forward", "set by Forward only"}});
@@ -197,10 +211,10 @@ StatusOr<SendResult> Mailbox::Send(const AgencyId& caller, Envelope envelope) {
   CONCORD_RETURN_IF_ERROR(CheckSystemSend(caller, envelope));
   CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return store_.Send(caller, envelope, now);
+  return SendPlan{caller, std::move(envelope), now};
 }
 
-StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope) {
+StatusOr<SendPlan> Mailbox::PrepareForward(const AgencyId& caller, Envelope envelope) {
   CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
   if (caller.type == AgencyType::kPlatform) {
     return Denied("platforms do not forward messages", "SENDER_TYPE_NOT_ALLOWED");
@@ -267,7 +281,7 @@ StatusOr<SendResult> Mailbox::Forward(const AgencyId& caller, Envelope envelope)
         "invalid forward", {{"envelope.expires_at", "may not outlive the original message"}});
   }
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return store_.Send(caller, envelope, now);
+  return SendPlan{caller, std::move(envelope), now};
 }
 
 StatusOr<ForwardRoot> Mailbox::ResolveRoot(const Envelope& original) {

@@ -77,13 +77,34 @@ Status CheckUploadChunk(const Upload& upload, uint32_t index, const SealedBox& s
 Status CheckSenderType(AgencyType sender);
 Status CheckRecipientType(AgencyType recipient, size_t index);
 
+/// What an accepted Send or Forward writes, decided by Mailbox::PrepareSend / PrepareForward
+/// (every check above passed, the signature verified; nothing written yet) and carried out by
+/// Mailbox::Commit (the store's one atomic, idempotent write). Callers may hold plans and commit
+/// them later, e.g. several together.
+struct SendPlan {
+  AgencyId sender;    // the authenticated caller (envelope.sender is the same agency)
+  Envelope envelope;  // with its sender filled in
+  absl::Time accepted_at;
+};
+
 class Mailbox {
  public:
   Mailbox(MessageStore& store, AgencyKeys& keys, const authz::RevocationView& revocations,
           const Clock& clock, MailboxOptions options);
 
+  /// PrepareSend(caller, envelope) then Commit.
   StatusOr<SendResult> Send(const AgencyId& caller, Envelope envelope);
+  /// PrepareForward(caller, envelope) then Commit.
   StatusOr<SendResult> Forward(const AgencyId& caller, Envelope envelope);
+
+  /// Checks 1-5 of a Send (reads only: directory keys, revocations and, for a platform's answer,
+  /// the original message); the write plan when all pass, the first failing check's status
+  /// otherwise.
+  StatusOr<SendPlan> PrepareSend(const AgencyId& caller, Envelope envelope);
+  /// Checks 1-6 of a Forward (reads only), as PrepareSend.
+  StatusOr<SendPlan> PrepareForward(const AgencyId& caller, Envelope envelope);
+  /// Check 7 and the write: the store's Send of the plan (idempotent on message id).
+  StatusOr<SendResult> Commit(const SendPlan& plan);
 
   /// The message if the caller sent or received it; NOT_FOUND otherwise.
   StatusOr<StoredMessage> Get(const AgencyId& caller, const std::string& message_id);

@@ -56,6 +56,7 @@
 #include "common/crypto/ed25519.h"
 #include "common/crypto/x25519.h"
 #include "common/identity/agency_id.h"
+#include "common/redis/redis_client.h"
 #include "common/status/grpc_status.h"
 #include "common/tls/tls.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
@@ -94,6 +95,7 @@ struct Options {
   int agencies = 8;
   int recipients = 3;
   int concurrency = 32;
+  double rate = 0;  // > 0: open loop, this many Send calls per second (--rate)
   int body_bytes = 1024;
   double seconds = 20;
   double warmup_seconds = 2;
@@ -320,8 +322,9 @@ bool StartRedis(Stack& s, const Options& o) {
   // the server logs each module in with its own (StartServer).
   const std::string acl_script =
       o.pki_script.substr(0, o.pki_script.rfind('/') + 1) + "redis-acl.sh";
+  // --test-admin: a bench-only user with every right reads INFO (Redis CPU and commands).
   if (RunAndWait({"/bin/bash", acl_script, "--secrets", s.work + "/redis-secrets", "--out",
-                  s.work + "/users.acl"},
+                  s.work + "/users.acl", "--test-admin", "concord-bench"},
                  s.work + "/redis-acl.log", 60) != 0) {
     Log("redis-acl.sh failed (see " + s.work + "/redis-acl.log)");
     return false;
@@ -400,6 +403,44 @@ bool StartEcho(Stack& s, const Options& o) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Redis counters: CPU (INFO cpu) and commands run (INFO commandstats, which counts the commands a
+// script runs as well as the EVALSHA itself), read through a bench-only admin ACL user.
+
+struct RedisCounters {
+  bool ok = false;
+  double cpu_s = 0;                           // used_cpu_sys + used_cpu_user
+  int64_t calls = 0;                          // sum of cmdstat_*:calls=
+  int64_t evals = 0;                          // cmdstat_evalsha + cmdstat_eval calls
+  std::map<std::string, int64_t> by_command;  // calls of each command
+};
+
+RedisCounters ReadRedisCounters(redis::RedisClient* client) {
+  RedisCounters c;
+  if (client == nullptr) return c;
+  auto info = client->Command({"INFO", "everything"});
+  if (!info.ok() || info->type != redis::Reply::Type::kString) return c;
+  std::istringstream in(info->str);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("used_cpu_sys:", 0) == 0 || line.rfind("used_cpu_user:", 0) == 0) {
+      c.cpu_s += std::strtod(line.c_str() + line.find(':') + 1, nullptr);
+    } else if (line.rfind("cmdstat_", 0) == 0) {
+      const size_t at = line.find("calls=");
+      if (at == std::string::npos) continue;
+      const int64_t n = std::strtoll(line.c_str() + at + 6, nullptr, 10);
+      c.calls += n;
+      c.by_command[line.substr(8, line.find(':') - 8)] = n;
+      if (line.rfind("cmdstat_evalsha:", 0) == 0 || line.rfind("cmdstat_eval:", 0) == 0) {
+        c.evals += n;
+      }
+    }
+  }
+  c.ok = true;
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Resource sampling
 
 struct ResourceSampler {
@@ -443,6 +484,11 @@ struct ResourceSampler {
 struct DriverConfig {
   std::string method;
   int concurrency = 32;
+  // > 0: open loop. Call k is due at start + k / rate (its intended send time); it starts then
+  // whatever is outstanding (at most max_outstanding, a memory bound), and its latency is
+  // measured from the intended time, so queueing in the client or server is not hidden.
+  double rate = 0;
+  int max_outstanding = 4096;
   int threads = 2;
   int64_t total = 0;          // calls available (indices 0..total-1)
   int64_t warmup_end_ns = 0;  // calls started before: not in the statistics
@@ -452,7 +498,8 @@ struct DriverConfig {
   std::chrono::milliseconds deadline{10000};
   std::function<const grpc::ByteBuffer&(int64_t)> request;
   std::function<grpc::GenericStub*(int64_t)> stub;
-  std::function<void(int64_t)> on_start;  // first attempt of index k is starting
+  // The first attempt of index k starts (closed loop) or is due (open loop) at t_ns.
+  std::function<void(int64_t k, int64_t t_ns)> on_start;
   std::function<void(int64_t)> on_ok;
 };
 
@@ -463,6 +510,7 @@ struct DriverResult {
   int64_t errors = 0;
   int64_t retries = 0;
   int64_t started = 0;
+  int64_t started_open = 0;  // open loop: calls started
   bool exhausted = false;
   std::map<int, int64_t> error_codes;
   std::map<int, int64_t> attempt_codes;  // every failed attempt, retried or not
@@ -487,9 +535,18 @@ DriverResult RunDriver(const DriverConfig& cfg) {
   std::mutex mu;
   DriverResult result;
 
-  auto worker = [&](int slots) {
+  const bool open = cfg.rate > 0;
+  const int64_t open_start = NowNs();  // open loop: intended start of call 0
+  auto intended_ns = [&](int64_t k) {
+    return open_start + static_cast<int64_t>(static_cast<double>(k) * 1e9 / cfg.rate);
+  };
+
+  // Closed loop: `slots` calls, each started again when it completes. Open loop: this worker
+  // starts calls widx, widx + w, ... at their intended times.
+  auto worker = [&](int slots, int widx, int w) {
     grpc::CompletionQueue cq;
     std::vector<std::unique_ptr<Call>> calls;
+    std::vector<Call*> free_calls;
     std::vector<int64_t> lat;
     int64_t ok_window = 0, ok_total = 0, errors = 0, retries = 0, last_done = 0;
     std::map<int, int64_t> codes;
@@ -497,6 +554,8 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     int64_t max_attempt = 0;
     bool exhausted = false;
     int outstanding = 0;
+    int64_t open_k = widx;
+    bool open_done = !open;
 
     auto issue = [&](Call* c) {
       c->ctx = std::make_unique<grpc::ClientContext>();
@@ -519,20 +578,67 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       }
       c->index = k;
       c->first_start_ns = NowNs();
-      if (cfg.on_start) cfg.on_start(k);
+      if (cfg.on_start) cfg.on_start(k, c->first_start_ns);
       issue(c);
       return true;
     };
+    // A call slot is free again: closed loop starts the next call in it.
+    auto release = [&](Call* c) {
+      if (open) {
+        free_calls.push_back(c);
+      } else {
+        start_next(c);
+      }
+    };
+    // Open loop: starts every call that is due (late ones too: their latency still counts
+    // from the intended time). Returns the intended time of the next call, or 0 when done.
+    auto start_due = [&]() -> int64_t {
+      while (!open_done) {
+        if (open_k >= cfg.total) {
+          exhausted = true;
+          open_done = true;
+          break;
+        }
+        const int64_t due = intended_ns(open_k);
+        if (due >= cfg.end_ns) {
+          open_done = true;
+          break;
+        }
+        if (due > NowNs() || outstanding >= cfg.max_outstanding) return due;
+        Call* c = nullptr;
+        if (free_calls.empty()) {
+          calls.push_back(std::make_unique<Call>());
+          c = calls.back().get();
+        } else {
+          c = free_calls.back();
+          free_calls.pop_back();
+        }
+        c->index = open_k;
+        c->first_start_ns = due;
+        if (cfg.on_start) cfg.on_start(open_k, due);
+        issue(c);
+        open_k += w;
+      }
+      return 0;
+    };
 
-    for (int i = 0; i < slots; ++i) {
-      calls.push_back(std::make_unique<Call>());
-      start_next(calls.back().get());
+    if (!open) {
+      for (int i = 0; i < slots; ++i) {
+        calls.push_back(std::make_unique<Call>());
+        start_next(calls.back().get());
+      }
     }
-    while (outstanding > 0) {
+    for (;;) {
+      const int64_t next_due = open ? start_due() : 0;
+      if (outstanding == 0 && next_due == 0) break;
       void* tag = nullptr;
       bool ok = false;
-      const auto status =
-          cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() + std::chrono::seconds(1));
+      auto wait = std::chrono::system_clock::now() + std::chrono::seconds(1);
+      if (next_due > 0) {
+        const int64_t in_ns = std::max<int64_t>(0, next_due - NowNs());
+        wait = std::min(wait, std::chrono::system_clock::now() + std::chrono::nanoseconds(in_ns));
+      }
+      const auto status = cq.AsyncNext(&tag, &ok, wait);
       if (status == grpc::CompletionQueue::TIMEOUT) continue;  // bounded by the RPC deadlines
       if (status == grpc::CompletionQueue::SHUTDOWN) break;
       Call* c = static_cast<Call*>(tag);
@@ -547,12 +653,18 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       if (c->status.ok()) {
         ++ok_total;
         last_done = done;
-        if (c->first_start_ns >= cfg.warmup_end_ns && done <= cfg.end_ns) {
+        if (open) {
+          // Every call due in the window counts, however late it completed.
+          if (c->first_start_ns >= cfg.warmup_end_ns) {
+            ++ok_window;
+            lat.push_back(done - c->first_start_ns);
+          }
+        } else if (c->first_start_ns >= cfg.warmup_end_ns && done <= cfg.end_ns) {
           ++ok_window;
           lat.push_back(done - c->start_ns);
         }
         if (cfg.on_ok) cfg.on_ok(c->index);
-        start_next(c);
+        release(c);
         continue;
       }
       const auto code = c->status.error_code();
@@ -575,7 +687,7 @@ DriverResult RunDriver(const DriverConfig& cfg) {
         }
         Log("call failed: code " + std::to_string(code) + " " + c->status.error_message() + detail);
       }
-      start_next(c);
+      release(c);
     }
     cq.Shutdown();
     void* tag = nullptr;
@@ -593,16 +705,18 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     for (auto [code, n] : codes) result.error_codes[code] += n;
     for (auto [code, n] : attempt_codes) result.attempt_codes[code] += n;
     result.max_attempt_ns = std::max(result.max_attempt_ns, max_attempt);
+    result.started_open += open ? (open_k - widx) / w : 0;
   };
 
   std::vector<std::thread> threads;
-  const int w = std::max(1, std::min(cfg.threads, cfg.concurrency));
+  const int w =
+      open ? std::max(1, cfg.threads) : std::max(1, std::min(cfg.threads, cfg.concurrency));
   for (int i = 0; i < w; ++i) {
     const int slots = cfg.concurrency / w + (i < cfg.concurrency % w ? 1 : 0);
-    threads.emplace_back(worker, slots);
+    threads.emplace_back(worker, slots, i, w);
   }
   for (auto& t : threads) t.join();
-  result.started = std::min(next.load(), cfg.total);
+  result.started = open ? result.started_open : std::min(next.load(), cfg.total);
   const int64_t window_end =
       result.exhausted ? std::min(cfg.end_ns, result.last_completion_ns) : cfg.end_ns;
   result.window_s = static_cast<double>(window_end - cfg.warmup_end_ns) / 1e9;
@@ -824,6 +938,14 @@ std::vector<grpc::ByteBuffer> BuildRequests(const Options& o, std::vector<BenchA
   return out;
 }
 
+// The first three fields of /proc/loadavg.
+std::string LoadAverage() {
+  std::istringstream in(ReadFileOrEmpty("/proc/loadavg"));
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 std::string Json(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out = "{";
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -874,6 +996,19 @@ int RunMessaging(Options o) {
     server_pid = stack.server_pid;
     redis_pid = stack.redis_pid;
   }
+  // Redis CPU and commands per send (INFO), as the bench's own admin user (own stack only).
+  std::unique_ptr<redis::RedisClient> redis_admin;
+  if (stack.redis_pid > 0) {
+    redis::RedisConfig rc;
+    rc.port = stack.redis_port;
+    rc.user = "concord-bench";
+    rc.password = ReadFileOrEmpty(stack.work + "/redis-secrets/concord-bench.password");
+    while (!rc.password.empty() && (rc.password.back() == '\n' || rc.password.back() == '\r')) {
+      rc.password.pop_back();
+    }
+    rc.pool_size = 1;
+    redis_admin = redis::RedisClient::Create(rc);
+  }
 
   std::vector<BenchAgency> agencies(static_cast<size_t>(o.agencies));
   for (int i = 0; i < o.agencies; ++i) {
@@ -892,7 +1027,8 @@ int RunMessaging(Options o) {
       o.messages > 0
           ? o.messages
           : (o.pool > 0 ? o.pool
-                        : static_cast<int64_t>((o.seconds + o.warmup_seconds) * expected_rate));
+                        : static_cast<int64_t>((o.seconds + o.warmup_seconds) *
+                                               (o.rate > 0 ? o.rate * 1.01 + 1 : expected_rate)));
   const std::string run_tag = client::RandomId().substr(0, 8);
   Log("preparing " + std::to_string(n) + " sealed and signed envelopes (" +
       std::to_string(o.body_bytes) + " B body, " + std::to_string(o.recipients) +
@@ -921,6 +1057,7 @@ int RunMessaging(Options o) {
     }
   }
 
+  const std::string load_before = LoadAverage();
   const int64_t t0 = NowNs();
   const bool fixed = o.messages > 0;
   const int64_t warmup_end = fixed ? t0 : t0 + static_cast<int64_t>(o.warmup_seconds * 1e9);
@@ -939,8 +1076,10 @@ int RunMessaging(Options o) {
   ResourceSampler rss;
   rss.Start(server_pid);
   double server_cpu0 = -1, redis_cpu0 = -1, self_cpu0 = -1;
+  RedisCounters redis0;
   std::thread cpu_mark([&] {
     while (NowNs() < warmup_end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    redis0 = ReadRedisCounters(redis_admin.get());
     server_cpu0 = server_pid > 0 ? CpuSeconds(server_pid) : -1;
     redis_cpu0 = redis_pid > 0 ? CpuSeconds(redis_pid) : -1;
     self_cpu0 = CpuSeconds(getpid());
@@ -949,6 +1088,7 @@ int RunMessaging(Options o) {
   DriverConfig cfg;
   cfg.method = "/concord.messaging.v1.Messaging/Send";
   cfg.concurrency = o.concurrency;
+  cfg.rate = o.rate;
   cfg.threads = o.driver_threads;
   cfg.total = n;
   cfg.warmup_end_ns = warmup_end;
@@ -959,8 +1099,8 @@ int RunMessaging(Options o) {
     return requests[static_cast<size_t>(k)];
   };
   cfg.stub = [&](int64_t k) { return stubs[static_cast<size_t>(SenderOf(k, o.agencies))].get(); };
-  cfg.on_start = [&](int64_t k) {
-    start_ns[static_cast<size_t>(k)].store(NowNs(), std::memory_order_relaxed);
+  cfg.on_start = [&](int64_t k, int64_t t_ns) {
+    start_ns[static_cast<size_t>(k)].store(t_ns, std::memory_order_relaxed);
   };
   cfg.on_ok = [&](int64_t k) {
     if (sent == nullptr) return;
@@ -984,6 +1124,7 @@ int RunMessaging(Options o) {
   const double server_cpu = server_pid > 0 ? CpuSeconds(server_pid) - server_cpu0 : -1;
   const double redis_cpu = redis_pid > 0 ? CpuSeconds(redis_pid) - redis_cpu0 : -1;
   const double self_cpu = CpuSeconds(getpid()) - self_cpu0;
+  const RedisCounters redis1 = ReadRedisCounters(redis_admin.get());
   if (sent != nullptr) std::fclose(sent);
 
   // Deliveries: wait (bounded) for every OK message to reach every recipient.
@@ -1006,8 +1147,10 @@ int RunMessaging(Options o) {
   const double sends_per_s =
       send.window_s > 0 ? static_cast<double>(send.ok_in_window) / send.window_s : 0;
   std::cout << "concord-bench messaging: agencies=" << o.agencies << " recipients=" << o.recipients
-            << " concurrency=" << o.concurrency << " body_bytes=" << o.body_bytes
-            << " target=" << target << "\n";
+            << " concurrency=" << o.concurrency << " rate=" << Fmt(o.rate, 0)
+            << " body_bytes=" << o.body_bytes << " target=" << target << "\n";
+  // The machine is shared: the load average says how much of it the run had.
+  std::cout << "load: before=" << load_before << " after=" << LoadAverage() << "\n";
   std::cout << "send: ok=" << send.ok_total << " in_window=" << send.ok_in_window
             << " errors=" << send.errors << " retries=" << send.retries
             << " window_s=" << Fmt(send.window_s) << (send.exhausted ? " (pool exhausted)" : "")
@@ -1036,6 +1179,33 @@ int RunMessaging(Options o) {
                     : "-")
             << " us/send) redis=" << Fmt(redis_cpu >= 0 ? 100 * redis_cpu / wall_cpu : -1, 0)
             << "% bench=" << Fmt(100 * self_cpu / wall_cpu, 0) << "% of one core\n";
+  // Redis work per send over the same window: INFO cpu (the Redis process, main thread and
+  // children's own share excluded) and INFO commandstats (scripts' inner commands included;
+  // the deliveries, acknowledgements and audit records of the window's sends included).
+  double redis_us_per_send = -1, redis_cmds_per_send = -1, redis_evals_per_send = -1;
+  if (redis0.ok && redis1.ok && send.ok_in_window > 0) {
+    const double sends = static_cast<double>(send.ok_in_window);
+    redis_us_per_send = 1e6 * (redis1.cpu_s - redis0.cpu_s) / sends;
+    redis_cmds_per_send = static_cast<double>(redis1.calls - redis0.calls) / sends;
+    redis_evals_per_send = static_cast<double>(redis1.evals - redis0.evals) / sends;
+    std::cout << "redis: " << Fmt(redis_us_per_send, 1) << " us cpu/send, "
+              << Fmt(redis_cmds_per_send, 1) << " commands/send (" << Fmt(redis_evals_per_send, 2)
+              << " script calls/send)\n";
+    // The largest items, per send.
+    std::vector<std::pair<int64_t, std::string>> items;
+    for (const auto& [name, n] : redis1.by_command) {
+      auto before = redis0.by_command.find(name);
+      const int64_t d = n - (before == redis0.by_command.end() ? 0 : before->second);
+      if (d > 0) items.emplace_back(d, name);
+    }
+    std::sort(items.rbegin(), items.rend());
+    std::cout << "redis: commands/send by command:";
+    for (size_t i = 0; i < items.size() && i < 12; ++i) {
+      std::cout << " " << items[i].second << "="
+                << Fmt(static_cast<double>(items[i].first) / sends, 2);
+    }
+    std::cout << "\n";
+  }
   const double rss_mib = rss.max_kib > 0 ? static_cast<double>(rss.max_kib) / 1024 : -1;
   std::cout << "rss: server start=" << Fmt(static_cast<double>(rss.first_kib) / 1024, 1)
             << " end=" << Fmt(static_cast<double>(rss.last_kib) / 1024, 1)
@@ -1122,7 +1292,13 @@ int RunMessaging(Options o) {
             << " p50_ms=" << Fmt(send.latency.Ms(0.5)) << " p99_ms=" << Fmt(send.latency.Ms(0.99))
             << " delivery_p99_ms=" << Fmt(delivery.Ms(0.99))
             << " baseline_per_s=" << Fmt(baseline_per_s, 0) << " ratio=" << Fmt(ratio, 3)
-            << " rss_mib=" << Fmt(rss_mib, 1) << std::endl;
+            << " rss_mib=" << Fmt(rss_mib, 1) << " server_us_per_send="
+            << (send.ok_in_window > 0 && server_cpu >= 0
+                    ? Fmt(1e6 * server_cpu / static_cast<double>(send.ok_in_window), 0)
+                    : "-")
+            << " redis_us_per_send=" << Fmt(redis_us_per_send, 1)
+            << " redis_cmds_per_send=" << Fmt(redis_cmds_per_send, 1)
+            << (o.rate > 0 ? " rate=" + Fmt(o.rate, 0) : std::string()) << std::endl;
   if (o.keep_dir.empty()) {
     // Stop the children first (Stack's destructor), then remove the directory.
     Stop(stack.echo_pid, SIGTERM, 3000);
@@ -1306,6 +1482,12 @@ int main(int argc, char** argv) {
   msg->add_option("--recipients", o.recipients, "recipients per message (R < A)")
       ->capture_default_str();
   msg->add_option("--concurrency", o.concurrency, "outstanding Send calls (C)")
+      ->capture_default_str();
+  msg->add_option("--rate", o.rate,
+                  "open loop: R Send calls per second at fixed intended times (latency measured "
+                  "from each one's intended send time; --concurrency is then unused); 0: closed "
+                  "loop with --concurrency calls outstanding")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   msg->add_option("--body-bytes", o.body_bytes, "plaintext body size (S)")->capture_default_str();
   msg->add_option("--warmup-seconds", o.warmup_seconds, "not measured, before --seconds")
