@@ -39,8 +39,10 @@ class GatewayInstance final : public host::ModuleInstance {
         processor_(std::make_shared<authz::AuthProcessor>(authorizer_, deps.metrics)),
         refusals_(deps.audit, deps.metrics) {
     // Every refused call on the partner port is audited (off the transport thread).
+    // (The host's HostDeps is a temporary: capture the long-lived clock, never `deps`.)
+    Clock* clock = &deps.clock;
     processor_->SetDenialObserver(
-        [this, &deps](const Caller& caller, std::string_view method, const Status& refusal) {
+        [this, clock](const Caller& caller, std::string_view method, const Status& refusal) {
           refusals_.Submit(audit::AuditEvent{.agency = caller.agency,
                                              .officer = "",
                                              .operation = audit::Operation::kConsultation,
@@ -49,7 +51,7 @@ class GatewayInstance final : public host::ModuleInstance {
                                              .justification = "",
                                              .recipients = {},
                                              .outcome = absl::StatusCodeToString(refusal.code()),
-                                             .time = deps.clock.Now()});
+                                             .time = clock->Now()});
         });
   }
 
