@@ -14,6 +14,7 @@
 
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/federation/v1/federation.grpc.pb.h"
 #include "concord/liaison/v1/liaison.grpc.pb.h"
 
 namespace concord::authz {
@@ -85,6 +86,20 @@ TEST(PolicyTable, MethodsAreUniqueAndWellFormed) {
     for (const auto& [principal, decision] : p.by_principal)
       has_own |= decision == Decision::kAllowOwn;
     EXPECT_EQ(has_own, !p.ownership.empty()) << "own cells need an ownership text: " << p.method;
+  }
+}
+
+// Test that every RPC of concord.federation.v1 (both the partner-facing Gateway and the
+// local-facing Federation) has a row.
+TEST(PolicyTable, CoversEveryRpcOfTheFederationGateway) {
+  const auto* file = concord::federation::v1::RelayRequest::descriptor()->file();
+  for (const char* name : {"Gateway", "Federation"}) {
+    const google::protobuf::ServiceDescriptor* service = file->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string path = "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_NE(FindPolicy(path), nullptr) << "no policy for " << path;
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -254,6 +255,24 @@ struct Side {
   }
 };
 
+// The value of a series of `metrics` (counter or gauge) whose labels include `labels`; -1 if none.
+double MetricValue(metrics::Metrics& metrics, const std::string& name,
+                   const std::map<std::string, std::string>& labels) {
+  for (const auto& family : metrics.registry().Collect()) {
+    if (family.name != name) continue;
+    for (const auto& m : family.metric) {
+      size_t matched = 0;
+      for (const auto& l : m.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return -1;
+}
+
 int CountRecords(const std::vector<audit::DecodedRecord>& records, std::string_view object_prefix,
                  std::string_view outcome) {
   int n = 0;
@@ -431,6 +450,20 @@ TEST_F(federation, ARequestCrossesIsAcknowledgedAndAnsweredSealedEndToEnd) {
   EXPECT_EQ(CountRecords(ours, "federation:in:receipt:" + request.message_id(), "OK"), 1);
   EXPECT_EQ(CountRecords(theirs, "federation:out:" + answer.message_id(), "OK"), 1);
   EXPECT_EQ(CountRecords(ours, "federation:in:" + answer.message_id(), "OK"), 1);
+
+  // What an operator sees: crossings by direction, kind and result; the export in use.
+  const std::string crossings = "concord_federation_crossings_total";
+  EXPECT_EQ(MetricValue(ours_.metrics, crossings,
+                        {{"direction", "out"}, {"kind", "envelope"}, {"result", "OK"}}),
+            2);
+  EXPECT_EQ(MetricValue(ours_.metrics, crossings,
+                        {{"direction", "in"}, {"kind", "receipt"}, {"result", "OK"}}),
+            1);
+  EXPECT_EQ(MetricValue(partner_.metrics, crossings,
+                        {{"direction", "in"}, {"kind", "envelope"}, {"result", "OK"}}),
+            2);
+  EXPECT_GE(MetricValue(ours_.metrics, "concord_federation_partner_export_age_seconds", {}), 0);
+  EXPECT_GT(MetricValue(ours_.metrics, "concord_federation_partner_export_version", {}), 0);
 }
 
 // Test that a partner agency not on the allow-list is refused on our side, with a clear reason,
