@@ -118,6 +118,7 @@ struct Side {
   std::unique_ptr<authz::Authorizer> partner_authorizer;
   std::shared_ptr<authz::AuthProcessor> partner_processor;
   std::unique_ptr<ServerRunner> partner_port;
+  ServerOptions partner_port_options;
 
   void Register(Agent& a, bool suspended = false) {
     nlohmann::json j = {{"type", std::string(AgencyTypeName(a.id.type))},
@@ -190,10 +191,21 @@ struct Side {
     options.tls = TlsFiles{gateway_cert.cert_file, gateway_cert.key_file, partner_ca};
     options.handle_signals = false;
     options.drain_timeout = absl::Seconds(1);
+    partner_port_options = options;
     partner_port = std::make_unique<ServerRunner>(options, metrics, partner_processor);
     partner_port->AddService(gateway_service.get());
     ASSERT_TRUE(partner_port->Start().ok());
     config.listen_address = "127.0.0.1:" + std::to_string(partner_port->port());
+    partner_port_options.listen_address = config.listen_address;  // a restart keeps the port
+  }
+
+  // The gateway's partner port goes down (a crash of the gateway's partner-facing side: nothing
+  // is served there until StartPartnerPort).
+  void StopPartnerPort() { partner_port->Shutdown(); }
+  void StartPartnerPort() {
+    partner_port = std::make_unique<ServerRunner>(partner_port_options, metrics, partner_processor);
+    partner_port->AddService(gateway_service.get());
+    ASSERT_TRUE(partner_port->Start().ok());
   }
 
   // A channel to THIS side's partner port presenting `client` (verified against this side's
@@ -573,6 +585,60 @@ TEST_F(federation, ASuspensionOnOneSideIsHonouredOnTheOtherAfterTheRefresh) {
   s = SendAcross(judge_, Seal(judge_, stale, "to a suspended agency", mv1::MESSAGE_KIND_REQUEST));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_TRUE(Inbound(judge_).empty());
+}
+
+// Test that a crossing interrupted by the receiving gateway going down loses nothing and
+// duplicates nothing: the sender gets an error (no acknowledgement), retries the same envelope
+// once the gateway is back and it arrives exactly once; an acknowledgement whose receipt cannot
+// cross keeps the item in the box until it can.
+TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  const mv1::Envelope request = Seal(judge_, *om_keys, "sealed request", mv1::MESSAGE_KIND_REQUEST);
+  partner_.StopPartnerPort();
+  grpc::Status s = SendAcross(judge_, request);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_TRUE(Inbound(om_).empty());
+  partner_.StartPartnerPort();
+  ASSERT_FALSE(HasFatalFailure());
+  // The retry (bounded: the channel reconnects with backoff) crosses exactly once.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    s = SendAcross(judge_, request);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval of a bounded wait
+  } while (absl::Now() < deadline);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(SendAcross(judge_, request).ok());  // and again: still once
+  auto items = Inbound(om_);
+  ASSERT_EQ(items.size(), 1u);
+
+  // Our partner port down: the prosecutor's acknowledgement cannot send its receipt across, so
+  // the item stays; once up again the acknowledgement goes through.
+  ours_.StopPartnerPort();
+  auto receipt =
+      mc::MakeReceipt(om_.identity(), items[0].envelope(), mv1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  v1::AcknowledgeRequest ack;
+  ack.set_item_id(items[0].item_id());
+  *ack.mutable_receipt() = *receipt;
+  v1::AcknowledgeResponse ack_resp;
+  s = om_.stub->Acknowledge(Ctx().get(), ack, &ack_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(Inbound(om_).size(), 1u);
+  ours_.StartPartnerPort();
+  ASSERT_FALSE(HasFatalFailure());
+  const absl::Time ack_deadline = absl::Now() + absl::Seconds(20);
+  do {
+    s = om_.stub->Acknowledge(Ctx().get(), ack, &ack_resp);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval of a bounded wait
+  } while (absl::Now() < ack_deadline);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(Inbound(om_).empty());
+  auto back = Inbound(judge_);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(back[0].has_receipt());
 }
 
 }  // namespace
