@@ -196,8 +196,20 @@ start_gateway() {
   ok "$name SERVING (log var/log/$name.log)"
 }
 
+# A redis-server started by an older up.sh has no concord-gateway user: say so, do not let the
+# gateway fail on its login.
+check_gateway_redis_user() {
+  local out
+  out=$(REDISCLI_AUTH=$(cat "$REDIS_SECRETS/concord-gateway.password") \
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --user concord-gateway ping 2>&1 || true)
+  grep -q PONG <<<"$out" ||
+    die "the running redis-server has no concord-gateway ACL user (started by an older up.sh):" \
+      "restart it with ./scripts/up.sh --stop && ./scripts/up.sh"
+}
+
 start_federation() {
   [ -n "${GATEWAY_BIN:-}" ] || die "concord-gateway not found under $BUILD_DIR/ (build failed?)"
+  check_gateway_redis_user
   info "partner deployment ($P_TD) and the federation gateways"
   federation_pki
   start_partner_redis
