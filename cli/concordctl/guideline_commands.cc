@@ -612,8 +612,7 @@ int RunGuidelineWatch(const Globals& globals, const GuidelineWatchArgs& args, Ou
     }
   });
   options.on_resume = [&](const Status& ended, int attempt, absl::Duration delay) {
-    out.Notice(absl::StrCat("watch: the stream ended (",
-                            GrpcCodeName(static_cast<grpc::StatusCode>(ended.code())),
+    out.Notice(absl::StrCat("watch: the stream ended (", GrpcCodeName(ended.code()),
                             ended.message().empty() ? "" : ": ", Message(ended), "); resuming in ",
                             absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))),
                             " (attempt ", attempt, ")"));

@@ -21,6 +21,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/liaison_format.h"
 #include "cli/concordctl/local_files.h"
 #include "common/crypto/ed25519.h"
 #include "common/status/grpc_status.h"
@@ -350,16 +351,10 @@ int RunLiaisonList(const Globals& globals, const LiaisonListArgs& args, Output& 
   if (out.json()) return PrintJson(out, resp);
   std::vector<std::vector<std::string>> rows;
   for (const lv1::Request& r : resp.requests()) {
-    std::string next_due = "-";
-    for (const lv1::Clock& c : r.clocks()) {
-      if (next_due == "-" || TimestampText(c.due_at()) < next_due) {
-        next_due = TimestampText(c.due_at()) + (c.overdue() ? " OVERDUE" : "");
-      }
-    }
     rows.push_back({r.request_id(), TypeText(r.type()), StateText(r.state()),
-                    AgencyKeyOf(r.issuer()), AgencyKeyOf(r.executor()), next_due});
+                    AgencyKeyOf(r.issuer()), AgencyKeyOf(r.executor()), NextDueText(r)});
   }
-  out.Table({"REQUEST", "TYPE", "STATE", "ISSUER", "EXECUTOR", "NEXT DUE (UTC)"}, rows);
+  out.Table({"REQUEST", "TYPE", "STATE", "ISSUER", "EXECUTOR", "NEXT DUE"}, rows);
   if (!resp.next_page_token().empty())
     out.Line("next page: --page-token " + resp.next_page_token());
   return kExitOk;

@@ -610,7 +610,9 @@ void AddLiaisonCommands(CLI::App& app, concord::ctl::Globals& g, LiaisonArgs& a,
   create->callback([&] { run = [&](Output& o) { return RunLiaisonCreate(g, a.create, o); }; });
 
   CLI::App* list = liaison->add_subcommand(
-      "list", "the requests this agency issued or must execute, newest update first");
+      "list",
+      "the requests this agency issued or must execute, newest update first; NEXT DUE is the "
+      "earliest clock in its time zone with the offset (e.g. 2026-10-09T00:00:00+02:00)");
   list->add_option("--type", a.list.type, "only this type, e.g. eio");
   list->add_option("--state", a.list.state, "only this state, e.g. issued");
   list->add_option("--page-size", a.list.page_size, "requests per page (0 = server default)");

@@ -728,8 +728,7 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
   options.on_resume = [&](const Status& ended, int attempt, absl::Duration delay) {
     ++resumes;
     // On stderr: stdout keeps one line (or one JSON object) per delivery.
-    out.Notice(absl::StrCat("watch: the stream ended (",
-                            GrpcCodeName(static_cast<grpc::StatusCode>(ended.code())),
+    out.Notice(absl::StrCat("watch: the stream ended (", GrpcCodeName(ended.code()),
                             ended.message().empty() ? "" : ": ", Message(ended), "); resuming in ",
                             absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))),
                             " (attempt ", attempt, ")"));
@@ -804,7 +803,7 @@ int RunMessageWatch(const Globals& globals, const MessageKeyArgs& keys,
   if (failure != kExitOk) return failure;
   if (!watched.ok()) {
     const int rc = RpcFailure(out, "Subscribe", watched);
-    const grpc::StatusCode code = static_cast<grpc::StatusCode>(watched.code());
+    const grpc::StatusCode code = ToGrpcStatus(watched).error_code();
     if (code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED) {
       out.Notice(
           "watch stopped: the server no longer admits this certificate or agency (revoked "

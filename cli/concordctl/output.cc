@@ -3,8 +3,10 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "cli/concordctl/exit_codes.h"
@@ -25,9 +27,13 @@ void PrintRow(std::ostream& out, const std::vector<std::string>& cells,
   out << line << '\n';
 }
 
-std::string HintFor(grpc::StatusCode code) {
-  switch (code) {
+std::string HintFor(const grpc::Status& status) {
+  switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      if (!IsConnectionFailure(status)) {
+        return "the server answered but cannot serve the call now (its message above says why, "
+               "e.g. its Redis is unavailable): retry later";
+      }
       return "the server is unreachable or refused the TLS handshake: check --server, --ca, and "
              "that your certificate is valid and issued by the server's CA";
     case grpc::StatusCode::UNAUTHENTICATED:
@@ -60,8 +66,54 @@ StatusOr<nlohmann::json> ProtoToJson(const google::protobuf::Message& message) {
   return doc;
 }
 
-std::string GrpcCodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+std::string GrpcCodeName(int code) {
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
+  return kNames[code];
+}
+
+bool IsConnectionFailure(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+  // A server's own status may carry details (ErrorInfo, RetryInfo); gRPC's client never adds any.
+  if (!status.error_details().empty()) return false;
+  // The texts gRPC 1.51's client (core) gives a call that found no connection or lost it.
+  static constexpr std::string_view kClientTexts[] = {
+      "failed to connect to all addresses",
+      "connections to all backends failing",
+      "Failed to connect to remote host",
+      "empty address list",
+      "DNS resolution failed",
+      "Socket closed",
+      "Connection reset by peer",
+      "Broken pipe",
+      "Endpoint read failed",
+      "Ssl handshake failed",
+      "Handshake failed",
+      "keepalive watchdog timeout",
+      "GOAWAY received",
+      "Transport closed",
+  };
+  const std::string& message = status.error_message();
+  for (std::string_view text : kClientTexts) {
+    if (message.rfind(text, 0) == 0) return true;  // gRPC's text leads the message
+  }
+  return false;
 }
 
 size_t DisplayWidth(std::string_view text) {
@@ -147,7 +199,7 @@ int Output::RpcError(std::string_view rpc, const grpc::Status& status) {
   const std::string hint =
       status.error_code() == grpc::StatusCode::PERMISSION_DENIED && !policy_reason
           ? ""
-          : HintFor(status.error_code());
+          : HintFor(status);
   if (json_) {
     nlohmann::json doc = {{"rpc", std::string(rpc)},
                           {"code", code},
@@ -155,6 +207,9 @@ int Output::RpcError(std::string_view rpc, const grpc::Status& status) {
                           {"message", status.error_message()}};
     if (!reason.empty()) {
       doc["reason"] = reason;
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      doc["connection_failure"] = IsConnectionFailure(status);
     }
     if (!violations.empty()) {
       nlohmann::json list = nlohmann::json::array();

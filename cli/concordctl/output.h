@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/status/status.h"
 
 namespace google::protobuf {
@@ -27,8 +28,22 @@ namespace concord::ctl {
 /// INTERNAL if the conversion fails.
 StatusOr<nlohmann::json> ProtoToJson(const google::protobuf::Message& message);
 
-/// "ALREADY_EXISTS", "PERMISSION_DENIED", ... for a gRPC status code.
-std::string GrpcCodeName(grpc::StatusCode code);
+/// "ALREADY_EXISTS", "PERMISSION_DENIED", ... for a canonical status code number (gRPC and
+/// absl share the numbers); "UNKNOWN" outside 0..16. Taken as an int: a number from the wire
+/// cast into either enum is undefined behaviour when out of range.
+std::string GrpcCodeName(int code);
+inline std::string GrpcCodeName(grpc::StatusCode code) {
+  return GrpcCodeName(static_cast<int>(code));
+}
+inline std::string GrpcCodeName(absl::StatusCode code) {
+  return GrpcCodeName(static_cast<int>(code));
+}
+
+/// Whether an UNAVAILABLE status was made by this client's gRPC library because no connection
+/// to the server could be made or kept (refused, unreachable, TLS handshake failed, connection
+/// lost), rather than sent by a server that answered (e.g. "redis unavailable: ..." while its
+/// Redis is down).
+bool IsConnectionFailure(const grpc::Status& status);
 
 class Output {
  public:
@@ -60,7 +75,9 @@ class Output {
   void KeyValues(const std::vector<std::pair<std::string, std::string>>& rows);
 
   /// Prints a failed RPC (code, message, ErrorInfo reason, BadRequest field violations, and a
-  /// hint for UNAVAILABLE/UNAUTHENTICATED) on stderr; returns kExitRpcFailed.
+  /// hint for UNAVAILABLE/UNAUTHENTICATED) on stderr; returns kExitRpcFailed. An UNAVAILABLE
+  /// that the server sent (its message printed as is) gets another hint than a connection or
+  /// TLS failure (IsConnectionFailure); with --json, "connection_failure" says which.
   int RpcError(std::string_view rpc, const grpc::Status& status);
 
   /// Prints a local failure on stderr; returns kExitUsage for INVALID_ARGUMENT (bad flags),

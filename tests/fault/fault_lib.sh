@@ -4,7 +4,8 @@
 # the checks every fault test makes. Every wait polls with a bounded deadline.
 #
 #   fault_init NAME BENCH SERVER PKI_SH   work directory, PKI, Redis ACL, cleanup trap
-#   start_redis                           (re)starts Redis on $REDIS_PORT (chosen once), same dir
+#   start_redis                           (re)starts Redis on $REDIS_PORT (chosen once), same dir;
+#                                         FAULT_REDIS_ARGS are added to its flags
 #   start_server I                        starts replica I (ports chosen once), sets SERVER_PID[I]
 #   bench_start MESSAGES TARGET ARGS...   concord-bench messaging in the background (--retry)
 #   wait_ok N                             until N Sends returned OK (sent.txt), bounded
@@ -25,6 +26,7 @@ BENCH_PID=""
 BENCH_MESSAGES=0
 export MAX_ATTEMPT_MS=0 DRAIN_RC=0 # read by the test scripts
 declare -a SERVER_PID=() PORT=() HEALTH_PORT=() METRICS_PORT=()
+declare -a FAULT_REDIS_ARGS=() # extra redis-server flags of a test (e.g. --appendonly no)
 SECONDS=0
 
 # shellcheck source=tests/integration/redis_acl_lib.sh
@@ -75,7 +77,7 @@ start_redis() {
     [ -n "$fixed" ] || REDIS_PORT=$(free_port)
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
       --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" \
-      >>"$WORK/redis.log" 2>&1 &
+      ${FAULT_REDIS_ARGS[@]+"${FAULT_REDIS_ARGS[@]}"} >>"$WORK/redis.log" 2>&1 &
     REDIS_PID=$!
     for ((i = 0; i < 100; i++)); do
       redis_up && return 0

@@ -2,8 +2,13 @@
 // BadRequest field violations), exit codes, agency references.
 #include "cli/concordctl/output.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +17,7 @@
 #include "cli/concordctl/exit_codes.h"
 #include "common/status/grpc_status.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace concord::ctl {
 namespace {
@@ -129,6 +135,65 @@ TEST(AgencyFormat, HexAndTimestamps) {
   EXPECT_EQ(TimestampText(ts), "");
   ts.set_seconds(1795000000);
   EXPECT_EQ(TimestampText(ts), "2026-11-18T11:06:40Z");
+}
+
+TEST(OutputCodeName, TakesNumbersOfEitherEnumAndNamesOutOfRangeUnknown) {
+  EXPECT_EQ(GrpcCodeName(absl::StatusCode::kUnavailable), "UNAVAILABLE");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(GrpcCodeName(16), "UNAUTHENTICATED");
+  EXPECT_EQ(GrpcCodeName(0), "OK");
+  EXPECT_EQ(GrpcCodeName(17), "UNKNOWN");
+  EXPECT_EQ(GrpcCodeName(-1), "UNKNOWN");
+}
+
+// A loopback port nobody listens on (bound, read, closed).
+int ClosedLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Test that a call to a port nobody listens on fails, in this gRPC library, with a status the
+// client made itself: a connection failure, with the hint about --server and the TLS files.
+TEST(Output, UnavailableFromNoConnectionHintsAtServerAndTls) {
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(ClosedLoopbackPort()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  const grpc::Status status = stub->Check(&ctx, req, &resp);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(IsConnectionFailure(status)) << status.error_message();
+  std::ostringstream out, err;
+  Output o(/*json=*/false, out, err);
+  EXPECT_EQ(o.RpcError("Health/Check", status), kExitRpcFailed);
+  EXPECT_THAT(err.str(), HasSubstr("unreachable or refused the TLS handshake"));
+}
+
+// Test that an UNAVAILABLE the server sent (its Redis is down) is not blamed on the connection:
+// the server's message is printed and the hint says to retry.
+TEST(Output, UnavailableFromTheServerIsNotCalledUnreachable) {
+  const grpc::Status status =
+      ToGrpcStatus(absl::UnavailableError("redis unavailable: Connection refused"));
+  EXPECT_FALSE(IsConnectionFailure(status));
+  std::ostringstream out, err;
+  Output o(/*json=*/false, out, err);
+  EXPECT_EQ(o.RpcError("Guidelines/Publish", status), kExitRpcFailed);
+  EXPECT_THAT(err.str(), HasSubstr("UNAVAILABLE: redis unavailable: Connection refused"));
+  EXPECT_THAT(err.str(), Not(HasSubstr("unreachable")));
+  EXPECT_THAT(err.str(), HasSubstr("the server answered but cannot serve the call now"));
+
+  std::ostringstream jout, jerr;
+  Output j(/*json=*/true, jout, jerr);
+  j.RpcError("Guidelines/Publish", status);
+  EXPECT_EQ(nlohmann::json::parse(jerr.str())["error"]["connection_failure"], false);
 }
 
 }  // namespace
