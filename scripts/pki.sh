@@ -63,6 +63,9 @@ Commands:
                       ID matches ^[a-z0-9][a-z0-9-]{0,62}\$
   audit               the audit record key (audit/audit.key, hex) and checkpoint signing key
                       (audit/sign.key, audit/sign.pub)
+  gateway             the federation gateway: gateway/{cert.pem,key.pem} (admin/concord-gateway,
+                      DNS localhost, IP 127.0.0.1) and its directory export key
+                      gateway/{export.key,export.pub} (Ed25519)
   notifier            the notifier secret (notifier/notifier.secret, hex): concord-server's
                       --notifier-secret-file
   demo                all of the above for every demo agency:
@@ -229,6 +232,19 @@ ensure_server() {
   report "server spiffe://$TRUST_DOMAIN/service/concord-server" "$PKI_DIR/server"
 }
 
+# The federation gateway (services/federation): admin/concord-gateway with the server names of its
+# partner port (the partner gateway verifies localhost / 127.0.0.1), and the deployment's
+# directory export key (Ed25519; its public half is pinned by the partner).
+ensure_gateway() {
+  ensure_ca
+  local dir=$PKI_DIR/gateway
+  issue "$dir" concord-gateway admin \
+    "DNS:localhost, IP:127.0.0.1, URI:spiffe://$TRUST_DOMAIN/agency/admin/concord-gateway" 365 \
+    "gateway"
+  ensure_keypair ED25519 "$dir/export.key" "$dir/export.pub" "directory export"
+  report "gateway spiffe://$TRUST_DOMAIN/agency/admin/concord-gateway" "$dir"
+}
+
 valid_type() {
   local t
   for t in "${AGENCY_TYPES[@]}"; do [ "$t" = "$1" ] && return 0; done
@@ -301,6 +317,7 @@ case $cmd in
   server) [ $# -eq 0 ] || die "server takes no arguments"; ensure_server ;;
   agency) [ $# -eq 2 ] || die "usage: pki.sh agency TYPE ID"; ensure_agency "$1" "$2" ;;
   audit) [ $# -eq 0 ] || die "audit takes no arguments"; ensure_audit ;;
+  gateway) [ $# -eq 0 ] || die "gateway takes no arguments"; ensure_gateway ;;
   notifier) [ $# -eq 0 ] || die "notifier takes no arguments"; ensure_notifier_secret ;;
   demo)
     [ $# -eq 0 ] || die "demo takes no arguments"

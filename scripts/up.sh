@@ -73,16 +73,23 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
      seed set signed and published, received and acknowledged by police and a centre,
      compliance, the outreach leaflet exported as static pages; liaison: a preservation and an
      8-hour production order to a platform, a prosecutor's content-data order refused)
+  7. starts a partner deployment (trust domain partner.test: its own CA var/partner/pki, its own
+     redis-server 127.0.0.1:6391 and concord-server 127.0.0.1:7543) and one federation gateway
+     per side (concord-gateway: agencies 127.0.0.1:7445 / 7545, partner ports 7446 / 7546),
+     registers the federation on both sides, and the demo sends an EIO across, acknowledges and
+     answers it, shows a partner agency off the allow-list refused and both audit chains verify
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
   --skip-deps    do not run scripts/deps.sh
   --skip-build   do not run scripts/build.sh (the binaries must exist)
   --no-demo      register the agencies but skip the demo scenario
-  --stop         stop concord-server and redis-server (SIGTERM, bounded wait)
+  --stop         stop both deployments: gateways, concord-servers, redis-servers (SIGTERM,
+                 bounded wait)
   --help         this text
 
-Environment: CONCORD_REDIS_PORT (default 6390), CONCORD_REDIS_MAXMEMORY (default 1gb),
+Environment: CONCORD_REDIS_PORT (default 6390), CONCORD_PARTNER_REDIS_PORT (default 6391),
+CONCORD_REDIS_MAXMEMORY (default 1gb),
 CONCORD_BUILD_DIR (default build),
 CONCORD_JOBS (build parallelism, default 2).
 EOF
@@ -149,6 +156,7 @@ find_binary() {
 # ---- stop --------------------------------------------------------------------------------------
 
 do_stop() {
+  federation_stop  # the gateways and the partner deployment (scripts/federation.sh)
   stop_process "$SERVER_PID" concord-server 20
   stop_process "$REDIS_PID" redis-server 15
   ok "Concord stopped (data kept in var/redis/, PKI in var/pki/)"
@@ -896,6 +904,10 @@ ${GREEN}${BOLD}Concord is running.${RESET}
                                            workload, passwords in var/redis-acl/secrets/
   audit checkpoints  var/audit-checkpoints/   signed, exported outside Redis
   logs               var/log/concord-server.log, var/log/redis.log
+  federation         concord-gateway: agencies $GW_LISTEN, partner port $GW_PARTNER
+                     (var/federation/federation.json); partner deployment $P_TD:
+                     concord-server $P_LISTEN, its gateway $P_GW_LISTEN / $P_GW_PARTNER,
+                     redis 127.0.0.1:$P_REDIS_PORT, CA var/partner/pki/ca.pem
 
 Use concordctl with an agency directory (cert.pem + key.pem; the CA is found next to it):
   CTL=$CONCORDCTL
@@ -906,6 +918,7 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
   \$CTL --agency-dir var/pki/agencies/reception_centre/pag-asa referral list
   \$CTL --agency-dir var/pki/agencies/police/pz-brussels-capital guideline list
   \$CTL --agency-dir var/pki/agencies/platform/example-platform liaison list
+  \$CTL --server $GW_LISTEN --agency-dir var/pki/agencies/$FED_LOCAL federation status
   New agency: ./scripts/pki.sh agency police pz-liege, then
   \$CTL --agency-dir var/pki/agencies/admin/ops --officer you --justification "new zone" \\
     directory register --from-pki var/pki/agencies/police/pz-liege
@@ -914,6 +927,10 @@ Use concordctl with an agency directory (cert.pem + key.pem; the CA is found nex
 Stop with ./scripts/up.sh --stop
 EOF
 }
+
+# The partner deployment (partner.test) and the federation gateways of both deployments.
+# shellcheck source=scripts/federation.sh
+. "$ROOT/scripts/federation.sh"
 
 # ---- main --------------------------------------------------------------------------------------
 
@@ -940,6 +957,7 @@ if [ "$SKIP_BUILD" -eq 0 ]; then
 fi
 SERVER_BIN=$(find_binary concord-server) || die "concord-server not found under $BUILD_DIR/ (build failed?)"
 CONCORDCTL=$(find_binary concordctl) || die "concordctl not found under $BUILD_DIR/ (build failed?)"
+GATEWAY_BIN=$(find_binary concord-gateway) || die "concord-gateway not found under $BUILD_DIR/ (build failed?)"
 command -v redis-server >/dev/null || die "redis-server not installed (scripts/deps.sh installs it)"
 
 info "dev PKI in var/pki/ (scripts/pki.sh demo)"
@@ -948,7 +966,9 @@ info "dev PKI in var/pki/ (scripts/pki.sh demo)"
 start_redis
 start_server
 register_agencies
+start_federation
 if [ "$DEMO" -eq 1 ]; then
   run_demo
+  run_federation_demo
 fi
 summary

@@ -441,4 +441,35 @@ int RunLiaisonJitEntries(const Globals& globals, const LiaisonJitArgs& args, Out
 /// (exit 2 with PERMISSION_DENIED NOT_A_JIT_MEMBER when this agency left the team).
 int RunLiaisonJitWatch(const Globals& globals, const LiaisonJitArgs& args, Output& out);
 
+// ---- federation (federation_commands.cc; --server = the gateway's internal port) ------------
+
+struct FederationPartnerArgs {
+  std::string agency;  // SPIFFE ID of a partner agency
+};
+struct FederationSendArgs {
+  std::vector<std::string> to;   // --to SPIFFE ID (repeatable): allow-listed partner agencies
+  std::string body;              // --body TEXT
+  std::string body_file;         // --body-file FILE
+  std::string kind = "request";  // --kind request|information|response
+  std::string case_reference;    // --case (opaque file number)
+  std::string in_reply_to;       // --in-reply-to MESSAGE_ID
+};
+struct FederationInboxArgs {
+  bool open = false;  // --open: verify against the partner export's keys and open locally
+};
+struct FederationAckArgs {
+  std::string item_id;
+  bool no_receipt = false;  // --no-receipt: remove without a signed receipt
+};
+/// GetStatus; 3 when the gateway holds no verified partner export.
+int RunFederationStatus(const Globals& globals, Output& out);
+int RunFederationPartner(const Globals& globals, const FederationPartnerArgs& args, Output& out);
+int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
+                      const FederationSendArgs& args, Output& out);
+/// 3 when an item does not verify or open (with --open).
+int RunFederationInbox(const Globals& globals, const MessageKeyArgs& keys,
+                       const FederationInboxArgs& args, Output& out);
+int RunFederationAck(const Globals& globals, const MessageKeyArgs& keys,
+                     const FederationAckArgs& args, Output& out);
+
 }  // namespace concord::ctl

@@ -750,6 +750,71 @@ constexpr const char* kGuidelineFooter =
     "  concordctl --agency-dir var/pki/agencies/police/pz-brussels-capital --officer insp-17 \\\n"
     "    guideline ack definition-2024-1712\n";
 
+// ---- federation (concord.federation.v1.Federation on the gateway's internal port) ----
+
+struct FederationArgs {
+  concord::ctl::FederationPartnerArgs partner;
+  concord::ctl::FederationSendArgs send;
+  concord::ctl::FederationInboxArgs inbox;
+  concord::ctl::FederationAckArgs ack;
+};
+
+constexpr const char* kFederationFooter =
+    "\n--server is the federation gateway's internal port (concord-gateway), not concord-server.\n"
+    "Examples:\n"
+    "  concordctl --server 127.0.0.1:7445 --agency-dir var/pki/agencies/admin/ops federation "
+    "status\n"
+    "  concordctl --server 127.0.0.1:7445 --agency-dir var/pki/agencies/magistrate/X federation "
+    "send \\\n"
+    "      --to spiffe://partner.test/agency/magistrate/om-rotterdam --case BXL.1/2026 "
+    "--body-file eio.txt\n"
+    "  concordctl --server 127.0.0.1:7545 --agency-dir var/partner/pki/agencies/magistrate/"
+    "om-rotterdam federation inbox --open\n"
+    "  concordctl ... federation ack env-<message id>\n";
+
+void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::MessageKeyArgs& k,
+                           FederationArgs& a, Runner& run) {
+  using namespace concord::ctl;  // NOLINT(google-build-using-namespace): Run* of commands.h
+  CLI::App* federation = app.add_subcommand(
+      "federation",
+      "the federation gateway with a partner deployment (concord.federation.v1.Federation): "
+      "status, partner keys, send across, inbound box, acknowledge");
+  federation->require_subcommand(1);
+  federation->fallthrough();
+  federation->footer(kFederationFooter);
+  CLI::App* status = federation->add_subcommand(
+      "status",
+      "the partner, its export's version and age, the allow and export lists (exit 3 "
+      "without a verified partner export)");
+  status->callback([&] { run = [&](Output& o) { return RunFederationStatus(g, o); }; });
+  CLI::App* partner = federation->add_subcommand(
+      "partner", "a partner agency's keys from the verified partner export");
+  partner->add_option("AGENCY", a.partner.agency, "SPIFFE ID of the partner agency")->required();
+  partner->callback(
+      [&] { run = [&](Output& o) { return RunFederationPartner(g, a.partner, o); }; });
+  CLI::App* send = federation->add_subcommand(
+      "send", "seals the body to the partner agencies' own keys, signs it, sends it across");
+  send->add_option("--to", a.send.to, "SPIFFE ID of a partner agency (repeatable)")->required();
+  send->add_option("--body", a.send.body, "the text (sealed)");
+  send->add_option("--body-file", a.send.body_file, "file holding the text (sealed)");
+  send->add_option("--kind", a.send.kind, "request (default), information or response");
+  send->add_option("--case", a.send.case_reference, "opaque case reference (clear)");
+  send->add_option("--in-reply-to", a.send.in_reply_to, "message id this answers");
+  send->add_option("--signing-key", k.signing_key_file, "Ed25519 key (default DIR/sign.key)");
+  send->callback([&] { run = [&](Output& o) { return RunFederationSend(g, k, a.send, o); }; });
+  CLI::App* inbox = federation->add_subcommand(
+      "inbox", "envelopes and receipts relayed from the partner (exit 3 if one does not verify)");
+  inbox->add_flag("--open", a.inbox.open,
+                  "verify each against the partner export's key and open it with DIR/seal.key");
+  inbox->add_option("--sealing-key-file", k.sealing_key_file, "X25519 key (default DIR/seal.key)");
+  inbox->callback([&] { run = [&](Output& o) { return RunFederationInbox(g, k, a.inbox, o); }; });
+  CLI::App* ack = federation->add_subcommand(
+      "ack", "acknowledges an item: a signed receipt crosses back, then the item is removed");
+  ack->add_option("ITEM", a.ack.item_id, "item id (federation inbox)")->required();
+  ack->add_flag("--no-receipt", a.ack.no_receipt, "remove without a receipt");
+  ack->callback([&] { run = [&](Output& o) { return RunFederationAck(g, k, a.ack, o); }; });
+}
+
 void AddGuidelineCommands(CLI::App& app, concord::ctl::Globals& g, GuidelineArgs& a, Runner& run) {
   using namespace concord::ctl;  // NOLINT: Run* names only
   CLI::App* guideline = app.add_subcommand(
@@ -891,6 +956,7 @@ int Run(int argc, char** argv) {
   ReferralArgs referral_args;
   GuidelineArgs guideline_args;
   LiaisonArgs liaison_args;
+  FederationArgs federation_args;
   concord::ctl::DirectoryTrustArgs trust_args;
   concord::ctl::KeysRotateArgs rotate_args;
   Runner run;
@@ -1089,6 +1155,7 @@ int Run(int argc, char** argv) {
   AddReferralCommands(app, g, referral_args, run);
   AddGuidelineCommands(app, g, guideline_args, run);
   AddLiaisonCommands(app, g, liaison_args, run);
+  AddFederationCommands(app, g, key_args, federation_args, run);
 
   try {
     app.parse(argc, argv);

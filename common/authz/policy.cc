@@ -43,6 +43,8 @@ std::string_view PrincipalName(Principal principal) {
       return "audit_reviewer";
     case Principal::kConcordService:
       return "concord_service";
+    case Principal::kPartnerGateway:
+      return "partner_gateway";
     case Principal::kOtherAdmin:
       break;
   }
@@ -59,6 +61,8 @@ std::string_view PrincipalDescription(Principal principal) {
       return "Concord service identity";
     case Principal::kOtherAdmin:
       return "admin without a directory role";
+    case Principal::kPartnerGateway:
+      return "partner deployment's gateway";
     default:
       return "agency type";
   }
@@ -167,9 +171,48 @@ std::string PolicyTableMarkdown() {
 Authorizer::Authorizer(std::string trust_domain, const RevocationView& revocations)
     : trust_domain_(std::move(trust_domain)), revocations_(revocations) {}
 
+Authorizer::Authorizer(std::string trust_domain, const RevocationView& revocations,
+                       std::vector<std::string> partner_trust_domains)
+    : trust_domain_(std::move(trust_domain)),
+      revocations_(revocations),
+      partner_trust_domains_(std::move(partner_trust_domains)) {}
+
+Status Authorizer::AuthorizePartner(const Caller& caller, std::string_view full_method) const {
+  // Security: a partner deployment reaches this one through its gateway identity only, and only
+  // the rows that allow partner_gateway (the gateway's Relay and directory export).
+  if (caller.agency.type != AgencyType::kAdmin || caller.agency.id != kGatewayIdentityId) {
+    return WithReason(absl::PermissionDeniedError("only the partner deployment's gateway (admin/" +
+                                                  std::string(kGatewayIdentityId) +
+                                                  ") may call across; " + caller.agency.Key() +
+                                                  "@" + caller.agency.trust_domain + " may not"),
+                      "PARTNER_NOT_GATEWAY", {{"trust_domain", caller.agency.trust_domain}});
+  }
+  const MethodPolicy* policy = FindPolicy(full_method);
+  if (policy == nullptr) {
+    return WithReason(absl::PermissionDeniedError("no policy for method"), "NO_POLICY");
+  }
+  if (policy->DecisionFor(Principal::kPartnerGateway) == Decision::kDeny) {
+    std::string message = "denied by rule ";
+    message.append(policy->rule)
+        .append(": the gateway of partner trust domain ")
+        .append(caller.agency.trust_domain)
+        .append(" may not call ")
+        .append(policy->method);
+    return WithReason(absl::PermissionDeniedError(message), "POLICY_DENIED",
+                      {{"rule", std::string(policy->rule)},
+                       {"agency_type", "admin"},
+                       {"principal", "partner_gateway"},
+                       {"method", std::string(policy->method)}});
+  }
+  return absl::OkStatus();
+}
+
 Status Authorizer::Authorize(const Caller& caller, std::string_view full_method) const {
   // Security: identity (agency + serial) comes from the verified peer certificate only.
   if (caller.agency.trust_domain != trust_domain_) {
+    for (const std::string& partner : partner_trust_domains_) {
+      if (caller.agency.trust_domain == partner) return AuthorizePartner(caller, full_method);
+    }
     return WithReason(absl::UnauthenticatedError("caller is not in this deployment's trust domain"),
                       "FOREIGN_TRUST_DOMAIN");
   }

@@ -12,12 +12,19 @@
 //   concord_service   admin/concord-*: Concord's own service identities (they only send
 //                     notifications; roles are never theirs)
 //   other_admin       any other admin identity (no directory role)
+//   partner_gateway   the gateway of a FEDERATED partner deployment: admin/concord-gateway in a
+//                     partner trust domain the Authorizer was given (the trust-domain dimension;
+//                     docs/liaison.md "Federation"). No identity of this deployment is ever it.
 // An admin holding both roles is both classes: a call is allowed when any of its classes allows
 // it. The roles come from the in-memory directory cache (RevocationView::RolesOf), never from a
 // Redis read per call.
 //
 // Order of checks in Authorizer::Authorize (docs/security.md "Trust model"):
 //   1. the caller's trust domain must be this deployment's          -> UNAUTHENTICATED
+//      or, on a listener given partner trust domains (the federation gateway's partner port), a
+//      partner's: the caller must then be admin/concord-gateway     -> PERMISSION_DENIED
+//      PARTNER_NOT_GATEWAY; steps 2-4 are skipped (the partner CA alone admits it, and its
+//      revocations are the partner's) and its only class is partner_gateway (step 6)
 //   2. the revocation state must have been loaded at least once      -> UNAVAILABLE (fail closed)
 //   3. the caller's agency must not be suspended                     -> UNAUTHENTICATED
 //   4. the caller's certificate serial must not be revoked           -> UNAUTHENTICATED
@@ -64,9 +71,10 @@ enum class Principal {
   kAuditReviewer,
   kConcordService,
   kOtherAdmin,
+  kPartnerGateway,
 };
 
-inline constexpr std::array<Principal, 13> kAllPrincipals = {
+inline constexpr std::array<Principal, 14> kAllPrincipals = {
     Principal::kPolice,
     Principal::kMagistrate,
     Principal::kReceptionCentre,
@@ -80,6 +88,7 @@ inline constexpr std::array<Principal, 13> kAllPrincipals = {
     Principal::kAuditReviewer,
     Principal::kConcordService,
     Principal::kOtherAdmin,
+    Principal::kPartnerGateway,
 };
 
 /// Column name: the agency type name for the nine non-admin types, then "directory_admin",
@@ -162,6 +171,10 @@ class RevocationView {
 class Authorizer {
  public:
   Authorizer(std::string trust_domain, const RevocationView& revocations);
+  /// A listener that admits federated partners (the gateway's partner port): callers of the
+  /// `partner_trust_domains` are authorized as partner_gateway (file comment, step 1).
+  Authorizer(std::string trust_domain, const RevocationView& revocations,
+             std::vector<std::string> partner_trust_domains);
 
   /// OK, UNAUTHENTICATED ("agency suspended", "certificate revoked", foreign trust domain),
   /// UNAVAILABLE (revocation state not loaded yet) or PERMISSION_DENIED (no policy for the
@@ -176,8 +189,14 @@ class Authorizer {
   const std::string& trust_domain() const { return trust_domain_; }
 
  private:
+  Status AuthorizePartner(const Caller& caller, std::string_view full_method) const;
+
   std::string trust_domain_;
   const RevocationView& revocations_;
+  std::vector<std::string> partner_trust_domains_;
 };
+
+/// The identity of a deployment's federation gateway: admin/concord-gateway.
+inline constexpr std::string_view kGatewayIdentityId = "concord-gateway";
 
 }  // namespace concord::authz

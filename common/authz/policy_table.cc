@@ -47,6 +47,15 @@
 //     types, named agencies; every agency for public outreach material) and its publisher, and
 //     only its audience acknowledges it; anything else is NOT_FOUND, as for a version that does
 //     not exist.
+//   - federation.* (docs/liaison.md "Federation with a partner deployment"): the trust-domain
+//     dimension. The partner deployment's gateway (partner_gateway: admin/concord-gateway of a
+//     partner trust domain, admitted only on the gateway's partner port) reaches Relay and
+//     GetDirectoryExport and NOTHING else; no identity of this deployment reaches them. The
+//     agencies that work with foreign partners (police, magistrates, social inspection,
+//     Immigration Office) use the gateway's Federation service: `own` (the envelope's sender
+//     must be the caller, an inbound box is its owner's; the allow-list and export list are
+//     checked by services/federation). The federation status is also for directory
+//     administrators (operators).
 //   - infrastructure: gRPC health checking and server reflection, for every principal but
 //     Concord's service identities (they carry no case data; unauthenticated probes use the
 //     separate plaintext health-only port).
@@ -78,6 +87,12 @@ constexpr std::string_view kReferralsRefer = "referrals.refer";
 constexpr std::string_view kReferralsRoute = "referrals.route";
 constexpr std::string_view kReferralsParty = "referrals.party";
 constexpr std::string_view kReferralsSealed = "referrals.sealed_record";
+constexpr std::string_view kFederationRelay = "federation.relay";
+constexpr std::string_view kFederationUse = "federation.use";
+constexpr std::string_view kFederationStatus = "federation.status";
+constexpr std::string_view kFederationRule =
+    "the envelope's sender must be the caller and an agency this deployment exports; its "
+    "recipients allow-listed partner agencies; an inbound box is its owner's";
 constexpr std::string_view kLiaisonIssue = "liaison.issue";
 constexpr std::string_view kLiaisonParty = "liaison.party";
 constexpr std::string_view kLiaisonDesk = "liaison.platform_desk";
@@ -112,6 +127,13 @@ constexpr std::array<Principal, 7> kDomestic = {
     P::kPolice,           P::kMagistrate,       P::kReceptionCentre,    P::kImmigrationOffice,
     P::kSocialInspection, P::kCoordinationUnit, P::kGuardianshipService};
 
+Row FederationUsers() {
+  return {{P::kPolice, D::kAllowOwn},
+          {P::kMagistrate, D::kAllowOwn},
+          {P::kSocialInspection, D::kAllowOwn},
+          {P::kImmigrationOffice, D::kAllowOwn}};
+}
+
 Row DirectoryAdministration() { return {{P::kDirectoryAdmin, D::kAllow}}; }
 
 // Every principal; Concord's service identities only where `with_service` (GetAgency: they seal
@@ -119,6 +141,7 @@ Row DirectoryAdministration() { return {{P::kDirectoryAdmin, D::kAllow}}; }
 Row Everyone(bool with_service) {
   Row m;
   for (Principal p : kAllPrincipals) m[p] = D::kAllow;
+  m.erase(P::kPartnerGateway);  // a partner reaches the gateway's Relay and export, nothing else
   if (!with_service) m.erase(P::kConcordService);
   return m;
 }
@@ -304,6 +327,31 @@ std::vector<MethodPolicy> BuildTable() {
        kAcknowledgeRule},
       {"/concord.guidelines.v1.Guidelines/Compliance", kGuidelinesCompliance, GuidelinePublishers(),
        kComplianceRule},
+      // concord.federation.v1 (the gateway): partner-facing, then local-facing
+      {"/concord.federation.v1.Gateway/Relay",
+       kFederationRelay,
+       {{P::kPartnerGateway, D::kAllow}},
+       ""},
+      {"/concord.federation.v1.Gateway/GetDirectoryExport",
+       kFederationRelay,
+       {{P::kPartnerGateway, D::kAllow}},
+       ""},
+      {"/concord.federation.v1.Federation/GetPartnerAgency", kFederationUse, FederationUsers(),
+       kFederationRule},
+      {"/concord.federation.v1.Federation/Send", kFederationUse, FederationUsers(),
+       kFederationRule},
+      {"/concord.federation.v1.Federation/ListInbound", kFederationUse, FederationUsers(),
+       kFederationRule},
+      {"/concord.federation.v1.Federation/Acknowledge", kFederationUse, FederationUsers(),
+       kFederationRule},
+      {"/concord.federation.v1.Federation/GetStatus", kFederationStatus,
+       [] {
+         Row m = FederationUsers();
+         for (auto& [p, d] : m) d = D::kAllow;
+         m[P::kDirectoryAdmin] = D::kAllow;
+         return m;
+       }(),
+       ""},
       // gRPC infrastructure
       {"/grpc.health.v1.Health/Check", kInfrastructure, Everyone(/*with_service=*/false), ""},
       {"/grpc.health.v1.Health/Watch", kInfrastructure, Everyone(/*with_service=*/false), ""},

@@ -81,6 +81,13 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--redis-liaison-password-file", &CommonConfig::redis_liaison_password_file,
        "File holding the password of --redis-liaison-user (first line); required when the "
        "binary hosts the liaison module, unless the password is given"},
+      {"--redis-gateway-user", &CommonConfig::redis_gateway_user,
+       "Redis ACL user of the federation gateway module (deploy/redis-users.acl)"},
+      {"--redis-gateway-password", &CommonConfig::redis_gateway_password,
+       "Password of --redis-gateway-user; prefer the environment variable or the file"},
+      {"--redis-gateway-password-file", &CommonConfig::redis_gateway_password_file,
+       "File holding the password of --redis-gateway-user (first line); required when the "
+       "binary hosts the gateway module (concord-gateway), unless the password is given"},
       {"--redis-pool-size", &CommonConfig::redis_pool_size,
        "Redis connections per process (1..64)"},
       {"--redis-connect-timeout-ms", &CommonConfig::redis_connect_timeout_ms,
@@ -169,6 +176,10 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--referral-time-zone", &CommonConfig::referral_time_zone,
        "Referrals: IANA time zone whose days end the procedure's periods (the process refuses "
        "to start when the tz database does not know it: install tzdata)"},
+      {"--federation-config", &CommonConfig::federation_config,
+       "Federation gateway (concord-gateway): the JSON file naming the partner deployment (trust "
+       "domain, address, CA, pinned export key), the allow-list of partner agencies and the "
+       "local agencies exported (docs/liaison.md \"Federation with a partner deployment\")"},
       {"--liaison-notifier-dir", &CommonConfig::liaison_notifier_dir,
        "Liaison: directory of the notifier identity admin/concord-liaison as made by "
        "scripts/pki.sh (cert.pem, key.pem, sign.key, seal.key), which announces request changes, "
@@ -555,6 +566,8 @@ constexpr CredentialMembers kCredentials[] = {
      &CommonConfig::redis_guidelines_password_file},
     {"liaison", &CommonConfig::redis_liaison_user, &CommonConfig::redis_liaison_password,
      &CommonConfig::redis_liaison_password_file},
+    {"gateway", &CommonConfig::redis_gateway_user, &CommonConfig::redis_gateway_password,
+     &CommonConfig::redis_gateway_password_file},
 };
 
 const CredentialMembers* FindCredential(std::string_view workload) {

@@ -53,6 +53,8 @@ struct CommonConfig {
   std::string redis_guidelines_password, redis_guidelines_password_file;
   std::string redis_liaison_user = "concord-liaison";
   std::string redis_liaison_password, redis_liaison_password_file;
+  std::string redis_gateway_user = "concord-gateway";
+  std::string redis_gateway_password, redis_gateway_password_file;
   int redis_pool_size = 16;
   int redis_connect_timeout_ms = 500;
   int redis_command_timeout_ms = 2000;
@@ -100,6 +102,9 @@ struct CommonConfig {
   std::map<std::string, std::string> removed_options;
   // Liaison (services/liaison, docs/liaison.md "Clocks and their sources"): the notifier identity
   // and the legal defaults of the clocks (checked by the module: liaison::ClockConfig::Validate).
+  // Federation gateway (services/federation, docs/liaison.md "Federation with a partner
+  // deployment"): the JSON file of the partner (required by concord-gateway, read by its module).
+  std::string federation_config;
   std::string liaison_notifier_dir;
   std::string liaison_messaging_target;
   int liaison_eio_acknowledgement_days = 7;
@@ -158,10 +163,10 @@ Status Validate(const CommonConfig& cfg);
 std::vector<std::string> BootstrapDirectoryAdmins(const CommonConfig& cfg);
 
 /// The workloads that have their own Redis ACL user, in documentation order: "directory",
-/// "audit", "messaging", "referrals", "guidelines", "liaison". A host module's name is its
-/// workload. To add one (e.g. "guidelines"): three members above, one row in config.cc's credential
-/// table, its user in deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding a
-/// workload").
+/// "audit", "messaging", "referrals", "guidelines", "liaison", "gateway". A host module's name is
+/// its workload. To add one (e.g. "guidelines"): three members above, one row in config.cc's
+/// credential table, its user in deploy/redis-users.acl and the Helm chart (docs/redis.md, "Adding
+/// a workload").
 const std::vector<std::string>& RedisWorkloads();
 
 /// Where a workload's module logs in to Redis. The password is never logged.

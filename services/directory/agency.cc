@@ -439,6 +439,7 @@ Disclosure DisclosureFor(const std::vector<authz::Principal>& principals) {
       case P::kPlatform:
       case P::kConcordService:
       case P::kOtherAdmin:
+      case P::kPartnerGateway:  // never reaches the directory (docs/security.md)
         break;
     }
   }

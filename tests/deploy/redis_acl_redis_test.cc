@@ -46,7 +46,8 @@ class RedisAclTest : public ::testing::Test {
     ASSERT_TRUE(admin_->Command({"HSET", audit::HeadKey(), "seq", "1", "hash", "h"}).ok());
     ASSERT_TRUE(admin_->Command({"HSET", audit::CheckpointsKey(), "1", "cp"}).ok());
     ASSERT_TRUE(admin_->Command({"ZADD", audit::CheckpointIndexKey(), "1", "1"}).ok());
-    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
+    for (const char* w :
+         {"directory", "messaging", "referrals", "guidelines", "liaison", "gateway"}) {
       ASSERT_TRUE(admin_->Command({"RPUSH", audit::IntakeKey(w), "pending"}).ok());
     }
   }
@@ -74,7 +75,8 @@ class RedisAclTest : public ::testing::Test {
     EXPECT_EQ(Run(*admin_, {"HGET", audit::HeadKey(), "seq"}), "1");
     EXPECT_EQ(Run(*admin_, {"HGET", audit::CheckpointsKey(), "1"}), "cp");
     EXPECT_EQ(Run(*admin_, {"ZCARD", audit::CheckpointIndexKey()}), "1");
-    for (const char* w : {"directory", "messaging", "referrals", "guidelines", "liaison"}) {
+    for (const char* w :
+         {"directory", "messaging", "referrals", "guidelines", "liaison", "gateway"}) {
       EXPECT_EQ(Run(*admin_, {"LINDEX", audit::IntakeKey(w), "0"}), "pending") << w;
     }
   }
@@ -141,9 +143,9 @@ class RedisAclTest : public ::testing::Test {
 
 TEST_F(RedisAclTest, TheDefaultUserIsOffAndEveryWorkloadHasItsOwnUser) {
   EXPECT_THAT(server_->acl_users(),
-              ::testing::UnorderedElementsAre("concord-audit", "concord-directory",
-                                              "concord-messaging", "concord-referrals",
-                                              "concord-guidelines", "concord-liaison"));
+              ::testing::UnorderedElementsAre(
+                  "concord-audit", "concord-directory", "concord-messaging", "concord-referrals",
+                  "concord-guidelines", "concord-liaison", "concord-gateway"));
   redis::RedisConfig anonymous = server_->admin_config();
   anonymous.user.clear();
   anonymous.password.clear();
@@ -161,6 +163,12 @@ TEST_F(RedisAclTest, ACompromisedReferralsPodCannotWriteTheDirectoryOrTheAuditLo
 
 TEST_F(RedisAclTest, ACompromisedLiaisonPodCannotWriteTheDirectoryOrTheAuditLog) {
   CompromisedPodIsContained("liaison", "referrals");
+}
+
+// Test that a compromised federation gateway (the workload facing the partner network) cannot
+// write the directory, another workload's keys or the audit log beyond its own intake.
+TEST_F(RedisAclTest, ACompromisedGatewayPodCannotWriteTheDirectoryOrTheAuditLog) {
+  CompromisedPodIsContained("gateway", "liaison");
 }
 
 TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLog) {

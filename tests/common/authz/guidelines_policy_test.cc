@@ -38,7 +38,8 @@ TEST(GuidelinesPolicy, DocumentedChoices) {
     ASSERT_NE(p, nullptr) << m;
     for (Principal principal : kAllPrincipals) {
       const bool admin = principal == P::kDirectoryAdmin || principal == P::kAuditReviewer ||
-                         principal == P::kConcordService || principal == P::kOtherAdmin;
+                         principal == P::kConcordService || principal == P::kOtherAdmin ||
+                         principal == P::kPartnerGateway;
       EXPECT_EQ(p->DecisionFor(principal), admin ? Decision::kDeny : Decision::kAllowOwn)
           << m << " " << PrincipalName(principal);
     }

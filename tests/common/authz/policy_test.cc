@@ -14,6 +14,7 @@
 
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/federation/v1/federation.grpc.pb.h"
 #include "concord/liaison/v1/liaison.grpc.pb.h"
 
 namespace concord::authz {
@@ -88,6 +89,20 @@ TEST(PolicyTable, MethodsAreUniqueAndWellFormed) {
   }
 }
 
+// Test that every RPC of concord.federation.v1 (both the partner-facing Gateway and the
+// local-facing Federation) has a row.
+TEST(PolicyTable, CoversEveryRpcOfTheFederationGateway) {
+  const auto* file = concord::federation::v1::RelayRequest::descriptor()->file();
+  for (const char* name : {"Gateway", "Federation"}) {
+    const google::protobuf::ServiceDescriptor* service = file->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string path = "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_NE(FindPolicy(path), nullptr) << "no policy for " << path;
+    }
+  }
+}
+
 // Every RPC of the services whose policy lives here must have a row: a new RPC without a
 // policy would be denied to everyone, which this test turns into a build-time reminder.
 TEST(PolicyTable, CoversEveryRpcOfDirectoryAndAudit) {
@@ -108,7 +123,10 @@ TEST(PolicyTable, DocumentedChoices) {
   using P = Principal;
   const MethodPolicy* get = FindPolicy("/concord.directory.v1.Directory/GetAgency");
   ASSERT_NE(get, nullptr);
-  for (Principal p : kAllPrincipals) EXPECT_EQ(get->DecisionFor(p), Decision::kAllow);
+  // Every principal of this deployment; a partner deployment's gateway reaches nothing here.
+  for (Principal p : kAllPrincipals) {
+    EXPECT_EQ(get->DecisionFor(p), p == P::kPartnerGateway ? Decision::kDeny : Decision::kAllow);
+  }
   const MethodPolicy* list = FindPolicy("/concord.directory.v1.Directory/ListAgencies");
   ASSERT_NE(list, nullptr);
   EXPECT_EQ(list->DecisionFor(P::kForeignPartner), Decision::kDeny);
@@ -225,6 +243,8 @@ TEST(Authorizer, WalksEveryPrincipalClassAndMethodOfTheTable) {
   for (const MethodPolicy& p : PolicyTable()) {
     for (Principal principal : kAllPrincipals) {
       ++pairs;
+      // Walked by TrustDomainDimension below (a caller of another trust domain).
+      if (principal == Principal::kPartnerGateway) continue;
       const Caller caller = CallerOf(principal, revocations);
       ASSERT_EQ(authorizer.PrincipalsFor(caller.agency), std::vector<Principal>{principal});
       const Status s = authorizer.Authorize(caller, p.method);
@@ -244,6 +264,49 @@ TEST(Authorizer, WalksEveryPrincipalClassAndMethodOfTheTable) {
     }
   }
   EXPECT_EQ(pairs, static_cast<int>(PolicyTable().size() * kAllPrincipals.size()));
+}
+
+// Test the trust-domain dimension (docs/liaison.md "Federation"): on a listener given the
+// partner trust domain, the partner's gateway identity reaches exactly the rows that allow
+// partner_gateway (the gateway's Relay and export) and is PERMISSION_DENIED on every other
+// method; any other identity of the partner trust domain reaches nothing (PARTNER_NOT_GATEWAY);
+// a listener not given the partner domain refuses it as a foreign trust domain; no principal of
+// this deployment reaches Relay.
+TEST(Authorizer, TrustDomainDimension) {
+  FakeRevocations revocations;
+  const Authorizer partner_port(std::string(kTrustDomain), revocations, {"partner.test"});
+  const Authorizer internal_port(std::string(kTrustDomain), revocations);
+  const Caller gateway{{"partner.test", AgencyType::kAdmin, "concord-gateway"}, "AB"};
+  const Caller partner_agency{{"partner.test", AgencyType::kMagistrate, "om-rotterdam"}, "AC"};
+  const Caller stranger{{"elsewhere.test", AgencyType::kAdmin, "concord-gateway"}, "AD"};
+  int allowed = 0;
+  for (const MethodPolicy& p : PolicyTable()) {
+    const Status s = partner_port.Authorize(gateway, p.method);
+    if (p.DecisionFor(Principal::kPartnerGateway) == Decision::kDeny) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << p.method;
+      EXPECT_EQ(ReasonOf(s), "POLICY_DENIED") << p.method;
+      EXPECT_NE(std::string(s.message()).find("partner trust domain partner.test"),
+                std::string::npos)
+          << s;
+    } else {
+      EXPECT_TRUE(s.ok()) << p.method << ": " << s;
+      ++allowed;
+    }
+    const Status agency = partner_port.Authorize(partner_agency, p.method);
+    EXPECT_EQ(agency.code(), absl::StatusCode::kPermissionDenied) << p.method;
+    EXPECT_EQ(ReasonOf(agency), "PARTNER_NOT_GATEWAY") << p.method;
+    EXPECT_EQ(ReasonOf(partner_port.Authorize(stranger, p.method)), "FOREIGN_TRUST_DOMAIN");
+    EXPECT_EQ(internal_port.Authorize(gateway, p.method).code(),
+              absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(ReasonOf(internal_port.Authorize(gateway, p.method)), "FOREIGN_TRUST_DOMAIN");
+  }
+  EXPECT_EQ(allowed, 2);  // Relay and GetDirectoryExport
+  EXPECT_EQ(
+      FindPolicy("/concord.federation.v1.Gateway/Relay")
+          ->DecisionFor(std::vector<Principal>(kAllPrincipals.begin(), kAllPrincipals.end() - 1)),
+      Decision::kDeny);
+  EXPECT_EQ(partner_port.Authorize(gateway, "/concord.unknown.v1.X/Y").code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 // The reproduced attack: Concord's referrals notifier identity, whose key is mounted in the

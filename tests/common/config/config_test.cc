@@ -217,8 +217,9 @@ TEST_F(ConfigTest, RedisMemoryWatermarkAndQuotas) {
 }
 
 TEST_F(ConfigTest, EachHostedModuleNeedsItsRedisCredential) {
-  EXPECT_EQ(RedisWorkloads(), (std::vector<std::string>{"directory", "audit", "messaging",
-                                                        "referrals", "guidelines", "liaison"}));
+  EXPECT_EQ(RedisWorkloads(),
+            (std::vector<std::string>{"directory", "audit", "messaging", "referrals", "guidelines",
+                                      "liaison", "gateway"}));
   const Status missing = ValidateRedisCredentials(cfg_, {"referrals", "audit"});
   EXPECT_THAT(ViolationOf(missing, "--redis-referrals-password-file"),
               AllOf(HasSubstr("is required"), HasSubstr("CONCORD_REDIS_REFERRALS_PASSWORD"),

@@ -7,6 +7,7 @@
 
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/federation/v1/federation.grpc.pb.h"
 #include "concord/guidelines/v1/guidelines.grpc.pb.h"
 #include "concord/liaison/v1/liaison.grpc.pb.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
@@ -65,7 +66,10 @@ TEST(FieldLimits, EveryRequestFieldOfEveryServiceIsBounded) {
       ::concord::guidelines::v1::PublishRequest::descriptor()->file()->FindServiceByName(
           "Guidelines"),
       ::concord::liaison::v1::CreateRequestRequest::descriptor()->file()->FindServiceByName(
-          "Liaison")};
+          "Liaison"),
+      ::concord::federation::v1::RelayRequest::descriptor()->file()->FindServiceByName("Gateway"),
+      ::concord::federation::v1::RelayRequest::descriptor()->file()->FindServiceByName(
+          "Federation")};
   size_t bounded = 0;
   for (const auto* service : services) {
     ASSERT_NE(service, nullptr);

@@ -1,0 +1,133 @@
+// File: services/federation/gateway.h
+//
+// The federation gateway's logic (docs/liaison.md "Federation with a partner deployment"),
+// detached from gRPC: the handlers (gateway_service.h) authenticate, then call it.
+//
+//   inbound  AcceptRelay: the partner gateway hands over an envelope or a receipt. Checked: the
+//            signer is an allow-listed partner agency present in the verified partner export,
+//            the signature verifies under its exported key, every recipient is an active agency
+//            this deployment exports; then stored in the recipients' inbound boxes (idempotent)
+//            and audited (collection, object "federation:in:<message id>").
+//   outbound SendAcross / Acknowledge: a local agency's envelope (or receipt) crosses. Checked:
+//            the caller is the sender (signer) and on the export list, its signature verifies
+//            under its local directory key, every recipient is an allow-listed partner agency in
+//            the fresh partner export; then relayed synchronously (OK only once the partner
+//            stored it) and audited (disclosure, object "federation:out:<message id>").
+//   keys     a refresher thread fetches the partner export every refresh_interval and verifies
+//            it against the pinned key (VerifyExport); the export this deployment serves is
+//            built from the local directory on each request and signed with the export key.
+// The gateway never holds a key that opens an envelope: sealed content passes through.
+//
+// Metrics:
+//   concord_federation_crossings_total{direction="in|out",kind="envelope|receipt",result=<code>}
+//   concord_federation_partner_export_age_seconds      age of the accepted partner export
+//   concord_federation_partner_export_version          its version (0 before the first)
+//   concord_federation_partner_export_refreshes_total{result="ok|refused|unavailable"}
+//
+// Thread safety: thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/audit/audit_event.h"
+#include "common/clients/directory_reader.h"
+#include "common/crypto/ed25519.h"
+#include "common/identity/caller.h"
+#include "common/metrics/metrics.h"
+#include "common/quota/quota_checker.h"
+#include "common/time/clock.h"
+#include "concord/federation/v1/federation.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "services/federation/directory_export.h"
+#include "services/federation/federation_config.h"
+#include "services/federation/inbox_store.h"
+
+namespace concord::federation {
+
+/// The partner gateway as seen from here (PartnerLink over mTLS in production).
+class PartnerClient {
+ public:
+  virtual ~PartnerClient() = default;
+  virtual StatusOr<v1::SignedDirectoryExport> FetchExport() = 0;
+  virtual StatusOr<v1::RelayResponse> Relay(const v1::RelayRequest& request) = 0;
+};
+
+struct GatewayDeps {
+  const FederationConfig& config;
+  crypto::Ed25519PrivateKey export_key;
+  InboxStore& store;
+  clients::DirectoryReader& directory;
+  audit::AuditSink& audit;
+  metrics::Metrics& metrics;
+  const Clock& clock;
+  PartnerClient& partner;
+  quota::QuotaChecker* quotas = nullptr;  // null: the default table, no watermark
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayDeps deps);
+  ~Gateway();  // Stop()
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  /// Fetches the partner export once (its failure is logged, not fatal: the refresher retries)
+  /// and starts the refresher thread.
+  void Start();
+  void Stop();
+
+  /// One fetch and verification of the partner export; on success it replaces the current one.
+  Status RefreshPartnerDirectory();
+
+  /// This deployment's export, signed (Gateway/GetDirectoryExport).
+  StatusOr<v1::SignedDirectoryExport> BuildExport();
+
+  StatusOr<v1::RelayResponse> AcceptRelay(const Caller& partner_gateway,
+                                          const v1::RelayRequest& request);
+  StatusOr<v1::SendAcrossResponse> SendAcross(const Caller& caller,
+                                              const ::concord::messaging::v1::Envelope& envelope);
+  StatusOr<std::vector<v1::InboundItem>> ListInbound(const Caller& caller);
+  Status Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& request);
+  StatusOr<v1::GetPartnerAgencyResponse> GetPartnerAgency(
+      const Caller& caller, const ::concord::common::v1::AgencyId& id);
+  v1::FederationStatus GetStatus();
+
+ private:
+  /// The current partner directory if fresh: UNAVAILABLE PARTNER_DIRECTORY_STALE otherwise.
+  StatusOr<std::shared_ptr<const PartnerDirectory>> FreshPartner();
+  /// The partner agency's entry: allow-list, then the export (PARTNER_AGENCY_UNKNOWN).
+  StatusOr<PartnerAgency> PartnerEntry(const AgencyId& agency);
+  /// The active local agency's directory entry on the export list.
+  StatusOr<clients::DirectoryEntry> LocalEntry(const AgencyId& agency);
+  Status ChargeSend(const AgencyId& agency);
+  void Count(std::string_view direction, std::string_view kind, const Status& result);
+  void Audit(const AgencyId& agency, audit::Operation op, std::string object,
+             std::vector<std::string> recipients, const Status& result, std::string details);
+  void RefreshLoop();
+
+  GatewayDeps deps_;
+  std::mutex mu_;
+  std::shared_ptr<const PartnerDirectory> partner_;  // guarded by mu_
+  std::string last_refresh_error_;                   // guarded by mu_
+  uint64_t last_export_version_ = 0;                 // guarded by mu_ (ours, strictly increasing)
+
+  prometheus::Family<prometheus::Counter>* crossings_;
+  prometheus::Family<prometheus::Counter>* refreshes_;
+  prometheus::Gauge* export_age_;
+  prometheus::Gauge* export_version_;
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;  // guarded by loop_mu_
+  std::thread thread_;
+};
+
+}  // namespace concord::federation

@@ -1,0 +1,126 @@
+// File: services/federation/gateway_module.cc
+#include "services/federation/gateway_module.h"
+
+#include <memory>
+
+#include "common/audit/background_audit.h"
+#include "common/authz/auth_processor.h"
+#include "common/clients/directory_reader.h"
+#include "common/log/log.h"
+#include "common/server/server_runner.h"
+#include "common/status/status_macros.h"
+#include "services/federation/gateway.h"
+#include "services/federation/gateway_service.h"
+#include "services/federation/partner_link.h"
+#include "services/federation/redis_inbox_store.h"
+
+namespace concord::federation {
+namespace {
+
+class GatewayInstance final : public host::ModuleInstance {
+ public:
+  GatewayInstance(host::HostDeps& deps, FederationConfig config, crypto::Ed25519PrivateKey key)
+      : config_(std::move(config)),
+        store_(deps.redis),
+        directory_(deps.redis, deps.config.trust_domain),
+        link_(config_),
+        gateway_(GatewayDeps{.config = config_,
+                             .export_key = std::move(key),
+                             .store = store_,
+                             .directory = directory_,
+                             .audit = deps.audit,
+                             .metrics = deps.metrics,
+                             .clock = deps.clock,
+                             .partner = link_,
+                             .quotas = deps.quotas}),
+        gateway_service_(gateway_),
+        federation_service_(gateway_),
+        authorizer_(deps.config.trust_domain, deps.revocations, {config_.partner_trust_domain}),
+        processor_(std::make_shared<authz::AuthProcessor>(authorizer_, deps.metrics)),
+        refusals_(deps.audit, deps.metrics) {
+    // Every refused call on the partner port is audited (off the transport thread).
+    // (The host's HostDeps is a temporary: capture the long-lived clock, never `deps`.)
+    Clock* clock = &deps.clock;
+    processor_->SetDenialObserver(
+        [this, clock](const Caller& caller, std::string_view method, const Status& refusal) {
+          refusals_.Submit(audit::AuditEvent{.agency = caller.agency,
+                                             .officer = "",
+                                             .operation = audit::Operation::kConsultation,
+                                             .object = "authz:" + ReasonOf(refusal),
+                                             .method = std::string(method),
+                                             .justification = "",
+                                             .recipients = {},
+                                             .outcome = absl::StatusCodeToString(refusal.code()),
+                                             .time = clock->Now()});
+        });
+  }
+
+  Status Start(const host::HostDeps& deps) {
+    ServerOptions options;
+    options.listen_address = config_.listen_address;
+    options.health_address = "";
+    options.metrics_address = "";
+    options.tls =
+        TlsFiles{config_.gateway_cert_file, config_.gateway_key_file, config_.partner_ca_file};
+    options.tls_refresh_seconds = deps.config.tls_refresh_seconds;
+    options.handle_signals = false;
+    partner_port_ = std::make_unique<ServerRunner>(options, deps.metrics, processor_);
+    partner_port_->AddService(&gateway_service_);
+    CONCORD_RETURN_IF_ERROR(partner_port_->Start());
+    log::Event(log::Level::kInfo, "federation.partner_port",
+               {{"address", config_.listen_address},
+                {"port", std::to_string(partner_port_->port())},
+                {"partner", config_.partner_trust_domain}});
+    gateway_.Start();
+    return absl::OkStatus();
+  }
+
+  ~GatewayInstance() override {
+    gateway_.Stop();
+    if (partner_port_ != nullptr) partner_port_->Shutdown();
+    refusals_.Flush();
+  }
+
+  std::vector<grpc::Service*> services() override { return {&federation_service_}; }
+
+ private:
+  FederationConfig config_;
+  RedisInboxStore store_;
+  clients::DirectoryReader directory_;
+  PartnerLink link_;
+  Gateway gateway_;
+  GatewayService gateway_service_;
+  FederationService federation_service_;
+  authz::Authorizer authorizer_;
+  std::shared_ptr<authz::AuthProcessor> processor_;
+  audit::BackgroundAuditWriter refusals_;
+  std::unique_ptr<ServerRunner> partner_port_;
+};
+
+}  // namespace
+
+host::Module GatewayModule() {
+  return host::Module{
+      .name = "gateway",
+      .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
+        if (deps.config.federation_config.empty()) {
+          return absl::InvalidArgumentError(
+              "--federation-config is required by the federation gateway");
+        }
+        CONCORD_ASSIGN_OR_RETURN(
+            FederationConfig config,
+            LoadFederationConfig(deps.config.federation_config, deps.config.trust_domain));
+        StatusOr<crypto::Ed25519PrivateKey> key =
+            crypto::Ed25519PrivateKey::FromPemFile(config.export_key_file);
+        if (!key.ok()) {
+          return absl::InvalidArgumentError("export_key_file of --federation-config: " +
+                                            std::string(key.status().message()));
+        }
+        auto instance = std::make_unique<GatewayInstance>(deps, std::move(config), *key);
+        CONCORD_RETURN_IF_ERROR(instance->Start(deps));
+        return std::unique_ptr<host::ModuleInstance>(std::move(instance));
+      },
+      .guards_storage = true};
+}
+
+}  // namespace concord::federation

@@ -1,0 +1,645 @@
+// Two deployments federated end to end (label integration): two trust domains (concord.test and
+// partner.test), two CAs, two real redis-servers (each gateway connects as the concord-gateway
+// ACL user of the shipped ACL file), two gateways each with its internal mutual-TLS port and its
+// partner port (trust bundle = the other deployment's CA alone), the real authorization table
+// with the trust-domain dimension, the real audit intake of each side chained by the audit
+// ingester. What it proves (docs/security.md "Threats, controls and proofs"):
+//   - a REQUEST sealed by a Belgian magistrate to the Dutch prosecutor's key (obtained through
+//     the gateway from the partner's signed export) crosses, is acknowledged with a signed
+//     receipt that crosses back, and is answered with a sealed RESPONSE that crosses back; each
+//     side verifies the other's signature against the partner export key;
+//   - neither Redis holds the plaintext (both gateways relay sealed bytes only);
+//   - a partner agency not on the allow-list is refused (PERMISSION_DENIED PARTNER_NOT_ALLOWED);
+//   - the partner gateway's identity reaches Relay and the export and nothing else; any other
+//     partner identity reaches nothing (PARTNER_NOT_GATEWAY); a partner certificate is refused
+//     on the internal port; a local certificate is refused on the partner port;
+//   - an agency suspended on one side is refused on the other after the next refresh;
+//   - both audit chains verify and hold a record of every crossing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "client/messaging/message_crypto.h"
+#include "common/audit/intake_audit_sink.h"
+#include "common/authz/auth_processor.h"
+#include "common/clients/directory_keys.h"
+#include "common/clients/directory_reader.h"
+#include "common/envelope/envelope_proto.h"
+#include "common/server/server_runner.h"
+#include "common/status/grpc_status.h"
+#include "concord/directory/v1/directory.grpc.pb.h"
+#include "concord/federation/v1/federation.grpc.pb.h"
+#include "services/audit/audit_ingester.h"
+#include "services/audit/audit_log.h"
+#include "services/audit/redis_audit_store.h"
+#include "services/federation/gateway.h"
+#include "services/federation/gateway_service.h"
+#include "services/federation/partner_link.h"
+#include "services/federation/redis_inbox_store.h"
+#include "tests/support/fakes.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/secure_server.h"
+#include "tests/support/test_pki.h"
+
+namespace concord::federation {
+namespace {
+
+using ::testing::HasSubstr;
+namespace mc = ::concord::messaging::client;
+namespace mv1 = ::concord::messaging::v1;
+
+constexpr char kOurs[] = "concord.test";
+constexpr char kPartner[] = "partner.test";
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return ctx;
+}
+
+// The partner link of a side, created once the other side's partner port is bound.
+class DeferredPartner final : public PartnerClient {
+ public:
+  void Connect(std::shared_ptr<grpc::Channel> channel) {
+    link_ = std::make_unique<PartnerLink>(std::move(channel));
+  }
+  StatusOr<v1::SignedDirectoryExport> FetchExport() override {
+    if (link_ == nullptr) return absl::UnavailableError("not connected");
+    return link_->FetchExport();
+  }
+  StatusOr<v1::RelayResponse> Relay(const v1::RelayRequest& request) override {
+    if (link_ == nullptr) return absl::UnavailableError("not connected");
+    return link_->Relay(request);
+  }
+
+ private:
+  std::unique_ptr<PartnerLink> link_;
+};
+
+struct Agent {
+  AgencyId id;
+  crypto::Ed25519PrivateKey signing = crypto::Ed25519PrivateKey::Generate();
+  crypto::X25519PrivateKey sealing = crypto::X25519PrivateKey::Generate();
+  std::unique_ptr<v1::Federation::Stub> stub;
+
+  mc::AgencyProto proto() const {
+    mc::AgencyProto p;
+    envelope::AgencyToProto(id, p);
+    return p;
+  }
+  mc::SenderIdentity identity() const { return {proto(), signing, sealing}; }
+};
+
+// One deployment: CA, Redis, directory records, gateway with its two ports, audit intake.
+struct Side {
+  explicit Side(std::string trust_domain) : td(std::move(trust_domain)), pki(td) {}
+
+  std::string td;
+  testing::TestPki pki;
+  std::unique_ptr<testing::RedisServer> redis;
+  std::unique_ptr<redis::RedisClient> admin, gw_redis, audit_redis;
+  crypto::Ed25519PrivateKey export_key = crypto::Ed25519PrivateKey::Generate();
+  testing::CertFiles gateway_cert;
+  FederationConfig config;
+  audit::AuditKey audit_key = *audit::AuditKey::FromBytes(std::string(32, 'k'));
+  std::unique_ptr<audit::IntakeAuditSink> audit_sink;
+  std::unique_ptr<RedisInboxStore> store;
+  std::unique_ptr<clients::DirectoryReader> directory;
+  metrics::Metrics metrics;
+  testing::NoRevocations revocations;
+  DeferredPartner partner;
+  std::unique_ptr<Gateway> gateway;
+  std::unique_ptr<GatewayService> gateway_service;
+  std::unique_ptr<FederationService> federation_service;
+  std::unique_ptr<testing::SecureTestServer> internal;
+  std::unique_ptr<authz::Authorizer> partner_authorizer;
+  std::shared_ptr<authz::AuthProcessor> partner_processor;
+  std::unique_ptr<ServerRunner> partner_port;
+  ServerOptions partner_port_options;
+
+  void Register(Agent& a, bool suspended = false) {
+    nlohmann::json j = {{"type", std::string(AgencyTypeName(a.id.type))},
+                        {"id", a.id.id},
+                        {"display_name", "Agency " + a.id.id},
+                        {"jurisdiction", td == kOurs ? "BE" : "NL"},
+                        {"specialisations", nlohmann::json::array()},
+                        {"languages", {"en"}},
+                        {"signing_public_key_pem", a.signing.PublicKey().ToPem()},
+                        {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
+                        {"capacity", 0},
+                        {"state", suspended ? "suspended" : "active"},
+                        {"attributes", nlohmann::json::object()}};
+    ASSERT_TRUE(admin
+                    ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
+                               j.dump(), "version", "1"})
+                    .ok());
+  }
+
+  // Redis, the gateway certificate (admin/concord-gateway, server and client, localhost), the
+  // gateway and both ports. `partner_ca`: the other side's CA file.
+  void Start(const std::string& partner_td, const std::string& partner_ca,
+             const crypto::Ed25519PublicKey& partner_export_key, std::vector<AgencyId> allow,
+             std::vector<AgencyId> exported) {
+    redis = testing::RedisServer::Start({});
+    ASSERT_NE(redis, nullptr);
+    admin = redis::RedisClient::Create(redis->admin_config());
+    gw_redis = redis::RedisClient::Create(redis->config("gateway"));
+    audit_redis = redis::RedisClient::Create(redis->config("audit"));
+    testing::CertOptions o;
+    o.common_name = "concord-gateway";
+    o.dns_names = {"localhost"};
+    o.ip_addresses = {"127.0.0.1"};
+    o.uris = {"spiffe://" + td + "/agency/admin/concord-gateway"};
+    gateway_cert = pki.Issue(o);
+    config.local_trust_domain = td;
+    config.partner_trust_domain = partner_td;
+    config.partner_ca_file = partner_ca;
+    config.partner_export_key = partner_export_key;
+    config.gateway_cert_file = gateway_cert.cert_file;
+    config.gateway_key_file = gateway_cert.key_file;
+    config.allowed_partner_agencies = std::move(allow);
+    config.exported_local_agencies = std::move(exported);
+    config.refresh_interval = absl::Milliseconds(200);
+    config.max_export_age = absl::Seconds(30);
+    audit_sink = std::make_unique<audit::IntakeAuditSink>(*gw_redis, audit_key, SystemClock::Get(),
+                                                          "gateway");
+    store = std::make_unique<RedisInboxStore>(*gw_redis);
+    directory = std::make_unique<clients::DirectoryReader>(*gw_redis, td);
+    gateway = std::make_unique<Gateway>(GatewayDeps{.config = config,
+                                                    .export_key = export_key,
+                                                    .store = *store,
+                                                    .directory = *directory,
+                                                    .audit = *audit_sink,
+                                                    .metrics = metrics,
+                                                    .clock = SystemClock::Get(),
+                                                    .partner = partner,
+                                                    .quotas = nullptr});
+    gateway_service = std::make_unique<GatewayService>(*gateway);
+    federation_service = std::make_unique<FederationService>(*gateway);
+    internal = std::make_unique<testing::SecureTestServer>(pki, metrics, revocations);
+    ASSERT_TRUE(internal->Start({federation_service.get()}).ok());
+    partner_authorizer =
+        std::make_unique<authz::Authorizer>(td, revocations, std::vector<std::string>{partner_td});
+    partner_processor = std::make_shared<authz::AuthProcessor>(*partner_authorizer, metrics);
+    ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.health_address = "";
+    options.metrics_address = "";
+    options.tls = TlsFiles{gateway_cert.cert_file, gateway_cert.key_file, partner_ca};
+    options.handle_signals = false;
+    options.drain_timeout = absl::Seconds(1);
+    partner_port_options = options;
+    partner_port = std::make_unique<ServerRunner>(options, metrics, partner_processor);
+    partner_port->AddService(gateway_service.get());
+    ASSERT_TRUE(partner_port->Start().ok());
+    config.listen_address = "127.0.0.1:" + std::to_string(partner_port->port());
+    partner_port_options.listen_address = config.listen_address;  // a restart keeps the port
+  }
+
+  // The gateway's partner port goes down (a crash of the gateway's partner-facing side: nothing
+  // is served there until StartPartnerPort).
+  void StopPartnerPort() { partner_port->Shutdown(); }
+  void StartPartnerPort() {
+    partner_port = std::make_unique<ServerRunner>(partner_port_options, metrics, partner_processor);
+    partner_port->AddService(gateway_service.get());
+    ASSERT_TRUE(partner_port->Start().ok());
+  }
+
+  // A channel to THIS side's partner port presenting `client` (verified against this side's
+  // gateway certificate, i.e. this side's CA).
+  std::shared_ptr<grpc::Channel> PartnerPortChannel(const TlsFiles& client) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(config.listen_address, MakeChannelCredentials(client), args);
+  }
+
+  void Stop() {
+    if (gateway != nullptr) gateway->Stop();
+    if (partner_port != nullptr) partner_port->Shutdown();
+    if (internal != nullptr) internal->Shutdown();
+  }
+
+  // The audit chain of this side after ingesting the gateway's intake: verified, all records.
+  std::vector<audit::DecodedRecord> VerifiedAuditRecords() {
+    audit::RedisAuditStore audit_store(*audit_redis);
+    crypto::Ed25519PrivateKey checkpoint_key = crypto::Ed25519PrivateKey::Generate();
+    audit::AuditIngester ingester(audit_store, audit_key, SystemClock::Get(), nullptr,
+                                  audit::IngesterOptions{.workloads = {"gateway"},
+                                                         .trust_domain = td,
+                                                         .batch = 64,
+                                                         .poll_interval = absl::Milliseconds(500)});
+    EXPECT_TRUE(ingester.IngestPending().ok());
+    audit::AuditLog log(audit_store, audit_key, checkpoint_key, SystemClock::Get());
+    auto report = log.Verify(0, 0);
+    EXPECT_TRUE(report.ok() && report->result.ok) << td << ": the audit chain does not verify";
+    audit::QuerySpec spec;
+    spec.page_size = audit::AuditLog::kMaxPageSize;
+    auto page = log.Query(spec);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->records : std::vector<audit::DecodedRecord>{};
+  }
+
+  // Every key and value of this side's Redis, concatenated (for the plaintext scan).
+  std::string DumpRedis() {
+    std::string all;
+    auto keys = admin->Command({"KEYS", "*"});
+    if (!keys.ok()) {
+      ADD_FAILURE() << keys.status();
+      return all;
+    }
+    auto append = [&all](const StatusOr<redis::Reply>& r) {
+      if (!r.ok()) return;
+      all += r->str;
+      for (const redis::Reply& e : r->elements) all += e.str;
+    };
+    for (const redis::Reply& k : keys->elements) {
+      all += k.str;
+      const StatusOr<redis::Reply> type = admin->Command({"TYPE", k.str});
+      const std::string t = type.ok() ? type->str : "";
+      if (t == "hash") append(admin->Command({"HGETALL", k.str}));
+      if (t == "string") append(admin->Command({"GET", k.str}));
+      if (t == "list") append(admin->Command({"LRANGE", k.str, "0", "-1"}));
+    }
+    return all;
+  }
+};
+
+// The value of a series of `metrics` (counter or gauge) whose labels include `labels`; -1 if none.
+double MetricValue(metrics::Metrics& metrics, const std::string& name,
+                   const std::map<std::string, std::string>& labels) {
+  for (const auto& family : metrics.registry().Collect()) {
+    if (family.name != name) continue;
+    for (const auto& m : family.metric) {
+      size_t matched = 0;
+      for (const auto& l : m.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return -1;
+}
+
+int CountRecords(const std::vector<audit::DecodedRecord>& records, std::string_view object_prefix,
+                 std::string_view outcome) {
+  int n = 0;
+  for (const auto& r : records) {
+    if (absl::StartsWith(r.event.object, std::string(object_prefix)) && r.event.outcome == outcome)
+      ++n;
+  }
+  return n;
+}
+
+// Named in lower case: the ctest names read "federation.<test>" (ctest -R federation).
+class federation : public ::testing::Test {  // NOLINT(readability-identifier-naming)
+ protected:
+  void SetUp() override {
+    judge_.id = {kOurs, AgencyType::kMagistrate, "parquet-bxl"};
+    om_.id = {kPartner, AgencyType::kMagistrate, "om-rotterdam"};
+    politie_.id = {kPartner, AgencyType::kPolice, "politie-nl"};
+    // Ours lets om-rotterdam in (not politie-nl) and exports parquet-bxl; the partner lets
+    // parquet-bxl in and exports both of its agencies.
+    ours_.Start(kPartner, partner_.pki.ca_file(), partner_.export_key.PublicKey(), {om_.id},
+                {judge_.id});
+    ASSERT_FALSE(HasFatalFailure());
+    partner_.Start(kOurs, ours_.pki.ca_file(), ours_.export_key.PublicKey(), {judge_.id},
+                   {om_.id, politie_.id});
+    ASSERT_FALSE(HasFatalFailure());
+    ours_.Register(judge_);
+    partner_.Register(om_);
+    partner_.Register(politie_);
+    // Each gateway reaches the other's partner port with its own gateway certificate.
+    ours_.partner.Connect(partner_.PartnerPortChannel(TlsFiles{
+        ours_.gateway_cert.cert_file, ours_.gateway_cert.key_file, partner_.pki.ca_file()}));
+    partner_.partner.Connect(ours_.PartnerPortChannel(TlsFiles{
+        partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, ours_.pki.ca_file()}));
+    ours_.gateway->Start();
+    partner_.gateway->Start();
+    judge_.stub = v1::Federation::NewStub(
+        ours_.internal->Channel(ours_.pki.AgencyTls(judge_.id.type, judge_.id.id)));
+    om_.stub = v1::Federation::NewStub(
+        partner_.internal->Channel(partner_.pki.AgencyTls(om_.id.type, om_.id.id)));
+    politie_.stub = v1::Federation::NewStub(
+        partner_.internal->Channel(partner_.pki.AgencyTls(politie_.id.type, politie_.id.id)));
+  }
+
+  void TearDown() override {
+    ours_.Stop();
+    partner_.Stop();
+  }
+
+  // `who`'s view of `whom` through its own gateway (the keys to seal to and verify with).
+  StatusOr<v1::ExportedAgency> PartnerKeys(Agent& who, const Agent& whom) {
+    v1::GetPartnerAgencyRequest req;
+    *req.mutable_agency() = whom.proto();
+    v1::GetPartnerAgencyResponse resp;
+    grpc::Status s = who.stub->GetPartnerAgency(Ctx().get(), req, &resp);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return resp.agency();
+  }
+
+  mv1::Envelope Seal(const Agent& from, const v1::ExportedAgency& to, const std::string& body,
+                     mv1::MessageKind kind, const std::string& in_reply_to = "") {
+    mc::MessageDraft draft;
+    draft.recipients = {
+        {to.agency(), *crypto::X25519PublicKey::FromPem(to.sealing_public_key_pem())}};
+    draft.kind = kind;
+    draft.case_reference = "BXL.12.34/2026";
+    draft.body = body;
+    draft.in_reply_to = in_reply_to;
+    auto env = mc::BuildEnvelope(from.identity(), draft, absl::Now());
+    EXPECT_TRUE(env.ok()) << env.status();
+    return *env;
+  }
+
+  grpc::Status SendAcross(Agent& from, const mv1::Envelope& env,
+                          v1::SendAcrossResponse* resp = nullptr) {
+    v1::SendAcrossRequest req;
+    *req.mutable_envelope() = env;
+    v1::SendAcrossResponse ignored;
+    return from.stub->Send(Ctx().get(), req, resp != nullptr ? resp : &ignored);
+  }
+
+  std::vector<v1::InboundItem> Inbound(Agent& who) {
+    v1::ListInboundResponse resp;
+    grpc::Status s = who.stub->ListInbound(Ctx().get(), {}, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {resp.items().begin(), resp.items().end()};
+  }
+
+  Side ours_{kOurs};
+  Side partner_{kPartner};
+  Agent judge_, om_, politie_;
+};
+
+// Test that a request crosses sealed end to end, is acknowledged and answered, that neither
+// Redis holds its plaintext, and that both audit chains verify with every crossing recorded.
+TEST_F(federation, ARequestCrossesIsAcknowledgedAndAnsweredSealedEndToEnd) {
+  const std::string kRequest = "EIO: hear witness W-17 about the Antwerp recruitment network";
+  const std::string kAnswer = "Hearing of W-17 scheduled; minutes follow as attachment";
+  // The Belgian magistrate seals to the Dutch prosecutor's own key, from the partner's export.
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  EXPECT_EQ(om_keys->sealing_public_key_pem(), om_.sealing.PublicKey().ToPem());
+  const mv1::Envelope request = Seal(judge_, *om_keys, kRequest, mv1::MESSAGE_KIND_REQUEST);
+  v1::SendAcrossResponse sent;
+  grpc::Status s = SendAcross(judge_, request, &sent);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(sent.envelope_sha256(), *mc::EnvelopeSha256(request));
+  // Resending the same envelope (a retry after a lost answer) is idempotent.
+  EXPECT_TRUE(SendAcross(judge_, request).ok());
+
+  // The Dutch prosecutor finds it, verifies the sender against the key the Belgian export
+  // carries (through its own gateway), opens it and acknowledges it with a signed receipt.
+  auto items = Inbound(om_);
+  ASSERT_EQ(items.size(), 1u);
+  ASSERT_TRUE(items[0].has_envelope());
+  auto judge_keys = PartnerKeys(om_, judge_);
+  ASSERT_TRUE(judge_keys.ok()) << judge_keys.status();
+  auto judge_signing = *crypto::Ed25519PublicKey::FromPem(judge_keys->signing_public_key_pem());
+  auto opened = mc::VerifyAndOpen(items[0].envelope(), judge_signing, om_.proto(), om_.sealing);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, kRequest);
+  auto receipt =
+      mc::MakeReceipt(om_.identity(), items[0].envelope(), mv1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  v1::AcknowledgeRequest ack;
+  ack.set_item_id(items[0].item_id());
+  *ack.mutable_receipt() = *receipt;
+  v1::AcknowledgeResponse ack_resp;
+  s = om_.stub->Acknowledge(Ctx().get(), ack, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(Inbound(om_).empty());
+
+  // ... and answers, sealed to the Belgian magistrate's key from our export.
+  const mv1::Envelope answer =
+      Seal(om_, *judge_keys, kAnswer, mv1::MESSAGE_KIND_RESPONSE, request.message_id());
+  s = SendAcross(om_, answer);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  // The Belgian magistrate receives the receipt and the answer, both verified against the
+  // prosecutor's exported key.
+  auto back = Inbound(judge_);
+  ASSERT_EQ(back.size(), 2u);
+  const crypto::Ed25519PublicKey om_signing =
+      *crypto::Ed25519PublicKey::FromPem(om_keys->signing_public_key_pem());
+  int receipts = 0, answers = 0;
+  for (const v1::InboundItem& item : back) {
+    if (item.has_receipt()) {
+      ++receipts;
+      EXPECT_TRUE(mc::VerifyReceipt(item.receipt(), om_signing).ok());
+      EXPECT_EQ(item.receipt().envelope_sha256(), sent.envelope_sha256());
+    } else {
+      ++answers;
+      auto text = mc::VerifyAndOpen(item.envelope(), om_signing, judge_.proto(), judge_.sealing);
+      ASSERT_TRUE(text.ok()) << text.status();
+      EXPECT_EQ(*text, kAnswer);
+      EXPECT_EQ(item.envelope().in_reply_to(), request.message_id());
+    }
+  }
+  EXPECT_EQ(receipts, 1);
+  EXPECT_EQ(answers, 1);
+
+  // No plaintext in either Redis (both gateways relay sealed bytes only).
+  for (Side* side : {&ours_, &partner_}) {
+    const std::string dump = side->DumpRedis();
+    EXPECT_FALSE(absl::StrContains(dump, "W-17")) << side->td;
+    EXPECT_FALSE(absl::StrContains(dump, "Antwerp")) << side->td;
+    EXPECT_FALSE(absl::StrContains(dump, "Hearing")) << side->td;
+  }
+
+  // Both audit chains verify; each side recorded each crossing.
+  const auto ours = ours_.VerifiedAuditRecords();
+  const auto theirs = partner_.VerifiedAuditRecords();
+  EXPECT_EQ(CountRecords(ours, "federation:out:" + request.message_id(), "OK"), 2);  // + resend
+  EXPECT_EQ(CountRecords(theirs, "federation:in:" + request.message_id(), "OK"), 2);
+  EXPECT_EQ(CountRecords(theirs, "federation:out:receipt:" + request.message_id(), "OK"), 1);
+  EXPECT_EQ(CountRecords(ours, "federation:in:receipt:" + request.message_id(), "OK"), 1);
+  EXPECT_EQ(CountRecords(theirs, "federation:out:" + answer.message_id(), "OK"), 1);
+  EXPECT_EQ(CountRecords(ours, "federation:in:" + answer.message_id(), "OK"), 1);
+
+  // What an operator sees: crossings by direction, kind and result; the export in use.
+  const std::string crossings = "concord_federation_crossings_total";
+  EXPECT_EQ(MetricValue(ours_.metrics, crossings,
+                        {{"direction", "out"}, {"kind", "envelope"}, {"result", "OK"}}),
+            2);
+  EXPECT_EQ(MetricValue(ours_.metrics, crossings,
+                        {{"direction", "in"}, {"kind", "receipt"}, {"result", "OK"}}),
+            1);
+  EXPECT_EQ(MetricValue(partner_.metrics, crossings,
+                        {{"direction", "in"}, {"kind", "envelope"}, {"result", "OK"}}),
+            2);
+  EXPECT_GE(MetricValue(ours_.metrics, "concord_federation_partner_export_age_seconds", {}), 0);
+  EXPECT_GT(MetricValue(ours_.metrics, "concord_federation_partner_export_version", {}), 0);
+}
+
+// Test that a partner agency not on the allow-list is refused on our side, with a clear reason,
+// whether it asks for our agencies' keys or sends through its (willing) gateway.
+TEST_F(federation, APartnerAgencyNotOnTheAllowListIsRefused) {
+  auto politie_view = PartnerKeys(judge_, politie_);
+  EXPECT_EQ(politie_view.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(politie_view.status()), "PARTNER_NOT_ALLOWED");
+  // The partner exports politie-nl and lets it send to parquet-bxl; our gateway refuses it.
+  auto judge_keys = PartnerKeys(politie_, judge_);
+  ASSERT_TRUE(judge_keys.ok()) << judge_keys.status();
+  grpc::Status s = SendAcross(
+      politie_, Seal(politie_, *judge_keys, "unsolicited", mv1::MESSAGE_KIND_INFORMATION));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("politie-nl"));
+  EXPECT_THAT(s.error_message(), HasSubstr("allow-list"));
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "PARTNER_NOT_ALLOWED");
+  EXPECT_TRUE(Inbound(judge_).empty());
+  // Refused crossings are audited on our side too.
+  EXPECT_EQ(CountRecords(ours_.VerifiedAuditRecords(), "federation:in:", "PERMISSION_DENIED"), 1);
+}
+
+// Test the trust-domain dimension of the authorization table: the partner's gateway identity
+// reaches Relay and the export and nothing else; other partner identities reach nothing; a
+// partner certificate does not even pass the TLS handshake of the internal port, nor a local
+// one that of the partner port.
+TEST_F(federation, APartnerIdentityReachesTheGatewayRelayAndNothingElse) {
+  const TlsFiles partner_gateway{partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file,
+                                 ours_.pki.ca_file()};
+  auto channel = ours_.PartnerPortChannel(partner_gateway);
+  // Allowed: the export.
+  v1::SignedDirectoryExport exported;
+  grpc::Status s = v1::Gateway::NewStub(channel)->GetDirectoryExport(Ctx().get(), {}, &exported);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // Anything else on the partner port: PERMISSION_DENIED by the policy table.
+  v1::FederationStatus status;
+  s = v1::Federation::NewStub(channel)->GetStatus(Ctx().get(), {}, &status);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("partner trust domain partner.test"));
+  ::concord::directory::v1::GetAgencyRequest get;
+  ::concord::directory::v1::GetAgencyResponse got;
+  s = ::concord::directory::v1::Directory::NewStub(channel)->GetAgency(Ctx().get(), get, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // A partner AGENCY certificate (valid, from the partner CA) reaches not even Relay.
+  const TlsFiles om_tls = partner_.pki.AgencyTls(om_.id.type, om_.id.id);
+  auto om_channel =
+      ours_.PartnerPortChannel(TlsFiles{om_tls.cert_file, om_tls.key_file, ours_.pki.ca_file()});
+  v1::RelayRequest relay;
+  v1::RelayResponse relayed;
+  s = v1::Gateway::NewStub(om_channel)->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // (a refusal before any handler carries its reason in the message: gRPC drops details there)
+  EXPECT_THAT(s.error_message(), HasSubstr("only the partner deployment's gateway"));
+  // A partner certificate on our internal port: refused at the handshake (our CA only).
+  auto internal = v1::Federation::NewStub(ours_.internal->Channel(partner_gateway));
+  s = internal->GetStatus(Ctx().get(), {}, &status);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // One of our own agencies on the partner port: refused at the handshake (partner CA only).
+  const TlsFiles judge_tls = ours_.pki.AgencyTls(judge_.id.type, judge_.id.id);
+  auto local_on_partner_port = v1::Gateway::NewStub(ours_.PartnerPortChannel(judge_tls));
+  s = local_on_partner_port->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // A local agency reaches the local-facing service, never Relay, whatever the port.
+  s = judge_.stub->GetStatus(Ctx().get(), {}, &status);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.partner_trust_domain(), kPartner);
+  EXPECT_GT(status.export_version(), 0u);
+  auto relay_inside = v1::Gateway::NewStub(
+      ours_.internal->Channel(ours_.pki.AgencyTls(judge_.id.type, judge_.id.id)));
+  s = relay_inside->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Test that an agency suspended on the partner side is refused on ours once our gateway
+// refreshed the partner export (every refresh_interval; 200 ms here, 60 s by default), and that
+// an envelope it signed before is then refused at Relay.
+TEST_F(federation, ASuspensionOnOneSideIsHonouredOnTheOtherAfterTheRefresh) {
+  auto judge_keys = PartnerKeys(om_, judge_);
+  ASSERT_TRUE(judge_keys.ok()) << judge_keys.status();
+  const mv1::Envelope signed_before =
+      Seal(om_, *judge_keys, "signed before the suspension", mv1::MESSAGE_KIND_INFORMATION);
+  partner_.Register(om_, /*suspended=*/true);
+  // Poll (bounded) until our gateway's view no longer holds om-rotterdam.
+  Status view = absl::OkStatus();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    view = PartnerKeys(judge_, om_).status();
+    if (!view.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));  // poll interval of a bounded wait
+  } while (absl::Now() < deadline);
+  EXPECT_EQ(view.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(view), "PARTNER_AGENCY_UNKNOWN");
+  // The partner gateway relaying the old envelope now: refused.
+  auto channel = ours_.PartnerPortChannel(TlsFiles{
+      partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, ours_.pki.ca_file()});
+  v1::RelayRequest relay;
+  *relay.mutable_envelope() = signed_before;
+  v1::RelayResponse relayed;
+  grpc::Status s = v1::Gateway::NewStub(channel)->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "PARTNER_AGENCY_UNKNOWN");
+  // And our magistrate can no longer send to it.
+  auto om_keys_before = om_.sealing.PublicKey().ToPem();
+  v1::ExportedAgency stale;
+  *stale.mutable_agency() = om_.proto();
+  stale.set_sealing_public_key_pem(om_keys_before);
+  s = SendAcross(judge_, Seal(judge_, stale, "to a suspended agency", mv1::MESSAGE_KIND_REQUEST));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(Inbound(judge_).empty());
+}
+
+// Test that a crossing interrupted by the receiving gateway going down loses nothing and
+// duplicates nothing: the sender gets an error (no acknowledgement), retries the same envelope
+// once the gateway is back and it arrives exactly once; an acknowledgement whose receipt cannot
+// cross keeps the item in the box until it can.
+TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  const mv1::Envelope request = Seal(judge_, *om_keys, "sealed request", mv1::MESSAGE_KIND_REQUEST);
+  partner_.StopPartnerPort();
+  grpc::Status s = SendAcross(judge_, request);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_TRUE(Inbound(om_).empty());
+  partner_.StartPartnerPort();
+  ASSERT_FALSE(HasFatalFailure());
+  // The retry (bounded: the channel reconnects with backoff) crosses exactly once.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    s = SendAcross(judge_, request);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval of a bounded wait
+  } while (absl::Now() < deadline);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(SendAcross(judge_, request).ok());  // and again: still once
+  auto items = Inbound(om_);
+  ASSERT_EQ(items.size(), 1u);
+
+  // Our partner port down: the prosecutor's acknowledgement cannot send its receipt across, so
+  // the item stays; once up again the acknowledgement goes through.
+  ours_.StopPartnerPort();
+  auto receipt =
+      mc::MakeReceipt(om_.identity(), items[0].envelope(), mv1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  v1::AcknowledgeRequest ack;
+  ack.set_item_id(items[0].item_id());
+  *ack.mutable_receipt() = *receipt;
+  v1::AcknowledgeResponse ack_resp;
+  s = om_.stub->Acknowledge(Ctx().get(), ack, &ack_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(Inbound(om_).size(), 1u);
+  ours_.StartPartnerPort();
+  ASSERT_FALSE(HasFatalFailure());
+  const absl::Time ack_deadline = absl::Now() + absl::Seconds(20);
+  do {
+    s = om_.stub->Acknowledge(Ctx().get(), ack, &ack_resp);
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval of a bounded wait
+  } while (absl::Now() < ack_deadline);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(Inbound(om_).empty());
+  auto back = Inbound(judge_);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(back[0].has_receipt());
+}
+
+}  // namespace
+}  // namespace concord::federation
