@@ -167,7 +167,14 @@ std::string PolicyTableMarkdown() {
 Authorizer::Authorizer(std::string trust_domain, const RevocationView& revocations)
     : trust_domain_(std::move(trust_domain)), revocations_(revocations) {}
 
+Authorizer::~Authorizer() { (void)authorized_.load(std::memory_order_acquire); }
+
 Status Authorizer::Authorize(const Caller& caller, std::string_view full_method) const {
+  // Last of all, after every read of this call (see authorized_).
+  struct Authorized {
+    std::atomic<uint64_t>& count;
+    ~Authorized() { count.fetch_add(1, std::memory_order_release); }
+  } authorized{authorized_};
   // Security: identity (agency + serial) comes from the verified peer certificate only.
   if (caller.agency.trust_domain != trust_domain_) {
     return WithReason(absl::UnauthenticatedError("caller is not in this deployment's trust domain"),
