@@ -3,8 +3,9 @@
 #   1. the release build (./build) and its whole ctest suite (unit, redis, service, integration,
 #      deploy, the TLS audit with testssl, the fuzz corpora replayed);
 #   2. the proof stages of scripts/proof.sh: the AddressSanitizer + UndefinedBehaviorSanitizer
-#      build and its tests, then every fuzz target within its budget (docs/reliability.md says
-#      what each proves and how long CI takes).
+#      build and its unit, service and Redis tests, the ThreadSanitizer build and its
+#      concurrency-heavy tests, then every fuzz target within its budget (docs/reliability.md
+#      says what each proves and how long CI takes).
 # Usage: scripts/test.sh [--release-only] [ctest arguments...]
 #   --release-only (or CONCORD_TEST_RELEASE_ONLY=1): step 1 alone, the quick suite for developers.
 #   ctest arguments (e.g. -L unit, -R Envelope) go to step 1 and imply --release-only.
@@ -18,9 +19,11 @@ if [ "${1:-}" = --release-only ]; then
   shift
 fi
 [ $# -gt 0 ] && release_only=1
+build_start=$SECONDS
 ./scripts/deps.sh
 ./scripts/check_deps.sh
 ./scripts/build.sh
+echo "test: dependencies and release build took $((SECONDS - build_start)) s"
 BUILD_DIR=${CONCORD_BUILD_DIR:-build}
 start=$SECONDS
 rc=0
