@@ -34,10 +34,21 @@ configure() {  # configure PRESET DIR: once per build directory (its log in DIR/
   cmake --preset "$1" >"$2/configure.log" 2>&1 || { cat "$2/configure.log" >&2; return 1; }
 }
 
-timed() {  # timed NAME COMMAND...: runs, prints the duration
-  local start=$SECONDS rc=0
+# CPU seconds (user + system) of the finished children of this shell, in CPU_S: the figure that
+# does not depend on what else runs on the machine (docs/reliability.md "CI: what runs, how long").
+cpu_now() {
+  local f
+  read -ra f <"/proc/$BASHPID/stat"
+  CPU_S=$(((f[15] + f[16]) / $(getconf CLK_TCK)))
+}
+
+timed() {  # timed NAME COMMAND...: runs, prints the wall and CPU time
+  local start=$SECONDS rc=0 cpu0
+  cpu_now
+  cpu0=$CPU_S
   "${@:2}" || rc=$?
-  echo "proof: $1 took $((SECONDS - start)) s (exit $rc)"
+  cpu_now
+  echo "proof: $1 took $((SECONDS - start)) s, $((CPU_S - cpu0)) CPU-s (exit $rc)"
   return $rc
 }
 

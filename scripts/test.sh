@@ -19,16 +19,27 @@ if [ "${1:-}" = --release-only ]; then
   shift
 fi
 [ $# -gt 0 ] && release_only=1
+# CPU seconds (user + system) of this shell's finished children, in CPU_S (as scripts/proof.sh).
+cpu_now() {
+  local f
+  read -ra f <"/proc/$BASHPID/stat"
+  CPU_S=$(((f[15] + f[16]) / $(getconf CLK_TCK)))
+}
 build_start=$SECONDS
+cpu_now
+cpu0=$CPU_S
 ./scripts/deps.sh
 ./scripts/check_deps.sh
 ./scripts/build.sh
-echo "test: dependencies and release build took $((SECONDS - build_start)) s"
+cpu_now
+echo "test: dependencies and release build took $((SECONDS - build_start)) s, $((CPU_S - cpu0)) CPU-s"
 BUILD_DIR=${CONCORD_BUILD_DIR:-build}
 start=$SECONDS
+cpu0=$CPU_S
 rc=0
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CONCORD_TEST_JOBS:-2}" "$@") || rc=$?
-echo "test: release build suite took $((SECONDS - start)) s (exit $rc)"
+cpu_now
+echo "test: release build suite took $((SECONDS - start)) s, $((CPU_S - cpu0)) CPU-s (exit $rc)"
 [ "$release_only" = 1 ] && exit $rc
 proof_rc=0
 ./scripts/proof.sh || proof_rc=$?
