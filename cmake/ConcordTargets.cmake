@@ -30,10 +30,11 @@ function(concord_cc_binary)
 endfunction()
 
 # The concurrency-heavy tests: the ThreadSanitizer build (CMakePresets.json "tsan",
-# scripts/proof.sh) builds (target tests_concurrency) and runs exactly these, labelled
-# `concurrency` in that build
-# (docs/reliability.md says why each is here).
-set(CONCORD_CONCURRENCY_TESTS
+# scripts/proof.sh tsan, run by CI) builds (target tests_tsan) and runs exactly these, labelled
+# `tsan` in that build (docs/reliability.md says why each is here). A test joins the set either
+# here or by adding `tsan` to the LABELS of its concord_cc_test (e.g. `LABELS service tsan`): the
+# other builds ignore that label and keep the test's own.
+set(CONCORD_TSAN_TESTS
   server_runner_test                        # ServerRunner: serving threads, drain, shutdown
   open_calls_test                           # registry of open calls, its revocation watcher
   authz_auth_processor_service_test         # AuthMetadataProcessor on gRPC's threads
@@ -43,6 +44,8 @@ set(CONCORD_CONCURRENCY_TESTS
   notify_test                               # outbox worker thread
   audit_background_test                     # background audit appender
   intake_audit_sink_redis_test              # audit intake from many handlers
+  quota_checker_test                        # quota registry (per-caller buckets under a mutex)
+  quota_storage_guard_redis_test            # storage guard's polling thread vs Check()
   messaging_subscribe_streams_service_test  # delivery notifier waking Subscribe streams
   guidelines_streams_service_test           # guidelines Subscribe callback reactors
   referrals_scheduler_test                  # deadline scheduler thread
@@ -59,16 +62,20 @@ function(concord_cc_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_compile_options(${ARG_NAME} PRIVATE ${CONCORD_WARNINGS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
+  set(_tsan OFF)
+  if("tsan" IN_LIST ARG_LABELS OR ARG_NAME IN_LIST CONCORD_TSAN_TESTS)
+    set(_tsan ON)
+    list(REMOVE_ITEM ARG_LABELS tsan)
+  endif()
   foreach(label IN LISTS ARG_LABELS)
     set_property(GLOBAL APPEND PROPERTY CONCORD_TEST_TARGETS_${label} ${ARG_NAME})
   endforeach()
-  if(ARG_NAME IN_LIST CONCORD_CONCURRENCY_TESTS)
-    set_property(GLOBAL APPEND PROPERTY CONCORD_TEST_TARGETS_concurrency ${ARG_NAME})
+  if(_tsan)
+    set_property(GLOBAL APPEND PROPERTY CONCORD_TEST_TARGETS_tsan ${ARG_NAME})
     # gtest_discover_tests flattens PROPERTIES: a second label would become a property name. The
-    # ThreadSanitizer build labels these tests `concurrency` (ctest -L concurrency), the others
-    # keep their own label.
+    # ThreadSanitizer build labels these tests `tsan` (ctest -L tsan), the others keep their own.
     if(CONCORD_SANITIZE STREQUAL "thread")
-      set(ARG_LABELS concurrency)
+      set(ARG_LABELS tsan)
     endif()
   endif()
   gtest_discover_tests(${ARG_NAME}
@@ -80,7 +87,7 @@ endfunction()
 # tests_<label>: builds every test binary carrying that label (the sanitizer builds build only
 # what they run). Call once, after every add_subdirectory.
 function(concord_test_set_targets)
-  foreach(label unit service redis concurrency)
+  foreach(label unit service redis tsan)
     get_property(targets GLOBAL PROPERTY CONCORD_TEST_TARGETS_${label})
     add_custom_target(tests_${label})
     if(targets)

@@ -3,8 +3,9 @@
 #   1. the release build (./build) and its whole ctest suite (unit, redis, service, integration,
 #      deploy, the TLS audit with testssl, the fuzz corpora replayed);
 #   2. the proof stages of scripts/proof.sh: the AddressSanitizer + UndefinedBehaviorSanitizer
-#      build and its tests, then every fuzz target within its budget (docs/reliability.md says
-#      what each proves and how long CI takes).
+#      build and its unit, service and Redis tests, the ThreadSanitizer build and its
+#      concurrency-heavy tests, then every fuzz target within its budget (docs/reliability.md
+#      says what each proves and how long CI takes).
 # Usage: scripts/test.sh [--release-only] [ctest arguments...]
 #   --release-only (or CONCORD_TEST_RELEASE_ONLY=1): step 1 alone, the quick suite for developers.
 #   ctest arguments (e.g. -L unit, -R Envelope) go to step 1 and imply --release-only.
@@ -18,14 +19,27 @@ if [ "${1:-}" = --release-only ]; then
   shift
 fi
 [ $# -gt 0 ] && release_only=1
+# CPU seconds (user + system) of this shell's finished children, in CPU_S (as scripts/proof.sh).
+cpu_now() {
+  local f
+  read -ra f <"/proc/$BASHPID/stat"
+  CPU_S=$(((f[15] + f[16]) / $(getconf CLK_TCK)))
+}
+build_start=$SECONDS
+cpu_now
+cpu0=$CPU_S
 ./scripts/deps.sh
 ./scripts/check_deps.sh
 ./scripts/build.sh
+cpu_now
+echo "test: dependencies and release build took $((SECONDS - build_start)) s, $((CPU_S - cpu0)) CPU-s"
 BUILD_DIR=${CONCORD_BUILD_DIR:-build}
 start=$SECONDS
+cpu0=$CPU_S
 rc=0
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CONCORD_TEST_JOBS:-2}" "$@") || rc=$?
-echo "test: release build suite took $((SECONDS - start)) s (exit $rc)"
+cpu_now
+echo "test: release build suite took $((SECONDS - start)) s, $((CPU_S - cpu0)) CPU-s (exit $rc)"
 [ "$release_only" = 1 ] && exit $rc
 proof_rc=0
 ./scripts/proof.sh || proof_rc=$?

@@ -207,7 +207,14 @@ Status Authorizer::AuthorizePartner(const Caller& caller, std::string_view full_
   return absl::OkStatus();
 }
 
+Authorizer::~Authorizer() { (void)authorized_.load(std::memory_order_acquire); }
+
 Status Authorizer::Authorize(const Caller& caller, std::string_view full_method) const {
+  // Last of all, after every read of this call (see authorized_).
+  struct Authorized {
+    std::atomic<uint64_t>& count;
+    ~Authorized() { count.fetch_add(1, std::memory_order_release); }
+  } authorized{authorized_};
   // Security: identity (agency + serial) comes from the verified peer certificate only.
   if (caller.agency.trust_domain != trust_domain_) {
     for (const std::string& partner : partner_trust_domains_) {

@@ -73,10 +73,13 @@ bool SplitMethod(std::string_view full, std::string_view& service, std::string_v
   return IsName(service) && IsName(method);
 }
 
+// gRPC runs the hooks of one call on different threads, ordered by gRPC's own code, which
+// ThreadSanitizer does not see (docs/reliability.md "Sanitizers"): the call's state is read and
+// written under mu_ (never held across Proceed), and the server's metrics are fetched through
+// Metrics::grpc_server_metrics() (a std::call_once) on every hook rather than cached.
 class GrpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  GrpcMetricsInterceptor(internal::GrpcServerMetrics& metrics, ServerRpcInfo* info)
-      : metrics_(metrics), info_(info) {}
+  GrpcMetricsInterceptor(Metrics& root, ServerRpcInfo* info) : root_(root), info_(info) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
@@ -91,47 +94,62 @@ class GrpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       MethodMetrics& m = Method();
-      metrics_.Handled(m, methods->GetSendStatus().error_code());
-      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+      metrics().Handled(m, methods->GetSendStatus().error_code());
+      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - Start();
       m.handling_seconds->Observe(elapsed.count());
     }
+    metrics().Used();  // after this hook's last access to the server's metrics
     methods->Proceed();
   }
 
  private:
   using MethodMetrics = internal::MethodMetrics;
 
+  internal::GrpcServerMetrics& metrics() { return root_.grpc_server_metrics(); }
+
   void Begin() {
+    std::lock_guard<std::mutex> lock(mu_);
+    BeginLocked();
+  }
+
+  void BeginLocked() {
     if (method_ != nullptr) return;
     start_ = std::chrono::steady_clock::now();
-    method_ = &metrics_.ForMethod(info_->method() ? info_->method() : "", TypeIndex(info_->type()));
+    method_ =
+        &metrics().ForMethod(info_->method() ? info_->method() : "", TypeIndex(info_->type()));
     method_->started->Increment();
   }
 
   // Normally set by POST_RECV_INITIAL_METADATA, which comes first; Begin() covers any other order.
   MethodMetrics& Method() {
-    if (method_ == nullptr) Begin();
+    std::lock_guard<std::mutex> lock(mu_);
+    BeginLocked();
     return *method_;
   }
 
-  internal::GrpcServerMetrics& metrics_;
+  std::chrono::steady_clock::time_point Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return start_;
+  }
+
+  Metrics& root_;
   ServerRpcInfo* info_;
-  MethodMetrics* method_ = nullptr;
-  std::chrono::steady_clock::time_point start_;
+  std::mutex mu_;
+  MethodMetrics* method_ = nullptr;              // guarded by mu_
+  std::chrono::steady_clock::time_point start_;  // guarded by mu_
 };
 
 class GrpcMetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit GrpcMetricsInterceptorFactory(internal::GrpcServerMetrics& metrics)
-      : metrics_(metrics) {}
+  explicit GrpcMetricsInterceptorFactory(Metrics& metrics) : metrics_(metrics) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
     return new GrpcMetricsInterceptor(metrics_, info);
   }
 
  private:
-  internal::GrpcServerMetrics& metrics_;
+  Metrics& metrics_;
 };
 
 }  // namespace
@@ -203,6 +221,10 @@ MethodMetrics& GrpcServerMetrics::Create(ByType& slot, int type_index, std::stri
   return *slot[type_index];
 }
 
+GrpcServerMetrics::~GrpcServerMetrics() { (void)uses_.load(std::memory_order_acquire); }
+
+void GrpcServerMetrics::Used() { uses_.fetch_add(1, std::memory_order_release); }
+
 void GrpcServerMetrics::Handled(MethodMetrics& m, grpc::StatusCode code) {
   const int i = CodeIndex(code);
   prometheus::Counter* c = m.handled[i].load(std::memory_order_acquire);
@@ -222,7 +244,8 @@ void GrpcServerMetrics::Handled(MethodMetrics& m, grpc::StatusCode code) {
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 MakeGrpcMetricsInterceptorFactory(Metrics& metrics) {
-  return std::make_unique<GrpcMetricsInterceptorFactory>(metrics.grpc_server_metrics());
+  (void)metrics.grpc_server_metrics();  // registers the families before the first call
+  return std::make_unique<GrpcMetricsInterceptorFactory>(metrics);
 }
 
 void RecordRejectedCall(Metrics& metrics, std::string_view full_method, grpc::StatusCode code) {

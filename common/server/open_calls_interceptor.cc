@@ -1,6 +1,8 @@
 // File: common/server/open_calls_interceptor.cc
 #include "common/server/open_calls_interceptor.h"
 
+#include <mutex>
+
 #include "grpcpp/support/interceptor.h"
 
 namespace concord::server {
@@ -16,7 +18,7 @@ class OpenCallsInterceptor final : public grpc::experimental::Interceptor {
 
   ~OpenCallsInterceptor() override {
     // Normally already deregistered by a hook; this never touches the context.
-    calls_.Deregister(call_, grpc::StatusCode::CANCELLED);
+    calls_.Deregister(Call(), grpc::StatusCode::CANCELLED);
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
@@ -29,17 +31,26 @@ class OpenCallsInterceptor final : public grpc::experimental::Interceptor {
       Register();
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      calls_.Deregister(call_, methods->GetSendStatus().error_code());
+      calls_.Deregister(Call(), methods->GetSendStatus().error_code());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) {
-      calls_.Deregister(call_, grpc::StatusCode::CANCELLED);
+      calls_.Deregister(Call(), grpc::StatusCode::CANCELLED);
     }
     methods->Proceed();
   }
 
  private:
+  // gRPC runs the hooks of one call on different threads (PRE_SEND_STATUS on the thread that
+  // finishes a callback-API call, POST_RECV_CLOSE on a completion-queue thread, possibly at the
+  // same time): the handle is read and written under mu_, and Deregister runs outside it (it may
+  // run a reactor inline: open_calls.h).
+  OpenCalls::Handle Call() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return call_;
+  }
+
   void Register() {
-    if (call_ != nullptr) return;
+    if (Call() != nullptr) return;
     grpc::ServerContextBase* ctx = info_->server_context();
     if (ctx == nullptr) return;
     std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
@@ -49,16 +60,20 @@ class OpenCallsInterceptor final : public grpc::experimental::Interceptor {
     StatusOr<Caller> caller = CallerFromAuthContext(*auth);
     if (!caller.ok()) return;
     const ServerRpcInfo::Type type = info_->type();
-    call_ = calls_.Register(static_cast<const void*>(ctx),
-                            CallInfo{.caller = *std::move(caller),
-                                     .method = info_->method() != nullptr ? info_->method() : "",
-                                     .streaming = type != ServerRpcInfo::Type::UNARY},
-                            [ctx] { ctx->TryCancel(); });
+    OpenCalls::Handle call =
+        calls_.Register(static_cast<const void*>(ctx),
+                        CallInfo{.caller = *std::move(caller),
+                                 .method = info_->method() != nullptr ? info_->method() : "",
+                                 .streaming = type != ServerRpcInfo::Type::UNARY},
+                        [ctx] { ctx->TryCancel(); });
+    std::lock_guard<std::mutex> lock(mu_);
+    call_ = std::move(call);
   }
 
   OpenCalls& calls_;
   ServerRpcInfo* info_;
-  OpenCalls::Handle call_;  // set at POST_RECV_INITIAL_METADATA, before any other hook
+  std::mutex mu_;
+  OpenCalls::Handle call_;  // guarded by mu_; set at POST_RECV_INITIAL_METADATA
 };
 
 class OpenCallsInterceptorFactory final

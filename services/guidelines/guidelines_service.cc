@@ -105,7 +105,17 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
 
   void Begin(std::shared_ptr<SubscribeReactor> self, grpc::CallbackServerContext* ctx,
              const v1::SubscribeRequest& request, server::OpenCalls& calls) {
-    self_ = self;
+    // Reactions run on other threads of gRPC's, after this handler returns: an order gRPC keeps
+    // in its own code, which ThreadSanitizer does not see. Begin ends with a release of begun_
+    // and every reaction starts with an acquire (docs/reliability.md "Sanitizers").
+    struct Begun {
+      std::atomic<bool>& begun;
+      ~Begun() { begun.store(true, std::memory_order_release); }
+    } begun{begun_};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      self_ = self;
+    }
     StatusOr<Caller> caller = CallerFromAuthContext(*ctx->auth_context());
     if (!caller.ok()) return End(caller.status());
     caller_ = *std::move(caller);
@@ -125,6 +135,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
     if (Status attached = distributor_.Attach(self, request.after_cursor()); !attached.ok()) {
       return End(attached);
     }
+    std::lock_guard<std::mutex> lock(mu_);
     attached_ = true;
   }
 
@@ -157,6 +168,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
 
   // Reactions
   void OnWriteDone(bool ok) override {
+    (void)begun_.load(std::memory_order_acquire);
     {
       std::lock_guard<std::mutex> lock(mu_);
       writing_ = false;
@@ -174,11 +186,21 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
     Pump();
   }
 
-  void OnCancel() override { End(absl::CancelledError("cancelled")); }
+  void OnCancel() override {
+    (void)begun_.load(std::memory_order_acquire);
+    End(absl::CancelledError("cancelled"));
+  }
 
   void OnDone() override {
-    std::shared_ptr<SubscribeReactor> keep = std::move(self_);  // alive until we return
-    if (attached_) distributor_.Detach(this);
+    (void)begun_.load(std::memory_order_acquire);
+    std::shared_ptr<SubscribeReactor> keep;  // alive until we return
+    bool attached = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keep = std::move(self_);
+      attached = attached_;
+    }
+    if (attached) distributor_.Detach(this);  // outside mu_: the distributor pushes under its lock
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;
     queue_.clear();
@@ -252,8 +274,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::GuidelineEven
   Caller caller_;
   std::optional<server::CallGuard> guard_;  // set once in Begin, then read only
   std::atomic<bool> guard_ready_{false};
-  bool attached_ = false;
-  std::shared_ptr<SubscribeReactor> self_;  // released in OnDone
+  std::atomic<bool> begun_{false};  // released when Begin returns, acquired by every reaction
+  bool attached_ = false;           // guarded by mu_
+  std::shared_ptr<SubscribeReactor> self_;  // guarded by mu_; released in OnDone
 
   std::mutex mu_;
   std::deque<OutEvent> queue_;    // guarded by mu_

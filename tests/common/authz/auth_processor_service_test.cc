@@ -83,6 +83,13 @@ class AuthProcessorTest : public ::testing::Test {
   void SetUp() override {
     authorizer_ = std::make_unique<Authorizer>(pki_.trust_domain(), revocations_);
     processor_ = std::make_shared<AuthProcessor>(*authorizer_, metrics_);
+    // Set before the server starts (the contract of SetDenialObserver): gRPC's threads read it.
+    processor_->SetDenialObserver(
+        [this](const Caller& caller, std::string_view method, const Status& refusal) {
+          std::lock_guard<std::mutex> lock(refused_mu_);
+          refused_.push_back(caller.agency.Key() + " " + std::string(method) + " " +
+                             absl::StatusCodeToString(refusal.code()));
+        });
     ServerOptions o;
     o.listen_address = "127.0.0.1:0";
     o.health_address = "";
@@ -121,7 +128,14 @@ class AuthProcessorTest : public ::testing::Test {
     return pb::Directory::NewStub(ch)->RegisterAgency(&ctx, req, &resp);
   }
 
+  std::vector<std::string> Refused() {
+    std::lock_guard<std::mutex> lock(refused_mu_);
+    return refused_;
+  }
+
   TestPki pki_;
+  std::mutex refused_mu_;
+  std::vector<std::string> refused_;  // "<agency key> <method> <code>", from the observer
   MutableRevocations revocations_;
   metrics::Metrics metrics_;
   std::unique_ptr<Authorizer> authorizer_;
@@ -138,14 +152,6 @@ TEST_F(AuthProcessorTest, AllowedCallReachesTheHandler) {
 }
 
 TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
-  std::mutex mu;
-  std::vector<std::string> refused;  // "<agency key> <method> <code>", from the observer
-  processor_->SetDenialObserver(
-      [&](const Caller& caller, std::string_view method, const Status& refusal) {
-        std::lock_guard<std::mutex> lock(mu);
-        refused.push_back(caller.agency.Key() + " " + std::string(method) + " " +
-                          absl::StatusCodeToString(refusal.code()));
-      });
   auto ch = Channel(pki_.AgencyCert(AgencyType::kPolice, "pz-a"));
   const grpc::Status s = Register(ch);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -163,8 +169,7 @@ TEST_F(AuthProcessorTest, DeniedCallIsRefusedBeforeTheHandlerNamingTheRule) {
   EXPECT_TRUE(Register(admin).ok());
   EXPECT_EQ(directory_.calls.load(), 1);
   // The refusal (and only it) reached the observer the host audits through.
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(refused,
+  EXPECT_EQ(Refused(),
             (std::vector<std::string>{"police/pz-a /concord.directory.v1.Directory/RegisterAgency "
                                       "PERMISSION_DENIED"}));
 }
