@@ -189,6 +189,12 @@ for m in directory audit messaging referrals; do
     ok "NOTES.txt lists the Redis password Secret of $m"
   else bad "NOTES.txt does not list the Redis password Secret of $m"; fi
 done
+if "$helm" template concord "$notes_chart" "${FED[@]}" --show-only templates/zz-notes.yaml 2>&1 \
+    | grep 'Secret \\"concord-gateway-identity\\"' >/dev/null; then ok "NOTES.txt lists the gateway's Secrets (federation)"
+else bad "NOTES.txt does not list the gateway's Secrets with federation.enabled"; fi
+if "$helm" template concord "$notes_chart" --show-only templates/zz-notes.yaml 2>&1 | grep 'gateway' >/dev/null; then
+  bad "NOTES.txt names the gateway while federation is disabled"
+else ok "NOTES.txt without the gateway by default"; fi
 rm -rf "$notes_chart"
 
 # The bootstrap directory administrators reach every workload (each replica authorizes), and
