@@ -142,6 +142,21 @@ render all-in-one-own-notifier-secret "${SM[@]}" --set notifierSecret.existingSe
   --set notifierSecret.key=hmac.hex
 render per-service-quotas "${PER[@]}" "${SM[@]}" --set 'quotas=platform.send=500/0.5;*.streams=16' \
   --set redis.memory.maxmemory=8gb --set redis.memory.watermarkPercent=90 --set redis.memory.pollMs=500
+# The federation gateway (federation.enabled): a values file with a freshly generated pinned key.
+openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout > "$cache/partner-export.pub"
+fed_values="$cache/federation-values.yaml"
+{ echo "federation:"; echo "  enabled: true"; echo "  partner:"; echo "    trustDomain: partner.nl"
+  echo "    address: gateway.partner.nl:7446"; echo "    exportKeyPem: |"; sed 's/^/      /' "$cache/partner-export.pub"
+  echo "    cidrs: [198.51.100.7/32, 203.0.113.0/28]"
+  echo "  allow: [spiffe://partner.nl/agency/magistrate/om-rotterdam]"
+  echo "  export: [spiffe://concord.be/agency/magistrate/parquet-bruxelles-thb]"
+  echo "  partnerService: {type: LoadBalancer, port: 7446, externalTrafficPolicy: Local, loadBalancerSourceRanges: [198.51.100.7/32]}"
+} > "$fed_values"
+FED=(-f "$fed_values")
+"$helm" lint --strict "$chart" "${FED[@]}" && ok "lint federation" || bad "lint federation"
+render all-in-one-federation "${SM[@]}" "${FED[@]}"
+render per-service-federation "${PER[@]}" "${FED[@]}" --set federation.partner.address=10.9.8.7:8446 \
+  --set federation.partnerService.type=ClusterIP --set-json federation.partnerService.loadBalancerSourceRanges=[]
 if "$helm" template concord "$chart" --set referrals.notifier.certificate=bogus >/dev/null 2>&1; then
   bad "referrals.notifier.certificate=bogus must be refused by the schema"
 else ok "referrals.notifier.certificate=bogus refused"; fi
@@ -174,6 +189,12 @@ for m in directory audit messaging referrals; do
     ok "NOTES.txt lists the Redis password Secret of $m"
   else bad "NOTES.txt does not list the Redis password Secret of $m"; fi
 done
+if "$helm" template concord "$notes_chart" "${FED[@]}" --show-only templates/zz-notes.yaml 2>&1 \
+    | grep 'Secret \\"concord-gateway-identity\\"' >/dev/null; then ok "NOTES.txt lists the gateway's Secrets (federation)"
+else bad "NOTES.txt does not list the gateway's Secrets with federation.enabled"; fi
+if "$helm" template concord "$notes_chart" --show-only templates/zz-notes.yaml 2>&1 | grep 'gateway' >/dev/null; then
+  bad "NOTES.txt names the gateway while federation is disabled"
+else ok "NOTES.txt without the gateway by default"; fi
 rm -rf "$notes_chart"
 
 # The bootstrap directory administrators reach every workload (each replica authorizes), and
@@ -257,6 +278,21 @@ reject_template "perService with nothing enabled" 'no workload enabled'         
   --set services.messaging.enabled=false --set services.referrals.enabled=false \
   --set services.guidelines.enabled=false --set services.liaison.enabled=false
 
+FED_ON='--set federation.enabled=true'
+reject "federation without a pinned partner key" 'exportKeyPem|pattern|match|minLength' "${FED[@]}" --set federation.partner.exportKeyPem=
+reject "federation with a non-PEM partner key"   'exportKeyPem|pattern|match'     "${FED[@]}" --set federation.partner.exportKeyPem=MCowBQYDK2VwAyEA
+reject "federation without partner CIDRs"        'cidrs|minItems|minimum'         "${FED[@]}" --set-json 'federation.partner.cidrs=[]'
+reject "federation with an empty allow-list"     'allow|minItems|minimum'         "${FED[@]}" --set-json 'federation.allow=[]'
+reject "federation with nothing exported"        'export|minItems|minimum'        "${FED[@]}" --set-json 'federation.export=[]'
+reject "federation enabled with defaults only"   'exportKeyPem|trustDomain|minLength|pattern' $FED_ON
+reject "federation allow entry not a SPIFFE id"  'allow|pattern|match'            "${FED[@]}" --set-json 'federation.allow=["magistrate/om-rotterdam"]'
+reject "federation partner address without port" 'address|pattern|match'         "${FED[@]}" --set federation.partner.address=gateway.partner.nl
+reject "federation bad partner Service type"     'type|one of|enum'               "${FED[@]}" --set federation.partnerService.type=ExternalName
+reject "federation unknown key"                  'Additional property|additionalProperties|not allowed' "${FED[@]}" --set federation.partner.key=x
+reject_template "federation partner in our trust domain" 'must differ from trustDomain' "${FED[@]}" --set federation.partner.trustDomain=concord.be
+reject_template "federation max age under twice the refresh" 'maxExportAgeSeconds \(100\) must be at least twice refreshSeconds \(60\)' "${FED[@]}" --set federation.maxExportAgeSeconds=100
+reject_template "federation without its Redis user"  'redis.users.gateway is required' "${FED[@]}" --set redis.users.gateway=null
+
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
 node "$here/validate.mjs" "$out"/*.yaml > "$out/validate.log" 2>&1 && ok "$(tail -1 "$out/validate.log")" \
@@ -319,6 +355,18 @@ expect all-in-one-liaison-notifier "{\"workloads\":{$(w server true "$(notifier 
 expect per-service-liaison-notifier "{\"workloads\":{$DIR,$(w audit true),$(w messaging false "$FROM_REF_DIR_LIA"),$REF,$(w guidelines false),$(w liaison false '"liaisonNotifier":{"secret":"concord-liaison-notifier","target":"concord-messaging:7443"},'"$TO_MSG")},\"serviceMonitors\":6$GEN}"
 expect per-service-no-audit "{\"workloads\":{$DIR,$MSG,$REF,$GL},\"serviceMonitors\":5$GEN}"
 expect per-service-quotas "{\"workloads\":{$DIR,$(w audit true),$MSG,$REF,$GL},\"serviceMonitors\":6$GEN,\"quotas\":\"platform.send=500/0.5;*.streams=16\",\"memory\":{\"maxmemory\":\"8gb\",\"watermarkPercent\":90,\"pollMs\":500}}"
+
+# The federation gateway: absent when disabled (the default), complete when enabled.
+gw_expect() {  # rendered name, json
+  if node "$here/gateway_expect.mjs" "$out/$1.yaml" "$2" > "$out/$1.gateway.log" 2>&1; then ok "$1 gateway: $(tail -1 "$out/$1.gateway.log")"
+  else cat "$out/$1.gateway.log"; bad "$1 gateway expectations"; fi
+}
+gw_expect all-in-one '{"enabled":false}'
+gw_expect per-service '{"enabled":false}'
+PKEY=$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$cache/partner-export.pub")
+CIDRS='["198.51.100.7/32","203.0.113.0/28"]'
+gw_expect all-in-one-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true}"
+gw_expect per-service-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":8446,\"serviceType\":\"ClusterIP\",\"sourceRanges\":[],\"serviceMonitor\":false}"
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi
