@@ -67,6 +67,24 @@ class AuditIngesterTest : public testing::RedisSuiteTest {
         std::make_unique<AuditIngester>(*store_, key_, clock_, &metrics_.registry(), Options());
   }
 
+  // Calls of `command` (all commands if empty) so far: INFO commandstats, deterministic; Redis 7
+  // counts the commands a script runs as well as the EVALSHA. The INFO itself counts.
+  int64_t Calls(const std::string& command = "") {
+    auto r = admin_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return -1;
+    int64_t total = 0;
+    for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
+      const size_t at = line.find(":calls=");
+      if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
+      if (!command.empty() && line.substr(8, at - 8) != command) continue;
+      absl::string_view rest = line.substr(at + 7);
+      int64_t n = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
+      total += n;
+    }
+    return total;
+  }
   std::vector<DecodedRecord> All() {
     QuerySpec spec;
     spec.page_size = AuditLog::kMaxPageSize;
@@ -350,24 +368,9 @@ TEST_F(AuditIngesterTest, ChainingCostsAFixedNumberOfCommandsPerBatch) {
     e.object = absl::StrCat("message:", i / 4);
     ASSERT_TRUE(sinks_["messaging"]->Append(e).ok());
   }
-  auto calls = [&]() -> int64_t {
-    auto r = admin_->Command({"INFO", "commandstats"});
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return -1;
-    int64_t total = 0;
-    for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
-      const size_t at = line.find(":calls=");
-      if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
-      absl::string_view rest = line.substr(at + 7);
-      int64_t n = 0;
-      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
-      total += n;
-    }
-    return total;
-  };
-  const int64_t before = calls();
+  const int64_t before = Calls();
   auto chained = ingester_->IngestPending();
-  const int64_t after = calls();
+  const int64_t after = Calls();
   ASSERT_TRUE(chained.ok()) << chained.status();
   ASSERT_EQ(*chained, static_cast<uint64_t>(kRecords));
   const int64_t commands = after - before - 1;  // the second INFO counts itself
@@ -385,6 +388,26 @@ TEST_F(AuditIngesterTest, ChainingCostsAFixedNumberOfCommandsPerBatch) {
   auto page = log_->Query(spec);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->records.size(), 4u);
+}
+
+// Test that a batch that is not full ends the call: it read every intake to its end, so there is
+// no further, empty read (one script to read, one to append; it was three).
+TEST_F(AuditIngesterTest, ABatchThatIsNotFullEndsTheCall) {
+  // Load the scripts first (their first EVALSHA is refused with NOSCRIPT and counts).
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("warm-up")).ok());
+  ASSERT_EQ(*ingester_->IngestPending(), 1u);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(sinks_["messaging"]->Append(Event(absl::StrCat("o", i))).ok());
+  }
+  ASSERT_TRUE(sinks_["referrals"]->Append(Event("r")).ok());
+  const int64_t before = Calls("evalsha");
+  auto chained = ingester_->IngestPending();
+  ASSERT_TRUE(chained.ok()) << chained.status();
+  EXPECT_EQ(*chained, 11u);
+  EXPECT_EQ(Calls("evalsha") - before, 2);
+  EXPECT_EQ(Length("messaging"), 0);
+  EXPECT_EQ(Length("referrals"), 0);
+  EXPECT_TRUE(Verifies());
 }
 
 // Test that a batch larger than the script's argument chunk (1,000 arguments: 500 records in one
