@@ -77,7 +77,8 @@ class AuditIngester {
   AuditIngester(const AuditIngester&) = delete;
   AuditIngester& operator=(const AuditIngester&) = delete;
 
-  /// Chains what the intakes hold now (at most kMaxRounds batches) and returns how many
+  /// Chains what the intakes hold now (at most kMaxRounds batches; it stops after the first
+  /// batch that is not full, which read every intake to its end) and returns how many
   /// entries were chained. UNAVAILABLE when Redis is down; DATA_LOSS when the chain's head and
   /// records disagree (the log was tampered with: nothing is chained until it is repaired);
   /// ABORTED after kMaxConflicts lost compare-and-sets in a row.

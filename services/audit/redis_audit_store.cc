@@ -31,10 +31,20 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 //   ARGV[7+m+4i] stored record  ARGV[8+m+4i] "1" to index by object, "0" otherwise
 // Returns {1} on success; {0, seq, hash} if the head moved (the caller re-reads the intakes);
 // {2, reason} on tampering. Every check runs before the first write, so a refused call writes
-// nothing.
+// nothing. The batch costs a fixed number of commands, not a number per record: one HMGET of the
+// head, one HMGET checking that no record exists beyond it, one HSET of all the records, one ZADD
+// per distinct index key (members in seq order), the LLEN/LTRIM of each intake and one HSET of the
+// head. Multi-argument calls are split every kChunk arguments (Lua's unpack limit).
 constexpr char kAppendLua[] = R"lua(
-local seq = redis.call('HGET', KEYS[1], 'seq')
-local hash = redis.call('HGET', KEYS[1], 'hash')
+local kChunk = 1000
+local function call_chunked(cmd, key, args)
+  for i = 1, #args, kChunk do
+    redis.call(cmd, key, unpack(args, i, math.min(i + kChunk - 1, #args)))
+  end
+end
+local head = redis.call('HMGET', KEYS[1], 'seq', 'hash')
+local seq = head[1]
+local hash = head[2]
 if not seq then
   seq = '0'
   hash = string.rep('\0', 32)
@@ -54,18 +64,45 @@ for j = 1, m do
 end
 local a = 5 + m
 local k = 3 + m
+local seqs = {}
 for i = 0, n - 1 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[a + 4 * i]) == 1 then
-    return {2, 'a record already exists beyond the head'}
+  seqs[#seqs + 1] = ARGV[a + 4 * i]
+end
+for i = 1, #seqs, kChunk do
+  local found = redis.call('HMGET', KEYS[2], unpack(seqs, i, math.min(i + kChunk - 1, #seqs)))
+  for _, v in ipairs(found) do
+    if v then
+      return {2, 'a record already exists beyond the head'}
+    end
   end
+end
+local records = {}
+local order = {}
+local members = {}
+local function index(key, s)
+  local t = members[key]
+  if not t then
+    t = {}
+    members[key] = t
+    order[#order + 1] = key
+  end
+  t[#t + 1] = s
+  t[#t + 1] = s
 end
 for i = 0, n - 1 do
   local s = ARGV[a + 4 * i]
-  redis.call('HSET', KEYS[2], s, ARGV[a + 2 + 4 * i])
+  records[#records + 1] = s
+  records[#records + 1] = ARGV[a + 2 + 4 * i]
   if ARGV[a + 3 + 4 * i] == '1' then
-    redis.call('ZADD', KEYS[k + 2 * i], s, s)
+    index(KEYS[k + 2 * i], s)
   end
-  redis.call('ZADD', KEYS[k + 1 + 2 * i], s, s)
+  index(KEYS[k + 1 + 2 * i], s)
+end
+if n > 0 then
+  call_chunked('HSET', KEYS[2], records)
+  for _, key in ipairs(order) do
+    call_chunked('ZADD', key, members[key])
+  end
 end
 for j = 1, m do
   local c = tonumber(ARGV[3 + j])

@@ -88,8 +88,7 @@ if nq > 0 then
   local refused = concord_charge(concord_charges(6, 14, nq))
   if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 end
-redis.call('HSET', KEYS[1], 'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4],
-           'exp', ARGV[5])
+local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
 local rkeys = {}
 for i = 1, n do
   local rkey, inbox = ARGV[ab + i], KEYS[kb + i]
@@ -97,9 +96,12 @@ for i = 1, n do
     redis.pcall('XGROUP', 'CREATE', inbox, ARGV[10], '0', 'MKSTREAM')
   end
   local eid = redis.call('XADD', inbox, '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
-  redis.call('HSET', KEYS[1], 'e:' .. rkey, eid)
+  fields[#fields + 1] = 'e:' .. rkey
+  fields[#fields + 1] = eid
   rkeys[i] = rkey
 end
+-- One HSET for the stored fields and every inbox's entry id (was one more HSET per recipient).
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[3], ARGV[5], id)
 for k = kb + 1 + n, #KEYS do
   redis.call('PEXPIREAT', KEYS[k], ARGV[5])

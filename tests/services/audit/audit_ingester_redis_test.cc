@@ -12,7 +12,10 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/audit/audit_record.h"
 #include "common/audit/intake_audit_sink.h"
 #include "common/metrics/metrics.h"
@@ -64,6 +67,24 @@ class AuditIngesterTest : public testing::RedisSuiteTest {
         std::make_unique<AuditIngester>(*store_, key_, clock_, &metrics_.registry(), Options());
   }
 
+  // Calls of `command` (all commands if empty) so far: INFO commandstats, deterministic; Redis 7
+  // counts the commands a script runs as well as the EVALSHA. The INFO itself counts.
+  int64_t Calls(const std::string& command = "") {
+    auto r = admin_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return -1;
+    int64_t total = 0;
+    for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
+      const size_t at = line.find(":calls=");
+      if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
+      if (!command.empty() && line.substr(8, at - 8) != command) continue;
+      absl::string_view rest = line.substr(at + 7);
+      int64_t n = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
+      total += n;
+    }
+    return total;
+  }
   std::vector<DecodedRecord> All() {
     QuerySpec spec;
     spec.page_size = AuditLog::kMaxPageSize;
@@ -332,6 +353,107 @@ TEST_F(AuditIngesterTest, BacklogGaugeShowsWhatWaits) {
   ASSERT_TRUE(ingester_->IngestPending().ok());
   ingester_->RefreshBacklog();
   EXPECT_EQ(Metric("concord_audit_intake_backlog", "messaging"), 0);
+}
+
+// Test that chaining costs a fixed number of Redis commands per batch, not a number per record:
+// 256 records shaped like the messaging workload (one agency, 4 records per message: a Send and
+// 3 Acks) in batches of 64. Each record used to cost HEXISTS, HSET and 2 ZADD (>= 4 commands per
+// record, 1,024 here); now a batch is one HMGET of the head, one HMGET beyond it, one HSET of the
+// records, one ZADD per distinct index key, the intakes' LLEN/LTRIM and the head's HSET. Command
+// counts are deterministic (INFO commandstats; Redis 7 counts the commands a script runs).
+TEST_F(AuditIngesterTest, ChainingCostsAFixedNumberOfCommandsPerBatch) {
+  constexpr int kRecords = 256;
+  for (int i = 0; i < kRecords; ++i) {
+    AuditEvent e = Event(absl::StrCat("o", i));
+    e.object = absl::StrCat("message:", i / 4);
+    ASSERT_TRUE(sinks_["messaging"]->Append(e).ok());
+  }
+  const int64_t before = Calls();
+  auto chained = ingester_->IngestPending();
+  const int64_t after = Calls();
+  ASSERT_TRUE(chained.ok()) << chained.status();
+  ASSERT_EQ(*chained, static_cast<uint64_t>(kRecords));
+  const int64_t commands = after - before - 1;  // the second INFO counts itself
+  RecordProperty("commands", static_cast<int>(commands));
+  // Per batch of 64: 16 object ZADDs + 1 agency ZADD + ~24 fixed (two scripts, 4 LRANGE, 4 LLEN,
+  // HMGETs, HSETs, LTRIM); plus the final empty read. About 0.65 per record; bound 1.
+  EXPECT_LE(commands, kRecords) << commands << " commands for " << kRecords << " records";
+  EXPECT_TRUE(Verifies());
+  EXPECT_EQ(Length("messaging"), 0);
+  // Every index the queries use still lists every record.
+  QuerySpec spec;
+  spec.page_size = AuditLog::kMaxPageSize;
+  spec.kind = QuerySpec::Kind::kObject;
+  spec.object = "message:7";
+  auto page = log_->Query(spec);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->records.size(), 4u);
+}
+
+// Test that a batch that is not full ends the call: it read every intake to its end, so there is
+// no further, empty read (one script to read, one to append; it was three).
+TEST_F(AuditIngesterTest, ABatchThatIsNotFullEndsTheCall) {
+  // Load the scripts first (their first EVALSHA is refused with NOSCRIPT and counts).
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("warm-up")).ok());
+  ASSERT_EQ(*ingester_->IngestPending(), 1u);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(sinks_["messaging"]->Append(Event(absl::StrCat("o", i))).ok());
+  }
+  ASSERT_TRUE(sinks_["referrals"]->Append(Event("r")).ok());
+  const int64_t before = Calls("evalsha");
+  auto chained = ingester_->IngestPending();
+  ASSERT_TRUE(chained.ok()) << chained.status();
+  EXPECT_EQ(*chained, 11u);
+  EXPECT_EQ(Calls("evalsha") - before, 2);
+  EXPECT_EQ(Length("messaging"), 0);
+  EXPECT_EQ(Length("referrals"), 0);
+  EXPECT_TRUE(Verifies());
+}
+
+// Test that a batch larger than the script's argument chunk (1,000 arguments: 500 records in one
+// HSET, 500 members in one ZADD) is written whole, indexed and verifies.
+TEST_F(AuditIngesterTest, ALargeBatchIsWrittenInChunksAndVerifies) {
+  constexpr int kRecords = 700;
+  IngesterOptions options = Options();
+  options.batch = kRecords;
+  AuditIngester large(*store_, key_, clock_, nullptr, options);
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE(sinks_["messaging"]->Append(Event(absl::StrCat("o", i))).ok());
+  }
+  auto chained = large.IngestPending();
+  ASSERT_TRUE(chained.ok()) << chained.status();
+  EXPECT_EQ(*chained, static_cast<uint64_t>(kRecords));
+  EXPECT_TRUE(Verifies());
+  auto r = admin_->Command({"HLEN", RecordsKey()});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->integer, kRecords);
+  auto agency = admin_->Command({"ZCARD", AgencyIndexKey(Event("x").agency)});
+  ASSERT_TRUE(agency.ok());
+  EXPECT_EQ(agency->integer, kRecords);
+  auto object = admin_->Command({"ZCARD", ObjectIndexKey("message:o699")});
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(object->integer, 1);
+}
+
+// Test that a record injected anywhere beyond the head (not only at head + 1) refuses the whole
+// batch: nothing is written and the entries stay in their intake.
+TEST_F(AuditIngesterTest, ARecordInjectedInsideTheNextBatchRefusesIt) {
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("a")).ok());
+  ASSERT_EQ(*ingester_->IngestPending(), 1u);
+  ASSERT_TRUE(admin_->Command({"HSET", RecordsKey(), "5", "injected"}).ok());
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(sinks_["messaging"]->Append(Event(absl::StrCat("b", i))).ok());
+  }
+  auto r = ingester_->IngestPending();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("beyond the head"));
+  EXPECT_EQ(Length("messaging"), 6);
+  auto head = store_->GetHead();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->seq, 1u);
+  auto rec = admin_->Command({"HLEN", RecordsKey()});
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->integer, 2);  // record 1 and the injected one; nothing else written
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 
 #include <set>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/crypto/hash.h"
 #include "common/quota/quota_table.h"
@@ -93,6 +96,46 @@ TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
   for (const std::string& key : server_->AllKeys()) {
     EXPECT_EQ(redis::HashTag(key), "msg") << key;
   }
+}
+
+// Test that a Send costs a fixed number of Redis commands plus two per recipient (SADD, XADD):
+// the stored fields and every inbox's entry id are one HSET (it was one more HSET per recipient,
+// 15 commands for 3 recipients). Counts are deterministic (INFO commandstats; Redis 7 counts the
+// commands a script runs as well as the EVALSHA).
+TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusTwoPerRecipient) {
+  const AgencyId other = Agency(AgencyType::kSocialInspection, "sis-1");
+  const std::vector<AgencyId> recipients = {kPayoke, kMagistrate, other};
+  // The first Send to an inbox also creates its consumer group; measure the steady state.
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-warm-up-0001", recipients), kNow).ok());
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto calls = [&]() -> int64_t {
+    auto r = admin->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return -1;
+    int64_t total = 0;
+    for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
+      const size_t at = line.find(":calls=");
+      if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
+      absl::string_view rest = line.substr(at + 7);
+      int64_t n = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
+      total += n;
+    }
+    return total;
+  };
+  constexpr int kSends = 10;
+  const int64_t before = calls();
+  for (int i = 0; i < kSends; ++i) {
+    auto sent = store_->Send(
+        kPolice, MakeEnvelope(absl::StrCat("message-count-", 1000 + i), recipients), kNow);
+    ASSERT_TRUE(sent.ok()) << sent.status();
+  }
+  const int64_t commands = calls() - before - 1;  // the second INFO counts itself
+  // EVALSHA, HMGET, GET, 3 x (SADD, XADD), HSET, ZADD, PUBLISH.
+  EXPECT_EQ(commands, kSends * 12) << commands << " commands for " << kSends << " sends";
+  auto got = store_->Get("message-count-1000");
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (const AgencyId& r : recipients) EXPECT_TRUE(*store_->InInbox(r, "message-count-1000"));
 }
 
 // Test the idempotency contract: same envelope -> first result; other envelope -> ALREADY_EXISTS.
