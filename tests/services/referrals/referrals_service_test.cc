@@ -532,6 +532,7 @@ TEST_F(ReferralsServiceTest, WalkFromDetectionToRegistrationCertificateNotifiesA
     if (*n == 0) break;
     sent += *n;
   }
+  EXPECT_GT(sent, 0);
   const auto notifications = sender_.sent();
   EXPECT_GE(notifications.size(), 8u);
   std::set<std::string> ids;
