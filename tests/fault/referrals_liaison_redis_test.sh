@@ -45,28 +45,10 @@ exec "$REAL_SERVER_BIN" "\$@" --referrals-notifier-dir "$PKI/agencies/admin/conc
 WRAP
 chmod +x "$SERVER_BIN"
 
-# Redis with AOF on $REDIS_PORT and $WORK/redis (a restart loads what was written).
-start_aof_redis() {
-  local i
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
-    --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >>"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
-    kill -0 "$REDIS_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "FAIL: redis-server did not start on $REDIS_PORT" >&2
-  exit 1
-}
 start_aof_redis
 start_concord_server 0
 FIRST_SERVER_PID=$SERVER_PID
-for ((i = 0; i < 40; i++)); do
-  "$CTL" --agency-dir "$PKI/agencies/admin/ops" --server "127.0.0.1:$PORT" --timeout 3 health \
-    >/dev/null 2>&1 && break
-  sleep 0.25
-done
+wait_server_healthy
 
 POLICE=police/pz-brussels-capital
 PAGASA=reception_centre/pag-asa

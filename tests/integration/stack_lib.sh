@@ -105,6 +105,32 @@ start_redis() {
   exit 1
 }
 
+# start_aof_redis: Redis with AOF everysec on $REDIS_PORT (chosen by the caller) and $WORK/redis,
+# with the ACL of redis_acl_setup; a restart loads what was written (the fault tests).
+start_aof_redis() {
+  local i
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
+    --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >>"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: redis-server did not start on $REDIS_PORT" >&2
+  exit 1
+}
+
+# wait_server_healthy: the server on $PORT answers health over mTLS as admin/ops, bounded (10 s).
+wait_server_healthy() {
+  local i
+  for ((i = 0; i < 40; i++)); do
+    "$CTL" --agency-dir "$PKI/agencies/admin/ops" --server "127.0.0.1:$PORT" --timeout 3 health \
+      >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+}
+
 # Every directory change names the officer and why (services/directory/README.md).
 ACCOUNT=(--officer e2e --justification "e2e test")
 
