@@ -112,6 +112,7 @@ struct Options {
   std::string ed25519_backend;  // passed to the server it starts ("" = server default)
   std::vector<std::string> server_args;
   int64_t server_pid = 0;   // --target: sample this pid's CPU and RSS
+  int replicas = 1;         // own stack: concord-server processes on the one Redis
   std::string sent_file;    // one line per Send that returned OK: "<id> <rcpt>,<rcpt>..."
   bool retry = false;       // retry UNAVAILABLE / DEADLINE_EXCEEDED with the same envelope
   int deadline_ms = 10000;  // deadline of each Send attempt
@@ -283,18 +284,23 @@ struct Stack {
   std::string pki;
   pid_t redis_pid = -1;
   int redis_port = 0;
-  pid_t server_pid = -1;
-  int grpc_port = 0;
-  std::vector<std::string> server_argv;
-  std::string server_log;
+  struct Server {
+    pid_t pid = -1;
+    int grpc_port = 0;
+    std::string log;
+  };
+  std::vector<Server> servers;  // one per replica, all on the one Redis
   pid_t echo_pid = -1;
   int echo_port = 0;
 
-  ~Stack() {
+  void StopAll() {
     Stop(echo_pid, SIGTERM, 3000);
-    Stop(server_pid, SIGTERM, 10000);
+    for (Server& server : servers) Stop(server.pid, SIGTERM, 10000);
     Stop(redis_pid, SIGTERM, 10000);
+    echo_pid = redis_pid = -1;
+    servers.clear();
   }
+  ~Stack() { StopAll(); }
 };
 
 bool WaitForLine(const std::string& file, const std::string& needle, pid_t pid, double seconds,
@@ -348,12 +354,15 @@ bool StartRedis(Stack& s, const Options& o) {
   return false;
 }
 
+// Starts one more replica (concord-server) on the stack's Redis.
 bool StartServer(Stack& s, const Options& o) {
-  s.server_log = s.work + "/server.log";
+  Stack::Server server;
+  server.log =
+      s.work + "/server" + (s.servers.empty() ? "" : std::to_string(s.servers.size())) + ".log";
   for (int attempt = 0; attempt < 3; ++attempt) {
-    s.grpc_port = FreeLoopbackPort();
-    s.server_argv = {
-        o.server_binary, "--listen-address", "127.0.0.1:" + std::to_string(s.grpc_port),
+    server.grpc_port = FreeLoopbackPort();
+    std::vector<std::string> argv = {
+        o.server_binary, "--listen-address", "127.0.0.1:" + std::to_string(server.grpc_port),
         "--health-address", "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--metrics-address",
         "127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--tls-cert", s.pki + "/server/cert.pem",
         "--tls-key", s.pki + "/server/key.pem", "--tls-ca", s.pki + "/ca.pem", "--trust-domain",
@@ -365,25 +374,25 @@ bool StartServer(Stack& s, const Options& o) {
         "--bootstrap-directory-admins", "admin/ops"};
     for (const char* w :
          {"directory", "audit", "messaging", "referrals", "guidelines", "liaison"}) {
-      s.server_argv.push_back(std::string("--redis-") + w + "-password-file");
-      s.server_argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
+      argv.push_back(std::string("--redis-") + w + "-password-file");
+      argv.push_back(s.work + "/redis-secrets/concord-" + w + ".password");
     }
     if (!o.ed25519_backend.empty()) {
-      s.server_argv.push_back("--ed25519-backend");
-      s.server_argv.push_back(o.ed25519_backend);
+      argv.push_back("--ed25519-backend");
+      argv.push_back(o.ed25519_backend);
     }
-    for (const std::string& a : o.server_args) s.server_argv.push_back(a);
-    s.server_pid = Spawn(s.server_argv, s.server_log);
+    for (const std::string& a : o.server_args) argv.push_back(a);
+    server.pid = Spawn(argv, server.log);
     std::string line;
-    if (s.server_pid > 0 &&
-        WaitForLine(s.server_log, "\"server.started\"", s.server_pid, 30, &line)) {
-      Log("concord-server pid " + std::to_string(s.server_pid) + ": " + line);
+    if (server.pid > 0 && WaitForLine(server.log, "\"server.started\"", server.pid, 30, &line)) {
+      Log("concord-server pid " + std::to_string(server.pid) + ": " + line);
+      s.servers.push_back(server);
       return true;
     }
-    Stop(s.server_pid, SIGKILL, 1000);
-    s.server_pid = -1;
+    Stop(server.pid, SIGKILL, 1000);
+    server.pid = -1;
   }
-  Log("concord-server did not start; its log:\n" + ReadFileOrEmpty(s.server_log));
+  Log("concord-server did not start; its log:\n" + ReadFileOrEmpty(server.log));
   return false;
 }
 
@@ -983,19 +992,29 @@ int RunMessaging(Options o) {
   Log("PKI in " + stack.pki);
   if (!EnsurePki(o, stack.pki, wants, pki_log)) return 1;
 
-  pid_t server_pid = static_cast<pid_t>(o.server_pid);
+  // The servers measured (CPU summed, RSS per process) and the targets the agencies are spread
+  // over (agency i talks to targets[i % size]).
+  std::vector<pid_t> server_pids;
+  if (o.server_pid > 0) server_pids.push_back(static_cast<pid_t>(o.server_pid));
   pid_t redis_pid = -1;
-  std::string target = o.target;
-  if (target.empty()) {
+  std::vector<std::string> targets = {o.target};
+  if (o.target.empty()) {
     if (!FileExists(o.server_binary)) {
       Log("concord-server not found at " + o.server_binary + " (use --server-binary)");
       return 1;
     }
-    if (!StartRedis(stack, o) || !StartServer(stack, o)) return 1;
-    target = "127.0.0.1:" + std::to_string(stack.grpc_port);
-    server_pid = stack.server_pid;
+    if (!StartRedis(stack, o)) return 1;
+    for (int r = 0; r < o.replicas; ++r) {
+      if (!StartServer(stack, o)) return 1;
+    }
+    targets.clear();
+    for (const Stack::Server& server : stack.servers) {
+      targets.push_back("127.0.0.1:" + std::to_string(server.grpc_port));
+      server_pids.push_back(server.pid);
+    }
     redis_pid = stack.redis_pid;
   }
+  const std::string& target = targets.front();
   // Redis CPU and commands per send (INFO), as the bench's own admin user (own stack only).
   std::unique_ptr<redis::RedisClient> redis_admin;
   if (stack.redis_pid > 0) {
@@ -1016,8 +1035,8 @@ int RunMessaging(Options o) {
                     agencies[static_cast<size_t>(i)])) {
       return 1;
     }
-    agencies[static_cast<size_t>(i)].channel =
-        MakeChannel(target, agencies[static_cast<size_t>(i)].tls);
+    agencies[static_cast<size_t>(i)].channel = MakeChannel(
+        targets[static_cast<size_t>(i) % targets.size()], agencies[static_cast<size_t>(i)].tls);
   }
   if (!RegisterAgencies(target, stack.pki, agencies)) return 1;
 
@@ -1073,14 +1092,22 @@ int RunMessaging(Options o) {
         false, std::chrono::milliseconds(o.ack_linger_ms));
   }
 
-  ResourceSampler rss;
-  rss.Start(server_pid);
+  std::vector<std::unique_ptr<ResourceSampler>> rss;
+  for (pid_t pid : server_pids) {
+    rss.push_back(std::make_unique<ResourceSampler>());
+    rss.back()->Start(pid);
+  }
+  const auto servers_cpu = [&server_pids]() {
+    double sum = 0;
+    for (pid_t pid : server_pids) sum += CpuSeconds(pid);
+    return sum;
+  };
   double server_cpu0 = -1, redis_cpu0 = -1, self_cpu0 = -1;
   RedisCounters redis0;
   std::thread cpu_mark([&] {
     while (NowNs() < warmup_end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     redis0 = ReadRedisCounters(redis_admin.get());
-    server_cpu0 = server_pid > 0 ? CpuSeconds(server_pid) : -1;
+    server_cpu0 = !server_pids.empty() ? servers_cpu() : -1;
     redis_cpu0 = redis_pid > 0 ? CpuSeconds(redis_pid) : -1;
     self_cpu0 = CpuSeconds(getpid());
   });
@@ -1121,7 +1148,7 @@ int RunMessaging(Options o) {
   cpu_mark.join();
   const double wall = static_cast<double>(std::min(send_end, end) - warmup_end) / 1e9;
   const double wall_cpu = fixed ? static_cast<double>(send_end - warmup_end) / 1e9 : wall;
-  const double server_cpu = server_pid > 0 ? CpuSeconds(server_pid) - server_cpu0 : -1;
+  const double server_cpu = !server_pids.empty() ? servers_cpu() - server_cpu0 : -1;
   const double redis_cpu = redis_pid > 0 ? CpuSeconds(redis_pid) - redis_cpu0 : -1;
   const double self_cpu = CpuSeconds(getpid()) - self_cpu0;
   const RedisCounters redis1 = ReadRedisCounters(redis_admin.get());
@@ -1142,13 +1169,15 @@ int RunMessaging(Options o) {
       redeliveries += s->redeliveries;
     }
   }
-  rss.Finish();
+  for (auto& sampler : rss) sampler->Finish();
 
   const double sends_per_s =
       send.window_s > 0 ? static_cast<double>(send.ok_in_window) / send.window_s : 0;
   std::cout << "concord-bench messaging: agencies=" << o.agencies << " recipients=" << o.recipients
             << " concurrency=" << o.concurrency << " rate=" << Fmt(o.rate, 0)
-            << " body_bytes=" << o.body_bytes << " target=" << target << "\n";
+            << " body_bytes=" << o.body_bytes << " target=" << target
+            << (targets.size() > 1 ? " replicas=" + std::to_string(targets.size()) : std::string())
+            << "\n";
   // The machine is shared: the load average says how much of it the run had.
   std::cout << "load: before=" << load_before << " after=" << LoadAverage() << "\n";
   std::cout << "send: ok=" << send.ok_total << " in_window=" << send.ok_in_window
@@ -1206,10 +1235,17 @@ int RunMessaging(Options o) {
     }
     std::cout << "\n";
   }
-  const double rss_mib = rss.max_kib > 0 ? static_cast<double>(rss.max_kib) / 1024 : -1;
-  std::cout << "rss: server start=" << Fmt(static_cast<double>(rss.first_kib) / 1024, 1)
-            << " end=" << Fmt(static_cast<double>(rss.last_kib) / 1024, 1)
-            << " max=" << Fmt(rss_mib, 1) << " MiB\n";
+  // RSS: each server's; the RESULT line carries the largest (a replica's own footprint).
+  double rss_mib = -1;
+  for (size_t r = 0; r < rss.size(); ++r) {
+    const ResourceSampler& sampler = *rss[r];
+    const double max_mib = sampler.max_kib > 0 ? static_cast<double>(sampler.max_kib) / 1024 : -1;
+    rss_mib = std::max(rss_mib, max_mib);
+    std::cout << "rss: server" << (rss.size() > 1 ? " " + std::to_string(r) : std::string())
+              << " start=" << Fmt(static_cast<double>(sampler.first_kib) / 1024, 1)
+              << " end=" << Fmt(static_cast<double>(sampler.last_kib) / 1024, 1)
+              << " max=" << Fmt(max_mib, 1) << " MiB\n";
+  }
 
   // Baseline: bare mTLS unary echo of the same payload size, same concurrency and driver.
   double baseline_per_s = 0;
@@ -1220,9 +1256,7 @@ int RunMessaging(Options o) {
       Log("concord-echo-server not found at " + o.echo_binary);
       return 1;
     }
-    if (stack.server_pid > 0) {
-      // The messaging server idles meanwhile; it keeps its memory, so RSS is unaffected.
-    }
+    // The messaging servers idle meanwhile; they keep their memory, so RSS is unaffected.
     if (!EnsurePki(o, stack.pki, {"server"}, pki_log) || !StartEcho(stack, o)) return 1;
     const std::string echo_target = "127.0.0.1:" + std::to_string(stack.echo_port);
     std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -1298,13 +1332,12 @@ int RunMessaging(Options o) {
                     : "-")
             << " redis_us_per_send=" << Fmt(redis_us_per_send, 1)
             << " redis_cmds_per_send=" << Fmt(redis_cmds_per_send, 1)
-            << (o.rate > 0 ? " rate=" + Fmt(o.rate, 0) : std::string()) << std::endl;
+            << (o.rate > 0 ? " rate=" + Fmt(o.rate, 0) : std::string())
+            << (targets.size() > 1 ? " replicas=" + std::to_string(targets.size()) : std::string())
+            << std::endl;
   if (o.keep_dir.empty()) {
     // Stop the children first (Stack's destructor), then remove the directory.
-    Stop(stack.echo_pid, SIGTERM, 3000);
-    Stop(stack.server_pid, SIGTERM, 10000);
-    Stop(stack.redis_pid, SIGTERM, 10000);
-    stack.echo_pid = stack.server_pid = stack.redis_pid = -1;
+    stack.StopAll();
     // The work directory holds logs, Redis data and (without --pki) the PKI; --pki stays.
     RunAndWait({"/bin/rm", "-rf", stack.work}, "/dev/null", 60);
   } else {
@@ -1511,6 +1544,12 @@ int main(int argc, char** argv) {
                   "server's)");
   msg->add_option("--server-arg", o.server_args, "extra flag for the concord-server it starts");
   msg->add_option("--server-pid", o.server_pid, "with --target: sample this pid's CPU and RSS");
+  msg->add_option("--replicas", o.replicas,
+                  "own stack: start N concord-server replicas on the one redis-server; agency i "
+                  "sends and subscribes through replica i mod N; server CPU is their sum, RSS "
+                  "the largest")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
   msg->add_option("--sent-file", o.sent_file,
                   "write '<id> <recipient>,...' for every Send that returned OK (for drain)");
   msg->add_flag("--retry", o.retry,
