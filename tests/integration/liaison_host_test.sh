@@ -58,6 +58,8 @@ equal "exit code with a zero-hour clock" "$rc" 1
 contains "the flag is named" "$(cat "$WORK/clock.log")" "--liaison-production-emergency-hours"
 
 echo "== concord-liaison alone"
+# The log exists before the poll reads it: the background job opens it only once it runs.
+: >"$WORK/liaison.log"
 env "${only_liaison[@]}" "$LIAISON_BIN" "${common_flags[@]}" >"$WORK/liaison.log" 2>&1 &
 SERVER_PID=$!
 metrics_port=""
@@ -94,6 +96,7 @@ dead_flags=("${common_flags[@]}")
 for ((i = 0; i < ${#dead_flags[@]}; i++)); do
   [ "${dead_flags[i]}" = --redis-port ] && dead_flags[i + 1]=$dead_port
 done
+: >"$WORK/dead.log"
 env "${only_liaison[@]}" "$LIAISON_BIN" "${dead_flags[@]}" --redis-connect-timeout-ms 100 \
   --redis-command-timeout-ms 200 >"$WORK/dead.log" 2>&1 &
 SERVER_PID=$!
