@@ -15,11 +15,16 @@
 //   quota::AppendChargeArgs(charge, args);                // at ARGV[12..14], ARGV[15..17]
 //   ... on {'quota', i, ms}: return quota::QuotaRefusal(charges[i - 1], absl::Milliseconds(ms));
 //
-// A bucket is a hash {t = tokens (float), ts = Redis time in ms} under
-// concord:{<tag>}:quota:<quota>:<type>/<id>. Time is Redis's own clock (TIME), one clock for every
-// replica. A missing key is a full bucket; each charge sets the key to expire once the bucket
-// would be full again, so idle agencies leave nothing in Redis. Several buckets are charged all or
-// none: a call refused by one bucket consumes nothing from the others.
+// A bucket is a hash {t = tokens (float), ts = Redis time in ms, x = the key's expiry, Redis time
+// in ms} under concord:{<tag>}:quota:<quota>:<type>/<id>. Time is Redis's own clock (TIME), one
+// clock for every replica. A missing key is a full bucket, so the key must live at least until
+// the bucket would be full again: a charge whose bucket would be full only after `x` sets `x` to
+// now + the time an EMPTY bucket takes to refill + 1 s (and the key's PEXPIRE to match); any
+// other charge keeps `x` and the key's TTL (HSET keeps it), so a busy bucket costs HMGET + HSET
+// per charge and a PEXPIRE only about once per refill time (it was a PEXPIRE on every charge). An
+// idle agency's buckets leave Redis at most one refill time + 1 s after their last charge. A
+// bucket without `x` (written before it existed) gets its PEXPIRE on its next charge. Several
+// buckets are charged all or none: a call refused by one bucket consumes nothing from the others.
 //
 // Lua functions defined by the fragment (locals of the script):
 //   concord_now_ms()                         Redis time in milliseconds
@@ -77,24 +82,31 @@ local function concord_charges(first_key, first_arg, n)
   return out
 end
 local function concord_bucket_level(key, burst, rate, now)
-  local h = redis.call('HMGET', key, 't', 'ts')
-  local tokens, ts = tonumber(h[1]), tonumber(h[2])
-  if not tokens or not ts then return burst end
+  local h = redis.call('HMGET', key, 't', 'ts', 'x')
+  local tokens, ts, x = tonumber(h[1]), tonumber(h[2]), tonumber(h[3]) or 0
+  if not tokens or not ts then return burst, 0 end
   if now > ts then tokens = tokens + (now - ts) * rate / 1000 end
   if tokens > burst then tokens = burst end
-  return tokens
+  return tokens, x
 end
 local function concord_charge(charges)
   local now = concord_now_ms()
-  local left = {}
+  local left, expiry = {}, {}
   for i, c in ipairs(charges) do
-    local level = concord_bucket_level(c[1], c[2], c[3], now)
+    local level, x = concord_bucket_level(c[1], c[2], c[3], now)
     if level < c[4] then return {i, math.ceil((c[4] - level) * 1000 / c[3])} end
     left[i] = level - c[4]
+    expiry[i] = x
   end
   for i, c in ipairs(charges) do
-    redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now)
-    redis.call('PEXPIRE', c[1], math.ceil((c[2] - left[i]) * 1000 / c[3]) + 1000)
+    local full_at = now + math.ceil((c[2] - left[i]) * 1000 / c[3]) + 1000
+    if expiry[i] >= full_at then
+      redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now)
+    else
+      local ttl = math.ceil(c[2] * 1000 / c[3]) + 1000
+      redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now, 'x', now + ttl)
+      redis.call('PEXPIRE', c[1], ttl)
+    end
   end
   return 0
 end

@@ -90,15 +90,17 @@ if nq > 0 then
 end
 local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
 local rkeys = {}
+for i = 1, n do rkeys[i] = ARGV[ab + i] end
+-- One SMISMEMBER for every recipient; SADD (and the consumer group) only for a new inbox.
+local known = n > 0 and redis.call('SMISMEMBER', KEYS[4], unpack(rkeys)) or {}
 for i = 1, n do
-  local rkey, inbox = ARGV[ab + i], KEYS[kb + i]
-  if redis.call('SADD', KEYS[4], rkey) == 1 then
+  local rkey, inbox = rkeys[i], KEYS[kb + i]
+  if known[i] == 0 and redis.call('SADD', KEYS[4], rkey) == 1 then
     redis.pcall('XGROUP', 'CREATE', inbox, ARGV[10], '0', 'MKSTREAM')
   end
   local eid = redis.call('XADD', inbox, '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
   fields[#fields + 1] = 'e:' .. rkey
   fields[#fields + 1] = eid
-  rkeys[i] = rkey
 end
 -- One HSET for the stored fields and every inbox's entry id (was one more HSET per recipient).
 redis.call('HSET', KEYS[1], unpack(fields))
@@ -141,9 +143,14 @@ return {newly, 0}
 // expired meanwhile. The message hashes are not declared in KEYS (their names come from the
 // stream): they carry the same {msg} hash tag as the inbox, so the script stays in one Cluster
 // slot (docs/redis.md, "Scripts").
-// Memory: the entries are read one at a time and the read stops once the envelopes returned
-// reach the byte budget (ARGV[6], 0 = none), so a batch holds at most the budget plus one
-// envelope, and no entry is taken into the pending list that is not returned.
+// Memory: the read stops once the envelopes returned reach the byte budget (ARGV[6], 0 = none),
+// so a batch holds at most the budget plus one envelope, and no entry is taken into the pending
+// list that is not returned. Commands: a first XREADGROUP COUNT 1 takes the oldest new entry
+// (an idle inbox costs this one command); the entries after it are then exactly those an
+// XREADGROUP ">" would return next (the script is atomic), so one XRANGE reads them without
+// taking them, their envelopes are read (HMGET) in order while the budget allows, and ONE more
+// XREADGROUP takes exactly the entries read: 3 + one HMGET per message, however many (was one
+// XREADGROUP per message plus a last empty one).
 // KEYS: inbox. ARGV: group, terminal, count, rkey, message key prefix, byte budget.
 // Returns a flat array: per delivered entry, entry id, env, sha, acc.
 // A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
@@ -152,21 +159,20 @@ const redis::Script& ReadNewScript() {
 local out = {}
 local stale = {}
 local ack = 'a:' .. ARGV[4]
-local count, budget, used = tonumber(ARGV[3]), tonumber(ARGV[6]), 0
-local delivered = 0
-while delivered < count and (budget == 0 or used < budget) do
-  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,
-                       'STREAMS', KEYS[1], '>')
-  if not r or not r[1] or #r[1][2] == 0 then break end
-  local e = r[1][2][1]
-  local eid, f, mid = e[1], e[2], nil
+local count, budget, used, delivered = tonumber(ARGV[3]), tonumber(ARGV[6]), 0, 0
+local function mid_of(f)
   if f then
     for i = 1, #f, 2 do
-      if f[i] == 'm' then mid = f[i + 1] end
+      if f[i] == 'm' then return f[i + 1] end
     end
   end
-  local h = nil
-  if mid then h = redis.call('HMGET', ARGV[5] .. mid, 'env', 'sha', 'acc', ack) end
+  return nil
+end
+local function envelope_of(mid)
+  if not mid then return false end
+  return redis.call('HMGET', ARGV[5] .. mid, 'env', 'sha', 'acc', ack)
+end
+local function take(eid, h)
   if not h or not h[1] or h[4] then
     stale[#stale + 1] = eid
   else
@@ -176,6 +182,36 @@ while delivered < count and (budget == 0 or used < budget) do
     out[#out + 1] = h[3]
     used = used + #h[1]
     delivered = delivered + 1
+  end
+end
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+if r and r[1] and #r[1][2] > 0 then
+  local first = r[1][2][1]
+  take(first[1], envelope_of(mid_of(first[2])))
+  local last = first[1]
+  while delivered < count and (budget == 0 or used < budget) do
+    local want = count - delivered
+    local after = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', want)
+    local read, n, planned = {}, 0, used
+    for i = 1, #after do
+      if budget > 0 and planned >= budget then break end
+      local h = envelope_of(mid_of(after[i][2]))
+      n = n + 1
+      read[n] = h
+      if h and h[1] and not h[4] then planned = planned + #h[1] end
+    end
+    if n == 0 then break end
+    local taken = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n,
+                             'STREAMS', KEYS[1], '>')
+    if not taken or not taken[1] or #taken[1][2] == 0 then break end
+    local entries = taken[1][2]
+    for i = 1, #entries do
+      local e, h = entries[i], read[i]
+      if not after[i] or e[1] ~= after[i][1] then h = envelope_of(mid_of(e[2])) end
+      take(e[1], h)
+      last = e[1]
+    end
+    if #after < want or n < #after then break end  -- the stream is exhausted, or the budget
   end
 end
 if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end

@@ -23,7 +23,7 @@
 //   concord:{msg}:uploads:<rkey>        ZSET  the agency's pending uploads (attachment ids not yet
 //                                             bound to a message) scored by expiry (unix ms):
 //                                             the pending_uploads cap
-//   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts} (common/quota/token_bucket.h)
+//   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts, x} (common/quota/token_bucket.h)
 //                                             of send, send_bytes, upload, upload_bytes
 //   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
 // <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/quota/refusal.h"
 #include "common/quota/token_bucket.h"
+#include "common/redis/redis_client.h"
 #include "common/status/grpc_status.h"
 #include "tests/support/redis_fixture.h"
 
@@ -90,14 +91,56 @@ TEST_F(TokenBucketTest, RefillsWithTimeUpToTheBurst) {
   EXPECT_EQ(Charge({send}), 1);
 }
 
-// Test that an idle bucket's key expires once it would be full again (nothing left behind).
+// Test that an idle bucket's key expires at most one refill time + 1 s after its last charge
+// (nothing left behind), and never before the bucket would be full again (a missing key is a
+// full bucket).
 TEST_F(TokenBucketTest, IdleBucketsExpire) {
   const quota::Charge send{Quota::kSend, police_, {100, 10}, 30};
+  const std::string key = BucketKey("msg", send);
   ASSERT_EQ(Charge({send}), 0);
-  auto ttl = redis_->Command({"PTTL", BucketKey("msg", send)});
-  ASSERT_TRUE(ttl.ok());
-  EXPECT_GT(ttl->integer, 3000 - 100);  // 30 tokens at 10/s, + 1 s
-  EXPECT_LE(ttl->integer, 4000);
+  auto pttl = [&]() -> int64_t {
+    auto ttl = redis_->Command({"PTTL", key});
+    EXPECT_TRUE(ttl.ok()) << ttl.status();
+    return ttl.ok() ? ttl->integer : -3;
+  };
+  EXPECT_GT(pttl(), 11000 - 100);  // an empty bucket refills in 100 / 10 s, + 1 s
+  EXPECT_LE(pttl(), 11000);
+  // 70 tokens short of full: 7 s + 1 s, within the key's life already.
+  ASSERT_EQ(Charge({{Quota::kSend, police_, {100, 10}, 40}}), 0);
+  EXPECT_GT(pttl(), 8000);
+  EXPECT_LE(pttl(), 11000);
+  // A bucket written before `x` existed (or with an expiry too short) gets its PEXPIRE again.
+  ASSERT_TRUE(redis_->Command({"HDEL", key, "x"}).ok());
+  ASSERT_TRUE(redis_->Command({"PEXPIRE", key, "500"}).ok());
+  ASSERT_EQ(Charge({{Quota::kSend, police_, {100, 10}, 1}}), 0);
+  EXPECT_GT(pttl(), 11000 - 100);
+}
+
+// Test that charging a busy bucket costs HMGET + HSET per bucket and one TIME per call: its key's
+// expiry is extended (PEXPIRE) only when the bucket would be full after it, here once per bucket
+// for 10 calls (it was a PEXPIRE per bucket and charge: 20).
+TEST_F(TokenBucketTest, ABusyBucketIsNotReExpiredOnEveryCharge) {
+  const quota::Charge count{Quota::kSend, police_, {1000, 100}, 1};
+  const quota::Charge bytes{Quota::kSendBytes, police_, {1000000, 100000}, 1000};
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto calls = [&](const std::string& name) -> int64_t {
+    auto r = admin->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return -1;
+    const std::string prefix = "cmdstat_" + name + ":calls=";
+    const size_t at = r->str.find(prefix);
+    if (at == std::string::npos) return 0;
+    return std::stoll(r->str.substr(at + prefix.size()));
+  };
+  const int64_t pexpire = calls("pexpire"), hset = calls("hset"), hmget = calls("hmget"),
+                time = calls("time");
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Charge({count, bytes}), 0) << i;
+  EXPECT_EQ(calls("pexpire") - pexpire, 2);
+  EXPECT_EQ(calls("hset") - hset, 20);
+  EXPECT_EQ(calls("hmget") - hmget, 20);
+  EXPECT_EQ(calls("time") - time, 10);
+  EXPECT_GE(Tokens(count), 990 - 0.01);  // plus what refilled meanwhile
+  EXPECT_LE(Tokens(count), 1000);
 }
 
 // Test that bucket keys carry the store's hash tag and name the quota and the agency.

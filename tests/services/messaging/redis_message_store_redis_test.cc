@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -57,6 +58,43 @@ std::vector<std::string> Ids(const std::vector<InboxDelivery>& d) {
   return out;
 }
 
+// Calls of every Redis command so far, by name ("evalsha", "xreadgroup", ...), from INFO
+// commandstats (Redis 7 counts the commands a script runs as well as the EVALSHA; the INFO that
+// reads them counts itself too, as "info").
+std::map<std::string, int64_t> CommandCalls(redis::RedisClient& admin) {
+  std::map<std::string, int64_t> out;
+  auto r = admin.Command({"INFO", "commandstats"});
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
+    const size_t at = line.find(":calls=");
+    if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
+    absl::string_view rest = line.substr(at + 7);
+    int64_t n = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
+    out[std::string(line.substr(8, at - 8))] = n;
+  }
+  return out;
+}
+
+// The commands run between two CommandCalls, by name, without the INFO calls themselves.
+std::map<std::string, int64_t> CallsBetween(const std::map<std::string, int64_t>& before,
+                                            const std::map<std::string, int64_t>& after) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [name, n] : after) {
+    const auto it = before.find(name);
+    const int64_t d = n - (it == before.end() ? 0 : it->second);
+    if (d != 0 && name != "info") out[name] = d;
+  }
+  return out;
+}
+
+int64_t Total(const std::map<std::string, int64_t>& calls) {
+  int64_t total = 0;
+  for (const auto& [name, n] : calls) total += n;
+  return total;
+}
+
 class RedisMessageStoreTest : public testing::RedisSuiteTest {
  protected:
   void SetUp() override {
@@ -98,44 +136,84 @@ TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
   }
 }
 
-// Test that a Send costs a fixed number of Redis commands plus two per recipient (SADD, XADD):
-// the stored fields and every inbox's entry id are one HSET (it was one more HSET per recipient,
-// 15 commands for 3 recipients). Counts are deterministic (INFO commandstats; Redis 7 counts the
-// commands a script runs as well as the EVALSHA).
-TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusTwoPerRecipient) {
+// Test that a Send costs a fixed number of Redis commands plus one per recipient (XADD): the
+// stored fields and every inbox's entry id are one HSET (it was one more HSET per recipient), and
+// one SMISMEMBER checks every recipient's inbox is known (it was one SADD per recipient; 12
+// commands for 3 recipients before, 15 before that). Counts are deterministic (INFO commandstats;
+// Redis 7 counts the commands a script runs as well as the EVALSHA).
+TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient) {
   const AgencyId other = Agency(AgencyType::kSocialInspection, "sis-1");
   const std::vector<AgencyId> recipients = {kPayoke, kMagistrate, other};
-  // The first Send to an inbox also creates its consumer group; measure the steady state.
-  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-warm-up-0001", recipients), kNow).ok());
   auto admin = redis::RedisClient::Create(server_->admin_config());
-  auto calls = [&]() -> int64_t {
-    auto r = admin->Command({"INFO", "commandstats"});
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return -1;
-    int64_t total = 0;
-    for (absl::string_view line : absl::StrSplit(r->str, "\r\n")) {
-      const size_t at = line.find(":calls=");
-      if (!absl::StartsWith(line, "cmdstat_") || at == absl::string_view::npos) continue;
-      absl::string_view rest = line.substr(at + 7);
-      int64_t n = 0;
-      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(',')), &n)) << line;
-      total += n;
-    }
-    return total;
-  };
+  // The first Send to an inbox also adds it to the known inboxes and creates its consumer group
+  // (an SADD and an XGROUP per new inbox); then the steady state.
+  auto before = CommandCalls(*admin);
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-warm-up-0001", recipients), kNow).ok());
+  auto first = CallsBetween(before, CommandCalls(*admin));
+  EXPECT_EQ(first["sadd"], 3);
+  EXPECT_EQ(first["xgroup|create"], 3);
+  EXPECT_EQ(first["smismember"], 1);
   constexpr int kSends = 10;
-  const int64_t before = calls();
+  before = CommandCalls(*admin);
   for (int i = 0; i < kSends; ++i) {
     auto sent = store_->Send(
         kPolice, MakeEnvelope(absl::StrCat("message-count-", 1000 + i), recipients), kNow);
     ASSERT_TRUE(sent.ok()) << sent.status();
   }
-  const int64_t commands = calls() - before - 1;  // the second INFO counts itself
-  // EVALSHA, HMGET, GET, 3 x (SADD, XADD), HSET, ZADD, PUBLISH.
-  EXPECT_EQ(commands, kSends * 12) << commands << " commands for " << kSends << " sends";
+  const auto calls = CallsBetween(before, CommandCalls(*admin));
+  // EVALSHA, HMGET, GET, SMISMEMBER, 3 x XADD, HSET, ZADD, PUBLISH.
+  EXPECT_EQ(Total(calls), kSends * 10) << Total(calls) << " commands for " << kSends << " sends";
+  EXPECT_EQ(calls.count("sadd"), 0u);
   auto got = store_->Get("message-count-1000");
   ASSERT_TRUE(got.ok()) << got.status();
   for (const AgencyId& r : recipients) EXPECT_TRUE(*store_->InInbox(r, "message-count-1000"));
+  auto known = admin->Command({"SCARD", redis::Key("msg", "inboxes")});
+  ASSERT_TRUE(known.ok()) << known.status();
+  EXPECT_EQ(known->integer, 3);
+}
+
+// Test that reading N new deliveries costs one round trip (one EVALSHA) and 3 + N commands
+// inside it: XREADGROUP COUNT 1, one XRANGE of the entries after it, one HMGET per envelope, one
+// XREADGROUP taking exactly the entries read. It was one XREADGROUP per message plus a last empty
+// one (2 N + 2 for N = 10: 22). An idle inbox costs the EVALSHA and one XREADGROUP.
+TEST_F(RedisMessageStoreTest, ReadingNewDeliveriesCostsOneRoundTripAndOneCommandPerMessage) {
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  // Warm up: the consumer group exists, the scripts are loaded, the terminal's pending list was
+  // just claimed (XAUTOCLAIM runs at most every second per terminal: not counted below).
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-warm-up-0002", {kPayoke}), kNow).ok());
+  auto warm = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), true, /*max_bytes=*/0);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  ASSERT_THAT(*warm, SizeIs(1));
+  ASSERT_EQ(*store_->Ack(kPayoke, {"message-warm-up-0002"}, kNow), 1u);
+
+  auto before = CommandCalls(*admin);
+  auto idle = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), false, /*max_bytes=*/0);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_THAT(*idle, IsEmpty());
+  auto calls = CallsBetween(before, CommandCalls(*admin));
+  calls.erase("xautoclaim");
+  EXPECT_EQ(calls, (std::map<std::string, int64_t>{{"evalsha", 1}, {"xreadgroup", 1}}));
+
+  constexpr int kMessages = 10;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kMessages; ++i) {
+    ids.push_back(absl::StrCat("message-read-", 1000 + i));
+    ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope(ids.back(), {kPayoke}), kNow).ok());
+  }
+  before = CommandCalls(*admin);
+  auto read = store_->Deliver(kPayoke, "t1", 64, absl::Seconds(30), false, /*max_bytes=*/0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  calls = CallsBetween(before, CommandCalls(*admin));
+  calls.erase("xautoclaim");
+  EXPECT_EQ(Ids(*read), ids);
+  EXPECT_EQ(calls, (std::map<std::string, int64_t>{
+                       {"evalsha", 1}, {"xreadgroup", 2}, {"xrange", 1}, {"hmget", kMessages}}));
+  // Every entry read is pending for the terminal, and nothing else is.
+  auto pending =
+      redis_->Command({"XPENDING", redis::Key("msg", "inbox:" + kPayoke.Key()), "terminals"});
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_FALSE(pending->elements.empty());
+  EXPECT_EQ(pending->elements[0].integer, kMessages);
 }
 
 // Test the idempotency contract: same envelope -> first result; other envelope -> ALREADY_EXISTS.
