@@ -209,8 +209,13 @@ StatusOr<clients::DirectoryEntry> Gateway::LocalEntry(const AgencyId& agency) {
 
 Status Gateway::ChargeSend(const AgencyId& agency) {
   if (deps_.quotas != nullptr) {
-    CONCORD_RETURN_IF_ERROR(deps_.quotas->Admit(agency, {quota::Quota::kSend}));
-    return deps_.store.Charge(deps_.quotas->ChargeOf(agency, quota::Quota::kSend, 1));
+    Status charged = deps_.quotas->Admit(agency, {quota::Quota::kSend});
+    if (charged.ok()) {
+      charged = deps_.store.Charge(deps_.quotas->ChargeOf(agency, quota::Quota::kSend, 1));
+    }
+    // Counted in concord_quota_refusals_total (the crossing itself is audited by the caller).
+    deps_.quotas->Observe(agency, charged);
+    return charged;
   }
   static const quota::QuotaTable* const table =
       new quota::QuotaTable(quota::QuotaTable::Defaults());
