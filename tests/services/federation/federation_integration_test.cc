@@ -27,6 +27,7 @@
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_keys.h"
 #include "common/clients/directory_reader.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/envelope/envelope_proto.h"
 #include "common/quota/quota_checker.h"
 #include "common/server/server_runner.h"
@@ -657,6 +658,43 @@ TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
 
 namespace concord::federation {
 namespace {
+
+// Test that a partner agency's key change, once our gateway accepted the export carrying it, is
+// counted in concord_federation_partner_key_changes_total and audited on our side with both
+// fingerprints (the agency libraries refuse the new keys until a person accepts them: operators
+// must hear of it too); an export without a change reports nothing.
+TEST_F(federation, APartnerKeyChangeIsCountedAndAuditedByTheGateway) {
+  const std::string changes = "concord_federation_partner_key_changes_total";
+  ASSERT_TRUE(PartnerKeys(judge_, om_).ok());
+  EXPECT_EQ(MetricValue(ours_.metrics, changes, {}), 0);
+  Agent swapped;
+  swapped.id = om_.id;
+  swapped.signing = om_.signing;
+  partner_.Register(swapped);  // a new sealing key, no endorsement
+  // Poll (bounded) until our gateway's view holds the new key.
+  const std::string want = swapped.sealing.PublicKey().ToPem();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  StatusOr<v1::ExportedAgency> view = PartnerKeys(judge_, om_);
+  while (absl::Now() < deadline && !(view.ok() && view->sealing_public_key_pem() == want)) {
+    absl::SleepFor(absl::Milliseconds(50));  // poll interval of a bounded wait
+    view = PartnerKeys(judge_, om_);
+  }
+  ASSERT_TRUE(view.ok() && view->sealing_public_key_pem() == want);
+  EXPECT_EQ(MetricValue(ours_.metrics, changes, {}), 1);
+  EXPECT_EQ(MetricValue(partner_.metrics, changes, {}), 0) << "nothing changed on our side";
+  const std::string object = "federation:partner_key_changed:" + om_.id.ToSpiffe();
+  int found = 0;
+  for (const auto& r : ours_.VerifiedAuditRecords()) {
+    if (r.event.object != object) continue;
+    ++found;
+    EXPECT_EQ(r.event.agency, om_.id);
+    EXPECT_THAT(
+        r.event.details,
+        HasSubstr("sealing_fingerprint=" + crypto::KeyFingerprint(om_.sealing.PublicKey().Raw()) +
+                  " -> " + crypto::KeyFingerprint(swapped.sealing.PublicKey().Raw())));
+  }
+  EXPECT_EQ(found, 1);
+}
 
 // The gateways with tight `send` quotas (--quotas of concord-gateway): ours lets the Belgian
 // magistrate send 3 envelopes across, the partner's accepts 2 from it (the buckets refill one
