@@ -153,7 +153,6 @@ Status Gateway::RefreshPartnerDirectory() {
 void Gateway::ReportKeyChange(const PartnerKeyChange& change) {
   // Not a refusal: the export is signed by the partner deployment. But agency libraries will
   // refuse the new keys until a person accepts them (key continuity): say so where operators look.
-  key_changes_->Increment();
   const std::string details =
       "partner=" + deps_.config.partner_trust_domain +
       "; signing_fingerprint=" + change.signing_before +
@@ -165,6 +164,7 @@ void Gateway::ReportKeyChange(const PartnerKeyChange& change) {
   Audit(change.agency, audit::Operation::kCollection,
         "federation:partner_key_changed:" + change.agency.ToSpiffe(), {}, absl::OkStatus(),
         details);
+  key_changes_->Increment();  // last: once counted, the record is in the intake
 }
 
 StatusOr<v1::SignedDirectoryExport> Gateway::BuildExport() {
