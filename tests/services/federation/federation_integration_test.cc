@@ -771,5 +771,22 @@ TEST_F(federation_quota, SendAndRelayBeyondTheSendQuotaAreRefusedAuditedAndNothi
       1);
 }
 
+// Test that a partner agency with the same type and id as a local one (allow-listed partners
+// name their agencies as they like) never drains the local agency's `send` bucket on our gateway,
+// neither in Redis nor in the quota checker's memory of recent refusals.
+TEST_F(federation_quota, APartnerAgencyNeverDrainsTheBucketOfItsLocalTwin) {
+  const AgencyId twin{kPartner, AgencyType::kMagistrate, judge_.id.id};
+  const quota::Charge charge = ours_.quotas->ChargeOf(twin, quota::Quota::kSend, 1);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ours_.store->Charge(charge).ok()) << i;
+  const Status refused = ours_.store->Charge(charge);
+  ASSERT_EQ(ReasonOf(refused), "QUOTA_EXCEEDED") << refused;
+  ours_.quotas->Observe(twin, refused);
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  const grpc::Status sent =
+      SendAcross(judge_, Seal(judge_, *om_keys, "still mine", mv1::MESSAGE_KIND_INFORMATION));
+  EXPECT_TRUE(sent.ok()) << sent.error_message();
+}
+
 }  // namespace
 }  // namespace concord::federation
