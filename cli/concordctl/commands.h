@@ -462,6 +462,14 @@ struct FederationAckArgs {
   bool no_receipt = false;  // --no-receipt: remove without a signed receipt
 };
 /// GetStatus; 3 when the gateway holds no verified partner export.
+/// `federation trust AGENCY`: the partner agency's keys as the gateway gives them now (the
+/// partner's signed export) against the remembered ones; accepts them (--yes, or confirmed on a
+/// terminal). The partner counterpart of `directory trust`.
+struct FederationTrustArgs {
+  std::string agency;  // SPIFFE id of the partner agency
+  bool yes = false;
+};
+int RunFederationTrust(const Globals& globals, const FederationTrustArgs& args, Output& out);
 int RunFederationStatus(const Globals& globals, Output& out);
 int RunFederationPartner(const Globals& globals, const FederationPartnerArgs& args, Output& out);
 int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,

@@ -24,7 +24,8 @@ inline constexpr const char* kExitCodeHelp =
     "  2  RPC failed (prints the gRPC code, message, field violations and reason)\n"
     "  3  verification failed (audit chain broken, health not SERVING, or a message or receipt\n"
     "     signature INVALID / a sealed body or attachment that does not open, or an agency's\n"
-    "     key changed in the directory without endorsement: see `directory trust`)\n"
+    "     key changed in the directory without endorsement: see `directory trust`, or a partner\n"
+    "     agency's keys changed in the partner export: see `federation trust`)\n"
     "  4  local file or key error (missing, unreadable or malformed certificate/key)\n";
 
 }  // namespace concord::ctl

@@ -6,6 +6,12 @@
 // (verified against the partner export's keys and opened locally) and acknowledgements with a
 // signed receipt. docs/concordctl.md "federation"; docs/liaison.md "Federation with a partner
 // deployment".
+//
+// Security: a partner agency's keys come from the partner's signed export, relayed by this
+// deployment's gateway. Before sealing to them or trusting a signature made with them, they go
+// through the key continuity rule (client/keys, docs/crypto.md "Key continuity") like a local
+// agency's: remembered under the partner agency's SPIFFE id in the local agency's known-keys
+// file, any change refused (exit 3, AGENCY_KEY_CHANGED) until accepted with `federation trust`.
 #include <grpcpp/grpcpp.h>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +21,7 @@
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
 #include "cli/concordctl/exit_codes.h"
+#include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
 #include "client/messaging/message_crypto.h"
 #include "common/crypto/hash.h"
@@ -71,6 +78,13 @@ grpc::Status PartnerKeys(const Globals& globals, fv1::Federation::Stub& stub,
 }
 
 std::string Fingerprint(const std::string& pem) { return crypto::Sha256Hex(pem).substr(0, 16); }
+
+// The continuity rule on a partner agency's keys as the gateway gave them.
+Status CheckPartnerKeys(keys::KeyTrust& trust, const fv1::ExportedAgency& a) {
+  return trust.Check(
+      a.agency(), PartnerRecord(a.agency(), a.signing_public_key_pem(), a.sealing_public_key_pem()),
+      keys::Counterpart::kPartner);
+}
 
 }  // namespace
 
@@ -137,6 +151,26 @@ int RunFederationPartner(const Globals& globals, const FederationPartnerArgs& ar
   return kExitOk;
 }
 
+int RunFederationTrust(const Globals& globals, const FederationTrustArgs& args, Output& out) {
+  auto agency = ParseAgencyRef("AGENCY", args.agency);
+  if (!agency.ok()) return out.LocalError(agency.status());
+  if (agency->trust_domain().empty()) {
+    return out.LocalError(InvalidArgumentWithFields(
+        "invalid arguments",
+        {{"AGENCY", "the partner agency's SPIFFE id (spiffe://<partner td>/agency/<type>/<id>)"}}));
+  }
+  auto stub = Stub(globals);
+  if (!stub.ok()) return out.LocalError(stub.status());
+  fv1::GetPartnerAgencyResponse resp;
+  const grpc::Status s = PartnerKeys(globals, **stub, *agency, &resp);
+  if (!s.ok()) return out.RpcError("GetPartnerAgency", s);
+  const fv1::ExportedAgency& a = resp.agency();
+  return ReviewAndAcceptKeys(
+      globals, args.yes, a.agency(),
+      PartnerRecord(a.agency(), a.signing_public_key_pem(), a.sealing_public_key_pem()),
+      keys::Counterpart::kPartner, out);
+}
+
 int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
                       const FederationSendArgs& args, Output& out) {
   if (args.to.empty()) {
@@ -162,6 +196,8 @@ int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
   if (!identity.ok()) return out.LocalError(identity.status());
   auto stub = Stub(globals);
   if (!stub.ok()) return out.LocalError(stub.status());
+  auto trust = OpenKeyTrust(globals.connection);
+  if (!trust.ok()) return out.LocalError(trust.status());
   mc::MessageDraft draft;
   for (const std::string& to : args.to) {
     auto agency = ParseAgencyRef("--to", to);
@@ -169,6 +205,10 @@ int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
     fv1::GetPartnerAgencyResponse keys_of;
     const grpc::Status s = PartnerKeys(globals, **stub, *agency, &keys_of);
     if (!s.ok()) return out.RpcError("GetPartnerAgency", s);
+    // Security: nothing is sealed to a partner key that changed without being accepted.
+    if (Status trusted = CheckPartnerKeys(**trust, keys_of.agency()); !trusted.ok()) {
+      return KeyLookupFailure(out, "GetPartnerAgency", trusted);
+    }
     auto sealing = crypto::X25519PublicKey::FromPem(keys_of.agency().sealing_public_key_pem());
     if (!sealing.ok()) return out.LocalError(sealing.status());
     draft.recipients.push_back({keys_of.agency().agency(), *sealing});
@@ -203,10 +243,14 @@ int RunFederationInbox(const Globals& globals, const MessageKeyArgs& keys,
   auto stub = Stub(globals);
   if (!stub.ok()) return out.LocalError(stub.status());
   std::optional<mc::SenderIdentity> identity;
+  std::shared_ptr<keys::KeyTrust> trust;
   if (args.open) {
     auto loaded = Identity(globals, keys);
     if (!loaded.ok()) return out.LocalError(loaded.status());
     identity = *std::move(loaded);
+    auto opened = OpenKeyTrust(globals.connection);
+    if (!opened.ok()) return out.LocalError(opened.status());
+    trust = *std::move(opened);
   }
   grpc::ClientContext ctx;
   PrepareContext(globals.connection, ctx);
@@ -227,10 +271,18 @@ int RunFederationInbox(const Globals& globals, const MessageKeyArgs& keys,
     if (args.open) {
       fv1::GetPartnerAgencyResponse keys_of;
       const grpc::Status k = PartnerKeys(globals, **stub, from, &keys_of);
+      // Security: a signature is trusted only under a key that passed the continuity rule.
+      const Status trusted = k.ok() ? CheckPartnerKeys(*trust, keys_of.agency()) : Status();
       auto signing =
-          k.ok() ? crypto::Ed25519PublicKey::FromPem(keys_of.agency().signing_public_key_pem())
-                 : StatusOr<crypto::Ed25519PublicKey>(FromGrpcStatus(k));
-      if (!signing.ok()) {
+          !k.ok() ? StatusOr<crypto::Ed25519PublicKey>(FromGrpcStatus(k))
+          : !trusted.ok()
+              ? StatusOr<crypto::Ed25519PublicKey>(trusted)
+              : crypto::Ed25519PublicKey::FromPem(keys_of.agency().signing_public_key_pem());
+      if (keys::IsKeyChangeRefused(trusted)) {
+        verified = "REFUSED: the partner agency's keys changed (concordctl federation trust " +
+                   Spiffe(from) + ")";
+        exit = kExitVerificationFailed;
+      } else if (!signing.ok()) {
         verified = "no key: " + std::string(signing.status().message());
         exit = kExitVerificationFailed;
       } else if (item.has_envelope()) {

@@ -99,25 +99,31 @@ int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Ou
   StatusOr<AgencyProto> me = LocalAgency(globals.connection);
   if (!me.ok()) return out.LocalError(me.status());
   if (id->trust_domain().empty()) id->set_trust_domain(me->trust_domain());
-  StatusOr<std::shared_ptr<keys::KeyTrust>> trust = OpenKeyTrust(globals.connection);
-  if (!trust.ok()) return out.LocalError(trust.status());
-
   dir::Agency record;
   if (int rc = GetAgency(globals, out, *id, &record); rc != kExitOk) return rc;
-  StatusOr<keys::RecordKeys> current = keys::KeysOfRecord(*id, record);
+  return ReviewAndAcceptKeys(globals, args.yes, *id, record, keys::Counterpart::kLocal, out);
+}
+
+int ReviewAndAcceptKeys(const Globals& globals, bool yes, const AgencyProto& agency,
+                        const dir::Agency& record, keys::Counterpart counterpart, Output& out) {
+  StatusOr<std::shared_ptr<keys::KeyTrust>> trust = OpenKeyTrust(globals.connection);
+  if (!trust.ok()) return out.LocalError(trust.status());
+  StatusOr<keys::RecordKeys> current = keys::KeysOfRecord(agency, record);
   if (!current.ok()) return out.VerificationFailed(std::string(current.status().message()));
   StatusOr<std::optional<keys::KnownAgency>> remembered = (*trust)->Remembered(current->spiffe_id);
   if (!remembered.ok()) return out.LocalError(remembered.status());
   const keys::KeyVerdict verdict =
       keys::DecideKeys(current->spiffe_id, *remembered, current->keys, current->endorsement);
 
+  const std::string theirs =
+      counterpart == keys::Counterpart::kPartner ? "the partner export's" : "the directory's";
   std::string verdict_text;
   switch (verdict.decision) {
     case keys::KeyDecision::kFirstUse:
-      verdict_text = "never seen: the directory's keys are remembered on first use anyway";
+      verdict_text = "never seen: " + theirs + " keys are remembered on first use anyway";
       break;
     case keys::KeyDecision::kUnchanged:
-      verdict_text = "unchanged: the remembered keys are the directory's";
+      verdict_text = "unchanged: the remembered keys are " + theirs;
       break;
     case keys::KeyDecision::kEndorsedRotation:
       verdict_text = "changed, endorsed by the remembered signing key (a routine rotation)";
@@ -128,18 +134,22 @@ int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Ou
   }
   const auto fp = [](const std::string& raw) { return crypto::KeyFingerprint(raw); };
   const keys::AgencyKeys& now = current->keys;
+  const bool partner = counterpart == keys::Counterpart::kPartner;
+  // A partner agency is named by its SPIFFE id (another trust domain).
+  const std::string name = partner ? current->spiffe_id : current->key;
+  const std::string source = partner ? "partner export now" : "directory now";
   const bool same = verdict.decision == keys::KeyDecision::kUnchanged;
 
-  nlohmann::json doc = {{"agency", current->key},
+  nlohmann::json doc = {{"agency", name},
                         {"spiffe_id", current->spiffe_id},
                         {"known_keys_file", (*trust)->path()},
-                        {"directory",
+                        {partner ? "partner_export" : "directory",
                          {{"signing_fingerprint", fp(now.signing)},
                           {"sealing_fingerprint", fp(now.sealing)},
                           {"endorsed", current->endorsement.has_value()}}},
                         {"remembered", nullptr},
                         {"verdict", verdict_text}};
-  std::vector<std::pair<std::string, std::string>> rows = {{"agency", current->key}};
+  std::vector<std::pair<std::string, std::string>> rows = {{"agency", name}};
   if (remembered->has_value()) {
     const keys::KnownAgency& k = **remembered;
     doc["remembered"] = {{"signing_fingerprint", fp(k.keys.signing)},
@@ -153,8 +163,8 @@ int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Ou
   } else {
     rows.emplace_back("remembered", "nothing (" + (*trust)->path() + ")");
   }
-  rows.emplace_back("directory now", current->endorsement.has_value() ? "with an endorsement"
-                                                                      : "without endorsement");
+  rows.emplace_back(
+      source, current->endorsement.has_value() ? "with an endorsement" : "without endorsement");
   const auto mark = [&](const std::string& was, const std::string& is) {
     return fp(is) + (remembered->has_value() && was != is ? "   (changed)" : "");
   };
@@ -175,28 +185,29 @@ int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Ou
     return kExitOk;
   }
   if (!out.json()) out.KeyValues(rows);
-  if (!args.yes) {
+  if (!yes) {
     if (!::isatty(STDIN_FILENO)) {
       return out.LocalError(
           UsageError("--yes", "stdin is not a terminal: after checking the fingerprints with " +
-                                  current->key + " by another channel, accept with --yes"));
+                                  name + " by another channel, accept with --yes"));
     }
-    std::cerr << "Accept the directory's keys for " << current->key
+    std::cerr << "Accept the " << (partner ? "partner export's" : "directory's") << " keys for "
+              << name
               << "? Check both fingerprints with the agency by another channel first. [y/N] "
               << std::flush;
     std::string answer;
     if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
-      return out.VerificationFailed("not accepted: the keys of " + current->key +
+      return out.VerificationFailed("not accepted: the keys of " + name +
                                     " stay refused for sealing and for trusting signatures");
     }
   }
-  StatusOr<keys::KnownAgency> accepted = (*trust)->Accept(*id, record);
+  StatusOr<keys::KnownAgency> accepted = (*trust)->Accept(agency, record);
   if (!accepted.ok()) return out.LocalError(accepted.status());
   if (out.json()) {
     doc["accepted"] = true;
     out.Json(doc);
   } else {
-    out.Line("accepted: the keys of " + current->key + " are remembered in " + (*trust)->path());
+    out.Line("accepted: the keys of " + name + " are remembered in " + (*trust)->path());
   }
   return kExitOk;
 }

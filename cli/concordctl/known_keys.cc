@@ -63,6 +63,16 @@ int KeyLookupFailure(Output& out, std::string_view rpc, const Status& status) {
   return out.RpcError(rpc, ToGrpcStatus(status));
 }
 
+concord::directory::v1::Agency PartnerRecord(const concord::common::v1::AgencyId& agency,
+                                             const std::string& signing_public_key_pem,
+                                             const std::string& sealing_public_key_pem) {
+  concord::directory::v1::Agency record;
+  *record.mutable_id() = agency;
+  record.set_signing_public_key_pem(signing_public_key_pem);
+  record.set_sealing_public_key_pem(sealing_public_key_pem);
+  return record;
+}
+
 StatusOr<std::string> FormatKeyRotationFile(const KeyRotationFile& f) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;

@@ -33,6 +33,23 @@ messaging::client::TrustKeys TrustHook(std::shared_ptr<keys::KeyTrust> trust);
 /// named `rpc` (2).
 int KeyLookupFailure(Output& out, std::string_view rpc, const Status& status);
 
+/// `directory trust` and `federation trust`: shows the remembered keys of `agency` and those of
+/// `record` (the directory's answer, or a partner export's agency as a record) with the verdict
+/// of the continuity rule and, unless they are unchanged, records them as accepted once
+/// confirmed (`yes`, else a question on the terminal; exit 1 off a terminal, 3 when declined).
+/// A partner agency (`counterpart` kPartner) is named by its SPIFFE id.
+int ReviewAndAcceptKeys(const Globals& globals, bool yes,
+                        const concord::common::v1::AgencyId& agency,
+                        const concord::directory::v1::Agency& record, keys::Counterpart counterpart,
+                        Output& out);
+
+/// A partner agency of a verified partner export (Federation/GetPartnerAgency) as the directory
+/// record that KeyTrust checks: its SPIFFE id and its two public keys, no endorsement (the export
+/// carries none, so any change of a partner agency's keys is refused until accepted).
+concord::directory::v1::Agency PartnerRecord(const concord::common::v1::AgencyId& agency,
+                                             const std::string& signing_public_key_pem,
+                                             const std::string& sealing_public_key_pem);
+
 /// The key rotation file (docs/concordctl.md "keys rotate"):
 ///   {"format": "concord.key_endorsement.v1", "agency": "spiffe://<td>/agency/<type>/<id>",
 ///    "signing_public_key_pem": "...", "sealing_public_key_pem": "...",

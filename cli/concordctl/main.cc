@@ -757,6 +757,7 @@ struct FederationArgs {
   concord::ctl::FederationSendArgs send;
   concord::ctl::FederationInboxArgs inbox;
   concord::ctl::FederationAckArgs ack;
+  concord::ctl::FederationTrustArgs trust;
 };
 
 constexpr const char* kFederationFooter =
@@ -770,7 +771,10 @@ constexpr const char* kFederationFooter =
     "--body-file eio.txt\n"
     "  concordctl --server 127.0.0.1:7545 --agency-dir var/partner/pki/agencies/magistrate/"
     "om-rotterdam federation inbox --open\n"
-    "  concordctl ... federation ack env-<message id>\n";
+    "  concordctl ... federation ack env-<message id>\n"
+    "  concordctl ... federation trust spiffe://partner.test/agency/magistrate/om-rotterdam\n"
+    "A partner agency's keys are remembered (DIR/known_keys.json) the first time they are used;\n"
+    "a later change is refused (exit 3) until accepted with `federation trust`.\n";
 
 void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::MessageKeyArgs& k,
                            FederationArgs& a, Runner& run) {
@@ -813,6 +817,14 @@ void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl
   ack->add_option("ITEM", a.ack.item_id, "item id (federation inbox)")->required();
   ack->add_flag("--no-receipt", a.ack.no_receipt, "remove without a receipt");
   ack->callback([&] { run = [&](Output& o) { return RunFederationAck(g, k, a.ack, o); }; });
+  CLI::App* trust = federation->add_subcommand(
+      "trust",
+      "shows a partner agency's remembered keys and those of the partner export now; accepts a "
+      "change after it was checked with the agency by another channel");
+  trust->add_option("AGENCY", a.trust.agency, "SPIFFE ID of the partner agency")->required();
+  trust->add_flag("--yes", a.trust.yes,
+                  "accept without asking (needed when stdin is not a terminal)");
+  trust->callback([&] { run = [&](Output& o) { return RunFederationTrust(g, a.trust, o); }; });
 }
 
 void AddGuidelineCommands(CLI::App& app, concord::ctl::Globals& g, GuidelineArgs& a, Runner& run) {

@@ -61,7 +61,7 @@ StatusOr<RecordKeys> KeysOfRecord(const concord::common::v1::AgencyId& agency,
 }
 
 Status KeyTrust::Check(const concord::common::v1::AgencyId& agency,
-                       const concord::directory::v1::Agency& record) {
+                       const concord::directory::v1::Agency& record, Counterpart counterpart) {
   StatusOr<RecordKeys> current = KeysOfRecord(agency, record);
   if (!current.ok()) return current.status();
   Status refused;
@@ -89,18 +89,22 @@ Status KeyTrust::Check(const concord::common::v1::AgencyId& agency,
     const auto changed = [](const std::string& was, const std::string& is) {
       return was == is ? std::string() : std::string("   (changed)");
     };
+    const bool partner = counterpart == Counterpart::kPartner;
+    const std::string& name = partner ? current->spiffe_id : current->key;
+    const char* where = partner ? " in the partner's directory export" : " in the directory";
+    const char* accept = partner ? "concordctl federation trust " : "concordctl directory trust ";
     refused = WithReason(
         absl::FailedPreconditionError(absl::StrCat(
-            "the keys of ", current->key, " in the directory changed and ", verdict.reason,
+            "the keys of ", name, where, " changed and ", verdict.reason,
             ": refused for sealing to it and for trusting its signatures.\n", "  remembered (",
             std::string(KeySourceName(remembered->source)), " since ", Rfc3339(remembered->since),
             ", ", file_.path(), ")\n", "    signing key  ", was_sign, "\n", "    sealing key  ",
-            was_seal, "\n", "  directory now\n", "    signing key  ", now_sign,
-            changed(was_sign, now_sign), "\n", "    sealing key  ", now_seal,
-            changed(was_seal, now_seal), "\n", "Check the new fingerprints with ", current->key,
-            " by another channel; to accept them: concordctl directory trust ", current->key)),
+            was_seal, "\n", partner ? "  partner export now\n" : "  directory now\n",
+            "    signing key  ", now_sign, changed(was_sign, now_sign), "\n", "    sealing key  ",
+            now_seal, changed(was_seal, now_seal), "\n", "Check the new fingerprints with ", name,
+            " by another channel; to accept them: ", accept, name)),
         kKeyChangedReason,
-        {{"agency", current->key},
+        {{"agency", name},
          {"known_keys_file", file_.path()},
          {"remembered_signing_fingerprint", was_sign},
          {"remembered_sealing_fingerprint", was_seal},

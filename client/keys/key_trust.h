@@ -16,6 +16,12 @@
 // command that accepts the change after checking it with the agency out of band (`concordctl
 // directory trust <type>/<id>`); the ErrorInfo metadata carries the same for programs.
 //
+// A partner deployment's agency (federation: its keys come from the partner's signed directory
+// export through the gateway, `Federation/GetPartnerAgency`) goes through the same rule, checked
+// with Counterpart::kPartner: it is remembered under its full SPIFFE id (another trust domain, so
+// it never collides with a local agency of the same type and id), and a refusal names it by that
+// id and the command `concordctl federation trust <SPIFFE id>`.
+//
 // Thread safety: thread-safe (the file is locked for each read-modify-write).
 #pragma once
 
@@ -38,6 +44,12 @@ inline constexpr std::string_view kKnownKeysFileReason = "KNOWN_KEYS_FILE";
 
 /// True for Check's refusal of a changed key (reason AGENCY_KEY_CHANGED).
 bool IsKeyChangeRefused(const Status& status);
+
+/// Where the keys of a counterpart come from (how a refusal names it and what accepts a change).
+enum class Counterpart {
+  kLocal,    // this deployment's directory: "<type>/<id>", `concordctl directory trust`
+  kPartner,  // a partner deployment's export: the SPIFFE id, `concordctl federation trust`
+};
 
 /// What a directory record says about an agency's keys.
 struct RecordKeys {
@@ -62,9 +74,10 @@ class KeyTrust {
   /// endorsed by the remembered signing key: remembered). Errors: FAILED_PRECONDITION reason
   /// AGENCY_KEY_CHANGED (refused, see the file comment); FAILED_PRECONDITION reason
   /// KNOWN_KEYS_FILE (the file cannot be read, locked or written: nothing is trusted);
-  /// INVALID_ARGUMENT (the record's keys are malformed).
+  /// INVALID_ARGUMENT (the record's keys are malformed). `counterpart`: see the file comment.
   Status Check(const concord::common::v1::AgencyId& agency,
-               const concord::directory::v1::Agency& record);
+               const concord::directory::v1::Agency& record,
+               Counterpart counterpart = Counterpart::kLocal);
 
   /// What is remembered for the agency (nullopt: never seen). Errors as Check's file errors.
   StatusOr<std::optional<KnownAgency>> Remembered(std::string_view agency_spiffe_id) const;

@@ -63,6 +63,38 @@ void PrintConfigError(const std::string& binary, const Status& status) {
   std::cerr << "Run '" << binary << " --help' for the options and their CONCORD_* variables.\n";
 }
 
+// --check-config: what Serve checks before connecting anywhere, then each module's own check.
+int CheckOnly(const HostSpec& spec, const config::CommonConfig& cfg) {
+  FieldErrors all;
+  if (auto audit_key = audit::LoadAuditKey(cfg.audit_key_file); !audit_key.ok()) {
+    all.Add("--audit-key-file", std::string(audit_key.status().message()));
+  }
+  if (auto quota_table = quota::QuotaTable::Defaults().WithOverrides(cfg.quotas);
+      !quota_table.ok()) {
+    for (FieldViolation& v : FieldViolationsOf(quota_table.status())) {
+      all.Add(v.field, v.description);
+    }
+    if (FieldViolationsOf(quota_table.status()).empty()) {
+      all.Add("--quotas", std::string(quota_table.status().message()));
+    }
+  }
+  for (const Module& module : spec.modules) {
+    if (!module.check_config) continue;
+    const Status checked = module.check_config(cfg);
+    if (checked.ok()) continue;
+    const std::vector<FieldViolation> violations = FieldViolationsOf(checked);
+    for (const FieldViolation& v : violations) all.Add(v.field, v.description);
+    if (violations.empty()) all.Add(module.name, std::string(checked.message()));
+  }
+  const Status result = all.ToStatus("invalid configuration");
+  if (!result.ok()) {
+    PrintConfigError(spec.binary, result);
+    return 2;
+  }
+  std::cout << spec.binary << ": configuration OK\n";
+  return 0;
+}
+
 int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   if (spec.modules.empty()) {  // a binary's wiring error, not the operator's
     log::Event(log::Level::kError, "server.no_modules", {{"binary", spec.binary}});
@@ -253,6 +285,10 @@ int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
   config::CommonConfig cfg;
   CLI::App app{spec.description, spec.binary};
   config::AddCommonFlags(app, cfg);
+  bool check_only = false;
+  app.add_flag("--check-config", check_only,
+               "validate the configuration (flags, CONCORD_* variables, key and configuration "
+               "files) and exit: 0 when valid, 2 naming what is not; connects to nothing");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -271,6 +307,7 @@ int RunServiceHost(int argc, char** argv, const HostSpec& spec) {
     PrintConfigError(spec.binary, all.ToStatus("invalid configuration"));
     return 2;
   }
+  if (check_only) return CheckOnly(spec, cfg);
   if (auto level = log::ParseLevel(cfg.log_level)) log::SetLevel(*level);
   // Process-wide: every signature verification (messaging, receipts, audit checkpoints) uses it.
   crypto::SetEd25519Backend(cfg.ed25519_backend == "openssl" ? crypto::Ed25519Backend::kOpenSsl

@@ -80,6 +80,10 @@ struct Module {
   /// Redis memory watermark: the host runs the storage guard (INFO memory, which the module's
   /// ACL user must be granted) on the Redis client of the first such module it hosts.
   bool guards_storage = false;
+  /// Optional: validates the module's own configuration (files it reads at start, its settings)
+  /// without connecting anywhere, for `--check-config`. INVALID_ARGUMENT with field violations
+  /// naming the flag or key at fault.
+  std::function<Status(const config::CommonConfig&)> check_config = nullptr;
 };
 
 struct HostSpec {
@@ -96,7 +100,10 @@ struct HostSpec {
 audit::AuditEvent RevokedCallAuditEvent(const server::RevokedCallEnd& end, absl::Time now);
 
 /// Runs the binary: returns the process exit code (0 after a clean drain, 2 on bad
-/// configuration, 1 on start-up failure). Never throws.
+/// configuration, 1 on start-up failure). Never throws. With `--check-config` it only validates
+/// the configuration (the flags and CONCORD_* variables, the Redis credentials' presence, the
+/// audit key, --quotas, and each module's check_config) without connecting to Redis or listening:
+/// exit 0 and "<binary>: configuration OK" on stdout, or exit 2 naming every flag or key at fault.
 int RunServiceHost(int argc, char** argv, const HostSpec& spec);
 
 }  // namespace concord::host

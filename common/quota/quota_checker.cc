@@ -13,8 +13,10 @@ constexpr size_t kMaxEntries = 10000;
 
 bool IsCountBucket(Quota q) { return !IsByteQuota(q); }
 
+// By SPIFFE id: the federation gateway charges agencies of a partner trust domain too, which may
+// share a type and id with a local agency.
 std::string EntryKey(std::string_view limit, const AgencyId& agency) {
-  return absl::StrCat(std::string(limit), "|", agency.Key());
+  return absl::StrCat(std::string(limit), "|", agency.ToSpiffe());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // File: services/federation/directory_export.cc
 #include "services/federation/directory_export.h"
 
+#include "common/crypto/key_endorsement.h"
 #include "common/envelope/envelope_proto.h"
 #include "common/status/status_macros.h"
 
@@ -19,6 +20,22 @@ const PartnerAgency* PartnerDirectory::Find(const AgencyId& agency) const {
     if (a.agency == agency) return &a;
   }
   return nullptr;
+}
+
+std::vector<PartnerKeyChange> PartnerKeyChanges(const PartnerDirectory& before,
+                                                const PartnerDirectory& after) {
+  std::vector<PartnerKeyChange> changes;
+  for (const PartnerAgency& now : after.agencies) {
+    const PartnerAgency* was = before.Find(now.agency);
+    if (was == nullptr) continue;
+    const std::string signing_before = crypto::KeyFingerprint(was->signing_key.Raw());
+    const std::string signing_after = crypto::KeyFingerprint(now.signing_key.Raw());
+    const std::string sealing_before = crypto::KeyFingerprint(was->sealing_key.Raw());
+    const std::string sealing_after = crypto::KeyFingerprint(now.sealing_key.Raw());
+    if (signing_before == signing_after && sealing_before == sealing_after) continue;
+    changes.push_back({now.agency, signing_before, signing_after, sealing_before, sealing_after});
+  }
+  return changes;
 }
 
 std::string ExportSigningBytes(std::string_view payload) {

@@ -49,6 +49,20 @@ struct PartnerDirectory {
   const PartnerAgency* Find(const AgencyId& agency) const;
 };
 
+/// A partner agency held by two successive verified exports with other keys in the later one
+/// (fingerprints as crypto::KeyFingerprint: SHA-256 of the raw public key, groups of 4 hex).
+struct PartnerKeyChange {
+  AgencyId agency;
+  std::string signing_before, signing_after;
+  std::string sealing_before, sealing_after;
+};
+
+/// The agencies of `after` whose signing or sealing key differs from `before`'s (in `after`'s
+/// order). An agency absent from either export (new, suspended, no longer exported) is no key
+/// change. Pure.
+std::vector<PartnerKeyChange> PartnerKeyChanges(const PartnerDirectory& before,
+                                                const PartnerDirectory& after);
+
 /// The bytes signed: kExportDomain, a zero byte, then `payload`.
 std::string ExportSigningBytes(std::string_view payload);
 

@@ -53,6 +53,13 @@ Gateway::Gateway(GatewayDeps deps) : deps_(std::move(deps)) {
                      .Help("Age of the partner directory export in use (-1 before the first)")
                      .Register(registry)
                      .Add({});
+  key_changes_ = &prometheus::BuildCounter()
+                      .Name("concord_federation_partner_key_changes_total")
+                      .Help(
+                          "Partner agencies whose signing or sealing key changed between two "
+                          "accepted partner directory exports (each also audited)")
+                      .Register(registry)
+                      .Add({});
   export_version_ = &prometheus::BuildGauge()
                          .Name("concord_federation_partner_export_version")
                          .Help(
@@ -124,18 +131,40 @@ Status Gateway::RefreshPartnerDirectory() {
   StatusOr<PartnerDirectory> verified =
       VerifyExport(*fetched, *deps_.config.partner_export_key, deps_.config.partner_trust_domain,
                    min_version, deps_.clock.Now(), deps_.config.max_export_age);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!verified.ok()) {
-    refreshes_->Add({{"result", "refused"}}).Increment();
-    last_refresh_error_ = std::string(verified.status().message());
-    return verified.status();
+  std::vector<PartnerKeyChange> key_changes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!verified.ok()) {
+      refreshes_->Add({{"result", "refused"}}).Increment();
+      last_refresh_error_ = std::string(verified.status().message());
+      return verified.status();
+    }
+    refreshes_->Add({{"result", "ok"}}).Increment();
+    if (partner_ != nullptr) key_changes = PartnerKeyChanges(*partner_, *verified);
+    partner_ = std::make_shared<const PartnerDirectory>(std::move(*verified));
+    last_refresh_error_.clear();
+    export_version_->Set(static_cast<double>(partner_->version));
+    export_age_->Set(absl::ToDoubleSeconds(deps_.clock.Now() - partner_->issued_at));
   }
-  refreshes_->Add({{"result", "ok"}}).Increment();
-  partner_ = std::make_shared<const PartnerDirectory>(std::move(*verified));
-  last_refresh_error_.clear();
-  export_version_->Set(static_cast<double>(partner_->version));
-  export_age_->Set(absl::ToDoubleSeconds(deps_.clock.Now() - partner_->issued_at));
+  for (const PartnerKeyChange& change : key_changes) ReportKeyChange(change);
   return absl::OkStatus();
+}
+
+void Gateway::ReportKeyChange(const PartnerKeyChange& change) {
+  // Not a refusal: the export is signed by the partner deployment. But agency libraries will
+  // refuse the new keys until a person accepts them (key continuity): say so where operators look.
+  const std::string details =
+      "partner=" + deps_.config.partner_trust_domain +
+      "; signing_fingerprint=" + change.signing_before +
+      (change.signing_before == change.signing_after ? "" : " -> " + change.signing_after) +
+      "; sealing_fingerprint=" + change.sealing_before +
+      (change.sealing_before == change.sealing_after ? "" : " -> " + change.sealing_after);
+  log::Event(log::Level::kWarn, "federation.partner_key_changed",
+             {{"agency", change.agency.ToSpiffe()}, {"details", details}});
+  Audit(change.agency, audit::Operation::kCollection,
+        "federation:partner_key_changed:" + change.agency.ToSpiffe(), {}, absl::OkStatus(),
+        details);
+  key_changes_->Increment();  // last: once counted, the record is in the intake
 }
 
 StatusOr<v1::SignedDirectoryExport> Gateway::BuildExport() {
@@ -209,8 +238,13 @@ StatusOr<clients::DirectoryEntry> Gateway::LocalEntry(const AgencyId& agency) {
 
 Status Gateway::ChargeSend(const AgencyId& agency) {
   if (deps_.quotas != nullptr) {
-    CONCORD_RETURN_IF_ERROR(deps_.quotas->Admit(agency, {quota::Quota::kSend}));
-    return deps_.store.Charge(deps_.quotas->ChargeOf(agency, quota::Quota::kSend, 1));
+    Status charged = deps_.quotas->Admit(agency, {quota::Quota::kSend});
+    if (charged.ok()) {
+      charged = deps_.store.Charge(deps_.quotas->ChargeOf(agency, quota::Quota::kSend, 1));
+    }
+    // Counted in concord_quota_refusals_total (the crossing itself is audited by the caller).
+    deps_.quotas->Observe(agency, charged);
+    return charged;
   }
   static const quota::QuotaTable* const table =
       new quota::QuotaTable(quota::QuotaTable::Defaults());

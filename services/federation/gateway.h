@@ -23,6 +23,10 @@
 //   concord_federation_partner_export_age_seconds      age of the accepted partner export
 //   concord_federation_partner_export_version          its version (0 before the first)
 //   concord_federation_partner_export_refreshes_total{result="ok|refused|unavailable"}
+//   concord_federation_partner_key_changes_total      partner agencies whose keys changed between
+//                                                      two accepted exports (also audited, object
+//                                                      "federation:partner_key_changed:<SPIFFE
+//                                                      id>")
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -109,6 +113,8 @@ class Gateway {
   StatusOr<clients::DirectoryEntry> LocalEntry(const AgencyId& agency);
   Status ChargeSend(const AgencyId& agency);
   void Count(std::string_view direction, std::string_view kind, const Status& result);
+  // A partner agency's keys changed between two accepted exports: metric, log, audit.
+  void ReportKeyChange(const PartnerKeyChange& change);
   void Audit(const AgencyId& agency, audit::Operation op, std::string object,
              std::vector<std::string> recipients, const Status& result, std::string details);
   void RefreshLoop();
@@ -123,6 +129,7 @@ class Gateway {
   prometheus::Family<prometheus::Counter>* refreshes_;
   prometheus::Gauge* export_age_;
   prometheus::Gauge* export_version_;
+  prometheus::Counter* key_changes_;
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -1,7 +1,10 @@
 // File: services/federation/gateway_module.cc
 #include "services/federation/gateway_module.h"
 
+#include <unistd.h>
+
 #include <memory>
+#include <utility>
 
 #include "common/audit/background_audit.h"
 #include "common/authz/auth_processor.h"
@@ -97,30 +100,58 @@ class GatewayInstance final : public host::ModuleInstance {
   std::unique_ptr<ServerRunner> partner_port_;
 };
 
+struct GatewaySetup {
+  FederationConfig config;
+  crypto::Ed25519PrivateKey export_key;
+};
+
+// What the gateway reads at start: the federation configuration and the export signing key.
+// INVALID_ARGUMENT naming the flag or the configuration key at fault.
+StatusOr<GatewaySetup> LoadSetup(const config::CommonConfig& cfg) {
+  if (cfg.federation_config.empty()) {
+    return InvalidArgumentWithFields(
+        "invalid configuration",
+        {{"--federation-config", "is required by the federation gateway"}});
+  }
+  StatusOr<FederationConfig> config = LoadFederationConfig(cfg.federation_config, cfg.trust_domain);
+  if (absl::IsNotFound(config.status())) {
+    return InvalidArgumentWithFields(
+        "invalid configuration", {{"--federation-config", std::string(config.status().message())}});
+  }
+  if (!config.ok()) return config.status();
+  // The files the partner port and the export read, named by their configuration key.
+  FieldErrors errors;
+  for (const auto& [key, path] :
+       {std::pair<const char*, const std::string&>{"partner_ca_file", config->partner_ca_file},
+        {"gateway_cert_file", config->gateway_cert_file},
+        {"gateway_key_file", config->gateway_key_file}}) {
+    if (::access(path.c_str(), R_OK) != 0) {
+      errors.Add(key, "file not found or not readable: \"" + path + "\"");
+    }
+  }
+  StatusOr<crypto::Ed25519PrivateKey> key =
+      crypto::Ed25519PrivateKey::FromPemFile(config->export_key_file);
+  if (!key.ok()) errors.Add("export_key_file", std::string(key.status().message()));
+  CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid federation configuration"));
+  return GatewaySetup{*std::move(config), *std::move(key)};
+}
+
 }  // namespace
 
 host::Module GatewayModule() {
   return host::Module{
       .name = "gateway",
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
-        if (deps.config.federation_config.empty()) {
-          return absl::InvalidArgumentError(
-              "--federation-config is required by the federation gateway");
-        }
-        CONCORD_ASSIGN_OR_RETURN(
-            FederationConfig config,
-            LoadFederationConfig(deps.config.federation_config, deps.config.trust_domain));
-        StatusOr<crypto::Ed25519PrivateKey> key =
-            crypto::Ed25519PrivateKey::FromPemFile(config.export_key_file);
-        if (!key.ok()) {
-          return absl::InvalidArgumentError("export_key_file of --federation-config: " +
-                                            std::string(key.status().message()));
-        }
-        auto instance = std::make_unique<GatewayInstance>(deps, std::move(config), *key);
+        CONCORD_ASSIGN_OR_RETURN(GatewaySetup setup, LoadSetup(deps.config));
+        auto instance = std::make_unique<GatewayInstance>(deps, std::move(setup.config),
+                                                          std::move(setup.export_key));
         CONCORD_RETURN_IF_ERROR(instance->Start(deps));
         return std::unique_ptr<host::ModuleInstance>(std::move(instance));
       },
-      .guards_storage = true};
+      .guards_storage = true,
+      .check_config = [](const config::CommonConfig& cfg) -> Status {
+        return LoadSetup(cfg).status();
+      }};
 }
 
 }  // namespace concord::federation

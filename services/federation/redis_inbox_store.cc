@@ -14,6 +14,11 @@ namespace {
 constexpr std::string_view kTag = "gw";
 
 std::string InboxKey(const AgencyId& owner) { return redis::Key(kTag, "inbox:" + owner.Key()); }
+// By SPIFFE id: Relay charges agencies of the partner trust domain, which may share a type and id
+// with a local agency (whose bucket Send charges).
+std::string SendBucketKey(const AgencyId& agency) {
+  return redis::Key(kTag, "quota:send:" + agency.ToSpiffe());
+}
 std::string SentKey(const std::string& message_id) {
   return redis::Key(kTag, "sent:" + message_id);
 }
@@ -133,7 +138,7 @@ return 0
   std::vector<std::string> args;
   quota::AppendChargeArgs(charge, args);
   CONCORD_ASSIGN_OR_RETURN(redis::Reply reply,
-                           redis_.Eval(*script, {quota::BucketKey(kTag, charge)}, args));
+                           redis_.Eval(*script, {SendBucketKey(charge.agency)}, args));
   if (auto refused = quota::RefusalOfReply(reply, {charge})) return *refused;
   return absl::OkStatus();
 }

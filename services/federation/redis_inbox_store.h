@@ -5,9 +5,10 @@
 //                                    (the envelope or receipt as relayed: sealed and signed);
 //                                    "d:<item_id>" -> SHA-256 of the relayed payload (retries)
 //   concord:{gw}:sent:<message_id>   STRING "<type>/<id>" of the local sender, EX 90 days
-//   concord:{gw}:quota:send:<type>/<id>  token bucket (common/quota/token_bucket.h) of the agency
+//   concord:{gw}:quota:send:<SPIFFE id>  token bucket (common/quota/token_bucket.h) of the agency
 //                                    sending across (outbound: the local sender; inbound: the
-//                                    partner sender, keyed by its type/id)
+//                                    partner sender), keyed by the full SPIFFE id so that a
+//                                    partner agency never shares a local agency's bucket
 // Put is one Lua script (HLEN bound + HSETNX + compare), so replicas never double-store.
 #pragma once
 

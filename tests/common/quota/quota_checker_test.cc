@@ -41,6 +41,15 @@ TEST_F(QuotaCheckerTest, RefusesLocallyUntilTheRetryTime) {
   EXPECT_TRUE(checker_.Admit(police_, {Quota::kSend}).ok());
 }
 
+// Test that a refusal of a partner deployment's agency (federation gateway) does not refuse a
+// local agency of the same type and id, nor the other way round.
+TEST_F(QuotaCheckerTest, AnAgencyOfAnotherTrustDomainIsNotItsLocalTwin) {
+  const AgencyId twin{"partner.test", AgencyType::kPolice, "pz-antwerp"};
+  checker_.Observe(twin, QuotaRefusal(checker_.ChargeOf(twin, Quota::kSend, 1), absl::Seconds(60)));
+  EXPECT_EQ(checker_.Admit(twin, {Quota::kSend}).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(checker_.Admit(police_, {Quota::kSend}).ok());
+}
+
 // Test that byte buckets are never refused locally (a smaller charge may pass earlier).
 TEST_F(QuotaCheckerTest, ByteBucketsAreLeftToRedis) {
   checker_.Observe(police_, QuotaRefusal(checker_.ChargeOf(police_, Quota::kSendBytes, 1 << 20),

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_replace.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/envelope/envelope_proto.h"
 #include "services/federation/directory_export.h"
 #include "services/federation/federation_config.h"
@@ -142,6 +143,48 @@ TEST(DirectoryExport, EveryForgeryOrReplayIsRefused) {
   EXPECT_EQ(reason(*SignExport(mixed, key), 0, kNow), "EXPORT_WRONG_TRUST_DOMAIN");
   // The same version again is accepted (a refresh with no change).
   EXPECT_TRUE(VerifyExport(good, key.PublicKey(), "partner.test", 7, kNow, absl::Minutes(5)).ok());
+}
+
+}  // namespace
+}  // namespace concord::federation
+
+namespace concord::federation {
+namespace {
+
+PartnerAgency Exported(const std::string& id, const crypto::Ed25519PrivateKey& signing,
+                       const crypto::X25519PrivateKey& sealing) {
+  return PartnerAgency{.agency = {"partner.test", AgencyType::kMagistrate, id},
+                       .display_name = id,
+                       .signing_key = signing.PublicKey(),
+                       .sealing_key = sealing.PublicKey(),
+                       .signing_public_key_pem = signing.PublicKey().ToPem(),
+                       .sealing_public_key_pem = sealing.PublicKey().ToPem(),
+                       .time_zone = "Europe/Amsterdam"};
+}
+
+// Test that between two exports only an agency held by both with another signing or sealing key
+// is a key change (with both fingerprints of each key), not a new or a vanished agency.
+TEST(DirectoryExport, PartnerKeyChangesAreTheAgenciesWhoseKeysDiffer) {
+  const auto sign_a = crypto::Ed25519PrivateKey::Generate();
+  const auto seal_a = crypto::X25519PrivateKey::Generate();
+  const auto seal_a2 = crypto::X25519PrivateKey::Generate();
+  const auto sign_b = crypto::Ed25519PrivateKey::Generate();
+  const auto seal_b = crypto::X25519PrivateKey::Generate();
+  PartnerDirectory before;
+  before.trust_domain = "partner.test";
+  before.version = 1;
+  before.issued_at = kNow;
+  before.agencies = {Exported("om-rotterdam", sign_a, seal_a), Exported("om-gone", sign_b, seal_b)};
+  PartnerDirectory after = before;
+  after.version = 2;
+  after.agencies = {Exported("om-rotterdam", sign_a, seal_a2), Exported("om-new", sign_b, seal_b)};
+  EXPECT_TRUE(PartnerKeyChanges(before, before).empty());
+  const std::vector<PartnerKeyChange> changes = PartnerKeyChanges(before, after);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].agency.id, "om-rotterdam");
+  EXPECT_EQ(changes[0].signing_before, changes[0].signing_after);
+  EXPECT_EQ(changes[0].sealing_before, crypto::KeyFingerprint(seal_a.PublicKey().Raw()));
+  EXPECT_EQ(changes[0].sealing_after, crypto::KeyFingerprint(seal_a2.PublicKey().Raw()));
 }
 
 }  // namespace

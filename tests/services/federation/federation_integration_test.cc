@@ -27,7 +27,9 @@
 #include "common/authz/auth_processor.h"
 #include "common/clients/directory_keys.h"
 #include "common/clients/directory_reader.h"
+#include "common/crypto/key_endorsement.h"
 #include "common/envelope/envelope_proto.h"
+#include "common/quota/quota_checker.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
@@ -119,6 +121,9 @@ struct Side {
   std::shared_ptr<authz::AuthProcessor> partner_processor;
   std::unique_ptr<ServerRunner> partner_port;
   ServerOptions partner_port_options;
+  // --quotas of this side's gateway ("" = the defaults), applied by Start as the host does.
+  std::string quota_overrides;
+  std::unique_ptr<quota::QuotaChecker> quotas;
 
   void Register(Agent& a, bool suspended = false) {
     nlohmann::json j = {{"type", std::string(AgencyTypeName(a.id.type))},
@@ -168,6 +173,13 @@ struct Side {
                                                           "gateway");
     store = std::make_unique<RedisInboxStore>(*gw_redis);
     directory = std::make_unique<clients::DirectoryReader>(*gw_redis, td);
+    if (!quota_overrides.empty()) {
+      StatusOr<quota::QuotaTable> table =
+          quota::QuotaTable::Defaults().WithOverrides(quota_overrides);
+      ASSERT_TRUE(table.ok()) << table.status();
+      quotas =
+          std::make_unique<quota::QuotaChecker>(*std::move(table), metrics, SystemClock::Get());
+    }
     gateway = std::make_unique<Gateway>(GatewayDeps{.config = config,
                                                     .export_key = export_key,
                                                     .store = *store,
@@ -176,7 +188,7 @@ struct Side {
                                                     .metrics = metrics,
                                                     .clock = SystemClock::Get(),
                                                     .partner = partner,
-                                                    .quotas = nullptr});
+                                                    .quotas = quotas.get()});
     gateway_service = std::make_unique<GatewayService>(*gateway);
     federation_service = std::make_unique<FederationService>(*gateway);
     internal = std::make_unique<testing::SecureTestServer>(pki, metrics, revocations);
@@ -639,6 +651,141 @@ TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
   auto back = Inbound(judge_);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_TRUE(back[0].has_receipt());
+}
+
+}  // namespace
+}  // namespace concord::federation
+
+namespace concord::federation {
+namespace {
+
+// Test that a partner agency's key change, once our gateway accepted the export carrying it, is
+// counted in concord_federation_partner_key_changes_total and audited on our side with both
+// fingerprints (the agency libraries refuse the new keys until a person accepts them: operators
+// must hear of it too); an export without a change reports nothing.
+TEST_F(federation, APartnerKeyChangeIsCountedAndAuditedByTheGateway) {
+  const std::string changes = "concord_federation_partner_key_changes_total";
+  ASSERT_TRUE(PartnerKeys(judge_, om_).ok());
+  EXPECT_EQ(MetricValue(ours_.metrics, changes, {}), 0);
+  Agent swapped;
+  swapped.id = om_.id;
+  swapped.signing = om_.signing;
+  partner_.Register(swapped);  // a new sealing key, no endorsement
+  // Poll (bounded) until our gateway counted the change (it audits before it counts).
+  const std::string want = swapped.sealing.PublicKey().ToPem();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && MetricValue(ours_.metrics, changes, {}) < 1) {
+    absl::SleepFor(absl::Milliseconds(50));  // poll interval of a bounded wait
+  }
+  StatusOr<v1::ExportedAgency> view = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(view.ok() && view->sealing_public_key_pem() == want);
+  EXPECT_EQ(MetricValue(ours_.metrics, changes, {}), 1);
+  EXPECT_EQ(MetricValue(partner_.metrics, changes, {}), 0) << "nothing changed on our side";
+  const std::string object = "federation:partner_key_changed:" + om_.id.ToSpiffe();
+  int found = 0;
+  for (const auto& r : ours_.VerifiedAuditRecords()) {
+    if (r.event.object != object) continue;
+    ++found;
+    EXPECT_EQ(r.event.agency, om_.id);
+    EXPECT_THAT(
+        r.event.details,
+        HasSubstr("sealing_fingerprint=" + crypto::KeyFingerprint(om_.sealing.PublicKey().Raw()) +
+                  " -> " + crypto::KeyFingerprint(swapped.sealing.PublicKey().Raw())));
+  }
+  EXPECT_EQ(found, 1);
+}
+
+// The gateways with tight `send` quotas (--quotas of concord-gateway): ours lets the Belgian
+// magistrate send 3 envelopes across, the partner's accepts 2 from it (the buckets refill one
+// token in about 17 minutes, so nothing refills during the test).
+class federation_quota : public federation {  // NOLINT(readability-identifier-naming)
+ protected:
+  void SetUp() override {
+    ours_.quota_overrides = "magistrate.send=3/0.001";
+    partner_.quota_overrides = "magistrate.send=2/0.001";
+    federation::SetUp();
+  }
+};
+
+// Test that Relay (the receiving gateway) and Send (the sending gateway) refuse beyond the
+// sending agency's `send` bucket with RESOURCE_EXHAUSTED QUOTA_EXCEEDED and RetryInfo, that
+// nothing refused reaches the recipient's box, and that every refusal is audited on the side
+// that refused it (and the crossing on the sending side), counted in
+// concord_quota_refusals_total and concord_federation_crossings_total.
+TEST_F(federation_quota, SendAndRelayBeyondTheSendQuotaAreRefusedAuditedAndNothingCrosses) {
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  std::vector<mv1::Envelope> sent;
+  for (int i = 0; i < 4; ++i) {
+    sent.push_back(
+        Seal(judge_, *om_keys, "request " + std::to_string(i), mv1::MESSAGE_KIND_INFORMATION));
+  }
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(SendAcross(judge_, sent[i]).ok()) << i;
+
+  // The third: our bucket has a token left, the partner's Relay refuses it.
+  grpc::Status relay_refused = SendAcross(judge_, sent[2]);
+  ASSERT_EQ(relay_refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << relay_refused.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(relay_refused)), "QUOTA_EXCEEDED");
+  EXPECT_GT(RetryDelayOf(FromGrpcStatus(relay_refused)), absl::Minutes(10));
+  EXPECT_LT(RetryDelayOf(FromGrpcStatus(relay_refused)), absl::InfiniteDuration());
+
+  // The fourth: our own bucket is empty, Send refuses it before relaying anything.
+  grpc::Status send_refused = SendAcross(judge_, sent[3]);
+  ASSERT_EQ(send_refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << send_refused.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(send_refused)), "QUOTA_EXCEEDED");
+  EXPECT_GT(RetryDelayOf(FromGrpcStatus(send_refused)), absl::Minutes(10));
+  EXPECT_LT(RetryDelayOf(FromGrpcStatus(send_refused)), absl::InfiniteDuration());
+
+  // Nothing refused crossed: the Dutch prosecutor's box holds the first two only.
+  std::vector<std::string> boxed;
+  for (const v1::InboundItem& item : Inbound(om_)) boxed.push_back(item.envelope().message_id());
+  EXPECT_THAT(boxed, ::testing::UnorderedElementsAre(sent[0].message_id(), sent[1].message_id()));
+
+  const auto ours = ours_.VerifiedAuditRecords();
+  const auto theirs = partner_.VerifiedAuditRecords();
+  EXPECT_EQ(CountRecords(ours, "federation:out:" + sent[2].message_id(), "RESOURCE_EXHAUSTED"), 1);
+  EXPECT_EQ(CountRecords(theirs, "federation:in:" + sent[2].message_id(), "RESOURCE_EXHAUSTED"), 1);
+  EXPECT_EQ(CountRecords(ours, "federation:out:" + sent[3].message_id(), "RESOURCE_EXHAUSTED"), 1);
+  int relayed_fourth = 0;
+  for (const auto& r : theirs)
+    relayed_fourth += r.event.object == "federation:in:" + sent[3].message_id();
+  EXPECT_EQ(relayed_fourth, 0) << "the refused send reached the partner";
+
+  const std::string crossings = "concord_federation_crossings_total";
+  EXPECT_EQ(
+      MetricValue(ours_.metrics, crossings,
+                  {{"direction", "out"}, {"kind", "envelope"}, {"result", "RESOURCE_EXHAUSTED"}}),
+      2);
+  EXPECT_EQ(
+      MetricValue(partner_.metrics, crossings,
+                  {{"direction", "in"}, {"kind", "envelope"}, {"result", "RESOURCE_EXHAUSTED"}}),
+      1);
+  // Where an operator looks for quota refusals (docs/operations.md): one on each side.
+  const std::string refusals = "concord_quota_refusals_total";
+  EXPECT_EQ(
+      MetricValue(ours_.metrics, refusals, {{"agency_type", "magistrate"}, {"limit", "send"}}), 1);
+  EXPECT_EQ(
+      MetricValue(partner_.metrics, refusals, {{"agency_type", "magistrate"}, {"limit", "send"}}),
+      1);
+}
+
+// Test that a partner agency with the same type and id as a local one (allow-listed partners
+// name their agencies as they like) never drains the local agency's `send` bucket on our gateway,
+// neither in Redis nor in the quota checker's memory of recent refusals.
+TEST_F(federation_quota, APartnerAgencyNeverDrainsTheBucketOfItsLocalTwin) {
+  const AgencyId twin{kPartner, AgencyType::kMagistrate, judge_.id.id};
+  const quota::Charge charge = ours_.quotas->ChargeOf(twin, quota::Quota::kSend, 1);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ours_.store->Charge(charge).ok()) << i;
+  const Status refused = ours_.store->Charge(charge);
+  ASSERT_EQ(ReasonOf(refused), "QUOTA_EXCEEDED") << refused;
+  ours_.quotas->Observe(twin, refused);
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  const grpc::Status sent =
+      SendAcross(judge_, Seal(judge_, *om_keys, "still mine", mv1::MESSAGE_KIND_INFORMATION));
+  EXPECT_TRUE(sent.ok()) << sent.error_message();
 }
 
 }  // namespace
