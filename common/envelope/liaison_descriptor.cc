@@ -126,14 +126,17 @@ Status CheckDescriptorShape(const lv1::SignedLiaisonDescriptor& d, std::string_v
     if (!IsRequestId(a.issuer_request_id())) {
       errors.Add(p + "issuer_request_id", "\"lr-\" + 26 base32 characters");
     }
-    if (!IsRequestId(a.executor_request_id())) {
-      errors.Add(p + "executor_request_id", "\"lr-\" + 26 base32 characters");
+    if (!a.executor_request_id().empty() && !IsRequestId(a.executor_request_id())) {
+      errors.Add(p + "executor_request_id", "empty or \"lr-\" + 26 base32 characters");
     }
     Agency(a.actor(), p + "actor", errors);
     if (a.move() == lv1::MOVE_UNSPECIFIED || !lv1::Move_IsValid(a.move())) {
       errors.Add(p + "move", "required: a known move");
     }
     if (a.executor_version() < 2) errors.Add(p + "executor_version", ">= 2");
+    if (a.executor_request_id().empty() && a.move() != lv1::MOVE_WITHDRAW) {
+      errors.Add(p + "executor_request_id", "required (only an issuer's WITHDRAW may omit it)");
+    }
     if (!lv1::ReasonCode_IsValid(a.reason_code())) errors.Add(p + "reason_code", "unknown");
     if (a.extension_days() < 0 || a.extension_days() > kMaxExtensionDays) {
       errors.Add(p + "extension_days", "0..30");
@@ -175,7 +178,9 @@ Status CheckBoundToEnvelope(const lv1::SignedLiaisonDescriptor& d, const Envelop
   }
   if (d.has_act()) {
     const lv1::PartnerActDescriptor& a = d.act();
-    if (envelope.kind != MessageKind::kResponse) return Mismatch("act (a RESPONSE envelope)");
+    if (envelope.kind != MessageKind::kResponse && envelope.kind != MessageKind::kInformation) {
+      return Mismatch("act (a RESPONSE or INFORMATION envelope)");
+    }
     if (a.carrier_message_id() != envelope.message_id) return Mismatch("act.carrier_message_id");
     auto actor = AgencyFromProto(a.actor());
     if (!actor.ok() || *actor != envelope.sender) return Mismatch("act.actor");

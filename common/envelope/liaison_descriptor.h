@@ -48,7 +48,8 @@ std::string DescriptorSigningBytes(const lv1::SignedLiaisonDescriptor& d);
 /// [A-Za-z0-9_-]{16,64}; envelope_sha256 64 lower-case hex digits; case_reference
 /// [A-Za-z0-9._/-]{1,64}; agency ids valid WITH their trust domain; known enum values (type
 /// required; move one of the executor's moves); offence_max_years 0..99; executor_version >= 2;
-/// extension_days 0..30; signature 64 bytes.
+/// extension_days 0..30; executor_request_id required except for an issuer's WITHDRAW;
+/// signature 64 bytes.
 Status CheckDescriptorShape(const lv1::SignedLiaisonDescriptor& d,
                             std::string_view field = "liaison");
 
@@ -57,7 +58,8 @@ StatusOr<AgencyId> DescriptorSigner(const lv1::SignedLiaisonDescriptor& d);
 
 /// A request descriptor rides a REQUEST envelope whose message id, SHA-256 (hex), case reference
 /// and sender it names, and one of whose recipients is its executor; an act descriptor rides a
-/// RESPONSE envelope whose message id is its carrier_message_id and whose sender is its actor.
+/// RESPONSE or INFORMATION envelope whose message id is its carrier_message_id and whose
+/// sender is its actor.
 /// INVALID_ARGUMENT, ErrorInfo DESCRIPTOR_MISMATCH, naming the first field that differs.
 Status CheckBoundToEnvelope(const lv1::SignedLiaisonDescriptor& d, const Envelope& envelope);
 

@@ -872,17 +872,35 @@ StatusOr<Outcome> LiaisonService::RecordPartnerAct(const v1::SignedLiaisonDescri
     return InvalidArgumentWithFields("invalid crossing", {{"crossing.act.actor.trust_domain",
                                                            "must be a partner deployment's"}});
   }
-  auto found = store_.Get(d.issuer_request_id());
-  if (!found.ok()) {
-    if (absl::IsNotFound(found.status())) return NotFoundRequest(d.issuer_request_id());
-    return found.status();
+  // Which side is this? The issuing side when issuer_request_id is a request this side issued
+  // to the actor (an executor of the partner deployment); the executing side when it is the
+  // request this side recorded from the actor (the partner issuer: its WITHDRAW, ...).
+  std::optional<v1::Request> found;
+  bool executor_acts = false;
+  if (auto mine = store_.Get(d.issuer_request_id()); mine.ok()) {
+    if (SameAgency(mine->executor(), actor) && IsPartnerAgency(mine->executor())) {
+      found = *std::move(mine);
+      executor_acts = true;
+    }
+  } else if (!absl::IsNotFound(mine.status())) {
+    return mine.status();
   }
+  if (!found) {
+    CONCORD_ASSIGN_OR_RETURN(std::optional<std::string> local,
+                             store_.FindCrossing(CrossingKey(actor, d.issuer_request_id())));
+    if (local) {
+      auto recorded = store_.Get(*local);
+      if (recorded.ok() && SameAgency(recorded->issuer(), actor)) {
+        found = *std::move(recorded);
+      } else if (!recorded.ok() && !absl::IsNotFound(recorded.status())) {
+        return recorded.status();
+      }
+    }
+  }
+  if (!found) return NotFoundRequest(d.issuer_request_id());
   v1::Request current = *std::move(found);
-  // Only the request's executor (of the partner deployment) moves it from there.
-  if (!SameAgency(current.executor(), actor) || !IsPartnerAgency(current.executor())) {
-    return NotFoundRequest(d.issuer_request_id());
-  }
-  const std::string act_ref = absl::StrCat(d.executor_request_id(), "/v", d.executor_version());
+  const std::string act_ref = absl::StrCat(
+      executor_acts ? d.executor_request_id() : d.issuer_request_id(), "/v", d.executor_version());
   CONCORD_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history,
                            store_.History(current.request_id()));
   for (const v1::HistoryEntry& h : history) {
@@ -897,13 +915,16 @@ StatusOr<Outcome> LiaisonService::RecordPartnerAct(const v1::SignedLiaisonDescri
   act.set_request_id(current.request_id());
   act.set_expected_version(current.version());
   act.set_move(d.move());
-  if (d.reason_code() != v1::REASON_CODE_UNSPECIFIED)
+  if (d.reason_code() != v1::REASON_CODE_UNSPECIFIED) {
     act.mutable_reason()->set_code(d.reason_code());
+  }
   act.set_extension_days(d.extension_days());
   CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(current.executor_time_zone()));
+  // The same move table as a local move: a move the table does not allow in this state, or by
+  // this side, is refused (and the relay with it).
   CONCORD_ASSIGN_OR_RETURN(Outcome out,
                            ApplyMove(current, act, actor, received_at, zone, options_.clocks));
-  out.next.set_partner_request_id(d.executor_request_id());
+  if (executor_acts) out.next.set_partner_request_id(d.executor_request_id());
   out.entry.set_partner_act(act_ref);
   CONCORD_RETURN_IF_ERROR(Write(&current, out, nullptr));
   return out;

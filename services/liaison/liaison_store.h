@@ -131,6 +131,8 @@ class LiaisonStore {
   /// first one: a retried crossing records once).
   virtual StatusOr<std::string> ClaimCrossing(std::string_view key,
                                               std::string_view proposed_id) = 0;
+  /// The local request id bound to `key` by ClaimCrossing, if any.
+  virtual StatusOr<std::optional<std::string>> FindCrossing(std::string_view key) = 0;
 
   /// DSA art. 18 links, per police agency and case reference (idempotent per message id).
   virtual Status Link(const std::string& police_key, const v1::NotificationLink& link) = 0;

@@ -512,6 +512,13 @@ StatusOr<std::string> RedisLiaisonStore::ClaimCrossing(std::string_view key,
   return r.str;
 }
 
+StatusOr<std::optional<std::string>> RedisLiaisonStore::FindCrossing(std::string_view key) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"HGET", CrossingsKey(), std::string(key)}));
+  if (r.type == redis::Reply::Type::kNil || r.str.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
+}
+
 Status RedisLiaisonStore::Link(const std::string& police_key, const v1::NotificationLink& link) {
   if (!IsReference(link.case_reference()) || !IsMessageId(link.message_id())) {
     return absl::InvalidArgumentError("liaison store: malformed link");

@@ -112,6 +112,17 @@ TEST(LiaisonDescriptor, ShapeNamesEveryBadField) {
                         "liaison.request.issuer_request_id", "liaison.request.executor",
                         "liaison.request.case_reference", "liaison.signature"}));
   EXPECT_EQ(ReasonOf(CheckDescriptorShape(lv1::SignedLiaisonDescriptor{})), "DESCRIPTOR_INVALID");
+  // An act names the executing side's request, except an issuer's WITHDRAW (it may not know it).
+  lv1::SignedLiaisonDescriptor act;
+  act.mutable_act()->set_issuer_request_id("lr-abcdefghijklmnopqrstuvwxyz");
+  *act.mutable_act()->mutable_actor() = Proto(kJudge);
+  act.mutable_act()->set_move(lv1::MOVE_ACKNOWLEDGE);
+  act.mutable_act()->set_executor_version(2);
+  act.mutable_act()->set_carrier_message_id("msg-0123456789abcdef");
+  act.set_signature(std::string(64, 's'));
+  EXPECT_EQ(ReasonOf(CheckDescriptorShape(act)), "DESCRIPTOR_INVALID");
+  act.mutable_act()->set_move(lv1::MOVE_WITHDRAW);
+  EXPECT_TRUE(CheckDescriptorShape(act).ok());
 }
 
 // Test the binding: a request descriptor rides only the REQUEST envelope it names, an act

@@ -749,8 +749,9 @@ TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
 
 // Test that an EIO liaison request crosses the border and starts the executing side's clocks
 // at the partner gateway's acceptance, in the executor's zone; that a replayed relay records it
-// once; that the executor's acknowledgement crosses back and both sides show ACKNOWLEDGED; and
-// that a descriptor altered after signing is refused on either side.
+// once; that the executor's acknowledgement crosses back and both sides show ACKNOWLEDGED; that
+// a descriptor altered after signing is refused on either side; and that the issuer's
+// withdrawal crosses the other way.
 TEST_F(federation,
        AnEioLiaisonRequestCrossesStartsTheExecutorsClocksAndItsAcknowledgementComesBack) {
   auto om_keys = PartnerKeys(judge_, om_);
@@ -883,13 +884,43 @@ TEST_F(federation,
   EXPECT_EQ(ours_view.history_size(), 2);
   EXPECT_EQ(LiaisonRequests(om_).size(), 1u);
 
+  // 4. Our judge withdraws the EIO here; the withdrawal crosses (an act descriptor on an
+  //    INFORMATION envelope) and the partner's request is WITHDRAWN too.
+  lv1::ActRequest withdraw;
+  withdraw.set_request_id(issued->request_id());
+  withdraw.set_expected_version(ours_view.request().version());
+  withdraw.set_move(lv1::MOVE_WITHDRAW);
+  lv1::RequestResponse withdrawn;
+  s = judge_.liaison->Act(Ctx().get(), withdraw, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const mv1::Envelope notice =
+      Seal(judge_, *om_keys, "The EIO is withdrawn", mv1::MESSAGE_KIND_INFORMATION);
+  lv1::SignedLiaisonDescriptor withdrawal;
+  withdrawal.mutable_act()->set_issuer_request_id(issued->request_id());
+  withdrawal.mutable_act()->set_executor_request_id(executing.request_id());
+  *withdrawal.mutable_act()->mutable_actor() = judge_.proto();
+  withdrawal.mutable_act()->set_move(lv1::MOVE_WITHDRAW);
+  withdrawal.mutable_act()->set_executor_version(withdrawn.request().version());
+  withdrawal.mutable_act()->set_carrier_message_id(notice.message_id());
+  ASSERT_TRUE(envelope::SignDescriptor(withdrawal, judge_.signing).ok());
+  s = SendWithDescriptor(judge_, notice, withdrawal);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(SendWithDescriptor(judge_, notice, withdrawal).ok());  // a retry: recorded once
+  auto after_withdrawal = LiaisonRequests(om_);
+  ASSERT_EQ(after_withdrawal.size(), 1u);
+  EXPECT_EQ(after_withdrawal[0].state(), lv1::REQUEST_STATE_WITHDRAWN);
+  EXPECT_EQ(after_withdrawal[0].version(), 3);
+  EXPECT_TRUE(after_withdrawal[0].clocks().empty());
+
   // Both audit chains verify and hold the crossing's liaison records.
   const auto our_records = ours_.VerifiedAuditRecords();
   const auto their_records = partner_.VerifiedAuditRecords();
-  // Theirs: RecordCrossing (the send and its retry) and the prosecutor's Act.
-  EXPECT_EQ(CountRecords(their_records, "liaison:" + executing.request_id(), "OK"), 3);
-  // Ours: CreateRequest, RecordCrossing of the act (and of its replay), two GetRequest.
-  EXPECT_EQ(CountRecords(our_records, "liaison:" + issued->request_id(), "OK"), 5);
+  // Theirs: RecordCrossing (the send and its retry), the prosecutor's Act, RecordCrossing of the
+  // withdrawal (and of its retry).
+  EXPECT_EQ(CountRecords(their_records, "liaison:" + executing.request_id(), "OK"), 5);
+  // Ours: CreateRequest, RecordCrossing of the act (and of its replay), two GetRequest, the
+  // withdrawal.
+  EXPECT_EQ(CountRecords(our_records, "liaison:" + issued->request_id(), "OK"), 6);
   // What an operator sees.
   EXPECT_EQ(MetricValue(partner_.metrics, "concord_federation_liaison_crossings_total",
                         {{"direction", "in"}, {"descriptor", "request"}, {"result", "OK"}}),
