@@ -801,7 +801,7 @@ std::string CrossingKey(const AgencyId& partner, std::string_view partner_reques
 }  // namespace
 
 StatusOr<Outcome> LiaisonService::RecordPartnerRequest(const v1::SignedLiaisonDescriptor& signed_d,
-                                                       absl::Time received_at, bool& created) {
+                                                       absl::Time received_at) {
   const v1::PartnerRequestDescriptor& d = signed_d.request();
   CONCORD_ASSIGN_OR_RETURN(AgencyId issuer, AgencyIdFromProto(d.issuer()));
   if (!IsPartnerAgency(d.issuer())) {
@@ -814,7 +814,11 @@ StatusOr<Outcome> LiaisonService::RecordPartnerRequest(const v1::SignedLiaisonDe
   CONCORD_ASSIGN_OR_RETURN(
       std::string local_id,
       store_.ClaimCrossing(CrossingKey(issuer, d.issuer_request_id()), NewRequestId()));
-  if (auto existing = store_.Get(local_id); existing.ok()) {
+  // The request already recorded under local_id, if any (a retried or replayed crossing).
+  auto recorded = [&]() -> StatusOr<std::optional<Outcome>> {
+    auto existing = store_.Get(local_id);
+    if (absl::IsNotFound(existing.status())) return std::optional<Outcome>();
+    CONCORD_RETURN_IF_ERROR(existing.status());
     if (!SameAgency(existing->issuer(), issuer) || !SameAgency(existing->executor(), executor.id)) {
       return WithReason(
           absl::AlreadyExistsError(absl::StrCat("partner request ", d.issuer_request_id(),
@@ -822,13 +826,13 @@ StatusOr<Outcome> LiaisonService::RecordPartnerRequest(const v1::SignedLiaisonDe
           "DESCRIPTOR_MISMATCH");
     }
     Outcome out;
-    out.next = *existing;
+    out.next = *std::move(existing);
     CONCORD_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history, store_.History(local_id));
     if (!history.empty()) out.entry = history.front();
-    return out;
-  } else if (!absl::IsNotFound(existing.status())) {
-    return existing.status();
-  }
+    return std::optional<Outcome>(std::move(out));
+  };
+  CONCORD_ASSIGN_OR_RETURN(std::optional<Outcome> first, recorded());
+  if (first) return *std::move(first);
   const std::string zone_name =
       attributes::AgencyAttributes(executor.id, executor.attributes).TimeZoneName();
   CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(zone_name));
@@ -855,12 +859,11 @@ StatusOr<Outcome> LiaisonService::RecordPartnerRequest(const v1::SignedLiaisonDe
   CONCORD_ASSIGN_OR_RETURN(Outcome out, Issue(cr, ic, options_.clocks));
   out.next.set_partner_request_id(d.issuer_request_id());
   Status written = Write(nullptr, out, nullptr);
-  if (absl::IsAlreadyExists(written)) {  // a concurrent retry recorded it first
-    bool ignored = false;
-    return RecordPartnerRequest(signed_d, received_at, ignored);
+  if (absl::IsAlreadyExists(written)) {  // a concurrent retry recorded it first: return it
+    CONCORD_ASSIGN_OR_RETURN(std::optional<Outcome> other, recorded());
+    if (other) return *std::move(other);
   }
   CONCORD_RETURN_IF_ERROR(written);
-  created = true;
   return out;
 }
 
@@ -935,7 +938,6 @@ grpc::Status LiaisonService::RecordCrossing(grpc::ServerContext* ctx,
                                             v1::RequestResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  bool created = false;
   auto run = [&]() -> StatusOr<Outcome> {
     // Security: only this deployment's federation gateway, which verified the descriptor's
     // signature against the partner's signed export, records what crossed.
@@ -956,7 +958,7 @@ grpc::Status LiaisonService::RecordCrossing(grpc::ServerContext* ctx,
     }
     const absl::Time received_at = FromProtoTime(req->received_at());
     if (req->crossing().has_request()) {
-      return RecordPartnerRequest(req->crossing(), received_at, created);
+      return RecordPartnerRequest(req->crossing(), received_at);
     }
     return RecordPartnerAct(req->crossing(), received_at);
   };
@@ -978,7 +980,6 @@ grpc::Status LiaisonService::RecordCrossing(grpc::ServerContext* ctx,
       RequestObject(done.ok() ? done->next.request_id() : ""), "RecordCrossing", done.status(),
       recipients);
   if (!status.ok()) return ToGrpcStatus(status);
-  (void)created;
   *resp->mutable_request() = std::move(done->next);
   *resp->mutable_entry() = std::move(done->entry);
   Decorate(*resp->mutable_request());

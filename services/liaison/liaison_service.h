@@ -128,7 +128,7 @@ class LiaisonService final : public v1::Liaison::Service {
   std::string PartyIndex(const concord::common::v1::AgencyId& proto) const;
   // RecordCrossing's two halves; `received_at` is the gateway's acceptance.
   StatusOr<Outcome> RecordPartnerRequest(const v1::SignedLiaisonDescriptor& d,
-                                         absl::Time received_at, bool& created);
+                                         absl::Time received_at);
   StatusOr<Outcome> RecordPartnerAct(const v1::SignedLiaisonDescriptor& d, absl::Time received_at);
   void Decorate(v1::Request& r) const;
 
