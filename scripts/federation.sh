@@ -2,8 +2,10 @@
 # Sourced by scripts/up.sh: the partner deployment (trust domain partner.test, its own CA in
 # var/partner/pki, its own redis-server and concord-server) and the federation gateways of both
 # deployments (concord-gateway, services/federation; docs/liaison.md "Federation with a partner
-# deployment"), then the federation demo: an EIO crosses sealed, is acknowledged and answered, a
-# partner agency not on the allow-list is refused, both audit chains verify.
+# deployment"), then the federation demo: an EIO liaison request crosses sealed with its signed
+# descriptor (the partner's liaison service then holds it with its acknowledgement deadline), is
+# acknowledged (the acknowledgement crosses back to our liaison request) and answered, a partner
+# agency not on the allow-list is refused, both audit chains verify.
 # Uses up.sh's helpers and variables (info, ok, die, pid_alive, stop_process, port_in_use, step,
 # show, demo, ROOT, PKI, RUN_DIR, LOG_DIR, REDIS_PORT, REDIS_SECRETS, TRUST_DOMAIN, LISTEN,
 # CONCORDCTL, SERVER_BIN, GATEWAY_BIN).
@@ -129,7 +131,7 @@ p_ctl_admin() {
 register_partner_agencies() {
   local a out rc
   for a in "admin/ops|Partner operations|directory_administrator=true,audit_reviewer=true" \
-    "$FED_PARTNER|Openbaar Ministerie Rotterdam - THB|magistrate_role=prosecutor" \
+    "$FED_PARTNER|Openbaar Ministerie Rotterdam - THB|magistrate_role=prosecutor,time_zone=Europe/Amsterdam" \
     "$FED_STRANGER|Politie Nederland - AVIM|"; do
     IFS='|' read -r key name attrs <<<"$a"
     local args=(directory register --from-pki "$P_PKI/agencies/$key" --jurisdiction NL --name "$name")
@@ -146,12 +148,12 @@ register_partner_agencies() {
 }
 
 # write_federation_config OUT LOCAL_TD PARTNER_TD PARTNER_ADDR PARTNER_CA PARTNER_EXPORT_PUB
-#   LISTEN GATEWAY_DIR ALLOW(csv SPIFFE) EXPORT(csv SPIFFE)
+#   LISTEN GATEWAY_DIR ALLOW(csv SPIFFE) EXPORT(csv SPIFFE) LIAISON_ADDR (this side's server)
 write_federation_config() {
   mkdir -p "$(dirname "$1")"
   python3 - "$@" <<'PY'
 import json, sys
-out, local_td, partner_td, addr, ca, pub, listen, gw, allow, export = sys.argv[1:]
+out, local_td, partner_td, addr, ca, pub, listen, gw, allow, export, liaison = sys.argv[1:]
 doc = {
     "partner_trust_domain": partner_td, "partner_address": addr, "partner_ca_file": ca,
     "partner_export_key_pem": open(pub).read(), "listen_address": listen,
@@ -159,6 +161,8 @@ doc = {
     "export_key_file": gw + "/export.key", "allow": allow.split(","), "export": export.split(","),
     # Development values: the default is a fetch every 60 s (docs/liaison.md).
     "refresh_seconds": 5, "max_export_age_seconds": 60,
+    # Liaison descriptors that cross are recorded in this deployment's liaison service.
+    "liaison_address": liaison,
 }
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)
@@ -168,11 +172,11 @@ PY
 register_federation() {
   write_federation_config "$FEDERATION_CONFIG" "$TRUST_DOMAIN" "$P_TD" "$P_GW_PARTNER" \
     "$P_PKI/ca.pem" "$P_PKI/gateway/export.pub" "$GW_PARTNER" "$PKI/gateway" \
-    "spiffe://$P_TD/agency/$FED_PARTNER" "spiffe://$TRUST_DOMAIN/agency/$FED_LOCAL"
+    "spiffe://$P_TD/agency/$FED_PARTNER" "spiffe://$TRUST_DOMAIN/agency/$FED_LOCAL" "$LISTEN"
   write_federation_config "$P_FEDERATION_CONFIG" "$P_TD" "$TRUST_DOMAIN" "$GW_PARTNER" \
     "$PKI/ca.pem" "$PKI/gateway/export.pub" "$P_GW_PARTNER" "$P_PKI/gateway" \
     "spiffe://$TRUST_DOMAIN/agency/$FED_LOCAL" \
-    "spiffe://$P_TD/agency/$FED_PARTNER,spiffe://$P_TD/agency/$FED_STRANGER"
+    "spiffe://$P_TD/agency/$FED_PARTNER,spiffe://$P_TD/agency/$FED_STRANGER" "$P_LISTEN"
   ok "federation registered on both sides (var/federation/federation.json, var/partner/federation.json)"
 }
 
@@ -224,6 +228,12 @@ start_federation() {
 
 fed_ours() { "$CONCORDCTL" --agency-dir "$PKI/agencies/$1" --server "$GW_LISTEN" "${@:2}"; }
 fed_theirs() { "$CONCORDCTL" --agency-dir "$P_PKI/agencies/$1" --server "$P_GW_LISTEN" "${@:2}"; }
+# The liaison service of each side (concord-server).
+lia_ours() { "$CONCORDCTL" --agency-dir "$PKI/agencies/$1" --server "$LISTEN" "${@:2}"; }
+lia_theirs() { "$CONCORDCTL" --agency-dir "$P_PKI/agencies/$1" --server "$P_LISTEN" "${@:2}"; }
+json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1"; }
 
 # Polls (at most 30 s) until both gateways hold a verified export of the other.
 wait_federated() {
@@ -240,27 +250,53 @@ wait_federated() {
 }
 
 run_federation_demo() {
-  local item out rc answer_id request_id
+  local item out rc answer_id request_id zone lia_id their_id version
   wait_federated
 
   step "federation: both gateways hold the other's signed directory export (as $FED_LOCAL)"
   show "--server $GW_LISTEN --agency-dir var/pki/agencies/$FED_LOCAL federation status"
   demo fed_ours "$FED_LOCAL" federation status
 
-  step "federation: an EIO crosses, sealed to the Dutch prosecutor's own key from the partner export"
-  show "--server $GW_LISTEN --agency-dir var/pki/agencies/$FED_LOCAL federation send --to spiffe://$P_TD/agency/$FED_PARTNER --kind request --case BXL.12.34/2026 --body '...'"
+  step "federation: our magistrate issues an EIO liaison request to the Dutch prosecutor (its zone from the partner export)"
+  zone=$(fed_ours "$FED_LOCAL" --json federation partner "spiffe://$P_TD/agency/$FED_PARTNER" | json_field time_zone)
+  show "--agency-dir var/pki/agencies/$FED_LOCAL liaison create --type eio --executor spiffe://$P_TD/agency/$FED_PARTNER --executor-time-zone $zone --case-reference BXL.12.34/2026"
+  out=$(lia_ours "$FED_LOCAL" --json liaison create --type eio \
+    --executor "spiffe://$P_TD/agency/$FED_PARTNER" --executor-time-zone "$zone" \
+    --case-reference BXL.12.34/2026) || die "demo step $STEP failed: $out"
+  lia_id=$(json_field request.request_id <<<"$out")
+  ok "issued $lia_id (its clocks on our side run in $zone)"
+
+  step "federation: the EIO crosses, sealed to the Dutch prosecutor's own key, with its signed liaison descriptor"
+  show "--server $GW_LISTEN --agency-dir var/pki/agencies/$FED_LOCAL federation send --to spiffe://$P_TD/agency/$FED_PARTNER --kind request --case BXL.12.34/2026 --body '...' --liaison-request $lia_id --liaison-type eio"
   out=$(fed_ours "$FED_LOCAL" --json federation send --to "spiffe://$P_TD/agency/$FED_PARTNER" \
-    --kind request --case BXL.12.34/2026 \
+    --kind request --case BXL.12.34/2026 --liaison-request "$lia_id" --liaison-type eio \
     --body "European Investigation Order: hearing of a witness in Rotterdam (Directive 2014/41/EU, form A)") ||
     die "demo step $STEP failed: $out"
   echo "$out"
   request_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])' <<<"$out")
 
-  step "federation: the partner's prosecutor verifies it against our export, opens it and acknowledges it"
+  step "federation: the crossing started the executing side's clocks (acknowledgement: end of the day + 7 days, in the executor's zone)"
+  show "--server $P_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER liaison list"
+  out=$(lia_theirs "$FED_PARTNER" --json liaison list) || die "demo step $STEP failed: $out"
+  their_id=$(python3 -c 'import json,sys
+for r in json.load(sys.stdin)["requests"]:
+    if r.get("partner_request_id") == sys.argv[1]: print(r["request_id"])' "$lia_id" <<<"$out")
+  [ -n "$their_id" ] || die "demo step $STEP: the partner side holds no liaison request for $lia_id"
+  demo lia_theirs "$FED_PARTNER" liaison show "$their_id"
+
+  step "federation: the partner's prosecutor verifies it against our export, opens it and acknowledges it; the acknowledgement crosses back"
   show "--server $P_GW_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER federation inbox --open"
   demo fed_theirs "$FED_PARTNER" federation inbox --open
-  show "--server $P_GW_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER federation ack env-$request_id"
-  demo fed_theirs "$FED_PARTNER" federation ack "env-$request_id"
+  show "--server $P_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER liaison act $their_id acknowledge"
+  out=$(lia_theirs "$FED_PARTNER" --json liaison act "$their_id" acknowledge) || die "demo step $STEP failed: $out"
+  version=$(json_field request.version <<<"$out")
+  show "--server $P_GW_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER federation ack env-$request_id --liaison-act acknowledge --issuer-request $lia_id --executor-request $their_id --executor-version $version"
+  demo fed_theirs "$FED_PARTNER" federation ack "env-$request_id" --liaison-act acknowledge \
+    --issuer-request "$lia_id" --executor-request "$their_id" --executor-version "$version"
+  show "--agency-dir var/pki/agencies/$FED_LOCAL liaison show $lia_id"
+  out=$(lia_ours "$FED_LOCAL" liaison show "$lia_id") || die "demo step $STEP failed: $out"
+  echo "$out"
+  grep -q "acknowledged" <<<"$out" || die "demo step $STEP: our request $lia_id is not ACKNOWLEDGED"
 
   step "federation: the partner answers (a sealed RESPONSE crossing back)"
   show "--server $P_GW_LISTEN --agency-dir var/partner/pki/agencies/$FED_PARTNER federation send --to spiffe://$TRUST_DOMAIN/agency/$FED_LOCAL --kind response --in-reply-to $request_id --body '...'"

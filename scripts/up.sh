@@ -76,8 +76,11 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
   7. starts a partner deployment (trust domain partner.test: its own CA var/partner/pki, its own
      redis-server 127.0.0.1:6391 and concord-server 127.0.0.1:7543) and one federation gateway
      per side (concord-gateway: agencies 127.0.0.1:7445 / 7545, partner ports 7446 / 7546),
-     registers the federation on both sides, and the demo sends an EIO across, acknowledges and
-     answers it, shows a partner agency off the allow-list refused and both audit chains verify
+     registers the federation on both sides, and the demo issues an EIO liaison request to the
+     partner's prosecutor, sends it across with its signed descriptor (the partner's liaison
+     service then shows the request with its acknowledgement deadline in the executor's zone),
+     acknowledges it (the acknowledgement crosses back to our request) and answers it, shows a
+     partner agency off the allow-list refused and both audit chains verify
 A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
 
 Options:

@@ -376,6 +376,9 @@ struct LiaisonCreateArgs {
   int offence_max_years = 0;
   bool do_not_inform_user = false;
   std::string follow_up;  // RFC 3339 (MLA, Europol/Eurojust)
+  // A partner deployment's executor (spiffe://<partner td>/...): its IANA zone, as `federation
+  // partner` shows it.
+  std::string executor_time_zone;
 };
 int RunLiaisonCreate(const Globals& globals, const LiaisonCreateArgs& args, Output& out);
 
@@ -446,6 +449,19 @@ int RunLiaisonJitWatch(const Globals& globals, const LiaisonJitArgs& args, Outpu
 struct FederationPartnerArgs {
   std::string agency;  // SPIFFE ID of a partner agency
 };
+// A signed liaison descriptor to send with an envelope or a receipt (docs/liaison.md "Liaison
+// requests across the border"; docs/crypto.md "Liaison descriptors").
+struct LiaisonDescriptorArgs {
+  std::string request;           // --liaison-request ID: the issuer's request (with --kind request)
+  std::string type;              // --liaison-type eio|spoc_information|...
+  std::string urgency;           // --liaison-urgency (spoc_information)
+  std::string act;               // --liaison-act MOVE: the executor's move (acknowledge, ...)
+  std::string issuer_request;    // --issuer-request ID (the issuing side's)
+  std::string executor_request;  // --executor-request ID (this side's)
+  int64_t executor_version = 0;  // --executor-version N: the version the move created here
+  std::string reason;            // --reason CODE
+  int extension_days = 0;        // --extension-days N
+};
 struct FederationSendArgs {
   std::vector<std::string> to;   // --to SPIFFE ID (repeatable): allow-listed partner agencies
   std::string body;              // --body TEXT
@@ -453,13 +469,15 @@ struct FederationSendArgs {
   std::string kind = "request";  // --kind request|information|response
   std::string case_reference;    // --case (opaque file number)
   std::string in_reply_to;       // --in-reply-to MESSAGE_ID
+  LiaisonDescriptorArgs liaison;
 };
 struct FederationInboxArgs {
   bool open = false;  // --open: verify against the partner export's keys and open locally
 };
 struct FederationAckArgs {
   std::string item_id;
-  bool no_receipt = false;  // --no-receipt: remove without a signed receipt
+  bool no_receipt = false;        // --no-receipt: remove without a signed receipt
+  LiaisonDescriptorArgs liaison;  // --liaison-act ...: rides the receipt
 };
 /// GetStatus; 3 when the gateway holds no verified partner export.
 /// `federation trust AGENCY`: the partner agency's keys as the gateway gives them now (the

@@ -25,9 +25,11 @@
 #include "cli/concordctl/local_files.h"
 #include "client/messaging/message_crypto.h"
 #include "common/crypto/hash.h"
+#include "common/envelope/liaison_descriptor.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "concord/federation/v1/federation.grpc.pb.h"
+#include "concord/liaison/v1/liaison.pb.h"
 
 namespace concord::ctl {
 namespace {
@@ -35,6 +37,7 @@ namespace {
 namespace fv1 = ::concord::federation::v1;
 namespace mc = ::concord::messaging::client;
 namespace msg = ::concord::messaging::v1;
+namespace lv1 = ::concord::liaison::v1;
 using AgencyProto = ::concord::common::v1::AgencyId;
 
 StatusOr<std::unique_ptr<fv1::Federation::Stub>> Stub(const Globals& globals) {
@@ -171,6 +174,86 @@ int RunFederationTrust(const Globals& globals, const FederationTrustArgs& args, 
       keys::Counterpart::kPartner, out);
 }
 
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "eio" (or "EIO", "REQUEST_TYPE_EIO") -> the enum value (UNSPECIFIED never).
+template <typename E>
+StatusOr<E> EnumFlag(std::string_view flag, const std::string& text, const std::string& prefix,
+                     const google::protobuf::EnumDescriptor* descriptor) {
+  std::string name = Upper(text);
+  if (name.rfind(prefix, 0) != 0) name = prefix + name;
+  const google::protobuf::EnumValueDescriptor* v = descriptor->FindValueByName(name);
+  if (v == nullptr || v->number() == 0) {
+    return InvalidArgumentWithFields("invalid arguments",
+                                     {{std::string(flag), "unknown value \"" + text + "\""}});
+  }
+  return static_cast<E>(v->number());
+}
+
+// The signed liaison descriptor the flags ask for, riding `carrier` (the envelope sent, or the
+// envelope a receipt acknowledges); nullopt when none is asked for.
+StatusOr<std::optional<lv1::SignedLiaisonDescriptor>> Descriptor(const LiaisonDescriptorArgs& a,
+                                                                 const mc::SenderIdentity& me,
+                                                                 const msg::Envelope& carrier,
+                                                                 bool on_receipt) {
+  if (a.request.empty() && a.act.empty()) return std::nullopt;
+  if (!a.request.empty() && !a.act.empty()) {
+    return InvalidArgumentWithFields(
+        "invalid arguments", {{"--liaison-act", "either --liaison-request or --liaison-act"}});
+  }
+  lv1::SignedLiaisonDescriptor d;
+  if (!a.request.empty()) {
+    if (on_receipt || carrier.recipients_size() != 1) {
+      return InvalidArgumentWithFields(
+          "invalid arguments",
+          {{"--liaison-request", "with a REQUEST envelope to exactly one partner agency (--to)"}});
+    }
+    lv1::PartnerRequestDescriptor* r = d.mutable_request();
+    r->set_issuer_request_id(a.request);
+    *r->mutable_issuer() = me.agency;
+    *r->mutable_executor() = carrier.recipients(0);
+    CONCORD_ASSIGN_OR_RETURN(lv1::RequestType type,
+                             EnumFlag<lv1::RequestType>("--liaison-type", a.type, "REQUEST_TYPE_",
+                                                        lv1::RequestType_descriptor()));
+    r->set_type(type);
+    if (!a.urgency.empty()) {
+      CONCORD_ASSIGN_OR_RETURN(lv1::Urgency u,
+                               EnumFlag<lv1::Urgency>("--liaison-urgency", a.urgency, "URGENCY_",
+                                                      lv1::Urgency_descriptor()));
+      r->set_urgency(u);
+    }
+    r->set_order_message_id(carrier.message_id());
+    CONCORD_ASSIGN_OR_RETURN(std::string sha, mc::EnvelopeSha256(carrier));
+    r->set_envelope_sha256(HexText(sha));
+    r->set_case_reference(carrier.case_reference());
+  } else {
+    lv1::PartnerActDescriptor* act = d.mutable_act();
+    act->set_issuer_request_id(a.issuer_request);
+    act->set_executor_request_id(a.executor_request);
+    *act->mutable_actor() = me.agency;
+    CONCORD_ASSIGN_OR_RETURN(lv1::Move move, EnumFlag<lv1::Move>("--liaison-act", a.act, "MOVE_",
+                                                                 lv1::Move_descriptor()));
+    act->set_move(move);
+    act->set_executor_version(a.executor_version);
+    if (!a.reason.empty()) {
+      CONCORD_ASSIGN_OR_RETURN(lv1::ReasonCode reason,
+                               EnumFlag<lv1::ReasonCode>("--reason", a.reason, "REASON_CODE_",
+                                                         lv1::ReasonCode_descriptor()));
+      act->set_reason_code(reason);
+    }
+    act->set_extension_days(a.extension_days);
+    act->set_carrier_message_id(carrier.message_id());
+  }
+  d.set_signature(std::string(64, '\0'));  // shape first, then the real signature
+  CONCORD_RETURN_IF_ERROR(envelope::CheckDescriptorShape(d));
+  CONCORD_RETURN_IF_ERROR(envelope::SignDescriptor(d, me.signing_key));
+  return d;
+}
+
 int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
                       const FederationSendArgs& args, Output& out) {
   if (args.to.empty()) {
@@ -223,13 +306,18 @@ int RunFederationSend(const Globals& globals, const MessageKeyArgs& keys,
   PrepareContext(globals.connection, ctx);
   fv1::SendAcrossRequest req;
   *req.mutable_envelope() = *envelope;
+  auto descriptor = Descriptor(args.liaison, *identity, *envelope, /*on_receipt=*/false);
+  if (!descriptor.ok()) return out.LocalError(descriptor.status());
+  if (descriptor->has_value()) *req.mutable_liaison() = **descriptor;
   fv1::SendAcrossResponse resp;
   const grpc::Status s = (*stub)->Send(&ctx, req, &resp);
   if (!s.ok()) return out.RpcError("Send", s);
   if (out.json()) {
     out.Json({{"message_id", envelope->message_id()},
               {"envelope_sha256", HexText(resp.envelope_sha256())},
-              {"accepted_at", TimestampText(resp.accepted_at())}});
+              {"accepted_at", TimestampText(resp.accepted_at())},
+              {"liaison_descriptor",
+               descriptor->has_value() ? ((*descriptor)->has_request() ? "request" : "act") : ""}});
   } else {
     out.Line("sent across " + envelope->message_id() + " (envelope sha256 " +
              HexText(resp.envelope_sha256()) + "), accepted by the partner gateway at " +
@@ -343,6 +431,13 @@ int RunFederationAck(const Globals& globals, const MessageKeyArgs& keys,
         mc::MakeReceipt(*identity, found->envelope(), msg::RECEIPT_KIND_READ, absl::Now());
     if (!receipt.ok()) return out.LocalError(receipt.status());
     *req.mutable_receipt() = *receipt;
+    auto descriptor = Descriptor(args.liaison, *identity, found->envelope(), /*on_receipt=*/true);
+    if (!descriptor.ok()) return out.LocalError(descriptor.status());
+    if (descriptor->has_value()) *req.mutable_liaison() = **descriptor;
+  } else if (!args.liaison.act.empty() || !args.liaison.request.empty()) {
+    return out.LocalError(InvalidArgumentWithFields(
+        "invalid arguments",
+        {{"--liaison-act", "rides the signed receipt: not with --no-receipt"}}));
   }
   grpc::ClientContext ctx;
   PrepareContext(globals.connection, ctx);

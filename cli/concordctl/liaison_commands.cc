@@ -210,16 +210,27 @@ std::string ClocksText(const lv1::Request& r) {
   return parts.empty() ? "-" : absl::StrJoin(parts, "; ");
 }
 
+// A request that crossed the border names its parties by SPIFFE ID (one of them is of the
+// partner deployment); any other by "<type>/<id>".
+std::string PartyText(const lv1::Request& r, const AgencyProto& a) {
+  if (r.partner_request_id().empty() || a.trust_domain().empty()) return AgencyKeyOf(a);
+  return "spiffe://" + a.trust_domain() + "/agency/" + AgencyKeyOf(a);
+}
+
 std::vector<std::pair<std::string, std::string>> RequestRows(const lv1::Request& r) {
   std::vector<std::pair<std::string, std::string>> rows = {
       {"request", r.request_id()},
       {"type", TypeText(r.type())},
       {"state", StateText(r.state())},
       {"version", std::to_string(r.version())},
-      {"issuer", AgencyKeyOf(r.issuer())},
-      {"executor", AgencyKeyOf(r.executor())},
+      {"issuer", PartyText(r, r.issuer())},
+      {"executor", PartyText(r, r.executor())},
       {"executor time zone", r.executor_time_zone().empty() ? "-" : r.executor_time_zone()},
       {"clocks", ClocksText(r)}};
+  if (!r.partner_request_id().empty()) {
+    // A request that crossed the border: its id on the partner deployment's side.
+    rows.push_back({"partner request", r.partner_request_id()});
+  }
   if (!r.case_reference().empty()) rows.push_back({"case reference", r.case_reference()});
   if (!r.order_message_id().empty()) rows.push_back({"order message", r.order_message_id()});
   if (r.urgency() != lv1::URGENCY_UNSPECIFIED) {
@@ -295,6 +306,7 @@ int RunLiaisonCreate(const Globals& globals, const LiaisonCreateArgs& args, Outp
   *req.mutable_executor() = *executor;
   req.set_order_message_id(args.order_message);
   req.set_case_reference(args.case_reference);
+  req.set_executor_time_zone(args.executor_time_zone);
   if (!args.urgency.empty()) {
     StatusOr<lv1::Urgency> u =
         ParseEnum<lv1::Urgency>("--urgency", args.urgency, "URGENCY_", lv1::Urgency_descriptor());

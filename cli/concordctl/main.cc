@@ -587,8 +587,13 @@ void AddLiaisonCommands(CLI::App& app, concord::ctl::Globals& g, LiaisonArgs& a,
                    "eio, spoc_information, production_order, preservation_order, "
                    "mutual_legal_assistance or europol_eurojust")
       ->required();
-  create->add_option("--executor", a.create.executor, "the agency that must act, <type>/<id>")
+  create
+      ->add_option("--executor", a.create.executor,
+                   "the agency that must act, <type>/<id> (or a partner deployment's SPIFFE ID)")
       ->required();
+  create->add_option("--executor-time-zone", a.create.executor_time_zone,
+                     "a partner deployment's executor (spiffe://...): its IANA zone, as "
+                     "`federation partner` shows it");
   create->add_option("--order-message", a.create.order_message,
                      "message id of the sealed order form sent with `message send`");
   create->add_option("--case-reference", a.create.case_reference,
@@ -774,7 +779,41 @@ constexpr const char* kFederationFooter =
     "  concordctl ... federation ack env-<message id>\n"
     "  concordctl ... federation trust spiffe://partner.test/agency/magistrate/om-rotterdam\n"
     "A partner agency's keys are remembered (DIR/known_keys.json) the first time they are used;\n"
-    "a later change is refused (exit 3) until accepted with `federation trust`.\n";
+    "a later change is refused (exit 3) until accepted with `federation trust`.\n"
+    "A liaison request crosses with its signed descriptor (docs/liaison.md \"Liaison requests "
+    "across the border\"):\n"
+    "  concordctl --agency-dir var/pki/agencies/magistrate/X liaison create --type eio \\\n"
+    "      --executor spiffe://partner.test/agency/magistrate/om-rotterdam "
+    "--executor-time-zone Europe/Amsterdam --case-reference BXL.1/2026\n"
+    "  concordctl --server 127.0.0.1:7445 --agency-dir var/pki/agencies/magistrate/X federation "
+    "send \\\n"
+    "      --to spiffe://partner.test/agency/magistrate/om-rotterdam --case BXL.1/2026 "
+    "--body-file eio.txt \\\n"
+    "      --liaison-request lr-<issuer's id> --liaison-type eio\n"
+    "  concordctl ... federation ack env-<message id> --liaison-act acknowledge \\\n"
+    "      --issuer-request lr-<issuer's id> --executor-request lr-<ours> --executor-version 2\n";
+
+// The flags of a signed liaison descriptor riding `send` (request or act) or `ack` (act).
+void AddLiaisonDescriptorFlags(CLI::App& cmd, concord::ctl::LiaisonDescriptorArgs& l,
+                               bool with_request) {
+  if (with_request) {
+    cmd.add_option("--liaison-request", l.request,
+                   "the issuer's liaison request id: a signed request descriptor rides this "
+                   "REQUEST envelope (one --to, the executor)");
+    cmd.add_option("--liaison-type", l.type,
+                   "its type: eio, spoc_information, mutual_legal_assistance, europol_eurojust");
+    cmd.add_option("--liaison-urgency", l.urgency, "spoc_information: its urgency");
+  }
+  cmd.add_option("--liaison-act", l.act,
+                 "the executor's move (acknowledge, recognise, refuse, answer, ...): a signed act "
+                 "descriptor rides this item");
+  cmd.add_option("--issuer-request", l.issuer_request, "--liaison-act: the issuing side's id");
+  cmd.add_option("--executor-request", l.executor_request, "--liaison-act: this side's id");
+  cmd.add_option("--executor-version", l.executor_version,
+                 "--liaison-act: the version the move created on this side");
+  cmd.add_option("--reason", l.reason, "--liaison-act: the move's reason code");
+  cmd.add_option("--extension-days", l.extension_days, "--liaison-act extend_decision: days");
+}
 
 void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl::MessageKeyArgs& k,
                            FederationArgs& a, Runner& run) {
@@ -805,6 +844,7 @@ void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl
   send->add_option("--case", a.send.case_reference, "opaque case reference (clear)");
   send->add_option("--in-reply-to", a.send.in_reply_to, "message id this answers");
   send->add_option("--signing-key", k.signing_key_file, "Ed25519 key (default DIR/sign.key)");
+  AddLiaisonDescriptorFlags(*send, a.send.liaison, /*with_request=*/true);
   send->callback([&] { run = [&](Output& o) { return RunFederationSend(g, k, a.send, o); }; });
   CLI::App* inbox = federation->add_subcommand(
       "inbox", "envelopes and receipts relayed from the partner (exit 3 if one does not verify)");
@@ -816,6 +856,7 @@ void AddFederationCommands(CLI::App& app, concord::ctl::Globals& g, concord::ctl
       "ack", "acknowledges an item: a signed receipt crosses back, then the item is removed");
   ack->add_option("ITEM", a.ack.item_id, "item id (federation inbox)")->required();
   ack->add_flag("--no-receipt", a.ack.no_receipt, "remove without a receipt");
+  AddLiaisonDescriptorFlags(*ack, a.ack.liaison, /*with_request=*/false);
   ack->callback([&] { run = [&](Output& o) { return RunFederationAck(g, k, a.ack, o); }; });
   CLI::App* trust = federation->add_subcommand(
       "trust",

@@ -98,6 +98,10 @@ constexpr std::string_view kLiaisonParty = "liaison.party";
 constexpr std::string_view kLiaisonDesk = "liaison.platform_desk";
 constexpr std::string_view kLiaisonJitLead = "liaison.jit_lead";
 constexpr std::string_view kLiaisonJitMember = "liaison.jit_member";
+constexpr std::string_view kLiaisonCrossing = "liaison.crossing";
+constexpr std::string_view kCrossingRule =
+    "only this deployment's federation gateway (admin/concord-gateway); any other service "
+    "identity: NOT_THE_GATEWAY (docs/liaison.md \"Liaison requests across the border\")";
 constexpr std::string_view kIssueRule =
     "the pair of agency types the request type allows, and for e-Evidence orders the "
     "magistrate_role (docs/liaison.md \"Who may order what\")";
@@ -313,6 +317,10 @@ std::vector<MethodPolicy> BuildTable() {
       {"/concord.liaison.v1.Liaison/ShareInJit", kLiaisonJitMember, JitMembers(), kJitMember},
       {"/concord.liaison.v1.Liaison/ListJitEntries", kLiaisonJitMember, JitMembers(), kJitMember},
       {"/concord.liaison.v1.Liaison/WatchJit", kLiaisonJitMember, JitMembers(), kJitMember},
+      {"/concord.liaison.v1.Liaison/RecordCrossing",
+       kLiaisonCrossing,
+       {{P::kConcordService, D::kAllowOwn}},
+       kCrossingRule},
       // concord.guidelines.v1.Guidelines
       {"/concord.guidelines.v1.Guidelines/Publish", kGuidelinesPublish, GuidelinePublishers(),
        kPublisherRule},

@@ -53,6 +53,13 @@ StatusOr<FederationConfig> ParseFederationConfig(std::string_view json,
   text("gateway_cert_file", cfg.gateway_cert_file);
   text("gateway_key_file", cfg.gateway_key_file);
   text("export_key_file", cfg.export_key_file);
+  if (doc.contains("liaison_address")) {
+    if (!doc["liaison_address"].is_string()) {
+      errors.Add("liaison_address", "must be a host:port string");
+    } else {
+      cfg.liaison_address = doc["liaison_address"].get<std::string>();
+    }
+  }
   if (cfg.partner_trust_domain == local_trust_domain) {
     errors.Add("partner_trust_domain", "must differ from this deployment's trust domain");
   }

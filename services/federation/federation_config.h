@@ -41,6 +41,11 @@ struct FederationConfig {
   std::string gateway_cert_file;
   std::string gateway_key_file;
   std::string export_key_file;
+  /// Optional: this deployment's liaison service (host:port of concord-server or
+  /// concord-liaison), reached with the gateway certificate and the deployment CA (--tls-ca) to
+  /// record liaison descriptors that cross (Liaison/RecordCrossing). Empty: descriptors are
+  /// refused (FAILED_PRECONDITION LIAISON_NOT_CONFIGURED).
+  std::string liaison_address;
   std::vector<AgencyId> allowed_partner_agencies;  // partner trust domain
   std::vector<AgencyId> exported_local_agencies;   // local trust domain
   absl::Duration refresh_interval = absl::Seconds(60);

@@ -8,6 +8,7 @@
 #include "common/attributes/agency_attributes.h"
 #include "common/envelope/envelope_encoding.h"
 #include "common/envelope/envelope_proto.h"
+#include "common/envelope/liaison_descriptor.h"
 #include "common/envelope/receipt.h"
 #include "common/log/log.h"
 #include "common/quota/quota_table.h"
@@ -42,6 +43,13 @@ Gateway::Gateway(GatewayDeps deps) : deps_(std::move(deps)) {
                         "Envelopes and receipts that crossed (or were refused at) the border, by "
                         "direction (in|out), kind (envelope|receipt) and result (gRPC code)")
                     .Register(registry);
+  liaison_crossings_ = &prometheus::BuildCounter()
+                            .Name("concord_federation_liaison_crossings_total")
+                            .Help(
+                                "Liaison descriptors that crossed the border with an envelope or "
+                                "a receipt (or were refused), by direction (in|out), descriptor "
+                                "(request|act) and result (gRPC code)")
+                            .Register(registry);
   refreshes_ = &prometheus::BuildCounter()
                     .Name("concord_federation_partner_export_refreshes_total")
                     .Help(
@@ -281,6 +289,55 @@ void Gateway::Audit(const AgencyId& agency, audit::Operation op, std::string obj
   }
 }
 
+void Gateway::CountLiaison(std::string_view direction,
+                           const ::concord::liaison::v1::SignedLiaisonDescriptor& d,
+                           const Status& result) {
+  liaison_crossings_
+      ->Add({{"direction", std::string(direction)},
+             {"descriptor", d.has_act() ? "act" : "request"},
+             {"result", CodeName(result)}})
+      .Increment();
+}
+
+Status Gateway::CheckDescriptor(const ::concord::liaison::v1::SignedLiaisonDescriptor& d,
+                                const Status& bound, const crypto::Ed25519PublicKey& key,
+                                std::string_view whose_key) {
+  CONCORD_RETURN_IF_ERROR(envelope::CheckDescriptorShape(d));
+  CONCORD_RETURN_IF_ERROR(bound);
+  // Security: the descriptor starts legal clocks on the other side: it must be signed by the
+  // agency that signed the item it rides (the binding above), under that agency's key.
+  if (!key.Verify(envelope::DescriptorSigningBytes(d), d.signature())) {
+    return Denied(
+        "the liaison descriptor's signature does not verify against " + std::string(whose_key),
+        "BAD_SIGNATURE");
+  }
+  return absl::OkStatus();
+}
+
+Status Gateway::RecordLiaison(const ::concord::liaison::v1::SignedLiaisonDescriptor& d,
+                              absl::Time now) {
+  if (deps_.liaison == nullptr) {
+    return WithReason(absl::FailedPreconditionError(
+                          "this gateway has no liaison service configured (liaison_address): "
+                          "a liaison descriptor cannot be recorded"),
+                      "LIAISON_NOT_CONFIGURED");
+  }
+  ::concord::liaison::v1::RecordCrossingRequest req;
+  *req.mutable_crossing() = d;
+  envelope::TimeToProto(now, *req.mutable_received_at());
+  StatusOr<::concord::liaison::v1::RequestResponse> recorded = deps_.liaison->RecordCrossing(req);
+  if (recorded.ok()) return absl::OkStatus();
+  const Status& s = recorded.status();
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+    // Nothing is stored and OK is not answered: the sender retries and the clock start is not
+    // lost (the liaison service records a retried crossing once).
+    return WithReason(absl::UnavailableError("the liaison service is unreachable: " +
+                                             std::string(s.message()) + "; retry the relay"),
+                      "LIAISON_UNAVAILABLE");
+  }
+  return s;
+}
+
 StatusOr<v1::RelayResponse> Gateway::AcceptRelay(const Caller& partner_gateway,
                                                  const v1::RelayRequest& request) {
   // Security: the Authorizer admitted only admin/concord-gateway of a partner trust domain; this
@@ -312,6 +369,14 @@ StatusOr<v1::RelayResponse> Gateway::AcceptRelay(const Caller& partner_gateway,
                                ParseAgencyKey(deps_.config.local_trust_domain, sender_key));
       owners.push_back(owner.Key());
       CONCORD_RETURN_IF_ERROR(ChargeSend(receipt.recipient));
+      if (request.has_liaison()) {
+        Status liaison = CheckDescriptor(request.liaison(),
+                                         envelope::CheckBoundToReceipt(request.liaison(), receipt),
+                                         p.signing_key, "the signer's key in the partner export");
+        if (liaison.ok()) liaison = RecordLiaison(request.liaison(), now);
+        CountLiaison("in", request.liaison(), liaison);
+        CONCORD_RETURN_IF_ERROR(liaison);
+      }
       v1::InboundItem item;
       item.set_item_id(ReceiptItemId(receipt.message_id, receipt.recipient));
       *item.mutable_receipt() = request.receipt();
@@ -358,6 +423,16 @@ StatusOr<v1::RelayResponse> Gateway::AcceptRelay(const Caller& partner_gateway,
       owners.push_back(r.Key());
     }
     CONCORD_RETURN_IF_ERROR(ChargeSend(env.sender));
+    if (request.has_liaison()) {
+      // Recorded before the envelope is stored and OK answered: the executing side's clocks
+      // start at this acceptance, and a failure here leaves the sender retrying.
+      Status liaison =
+          CheckDescriptor(request.liaison(), envelope::CheckBoundToEnvelope(request.liaison(), env),
+                          p.signing_key, "the sender's key in the partner export");
+      if (liaison.ok()) liaison = RecordLiaison(request.liaison(), now);
+      CountLiaison("in", request.liaison(), liaison);
+      CONCORD_RETURN_IF_ERROR(liaison);
+    }
     v1::InboundItem item;
     item.set_item_id(EnvelopeItemId(env.message_id));
     *item.mutable_envelope() = request.envelope();
@@ -376,7 +451,8 @@ StatusOr<v1::RelayResponse> Gateway::AcceptRelay(const Caller& partner_gateway,
 }
 
 StatusOr<v1::SendAcrossResponse> Gateway::SendAcross(
-    const Caller& caller, const ::concord::messaging::v1::Envelope& envelope_proto) {
+    const Caller& caller, const ::concord::messaging::v1::Envelope& envelope_proto,
+    const ::concord::liaison::v1::SignedLiaisonDescriptor* liaison) {
   std::vector<std::string> recipients;
   std::string sha;
   StatusOr<v1::SendAcrossResponse> result = [&]() -> StatusOr<v1::SendAcrossResponse> {
@@ -399,10 +475,17 @@ StatusOr<v1::SendAcrossResponse> Gateway::SendAcross(
       recipients.push_back(r.ToSpiffe());
       CONCORD_RETURN_IF_ERROR(PartnerEntry(r).status());
     }
+    if (liaison != nullptr) {
+      Status checked = CheckDescriptor(*liaison, envelope::CheckBoundToEnvelope(*liaison, env), key,
+                                       "the caller's directory key");
+      CountLiaison("out", *liaison, checked);
+      CONCORD_RETURN_IF_ERROR(checked);
+    }
     CONCORD_RETURN_IF_ERROR(ChargeSend(caller.agency));
     CONCORD_RETURN_IF_ERROR(deps_.store.RecordSent(env.message_id, caller.agency));
     v1::RelayRequest relay;
     *relay.mutable_envelope() = envelope_proto;
+    if (liaison != nullptr) *relay.mutable_liaison() = *liaison;
     CONCORD_ASSIGN_OR_RETURN(v1::RelayResponse accepted, deps_.partner.Relay(relay));
     v1::SendAcrossResponse out;
     out.set_envelope_sha256(accepted.envelope_sha256());
@@ -428,6 +511,10 @@ Status Gateway::Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& 
     return InvalidArgumentWithFields("invalid acknowledgement", {{"item_id", "is required"}});
   }
   CONCORD_ASSIGN_OR_RETURN(v1::InboundItem item, deps_.store.Get(caller.agency, request.item_id()));
+  if (request.has_liaison() && !request.has_receipt()) {
+    return InvalidArgumentWithFields("invalid acknowledgement",
+                                     {{"liaison", "only with a receipt"}});
+  }
   if (request.has_receipt()) {
     std::vector<std::string> recipients;
     Status relayed = [&]() -> Status {
@@ -460,6 +547,14 @@ Status Gateway::Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& 
       CONCORD_RETURN_IF_ERROR(PartnerEntry(env.sender).status());
       v1::RelayRequest relay;
       *relay.mutable_receipt() = request.receipt();
+      if (request.has_liaison()) {
+        Status checked = CheckDescriptor(request.liaison(),
+                                         envelope::CheckBoundToReceipt(request.liaison(), receipt),
+                                         key, "the caller's directory key");
+        CountLiaison("out", request.liaison(), checked);
+        CONCORD_RETURN_IF_ERROR(checked);
+        *relay.mutable_liaison() = request.liaison();
+      }
       return deps_.partner.Relay(relay).status();
     }();
     Count("out", "receipt", relayed);

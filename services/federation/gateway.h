@@ -13,6 +13,14 @@
 //            under its local directory key, every recipient is an allow-listed partner agency in
 //            the fresh partner export; then relayed synchronously (OK only once the partner
 //            stored it) and audited (disclosure, object "federation:out:<message id>").
+//   liaison  a liaison descriptor (docs/crypto.md "Liaison descriptors") may ride an envelope
+//            (Send) or a receipt (Acknowledge): checked outbound against the caller's directory
+//            key and its binding to the item, relayed with it; inbound verified against the
+//            signer's key in the partner export and its binding, then recorded in this
+//            deployment's liaison service (Liaison/RecordCrossing, as admin/concord-gateway)
+//            BEFORE the item is stored and OK answered: the executing side's clocks start at
+//            this gateway's acceptance. Liaison unreachable: UNAVAILABLE LIAISON_UNAVAILABLE,
+//            nothing stored, the sender retries (recorded once).
 //   keys     a refresher thread fetches the partner export every refresh_interval and verifies
 //            it against the pinned key (VerifyExport); the export this deployment serves is
 //            built from the local directory on each request and signed with the export key.
@@ -20,6 +28,7 @@
 //
 // Metrics:
 //   concord_federation_crossings_total{direction="in|out",kind="envelope|receipt",result=<code>}
+//   concord_federation_liaison_crossings_total{direction,descriptor="request|act",result=<code>}
 //   concord_federation_partner_export_age_seconds      age of the accepted partner export
 //   concord_federation_partner_export_version          its version (0 before the first)
 //   concord_federation_partner_export_refreshes_total{result="ok|refused|unavailable"}
@@ -48,6 +57,7 @@
 #include "common/quota/quota_checker.h"
 #include "common/time/clock.h"
 #include "concord/federation/v1/federation.pb.h"
+#include "concord/liaison/v1/liaison.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "services/federation/directory_export.h"
@@ -64,6 +74,15 @@ class PartnerClient {
   virtual StatusOr<v1::RelayResponse> Relay(const v1::RelayRequest& request) = 0;
 };
 
+/// This deployment's liaison service as the gateway reaches it (LiaisonLink: gRPC over mutual
+/// TLS with the gateway's own identity admin/concord-gateway).
+class LiaisonRecorder {
+ public:
+  virtual ~LiaisonRecorder() = default;
+  virtual StatusOr<::concord::liaison::v1::RequestResponse> RecordCrossing(
+      const ::concord::liaison::v1::RecordCrossingRequest& request) = 0;
+};
+
 struct GatewayDeps {
   const FederationConfig& config;
   crypto::Ed25519PrivateKey export_key;
@@ -74,6 +93,9 @@ struct GatewayDeps {
   const Clock& clock;
   PartnerClient& partner;
   quota::QuotaChecker* quotas = nullptr;  // null: the default table, no watermark
+  /// Null: no liaison service configured; a relay carrying a liaison descriptor is refused
+  /// (FAILED_PRECONDITION LIAISON_NOT_CONFIGURED).
+  LiaisonRecorder* liaison = nullptr;
 };
 
 class Gateway {
@@ -96,8 +118,9 @@ class Gateway {
 
   StatusOr<v1::RelayResponse> AcceptRelay(const Caller& partner_gateway,
                                           const v1::RelayRequest& request);
-  StatusOr<v1::SendAcrossResponse> SendAcross(const Caller& caller,
-                                              const ::concord::messaging::v1::Envelope& envelope);
+  StatusOr<v1::SendAcrossResponse> SendAcross(
+      const Caller& caller, const ::concord::messaging::v1::Envelope& envelope,
+      const ::concord::liaison::v1::SignedLiaisonDescriptor* liaison = nullptr);
   StatusOr<std::vector<v1::InboundItem>> ListInbound(const Caller& caller);
   Status Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& request);
   StatusOr<v1::GetPartnerAgencyResponse> GetPartnerAgency(
@@ -118,6 +141,14 @@ class Gateway {
   void Audit(const AgencyId& agency, audit::Operation op, std::string object,
              std::vector<std::string> recipients, const Status& result, std::string details);
   void RefreshLoop();
+  /// A descriptor's shape, its binding (`bound`) and its signature under `key`.
+  Status CheckDescriptor(const ::concord::liaison::v1::SignedLiaisonDescriptor& d,
+                         const Status& bound, const crypto::Ed25519PublicKey& key,
+                         std::string_view whose_key);
+  /// Records an inbound descriptor in the liaison service (received at `now`).
+  Status RecordLiaison(const ::concord::liaison::v1::SignedLiaisonDescriptor& d, absl::Time now);
+  void CountLiaison(std::string_view direction,
+                    const ::concord::liaison::v1::SignedLiaisonDescriptor& d, const Status& result);
 
   GatewayDeps deps_;
   std::mutex mu_;
@@ -127,6 +158,7 @@ class Gateway {
 
   prometheus::Family<prometheus::Counter>* crossings_;
   prometheus::Family<prometheus::Counter>* refreshes_;
+  prometheus::Family<prometheus::Counter>* liaison_crossings_;
   prometheus::Gauge* export_age_;
   prometheus::Gauge* export_version_;
   prometheus::Counter* key_changes_;

@@ -14,6 +14,7 @@
 #include "common/status/status_macros.h"
 #include "services/federation/gateway.h"
 #include "services/federation/gateway_service.h"
+#include "services/federation/liaison_link.h"
 #include "services/federation/partner_link.h"
 #include "services/federation/redis_inbox_store.h"
 
@@ -27,6 +28,12 @@ class GatewayInstance final : public host::ModuleInstance {
         store_(deps.redis),
         directory_(deps.redis, deps.config.trust_domain),
         link_(config_),
+        liaison_(config_.liaison_address.empty()
+                     ? nullptr
+                     : std::make_unique<LiaisonLink>(
+                           config_.liaison_address,
+                           TlsFiles{config_.gateway_cert_file, config_.gateway_key_file,
+                                    deps.config.tls_ca})),
         gateway_(GatewayDeps{.config = config_,
                              .export_key = std::move(key),
                              .store = store_,
@@ -35,7 +42,8 @@ class GatewayInstance final : public host::ModuleInstance {
                              .metrics = deps.metrics,
                              .clock = deps.clock,
                              .partner = link_,
-                             .quotas = deps.quotas}),
+                             .quotas = deps.quotas,
+                             .liaison = liaison_.get()}),
         gateway_service_(gateway_),
         federation_service_(gateway_),
         authorizer_(deps.config.trust_domain, deps.revocations, {config_.partner_trust_domain}),
@@ -91,6 +99,7 @@ class GatewayInstance final : public host::ModuleInstance {
   RedisInboxStore store_;
   clients::DirectoryReader directory_;
   PartnerLink link_;
+  std::unique_ptr<LiaisonLink> liaison_;  // null without liaison_address
   Gateway gateway_;
   GatewayService gateway_service_;
   FederationService federation_service_;

@@ -39,7 +39,9 @@ grpc::Status FederationService::Send(grpc::ServerContext* ctx, const v1::SendAcr
                                      v1::SendAcrossResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(*resp, gateway_.SendAcross(caller, req->envelope()));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(
+      *resp,
+      gateway_.SendAcross(caller, req->envelope(), req->has_liaison() ? &req->liaison() : nullptr));
   return grpc::Status::OK;
 }
 

@@ -7,6 +7,7 @@
 #include "common/attributes/agency_attributes.h"
 #include "common/audit/audit_context.h"
 #include "common/crypto/ed25519.h"
+#include "common/envelope/liaison_descriptor.h"
 #include "common/limits/field_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -188,6 +189,15 @@ StatusOr<clients::DirectoryEntry> LiaisonService::ActiveAgency(
   return entry;
 }
 
+bool LiaisonService::IsPartnerAgency(const concord::common::v1::AgencyId& proto) const {
+  return !proto.trust_domain().empty() && proto.trust_domain() != options_.trust_domain;
+}
+
+std::string LiaisonService::PartyIndex(const concord::common::v1::AgencyId& proto) const {
+  if (!IsPartnerAgency(proto)) return AgencyKeyOf(proto);
+  return absl::StrCat(proto.trust_domain(), "|", AgencyKeyOf(proto));
+}
+
 StatusOr<absl::TimeZone> LiaisonService::LoadZone(const std::string& name) {
   // common/time: FAILED_PRECONDITION naming the zone instead of absl's silent fall-back to UTC.
   return concord::LoadTimeZone(name);
@@ -220,10 +230,12 @@ Status LiaisonService::CheckAnswerSignature(const Caller& caller, const v1::Requ
 }
 
 Status LiaisonService::Write(const v1::Request* previous, const Outcome& outcome,
-                             const AgencyId& caller) {
+                             const AgencyId* charged) {
   const absl::Time now = clock_.Now();
   RequestWrite w;
-  w.charges = ChargesOf(caller, quota::Quota::kLiaisonRequest);
+  if (charged != nullptr) w.charges = ChargesOf(*charged, quota::Quota::kLiaisonRequest);
+  w.issuer_index = PartyIndex(outcome.next.issuer());
+  w.executor_index = PartyIndex(outcome.next.executor());
   if (previous != nullptr) w.previous = *previous;
   w.next = outcome.next;
   w.entry = outcome.entry;
@@ -232,10 +244,17 @@ Status LiaisonService::Write(const v1::Request* previous, const Outcome& outcome
       w.firings.push_back({f.at, c.kind(), f.stage, FromProtoTime(c.due_at())});
     }
   }
-  if (!outcome.notify.empty()) {
+  std::vector<std::string> local_recipients;
+  for (const AgencyId& a : outcome.notify) {
+    // A partner deployment's agency has no inbox here: its own deployment tells it.
+    if (a.trust_domain.empty() || a.trust_domain == options_.trust_domain) {
+      local_recipients.push_back(a.Key());
+    }
+  }
+  if (!local_recipients.empty()) {
     ChangeNote n;
     n.id = absl::StrCat(outcome.next.request_id(), "-v", outcome.next.version());
-    for (const AgencyId& a : outcome.notify) n.recipients.push_back(a.Key());
+    n.recipients = std::move(local_recipients);
     n.body = ChangeBody(outcome.next, outcome.entry, outcome.urgent);
     w.notes.push_back(std::move(n));
   }
@@ -275,14 +294,43 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
     if (IsUnset(req->executor())) {
       return InvalidArgumentWithFields("invalid request", {{"executor", "required"}});
     }
-    CONCORD_ASSIGN_OR_RETURN(clients::DirectoryEntry executor,
-                             ActiveAgency(req->executor(), "executor"));
-    if (executor.id.Key() == caller.agency.Key()) {
-      return InvalidArgumentWithFields("invalid request",
-                                       {{"executor", "an agency does not order itself"}});
+    AgencyId executor_id;
+    std::string zone_name;
+    std::optional<AgencyType> executor_party;
+    if (IsPartnerAgency(req->executor())) {
+      // An executor of a partner deployment (reached through the federation gateway): counted
+      // as a foreign partner by the party table; its zone is the one its signed directory
+      // export states (Federation/GetPartnerAgency), given by the issuer.
+      CONCORD_ASSIGN_OR_RETURN(executor_id, AgencyIdFromProto(req->executor()));
+      if (req->executor_time_zone().empty()) {
+        return InvalidArgumentWithFields(
+            "invalid request", {{"executor_time_zone",
+                                 "required for a partner deployment's executor: its time zone as "
+                                 "Federation/GetPartnerAgency gives it"}});
+      }
+      if (!concord::LoadTimeZone(req->executor_time_zone()).ok()) {
+        return InvalidArgumentWithFields(
+            "invalid request", {{"executor_time_zone", "not an IANA time zone known here"}});
+      }
+      zone_name = req->executor_time_zone();
+      executor_party = AgencyType::kForeignPartner;
+    } else {
+      if (!req->executor_time_zone().empty()) {
+        return InvalidArgumentWithFields(
+            "invalid request",
+            {{"executor_time_zone",
+              "only for a partner deployment's executor (a local executor's zone is its "
+              "directory attribute)"}});
+      }
+      CONCORD_ASSIGN_OR_RETURN(clients::DirectoryEntry executor,
+                               ActiveAgency(req->executor(), "executor"));
+      if (executor.id.Key() == caller.agency.Key()) {
+        return InvalidArgumentWithFields("invalid request",
+                                         {{"executor", "an agency does not order itself"}});
+      }
+      executor_id = executor.id;
+      zone_name = attributes::AgencyAttributes(executor.id, executor.attributes).TimeZoneName();
     }
-    const attributes::AgencyAttributes executor_attrs(executor.id, executor.attributes);
-    const std::string zone_name = executor_attrs.TimeZoneName();
     CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(zone_name));
     std::optional<std::string> role;
     if (auto me = directory_.Get(caller.agency); me.ok()) {
@@ -293,13 +341,15 @@ grpc::Status LiaisonService::CreateRequest(grpc::ServerContext* ctx,
     }
     IssueContext ic{.issuer = caller.agency,
                     .issuer_role = role,
-                    .executor = executor.id,
+                    .executor = executor_id,
                     .executor_zone = zone,
                     .executor_zone_name = zone_name,
                     .now = clock_.Now(),
-                    .request_id = NewRequestId()};
+                    .request_id = NewRequestId(),
+                    .issuer_party = std::nullopt,
+                    .executor_party = executor_party};
     CONCORD_ASSIGN_OR_RETURN(Outcome out, Issue(*req, ic, options_.clocks));
-    CONCORD_RETURN_IF_ERROR(Write(nullptr, out, caller.agency));
+    CONCORD_RETURN_IF_ERROR(Write(nullptr, out, &caller.agency));
     return out;
   };
   StatusOr<Outcome> done = run();
@@ -339,7 +389,7 @@ grpc::Status LiaisonService::Act(grpc::ServerContext* ctx, const v1::ActRequest*
     CONCORD_ASSIGN_OR_RETURN(
         Outcome out, ApplyMove(current, *req, caller.agency, clock_.Now(), zone, options_.clocks));
     CONCORD_RETURN_IF_ERROR(CheckAnswerSignature(caller, current, *req));
-    CONCORD_RETURN_IF_ERROR(Write(&current, out, caller.agency));
+    CONCORD_RETURN_IF_ERROR(Write(&current, out, &caller.agency));
     return out;
   };
   StatusOr<Outcome> done = run();
@@ -733,6 +783,206 @@ grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJ
       absl::SleepFor(kCancelCheck);
     }
   }
+  return grpc::Status::OK;
+}
+
+}  // namespace concord::liaison
+
+namespace concord::liaison {
+namespace {
+
+constexpr std::string_view kGatewayId = "concord-gateway";  // common/authz kGatewayIdentityId
+constexpr absl::Duration kMaxReceivedSkew = absl::Minutes(5);
+
+std::string CrossingKey(const AgencyId& partner, std::string_view partner_request_id) {
+  return absl::StrCat(partner.trust_domain, "|", std::string(partner_request_id));
+}
+
+}  // namespace
+
+StatusOr<Outcome> LiaisonService::RecordPartnerRequest(const v1::SignedLiaisonDescriptor& signed_d,
+                                                       absl::Time received_at) {
+  const v1::PartnerRequestDescriptor& d = signed_d.request();
+  CONCORD_ASSIGN_OR_RETURN(AgencyId issuer, AgencyIdFromProto(d.issuer()));
+  if (!IsPartnerAgency(d.issuer())) {
+    return InvalidArgumentWithFields("invalid crossing", {{"crossing.request.issuer.trust_domain",
+                                                           "must be a partner deployment's"}});
+  }
+  CONCORD_ASSIGN_OR_RETURN(clients::DirectoryEntry executor,
+                           ActiveAgency(d.executor(), "crossing.request.executor"));
+  // Idempotent: the first record of this partner request keeps its id (and its clocks).
+  CONCORD_ASSIGN_OR_RETURN(
+      std::string local_id,
+      store_.ClaimCrossing(CrossingKey(issuer, d.issuer_request_id()), NewRequestId()));
+  // The request already recorded under local_id, if any (a retried or replayed crossing).
+  auto recorded = [&]() -> StatusOr<std::optional<Outcome>> {
+    auto existing = store_.Get(local_id);
+    if (absl::IsNotFound(existing.status())) return std::optional<Outcome>();
+    CONCORD_RETURN_IF_ERROR(existing.status());
+    if (!SameAgency(existing->issuer(), issuer) || !SameAgency(existing->executor(), executor.id)) {
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat("partner request ", d.issuer_request_id(),
+                                                " was recorded with other parties")),
+          "DESCRIPTOR_MISMATCH");
+    }
+    Outcome out;
+    out.next = *std::move(existing);
+    CONCORD_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history, store_.History(local_id));
+    if (!history.empty()) out.entry = history.front();
+    return std::optional<Outcome>(std::move(out));
+  };
+  CONCORD_ASSIGN_OR_RETURN(std::optional<Outcome> first, recorded());
+  if (first) return *std::move(first);
+  const std::string zone_name =
+      attributes::AgencyAttributes(executor.id, executor.attributes).TimeZoneName();
+  CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(zone_name));
+  v1::CreateRequestRequest cr;
+  cr.set_type(d.type());
+  cr.set_order_message_id(d.order_message_id());
+  cr.set_case_reference(d.case_reference());
+  cr.set_urgency(d.urgency());
+  cr.set_emergency(d.emergency());
+  cr.set_data_category(d.data_category());
+  cr.set_offence_max_years(d.offence_max_years());
+  cr.set_do_not_inform_user(d.do_not_inform_user());
+  // Security: the clocks start at the receiving gateway's acceptance, never at a time the
+  // sender chose; the executor's zone is its own directory attribute here.
+  IssueContext ic{.issuer = issuer,
+                  .issuer_role = std::nullopt,
+                  .executor = executor.id,
+                  .executor_zone = zone,
+                  .executor_zone_name = zone_name,
+                  .now = received_at,
+                  .request_id = local_id,
+                  .issuer_party = AgencyType::kForeignPartner,
+                  .executor_party = std::nullopt};
+  CONCORD_ASSIGN_OR_RETURN(Outcome out, Issue(cr, ic, options_.clocks));
+  out.next.set_partner_request_id(d.issuer_request_id());
+  Status written = Write(nullptr, out, nullptr);
+  if (absl::IsAlreadyExists(written)) {  // a concurrent retry recorded it first: return it
+    CONCORD_ASSIGN_OR_RETURN(std::optional<Outcome> other, recorded());
+    if (other) return *std::move(other);
+  }
+  CONCORD_RETURN_IF_ERROR(written);
+  return out;
+}
+
+StatusOr<Outcome> LiaisonService::RecordPartnerAct(const v1::SignedLiaisonDescriptor& signed_d,
+                                                   absl::Time received_at) {
+  const v1::PartnerActDescriptor& d = signed_d.act();
+  CONCORD_ASSIGN_OR_RETURN(AgencyId actor, AgencyIdFromProto(d.actor()));
+  if (!IsPartnerAgency(d.actor())) {
+    return InvalidArgumentWithFields("invalid crossing", {{"crossing.act.actor.trust_domain",
+                                                           "must be a partner deployment's"}});
+  }
+  // Which side is this? The issuing side when issuer_request_id is a request this side issued
+  // to the actor (an executor of the partner deployment); the executing side when it is the
+  // request this side recorded from the actor (the partner issuer: its WITHDRAW, ...).
+  std::optional<v1::Request> found;
+  bool executor_acts = false;
+  if (auto mine = store_.Get(d.issuer_request_id()); mine.ok()) {
+    if (SameAgency(mine->executor(), actor) && IsPartnerAgency(mine->executor())) {
+      found = *std::move(mine);
+      executor_acts = true;
+    }
+  } else if (!absl::IsNotFound(mine.status())) {
+    return mine.status();
+  }
+  if (!found) {
+    CONCORD_ASSIGN_OR_RETURN(std::optional<std::string> local,
+                             store_.FindCrossing(CrossingKey(actor, d.issuer_request_id())));
+    if (local) {
+      auto recorded = store_.Get(*local);
+      if (recorded.ok() && SameAgency(recorded->issuer(), actor)) {
+        found = *std::move(recorded);
+      } else if (!recorded.ok() && !absl::IsNotFound(recorded.status())) {
+        return recorded.status();
+      }
+    }
+  }
+  if (!found) return NotFoundRequest(d.issuer_request_id());
+  v1::Request current = *std::move(found);
+  const std::string act_ref = absl::StrCat(
+      executor_acts ? d.executor_request_id() : d.issuer_request_id(), "/v", d.executor_version());
+  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::HistoryEntry> history,
+                           store_.History(current.request_id()));
+  for (const v1::HistoryEntry& h : history) {
+    if (h.partner_act() == act_ref) {  // a retried relay: recorded once
+      Outcome out;
+      out.next = current;
+      out.entry = h;
+      return out;
+    }
+  }
+  v1::ActRequest act;
+  act.set_request_id(current.request_id());
+  act.set_expected_version(current.version());
+  act.set_move(d.move());
+  if (d.reason_code() != v1::REASON_CODE_UNSPECIFIED) {
+    act.mutable_reason()->set_code(d.reason_code());
+  }
+  act.set_extension_days(d.extension_days());
+  CONCORD_ASSIGN_OR_RETURN(absl::TimeZone zone, LoadZone(current.executor_time_zone()));
+  // The same move table as a local move: a move the table does not allow in this state, or by
+  // this side, is refused (and the relay with it).
+  CONCORD_ASSIGN_OR_RETURN(Outcome out,
+                           ApplyMove(current, act, actor, received_at, zone, options_.clocks));
+  if (executor_acts) out.next.set_partner_request_id(d.executor_request_id());
+  out.entry.set_partner_act(act_ref);
+  CONCORD_RETURN_IF_ERROR(Write(&current, out, nullptr));
+  return out;
+}
+
+grpc::Status LiaisonService::RecordCrossing(grpc::ServerContext* ctx,
+                                            const v1::RecordCrossingRequest* req,
+                                            v1::RequestResponse* resp) {
+  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
+  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  auto run = [&]() -> StatusOr<Outcome> {
+    // Security: only this deployment's federation gateway, which verified the descriptor's
+    // signature against the partner's signed export, records what crossed.
+    if (caller.agency.type != AgencyType::kAdmin || caller.agency.id != kGatewayId ||
+        caller.agency.trust_domain != options_.trust_domain) {
+      return WithReason(absl::PermissionDeniedError(
+                            absl::StrCat("only this deployment's federation gateway (admin/",
+                                         std::string(kGatewayId), ") records crossings")),
+                        "NOT_THE_GATEWAY");
+    }
+    CONCORD_RETURN_IF_ERROR(envelope::CheckDescriptorShape(req->crossing(), "crossing"));
+    const absl::Time now = clock_.Now();
+    if (!req->has_received_at() ||
+        absl::AbsDuration(FromProtoTime(req->received_at()) - now) > kMaxReceivedSkew) {
+      return InvalidArgumentWithFields(
+          "invalid crossing",
+          {{"received_at", "required: the gateway's acceptance, within 5 minutes of now"}});
+    }
+    const absl::Time received_at = FromProtoTime(req->received_at());
+    if (req->crossing().has_request()) {
+      return RecordPartnerRequest(req->crossing(), received_at);
+    }
+    return RecordPartnerAct(req->crossing(), received_at);
+  };
+  StatusOr<Outcome> done = run();
+  // Audited in the name of the partner agency that signed the descriptor (the gateway is only
+  // the messenger), as the gateway's own records are.
+  Caller audited = caller;
+  if (auto signer = envelope::DescriptorSigner(req->crossing()); signer.ok()) {
+    audited.agency = *signer;
+  }
+  std::vector<std::string> recipients;
+  if (done.ok()) {
+    recipients.push_back(
+        AgencyKeyOf(req->crossing().has_request() ? done->next.executor() : done->next.issuer()));
+  }
+  const Status status = Audit(
+      *ctx, audited,
+      req->crossing().has_request() ? audit::Operation::kCollection : audit::Operation::kAlteration,
+      RequestObject(done.ok() ? done->next.request_id() : ""), "RecordCrossing", done.status(),
+      recipients);
+  if (!status.ok()) return ToGrpcStatus(status);
+  *resp->mutable_request() = std::move(done->next);
+  *resp->mutable_entry() = std::move(done->entry);
+  Decorate(*resp->mutable_request());
   return grpc::Status::OK;
 }
 

@@ -91,6 +91,8 @@ class LiaisonService final : public v1::Liaison::Service {
                               v1::ListJitEntriesResponse* resp) override;
   grpc::Status WatchJit(grpc::ServerContext* ctx, const v1::WatchJitRequest* req,
                         grpc::ServerWriter<v1::JitEntry>* writer) override;
+  grpc::Status RecordCrossing(grpc::ServerContext* ctx, const v1::RecordCrossingRequest* req,
+                              v1::RequestResponse* resp) override;
 
  private:
   // Redis never fills silently: new requests, teams and ledger entries are refused at the
@@ -117,7 +119,17 @@ class LiaisonService final : public v1::Liaison::Service {
   Status CheckAnswerSignature(const Caller& caller, const v1::Request& current,
                               const v1::ActRequest& req);
   StatusOr<absl::TimeZone> LoadZone(const std::string& name);
-  Status Write(const v1::Request* previous, const Outcome& outcome, const AgencyId& caller);
+  // `charged`: the agency whose liaison_request bucket the write charges (null: none; a
+  // crossing was charged to its sender by the gateway).
+  Status Write(const v1::Request* previous, const Outcome& outcome, const AgencyId* charged);
+  // An agency of a partner deployment: a trust domain that is set and not this one.
+  bool IsPartnerAgency(const concord::common::v1::AgencyId& proto) const;
+  // The party-index key (RequestWrite::issuer_index).
+  std::string PartyIndex(const concord::common::v1::AgencyId& proto) const;
+  // RecordCrossing's two halves; `received_at` is the gateway's acceptance.
+  StatusOr<Outcome> RecordPartnerRequest(const v1::SignedLiaisonDescriptor& d,
+                                         absl::Time received_at);
+  StatusOr<Outcome> RecordPartnerAct(const v1::SignedLiaisonDescriptor& d, absl::Time received_at);
   void Decorate(v1::Request& r) const;
 
   LiaisonStore& store_;

@@ -51,6 +51,11 @@ struct RequestWrite {
   /// The acting agency's liaison_request bucket (empty: no quota), charged first: a refused
   /// write (RESOURCE_EXHAUSTED QUOTA_EXCEEDED, common/quota/refusal.h) writes nothing.
   std::vector<quota::Charge> charges;
+  /// The party-index keys of issuer and executor (empty: AgencyKeyOf). A partner deployment's
+  /// agency is indexed as "<trust domain>|<type>/<id>" so that it never shares a list with a
+  /// local agency of the same type and id.
+  std::string issuer_index;
+  std::string executor_index;
 };
 
 /// One item of the outbox.
@@ -120,6 +125,14 @@ class LiaisonStore {
                                                        absl::Duration claim_after) = 0;
   virtual Status AckOutbox(const std::vector<std::string>& stream_ids) = 0;
   virtual StatusOr<int64_t> OutboxPending() = 0;
+
+  /// Binds `key` (a request that crossed the border: "<partner trust domain>|<its request id
+  /// there>") to `proposed_id` unless it is bound already, atomically; returns the bound id (the
+  /// first one: a retried crossing records once).
+  virtual StatusOr<std::string> ClaimCrossing(std::string_view key,
+                                              std::string_view proposed_id) = 0;
+  /// The local request id bound to `key` by ClaimCrossing, if any.
+  virtual StatusOr<std::optional<std::string>> FindCrossing(std::string_view key) = 0;
 
   /// DSA art. 18 links, per police agency and case reference (idempotent per message id).
   virtual Status Link(const std::string& police_key, const v1::NotificationLink& link) = 0;

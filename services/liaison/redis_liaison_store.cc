@@ -14,6 +14,10 @@
 //   concord:{lia}:outbox                  STREAM {type: change, id, req, rcpt, body} |
 //                                               {type: clock, id, req, clock, stage, due};
 //                                               consumer group "notifier"; acked entries deleted
+//   concord:{lia}:crossings               HASH  "<partner trust domain>|<its request id>" -> the
+//                                               local request id it was recorded as
+//                                               (ClaimCrossing; a retried crossing records once)
+//   concord:{lia}:party:<td>|<agency_key> ZSET  as party:, for an agency of a partner deployment
 //   concord:{lia}:dsa:<police_key>:<case_reference>  HASH  message id -> serialized link
 //   concord:{lia}:jit:<jit_id>            HASH  j = serialized v1::Jit, v = version
 //   concord:{lia}:jitm:<jit_id>           SET   agency keys of the current members
@@ -63,6 +67,7 @@ std::string PartyKey(std::string_view agency) {
   return K(absl::StrCat("party:", std::string(agency)));
 }
 std::string CountsKey() { return K("counts"); }
+std::string CrossingsKey() { return K("crossings"); }
 std::string FireKey() { return K("fire"); }
 std::string DueKey() { return K("due"); }
 std::string OutboxKey() { return K("outbox"); }
@@ -161,6 +166,16 @@ return {'ok'}
 }
 
 // FireDue. KEYS: fire, outbox. ARGV: now ms, max, group.
+const redis::Script& ClaimCrossingScript() {
+  static const redis::Script* script = new redis::Script(R"lua(
+local bound = redis.call('HGET', KEYS[1], ARGV[1])
+if bound then return bound end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]
+)lua");
+  return *script;
+}
+
 const redis::Script& FireScript() {
   static const redis::Script* script = new redis::Script(R"lua(
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -311,8 +326,9 @@ Status RedisLiaisonStore::Apply(const RequestWrite& w) {
   if (next.version() != expected + 1 || (w.previous && w.previous->request_id() != id)) {
     return absl::InvalidArgumentError("liaison store: inconsistent write (id or version)");
   }
-  const std::string issuer = AgencyKeyOf(next.issuer());
-  const std::string executor = AgencyKeyOf(next.executor());
+  const std::string issuer = w.issuer_index.empty() ? AgencyKeyOf(next.issuer()) : w.issuer_index;
+  const std::string executor =
+      w.executor_index.empty() ? AgencyKeyOf(next.executor()) : w.executor_index;
   if (issuer.empty() || executor.empty()) {
     return absl::InvalidArgumentError("liaison store: request without its parties");
   }
@@ -481,6 +497,26 @@ Status RedisLiaisonStore::AckOutbox(const std::vector<std::string>& stream_ids) 
 StatusOr<int64_t> RedisLiaisonStore::OutboxPending() {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"XLEN", OutboxKey()}));
   return r.integer;
+}
+
+StatusOr<std::string> RedisLiaisonStore::ClaimCrossing(std::string_view key,
+                                                       std::string_view proposed_id) {
+  CONCORD_RETURN_IF_ERROR(CheckRequestId(proposed_id));
+  if (key.empty() || key.size() > 400 || key.find(' ') != std::string_view::npos) {
+    return absl::InvalidArgumentError("liaison store: malformed crossing key");
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Eval(ClaimCrossingScript(), {CrossingsKey()},
+                                       {std::string(key), std::string(proposed_id)}));
+  if (r.str.empty()) return Malformed("claim crossing");
+  return r.str;
+}
+
+StatusOr<std::optional<std::string>> RedisLiaisonStore::FindCrossing(std::string_view key) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
+                           redis_.Command({"HGET", CrossingsKey(), std::string(key)}));
+  if (r.type == redis::Reply::Type::kNil || r.str.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
 }
 
 Status RedisLiaisonStore::Link(const std::string& police_key, const v1::NotificationLink& link) {

@@ -30,6 +30,8 @@ class RedisLiaisonStore final : public LiaisonStore {
                                                absl::Duration claim_after) override;
   Status AckOutbox(const std::vector<std::string>& stream_ids) override;
   StatusOr<int64_t> OutboxPending() override;
+  StatusOr<std::string> ClaimCrossing(std::string_view key, std::string_view proposed_id) override;
+  StatusOr<std::optional<std::string>> FindCrossing(std::string_view key) override;
   Status Link(const std::string& police_key, const v1::NotificationLink& link) override;
   StatusOr<std::vector<v1::NotificationLink>> Links(const std::string& police_key,
                                                     std::string_view case_reference) override;

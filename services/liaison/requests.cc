@@ -687,26 +687,28 @@ StatusOr<Outcome> Issue(const v1::CreateRequestRequest& req, const IssueContext&
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid request"));
 
   const auto pairs = AllowedParties(type);
+  const AgencyType issuer_type = ctx.issuer_party.value_or(ctx.issuer.type);
+  const AgencyType executor_type = ctx.executor_party.value_or(ctx.executor.type);
   const bool issuer_ok = std::any_of(pairs.begin(), pairs.end(),
-                                     [&](const auto& p) { return p.first == ctx.issuer.type; });
+                                     [&](const auto& p) { return p.first == issuer_type; });
   if (!issuer_ok) {
-    return Denied(absl::StrCat("agency type ", std::string(AgencyTypeName(ctx.issuer.type)),
+    return Denied(absl::StrCat("agency type ", std::string(AgencyTypeName(issuer_type)),
                                " may not issue ", TypeName(type)),
                   "ISSUER_NOT_ALLOWED");
   }
   const bool pair_ok = std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) {
-    return p.first == ctx.issuer.type && p.second == ctx.executor.type;
+    return p.first == issuer_type && p.second == executor_type;
   });
   if (!pair_ok) {
     std::vector<std::string> allowed;
     for (const auto& p : pairs) {
-      if (p.first == ctx.issuer.type) allowed.emplace_back(std::string(AgencyTypeName(p.second)));
+      if (p.first == issuer_type) allowed.emplace_back(std::string(AgencyTypeName(p.second)));
     }
     return InvalidArgumentWithFields(
         "invalid executor",
-        {{"executor.type", absl::StrCat("a ", TypeName(type), " from a ",
-                                        std::string(AgencyTypeName(ctx.issuer.type)),
-                                        " goes to: ", absl::StrJoin(allowed, ", "))}});
+        {{"executor.type",
+          absl::StrCat("a ", TypeName(type), " from a ", std::string(AgencyTypeName(issuer_type)),
+                       " goes to: ", absl::StrJoin(allowed, ", "))}});
   }
   CONCORD_RETURN_IF_ERROR(
       CheckOrderingAuthority(type, req.data_category(), req.offence_max_years(), ctx.issuer_role));

@@ -133,6 +133,11 @@ struct IssueContext {
   std::string executor_zone_name;
   absl::Time now;
   std::string request_id;
+  /// The agency type the party table (AllowedParties) sees for each side: unset = its own type;
+  /// an agency of a partner deployment is kForeignPartner (docs/liaison.md "Liaison requests
+  /// across the border").
+  std::optional<AgencyType> issuer_party;
+  std::optional<AgencyType> executor_party;
 };
 
 struct Outcome {

@@ -65,7 +65,9 @@ void Create(const testing::v1::LiaisonCall& call) {
                                     .executor_zone = Brussels(),
                                     .executor_zone_name = std::string(kBrusselsTimeZone),
                                     .now = Now(),
-                                    .request_id = "lr-aaaaaaaaaaaaaaaaaaaaaaaaaa"};
+                                    .request_id = "lr-aaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                    .issuer_party = std::nullopt,
+                                    .executor_party = std::nullopt};
     auto out = liaison::Issue(req, ctx, config);
     if (!out.ok()) continue;
     FUZZ_INVARIANT(out->next.state() == lv1::REQUEST_STATE_ISSUED, "issued request not ISSUED");

@@ -169,6 +169,16 @@ TEST(PolicyTable, LiaisonRowsAndChoices) {
     const std::string path = "/" + service->full_name() + "/" + service->method(i)->name();
     const MethodPolicy* row = FindPolicy(path);
     ASSERT_NE(row, nullptr) << "no policy for " << path;
+    if (service->method(i)->name() == "RecordCrossing") {
+      // The federation gateway's row: Concord's service identities only (the service then
+      // refuses every one but admin/concord-gateway, NOT_THE_GATEWAY); no agency, no partner.
+      for (P p : kAllPrincipals) {
+        EXPECT_EQ(row->DecisionFor(p),
+                  p == P::kConcordService ? Decision::kAllowOwn : Decision::kDeny)
+            << PrincipalName(p);
+      }
+      continue;
+    }
     for (P p : {P::kCoordinationUnit, P::kReceptionCentre, P::kImmigrationOffice,
                 P::kDirectoryAdmin, P::kAuditReviewer, P::kConcordService, P::kOtherAdmin}) {
       EXPECT_EQ(row->DecisionFor(p), Decision::kDeny) << PrincipalName(p) << " " << path;
@@ -185,7 +195,9 @@ TEST(PolicyTable, LiaisonRowsAndChoices) {
 }
 
 // Concord's service identities (admin/concord-*, keys mounted in service pods) may Send
-// notifications and look up the recipients' keys to seal them: nothing else in the table.
+// notifications and look up the recipients' keys to seal them, and the federation gateway
+// records what crossed the border in the liaison service (RecordCrossing, `own`: the service
+// admits admin/concord-gateway only): nothing else in the table.
 TEST(PolicyTable, ConcordServiceIdentitiesOnlySend) {
   for (const MethodPolicy& p : PolicyTable()) {
     const Decision d = p.DecisionFor(Principal::kConcordService);
@@ -193,6 +205,8 @@ TEST(PolicyTable, ConcordServiceIdentitiesOnlySend) {
       EXPECT_EQ(d, Decision::kAllowOwn);
     } else if (p.method == "/concord.directory.v1.Directory/GetAgency") {
       EXPECT_EQ(d, Decision::kAllow);
+    } else if (p.method == "/concord.liaison.v1.Liaison/RecordCrossing") {
+      EXPECT_EQ(d, Decision::kAllowOwn);
     } else {
       EXPECT_EQ(d, Decision::kDeny) << p.method;
     }

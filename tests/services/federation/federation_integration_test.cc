@@ -14,13 +14,22 @@
 //     partner identity reaches nothing (PARTNER_NOT_GATEWAY); a partner certificate is refused
 //     on the internal port; a local certificate is refused on the partner port;
 //   - an agency suspended on one side is refused on the other after the next refresh;
-//   - both audit chains verify and hold a record of every crossing.
+//   - both audit chains verify and hold a record of every crossing;
+//   - liaison requests cross the border (docs/liaison.md "Liaison requests across the border"):
+//     an EIO created on our side with the partner's prosecutor as executor crosses with its
+//     signed descriptor; the partner's liaison service then holds the request with its
+//     acknowledgement deadline at the end of the day + 7 days in the executor's zone counted
+//     from the partner gateway's acceptance; the prosecutor's acknowledgement crosses back and
+//     our request shows ACKNOWLEDGED; a forged or altered descriptor is refused on either side;
+//     a replayed relay records once; liaison unreachable refuses the relay (the sender retries,
+//     the clock start is not lost); nobody but the local gateway records a crossing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "client/messaging/message_crypto.h"
 #include "common/audit/intake_audit_sink.h"
@@ -29,18 +38,24 @@
 #include "common/clients/directory_reader.h"
 #include "common/crypto/key_endorsement.h"
 #include "common/envelope/envelope_proto.h"
+#include "common/envelope/liaison_descriptor.h"
 #include "common/quota/quota_checker.h"
+#include "common/server/open_calls.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 #include "concord/directory/v1/directory.grpc.pb.h"
 #include "concord/federation/v1/federation.grpc.pb.h"
+#include "concord/liaison/v1/liaison.grpc.pb.h"
 #include "services/audit/audit_ingester.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/redis_audit_store.h"
 #include "services/federation/gateway.h"
 #include "services/federation/gateway_service.h"
+#include "services/federation/liaison_link.h"
 #include "services/federation/partner_link.h"
 #include "services/federation/redis_inbox_store.h"
+#include "services/liaison/liaison_service.h"
+#include "services/liaison/redis_liaison_store.h"
 #include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
@@ -52,6 +67,7 @@ namespace {
 using ::testing::HasSubstr;
 namespace mc = ::concord::messaging::client;
 namespace mv1 = ::concord::messaging::v1;
+namespace lv1 = ::concord::liaison::v1;
 
 constexpr char kOurs[] = "concord.test";
 constexpr char kPartner[] = "partner.test";
@@ -81,11 +97,29 @@ class DeferredPartner final : public PartnerClient {
   std::unique_ptr<PartnerLink> link_;
 };
 
+// The gateway's liaison link, created once the side's internal port is bound; Disconnect()
+// makes the liaison service unreachable (UNAVAILABLE), as when it is down.
+class DeferredLiaison final : public LiaisonRecorder {
+ public:
+  void Connect(std::shared_ptr<grpc::Channel> channel) {
+    link_ = std::make_unique<LiaisonLink>(std::move(channel));
+  }
+  void Disconnect() { link_.reset(); }
+  StatusOr<lv1::RequestResponse> RecordCrossing(const lv1::RecordCrossingRequest& r) override {
+    if (link_ == nullptr) return absl::UnavailableError("liaison service down");
+    return link_->RecordCrossing(r);
+  }
+
+ private:
+  std::unique_ptr<LiaisonLink> link_;
+};
+
 struct Agent {
   AgencyId id;
   crypto::Ed25519PrivateKey signing = crypto::Ed25519PrivateKey::Generate();
   crypto::X25519PrivateKey sealing = crypto::X25519PrivateKey::Generate();
   std::unique_ptr<v1::Federation::Stub> stub;
+  std::unique_ptr<lv1::Liaison::Stub> liaison;
 
   mc::AgencyProto proto() const {
     mc::AgencyProto p;
@@ -113,6 +147,13 @@ struct Side {
   metrics::Metrics metrics;
   testing::NoRevocations revocations;
   DeferredPartner partner;
+  DeferredLiaison liaison_link;
+  std::unique_ptr<redis::RedisClient> liaison_redis;
+  std::unique_ptr<audit::IntakeAuditSink> liaison_audit;
+  std::unique_ptr<clients::DirectoryReader> liaison_directory;
+  std::unique_ptr<liaison::RedisLiaisonStore> liaison_store;
+  std::unique_ptr<server::OpenCalls> calls;
+  std::unique_ptr<liaison::LiaisonService> liaison_service;
   std::unique_ptr<Gateway> gateway;
   std::unique_ptr<GatewayService> gateway_service;
   std::unique_ptr<FederationService> federation_service;
@@ -125,7 +166,8 @@ struct Side {
   std::string quota_overrides;
   std::unique_ptr<quota::QuotaChecker> quotas;
 
-  void Register(Agent& a, bool suspended = false) {
+  void Register(Agent& a, bool suspended = false,
+                nlohmann::json attributes = nlohmann::json::object()) {
     nlohmann::json j = {{"type", std::string(AgencyTypeName(a.id.type))},
                         {"id", a.id.id},
                         {"display_name", "Agency " + a.id.id},
@@ -136,7 +178,7 @@ struct Side {
                         {"sealing_public_key_pem", a.sealing.PublicKey().ToPem()},
                         {"capacity", 0},
                         {"state", suspended ? "suspended" : "active"},
-                        {"attributes", nlohmann::json::object()}};
+                        {"attributes", attributes}};
     ASSERT_TRUE(admin
                     ->Command({"HSET", clients::DirectoryKey("agency:" + a.id.Key()), "json",
                                j.dump(), "version", "1"})
@@ -188,11 +230,25 @@ struct Side {
                                                     .metrics = metrics,
                                                     .clock = SystemClock::Get(),
                                                     .partner = partner,
-                                                    .quotas = quotas.get()});
+                                                    .quotas = quotas.get(),
+                                                    .liaison = &liaison_link});
     gateway_service = std::make_unique<GatewayService>(*gateway);
     federation_service = std::make_unique<FederationService>(*gateway);
+    // This deployment's liaison service (its own Redis user and audit intake), on the internal
+    // port with the gateway's Federation service; the gateway reaches it as admin/concord-gateway.
+    liaison_redis = redis::RedisClient::Create(redis->config("liaison"));
+    liaison_audit = std::make_unique<audit::IntakeAuditSink>(*liaison_redis, audit_key,
+                                                             SystemClock::Get(), "liaison");
+    liaison_directory = std::make_unique<clients::DirectoryReader>(*liaison_redis, td);
+    liaison_store = std::make_unique<liaison::RedisLiaisonStore>(*liaison_redis);
+    calls = std::make_unique<server::OpenCalls>(revocations, metrics, SystemClock::Get());
+    liaison_service = std::make_unique<liaison::LiaisonService>(
+        *liaison_store, *liaison_directory, *liaison_audit, metrics, *calls, SystemClock::Get(),
+        liaison::LiaisonServiceOptions{.trust_domain = td, .clocks = {}});
     internal = std::make_unique<testing::SecureTestServer>(pki, metrics, revocations);
-    ASSERT_TRUE(internal->Start({federation_service.get()}).ok());
+    ASSERT_TRUE(internal->Start({federation_service.get(), liaison_service.get()}).ok());
+    liaison_link.Connect(
+        internal->Channel(TlsFiles{gateway_cert.cert_file, gateway_cert.key_file, pki.ca_file()}));
     partner_authorizer =
         std::make_unique<authz::Authorizer>(td, revocations, std::vector<std::string>{partner_td});
     partner_processor = std::make_shared<authz::AuthProcessor>(*partner_authorizer, metrics);
@@ -239,7 +295,7 @@ struct Side {
     audit::RedisAuditStore audit_store(*audit_redis);
     crypto::Ed25519PrivateKey checkpoint_key = crypto::Ed25519PrivateKey::Generate();
     audit::AuditIngester ingester(audit_store, audit_key, SystemClock::Get(), nullptr,
-                                  audit::IngesterOptions{.workloads = {"gateway"},
+                                  audit::IngesterOptions{.workloads = {"gateway", "liaison"},
                                                          .trust_domain = td,
                                                          .batch = 64,
                                                          .poll_interval = absl::Milliseconds(500)});
@@ -323,7 +379,7 @@ class federation : public ::testing::Test {  // NOLINT(readability-identifier-na
                    {om_.id, politie_.id});
     ASSERT_FALSE(HasFatalFailure());
     ours_.Register(judge_);
-    partner_.Register(om_);
+    partner_.Register(om_, false, {{"time_zone", "Europe/Amsterdam"}});
     partner_.Register(politie_);
     // Each gateway reaches the other's partner port with its own gateway certificate.
     ours_.partner.Connect(partner_.PartnerPortChannel(TlsFiles{
@@ -338,6 +394,10 @@ class federation : public ::testing::Test {  // NOLINT(readability-identifier-na
         partner_.internal->Channel(partner_.pki.AgencyTls(om_.id.type, om_.id.id)));
     politie_.stub = v1::Federation::NewStub(
         partner_.internal->Channel(partner_.pki.AgencyTls(politie_.id.type, politie_.id.id)));
+    judge_.liaison = lv1::Liaison::NewStub(
+        ours_.internal->Channel(ours_.pki.AgencyTls(judge_.id.type, judge_.id.id)));
+    om_.liaison = lv1::Liaison::NewStub(
+        partner_.internal->Channel(partner_.pki.AgencyTls(om_.id.type, om_.id.id)));
   }
 
   void TearDown() override {
@@ -382,6 +442,52 @@ class federation : public ::testing::Test {  // NOLINT(readability-identifier-na
     grpc::Status s = who.stub->ListInbound(Ctx().get(), {}, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return {resp.items().begin(), resp.items().end()};
+  }
+
+  // The EIO our judge issues to the partner's prosecutor (Liaison/CreateRequest on our side).
+  StatusOr<lv1::Request> IssueEio(const std::string& order_message_id) {
+    lv1::CreateRequestRequest req;
+    req.set_type(lv1::REQUEST_TYPE_EIO);
+    *req.mutable_executor() = om_.proto();
+    req.set_executor_time_zone("Europe/Amsterdam");
+    req.set_order_message_id(order_message_id);
+    req.set_case_reference("BXL.12.34/2026");
+    lv1::RequestResponse resp;
+    grpc::Status s = judge_.liaison->CreateRequest(Ctx().get(), req, &resp);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return resp.request();
+  }
+
+  // The request descriptor of `issued`, riding `order`, signed by our judge.
+  lv1::SignedLiaisonDescriptor RequestDescriptor(const lv1::Request& issued,
+                                                 const mv1::Envelope& order) {
+    lv1::SignedLiaisonDescriptor d;
+    lv1::PartnerRequestDescriptor* r = d.mutable_request();
+    r->set_issuer_request_id(issued.request_id());
+    *r->mutable_issuer() = judge_.proto();
+    *r->mutable_executor() = om_.proto();
+    r->set_type(lv1::REQUEST_TYPE_EIO);
+    r->set_order_message_id(order.message_id());
+    r->set_envelope_sha256(absl::BytesToHexString(*mc::EnvelopeSha256(order)));
+    r->set_case_reference(order.case_reference());
+    EXPECT_TRUE(envelope::SignDescriptor(d, judge_.signing).ok());
+    return d;
+  }
+
+  grpc::Status SendWithDescriptor(Agent& from, const mv1::Envelope& env,
+                                  const lv1::SignedLiaisonDescriptor& d) {
+    v1::SendAcrossRequest req;
+    *req.mutable_envelope() = env;
+    *req.mutable_liaison() = d;
+    v1::SendAcrossResponse ignored;
+    return from.stub->Send(Ctx().get(), req, &ignored);
+  }
+
+  std::vector<lv1::Request> LiaisonRequests(Agent& who) {
+    lv1::ListRequestsResponse resp;
+    grpc::Status s = who.liaison->ListRequests(Ctx().get(), {}, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {resp.requests().begin(), resp.requests().end()};
   }
 
   Side ours_{kOurs};
@@ -651,6 +757,244 @@ TEST_F(federation, AGatewayDownMidCrossingLosesNothingAcknowledged) {
   auto back = Inbound(judge_);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_TRUE(back[0].has_receipt());
+}
+
+// Test that an EIO liaison request crosses the border and starts the executing side's clocks
+// at the partner gateway's acceptance, in the executor's zone; that a replayed relay records it
+// once; that the executor's acknowledgement crosses back and both sides show ACKNOWLEDGED; that
+// a descriptor altered after signing is refused on either side; and that the issuer's
+// withdrawal crosses the other way.
+TEST_F(federation,
+       AnEioLiaisonRequestCrossesStartsTheExecutorsClocksAndItsAcknowledgementComesBack) {
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  EXPECT_EQ(om_keys->time_zone(), "Europe/Amsterdam");
+  const mv1::Envelope order =
+      Seal(judge_, *om_keys, "EIO: hear witness W-17", mv1::MESSAGE_KIND_REQUEST);
+  // 1. Our judge issues the EIO to the partner's prosecutor (its zone from the partner export).
+  auto issued = IssueEio(order.message_id());
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  EXPECT_EQ(issued->executor().trust_domain(), kPartner);
+  EXPECT_EQ(issued->executor_time_zone(), "Europe/Amsterdam");
+  EXPECT_EQ(issued->state(), lv1::REQUEST_STATE_ISSUED);
+
+  // An altered descriptor (the type changed after signing) is refused by our gateway.
+  lv1::SignedLiaisonDescriptor forged = RequestDescriptor(*issued, order);
+  forged.mutable_request()->set_type(lv1::REQUEST_TYPE_SPOC_INFORMATION);
+  grpc::Status s = SendWithDescriptor(judge_, order, forged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "BAD_SIGNATURE");
+  // A descriptor bound to another envelope: refused too.
+  const mv1::Envelope other = Seal(judge_, *om_keys, "another order", mv1::MESSAGE_KIND_REQUEST);
+  s = SendWithDescriptor(judge_, other, RequestDescriptor(*issued, order));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "DESCRIPTOR_MISMATCH");
+  EXPECT_TRUE(LiaisonRequests(om_).empty());
+
+  // 2. The order crosses with its descriptor; the partner side records the request when its
+  //    gateway accepts the relay (received_at = that gateway's clock), then a replay of the same
+  //    relay records nothing new.
+  const lv1::SignedLiaisonDescriptor descriptor = RequestDescriptor(*issued, order);
+  const absl::Time before = absl::Now();
+  s = SendWithDescriptor(judge_, order, descriptor);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const absl::Time after = absl::Now();
+  ASSERT_TRUE(SendWithDescriptor(judge_, order, descriptor).ok());  // the sender's retry
+  // The partner gateway relaying the same item again (a replay on the wire): still once.
+  auto replay_channel = ours_.PartnerPortChannel(TlsFiles{
+      partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, ours_.pki.ca_file()});
+  auto theirs = LiaisonRequests(om_);
+  ASSERT_EQ(theirs.size(), 1u);
+  const lv1::Request& executing = theirs[0];
+  EXPECT_EQ(executing.type(), lv1::REQUEST_TYPE_EIO);
+  EXPECT_EQ(executing.state(), lv1::REQUEST_STATE_ISSUED);
+  EXPECT_EQ(executing.issuer().trust_domain(), kOurs);
+  EXPECT_EQ(executing.issuer().id(), judge_.id.id);
+  EXPECT_EQ(executing.executor().id(), om_.id.id);
+  EXPECT_EQ(executing.partner_request_id(), issued->request_id());
+  EXPECT_EQ(executing.order_message_id(), order.message_id());
+  EXPECT_EQ(executing.case_reference(), "BXL.12.34/2026");
+  EXPECT_EQ(executing.executor_time_zone(), "Europe/Amsterdam");
+  const absl::Time received = absl::FromUnixSeconds(executing.created_at().seconds()) +
+                              absl::Nanoseconds(executing.created_at().nanos());
+  EXPECT_GE(received, before - absl::Seconds(1));
+  EXPECT_LE(received, after + absl::Seconds(1));
+  // The acknowledgement is due when the 8th civil day after receipt begins in Amsterdam (the
+  // end of the day + 7 days, in the executor's zone).
+  const absl::TimeZone amsterdam = *LoadTimeZone("Europe/Amsterdam");
+  const absl::CivilDay receipt_day = absl::ToCivilDay(received, amsterdam);
+  const absl::Time expected_due = absl::FromCivil(receipt_day + 8, amsterdam);
+  bool found_ack_clock = false;
+  for (const lv1::Clock& c : executing.clocks()) {
+    if (c.kind() != lv1::CLOCK_KIND_ACKNOWLEDGEMENT) continue;
+    found_ack_clock = true;
+    EXPECT_EQ(absl::FromUnixSeconds(c.due_at().seconds()), expected_due);
+    EXPECT_EQ(c.time_zone(), "Europe/Amsterdam");
+    EXPECT_EQ(c.period_days(), 7);
+  }
+  EXPECT_TRUE(found_ack_clock);
+
+  // 3. The prosecutor acknowledges on its side, then acknowledges the envelope with its receipt
+  //    and the signed act descriptor: our request shows ACKNOWLEDGED.
+  lv1::ActRequest ack;
+  ack.set_request_id(executing.request_id());
+  ack.set_expected_version(executing.version());
+  ack.set_move(lv1::MOVE_ACKNOWLEDGE);
+  lv1::RequestResponse acked;
+  s = om_.liaison->Act(Ctx().get(), ack, &acked);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto items = Inbound(om_);
+  ASSERT_EQ(items.size(), 1u);
+  auto receipt =
+      mc::MakeReceipt(om_.identity(), items[0].envelope(), mv1::RECEIPT_KIND_READ, absl::Now());
+  ASSERT_TRUE(receipt.ok());
+  lv1::SignedLiaisonDescriptor act;
+  act.mutable_act()->set_issuer_request_id(issued->request_id());
+  act.mutable_act()->set_executor_request_id(executing.request_id());
+  *act.mutable_act()->mutable_actor() = om_.proto();
+  act.mutable_act()->set_move(lv1::MOVE_ACKNOWLEDGE);
+  act.mutable_act()->set_executor_version(acked.request().version());
+  act.mutable_act()->set_carrier_message_id(order.message_id());
+  ASSERT_TRUE(envelope::SignDescriptor(act, om_.signing).ok());
+  v1::AcknowledgeRequest ack_item;
+  ack_item.set_item_id(items[0].item_id());
+  *ack_item.mutable_receipt() = *receipt;
+  *ack_item.mutable_liaison() = act;
+  v1::AcknowledgeResponse ack_resp;
+  s = om_.stub->Acknowledge(Ctx().get(), ack_item, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  lv1::GetRequestRequest get;
+  get.set_request_id(issued->request_id());
+  lv1::GetRequestResponse ours_view;
+  s = judge_.liaison->GetRequest(Ctx().get(), get, &ours_view);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ours_view.request().state(), lv1::REQUEST_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(ours_view.request().partner_request_id(), executing.request_id());
+  ASSERT_EQ(ours_view.history_size(), 2);
+  EXPECT_EQ(ours_view.history(1).action(), "acknowledge");
+  EXPECT_EQ(ours_view.history(1).actor().id(), om_.id.id);
+  EXPECT_EQ(ours_view.history(1).partner_act(), executing.request_id() + "/v2");
+
+  // The partner gateway relaying that receipt again with the act (a replay): recorded once; the
+  // same act altered after signing (REFUSE instead of ACKNOWLEDGE): refused by OUR gateway
+  // against the prosecutor's key in the partner export.
+  auto as_partner_gateway = v1::Gateway::NewStub(replay_channel);
+  v1::RelayRequest relay;
+  *relay.mutable_receipt() = *receipt;
+  *relay.mutable_liaison() = act;
+  v1::RelayResponse relayed;
+  s = as_partner_gateway->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  relay.mutable_liaison()->mutable_act()->set_move(lv1::MOVE_REFUSE);
+  relay.mutable_liaison()->mutable_act()->set_reason_code(lv1::REASON_CODE_OTHER);
+  s = as_partner_gateway->Relay(Ctx().get(), relay, &relayed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "BAD_SIGNATURE");
+  s = judge_.liaison->GetRequest(Ctx().get(), get, &ours_view);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ours_view.request().state(), lv1::REQUEST_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(ours_view.history_size(), 2);
+  EXPECT_EQ(LiaisonRequests(om_).size(), 1u);
+
+  // 4. Our judge withdraws the EIO here; the withdrawal crosses (an act descriptor on an
+  //    INFORMATION envelope) and the partner's request is WITHDRAWN too.
+  lv1::ActRequest withdraw;
+  withdraw.set_request_id(issued->request_id());
+  withdraw.set_expected_version(ours_view.request().version());
+  withdraw.set_move(lv1::MOVE_WITHDRAW);
+  lv1::RequestResponse withdrawn;
+  s = judge_.liaison->Act(Ctx().get(), withdraw, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const mv1::Envelope notice =
+      Seal(judge_, *om_keys, "The EIO is withdrawn", mv1::MESSAGE_KIND_INFORMATION);
+  lv1::SignedLiaisonDescriptor withdrawal;
+  withdrawal.mutable_act()->set_issuer_request_id(issued->request_id());
+  withdrawal.mutable_act()->set_executor_request_id(executing.request_id());
+  *withdrawal.mutable_act()->mutable_actor() = judge_.proto();
+  withdrawal.mutable_act()->set_move(lv1::MOVE_WITHDRAW);
+  withdrawal.mutable_act()->set_executor_version(withdrawn.request().version());
+  withdrawal.mutable_act()->set_carrier_message_id(notice.message_id());
+  ASSERT_TRUE(envelope::SignDescriptor(withdrawal, judge_.signing).ok());
+  s = SendWithDescriptor(judge_, notice, withdrawal);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(SendWithDescriptor(judge_, notice, withdrawal).ok());  // a retry: recorded once
+  auto after_withdrawal = LiaisonRequests(om_);
+  ASSERT_EQ(after_withdrawal.size(), 1u);
+  EXPECT_EQ(after_withdrawal[0].state(), lv1::REQUEST_STATE_WITHDRAWN);
+  EXPECT_EQ(after_withdrawal[0].version(), 3);
+  EXPECT_TRUE(after_withdrawal[0].clocks().empty());
+
+  // Both audit chains verify and hold the crossing's liaison records.
+  const auto our_records = ours_.VerifiedAuditRecords();
+  const auto their_records = partner_.VerifiedAuditRecords();
+  // Theirs: RecordCrossing (the send and its retry), the prosecutor's Act, RecordCrossing of the
+  // withdrawal (and of its retry).
+  EXPECT_EQ(CountRecords(their_records, "liaison:" + executing.request_id(), "OK"), 5);
+  // Ours: CreateRequest, RecordCrossing of the act (and of its replay), two GetRequest, the
+  // withdrawal.
+  EXPECT_EQ(CountRecords(our_records, "liaison:" + issued->request_id(), "OK"), 6);
+  // What an operator sees.
+  EXPECT_EQ(MetricValue(partner_.metrics, "concord_federation_liaison_crossings_total",
+                        {{"direction", "in"}, {"descriptor", "request"}, {"result", "OK"}}),
+            2);
+  EXPECT_EQ(
+      MetricValue(ours_.metrics, "concord_federation_liaison_crossings_total",
+                  {{"direction", "in"}, {"descriptor", "act"}, {"result", "PERMISSION_DENIED"}}),
+      1);
+}
+
+// Test that a relay carrying a liaison descriptor is refused (UNAVAILABLE LIAISON_UNAVAILABLE,
+// nothing stored) while the receiving side's liaison service is unreachable, so the sender
+// retries and the clock start is not lost; the retry once it is back records it exactly once.
+TEST_F(federation, LiaisonUnreachableRefusesTheRelayAndTheRetryRecordsOnce) {
+  auto om_keys = PartnerKeys(judge_, om_);
+  ASSERT_TRUE(om_keys.ok()) << om_keys.status();
+  const mv1::Envelope order = Seal(judge_, *om_keys, "EIO: search", mv1::MESSAGE_KIND_REQUEST);
+  auto issued = IssueEio(order.message_id());
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  const lv1::SignedLiaisonDescriptor descriptor = RequestDescriptor(*issued, order);
+  partner_.liaison_link.Disconnect();
+  grpc::Status s = SendWithDescriptor(judge_, order, descriptor);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "LIAISON_UNAVAILABLE");
+  EXPECT_TRUE(Inbound(om_).empty());  // nothing stored: no half crossing
+  EXPECT_TRUE(LiaisonRequests(om_).empty());
+  partner_.liaison_link.Connect(partner_.internal->Channel(TlsFiles{
+      partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, partner_.pki.ca_file()}));
+  s = SendWithDescriptor(judge_, order, descriptor);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(SendWithDescriptor(judge_, order, descriptor).ok());
+  EXPECT_EQ(Inbound(om_).size(), 1u);
+  EXPECT_EQ(LiaisonRequests(om_).size(), 1u);
+}
+
+// Test that only this deployment's gateway records a crossing: a local agency is refused by the
+// policy table, another Concord service identity by the service (NOT_THE_GATEWAY), and a
+// partner identity does not pass the internal port's TLS handshake.
+TEST_F(federation, OnlyTheLocalGatewayRecordsACrossing) {
+  lv1::RecordCrossingRequest req;
+  lv1::RequestResponse resp;
+  grpc::Status s = judge_.liaison->RecordCrossing(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  auto other_service = lv1::Liaison::NewStub(
+      ours_.internal->Channel(ours_.pki.AgencyTls(AgencyType::kAdmin, "concord-liaison")));
+  s = other_service->RecordCrossing(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "NOT_THE_GATEWAY");
+  auto partner_gateway = lv1::Liaison::NewStub(ours_.internal->Channel(TlsFiles{
+      partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, ours_.pki.ca_file()}));
+  s = partner_gateway->RecordCrossing(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  // The partner gateway on its own port reaches Relay, never the liaison service.
+  auto on_partner_port = lv1::Liaison::NewStub(ours_.PartnerPortChannel(TlsFiles{
+      partner_.gateway_cert.cert_file, partner_.gateway_cert.key_file, ours_.pki.ca_file()}));
+  s = on_partner_port->RecordCrossing(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  // Our own gateway identity passes (and its empty request is then invalid).
+  auto gateway = lv1::Liaison::NewStub(ours_.internal->Channel(
+      TlsFiles{ours_.gateway_cert.cert_file, ours_.gateway_cert.key_file, ours_.pki.ca_file()}));
+  s = gateway->RecordCrossing(Ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
 }
 
 }  // namespace

@@ -87,7 +87,9 @@ inline IssueContext Context(const AgencyId& issuer, const AgencyId& executor,
                       .executor_zone = Brussels(),
                       .executor_zone_name = "Europe/Brussels",
                       .now = T0(),
-                      .request_id = NewRequestId()};
+                      .request_id = NewRequestId(),
+                      .issuer_party = std::nullopt,
+                      .executor_party = std::nullopt};
 }
 
 /// An ActRequest for `move` on `r` whose fields fit the move.
