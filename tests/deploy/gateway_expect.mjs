@@ -4,13 +4,15 @@
 //   {"enabled": true, "name": "concord-gateway", "partnerKey": "<PEM>", "cidrs": [...],
 //    "partnerPort": 7446, "partnerEgressPort": 7446, "serviceType": "LoadBalancer",
 //    "sourceRanges": [...], "serviceMonitor": bool,
-//    "certificate": "secret" (default) | {"dnsNames": [...], "ipAddresses": [...]} (certManager)}
+//    "certificate": "secret" (default) | {"dnsNames": [...], "ipAddresses": [...]} (certManager),
+//    "liaison": "concord-server" | "concord-liaison" (the workload hosting the liaison module)}
 // checks: Deployment runs concord-gateway as every workload (restricted securityContext, probes,
 // --redis-gateway-user + CONCORD_REDIS_GATEWAY_PASSWORD from a Secret, --federation-config from
 // the ConfigMap, identity/partner CA Secrets read-only); the ConfigMap's JSON pins the key; the
 // internal Service has no partner port and the partner Service only it; the NetworkPolicy opens
 // the partner port to the CIDRs only, the internal port to in-cluster peers only, egress to the
-// partner (CIDRs), Redis and DNS only.
+// partner (CIDRs), the liaison workload's gRPC port (liaison_address), Redis and DNS only; the
+// liaison workload's NetworkPolicy admits the gateway's pods on its gRPC port.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
@@ -98,6 +100,13 @@ if (!exp.enabled) {
         cfg.gateway_cert_file === `${certDir}/cert.pem` && cfg.gateway_key_file === `${certDir}/key.pem`,
         "federation.json paths are the mounts");
   check(Array.isArray(cfg.allow) && cfg.allow.length > 0 && Array.isArray(cfg.export) && cfg.export.length > 0, "allow and export");
+  const grpcPort = dep?.spec?.template?.spec?.containers?.[0]?.ports?.find((p) => p.name === "grpc")?.containerPort;
+  check(cfg.liaison_address === `${exp.liaison}:${grpcPort}`, `federation.json liaison_address ${exp.liaison}:${grpcPort} (${cfg.liaison_address})`);
+  const liaisonComponent = exp.liaison.replace(/^concord-/, "");
+  const lnp = find("NetworkPolicy", exp.liaison);
+  check((lnp?.spec?.ingress ?? []).some((r) => r.ports?.some((p) => p.port === grpcPort) &&
+        r.from?.some((f) => f.podSelector?.matchLabels?.["app.kubernetes.io/component"] === "gateway")),
+        `${exp.liaison} NetworkPolicy admits the gateway's pods on gRPC`);
 
   const svc = find("Service", n);
   check(svc?.spec?.type === "ClusterIP", "internal Service ClusterIP");
@@ -116,12 +125,15 @@ if (!exp.enabled) {
   check(partnerRules.length === 1 && partnerRules[0].from.every((f) => f.ipBlock) &&
         JSON.stringify(partnerRules[0].from.map((f) => f.ipBlock.cidr)) === JSON.stringify(exp.cidrs),
         "partner port only from the partner CIDRs");
-  const grpc = rule(dep?.spec?.template?.spec?.containers?.[0]?.ports?.find((p) => p.name === "grpc")?.containerPort);
+  const grpc = rule(grpcPort);
   check(grpc.length === 1 && grpc[0].from.every((f) => !f.ipBlock), "internal port from in-cluster peers only");
   const eg = np?.spec?.egress ?? [];
   const egPorts = eg.flatMap((r) => r.ports.map((p) => p.port)).sort((a, b) => a - b);
-  check(JSON.stringify(egPorts) === JSON.stringify([53, 53, 6379, exp.partnerEgressPort].sort((a, b) => a - b)),
-        `egress only DNS, Redis, partner (${egPorts})`);
+  check(JSON.stringify(egPorts) === JSON.stringify([53, 53, 6379, grpcPort, exp.partnerEgressPort].sort((a, b) => a - b)),
+        `egress only DNS, Redis, liaison gRPC, partner (${egPorts})`);
+  const toLiaison = eg.find((r) => r.ports.some((p) => p.port === grpcPort));
+  check(toLiaison?.to?.length === 1 && toLiaison.to[0].podSelector?.matchLabels?.["app.kubernetes.io/component"] === liaisonComponent,
+        `egress on gRPC to the ${liaisonComponent} pods only`);
   const toPartner = eg.find((r) => r.ports.some((p) => p.port === exp.partnerEgressPort));
   check(toPartner?.to?.every((t) => t.ipBlock), "egress to the partner by CIDR");
   check(!!find("ServiceMonitor", n) === exp.serviceMonitor, `ServiceMonitor ${exp.serviceMonitor}`);

@@ -380,10 +380,10 @@ gw_expect all-in-one '{"enabled":false}'
 gw_expect per-service '{"enabled":false}'
 PKEY=$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$cache/partner-export.pub")
 CIDRS='["198.51.100.7/32","203.0.113.0/28"]'
-gw_expect all-in-one-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true}"
-gw_expect per-service-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":8446,\"serviceType\":\"ClusterIP\",\"sourceRanges\":[],\"serviceMonitor\":false}"
-gw_expect all-in-one-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true,\"certificate\":{\"dnsNames\":[\"gateway.concord.example.be\"]}}"
-gw_expect per-service-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":false,\"certificate\":{\"ipAddresses\":[\"192.0.2.10\"]}}"
+gw_expect all-in-one-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true,\"liaison\":\"concord-server\"}"
+gw_expect per-service-federation "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":8446,\"serviceType\":\"ClusterIP\",\"sourceRanges\":[],\"serviceMonitor\":false,\"liaison\":\"concord-liaison\"}"
+gw_expect all-in-one-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":true,\"certificate\":{\"dnsNames\":[\"gateway.concord.example.be\"]},\"liaison\":\"concord-server\"}"
+gw_expect per-service-federation-cm "{\"enabled\":true,\"name\":\"concord-gateway\",\"partnerKey\":$PKEY,\"cidrs\":$CIDRS,\"partnerPort\":7446,\"partnerEgressPort\":7446,\"serviceType\":\"LoadBalancer\",\"sourceRanges\":[\"198.51.100.7/32\"],\"serviceMonitor\":false,\"certificate\":{\"ipAddresses\":[\"192.0.2.10\"]},\"liaison\":\"concord-liaison\"}"
 
 # ---- the rendered gateway configuration, checked by the binary itself ----
 if [ -n "$gateway_bin" ]; then
