@@ -251,13 +251,15 @@ class AsyncConnection {
     static_cast<AsyncConnection*>(ac->data)->Release(static_cast<Request*>(privdata), r, true);
   }
 
+  // The hiredis callback's reference to `req` is dropped only at the end of each handler: what
+  // the handler runs (callbacks, a Close) must not delete the request under it.
   void Release(Request* req, void* r, bool report) {
-    --req->hiredis_refs;
     auto* reply = static_cast<redisReply*>(r);
     if (report && reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
       req->load_error.assign(reply->str, reply->len);
     }
     if (reply == nullptr && !req->finished) req->Finish(Unavailable(AsyncReason(ac_)));
+    --req->hiredis_refs;
     Forget(req);
   }
 
@@ -267,15 +269,14 @@ class AsyncConnection {
   }
 
   void HandleReply(Request* req, redisReply* reply) {
-    --req->hiredis_refs;
     if (reply == nullptr) {
       // The connection is being torn down: hiredis hands every pending callback a null reply.
-      if (!req->finished)
+      if (!req->finished) {
         req->Finish(closing_status_.ok() ? Unavailable(AsyncReason(ac_)) : closing_status_);
-      return Forget(req);
-    }
-    if (!req->finished) {
+      }
+    } else if (!req->finished) {
       Reply converted = ConvertReply(reply);
+      bool retrying = false;
       if (req->script != nullptr && converted.is_error() &&
           absl::StartsWith(converted.str, "NOSCRIPT")) {
         if (!req->load_error.empty()) {
@@ -283,17 +284,20 @@ class AsyncConnection {
         } else if (!req->retried) {
           // The script cache was emptied on a live connection (SCRIPT FLUSH): load and retry.
           req->retried = true;
+          retrying = true;
           WriteScriptLoad(req, /*report=*/true);
           WriteCommand(req, req->commands[0], &AsyncConnection::OnReply);
-          return;
         }
       }
-      req->replies.push_back(std::move(converted));
-      if (req->replies.size() == req->commands.size()) {
-        MarkUp();
-        req->Finish(std::move(req->replies));
+      if (!retrying) {
+        req->replies.push_back(std::move(converted));
+        if (req->replies.size() == req->commands.size()) {
+          MarkUp();
+          req->Finish(std::move(req->replies));
+        }
       }
     }
+    --req->hiredis_refs;
     Forget(req);
   }
 
