@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build g++ pkg-config git ca-certificates openssl
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
-  libhiredis-dev prometheus-cpp-dev libssl-dev libsodium-dev
+  libhiredis-dev libevent-dev prometheus-cpp-dev libssl-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   grpc-proto python3 python3-grpcio python3-cryptography redis-server redis-tools curl procps iproute2 clang-format

@@ -3,7 +3,8 @@
 namespace concord::audit {
 namespace {
 
-std::string MetadataValue(const grpc::ServerContext& ctx, std::string_view key, size_t max_len) {
+std::string MetadataValue(const grpc::ServerContextBase& ctx, std::string_view key,
+                          size_t max_len) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) {
@@ -34,11 +35,11 @@ std::string SanitizeAssertedValue(std::string_view value, size_t max_length) {
   return std::string(value);
 }
 
-std::string OfficerFromContext(const grpc::ServerContext& ctx) {
+std::string OfficerFromContext(const grpc::ServerContextBase& ctx) {
   return MetadataValue(ctx, kOfficerMetadataKey, kMaxOfficerLength);
 }
 
-std::string JustificationFromContext(const grpc::ServerContext& ctx) {
+std::string JustificationFromContext(const grpc::ServerContextBase& ctx) {
   return MetadataValue(ctx, kJustificationMetadataKey, kMaxJustificationLength);
 }
 

@@ -26,10 +26,10 @@ std::string SanitizeAssertedValue(std::string_view value, size_t max_length);
 
 /// The "concord-officer" metadata (first value), sanitised with kMaxOfficerLength; "" if absent
 /// or invalid.
-std::string OfficerFromContext(const grpc::ServerContext& ctx);
+std::string OfficerFromContext(const grpc::ServerContextBase& ctx);
 
 /// The "concord-justification" metadata (first value), sanitised with kMaxJustificationLength;
 /// "" if absent or invalid. Services that require a justification reject "".
-std::string JustificationFromContext(const grpc::ServerContext& ctx);
+std::string JustificationFromContext(const grpc::ServerContextBase& ctx);
 
 }  // namespace concord::audit

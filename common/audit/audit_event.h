@@ -16,6 +16,7 @@
 // name; `justification` is free text from the caller and is sealed at rest.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,13 @@ class AuditSink {
       if (Status s = Append(e); !s.ok()) return s;
     }
     return absl::OkStatus();
+  }
+  /// Append without holding the calling thread: `done` gets Append's status, once, possibly on
+  /// another thread (an I/O thread: `done` must not block). Default: Append on the calling
+  /// thread; IntakeAuditSink with an asynchronous Redis client groups concurrent appends into one
+  /// round trip without a waiting thread.
+  virtual void AppendAsync(AuditEvent event, std::function<void(Status)> done) {
+    done(Append(event));
   }
 };
 

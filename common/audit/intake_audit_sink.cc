@@ -1,6 +1,9 @@
 #include "common/audit/intake_audit_sink.h"
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,8 +12,9 @@
 namespace concord::audit {
 
 IntakeAuditSink::IntakeAuditSink(redis::RedisClient& redis, AuditKey key, Clock& clock,
-                                 std::string workload)
+                                 std::string workload, redis::AsyncRedisClient* async)
     : redis_(redis),
+      async_(async),
       key_(std::move(key)),
       clock_(clock),
       workload_(std::move(workload)),
@@ -92,17 +96,80 @@ void IntakeAuditSink::StoreBatch(const std::vector<Pending*>& input) {
   };
   // One round trip: the append, then the ingester's wake-up (whose outcome does not matter:
   // the ingester polls as well).
-  auto replies = redis_.Pipeline({rpush, {"PUBLISH", std::string(kIntakeChannel), ""}});
-  if (!replies.ok()) return fail(replies.status());
+  fail(BatchStatus(redis_.Pipeline({rpush, {"PUBLISH", std::string(kIntakeChannel), ""}}),
+                   batch.size()));
+}
+
+Status IntakeAuditSink::BatchStatus(const StatusOr<std::vector<redis::Reply>>& replies,
+                                    size_t entries) {
+  if (!replies.ok()) return replies.status();
+  if (replies->empty()) return absl::InternalError("audit intake: no RPUSH reply");
   const redis::Reply& pushed = (*replies)[0];
-  if (pushed.is_error()) {
-    return fail(absl::InternalError(absl::StrCat("redis: ", pushed.str)));
-  }
+  if (pushed.is_error()) return absl::InternalError(absl::StrCat("redis: ", pushed.str));
   if (pushed.type != redis::Reply::Type::kInteger ||
-      pushed.integer < static_cast<int64_t>(batch.size())) {
-    return fail(absl::InternalError("audit intake: unexpected RPUSH reply"));
+      pushed.integer < static_cast<int64_t>(entries)) {
+    return absl::InternalError("audit intake: unexpected RPUSH reply");
   }
-  fail(absl::OkStatus());
+  return absl::OkStatus();
+}
+
+void IntakeAuditSink::AppendAsync(AuditEvent event, std::function<void(Status)> done) {
+  if (async_ == nullptr) return done(Append(event));
+  if (event.time == absl::UnixEpoch()) event.time = clock_.Now();
+  // An event that cannot be sealed (too large) fails alone and is not written.
+  auto entry = SealIntakeEntry(key_, workload_, event);
+  if (!entry.ok()) return done(entry.status());
+  {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    async_queue_.push_back(AsyncPending{*std::move(entry), std::move(done)});
+    if (async_in_flight_) return;  // the reply of the write in flight sends it
+    async_in_flight_ = true;
+  }
+  WriteAsyncBatch(TakeAsyncBatch());
+}
+
+std::vector<IntakeAuditSink::AsyncPending> IntakeAuditSink::TakeAsyncBatch() {
+  std::lock_guard<std::mutex> lock(async_mu_);
+  const size_t take = std::min(async_queue_.size(), kMaxBatch);
+  std::vector<AsyncPending> batch(std::make_move_iterator(async_queue_.begin()),
+                                  std::make_move_iterator(async_queue_.begin() + take));
+  async_queue_.erase(async_queue_.begin(), async_queue_.begin() + static_cast<ptrdiff_t>(take));
+  if (batch.empty()) async_in_flight_ = false;
+  return batch;
+}
+
+void IntakeAuditSink::WriteAsyncBatch(std::vector<AsyncPending> batch) {
+  // Bounded: each round sends what queued during the previous round trip, and stops (clearing
+  // async_in_flight_) once nothing did.
+  while (!batch.empty()) {
+    std::vector<std::string> rpush = {"RPUSH", intake_key_};
+    rpush.reserve(2 + batch.size());
+    auto dones = std::make_shared<std::vector<std::function<void(Status)>>>();
+    dones->reserve(batch.size());
+    for (AsyncPending& p : batch) {
+      rpush.push_back(std::move(p.entry));
+      dones->push_back(std::move(p.done));
+    }
+    // The callback runs on the I/O thread, or here at once when the client fails the call
+    // without I/O (backoff window, shutdown). Whichever of the callback and this loop comes
+    // second sends the next batch: the callback when this call has returned, else this loop (so
+    // an outage does not recurse).
+    auto phase = std::make_shared<std::atomic<int>>(0);  // 1: replied first, 2: returned first
+    async_->Pipeline({std::move(rpush), {"PUBLISH", std::string(kIntakeChannel), ""}},
+                     [this, dones, phase](StatusOr<std::vector<redis::Reply>> replies) {
+                       const Status status = BatchStatus(replies, dones->size());
+                       int expected = 0;
+                       if (!phase->compare_exchange_strong(expected, 1)) {
+                         // The next batch leaves before this one's callers are answered.
+                         std::vector<AsyncPending> next = TakeAsyncBatch();
+                         if (!next.empty()) WriteAsyncBatch(std::move(next));
+                       }
+                       for (auto& done : *dones) done(status);
+                     });
+    int expected = 0;
+    if (phase->compare_exchange_strong(expected, 2)) return;  // the reply sends the next batch
+    batch = TakeAsyncBatch();
+  }
 }
 
 }  // namespace concord::audit

@@ -24,10 +24,18 @@
 //   audit::IntakeAuditSink sink(*redis, *std::move(key), SystemClock::Get(), "messaging");
 //   CONCORD_RETURN_IF_ERROR(sink.Append(event));
 //
+// Asynchronous appends (AppendAsync, when the sink has an AsyncRedisClient): the event is sealed on
+// the calling thread and queued; when no asynchronous write is in flight the queue (up to
+// kMaxBatch entries) leaves at once as the same RPUSH + PUBLISH pipeline, and each reply sends the
+// next batch of what queued meanwhile, from the client's I/O thread. So concurrent asynchronous
+// appends still cost one round trip per batch, and no thread waits for any of them. The two
+// paths write the same intake; entries of one path keep their order.
+//
 // Thread-safe.
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -35,6 +43,7 @@
 #include "absl/base/thread_annotations.h"
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_key.h"
+#include "common/redis/async_redis_client.h"
 #include "common/redis/redis_client.h"
 #include "common/time/clock.h"
 
@@ -44,8 +53,10 @@ class IntakeAuditSink final : public AuditSink {
  public:
   /// `redis` and `clock` must outlive the sink. `workload` names the intake: lower-case letters,
   /// digits and '-', at most kMaxWorkloadName characters (a host module's name). The clock
-  /// stamps events whose time is absl::UnixEpoch() (unset).
-  IntakeAuditSink(redis::RedisClient& redis, AuditKey key, Clock& clock, std::string workload);
+  /// stamps events whose time is absl::UnixEpoch() (unset). `async`, when given (same ACL user as
+  /// `redis`; must outlive the sink), carries AppendAsync; without it AppendAsync is Append.
+  IntakeAuditSink(redis::RedisClient& redis, AuditKey key, Clock& clock, std::string workload,
+                  redis::AsyncRedisClient* async = nullptr);
 
   /// OK once the entry is in Redis. UNAVAILABLE when Redis is unreachable (fast, per
   /// common/redis); INVALID_ARGUMENT when the event is too large; INTERNAL when Redis refuses
@@ -53,6 +64,9 @@ class IntakeAuditSink final : public AuditSink {
   Status Append(const AuditEvent& event) override;
   /// All of `events` in order, in as few round trips as the batch limit allows.
   Status AppendAll(const std::vector<AuditEvent>& events) override;
+  /// `done` gets OK once the entry is in Redis, or Append's errors; it runs on the asynchronous
+  /// client's I/O thread (or on the calling thread when sealing fails or Redis is known down).
+  void AppendAsync(AuditEvent event, std::function<void(Status)> done) override;
 
   const std::string& workload() const { return workload_; }
 
@@ -70,7 +84,18 @@ class IntakeAuditSink final : public AuditSink {
   // Stores `batch` (leader only), setting each Pending's result.
   void StoreBatch(const std::vector<Pending*>& batch);
 
+  struct AsyncPending {
+    std::string entry;  // sealed
+    std::function<void(Status)> done;
+  };
+  // Takes the next asynchronous batch (up to kMaxBatch); clears async_in_flight_ when empty.
+  std::vector<AsyncPending> TakeAsyncBatch();
+  void WriteAsyncBatch(std::vector<AsyncPending> batch);
+  // The status of a batch from the replies of its RPUSH + PUBLISH pipeline.
+  static Status BatchStatus(const StatusOr<std::vector<redis::Reply>>& replies, size_t entries);
+
   redis::RedisClient& redis_;
+  redis::AsyncRedisClient* const async_;
   const AuditKey key_;
   Clock& clock_;
   const std::string workload_;
@@ -79,6 +104,10 @@ class IntakeAuditSink final : public AuditSink {
   std::mutex queue_mu_;
   std::vector<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  std::mutex async_mu_;
+  std::vector<AsyncPending> async_queue_ ABSL_GUARDED_BY(async_mu_);
+  bool async_in_flight_ ABSL_GUARDED_BY(async_mu_) = false;
 };
 
 }  // namespace concord::audit

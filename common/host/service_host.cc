@@ -40,6 +40,9 @@ struct ModuleRedis {
   redis::RedisConfig config;
   std::unique_ptr<redis::RedisClient> client;
   std::unique_ptr<audit::IntakeAuditSink> audit;
+  // Modules with Module::async_redis: same user, one I/O thread. Declared last so that it is
+  // destroyed first: the callbacks its shutdown runs may still use the audit sink.
+  std::unique_ptr<redis::AsyncRedisClient> async_client;
 };
 
 ServerOptions ServerOptionsFrom(const config::CommonConfig& c) {
@@ -130,7 +133,9 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
     m.workload = module.name;
     m.config = RedisConfigFrom(cfg, *credential);
     m.client = redis::RedisClient::Create(m.config);
-    m.audit = std::make_unique<audit::IntakeAuditSink>(*m.client, *audit_key, clock, module.name);
+    if (module.async_redis) m.async_client = redis::AsyncRedisClient::Create(m.config);
+    m.audit = std::make_unique<audit::IntakeAuditSink>(*m.client, *audit_key, clock, module.name,
+                                                       m.async_client.get());
     module_redis.push_back(std::move(m));
   }
   // A refused login is a configuration error: stop now, naming the flags. An unreachable Redis
@@ -218,8 +223,17 @@ int Serve(const HostSpec& spec, const config::CommonConfig& cfg) {
   for (size_t i = 0; i < spec.modules.size(); ++i) {
     const Module& module = spec.modules[i];
     ModuleRedis& m = module_redis[i];
-    HostDeps deps{cfg,   *m.client, m.config,    metrics, *m.audit, directory_cache,
-                  clock, grpc_port, &open_calls, &quotas};
+    HostDeps deps{cfg,
+                  *m.client,
+                  m.config,
+                  metrics,
+                  *m.audit,
+                  directory_cache,
+                  clock,
+                  grpc_port,
+                  &open_calls,
+                  &quotas,
+                  m.async_client.get()};
     auto instance = module.create(deps);
     if (!instance.ok()) {
       log::Event(log::Level::kError, "module.failed",

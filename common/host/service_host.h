@@ -26,6 +26,7 @@
 #include "common/authz/policy.h"
 #include "common/config/config.h"
 #include "common/metrics/metrics.h"
+#include "common/redis/async_redis_client.h"
 #include "common/redis/redis_client.h"
 #include "common/status/status.h"
 #include "common/time/clock.h"
@@ -63,6 +64,10 @@ struct HostDeps {
   /// (common/quota/quota_checker.h): every module that stores new data asks it. Null in some
   /// tests; a module then uses the default table without a watermark.
   quota::QuotaChecker* quotas = nullptr;
+  /// The module's asynchronous Redis client (same ACL user; common/redis/async_redis_client.h),
+  /// when its Module asks for one (async_redis); its audit sink's AppendAsync then uses it too.
+  /// Null otherwise, and in some tests (a module then creates its own from redis_config).
+  redis::AsyncRedisClient* async_redis = nullptr;
 };
 
 /// What a module owns once created: its gRPC services (registered on the shared server) and any
@@ -84,6 +89,10 @@ struct Module {
   /// without connecting anywhere, for `--check-config`. INVALID_ARGUMENT with field violations
   /// naming the flag or key at fault.
   std::function<Status(const config::CommonConfig&)> check_config = nullptr;
+  /// The module's hot path uses asynchronous Redis (messaging's Send): the host gives it an
+  /// AsyncRedisClient (HostDeps::async_redis, one I/O thread) and an audit sink that appends
+  /// through it.
+  bool async_redis = false;
 };
 
 struct HostSpec {

@@ -36,6 +36,25 @@ bool HasAuthRefusedMark(const Status& status) {
       .has_value();
 }
 
+namespace {
+// Error replies that describe a passing server state rather than a wrong command: the caller
+// should retry later, exactly as when Redis is unreachable. READONLY is a replica (e.g. a primary
+// demoted by a Sentinel failover) refusing a write: also retry later, never INTERNAL.
+bool IsTransientError(std::string_view message) {
+  for (std::string_view prefix :
+       {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"}) {
+    if (message.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+}  // namespace
+
+StatusOr<Reply> ErrorReplyToStatus(Reply reply) {
+  if (!reply.is_error()) return reply;
+  if (IsTransientError(reply.str)) return Unavailable(reply.str);
+  return absl::InternalError(absl::StrCat("redis: ", reply.str));
+}
+
 Reply ConvertReply(const redisReply* r) {
   Reply out;
   if (r == nullptr) return out;

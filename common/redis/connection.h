@@ -31,6 +31,11 @@ Status Unavailable(std::string_view reason);
 void MarkAuthRefused(Status& status);
 bool HasAuthRefusedMark(const Status& status);
 
+/// A top-level error reply as a status (RedisClient::Command / Eval, AsyncRedisClient): transient
+/// server states (LOADING, BUSY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, READONLY) -> UNAVAILABLE,
+/// any other error -> INTERNAL "redis: <message>"; a non-error reply is returned as is.
+StatusOr<Reply> ErrorReplyToStatus(Reply reply);
+
 /// Copies a hiredis reply tree (nullptr -> kNil).
 Reply ConvertReply(const redisReply* r);
 

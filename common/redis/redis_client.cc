@@ -15,25 +15,7 @@ namespace {
 using internal::Connection;
 using internal::Unavailable;
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-// Error replies that describe a passing server state rather than a wrong command: the caller
-// should retry later, exactly as when Redis is unreachable. READONLY is a replica (e.g. a primary
-// demoted by a Sentinel failover) refusing a write: also retry later, never INTERNAL.
-bool IsTransientError(std::string_view message) {
-  for (std::string_view prefix :
-       {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"}) {
-    if (absl::StartsWith(AbslView(message), AbslView(prefix))) return true;
-  }
-  return false;
-}
-
-// Top-level error replies become statuses (Command / Eval / Ping).
-StatusOr<Reply> ErrorReplyToStatus(Reply reply) {
-  if (!reply.is_error()) return reply;
-  if (IsTransientError(reply.str)) return Unavailable(reply.str);
-  return absl::InternalError(absl::StrCat("redis: ", reply.str));
-}
+using internal::ErrorReplyToStatus;
 
 }  // namespace
 

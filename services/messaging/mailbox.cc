@@ -198,6 +198,10 @@ StatusOr<SendResult> Mailbox::Commit(const SendPlan& plan) {
   return store_.Send(plan.sender, plan.envelope, plan.accepted_at);
 }
 
+void Mailbox::CommitAsync(const SendPlan& plan, MessageStore::SendCallback done) {
+  store_.SendAsync(plan.sender, plan.envelope, plan.accepted_at, std::move(done));
+}
+
 StatusOr<SendPlan> Mailbox::PrepareSend(const AgencyId& caller, Envelope envelope) {
   CONCORD_RETURN_IF_ERROR(CheckSender(caller, envelope));
   if (envelope.forward) {

@@ -105,6 +105,9 @@ class Mailbox {
   StatusOr<SendPlan> PrepareForward(const AgencyId& caller, Envelope envelope);
   /// Check 7 and the write: the store's Send of the plan (idempotent on message id).
   StatusOr<SendResult> Commit(const SendPlan& plan);
+  /// Commit without holding the calling thread (MessageStore::SendAsync): `done` gets Commit's
+  /// result, once, possibly on the store's I/O thread.
+  void CommitAsync(const SendPlan& plan, MessageStore::SendCallback done);
 
   /// The message if the caller sent or received it; NOT_FOUND otherwise.
   StatusOr<StoredMessage> Get(const AgencyId& caller, const std::string& message_id);

@@ -12,6 +12,7 @@
 // Thread safety: implementations are thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,6 +99,16 @@ class MessageStore {
   /// UNAVAILABLE if Redis is down.
   virtual StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
                                     absl::Time accepted_at) = 0;
+
+  /// Send without holding the calling thread: `done` gets exactly what Send would return, once,
+  /// possibly on another thread (an I/O thread that must not be blocked: `done` must not wait).
+  /// `envelope` may be destroyed as soon as SendAsync returns. Default: Send on the calling
+  /// thread (stores without an asynchronous client, test fakes).
+  using SendCallback = std::function<void(StatusOr<SendResult>)>;
+  virtual void SendAsync(const AgencyId& sender, const Envelope& envelope, absl::Time accepted_at,
+                         SendCallback done) {
+    done(Send(sender, envelope, accepted_at));
+  }
 
   /// NOT_FOUND if unknown or expired.
   virtual StatusOr<StoredMessage> Get(const std::string& message_id) = 0;

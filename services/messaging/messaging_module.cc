@@ -29,10 +29,16 @@ class MessagingInstance final : public host::ModuleInstance {
                         : std::make_unique<quota::QuotaChecker>(quota::QuotaTable::Defaults(),
                                                                 deps.metrics, deps.clock)),
         quotas_(deps.quotas != nullptr ? *deps.quotas : *own_quotas_),
+        own_async_redis_(deps.async_redis != nullptr
+                             ? nullptr
+                             : redis::AsyncRedisClient::Create(deps.redis_config)),
         store_(deps.redis, RedisMessageStoreOptions{.trust_domain = deps.config.trust_domain,
                                                     .tombstone_ttl = absl::Minutes(10),
                                                     .unsent_attachment_ttl = absl::Hours(24),
-                                                    .quotas = &quotas_.table()}),
+                                                    .quotas = &quotas_.table(),
+                                                    .async_redis = deps.async_redis != nullptr
+                                                                       ? deps.async_redis
+                                                                       : own_async_redis_.get()}),
         keys_(deps.redis, deps.clock),
         mailbox_(store_, keys_, deps.revocations, deps.clock,
                  MailboxOptions{.trust_domain = deps.config.trust_domain,
@@ -51,6 +57,8 @@ class MessagingInstance final : public host::ModuleInstance {
         sweeper_([this] { Sweep(); }) {}
 
   ~MessagingInstance() override {
+    // The server has stopped (no Send in flight): the I/O thread goes before what it could call.
+    own_async_redis_.reset();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -101,6 +109,8 @@ class MessagingInstance final : public host::ModuleInstance {
   // Only when the host has no quota checker (some tests): the default table, no watermark.
   std::unique_ptr<quota::QuotaChecker> own_quotas_;
   quota::QuotaChecker& quotas_;
+  // Only when the host gives none (some tests): Send's asynchronous client.
+  std::unique_ptr<redis::AsyncRedisClient> own_async_redis_;
   RedisMessageStore store_;
   RedisAgencyKeys keys_;
   Mailbox mailbox_;
@@ -125,7 +135,8 @@ host::Module MessagingModule() {
       .create = [](host::HostDeps& deps) -> StatusOr<std::unique_ptr<host::ModuleInstance>> {
         return std::unique_ptr<host::ModuleInstance>(new MessagingInstance(deps));
       },
-      .guards_storage = true};
+      .guards_storage = true,
+      .async_redis = true};
 }
 
 }  // namespace concord::messaging

@@ -21,6 +21,22 @@ std::string Method(std::string_view name) {
 
 std::string CodeName(const Status& s) { return absl::StatusCodeToString(s.code()); }
 
+// The audit record's recipients: the envelope's, as "<type>/<id>" (bounded by the field limit).
+std::vector<std::string> AuditRecipients(const v1::Envelope& envelope) {
+  std::vector<std::string> recipients;
+  for (const auto& r : envelope.recipients()) {
+    if (recipients.size() >= 64) break;  // bounded by the field limit; never more
+    auto a = AgencyFromProto(r);
+    if (a.ok()) recipients.push_back(a->Key());
+  }
+  return recipients;
+}
+
+std::string AuditMessageObject(const v1::Envelope& envelope) {
+  return absl::StrCat("message:",
+                      IsValidClientId(envelope.message_id()) ? envelope.message_id() : "invalid");
+}
+
 bool IsTerminalId(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -118,40 +134,100 @@ grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const 
   // A flood refused by quotas is counted, but audited once a minute per agency (the audit log
   // must not grow with the flood).
   if (!quotas_.Observe(caller.agency, result.status())) return ToGrpcStatus(result.status());
-  std::vector<std::string> recipients;
-  for (const auto& r : envelope.recipients()) {
-    if (recipients.size() >= 64) break;  // bounded by the field limit; never more
-    auto a = AgencyFromProto(r);
-    if (a.ok()) recipients.push_back(a->Key());
-  }
   const Status status =
-      Audit(ctx, caller, audit::Operation::kDisclosure,
-            absl::StrCat("message:", IsValidClientId(envelope.message_id()) ? envelope.message_id()
-                                                                            : "invalid"),
-            method, std::move(recipients), result.status());
+      Audit(ctx, caller, audit::Operation::kDisclosure, AuditMessageObject(envelope), method,
+            AuditRecipients(envelope), result.status());
   if (!status.ok()) return ToGrpcStatus(status);
-  response->set_message_id(result->message_id);
-  response->set_envelope_sha256(result->envelope_sha256);
-  TimeToProto(result->accepted_at, *response->mutable_accepted_at());
-  response->set_duplicate(result->duplicate);
-  if (!result->duplicate) {
-    (method == "Send" ? metrics_.sent_send : metrics_.sent_forward)->Increment();
-  }
+  FillSendResponse(method, *result, response);
   return grpc::Status::OK;
 }
 
-grpc::Status MessagingService::Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
-                                    v1::SendResponse* response) {
+void MessagingService::FillSendResponse(std::string_view method, const SendResult& result,
+                                        v1::SendResponse* response) {
+  response->set_message_id(result.message_id);
+  response->set_envelope_sha256(result.envelope_sha256);
+  TimeToProto(result.accepted_at, *response->mutable_accepted_at());
+  response->set_duplicate(result.duplicate);
+  if (!result.duplicate) {
+    (method == "Send" ? metrics_.sent_send : metrics_.sent_forward)->Increment();
+  }
+}
+
+grpc::ServerUnaryReactor* MessagingService::Send(grpc::CallbackServerContext* ctx,
+                                                 const v1::SendRequest* request,
+                                                 v1::SendResponse* response) {
+  // gRPC's callback API: this runs on a gRPC thread and returns without waiting for Redis. The
+  // authorizer (AuthMetadataProcessor) and the open-calls interceptor ran before it, as for the
+  // synchronous methods; a revocation cancels the call (TryCancel) while it waits.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // Every field within its bound (limits.proto) before anything reads the request.
-  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  StatusOr<SendResult> result = [&]() -> StatusOr<SendResult> {
+  if (Status bounded = limits::CheckFieldLimits(*request); !bounded.ok()) {
+    reactor->Finish(ToGrpcStatus(bounded));
+    return reactor;
+  }
+  const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+  StatusOr<Caller> caller = auth != nullptr
+                                ? CallerFromAuthContext(*auth)
+                                : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  // Checks and signature verification here (reads only: cached directory keys, revocations).
+  StatusOr<SendPlan> plan = [&]() -> StatusOr<SendPlan> {
     CONCORD_RETURN_IF_ERROR(
-        quotas_.Admit(caller.agency, {quota::Quota::kSend, quota::Quota::kSendBytes}));
+        quotas_.Admit(caller->agency, {quota::Quota::kSend, quota::Quota::kSendBytes}));
     CONCORD_ASSIGN_OR_RETURN(Envelope envelope, EnvelopeFromProto(request->envelope()));
-    return mailbox_.Send(caller.agency, std::move(envelope));
+    return mailbox_.PrepareSend(caller->agency, std::move(envelope));
   }();
-  return FinishSend(*ctx, caller, "Send", request->envelope(), result, response);
+  // The audit record is prepared now (the request and the context are read on this thread) and
+  // appended once the outcome is known.
+  auto event = std::make_shared<audit::AuditEvent>(
+      audit::AuditEvent{.agency = caller->agency,
+                        .officer = audit::OfficerFromContext(*ctx),
+                        .operation = audit::Operation::kDisclosure,
+                        .object = AuditMessageObject(request->envelope()),
+                        .method = Method("Send"),
+                        .justification = audit::JustificationFromContext(*ctx),
+                        .recipients = AuditRecipients(request->envelope()),
+                        .outcome = "",
+                        .time = absl::UnixEpoch()});
+  auto finish = [this, reactor, response, event](StatusOr<SendResult> result) {
+    FinishSendAsync(reactor, *event, std::move(result), response);
+  };
+  if (!plan.ok()) {
+    finish(plan.status());
+    return reactor;
+  }
+  // The store's send script through the asynchronous client; the reply finishes the call.
+  mailbox_.CommitAsync(*plan, std::move(finish));
+  return reactor;
+}
+
+void MessagingService::FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit::AuditEvent event,
+                                       StatusOr<SendResult> result, v1::SendResponse* response) {
+  // As FinishSend: a quota flood is audited at most once a minute per agency.
+  if (!quotas_.Observe(event.agency, result.status())) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return;
+  }
+  event.outcome = CodeName(result.status());
+  event.time = clock_.Now();
+  auto outcome = std::make_shared<StatusOr<SendResult>>(std::move(result));
+  audit_.AppendAsync(std::move(event), [this, reactor, response, outcome](Status appended) {
+    // An operation is never left unaudited without the caller knowing.
+    if (!appended.ok() && outcome->ok()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::UnavailableError("audit log unavailable; the operation may be retried")));
+      return;
+    }
+    if (!outcome->ok()) {
+      reactor->Finish(ToGrpcStatus(outcome->status()));
+      return;
+    }
+    FillSendResponse("Send", **outcome, response);
+    reactor->Finish(grpc::Status::OK);
+  });
 }
 
 grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* request,

@@ -28,7 +28,7 @@
 // concord_deliveries_total, concord_redeliveries_total, concord_inbox_backlog (gauge, all
 // inboxes), concord_message_delivery_seconds (histogram, acceptance -> written to a stream).
 //
-// Thread safety: thread-safe; Subscribe holds one server thread per open stream.
+// Thread safety: thread-safe; Subscribe holds one server thread per open stream, Send none.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -73,7 +73,13 @@ struct MessagingMetrics {
   prometheus::Histogram* delivery_seconds;
 };
 
-class MessagingService final : public v1::Messaging::Service {
+// Send runs on gRPC's callback API (a unary reactor): limits, caller, quota admission and the
+// signature verification on the gRPC thread that received it, then the store's send script and
+// the audit record through asynchronous Redis (MessageStore::SendAsync, AuditSink::AppendAsync);
+// the reply leaves from the audit append's completion. No thread waits for a Send. Every other
+// method is synchronous (a thread per call).
+class MessagingService final
+    : public v1::Messaging::WithCallbackMethod_Send<v1::Messaging::Service> {
  public:
   /// Every reference must outlive the service. `calls` is the server's registry of open calls
   /// (live revocation of Subscribe streams, the per-agency cap on streams); `quotas` the
@@ -82,8 +88,8 @@ class MessagingService final : public v1::Messaging::Service {
                    MessagingMetrics& metrics, server::OpenCalls& calls, quota::QuotaChecker& quotas,
                    const Clock& clock, MessagingServiceOptions options = {});
 
-  grpc::Status Send(grpc::ServerContext* ctx, const v1::SendRequest* request,
-                    v1::SendResponse* response) override;
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const v1::SendRequest* request,
+                                 v1::SendResponse* response) override;
   grpc::Status Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::Delivery>* writer) override;
   grpc::Status ListInbox(grpc::ServerContext* ctx, const v1::ListInboxRequest* request,
@@ -111,6 +117,14 @@ class MessagingService final : public v1::Messaging::Service {
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, std::vector<std::string> recipients,
                const Status& outcome);
+  /// The response of an accepted Send or Forward (and the sent-messages counter).
+  void FillSendResponse(std::string_view method, const SendResult& result,
+                        v1::SendResponse* response);
+  /// Send's end: quota observation, the audit record (appended asynchronously; `event` lacks
+  /// only its outcome and time), then the reactor's Finish. Runs on whichever thread the store's
+  /// reply arrived on; never blocks.
+  void FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit::AuditEvent event,
+                       StatusOr<SendResult> result, v1::SendResponse* response);
   grpc::Status FinishSend(const grpc::ServerContext& ctx, const Caller& caller,
                           std::string_view method, const v1::Envelope& envelope,
                           const StatusOr<SendResult>& result, v1::SendResponse* response);

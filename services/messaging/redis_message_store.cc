@@ -465,33 +465,36 @@ StatusOr<StoredMessage> ParseStored(const redis::Reply& env, const redis::Reply&
 RedisMessageStore::RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options)
     : redis_(redis), options_(std::move(options)) {}
 
-StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envelope& envelope,
-                                             absl::Time accepted_at) {
+// The send script's call for one message: built once, run by Send (RedisClient) or SendAsync
+// (AsyncRedisClient), its reply read by SendReply.
+struct RedisMessageStore::SendCall {
+  std::string id;
+  std::string sha;  // 32 bytes
+  std::vector<quota::Charge> charges;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+  // One HMGET per attachment: the signed chunk references against what was uploaded.
+  std::vector<std::vector<std::string>> attachment_checks;
+};
+
+RedisMessageStore::SendCall RedisMessageStore::BuildSendCall(const AgencyId& caller,
+                                                             const Envelope& envelope,
+                                                             absl::Time accepted_at) const {
+  SendCall call;
   // The stored form is encoded once: its SHA-256 is the envelope hash (EnvelopeSha256).
   std::string stored = EncodeStoredEnvelope(envelope);
   const auto digest = crypto::Sha256(stored);
-  const std::string sha(reinterpret_cast<const char*>(digest.data()), digest.size());
-  const std::string sha_hex = crypto::HexEncode(sha);
-  const std::string& id = envelope.message_id;
+  call.sha.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
+  const std::string sha_hex = crypto::HexEncode(call.sha);
+  call.id = envelope.message_id;
   const std::string sender = caller.Key();
 
-  // Attachments are immutable once complete: check the signed chunk references against what was
-  // uploaded before the script binds them (the recipient verifies the chunks again).
   for (const Attachment& a : envelope.attachments) {
     std::vector<std::string> cmd = {"HMGET", AttKey(a.attachment_id)};
     for (const ChunkRef& c : a.chunks) cmd.push_back(absl::StrCat("h:", c.index));
-    CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command(cmd));
-    for (size_t i = 0; i < a.chunks.size(); ++i) {
-      if (i >= r.elements.size() || r.elements[i].str != crypto::HexEncode(a.chunks[i].sha256)) {
-        return WithReason(
-            absl::FailedPreconditionError(absl::StrCat(
-                "attachment ", a.attachment_id, " does not match its upload (chunk ", i, ")")),
-            "ATTACHMENT_UNAVAILABLE");
-      }
-    }
+    call.attachment_checks.push_back(std::move(cmd));
   }
-
-  std::vector<quota::Charge> charges;
+  std::vector<quota::Charge>& charges = call.charges;
   if (options_.quotas != nullptr) {
     charges.push_back({quota::Quota::kSend, caller,
                        options_.quotas->Bucket(caller.type, quota::Quota::kSend), 1});
@@ -499,22 +502,23 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
                        options_.quotas->Bucket(caller.type, quota::Quota::kSendBytes),
                        static_cast<int64_t>(stored.size())});
   }
-  std::vector<std::string> keys = {MsgKey(id), GoneKey(id), ExpiryKey(), InboxesKey(),
-                                   PendingUploadsKey(sender)};
+  std::vector<std::string>& keys = call.keys;
+  keys = {MsgKey(call.id), GoneKey(call.id), ExpiryKey(), InboxesKey(), PendingUploadsKey(sender)};
   for (const quota::Charge& c : charges) keys.push_back(quota::BucketKey(kTag, c));
-  std::vector<std::string> args = {id,
-                                   sha_hex,
-                                   std::move(stored),
-                                   absl::StrCat(Ms(accepted_at)),
-                                   absl::StrCat(Ms(envelope.expires_at)),
-                                   envelope.thread_id,
-                                   std::string(MessageKindName(envelope.kind)),
-                                   sender,
-                                   std::string(kDeliveriesChannel),
-                                   std::string(kGroup),
-                                   absl::StrCat(envelope.recipients.size()),
-                                   absl::StrCat(envelope.attachments.size()),
-                                   absl::StrCat(charges.size())};
+  std::vector<std::string>& args = call.args;
+  args = {call.id,
+          sha_hex,
+          std::move(stored),
+          absl::StrCat(Ms(accepted_at)),
+          absl::StrCat(Ms(envelope.expires_at)),
+          envelope.thread_id,
+          std::string(MessageKindName(envelope.kind)),
+          sender,
+          std::string(kDeliveriesChannel),
+          std::string(kGroup),
+          absl::StrCat(envelope.recipients.size()),
+          absl::StrCat(envelope.attachments.size()),
+          absl::StrCat(charges.size())};
   for (const quota::Charge& c : charges) quota::AppendChargeArgs(c, args);
   for (const AgencyId& r : envelope.recipients) {
     keys.push_back(InboxKey(r.Key()));
@@ -529,14 +533,33 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
     for (const ChunkRef& c : a.chunks) keys.push_back(ChunkKey(a.attachment_id, c.index));
   }
   for (const Attachment& a : envelope.attachments) args.push_back(absl::StrCat(a.size));
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(SendScript(), keys, args));
+  return call;
+}
+
+namespace {
+// Attachments are immutable once complete: the signed chunk references must match what was
+// uploaded before the script binds them (the recipient verifies the chunks again).
+Status CheckAttachmentUpload(const Attachment& a, const redis::Reply& r) {
+  for (size_t i = 0; i < a.chunks.size(); ++i) {
+    if (i >= r.elements.size() || r.elements[i].str != crypto::HexEncode(a.chunks[i].sha256)) {
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat("attachment ", a.attachment_id,
+                                                     " does not match its upload (chunk ", i, ")")),
+          "ATTACHMENT_UNAVAILABLE");
+    }
+  }
+  return absl::OkStatus();
+}
+}  // namespace
+
+StatusOr<SendResult> RedisMessageStore::SendReply(const SendCall& call, const redis::Reply& r) {
   if (r.elements.size() < 2) return Malformed("send");
   const std::string& outcome = r.elements[0].str;
   if (outcome == "quota") {
     if (r.elements.size() != 3) return Malformed("send");
     const int64_t i = r.elements[1].integer;
-    if (i < 1 || static_cast<size_t>(i) > charges.size()) return Malformed("send");
-    return quota::QuotaRefusal(charges[i - 1], absl::Milliseconds(r.elements[2].integer));
+    if (i < 1 || static_cast<size_t>(i) > call.charges.size()) return Malformed("send");
+    return quota::QuotaRefusal(call.charges[i - 1], absl::Milliseconds(r.elements[2].integer));
   }
   if (r.elements.size() != 2) return Malformed("send");
   if (outcome == "conflict") {
@@ -553,7 +576,49 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
   if (outcome != "ok" && outcome != "dup") return Malformed("send");
   int64_t acc_ms = 0;
   if (!absl::SimpleAtoi(r.elements[1].str, &acc_ms)) return Malformed("send");
-  return SendResult{id, sha, absl::FromUnixMillis(acc_ms), outcome == "dup"};
+  return SendResult{call.id, call.sha, absl::FromUnixMillis(acc_ms), outcome == "dup"};
+}
+
+StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envelope& envelope,
+                                             absl::Time accepted_at) {
+  const SendCall call = BuildSendCall(caller, envelope, accepted_at);
+  for (size_t i = 0; i < call.attachment_checks.size(); ++i) {
+    CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command(call.attachment_checks[i]));
+    CONCORD_RETURN_IF_ERROR(CheckAttachmentUpload(envelope.attachments[i], r));
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(SendScript(), call.keys, call.args));
+  return SendReply(call, r);
+}
+
+void RedisMessageStore::SendAsync(const AgencyId& caller, const Envelope& envelope,
+                                  absl::Time accepted_at, SendCallback done) {
+  if (async_ == nullptr) return done(Send(caller, envelope, accepted_at));
+  auto call = std::make_shared<SendCall>(BuildSendCall(caller, envelope, accepted_at));
+  if (call->attachment_checks.empty()) return RunSendScript(std::move(call), std::move(done));
+  std::vector<std::vector<std::string>> checks = std::move(call->attachment_checks);
+  async_->Pipeline(std::move(checks),
+                   [this, call, attachments = envelope.attachments,
+                    done = std::move(done)](StatusOr<std::vector<redis::Reply>> replies) mutable {
+                     if (!replies.ok()) return done(replies.status());
+                     for (size_t i = 0; i < attachments.size() && i < replies->size(); ++i) {
+                       const redis::Reply& r = (*replies)[i];
+                       if (r.is_error())
+                         return done(absl::InternalError(absl::StrCat("redis: ", r.str)));
+                       if (Status s = CheckAttachmentUpload(attachments[i], r); !s.ok())
+                         return done(s);
+                     }
+                     RunSendScript(std::move(call), std::move(done));
+                   });
+}
+
+void RedisMessageStore::RunSendScript(std::shared_ptr<SendCall> call, SendCallback done) {
+  std::vector<std::string> keys = std::move(call->keys);
+  std::vector<std::string> args = std::move(call->args);
+  async_->Eval(SendScript(), std::move(keys), std::move(args),
+               [call, done = std::move(done)](StatusOr<redis::Reply> r) {
+                 if (!r.ok()) return done(r.status());
+                 done(SendReply(*call, *r));
+               });
 }
 
 StatusOr<StoredMessage> RedisMessageStore::Get(const std::string& message_id) {

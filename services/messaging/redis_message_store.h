@@ -37,6 +37,7 @@
 
 #include "absl/time/time.h"
 #include "common/quota/quota_table.h"
+#include "common/redis/async_redis_client.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/message_store.h"
 
@@ -49,6 +50,9 @@ struct RedisMessageStoreOptions {
   // The per-agency buckets (send, send_bytes, upload, upload_bytes) and the pending uploads cap,
   // charged inside the scripts; null: no quotas. Must outlive the store.
   const quota::QuotaTable* quotas = nullptr;
+  // SendAsync's client (same ACL user as `redis`); null: SendAsync runs Send on the calling
+  // thread. Must outlive the store.
+  redis::AsyncRedisClient* async_redis = nullptr;
 };
 
 /// The pub/sub channel announcing new deliveries ("<rkey> <rkey> ...").
@@ -60,6 +64,11 @@ class RedisMessageStore final : public MessageStore {
 
   StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
                             absl::Time accepted_at) override;
+  /// Send's script through the asynchronous client (options.async_redis): the attachment checks
+  /// (if any) and the script call are queued without blocking; `done` runs on the client's I/O
+  /// thread with exactly Send's result.
+  void SendAsync(const AgencyId& sender, const Envelope& envelope, absl::Time accepted_at,
+                 SendCallback done) override;
   StatusOr<StoredMessage> Get(const std::string& message_id) override;
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
                                                const std::string& terminal, size_t max,
@@ -85,6 +94,13 @@ class RedisMessageStore final : public MessageStore {
   StatusOr<int64_t> Backlog() override;
 
  private:
+  // Send's script call: built once for both clients, its reply read the same way.
+  struct SendCall;
+  SendCall BuildSendCall(const AgencyId& caller, const Envelope& envelope,
+                         absl::Time accepted_at) const;
+  static StatusOr<SendResult> SendReply(const SendCall& call, const redis::Reply& reply);
+  void RunSendScript(std::shared_ptr<SendCall> call, SendCallback done);
+
   struct Entry {
     std::string entry_id;
     std::string message_id;
@@ -106,6 +122,7 @@ class RedisMessageStore final : public MessageStore {
 
   redis::RedisClient& redis_;
   const RedisMessageStoreOptions options_;
+  redis::AsyncRedisClient* const async_ = options_.async_redis;
   std::mutex claim_mu_;
   std::unordered_map<std::string, absl::Time> last_claim_;  // "<inbox>|<terminal>" -> last run
 };

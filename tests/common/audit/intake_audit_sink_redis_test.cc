@@ -5,14 +5,19 @@
 // refused by Redis (NOPERM).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "common/audit/audit_record.h"
 #include "common/audit/intake_audit_sink.h"
+#include "common/redis/async_redis_client.h"
 #include "common/redis/subscriber.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/redis_fixture.h"
@@ -195,6 +200,113 @@ TEST_F(IntakeAuditSinkTest, RedisDownFailsFastWithUnavailableThenRecovers) {
   bool stored = false;
   for (int i = 0; i < 200 && !stored; ++i) {  // bounded: the client's backoff is <= 200 ms
     stored = sink_->Append(Event(2)).ok();
+    if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(stored);
+}
+
+// Asynchronous appends (the messaging Send reactor's path): AppendAsync through an
+// AsyncRedisClient. Each callback once, every entry stored and sealed, concurrent appends grouped
+// into fewer RPUSHes than entries, no thread waiting.
+class IntakeAuditSinkAsyncTest : public IntakeAuditSinkTest {
+ protected:
+  void SetUp() override {
+    IntakeAuditSinkTest::SetUp();
+    if (HasFatalFailure()) return;
+    async_ = redis::AsyncRedisClient::Create(server_->config("messaging"));
+    async_sink_ =
+        std::make_unique<IntakeAuditSink>(*messaging_, key_, clock_, "messaging", async_.get());
+  }
+  void TearDown() override {
+    async_sink_.reset();
+    async_.reset();
+  }
+
+  // Appends `n` events (ids from `first`) asynchronously and waits (bounded) for every callback.
+  std::vector<Status> AppendAsyncAndWait(int first, int n) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Status> results(n);
+    int done = 0;
+    for (int i = 0; i < n; ++i) {
+      async_sink_->AppendAsync(Event(first + i), [&, i](Status s) {
+        std::lock_guard<std::mutex> lock(mu);
+        results[i] = s;
+        ++done;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done == n; }));
+    return results;
+  }
+
+  std::unique_ptr<redis::AsyncRedisClient> async_;
+  std::unique_ptr<IntakeAuditSink> async_sink_;
+};
+
+TEST_F(IntakeAuditSinkAsyncTest, EveryAppendIsStoredSealedAndGroupedIntoFewRoundTrips) {
+  const int64_t before = RpushCalls();
+  auto info = redis_->Command({"INFO", "server"});
+  ASSERT_TRUE(info.ok());
+  const size_t at = info->str.find("process_id:");
+  ASSERT_NE(at, std::string::npos);
+  const pid_t pid = std::stoi(info->str.substr(at + 11));
+  // The first append's write is held in flight (Redis paused) while the others queue behind it:
+  // they must leave together, in batches of at most kMaxBatch, once it is answered.
+  constexpr int kN = 600;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Status> results(kN);
+  int done = 0;
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  for (int i = 0; i < kN; ++i) {
+    async_sink_->AppendAsync(Event(i), [&, i](Status s) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[i] = s;
+      ++done;
+      cv.notify_all();
+    });
+  }
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done == kN; }));
+  }
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s;
+  const std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; ++i) {
+    auto opened = OpenIntakeEntry(key_, "messaging", entries[i]);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, Event(i));  // in order
+    EXPECT_EQ(entries[i].find("officer-"), std::string::npos);
+  }
+  // One RPUSH for the first entry, then ceil(599 / 256) = 3 for the rest.
+  EXPECT_EQ(RpushCalls() - before, 4);
+}
+
+TEST_F(IntakeAuditSinkAsyncTest, ATooLargeEventFailsAloneOnTheCallingThread) {
+  AuditEvent big = Event(1);
+  big.justification = std::string(kMaxRecordPlaintext, 'j');
+  std::promise<Status> p;
+  async_sink_->AppendAsync(big, [&p](Status s) { p.set_value(s); });
+  auto f = p.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);  // no I/O
+  EXPECT_EQ(f.get().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(AppendAsyncAndWait(2, 1)[0].ok());
+  EXPECT_EQ(Intake("messaging").size(), 1u);
+}
+
+TEST_F(IntakeAuditSinkAsyncTest, RedisDownFailsEachAppendWithUnavailableThenRecovers) {
+  server_->Stop();
+  for (const Status& s : AppendAsyncAndWait(0, 50)) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  }
+  server_->Start();
+  bool stored = false;
+  for (int i = 0; i < 200 && !stored; ++i) {  // bounded: the client's backoff is <= 200 ms
+    stored = AppendAsyncAndWait(100 + i, 1)[0].ok();
     if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(stored);

@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
@@ -118,6 +119,8 @@ class MessagingServiceTest : public ::testing::Test {
     redis_server_ = testing::RedisServer::Start({});
     ASSERT_NE(redis_server_, nullptr);
     redis_ = redis::RedisClient::Create(redis_server_->config());
+    // Send's store call and the audit record go through asynchronous Redis, as in the server.
+    async_redis_ = redis::AsyncRedisClient::Create(redis_server_->config());
     auto table = quota::QuotaTable::Defaults().WithOverrides(QuotaOverrides());
     ASSERT_TRUE(table.ok()) << table.status();
     storage_ = std::make_unique<quota::StorageGuard>(
@@ -131,7 +134,8 @@ class MessagingServiceTest : public ::testing::Test {
         *redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
                                           .tombstone_ttl = absl::Minutes(10),
                                           .unsent_attachment_ttl = absl::Hours(24),
-                                          .quotas = &quotas_->table()});
+                                          .quotas = &quotas_->table(),
+                                          .async_redis = async_redis_.get()});
     keys_ = std::make_unique<RedisAgencyKeys>(*redis_, SystemClock::Get(), absl::Seconds(30));
     const EnvelopeLimits limits = Limits();
     mailbox_ = std::make_unique<Mailbox>(*store_, *keys_, revocations_, SystemClock::Get(),
@@ -366,6 +370,7 @@ class MessagingServiceTest : public ::testing::Test {
   testing::TestPki pki_;
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<redis::AsyncRedisClient> async_redis_;
   std::unique_ptr<quota::StorageGuard> storage_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<RedisMessageStore> store_;
@@ -897,6 +902,45 @@ TEST_F(MessagingServiceTest, DuplicateOnlyForTheSendersOwnEnvelope) {
   EXPECT_FALSE(replay.duplicate());
   ASSERT_TRUE(Send(police_, *env, &replay).ok());
   EXPECT_TRUE(replay.duplicate());
+}
+
+// Test that Send (a callback-API reactor finishing from the asynchronous Redis reply) answers
+// UNAVAILABLE within the Redis deadline when Redis is frozen (SIGSTOP), that the same server
+// accepts again once Redis answers, without a restart, and that the retried message is stored
+// once (the script may have run when Redis woke up: the retry is then a duplicate).
+TEST_F(MessagingServiceTest, SendIsUnavailableWithinTheDeadlineWhileRedisIsFrozenAndRecovers) {
+  auto warm = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(warm.ok());
+  ASSERT_TRUE(Send(police_, *warm).ok());  // the directory keys are cached from here on
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
+  auto info = admin->Command({"INFO", "server"});
+  ASSERT_TRUE(info.ok());
+  const size_t at = info->str.find("process_id:");
+  ASSERT_NE(at, std::string::npos);
+  const pid_t pid = std::stoi(info->str.substr(at + 11));
+
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  const absl::Time start = absl::Now();
+  v1::SendResponse resp;
+  const grpc::Status frozen = Send(police_, *env, &resp);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  EXPECT_EQ(frozen.error_code(), grpc::StatusCode::UNAVAILABLE) << frozen.error_message();
+  // The client's command_timeout (2 s in tests), well inside the call's own 10 s deadline.
+  EXPECT_LT(took, absl::Seconds(4));
+
+  grpc::Status retried = Send(police_, *env, &resp);
+  for (int i = 0; i < 100 && !retried.ok(); ++i) {  // bounded: the backoff is <= 200 ms
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    retried = Send(police_, *env, &resp);
+  }
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_EQ(resp.message_id(), env->message_id());
+  EXPECT_EQ(StoredMessages(), 2u);
+  auto delivered = ReceiveOne(payoke_, "desk-1");
+  ASSERT_TRUE(delivered.has_value());
 }
 
 // Test that unacknowledged deliveries come back on a new stream and ListInbox/Get see them.
