@@ -51,6 +51,12 @@ REQUIRED = {
             r"concord_liaison_deadlines_due_24h\{",                                  # due soon
             r"concord_liaison_jit_streams\{",                                        # JIT streams
         ],
+        "Federation": [
+            r"concord_federation_partner_export_age_seconds\{",                      # export age
+            r"rate\(concord_federation_crossings_total\{",                           # crossings
+            r"rate\(concord_federation_liaison_crossings_total\{",                   # liaison descriptors
+            r"concord_federation_partner_key_changes_total\{",                      # key changes
+        ],
     },
 }
 # Deployment-wide gauges (every replica exports the same value read from Redis).
