@@ -99,6 +99,15 @@ int RunDirectoryTrust(const Globals& globals, const DirectoryTrustArgs& args, Ou
   StatusOr<AgencyProto> me = LocalAgency(globals.connection);
   if (!me.ok()) return out.LocalError(me.status());
   if (id->trust_domain().empty()) id->set_trust_domain(me->trust_domain());
+  if (id->trust_domain() != me->trust_domain()) {
+    // A partner agency's keys come from the partner's signed export, through the gateway.
+    return out.LocalError(InvalidArgumentWithFields(
+        "invalid arguments",
+        {{"AGENCY", "an agency of trust domain " + id->trust_domain() +
+                        " is a partner agency: accept its keys with `concordctl --server "
+                        "<gateway> federation trust " +
+                        args.agency + "`"}}));
+  }
   dir::Agency record;
   if (int rc = GetAgency(globals, out, *id, &record); rc != kExitOk) return rc;
   return ReviewAndAcceptKeys(globals, args.yes, *id, record, keys::Counterpart::kLocal, out);

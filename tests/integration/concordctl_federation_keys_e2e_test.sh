@@ -109,6 +109,8 @@ contains "opened" "$OUT" "from b after the swap"
 fed_ctl 0 "trust again: nothing to accept" a federation trust "$PARTNER"
 contains "unchanged" "$OUT" "nothing to accept"
 fed_ctl 1 "a local reference is not a partner agency" a federation trust "${MAG[b]}"
+fed_ctl 1 "directory trust of a partner agency is refused" a directory trust "$PARTNER" --yes
+contains "it names federation trust" "$ERR" "federation trust $PARTNER"
 
 echo "concordctl_federation_keys_e2e_test: $checks checks passed, $failures failed"
 [ "$failures" -eq 0 ]
