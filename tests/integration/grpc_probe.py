@@ -704,7 +704,7 @@ def check_liaison(args):
     """As --cert (a party of --request-id): lists and fetches the request through reflection,
     rebuilds the bytes of docs/liaison.md "Signed answers" for its answer, verifies the
     executor's Ed25519 signature with the key Directory/GetAgency gives (also through reflection),
-    and checks that one changed SHA-256 fails."""
+    checks that one changed SHA-256 fails, and that the gateway-only RecordCrossing refuses it."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
     channel = mtls_channel(args)
     pool = reflected_pool(channel, "concord.liaison.v1.Liaison")
@@ -742,10 +742,20 @@ def check_liaison(args):
         raise AssertionError("a changed evidence list verified")
     except Exception as e:  # cryptography.exceptions.InvalidSignature
         assert type(e).__name__ == "InvalidSignature", e
+    # RecordCrossing is the federation gateway's alone (docs/liaison.md "Liaison requests across
+    # the border"): an agency calling it through reflection is refused by the policy table.
+    try:
+        reflected_call(
+            channel, pool, "/concord.liaison.v1.Liaison/RecordCrossing",
+            "concord.liaison.v1.RecordCrossingRequest", "concord.liaison.v1.RequestResponse",
+            lambda cls: cls())
+        raise AssertionError("RecordCrossing accepted from an agency")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.PERMISSION_DENIED, e.code()
     return (f"{args.request_id} listed and fetched through reflection; the answer's evidence list "
             f"(version {h.version}, {len(h.evidence)} item(s)) verified against "
             f"{got.request.executor.id}'s directory key with the bytes of docs/liaison.md; "
-            f"a changed SHA-256 refused")
+            f"a changed SHA-256 refused; RecordCrossing refused (PERMISSION_DENIED)")
 
 
 def check_noclient(args):
