@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
+#include "cli/concordctl/enum_flag.h"
 #include "cli/concordctl/exit_codes.h"
 #include "cli/concordctl/known_keys.h"
 #include "cli/concordctl/local_files.h"
@@ -174,26 +175,6 @@ int RunFederationTrust(const Globals& globals, const FederationTrustArgs& args, 
       keys::Counterpart::kPartner, out);
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "eio" (or "EIO", "REQUEST_TYPE_EIO") -> the enum value (UNSPECIFIED never).
-template <typename E>
-StatusOr<E> EnumFlag(std::string_view flag, const std::string& text, const std::string& prefix,
-                     const google::protobuf::EnumDescriptor* descriptor) {
-  std::string name = Upper(text);
-  if (name.rfind(prefix, 0) != 0) name = prefix + name;
-  const google::protobuf::EnumValueDescriptor* v = descriptor->FindValueByName(name);
-  if (v == nullptr || v->number() == 0) {
-    return InvalidArgumentWithFields("invalid arguments",
-                                     {{std::string(flag), "unknown value \"" + text + "\""}});
-  }
-  return static_cast<E>(v->number());
-}
-
 // The signed liaison descriptor the flags ask for, riding `carrier` (the envelope sent, or the
 // envelope a receipt acknowledges); nullopt when none is asked for.
 StatusOr<std::optional<lv1::SignedLiaisonDescriptor>> Descriptor(const LiaisonDescriptorArgs& a,
@@ -217,13 +198,13 @@ StatusOr<std::optional<lv1::SignedLiaisonDescriptor>> Descriptor(const LiaisonDe
     *r->mutable_issuer() = me.agency;
     *r->mutable_executor() = carrier.recipients(0);
     CONCORD_ASSIGN_OR_RETURN(lv1::RequestType type,
-                             EnumFlag<lv1::RequestType>("--liaison-type", a.type, "REQUEST_TYPE_",
-                                                        lv1::RequestType_descriptor()));
+                             ParseEnum<lv1::RequestType>("--liaison-type", a.type, "REQUEST_TYPE_",
+                                                         lv1::RequestType_descriptor()));
     r->set_type(type);
     if (!a.urgency.empty()) {
       CONCORD_ASSIGN_OR_RETURN(lv1::Urgency u,
-                               EnumFlag<lv1::Urgency>("--liaison-urgency", a.urgency, "URGENCY_",
-                                                      lv1::Urgency_descriptor()));
+                               ParseEnum<lv1::Urgency>("--liaison-urgency", a.urgency, "URGENCY_",
+                                                       lv1::Urgency_descriptor()));
       r->set_urgency(u);
     }
     r->set_order_message_id(carrier.message_id());
@@ -235,14 +216,14 @@ StatusOr<std::optional<lv1::SignedLiaisonDescriptor>> Descriptor(const LiaisonDe
     act->set_issuer_request_id(a.issuer_request);
     act->set_executor_request_id(a.executor_request);
     *act->mutable_actor() = me.agency;
-    CONCORD_ASSIGN_OR_RETURN(lv1::Move move, EnumFlag<lv1::Move>("--liaison-act", a.act, "MOVE_",
-                                                                 lv1::Move_descriptor()));
+    CONCORD_ASSIGN_OR_RETURN(lv1::Move move, ParseEnum<lv1::Move>("--liaison-act", a.act, "MOVE_",
+                                                                  lv1::Move_descriptor()));
     act->set_move(move);
     act->set_executor_version(a.executor_version);
     if (!a.reason.empty()) {
       CONCORD_ASSIGN_OR_RETURN(lv1::ReasonCode reason,
-                               EnumFlag<lv1::ReasonCode>("--reason", a.reason, "REASON_CODE_",
-                                                         lv1::ReasonCode_descriptor()));
+                               ParseEnum<lv1::ReasonCode>("--reason", a.reason, "REASON_CODE_",
+                                                          lv1::ReasonCode_descriptor()));
       act->set_reason_code(reason);
     }
     act->set_extension_days(a.extension_days);

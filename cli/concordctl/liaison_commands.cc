@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "cli/concordctl/agency_format.h"
 #include "cli/concordctl/commands.h"
+#include "cli/concordctl/enum_flag.h"
 #include "cli/concordctl/exit_codes.h"
 #include "cli/concordctl/liaison_format.h"
 #include "cli/concordctl/local_files.h"
@@ -40,43 +41,12 @@ Status UsageError(std::string_view flag, std::string_view description) {
                                    {{std::string(flag), std::string(description)}});
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::replace(out.begin(), out.end(), '-', '_');
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "production_order" (or "PRODUCTION_ORDER", "REQUEST_TYPE_PRODUCTION_ORDER") -> the enum value;
-// UNSPECIFIED is never accepted. The accepted values are listed on error.
-template <typename E>
-StatusOr<E> ParseEnum(std::string_view flag, const std::string& text, const std::string& prefix,
-                      const google::protobuf::EnumDescriptor* descriptor) {
-  std::string name = Upper(text);
-  if (!name.starts_with(prefix)) name = prefix + name;
-  const google::protobuf::EnumValueDescriptor* v = descriptor->FindValueByName(name);
-  if (v == nullptr || v->number() == 0) {
-    std::vector<std::string> names;
-    for (int i = 1; i < descriptor->value_count(); ++i) {
-      names.push_back(Lower(descriptor->value(i)->name().substr(prefix.size())));
-    }
-    return UsageError(flag, absl::StrCat("one of ", absl::StrJoin(names, ", ")));
-  }
-  return static_cast<E>(v->number());
-}
-
 template <typename E>
 std::string EnumText(E value, const google::protobuf::EnumDescriptor* descriptor,
                      const std::string& prefix) {
   const google::protobuf::EnumValueDescriptor* v = descriptor->FindValueByNumber(value);
   if (v == nullptr || v->number() == 0) return "-";
-  return Lower(v->name().substr(prefix.size()));
+  return LowerAscii(v->name().substr(prefix.size()));
 }
 
 std::string TypeText(lv1::RequestType t) {
@@ -120,7 +90,7 @@ StatusOr<lv1::EvidenceRef> ParseEvidence(std::string_view flag, const std::strin
   }
   lv1::EvidenceRef e;
   e.set_message_id(parts[0]);
-  e.set_sha256(Lower(parts[1]));
+  e.set_sha256(LowerAscii(parts[1]));
   e.set_size_bytes(size);
   return e;
 }
@@ -571,7 +541,7 @@ int RunLiaisonJitShare(const Globals& globals, const LiaisonJitArgs& args, Outpu
   if (!kind.ok()) return out.LocalError(kind.status());
   req.set_kind(*kind);
   req.set_message_id(args.message);
-  req.set_envelope_sha256(Lower(args.envelope_sha256));
+  req.set_envelope_sha256(LowerAscii(args.envelope_sha256));
   for (const std::string& e : args.evidence) {
     StatusOr<lv1::EvidenceRef> ev = ParseEvidence("--evidence", e);
     if (!ev.ok()) return out.LocalError(ev.status());
