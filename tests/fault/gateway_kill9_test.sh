@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fault: a federation gateway killed (SIGKILL) mid-crossing, then started again.
-# Two deployments on free loopback ports, as scripts/up.sh runs them (scripts/federation.sh):
+# Two deployments on free loopback ports (tests/integration/federation_lib.sh, as scripts/up.sh
+# runs them with scripts/federation.sh):
 # two CAs (trust domains a.test and b.test, scripts/pki.sh), two redis-servers (AOF everysec, the
 # shipped ACL), two concord-servers, two concord-gateways federated with each other. A stream of
 # sealed, signed messages goes from a.test's magistrate to b.test's magistrate through
@@ -27,153 +28,26 @@ GATEWAY_BIN=${3:?usage}
 PKI_SH=${4:?usage}
 MESSAGES=${FAULT_GATEWAY_MESSAGES:-30}
 
-FAULT_NAME=gateway_kill9
+# shellcheck source=tests/integration/stack_lib.sh
+source "$(dirname "$0")/../integration/stack_lib.sh"
+# shellcheck source=tests/integration/federation_lib.sh
+source "$(dirname "$0")/../integration/federation_lib.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/concord-fault-gateway.XXXXXX")
-declare -A PID=()
-checks=0 failures=0
-cleanup() {
-  local p
-  for p in "${PID[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ -z "${FAULT_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-die() {
-  echo "FAIL ($FAULT_NAME): $*" >&2
-  local f
-  for f in "$WORK"/*.log; do
-    [ -f "$f" ] && { echo "--- $(basename "$f") (tail)" >&2; tail -15 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-fail() {
-  checks=$((checks + 1)) failures=$((failures + 1))
-  echo "FAIL: $*" >&2
-}
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+declare -A MAG=([a]=magistrate/parquet-a [b]=magistrate/parquet-b)
+FED_REDIS_AOF=yes
+fed_setup
+
 now_ms() { date +%s%3N; }
-
-# One ACL file for both redis-servers (two processes, two data directories).
-# shellcheck source=tests/integration/redis_acl_lib.sh
-source "$(dirname "$0")/../integration/redis_acl_lib.sh"
-redis_acl_setup "$WORK/redis-acl" >/dev/null
-
-SIDES=(a b)
-declare -A TD=([a]=a.test [b]=b.test) MAG=([a]=magistrate/parquet-a [b]=magistrate/parquet-b)
-declare -A REDIS_PORT SERVER_PORT SERVER_HEALTH SERVER_METRICS GW_PORT GW_PARTNER GW_HEALTH GW_METRICS
-for s in "${SIDES[@]}"; do
-  for a in server audit gateway; do "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" "$a"; done
-  "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" agency admin ops
-  "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" agency "${MAG[$s]%%/*}" "${MAG[$s]#*/}"
-  REDIS_PORT[$s]=$(free_port) SERVER_PORT[$s]=$(free_port) SERVER_HEALTH[$s]=$(free_port)
-  SERVER_METRICS[$s]=$(free_port) GW_PORT[$s]=$(free_port) GW_PARTNER[$s]=$(free_port)
-  GW_HEALTH[$s]=$(free_port) GW_METRICS[$s]=$(free_port)
-done
-other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
-
-start_redis() { # SIDE
-  local s=$1 i
-  mkdir -p "$WORK/$s/redis"
-  redis-server --bind 127.0.0.1 --port "${REDIS_PORT[$s]}" --dir "$WORK/$s/redis" --save "" \
-    --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >>"$WORK/redis-$s.log" 2>&1 &
-  PID[redis-$s]=$!
-  for ((i = 0; i < 100; i++)); do
-    redis-cli -p "${REDIS_PORT[$s]}" ping 2>/dev/null | grep -q PONG && return 0
-    kill -0 "${PID[redis-$s]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  die "redis-server $s did not start"
-}
-
-# wait_health ADDRESS NAME PIDKEY: the plaintext health port answers SERVING, bounded (30 s).
-wait_health() {
-  local i
-  for ((i = 0; i < 120; i++)); do
-    kill -0 "${PID[$3]}" 2>/dev/null || die "$2 exited during start-up"
-    "$CTL" --server "$1" --timeout 2 health --plaintext 2>/dev/null | grep -q SERVING && return 0
-    sleep 0.25
-  done
-  die "$2 not SERVING after 30 s"
-}
-
-start_server() { # SIDE
-  local s=$1 p=$WORK/$1/pki
-  "$SERVER_BIN" --listen-address "127.0.0.1:${SERVER_PORT[$s]}" \
-    --health-address "127.0.0.1:${SERVER_HEALTH[$s]}" --metrics-address "127.0.0.1:${SERVER_METRICS[$s]}" \
-    --tls-cert "$p/server/cert.pem" --tls-key "$p/server/key.pem" --tls-ca "$p/ca.pem" \
-    --trust-domain "${TD[$s]}" --redis-host 127.0.0.1 --redis-port "${REDIS_PORT[$s]}" \
-    --audit-key-file "$p/audit/audit.key" --audit-signing-key-file "$p/audit/sign.key" \
-    --bootstrap-directory-admins admin/ops >>"$WORK/server-$s.log" 2>&1 &
-  PID[server-$s]=$!
-  wait_health "127.0.0.1:${SERVER_HEALTH[$s]}" "concord-server $s" "server-$s"
-}
-
-# The federation configuration of SIDE (scripts/federation.sh write_federation_config), with a
-# 1 s export refresh so that a restarted gateway is federated again at once.
-write_config() { # SIDE
-  local s=$1 o
-  o=$(other "$s")
-  /usr/bin/python3 - "$WORK/$s/federation.json" "${TD[$o]}" "127.0.0.1:${GW_PARTNER[$o]}" \
-    "$WORK/$o/pki/ca.pem" "$WORK/$o/pki/gateway/export.pub" "127.0.0.1:${GW_PARTNER[$s]}" \
-    "$WORK/$s/pki/gateway" "spiffe://${TD[$o]}/agency/${MAG[$o]}" \
-    "spiffe://${TD[$s]}/agency/${MAG[$s]}" <<'PY'
-import json, sys
-out, partner_td, addr, ca, pub, listen, gw, allow, export = sys.argv[1:]
-json.dump({"partner_trust_domain": partner_td, "partner_address": addr, "partner_ca_file": ca,
-           "partner_export_key_pem": open(pub).read(), "listen_address": listen,
-           "gateway_cert_file": gw + "/cert.pem", "gateway_key_file": gw + "/key.pem",
-           "export_key_file": gw + "/export.key", "allow": [allow], "export": [export],
-           "refresh_seconds": 1, "max_export_age_seconds": 30}, open(out, "w"), indent=2)
-PY
-}
-
-start_gateway() { # SIDE
-  local s=$1 p=$WORK/$1/pki
-  "$GATEWAY_BIN" --listen-address "127.0.0.1:${GW_PORT[$s]}" \
-    --health-address "127.0.0.1:${GW_HEALTH[$s]}" --metrics-address "127.0.0.1:${GW_METRICS[$s]}" \
-    --tls-cert "$p/server/cert.pem" --tls-key "$p/server/key.pem" --tls-ca "$p/ca.pem" \
-    --trust-domain "${TD[$s]}" --redis-host 127.0.0.1 --redis-port "${REDIS_PORT[$s]}" \
-    --audit-key-file "$p/audit/audit.key" --federation-config "$WORK/$s/federation.json" \
-    >>"$WORK/gateway-$s.log" 2>&1 &
-  PID[gateway-$s]=$!
-  wait_health "127.0.0.1:${GW_HEALTH[$s]}" "concord-gateway $s" "gateway-$s"
-}
-
-admin() { # SIDE ARGS...
-  "$CTL" --agency-dir "$WORK/$1/pki/agencies/admin/ops" --server "127.0.0.1:${SERVER_PORT[$1]}" \
-    --timeout 5 --officer fault-test --justification "fault test: federation gateway kill -9" "${@:2}"
-}
 fed() { # SIDE ARGS...: as SIDE's magistrate, through SIDE's gateway
   "$CTL" --agency-dir "$WORK/$1/pki/agencies/${MAG[$1]}" --server "127.0.0.1:${GW_PORT[$1]}" "${@:2}"
 }
-
-# Both gateways hold a verified export of the other, bounded (30 s); prints the wait in ms.
+# Both gateways federated again (bounded, fed_wait_federated); prints the wait in ms.
 wait_federated() {
-  local start i
+  local start
   start=$(now_ms)
-  for ((i = 0; i < 120; i++)); do
-    fed a --timeout 2 federation status >/dev/null 2>&1 && fed b --timeout 2 federation status \
-      >/dev/null 2>&1 && { echo $(($(now_ms) - start)); return 0; }
-    sleep 0.25
-  done
-  die "the gateways are not federated after 30 s"
+  fed_wait_federated
+  echo $(($(now_ms) - start))
 }
-
-for s in "${SIDES[@]}"; do
-  start_redis "$s"
-  start_server "$s"
-  admin "$s" directory register --from-pki "$WORK/$s/pki/agencies/admin/ops" --jurisdiction BE \
-    --attribute directory_administrator=true --attribute audit_reviewer=true >/dev/null ||
-    die "registering admin/ops ($s) failed"
-  admin "$s" directory register --from-pki "$WORK/$s/pki/agencies/${MAG[$s]}" --jurisdiction BE \
-    --attribute magistrate_role=prosecutor >/dev/null || die "registering ${MAG[$s]} ($s) failed"
-  write_config "$s"
-done
-for s in "${SIDES[@]}"; do start_gateway "$s"; done
-wait_federated >/dev/null
 
 TO="spiffe://${TD[b]}/agency/${MAG[b]}"
 : >"$WORK/ok.txt"      # message_id marker of every send that returned OK
@@ -203,10 +77,10 @@ wait_ok() { # N: bounded (30 s)
   local i
   for ((i = 0; i < 300; i++)); do
     [ "$(ok_count)" -ge "$1" ] && return 0
-    kill -0 "$SENDER" 2>/dev/null || die "the sender ended before $1 OK sends"
+    kill -0 "$SENDER" 2>/dev/null || fed_die "the sender ended before $1 OK sends"
     sleep 0.1
   done
-  die "only $(ok_count) OK sends after 30 s (waiting for $1)"
+  fed_die "only $(ok_count) OK sends after 30 s (waiting for $1)"
 }
 
 # kill9 SIDE: SIGKILL mid-stream, the gateway stays down 1 s (sends fail meanwhile), is started
@@ -215,8 +89,8 @@ declare -a FIGURES=()
 kill9() {
   local s=$1 start down fed_ms
   start=$(now_ms)
-  kill -KILL "${PID[gateway-$s]}"
-  wait "${PID[gateway-$s]}" 2>/dev/null || true
+  kill -KILL "${FED_PID[gateway-$s]}"
+  wait "${FED_PID[gateway-$s]}" 2>/dev/null || true
   local before
   before=$(wc -l <"$WORK/failed.txt")
   local i
@@ -224,7 +98,7 @@ kill9() {
     [ "$(wc -l <"$WORK/failed.txt")" -gt "$before" ] && break
     sleep 0.1
   done
-  start_gateway "$s"
+  fed_start_gateway "$s"
   down=$(($(now_ms) - start))
   fed_ms=$(wait_federated)
   FIGURES+=("kill_$s:down=${down}ms,federated_again=${fed_ms}ms")
@@ -234,13 +108,13 @@ echo "== a stream of $MESSAGES sealed messages a.test -> b.test; the receiving g
 START=$(now_ms)
 sender &
 SENDER=$!
-PID[sender]=$SENDER
+FED_PID[sender]=$SENDER
 wait_ok $((MESSAGES / 4))
 kill9 b
 wait_ok $((MESSAGES / 2))
 kill9 a
-wait "$SENDER" || die "the sender failed"
-unset 'PID[sender]'
+wait "$SENDER" || fed_die "the sender failed"
+unset 'FED_PID[sender]'
 STREAM_MS=$(($(now_ms) - START))
 
 echo "== callers saw only UNAVAILABLE or DEADLINE_EXCEEDED, never a hang"
@@ -290,11 +164,11 @@ read -r VERDICT ITEMS EXTRA <<<"$CHECK" || true
 
 echo "== recovery without restarting anything else; both audit chains verify"
 for p in redis-a redis-b server-a server-b gateway-a gateway-b; do
-  kill -0 "${PID[$p]}" 2>/dev/null && pass || fail "$p is not running"
+  kill -0 "${FED_PID[$p]}" 2>/dev/null && pass || fail "$p is not running"
 done
 for s in "${SIDES[@]}"; do
   grep -c '"server.started"' "$WORK/server-$s.log" | grep -qx 1 && pass || fail "concord-server $s restarted"
-  out=$(admin "$s" audit verify 2>&1) && pass || fail "audit verify ($s): $out"
+  out=$(fed_admin "$s" audit verify 2>&1) && pass || fail "audit verify ($s): $out"
 done
 
 echo "FIGURES gateway_kill9 messages=$MESSAGES stream=${STREAM_MS}ms ${FIGURES[*]} failed_attempts=$FAILED max_failed_attempt=${MAX_FAILED_MS}ms inbox_items=$ITEMS duplicates_by_marker=$EXTRA codes=$(cut -d' ' -f1 "$WORK/failed.txt" | sort | uniq -c | awk '{printf "%s:%s,", $2, $1}')"

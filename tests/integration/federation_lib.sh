@@ -4,7 +4,9 @@
 # with its own CA (scripts/pki.sh), redis-server (the shipped ACL), concord-server and
 # concord-gateway on free loopback ports, federated with each other as scripts/federation.sh
 # does (a 1 s export refresh). Callers set CTL, SERVER_BIN, GATEWAY_BIN and PKI_SH, and MAG[a],
-# MAG[b] (the magistrate of each side that crosses). Every wait is bounded.
+# MAG[b] (the magistrate of each side that crosses), and may set FED_REDIS_AOF=yes (AOF, fsync
+# every second: what a kill -9 test needs). FAULT_KEEP=1 keeps the work directory. Every wait is
+# bounded.
 #
 #   fed_setup                  PKIs, Redis, servers, admin/ops and the magistrates registered,
 #                              federation configurations, both gateways; waits until federated
@@ -12,17 +14,20 @@
 #   fed_ctl RC WHAT SIDE ARGS  concordctl as SIDE's magistrate through SIDE's gateway; checks the
 #                              exit code; output in $OUT / $ERR
 #   fed_inbox_count SIDE       items in SIDE's magistrate's inbound box
+#   fed_start_gateway SIDE     (re)starts SIDE's gateway on its ports; FED_PID[gateway-SIDE]
+#   fed_wait_federated         until both gateways hold a verified export of the other
 
 SIDES=(a b)
 declare -A TD=([a]=a.test [b]=b.test)
 declare -A FED_PID=()
+FED_REDIS_AOF=${FED_REDIS_AOF:-no}
 declare -A REDIS_PORT_OF SERVER_PORT SERVER_HEALTH SERVER_METRICS GW_PORT GW_PARTNER GW_HEALTH GW_METRICS
 
 fed_cleanup() {
   local p
   for p in "${FED_PID[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [ -z "${FAULT_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
 
 fed_free_port() {
@@ -43,7 +48,7 @@ fed_start_redis() { # SIDE
   local s=$1 i
   mkdir -p "$WORK/$s/redis"
   redis-server --bind 127.0.0.1 --port "${REDIS_PORT_OF[$s]}" --dir "$WORK/$s/redis" --save "" \
-    --appendonly no --aclfile "$REDIS_ACL_FILE" >>"$WORK/redis-$s.log" 2>&1 &
+    --appendonly "$FED_REDIS_AOF" --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >>"$WORK/redis-$s.log" 2>&1 &
   FED_PID[redis-$s]=$!
   for ((i = 0; i < 100; i++)); do
     redis-cli -p "${REDIS_PORT_OF[$s]}" ping 2>/dev/null | grep -q PONG && return 0
