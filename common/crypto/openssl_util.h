@@ -65,7 +65,9 @@ inline const unsigned char* U8(std::string_view s) {
 }
 inline unsigned char* U8(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 
-/// Cryptographically secure random bytes (RAND_bytes); aborts if the DRBG fails.
+/// Cryptographically secure random bytes (OpenSSL's DRBG, RAND_bytes); aborts if the DRBG fails.
+/// Requests up to 128 bytes are served from a per-thread reserve drawn 1 KiB at a time (each byte
+/// handed out once and wiped; a forked child never reuses its parent's reserve).
 std::string SecureRandom(size_t n);
 
 /// Overwrites `s` with zeros (OPENSSL_cleanse, not optimised away) and clears it.
