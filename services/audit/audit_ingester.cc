@@ -246,6 +246,12 @@ void AuditIngester::Loop() {
       next_refresh = now + kBacklogRefresh;
     }
     lock.lock();
+    if (chained.ok() && *chained > 0 && options_.linger > absl::ZeroDuration()) {
+      // Busy: let the next batch gather for the linger. A wake-up meanwhile stays in wake_ and
+      // is served right after it; only Stop() ends the wait early.
+      cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.linger), [this] { return stop_; });
+      if (stop_ || wake_) continue;
+    }
     cv_.wait_for(lock, absl::ToChronoMilliseconds(poll), [this] { return stop_ || wake_; });
   }
 }
