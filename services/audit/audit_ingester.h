@@ -20,7 +20,7 @@
 // Latency: the worker thread (Start) wakes on Wake() (the audit module's subscriber calls it for
 // each message on concord:audit:intake, which every IntakeAuditSink publishes after an append)
 // and at least every poll_interval, so records reach the chain within milliseconds. Under load
-// the worker lingers: after a wake-up that chained records it waits `linger` (5 ms) before the
+// the worker lingers: after a wake-up that chained records it waits `linger` (20 ms) before the
 // next batch, so the records that arrive meanwhile share one read and one append (each batch
 // costs a fixed ~15-25 Redis commands however many records it carries). When idle (the previous
 // pass chained nothing) a wake-up is served at once, so an isolated record is not delayed. Readers
@@ -69,7 +69,7 @@ struct IngesterOptions {
   /// meanwhile are kept, not lost) so that it carries what arrived in between: fewer, larger
   /// batches under load. Zero: every wake-up is served at once. Not applied after a pass that
   /// chained nothing (idle), nor to IngestPending() called directly (read-your-writes).
-  absl::Duration linger = absl::Milliseconds(5);
+  absl::Duration linger = absl::Milliseconds(20);
 };
 
 class AuditIngester {

@@ -504,7 +504,10 @@ RedisMessageStore::SendCall RedisMessageStore::BuildSendCall(const AgencyId& cal
   }
   std::vector<std::string>& keys = call.keys;
   keys = {MsgKey(call.id), GoneKey(call.id), ExpiryKey(), InboxesKey(), PendingUploadsKey(sender)};
-  for (const quota::Charge& c : charges) keys.push_back(quota::BucketKey(kTag, c));
+  // The send and send-bytes buckets share one key: one HMGET and one HSET per Send (was two).
+  for (size_t i = 0; i < charges.size(); ++i) {
+    keys.push_back(quota::SharedBucketKey(kTag, charges));
+  }
   std::vector<std::string>& args = call.args;
   args = {call.id,
           sha_hex,

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/crypto/hash.h"
 #include "common/quota/quota_table.h"
+#include "common/quota/token_bucket.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/redis_fixture.h"
@@ -552,6 +553,41 @@ TEST_F(QuotaStoreTest, SendScriptChargesTheSendersBucket) {
   EXPECT_TRUE(dup->duplicate);
   // Every key, the buckets included, carries the {msg} tag.
   for (const std::string& key : server_->AllKeys()) EXPECT_EQ(redis::HashTag(key), "msg") << key;
+}
+
+// Test that Send's two buckets (send, send_bytes) share one key: the script reads and writes them
+// with ONE HMGET and ONE HSET (it was one of each per bucket: 2 + 2), and each still refuses on
+// its own, all or nothing: a send refused by its bytes consumes nothing from the count bucket.
+TEST_F(QuotaStoreTest, SendChargesBothBucketsWithOneReadAndOneWrite) {
+  // The smallest bytes bucket (4 MiB), refilling at 1 byte/s.
+  auto t = quota::QuotaTable::Defaults().WithOverrides("police.send_bytes=4194304/1");
+  ASSERT_TRUE(t.ok()) << t.status();
+  table_ = *t;
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-share-0001"), kNow).ok());  // warm-up
+  auto before = CommandCalls(*admin);
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-share-0002"), kNow).ok());
+  const auto calls = CallsBetween(before, CommandCalls(*admin));
+  // HMGET: the message's idempotency check and the one quota key; HSET: the message and the key.
+  EXPECT_EQ(calls.at("hmget"), 2);
+  EXPECT_EQ(calls.at("hset"), 2);
+  const std::string key = quota::BucketKey("msg", quota::Quota::kSend, kPolice);
+  auto fields = admin->Command({"HMGET", key, "t", "t2"});
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  ASSERT_EQ(fields->elements.size(), 2u);
+  const double count_left = std::stod(fields->elements[0].str);
+  EXPECT_NEAR(count_left, table_.Bucket(AgencyType::kPolice, quota::Quota::kSend).burst - 2, 0.5);
+  EXPECT_FALSE(fields->elements[1].is_nil());
+  // Once the bytes bucket (t2) holds less than an envelope, a Send is refused by its bytes, and the
+  // count bucket is untouched.
+  ASSERT_TRUE(admin->Command({"HSET", key, "t2", "100"}).ok());
+  const auto refused = store_->Send(kPolice, MakeEnvelope("message-share-0003"), kNow);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_EQ(ReasonMetadataOf(refused.status()).at("limit"), "send_bytes");
+  auto after = admin->Command({"HGET", key, "t"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NEAR(std::stod(after->str), count_left, 0.5);
+  EXPECT_EQ(store_->Get("message-share-0003").status().code(), absl::StatusCode::kNotFound);
 }
 
 // Test the pending uploads cap (the next upload is refused; aborting or sending frees a slot),
