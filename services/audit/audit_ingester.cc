@@ -112,6 +112,10 @@ StatusOr<uint64_t> AuditIngester::IngestPending() {
     // wake-up, and the worker runs again.
     if (*chained < options_.batch) break;
   }
+  // A pass that chained something is followed by another (the worker's, after its linger): an
+  // entry appended to a non-empty intake after this pass read it published no wake-up
+  // (IntakeAuditSink), and this follow-up reads it.
+  if (total > 0) Wake();
   return total;
 }
 

@@ -23,7 +23,11 @@
 // the worker lingers: after a wake-up that chained records it waits `linger` (20 ms) before the
 // next batch, so the records that arrive meanwhile share one read and one append (each batch
 // costs a fixed ~15-25 Redis commands however many records it carries). When idle (the previous
-// pass chained nothing) a wake-up is served at once, so an isolated record is not delayed. Readers
+// pass chained nothing) a wake-up is served at once, so an isolated record is not delayed. Every
+// IngestPending that chained something (the worker's or a reader's) wakes the worker for a
+// follow-up pass: the sinks publish a wake-up only when they append to an EMPTY intake, so an
+// entry appended to a non-empty intake right after a pass read it is found by that follow-up
+// (within the linger, not the poll interval). Readers
 // that must see everything already answered (Audit Query/Verify: read-your-writes) call
 // IngestPending() first.
 //

@@ -386,6 +386,35 @@ TEST_F(AuditIngesterTest, UnderLoadWakeUpsShareOneBatchAfterTheLinger) {
   EXPECT_TRUE(Verifies());
 }
 
+// Test that an entry appended to a non-empty intake (its sink publishes no wake-up) is chained by
+// the follow-up pass that comes after every pass that chained something, within the linger and
+// not after the poll interval (ten minutes here).
+TEST_F(AuditIngesterTest, AnEntryAppendedWithoutAWakeUpIsChainedByTheFollowUpPass) {
+  IngesterOptions options = Options(/*poll=*/absl::Minutes(10));
+  options.linger = absl::Seconds(2);  // the second entry is appended well within it
+  AuditIngester worker(*store_, key_, clock_, nullptr, options);
+  auto wait_for_head = [&](uint64_t want) {
+    const absl::Time start = absl::Now();
+    uint64_t head = 0;
+    while (absl::Now() - start < absl::Seconds(10)) {
+      head = store_->GetHead()->seq;
+      if (head >= want) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return head;
+  };
+  // An entry left in the intake: the worker's first pass chains it and then wakes itself.
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("first")).ok());
+  worker.Start();
+  ASSERT_EQ(wait_for_head(1), 1u);
+  // No Wake() for this one (the intake may still hold the first, or be empty: either way the
+  // follow-up pass reads it).
+  ASSERT_TRUE(sinks_["referrals"]->Append(Event("second")).ok());
+  EXPECT_EQ(wait_for_head(2), 2u);
+  worker.Stop();
+  EXPECT_TRUE(Verifies());
+}
+
 TEST_F(AuditIngesterTest, BacklogGaugeShowsWhatWaits) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(sinks_["messaging"]->Append(Event("w")).ok());
   ingester_->RefreshBacklog();
