@@ -13,8 +13,9 @@
 //   concord:{audit}:checkpoint-index      ZSET  member = score = seq of each checkpoint
 //   concord:{audit}:intake:<workload>     LIST  intake entries (below) a workload appended and
 //                                               the audit service has not chained yet
-// Channel concord:audit:intake: a workload publishes after appending to its intake, to wake the
-// audit service's ingester (a hint only: the ingester also polls).
+// Channel concord:audit:intake: a workload publishes after an append that found its intake empty,
+// to wake the audit service's ingester (a hint only: the ingester makes a follow-up pass after
+// every pass that chained records, and polls).
 //
 // Only the audit workload's Redis user may write the chain keys; every other workload may only
 // RPUSH to its own intake list (deploy/redis-users.acl): it can add records, never change or

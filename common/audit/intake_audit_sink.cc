@@ -94,10 +94,18 @@ void IntakeAuditSink::StoreBatch(const std::vector<Pending*>& input) {
   auto fail = [&batch](const Status& status) {
     for (Pending* p : batch) p->result = status;
   };
-  // One round trip: the append, then the ingester's wake-up (whose outcome does not matter:
-  // the ingester polls as well).
-  fail(BatchStatus(redis_.Pipeline({rpush, {"PUBLISH", std::string(kIntakeChannel), ""}}),
-                   batch.size()));
+  // One round trip: the append. The ingester's wake-up only when the intake was empty before
+  // it (see the header; its outcome does not matter: the ingester polls as well).
+  auto replies = redis_.Pipeline({rpush});
+  fail(BatchStatus(replies, batch.size()));
+  if (WasEmpty(replies, batch.size())) {
+    (void)redis_.Command({"PUBLISH", std::string(kIntakeChannel), ""});
+  }
+}
+
+bool IntakeAuditSink::WasEmpty(const StatusOr<std::vector<redis::Reply>>& replies, size_t entries) {
+  return replies.ok() && !replies->empty() && (*replies)[0].type == redis::Reply::Type::kInteger &&
+         (*replies)[0].integer == static_cast<int64_t>(entries);
 }
 
 Status IntakeAuditSink::BatchStatus(const StatusOr<std::vector<redis::Reply>>& replies,
@@ -155,9 +163,13 @@ void IntakeAuditSink::WriteAsyncBatch(std::vector<AsyncPending> batch) {
     // second sends the next batch: the callback when this call has returned, else this loop (so
     // an outage does not recurse).
     auto phase = std::make_shared<std::atomic<int>>(0);  // 1: replied first, 2: returned first
-    async_->Pipeline({std::move(rpush), {"PUBLISH", std::string(kIntakeChannel), ""}},
+    async_->Pipeline({std::move(rpush)},
                      [this, dones, phase](StatusOr<std::vector<redis::Reply>> replies) {
                        const Status status = BatchStatus(replies, dones->size());
+                       if (WasEmpty(replies, dones->size())) {
+                         async_->Command({"PUBLISH", std::string(kIntakeChannel), ""},
+                                         [](StatusOr<redis::Reply>) {});
+                       }
                        int expected = 0;
                        if (!phase->compare_exchange_strong(expected, 1)) {
                          // The next batch leaves before this one's callers are answered.

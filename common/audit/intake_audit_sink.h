@@ -16,17 +16,23 @@
 // which Redis ACLs cannot forbid, so an XADD-only user could still delete pending entries.)
 //
 // Group commit: concurrent Append calls queue; one caller (the leader) seals everything queued
-// (up to kMaxBatch entries) and sends ONE pipeline, `RPUSH intake e1 ... en` + `PUBLISH
-// concord:audit:intake ""` (the ingester's wake-up; a hint only), so N concurrent audited RPCs
+// (up to kMaxBatch entries) and sends ONE `RPUSH intake e1 ... en`, so N concurrent audited RPCs
 // cost one Redis round trip. Each caller returns once its own entries are stored (or failed), in
 // queue order.
+//
+// Wake-up: `PUBLISH concord:audit:intake ""` (a hint only) follows an RPUSH only when it found
+// the intake empty (its reply equals the entries pushed). An intake that already held entries
+// has a pass of the ingester coming that will read them, and that pass or the follow-up pass the
+// ingester makes after every pass that chained something (services/audit/audit_ingester.h) reads
+// these too. Under load the intake is rarely empty, so the PUBLISH (once per batch before) is
+// mostly gone.
 //
 //   audit::IntakeAuditSink sink(*redis, *std::move(key), SystemClock::Get(), "messaging");
 //   CONCORD_RETURN_IF_ERROR(sink.Append(event));
 //
 // Asynchronous appends (AppendAsync, when the sink has an AsyncRedisClient): the event is sealed on
 // the calling thread and queued; when no asynchronous write is in flight the queue (up to
-// kMaxBatch entries) leaves at once as the same RPUSH + PUBLISH pipeline, and each reply sends the
+// kMaxBatch entries) leaves at once as the same RPUSH (and wake-up), and each reply sends the
 // next batch of what queued meanwhile, from the client's I/O thread. So concurrent asynchronous
 // appends still cost one round trip per batch, and no thread waits for any of them. The two
 // paths write the same intake; entries of one path keep their order.
@@ -91,8 +97,10 @@ class IntakeAuditSink final : public AuditSink {
   // Takes the next asynchronous batch (up to kMaxBatch); clears async_in_flight_ when empty.
   std::vector<AsyncPending> TakeAsyncBatch();
   void WriteAsyncBatch(std::vector<AsyncPending> batch);
-  // The status of a batch from the replies of its RPUSH + PUBLISH pipeline.
+  // The status of a batch from the reply of its RPUSH.
   static Status BatchStatus(const StatusOr<std::vector<redis::Reply>>& replies, size_t entries);
+  // Whether the RPUSH of `entries` found the intake empty (its new length is `entries`).
+  static bool WasEmpty(const StatusOr<std::vector<redis::Reply>>& replies, size_t entries);
 
   redis::RedisClient& redis_;
   redis::AsyncRedisClient* const async_;

@@ -26,6 +26,14 @@
 // bucket without `x` (written before it existed) gets its PEXPIRE on its next charge. Several
 // buckets are charged all or none: a call refused by one bucket consumes nothing from the others.
 //
+// Shared key: charges declared on the SAME key (consecutive in KEYS; SharedBucketKey) keep their
+// buckets in one hash, read with one HMGET and written with one HSET (two commands for the call,
+// not two per charge). The first charge's bucket is {t, ts} as above; the j-th's (j >= 2) is
+// {t<j>, ts<j>}; `x` is the key's expiry, the largest refill time of its buckets + 1 s, set as
+// above whenever one of them needs it. A shared key must always be charged with the same quotas
+// in the same order. Its first bucket reads a key written before the sharing (the same fields);
+// the others start full.
+//
 // Lua functions defined by the fragment (locals of the script):
 //   concord_now_ms()                         Redis time in milliseconds
 //   concord_charges(first_key, first_arg, n) the n charges declared at KEYS[first_key..] and
@@ -81,32 +89,65 @@ local function concord_charges(first_key, first_arg, n)
   end
   return out
 end
-local function concord_bucket_level(key, burst, rate, now)
-  local h = redis.call('HMGET', key, 't', 'ts', 'x')
-  local tokens, ts, x = tonumber(h[1]), tonumber(h[2]), tonumber(h[3]) or 0
-  if not tokens or not ts then return burst, 0 end
-  if now > ts then tokens = tokens + (now - ts) * rate / 1000 end
-  if tokens > burst then tokens = burst end
-  return tokens, x
-end
 local function concord_charge(charges)
   local now = concord_now_ms()
-  local left, expiry = {}, {}
+  -- Charges declared on the same key share its hash: one HMGET and one HSET per key.
+  local order, slots = {}, {}
   for i, c in ipairs(charges) do
-    local level, x = concord_bucket_level(c[1], c[2], c[3], now)
-    if level < c[4] then return {i, math.ceil((c[4] - level) * 1000 / c[3])} end
-    left[i] = level - c[4]
-    expiry[i] = x
-  end
-  for i, c in ipairs(charges) do
-    local full_at = now + math.ceil((c[2] - left[i]) * 1000 / c[3]) + 1000
-    if expiry[i] >= full_at then
-      redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now)
-    else
-      local ttl = math.ceil(c[2] * 1000 / c[3]) + 1000
-      redis.call('HSET', c[1], 't', tostring(left[i]), 'ts', now, 'x', now + ttl)
-      redis.call('PEXPIRE', c[1], ttl)
+    local s = slots[c[1]]
+    if not s then
+      s = {}
+      slots[c[1]] = s
+      order[#order + 1] = c[1]
     end
+    s[#s + 1] = i
+  end
+  local left, expiry = {}, {}
+  for _, key in ipairs(order) do
+    local s = slots[key]
+    local fields = {}
+    for j = 1, #s do
+      local suffix = j == 1 and '' or tostring(j)
+      fields[#fields + 1] = 't' .. suffix
+      fields[#fields + 1] = 'ts' .. suffix
+    end
+    fields[#fields + 1] = 'x'
+    local h = redis.call('HMGET', key, unpack(fields))
+    expiry[key] = tonumber(h[#h]) or 0
+    for j, i in ipairs(s) do
+      local c = charges[i]
+      local tokens, ts = tonumber(h[2 * j - 1]), tonumber(h[2 * j])
+      local level = c[2]
+      if tokens and ts then
+        level = tokens
+        if now > ts then level = level + (now - ts) * c[3] / 1000 end
+        if level > c[2] then level = c[2] end
+      end
+      if level < c[4] then return {i, math.ceil((c[4] - level) * 1000 / c[3])} end
+      left[i] = level - c[4]
+    end
+  end
+  for _, key in ipairs(order) do
+    local s = slots[key]
+    local set, extend, ttl = {}, false, 0
+    for j, i in ipairs(s) do
+      local c = charges[i]
+      local suffix = j == 1 and '' or tostring(j)
+      set[#set + 1] = 't' .. suffix
+      set[#set + 1] = tostring(left[i])
+      set[#set + 1] = 'ts' .. suffix
+      set[#set + 1] = now
+      if expiry[key] < now + math.ceil((c[2] - left[i]) * 1000 / c[3]) + 1000 then
+        extend = true
+      end
+      ttl = math.max(ttl, math.ceil(c[2] * 1000 / c[3]) + 1000)
+    end
+    if extend then
+      set[#set + 1] = 'x'
+      set[#set + 1] = now + ttl
+    end
+    redis.call('HSET', key, unpack(set))
+    if extend then redis.call('PEXPIRE', key, ttl) end
   end
   return 0
 end
@@ -121,6 +162,14 @@ end
 std::string BucketKey(std::string_view tag, Quota quota, const AgencyId& agency);
 inline std::string BucketKey(std::string_view tag, const Charge& charge) {
   return BucketKey(tag, charge.quota, charge.agency);
+}
+
+/// The one key under which all of `charges` keep their buckets (the first charge's BucketKey):
+/// declare it once per charge, so the script reads and writes them with one HMGET and one HSET.
+/// `charges` must not be empty, and the key must always be charged with the same quotas in the
+/// same order.
+inline std::string SharedBucketKey(std::string_view tag, const std::vector<Charge>& charges) {
+  return BucketKey(tag, charges.front());
 }
 
 /// Appends burst, refill per second and cost (3 ARGV) of `charge`.

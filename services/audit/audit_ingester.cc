@@ -112,6 +112,10 @@ StatusOr<uint64_t> AuditIngester::IngestPending() {
     // wake-up, and the worker runs again.
     if (*chained < options_.batch) break;
   }
+  // A pass that chained something is followed by another (the worker's, after its linger): an
+  // entry appended to a non-empty intake after this pass read it published no wake-up
+  // (IntakeAuditSink), and this follow-up reads it.
+  if (total > 0) Wake();
   return total;
 }
 
@@ -246,6 +250,12 @@ void AuditIngester::Loop() {
       next_refresh = now + kBacklogRefresh;
     }
     lock.lock();
+    if (chained.ok() && *chained > 0 && options_.linger > absl::ZeroDuration()) {
+      // Busy: let the next batch gather for the linger. A wake-up meanwhile stays in wake_ and
+      // is served right after it; only Stop() ends the wait early.
+      cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.linger), [this] { return stop_; });
+      if (stop_ || wake_) continue;
+    }
     cv_.wait_for(lock, absl::ToChronoMilliseconds(poll), [this] { return stop_ || wake_; });
   }
 }

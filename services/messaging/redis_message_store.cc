@@ -91,14 +91,17 @@ end
 local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
 local rkeys = {}
 for i = 1, n do rkeys[i] = ARGV[ab + i] end
--- One SMISMEMBER for every recipient; SADD (and the consumer group) only for a new inbox.
-local known = n > 0 and redis.call('SMISMEMBER', KEYS[4], unpack(rkeys)) or {}
+-- XADD NOMKSTREAM appends to an existing inbox only: a known inbox costs its XADD alone (was one
+-- SMISMEMBER for every recipient too). A new inbox (nil) is registered in the known inboxes, gets
+-- its consumer group, and then the entry. (Deliver registers the inboxes it creates itself.)
 for i = 1, n do
   local rkey, inbox = rkeys[i], KEYS[kb + i]
-  if known[i] == 0 and redis.call('SADD', KEYS[4], rkey) == 1 then
+  local eid = redis.call('XADD', inbox, 'NOMKSTREAM', '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
+  if not eid then
+    redis.call('SADD', KEYS[4], rkey)
     redis.pcall('XGROUP', 'CREATE', inbox, ARGV[10], '0', 'MKSTREAM')
+    eid = redis.call('XADD', inbox, '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
   end
-  local eid = redis.call('XADD', inbox, '*', 'm', id, 't', ARGV[6], 'k', ARGV[7])
   fields[#fields + 1] = 'e:' .. rkey
   fields[#fields + 1] = eid
 end
@@ -504,7 +507,10 @@ RedisMessageStore::SendCall RedisMessageStore::BuildSendCall(const AgencyId& cal
   }
   std::vector<std::string>& keys = call.keys;
   keys = {MsgKey(call.id), GoneKey(call.id), ExpiryKey(), InboxesKey(), PendingUploadsKey(sender)};
-  for (const quota::Charge& c : charges) keys.push_back(quota::BucketKey(kTag, c));
+  // The send and send-bytes buckets share one key: one HMGET and one HSET per Send (was two).
+  for (size_t i = 0; i < charges.size(); ++i) {
+    keys.push_back(quota::SharedBucketKey(kTag, charges));
+  }
   std::vector<std::string>& args = call.args;
   args = {call.id,
           sha_hex,
@@ -629,10 +635,17 @@ StatusOr<StoredMessage> RedisMessageStore::Get(const std::string& message_id) {
   return ParseStored(r.elements[0], r.elements[1], r.elements[2]);
 }
 
-Status RedisMessageStore::EnsureGroup(const std::string& inbox) {
-  auto r = redis_.Command({"XGROUP", "CREATE", inbox, std::string(kGroup), "0", "MKSTREAM"});
-  if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string_view::npos) {
-    return r.status();
+Status RedisMessageStore::EnsureGroup(const std::string& rkey) {
+  // The inbox may be created here (MKSTREAM): it joins the known inboxes as well, since Send
+  // registers only the inboxes it creates (its XADD NOMKSTREAM finds this one).
+  CONCORD_ASSIGN_OR_RETURN(
+      std::vector<redis::Reply> replies,
+      redis_.Pipeline({{"XGROUP", "CREATE", InboxKey(rkey), std::string(kGroup), "0", "MKSTREAM"},
+                       {"SADD", InboxesKey(), rkey}}));
+  for (const redis::Reply& r : replies) {
+    if (r.is_error() && r.str.find("BUSYGROUP") == std::string::npos) {
+      return absl::InternalError(absl::StrCat("redis: ", r.str));
+    }
   }
   return absl::OkStatus();
 }
@@ -666,7 +679,7 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(
     auto r = redis_.Command({"XREADGROUP", "GROUP", std::string(kGroup), terminal, "COUNT", count,
                              "STREAMS", inbox, from});
     if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
-      CONCORD_RETURN_IF_ERROR(EnsureGroup(inbox));
+      CONCORD_RETURN_IF_ERROR(EnsureGroup(recipient.Key()));
       r = redis_.Command({"XREADGROUP", "GROUP", std::string(kGroup), terminal, "COUNT", count,
                           "STREAMS", inbox, from});
     }
@@ -751,7 +764,7 @@ Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& r
                                          redis::Key(kTag, "m:"), absl::StrCat(max_bytes)};
   auto r = redis_.Eval(ReadNewScript(), keys, args);
   if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
-    CONCORD_RETURN_IF_ERROR(EnsureGroup(inbox));
+    CONCORD_RETURN_IF_ERROR(EnsureGroup(rkey));
     r = redis_.Eval(ReadNewScript(), keys, args);
   }
   if (!r.ok()) return r.status();

@@ -115,7 +115,8 @@ class RedisMessageStore final : public MessageStore {
   // deliveries.
   Status ReadNew(const std::string& inbox, const std::string& rkey, const std::string& terminal,
                  size_t count, size_t max_bytes, std::vector<InboxDelivery>& out);
-  Status EnsureGroup(const std::string& inbox);
+  // Creates `rkey`'s inbox and consumer group if missing, and registers it in the known inboxes.
+  Status EnsureGroup(const std::string& rkey);
   // Whether Deliver should run XAUTOCLAIM now (throttled per inbox and terminal).
   bool ClaimDue(const std::string& inbox, const std::string& terminal,
                 absl::Duration visibility_timeout, bool new_stream);

@@ -1220,7 +1220,7 @@ int RunMessaging(Options o) {
     std::cout << "redis: " << Fmt(redis_us_per_send, 1) << " us cpu/send, "
               << Fmt(redis_cmds_per_send, 1) << " commands/send (" << Fmt(redis_evals_per_send, 2)
               << " script calls/send)\n";
-    // The largest items, per send.
+    // Every command, largest first, per send.
     std::vector<std::pair<int64_t, std::string>> items;
     for (const auto& [name, n] : redis1.by_command) {
       auto before = redis0.by_command.find(name);
@@ -1229,7 +1229,7 @@ int RunMessaging(Options o) {
     }
     std::sort(items.rbegin(), items.rend());
     std::cout << "redis: commands/send by command:";
-    for (size_t i = 0; i < items.size() && i < 12; ++i) {
+    for (size_t i = 0; i < items.size() && i < 32; ++i) {
       std::cout << " " << items[i].second << "="
                 << Fmt(static_cast<double>(items[i].first) / sends, 2);
     }

@@ -143,6 +143,57 @@ TEST_F(TokenBucketTest, ABusyBucketIsNotReExpiredOnEveryCharge) {
   EXPECT_LE(Tokens(count), 1000);
 }
 
+// Test that charges declared on one shared key keep separate buckets in its hash ({t, ts},
+// {t2, ts2}, one x), cost one HMGET and one HSET per call together (separate keys: one of each
+// per bucket), refuse each on its own and all or nothing, and that the key lives as long as the
+// slowest of its buckets takes to refill.
+TEST_F(TokenBucketTest, ChargesOnASharedKeyCostOneReadAndOneWrite) {
+  const quota::Charge count{Quota::kSend, police_, {5, 1}, 1};             // refills in 5 s
+  const quota::Charge bytes{Quota::kSendBytes, police_, {1000, 50}, 400};  // refills in 20 s
+  const std::string key = SharedBucketKey("msg", {count, bytes});
+  EXPECT_EQ(key, BucketKey("msg", count));
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto calls = [&](const std::string& name) -> int64_t {
+    auto r = admin->Command({"INFO", "commandstats"});
+    if (!r.ok()) return -1;
+    const std::string prefix = "cmdstat_" + name + ":calls=";
+    const size_t at = r->str.find(prefix);
+    return at == std::string::npos ? 0 : std::stoll(r->str.substr(at + prefix.size()));
+  };
+  auto charge = [&](int64_t* wait = nullptr) -> int64_t {
+    std::vector<std::string> args;
+    AppendChargeArgs(count, args);
+    AppendChargeArgs(bytes, args);
+    auto r = redis_->Eval(ChargeScript(), {key, key}, args);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->type == redis::Reply::Type::kInteger) return r.ok() ? r->integer : -1;
+    if (wait != nullptr) *wait = r->elements[1].integer;
+    return r->elements[0].integer;
+  };
+  const int64_t hmget = calls("hmget"), hset = calls("hset");
+  ASSERT_EQ(charge(), 0);
+  ASSERT_EQ(charge(), 0);
+  EXPECT_EQ(calls("hmget") - hmget, 2);
+  EXPECT_EQ(calls("hset") - hset, 2);
+  // 200 bytes left: the third is refused by the bytes bucket (index 2), and the count bucket
+  // keeps its 3 tokens (all or nothing).
+  int64_t wait = 0;
+  EXPECT_EQ(charge(&wait), 2);
+  EXPECT_GT(wait, 1000);  // 200 bytes at 50/s: about 4 s
+  auto h = redis_->Command({"HMGET", key, "t", "t2", "ts", "ts2", "x"});
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->elements.size(), 5u);
+  EXPECT_GE(std::stod(h->elements[0].str), 3 - 0.01);
+  EXPECT_LT(std::stod(h->elements[0].str), 3.5);
+  EXPECT_NEAR(std::stod(h->elements[1].str), 200, 50);
+  for (const redis::Reply& e : h->elements) EXPECT_FALSE(e.is_nil());
+  // The key outlives the slower bucket's refill (20 s + 1 s), not only the faster one's.
+  auto ttl = redis_->Command({"PTTL", key});
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_GT(ttl->integer, 15000);
+  EXPECT_LE(ttl->integer, 21000);
+}
+
 // Test that bucket keys carry the store's hash tag and name the quota and the agency.
 TEST_F(TokenBucketTest, KeysCarryTheStoreHashTag) {
   const std::string key = BucketKey("ref", Quota::kDraft, police_);

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/crypto/hash.h"
 #include "common/quota/quota_table.h"
+#include "common/quota/token_bucket.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/redis_fixture.h"
@@ -138,9 +139,10 @@ TEST_F(RedisMessageStoreTest, SendStoresOnceAndReachesEveryInbox) {
 
 // Test that a Send costs a fixed number of Redis commands plus one per recipient (XADD): the
 // stored fields and every inbox's entry id are one HSET (it was one more HSET per recipient), and
-// one SMISMEMBER checks every recipient's inbox is known (it was one SADD per recipient; 12
-// commands for 3 recipients before, 15 before that). Counts are deterministic (INFO commandstats;
-// Redis 7 counts the commands a script runs as well as the EVALSHA).
+// an XADD NOMKSTREAM finds a known inbox by itself (it was one SMISMEMBER more per Send, before
+// that one SADD per recipient; 10 commands for 3 recipients before, 12 and 15 before that). Counts
+// are deterministic (INFO commandstats; Redis 7 counts the commands a script runs as well as the
+// EVALSHA).
 TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient) {
   const AgencyId other = Agency(AgencyType::kSocialInspection, "sis-1");
   const std::vector<AgencyId> recipients = {kPayoke, kMagistrate, other};
@@ -152,7 +154,7 @@ TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient
   auto first = CallsBetween(before, CommandCalls(*admin));
   EXPECT_EQ(first["sadd"], 3);
   EXPECT_EQ(first["xgroup|create"], 3);
-  EXPECT_EQ(first["smismember"], 1);
+  EXPECT_EQ(first["smismember"], 0);
   constexpr int kSends = 10;
   before = CommandCalls(*admin);
   for (int i = 0; i < kSends; ++i) {
@@ -161,8 +163,9 @@ TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient
     ASSERT_TRUE(sent.ok()) << sent.status();
   }
   const auto calls = CallsBetween(before, CommandCalls(*admin));
-  // EVALSHA, HMGET, GET, SMISMEMBER, 3 x XADD, HSET, ZADD, PUBLISH.
-  EXPECT_EQ(Total(calls), kSends * 10) << Total(calls) << " commands for " << kSends << " sends";
+  // EVALSHA, HMGET, GET, 3 x XADD, HSET, ZADD, PUBLISH.
+  EXPECT_EQ(Total(calls), kSends * 9) << Total(calls) << " commands for " << kSends << " sends";
+  EXPECT_EQ(calls.count("smismember"), 0u);
   EXPECT_EQ(calls.count("sadd"), 0u);
   auto got = store_->Get("message-count-1000");
   ASSERT_TRUE(got.ok()) << got.status();
@@ -170,6 +173,30 @@ TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient
   auto known = admin->Command({"SCARD", redis::Key("msg", "inboxes")});
   ASSERT_TRUE(known.ok()) << known.status();
   EXPECT_EQ(known->integer, 3);
+}
+
+// Test that an inbox is known (the backlog counts it) whoever creates it: a Send to a new inbox
+// registers it; an inbox created by a Subscribe before any message (Deliver's consumer group,
+// MKSTREAM) is registered there, since a later Send's XADD NOMKSTREAM finds it and adds nothing.
+TEST_F(RedisMessageStoreTest, AnInboxIsKnownWhetherASendOrADeliveryCreatedIt) {
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto known = [&](const AgencyId& a) {
+    auto r = admin->Command({"SISMEMBER", redis::Key("msg", "inboxes"), a.Key()});
+    return r.ok() && r->integer == 1;
+  };
+  auto idle = store_->Deliver(kMagistrate, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_TRUE(known(kMagistrate));
+  EXPECT_FALSE(known(kPayoke));
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-known-0001"), kNow).ok());
+  EXPECT_TRUE(known(kPayoke));
+  EXPECT_FALSE(known(kPolice));
+  auto backlog = store_->Backlog();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  EXPECT_EQ(*backlog, 2);  // one message waiting in each of the two inboxes
+  auto d = store_->Deliver(kMagistrate, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(Ids(*d), ElementsAre("message-known-0001"));
 }
 
 // Test that reading N new deliveries costs one round trip (one EVALSHA) and 3 + N commands
@@ -552,6 +579,41 @@ TEST_F(QuotaStoreTest, SendScriptChargesTheSendersBucket) {
   EXPECT_TRUE(dup->duplicate);
   // Every key, the buckets included, carries the {msg} tag.
   for (const std::string& key : server_->AllKeys()) EXPECT_EQ(redis::HashTag(key), "msg") << key;
+}
+
+// Test that Send's two buckets (send, send_bytes) share one key: the script reads and writes them
+// with ONE HMGET and ONE HSET (it was one of each per bucket: 2 + 2), and each still refuses on
+// its own, all or nothing: a send refused by its bytes consumes nothing from the count bucket.
+TEST_F(QuotaStoreTest, SendChargesBothBucketsWithOneReadAndOneWrite) {
+  // The smallest bytes bucket (4 MiB), refilling at 1 byte/s.
+  auto t = quota::QuotaTable::Defaults().WithOverrides("police.send_bytes=4194304/1");
+  ASSERT_TRUE(t.ok()) << t.status();
+  table_ = *t;
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-share-0001"), kNow).ok());  // warm-up
+  auto before = CommandCalls(*admin);
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-share-0002"), kNow).ok());
+  const auto calls = CallsBetween(before, CommandCalls(*admin));
+  // HMGET: the message's idempotency check and the one quota key; HSET: the message and the key.
+  EXPECT_EQ(calls.at("hmget"), 2);
+  EXPECT_EQ(calls.at("hset"), 2);
+  const std::string key = quota::BucketKey("msg", quota::Quota::kSend, kPolice);
+  auto fields = admin->Command({"HMGET", key, "t", "t2"});
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  ASSERT_EQ(fields->elements.size(), 2u);
+  const double count_left = std::stod(fields->elements[0].str);
+  EXPECT_NEAR(count_left, table_.Bucket(AgencyType::kPolice, quota::Quota::kSend).burst - 2, 0.5);
+  EXPECT_FALSE(fields->elements[1].is_nil());
+  // Once the bytes bucket (t2) holds less than an envelope, a Send is refused by its bytes, and the
+  // count bucket is untouched.
+  ASSERT_TRUE(admin->Command({"HSET", key, "t2", "100"}).ok());
+  const auto refused = store_->Send(kPolice, MakeEnvelope("message-share-0003"), kNow);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_EQ(ReasonMetadataOf(refused.status()).at("limit"), "send_bytes");
+  auto after = admin->Command({"HGET", key, "t"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NEAR(std::stod(after->str), count_left, 0.5);
+  EXPECT_EQ(store_->Get("message-share-0003").status().code(), absl::StatusCode::kNotFound);
 }
 
 // Test the pending uploads cap (the next upload is refused; aborting or sending frees a slot),
