@@ -16,6 +16,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -145,6 +147,52 @@ class Stream {
   std::vector<v1::Delivery> received_;
   grpc::Status status_;
   bool ended_ = false;
+};
+
+int ThreadsOfThisProcess() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// A callback-API client stream: no thread of its own either.
+class AsyncStream final : public grpc::ClientReadReactor<v1::Delivery> {
+ public:
+  AsyncStream(v1::Messaging::Stub* stub, const std::string& terminal, std::atomic<int>& received)
+      : received_(received) {
+    ctx_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+    req_.set_terminal_id(terminal);
+    stub->async()->Subscribe(&ctx_, &req_, this);
+    StartRead(&delivery_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    received_.fetch_add(1);
+    StartRead(&delivery_);
+  }
+  void OnDone(const grpc::Status&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  void Cancel() { ctx_.TryCancel(); }
+  bool WaitDone(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return done_; });
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  v1::SubscribeRequest req_;
+  v1::Delivery delivery_;
+  std::atomic<int>& received_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
 };
 
 class SubscribeReactorTest : public ::testing::Test {
@@ -310,6 +358,49 @@ TEST_F(SubscribeReactorTest, ManyStreamsOfSeveralAgenciesGetEveryMessageOncePerA
   }
   EXPECT_GE(records, agencies.size());
   EXPECT_LE(records, agencies.size() * total);
+}
+
+// Test that open Subscribe streams hold no server thread each (the synchronous handler held one
+// per stream, waiting: 100 streams were 100 threads), and that one message to twenty agencies
+// reaches one of the five terminals of each.
+TEST_F(SubscribeReactorTest, OpenStreamsHoldNoThreadEach) {
+  constexpr int kAgencies = 20;
+  constexpr int kPerAgency = 5;
+  std::vector<AgencyId> agencies;
+  std::vector<std::unique_ptr<v1::Messaging::Stub>> stubs;
+  for (int i = 0; i < kAgencies; ++i) {
+    agencies.push_back(Agency(AgencyType::kPolice, absl::StrCat("pz-scale-", i)));
+    stubs.push_back(v1::Messaging::NewStub(Channel(agencies.back())));
+  }
+  // Connections established (and gRPC's own pools started) before counting.
+  {
+    std::atomic<int> warm_received{0};
+    std::vector<std::unique_ptr<AsyncStream>> warm;
+    for (auto& stub : stubs)
+      warm.push_back(std::make_unique<AsyncStream>(stub.get(), "warm", warm_received));
+    ASSERT_TRUE(WaitForOpenStreams(kAgencies));
+    for (auto& s : warm) s->Cancel();
+    for (auto& s : warm) EXPECT_TRUE(s->WaitDone(absl::Seconds(10)));
+    ASSERT_TRUE(WaitForOpenStreams(0));
+  }
+  const int before = ThreadsOfThisProcess();
+  std::atomic<int> received{0};
+  std::vector<std::unique_ptr<AsyncStream>> streams;
+  for (int i = 0; i < kAgencies * kPerAgency; ++i) {
+    streams.push_back(std::make_unique<AsyncStream>(
+        stubs[i % kAgencies].get(), absl::StrCat("desk-", i / kAgencies), received));
+  }
+  ASSERT_TRUE(WaitForOpenStreams(kAgencies * kPerAgency));
+  Store("message-fanout", agencies);
+  ASSERT_TRUE(Stream::WaitUntil([&] { return received.load() >= kAgencies; }, absl::Seconds(20)))
+      << received.load();
+  const int during = ThreadsOfThisProcess();
+  // A thread per stream would add 100; the callback API adds none per stream.
+  EXPECT_LT(during - before, 30) << "threads before " << before << ", with 100 streams " << during;
+  absl::SleepFor(absl::Milliseconds(200));  // a second delivery of the message would show here
+  EXPECT_EQ(received.load(), kAgencies);
+  for (auto& s : streams) s->Cancel();
+  for (auto& s : streams) EXPECT_TRUE(s->WaitDone(absl::Seconds(10)));
 }
 
 // Test that an idle stream delivers a new message as soon as its notification arrives (its poll
