@@ -91,7 +91,8 @@ class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscrib
  public:
   /// Every reference must outlive the service. `calls` is the server's registry of open calls
   /// (live revocation of Subscribe streams, the per-agency cap on streams); `quotas` the
-  /// process's quota checker.
+  /// process's quota checker; `notifier` the replica's delivery notifier, whose one listener
+  /// becomes the service's delivery pump.
   MessagingService(Mailbox& mailbox, audit::AuditSink& audit, DeliveryNotifier& notifier,
                    MessagingMetrics& metrics, server::OpenCalls& calls, quota::QuotaChecker& quotas,
                    const Clock& clock, MessagingServiceOptions options = {});
