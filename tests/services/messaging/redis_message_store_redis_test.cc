@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -730,9 +731,9 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   step("t3", 10, absl::Seconds(30), false, 0);  // a new one after the pending ones
   EXPECT_EQ(steps_sync, steps_async);
   EXPECT_GE(steps_async.size(), 6u);
-  EXPECT_TRUE(std::any_of(steps_async.begin(), steps_async.end(),
-                          [](const auto& d) { return d.second >= 2; }))
-      << "no redelivery was compared";
+  EXPECT_TRUE(std::any_of(steps_async.begin(), steps_async.end(), [](const auto& d) {
+    return d.second >= 2;
+  })) << "no redelivery was compared";
   // An agency without an inbox yet: empty, and its consumer group is created.
   auto none = deliver_async(kPolice, "t1", 10, absl::Seconds(30), true, 0);
   ASSERT_TRUE(none.ok()) << none.status();
