@@ -44,7 +44,8 @@
 // whose handler never takes a guard (the built-in health Watch and reflection streams) is
 // cancelled by the watcher after `grace`. Every Concord streaming handler takes its guard first
 // thing, so a client of Concord's own streams always sees the RESOURCE_EXHAUSTED. The cap is per
-// replica: a stream holds a server thread and memory of the replica it is open on.
+// replica: a stream holds memory of the replica it is open on (and, for a synchronous handler,
+// a server thread).
 //
 // Metrics (no agency label): concord_open_streams (gauge: streaming calls open on this replica),
 // concord_calls_ended_by_revocation_total{reason="agency_suspended"|"certificate_revoked",

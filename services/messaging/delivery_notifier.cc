@@ -17,21 +17,35 @@ uint64_t DeliveryNotifier::Generation(const std::string& rkey) {
 
 void DeliveryNotifier::Notify(const std::string& message) {
   std::vector<Slot*> woken;
+  std::vector<std::string> keys;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (absl::string_view key : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
-      Slot& slot = SlotFor(std::string(key));
+      keys.emplace_back(key);
+      Slot& slot = SlotFor(keys.back());
       ++slot.generation;
       woken.push_back(&slot);
     }
   }
   for (Slot* slot : woken) slot->cv.notify_all();
+  if (keys.empty()) return;
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_(keys);
 }
 
 void DeliveryNotifier::NotifyAll() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++global_;
-  for (auto& [key, slot] : slots_) slot.cv.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++global_;
+    for (auto& [key, slot] : slots_) slot.cv.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_({});
+}
+
+void DeliveryNotifier::SetListener(Listener listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = std::move(listener);
 }
 
 bool DeliveryNotifier::WaitForChange(const std::string& rkey, uint64_t seen,

@@ -10,14 +10,19 @@
 // recipients (one shared notify_all woke every stream of every agency for every message: most
 // of the server's context switches under load, docs/performance.md).
 //
+// Callback-API streams (the DeliveryPump, delivery_pump.h) do not wait: the notifier calls its
+// one listener with the agency keys of each notification instead, on the notifying thread.
+//
 // Thread safety: thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -35,6 +40,14 @@ class DeliveryNotifier {
   /// Blocks until `rkey`'s generation differs from `seen` or `timeout` passes. True if changed.
   bool WaitForChange(const std::string& rkey, uint64_t seen, absl::Duration timeout);
 
+  /// Called after every Notify with its agency keys, and after NotifyAll with an empty list
+  /// (every agency), on the notifying thread (the pub/sub thread): it must not block. Calls are
+  /// serialised.
+  using Listener = std::function<void(const std::vector<std::string>& keys)>;
+  /// Installs `listener` (an empty function removes it); returns once no call of the previous
+  /// listener is running.
+  void SetListener(Listener listener);
+
  private:
   struct Slot {
     uint64_t generation = 0;
@@ -47,6 +60,9 @@ class DeliveryNotifier {
   std::mutex mu_;
   std::map<std::string, Slot> slots_ ABSL_GUARDED_BY(mu_);
   uint64_t global_ ABSL_GUARDED_BY(mu_) = 0;
+
+  std::mutex listener_mu_;  // held while the listener runs
+  Listener listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace concord::messaging

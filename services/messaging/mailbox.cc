@@ -346,6 +346,13 @@ StatusOr<std::vector<InboxDelivery>> Mailbox::Deliver(const AgencyId& caller,
                         max_bytes);
 }
 
+void Mailbox::DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
+                           bool include_own_pending, size_t max_bytes,
+                           MessageStore::DeliverCallback done) {
+  store_.DeliverAsync(caller, terminal, max, options_.visibility_timeout, include_own_pending,
+                      max_bytes, std::move(done));
+}
+
 StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,
                                 const std::vector<std::string>& message_ids) {
   FieldErrors errors;

@@ -118,6 +118,10 @@ class Mailbox {
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& caller, const std::string& terminal,
                                                size_t max, bool include_own_pending,
                                                size_t max_bytes);
+  /// Deliver without holding the calling thread (MessageStore::DeliverAsync): `done` gets
+  /// Deliver's result, once, possibly on the store's I/O thread.
+  void DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
+                    bool include_own_pending, size_t max_bytes, MessageStore::DeliverCallback done);
   StatusOr<uint32_t> Ack(const AgencyId& caller, const std::vector<std::string>& message_ids);
 
   /// A receipt by the caller (a recipient), signed with its directory key, for the exact

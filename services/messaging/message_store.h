@@ -126,6 +126,18 @@ class MessageStore {
                                                        bool include_own_pending,
                                                        size_t max_bytes) = 0;
 
+  /// Deliver without holding the calling thread: `done` gets exactly what Deliver would return,
+  /// once, possibly on another thread (an I/O thread that must not be blocked: `done` must not
+  /// wait; it may call DeliverAsync again). Calls made one after the other are pipelined by the
+  /// asynchronous client, so the reads of several streams woken together cost one round trip.
+  /// Default: Deliver on the calling thread (stores without an asynchronous client, test fakes).
+  using DeliverCallback = std::function<void(StatusOr<std::vector<InboxDelivery>>)>;
+  virtual void DeliverAsync(const AgencyId& recipient, const std::string& terminal, size_t max,
+                            absl::Duration visibility_timeout, bool include_own_pending,
+                            size_t max_bytes, DeliverCallback done) {
+    done(Deliver(recipient, terminal, max, visibility_timeout, include_own_pending, max_bytes));
+  }
+
   /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
   /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).
   virtual StatusOr<uint32_t> Ack(const AgencyId& recipient,

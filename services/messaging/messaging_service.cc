@@ -1,5 +1,11 @@
 #include "services/messaging/messaging_service.h"
 
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/audit/audit_context.h"
@@ -13,7 +19,6 @@ namespace concord::messaging {
 namespace {
 
 constexpr std::string_view kService = "/concord.messaging.v1.Messaging/";
-constexpr absl::Duration kCancelCheck = absl::Milliseconds(200);
 
 std::string Method(std::string_view name) {
   return absl::StrCat(std::string(kService), std::string(name));
@@ -59,6 +64,306 @@ void StoredToEntry(const StoredMessage& m, bool acknowledged, v1::InboxEntry& ou
   out.set_acknowledged(acknowledged);
 }
 
+// ---- Subscribe ------------------------------------------------------------------------------
+
+// What a Subscribe stream uses of its service. The service outlives every stream's asynchronous
+// calls: each holds a DeliveryPump::Op, and the pump waits for them before the service goes.
+struct SubscribeDeps {
+  Mailbox& mailbox;
+  audit::AuditSink& audit;
+  MessagingMetrics& metrics;
+  DeliveryPump& pump;
+  const Clock& clock;
+  const MessagingServiceOptions& options;
+};
+
+// One Subscribe stream: a callback-API reactor (no thread of its own), woken by the DeliveryPump.
+// One step at a time: a read (Mailbox::DeliverAsync), then the batch's consultation record
+// (AuditSink::AppendAsync), then its deliveries written one by one (StartWrite); the next read
+// is issued when the last write is done if a wake-up came meanwhile or the batch was full, else
+// the stream waits for its next wake-up (a notification, or its poll deadline). Admission (the
+// CallGuard) is checked before every read and every write (Advance). Never calls StartWrite,
+// Finish or the store with its lock held (each may run callbacks inline, and the registry's
+// watcher calls OnRevoked under the call's own lock).
+// Lifetime: the reactor owns itself (self_) until OnDone; every asynchronous call holds a
+// shared reference, so a reply arriving after OnDone finds the object alive and does nothing.
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
+                               public DeliveryPump::Stream,
+                               public std::enable_shared_from_this<SubscribeReactor> {
+ public:
+  explicit SubscribeReactor(SubscribeDeps deps) : deps_(deps) {}
+
+  void Begin(std::shared_ptr<SubscribeReactor> self, grpc::CallbackServerContext* ctx,
+             const v1::SubscribeRequest& request, server::OpenCalls& calls) {
+    // Reactions run on other threads of gRPC's, after this handler returns: an order gRPC keeps
+    // in its own code, which ThreadSanitizer does not see. Begin ends with a release of begun_
+    // and every reaction starts with an acquire (docs/reliability.md "Sanitizers").
+    struct Begun {
+      std::atomic<bool>& begun;
+      ~Begun() { begun.store(true, std::memory_order_release); }
+    } begun{begun_};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      self_ = self;
+    }
+    // Every field within its bound (limits.proto) before anything reads the request.
+    if (Status bounded = limits::CheckFieldLimits(request); !bounded.ok()) return End(bounded);
+    const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+    StatusOr<Caller> caller =
+        auth != nullptr ? CallerFromAuthContext(*auth)
+                        : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+    if (!caller.ok()) return End(caller.status());
+    caller_ = *std::move(caller);
+    terminal_ =
+        request.terminal_id().empty() ? "serial-" + caller_.cert_serial : request.terminal_id();
+    if (!IsTerminalId(terminal_)) {
+      return End(InvalidArgumentWithFields("invalid terminal id",
+                                           {{"terminal_id", "must match [A-Za-z0-9_.-]{1,64}"}}));
+    }
+    officer_ = audit::OfficerFromContext(*ctx);
+    justification_ = audit::JustificationFromContext(*ctx);
+    // Security: admission is re-checked before every read and every write of the stream; the
+    // registry's watcher wakes the stream when the caller loses it (and cancels the call if it
+    // is stuck in a write), so nothing is delivered once this replica knows of the revocation.
+    std::weak_ptr<SubscribeReactor> weak = self;
+    guard_.emplace(calls.Guard(*ctx, caller_, [weak] {
+      if (auto s = weak.lock()) s->OnRevoked();
+    }));
+    guard_ready_.store(true);
+    pump_id_.store(deps_.pump.Add(caller_.agency.Key(), weak));
+    Advance();  // the first read, at once (with the terminal's own pending deliveries)
+  }
+
+  // DeliveryPump::Stream: a notification for the agency, or the poll deadline.
+  void Wake() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wanted_ = true;
+    }
+    Advance();
+  }
+
+  // On the registry's watcher thread, under the call's own lock: must not block.
+  void OnRevoked() {
+    if (!guard_ready_.load()) return;  // Begin checks the guard right after it is set
+    if (Status status = guard_->Check(); !status.ok()) End(status);
+  }
+
+  // Reactions
+  void OnWriteDone(bool ok) override {
+    (void)begun_.load(std::memory_order_acquire);
+    uint32_t count = 0;
+    absl::Time accepted_at;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      if (!ok) {
+        if (!finish_.has_value()) finish_ = absl::OkStatus();  // the client went away
+      } else {
+        count = out_.delivery_count;
+        accepted_at = out_.accepted_at;
+      }
+    }
+    if (ok) {
+      if (count > 1) {
+        deps_.metrics.redeliveries->Increment();
+      } else {
+        deps_.metrics.deliveries->Increment();
+        deps_.metrics.delivery_seconds->Observe(
+            absl::ToDoubleSeconds(deps_.clock.Now() - accepted_at));
+      }
+    }
+    Advance();
+  }
+
+  void OnCancel() override {
+    (void)begun_.load(std::memory_order_acquire);
+    End(absl::CancelledError("cancelled"));
+  }
+
+  void OnDone() override {
+    (void)begun_.load(std::memory_order_acquire);
+    std::shared_ptr<SubscribeReactor> keep;  // alive until we return
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      keep = std::move(self_);
+      queue_.clear();
+    }
+    deps_.pump.Remove(pump_id_.load());
+  }
+
+ private:
+  // One delivery ready to be written, with what its metrics need.
+  struct Out {
+    v1::Delivery delivery;
+    uint32_t delivery_count = 1;
+    absl::Time accepted_at;
+  };
+
+  void End(const Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (done_ || finish_.has_value()) return;
+      finish_ = status;
+    }
+    Advance();
+  }
+
+  // The next step, decided under the lock and started outside it: finish the call, write the
+  // next delivery of the batch, or issue the next read. Nothing while a step is in flight.
+  void Advance() {
+    // The guard takes the call's lock, which the watcher holds when it calls OnRevoked (which
+    // takes mu_): checked before mu_, never under it.
+    const Status admitted = guard_ready_.load() ? guard_->Check() : absl::OkStatus();
+    enum class Step { kNone, kFinish, kWrite, kRead };
+    Step step = Step::kNone;
+    grpc::Status finish;
+    bool own_pending = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (done_ || finished_) return;
+      if (!finish_.has_value() && !admitted.ok()) finish_ = admitted;
+      if (finish_.has_value()) {
+        if (writing_) return;  // OnWriteDone comes back here
+        // A read or audit append in flight is dropped when it returns: its entries stay
+        // pending and are delivered again (visibility timeout, or the terminal's next stream).
+        finished_ = true;
+        finish = ToGrpcStatus(*finish_);
+        step = Step::kFinish;
+      } else if (writing_ || reading_ || auditing_) {
+        return;  // a wake-up meanwhile is kept in wanted_
+      } else if (!queue_.empty()) {
+        out_ = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+        step = Step::kWrite;
+      } else if (wanted_) {
+        wanted_ = false;
+        reading_ = true;
+        own_pending = first_;
+        first_ = false;
+        step = Step::kRead;
+      }
+    }
+    switch (step) {
+      case Step::kFinish:
+        Finish(finish);
+        break;
+      case Step::kWrite:
+        StartWrite(&out_.delivery);
+        break;
+      case Step::kRead:
+        Read(own_pending);
+        break;
+      case Step::kNone:
+        break;
+    }
+  }
+
+  void Read(bool own_pending) {
+    // Poll at least every poll_interval: redeliveries after the visibility timeout, and
+    // notifications lost while pub/sub was disconnected.
+    deps_.pump.WakeAt(pump_id_.load(), absl::Now() + deps_.options.poll_interval);
+    deps_.mailbox.DeliverAsync(
+        caller_.agency, terminal_, deps_.options.subscribe_batch, own_pending,
+        deps_.options.delivery_batch_bytes,
+        [self = shared_from_this(), op = deps_.pump.StartOp()](
+            StatusOr<std::vector<InboxDelivery>> batch) { self->OnRead(std::move(batch)); });
+  }
+
+  // On the store's I/O thread (or inline): must not block.
+  void OnRead(StatusOr<std::vector<InboxDelivery>> batch) {
+    (void)begun_.load(std::memory_order_acquire);
+    const bool deliver = batch.ok() && !batch->empty();
+    bool full = false;
+    if (deliver) {
+      size_t bytes = 0;
+      for (const InboxDelivery& d : *batch) bytes += d.message.envelope.body.ciphertext.size();
+      full =
+          batch->size() >= deps_.options.subscribe_batch ||
+          (deps_.options.delivery_batch_bytes > 0 && bytes >= deps_.options.delivery_batch_bytes);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_ = false;
+      if (done_ || finished_) return;
+      if (deliver) {
+        auditing_ = true;
+        if (full) wanted_ = true;  // more is waiting: read again once this batch is written
+      }
+    }
+    if (!batch.ok()) return End(batch.status());
+    if (!deliver) return Advance();
+    auto out = std::make_shared<std::deque<Out>>();
+    for (const InboxDelivery& d : *batch) {
+      Out o;
+      EnvelopeToProto(d.message.envelope, *o.delivery.mutable_envelope());
+      o.delivery.set_delivery_count(d.delivery_count);
+      TimeToProto(d.message.accepted_at, *o.delivery.mutable_accepted_at());
+      o.delivery_count = d.delivery_count;
+      o.accepted_at = d.message.accepted_at;
+      out->push_back(std::move(o));
+    }
+    // One consultation record per delivered batch, before any of it is written (the entries
+    // stay pending and are delivered again if this fails).
+    audit::AuditEvent event{.agency = caller_.agency,
+                            .officer = officer_,
+                            .operation = audit::Operation::kConsultation,
+                            .object = InboxObject(caller_),
+                            .method = Method("Subscribe"),
+                            .justification = justification_,
+                            .recipients = {},
+                            .outcome = CodeName(absl::OkStatus()),
+                            .time = deps_.clock.Now()};
+    deps_.audit.AppendAsync(std::move(event),
+                            [self = shared_from_this(), out, op = deps_.pump.StartOp()](
+                                Status appended) { self->OnAudited(appended, std::move(*out)); });
+  }
+
+  void OnAudited(const Status& appended, std::deque<Out> out) {
+    (void)begun_.load(std::memory_order_acquire);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auditing_ = false;
+      if (done_ || finished_) return;
+      if (!appended.ok()) {
+        if (!finish_.has_value()) {
+          finish_ = absl::UnavailableError("audit log unavailable; the operation may be retried");
+        }
+      } else {
+        queue_ = std::move(out);
+      }
+    }
+    Advance();
+  }
+
+  const SubscribeDeps deps_;
+  // Set once in Begin before the stream is registered with the pump or the registry, then read
+  // only.
+  Caller caller_;
+  std::string terminal_;
+  std::string officer_;
+  std::string justification_;
+  std::optional<server::CallGuard> guard_;
+  std::atomic<bool> guard_ready_{false};
+  std::atomic<uint64_t> pump_id_{0};
+  std::atomic<bool> begun_{false};  // released when Begin returns, acquired by every reaction
+
+  std::mutex mu_;
+  std::shared_ptr<SubscribeReactor> self_;  // guarded by mu_; released in OnDone
+  std::optional<Status> finish_;            // guarded by mu_: the status to end with
+  std::deque<Out> queue_;  // guarded by mu_: the batch's deliveries not yet written
+  bool first_ = true;      // guarded by mu_: the next read is the stream's first
+  bool wanted_ = true;     // guarded by mu_: a read is due (wake-up, full batch)
+  bool reading_ = false;   // guarded by mu_: a read in flight
+  bool auditing_ = false;  // guarded by mu_: the batch's audit append in flight
+  bool writing_ = false;   // guarded by mu_: a write in flight
+  bool finished_ = false;  // guarded by mu_: Finish() called
+  bool done_ = false;      // guarded by mu_: OnDone ran
+  Out out_;                // the write in flight (guarded by writing_)
+};
+
 }  // namespace
 
 MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
@@ -101,12 +406,17 @@ MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
                                    const Clock& clock, MessagingServiceOptions options)
     : mailbox_(mailbox),
       audit_(audit),
-      notifier_(notifier),
       metrics_(metrics),
       calls_(calls),
       quotas_(quotas),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      pump_(notifier) {}
+
+MessagingService::~MessagingService() {
+  // The server has stopped: wait for replies to reads and audit appends of ended streams.
+  (void)pump_.WaitForOps(absl::Seconds(10));
+}
 
 Status MessagingService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
                                audit::Operation op, std::string object, std::string_view method,
@@ -243,69 +553,12 @@ grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::Forwa
   return FinishSend(*ctx, caller, "Forward", request->envelope(), result, response);
 }
 
-grpc::Status MessagingService::Subscribe(grpc::ServerContext* ctx,
-                                         const v1::SubscribeRequest* request,
-                                         grpc::ServerWriter<v1::Delivery>* writer) {
-  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  const std::string terminal =
-      request->terminal_id().empty() ? "serial-" + caller.cert_serial : request->terminal_id();
-  if (!IsTerminalId(terminal)) {
-    return ToGrpcStatus(InvalidArgumentWithFields(
-        "invalid terminal id", {{"terminal_id", "must match [A-Za-z0-9_.-]{1,64}"}}));
-  }
-  const std::string rkey = caller.agency.Key();
-  // Security: admission is re-checked before every read and every write of the stream; the
-  // registry's watcher wakes this loop when the caller loses it (and cancels the call if it is
-  // stuck in a write), so nothing is delivered once this replica knows of the revocation.
-  const server::CallGuard guard =
-      calls_.Guard(*ctx, caller, [this, rkey] { notifier_.Notify(rkey); });
-  bool first = true;
-  while (!ctx->IsCancelled()) {
-    CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
-    const uint64_t generation = notifier_.Generation(rkey);
-    auto batch = mailbox_.Deliver(caller.agency, terminal, options_.subscribe_batch, first,
-                                  options_.delivery_batch_bytes);
-    if (!batch.ok()) return ToGrpcStatus(batch.status());
-    first = false;
-    if (!batch->empty()) {
-      // One consultation record per delivered batch, before any of it is written (the entries
-      // stay pending and are delivered again if this fails).
-      CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
-                                         InboxObject(caller), "Subscribe", {}, absl::OkStatus()));
-    }
-    for (const InboxDelivery& d : *batch) {
-      CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
-      v1::Delivery out;
-      EnvelopeToProto(d.message.envelope, *out.mutable_envelope());
-      out.set_delivery_count(d.delivery_count);
-      TimeToProto(d.message.accepted_at, *out.mutable_accepted_at());
-      if (!writer->Write(out)) return grpc::Status::OK;  // the client went away
-      if (d.delivery_count > 1) {
-        metrics_.redeliveries->Increment();
-      } else {
-        metrics_.deliveries->Increment();
-        metrics_.delivery_seconds->Observe(
-            absl::ToDoubleSeconds(clock_.Now() - d.message.accepted_at));
-      }
-    }
-    if (batch->size() >= options_.subscribe_batch) continue;
-    // Wait for a notification, re-checking cancellation and admission; poll at least every
-    // poll_interval (redeliveries after the visibility timeout and lost notifications).
-    bool notified = false;
-    for (absl::Duration waited; waited < options_.poll_interval && !ctx->IsCancelled();
-         waited += kCancelCheck) {
-      if (notifier_.WaitForChange(rkey, generation, kCancelCheck)) {
-        notified = true;
-        break;
-      }
-      if (guard.revoked()) break;
-    }
-    if (notified && !batch->empty() && options_.delivery_linger > absl::ZeroDuration()) {
-      absl::SleepFor(options_.delivery_linger);
-    }
-  }
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::Delivery>* MessagingService::Subscribe(
+    grpc::CallbackServerContext* ctx, const v1::SubscribeRequest* request) {
+  auto reactor = std::make_shared<SubscribeReactor>(
+      SubscribeDeps{mailbox_, audit_, metrics_, pump_, clock_, options_});
+  reactor->Begin(reactor, ctx, *request, calls_);
+  return reactor.get();  // kept alive by its own reference until OnDone
 }
 
 grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,

@@ -13,7 +13,8 @@
 // Live revocation: Subscribe takes a CallGuard from the server's OpenCalls registry and checks it
 // before every read and every write: once the caller's agency is suspended or its certificate
 // serial revoked, the stream ends with UNAUTHENTICATED and ErrorInfo reason AGENCY_SUSPENDED or
-// CERTIFICATE_REVOKED (common/server/open_calls.h).
+// CERTIFICATE_REVOKED (common/server/open_calls.h). The registry's watcher wakes a waiting
+// stream through the guard's callback, so it ends without waiting for its next poll.
 //
 // Bounds (docs/architecture.md "Bounds and quotas"): Send, Forward and UploadAttachment ask the
 // QuotaChecker first (storage watermark, this replica's recent refusals; no I/O) and the store's
@@ -28,7 +29,8 @@
 // concord_deliveries_total, concord_redeliveries_total, concord_inbox_backlog (gauge, all
 // inboxes), concord_message_delivery_seconds (histogram, acceptance -> written to a stream).
 //
-// Thread safety: thread-safe; Subscribe holds one server thread per open stream, Send none.
+// Thread safety: thread-safe. Send and Subscribe hold no thread while they wait (callback API);
+// the other methods hold one server thread per call.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -44,6 +46,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "services/messaging/delivery_notifier.h"
+#include "services/messaging/delivery_pump.h"
 #include "services/messaging/mailbox.h"
 
 namespace concord::messaging {
@@ -52,10 +55,6 @@ struct MessagingServiceOptions {
   size_t subscribe_batch = 64;
   absl::Duration poll_interval =
       absl::Seconds(1);  // Subscribe re-checks the inbox at least this often
-  // A busy stream (its last read delivered something) waits this long after a notification
-  // before reading, so that one read and one wake-up carry several messages under load. An idle
-  // stream reads at once.
-  absl::Duration delivery_linger = absl::Milliseconds(2);
   // Envelope bytes of one ListInbox page (at least one entry) and of one Subscribe batch (plus
   // one envelope): what one call holds in memory, whatever the inbox holds.
   size_t list_page_bytes = 2 * 1024 * 1024;
@@ -76,22 +75,34 @@ struct MessagingMetrics {
 // Send runs on gRPC's callback API (a unary reactor): limits, caller, quota admission and the
 // signature verification on the gRPC thread that received it, then the store's send script and
 // the audit record through asynchronous Redis (MessageStore::SendAsync, AuditSink::AppendAsync);
-// the reply leaves from the audit append's completion. No thread waits for a Send. Every other
-// method is synchronous (a thread per call).
-class MessagingService final
-    : public v1::Messaging::WithCallbackMethod_Send<v1::Messaging::Service> {
+// the reply leaves from the audit append's completion. No thread waits for a Send.
+//
+// Subscribe runs on the callback API too (a ServerWriteReactor per stream, messaging_service.cc
+// SubscribeReactor), driven by the service's DeliveryPump (delivery_pump.h): a notification for
+// the agency, or the stream's poll deadline, issues its read through the asynchronous store
+// (Mailbox::DeliverAsync) at once if it is idle; the reply's batch gets its consultation record
+// (AuditSink::AppendAsync), then is written with StartWrite one delivery at a time; the next read
+// is issued when the batch's last write is done, and folds in every notification that arrived
+// meanwhile. The first read of a stream includes its terminal's own pending deliveries.
+//
+// Every other method is synchronous (a thread per call).
+class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscribe<
+                                   v1::Messaging::WithCallbackMethod_Send<v1::Messaging::Service>> {
  public:
   /// Every reference must outlive the service. `calls` is the server's registry of open calls
   /// (live revocation of Subscribe streams, the per-agency cap on streams); `quotas` the
-  /// process's quota checker.
+  /// process's quota checker; `notifier` the replica's delivery notifier, whose one listener
+  /// becomes the service's delivery pump.
   MessagingService(Mailbox& mailbox, audit::AuditSink& audit, DeliveryNotifier& notifier,
                    MessagingMetrics& metrics, server::OpenCalls& calls, quota::QuotaChecker& quotas,
                    const Clock& clock, MessagingServiceOptions options = {});
+  /// Waits (bounded) for the asynchronous reads and audit appends of ended streams to return.
+  ~MessagingService() override;
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const v1::SendRequest* request,
                                  v1::SendResponse* response) override;
-  grpc::Status Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* request,
-                         grpc::ServerWriter<v1::Delivery>* writer) override;
+  grpc::ServerWriteReactor<v1::Delivery>* Subscribe(grpc::CallbackServerContext* ctx,
+                                                    const v1::SubscribeRequest* request) override;
   grpc::Status ListInbox(grpc::ServerContext* ctx, const v1::ListInboxRequest* request,
                          v1::ListInboxResponse* response) override;
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
@@ -131,12 +142,12 @@ class MessagingService final
 
   Mailbox& mailbox_;
   audit::AuditSink& audit_;
-  DeliveryNotifier& notifier_;
   MessagingMetrics& metrics_;
   server::OpenCalls& calls_;
   quota::QuotaChecker& quotas_;
   const Clock& clock_;
   const MessagingServiceOptions options_;
+  DeliveryPump pump_;  // wakes the Subscribe streams; last, so it goes first
 };
 
 }  // namespace concord::messaging

@@ -463,6 +463,75 @@ StatusOr<StoredMessage> ParseStored(const redis::Reply& env, const redis::Reply&
   return m;
 }
 
+// The reply of LoadScript for `entry_ids` (with their delivery `counts`): deliverable entries
+// appended to `out`, entries acknowledged or expired meanwhile to `stale`. True when the byte
+// budget cut the list (entries after the consumed ones stay pending).
+StatusOr<bool> ParseLoadReply(const redis::Reply& r, const std::vector<std::string>& entry_ids,
+                              const std::vector<uint32_t>& counts, std::vector<InboxDelivery>& out,
+                              std::vector<std::string>& stale) {
+  if (r.elements.empty()) return Malformed("load");
+  const int64_t consumed = r.elements[0].integer;
+  if (consumed < 0 || static_cast<size_t>(consumed) > entry_ids.size() ||
+      r.elements.size() != 1 + 4 * static_cast<size_t>(consumed)) {
+    return Malformed("load");
+  }
+  for (int64_t i = 0; i < consumed; ++i) {
+    const redis::Reply* f = &r.elements[1 + 4 * i];
+    if (f[0].integer != 1) {
+      stale.push_back(entry_ids[i]);
+      continue;
+    }
+    CONCORD_ASSIGN_OR_RETURN(StoredMessage m, ParseStored(f[1], f[2], f[3]));
+    out.push_back({std::move(m), counts[i]});
+  }
+  return static_cast<size_t>(consumed) < entry_ids.size();
+}
+
+// The reply of ReadNewScript: first deliveries appended to `out`.
+Status ParseReadNewReply(const redis::Reply& r, std::vector<InboxDelivery>& out) {
+  if (r.type != redis::Reply::Type::kArray || r.elements.size() % 4 != 0) {
+    return Malformed("deliver");
+  }
+  for (size_t i = 0; i < r.elements.size(); i += 4) {
+    CONCORD_ASSIGN_OR_RETURN(StoredMessage m,
+                             ParseStored(r.elements[i + 1], r.elements[i + 2], r.elements[i + 3]));
+    out.push_back({std::move(m), 1});
+  }
+  return absl::OkStatus();
+}
+
+// An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
+// `redelivered` (the entries before it are redeliveries) is adjusted.
+void DedupeEntries(std::vector<std::pair<std::string, std::string>>& entries, size_t& redelivered) {
+  std::set<std::string> seen;
+  std::vector<std::pair<std::string, std::string>> unique;
+  size_t unique_redelivered = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!seen.insert(entries[i].first).second) continue;
+    if (i < redelivered) ++unique_redelivered;
+    unique.push_back(std::move(entries[i]));
+  }
+  entries = std::move(unique);
+  redelivered = unique_redelivered;
+}
+
+// XPENDING's reply -> delivery counts of the first `redelivered` entries.
+void ApplyPendingCounts(const redis::Reply& p,
+                        const std::vector<std::pair<std::string, std::string>>& entries,
+                        size_t redelivered, std::vector<uint32_t>& counts) {
+  std::map<std::string, uint32_t> by_id;
+  for (const redis::Reply& e : p.elements) {
+    if (e.elements.size() == 4)
+      by_id[e.elements[0].str] = static_cast<uint32_t>(e.elements[3].integer);
+  }
+  for (size_t i = 0; i < redelivered; ++i) {
+    auto it = by_id.find(entries[i].first);
+    if (it != by_id.end()) counts[i] = std::max<uint32_t>(it->second, 1);
+  }
+}
+
+bool IsNoGroup(const Status& s) { return s.message().find("NOGROUP") != std::string_view::npos; }
+
 }  // namespace
 
 RedisMessageStore::RedisMessageStore(redis::RedisClient& redis, RedisMessageStoreOptions options)
@@ -709,36 +778,14 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(
   size_t used = 0;  // envelope bytes of `out`
   bool budget_hit = false;
   if (!entries.empty()) {
-    // An own pending entry idle past the timeout is also returned by XAUTOCLAIM: keep it once.
-    {
-      std::set<std::string> seen;
-      std::vector<std::pair<std::string, std::string>> unique;
-      size_t unique_redelivered = 0;
-      for (size_t i = 0; i < entries.size(); ++i) {
-        if (!seen.insert(entries[i].first).second) continue;
-        if (i < redelivered) ++unique_redelivered;
-        unique.push_back(std::move(entries[i]));
-      }
-      entries = std::move(unique);
-      redelivered = unique_redelivered;
-    }
+    DedupeEntries(entries, redelivered);
 
     // Delivery counts for redeliveries (new deliveries are 1).
     std::vector<uint32_t> counts(entries.size(), 1);
     if (redelivered > 0) {
       auto p = redis_.Command({"XPENDING", inbox, std::string(kGroup), "-", "+",
                                absl::StrCat(std::max<size_t>(redelivered * 4, 64)), terminal});
-      if (p.ok()) {
-        std::map<std::string, uint32_t> by_id;
-        for (const redis::Reply& e : p->elements) {
-          if (e.elements.size() == 4)
-            by_id[e.elements[0].str] = static_cast<uint32_t>(e.elements[3].integer);
-        }
-        for (size_t i = 0; i < redelivered; ++i) {
-          auto it = by_id.find(entries[i].first);
-          if (it != by_id.end()) counts[i] = std::max<uint32_t>(it->second, 1);
-        }
-      }
+      if (p.ok()) ApplyPendingCounts(*p, entries, redelivered, counts);
     }
     std::vector<Entry> list;
     list.reserve(entries.size());
@@ -755,6 +802,158 @@ StatusOr<std::vector<InboxDelivery>> RedisMessageStore::Deliver(
   return out;
 }
 
+struct RedisMessageStore::DeliverCall {
+  AgencyId recipient;
+  std::string rkey;
+  std::string inbox;
+  std::string terminal;
+  size_t max = 1;
+  absl::Duration visibility_timeout;
+  bool include_own_pending = false;
+  size_t max_bytes = 0;
+  std::vector<std::pair<std::string, std::string>> entries;  // pending: (entry id, message id)
+  size_t redelivered = 0;
+  std::vector<uint32_t> counts;
+  std::vector<InboxDelivery> out;
+  DeliverCallback done;
+
+  void Finish(StatusOr<std::vector<InboxDelivery>> result) {
+    DeliverCallback callback = std::move(done);
+    callback(std::move(result));
+  }
+};
+
+void RedisMessageStore::DeliverAsync(const AgencyId& recipient, const std::string& terminal,
+                                     size_t max, absl::Duration visibility_timeout,
+                                     bool include_own_pending, size_t max_bytes,
+                                     DeliverCallback done) {
+  if (async_ == nullptr) {
+    return done(
+        Deliver(recipient, terminal, max, visibility_timeout, include_own_pending, max_bytes));
+  }
+  auto call = std::make_shared<DeliverCall>();
+  call->recipient = recipient;
+  call->rkey = recipient.Key();
+  call->inbox = InboxKey(call->rkey);
+  call->terminal = terminal;
+  call->max = std::max<size_t>(max, 1);
+  call->visibility_timeout = visibility_timeout;
+  call->include_own_pending = include_own_pending;
+  call->max_bytes = max_bytes;
+  call->done = std::move(done);
+  if (!include_own_pending) return DeliverClaim(std::move(call));
+  // A new stream first takes back its terminal's own pending deliveries (as Deliver).
+  async_->Command({"XREADGROUP", "GROUP", std::string(kGroup), terminal, "COUNT",
+                   absl::StrCat(call->max), "STREAMS", call->inbox, "0"},
+                  [this, call](StatusOr<redis::Reply> r) {
+                    // No group yet: nothing is pending (ReadNew creates the group).
+                    if (!r.ok() && !IsNoGroup(r.status())) return call->Finish(r.status());
+                    if (r.ok()) {
+                      for (const redis::Reply& stream : r->elements) {
+                        if (stream.elements.size() == 2) {
+                          ParseEntries(stream.elements[1], call->entries);
+                        }
+                      }
+                    }
+                    call->redelivered = call->entries.size();
+                    DeliverClaim(call);
+                  });
+}
+
+void RedisMessageStore::DeliverClaim(std::shared_ptr<DeliverCall> call) {
+  if (call->entries.size() >= call->max ||
+      !ClaimDue(call->inbox, call->terminal, call->visibility_timeout, call->include_own_pending)) {
+    return DeliverCounts(std::move(call));
+  }
+  async_->Command({"XAUTOCLAIM", call->inbox, std::string(kGroup), call->terminal,
+                   absl::StrCat(absl::ToInt64Milliseconds(call->visibility_timeout)), "0-0",
+                   "COUNT", absl::StrCat(call->max - call->entries.size())},
+                  [this, call](StatusOr<redis::Reply> r) {
+                    if (r.ok() && r->elements.size() >= 2) {
+                      ParseEntries(r->elements[1], call->entries);
+                      call->redelivered = call->entries.size();
+                    } else if (!r.ok() && !IsNoGroup(r.status())) {
+                      return call->Finish(r.status());
+                    }
+                    DeliverCounts(call);
+                  });
+}
+
+void RedisMessageStore::DeliverCounts(std::shared_ptr<DeliverCall> call) {
+  if (call->entries.empty()) return DeliverNew(std::move(call), false);
+  DedupeEntries(call->entries, call->redelivered);
+  call->counts.assign(call->entries.size(), 1);
+  if (call->redelivered == 0) return DeliverLoad(std::move(call));
+  async_->Command({"XPENDING", call->inbox, std::string(kGroup), "-", "+",
+                   absl::StrCat(std::max<size_t>(call->redelivered * 4, 64)), call->terminal},
+                  [this, call](StatusOr<redis::Reply> p) {
+                    if (p.ok())
+                      ApplyPendingCounts(*p, call->entries, call->redelivered, call->counts);
+                    DeliverLoad(call);
+                  });
+}
+
+void RedisMessageStore::DeliverLoad(std::shared_ptr<DeliverCall> call) {
+  std::vector<std::string> keys;
+  keys.reserve(call->entries.size());
+  for (const auto& [eid, mid] : call->entries) keys.push_back(MsgKey(mid.empty() ? "-" : mid));
+  async_->Eval(LoadScript(), std::move(keys), {call->rkey, absl::StrCat(call->max_bytes)},
+               [this, call](StatusOr<redis::Reply> r) {
+                 if (!r.ok()) return call->Finish(r.status());
+                 std::vector<std::string> ids;
+                 ids.reserve(call->entries.size());
+                 for (const auto& [eid, mid] : call->entries) ids.push_back(eid);
+                 std::vector<std::string> stale;
+                 StatusOr<bool> cut = ParseLoadReply(*r, ids, call->counts, call->out, stale);
+                 if (!cut.ok()) return call->Finish(cut.status());
+                 size_t used = 0;
+                 for (const InboxDelivery& d : call->out)
+                   used += d.message.envelope.body.ciphertext.size();
+                 const bool more = !*cut && call->entries.size() < call->max &&
+                                   (call->max_bytes == 0 || used < call->max_bytes);
+                 auto next = [this, call, more] {
+                   if (!more) return call->Finish(std::move(call->out));
+                   DeliverNew(call, false);
+                 };
+                 if (stale.empty()) return next();
+                 std::vector<std::string> cmd = {"XACK", call->inbox, std::string(kGroup)};
+                 cmd.insert(cmd.end(), stale.begin(), stale.end());
+                 async_->Command(std::move(cmd), [call, next](StatusOr<redis::Reply> a) {
+                   if (!a.ok()) return call->Finish(a.status());
+                   next();
+                 });
+               });
+}
+
+void RedisMessageStore::DeliverNew(std::shared_ptr<DeliverCall> call, bool group_created) {
+  size_t used = 0;
+  for (const InboxDelivery& d : call->out) used += d.message.envelope.body.ciphertext.size();
+  const size_t count = call->max - std::min(call->entries.size(), call->max - 1);
+  const size_t budget =
+      call->max_bytes == 0 ? 0 : call->max_bytes - std::min(used, call->max_bytes);
+  async_->Eval(
+      ReadNewScript(), {call->inbox},
+      {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey, redis::Key(kTag, "m:"),
+       absl::StrCat(budget)},
+      [this, call, group_created](StatusOr<redis::Reply> r) {
+        if (!r.ok() && IsNoGroup(r.status()) && !group_created) {
+          return async_->Command(
+              {"XGROUP", "CREATE", call->inbox, std::string(kGroup), "0", "MKSTREAM"},
+              [this, call](StatusOr<redis::Reply> g) {
+                if (!g.ok() && g.status().message().find("BUSYGROUP") == std::string_view::npos) {
+                  return call->Finish(g.status());
+                }
+                DeliverNew(call, true);
+              });
+        }
+        if (!r.ok()) return call->Finish(r.status());
+        if (Status parsed = ParseReadNewReply(*r, call->out); !parsed.ok()) {
+          return call->Finish(parsed);
+        }
+        call->Finish(std::move(call->out));
+      });
+}
+
 Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,
                                   const std::string& terminal, size_t count, size_t max_bytes,
                                   std::vector<InboxDelivery>& out) {
@@ -768,15 +967,7 @@ Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& r
     r = redis_.Eval(ReadNewScript(), keys, args);
   }
   if (!r.ok()) return r.status();
-  if (r->type != redis::Reply::Type::kArray || r->elements.size() % 4 != 0) {
-    return Malformed("deliver");
-  }
-  for (size_t i = 0; i < r->elements.size(); i += 4) {
-    CONCORD_ASSIGN_OR_RETURN(
-        StoredMessage m, ParseStored(r->elements[i + 1], r->elements[i + 2], r->elements[i + 3]));
-    out.push_back({std::move(m), 1});
-  }
-  return absl::OkStatus();
+  return ParseReadNewReply(*r, out);
 }
 
 StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vector<Entry>& entries,
@@ -788,30 +979,19 @@ StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vec
   for (const Entry& e : entries) keys.push_back(MsgKey(e.message_id.empty() ? "-" : e.message_id));
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
                            redis_.Eval(LoadScript(), keys, {rkey, absl::StrCat(max_bytes)}));
-  if (r.elements.empty()) return Malformed("load");
-  const int64_t consumed = r.elements[0].integer;
-  if (consumed < 0 || static_cast<size_t>(consumed) > entries.size() ||
-      r.elements.size() != 1 + 4 * static_cast<size_t>(consumed)) {
-    return Malformed("load");
-  }
+  std::vector<std::string> ids;
+  ids.reserve(entries.size());
+  for (const Entry& e : entries) ids.push_back(e.entry_id);
   std::vector<std::string> stale;  // acknowledged or expired meanwhile: drop from the PEL
-  for (int64_t i = 0; i < consumed; ++i) {
-    const redis::Reply* f = &r.elements[1 + 4 * i];
-    if (f[0].integer != 1) {
-      stale.push_back(entries[i].entry_id);
-      continue;
-    }
-    CONCORD_ASSIGN_OR_RETURN(StoredMessage m, ParseStored(f[1], f[2], f[3]));
-    out.push_back({std::move(m), counts[i]});
-  }
+  CONCORD_ASSIGN_OR_RETURN(const bool cut, ParseLoadReply(r, ids, counts, out, stale));
   if (!stale.empty()) {
     std::vector<std::string> cmd = {"XACK", InboxKey(rkey), std::string(kGroup)};
     cmd.insert(cmd.end(), stale.begin(), stale.end());
     CONCORD_RETURN_IF_ERROR(redis_.Command(cmd).status());
   }
-  // Entries after `consumed` were not read: they stay pending and come again (visibility
+  // Entries after the consumed ones were not read: they stay pending and come again (visibility
   // timeout), so one batch never holds more than the budget plus one envelope.
-  return static_cast<size_t>(consumed) < entries.size();
+  return cut;
 }
 
 StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,

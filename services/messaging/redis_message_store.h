@@ -74,6 +74,14 @@ class RedisMessageStore final : public MessageStore {
                                                const std::string& terminal, size_t max,
                                                absl::Duration visibility_timeout,
                                                bool include_own_pending, size_t max_bytes) override;
+  /// Deliver's commands through the asynchronous client (options.async_redis), each step queued
+  /// from the previous one's reply: a busy stream's read is one script call (ReadNewScript); a
+  /// new stream's first read and the throttled XAUTOCLAIM add their commands before it. `done`
+  /// runs on the client's I/O thread with exactly Deliver's result. The store must outlive the
+  /// call (until `done` returned).
+  void DeliverAsync(const AgencyId& recipient, const std::string& terminal, size_t max,
+                    absl::Duration visibility_timeout, bool include_own_pending, size_t max_bytes,
+                    DeliverCallback done) override;
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
                          absl::Time now) override;
   StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) override;
@@ -100,6 +108,14 @@ class RedisMessageStore final : public MessageStore {
                          absl::Time accepted_at) const;
   static StatusOr<SendResult> SendReply(const SendCall& call, const redis::Reply& reply);
   void RunSendScript(std::shared_ptr<SendCall> call, SendCallback done);
+
+  // One DeliverAsync call, carried from step to step (each step is a method below that queues
+  // its command and continues in the reply's callback).
+  struct DeliverCall;
+  void DeliverClaim(std::shared_ptr<DeliverCall> call);
+  void DeliverCounts(std::shared_ptr<DeliverCall> call);
+  void DeliverLoad(std::shared_ptr<DeliverCall> call);
+  void DeliverNew(std::shared_ptr<DeliverCall> call, bool group_created);
 
   struct Entry {
     std::string entry_id;

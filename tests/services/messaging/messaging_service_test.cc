@@ -1653,7 +1653,12 @@ TEST_F(MessagingFloodTest, OneAgencyFloodsForAMinuteWhileAnotherLosesNothing) {
       if (env.ok()) sends.Count(Send(flooder, *env));
     }
   });
+  // The streams are held first: an upload counts against the same cap, and one open while the
+  // held streams were opened took a slot, so a held stream was refused and each later upload's
+  // end let one more over-cap Subscribe in, open (and counted late) until its deadline.
+  std::atomic<bool> streams_in_place{false};
   std::thread upload_flood([&] {
+    while (!streams_in_place.load() && absl::Now() < end) absl::SleepFor(absl::Milliseconds(1));
     for (int i = 0; i < 1000000 && absl::Now() < end; ++i) {
       auto att = client::SealAttachment("", "f.bin", "application/octet-stream",
                                         std::string(4096, 'f'), {police_.AsRecipient()});
@@ -1687,6 +1692,7 @@ TEST_F(MessagingFloodTest, OneAgencyFloodsForAMinuteWhileAnotherLosesNothing) {
       }
     }
     streams_held.store(open_calls_->OpenStreams(flooder.id));
+    streams_in_place.store(true);
     // ...and every further one, as fast as it can, is refused at once (its deadline only bounds
     // the test should one be admitted).
     for (int i = cap; i < 1000000 && absl::Now() < end; ++i) {

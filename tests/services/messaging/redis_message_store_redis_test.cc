@@ -1,7 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -12,6 +16,7 @@
 #include "common/crypto/hash.h"
 #include "common/quota/quota_table.h"
 #include "common/quota/token_bucket.h"
+#include "common/redis/async_redis_client.h"
 #include "common/redis/redis_client.h"
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/redis_fixture.h"
@@ -727,6 +732,81 @@ TEST_F(RedisMessageStoreTest, Backlog) {
 }
 
 // Test that a stopped Redis gives UNAVAILABLE, fast, and the store recovers without restart.
+// Test that DeliverAsync (the asynchronous client, step by step: own pending, XAUTOCLAIM,
+// XPENDING, the load script, XACK of stale entries, the new-deliveries script, the group's
+// creation) returns exactly what Deliver returns, step for step: every message goes to both
+// recipients, one read synchronously (payoke), the other asynchronously (the magistrate).
+TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
+  auto async_redis = redis::AsyncRedisClient::Create(server_->config());
+  RedisMessageStore async_store(
+      *redis_,
+      RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
+  auto deliver_async = [&](const AgencyId& r, const std::string& terminal, size_t max,
+                           absl::Duration timeout, bool own,
+                           size_t max_bytes) -> StatusOr<std::vector<InboxDelivery>> {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<StatusOr<std::vector<InboxDelivery>>> result;
+    async_store.DeliverAsync(r, terminal, max, timeout, own, max_bytes,
+                             [&](StatusOr<std::vector<InboxDelivery>> got) {
+                               std::lock_guard<std::mutex> lock(mu);
+                               result = std::move(got);
+                               cv.notify_all();
+                             });
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
+    if (!result.has_value()) return absl::DeadlineExceededError("no callback");
+    return *std::move(result);
+  };
+  std::vector<std::pair<std::string, uint32_t>> steps_sync, steps_async;
+  auto step = [&](const std::string& terminal, size_t max, absl::Duration timeout, bool own,
+                  size_t max_bytes) {
+    auto a = store_->Deliver(kPayoke, terminal, max, timeout, own, max_bytes);
+    auto b = deliver_async(kMagistrate, terminal, max, timeout, own, max_bytes);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    std::vector<std::pair<std::string, uint32_t>> got_a, got_b;
+    for (const InboxDelivery& d : *a)
+      got_a.emplace_back(d.message.envelope.message_id, d.delivery_count);
+    for (const InboxDelivery& d : *b)
+      got_b.emplace_back(d.message.envelope.message_id, d.delivery_count);
+    EXPECT_EQ(got_a, got_b) << terminal;
+    for (const InboxDelivery& d : *b) {
+      EXPECT_EQ(d.message.envelope.recipients.size(), 2u);  // the stored envelope, decoded
+    }
+    steps_sync.insert(steps_sync.end(), got_a.begin(), got_a.end());
+    steps_async.insert(steps_async.end(), got_b.begin(), got_b.end());
+  };
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(
+        store_->Send(kPolice, MakeEnvelope(absl::StrCat("message-000000002", i)), kNow).ok());
+  }
+  step("t1", 1, absl::Seconds(30), true, 0);    // first stream: one new
+  step("t2", 10, absl::Seconds(30), true, 0);   // the other terminal: the rest
+  step("t2", 10, absl::Seconds(30), false, 0);  // nothing new, nothing timed out
+  ASSERT_EQ(*store_->Ack(kPayoke, {"message-0000000021"}, kNow), 1u);
+  ASSERT_EQ(*store_->Ack(kMagistrate, {"message-0000000021"}, kNow), 1u);
+  step("t2", 10, absl::ZeroDuration(), false, 0);  // t1's delivery claimed (count 2)
+  step("t1", 10, absl::Seconds(30), true, 0);      // reconnect: own pending, nothing new
+  step("t3", 2, absl::ZeroDuration(), true, 30);   // claims within the byte budget
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-0000000029"), kNow).ok());
+  step("t3", 10, absl::Seconds(30), false, 0);  // a new one after the pending ones
+  EXPECT_EQ(steps_sync, steps_async);
+  EXPECT_GE(steps_async.size(), 6u);
+  EXPECT_TRUE(std::any_of(steps_async.begin(), steps_async.end(), [](const auto& d) {
+    return d.second >= 2;
+  })) << "no redelivery was compared";
+  // An agency without an inbox yet: empty, and its consumer group is created.
+  auto none = deliver_async(kPolice, "t1", 10, absl::Seconds(30), true, 0);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+  // Redis down: UNAVAILABLE through the callback.
+  server_->Stop();
+  auto down = deliver_async(kMagistrate, "t1", 10, absl::Seconds(30), false, 0);
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  server_->Start();
+}
+
 TEST_F(RedisMessageStoreTest, RedisDownIsUnavailable) {
   server_->Stop();
   const absl::Time start = absl::Now();

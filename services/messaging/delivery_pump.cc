@@ -1,0 +1,135 @@
+#include "services/messaging/delivery_pump.h"
+
+#include "absl/time/clock.h"
+
+namespace concord::messaging {
+
+DeliveryPump::DeliveryPump(DeliveryNotifier& notifier) : notifier_(notifier) {
+  notifier_.SetListener([this](const std::vector<std::string>& keys) { OnChange(keys); });
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+DeliveryPump::~DeliveryPump() {
+  notifier_.SetListener({});  // returns once no OnChange runs
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  timer_.join();
+  (void)WaitForOps(absl::Seconds(10));
+}
+
+uint64_t DeliveryPump::Add(const std::string& rkey, std::weak_ptr<Stream> stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t id = next_id_++;
+  entries_.emplace(id, Entry{rkey, std::move(stream), 0});
+  by_agency_[rkey].insert(id);
+  return id;
+}
+
+void DeliveryPump::Remove(uint64_t id) {
+  if (id == 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  auto agency = by_agency_.find(it->second.rkey);
+  if (agency != by_agency_.end()) {
+    agency->second.erase(id);
+    if (agency->second.empty()) by_agency_.erase(agency);
+  }
+  entries_.erase(it);  // its timers are dropped when they come due
+}
+
+void DeliveryPump::WakeAt(uint64_t id, absl::Time deadline) {
+  bool earliest = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    const uint64_t generation = ++it->second.generation;
+    earliest = timers_.empty() || deadline < timers_.top().at;
+    timers_.push(Timer{deadline, id, generation});
+  }
+  if (earliest) cv_.notify_one();
+}
+
+size_t DeliveryPump::streams() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+void DeliveryPump::OnChange(const std::vector<std::string>& keys) {
+  // On the pub/sub thread: wake the streams of the named agencies (every stream for an empty
+  // list) outside the lock; each idle one queues its read on the asynchronous client.
+  std::vector<std::shared_ptr<Stream>> woken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (keys.empty()) {
+      for (auto& [id, entry] : entries_) {
+        if (auto s = entry.stream.lock()) woken.push_back(std::move(s));
+      }
+    } else {
+      for (const std::string& key : keys) {
+        auto agency = by_agency_.find(key);
+        if (agency == by_agency_.end()) continue;
+        for (uint64_t id : agency->second) {
+          auto it = entries_.find(id);
+          if (it == entries_.end()) continue;
+          if (auto s = it->second.stream.lock()) woken.push_back(std::move(s));
+        }
+      }
+    }
+  }
+  for (const auto& s : woken) s->Wake();
+}
+
+void DeliveryPump::TimerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (timers_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    const absl::Time next = timers_.top().at;
+    const absl::Time now = absl::Now();
+    if (next > now) {
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(next - now));
+      continue;
+    }
+    std::vector<std::shared_ptr<Stream>> due;
+    while (!timers_.empty() && timers_.top().at <= now) {
+      const Timer t = timers_.top();
+      timers_.pop();
+      auto it = entries_.find(t.id);
+      if (it == entries_.end() || it->second.generation != t.generation) continue;  // stale
+      if (auto s = it->second.stream.lock()) due.push_back(std::move(s));
+    }
+    lock.unlock();
+    for (const auto& s : due) s->Wake();
+    due.clear();  // a stream's last reference may go here, outside the lock
+    lock.lock();
+  }
+}
+
+DeliveryPump::Op DeliveryPump::StartOp() {
+  {
+    std::lock_guard<std::mutex> lock(ops_mu_);
+    ++ops_;
+  }
+  // The deleter ends the op when the last copy of the token goes (after its callback returned).
+  return Op(static_cast<void*>(this),
+            [](void* pump) { static_cast<DeliveryPump*>(pump)->EndOp(); });
+}
+
+void DeliveryPump::EndOp() {
+  std::lock_guard<std::mutex> lock(ops_mu_);
+  if (--ops_ == 0) ops_cv_.notify_all();
+}
+
+bool DeliveryPump::WaitForOps(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(ops_mu_);
+  return ops_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return ops_ == 0; });
+}
+
+}  // namespace concord::messaging
