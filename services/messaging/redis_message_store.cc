@@ -704,19 +704,30 @@ StatusOr<StoredMessage> RedisMessageStore::Get(const std::string& message_id) {
   return ParseStored(r.elements[0], r.elements[1], r.elements[2]);
 }
 
-Status RedisMessageStore::EnsureGroup(const std::string& rkey) {
-  // The inbox may be created here (MKSTREAM): it joins the known inboxes as well, since Send
-  // registers only the inboxes it creates (its XADD NOMKSTREAM finds this one).
-  CONCORD_ASSIGN_OR_RETURN(
-      std::vector<redis::Reply> replies,
-      redis_.Pipeline({{"XGROUP", "CREATE", InboxKey(rkey), std::string(kGroup), "0", "MKSTREAM"},
-                       {"SADD", InboxesKey(), rkey}}));
-  for (const redis::Reply& r : replies) {
+namespace {
+
+// The inbox may be created by a delivery read (MKSTREAM): it joins the known inboxes as well,
+// since Send registers only the inboxes it creates (its XADD NOMKSTREAM finds this one), and the
+// backlog gauge reads the known inboxes. Shared by EnsureGroup and DeliverAsync.
+std::vector<std::vector<std::string>> EnsureGroupCommands(const std::string& rkey) {
+  return {{"XGROUP", "CREATE", InboxKey(rkey), std::string(kGroup), "0", "MKSTREAM"},
+          {"SADD", InboxesKey(), rkey}};
+}
+
+Status EnsureGroupReplies(const StatusOr<std::vector<redis::Reply>>& replies) {
+  if (!replies.ok()) return replies.status();
+  for (const redis::Reply& r : *replies) {
     if (r.is_error() && r.str.find("BUSYGROUP") == std::string::npos) {
       return absl::InternalError(absl::StrCat("redis: ", r.str));
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+Status RedisMessageStore::EnsureGroup(const std::string& rkey) {
+  return EnsureGroupReplies(redis_.Pipeline(EnsureGroupCommands(rkey)));
 }
 
 bool RedisMessageStore::ClaimDue(const std::string& inbox, const std::string& terminal,
@@ -931,27 +942,25 @@ void RedisMessageStore::DeliverNew(std::shared_ptr<DeliverCall> call, bool group
   const size_t count = call->max - std::min(call->entries.size(), call->max - 1);
   const size_t budget =
       call->max_bytes == 0 ? 0 : call->max_bytes - std::min(used, call->max_bytes);
-  async_->Eval(
-      ReadNewScript(), {call->inbox},
-      {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey, redis::Key(kTag, "m:"),
-       absl::StrCat(budget)},
-      [this, call, group_created](StatusOr<redis::Reply> r) {
-        if (!r.ok() && IsNoGroup(r.status()) && !group_created) {
-          return async_->Command(
-              {"XGROUP", "CREATE", call->inbox, std::string(kGroup), "0", "MKSTREAM"},
-              [this, call](StatusOr<redis::Reply> g) {
-                if (!g.ok() && g.status().message().find("BUSYGROUP") == std::string_view::npos) {
-                  return call->Finish(g.status());
-                }
-                DeliverNew(call, true);
-              });
-        }
-        if (!r.ok()) return call->Finish(r.status());
-        if (Status parsed = ParseReadNewReply(*r, call->out); !parsed.ok()) {
-          return call->Finish(parsed);
-        }
-        call->Finish(std::move(call->out));
-      });
+  async_->Eval(ReadNewScript(), {call->inbox},
+               {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey,
+                redis::Key(kTag, "m:"), absl::StrCat(budget)},
+               [this, call, group_created](StatusOr<redis::Reply> r) {
+                 if (!r.ok() && IsNoGroup(r.status()) && !group_created) {
+                   return async_->Pipeline(EnsureGroupCommands(call->rkey),
+                                           [this, call](StatusOr<std::vector<redis::Reply>> g) {
+                                             if (Status s = EnsureGroupReplies(g); !s.ok()) {
+                                               return call->Finish(s);
+                                             }
+                                             DeliverNew(call, true);
+                                           });
+                 }
+                 if (!r.ok()) return call->Finish(r.status());
+                 if (Status parsed = ParseReadNewReply(*r, call->out); !parsed.ok()) {
+                   return call->Finish(parsed);
+                 }
+                 call->Finish(std::move(call->out));
+               });
 }
 
 Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,

@@ -202,6 +202,32 @@ TEST_F(RedisMessageStoreTest, AnInboxIsKnownWhetherASendOrADeliveryCreatedIt) {
   auto d = store_->Deliver(kMagistrate, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_THAT(Ids(*d), ElementsAre("message-known-0001"));
+
+  // The asynchronous read (Subscribe's) registers the inbox it creates too: a later Send's XADD
+  // NOMKSTREAM finds that inbox and would never add it, so the backlog would miss it for good.
+  auto async_redis = redis::AsyncRedisClient::Create(server_->config());
+  RedisMessageStore async_store(
+      *redis_,
+      RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Status> read;
+  async_store.DeliverAsync(kPolice, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0,
+                           [&](StatusOr<std::vector<InboxDelivery>> got) {
+                             std::lock_guard<std::mutex> lock(mu);
+                             read = got.status();
+                             cv.notify_all();
+                           });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return read.has_value(); }));
+  }
+  ASSERT_TRUE(read->ok()) << *read;
+  EXPECT_TRUE(known(kPolice));
+  ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-known-0002", {kPolice}), kNow).ok());
+  backlog = store_->Backlog();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  EXPECT_EQ(*backlog, 3);  // the two above (one delivered, neither acknowledged) and Police's
 }
 
 // Test that reading N new deliveries costs one round trip (one EVALSHA) and 3 + N commands
