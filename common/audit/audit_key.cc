@@ -38,7 +38,9 @@ StatusOr<AuditKey> AuditKey::FromBytes(std::string_view raw) {
     return absl::InvalidArgumentError(
         absl::StrCat("audit key must be exactly 32 bytes, got ", raw.size()));
   }
-  return AuditKey(std::string(raw));
+  auto aead = crypto::AeadKey::Create(raw);
+  if (!aead.ok()) return aead.status();
+  return AuditKey(std::string(raw), *std::move(aead));
 }
 
 AuditKey::~AuditKey() { Wipe(bytes_); }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/crypto/aead.h"
 #include "common/status/status.h"
 
 namespace concord::audit {
@@ -18,7 +19,8 @@ namespace concord::audit {
 inline constexpr size_t kAuditKeySize = 32;
 
 /// 32 secret bytes; wiped from memory when destroyed. Copyable (services and the sink each keep
-/// one), never printed.
+/// one), never printed. Carries the key scheduled once for AES-256-GCM (aead(): every record is
+/// sealed and opened through it, reusing its cipher contexts; copies share them).
 class AuditKey {
  public:
   /// INVALID_ARGUMENT unless `raw` is exactly 32 bytes.
@@ -29,10 +31,15 @@ class AuditKey {
   ~AuditKey();
 
   std::string_view bytes() const { return bytes_; }
+  /// The same key for crypto::AeadKey's Seal/Open (output identical to AeadSeal/AeadOpen with
+  /// bytes()). Thread-safe.
+  const crypto::AeadKey& aead() const { return aead_; }
 
  private:
-  explicit AuditKey(std::string raw) : bytes_(std::move(raw)) {}
+  AuditKey(std::string raw, crypto::AeadKey aead)
+      : bytes_(std::move(raw)), aead_(std::move(aead)) {}
   std::string bytes_;
+  crypto::AeadKey aead_;
 };
 
 /// Reads a key file (see the file comment). NOT_FOUND / PERMISSION_DENIED when the file cannot be

@@ -131,12 +131,9 @@ std::string GenesisHash() { return std::string(kHashSize, '\0'); }
 std::string RecordAad(uint64_t seq) { return absl::StrCat("concord-audit-v1|", seq); }
 
 std::string ChainHash(std::string_view prev_hash, uint64_t seq, std::string_view sealed) {
-  std::string buf;
-  buf.reserve(prev_hash.size() + 8 + sealed.size());
-  buf.append(prev_hash);
-  PutU64(buf, seq);
-  buf.append(sealed);
-  const std::array<uint8_t, 32> digest = crypto::Sha256(buf);
+  std::string seq_bytes;
+  PutU64(seq_bytes, seq);  // 8 bytes: no allocation
+  const std::array<uint8_t, 32> digest = crypto::Sha256Concat({prev_hash, seq_bytes, sealed});
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
@@ -146,6 +143,16 @@ namespace {
 StatusOr<std::string> EncodeFields(std::string_view domain, uint64_t seq, const AuditEvent& event,
                                    const std::string_view* source, size_t max_size) {
   crypto::CanonicalWriter w;
+  // The exact size, for one allocation: a string is tag + length (5) + bytes, an int tag + 8, the
+  // recipient list tag + count (5) + each length (4) + bytes.
+  size_t size = 2 * 9 + 11 * 5 + domain.size() + event.agency.trust_domain.size() +
+                AgencyTypeName(event.agency.type).size() + event.agency.id.size() +
+                event.officer.size() + OperationName(event.operation).size() + event.object.size() +
+                event.method.size() + event.justification.size() + event.outcome.size();
+  if (!event.details.empty()) size += 5 + event.details.size();
+  for (const std::string& r : event.recipients) size += 4 + r.size();
+  if (source != nullptr) size += 5 + source->size();
+  w.Reserve(size);
   w.AddString(kFieldDomain, domain);
   w.AddInt(kFieldSeq, static_cast<int64_t>(seq));
   w.AddInt(kFieldTimeUnixNanos, absl::ToUnixNanos(event.time));
@@ -284,12 +291,12 @@ StatusOr<AuditEvent> DecodeIntakeEvent(std::string_view plaintext) {
 StatusOr<std::string> SealIntakeEntry(const AuditKey& key, std::string_view workload,
                                       const AuditEvent& event) {
   CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeIntakeEvent(event));
-  return crypto::AeadSeal(key.bytes(), plaintext, IntakeAad(workload));
+  return key.aead().Seal(plaintext, IntakeAad(workload));
 }
 
 StatusOr<AuditEvent> OpenIntakeEntry(const AuditKey& key, std::string_view workload,
                                      std::string_view entry) {
-  auto plaintext = crypto::AeadOpen(key.bytes(), entry, IntakeAad(workload));
+  auto plaintext = key.aead().Open(entry, IntakeAad(workload));
   if (!plaintext.ok()) {
     return absl::DataLossError(
         "audit intake entry does not open with the audit key for this intake (forged, altered "
@@ -317,7 +324,7 @@ StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string
                                   const AuditEvent& event, std::string_view source) {
   CONCORD_ASSIGN_OR_RETURN(std::string plaintext, EncodeEvent(seq, event, source));
   StoredRecord r;
-  CONCORD_ASSIGN_OR_RETURN(r.sealed, crypto::AeadSeal(key.bytes(), plaintext, RecordAad(seq)));
+  CONCORD_ASSIGN_OR_RETURN(r.sealed, key.aead().Seal(plaintext, RecordAad(seq)));
   r.prev_hash = std::string(prev_hash);
   r.hash = ChainHash(prev_hash, seq, r.sealed);
   return r;
@@ -325,7 +332,7 @@ StatusOr<StoredRecord> SealRecord(const AuditKey& key, uint64_t seq, std::string
 
 StatusOr<RecordContent> OpenRecordContent(const AuditKey& key, uint64_t seq,
                                           const StoredRecord& record) {
-  auto plaintext = crypto::AeadOpen(key.bytes(), record.sealed, RecordAad(seq));
+  auto plaintext = key.aead().Open(record.sealed, RecordAad(seq));
   if (!plaintext.ok()) {
     return absl::DataLossError("audit record does not open with the audit key (altered or moved)");
   }

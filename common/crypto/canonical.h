@@ -44,6 +44,9 @@ class CanonicalWriter {
   /// Appends tag || uint32 count || each item as uint32 length || bytes. Same precondition.
   void AddStrings(uint8_t tag, const std::vector<std::string>& values);
 
+  /// Reserves room for `bytes` bytes of encoding (one allocation instead of several growths).
+  void Reserve(size_t bytes) { bytes_.reserve(bytes); }
+
   /// The encoding so far.
   const std::string& bytes() const { return bytes_; }
   /// Moves the encoding out; the writer is empty afterwards.

@@ -22,6 +22,23 @@ std::array<uint8_t, 32> Sha256(std::string_view data) {
   return out;
 }
 
+std::array<uint8_t, 32> Sha256Concat(std::initializer_list<std::string_view> parts) {
+  std::array<uint8_t, 32> out{};
+  internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  unsigned int len = 0;
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), internal::Sha256Md(), nullptr) != 1) {
+    internal::FatalOpenSsl("SHA-256");
+  }
+  for (std::string_view part : parts) {
+    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1)
+      internal::FatalOpenSsl("SHA-256");
+  }
+  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
+    internal::FatalOpenSsl("SHA-256");
+  }
+  return out;
+}
+
 std::string Sha256Hex(std::string_view data) {
   const std::array<uint8_t, 32> d = Sha256(data);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));

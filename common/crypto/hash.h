@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,10 @@ namespace concord::crypto {
 /// SHA-256 digest of `data` (FIPS 180-4). Never fails (an OpenSSL failure here aborts: it
 /// cannot be caused by input).
 std::array<uint8_t, 32> Sha256(std::string_view data);
+
+/// SHA-256 of the concatenation of `parts`, without concatenating them first (same digest as
+/// Sha256(a + b + ...)).
+std::array<uint8_t, 32> Sha256Concat(std::initializer_list<std::string_view> parts);
 
 /// Lower-case hex of Sha256(data): 64 characters.
 std::string Sha256Hex(std::string_view data);

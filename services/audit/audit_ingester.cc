@@ -131,9 +131,13 @@ StatusOr<uint64_t> AuditIngester::IngestBatch() {
   // are chained intake by intake, each intake in its own order.
   CONCORD_ASSIGN_OR_RETURN(std::vector<std::vector<std::string>> intakes,
                            store_.ReadIntakes(options_.workloads, options_.batch));
+  size_t pending = 0;
+  for (const auto& intake : intakes) pending += intake.size();
   std::vector<ChainEntry> entries;
+  entries.reserve(std::min(pending, options_.batch));
   std::vector<std::pair<std::string, size_t>> consumed;
   std::vector<std::pair<std::string, bool>> sources;  // per entry: workload, rejected
+  sources.reserve(entries.capacity());
   uint64_t seq = head_->seq;
   std::string prev = head_->hash;
   for (size_t i = 0; i < intakes.size() && entries.size() < options_.batch; ++i) {
@@ -154,8 +158,8 @@ StatusOr<uint64_t> AuditIngester::IngestBatch() {
       }
       ++seq;
       ++taken;
-      entries.push_back(
-          ChainEntry{seq, record->hash, record->Encode(), event->object, event->agency});
+      entries.push_back(ChainEntry{seq, record->hash, record->Encode(), std::move(event->object),
+                                   std::move(event->agency)});
       sources.emplace_back(workload, rejected);
       prev = std::move(record->hash);
     }

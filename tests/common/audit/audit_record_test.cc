@@ -8,10 +8,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "common/audit/audit_context.h"
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_key.h"
+#include "common/crypto/aead.h"
 #include "common/crypto/encoding.h"
 #include "common/crypto/hash.h"
 
@@ -113,6 +115,50 @@ TEST(AuditRecordFormat, ChainHashIsSha256OfPrevSeqSealed) {
   const auto digest = crypto::Sha256(expected_input);
   EXPECT_EQ(ChainHash(prev, 258, "sealed"),
             std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+// Known answers computed apart from this code (a few lines of Python following the layout in
+// audit_record.h): the plaintext bytes of a record and of an intake entry are a contract.
+TEST(AuditRecordFormat, EncodingsMatchKnownAnswers) {
+  auto record = EncodeEvent(7, SampleEvent(), "messaging");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->size(), 286u);
+  EXPECT_EQ(crypto::Sha256Hex(*record),
+            "02ef5566e2af51908fb5a58161a400b0cb214d75aa8a993e462258268b84cd19");
+  auto intake = EncodeIntakeEvent(SampleEvent());
+  ASSERT_TRUE(intake.ok());
+  EXPECT_EQ(intake->size(), 272u);
+  EXPECT_EQ(crypto::Sha256Hex(*intake),
+            "561d16fe8d92820b3d6c6ce32a3957e98d845901c302c380ac037060af67806c");
+}
+
+// The key's reused cipher contexts (AuditKey::aead) produce exactly the AeadSeal format: records
+// and intake entries open with the plain AeadOpen under the key bytes, and the other way round.
+TEST(AuditRecordFormat, SealedFormsAreThoseOfAeadSealUnderTheKeyBytes) {
+  const AuditKey key = TestKey();
+  auto record = SealRecord(key, 7, GenesisHash(), SampleEvent(), "messaging");
+  ASSERT_TRUE(record.ok());
+  auto plaintext = crypto::AeadOpen(key.bytes(), record->sealed, RecordAad(7));
+  ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+  EXPECT_EQ(*plaintext, *EncodeEvent(7, SampleEvent(), "messaging"));
+  auto entry = SealIntakeEntry(key, "messaging", SampleEvent());
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(*crypto::AeadOpen(key.bytes(), *entry, IntakeAad("messaging")),
+            *EncodeIntakeEvent(SampleEvent()));
+  const std::string old_entry =
+      *crypto::AeadSeal(key.bytes(), *EncodeIntakeEvent(SampleEvent()), IntakeAad("messaging"));
+  EXPECT_EQ(*OpenIntakeEntry(key, "messaging", old_entry), SampleEvent());
+  EXPECT_EQ(OpenIntakeEntry(key, "referrals", old_entry).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(OpenIntakeEntry(TestKey('x'), "messaging", *entry).status().code(),
+            absl::StatusCode::kDataLoss);
+  // Copies of the key share its contexts and keep working after the original is gone.
+  std::optional<AuditKey> copy;
+  {
+    const AuditKey original = TestKey();
+    copy.emplace(original);
+  }
+  EXPECT_EQ(*OpenIntakeEntry(*copy, "messaging", *entry), SampleEvent());
 }
 
 TEST(AuditRecordFormat, SealedRecordOpensOnlyAtItsSeqWithItsKey) {

@@ -21,6 +21,18 @@ TEST(Sha256, ArrayMatchesHex) {
             Sha256Hex("abc"));
 }
 
+// The FIPS 180-2 B.2 message in pieces (one across the 64-byte block boundary), and empty pieces.
+TEST(Sha256, ConcatEqualsTheDigestOfTheJoinedParts) {
+  const auto digest =
+      Sha256Concat({"abcdbcdecdefdefgefgh", "", "fghighijhijkijkljklmklmnlmnomnopnopq"});
+  EXPECT_EQ(HexEncode(std::string_view(reinterpret_cast<const char*>(digest.data()), 32)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(Sha256Concat({}), Sha256(""));
+  const std::string big(200, 'z');
+  EXPECT_EQ(Sha256Concat({std::string_view(big).substr(0, 63), std::string_view(big).substr(63)}),
+            Sha256(big));
+}
+
 // RFC 4231 test cases 1, 2 and 6 (a key longer than the block size is hashed first).
 TEST(HmacSha256, KnownAnswers) {
   EXPECT_EQ(HmacSha256Hex(std::string(20, '\x0b'), "Hi There"),
