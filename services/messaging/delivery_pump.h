@@ -7,8 +7,8 @@
 // issues its read through the asynchronous store at once (MessageStore::DeliverAsync), so the
 // reads of every stream woken by one notification are queued back to back and go to Redis
 // pipelined: one round trip for all of them. A stream that is busy (a read, an audit append or a
-// write in flight) only remembers the wake-up and reads again when its batch is written, so
-// notifications that arrive meanwhile fold into one read (the adaptive linger: an idle system
+// write in flight) only remembers the wake-up and reads again when its batch's last write starts,
+// so notifications that arrive meanwhile fold into one read (the adaptive linger: an idle system
 // delivers at once, a busy one coalesces).
 //
 // Polling: a stream asks to be woken at a deadline (WakeAt, poll_interval after its last read)

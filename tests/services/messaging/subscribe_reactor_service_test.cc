@@ -8,7 +8,9 @@
 //     the late reply finds the reactor alive and writes nothing; nothing is lost;
 //   * a stream that waits (no read, no write in flight) ends UNAUTHENTICATED / AGENCY_SUSPENDED
 //     as soon as the registry's watcher sees the suspension;
-//   * a stream whose read fails because Redis does not answer ends UNAVAILABLE.
+//   * a stream whose read fails because Redis does not answer ends UNAVAILABLE;
+//   * a stream reads its next batch while the last write of the batch before goes out, and a
+//     client that does not read makes it hold no more than that one batch.
 // Run under ThreadSanitizer (label tsan) and AddressSanitizer.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -67,7 +69,8 @@ class Revocations final : public authz::RevocationView {
 };
 
 // A sealed-looking envelope (the store does not verify; the stream writes what it stores).
-Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipients) {
+Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipients,
+                      size_t body_bytes = 0) {
   const absl::Time now = absl::Now();
   Envelope e;
   e.message_id = id;
@@ -80,7 +83,7 @@ Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipi
   e.created_at = now;
   e.expires_at = now + absl::Hours(1);
   e.body.nonce = std::string(12, 'n');
-  e.body.ciphertext = "sealed-bytes-only";
+  e.body.ciphertext = body_bytes == 0 ? "sealed-bytes-only" : std::string(body_bytes, 'c');
   for (const AgencyId& r : e.recipients) {
     e.body.keys.push_back(
         {r.Key(), std::string(32, 'e'), std::string(12, 'k'), std::string(48, 'w')});
@@ -210,13 +213,12 @@ class SubscribeReactorTest : public ::testing::Test {
     mailbox_ = std::make_unique<Mailbox>(*store_, *keys_, revocations_, SystemClock::Get(),
                                          MailboxOptions{.trust_domain = "concord.test",
                                                         .limits = EnvelopeLimits{},
-                                                        .visibility_timeout = absl::Seconds(30)});
+                                                        .visibility_timeout = VisibilityTimeout()});
     messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
     open_calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
-    // A long poll: every delivery in these tests comes from a notification.
-    service_ = std::make_unique<MessagingService>(
-        *mailbox_, audit_, notifier_, *messaging_metrics_, *open_calls_, quotas_,
-        SystemClock::Get(), MessagingServiceOptions{.poll_interval = absl::Hours(1)});
+    service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
+                                                  *open_calls_, quotas_, SystemClock::Get(),
+                                                  ServiceOptions());
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) {
@@ -234,6 +236,13 @@ class SubscribeReactorTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
   }
 
+  virtual absl::Duration VisibilityTimeout() const { return absl::Seconds(30); }
+
+  // A long poll: every delivery in these tests comes from a notification.
+  virtual MessagingServiceOptions ServiceOptions() const {
+    return MessagingServiceOptions{.poll_interval = absl::Hours(1)};
+  }
+
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     notifier_.NotifyAll();
@@ -245,8 +254,9 @@ class SubscribeReactorTest : public ::testing::Test {
         MakeChannelCredentials(pki_.AgencyCert(agency.type, agency.id).tls()));
   }
 
-  void Store(const std::string& id, const std::vector<AgencyId>& recipients) {
-    auto sent = store_->Send(kSender, MakeEnvelope(id, recipients), absl::Now());
+  void Store(const std::string& id, const std::vector<AgencyId>& recipients,
+             size_t body_bytes = 0) {
+    auto sent = store_->Send(kSender, MakeEnvelope(id, recipients, body_bytes), absl::Now());
     ASSERT_TRUE(sent.ok()) << sent.status();
   }
 
@@ -269,6 +279,14 @@ class SubscribeReactorTest : public ::testing::Test {
       return n;
     }
     return 0;
+  }
+
+  // Entries of `agency`'s inbox taken by a terminal and not acknowledged (XPENDING's count).
+  int64_t Pending(const AgencyId& agency) {
+    auto r = admin_->Command({"XPENDING", redis::Key("msg", "inbox:" + agency.Key()), "terminals"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->elements.empty()) return -1;
+    return r->elements[0].integer;
   }
 
   pid_t RedisPid() {
@@ -527,6 +545,63 @@ TEST_F(SubscribeReactorTest, AStreamEndsUnavailableWhenRedisDoesNotAnswer) {
     delivered = !next->received().empty();
   }
   EXPECT_TRUE(delivered);
+}
+
+// One delivery per batch and a poll every 20 ms: each batch is full, so a stream always wants
+// its next read. A visibility timeout of 2 s: a new stream takes back one batch of its
+// terminal's own pending deliveries at once, the rest after the timeout.
+class SubscribeReactorBatchTest : public SubscribeReactorTest {
+ protected:
+  absl::Duration VisibilityTimeout() const override { return absl::Seconds(2); }
+  MessagingServiceOptions ServiceOptions() const override {
+    return MessagingServiceOptions{.subscribe_batch = 1, .poll_interval = absl::Milliseconds(20)};
+  }
+};
+
+// Test that a stream reads its next batch as soon as the last write of the batch before starts
+// (not when it is done), and that a client that does not read makes the server hold at most
+// that one batch behind the write in flight: with batches of one 1 MiB delivery, far beyond the
+// client's stream window, the first write never completes; the next batch is read (2 entries
+// taken, was 1 when the read waited for the write to be done) and nothing more, however often
+// the stream is woken (polls every 20 ms, notifications). Nothing is lost: the terminal's next
+// stream delivers every message.
+TEST_F(SubscribeReactorBatchTest, AClientThatDoesNotReadHoldsAtMostOneBatchBehindTheWrite) {
+  const AgencyId payoke = Agency(AgencyType::kReceptionCentre, "payoke");
+  constexpr size_t kBody = 1024 * 1024;
+  constexpr int kMessages = 6;
+  for (int i = 0; i < kMessages; ++i) Store(absl::StrCat("message-", i), {payoke}, kBody);
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // the stream window stays at its 64 KiB default
+  auto stalled_channel = grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", port_),
+      MakeChannelCredentials(pki_.AgencyCert(payoke.type, payoke.id).tls()), args);
+  auto stub = v1::Messaging::NewStub(stalled_channel);
+  grpc::ClientContext ctx;
+  v1::SubscribeRequest req;
+  req.set_terminal_id("desk-1");
+  std::unique_ptr<grpc::ClientReader<v1::Delivery>> stalled = stub->Subscribe(&ctx, req);
+  ASSERT_TRUE(WaitForOpenStreams(1));
+  // Never read: the first delivery's write cannot complete.
+  ASSERT_TRUE(Stream::WaitUntil([&] { return Pending(payoke) == 2; }, absl::Seconds(10)))
+      << "pending " << Pending(payoke) << ": the next batch was not read during the last write";
+  for (int i = 0; i < 25; ++i) {  // ~25 polls and as many notifications: still one batch behind
+    notifier_.Notify(payoke.Key());
+    absl::SleepFor(absl::Milliseconds(20));
+    ASSERT_EQ(Pending(payoke), 2);
+  }
+  EXPECT_EQ(messaging_metrics_->deliveries->Value(), 0);
+  ctx.TryCancel();
+  (void)stalled->Finish();
+  ASSERT_TRUE(WaitForOpenStreams(0));
+
+  // The terminal's next stream gets them all: its own pending first (one batch: message-0), the
+  // new ones, and message-1 once the visibility timeout has passed.
+  Stream next(Channel(payoke), "desk-1");
+  ASSERT_TRUE(
+      Stream::WaitUntil([&] { return next.received().size() >= kMessages; }, absl::Seconds(20)));
+  std::set<std::string> ids;
+  for (const v1::Delivery& d : next.received()) ids.insert(d.envelope().message_id());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kMessages));
 }
 
 }  // namespace
