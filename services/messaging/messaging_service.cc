@@ -137,11 +137,26 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
     Advance();  // the first read, at once (with the terminal's own pending deliveries)
   }
 
-  // DeliveryPump::Stream: a notification for the agency, or the poll deadline.
+  // DeliveryPump::Stream: a poll deadline, or a notification that names no entry.
   void Wake() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       wanted_ = true;
+    }
+    Advance();
+  }
+
+  // A notification of inbox entry `entry_id`. Skipped when a read of this stream already took
+  // entries up to it: the group has then given the entry to one of the agency's terminals
+  // (XREADGROUP ">" hands entries out in id order), so a read for it would come back without
+  // it. Else it is due, and a read in flight may still cover it (OnRead).
+  void WakeFor(const std::string& entry_id) override {
+    const std::optional<EntryId> id = ParseEntryId(entry_id);
+    if (!id.has_value()) return Wake();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (covered_.has_value() && *id <= *covered_) return;
+      if (!announced_.has_value() || *announced_ < *id) announced_ = *id;
     }
     Advance();
   }
@@ -248,8 +263,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
         // audit append overlap the last write. Its batch then waits in queue_ for that write,
         // so a stream holds at most one batch being written (its last delivery) and one read
         // or batch behind it: a client that does not read stalls the stream there.
-        if (queue_.empty() && !reading_ && !auditing_ && wanted_) {
+        if (queue_.empty() && !reading_ && !auditing_ && (wanted_ || announced_.has_value())) {
           wanted_ = false;
+          announced_.reset();
           reading_ = true;
           own_pending = first_;
           first_ = false;
@@ -285,10 +301,24 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
           batch->size() >= deps_.options.subscribe_batch ||
           (deps_.options.delivery_batch_bytes > 0 && bytes >= deps_.options.delivery_batch_bytes);
     }
+    // The newest entry this read took: every entry up to it has been taken by a terminal.
+    std::optional<EntryId> newest;
+    if (batch.ok()) {
+      for (const InboxDelivery& d : *batch) {
+        const std::optional<EntryId> id = ParseEntryId(d.entry_id);
+        if (id.has_value() && (!newest.has_value() || *newest < *id)) newest = id;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       reading_ = false;
       if (done_ || finished_) return;
+      if (newest.has_value() && (!covered_.has_value() || *covered_ < *newest)) covered_ = newest;
+      // Announcements heard while the read was in flight that it already covered cost no read
+      // (the pub/sub connection and the read's cannot tell which came first in Redis).
+      if (announced_.has_value() && covered_.has_value() && *announced_ <= *covered_) {
+        announced_.reset();
+      }
       if (deliver) {
         auditing_ = true;
         if (full) wanted_ = true;  // more is waiting: read again once its last write starts
@@ -356,7 +386,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
   std::optional<Status> finish_;            // guarded by mu_: the status to end with
   std::deque<Out> queue_;  // guarded by mu_: the batch's deliveries not yet written
   bool first_ = true;      // guarded by mu_: the next read is the stream's first
-  bool wanted_ = true;     // guarded by mu_: a read is due (wake-up, full batch)
+  bool wanted_ = true;     // guarded by mu_: a read is due (poll, full batch, unnamed entry)
+  // guarded by mu_: the newest announced entry not known to be taken (a read is due)
+  std::optional<EntryId> announced_;
+  // guarded by mu_: the newest entry a read of this stream took (entries up to it are taken)
+  std::optional<EntryId> covered_;
   bool reading_ = false;   // guarded by mu_: a read in flight
   bool auditing_ = false;  // guarded by mu_: the batch's audit append in flight
   bool writing_ = false;   // guarded by mu_: a write in flight
