@@ -18,10 +18,14 @@ uint64_t DeliveryNotifier::Generation(const std::string& rkey) {
 void DeliveryNotifier::Notify(const std::string& message) {
   std::vector<Slot*> woken;
   std::vector<std::string> keys;
+  std::vector<std::string> entry_ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (absl::string_view key : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
-      keys.emplace_back(key);
+    for (absl::string_view token : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
+      const size_t at = token.find('@');
+      keys.emplace_back(token.substr(0, at));
+      entry_ids.emplace_back(at == absl::string_view::npos ? absl::string_view()
+                                                           : token.substr(at + 1));
       Slot& slot = SlotFor(keys.back());
       ++slot.generation;
       woken.push_back(&slot);
@@ -30,7 +34,7 @@ void DeliveryNotifier::Notify(const std::string& message) {
   for (Slot* slot : woken) slot->cv.notify_all();
   if (keys.empty()) return;
   std::lock_guard<std::mutex> lock(listener_mu_);
-  if (listener_) listener_(keys);
+  if (listener_) listener_(keys, entry_ids);
 }
 
 void DeliveryNotifier::NotifyAll() {
@@ -40,7 +44,7 @@ void DeliveryNotifier::NotifyAll() {
     for (auto& [key, slot] : slots_) slot.cv.notify_all();
   }
   std::lock_guard<std::mutex> lock(listener_mu_);
-  if (listener_) listener_({});
+  if (listener_) listener_({}, {});
 }
 
 void DeliveryNotifier::SetListener(Listener listener) {

@@ -1,7 +1,9 @@
 // File: services/messaging/delivery_notifier.h
 //
 // Wakes the Subscribe streams of an agency when a message reaches its inbox. Every replica hears
-// the store's PUBLISH on kDeliveriesChannel ("<rkey> <rkey> ...") through a redis::Subscriber and
+// the store's PUBLISH on kDeliveriesChannel ("<rkey>@<entry id> ...": each recipient's agency
+// key and the id of the inbox entry appended for it; a bare "<rkey>" from a previous release
+// names no entry) through a redis::Subscriber and
 // calls Notify; streams wait on a per-agency generation counter, so a notification between
 // "read the inbox" and "wait" is never lost. Notifications are only a latency optimisation:
 // streams also poll on a timeout (pub/sub drops messages while disconnected).
@@ -33,17 +35,19 @@ class DeliveryNotifier {
  public:
   /// The current generation of `rkey`'s inbox; pass it to WaitForChange.
   uint64_t Generation(const std::string& rkey);
-  /// `message`: space-separated agency keys (the channel payload).
+  /// `message`: space-separated "<rkey>@<entry id>" or "<rkey>" (the channel payload).
   void Notify(const std::string& message);
   /// Wakes every waiter (after a pub/sub reconnect, and at shutdown).
   void NotifyAll();
   /// Blocks until `rkey`'s generation differs from `seen` or `timeout` passes. True if changed.
   bool WaitForChange(const std::string& rkey, uint64_t seen, absl::Duration timeout);
 
-  /// Called after every Notify with its agency keys, and after NotifyAll with an empty list
-  /// (every agency), on the notifying thread (the pub/sub thread): it must not block. Calls are
-  /// serialised.
-  using Listener = std::function<void(const std::vector<std::string>& keys)>;
+  /// Called after every Notify with its agency keys and, aligned with them, the announced inbox
+  /// entry ids (empty when the payload names none), and after NotifyAll with empty lists (every
+  /// agency, no entry), on the notifying thread (the pub/sub thread): it must not block. Calls
+  /// are serialised.
+  using Listener = std::function<void(const std::vector<std::string>& keys,
+                                      const std::vector<std::string>& entry_ids)>;
   /// Installs `listener` (an empty function removes it); returns once no call of the previous
   /// listener is running.
   void SetListener(Listener listener);

@@ -1,11 +1,29 @@
 #include "services/messaging/delivery_pump.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 
 namespace concord::messaging {
 
+std::optional<EntryId> ParseEntryId(std::string_view s) {
+  const size_t dash = s.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == s.size()) return std::nullopt;
+  for (char c : s) {
+    if (c != '-' && (c < '0' || c > '9')) return std::nullopt;
+  }
+  EntryId id;
+  if (!absl::SimpleAtoi(absl::string_view(s.data(), dash), &id.ms) ||
+      !absl::SimpleAtoi(absl::string_view(s.data() + dash + 1, s.size() - dash - 1), &id.seq)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
 DeliveryPump::DeliveryPump(DeliveryNotifier& notifier) : notifier_(notifier) {
-  notifier_.SetListener([this](const std::vector<std::string>& keys) { OnChange(keys); });
+  notifier_.SetListener(
+      [this](const std::vector<std::string>& keys, const std::vector<std::string>& entry_ids) {
+        OnChange(keys, entry_ids);
+      });
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -59,29 +77,39 @@ size_t DeliveryPump::streams() const {
   return entries_.size();
 }
 
-void DeliveryPump::OnChange(const std::vector<std::string>& keys) {
+void DeliveryPump::OnChange(const std::vector<std::string>& keys,
+                            const std::vector<std::string>& entry_ids) {
   // On the pub/sub thread: wake the streams of the named agencies (every stream for an empty
-  // list) outside the lock; each idle one queues its read on the asynchronous client.
-  std::vector<std::shared_ptr<Stream>> woken;
+  // list) outside the lock, with the announced entry when there is one; each idle one queues
+  // its read on the asynchronous client.
+  std::vector<std::pair<std::shared_ptr<Stream>, const std::string*>> woken;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (keys.empty()) {
       for (auto& [id, entry] : entries_) {
-        if (auto s = entry.stream.lock()) woken.push_back(std::move(s));
+        if (auto s = entry.stream.lock()) woken.emplace_back(std::move(s), nullptr);
       }
     } else {
-      for (const std::string& key : keys) {
-        auto agency = by_agency_.find(key);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        auto agency = by_agency_.find(keys[i]);
         if (agency == by_agency_.end()) continue;
+        const std::string* entry_id =
+            i < entry_ids.size() && !entry_ids[i].empty() ? &entry_ids[i] : nullptr;
         for (uint64_t id : agency->second) {
           auto it = entries_.find(id);
           if (it == entries_.end()) continue;
-          if (auto s = it->second.stream.lock()) woken.push_back(std::move(s));
+          if (auto s = it->second.stream.lock()) woken.emplace_back(std::move(s), entry_id);
         }
       }
     }
   }
-  for (const auto& s : woken) s->Wake();
+  for (const auto& [s, entry_id] : woken) {
+    if (entry_id != nullptr) {
+      s->WakeFor(*entry_id);
+    } else {
+      s->Wake();
+    }
+  }
 }
 
 void DeliveryPump::TimerLoop() {

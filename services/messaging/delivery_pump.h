@@ -7,8 +7,8 @@
 // issues its read through the asynchronous store at once (MessageStore::DeliverAsync), so the
 // reads of every stream woken by one notification are queued back to back and go to Redis
 // pipelined: one round trip for all of them. A stream that is busy (a read, an audit append or a
-// write in flight) only remembers the wake-up and reads again when its batch is written, so
-// notifications that arrive meanwhile fold into one read (the adaptive linger: an idle system
+// write in flight) only remembers the wake-up and reads again when its batch's last write starts,
+// so notifications that arrive meanwhile fold into one read (the adaptive linger: an idle system
 // delivers at once, a busy one coalesces).
 //
 // Polling: a stream asks to be woken at a deadline (WakeAt, poll_interval after its last read)
@@ -27,9 +27,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +42,15 @@
 
 namespace concord::messaging {
 
+/// An inbox entry id ("<ms>-<seq>", a Redis stream id), ordered as the stream orders them.
+struct EntryId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  auto operator<=>(const EntryId&) const = default;
+};
+/// nullopt unless `s` is "<digits>-<digits>".
+std::optional<EntryId> ParseEntryId(std::string_view s);
+
 class DeliveryPump {
  public:
   /// A stream the pump wakes.
@@ -49,6 +60,13 @@ class DeliveryPump {
     /// The stream's inbox may have changed (a notification, or its poll deadline passed): read
     /// now if idle, else after the batch in flight. Must not block.
     virtual void Wake() = 0;
+    /// A notification announced inbox entry `entry_id` ("<ms>-<seq>") for the agency: the
+    /// stream may skip the read if a read of its own already took entries up to it. Must not
+    /// block. Default: Wake().
+    virtual void WakeFor(const std::string& entry_id) {
+      (void)entry_id;
+      Wake();
+    }
   };
 
   /// Listens to `notifier` (which must outlive the pump) and starts the timer thread.
@@ -89,7 +107,7 @@ class DeliveryPump {
     bool operator>(const Timer& o) const { return at > o.at; }
   };
 
-  void OnChange(const std::vector<std::string>& keys);
+  void OnChange(const std::vector<std::string>& keys, const std::vector<std::string>& entry_ids);
   void TimerLoop();
   void EndOp();
 

@@ -42,6 +42,10 @@ struct StoredMessage {
 struct InboxDelivery {
   StoredMessage message;
   uint32_t delivery_count = 1;
+  // The inbox entry delivered ("<ms>-<seq>", the stream's id): every entry up to the largest id
+  // of a batch has been taken by some terminal of the agency (a Subscribe stream skips the read
+  // an announcement of such an entry would cost).
+  std::string entry_id;
 };
 
 struct InboxQuery {

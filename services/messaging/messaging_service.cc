@@ -78,10 +78,13 @@ struct SubscribeDeps {
 };
 
 // One Subscribe stream: a callback-API reactor (no thread of its own), woken by the DeliveryPump.
-// One step at a time: a read (Mailbox::DeliverAsync), then the batch's consultation record
-// (AuditSink::AppendAsync), then its deliveries written one by one (StartWrite); the next read
-// is issued when the last write is done if a wake-up came meanwhile or the batch was full, else
-// the stream waits for its next wake-up (a notification, or its poll deadline). Admission (the
+// A read (Mailbox::DeliverAsync), then the batch's consultation record (AuditSink::AppendAsync),
+// then its deliveries written one by one (StartWrite). The next read is issued as soon as the
+// batch's last write starts if a wake-up came meanwhile or the batch was full, else the stream
+// waits for its next wake-up (a notification, or its poll deadline); its batch is written once
+// that last write is done. Memory: at most one read (or audited batch) and the delivery being
+// written, i.e. delivery_batch_bytes plus two envelopes of the stream's own (a client that does
+// not read stalls the stream in a write; nothing more is read for it). Admission (the
 // CallGuard) is checked before every read and every write (Advance). Never calls StartWrite,
 // Finish or the store with its lock held (each may run callbacks inline, and the registry's
 // watcher calls OnRevoked under the call's own lock).
@@ -134,11 +137,26 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
     Advance();  // the first read, at once (with the terminal's own pending deliveries)
   }
 
-  // DeliveryPump::Stream: a notification for the agency, or the poll deadline.
+  // DeliveryPump::Stream: a poll deadline, or a notification that names no entry.
   void Wake() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       wanted_ = true;
+    }
+    Advance();
+  }
+
+  // A notification of inbox entry `entry_id`. Skipped when a read of this stream already took
+  // entries up to it: the group has then given the entry to one of the agency's terminals
+  // (XREADGROUP ">" hands entries out in id order), so a read for it would come back without
+  // it. Else it is due, and a read in flight may still cover it (OnRead).
+  void WakeFor(const std::string& entry_id) override {
+    const std::optional<EntryId> id = ParseEntryId(entry_id);
+    if (!id.has_value()) return Wake();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (covered_.has_value() && *id <= *covered_) return;
+      if (!announced_.has_value() || *announced_ < *id) announced_ = *id;
     }
     Advance();
   }
@@ -216,9 +234,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
     // The guard takes the call's lock, which the watcher holds when it calls OnRevoked (which
     // takes mu_): checked before mu_, never under it.
     const Status admitted = guard_ready_.load() ? guard_->Check() : absl::OkStatus();
-    enum class Step { kNone, kFinish, kWrite, kRead };
-    Step step = Step::kNone;
-    grpc::Status finish;
+    bool finish = false;
+    grpc::Status status;
+    bool write = false;
+    bool read = false;
     bool own_pending = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -227,38 +246,36 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
       if (finish_.has_value()) {
         if (writing_) return;  // OnWriteDone comes back here
         // A read or audit append in flight is dropped when it returns: its entries stay
-        // pending and are delivered again (visibility timeout, or the terminal's next stream).
+        // pending and are delivered again (visibility timeout, or the terminal's next stream),
+        // and so is a batch waiting for the previous one's last write.
         finished_ = true;
-        finish = ToGrpcStatus(*finish_);
-        step = Step::kFinish;
-      } else if (writing_ || reading_ || auditing_) {
-        return;  // a wake-up meanwhile is kept in wanted_
-      } else if (!queue_.empty()) {
-        out_ = std::move(queue_.front());
-        queue_.pop_front();
-        writing_ = true;
-        step = Step::kWrite;
-      } else if (wanted_) {
-        wanted_ = false;
-        reading_ = true;
-        own_pending = first_;
-        first_ = false;
-        step = Step::kRead;
+        status = ToGrpcStatus(*finish_);
+        finish = true;
+      } else {
+        if (!writing_ && !queue_.empty()) {
+          out_ = std::move(queue_.front());
+          queue_.pop_front();
+          writing_ = true;
+          write = true;
+        }
+        // The next read leaves as soon as the batch's last delivery is handed to gRPC (its
+        // write started), not when that write is done: the read's round trip and the batch's
+        // audit append overlap the last write. Its batch then waits in queue_ for that write,
+        // so a stream holds at most one batch being written (its last delivery) and one read
+        // or batch behind it: a client that does not read stalls the stream there.
+        if (queue_.empty() && !reading_ && !auditing_ && (wanted_ || announced_.has_value())) {
+          wanted_ = false;
+          announced_.reset();
+          reading_ = true;
+          own_pending = first_;
+          first_ = false;
+          read = true;
+        }
       }
     }
-    switch (step) {
-      case Step::kFinish:
-        Finish(finish);
-        break;
-      case Step::kWrite:
-        StartWrite(&out_.delivery);
-        break;
-      case Step::kRead:
-        Read(own_pending);
-        break;
-      case Step::kNone:
-        break;
-    }
+    if (finish) return Finish(status);
+    if (write) StartWrite(&out_.delivery);
+    if (read) Read(own_pending);
   }
 
   void Read(bool own_pending) {
@@ -284,13 +301,27 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
           batch->size() >= deps_.options.subscribe_batch ||
           (deps_.options.delivery_batch_bytes > 0 && bytes >= deps_.options.delivery_batch_bytes);
     }
+    // The newest entry this read took: every entry up to it has been taken by a terminal.
+    std::optional<EntryId> newest;
+    if (batch.ok()) {
+      for (const InboxDelivery& d : *batch) {
+        const std::optional<EntryId> id = ParseEntryId(d.entry_id);
+        if (id.has_value() && (!newest.has_value() || *newest < *id)) newest = id;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       reading_ = false;
       if (done_ || finished_) return;
+      if (newest.has_value() && (!covered_.has_value() || *covered_ < *newest)) covered_ = newest;
+      // Announcements heard while the read was in flight that it already covered cost no read
+      // (the pub/sub connection and the read's cannot tell which came first in Redis).
+      if (announced_.has_value() && covered_.has_value() && *announced_ <= *covered_) {
+        announced_.reset();
+      }
       if (deliver) {
         auditing_ = true;
-        if (full) wanted_ = true;  // more is waiting: read again once this batch is written
+        if (full) wanted_ = true;  // more is waiting: read again once its last write starts
       }
     }
     if (!batch.ok()) return End(batch.status());
@@ -332,7 +363,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
           finish_ = absl::UnavailableError("audit log unavailable; the operation may be retried");
         }
       } else {
-        queue_ = std::move(out);
+        queue_ = std::move(out);  // empty until now: a read is issued only when it is
       }
     }
     Advance();
@@ -355,7 +386,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
   std::optional<Status> finish_;            // guarded by mu_: the status to end with
   std::deque<Out> queue_;  // guarded by mu_: the batch's deliveries not yet written
   bool first_ = true;      // guarded by mu_: the next read is the stream's first
-  bool wanted_ = true;     // guarded by mu_: a read is due (wake-up, full batch)
+  bool wanted_ = true;     // guarded by mu_: a read is due (poll, full batch, unnamed entry)
+  // guarded by mu_: the newest announced entry not known to be taken (a read is due)
+  std::optional<EntryId> announced_;
+  // guarded by mu_: the newest entry a read of this stream took (entries up to it are taken)
+  std::optional<EntryId> covered_;
   bool reading_ = false;   // guarded by mu_: a read in flight
   bool auditing_ = false;  // guarded by mu_: the batch's audit append in flight
   bool writing_ = false;   // guarded by mu_: a write in flight

@@ -82,8 +82,10 @@ struct MessagingMetrics {
 // the agency, or the stream's poll deadline, issues its read through the asynchronous store
 // (Mailbox::DeliverAsync) at once if it is idle; the reply's batch gets its consultation record
 // (AuditSink::AppendAsync), then is written with StartWrite one delivery at a time; the next read
-// is issued when the batch's last write is done, and folds in every notification that arrived
-// meanwhile. The first read of a stream includes its terminal's own pending deliveries.
+// is issued when the batch's last write starts, and folds in every notification that arrived
+// meanwhile (its batch is written once that write is done: a stream holds at most one batch and
+// the delivery being written). The first read of a stream includes its terminal's own pending
+// deliveries.
 //
 // Every other method is synchronous (a thread per call).
 class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscribe<

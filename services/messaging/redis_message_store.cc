@@ -89,7 +89,7 @@ if nq > 0 then
   if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 end
 local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
-local rkeys = {}
+local rkeys, announced = {}, {}
 for i = 1, n do rkeys[i] = ARGV[ab + i] end
 -- XADD NOMKSTREAM appends to an existing inbox only: a known inbox costs its XADD alone (was one
 -- SMISMEMBER for every recipient too). A new inbox (nil) is registered in the known inboxes, gets
@@ -104,6 +104,7 @@ for i = 1, n do
   end
   fields[#fields + 1] = 'e:' .. rkey
   fields[#fields + 1] = eid
+  announced[i] = rkey .. '@' .. eid
 end
 -- One HSET for the stored fields and every inbox's entry id (was one more HSET per recipient).
 redis.call('HSET', KEYS[1], unpack(fields))
@@ -115,7 +116,8 @@ for j = 1, natt do
   redis.call('HSET', KEYS[kb + n + j], 'msg', id)
   redis.call('ZREM', KEYS[5], ARGV[ab + n + j])
 end
-redis.call('PUBLISH', ARGV[9], table.concat(rkeys, ' '))
+-- "<rkey>@<entry id> ...": a stream whose last read already took the entry skips a read for it.
+redis.call('PUBLISH', ARGV[9], table.concat(announced, ' '))
 return {'ok', ARGV[4]}
 )lua");
   return *script;
@@ -482,7 +484,7 @@ StatusOr<bool> ParseLoadReply(const redis::Reply& r, const std::vector<std::stri
       continue;
     }
     CONCORD_ASSIGN_OR_RETURN(StoredMessage m, ParseStored(f[1], f[2], f[3]));
-    out.push_back({std::move(m), counts[i]});
+    out.push_back({std::move(m), counts[i], entry_ids[i]});
   }
   return static_cast<size_t>(consumed) < entry_ids.size();
 }
@@ -495,7 +497,7 @@ Status ParseReadNewReply(const redis::Reply& r, std::vector<InboxDelivery>& out)
   for (size_t i = 0; i < r.elements.size(); i += 4) {
     CONCORD_ASSIGN_OR_RETURN(StoredMessage m,
                              ParseStored(r.elements[i + 1], r.elements[i + 2], r.elements[i + 3]));
-    out.push_back({std::move(m), 1});
+    out.push_back({std::move(m), 1, r.elements[i].str});
   }
   return absl::OkStatus();
 }

@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 
@@ -17,10 +20,21 @@ namespace {
 class CountingStream final : public DeliveryPump::Stream {
  public:
   void Wake() override { wakes_.fetch_add(1); }
+  void WakeFor(const std::string& entry_id) override {
+    wakes_.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.push_back(entry_id);
+  }
   int wakes() const { return wakes_.load(); }
+  std::vector<std::string> entries() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_;
+  }
 
  private:
   std::atomic<int> wakes_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> entries_;
 };
 
 template <typename F>
@@ -55,6 +69,32 @@ TEST(DeliveryPump, ANotificationWakesTheStreamsOfItsAgenciesOnly) {
   notifier.NotifyAll();
   EXPECT_EQ(a1->wakes(), 2);
   EXPECT_EQ(c->wakes(), 1);
+}
+
+// Test that an announcement "<rkey>@<entry id>" passes the entry to the agency's streams, that a
+// bare "<rkey>" (the previous release's payload) wakes them without one, and that entry ids are
+// ordered as the stream orders them.
+TEST(DeliveryPump, AnAnnouncedEntryReachesTheStreamsOfItsAgency) {
+  DeliveryNotifier notifier;
+  DeliveryPump pump(notifier);
+  auto a = std::make_shared<CountingStream>();
+  auto b = std::make_shared<CountingStream>();
+  pump.Add("police/a", a);
+  pump.Add("police/b", b);
+  notifier.Notify("police/a@1700000000000-3 police/b");
+  EXPECT_EQ(a->entries(), std::vector<std::string>{"1700000000000-3"});
+  EXPECT_EQ(b->wakes(), 1);
+  EXPECT_TRUE(b->entries().empty());
+
+  ASSERT_TRUE(ParseEntryId("1700000000000-3").has_value());
+  EXPECT_LT(*ParseEntryId("1700000000000-3"), *ParseEntryId("1700000000000-10"));
+  EXPECT_LT(*ParseEntryId("999-99"), *ParseEntryId("1000-0"));
+  EXPECT_FALSE(ParseEntryId("").has_value());
+  EXPECT_FALSE(ParseEntryId("12").has_value());
+  EXPECT_FALSE(ParseEntryId("-1").has_value());
+  EXPECT_FALSE(ParseEntryId("1-").has_value());
+  EXPECT_FALSE(ParseEntryId("1-2-3").has_value());
+  EXPECT_FALSE(ParseEntryId("a-1").has_value());
 }
 
 // Test that a removed stream, or one whose owner let it go, is not woken.

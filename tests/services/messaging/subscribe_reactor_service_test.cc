@@ -8,7 +8,10 @@
 //     the late reply finds the reactor alive and writes nothing; nothing is lost;
 //   * a stream that waits (no read, no write in flight) ends UNAUTHENTICATED / AGENCY_SUSPENDED
 //     as soon as the registry's watcher sees the suspension;
-//   * a stream whose read fails because Redis does not answer ends UNAVAILABLE.
+//   * a stream whose read fails because Redis does not answer ends UNAVAILABLE;
+//   * announcements heard while a read is in flight cost no further read when it took them;
+//   * a stream reads its next batch while the last write of the batch before goes out, and a
+//     client that does not read makes it hold no more than that one batch.
 // Run under ThreadSanitizer (label tsan) and AddressSanitizer.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -67,7 +70,8 @@ class Revocations final : public authz::RevocationView {
 };
 
 // A sealed-looking envelope (the store does not verify; the stream writes what it stores).
-Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipients) {
+Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipients,
+                      size_t body_bytes = 0) {
   const absl::Time now = absl::Now();
   Envelope e;
   e.message_id = id;
@@ -80,7 +84,7 @@ Envelope MakeEnvelope(const std::string& id, const std::vector<AgencyId>& recipi
   e.created_at = now;
   e.expires_at = now + absl::Hours(1);
   e.body.nonce = std::string(12, 'n');
-  e.body.ciphertext = "sealed-bytes-only";
+  e.body.ciphertext = body_bytes == 0 ? "sealed-bytes-only" : std::string(body_bytes, 'c');
   for (const AgencyId& r : e.recipients) {
     e.body.keys.push_back(
         {r.Key(), std::string(32, 'e'), std::string(12, 'k'), std::string(48, 'w')});
@@ -210,17 +214,18 @@ class SubscribeReactorTest : public ::testing::Test {
     mailbox_ = std::make_unique<Mailbox>(*store_, *keys_, revocations_, SystemClock::Get(),
                                          MailboxOptions{.trust_domain = "concord.test",
                                                         .limits = EnvelopeLimits{},
-                                                        .visibility_timeout = absl::Seconds(30)});
+                                                        .visibility_timeout = VisibilityTimeout()});
     messaging_metrics_ = std::make_unique<MessagingMetrics>(metrics_);
     open_calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get());
-    // A long poll: every delivery in these tests comes from a notification.
-    service_ = std::make_unique<MessagingService>(
-        *mailbox_, audit_, notifier_, *messaging_metrics_, *open_calls_, quotas_,
-        SystemClock::Get(), MessagingServiceOptions{.poll_interval = absl::Hours(1)});
+    service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
+                                                  *open_calls_, quotas_, SystemClock::Get(),
+                                                  ServiceOptions());
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) {
-          if (forward_notifications_.load()) notifier_.Notify(m);
+          if (forward_notifications_.load()) return notifier_.Notify(m);
+          std::lock_guard<std::mutex> lock(held_mu_);
+          held_.push_back(m);
         },
         [this] { notifier_.NotifyAll(); });
 
@@ -234,6 +239,13 @@ class SubscribeReactorTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
   }
 
+  virtual absl::Duration VisibilityTimeout() const { return absl::Seconds(30); }
+
+  // A long poll: every delivery in these tests comes from a notification.
+  virtual MessagingServiceOptions ServiceOptions() const {
+    return MessagingServiceOptions{.poll_interval = absl::Hours(1)};
+  }
+
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     notifier_.NotifyAll();
@@ -245,8 +257,9 @@ class SubscribeReactorTest : public ::testing::Test {
         MakeChannelCredentials(pki_.AgencyCert(agency.type, agency.id).tls()));
   }
 
-  void Store(const std::string& id, const std::vector<AgencyId>& recipients) {
-    auto sent = store_->Send(kSender, MakeEnvelope(id, recipients), absl::Now());
+  void Store(const std::string& id, const std::vector<AgencyId>& recipients,
+             size_t body_bytes = 0) {
+    auto sent = store_->Send(kSender, MakeEnvelope(id, recipients, body_bytes), absl::Now());
     ASSERT_TRUE(sent.ok()) << sent.status();
   }
 
@@ -269,6 +282,14 @@ class SubscribeReactorTest : public ::testing::Test {
       return n;
     }
     return 0;
+  }
+
+  // Entries of `agency`'s inbox taken by a terminal and not acknowledged (XPENDING's count).
+  int64_t Pending(const AgencyId& agency) {
+    auto r = admin_->Command({"XPENDING", redis::Key("msg", "inbox:" + agency.Key()), "terminals"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->elements.empty()) return -1;
+    return r->elements[0].integer;
   }
 
   pid_t RedisPid() {
@@ -294,6 +315,8 @@ class SubscribeReactorTest : public ::testing::Test {
   std::unique_ptr<MessagingMetrics> messaging_metrics_;
   DeliveryNotifier notifier_;
   std::atomic<bool> forward_notifications_{true};
+  std::mutex held_mu_;
+  std::vector<std::string> held_;  // guarded by held_mu_: payloads heard while not forwarding
   std::unique_ptr<Mailbox> mailbox_;
   std::unique_ptr<server::OpenCalls> open_calls_;
   std::unique_ptr<MessagingService> service_;
@@ -527,6 +550,120 @@ TEST_F(SubscribeReactorTest, AStreamEndsUnavailableWhenRedisDoesNotAnswer) {
     delivered = !next->received().empty();
   }
   EXPECT_TRUE(delivered);
+}
+
+// Test that announcements heard while a stream's read is in flight cost no further read when
+// that read took their entries (was one more, empty, read after the batch), that the channel
+// payload names each recipient's entry ("<rkey>@<entry id>"), and that an announcement of an
+// entry the read did not take still gets its read, without waiting for a poll (an hour here).
+TEST_F(SubscribeReactorTest, AnnouncementsCoveredByTheReadInFlightCostNoFurtherRead) {
+  const AgencyId payoke = Agency(AgencyType::kReceptionCentre, "payoke");
+  Stream stream(Channel(payoke), "desk-1");
+  ASSERT_TRUE(WaitForOpenStreams(1));
+  Store("message-warm", {payoke});
+  ASSERT_TRUE(Stream::WaitUntil([&] { return stream.received().size() == 1; }, absl::Seconds(10)));
+
+  // Five messages stored; their announcements held back, then heard while a read is in flight
+  // (Redis frozen, so the read cannot return before the last one is heard).
+  constexpr int kMessages = 5;
+  forward_notifications_.store(false);
+  for (int i = 0; i < kMessages; ++i) Store(absl::StrCat("message-", i), {payoke});
+  std::vector<std::string> held;
+  ASSERT_TRUE(Stream::WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(held_mu_);
+        held = held_;
+        return held.size() == kMessages;
+      },
+      absl::Seconds(10)));
+  for (const std::string& payload : held) {
+    ASSERT_TRUE(absl::StartsWith(payload, payoke.Key() + "@")) << payload;
+    EXPECT_TRUE(ParseEntryId(payload.substr(payoke.Key().size() + 1)).has_value()) << payload;
+  }
+  const int64_t before = Calls("evalsha");
+  const pid_t pid = RedisPid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  for (const std::string& payload : held) notifier_.Notify(payload);  // the first one reads
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(Stream::WaitUntil([&] { return stream.received().size() == 1u + kMessages; },
+                                absl::Seconds(10)));
+  // The read took all five: the four announcements heard during it cost nothing more.
+  absl::SleepFor(absl::Milliseconds(200));  // a further read would show here
+  EXPECT_EQ(Calls("evalsha"), before + 1);
+
+  // An entry appended after the last read is read for when announced.
+  forward_notifications_.store(true);
+  Store("message-after", {payoke});
+  ASSERT_TRUE(Stream::WaitUntil([&] { return stream.received().size() == 2u + kMessages; },
+                                absl::Seconds(5)))
+      << "an announcement of an entry not yet read was skipped";
+  std::set<std::string> ids;
+  for (const v1::Delivery& d : stream.received()) ids.insert(d.envelope().message_id());
+  EXPECT_EQ(ids.size(), 2u + kMessages);
+}
+
+// One delivery per batch and a poll every 20 ms: each batch is full, so a stream always wants
+// its next read. A visibility timeout of 2 s: a new stream takes back one batch of its
+// terminal's own pending deliveries at once, the rest after the timeout.
+class SubscribeReactorBatchTest : public SubscribeReactorTest {
+ protected:
+  absl::Duration VisibilityTimeout() const override { return absl::Seconds(2); }
+  MessagingServiceOptions ServiceOptions() const override {
+    return MessagingServiceOptions{.subscribe_batch = 1, .poll_interval = absl::Milliseconds(20)};
+  }
+};
+
+// Test that a stream reads its next batch as soon as the last write of the batch before starts
+// (not when it is done), and that a client that does not read makes the server hold at most
+// that one batch behind the write in flight: with batches of one 1 MiB delivery, far beyond the
+// client's stream window, the first write never completes; the next batch is read (2 entries
+// taken, was 1 when the read waited for the write to be done) and nothing more, however often
+// the stream is woken (polls every 20 ms, notifications). Nothing is lost: the terminal's next
+// stream delivers every message.
+TEST_F(SubscribeReactorBatchTest, AClientThatDoesNotReadHoldsAtMostOneBatchBehindTheWrite) {
+  const AgencyId payoke = Agency(AgencyType::kReceptionCentre, "payoke");
+  constexpr size_t kBody = 1024 * 1024;
+  constexpr int kMessages = 6;
+  for (int i = 0; i < kMessages; ++i) Store(absl::StrCat("message-", i), {payoke}, kBody);
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // the stream window stays at its 64 KiB default
+  auto stalled_channel = grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", port_),
+      MakeChannelCredentials(pki_.AgencyCert(payoke.type, payoke.id).tls()), args);
+  auto stub = v1::Messaging::NewStub(stalled_channel);
+  grpc::ClientContext ctx;
+  v1::SubscribeRequest req;
+  req.set_terminal_id("desk-1");
+  std::unique_ptr<grpc::ClientReader<v1::Delivery>> stalled = stub->Subscribe(&ctx, req);
+  ASSERT_TRUE(WaitForOpenStreams(1));
+  // Never read: the first delivery's write cannot complete (should the client's transport take
+  // a delivery after all, it is written and no longer held: held = taken - written).
+  auto held = [&] {
+    const int64_t taken = Pending(payoke);
+    return taken - static_cast<int64_t>(messaging_metrics_->deliveries->Value());
+  };
+  ASSERT_TRUE(Stream::WaitUntil([&] { return held() == 2; }, absl::Seconds(10)))
+      << "held " << held() << ": the next batch was not read during the last write";
+  for (int i = 0; i < 25; ++i) {  // ~25 polls and as many notifications: still one batch behind
+    notifier_.Notify(payoke.Key());
+    absl::SleepFor(absl::Milliseconds(20));
+    const int64_t now_held = held();
+    ASSERT_LE(now_held, 2) << "taken " << Pending(payoke) << ", written "
+                           << messaging_metrics_->deliveries->Value();
+  }
+  ctx.TryCancel();
+  (void)stalled->Finish();
+  ASSERT_TRUE(WaitForOpenStreams(0));
+
+  // The terminal's next stream gets them all: its own pending first (one batch: message-0), the
+  // new ones, and message-1 once the visibility timeout has passed.
+  Stream next(Channel(payoke), "desk-1");
+  ASSERT_TRUE(
+      Stream::WaitUntil([&] { return next.received().size() >= kMessages; }, absl::Seconds(20)));
+  std::set<std::string> ids;
+  for (const v1::Delivery& d : next.received()) ids.insert(d.envelope().message_id());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kMessages));
 }
 
 }  // namespace
