@@ -46,7 +46,8 @@ PORT=$(free_port)
   --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" \
   --tls-ca "$PKI/ca.pem" --trust-domain concord.test --redis-host 127.0.0.1 \
   --redis-port "$REDIS_PORT" --audit-key-file "$PKI/audit/audit.key" \
-  --audit-signing-key-file "$PKI/audit/sign.key" >"$WORK/server.log" 2>&1 &
+  --audit-signing-key-file "$PKI/audit/sign.key" --bootstrap-directory-admins admin/ops \
+  >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for ((i = 0; i < 300; i++)); do grep -q '"server.started"' "$WORK/server.log" && break; sleep 0.1; done
 START=$SECONDS
