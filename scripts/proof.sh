@@ -59,15 +59,14 @@ stage_asan() {
   configure asan build-asan || return 1
   timed "asan build" nice cmake --build build-asan -j "$JOBS" --target "${targets[@]}" \
     fuzz_targets || return 1
-  (cd build-asan && timed "asan tests" ctest -L "^($ASAN_LABELS)\$" -j "$TEST_JOBS" \
-    --output-on-failure --no-tests=error)
+  timed "asan tests" ./scripts/ctest_run.sh build-asan -L "^($ASAN_LABELS)\$" -j "$TEST_JOBS" \
+    --no-tests=error
 }
 
 stage_tsan() {
   configure tsan build-tsan || return 1
   timed "tsan build" nice cmake --build build-tsan -j "$JOBS" --target tests_tsan || return 1
-  (cd build-tsan && timed "tsan tests" ctest -L '^tsan$' -j "$TEST_JOBS" --output-on-failure \
-    --no-tests=error)
+  timed "tsan tests" ./scripts/ctest_run.sh build-tsan -L '^tsan$' -j "$TEST_JOBS" --no-tests=error
 }
 
 stage_fuzz() {

@@ -10,7 +10,9 @@
 #   --release-only (or CONCORD_TEST_RELEASE_ONLY=1): step 1 alone, the quick suite for developers.
 #   ctest arguments (e.g. -L unit, -R Envelope) go to step 1 and imply --release-only.
 # Tests start their own redis-server on free loopback ports and generate their own certificates.
-# Exit code is nonzero on any failure; every step runs even after a failure.
+# Exit code is nonzero on any failure; every step runs even after a failure. A test that fails is
+# run once more on its own (scripts/ctest_run.sh): failing twice fails the run, failing once is
+# reported as flaky at the end of the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 release_only=${CONCORD_TEST_RELEASE_ONLY:-0}
@@ -37,7 +39,8 @@ BUILD_DIR=${CONCORD_BUILD_DIR:-build}
 start=$SECONDS
 cpu0=$CPU_S
 rc=0
-(cd "$BUILD_DIR" && ctest --output-on-failure -j "${CONCORD_TEST_JOBS:-2}" "$@") || rc=$?
+rm -f {"$BUILD_DIR",build-asan,build-tsan}/Testing/{flaky,failed}.txt
+./scripts/ctest_run.sh "$BUILD_DIR" -j "${CONCORD_TEST_JOBS:-2}" "$@" || rc=$?
 cpu_now
 echo "test: release build suite took $((SECONDS - start)) s, $((CPU_S - cpu0)) CPU-s (exit $rc)"
 [ "$release_only" = 1 ] && exit $rc
@@ -48,6 +51,13 @@ passed=0
 failed=0
 for r in "$rc" "$proof_rc"; do
   if [ "$r" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+# The tail of a CI log is what gets read: name every test that failed, or failed once (flaky).
+for d in "$BUILD_DIR" build-asan build-tsan; do
+  for kind in failed flaky; do
+    f="$d/Testing/$kind.txt"
+    if [ -s "$f" ]; then echo "test: $kind in $d: $(tr '\n' ' ' <"$f")"; fi
+  done
 done
 echo "test steps: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/cord.h"
+#include "common/text/utf8.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace concord {
@@ -12,6 +13,10 @@ constexpr std::string_view kBadRequestUrl = "type.googleapis.com/google.rpc.BadR
 constexpr std::string_view kErrorInfoUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 constexpr std::string_view kRetryInfoUrl = "type.googleapis.com/google.rpc.RetryInfo";
 constexpr std::string_view kQuotaFailureUrl = "type.googleapis.com/google.rpc.QuotaFailure";
+
+// Error details may echo hostile input; protobuf `string` fields must hold valid UTF-8 or strict
+// parsers (Java, .NET) refuse the whole status detail.
+std::string Text(std::string_view s) { return text::ToValidUtf8(s); }
 
 // Debian's Abseil 20220623 has its own absl::string_view (not std::string_view).
 absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -23,8 +28,8 @@ Status InvalidArgumentWithFields(std::string_view message, const std::vector<Fie
   google::rpc::BadRequest bad_request;
   for (const FieldViolation& fv : v) {
     auto* out = bad_request.add_field_violations();
-    out->set_field(fv.field);
-    out->set_description(fv.description);
+    out->set_field(Text(fv.field));
+    out->set_description(Text(fv.description));
   }
   status.SetPayload(Absl(kBadRequestUrl), absl::Cord(bad_request.SerializeAsString()));
   return status;
@@ -34,9 +39,9 @@ Status WithReason(Status status, std::string_view reason,
                   const std::map<std::string, std::string>& metadata) {
   if (status.ok()) return status;
   google::rpc::ErrorInfo info;
-  info.set_reason(std::string(reason));
+  info.set_reason(Text(reason));
   info.set_domain(std::string(kErrorDomain));
-  for (const auto& [k, v] : metadata) (*info.mutable_metadata())[k] = v;
+  for (const auto& [k, v] : metadata) (*info.mutable_metadata())[Text(k)] = Text(v);
   status.SetPayload(Absl(kErrorInfoUrl), absl::Cord(info.SerializeAsString()));
   return status;
 }
@@ -56,8 +61,8 @@ Status WithQuotaFailure(Status status, std::string_view subject, std::string_vie
   if (status.ok()) return status;
   google::rpc::QuotaFailure failure;
   auto* v = failure.add_violations();
-  v->set_subject(std::string(subject));
-  v->set_description(std::string(description));
+  v->set_subject(Text(subject));
+  v->set_description(Text(description));
   status.SetPayload(Absl(kQuotaFailureUrl), absl::Cord(failure.SerializeAsString()));
   return status;
 }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace concord::text {
@@ -22,5 +23,10 @@ std::optional<size_t> PrintableUtf8CodePoints(std::string_view s);
 
 /// True iff `s` is valid UTF-8.
 inline bool IsValidUtf8(std::string_view s) { return Utf8CodePoints(s).has_value(); }
+
+/// `s` itself if it is valid UTF-8; otherwise `s` with every byte that does not start a valid
+/// sequence replaced by U+FFFD. For text that may echo hostile input into a protobuf `string`
+/// field (error details): a strict parser (Java, .NET) refuses a message with invalid UTF-8.
+std::string ToValidUtf8(std::string_view s);
 
 }  // namespace concord::text

@@ -5,6 +5,9 @@
 // naming the version.
 #include "common/guideline/guideline.h"
 
+#include <cstdint>
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "common/crypto/encoding.h"
@@ -158,6 +161,17 @@ TEST(ValidateVersion, SpanishAndPortugueseOnlyForOutreach) {
   v.topics.pop_back();
   v.audience.is_public = true;
   EXPECT_TRUE(ValidateVersion(v, kTd).ok());
+}
+
+TEST(ValidateVersion, TheSmallestVersionNumberIsRefusedWithoutOverflow) {
+  // Found by the guideline fuzz target: version - 1 overflowed for INT64_MIN (UBSan abort).
+  Version v = Sample();
+  v.version = std::numeric_limits<int64_t>::min();
+  v.supersedes = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(Fields(ValidateVersion(v, kTd)), (std::vector<std::string>{"version.version"}));
+  v.version = 0;
+  v.supersedes = -1;
+  EXPECT_EQ(Fields(ValidateVersion(v, kTd)), (std::vector<std::string>{"version.version"}));
 }
 
 TEST(ValidateVersion, AnAudienceIsRequired) {

@@ -78,6 +78,38 @@ TEST(GrpcStatus, CarriesBadRequestAndErrorInfoInDetails) {
   EXPECT_EQ(FieldViolationsOf(back).size(), 1u);
 }
 
+TEST(GrpcStatus, DetailsThatEchoInvalidUtf8StayParseable) {
+  // A hostile input echoed into a detail must not make the detail unparseable for a strict client
+  // (protobuf refuses invalid UTF-8 in proto3 `string` fields, in C++ as in Java and .NET).
+  const std::string bad = "id-\xff\xfe";
+  Status s = WithReason(InvalidArgumentWithFields("bad", {{bad, bad}}), "FIELD_INVALID",
+                        {{"guideline_id", bad}});
+  s = WithQuotaFailure(std::move(s), bad, bad);
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(ToGrpcStatus(s).error_details()));
+  int parsed = 0;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) {
+      google::rpc::ErrorInfo info;
+      ASSERT_TRUE(any.UnpackTo(&info));
+      EXPECT_EQ(info.metadata().at("guideline_id"), "id-\xEF\xBF\xBD\xEF\xBF\xBD");
+      ++parsed;
+    }
+    if (any.Is<google::rpc::BadRequest>()) {
+      google::rpc::BadRequest br;
+      ASSERT_TRUE(any.UnpackTo(&br));
+      EXPECT_EQ(br.field_violations(0).field(), "id-\xEF\xBF\xBD\xEF\xBF\xBD");
+      ++parsed;
+    }
+    if (any.Is<google::rpc::QuotaFailure>()) {
+      google::rpc::QuotaFailure qf;
+      ASSERT_TRUE(any.UnpackTo(&qf));
+      ++parsed;
+    }
+  }
+  EXPECT_EQ(parsed, 3);
+}
+
 TEST(GrpcStatus, CarriesRetryInfoAndQuotaFailureOfAQuotaRefusal) {
   Status s =
       WithQuotaFailure(WithRetryInfo(WithReason(absl::ResourceExhaustedError("send quota exceeded"),

@@ -40,5 +40,23 @@ TEST(Utf8, PrintableRefusesControlCharacters) {
   EXPECT_EQ(Utf8CodePoints("a\tb"), 3u);  // controls are valid UTF-8
 }
 
+TEST(Utf8, ToValidUtf8ReplacesEachBadByteAndKeepsGoodText) {
+  EXPECT_EQ(ToValidUtf8("Sürya"), "Sürya");
+  EXPECT_EQ(ToValidUtf8(""), "");
+  EXPECT_EQ(ToValidUtf8("a\xff"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(ToValidUtf8("\xC3"), "\xEF\xBF\xBD");                  // truncated sequence
+  EXPECT_EQ(ToValidUtf8("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong NUL
+  EXPECT_EQ(ToValidUtf8("\xED\xA0\x80"
+                        "z"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "z");  // a surrogate
+  for (const char* in : {"\xff\xfe", "ok\xF4\x90\x80\x80", "\x80"}) {
+    EXPECT_TRUE(IsValidUtf8(ToValidUtf8(in))) << in;
+  }
+}
+
 }  // namespace
 }  // namespace concord::text
