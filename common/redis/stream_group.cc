@@ -12,7 +12,49 @@ namespace {
 
 bool IsNoGroup(const Status& s) { return s.message().find("NOGROUP") != std::string_view::npos; }
 
+// KEYS: stream. ARGV: group, stream ids... Returns the number deleted.
+const Script& AckAndDeleteScript() {
+  static const Script* const script = new Script(R"lua(
+if #ARGV < 2 then return 0 end
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+redis.pcall('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))
+)lua");
+  return *script;
+}
+
 }  // namespace
+
+bool IsStreamId(std::string_view id) {
+  const size_t dash = id.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size() || id.size() > 41) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '-'; }) &&
+         id.find('-', dash + 1) == std::string_view::npos;
+}
+
+Status StreamGroupReader::AckAndDelete(const std::vector<std::string>& stream_ids) {
+  if (stream_ids.empty()) return absl::OkStatus();
+  std::vector<std::string> args = {group_};
+  args.reserve(stream_ids.size() + 1);
+  for (size_t i = 0; i < stream_ids.size(); ++i) {
+    if (!IsStreamId(stream_ids[i])) {
+      return InvalidArgumentWithFields(
+          "invalid stream entry id",
+          {{absl::StrCat("stream_ids[", i, "]"), "not a stream entry id (<ms>-<seq>)"}});
+    }
+    args.push_back(stream_ids[i]);
+  }
+  return redis_.Eval(AckAndDeleteScript(), {key_}, args).status();
+}
+
+StatusOr<int64_t> StreamGroupReader::Length() {
+  CONCORD_ASSIGN_OR_RETURN(Reply r, redis_.Command({"XLEN", key_}));
+  return r.integer;
+}
 
 Status StreamGroupReader::EnsureGroup() {
   auto r = redis_.Command({"XGROUP", "CREATE", key_, group_, "0", "MKSTREAM"});

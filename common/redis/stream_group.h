@@ -6,7 +6,8 @@
 //   redis::StreamGroupReader reader(redis, outbox_key, "notifier");
 //   CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> entries,
 //                            reader.Read("replica-1", 32, absl::Seconds(30)));
-//   // each entry is [id, [field, value, ...]]; XACK the ids once handled.
+//   // each entry is [id, [field, value, ...]]; once handled:
+//   CONCORD_RETURN_IF_ERROR(reader.AckAndDelete(handled_ids));
 //
 // A read returns, up to `max` entries:
 //   1. after a failed read (and on the first read of the process): this consumer's own pending
@@ -30,6 +31,9 @@
 
 namespace concord::redis {
 
+/// True iff `id` has the form of a stream entry id: "<digits>-<digits>", at most 41 bytes.
+bool IsStreamId(std::string_view id);
+
 class StreamGroupReader {
  public:
   StreamGroupReader(RedisClient& redis, std::string key, std::string group)
@@ -41,6 +45,15 @@ class StreamGroupReader {
 
   /// XGROUP CREATE ... MKSTREAM; an existing group is fine.
   Status EnsureGroup();
+
+  /// Acknowledges the handled entries and deletes them (XACK then XDEL, one script): an outbox
+  /// keeps nothing it has handled. Ids already gone are fine. INVALID_ARGUMENT naming
+  /// `stream_ids[i]` for a malformed id, and then nothing is acknowledged; UNAVAILABLE when
+  /// Redis is. Nothing to do for no id.
+  Status AckAndDelete(const std::vector<std::string>& stream_ids);
+
+  /// Entries left in the stream (XLEN): handled entries are deleted, so this is the backlog.
+  StatusOr<int64_t> Length();
 
  private:
   Status ReadInto(std::string_view consumer, int max, absl::Duration claim_after,

@@ -110,27 +110,6 @@ return ARGV[2]
 
 constexpr std::string_view kAnnouncerGroup = "announcer";
 
-// AckAnnouncements. KEYS: outbox. ARGV: group, stream ids... Returns the number deleted.
-const redis::Script& AckScript() {
-  static const redis::Script* const script = new redis::Script(R"lua(
-if #ARGV < 2 then return 0 end
-local ids = {}
-for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
-redis.pcall('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))
-)lua");
-  return *script;
-}
-
-bool IsStreamId(std::string_view id) {
-  const size_t dash = id.find('-');
-  if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size() || id.size() > 41) {
-    return false;
-  }
-  return std::all_of(id.begin(), id.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || c == '-'; });
-}
-
 std::string RecordKey(std::string_view agency_key) {
   return DirectoryKey("agency:" + std::string(agency_key));
 }
@@ -444,22 +423,11 @@ StatusOr<std::vector<QueuedAnnouncement>> RedisDirectoryStore::ReadAnnouncements
 }
 
 Status RedisDirectoryStore::AckAnnouncements(const std::vector<std::string>& stream_ids) {
-  if (stream_ids.empty()) return absl::OkStatus();
-  std::vector<std::string> args = {std::string(kAnnouncerGroup)};
-  for (size_t i = 0; i < stream_ids.size(); ++i) {
-    if (!IsStreamId(stream_ids[i])) {
-      return InvalidArgumentWithFields(
-          "invalid announcement id",
-          {{"stream_ids[" + std::to_string(i) + "]", "not a stream entry id"}});
-    }
-    args.push_back(stream_ids[i]);
-  }
-  return redis_.Eval(AckScript(), {AnnouncementOutboxKey()}, args).status();
+  return announcement_reader_.AckAndDelete(stream_ids);
 }
 
 StatusOr<int64_t> RedisDirectoryStore::PendingAnnouncements() {
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"XLEN", AnnouncementOutboxKey()}));
-  return r.integer;
+  return announcement_reader_.Length();
 }
 
 }  // namespace concord::directory

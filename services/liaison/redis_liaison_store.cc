@@ -89,15 +89,6 @@ bool ParseInt(std::string_view s, int64_t& out) {
   return absl::SimpleAtoi(absl::string_view(s.data(), s.size()), &out);
 }
 
-bool IsStreamId(std::string_view s) {
-  const size_t dash = s.find('-');
-  if (dash == std::string_view::npos || dash == 0 || dash + 1 == s.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i != dash && (s[i] < '0' || s[i] > '9')) return false;
-  }
-  return s.size() <= 41;
-}
-
 Status CheckRequestId(std::string_view id) {
   if (IsRequestId(id)) return absl::OkStatus();
   return InvalidArgumentWithFields("invalid request id", {{"request_id", "malformed"}});
@@ -196,18 +187,6 @@ for _, member in ipairs(due) do
   end
 end
 return out
-)lua");
-  return *script;
-}
-
-// AckOutbox. KEYS: outbox. ARGV: group, ids...
-const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
-if #ARGV < 2 then return 0 end
-local ids = {}
-for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
-redis.pcall('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))
 )lua");
   return *script;
 }
@@ -482,22 +461,10 @@ StatusOr<std::vector<OutboxItem>> RedisLiaisonStore::ReadOutbox(std::string_view
 }
 
 Status RedisLiaisonStore::AckOutbox(const std::vector<std::string>& stream_ids) {
-  if (stream_ids.empty()) return absl::OkStatus();
-  std::vector<std::string> args = {std::string(kOutboxGroup)};
-  for (size_t i = 0; i < stream_ids.size(); ++i) {
-    if (!IsStreamId(stream_ids[i])) {
-      return InvalidArgumentWithFields("invalid outbox item id",
-                                       {{absl::StrCat("stream_ids[", i, "]"), "malformed"}});
-    }
-    args.push_back(stream_ids[i]);
-  }
-  return redis_.Eval(AckScript(), {OutboxKey()}, args).status();
+  return outbox_reader_.AckAndDelete(stream_ids);
 }
 
-StatusOr<int64_t> RedisLiaisonStore::OutboxPending() {
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"XLEN", OutboxKey()}));
-  return r.integer;
-}
+StatusOr<int64_t> RedisLiaisonStore::OutboxPending() { return outbox_reader_.Length(); }
 
 StatusOr<std::string> RedisLiaisonStore::ClaimCrossing(std::string_view key,
                                                        std::string_view proposed_id) {

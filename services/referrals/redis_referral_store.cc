@@ -281,18 +281,6 @@ return redis.call('HGET', KEYS[2], v)
   return *script;
 }
 
-// AckOutbox. KEYS: outbox. ARGV: group, stream ids... Returns the number deleted.
-const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
-if #ARGV < 2 then return 0 end
-local ids = {}
-for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
-redis.pcall('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))
-)lua");
-  return *script;
-}
-
 Status Malformed(std::string_view what) {
   return absl::InternalError(
       absl::StrCat("referral store: unexpected reply to ", std::string(what)));
@@ -317,15 +305,6 @@ bool IsValidAgencyKey(std::string_view key) {
   return std::none_of(key.begin(), key.end(), [](char c) {
     return c == ' ' || c == '|' || c == '{' || c == '}' || static_cast<unsigned char>(c) < 0x21;
   });
-}
-
-bool IsStreamId(std::string_view s) {
-  const size_t dash = s.find('-');
-  if (dash == std::string_view::npos || dash == 0 || dash + 1 == s.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i != dash && (s[i] < '0' || s[i] > '9')) return false;
-  }
-  return s.size() <= 41;
 }
 
 // The agency key of a proto AgencyId; nullopt when it is not set.
@@ -883,21 +862,9 @@ StatusOr<std::vector<OutboxItem>> RedisReferralStore::ReadOutbox(std::string_vie
 }
 
 Status RedisReferralStore::AckOutbox(const std::vector<std::string>& stream_ids) {
-  if (stream_ids.empty()) return absl::OkStatus();
-  std::vector<std::string> args = {std::string(kOutboxGroup)};
-  for (size_t i = 0; i < stream_ids.size(); ++i) {
-    if (!IsStreamId(stream_ids[i])) {
-      return InvalidArgumentWithFields("invalid outbox item id",
-                                       {{absl::StrCat("stream_ids[", i, "]"), "malformed"}});
-    }
-    args.push_back(stream_ids[i]);
-  }
-  return redis_.Eval(AckScript(), {OutboxKey()}, args).status();
+  return outbox_reader_.AckAndDelete(stream_ids);
 }
 
-StatusOr<int64_t> RedisReferralStore::OutboxPending() {
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"XLEN", OutboxKey()}));
-  return r.integer;
-}
+StatusOr<int64_t> RedisReferralStore::OutboxPending() { return outbox_reader_.Length(); }
 
 }  // namespace concord::referrals

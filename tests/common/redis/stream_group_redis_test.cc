@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/redis/stream_group.h"
@@ -68,6 +69,69 @@ TEST_F(StreamGroupReaderTest, ReadsNewEntriesOnceThenIdleOnesOfOtherConsumers) {
   EXPECT_THAT(Ids(*claimed), ElementsAre(a));
   EXPECT_EQ(reader.Read("", 10, kLong).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(reader.Read("c 1", 10, kLong).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StreamId, FormIsDigitsDashDigits) {
+  for (const char* good : {"0-1", "1700000000000-0", "1-18446744073709551615"}) {
+    EXPECT_TRUE(IsStreamId(good)) << good;
+  }
+  for (const char* bad : {"", "-", "1-", "-1", "1", "1-2-3", "a-1", "1-1 ", "1--1",
+                          "123456789012345678901-12345678901234567890"}) {
+    EXPECT_FALSE(IsStreamId(bad)) << bad;
+  }
+}
+
+// Handled entries leave the outbox (acknowledged and deleted, so Length is the backlog); a
+// malformed id refuses the whole call, naming it, and acknowledges nothing.
+TEST_F(StreamGroupReaderTest, AckAndDeleteRemovesHandledEntriesAndRefusesMalformedIds) {
+  StreamGroupReader reader(*redis_, kKey, "g");
+  ASSERT_TRUE(reader.Read("c1", 10, kLong).ok());
+  const std::string a = Add(*redis_, kKey, "a");
+  const std::string b = Add(*redis_, kKey, "b");
+  auto read = reader.Read("c1", 10, kLong);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_THAT(Ids(*read), ElementsAre(a, b));
+  EXPECT_EQ(*reader.Length(), 2);
+
+  const Status refused = reader.AckAndDelete({a, "not-an-id"});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolationsOf(refused).at(0).field, "stream_ids[1]");
+  EXPECT_EQ(*reader.Length(), 2);  // nothing acknowledged
+
+  ASSERT_TRUE(reader.AckAndDelete({a}).ok());
+  ASSERT_TRUE(reader.AckAndDelete({a}).ok());  // already gone: fine
+  ASSERT_TRUE(reader.AckAndDelete({}).ok());
+  EXPECT_EQ(*reader.Length(), 1);
+  auto pending = redis_->Command({"XPENDING", kKey, "g"});
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ(pending->elements.at(0).integer, 1);  // only b is still pending
+  auto claimed = StreamGroupReader(*redis_, kKey, "g").Read("c2", 10, absl::ZeroDuration());
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(Ids(*claimed), ElementsAre(b));
+}
+
+// Each workload with an outbox acknowledges as its own ACL user of deploy/redis-users.acl: the
+// script's XACK runs under pcall, so a user without +xack would delete entries but leave them
+// pending, silently. Failed for concord-referrals (no +xack) before the ACL was fixed.
+TEST_F(StreamGroupReaderTest, EveryOutboxWorkloadMayAcknowledgeUnderTheShippedAcl) {
+  for (const auto& [workload, key] :
+       std::vector<std::pair<std::string, std::string>>{{"directory", "concord:{dir}:outbox"},
+                                                        {"referrals", "concord:{ref}:outbox"},
+                                                        {"liaison", "concord:{lia}:outbox"}}) {
+    SCOPED_TRACE(workload);
+    auto as_workload = RedisClient::Create(server_->config(workload));
+    StreamGroupReader reader(*as_workload, key, "notifier");
+    ASSERT_TRUE(reader.Read("c1", 10, kLong).ok());
+    const std::string a = Add(*redis_, key, "a");
+    auto read = reader.Read("c1", 10, kLong);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_THAT(Ids(*read), ElementsAre(a));
+    ASSERT_TRUE(reader.AckAndDelete({a}).ok());
+    EXPECT_EQ(*reader.Length(), 0);
+    auto pending = redis_->Command({"XPENDING", key, "notifier"});
+    ASSERT_TRUE(pending.ok()) << pending.status();
+    EXPECT_EQ(pending->elements.at(0).integer, 0) << "acknowledged entries left pending";
+  }
 }
 
 // Test (required): a restarted process under the same consumer name picks up what it had been
