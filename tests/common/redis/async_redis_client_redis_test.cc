@@ -279,7 +279,9 @@ TEST(AsyncRedisClientOutage, AFrozenRedisFailsCallsWithinTheDeadlineThenRecovers
   EXPECT_EQ(frozen.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(frozen.status().message()), HasSubstr("timeout"));
   EXPECT_GE(took, std::chrono::milliseconds(250));
-  EXPECT_LT(took, std::chrono::milliseconds(800));  // the deadline, not a TCP timeout
+  // The deadline, not a TCP timeout (minutes) nor Redis waking up (after this call returns): any
+  // bound far below those proves it; 2 s leaves a loaded machine room over the 300 ms deadline.
+  EXPECT_LT(took, std::chrono::seconds(2));
   EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(took2, std::chrono::milliseconds(800));
   EXPECT_FALSE(client->healthy());

@@ -529,16 +529,25 @@ TEST_F(SubscribeReactorTest, AStreamEndsUnavailableWhenRedisDoesNotAnswer) {
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
   notifier_.Notify(payoke.Key());
   const bool ended = Stream::WaitUntil([&] { return stream.ended(); }, absl::Seconds(10));
+  // What the server and the asynchronous client were doing, should the stream still be open.
+  const size_t open = open_calls_->open_streams();
+  const bool async_healthy = async_redis_->healthy();
   ASSERT_EQ(kill(pid, SIGCONT), 0);
-  ASSERT_TRUE(ended);
+  ASSERT_TRUE(ended) << "the stream did not end within 10 s of the notification while Redis was "
+                        "frozen; server-side streams open: "
+                     << open << ", asynchronous client healthy: " << async_healthy
+                     << ", deliveries received: " << stream.received().size();
   EXPECT_EQ(stream.status().error_code(), grpc::StatusCode::UNAVAILABLE)
       << stream.status().error_message();
 
   // The client's connection reopens after its backoff (a stream opened before ends UNAVAILABLE
-  // at its first read; the next one delivers).
+  // at its first read; the next one delivers). Bounded in time, not only in attempts: an attempt
+  // that fails in the backoff window takes a few milliseconds, so a count alone can run out
+  // before the reconnection on a loaded machine. Each failed attempt waits 50 ms.
   std::unique_ptr<Stream> next;
   bool delivered = false;
-  for (int i = 0; i < 100 && !delivered; ++i) {  // bounded: the backoff is short in tests
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  for (int i = 0; i < 600 && !delivered && absl::Now() < give_up; ++i) {
     next = std::make_unique<Stream>(channel, "desk-1");
     if (!store_->Send(kSender, MakeEnvelope(absl::StrCat("message-", i), {payoke}), absl::Now())
              .ok()) {
@@ -548,8 +557,9 @@ TEST_F(SubscribeReactorTest, AStreamEndsUnavailableWhenRedisDoesNotAnswer) {
     ASSERT_TRUE(Stream::WaitUntil([&] { return !next->received().empty() || next->ended(); },
                                   absl::Seconds(10)));
     delivered = !next->received().empty();
+    if (!delivered) absl::SleepFor(absl::Milliseconds(50));
   }
-  EXPECT_TRUE(delivered);
+  EXPECT_TRUE(delivered) << "no stream delivered within 30 s of Redis answering again";
 }
 
 // Test that announcements heard while a stream's read is in flight cost no further read when
