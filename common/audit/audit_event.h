@@ -85,6 +85,13 @@ class AuditSink {
   virtual void AppendAsync(AuditEvent event, std::function<void(Status)> done) {
     done(Append(event));
   }
+  /// AppendAll without holding the calling thread: `done` gets AppendAll's status, once,
+  /// possibly on another thread (an I/O thread: `done` must not block). Default: AppendAll on the
+  /// calling thread; IntakeAuditSink with an asynchronous Redis client queues the records
+  /// together on its asynchronous path (one round trip for the batch, up to its batch limit).
+  virtual void AppendAllAsync(std::vector<AuditEvent> events, std::function<void(Status)> done) {
+    done(AppendAll(events));
+  }
 };
 
 }  // namespace concord::audit

@@ -136,6 +136,62 @@ void IntakeAuditSink::AppendAsync(AuditEvent event, std::function<void(Status)> 
   WriteAsyncBatch(TakeAsyncBatch());
 }
 
+void IntakeAuditSink::AppendAllAsync(std::vector<AuditEvent> events,
+                                     std::function<void(Status)> done) {
+  if (async_ == nullptr) return done(AppendAll(events));
+  if (events.empty()) return done(absl::OkStatus());
+  // `done` runs once every record is stored or failed, with the first error in order (as
+  // AppendAll). Each record's own completion reports to the group.
+  struct Group {
+    Group(size_t n, std::function<void(Status)> d) : results(n), remaining(n), done(std::move(d)) {}
+    void Set(size_t i, Status s) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        results[i] = std::move(s);
+        if (--remaining > 0) return;
+      }
+      // The last record: every result was written before this, under mu.
+      for (const Status& r : results) {
+        if (!r.ok()) return done(r);
+      }
+      done(absl::OkStatus());
+    }
+    std::mutex mu;
+    std::vector<Status> results;  // guarded by mu
+    size_t remaining;             // guarded by mu
+    const std::function<void(Status)> done;
+  };
+  auto group = std::make_shared<Group>(events.size(), std::move(done));
+  // Sealed on the calling thread; a record that cannot be sealed (too large) fails alone and is
+  // not written. The others join the asynchronous queue together, so they leave in one RPUSH
+  // (two when the queue already held nearly kMaxBatch entries).
+  std::vector<AsyncPending> sealed;
+  sealed.reserve(events.size());
+  std::vector<std::pair<size_t, Status>> refused;
+  for (size_t i = 0; i < events.size(); ++i) {
+    AuditEvent& event = events[i];
+    if (event.time == absl::UnixEpoch()) event.time = clock_.Now();
+    auto entry = SealIntakeEntry(key_, workload_, event);
+    if (!entry.ok()) {
+      refused.emplace_back(i, entry.status());
+      continue;
+    }
+    sealed.push_back(AsyncPending{*std::move(entry), [group, i](Status s) { group->Set(i, s); }});
+  }
+  bool write = false;
+  if (!sealed.empty()) {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    for (AsyncPending& p : sealed) async_queue_.push_back(std::move(p));
+    if (!async_in_flight_) {  // else the reply of the write in flight sends them
+      async_in_flight_ = true;
+      write = true;
+    }
+  }
+  // Reported after the others are queued, so `done` cannot run before the last record is in.
+  for (auto& [i, status] : refused) group->Set(i, std::move(status));
+  if (write) WriteAsyncBatch(TakeAsyncBatch());
+}
+
 std::vector<IntakeAuditSink::AsyncPending> IntakeAuditSink::TakeAsyncBatch() {
   std::lock_guard<std::mutex> lock(async_mu_);
   const size_t take = std::min(async_queue_.size(), kMaxBatch);

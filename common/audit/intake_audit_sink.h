@@ -34,8 +34,10 @@
 // the calling thread and queued; when no asynchronous write is in flight the queue (up to
 // kMaxBatch entries) leaves at once as the same RPUSH (and wake-up), and each reply sends the
 // next batch of what queued meanwhile, from the client's I/O thread. So concurrent asynchronous
-// appends still cost one round trip per batch, and no thread waits for any of them. The two
-// paths write the same intake; entries of one path keep their order.
+// appends still cost one round trip per batch, and no thread waits for any of them.
+// AppendAllAsync (the records of one messaging Ack, one per message id) queues its records
+// together on the same path. The two paths write the same intake; entries of one path keep their
+// order.
 //
 // Thread-safe.
 #pragma once
@@ -73,6 +75,11 @@ class IntakeAuditSink final : public AuditSink {
   /// `done` gets OK once the entry is in Redis, or Append's errors; it runs on the asynchronous
   /// client's I/O thread (or on the calling thread when sealing fails or Redis is known down).
   void AppendAsync(AuditEvent event, std::function<void(Status)> done) override;
+  /// AppendAll on the asynchronous path: every record sealed on the calling thread and queued
+  /// together, so the batch leaves in one RPUSH (as AppendAsync's, grouped with what else is
+  /// queued, up to kMaxBatch entries). `done` gets OK once every record is in Redis, else the
+  /// first error in order; a record that cannot be sealed fails alone and is not written.
+  void AppendAllAsync(std::vector<AuditEvent> events, std::function<void(Status)> done) override;
 
   const std::string& workload() const { return workload_; }
 

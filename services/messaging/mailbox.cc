@@ -355,6 +355,12 @@ void Mailbox::DeliverAsync(const AgencyId& caller, const std::string& terminal, 
 
 StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,
                                 const std::vector<std::string>& message_ids) {
+  CONCORD_ASSIGN_OR_RETURN(const AckPlan plan, PrepareAck(caller, message_ids));
+  return store_.Ack(plan.recipient, plan.message_ids, plan.at);
+}
+
+StatusOr<AckPlan> Mailbox::PrepareAck(const AgencyId& caller,
+                                      std::vector<std::string> message_ids) const {
   FieldErrors errors;
   if (message_ids.empty() || message_ids.size() > kMaxAckIds) {
     errors.Add("message_ids", "1..500 ids");
@@ -365,7 +371,11 @@ StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,
     }
   }
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid ack"));
-  return store_.Ack(caller, message_ids, clock_.Now());
+  return AckPlan{caller, std::move(message_ids), clock_.Now()};
+}
+
+void Mailbox::CommitAckAsync(const AckPlan& plan, MessageStore::AckCallback done) {
+  store_.AckAsync(plan.recipient, plan.message_ids, plan.at, std::move(done));
 }
 
 Status Mailbox::AddReceipt(const AgencyId& caller, const Receipt& receipt) {

@@ -87,6 +87,14 @@ struct SendPlan {
   absl::Time accepted_at;
 };
 
+/// What an Ack writes, decided by Mailbox::PrepareAck (the ids checked; nothing read or written
+/// yet) and carried out by Mailbox::CommitAckAsync (the store's one ack script).
+struct AckPlan {
+  AgencyId recipient;                    // the authenticated caller: only its own inbox
+  std::vector<std::string> message_ids;  // 1..500 well-formed ids, as requested
+  absl::Time at;                         // the acknowledgement time recorded per message
+};
+
 class Mailbox {
  public:
   Mailbox(MessageStore& store, AgencyKeys& keys, const authz::RevocationView& revocations,
@@ -122,7 +130,16 @@ class Mailbox {
   /// Deliver's result, once, possibly on the store's I/O thread.
   void DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
                     bool include_own_pending, size_t max_bytes, MessageStore::DeliverCallback done);
+  /// PrepareAck then the store's Ack: how many were newly acknowledged.
   StatusOr<uint32_t> Ack(const AgencyId& caller, const std::vector<std::string>& message_ids);
+  /// The checks of an Ack, without I/O: 1..500 ids, each a well-formed message id (INVALID_ARGUMENT
+  /// with a field violation per bad field, "message_ids" or "message_ids[i]"). Whether the ids are
+  /// in the caller's inbox is the store's check (NOT_FOUND). Pure.
+  StatusOr<AckPlan> PrepareAck(const AgencyId& caller, std::vector<std::string> message_ids) const;
+  /// The store's ack script for the plan without holding the calling thread
+  /// (MessageStore::AckAsync): `done` gets what Ack would return, once, possibly on the store's
+  /// I/O thread.
+  void CommitAckAsync(const AckPlan& plan, MessageStore::AckCallback done);
 
   /// A receipt by the caller (a recipient), signed with its directory key, for the exact
   /// envelope (SHA-256) in its inbox.

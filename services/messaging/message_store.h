@@ -147,6 +147,16 @@ class MessageStore {
   virtual StatusOr<uint32_t> Ack(const AgencyId& recipient,
                                  const std::vector<std::string>& message_ids, absl::Time now) = 0;
 
+  /// Ack without holding the calling thread: `done` gets exactly what Ack would return, once,
+  /// possibly on another thread (an I/O thread that must not be blocked: `done` must not wait).
+  /// `message_ids` may be destroyed as soon as AckAsync returns. Default: Ack on the calling
+  /// thread (stores without an asynchronous client, test fakes).
+  using AckCallback = std::function<void(StatusOr<uint32_t>)>;
+  virtual void AckAsync(const AgencyId& recipient, const std::vector<std::string>& message_ids,
+                        absl::Time now, AckCallback done) {
+    done(Ack(recipient, message_ids, now));
+  }
+
   /// Newest first, filtered; INVALID_ARGUMENT for a malformed page token.
   virtual StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) = 0;
 

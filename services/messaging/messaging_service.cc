@@ -643,39 +643,85 @@ grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetReques
   return grpc::Status::OK;
 }
 
-grpc::Status MessagingService::Ack(grpc::ServerContext* ctx, const v1::AckRequest* request,
-                                   v1::AckResponse* response) {
-  CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
-  CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  const std::vector<std::string> ids(request->message_ids().begin(), request->message_ids().end());
-  StatusOr<uint32_t> acked = mailbox_.Ack(caller.agency, ids);
-  if (acked.status().code() == absl::StatusCode::kInvalidArgument) {
-    return ToGrpcStatus(acked.status());
+grpc::ServerUnaryReactor* MessagingService::Ack(grpc::CallbackServerContext* ctx,
+                                                const v1::AckRequest* request,
+                                                v1::AckResponse* response) {
+  // The callback API, as Send: this returns without waiting for Redis; a revocation cancels the
+  // call (TryCancel, the registry of open calls) while it waits.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Every field within its bound (limits.proto) before anything reads the request.
+  if (Status bounded = limits::CheckFieldLimits(*request); !bounded.ok()) {
+    reactor->Finish(ToGrpcStatus(bounded));
+    return reactor;
   }
-  // One record per message id, appended together (one Redis round trip for the whole Ack).
+  const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+  StatusOr<Caller> caller = auth != nullptr
+                                ? CallerFromAuthContext(*auth)
+                                : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  StatusOr<AckPlan> plan = mailbox_.PrepareAck(
+      caller->agency,
+      std::vector<std::string>(request->message_ids().begin(), request->message_ids().end()));
+  // One record per message id, prepared now (the request and the context are read on this
+  // thread) and appended together once the outcome is known (one Redis round trip).
   std::vector<audit::AuditEvent> events;
-  events.reserve(ids.size());
+  events.reserve(request->message_ids_size());
   const std::string officer = audit::OfficerFromContext(*ctx);
   const std::string justification = audit::JustificationFromContext(*ctx);
-  const absl::Time now = clock_.Now();
-  for (const std::string& id : ids) {
-    events.push_back(audit::AuditEvent{.agency = caller.agency,
+  for (const std::string& id : request->message_ids()) {
+    events.push_back(audit::AuditEvent{.agency = caller->agency,
                                        .officer = officer,
                                        .operation = audit::Operation::kAlteration,
                                        .object = absl::StrCat("message:", id),
                                        .method = Method("Ack"),
                                        .justification = justification,
                                        .recipients = {},
-                                       .outcome = CodeName(acked.status()),
-                                       .time = now});
+                                       .outcome = "",
+                                       .time = absl::UnixEpoch()});
   }
-  if (!audit_.AppendAll(events).ok() && acked.ok()) {
-    return ToGrpcStatus(
-        absl::UnavailableError("audit log unavailable; the operation may be retried"));
+  if (!plan.ok()) {
+    FinishAckAsync(reactor, std::move(events), plan.status(), response);
+    return reactor;
   }
-  if (!acked.ok()) return ToGrpcStatus(acked.status());
-  response->set_acknowledged(*acked);
-  return grpc::Status::OK;
+  // The store's ack script through the asynchronous client; the reply finishes the call.
+  auto pending = std::make_shared<std::vector<audit::AuditEvent>>(std::move(events));
+  mailbox_.CommitAckAsync(*plan, [this, reactor, response, pending](StatusOr<uint32_t> acked) {
+    FinishAckAsync(reactor, std::move(*pending), std::move(acked), response);
+  });
+  return reactor;
+}
+
+void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor,
+                                      std::vector<audit::AuditEvent> events,
+                                      StatusOr<uint32_t> acked, v1::AckResponse* response) {
+  // Refused as malformed: nothing was read or changed, nothing is recorded.
+  if (acked.status().code() == absl::StatusCode::kInvalidArgument) {
+    reactor->Finish(ToGrpcStatus(acked.status()));
+    return;
+  }
+  const std::string outcome = CodeName(acked.status());
+  const absl::Time now = clock_.Now();
+  for (audit::AuditEvent& e : events) {
+    e.outcome = outcome;
+    e.time = now;
+  }
+  audit_.AppendAllAsync(std::move(events), [reactor, response, acked](Status appended) {
+    // An operation is never left unaudited without the caller knowing.
+    if (!appended.ok() && acked.ok()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::UnavailableError("audit log unavailable; the operation may be retried")));
+      return;
+    }
+    if (!acked.ok()) {
+      reactor->Finish(ToGrpcStatus(acked.status()));
+      return;
+    }
+    response->set_acknowledged(*acked);
+    reactor->Finish(grpc::Status::OK);
+  });
 }
 
 grpc::Status MessagingService::SendReceipt(grpc::ServerContext* ctx,

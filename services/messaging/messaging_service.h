@@ -29,8 +29,8 @@
 // concord_deliveries_total, concord_redeliveries_total, concord_inbox_backlog (gauge, all
 // inboxes), concord_message_delivery_seconds (histogram, acceptance -> written to a stream).
 //
-// Thread safety: thread-safe. Send and Subscribe hold no thread while they wait (callback API);
-// the other methods hold one server thread per call.
+// Thread safety: thread-safe. Send, Subscribe and Ack hold no thread while they wait (callback
+// API); the other methods hold one server thread per call.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -87,9 +87,16 @@ struct MessagingMetrics {
 // the delivery being written). The first read of a stream includes its terminal's own pending
 // deliveries.
 //
+// Ack runs on the callback API as Send does: limits, caller and Mailbox::PrepareAck (the id
+// checks, no I/O) on the gRPC thread that received it, then the store's ack script
+// (Mailbox::CommitAckAsync, MessageStore::AckAsync) and the records, one per message id
+// (AuditSink::AppendAllAsync, one round trip), through asynchronous Redis; the reply leaves from
+// the audit append's completion.
+//
 // Every other method is synchronous (a thread per call).
-class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscribe<
-                                   v1::Messaging::WithCallbackMethod_Send<v1::Messaging::Service>> {
+class MessagingService final
+    : public v1::Messaging::WithCallbackMethod_Ack<v1::Messaging::WithCallbackMethod_Subscribe<
+          v1::Messaging::WithCallbackMethod_Send<v1::Messaging::Service>>> {
  public:
   /// Every reference must outlive the service. `calls` is the server's registry of open calls
   /// (live revocation of Subscribe streams, the per-agency cap on streams); `quotas` the
@@ -109,8 +116,8 @@ class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscrib
                          v1::ListInboxResponse* response) override;
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* request,
                    v1::GetResponse* response) override;
-  grpc::Status Ack(grpc::ServerContext* ctx, const v1::AckRequest* request,
-                   v1::AckResponse* response) override;
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* ctx, const v1::AckRequest* request,
+                                v1::AckResponse* response) override;
   grpc::Status SendReceipt(grpc::ServerContext* ctx, const v1::SendReceiptRequest* request,
                            v1::SendReceiptResponse* response) override;
   grpc::Status ListReceipts(grpc::ServerContext* ctx, const v1::ListReceiptsRequest* request,
@@ -138,6 +145,12 @@ class MessagingService final : public v1::Messaging::WithCallbackMethod_Subscrib
   /// reply arrived on; never blocks.
   void FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit::AuditEvent event,
                        StatusOr<SendResult> result, v1::SendResponse* response);
+  /// Ack's end: the records (one per message id; `events` lack only their outcome and time),
+  /// appended asynchronously, then the reactor's Finish. A malformed request (INVALID_ARGUMENT)
+  /// read nothing and is not recorded. Runs on whichever thread the store's reply arrived on;
+  /// never blocks.
+  void FinishAckAsync(grpc::ServerUnaryReactor* reactor, std::vector<audit::AuditEvent> events,
+                      StatusOr<uint32_t> acked, v1::AckResponse* response);
   grpc::Status FinishSend(const grpc::ServerContext& ctx, const Caller& caller,
                           std::string_view method, const v1::Envelope& envelope,
                           const StatusOr<SendResult>& result, v1::SendResponse* response);

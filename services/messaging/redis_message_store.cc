@@ -1005,21 +1005,52 @@ StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vec
   return cut;
 }
 
-StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
-                                          const std::vector<std::string>& message_ids,
-                                          absl::Time now) {
+namespace {
+// The ack script's call (KEYS and ARGV of AckScript), built once for both clients.
+struct AckCall {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+AckCall BuildAckCall(const AgencyId& recipient, const std::vector<std::string>& message_ids,
+                     absl::Time now) {
   const std::string rkey = recipient.Key();
-  std::vector<std::string> keys = {InboxKey(rkey)};
-  for (const std::string& id : message_ids) keys.push_back(MsgKey(id));
-  CONCORD_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      redis_.Eval(AckScript(), keys, {rkey, absl::StrCat(Ms(now)), std::string(kGroup)}));
+  AckCall call;
+  call.keys.reserve(1 + message_ids.size());
+  call.keys.push_back(InboxKey(rkey));
+  for (const std::string& id : message_ids) call.keys.push_back(MsgKey(id));
+  call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup)};
+  return call;
+}
+
+StatusOr<uint32_t> AckReply(const redis::Reply& r) {
   if (r.elements.size() != 2) return Malformed("ack");
   if (r.elements[0].integer < 0) {
     return absl::NotFoundError(
         absl::StrCat("message_ids[", r.elements[1].integer - 1, "] is not in the caller's inbox"));
   }
   return static_cast<uint32_t>(r.elements[0].integer);
+}
+}  // namespace
+
+StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
+                                          const std::vector<std::string>& message_ids,
+                                          absl::Time now) {
+  const AckCall call = BuildAckCall(recipient, message_ids, now);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(AckScript(), call.keys, call.args));
+  return AckReply(r);
+}
+
+void RedisMessageStore::AckAsync(const AgencyId& recipient,
+                                 const std::vector<std::string>& message_ids, absl::Time now,
+                                 AckCallback done) {
+  if (async_ == nullptr) return done(Ack(recipient, message_ids, now));
+  AckCall call = BuildAckCall(recipient, message_ids, now);
+  async_->Eval(AckScript(), std::move(call.keys), std::move(call.args),
+               [done = std::move(done)](StatusOr<redis::Reply> r) {
+                 if (!r.ok()) return done(r.status());
+                 done(AckReply(*r));
+               });
 }
 
 StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,

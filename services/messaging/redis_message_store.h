@@ -50,8 +50,8 @@ struct RedisMessageStoreOptions {
   // The per-agency buckets (send, send_bytes, upload, upload_bytes) and the pending uploads cap,
   // charged inside the scripts; null: no quotas. Must outlive the store.
   const quota::QuotaTable* quotas = nullptr;
-  // SendAsync's client (same ACL user as `redis`); null: SendAsync runs Send on the calling
-  // thread. Must outlive the store.
+  // The client of SendAsync, DeliverAsync and AckAsync (same ACL user as `redis`); null: they
+  // run Send, Deliver and Ack on the calling thread. Must outlive the store.
   redis::AsyncRedisClient* async_redis = nullptr;
 };
 
@@ -84,6 +84,11 @@ class RedisMessageStore final : public MessageStore {
                     DeliverCallback done) override;
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
                          absl::Time now) override;
+  /// Ack's script through the asynchronous client (options.async_redis): one script call queued
+  /// without blocking; `done` runs on the client's I/O thread with exactly Ack's result
+  /// (UNAVAILABLE past the client's command deadline or while Redis is unreachable).
+  void AckAsync(const AgencyId& recipient, const std::vector<std::string>& message_ids,
+                absl::Time now, AckCallback done) override;
   StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) override;
   StatusOr<bool> InInbox(const AgencyId& recipient, const std::string& message_id) override;
   StatusOr<bool> IsAcknowledged(const AgencyId& recipient, const std::string& message_id) override;

@@ -11,9 +11,11 @@
 #include <condition_variable>
 #include <future>
 #include <latch>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "common/audit/audit_record.h"
@@ -325,6 +327,72 @@ TEST_F(IntakeAuditSinkAsyncTest, ATooLargeEventFailsAloneOnTheCallingThread) {
   EXPECT_EQ(f.get().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(AppendAsyncAndWait(2, 1)[0].ok());
   EXPECT_EQ(Intake("messaging").size(), 1u);
+}
+
+// Test that AppendAllAsync (the records of one messaging Ack) stores every record, sealed and in
+// order, in ONE RPUSH, and calls back once, after they are stored; that a record too large to
+// seal fails alone (the batch's status is its error, the others are stored); and that an empty
+// batch is OK without I/O.
+TEST_F(IntakeAuditSinkAsyncTest, AppendAllAsyncStoresTheBatchInOrderInOneRoundTrip) {
+  // Every callback of every batch, kept until the end: each batch must be answered once.
+  struct Answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Status> calls;  // guarded by mu
+  };
+  std::vector<std::shared_ptr<Answers>> batches;
+  auto append_all = [&](std::vector<AuditEvent> events) {
+    auto answers = std::make_shared<Answers>();
+    batches.push_back(answers);
+    async_sink_->AppendAllAsync(std::move(events), [answers](Status s) {
+      std::lock_guard<std::mutex> lock(answers->mu);
+      answers->calls.push_back(s);
+      answers->cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(answers->mu);
+    EXPECT_TRUE(answers->cv.wait_for(lock, std::chrono::seconds(10),
+                                     [&] { return !answers->calls.empty(); }));
+    return answers->calls;
+  };
+  constexpr int kN = 200;
+  std::vector<AuditEvent> events;
+  for (int i = 0; i < kN; ++i) events.push_back(Event(i));
+  int64_t before = RpushCalls();
+  std::vector<Status> calls = append_all(events);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_TRUE(calls[0].ok()) << calls[0];
+  EXPECT_EQ(RpushCalls() - before, 1);
+  std::vector<std::string> entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; ++i) {
+    auto opened = OpenIntakeEntry(key_, "messaging", entries[i]);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, Event(i));
+  }
+
+  AuditEvent big = Event(kN + 1);
+  big.justification = std::string(kMaxRecordPlaintext, 'j');
+  before = RpushCalls();
+  calls = append_all({Event(kN), big, Event(kN + 2)});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].code(), absl::StatusCode::kInvalidArgument) << calls[0];
+  EXPECT_EQ(RpushCalls() - before, 1);
+  entries = Intake("messaging");
+  ASSERT_EQ(entries.size(), static_cast<size_t>(kN + 2));
+  EXPECT_EQ(*OpenIntakeEntry(key_, "messaging", entries[kN]), Event(kN));
+  EXPECT_EQ(*OpenIntakeEntry(key_, "messaging", entries[kN + 1]), Event(kN + 2));
+
+  before = RpushCalls();
+  calls = append_all({});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_TRUE(calls[0].ok());
+  EXPECT_EQ(RpushCalls(), before);
+  // One more write through the same path has been answered: no batch was answered twice.
+  EXPECT_TRUE(AppendAsyncAndWait(kN + 3, 1)[0].ok());
+  for (const auto& answers : batches) {
+    std::lock_guard<std::mutex> lock(answers->mu);
+    EXPECT_EQ(answers->calls.size(), 1u);
+  }
 }
 
 TEST_F(IntakeAuditSinkAsyncTest, RedisDownFailsEachAppendWithUnavailableThenRecovers) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "client/messaging/message_crypto.h"
@@ -85,8 +86,11 @@ class RecordingStore final : public MessageStore {
                                                absl::Duration, bool, size_t) override {
     return std::vector<InboxDelivery>{};
   }
-  StatusOr<uint32_t> Ack(const AgencyId&, const std::vector<std::string>&, absl::Time) override {
-    return 0u;
+  std::vector<AckPlan> acks;
+  StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& ids,
+                         absl::Time at) override {
+    acks.push_back(AckPlan{recipient, ids, at});
+    return static_cast<uint32_t>(ids.size());
   }
   StatusOr<InboxPage> ListInbox(const AgencyId&, const InboxQuery&) override { return InboxPage{}; }
   StatusOr<bool> IsAcknowledged(const AgencyId&, const std::string&) override { return false; }
@@ -227,6 +231,54 @@ TEST_F(SendPlanTest, SendIsPrepareThenCommit) {
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(store_.sends.size(), 1u);
   EXPECT_EQ(result->message_id, "plan-message-0000001");
+}
+
+// The ack path in two steps, as the send path: PrepareAck (no I/O), then CommitAckAsync.
+using AckPlanTest = SendPlanTest;
+
+// Test that PrepareAck checks an Ack without any I/O (nothing reaches the store): 1..500 ids,
+// each well-formed, every bad field named; a valid request gives the plan (the caller's own
+// inbox, the ids in order, the clock's time), which CommitAckAsync hands to the store as is.
+TEST_F(AckPlanTest, PrepareAckChecksTheIdsWithoutIoAndCommitHandsThePlanToTheStore) {
+  // Every violation as "<field>: <description>".
+  auto violations = [](const Status& s) {
+    std::vector<std::string> out;
+    for (const FieldViolation& v : FieldViolationsOf(s))
+      out.push_back(v.field + ": " + v.description);
+    return out;
+  };
+  auto none = mailbox_.PrepareAck(recipient_, {});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(violations(none.status()), std::vector<std::string>{"message_ids: 1..500 ids"});
+  auto too_many =
+      mailbox_.PrepareAck(recipient_, std::vector<std::string>(501, "message-00000001"));
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(violations(too_many.status()), std::vector<std::string>{"message_ids: 1..500 ids"});
+  auto malformed = mailbox_.PrepareAck(
+      recipient_, {"message-00000001", "message 00000002", "short", "message-00000004"});
+  EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(violations(malformed.status()),
+            (std::vector<std::string>{"message_ids[1]: malformed", "message_ids[2]: malformed"}));
+  EXPECT_TRUE(store_.acks.empty());
+
+  auto full = mailbox_.PrepareAck(recipient_, std::vector<std::string>(500, "message-00000001"));
+  ASSERT_TRUE(full.ok()) << full.status();
+  auto plan = mailbox_.PrepareAck(recipient_, {"message-00000002", "message-00000001"});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->recipient, recipient_);
+  EXPECT_EQ(plan->message_ids, (std::vector<std::string>{"message-00000002", "message-00000001"}));
+  EXPECT_EQ(plan->at, clock_.Now());
+  EXPECT_TRUE(store_.acks.empty());  // prepared, nothing written
+
+  std::optional<StatusOr<uint32_t>> acked;
+  mailbox_.CommitAckAsync(*plan, [&acked](StatusOr<uint32_t> r) { acked = std::move(r); });
+  ASSERT_TRUE(acked.has_value());  // the fake store's default AckAsync: Ack, inline
+  ASSERT_TRUE(acked->ok()) << acked->status();
+  EXPECT_EQ(**acked, 2u);
+  ASSERT_EQ(store_.acks.size(), 1u);
+  EXPECT_EQ(store_.acks[0].recipient, recipient_);
+  EXPECT_EQ(store_.acks[0].message_ids, plan->message_ids);
+  EXPECT_EQ(store_.acks[0].at, clock_.Now());
 }
 
 }  // namespace

@@ -10,13 +10,16 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -55,10 +58,12 @@ constexpr char kSecretFile[] = "PASSPORT-SCAN-OF-MARIA-EXEMPLARIA";
 class RecordingAuditSink final : public audit::AuditSink {
  public:
   Status Append(const audit::AuditEvent& event) override {
+    if (fail.load()) return absl::UnavailableError("redis unavailable: test");
     std::lock_guard<std::mutex> lock(mu_);
     events_.push_back(event);
     return absl::OkStatus();
   }
+  std::atomic<bool> fail{false};  // the audit log cannot take records
   std::vector<audit::AuditEvent> events() {
     std::lock_guard<std::mutex> lock(mu_);
     return events_;
@@ -112,6 +117,70 @@ std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds
   ctx->AddMetadata("concord-justification", "case AN.12.34/26");
   return ctx;
 }
+
+// Polls `done` (bounded): for asynchronous effects, never a sleep as synchronisation.
+template <typename F>
+bool WaitUntil(F done, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+int ThreadsOfThisProcess() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// One Ack on the client's callback API: no client thread waits for it either.
+class PendingAck {
+ public:
+  PendingAck(v1::Messaging::Stub& stub, const std::vector<std::string>& ids) {
+    ctx_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    ctx_.AddMetadata("concord-officer", "officer-17");
+    ctx_.AddMetadata("concord-justification", "case AN.12.34/26");
+    for (const std::string& id : ids) request_.add_message_ids(id);
+    stub.async()->Ack(&ctx_, &request_, &response_, [this](grpc::Status s) {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = std::move(s);
+      ended_ = absl::Now();
+      cv_.notify_all();
+    });
+  }
+  ~PendingAck() {
+    ctx_.TryCancel();
+    (void)Wait(absl::Seconds(30));
+  }
+  // True once the call ended (bounded wait).
+  bool Wait(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                        [&] { return status_.has_value(); });
+  }
+  grpc::Status status() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_.value_or(grpc::Status(grpc::StatusCode::UNKNOWN, "not ended"));
+  }
+  absl::Time ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  v1::AckRequest request_;
+  v1::AckResponse response_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<grpc::Status> status_;  // guarded by mu_
+  absl::Time ended_;                    // guarded by mu_
+};
 
 class MessagingServiceTest : public ::testing::Test {
  protected:
@@ -349,6 +418,51 @@ class MessagingServiceTest : public ::testing::Test {
     k->set_nonce(std::string(12, 'k'));
     k->set_ciphertext(std::string(48, 'w'));
     return c;
+  }
+
+  grpc::Status AckIds(Agent& as, const std::vector<std::string>& ids,
+                      v1::AckResponse* out = nullptr) {
+    v1::AckRequest req;
+    for (const std::string& id : ids) req.add_message_ids(id);
+    v1::AckResponse resp;
+    grpc::Status s = as.stub->Ack(Ctx().get(), req, &resp);
+    if (out != nullptr) *out = resp;
+    return s;
+  }
+
+  // A message from the police to the reception centre; its id.
+  std::string SendToPayoke() {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    EXPECT_TRUE(env.ok()) << env.status();
+    if (!env.ok()) return "";
+    const grpc::Status s = Send(police_, *env);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return env->message_id();
+  }
+
+  pid_t RedisPid() {
+    auto info =
+        redis::RedisClient::Create(redis_server_->admin_config())->Command({"INFO", "server"});
+    EXPECT_TRUE(info.ok());
+    if (!info.ok()) return -1;
+    const size_t at = info->str.find("process_id:");
+    EXPECT_NE(at, std::string::npos);
+    return at == std::string::npos ? -1 : std::stoi(info->str.substr(at + 11));
+  }
+
+  // "<object> <outcome>" of every Ack record, in order (each checked for its fixed fields).
+  std::vector<std::string> AckRecords(const Agent& of) {
+    std::vector<std::string> out;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method != "/concord.messaging.v1.Messaging/Ack") continue;
+      EXPECT_EQ(e.agency, of.id);
+      EXPECT_EQ(e.operation, audit::Operation::kAlteration);
+      EXPECT_EQ(e.officer, "officer-17");
+      EXPECT_EQ(e.justification, "case AN.12.34/26");
+      EXPECT_TRUE(e.recipients.empty());
+      out.push_back(absl::StrCat(e.object, " ", e.outcome));
+    }
+    return out;
   }
 
   size_t KeysContaining(std::string_view text) {
@@ -941,6 +1055,185 @@ TEST_F(MessagingServiceTest, SendIsUnavailableWithinTheDeadlineWhileRedisIsFroze
   EXPECT_EQ(StoredMessages(), 2u);
   auto delivered = ReceiveOne(payoke_, "desk-1");
   ASSERT_TRUE(delivered.has_value());
+}
+
+// Test that Acks (callback-API reactors finished from the asynchronous Redis reply) hold no
+// server thread while they wait: with Redis frozen (SIGSTOP), 64 Acks in flight add fewer than 24
+// threads to the process (the synchronous handler held a thread each: 64 more); each ends
+// UNAVAILABLE within the Redis command timeout and is recorded so; once Redis answers, the same
+// Acks succeed on the same server and every message ends acknowledged exactly once.
+TEST_F(MessagingServiceTest, AcksHoldNoThreadWhileRedisIsFrozenEndUnavailableAndThenSucceed) {
+  constexpr int kAcks = 64;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kAcks; ++i) ids.push_back(SendToPayoke());
+  ASSERT_FALSE(HasFailure());
+  // The same concurrency with Redis answering first (unknown ids: NOT_FOUND), so that the
+  // connections, the script and gRPC's own threads exist before counting.
+  {
+    std::vector<std::unique_ptr<PendingAck>> warm;
+    for (int i = 0; i < kAcks; ++i) {
+      warm.push_back(std::make_unique<PendingAck>(
+          *payoke_.stub, std::vector<std::string>{absl::StrCat("unknown-message-", 1000 + i)}));
+    }
+    for (auto& a : warm) {
+      ASSERT_TRUE(a->Wait(absl::Seconds(10)));
+      EXPECT_EQ(a->status().error_code(), grpc::StatusCode::NOT_FOUND)
+          << a->status().error_message();
+    }
+  }
+  ASSERT_TRUE(WaitUntil([&] { return open_calls_->open_calls() == 0; }, absl::Seconds(10)));
+  const pid_t pid = RedisPid();
+  ASSERT_GT(pid, 0);
+  const int before = ThreadsOfThisProcess();
+
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  const absl::Time frozen_at = absl::Now();
+  std::vector<std::unique_ptr<PendingAck>> acks;
+  for (int i = 0; i < kAcks; ++i) {
+    acks.push_back(std::make_unique<PendingAck>(*payoke_.stub, std::vector<std::string>{ids[i]}));
+  }
+  // Every Ack reached its handler (registered as an open call) and waits for Redis.
+  const bool all_open = WaitUntil(
+      [&] { return open_calls_->open_calls() == static_cast<size_t>(kAcks); }, absl::Seconds(5));
+  const int during = ThreadsOfThisProcess();
+  bool all_ended = true;
+  for (auto& a : acks) all_ended = a->Wait(absl::Seconds(10)) && all_ended;
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(all_open) << open_calls_->open_calls() << " open calls";
+  ASSERT_TRUE(all_ended);
+  EXPECT_LT(during - before, 24) << "threads before " << before << ", with " << kAcks
+                                 << " Acks waiting " << during;
+  for (auto& a : acks) {
+    EXPECT_EQ(a->status().error_code(), grpc::StatusCode::UNAVAILABLE)
+        << a->status().error_message();
+    // The client's command_timeout (2 s in tests), well inside the call's own 10 s deadline.
+    EXPECT_LT(a->ended() - frozen_at, absl::Seconds(4));
+  }
+  std::vector<std::string> records = AckRecords(payoke_);
+  EXPECT_EQ(std::count_if(records.begin(), records.end(),
+                          [](const std::string& r) { return absl::EndsWith(r, " UNAVAILABLE"); }),
+            kAcks);
+
+  // The same Acks once Redis answers, on the same server: the asynchronous client reconnects
+  // after its backoff. A script Redis read before the connection closed may have run when it
+  // woke up, so each counts 0 or 1; all together, every message is acknowledged once.
+  for (int i = 0; i < kAcks; ++i) {
+    grpc::Status s;
+    v1::AckResponse resp;
+    for (int attempt = 0; attempt < 100; ++attempt) {  // bounded: the backoff is <= 200 ms
+      s = AckIds(payoke_, {ids[i]}, &resp);
+      if (s.ok()) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(resp.acknowledged(), 1u);
+  }
+  v1::AckResponse all;
+  ASSERT_TRUE(AckIds(payoke_, ids, &all).ok());
+  EXPECT_EQ(all.acknowledged(), 0u);
+  v1::ListInboxRequest lreq;
+  lreq.set_unacknowledged_only(true);
+  v1::ListInboxResponse lresp;
+  ASSERT_TRUE(payoke_.stub->ListInbox(Ctx().get(), lreq, &lresp).ok());
+  EXPECT_EQ(lresp.entries_size(), 0);
+}
+
+// Test Ack end to end on its asynchronous path: the count of newly acknowledged messages,
+// idempotence, an unknown id refusing the whole Ack (NOT_FOUND naming it, nothing acknowledged),
+// a malformed id refused with its field violation and not recorded, one alteration record per
+// message id with the call's outcome, and an audit log that cannot take the records turning a
+// successful Ack into UNAVAILABLE (the acknowledgement stays: the retry counts 0) while a refused
+// Ack keeps its own status.
+TEST_F(MessagingServiceTest, AckCountsNewlyAcknowledgedIsIdempotentAndRecordsEveryId) {
+  std::vector<std::string> m;
+  for (int i = 0; i < 4; ++i) m.push_back(SendToPayoke());
+  ASSERT_FALSE(HasFailure());
+  auto ack = [&](const std::vector<std::string>& ids) {
+    v1::AckResponse resp;
+    const grpc::Status s = AckIds(payoke_, ids, &resp);
+    return std::make_pair(s, resp.acknowledged());
+  };
+  auto [s1, n1] = ack({m[0], m[1]});
+  ASSERT_TRUE(s1.ok()) << s1.error_message();
+  EXPECT_EQ(n1, 2u);
+  auto [s2, n2] = ack({m[0], m[1], m[2]});
+  ASSERT_TRUE(s2.ok()) << s2.error_message();
+  EXPECT_EQ(n2, 1u);
+  auto [s3, n3] = ack({m[2], m[0]});
+  ASSERT_TRUE(s3.ok()) << s3.error_message();
+  EXPECT_EQ(n3, 0u);
+  const grpc::Status unknown = ack({m[3], "unknown-message-0001"}).first;
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(unknown.error_message().find("message_ids[1]"), std::string::npos)
+      << unknown.error_message();
+  const grpc::Status malformed = ack({m[3], "not a message id"}).first;
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(testing::ViolationFields(FromGrpcStatus(malformed)),
+            std::vector<std::string>{"message_ids[1]"});
+
+  audit_.fail.store(true);
+  const grpc::Status unaudited = ack({m[3]}).first;
+  EXPECT_EQ(unaudited.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(unaudited.error_message(), "audit log unavailable; the operation may be retried");
+  const grpc::Status refused = ack({m[3], "unknown-message-0002"}).first;
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND) << refused.error_message();
+  audit_.fail.store(false);
+  auto [s4, n4] = ack({m[3]});
+  ASSERT_TRUE(s4.ok()) << s4.error_message();
+  EXPECT_EQ(n4, 0u);  // acknowledged by the Ack whose record failed
+
+  const std::vector<std::string> expected = {"message:" + m[0] + " OK",
+                                             "message:" + m[1] + " OK",
+                                             "message:" + m[0] + " OK",
+                                             "message:" + m[1] + " OK",
+                                             "message:" + m[2] + " OK",
+                                             "message:" + m[2] + " OK",
+                                             "message:" + m[0] + " OK",
+                                             "message:" + m[3] + " NOT_FOUND",
+                                             "message:unknown-message-0001 NOT_FOUND",
+                                             "message:" + m[3] + " OK"};
+  EXPECT_EQ(AckRecords(payoke_), expected);
+}
+
+// Test that an Ack waiting for the store (Redis frozen) whose agency is suspended meanwhile is
+// cancelled by the registry of open calls at its next check, long before the Redis deadline (the
+// client sees CANCELLED), and is counted as ended by a cancel; the late store reply then finds a
+// cancelled call (nothing is answered twice, the server goes on: an Ack once the agency is
+// admitted again and Redis answers succeeds).
+TEST_F(MessagingServiceTest, AnAckInFlightIsCancelledWhenItsAgencyIsSuspended) {
+  const std::string id = SendToPayoke();
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(AckIds(payoke_, {"unknown-message-0001"}).error_code(), grpc::StatusCode::NOT_FOUND);
+  const pid_t pid = RedisPid();
+  ASSERT_GT(pid, 0);
+
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  auto pending = std::make_unique<PendingAck>(*payoke_.stub, std::vector<std::string>{id});
+  const bool open = WaitUntil([&] { return open_calls_->open_calls() == 1; }, absl::Seconds(5));
+  revocations_.suspended.insert(payoke_.id.Key());
+  const absl::Time suspended_at = absl::Now();
+  open_calls_->CheckNow();  // one pass of the watcher
+  const bool ended = pending->Wait(absl::Seconds(5));
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(open);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(pending->status().error_code(), grpc::StatusCode::CANCELLED)
+      << pending->status().error_message();
+  EXPECT_LT(pending->ended() - suspended_at, absl::Seconds(1));  // the Redis deadline is 2 s
+  ASSERT_TRUE(WaitUntil([&] { return open_calls_->open_calls() == 0; }, absl::Seconds(10)));
+  EXPECT_NE(metrics_.Serialize().find("concord_calls_ended_by_revocation_total{ended_by=\"cancel\","
+                                      "reason=\"agency_suspended\"} 1"),
+            std::string::npos)
+      << metrics_.Serialize();
+
+  revocations_.suspended.clear();
+  grpc::Status s;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // bounded: the backoff is <= 200 ms
+    s = AckIds(payoke_, {id});
+    if (s.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 // Test that unacknowledged deliveries come back on a new stream and ListInbox/Get see them.

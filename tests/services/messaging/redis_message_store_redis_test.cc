@@ -833,6 +833,61 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   server_->Start();
 }
 
+// Test that AckAsync (the ack script through the asynchronous client, Ack's reactor path)
+// answers exactly what Ack answers, step by step, for two recipients of the same messages (one
+// acknowledged synchronously, the other asynchronously): newly acknowledged counts, idempotence,
+// NOT_FOUND naming the unknown id with nothing acknowledged, and UNAVAILABLE with Redis down.
+TEST_F(RedisMessageStoreTest, AckAsyncReturnsWhatAckReturns) {
+  auto async_redis = redis::AsyncRedisClient::Create(server_->config());
+  RedisMessageStore async_store(
+      *redis_,
+      RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
+  auto ack_async = [&](const AgencyId& r, const std::vector<std::string>& ids) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<StatusOr<uint32_t>> result;
+    async_store.AckAsync(r, ids, kNow, [&](StatusOr<uint32_t> got) {
+      std::lock_guard<std::mutex> lock(mu);
+      result = std::move(got);
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
+    if (!result.has_value()) return StatusOr<uint32_t>(absl::DeadlineExceededError("no callback"));
+    return *std::move(result);
+  };
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(
+        store_->Send(kPolice, MakeEnvelope(absl::StrCat("message-000000003", i)), kNow).ok());
+  }
+  const std::vector<std::vector<std::string>> steps = {
+      {"message-0000000031", "message-0000000032"},
+      {"message-0000000031", "message-0000000032", "message-0000000033"},
+      {"message-0000000033"},
+      {"message-0000000034", "message-0000000039"},  // unknown: nothing acknowledged
+      {"message-0000000034"}};
+  const std::vector<std::optional<uint32_t>> expected = {2u, 1u, 0u, std::nullopt, 1u};
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StatusOr<uint32_t> a = store_->Ack(kPayoke, steps[i], kNow);
+    const StatusOr<uint32_t> b = ack_async(kMagistrate, steps[i]);
+    EXPECT_EQ(a.status(), b.status()) << i;
+    if (expected[i].has_value()) {
+      ASSERT_TRUE(b.ok()) << i << ": " << b.status();
+      EXPECT_EQ(*a, *expected[i]) << i;
+      EXPECT_EQ(*b, *expected[i]) << i;
+    } else {
+      EXPECT_EQ(b.status().code(), absl::StatusCode::kNotFound) << b.status();
+      EXPECT_NE(b.status().message().find("message_ids[1]"), std::string::npos) << b.status();
+    }
+  }
+  EXPECT_TRUE(*store_->IsAcknowledged(kMagistrate, "message-0000000031"));
+  // Redis down: UNAVAILABLE through the callback.
+  server_->Stop();
+  const StatusOr<uint32_t> down = ack_async(kMagistrate, {"message-0000000031"});
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  server_->Start();
+}
+
 TEST_F(RedisMessageStoreTest, RedisDownIsUnavailable) {
   server_->Stop();
   const absl::Time start = absl::Now();
