@@ -125,7 +125,8 @@ Status ValidateVersion(const Version& v, std::string_view trust_domain, std::str
     errors.Add(FieldAt(field, "guideline_id"), "must match [a-z0-9][a-z0-9-]{2,63}");
   }
   if (v.version < 1) errors.Add(FieldAt(field, "version"), "must be 1 or more");
-  // version - 1 is only computed for a valid version: a stored or fuzzed INT64_MIN must not overflow.
+  // version - 1 is only computed for a valid version: a stored or fuzzed INT64_MIN must not
+  // overflow.
   if (v.version >= 1 && v.supersedes != v.version - 1) {
     errors.Add(FieldAt(field, "supersedes"),
                "must be the previous version (0 for version 1, otherwise version - 1)");

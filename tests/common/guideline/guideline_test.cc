@@ -5,10 +5,10 @@
 // naming the version.
 #include "common/guideline/guideline.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 #include "common/crypto/encoding.h"
 #include "common/crypto/hash.h"
