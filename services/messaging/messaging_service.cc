@@ -77,6 +77,16 @@ struct SubscribeDeps {
   const MessagingServiceOptions& options;
 };
 
+// The first steps of every callback-API call, before anything reads the request: every field
+// within its bound (limits.proto), then the caller from the peer certificate.
+StatusOr<Caller> AdmittedCaller(grpc::CallbackServerContext& ctx,
+                                const google::protobuf::Message& request) {
+  CONCORD_RETURN_IF_ERROR(limits::CheckFieldLimits(request));
+  const std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  if (auth == nullptr) return absl::UnauthenticatedError("no peer identity");
+  return CallerFromAuthContext(*auth);
+}
+
 // One Subscribe stream: a callback-API reactor (no thread of its own), woken by the DeliveryPump.
 // A read (Mailbox::DeliverAsync), then the batch's consultation record (AuditSink::AppendAsync),
 // then its deliveries written one by one (StartWrite). The next read is issued as soon as the
@@ -109,12 +119,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
       std::lock_guard<std::mutex> lock(mu_);
       self_ = self;
     }
-    // Every field within its bound (limits.proto) before anything reads the request.
-    if (Status bounded = limits::CheckFieldLimits(request); !bounded.ok()) return End(bounded);
-    const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
-    StatusOr<Caller> caller =
-        auth != nullptr ? CallerFromAuthContext(*auth)
-                        : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+    StatusOr<Caller> caller = AdmittedCaller(*ctx, request);
     if (!caller.ok()) return End(caller.status());
     caller_ = *std::move(caller);
     terminal_ =
@@ -505,15 +510,7 @@ grpc::ServerUnaryReactor* MessagingService::Send(grpc::CallbackServerContext* ct
   // authorizer (AuthMetadataProcessor) and the open-calls interceptor ran before it, as for the
   // synchronous methods; a revocation cancels the call (TryCancel) while it waits.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Every field within its bound (limits.proto) before anything reads the request.
-  if (Status bounded = limits::CheckFieldLimits(*request); !bounded.ok()) {
-    reactor->Finish(ToGrpcStatus(bounded));
-    return reactor;
-  }
-  const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
-  StatusOr<Caller> caller = auth != nullptr
-                                ? CallerFromAuthContext(*auth)
-                                : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+  StatusOr<Caller> caller = AdmittedCaller(*ctx, *request);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -649,15 +646,7 @@ grpc::ServerUnaryReactor* MessagingService::Ack(grpc::CallbackServerContext* ctx
   // The callback API, as Send: this returns without waiting for Redis; a revocation cancels the
   // call (TryCancel, the registry of open calls) while it waits.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Every field within its bound (limits.proto) before anything reads the request.
-  if (Status bounded = limits::CheckFieldLimits(*request); !bounded.ok()) {
-    reactor->Finish(ToGrpcStatus(bounded));
-    return reactor;
-  }
-  const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
-  StatusOr<Caller> caller = auth != nullptr
-                                ? CallerFromAuthContext(*auth)
-                                : StatusOr<Caller>(absl::UnauthenticatedError("no peer identity"));
+  StatusOr<Caller> caller = AdmittedCaller(*ctx, *request);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
