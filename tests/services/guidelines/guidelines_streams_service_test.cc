@@ -12,15 +12,16 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 
 #include "tests/services/guidelines/guidelines_test_util.h"
+#include "tests/support/wait.h"
 
 namespace concord::guidelines::testing {
 namespace {
 
 using T = AgencyType;
+using ::concord::testing::ThreadsOfThisProcess;
 constexpr absl::Duration kPromise = absl::Seconds(5);  // docs/security.md: within 5 s
 
 struct Seen {
@@ -243,15 +244,6 @@ TEST_F(GuidelineStreamsTest, StreamsPerAgencyAreBounded) {
   // Another agency is not affected.
   Stream other(p2_, "");
   EXPECT_TRUE(other.WaitFor("v:g-1@1"));
-}
-
-int ThreadsOfThisProcess() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
 }
 
 // A callback-API client stream: no thread of its own either.

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "tests/support/wait.h"
 
 namespace concord::messaging {
 namespace {
+
+using ::concord::testing::WaitUntil;
 
 class CountingStream final : public DeliveryPump::Stream {
  public:
@@ -36,16 +39,6 @@ class CountingStream final : public DeliveryPump::Stream {
   mutable std::mutex mu_;
   std::vector<std::string> entries_;
 };
-
-template <typename F>
-bool WaitUntil(F done, absl::Duration timeout) {
-  const absl::Time until = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
 
 // Test that a notification wakes every stream of the agencies it names, on the notifying thread,
 // and no other; NotifyAll wakes every stream.

@@ -43,6 +43,7 @@
 #include "tests/support/field_violations.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/wait.h"
 
 namespace concord::messaging {
 namespace {
@@ -51,6 +52,8 @@ namespace cv1 = ::concord::common::v1;
 using client::AgencyProto;
 using client::Recipient;
 using client::SenderIdentity;
+using ::concord::testing::ThreadsOfThisProcess;
+using ::concord::testing::WaitUntil;
 
 constexpr char kSecretBody[] = "Victim Maria Exemplaria, born 2001-02-03, at Rue Secrete 12";
 constexpr char kSecretFile[] = "PASSPORT-SCAN-OF-MARIA-EXEMPLARIA";
@@ -116,26 +119,6 @@ std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds
   ctx->AddMetadata("concord-officer", "officer-17");
   ctx->AddMetadata("concord-justification", "case AN.12.34/26");
   return ctx;
-}
-
-// Polls `done` (bounded): for asynchronous effects, never a sleep as synchronisation.
-template <typename F>
-bool WaitUntil(F done, absl::Duration timeout) {
-  const absl::Time until = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
-
-int ThreadsOfThisProcess() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
 }
 
 // One Ack on the client's callback API: no client thread waits for it either.

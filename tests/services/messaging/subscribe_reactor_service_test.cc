@@ -20,7 +20,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -44,9 +43,12 @@
 #include "tests/support/fakes.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/wait.h"
 
 namespace concord::messaging {
 namespace {
+
+using ::concord::testing::ThreadsOfThisProcess;
 
 AgencyId Agency(AgencyType type, std::string id) { return AgencyId{"concord.test", type, id}; }
 
@@ -152,15 +154,6 @@ class Stream {
   grpc::Status status_;
   bool ended_ = false;
 };
-
-int ThreadsOfThisProcess() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
 
 // A callback-API client stream: no thread of its own either.
 class AsyncStream final : public grpc::ClientReadReactor<v1::Delivery> {
