@@ -111,8 +111,9 @@ struct Options {
   std::string pki_script;
   std::string ed25519_backend;  // passed to the server it starts ("" = server default)
   std::vector<std::string> server_args;
-  int64_t server_pid = 0;   // --target: sample this pid's CPU and RSS
-  int replicas = 1;         // own stack: concord-server processes on the one Redis
+  std::vector<std::string> redis_args;  // extra redis-server flags (after the defaults)
+  int64_t server_pid = 0;               // --target: sample this pid's CPU and RSS
+  int replicas = 1;                     // own stack: concord-server processes on the one Redis
   std::string sent_file;    // one line per Send that returned OK: "<id> <rcpt>,<rcpt>..."
   bool retry = false;       // retry UNAVAILABLE / DEADLINE_EXCEEDED with the same envelope
   int deadline_ms = 10000;  // deadline of each Send attempt
@@ -338,11 +339,25 @@ bool StartRedis(Stack& s, const Options& o) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     s.redis_port = FreeLoopbackPort();
     const std::string log = s.work + "/redis.log";
-    s.redis_pid =
-        Spawn({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
-               std::to_string(s.redis_port), "--dir", dir, "--save", "", "--appendonly", "yes",
-               "--appendfsync", "everysec", "--logfile", "", "--aclfile", s.work + "/users.acl"},
-              log);
+    std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(s.redis_port),
+                                     "--dir",
+                                     dir,
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "yes",
+                                     "--appendfsync",
+                                     "everysec",
+                                     "--logfile",
+                                     "",
+                                     "--aclfile",
+                                     s.work + "/users.acl"};
+    for (const std::string& a : o.redis_args) argv.push_back(a);
+    s.redis_pid = Spawn(argv, log);
     if (s.redis_pid > 0 &&
         WaitForLine(log, "Ready to accept connections", s.redis_pid, 10, nullptr)) {
       return true;
@@ -418,6 +433,8 @@ bool StartEcho(Stack& s, const Options& o) {
 struct RedisCounters {
   bool ok = false;
   double cpu_s = 0;                           // used_cpu_sys + used_cpu_user
+  double children_cpu_s = 0;                  // used_cpu_{sys,user}_children (AOF rewrites)
+  int64_t forks = 0;                          // total_forks
   int64_t calls = 0;                          // sum of cmdstat_*:calls=
   int64_t evals = 0;                          // cmdstat_evalsha + cmdstat_eval calls
   std::map<std::string, int64_t> by_command;  // calls of each command
@@ -434,6 +451,11 @@ RedisCounters ReadRedisCounters(redis::RedisClient* client) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.rfind("used_cpu_sys:", 0) == 0 || line.rfind("used_cpu_user:", 0) == 0) {
       c.cpu_s += std::strtod(line.c_str() + line.find(':') + 1, nullptr);
+    } else if (line.rfind("used_cpu_sys_children:", 0) == 0 ||
+               line.rfind("used_cpu_user_children:", 0) == 0) {
+      c.children_cpu_s += std::strtod(line.c_str() + line.find(':') + 1, nullptr);
+    } else if (line.rfind("total_forks:", 0) == 0) {
+      c.forks = std::strtoll(line.c_str() + line.find(':') + 1, nullptr, 10);
     } else if (line.rfind("cmdstat_", 0) == 0) {
       const size_t at = line.find("calls=");
       if (at == std::string::npos) continue;
@@ -1220,6 +1242,12 @@ int RunMessaging(Options o) {
     std::cout << "redis: " << Fmt(redis_us_per_send, 1) << " us cpu/send, "
               << Fmt(redis_cmds_per_send, 1) << " commands/send (" << Fmt(redis_evals_per_send, 2)
               << " script calls/send)\n";
+    // A forked child (an AOF rewrite) runs beside the server on the same cores; its CPU is not
+    // in the figure above, and the fork itself stalls Redis for a moment.
+    std::cout << "redis: " << (redis1.forks - redis0.forks)
+              << " forks (AOF rewrites) in the window, children "
+              << Fmt(1e6 * (redis1.children_cpu_s - redis0.children_cpu_s) / sends, 1)
+              << " us cpu/send\n";
     // Every command, largest first, per send.
     std::vector<std::pair<int64_t, std::string>> items;
     for (const auto& [name, n] : redis1.by_command) {
@@ -1543,6 +1571,9 @@ int main(int argc, char** argv) {
                   "passed to the concord-server it starts (openssl|sodium; default: the "
                   "server's)");
   msg->add_option("--server-arg", o.server_args, "extra flag for the concord-server it starts");
+  msg->add_option("--redis-arg", o.redis_args,
+                  "extra flag for the redis-server it starts, after its defaults (e.g. "
+                  "--redis-arg=--auto-aof-rewrite-min-size --redis-arg=1gb)");
   msg->add_option("--server-pid", o.server_pid, "with --target: sample this pid's CPU and RSS");
   msg->add_option("--replicas", o.replicas,
                   "own stack: start N concord-server replicas on the one redis-server; agency i "
