@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -123,18 +124,29 @@ return {'ok', ARGV[4]}
   return *script;
 }
 
-// Ack: all ids must be in the inbox; marks each acknowledged (first time only) and XACKs.
-// KEYS: inbox, m x k. ARGV: rkey, now ms, group.
+// Ack: charges the caller's msg_ack bucket one token per id FIRST (whatever the outcome: an
+// unknown id costs as much as a real one, so a flood of unknown ids is bounded too), then all
+// ids must be in the inbox; marks each acknowledged (first time only) and XACKs. Refused by the
+// bucket or NOT_FOUND: nothing is acknowledged. The charge runs inside this script (the same
+// {msg} slot), so it costs no round trip: TIME, HMGET and HSET of the bucket (and its PEXPIRE
+// about once per refill time).
+// KEYS: 1 inbox, 2.. m x n, then the bucket (0 or 1, quota::AppendTrailingCharges).
+// ARGV: 1 rkey, 2 now ms, 3 group, 4 n, then the bucket's 3 ARGV.
+// Returns {newly, 0} | {-1, index of the first id not in the inbox (1-based)} | {'quota', 1, ms}.
 const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
+local n = tonumber(ARGV[4])
+local refused = concord_charge_trailing(1 + n)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
 local eids = {}
-for i = 2, #KEYS do
+for i = 2, n + 1 do
   local eid = redis.call('HGET', KEYS[i], 'e:' .. ARGV[1])
   if not eid then return {-1, i - 1} end
   eids[#eids + 1] = eid
 end
 local newly = 0
-for i = 2, #KEYS do
+for i = 2, n + 1 do
   newly = newly + redis.call('HSETNX', KEYS[i], 'a:' .. ARGV[1], ARGV[2])
 end
 if #eids > 0 then redis.pcall('XACK', KEYS[1], ARGV[3], unpack(eids)) end
@@ -1008,22 +1020,30 @@ StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vec
 namespace {
 // The ack script's call (KEYS and ARGV of AckScript), built once for both clients.
 struct AckCall {
+  std::vector<quota::Charge> charges;  // the msg_ack bucket, one token per id (none: no quotas)
   std::vector<std::string> keys;
   std::vector<std::string> args;
 };
 
-AckCall BuildAckCall(const AgencyId& recipient, const std::vector<std::string>& message_ids,
-                     absl::Time now) {
+AckCall BuildAckCall(const quota::QuotaTable* quotas, const AgencyId& recipient,
+                     const std::vector<std::string>& message_ids, absl::Time now) {
   const std::string rkey = recipient.Key();
   AckCall call;
-  call.keys.reserve(1 + message_ids.size());
+  if (quotas != nullptr) {
+    call.charges.push_back({quota::Quota::kMsgAck, recipient,
+                            quotas->Bucket(recipient.type, quota::Quota::kMsgAck),
+                            static_cast<int64_t>(message_ids.size())});
+  }
+  call.keys.reserve(2 + message_ids.size());
   call.keys.push_back(InboxKey(rkey));
   for (const std::string& id : message_ids) call.keys.push_back(MsgKey(id));
-  call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup)};
+  call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup), absl::StrCat(message_ids.size())};
+  quota::AppendTrailingCharges(kTag, call.charges, call.keys, call.args);
   return call;
 }
 
-StatusOr<uint32_t> AckReply(const redis::Reply& r) {
+StatusOr<uint32_t> AckReply(const std::vector<quota::Charge>& charges, const redis::Reply& r) {
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, charges)) return *refused;
   if (r.elements.size() != 2) return Malformed("ack");
   if (r.elements[0].integer < 0) {
     return absl::NotFoundError(
@@ -1036,21 +1056,24 @@ StatusOr<uint32_t> AckReply(const redis::Reply& r) {
 StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
                                           const std::vector<std::string>& message_ids,
                                           absl::Time now) {
-  const AckCall call = BuildAckCall(recipient, message_ids, now);
+  const AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(AckScript(), call.keys, call.args));
-  return AckReply(r);
+  return AckReply(call.charges, r);
 }
 
 void RedisMessageStore::AckAsync(const AgencyId& recipient,
                                  const std::vector<std::string>& message_ids, absl::Time now,
                                  AckCallback done) {
   if (async_ == nullptr) return done(Ack(recipient, message_ids, now));
-  AckCall call = BuildAckCall(recipient, message_ids, now);
-  async_->Eval(AckScript(), std::move(call.keys), std::move(call.args),
-               [done = std::move(done)](StatusOr<redis::Reply> r) {
-                 if (!r.ok()) return done(r.status());
-                 done(AckReply(*r));
-               });
+  AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
+  std::vector<std::string> keys = std::move(call.keys);
+  std::vector<std::string> args = std::move(call.args);
+  async_->Eval(
+      AckScript(), std::move(keys), std::move(args),
+      [charges = std::move(call.charges), done = std::move(done)](StatusOr<redis::Reply> r) {
+        if (!r.ok()) return done(r.status());
+        done(AckReply(charges, *r));
+      });
 }
 
 StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,

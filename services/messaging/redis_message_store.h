@@ -24,7 +24,8 @@
 //                                             bound to a message) scored by expiry (unix ms):
 //                                             the pending_uploads cap
 //   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts, x} (common/quota/token_bucket.h)
-//                                             of send, send_bytes, upload, upload_bytes
+//                                             of send (with send_bytes: t2, ts2), upload,
+//                                             upload_bytes, msg_ack (Ack: one token per id)
 //   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
 // <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones
 // with their message.
@@ -47,8 +48,8 @@ struct RedisMessageStoreOptions {
   std::string trust_domain;                          // of the recipients' agency keys
   absl::Duration tombstone_ttl = absl::Minutes(10);  // >= replay window + clock skew
   absl::Duration unsent_attachment_ttl = absl::Hours(24);
-  // The per-agency buckets (send, send_bytes, upload, upload_bytes) and the pending uploads cap,
-  // charged inside the scripts; null: no quotas. Must outlive the store.
+  // The per-agency buckets (send, send_bytes, upload, upload_bytes, msg_ack) and the pending
+  // uploads cap, charged inside the scripts; null: no quotas. Must outlive the store.
   const quota::QuotaTable* quotas = nullptr;
   // The client of SendAsync, DeliverAsync and AckAsync (same ACL user as `redis`); null: they
   // run Send, Deliver and Ack on the calling thread. Must outlive the store.

@@ -685,6 +685,99 @@ TEST_F(QuotaStoreTest, PendingUploadsCapAndUploadBuckets) {
             absl::StatusCode::kNotFound);
 }
 
+// Test that Ack charges the recipient's msg_ack bucket one token per id INSIDE the ack script:
+// one Ack is still one EVALSHA (no extra round trip), whose commands are the bucket's TIME, HMGET
+// and HSET (PEXPIRE only when the key's expiry must grow) plus HGET and HSETNX per id and one
+// XACK; an unknown id costs its token too (NOT_FOUND after the charge); beyond the bucket the
+// whole Ack is refused (QUOTA_EXCEEDED, limit msg_ack, RetryInfo) and nothing is acknowledged,
+// on the synchronous and the asynchronous client alike; the bucket is the recipient's, under
+// {msg}.
+TEST_F(QuotaStoreTest, AckChargesOneTokenPerIdInsideTheAckScript) {
+  auto t = quota::QuotaTable::Defaults().WithOverrides(
+      "police.send=100/1;reception_centre.msg_ack=500/0.001");
+  ASSERT_TRUE(t.ok()) << t.status();
+  table_ = *t;
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(absl::StrCat("message-ackq-", 1000 + i));
+    ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope(ids.back()), kNow).ok());
+  }
+  ASSERT_EQ(*store_->Ack(kPayoke, {ids[0]}, kNow), 1u);  // warm-up: the script, the bucket key
+  auto before = CommandCalls(*admin);
+  auto acked = store_->Ack(kPayoke, {ids[1], ids[2], ids[3]}, kNow);
+  const auto calls = CallsBetween(before, CommandCalls(*admin));
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  EXPECT_EQ(*acked, 3u);
+  EXPECT_EQ(calls.at("evalsha"), 1);  // the one round trip of the Ack, as before the charge
+  EXPECT_EQ(calls.at("time"), 1);
+  EXPECT_EQ(calls.at("hmget"), 1);
+  EXPECT_EQ(calls.at("hset"), 1);
+  EXPECT_EQ(calls.at("hget"), 3);
+  EXPECT_EQ(calls.at("hsetnx"), 3);
+  EXPECT_EQ(calls.at("xack"), 1);
+  EXPECT_EQ(Total(calls), 1 + 3 + 3 * 2 + 1) << Total(calls) << " commands";
+  const std::string key = quota::BucketKey("msg", quota::Quota::kMsgAck, kPayoke);
+  EXPECT_EQ(redis::HashTag(key), "msg");
+  auto tokens = admin->Command({"HGET", key, "t"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_NEAR(std::stod(tokens->str), 500 - 4, 0.5);
+
+  // An unknown id: charged with the rest, NOT_FOUND, nothing acknowledged.
+  auto unknown = store_->Ack(kPayoke, {ids[4], "message-ackq-unknown"}, kNow);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
+  EXPECT_FALSE(*store_->IsAcknowledged(kPayoke, ids[4]));
+  tokens = admin->Command({"HGET", key, "t"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_NEAR(std::stod(tokens->str), 500 - 6, 0.5);
+
+  // 494 tokens left: an Ack of 495 ids (one real, the rest unknown) is refused by the bucket,
+  // charges nothing and acknowledges nothing.
+  std::vector<std::string> flood = {ids[4]};
+  for (int i = 1; i < 495; ++i) flood.push_back(absl::StrCat("message-ackq-flood-", 1000 + i));
+  const auto refused = store_->Ack(kPayoke, flood, kNow);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_EQ(ReasonOf(refused.status()), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(refused.status()).at("limit"), "msg_ack");
+  EXPECT_GT(RetryDelayOf(refused.status()), absl::Seconds(100));
+  ASSERT_EQ(QuotaViolationsOf(refused.status()).size(), 1u);
+  EXPECT_EQ(QuotaViolationsOf(refused.status())[0].field, "agency:reception_centre/payoke");
+  EXPECT_FALSE(*store_->IsAcknowledged(kPayoke, ids[4]));
+  tokens = admin->Command({"HGET", key, "t"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_NEAR(std::stod(tokens->str), 500 - 6, 0.5);
+  // The other recipient's bucket is its own (the magistrate's default).
+  EXPECT_EQ(*store_->Ack(kMagistrate, {ids[4], ids[5]}, kNow), 2u);
+
+  // The asynchronous client runs the same script: the same refusal, then the same count.
+  auto async_redis = redis::AsyncRedisClient::Create(server_->config());
+  RedisMessageStore async_store(
+      *redis_,
+      RedisMessageStoreOptions{
+          .trust_domain = "concord.test", .quotas = &table_, .async_redis = async_redis.get()});
+  auto ack_async = [&](const std::vector<std::string>& ids_of_call) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<StatusOr<uint32_t>> result;
+    async_store.AckAsync(kPayoke, ids_of_call, kNow, [&](StatusOr<uint32_t> got) {
+      std::lock_guard<std::mutex> lock(mu);
+      result = std::move(got);
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
+    if (!result.has_value()) return StatusOr<uint32_t>(absl::DeadlineExceededError("no callback"));
+    return *std::move(result);
+  };
+  const auto refused_async = ack_async(flood);
+  ASSERT_EQ(refused_async.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonMetadataOf(refused_async.status()).at("limit"), "msg_ack");
+  auto async_acked = ack_async({ids[4], ids[5], ids[6]});
+  ASSERT_TRUE(async_acked.ok()) << async_acked.status();
+  EXPECT_EQ(*async_acked, 3u);
+  for (const std::string& k : server_->AllKeys()) EXPECT_EQ(redis::HashTag(k), "msg") << k;
+}
+
 // Test that Send binds an attachment only at its declared size and frees its pending slot.
 TEST_F(QuotaStoreTest, SendChecksTheDeclaredSizeAndFreesThePendingSlot) {
   const std::string id = "attachment-quota-0007";
