@@ -8,12 +8,16 @@
 //   concord:{msg}:m:<message_id>        HASH  env (stored canonical encoding, v1 or v2),
 //                                             sha (hex), snd (<rkey> of the sender), acc / exp
 //                                             (unix ms), e:<rkey> (inbox entry id per
-//                                             recipient), a:<rkey> (ack time, unix ms)
+//                                             recipient), a:<rkey> (ack time, unix ms: written
+//                                             by the previous release only, still read)
 //   concord:{msg}:gone:<message_id>     STRING "<sha hex>|<acc ms>|<sender rkey>", TTL:
 //                                             tombstone after expiry so that the sender's replay
 //                                             inside the window is still a duplicate
 //   concord:{msg}:inbox:<rkey>          STREAM entries {m: id, t: thread, k: kind}; consumer
 //                                             group "terminals" (one per agency inbox)
+//   concord:{msg}:acked:<rkey>          ZSET  the inbox's acknowledged entry ids scored by their
+//                                             message's expiry (unix ms); one ZADD per Ack call,
+//                                             trimmed a day after expiry by each Ack
 //   concord:{msg}:inboxes               SET   every <rkey> that has an inbox (backlog gauge)
 //   concord:{msg}:expiry                ZSET  message id scored by expires_at (unix ms)
 //   concord:{msg}:rcpt:<message_id>     HASH  "<rkey>|<kind>" -> "<at ns>|<sig hex>"
