@@ -27,7 +27,8 @@ prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics
       .Name("concord_quota_refusals_total")
       .Help(
           "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
-          "upload_bytes, draft, publish, ack, liaison_request, jit_write), a cap (streams, "
+          "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack), a cap "
+          "(streams, "
           "pending_uploads, drafts) or the Redis storage "
           "watermark (storage), by the caller's agency type.")
       .Register(metrics.registry());
@@ -41,7 +42,7 @@ QuotaChecker::QuotaChecker(QuotaTable table, metrics::Metrics& metrics, const Cl
       storage_(storage),
       audit_interval_(audit_interval) {
   // Every series exists from the start (a rate() over a series that appears late misses its
-  // first increments); 9 types x 13 limits.
+  // first increments); 9 types x 14 limits.
   for (AgencyType type : kAllAgencyTypes) {
     for (Quota q : kAllQuotas) Counter(type, std::string(QuotaName(q)));
     for (Cap c : kAllCaps) Counter(type, std::string(CapName(c)));

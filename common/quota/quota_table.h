@@ -17,7 +17,8 @@
 //   <type>.<bucket>=<burst>/<refill per second>     e.g. police.send=40000/10
 //   <type>.<cap>=<count>                            e.g. platform.streams=4
 // <type> is an agency type name (police, platform, ...) or '*' for every type; <bucket> one of
-// send, send_bytes, upload, upload_bytes, draft, publish, ack, liaison_request, jit_write; <cap>
+// send, send_bytes, upload, upload_bytes, draft, publish, ack, liaison_request, jit_write,
+// msg_ack; <cap>
 // one of streams, pending_uploads, drafts.
 // Later entries win. Malformed entries are INVALID_ARGUMENT naming the entry.
 //
@@ -46,10 +47,12 @@ enum class Quota {
   kAck,             // guideline acknowledgements, duplicates included (cost 1 each)
   kLiaisonRequest,  // liaison requests created and acted on (CreateRequest, Act; cost 1 each)
   kJitWrite,        // joint investigation team writes: CreateJit, ShareInJit (cost 1 each)
+  kMsgAck,          // message ids in messaging Ack calls, whatever their outcome (cost 1 per id)
 };
-inline constexpr std::array<Quota, 9> kAllQuotas = {
-    Quota::kSend,    Quota::kSendBytes, Quota::kUpload,         Quota::kUploadBytes, Quota::kDraft,
-    Quota::kPublish, Quota::kAck,       Quota::kLiaisonRequest, Quota::kJitWrite};
+inline constexpr std::array<Quota, 10> kAllQuotas = {
+    Quota::kSend,     Quota::kSendBytes, Quota::kUpload, Quota::kUploadBytes,
+    Quota::kDraft,    Quota::kPublish,   Quota::kAck,    Quota::kLiaisonRequest,
+    Quota::kJitWrite, Quota::kMsgAck};
 
 /// Counts of what one agency holds at once.
 enum class Cap {
@@ -60,7 +63,7 @@ enum class Cap {
 inline constexpr std::array<Cap, 3> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts};
 
 /// "send", "send_bytes", "upload", "upload_bytes", "draft", "publish", "ack", "liaison_request",
-/// "jit_write".
+/// "jit_write", "msg_ack".
 std::string_view QuotaName(Quota quota);
 /// "streams", "pending_uploads", "drafts".
 std::string_view CapName(Cap cap);
@@ -108,7 +111,7 @@ class QuotaTable {
 bool IsByteQuota(Quota quota);
 
 /// The smallest burst each bucket must allow: the largest single charge Concord ever makes
-/// (one maximal envelope, one full chunk, 1 for counts).
+/// (one maximal envelope, one full chunk, a full Ack of 500 ids, 1 for other counts).
 int64_t MinimumBurst(Quota quota);
 
 }  // namespace concord::quota

@@ -144,6 +144,9 @@ class MessageStore {
 
   /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
   /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).
+  /// With a quota table, the call is first charged to the recipient's msg_ack bucket, one token
+  /// per id whatever the outcome, in the same script (RESOURCE_EXHAUSTED, common/quota/
+  /// refusal.h, when short; nothing is acknowledged nor charged).
   virtual StatusOr<uint32_t> Ack(const AgencyId& recipient,
                                  const std::vector<std::string>& message_ids, absl::Time now) = 0;
 

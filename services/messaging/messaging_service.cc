@@ -58,6 +58,14 @@ std::string InboxObject(const Caller& caller) {
   return absl::StrCat("inbox:", caller.agency.Key());
 }
 
+// Whether an Ack's outcome is recorded once per message id (it acknowledged them, or may have:
+// UNAVAILABLE, INTERNAL) or once for the call: refused as a whole by the store (an id not in the
+// caller's inbox: NOT_FOUND) or by the msg_ack bucket (RESOURCE_EXHAUSTED), nothing acknowledged.
+bool AckRecordedPerId(const Status& outcome) {
+  return outcome.code() != absl::StatusCode::kNotFound &&
+         outcome.code() != absl::StatusCode::kResourceExhausted;
+}
+
 void StoredToEntry(const StoredMessage& m, bool acknowledged, v1::InboxEntry& out) {
   EnvelopeToProto(m.envelope, *out.mutable_envelope());
   TimeToProto(m.accepted_at, *out.mutable_accepted_at());
@@ -651,51 +659,71 @@ grpc::ServerUnaryReactor* MessagingService::Ack(grpc::CallbackServerContext* ctx
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  StatusOr<AckPlan> plan = mailbox_.PrepareAck(
-      caller->agency,
-      std::vector<std::string>(request->message_ids().begin(), request->message_ids().end()));
-  // One record per message id, prepared now (the request and the context are read on this
-  // thread) and appended together once the outcome is known (one Redis round trip).
-  std::vector<audit::AuditEvent> events;
-  events.reserve(request->message_ids_size());
-  const std::string officer = audit::OfficerFromContext(*ctx);
-  const std::string justification = audit::JustificationFromContext(*ctx);
-  for (const std::string& id : request->message_ids()) {
-    events.push_back(audit::AuditEvent{.agency = caller->agency,
-                                       .officer = officer,
-                                       .operation = audit::Operation::kAlteration,
-                                       .object = absl::StrCat("message:", id),
-                                       .method = Method("Ack"),
-                                       .justification = justification,
-                                       .recipients = {},
-                                       .outcome = "",
-                                       .time = absl::UnixEpoch()});
-  }
+  StatusOr<AckPlan> plan = [&]() -> StatusOr<AckPlan> {
+    CONCORD_ASSIGN_OR_RETURN(
+        AckPlan p, mailbox_.PrepareAck(caller->agency,
+                                       std::vector<std::string>(request->message_ids().begin(),
+                                                                request->message_ids().end())));
+    // Security: the msg_ack bucket (one token per id) is charged inside the store's ack script;
+    // a flood this replica refused is refused again here, without Redis, until its RetryInfo
+    // passed. No storage watermark: acknowledgements free space and go on above it.
+    CONCORD_RETURN_IF_ERROR(quotas_.AdmitRecent(caller->agency, {quota::Quota::kMsgAck}));
+    return p;
+  }();
+  // The records are prepared now (the request and the context are read on this thread) and
+  // appended together once the outcome is known (one Redis round trip).
+  AckAudit records{.call = audit::AuditEvent{.agency = caller->agency,
+                                             .officer = audit::OfficerFromContext(*ctx),
+                                             .operation = audit::Operation::kAlteration,
+                                             .object = InboxObject(*caller),
+                                             .method = Method("Ack"),
+                                             .justification = audit::JustificationFromContext(*ctx),
+                                             .recipients = {},
+                                             .outcome = "",
+                                             .time = absl::UnixEpoch()},
+                   .message_ids = std::vector<std::string>(request->message_ids().begin(),
+                                                           request->message_ids().end())};
   if (!plan.ok()) {
-    FinishAckAsync(reactor, std::move(events), plan.status(), response);
+    FinishAckAsync(reactor, std::move(records), plan.status(), response);
     return reactor;
   }
   // The store's ack script through the asynchronous client; the reply finishes the call.
-  auto pending = std::make_shared<std::vector<audit::AuditEvent>>(std::move(events));
+  auto pending = std::make_shared<AckAudit>(std::move(records));
   mailbox_.CommitAckAsync(*plan, [this, reactor, response, pending](StatusOr<uint32_t> acked) {
     FinishAckAsync(reactor, std::move(*pending), std::move(acked), response);
   });
   return reactor;
 }
 
-void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor,
-                                      std::vector<audit::AuditEvent> events,
+void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor, AckAudit records,
                                       StatusOr<uint32_t> acked, v1::AckResponse* response) {
   // Refused as malformed: nothing was read or changed, nothing is recorded.
   if (acked.status().code() == absl::StatusCode::kInvalidArgument) {
     reactor->Finish(ToGrpcStatus(acked.status()));
     return;
   }
-  const std::string outcome = CodeName(acked.status());
-  const absl::Time now = clock_.Now();
-  for (audit::AuditEvent& e : events) {
-    e.outcome = outcome;
-    e.time = now;
+  // A flood refused by the msg_ack bucket is counted, but audited once a minute per agency (the
+  // audit log must not grow with the flood).
+  if (!quotas_.Observe(records.call.agency, acked.status())) {
+    reactor->Finish(ToGrpcStatus(acked.status()));
+    return;
+  }
+  records.call.outcome = CodeName(acked.status());
+  records.call.time = clock_.Now();
+  std::vector<audit::AuditEvent> events;
+  if (AckRecordedPerId(acked.status())) {
+    // One alteration record per message id (an acknowledgement, or an outcome that may have been
+    // one: UNAVAILABLE after the script may have run).
+    events.reserve(records.message_ids.size());
+    for (const std::string& id : records.message_ids) {
+      audit::AuditEvent e = records.call;
+      e.object = absl::StrCat("message:", id);
+      events.push_back(std::move(e));
+    }
+  } else {
+    // Refused as a whole (an id not in the inbox, the msg_ack bucket): nothing was acknowledged,
+    // so one record of the refused call, naming the caller's inbox, not one per id.
+    events.push_back(std::move(records.call));
   }
   audit_.AppendAllAsync(std::move(events), [reactor, response, acked](Status appended) {
     // An operation is never left unaudited without the caller knowing.

@@ -89,9 +89,10 @@ struct MessagingMetrics {
 //
 // Ack runs on the callback API as Send does: limits, caller and Mailbox::PrepareAck (the id
 // checks, no I/O) on the gRPC thread that received it, then the store's ack script
-// (Mailbox::CommitAckAsync, MessageStore::AckAsync) and the records, one per message id
-// (AuditSink::AppendAllAsync, one round trip), through asynchronous Redis; the reply leaves from
-// the audit append's completion.
+// (Mailbox::CommitAckAsync, MessageStore::AckAsync; it charges the caller's msg_ack bucket one
+// token per id) and the records, one per message id (one for a call refused as a whole:
+// NOT_FOUND, RESOURCE_EXHAUSTED) (AuditSink::AppendAllAsync, one round trip), through
+// asynchronous Redis; the reply leaves from the audit append's completion.
 //
 // Every other method is synchronous (a thread per call).
 class MessagingService final
@@ -145,12 +146,20 @@ class MessagingService final
   /// reply arrived on; never blocks.
   void FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit::AuditEvent event,
                        StatusOr<SendResult> result, v1::SendResponse* response);
-  /// Ack's end: the records (one per message id; `events` lack only their outcome and time),
-  /// appended asynchronously, then the reactor's Finish. A malformed request (INVALID_ARGUMENT)
+  /// What an Ack records: the call's record (object the caller's inbox; it lacks only its
+  /// outcome and time) and the ids of the request.
+  struct AckAudit {
+    audit::AuditEvent call;
+    std::vector<std::string> message_ids;
+  };
+  /// Ack's end: quota observation, the records, appended asynchronously, then the reactor's
+  /// Finish. One record per message id, except for an Ack refused as a whole (NOT_FOUND: an id
+  /// not in the inbox; RESOURCE_EXHAUSTED: the msg_ack bucket), recorded once, naming the inbox;
+  /// a quota flood is recorded once a minute per agency. A malformed request (INVALID_ARGUMENT)
   /// read nothing and is not recorded. Runs on whichever thread the store's reply arrived on;
   /// never blocks.
-  void FinishAckAsync(grpc::ServerUnaryReactor* reactor, std::vector<audit::AuditEvent> events,
-                      StatusOr<uint32_t> acked, v1::AckResponse* response);
+  void FinishAckAsync(grpc::ServerUnaryReactor* reactor, AckAudit records, StatusOr<uint32_t> acked,
+                      v1::AckResponse* response);
   grpc::Status FinishSend(const grpc::ServerContext& ctx, const Caller& caller,
                           std::string_view method, const v1::Envelope& envelope,
                           const StatusOr<SendResult>& result, v1::SendResponse* response);

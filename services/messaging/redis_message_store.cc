@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -31,6 +32,10 @@ std::string GoneKey(std::string_view id) {
 }
 std::string InboxKey(const std::string& rkey) { return redis::Key(kTag, "inbox:" + rkey); }
 std::string InboxesKey() { return redis::Key(kTag, "inboxes"); }
+std::string AckedKey(const std::string& rkey) { return redis::Key(kTag, "acked:" + rkey); }
+// How long an acknowledgement outlives its message's expiry in the inbox's acknowledged set
+// (the expiry sweeper removes the message and its inbox entries long before).
+constexpr absl::Duration kAckedGrace = absl::Hours(24);
 std::string ExpiryKey() { return redis::Key(kTag, "expiry"); }
 std::string ReceiptsKey(std::string_view id) {
   return redis::Key(kTag, absl::StrCat("rcpt:", std::string(id)));
@@ -123,19 +128,41 @@ return {'ok', ARGV[4]}
   return *script;
 }
 
-// Ack: all ids must be in the inbox; marks each acknowledged (first time only) and XACKs.
-// KEYS: inbox, m x k. ARGV: rkey, now ms, group.
+// Ack: charges the caller's msg_ack bucket one token per id FIRST (whatever the outcome: an
+// unknown id costs as much as a real one, so a flood of unknown ids is bounded too), then all
+// ids must be in the inbox; records the newly acknowledged ones in the inbox's acknowledged set
+// (ONE ZADD NX for the call: members the inbox entry ids, scored by the message's expiry; it was
+// one HSETNX of a flag in each message's hash) and XACKs. Refused by the bucket or NOT_FOUND:
+// nothing is acknowledged. An id whose message carries the flag of the previous release
+// (a:<rkey>) is already acknowledged (counts 0, not added). The set's members of messages
+// expired more than kAckedGrace ago are trimmed here (one ZREMRANGEBYSCORE for the call).
+// The charge runs inside this script (the same {msg} slot), so it costs no round trip: TIME,
+// HMGET and HSET of the bucket (and its PEXPIRE about once per refill time).
+// KEYS: 1 inbox, 2 the inbox's acknowledged set, 3.. m x n, then the bucket (0 or 1,
+// quota::AppendTrailingCharges).
+// ARGV: 1 rkey, 2 now ms, 3 group, 4 n, 5 trim bound ms (now - grace), then the bucket's 3 ARGV.
+// Returns {newly, 0} | {-1, index of the first id not in the inbox (1-based)} | {'quota', 1, ms}.
 const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
-local eids = {}
-for i = 2, #KEYS do
-  local eid = redis.call('HGET', KEYS[i], 'e:' .. ARGV[1])
-  if not eid then return {-1, i - 1} end
-  eids[#eids + 1] = eid
+  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
+                                                         R"lua(
+local n = tonumber(ARGV[4])
+local refused = concord_charge_trailing(2 + n)
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+local entry, flag = 'e:' .. ARGV[1], 'a:' .. ARGV[1]
+local eids, add = {}, {}
+for i = 3, n + 2 do
+  local h = redis.call('HMGET', KEYS[i], entry, flag, 'exp')
+  if not h[1] then return {-1, i - 2} end
+  eids[#eids + 1] = h[1]
+  if not h[2] then
+    add[#add + 1] = h[3] or ARGV[2]
+    add[#add + 1] = h[1]
+  end
 end
 local newly = 0
-for i = 2, #KEYS do
-  newly = newly + redis.call('HSETNX', KEYS[i], 'a:' .. ARGV[1], ARGV[2])
+if #add > 0 then
+  newly = redis.call('ZADD', KEYS[2], 'NX', unpack(add))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
 end
 if #eids > 0 then redis.pcall('XACK', KEYS[1], ARGV[3], unpack(eids)) end
 return {newly, 0}
@@ -153,10 +180,13 @@ return {newly, 0}
 // list that is not returned. Commands: a first XREADGROUP COUNT 1 takes the oldest new entry
 // (an idle inbox costs this one command); the entries after it are then exactly those an
 // XREADGROUP ">" would return next (the script is atomic), so one XRANGE reads them without
-// taking them, their envelopes are read (HMGET) in order while the budget allows, and ONE more
-// XREADGROUP takes exactly the entries read: 3 + one HMGET per message, however many (was one
-// XREADGROUP per message plus a last empty one).
-// KEYS: inbox. ARGV: group, terminal, count, rkey, message key prefix, byte budget.
+// taking them, ONE ZMSCORE checks them (and the first) against the inbox's acknowledged set, the
+// envelopes of the unacknowledged ones are read (HMGET) in order while the budget allows, and ONE
+// more XREADGROUP takes exactly the entries read: 4 + one HMGET per message, however many.
+// Acknowledged: in the inbox's acknowledged set, or the flag a:<rkey> of the previous release in
+// the message's hash (read with the envelope).
+// KEYS: inbox, the inbox's acknowledged set. ARGV: group, terminal, count, rkey, message key
+// prefix, byte budget.
 // Returns a flat array: per delivered entry, entry id, env, sha, acc.
 // A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
 const redis::Script& ReadNewScript() {
@@ -177,6 +207,16 @@ local function envelope_of(mid)
   if not mid then return false end
   return redis.call('HMGET', ARGV[5] .. mid, 'env', 'sha', 'acc', ack)
 end
+-- The entry ids among `eids` in the acknowledged set (one ZMSCORE).
+local function acked_of(eids)
+  local t = {}
+  if #eids == 0 then return t end
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(eids))
+  for i = 1, #eids do
+    if scores[i] then t[eids[i]] = true end
+  end
+  return t
+end
 local function take(eid, h)
   if not h or not h[1] or h[4] then
     stale[#stale + 1] = eid
@@ -192,15 +232,31 @@ end
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
 if r and r[1] and #r[1][2] > 0 then
   local first = r[1][2][1]
-  take(first[1], envelope_of(mid_of(first[2])))
   local last = first[1]
-  while delivered < count and (budget == 0 or used < budget) do
-    local want = count - delivered
-    local after = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', want)
-    local read, n, planned = {}, 0, used
-    for i = 1, #after do
-      if budget > 0 and planned >= budget then break end
-      local h = envelope_of(mid_of(after[i][2]))
+  local want, first_pending = count, true
+  while true do
+    local after = {}
+    if want > 0 then
+      after = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', want)
+    end
+    -- The first entry is checked with the entries after it: one ZMSCORE for the pass.
+    local ids = {}
+    if first_pending then ids[1] = first[1] end
+    for i = 1, #after do ids[#ids + 1] = after[i][1] end
+    local acked = acked_of(ids)
+    if first_pending then
+      first_pending = false
+      take(first[1], not acked[first[1]] and envelope_of(mid_of(first[2])))
+    end
+    local room = count - delivered
+    if room <= 0 or (budget > 0 and used >= budget) then break end
+    local read, n, planned, cut = {}, 0, used, false
+    for i = 1, math.min(#after, room) do
+      if budget > 0 and planned >= budget then
+        cut = true
+        break
+      end
+      local h = not acked[after[i][1]] and envelope_of(mid_of(after[i][2]))
       n = n + 1
       read[n] = h
       if h and h[1] and not h[4] then planned = planned + #h[1] end
@@ -212,11 +268,14 @@ if r and r[1] and #r[1][2] > 0 then
     local entries = taken[1][2]
     for i = 1, #entries do
       local e, h = entries[i], read[i]
-      if not after[i] or e[1] ~= after[i][1] then h = envelope_of(mid_of(e[2])) end
+      if not after[i] or e[1] ~= after[i][1] then
+        h = not acked_of({e[1]})[e[1]] and envelope_of(mid_of(e[2]))
+      end
       take(e[1], h)
       last = e[1]
     end
-    if #after < want or n < #after then break end  -- the stream is exhausted, or the budget
+    if #after < want or cut then break end  -- the stream is exhausted, or the budget
+    want = count - delivered
   end
 end
 if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end
@@ -226,20 +285,26 @@ return out
 }
 
 // Stored fields of entries already pending (own pending, claimed), up to a byte budget.
-// KEYS: m x k (one per entry). ARGV: rkey, byte budget (0 = none).
+// KEYS: the inbox's acknowledged set, m x k (one per entry). ARGV: rkey, byte budget (0 = none),
+// entry id x k.
 // Returns {consumed, then per consumed entry: state, env, sha, acc}: state 1 = deliver, 0 =
-// stale (acknowledged by the recipient or expired). Entries after `consumed` were not read
-// (the budget was reached) and stay pending.
+// stale (acknowledged by the recipient, in the acknowledged set or by the previous release's
+// flag, or expired). Entries after `consumed` were not read (the budget was reached) and stay
+// pending.
 const redis::Script& LoadScript() {
   static const redis::Script* script = new redis::Script(R"lua(
 local budget, used, consumed = tonumber(ARGV[2]), 0, 0
 local out = {0}
 local ack = 'a:' .. ARGV[1]
-for i = 1, #KEYS do
+local eids = {}
+for i = 2, #KEYS do eids[#eids + 1] = ARGV[i + 1] end
+local acked = {}
+if #eids > 0 then acked = redis.call('ZMSCORE', KEYS[1], unpack(eids)) end
+for i = 2, #KEYS do
   if budget > 0 and used >= budget then break end
   local h = redis.call('HMGET', KEYS[i], 'env', 'sha', 'acc', ack)
-  consumed = i
-  if not h[1] or h[4] then
+  consumed = i - 1
+  if not h[1] or h[4] or acked[i - 1] then
     out[#out + 1] = 0
     out[#out + 1] = ''
     out[#out + 1] = ''
@@ -259,11 +324,12 @@ return out
 }
 
 // One ListInbox page from candidate entries, newest first, up to page slots and a byte budget.
-// KEYS: m x k (the candidates, in page order). ARGV: rkey, slots, byte budget (0 = none),
-// unacknowledged only ("1"/"0"), entries already in the page (from earlier calls).
+// KEYS: the inbox's acknowledged set, m x k (the candidates, in page order). ARGV: rkey, slots,
+// byte budget (0 = none), unacknowledged only ("1"/"0"), entries already in the page (from earlier
+// calls), then the candidates' entry ids x k.
 // An entry is added only if the page stays within the budget (the page's first always is); its
-// size is
-// read with HSTRLEN before its envelope, so nothing beyond the page is read.
+// size is read with HSTRLEN before its envelope, so nothing beyond the page is read. Acknowledged:
+// in the acknowledged set (one ZMSCORE for the call) or the previous release's flag (HEXISTS).
 // Returns {consumed, then per consumed candidate: state, env, sha, acc, acked}: state 1 = in the
 // page, 0 = skipped (expired, or acknowledged when only unacknowledged are asked for).
 const redis::Script& ListPageScript() {
@@ -273,12 +339,16 @@ local before = tonumber(ARGV[5])
 local used, taken, consumed = 0, 0, 0
 local out = {0}
 local ack = 'a:' .. ARGV[1]
-for i = 1, #KEYS do
+local eids = {}
+for i = 2, #KEYS do eids[#eids + 1] = ARGV[i + 4] end
+local in_set = {}
+if #eids > 0 then in_set = redis.call('ZMSCORE', KEYS[1], unpack(eids)) end
+for i = 2, #KEYS do
   if taken >= slots then break end
   local size = redis.call('HSTRLEN', KEYS[i], 'env')
-  local acked = redis.call('HEXISTS', KEYS[i], ack) == 1
+  local acked = (in_set[i - 1] and true) or redis.call('HEXISTS', KEYS[i], ack) == 1
   if size == 0 or (unacked_only and acked) then
-    consumed = i
+    consumed = i - 1
     out[#out + 1] = 0
     out[#out + 1] = ''
     out[#out + 1] = ''
@@ -287,7 +357,7 @@ for i = 1, #KEYS do
   else
     if budget > 0 and before + taken > 0 and used + size > budget then break end
     local h = redis.call('HMGET', KEYS[i], 'env', 'sha', 'acc')
-    consumed = i
+    consumed = i - 1
     taken = taken + 1
     used = used + size
     out[#out + 1] = 1
@@ -908,9 +978,15 @@ void RedisMessageStore::DeliverCounts(std::shared_ptr<DeliverCall> call) {
 
 void RedisMessageStore::DeliverLoad(std::shared_ptr<DeliverCall> call) {
   std::vector<std::string> keys;
-  keys.reserve(call->entries.size());
-  for (const auto& [eid, mid] : call->entries) keys.push_back(MsgKey(mid.empty() ? "-" : mid));
-  async_->Eval(LoadScript(), std::move(keys), {call->rkey, absl::StrCat(call->max_bytes)},
+  std::vector<std::string> args = {call->rkey, absl::StrCat(call->max_bytes)};
+  keys.reserve(1 + call->entries.size());
+  args.reserve(2 + call->entries.size());
+  keys.push_back(AckedKey(call->rkey));
+  for (const auto& [eid, mid] : call->entries) {
+    keys.push_back(MsgKey(mid.empty() ? "-" : mid));
+    args.push_back(eid);
+  }
+  async_->Eval(LoadScript(), std::move(keys), std::move(args),
                [this, call](StatusOr<redis::Reply> r) {
                  if (!r.ok()) return call->Finish(r.status());
                  std::vector<std::string> ids;
@@ -944,7 +1020,7 @@ void RedisMessageStore::DeliverNew(std::shared_ptr<DeliverCall> call, bool group
   const size_t count = call->max - std::min(call->entries.size(), call->max - 1);
   const size_t budget =
       call->max_bytes == 0 ? 0 : call->max_bytes - std::min(used, call->max_bytes);
-  async_->Eval(ReadNewScript(), {call->inbox},
+  async_->Eval(ReadNewScript(), {call->inbox, AckedKey(call->rkey)},
                {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey,
                 redis::Key(kTag, "m:"), absl::StrCat(budget)},
                [this, call, group_created](StatusOr<redis::Reply> r) {
@@ -968,7 +1044,7 @@ void RedisMessageStore::DeliverNew(std::shared_ptr<DeliverCall> call, bool group
 Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,
                                   const std::string& terminal, size_t count, size_t max_bytes,
                                   std::vector<InboxDelivery>& out) {
-  const std::vector<std::string> keys = {inbox};
+  const std::vector<std::string> keys = {inbox, AckedKey(rkey)};
   const std::vector<std::string> args = {std::string(kGroup),    terminal,
                                          absl::StrCat(count),    rkey,
                                          redis::Key(kTag, "m:"), absl::StrCat(max_bytes)};
@@ -986,10 +1062,15 @@ StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vec
                                        std::vector<InboxDelivery>& out) {
   const std::string rkey = recipient.Key();
   std::vector<std::string> keys;
-  keys.reserve(entries.size());
-  for (const Entry& e : entries) keys.push_back(MsgKey(e.message_id.empty() ? "-" : e.message_id));
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
-                           redis_.Eval(LoadScript(), keys, {rkey, absl::StrCat(max_bytes)}));
+  std::vector<std::string> args = {rkey, absl::StrCat(max_bytes)};
+  keys.reserve(1 + entries.size());
+  args.reserve(2 + entries.size());
+  keys.push_back(AckedKey(rkey));
+  for (const Entry& e : entries) {
+    keys.push_back(MsgKey(e.message_id.empty() ? "-" : e.message_id));
+    args.push_back(e.entry_id);
+  }
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(LoadScript(), keys, args));
   std::vector<std::string> ids;
   ids.reserve(entries.size());
   for (const Entry& e : entries) ids.push_back(e.entry_id);
@@ -1008,22 +1089,32 @@ StatusOr<bool> RedisMessageStore::Load(const AgencyId& recipient, const std::vec
 namespace {
 // The ack script's call (KEYS and ARGV of AckScript), built once for both clients.
 struct AckCall {
+  std::vector<quota::Charge> charges;  // the msg_ack bucket, one token per id (none: no quotas)
   std::vector<std::string> keys;
   std::vector<std::string> args;
 };
 
-AckCall BuildAckCall(const AgencyId& recipient, const std::vector<std::string>& message_ids,
-                     absl::Time now) {
+AckCall BuildAckCall(const quota::QuotaTable* quotas, const AgencyId& recipient,
+                     const std::vector<std::string>& message_ids, absl::Time now) {
   const std::string rkey = recipient.Key();
   AckCall call;
-  call.keys.reserve(1 + message_ids.size());
+  if (quotas != nullptr) {
+    call.charges.push_back({quota::Quota::kMsgAck, recipient,
+                            quotas->Bucket(recipient.type, quota::Quota::kMsgAck),
+                            static_cast<int64_t>(message_ids.size())});
+  }
+  call.keys.reserve(3 + message_ids.size());
   call.keys.push_back(InboxKey(rkey));
+  call.keys.push_back(AckedKey(rkey));
   for (const std::string& id : message_ids) call.keys.push_back(MsgKey(id));
-  call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup)};
+  call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup), absl::StrCat(message_ids.size()),
+               absl::StrCat(Ms(now - kAckedGrace))};
+  quota::AppendTrailingCharges(kTag, call.charges, call.keys, call.args);
   return call;
 }
 
-StatusOr<uint32_t> AckReply(const redis::Reply& r) {
+StatusOr<uint32_t> AckReply(const std::vector<quota::Charge>& charges, const redis::Reply& r) {
+  if (std::optional<Status> refused = quota::RefusalOfReply(r, charges)) return *refused;
   if (r.elements.size() != 2) return Malformed("ack");
   if (r.elements[0].integer < 0) {
     return absl::NotFoundError(
@@ -1036,21 +1127,24 @@ StatusOr<uint32_t> AckReply(const redis::Reply& r) {
 StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
                                           const std::vector<std::string>& message_ids,
                                           absl::Time now) {
-  const AckCall call = BuildAckCall(recipient, message_ids, now);
+  const AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(AckScript(), call.keys, call.args));
-  return AckReply(r);
+  return AckReply(call.charges, r);
 }
 
 void RedisMessageStore::AckAsync(const AgencyId& recipient,
                                  const std::vector<std::string>& message_ids, absl::Time now,
                                  AckCallback done) {
   if (async_ == nullptr) return done(Ack(recipient, message_ids, now));
-  AckCall call = BuildAckCall(recipient, message_ids, now);
-  async_->Eval(AckScript(), std::move(call.keys), std::move(call.args),
-               [done = std::move(done)](StatusOr<redis::Reply> r) {
-                 if (!r.ok()) return done(r.status());
-                 done(AckReply(*r));
-               });
+  AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
+  std::vector<std::string> keys = std::move(call.keys);
+  std::vector<std::string> args = std::move(call.args);
+  async_->Eval(
+      AckScript(), std::move(keys), std::move(args),
+      [charges = std::move(call.charges), done = std::move(done)](StatusOr<redis::Reply> r) {
+        if (!r.ok()) return done(r.status());
+        done(AckReply(charges, *r));
+      });
 }
 
 StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,
@@ -1086,16 +1180,19 @@ StatusOr<InboxPage> RedisMessageStore::ListInbox(const AgencyId& recipient,
     if (!candidates.empty()) {
       // One script call fills the page from the candidates, within the page's slots and byte
       // budget, reading no envelope beyond the page (memory per call: the budget).
-      std::vector<std::string> keys;
-      keys.reserve(candidates.size());
-      for (size_t i : candidates) keys.push_back(MsgKey(entries[i].second));
       size_t budget = 0;
       if (query.max_bytes > 0) budget = used < query.max_bytes ? query.max_bytes - used : 1;
-      CONCORD_ASSIGN_OR_RETURN(
-          redis::Reply r,
-          redis_.Eval(ListPageScript(), keys,
-                      {rkey, absl::StrCat(page_size - page.items.size()), absl::StrCat(budget),
-                       query.unacknowledged_only ? "1" : "0", absl::StrCat(page.items.size())}));
+      std::vector<std::string> keys;
+      std::vector<std::string> args = {rkey, absl::StrCat(page_size - page.items.size()),
+                                       absl::StrCat(budget), query.unacknowledged_only ? "1" : "0",
+                                       absl::StrCat(page.items.size())};
+      keys.reserve(1 + candidates.size());
+      keys.push_back(AckedKey(rkey));
+      for (size_t i : candidates) {
+        keys.push_back(MsgKey(entries[i].second));
+        args.push_back(entries[i].first);
+      }
+      CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(ListPageScript(), keys, args));
       if (r.elements.empty()) return Malformed("list");
       const int64_t consumed = r.elements[0].integer;
       if (consumed < 0 || static_cast<size_t>(consumed) > candidates.size() ||
@@ -1132,9 +1229,17 @@ StatusOr<bool> RedisMessageStore::InInbox(const AgencyId& recipient,
 
 StatusOr<bool> RedisMessageStore::IsAcknowledged(const AgencyId& recipient,
                                                  const std::string& message_id) {
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply r,
-                           redis_.Command({"HEXISTS", MsgKey(message_id), "a:" + recipient.Key()}));
-  return r.integer == 1;
+  const std::string rkey = recipient.Key();
+  // The entry id of the message in the inbox and the previous release's flag, then the inbox's
+  // acknowledged set (members: entry ids).
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply h,
+                           redis_.Command({"HMGET", MsgKey(message_id), "e:" + rkey, "a:" + rkey}));
+  if (h.elements.size() != 2) return Malformed("acknowledged");
+  if (!h.elements[1].is_nil()) return true;
+  if (h.elements[0].is_nil()) return false;
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply z,
+                           redis_.Command({"ZSCORE", AckedKey(rkey), h.elements[0].str}));
+  return !z.is_nil();
 }
 
 Status RedisMessageStore::AddReceipt(const Receipt& receipt) {

@@ -8,12 +8,16 @@
 //   concord:{msg}:m:<message_id>        HASH  env (stored canonical encoding, v1 or v2),
 //                                             sha (hex), snd (<rkey> of the sender), acc / exp
 //                                             (unix ms), e:<rkey> (inbox entry id per
-//                                             recipient), a:<rkey> (ack time, unix ms)
+//                                             recipient), a:<rkey> (ack time, unix ms: written
+//                                             by the previous release only, still read)
 //   concord:{msg}:gone:<message_id>     STRING "<sha hex>|<acc ms>|<sender rkey>", TTL:
 //                                             tombstone after expiry so that the sender's replay
 //                                             inside the window is still a duplicate
 //   concord:{msg}:inbox:<rkey>          STREAM entries {m: id, t: thread, k: kind}; consumer
 //                                             group "terminals" (one per agency inbox)
+//   concord:{msg}:acked:<rkey>          ZSET  the inbox's acknowledged entry ids scored by their
+//                                             message's expiry (unix ms); one ZADD per Ack call,
+//                                             trimmed a day after expiry by each Ack
 //   concord:{msg}:inboxes               SET   every <rkey> that has an inbox (backlog gauge)
 //   concord:{msg}:expiry                ZSET  message id scored by expires_at (unix ms)
 //   concord:{msg}:rcpt:<message_id>     HASH  "<rkey>|<kind>" -> "<at ns>|<sig hex>"
@@ -24,7 +28,8 @@
 //                                             bound to a message) scored by expiry (unix ms):
 //                                             the pending_uploads cap
 //   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts, x} (common/quota/token_bucket.h)
-//                                             of send, send_bytes, upload, upload_bytes
+//                                             of send (with send_bytes: t2, ts2), upload,
+//                                             upload_bytes, msg_ack (Ack: one token per id)
 //   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
 // <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones
 // with their message.
@@ -47,8 +52,8 @@ struct RedisMessageStoreOptions {
   std::string trust_domain;                          // of the recipients' agency keys
   absl::Duration tombstone_ttl = absl::Minutes(10);  // >= replay window + clock skew
   absl::Duration unsent_attachment_ttl = absl::Hours(24);
-  // The per-agency buckets (send, send_bytes, upload, upload_bytes) and the pending uploads cap,
-  // charged inside the scripts; null: no quotas. Must outlive the store.
+  // The per-agency buckets (send, send_bytes, upload, upload_bytes, msg_ack) and the pending
+  // uploads cap, charged inside the scripts; null: no quotas. Must outlive the store.
   const quota::QuotaTable* quotas = nullptr;
   // The client of SendAsync, DeliverAsync and AckAsync (same ACL user as `redis`); null: they
   // run Send, Deliver and Ack on the calling thread. Must outlive the store.

@@ -44,8 +44,9 @@ for ((i = 0; i < 50; i++)); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | gre
 PORT=$(free_port)
 # Ten minutes at full speed send ~1.2 million messages from 8 agencies: far past the send
 # bucket's burst (20,000 per agency, then 5/s, docs/operations.md "Quotas and limits"), after
-# which the runs would measure the quota, not the server. The soak raises the buckets it drains.
-SOAK_QUOTAS='*.send=100000000/100000;*.send_bytes=1000000000000/100000000;*.ack=100000000/100000'
+# which the runs would measure the quota, not the server (and the recipients' acknowledgements
+# past msg_ack's). The soak raises the buckets it drains.
+SOAK_QUOTAS='*.send=100000000/100000;*.send_bytes=1000000000000/100000000;*.ack=100000000/100000;*.msg_ack=100000000/100000'
 "$SERVER_BIN" --listen-address "127.0.0.1:$PORT" --health-address 127.0.0.1:0 \
   --metrics-address 127.0.0.1:0 --tls-cert "$PKI/server/cert.pem" --tls-key "$PKI/server/key.pem" \
   --tls-ca "$PKI/ca.pem" --trust-domain concord.test --redis-host 127.0.0.1 \

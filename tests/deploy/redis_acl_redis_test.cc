@@ -178,7 +178,8 @@ TEST_F(RedisAclTest, ACompromisedMessagingPodCannotWriteTheDirectoryOrTheAuditLo
 // Test that the workloads that store agencies' new data (messaging, referrals, guidelines,
 // liaison) may read Redis's memory with INFO, which their storage watermark needs
 // (common/quota/storage_guard.h); that messaging and referrals run the commands of their quota
-// buckets and caps (TIME inside a script, ZCARD); that the other workloads may not read INFO;
+// buckets and caps (TIME inside a script, ZCARD), messaging those of its inboxes' acknowledged
+// sets (ZMSCORE, ZSCORE); that the other workloads may not read INFO;
 // and that nobody may change the memory settings.
 TEST_F(RedisAclTest, TheStorageGuardsMayReadMemoryButNobodyChangesIt) {
   for (const char* w : {"messaging", "referrals"}) {
@@ -191,6 +192,11 @@ TEST_F(RedisAclTest, TheStorageGuardsMayReadMemoryButNobodyChangesIt) {
     ExpectRefused(*c, {"CONFIG", "GET", "maxmemory"});
   }
   ExpectAllowed(*As("messaging"), {"ZCARD", "concord:{msg}:uploads:police/pz-1"});
+  // The inbox's acknowledged set (services/messaging/README.md "Acknowledgements"): read by
+  // delivery, Load and ListInbox (ZMSCORE), IsAcknowledged (ZSCORE).
+  ExpectAllowed(*As("messaging"), {"ZMSCORE", "concord:{msg}:acked:police/pz-1", "1-0", "2-0"});
+  ExpectAllowed(*As("messaging"), {"ZSCORE", "concord:{msg}:acked:police/pz-1", "1-0"});
+  ExpectRefused(*As("referrals"), {"ZSCORE", "concord:{msg}:acked:police/pz-1", "1-0"});
   ExpectAllowed(*As("referrals"), {"ZCARD", "concord:{ref}:drafts:police/pz-1"});
   for (const char* w : {"guidelines", "liaison"}) {
     auto c = As(w);

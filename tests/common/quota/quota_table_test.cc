@@ -223,5 +223,75 @@ TEST(QuotaTable, GuidelinesAndLiaisonBucketsAreOverridable) {
   EXPECT_FALSE(QuotaTable::Defaults().WithOverrides("police.ack=0/1").ok());
 }
 
+// ---- Messaging acknowledgements (docs/operations.md "Sizing"): the msg_ack bucket, one token
+// per id of an Ack, whatever its outcome.
+
+// Test that msg_ack is a bucket of its own (guidelines' `ack` is another), overridable, and that
+// its burst may never be smaller than one full Ack (500 ids: it could never pass).
+TEST(QuotaTable, MessagingAckBucketIsNamedOverridableAndHoldsAFullAck) {
+  ASSERT_TRUE(ParseQuota("msg_ack").has_value());
+  EXPECT_EQ(*ParseQuota("msg_ack"), Quota::kMsgAck);
+  EXPECT_NE(Quota::kMsgAck, Quota::kAck);
+  EXPECT_FALSE(IsByteQuota(Quota::kMsgAck));
+  EXPECT_EQ(MinimumBurst(Quota::kMsgAck), 500);
+  const QuotaTable d = QuotaTable::Defaults();
+  EXPECT_EQ(d.Bucket(AgencyType::kPolice, Quota::kMsgAck), (BucketSpec{100000, 100}));
+  EXPECT_EQ(d.Bucket(AgencyType::kPlatform, Quota::kMsgAck), (BucketSpec{20000, 20}));
+  auto t = d.WithOverrides("*.msg_ack=500/1;police.msg_ack=2000/5");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->Bucket(AgencyType::kPolice, Quota::kMsgAck), (BucketSpec{2000, 5}));
+  EXPECT_EQ(t->Bucket(AgencyType::kMagistrate, Quota::kMsgAck), (BucketSpec{500, 1}));
+  EXPECT_EQ(t->Bucket(AgencyType::kPolice, Quota::kAck),
+            d.Bucket(AgencyType::kPolice, Quota::kAck));
+  auto small = d.WithOverrides("police.msg_ack=499/1");
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(FieldViolationsOf(small.status())[0].description.find("500"), std::string::npos);
+}
+
+// An agency acknowledges what its inbox receives. The standard benchmark at the throughput target
+// (6,000 sends/s, 3 recipients of 8 agencies): each agency receives and acknowledges 2,250
+// messages/s for 22 s, in batches of up to 256 ids (concord-bench) or one at a time (concordctl
+// message watch). The busiest agency's pessimistic national day as a recipient: ten times the
+// busiest sender's (28,000 a day, 30 % in one hour), and a terminal back after a week offline
+// acknowledging the week (196,000 ids) within a day. Never refused.
+TEST(QuotaSizing, MessagingAcknowledgementsOfEverythingReceivedAreNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type :
+       {AgencyType::kPolice, AgencyType::kMagistrate, AgencyType::kReceptionCentre,
+        AgencyType::kImmigrationOffice, AgencyType::kSocialInspection}) {
+    const BucketSpec& spec = t.Bucket(type, Quota::kMsgAck);
+    EXPECT_EQ(Replay(spec, 2250 * 22 / 256, 22, 256), 2250 * 22 / 256) << AgencyTypeName(type);
+    EXPECT_EQ(Replay(spec, 2250 * 22, 22, 1), 2250 * 22) << AgencyTypeName(type);
+    EXPECT_EQ(Replay(spec, 8400, 3600, 1), 8400) << AgencyTypeName(type);
+    EXPECT_EQ(Replay(spec, 28000, 86400, 1), 28000) << AgencyTypeName(type);
+    EXPECT_EQ(Replay(spec, 196000 / 500, 86400, 500), 196000 / 500) << AgencyTypeName(type);
+  }
+  // The largest platform: 1,000 orders a day from every police zone, 30 % in one hour.
+  const BucketSpec& platform = t.Bucket(AgencyType::kPlatform, Quota::kMsgAck);
+  EXPECT_EQ(Replay(platform, 300, 3600, 1), 300);
+  EXPECT_EQ(Replay(platform, 1000, 86400, 1), 1000);
+}
+
+// One agency (a stolen key) flooding Ack at this machine's speed (1,500 calls/s) for 60 s with
+// 500 ids a call, and for 10 minutes with one id a call: at most the burst and the refill pass
+// (each id that passes is at most one audit record: an Ack refused as a whole is one record, a
+// refusal by the bucket one a minute), and most of the flood is refused.
+TEST(QuotaSizing, AMessagingAckFloodIsRefusedAfterTheBurst) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    const BucketSpec spec = t.Bucket(type, Quota::kMsgAck);
+    const int64_t calls = Replay(spec, 1500 * 60, 60, 500);
+    EXPECT_LE(calls * 500, spec.burst + static_cast<int64_t>(spec.per_second * 60) + 500)
+        << AgencyTypeName(type);
+    EXPECT_LT(calls, 1500 * 60 / 100) << AgencyTypeName(type);
+    // One id per call: each call is one record; the bucket still bounds them, and a flood that
+    // goes on gets the refill alone (100/s) after the burst.
+    const int64_t single = Replay(spec, 1500 * 600, 600, 1);
+    EXPECT_LE(single, spec.burst + static_cast<int64_t>(spec.per_second * 600) + 1)
+        << AgencyTypeName(type);
+    EXPECT_LT(single, 1500 * 600 / 4) << AgencyTypeName(type);
+  }
+}
+
 }  // namespace
 }  // namespace concord::quota

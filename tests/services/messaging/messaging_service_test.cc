@@ -1122,11 +1122,11 @@ TEST_F(MessagingServiceTest, AcksHoldNoThreadWhileRedisIsFrozenEndUnavailableAnd
 }
 
 // Test Ack end to end on its asynchronous path: the count of newly acknowledged messages,
-// idempotence, an unknown id refusing the whole Ack (NOT_FOUND naming it, nothing acknowledged),
-// a malformed id refused with its field violation and not recorded, one alteration record per
-// message id with the call's outcome, and an audit log that cannot take the records turning a
-// successful Ack into UNAVAILABLE (the acknowledgement stays: the retry counts 0) while a refused
-// Ack keeps its own status.
+// idempotence, an unknown id refusing the whole Ack (NOT_FOUND naming it, nothing acknowledged,
+// one record for the call naming the inbox: it was one per id), a malformed id refused with its
+// field violation and not recorded, one alteration record per message id with the call's outcome,
+// and an audit log that cannot take the records turning a successful Ack into UNAVAILABLE (the
+// acknowledgement stays: the retry counts 0) while a refused Ack keeps its own status.
 TEST_F(MessagingServiceTest, AckCountsNewlyAcknowledgedIsIdempotentAndRecordsEveryId) {
   std::vector<std::string> m;
   for (int i = 0; i < 4; ++i) m.push_back(SendToPayoke());
@@ -1165,16 +1165,12 @@ TEST_F(MessagingServiceTest, AckCountsNewlyAcknowledgedIsIdempotentAndRecordsEve
   ASSERT_TRUE(s4.ok()) << s4.error_message();
   EXPECT_EQ(n4, 0u);  // acknowledged by the Ack whose record failed
 
-  const std::vector<std::string> expected = {"message:" + m[0] + " OK",
-                                             "message:" + m[1] + " OK",
-                                             "message:" + m[0] + " OK",
-                                             "message:" + m[1] + " OK",
-                                             "message:" + m[2] + " OK",
-                                             "message:" + m[2] + " OK",
-                                             "message:" + m[0] + " OK",
-                                             "message:" + m[3] + " NOT_FOUND",
-                                             "message:unknown-message-0001 NOT_FOUND",
-                                             "message:" + m[3] + " OK"};
+  const std::vector<std::string> expected = {
+      "message:" + m[0] + " OK", "message:" + m[1] + " OK", "message:" + m[0] + " OK",
+      "message:" + m[1] + " OK", "message:" + m[2] + " OK", "message:" + m[2] + " OK",
+      "message:" + m[0] + " OK",
+      // refused as a whole: one record, the inbox
+      "inbox:" + payoke_.id.Key() + " NOT_FOUND", "message:" + m[3] + " OK"};
   EXPECT_EQ(AckRecords(payoke_), expected);
 }
 
@@ -1730,6 +1726,94 @@ TEST_F(MessagingServiceTest, EveryFieldOverItsLimitIsRefusedWithItsPath) {
 // Memory per call is bounded whatever is stored (services/messaging/README.md "Limits and
 // quotas"): the server's RSS (this process's, measured from /proc while the call runs) grows by
 // far less than what the call reads from Redis.
+// The msg_ack bucket made small (one full Ack of 500 ids) and quick to refill (2 s for 500).
+class MessagingAckQuotaTest : public MessagingServiceTest {
+ protected:
+  std::string QuotaOverrides() const override { return "reception_centre.msg_ack=500/250"; }
+
+  bool Acknowledged(const std::string& id) {
+    v1::GetRequest req;
+    req.set_message_id(id);
+    v1::GetResponse resp;
+    const grpc::Status s = payoke_.stub->Get(Ctx().get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.entry().acknowledged();
+  }
+};
+
+// Test that messaging Ack is charged one token per id inside its script: a flood of Acks of 500
+// ids (unknown ids and one real) is refused with RESOURCE_EXHAUSTED in the shape of Send's quota
+// refusals (QUOTA_EXCEEDED, limit msg_ack, RetryInfo, QuotaFailure), acknowledges nothing, is
+// counted by agency type and leaves a bounded number of audit records (one per refused call at
+// most, the bucket's refusals once a minute: it was 500 NOT_FOUND records per call); once the
+// bucket refilled, the real id is acknowledged; another agency's Acks are untouched.
+TEST_F(MessagingAckQuotaTest, AckFloodIsRefusedPerIdAcknowledgesNothingAndRefills) {
+  const std::string kept = SendToPayoke();
+  auto to_police =
+      client::BuildEnvelope(payoke_.identity, Draft({police_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(to_police.ok());
+  ASSERT_TRUE(Send(payoke_, *to_police).ok());
+  ASSERT_FALSE(HasFailure());
+
+  std::vector<std::string> flood = {kept};
+  for (int i = 1; i < 500; ++i) flood.push_back(absl::StrCat("unknown-message-", 1000 + i));
+  // The first call takes the whole burst (500 ids, charged whatever the outcome): NOT_FOUND.
+  ASSERT_EQ(AckIds(payoke_, flood).error_code(), grpc::StatusCode::NOT_FOUND);
+  constexpr int kCalls = 10;
+  for (int i = 0; i < kCalls; ++i) {
+    const grpc::Status s = AckIds(payoke_, flood);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i << s.error_message();
+    const Status st = FromGrpcStatus(s);
+    EXPECT_EQ(ReasonOf(st), "QUOTA_EXCEEDED");
+    EXPECT_EQ(ReasonMetadataOf(st).at("limit"), "msg_ack");
+    EXPECT_EQ(ReasonMetadataOf(st).at("agency_type"), "reception_centre");
+    EXPECT_GT(RetryDelayOf(st), absl::Milliseconds(500));
+    EXPECT_LE(RetryDelayOf(st), absl::Seconds(2));
+    ASSERT_EQ(QuotaViolationsOf(st).size(), 1u);
+    EXPECT_EQ(QuotaViolationsOf(st)[0].field, "agency:reception_centre/payoke");
+  }
+  EXPECT_FALSE(Acknowledged(kept));
+  EXPECT_NE(metrics_.Serialize().find(
+                absl::StrCat("concord_quota_refusals_total{agency_type=\"reception_centre\","
+                             "limit=\"msg_ack\"} ",
+                             kCalls)),
+            std::string::npos)
+      << metrics_.Serialize();
+  // Another agency's bucket is its own.
+  auto police_inbox = ReceiveOne(police_);
+  ASSERT_TRUE(police_inbox.has_value());
+  v1::AckResponse resp;
+  ASSERT_TRUE(AckIds(police_, {police_inbox->envelope().message_id()}, &resp).ok());
+  EXPECT_EQ(resp.acknowledged(), 1u);
+
+  // Two records for 5,500 ids: the call refused as a whole (NOT_FOUND, naming the inbox: it was
+  // 500 records) and the bucket's refusals once (a flood is audited once a minute per agency).
+  const std::string inbox = "inbox:" + payoke_.id.Key();
+  std::vector<std::string> records;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.method == "/concord.messaging.v1.Messaging/Ack" && e.agency == payoke_.id) {
+      EXPECT_EQ(e.operation, audit::Operation::kAlteration);
+      EXPECT_EQ(e.officer, "officer-17");
+      records.push_back(absl::StrCat(e.object, " ", e.outcome));
+    }
+  }
+  EXPECT_EQ(records,
+            (std::vector<std::string>{inbox + " NOT_FOUND", inbox + " RESOURCE_EXHAUSTED"}));
+
+  // Refill (250 tokens a second): the real id alone is acknowledged once its RetryInfo passed.
+  grpc::Status refilled = AckIds(payoke_, {kept}, &resp);
+  EXPECT_EQ(refilled.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        refilled = AckIds(payoke_, {kept}, &resp);
+        return refilled.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED;
+      },
+      absl::Seconds(10), absl::Milliseconds(100)));
+  ASSERT_TRUE(refilled.ok()) << refilled.error_message();
+  EXPECT_EQ(resp.acknowledged(), 1u);
+  EXPECT_TRUE(Acknowledged(kept));
+}
+
 class MessagingMemoryTest : public MessagingServiceTest {
  protected:
   EnvelopeLimits Limits() const override { return EnvelopeLimits{}; }  // 1 MiB bodies, 64 MiB
