@@ -421,7 +421,9 @@ void AddReferralCommands(CLI::App& app, concord::ctl::Globals& g, ReferralArgs& 
   CLI::App* submit = referral->add_subcommand(
       "submit",
       "refers the draft to its centre (DETECTED -> REFERRED); FAILED_PRECONDITION listing the "
-      "problems if it does not validate");
+      "problems if it does not validate, or naming the field and the reason (UNKNOWN_AGENCY, "
+      "AGENCY_SUSPENDED, WRONG_AGENCY_TYPE) of a centre, magistrate or Guardianship Service the "
+      "directory does not hold as registered, active and of its type; nothing changes then");
   submit->add_option("CASE", r.submit.case_id, "case id")->required();
   submit->add_option("--expected-version", r.submit.expected_version,
                      "default: the version just read");

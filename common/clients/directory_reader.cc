@@ -66,4 +66,21 @@ StatusOr<std::vector<DirectoryEntry>> DirectoryReader::ListByType(AgencyType typ
   return out;
 }
 
+StatusOr<std::vector<AgencyType>> DirectoryReader::TypesRegisteredFor(std::string_view id) {
+  std::vector<std::vector<std::string>> commands;
+  for (AgencyType type : kAllAgencyTypes) {
+    commands.push_back({"HEXISTS",
+                        DirectoryKey(absl::StrCat("agency:", std::string(AgencyTypeName(type)), "/",
+                                                  std::string(id))),
+                        "json"});
+  }
+  CONCORD_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_.Pipeline(commands));
+  std::vector<AgencyType> out;
+  for (size_t i = 0; i < replies.size() && i < kAllAgencyTypes.size(); ++i) {
+    if (replies[i].is_error()) return absl::InternalError("directory: " + replies[i].str);
+    if (replies[i].integer == 1) out.push_back(kAllAgencyTypes[i]);
+  }
+  return out;
+}
+
 }  // namespace concord::clients

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/attributes/agency_attributes.h"
@@ -45,6 +46,10 @@ class DirectoryReader {
   StatusOr<DirectoryEntry> Get(const AgencyId& agency);
   /// Every registered agency of `type` (suspended ones included, `active` false), ordered by key.
   StatusOr<std::vector<DirectoryEntry>> ListByType(AgencyType type);
+  /// The types under which the agency id `id` is registered (suspended ones included), in
+  /// kAllAgencyTypes order; one pipelined round trip. Says what an id is when it is named with
+  /// another type (a referral's magistrate "magistrate/pz-x" when only "police/pz-x" exists).
+  StatusOr<std::vector<AgencyType>> TypesRegisteredFor(std::string_view id);
 
  private:
   StatusOr<DirectoryEntry> Decode(const std::string& json) const;

@@ -1,5 +1,6 @@
 #include "services/referrals/referrals_service.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -101,6 +102,15 @@ ReferralsService::ReferralsService(ReferralStore& store, clients::DirectoryReade
                               "signed by the caller), SEALED_RECORD_MISMATCH (a stored box "
                               "is not the version it is stored under: tampered storage).")
                           .Register(metrics.registry());
+  party_refusals_ = &prometheus::BuildCounter()
+                         .Name("concord_referral_party_refusals_total")
+                         .Help(
+                             "Agencies a Submit or a transition named and the directory did not "
+                             "accept (nothing was changed), by reason (UNKNOWN_AGENCY, "
+                             "AGENCY_SUSPENDED, WRONG_AGENCY_TYPE) and role (centre, magistrate, "
+                             "guardianship_service, immigration_office, investigating_unit, "
+                             "target).")
+                         .Register(metrics.registry());
 }
 
 audit::AuditEvent ReferralsService::Event(const grpc::ServerContext& ctx, const Caller& caller,
@@ -156,28 +166,67 @@ StatusOr<v1::Case> ReferralsService::LoadAsParty(std::string_view case_id, const
   return c;
 }
 
-Status ReferralsService::CheckTarget(const v1::TransitionRequest& req) {
-  if (IsUnset(req.target())) return absl::OkStatus();
-  auto target = AgencyIdFromProto(req.target());
-  if (!target.ok()) {
-    return InvalidArgumentWithFields("invalid target", {{"target", "not a valid agency"}});
+StatusOr<DirectoryStanding> ReferralsService::StandingOf(const AgencyId& agency) {
+  DirectoryStanding standing;
+  // An agency of another trust domain is no agency of this directory: it would receive nothing.
+  if (!agency.trust_domain.empty() && agency.trust_domain != options_.trust_domain) {
+    return standing;
   }
-  target->trust_domain = options_.trust_domain;
-  auto entry = directory_.Get(*target);
-  if (!entry.ok()) {
-    if (entry.status().code() == absl::StatusCode::kNotFound) {
-      return WithReason(absl::FailedPreconditionError(
-                            absl::StrCat("target ", target->Key(), " is not a registered agency")),
-                        "UNKNOWN_AGENCY");
+  StatusOr<clients::DirectoryEntry> entry = directory_.Get(agency);
+  if (entry.ok()) {
+    standing.registered = true;
+    standing.active = entry->active;
+    return standing;
+  }
+  if (entry.status().code() != absl::StatusCode::kNotFound) return entry.status();
+  CONCORD_ASSIGN_OR_RETURN(standing.registered_as, directory_.TypesRegisteredFor(agency.id));
+  return standing;
+}
+
+StatusOr<std::vector<PartyProblem>> ReferralsService::PartyProblemsOf(
+    const std::vector<NamedParty>& parties) {
+  std::vector<PartyProblem> problems;
+  for (const NamedParty& party : parties) {
+    CONCORD_ASSIGN_OR_RETURN(const DirectoryStanding standing, StandingOf(party.agency));
+    if (auto problem = CheckNamedParty(party, standing)) problems.push_back(*std::move(problem));
+  }
+  return problems;
+}
+
+Status ReferralsService::CheckParties(const v1::Case& current, const v1::TransitionRequest& req) {
+  std::vector<NamedParty> parties;
+  if (req.kind() == v1::TRANSITION_KIND_SUBMIT) {
+    parties = NamedPartiesOfDraft(current, options_.trust_domain);
+  } else if (!IsUnset(req.target())) {
+    auto target = AgencyIdFromProto(req.target());
+    if (!target.ok()) {
+      return InvalidArgumentWithFields("invalid target", {{"target", "not a valid agency"}});
     }
-    return entry.status();
+    if (target->trust_domain.empty()) target->trust_domain = options_.trust_domain;
+    parties.push_back({TargetRole(req.kind()), "target", *std::move(target)});
   }
-  if (!entry->active) {
-    return WithReason(
-        absl::FailedPreconditionError(absl::StrCat("target ", target->Key(), " is suspended")),
-        "AGENCY_SUSPENDED");
+  CONCORD_ASSIGN_OR_RETURN(const std::vector<PartyProblem> problems, PartyProblemsOf(parties));
+  for (size_t i = 0; i < problems.size(); ++i) {
+    // The problems are in the order of `parties`, one per refused agency at most.
+    std::string role = "target";
+    for (const NamedParty& p : parties) {
+      if (p.field == problems[i].field && p.role.has_value()) {
+        role = std::string(PartyName(*p.role));
+        std::replace(role.begin(), role.end(), ' ', '_');
+      }
+    }
+    party_refusals_->Add({{"reason", problems[i].reason}, {"role", role}}).Increment();
   }
-  return absl::OkStatus();
+  return PartiesRefusal(problems);
+}
+
+StatusOr<std::vector<v1::FieldProblem>> ReferralsService::DraftPartyProblems(
+    const v1::Case& draft) {
+  CONCORD_ASSIGN_OR_RETURN(const std::vector<PartyProblem> problems,
+                           PartyProblemsOf(NamedPartiesOfDraft(draft, options_.trust_domain)));
+  std::vector<v1::FieldProblem> out;
+  for (const PartyProblem& p : problems) out.push_back(ToFieldProblem(p));
+  return out;
 }
 
 Status ReferralsService::CheckSigned(const Caller& caller, std::string_view case_id,
@@ -244,8 +293,8 @@ Status ReferralsService::Write(const CaseChange& change, const AgencyId* draft_o
   return absl::OkStatus();
 }
 
-StatusOr<v1::Case> ReferralsService::DoSaveDraft(const Caller& caller,
-                                                 const v1::SaveDraftRequest& req) {
+StatusOr<ReferralsService::SavedDraft> ReferralsService::DoSaveDraft(
+    const Caller& caller, const v1::SaveDraftRequest& req) {
   if (options_.quotas != nullptr) {
     // Drafts are new data: refused at the storage watermark and by this replica's recent
     // refusal of the caller's draft bucket, before any work (no I/O).
@@ -264,8 +313,12 @@ StatusOr<v1::Case> ReferralsService::DoSaveDraft(const Caller& caller,
         caller, change.next.case_id(),
         {{req.sealed_record(), *change.sealed, client::SealedKind::kRecord, "sealed_record"}}));
   }
+  // Safety: the agencies the draft names are checked before it is stored, and reported (a draft
+  // may be incomplete; Submit refuses them). A directory that cannot be read fails the save.
+  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> party_problems,
+                           DraftPartyProblems(change.next));
   CONCORD_RETURN_IF_ERROR(Write(change, &caller.agency));
-  return change.next;
+  return SavedDraft{.saved = change.next, .party_problems = std::move(party_problems)};
 }
 
 grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
@@ -273,18 +326,19 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
   // Every field within its bound (limits.proto) before anything reads the request.
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  StatusOr<v1::Case> saved = DoSaveDraft(caller, *req);
+  StatusOr<SavedDraft> saved = DoSaveDraft(caller, *req);
   // A flood of refused drafts is counted but audited once a minute per agency.
   if (options_.quotas != nullptr && !options_.quotas->Observe(caller.agency, saved.status())) {
     return ToGrpcStatus(saved.status());
   }
-  const std::string case_id = saved.ok() ? saved->case_id() : req->case_id();
+  const std::string case_id = saved.ok() ? saved->saved.case_id() : req->case_id();
   const auto op =
       req->case_id().empty() ? audit::Operation::kCollection : audit::Operation::kAlteration;
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, op, case_id, "SaveDraft", saved.status()));
-  for (v1::FieldProblem& p : SubmitProblems(*saved)) *resp->add_problems() = std::move(p);
-  Decorate(*saved);
-  *resp->mutable_case_() = *std::move(saved);
+  for (v1::FieldProblem& p : SubmitProblems(saved->saved)) *resp->add_problems() = std::move(p);
+  for (v1::FieldProblem& p : saved->party_problems) *resp->add_problems() = std::move(p);
+  Decorate(saved->saved);
+  *resp->mutable_case_() = std::move(saved->saved);
   return grpc::Status::OK;
 }
 
@@ -295,10 +349,17 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
   std::vector<v1::FieldProblem> problems;
   if (!req->case_id().empty()) {
     // A stored draft is case data: its consultation is audited (before the answer).
-    auto c = LoadAsParty(req->case_id(), caller);
+    auto run = [&]() -> StatusOr<std::vector<v1::FieldProblem>> {
+      CONCORD_ASSIGN_OR_RETURN(const v1::Case c, LoadAsParty(req->case_id(), caller));
+      std::vector<v1::FieldProblem> out = SubmitProblems(c);
+      CONCORD_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> parties, DraftPartyProblems(c));
+      for (v1::FieldProblem& p : parties) out.push_back(std::move(p));
+      return out;
+    };
+    auto found = run();
     CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
-                                       req->case_id(), "Validate", c.status()));
-    problems = SubmitProblems(*c);
+                                       req->case_id(), "Validate", found.status()));
+    problems = *std::move(found);
   } else {
     // An inline draft: the caller's own input, nothing stored is read (not audited).
     problems = FormatProblems(req->draft());
@@ -310,7 +371,12 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
       AttachSealedRecord(
           StampSealedRecord(req->draft().sealed_record(), 1, caller.agency, clock_.Now()), draft);
     }
-    if (problems.empty()) problems = SubmitProblems(draft);
+    if (problems.empty()) {
+      problems = SubmitProblems(draft);
+      CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> parties,
+                                    DraftPartyProblems(draft));
+      for (v1::FieldProblem& p : parties) problems.push_back(std::move(p));
+    }
   }
   resp->set_valid(problems.empty());
   for (v1::FieldProblem& p : problems) *resp->add_problems() = std::move(p);
@@ -366,7 +432,7 @@ StatusOr<v1::TransitionResponse> ReferralsService::DoTransition(const Caller& ca
   CONCORD_ASSIGN_OR_RETURN(const TransitionContext context, ContextOf(caller, req));
   CONCORD_ASSIGN_OR_RETURN(TransitionOutcome outcome,
                            ApplyTransition(current, req, context, options_.deadlines));
-  CONCORD_RETURN_IF_ERROR(CheckTarget(req));
+  CONCORD_RETURN_IF_ERROR(CheckParties(current, req));
   std::vector<SignedBox> boxes;
   using K = client::SealedKind;
   if (outcome.sealed)

@@ -5,8 +5,9 @@
 //
 // Each handler: the caller from the peer certificate; the domain decides (ApplyTransition,
 // PlanDraftSave, PlanSealedUpdate, PlanOpenSealed); the service adds what only it can know (the
-// stored case, the directory: targets, the caller's signing key, recognised_centre); one atomic
-// store write; an audit record; the reply.
+// stored case, the directory: the agencies a case names and a transition targets (parties.h),
+// the caller's signing key, recognised_centre); one atomic store write; an audit record; the
+// reply.
 //
 // Rules every handler keeps:
 //   - the caller is the agency of the peer certificate (CallerFromContext), never a field;
@@ -24,7 +25,10 @@
 //     exactly as validated;
 //   - every sealed box stored (record version, note, document identity, guardian) is signed by
 //     the caller, and verified against its directory signing key before anything is written;
-//   - personal data never reaches this process in clear (every box is sealed in the client).
+//   - personal data never reaches this process in clear (every box is sealed in the client);
+//   - a case is never sent to an agency the directory does not hold as registered, active and of
+//     a type that may hold the role (Submit, every transition's target; SaveDraft and Validate
+//     report it); a directory that cannot be read is UNAVAILABLE, never a pass.
 //
 // Thread safety: thread-safe (gRPC calls handlers concurrently).
 #pragma once
@@ -46,6 +50,7 @@
 #include "prometheus/family.h"
 #include "services/referrals/case_change.h"
 #include "services/referrals/deadlines.h"
+#include "services/referrals/parties.h"
 #include "services/referrals/referral_store.h"
 #include "services/referrals/state_machine.h"
 
@@ -102,12 +107,29 @@ class ReferralsService final : public v1::Referrals::Service {
   // signing key; FAILED_PRECONDITION when the directory holds no valid key for it.
   Status CheckSigned(const Caller& caller, std::string_view case_id,
                      const std::vector<SignedBox>& boxes);
-  Status CheckTarget(const v1::TransitionRequest& req);
+  // What the directory holds for a named agency (parties.h DirectoryStanding): its record under
+  // the type it is named with, else the types its id is registered under. UNAVAILABLE when the
+  // directory cannot be read: never a silent pass.
+  StatusOr<DirectoryStanding> StandingOf(const AgencyId& agency);
+  // The named parties the directory does not accept (parties.h CheckNamedParty), in order.
+  StatusOr<std::vector<PartyProblem>> PartyProblemsOf(const std::vector<NamedParty>& parties);
+  // Safety: every agency a transition sends the case to must be registered, active and of a
+  // type that may hold its role: SUBMIT the draft's centre, magistrate and Guardianship Service;
+  // any other kind its `target`. FAILED_PRECONDITION (UNKNOWN_AGENCY, AGENCY_SUSPENDED,
+  // WRONG_AGENCY_TYPE) with a field violation per agency, counted by reason and role.
+  Status CheckParties(const v1::Case& current, const v1::TransitionRequest& req);
+  // SaveDraft and Validate: the same check on a draft, as problems (a draft may be incomplete).
+  StatusOr<std::vector<v1::FieldProblem>> DraftPartyProblems(const v1::Case& draft);
   // What the directory says of the caller that the transition table needs (recognised_centre).
   StatusOr<TransitionContext> ContextOf(const Caller& caller, const v1::TransitionRequest& req);
   StatusOr<v1::TransitionResponse> DoTransition(const Caller& caller,
                                                 const v1::TransitionRequest& req);
-  StatusOr<v1::Case> DoSaveDraft(const Caller& caller, const v1::SaveDraftRequest& req);
+  // The saved draft and the problems of the agencies it names (DraftPartyProblems).
+  struct SavedDraft {
+    v1::Case saved;
+    std::vector<v1::FieldProblem> party_problems;
+  };
+  StatusOr<SavedDraft> DoSaveDraft(const Caller& caller, const v1::SaveDraftRequest& req);
   StatusOr<v1::Case> DoUpdateSealed(const Caller& caller, const v1::UpdateSealedRequest& req);
   StatusOr<v1::OpenSealedResponse> DoOpenSealed(const Caller& caller,
                                                 const v1::OpenSealedRequest& req);
@@ -134,6 +156,7 @@ class ReferralsService final : public v1::Referrals::Service {
   const ReferralsServiceOptions options_;
   prometheus::Family<prometheus::Counter>* transitions_;
   prometheus::Family<prometheus::Counter>* sealed_refusals_;
+  prometheus::Family<prometheus::Counter>* party_refusals_;
 };
 
 }  // namespace concord::referrals

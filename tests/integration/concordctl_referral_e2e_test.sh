@@ -9,7 +9,8 @@
 # a coordination-unit agency sees no case, the notifications arrive in the centre's inbox, and a
 # dump of every Redis key holds none of the personal values. Records and notes are signed by their
 # author and verified before they are shown (a record moved in Redis from another case is refused,
-# exit 3); a draft is the referring agency's alone; a centre that declined loses the record.
+# exit 3); a draft is the referring agency's alone; a centre that declined loses the record; a
+# referral to a suspended centre is refused (AGENCY_SUSPENDED, field receiving_centre).
 # Usage: concordctl_referral_e2e_test.sh CONCORDCTL CONCORD_SERVER PKI_SH
 # shellcheck disable=SC2015  # pass and fail never fail: "A && pass || fail" is safe here
 set -euo pipefail
@@ -350,6 +351,28 @@ contains "concord_referrals{state=CLOSED}" "$(cat "$WORK/metrics")" 'concord_ref
 contains "notifications sent" "$(cat "$WORK/metrics")" 'concord_referral_notifications_total{outcome="sent"}'
 contains "overdue gauge" "$(cat "$WORK/metrics")" 'concord_referral_deadlines_overdue 0'
 contains "transitions counted" "$(cat "$WORK/metrics")" 'concord_referral_transitions_total{transition="issue_certificate"} 1'
+
+echo "== a referral to a suspended centre is refused with its reason and field; nothing changes"
+SURYA=reception_centre/surya
+ctl 0 "draft to surya" "$POLICE" --json referral draft "${ATTRS[@]}" --centre "$SURYA" \
+  "${PERSONAL[@]}"
+CASE4=$(json 'd["case"]["case_id"]')
+VERSION4=$(json 'd["case"]["version"]')
+equal "no problem while surya is active" "$(json 'len(d.get("problems", []))')" "0"
+ctl 0 "suspend surya" admin/ops "${ACCOUNT[@]}" directory suspend "$SURYA" --reason "e2e: suspended centre"
+ctl 2 "submit to a suspended centre" "$POLICE" referral submit "$CASE4"
+contains "refusal reason" "$ERR" "reason: AGENCY_SUSPENDED"
+contains "refusal field" "$ERR" "field receiving_centre:"
+ctl 3 "validate names the suspended centre" "$POLICE" referral validate "$CASE4"
+contains "problem of the field" "$OUT" "AGENCY_SUSPENDED"
+ctl 0 "the draft did not change" "$POLICE" --json referral get "$CASE4"
+equal "still a draft" "$(json 'd["case"]["state"]')" "CASE_STATE_DETECTED"
+equal "same version" "$(json 'd["case"]["version"]')" "$VERSION4"
+curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics" || true
+contains "party refusal counted" "$(cat "$WORK/metrics")" \
+  'concord_referral_party_refusals_total{reason="AGENCY_SUSPENDED",role="centre"} 1'
+ctl 0 "reinstate surya" admin/ops "${ACCOUNT[@]}" directory reinstate "$SURYA"
+ctl 0 "submit once the centre is active again" "$POLICE" referral submit "$CASE4"
 
 echo "== no personal data anywhere in Redis"
 KEYS_FILE=$WORK/redis-keys

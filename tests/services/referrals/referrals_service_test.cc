@@ -1348,6 +1348,287 @@ TEST_F(ReferralsServiceTest, ReadersRefuseANoteMovedOrReplacedInRedis) {
   ASSERT_TRUE(read_notes().ok());
 }
 
+// ---- the agencies a case names: registered, active and of the right type ----
+
+// An agency the directory does not hold (a typo, never registered): keys of its own, so a
+// record can be sealed to it as a referrer's system would, but no directory record.
+Agent Unregistered(AgencyType type, std::string id) {
+  Agent a;
+  a.id = AgencyId{kTd, type, std::move(id)};
+  return a;
+}
+
+class ReferralPartiesTest : public ReferralsServiceTest {
+ protected:
+  // The directory suspends `a` (its record's state, and the suspended set), as the directory
+  // service does.
+  void Suspend(const Agent& a) {
+    const std::string key = clients::DirectoryKey("agency:" + a.id.Key());
+    auto json = directory_writer_->Command({"HGET", key, "json"});
+    ASSERT_TRUE(json.ok()) << json.status();
+    nlohmann::json j = nlohmann::json::parse(json->str);
+    j["state"] = "suspended";
+    ASSERT_TRUE(directory_writer_->Command({"HSET", key, "json", j.dump()}).ok());
+    ASSERT_TRUE(
+        directory_writer_->Command({"SADD", clients::SuspendedAgenciesKey(), a.id.Key()}).ok());
+  }
+
+  // A complete draft of police_ naming `centre` (and `magistrate`, `guardianship` when given),
+  // its record sealed to the centre and the magistrate: everything Validate checks on its own
+  // is in order, so only the directory can object.
+  v1::SaveDraftResponse CompleteDraft(const Agent& centre, const Agent* magistrate = nullptr,
+                                      const Agent* guardianship = nullptr) {
+    v1::SaveDraftRequest draft;
+    *draft.mutable_attributes() = Attributes();
+    *draft.mutable_receiving_centre() = centre.proto();
+    if (magistrate != nullptr) *draft.mutable_magistrate() = magistrate->proto();
+    if (guardianship != nullptr) {
+      draft.mutable_attributes()->set_age_band(v1::AGE_BAND_12_17);
+      draft.mutable_attributes()->set_unaccompanied_minor(true);
+      *draft.mutable_guardianship_service() = guardianship->proto();
+    }
+    v1::SaveDraftResponse created;
+    grpc::Status s = police_.stub->SaveDraft(Ctx().get(), draft, &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    draft.set_case_id(created.case_().case_id());
+    draft.set_expected_version(created.case_().version());
+    std::vector<const Agent*> to = {&centre};
+    if (magistrate != nullptr) to.push_back(magistrate);
+    *draft.mutable_sealed_record() = SealNext(created.case_(), to, police_);
+    v1::SaveDraftResponse saved;
+    s = police_.stub->SaveDraft(Ctx().get(), draft, &saved);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return saved;
+  }
+
+  grpc::Status Submit(const v1::Case& c) {
+    v1::SubmitRequest submit;
+    submit.set_case_id(c.case_id());
+    submit.set_expected_version(c.version());
+    v1::TransitionResponse resp;
+    return police_.stub->Submit(Ctx().get(), submit, &resp);
+  }
+
+  // The descriptions of `field` in `problems`.
+  static std::vector<std::string> ProblemsOf(
+      const google::protobuf::RepeatedPtrField<v1::FieldProblem>& problems,
+      const std::string& field) {
+    std::vector<std::string> out;
+    for (const v1::FieldProblem& p : problems) {
+      if (p.field() == field) out.push_back(p.description());
+    }
+    return out;
+  }
+
+  // A refused Submit changed nothing, notified nobody, and was audited with its outcome.
+  void ExpectNothingChanged(const v1::Case& draft) {
+    auto stored = store_->Get(draft.case_id());
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(stored->state(), v1::CASE_STATE_DETECTED);
+    EXPECT_EQ(stored->version(), draft.version());
+    EXPECT_EQ(stored->deadlines_size(), 0) << "no legal clock started";
+    auto sent = outbox_->RunOnce();
+    ASSERT_TRUE(sent.ok()) << sent.status();
+    EXPECT_EQ(*sent, 0) << "nothing to notify";
+    EXPECT_TRUE(sender_.sent().empty());
+    bool audited = false;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      audited |= e.object == "referral:" + draft.case_id() &&
+                 e.method == "/concord.referrals.v1.Referrals/Submit" &&
+                 e.operation == audit::Operation::kAlteration &&
+                 e.outcome == "FAILED_PRECONDITION" && e.agency == police_.id;
+    }
+    EXPECT_TRUE(audited) << "the refused Submit is audited";
+  }
+
+  // FAILED_PRECONDITION with `reason` and exactly one field violation, on `field`.
+  static void ExpectRefused(const grpc::Status& s, std::string_view reason,
+                            const std::string& field) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    const Status rich = FromGrpcStatus(s);
+    EXPECT_EQ(ReasonOf(rich), reason) << s.error_message();
+    const std::vector<FieldViolation> v = FieldViolationsOf(rich);
+    ASSERT_EQ(v.size(), 1u) << s.error_message();
+    EXPECT_EQ(v[0].field, field);
+  }
+};
+
+// Test that a referral to a centre id the directory does not hold (a typo of pag-asa) is shown
+// as a problem at every save and by Validate, refused at Submit (UNKNOWN_AGENCY, field
+// receiving_centre) with nothing stored, no clock started and nobody notified, audited and
+// counted; and that the corrected draft is submitted. Fails without the check: the draft saves
+// without a problem and Submit refers the victim to nobody.
+TEST_F(ReferralPartiesTest, SubmitToAnUnregisteredCentreIsRefused) {
+  const Agent typo = Unregistered(AgencyType::kReceptionCentre, "pag-assa");
+  v1::SaveDraftResponse saved = CompleteDraft(typo);
+  const v1::Case draft = saved.case_();
+  const std::vector<std::string> problems = ProblemsOf(saved.problems(), "receiving_centre");
+  ASSERT_EQ(problems.size(), 1u) << saved.DebugString();
+  EXPECT_THAT(problems[0], ::testing::StartsWith("UNKNOWN_AGENCY: "));
+  EXPECT_EQ(saved.problems_size(), 1) << "the rest of the draft is complete";
+
+  v1::ValidateRequest validate;
+  validate.set_case_id(draft.case_id());
+  v1::ValidateResponse validated;
+  ASSERT_TRUE(police_.stub->Validate(Ctx().get(), validate, &validated).ok());
+  EXPECT_FALSE(validated.valid());
+  EXPECT_EQ(ProblemsOf(validated.problems(), "receiving_centre"), problems);
+  // An inline draft is checked the same way.
+  v1::ValidateRequest inline_validate;
+  *inline_validate.mutable_draft()->mutable_attributes() = Attributes();
+  *inline_validate.mutable_draft()->mutable_receiving_centre() = typo.proto();
+  ASSERT_TRUE(police_.stub->Validate(Ctx().get(), inline_validate, &validated).ok());
+  EXPECT_EQ(ProblemsOf(validated.problems(), "receiving_centre"), problems);
+
+  ExpectRefused(Submit(draft), "UNKNOWN_AGENCY", "receiving_centre");
+  ExpectNothingChanged(draft);
+  EXPECT_NE(metrics_.Serialize().find("concord_referral_party_refusals_total{reason=\"UNKNOWN_"
+                                      "AGENCY\",role=\"centre\"} 1"),
+            std::string::npos)
+      << metrics_.Serialize();
+
+  // The referrer corrects the centre and re-seals the record to it: the happy path.
+  v1::SaveDraftRequest fix;
+  fix.set_case_id(draft.case_id());
+  fix.set_expected_version(draft.version());
+  *fix.mutable_attributes() = Attributes();
+  *fix.mutable_receiving_centre() = pagasa_.proto();
+  *fix.mutable_sealed_record() = SealNext(draft, {&pagasa_}, police_);
+  ASSERT_TRUE(police_.stub->SaveDraft(Ctx().get(), fix, &saved).ok());
+  EXPECT_EQ(saved.problems_size(), 0) << saved.DebugString();
+  const grpc::Status s = Submit(saved.case_());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto stored = store_->Get(draft.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state(), v1::CASE_STATE_REFERRED);
+}
+
+// Test that a referral to a suspended centre, or naming a suspended Guardianship Service, is
+// refused at Submit (AGENCY_SUSPENDED, on its field) and changes nothing. Fails without the check.
+TEST_F(ReferralPartiesTest, SubmitToASuspendedCentreOrGuardianshipServiceIsRefused) {
+  const Agent payoke = MakeAgent(AgencyType::kReceptionCentre, "payoke", "BE-VLG", {}, {}, 20,
+                                 {{"recognised_centre", "true"}});
+  Suspend(payoke);
+  v1::SaveDraftResponse saved = CompleteDraft(payoke);
+  EXPECT_THAT(ProblemsOf(saved.problems(), "receiving_centre"),
+              ::testing::ElementsAre(::testing::StartsWith("AGENCY_SUSPENDED: ")))
+      << saved.DebugString();
+  ExpectRefused(Submit(saved.case_()), "AGENCY_SUSPENDED", "receiving_centre");
+  ExpectNothingChanged(saved.case_());
+
+  Suspend(guardianship_);
+  saved = CompleteDraft(surya_, nullptr, &guardianship_);
+  EXPECT_THAT(ProblemsOf(saved.problems(), "guardianship_service"),
+              ::testing::ElementsAre(::testing::StartsWith("AGENCY_SUSPENDED: ")))
+      << saved.DebugString();
+  ExpectRefused(Submit(saved.case_()), "AGENCY_SUSPENDED", "guardianship_service");
+  auto stored = store_->Get(saved.case_().case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state(), v1::CASE_STATE_DETECTED);
+}
+
+// Test that a magistrate id that is in fact a police unit (magistrate/pz-brussels, while the
+// directory holds police/pz-brussels only) is refused at Submit as WRONG_AGENCY_TYPE on the
+// field magistrate, naming the type the id is registered under. Fails without the check (and
+// the old target check would have said UNKNOWN_AGENCY at best).
+TEST_F(ReferralPartiesTest, SubmitWithAPoliceUnitAsMagistrateIsRefused) {
+  const Agent not_a_magistrate = Unregistered(AgencyType::kMagistrate, "pz-brussels");
+  v1::SaveDraftResponse saved = CompleteDraft(surya_, &not_a_magistrate);
+  const std::vector<std::string> problems = ProblemsOf(saved.problems(), "magistrate");
+  ASSERT_EQ(problems.size(), 1u) << saved.DebugString();
+  EXPECT_THAT(problems[0], ::testing::StartsWith("WRONG_AGENCY_TYPE: "));
+  EXPECT_THAT(problems[0], ::testing::HasSubstr("registered in the directory as type police"));
+  const grpc::Status s = Submit(saved.case_());
+  ExpectRefused(s, "WRONG_AGENCY_TYPE", "magistrate");
+  EXPECT_THAT(FieldViolationsOf(FromGrpcStatus(s))[0].description,
+              ::testing::HasSubstr("must be an agency of type magistrate"));
+  ExpectNothingChanged(saved.case_());
+}
+
+// Test that the transitions that name a party later (another centre, another magistrate) are
+// checked the same way, with the field `target`: WRONG_AGENCY_TYPE for a centre id that is a
+// police unit (was UNKNOWN_AGENCY), UNKNOWN_AGENCY with the field for an unregistered magistrate
+// (was without a field violation).
+TEST_F(ReferralPartiesTest, TransitionTargetsAreCheckedWithTheirField) {
+  v1::Case c = Referred();
+  ASSERT_TRUE(Do(surya_, c, v1::TRANSITION_KIND_DECLINE, [](auto& r) {
+                r.set_note("no place for this profile");
+              }).ok());
+  const Agent police_as_centre = Unregistered(AgencyType::kReceptionCentre, "pz-brussels");
+  grpc::Status s = Do(police_, c, v1::TRANSITION_KIND_REFER_ELSEWHERE, [&](auto& r) {
+    *r.mutable_target() = police_as_centre.proto();
+    *r.mutable_sealed_record() = SealNext(c, {&police_as_centre}, police_);
+  });
+  ExpectRefused(s, "WRONG_AGENCY_TYPE", "target");
+  const Agent ghost = Unregistered(AgencyType::kMagistrate, "parquet-nowhere");
+  s = Do(police_, c, v1::TRANSITION_KIND_ASSIGN_MAGISTRATE, [&](auto& r) {
+    *r.mutable_target() = ghost.proto();
+    *r.mutable_sealed_record() = SealNext(c, {&ghost}, police_);
+  });
+  ExpectRefused(s, "UNKNOWN_AGENCY", "target");
+  auto stored = store_->Get(c.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->version(), c.version());
+  EXPECT_EQ(stored->receiving_centre().id(), "surya");
+  s = Do(police_, c, v1::TRANSITION_KIND_REFER_ELSEWHERE, [&](auto& r) {
+    *r.mutable_target() = pagasa_.proto();
+    *r.mutable_sealed_record() = SealNext(c, {&pagasa_}, police_);
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(metrics_.Serialize().find("concord_referral_party_refusals_total{reason=\"WRONG_"
+                                      "AGENCY_TYPE\",role=\"centre\"} 1"),
+            std::string::npos)
+      << metrics_.Serialize();
+}
+
+// Test that when the directory cannot be read the named parties are not waved through: Submit,
+// SaveDraft and Validate answer UNAVAILABLE (retryable) and nothing is stored. The directory is
+// a second redis-server that is stopped; the cases stay in the running one.
+TEST_F(ReferralPartiesTest, DirectoryUnavailableIsUnavailableNeverAPass) {
+  const v1::Case draft = CompleteDraft(surya_).case_();
+  auto directory_server = testing::RedisServer::Start({});
+  ASSERT_NE(directory_server, nullptr);
+  auto directory_redis = redis::RedisClient::Create(directory_server->config());
+  clients::DirectoryReader dead_directory(*directory_redis, kTd);
+  directory_server->Stop();
+  metrics::Metrics metrics;
+  ReferralsService service(
+      *store_, dead_directory, audit_, metrics, SystemClock::Get(),
+      ReferralsServiceOptions{
+          .trust_domain = kTd, .deadlines = *DeadlineConfig::Defaults(), .quotas = nullptr});
+  testing::SecureTestServer server(pki_, metrics, revocations_);
+  ASSERT_TRUE(server.Start({&service}).ok());
+  auto stub =
+      v1::Referrals::NewStub(server.Channel(pki_.AgencyTls(AgencyType::kPolice, "pz-brussels")));
+
+  v1::SubmitRequest submit;
+  submit.set_case_id(draft.case_id());
+  submit.set_expected_version(draft.version());
+  v1::TransitionResponse submitted;
+  grpc::Status s = stub->Submit(Ctx().get(), submit, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+
+  v1::SaveDraftRequest save;
+  save.set_case_id(draft.case_id());
+  save.set_expected_version(draft.version());
+  *save.mutable_attributes() = Attributes();
+  *save.mutable_receiving_centre() = surya_.proto();
+  v1::SaveDraftResponse saved;
+  s = stub->SaveDraft(Ctx().get(), save, &saved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+
+  v1::ValidateRequest validate;
+  validate.set_case_id(draft.case_id());
+  v1::ValidateResponse validated;
+  s = stub->Validate(Ctx().get(), validate, &validated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+
+  auto stored = store_->Get(draft.case_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state(), v1::CASE_STATE_DETECTED);
+  EXPECT_EQ(stored->version(), draft.version());
+}
+
 class ReferralsLimitsTest : public ReferralsServiceTest {
  protected:
   std::string QuotaOverrides() const override { return "police.drafts=2;police.draft=8/0.001"; }
