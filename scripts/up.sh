@@ -30,6 +30,7 @@ REDIS_SECRETS=$REDIS_ACL_DIR/secrets
 REDIS_ACL_FILE=$REDIS_ACL_DIR/users.acl
 CHECKPOINT_DIR=$ROOT/var/audit-checkpoints
 REDIS_PID=$RUN_DIR/redis.pid
+REDIS_ACL_LOADED=$RUN_DIR/redis-acl.loaded  # the ACL file as the running redis-server read it
 SERVER_PID=$RUN_DIR/concord-server.pid
 REDIS_LOG=$LOG_DIR/redis.log
 SERVER_LOG=$LOG_DIR/concord-server.log
@@ -81,7 +82,8 @@ Brings up Concord on this machine (Debian 12; run as root, or with sudo for the 
      service then shows the request with its acknowledgement deadline in the executor's zone),
      acknowledges it (the acknowledgement crosses back to our request) and answers it, shows a
      partner agency off the allow-list refused and both audit chains verify
-A second run reuses what exists. The stack keeps running until ./scripts/up.sh --stop.
+A second run reuses what exists (and warns when a running process predates the build or the
+Redis ACL file). The stack keeps running until ./scripts/up.sh --stop.
 
 Options:
   --skip-deps    do not run scripts/deps.sh
@@ -183,6 +185,13 @@ start_redis() {
     out=$(redis_ping || true)
     if grep -q PONG <<<"$out"; then
       ok "redis-server already running on 127.0.0.1:$REDIS_PORT (pid $(cat "$REDIS_PID")), reused"
+      # Redis reads its ACL file at start only: a release that grants its workloads new
+      # commands (deploy/redis-users.acl) needs a restart, or its calls are refused NOPERM.
+      if [ -f "$REDIS_ACL_LOADED" ] && ! cmp -s "$REDIS_ACL_FILE" "$REDIS_ACL_LOADED"; then
+        warn "the running redis-server loaded an older ACL (var/redis-acl/users.acl changed since" \
+          "it started): this build's commands may be refused NOPERM; restart it:" \
+          "./scripts/up.sh --stop && ./scripts/up.sh"
+      fi
       return 0
     fi
     if grep -q -e NOAUTH -e WRONGPASS -e NOPERM <<<"$out"; then
@@ -212,6 +221,7 @@ start_redis() {
   local i
   for ((i = 0; i < 100; i++)); do
     if redis_ping | grep -q PONG; then
+      cp "$REDIS_ACL_FILE" "$REDIS_ACL_LOADED"
       ok "redis-server up (pid $(cat "$REDIS_PID" 2>/dev/null || echo '?'), log var/log/redis.log)"
       return 0
     fi
