@@ -216,7 +216,8 @@ start_redis() {
   # eviction; concord-server refuses new messages, uploads and drafts at 85 % of it.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
     --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction \
-    --appendonly yes --appendfsync everysec --dir "$REDIS_DIR" --aclfile "$REDIS_ACL_FILE" \
+    --appendonly yes --appendfsync everysec --rdbcompression no --dir "$REDIS_DIR" \
+    --aclfile "$REDIS_ACL_FILE" \
     --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >/dev/null
   local i
   for ((i = 0; i < 100; i++)); do

@@ -352,6 +352,8 @@ bool StartRedis(Stack& s, const Options& o) {
                                      "yes",
                                      "--appendfsync",
                                      "everysec",
+                                     "--rdbcompression",  // as deploy/redis.conf
+                                     "no",
                                      "--logfile",
                                      "",
                                      "--aclfile",
@@ -435,6 +437,7 @@ struct RedisCounters {
   double cpu_s = 0;                           // used_cpu_sys + used_cpu_user
   double children_cpu_s = 0;                  // used_cpu_{sys,user}_children (AOF rewrites)
   int64_t forks = 0;                          // total_forks
+  int64_t used_memory = -1;                   // bytes (INFO memory)
   int64_t calls = 0;                          // sum of cmdstat_*:calls=
   int64_t evals = 0;                          // cmdstat_evalsha + cmdstat_eval calls
   std::map<std::string, int64_t> by_command;  // calls of each command
@@ -454,6 +457,8 @@ RedisCounters ReadRedisCounters(redis::RedisClient* client) {
     } else if (line.rfind("used_cpu_sys_children:", 0) == 0 ||
                line.rfind("used_cpu_user_children:", 0) == 0) {
       c.children_cpu_s += std::strtod(line.c_str() + line.find(':') + 1, nullptr);
+    } else if (line.rfind("used_memory:", 0) == 0) {
+      c.used_memory = std::strtoll(line.c_str() + line.find(':') + 1, nullptr, 10);
     } else if (line.rfind("total_forks:", 0) == 0) {
       c.forks = std::strtoll(line.c_str() + line.find(':') + 1, nullptr, 10);
     } else if (line.rfind("cmdstat_", 0) == 0) {
@@ -1248,6 +1253,15 @@ int RunMessaging(Options o) {
               << " forks (AOF rewrites) in the window, children "
               << Fmt(1e6 * (redis1.children_cpu_s - redis0.children_cpu_s) / sends, 1)
               << " us cpu/send\n";
+    // What the window's sends keep in Redis (messages, inbox entries, acknowledgements, audit
+    // records and their indexes; nothing expires within a run).
+    if (redis0.used_memory >= 0 && redis1.used_memory >= 0) {
+      std::cout << "redis: used_memory +"
+                << Fmt(static_cast<double>(redis1.used_memory - redis0.used_memory) / 1048576, 1)
+                << " MiB in the window, "
+                << Fmt(static_cast<double>(redis1.used_memory - redis0.used_memory) / sends, 0)
+                << " bytes/send\n";
+    }
     // Every command, largest first, per send.
     std::vector<std::pair<int64_t, std::string>> items;
     for (const auto& [name, n] : redis1.by_command) {

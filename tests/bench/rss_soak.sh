@@ -38,7 +38,8 @@ mkdir -p "$WORK/redis"
 source "$ROOT/tests/integration/redis_acl_lib.sh"
 redis_acl_setup "$WORK/redis-acl"
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
-  --appendonly yes --appendfsync everysec --aclfile "$REDIS_ACL_FILE" >"$WORK/redis.log" 2>&1 &
+  --appendonly yes --appendfsync everysec --rdbcompression no --aclfile "$REDIS_ACL_FILE" \
+  >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 for ((i = 0; i < 50; i++)); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 PORT=$(free_port)

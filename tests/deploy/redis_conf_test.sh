@@ -156,8 +156,9 @@ else passes=$((passes + 1)); echo "ok   AOF replayed without ACL refusals"; fi
 if [ -d "$tmp/data/appendonlydir" ]; then passes=$((passes + 1)); echo "ok   AOF enabled"; else fails=$((fails + 1)); echo "FAIL no appendonlydir"; fi
 # Loopback only.
 if grep -Eq '^bind 127\.0\.0\.1( -::1)?$' "$src/deploy/redis.conf" && grep -q '^protected-mode yes' "$src/deploy/redis.conf" \
-   && grep -q '^appendfsync everysec' "$src/deploy/redis.conf" && grep -q '^maxmemory-policy noeviction' "$src/deploy/redis.conf"; then
-  passes=$((passes + 1)); echo "ok   bind/protected-mode/appendfsync/noeviction"
+   && grep -q '^appendfsync everysec' "$src/deploy/redis.conf" && grep -q '^maxmemory-policy noeviction' "$src/deploy/redis.conf" \
+   && grep -q '^rdbcompression no' "$src/deploy/redis.conf"; then
+  passes=$((passes + 1)); echo "ok   bind/protected-mode/appendfsync/noeviction/rdbcompression"
 else fails=$((fails + 1)); echo "FAIL redis.conf settings"; fi
 
 echo "$passes passed, $fails failed"
