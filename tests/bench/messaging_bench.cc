@@ -1222,11 +1222,21 @@ int RunMessaging(Options o) {
             << " p90=" << Fmt(send.latency.Ms(0.9)) << " p99=" << Fmt(send.latency.Ms(0.99))
             << " p999=" << Fmt(send.latency.Ms(0.999)) << " max=" << Fmt(send.latency.Ms(1.0))
             << " ms\n";
+  // Accepted messages that never reached a recipient (delivered counts redeliveries too): the
+  // run's figures then describe a broken system, so it says so and exits 4.
+  int64_t undelivered = 0;
   if (!o.no_subscribe) {
+    undelivered =
+        std::max<int64_t>(0, expected_deliveries - (subs.delivered.load() - redeliveries));
     std::cout << "delivery: " << subs.delivered.load() << " of " << expected_deliveries
               << " (redeliveries " << redeliveries << ")  p50=" << Fmt(delivery.Ms(0.5))
               << " p90=" << Fmt(delivery.Ms(0.9)) << " p99=" << Fmt(delivery.Ms(0.99))
               << " p999=" << Fmt(delivery.Ms(0.999)) << " max=" << Fmt(delivery.Ms(1.0)) << " ms\n";
+    if (undelivered > 0) {
+      std::cerr << "concord-bench: error: " << undelivered << " of " << expected_deliveries
+                << " deliveries did not arrive within 10 s after the run (the server's log says "
+                   "why; --keep-dir keeps it): these figures do not describe a working system\n";
+    }
   }
   const double server_cpu_pct = server_cpu >= 0 ? 100 * server_cpu / wall_cpu : -1;
   std::cout << "cpu: server=" << Fmt(server_cpu_pct, 0) << "% ("
@@ -1376,6 +1386,7 @@ int RunMessaging(Options o) {
             << " redis_cmds_per_send=" << Fmt(redis_cmds_per_send, 1)
             << (o.rate > 0 ? " rate=" + Fmt(o.rate, 0) : std::string())
             << (targets.size() > 1 ? " replicas=" + std::to_string(targets.size()) : std::string())
+            << (undelivered > 0 ? " undelivered=" + std::to_string(undelivered) : std::string())
             << std::endl;
   if (o.keep_dir.empty()) {
     // Stop the children first (Stack's destructor), then remove the directory.
@@ -1385,6 +1396,7 @@ int RunMessaging(Options o) {
   } else {
     rmdir(tmpl);  // the unused temporary directory
   }
+  if (undelivered > 0) return 4;
   return send.errors > 0 && fixed ? 1 : 0;
 }
 
@@ -1546,6 +1558,9 @@ int main(int argc, char** argv) {
       "Prints throughput, Send and delivery latency percentiles, server CPU and RSS, and a last "
       "line\n  RESULT scenario=messaging sends_per_s=... p50_ms=... p99_ms=... "
       "delivery_p99_ms=... baseline_per_s=... ratio=... rss_mib=...\n"
+      "Exit status (messaging): 0 ok; 1 setup failed, or sends failed with --messages; 3 the "
+      "watchdog; 4 accepted messages were not all delivered (RESULT then ends with "
+      "undelivered=N)\n"
       "Standard run: concord-bench messaging --agencies 8 --recipients 3 --concurrency 32 "
       "--body-bytes 1024 --seconds 20 --baseline",
       "concord-bench"};
