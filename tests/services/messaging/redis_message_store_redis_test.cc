@@ -2,9 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 
@@ -21,6 +19,7 @@
 #include "services/messaging/redis_message_store.h"
 #include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/wait.h"
 
 namespace concord::messaging {
 namespace {
@@ -99,6 +98,16 @@ int64_t Total(const std::map<std::string, int64_t>& calls) {
   int64_t total = 0;
   for (const auto& [name, n] : calls) total += n;
   return total;
+}
+
+// AckAsync's result, waited for (DEADLINE_EXCEEDED, and a failed expectation, if it never comes).
+StatusOr<uint32_t> AckAsyncAndWait(RedisMessageStore& store, const AgencyId& recipient,
+                                   const std::vector<std::string>& ids) {
+  auto result = testing::AwaitCallback<StatusOr<uint32_t>>(
+      [&](auto done) { store.AckAsync(recipient, ids, kNow, std::move(done)); });
+  EXPECT_TRUE(result.has_value());
+  if (!result.has_value()) return absl::DeadlineExceededError("no callback");
+  return *std::move(result);
 }
 
 class RedisMessageStoreTest : public testing::RedisSuiteTest {
@@ -209,20 +218,12 @@ TEST_F(RedisMessageStoreTest, AnInboxIsKnownWhetherASendOrADeliveryCreatedIt) {
   RedisMessageStore async_store(
       *redis_,
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Status> read;
-  async_store.DeliverAsync(kPolice, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0,
-                           [&](StatusOr<std::vector<InboxDelivery>> got) {
-                             std::lock_guard<std::mutex> lock(mu);
-                             read = got.status();
-                             cv.notify_all();
-                           });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return read.has_value(); }));
-  }
-  ASSERT_TRUE(read->ok()) << *read;
+  auto read = testing::AwaitCallback<StatusOr<std::vector<InboxDelivery>>>([&](auto done) {
+    async_store.DeliverAsync(kPolice, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0,
+                             std::move(done));
+  });
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(read->ok()) << read->status();
   EXPECT_TRUE(known(kPolice));
   ASSERT_TRUE(store_->Send(kPolice, MakeEnvelope("message-known-0002", {kPolice}), kNow).ok());
   backlog = store_->Backlog();
@@ -859,18 +860,7 @@ TEST_F(QuotaStoreTest, AckChargesOneTokenPerIdInsideTheAckScript) {
       RedisMessageStoreOptions{
           .trust_domain = "concord.test", .quotas = &table_, .async_redis = async_redis.get()});
   auto ack_async = [&](const std::vector<std::string>& ids_of_call) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<StatusOr<uint32_t>> result;
-    async_store.AckAsync(kPayoke, ids_of_call, kNow, [&](StatusOr<uint32_t> got) {
-      std::lock_guard<std::mutex> lock(mu);
-      result = std::move(got);
-      cv.notify_all();
-    });
-    std::unique_lock<std::mutex> lock(mu);
-    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
-    if (!result.has_value()) return StatusOr<uint32_t>(absl::DeadlineExceededError("no callback"));
-    return *std::move(result);
+    return AckAsyncAndWait(async_store, kPayoke, ids_of_call);
   };
   const auto refused_async = ack_async(flood);
   ASSERT_EQ(refused_async.status().code(), absl::StatusCode::kResourceExhausted);
@@ -966,17 +956,10 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   auto deliver_async = [&](const AgencyId& r, const std::string& terminal, size_t max,
                            absl::Duration timeout, bool own,
                            size_t max_bytes) -> StatusOr<std::vector<InboxDelivery>> {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<StatusOr<std::vector<InboxDelivery>>> result;
-    async_store.DeliverAsync(r, terminal, max, timeout, own, max_bytes,
-                             [&](StatusOr<std::vector<InboxDelivery>> got) {
-                               std::lock_guard<std::mutex> lock(mu);
-                               result = std::move(got);
-                               cv.notify_all();
-                             });
-    std::unique_lock<std::mutex> lock(mu);
-    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
+    auto result = testing::AwaitCallback<StatusOr<std::vector<InboxDelivery>>>([&](auto done) {
+      async_store.DeliverAsync(r, terminal, max, timeout, own, max_bytes, std::move(done));
+    });
+    EXPECT_TRUE(result.has_value());
     if (!result.has_value()) return absl::DeadlineExceededError("no callback");
     return *std::move(result);
   };
@@ -1039,18 +1022,7 @@ TEST_F(RedisMessageStoreTest, AckAsyncReturnsWhatAckReturns) {
       *redis_,
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
   auto ack_async = [&](const AgencyId& r, const std::vector<std::string>& ids) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<StatusOr<uint32_t>> result;
-    async_store.AckAsync(r, ids, kNow, [&](StatusOr<uint32_t> got) {
-      std::lock_guard<std::mutex> lock(mu);
-      result = std::move(got);
-      cv.notify_all();
-    });
-    std::unique_lock<std::mutex> lock(mu);
-    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
-    if (!result.has_value()) return StatusOr<uint32_t>(absl::DeadlineExceededError("no callback"));
-    return *std::move(result);
+    return AckAsyncAndWait(async_store, r, ids);
   };
   for (int i = 1; i <= 4; ++i) {
     ASSERT_TRUE(
