@@ -24,7 +24,11 @@ absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), 
 }  // namespace
 
 Status InvalidArgumentWithFields(std::string_view message, const std::vector<FieldViolation>& v) {
-  Status status = absl::InvalidArgumentError(Absl(message));
+  return WithFieldViolations(absl::InvalidArgumentError(Absl(message)), v);
+}
+
+Status WithFieldViolations(Status status, const std::vector<FieldViolation>& v) {
+  if (status.ok()) return status;
   google::rpc::BadRequest bad_request;
   for (const FieldViolation& fv : v) {
     auto* out = bad_request.add_field_violations();

@@ -38,6 +38,10 @@ struct FieldViolation {
 /// INVALID_ARGUMENT carrying a google.rpc.BadRequest with the given violations.
 Status InvalidArgumentWithFields(std::string_view message, const std::vector<FieldViolation>& v);
 
+/// Returns `status` (any code: e.g. FAILED_PRECONDITION when stored state, not the request, is at
+/// fault) with a google.rpc.BadRequest holding the given violations attached.
+Status WithFieldViolations(Status status, const std::vector<FieldViolation>& v);
+
 /// Returns `status` with a google.rpc.ErrorInfo{reason, domain=concord.be, metadata} attached.
 /// `reason` is UPPER_SNAKE_CASE, at most 63 characters.
 Status WithReason(Status status, std::string_view reason,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/referrals/ids.h"
@@ -107,27 +106,32 @@ std::optional<PartyProblem> CheckNamedParty(const NamedParty& party,
   const std::string role(party.role ? PartyName(*party.role) : "target");
   const std::string wanted = party.role ? TypesText(RoleTypes(*party.role))
                                         : std::string(AgencyTypeName(party.agency.type));
+  auto problem = [&](std::string_view reason, std::string description) {
+    std::string label = role;
+    std::replace(label.begin(), label.end(), ' ', '_');
+    return PartyProblem{party.field, std::string(reason), std::move(description), std::move(label)};
+  };
   if (party.role && !MayHoldRole(party.agency.type, *party.role)) {
-    return PartyProblem{party.field, std::string(kReasonWrongAgencyType),
-                        absl::StrCat("the ", role, " must be an agency of type ", wanted, ", not ",
-                                     std::string(AgencyTypeName(party.agency.type)))};
+    return problem(kReasonWrongAgencyType,
+                   absl::StrCat("the ", role, " must be an agency of type ", wanted, ", not ",
+                                std::string(AgencyTypeName(party.agency.type))));
   }
   if (!standing.registered) {
     if (!standing.registered_as.empty()) {
-      return PartyProblem{party.field, std::string(kReasonWrongAgencyType),
-                          absl::StrCat("this id is registered in the directory as type ",
-                                       TypesText(standing.registered_as), ", not ",
-                                       std::string(AgencyTypeName(party.agency.type)), ": the ",
-                                       role, " must be an agency of type ", wanted)};
+      return problem(kReasonWrongAgencyType,
+                     absl::StrCat("this id is registered in the directory as type ",
+                                  TypesText(standing.registered_as), ", not ",
+                                  std::string(AgencyTypeName(party.agency.type)), ": the ", role,
+                                  " must be an agency of type ", wanted));
     }
-    return PartyProblem{party.field, std::string(kReasonUnknownAgency),
-                        absl::StrCat("not a registered agency of the directory: the ", role,
-                                     " would never receive the case", HowToFind(party.role))};
+    return problem(kReasonUnknownAgency,
+                   absl::StrCat("not a registered agency of the directory: the ", role,
+                                " would never receive the case", HowToFind(party.role)));
   }
   if (!standing.active) {
-    return PartyProblem{party.field, std::string(kReasonAgencySuspended),
-                        absl::StrCat("the agency is suspended in the directory: the ", role,
-                                     " would never receive the case", HowToFind(party.role))};
+    return problem(kReasonAgencySuspended,
+                   absl::StrCat("the agency is suspended in the directory: the ", role,
+                                " would never receive the case", HowToFind(party.role)));
   }
   return std::nullopt;
 }
@@ -142,11 +146,8 @@ Status PartiesRefusal(const std::vector<PartyProblem>& problems) {
   }
   const std::string message = absl::StrCat("the directory does not accept the agencies named: ",
                                            absl::StrJoin(fields, ", "), "; nothing was changed");
-  const Status with_fields = InvalidArgumentWithFields(message, violations);
-  Status out = absl::FailedPreconditionError(message);
-  with_fields.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
-  return WithReason(std::move(out), problems.front().reason, {{"field", problems.front().field}});
+  return WithReason(WithFieldViolations(absl::FailedPreconditionError(message), violations),
+                    problems.front().reason, {{"field", problems.front().field}});
 }
 
 v1::FieldProblem ToFieldProblem(const PartyProblem& problem) {

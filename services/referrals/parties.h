@@ -75,6 +75,7 @@ struct PartyProblem {
   std::string field;
   std::string reason;  // kReasonUnknownAgency, kReasonAgencySuspended, kReasonWrongAgencyType
   std::string description;
+  std::string role;  // metric label: "centre", "magistrate", ..., "target" (NamedParty without one)
 };
 
 /// The rule, in this order: the named type may not hold the role (WRONG_AGENCY_TYPE); the id is

@@ -1,6 +1,5 @@
 #include "services/referrals/referrals_service.h"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -206,25 +205,16 @@ Status ReferralsService::CheckParties(const v1::Case& current, const v1::Transit
     parties.push_back({TargetRole(req.kind()), "target", *std::move(target)});
   }
   CONCORD_ASSIGN_OR_RETURN(const std::vector<PartyProblem> problems, PartyProblemsOf(parties));
-  for (size_t i = 0; i < problems.size(); ++i) {
-    // The problems are in the order of `parties`, one per refused agency at most.
-    std::string role = "target";
-    for (const NamedParty& p : parties) {
-      if (p.field == problems[i].field && p.role.has_value()) {
-        role = std::string(PartyName(*p.role));
-        std::replace(role.begin(), role.end(), ' ', '_');
-      }
-    }
-    party_refusals_->Add({{"reason", problems[i].reason}, {"role", role}}).Increment();
+  for (const PartyProblem& p : problems) {
+    party_refusals_->Add({{"reason", p.reason}, {"role", p.role}}).Increment();
   }
   return PartiesRefusal(problems);
 }
 
-StatusOr<std::vector<v1::FieldProblem>> ReferralsService::DraftPartyProblems(
-    const v1::Case& draft) {
+StatusOr<std::vector<v1::FieldProblem>> ReferralsService::DraftProblems(const v1::Case& draft) {
   CONCORD_ASSIGN_OR_RETURN(const std::vector<PartyProblem> problems,
                            PartyProblemsOf(NamedPartiesOfDraft(draft, options_.trust_domain)));
-  std::vector<v1::FieldProblem> out;
+  std::vector<v1::FieldProblem> out = SubmitProblems(draft);
   for (const PartyProblem& p : problems) out.push_back(ToFieldProblem(p));
   return out;
 }
@@ -315,10 +305,9 @@ StatusOr<ReferralsService::SavedDraft> ReferralsService::DoSaveDraft(
   }
   // Safety: the agencies the draft names are checked before it is stored, and reported (a draft
   // may be incomplete; Submit refuses them). A directory that cannot be read fails the save.
-  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> party_problems,
-                           DraftPartyProblems(change.next));
+  CONCORD_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> problems, DraftProblems(change.next));
   CONCORD_RETURN_IF_ERROR(Write(change, &caller.agency));
-  return SavedDraft{.saved = change.next, .party_problems = std::move(party_problems)};
+  return SavedDraft{.saved = change.next, .problems = std::move(problems)};
 }
 
 grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::SaveDraftRequest* req,
@@ -335,8 +324,7 @@ grpc::Status ReferralsService::SaveDraft(grpc::ServerContext* ctx, const v1::Sav
   const auto op =
       req->case_id().empty() ? audit::Operation::kCollection : audit::Operation::kAlteration;
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, op, case_id, "SaveDraft", saved.status()));
-  for (v1::FieldProblem& p : SubmitProblems(saved->saved)) *resp->add_problems() = std::move(p);
-  for (v1::FieldProblem& p : saved->party_problems) *resp->add_problems() = std::move(p);
+  for (v1::FieldProblem& p : saved->problems) *resp->add_problems() = std::move(p);
   Decorate(saved->saved);
   *resp->mutable_case_() = std::move(saved->saved);
   return grpc::Status::OK;
@@ -351,10 +339,7 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
     // A stored draft is case data: its consultation is audited (before the answer).
     auto run = [&]() -> StatusOr<std::vector<v1::FieldProblem>> {
       CONCORD_ASSIGN_OR_RETURN(const v1::Case c, LoadAsParty(req->case_id(), caller));
-      std::vector<v1::FieldProblem> out = SubmitProblems(c);
-      CONCORD_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> parties, DraftPartyProblems(c));
-      for (v1::FieldProblem& p : parties) out.push_back(std::move(p));
-      return out;
+      return DraftProblems(c);
     };
     auto found = run();
     CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
@@ -372,10 +357,7 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
           StampSealedRecord(req->draft().sealed_record(), 1, caller.agency, clock_.Now()), draft);
     }
     if (problems.empty()) {
-      problems = SubmitProblems(draft);
-      CONCORD_GRPC_ASSIGN_OR_RETURN(std::vector<v1::FieldProblem> parties,
-                                    DraftPartyProblems(draft));
-      for (v1::FieldProblem& p : parties) problems.push_back(std::move(p));
+      CONCORD_GRPC_ASSIGN_OR_RETURN(problems, DraftProblems(draft));
     }
   }
   resp->set_valid(problems.empty());

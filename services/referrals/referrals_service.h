@@ -118,16 +118,17 @@ class ReferralsService final : public v1::Referrals::Service {
   // any other kind its `target`. FAILED_PRECONDITION (UNKNOWN_AGENCY, AGENCY_SUSPENDED,
   // WRONG_AGENCY_TYPE) with a field violation per agency, counted by reason and role.
   Status CheckParties(const v1::Case& current, const v1::TransitionRequest& req);
-  // SaveDraft and Validate: the same check on a draft, as problems (a draft may be incomplete).
-  StatusOr<std::vector<v1::FieldProblem>> DraftPartyProblems(const v1::Case& draft);
+  // SaveDraft and Validate: what Submit would refuse in a draft, as problems (a draft may be
+  // incomplete): SubmitProblems, then the same check of its named agencies as CheckParties.
+  StatusOr<std::vector<v1::FieldProblem>> DraftProblems(const v1::Case& draft);
   // What the directory says of the caller that the transition table needs (recognised_centre).
   StatusOr<TransitionContext> ContextOf(const Caller& caller, const v1::TransitionRequest& req);
   StatusOr<v1::TransitionResponse> DoTransition(const Caller& caller,
                                                 const v1::TransitionRequest& req);
-  // The saved draft and the problems of the agencies it names (DraftPartyProblems).
+  // The saved draft and what Submit would still refuse in it (DraftProblems).
   struct SavedDraft {
     v1::Case saved;
-    std::vector<v1::FieldProblem> party_problems;
+    std::vector<v1::FieldProblem> problems;
   };
   StatusOr<SavedDraft> DoSaveDraft(const Caller& caller, const v1::SaveDraftRequest& req);
   StatusOr<v1::Case> DoUpdateSealed(const Caller& caller, const v1::UpdateSealedRequest& req);

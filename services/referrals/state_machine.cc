@@ -4,7 +4,6 @@
 #include <cctype>
 #include <utility>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_join.h"
 #include "common/status/status_macros.h"
 #include "services/referrals/ids.h"
@@ -488,11 +487,10 @@ Status InvalidField(std::string_view message, std::string field, std::string des
 
 // FAILED_PRECONDITION carrying field violations (the stored draft, not the request, is at fault).
 Status FailedWithProblems(std::string_view message, const std::vector<v1::FieldProblem>& problems) {
-  const Status with_fields = ProblemsToStatus(message, problems);
-  Status out = absl::FailedPreconditionError(absl::string_view(message.data(), message.size()));
-  with_fields.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
-  return out;
+  std::vector<FieldViolation> violations;
+  for (const v1::FieldProblem& p : problems) violations.push_back({p.field(), p.description()});
+  return WithFieldViolations(
+      absl::FailedPreconditionError(absl::string_view(message.data(), message.size())), violations);
 }
 
 Status Failed(const std::string& message) { return absl::FailedPreconditionError(message); }

@@ -108,10 +108,12 @@ TEST(CheckNamedParty, ASuspendedAgencyIsRefusedAsSuspended) {
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->field, "guardianship_service");
   EXPECT_EQ(p->reason, "AGENCY_SUSPENDED");
+  EXPECT_EQ(p->role, "guardianship_service");  // the metric's label
   // Even without a role (a target on a kind that names none), suspended is suspended.
   p = CheckNamedParty({std::nullopt, "target", Police()}, kSuspended);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->reason, "AGENCY_SUSPENDED");
+  EXPECT_EQ(p->role, "target");
 }
 
 TEST(CheckNamedParty, AMagistrateIdThatIsAPoliceUnitIsTheWrongType) {
@@ -139,8 +141,9 @@ TEST(CheckNamedParty, ATypeThatMayNotHoldTheRoleIsTheWrongTypeWhateverTheDirecto
 
 TEST(PartiesRefusal, FailedPreconditionWithTheFirstReasonAndEveryField) {
   EXPECT_TRUE(PartiesRefusal({}).ok());
-  const Status s = PartiesRefusal({{"receiving_centre", "AGENCY_SUSPENDED", "suspended"},
-                                   {"magistrate", "WRONG_AGENCY_TYPE", "registered as police"}});
+  const Status s =
+      PartiesRefusal({{"receiving_centre", "AGENCY_SUSPENDED", "suspended", "centre"},
+                      {"magistrate", "WRONG_AGENCY_TYPE", "registered as police", "magistrate"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(s), "AGENCY_SUSPENDED");
   EXPECT_EQ(ReasonMetadataOf(s).at("field"), "receiving_centre");
@@ -153,7 +156,8 @@ TEST(PartiesRefusal, FailedPreconditionWithTheFirstReasonAndEveryField) {
 }
 
 TEST(ToFieldProblem, TheReasonLeadsTheDescription) {
-  const v1::FieldProblem p = ToFieldProblem({"magistrate", "UNKNOWN_AGENCY", "not registered"});
+  const v1::FieldProblem p =
+      ToFieldProblem({"magistrate", "UNKNOWN_AGENCY", "not registered", "magistrate"});
   EXPECT_EQ(p.field(), "magistrate");
   EXPECT_EQ(p.description(), "UNKNOWN_AGENCY: not registered");
 }
