@@ -46,6 +46,20 @@ TEST(FieldErrors, OkWhenEmptyAndCarriesAllViolations) {
   EXPECT_EQ(v[1].description, "unknown type");
 }
 
+TEST(WithFieldViolations, KeepsTheCodeAndMessageAndLeavesOkAlone) {
+  EXPECT_TRUE(WithFieldViolations(absl::OkStatus(), {{"f", "d"}}).ok());
+  const Status s = WithReason(
+      WithFieldViolations(absl::FailedPreconditionError("stored draft"), {{"magistrate", "x"}}),
+      "UNKNOWN_AGENCY");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "stored draft");
+  EXPECT_EQ(ReasonOf(s), "UNKNOWN_AGENCY");
+  const auto v = FieldViolationsOf(s);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "magistrate");
+  EXPECT_EQ(v[0].description, "x");
+}
+
 TEST(GrpcStatus, CarriesBadRequestAndErrorInfoInDetails) {
   Status s = WithReason(InvalidArgumentWithFields("bad", {{"x", "too long"}}), "FIELD_INVALID",
                         {{"k", "v"}});
