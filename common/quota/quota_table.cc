@@ -18,6 +18,9 @@ constexpr int64_t kKiB = 1024;
 constexpr int64_t kMaxRequestBytes = 4 * kMiB;
 // The most ids one messaging Ack may name (services/messaging/mailbox.cc, messaging.proto).
 constexpr int64_t kMaxAckIdsPerCall = 500;
+// The most consultation records one call writes: a referrals List of a full page (500 cases, one
+// record per case returned; services/referrals/referrals_service.cc, referrals.proto).
+constexpr int64_t kMaxRecordsPerRead = 500;
 
 size_t Index(Quota q) { return static_cast<size_t>(q); }
 size_t Index(Cap c) { return static_cast<size_t>(c); }
@@ -43,6 +46,11 @@ TypeLimits Operational() {
   // its peers send it (the standard benchmark's recipient side at the throughput target, 49,500
   // ids in 22 s, fits in the burst; the refill is 8.6 million ids a day).
   l.buckets[Index(Quota::kMsgAck)] = {100000, 100};
+  // Consultations (one token per consultation record the read writes): an agency's system and its
+  // case workers reading inboxes, cases and requests, as fast as the send bucket admits messages
+  // (432,000 a day); a stolen key can add at most that many consultation records to the audit log
+  // a day, where it was unbounded.
+  l.buckets[Index(Quota::kRead)] = {20000, 5};
   l.caps[Index(Cap::kStreams)] = 32;
   l.caps[Index(Cap::kPendingUploads)] = 64;
   l.caps[Index(Cap::kDrafts)] = 200;
@@ -67,6 +75,7 @@ TypeLimits Restricted() {
   // Platforms receive orders from every police zone (the largest about 1,000 a day); the others
   // receive no messages (a recipient of their types is refused).
   l.buckets[Index(Quota::kMsgAck)] = {20000, 20};
+  l.buckets[Index(Quota::kRead)] = {2000, 1};
   l.caps[Index(Cap::kStreams)] = 8;
   l.caps[Index(Cap::kPendingUploads)] = 16;
   l.caps[Index(Cap::kDrafts)] = 20;
@@ -143,6 +152,8 @@ std::string_view QuotaName(Quota quota) {
       return "jit_write";
     case Quota::kMsgAck:
       return "msg_ack";
+    case Quota::kRead:
+      return "read";
   }
   return "unknown";
 }
@@ -179,6 +190,8 @@ int64_t MinimumBurst(Quota quota) {
   if (IsByteQuota(quota)) return kMaxRequestBytes;
   // A messaging Ack names up to 500 ids and is charged one token per id, all or nothing.
   if (quota == Quota::kMsgAck) return kMaxAckIdsPerCall;
+  // A referrals List of a full page is charged one token per case returned, all at once.
+  if (quota == Quota::kRead) return kMaxRecordsPerRead;
   return 1;
 }
 

@@ -18,7 +18,7 @@
 //   <type>.<cap>=<count>                            e.g. platform.streams=4
 // <type> is an agency type name (police, platform, ...) or '*' for every type; <bucket> one of
 // send, send_bytes, upload, upload_bytes, draft, publish, ack, liaison_request, jit_write,
-// msg_ack; <cap>
+// msg_ack, read; <cap>
 // one of streams, pending_uploads, drafts.
 // Later entries win. Malformed entries are INVALID_ARGUMENT naming the entry.
 //
@@ -48,11 +48,13 @@ enum class Quota {
   kLiaisonRequest,  // liaison requests created and acted on (CreateRequest, Act; cost 1 each)
   kJitWrite,        // joint investigation team writes: CreateJit, ShareInJit (cost 1 each)
   kMsgAck,          // message ids in messaging Ack calls, whatever their outcome (cost 1 per id)
+  kRead,            // consultations: reads of stored data that write a consultation audit record
+                    // (cost 1 per record; read_meter.h)
 };
-inline constexpr std::array<Quota, 10> kAllQuotas = {
+inline constexpr std::array<Quota, 11> kAllQuotas = {
     Quota::kSend,     Quota::kSendBytes, Quota::kUpload, Quota::kUploadBytes,
     Quota::kDraft,    Quota::kPublish,   Quota::kAck,    Quota::kLiaisonRequest,
-    Quota::kJitWrite, Quota::kMsgAck};
+    Quota::kJitWrite, Quota::kMsgAck,    Quota::kRead};
 
 /// Counts of what one agency holds at once.
 enum class Cap {
@@ -63,7 +65,7 @@ enum class Cap {
 inline constexpr std::array<Cap, 3> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts};
 
 /// "send", "send_bytes", "upload", "upload_bytes", "draft", "publish", "ack", "liaison_request",
-/// "jit_write", "msg_ack".
+/// "jit_write", "msg_ack", "read".
 std::string_view QuotaName(Quota quota);
 /// "streams", "pending_uploads", "drafts".
 std::string_view CapName(Cap cap);

@@ -5,6 +5,8 @@
 #include "absl/strings/str_format.h"
 #include "common/quota/refusal.h"
 #include "common/redis/keys.h"
+#include "common/redis/script.h"
+#include "common/status/status_macros.h"
 
 namespace concord::quota {
 
@@ -39,6 +41,20 @@ std::optional<Status> RefusalOfReply(const redis::Reply& reply,
   }
   return QuotaRefusal(charges[static_cast<size_t>(i) - 1],
                       absl::Milliseconds(reply.elements[2].integer));
+}
+
+Status ChargeAlone(redis::RedisClient& redis, const std::string& key, const Charge& charge) {
+  // KEYS[1] the bucket; ARGV[1..3] burst, refill per second, cost.
+  static const auto* const script = new redis::Script(std::string(kTokenBucketLua) + R"lua(
+local refused = concord_charge(concord_charges(1, 1, 1))
+if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+return 0
+)lua");
+  std::vector<std::string> args;
+  AppendChargeArgs(charge, args);
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply reply, redis.Eval(*script, {key}, args));
+  if (auto refused = RefusalOfReply(reply, {charge})) return *refused;
+  return absl::OkStatus();
 }
 
 }  // namespace concord::quota

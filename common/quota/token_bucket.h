@@ -62,6 +62,7 @@
 
 #include "common/identity/agency_id.h"
 #include "common/quota/quota_table.h"
+#include "common/redis/redis_client.h"
 #include "common/redis/reply.h"
 #include "common/status/status.h"
 
@@ -179,6 +180,11 @@ void AppendChargeArgs(const Charge& charge, std::vector<std::string>& args);
 /// everything the script declares itself: for scripts that call concord_charge_trailing.
 void AppendTrailingCharges(std::string_view tag, const std::vector<Charge>& charges,
                            std::vector<std::string>& keys, std::vector<std::string>& args);
+
+/// Charges `charge` on the bucket under `key` with a script of its own (one EVALSHA), for calls
+/// that run no script of their own (reads, the federation gateway's crossings): OK, its
+/// QuotaRefusal, or the client's error (UNAVAILABLE when Redis cannot be reached).
+Status ChargeAlone(redis::RedisClient& redis, const std::string& key, const Charge& charge);
 
 /// The refusal (QuotaRefusal) of a script's reply {'quota', i, ms}; nullopt for any other reply.
 /// INTERNAL when `i` names no charge.

@@ -270,7 +270,7 @@ void Gateway::Count(std::string_view direction, std::string_view kind, const Sta
       .Increment();
 }
 
-void Gateway::Audit(const AgencyId& agency, audit::Operation op, std::string object,
+bool Gateway::Audit(const AgencyId& agency, audit::Operation op, std::string object,
                     std::vector<std::string> recipients, const Status& result,
                     std::string details) {
   audit::AuditEvent event{.agency = agency,
@@ -286,7 +286,9 @@ void Gateway::Audit(const AgencyId& agency, audit::Operation op, std::string obj
   if (Status s = deps_.audit.Append(event); !s.ok()) {
     log::Event(log::Level::kError, "federation.audit_failed",
                {{"error", std::string(s.message())}});
+    return false;
   }
+  return true;
 }
 
 void Gateway::CountLiaison(std::string_view direction,
@@ -500,9 +502,24 @@ StatusOr<v1::SendAcrossResponse> Gateway::SendAcross(
 }
 
 StatusOr<std::vector<v1::InboundItem>> Gateway::ListInbound(const Caller& caller) {
+  const std::string object = "federation:inbox:" + caller.agency.Key();
+  if (deps_.reads != nullptr) {
+    quota::ReadAdmission admitted = deps_.reads->Charge(caller.agency);
+    if (!admitted.status.ok()) {
+      if (admitted.audit) {
+        Audit(caller.agency, audit::Operation::kConsultation, object, {}, admitted.status, "");
+      }
+      return admitted.status;
+    }
+  }
   StatusOr<std::vector<v1::InboundItem>> items = deps_.store.List(caller.agency);
-  Audit(caller.agency, audit::Operation::kConsultation, "federation:inbox:" + caller.agency.Key(),
-        {}, items.status(), items.ok() ? "items=" + std::to_string(items->size()) : std::string());
+  const bool recorded =
+      Audit(caller.agency, audit::Operation::kConsultation, object, {}, items.status(),
+            items.ok() ? "items=" + std::to_string(items->size()) : std::string());
+  // Sealed envelopes leave only with their consultation record written.
+  if (items.ok() && !recorded) {
+    return absl::UnavailableError("audit log unavailable; the listing may be retried");
+  }
   return items;
 }
 

@@ -55,6 +55,7 @@
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/read_meter.h"
 #include "common/time/clock.h"
 #include "concord/federation/v1/federation.pb.h"
 #include "concord/liaison/v1/liaison.pb.h"
@@ -93,6 +94,9 @@ struct GatewayDeps {
   const Clock& clock;
   PartnerClient& partner;
   quota::QuotaChecker* quotas = nullptr;  // null: the default table, no watermark
+  /// The `read` bucket of ListInbound (one token a call; common/quota/read_meter.h). Null: not
+  /// charged.
+  quota::ReadMeter* reads = nullptr;
   /// Null: no liaison service configured; a relay carrying a liaison descriptor is refused
   /// (FAILED_PRECONDITION LIAISON_NOT_CONFIGURED).
   LiaisonRecorder* liaison = nullptr;
@@ -138,7 +142,8 @@ class Gateway {
   void Count(std::string_view direction, std::string_view kind, const Status& result);
   // A partner agency's keys changed between two accepted exports: metric, log, audit.
   void ReportKeyChange(const PartnerKeyChange& change);
-  void Audit(const AgencyId& agency, audit::Operation op, std::string object,
+  // Appends the record; false (and an error log line) when the audit log refused it.
+  bool Audit(const AgencyId& agency, audit::Operation op, std::string object,
              std::vector<std::string> recipients, const Status& result, std::string details);
   void RefreshLoop();
   /// A descriptor's shape, its binding (`bound`) and its signature under `key`.

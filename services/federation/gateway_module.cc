@@ -34,6 +34,7 @@ class GatewayInstance final : public host::ModuleInstance {
                            config_.liaison_address,
                            TlsFiles{config_.gateway_cert_file, config_.gateway_key_file,
                                     deps.config.tls_ca})),
+        reads_(deps.quotas, &deps.redis, "gw"),
         gateway_(GatewayDeps{.config = config_,
                              .export_key = std::move(key),
                              .store = store_,
@@ -43,6 +44,7 @@ class GatewayInstance final : public host::ModuleInstance {
                              .clock = deps.clock,
                              .partner = link_,
                              .quotas = deps.quotas,
+                             .reads = &reads_,
                              .liaison = liaison_.get()}),
         gateway_service_(gateway_),
         federation_service_(gateway_),
@@ -100,6 +102,7 @@ class GatewayInstance final : public host::ModuleInstance {
   clients::DirectoryReader directory_;
   PartnerLink link_;
   std::unique_ptr<LiaisonLink> liaison_;  // null without liaison_address
+  quota::ReadMeter reads_;                // the `read` bucket of ListInbound
   Gateway gateway_;
   GatewayService gateway_service_;
   FederationService federation_service_;

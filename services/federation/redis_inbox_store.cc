@@ -130,17 +130,7 @@ StatusOr<std::string> RedisInboxStore::SenderOf(const std::string& message_id) {
 }
 
 Status RedisInboxStore::Charge(const quota::Charge& charge) {
-  static const auto* const script = new redis::Script(std::string(quota::kTokenBucketLua) + R"lua(
-local refused = concord_charge(concord_charges(1, 1, 1))
-if refused ~= 0 then return {'quota', refused[1], refused[2]} end
-return 0
-)lua");
-  std::vector<std::string> args;
-  quota::AppendChargeArgs(charge, args);
-  CONCORD_ASSIGN_OR_RETURN(redis::Reply reply,
-                           redis_.Eval(*script, {SendBucketKey(charge.agency)}, args));
-  if (auto refused = quota::RefusalOfReply(reply, {charge})) return *refused;
-  return absl::OkStatus();
+  return quota::ChargeAlone(redis_, SendBucketKey(charge.agency), charge);
 }
 
 }  // namespace concord::federation

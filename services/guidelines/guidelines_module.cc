@@ -33,9 +33,10 @@ class GuidelinesInstance final : public host::ModuleInstance {
         own_calls_(deps.open_calls != nullptr ? nullptr
                                               : std::make_unique<server::OpenCalls>(
                                                     deps.revocations, deps.metrics, deps.clock)),
+        reads_(deps.quotas, &deps.redis, "gl"),
         service_(book_, distributor_, stream_metrics_, metrics_, deps.audit,
                  deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock,
-                 GuidelinesServiceOptions{.quotas = deps.quotas}),
+                 GuidelinesServiceOptions{.quotas = deps.quotas, .reads = &reads_}),
         subscriber_(
             deps.redis_config, {std::string(kFeedChannel)},
             [this](const std::string&, const std::string&) { distributor_.Wake(); },
@@ -99,6 +100,7 @@ class GuidelinesInstance final : public host::ModuleInstance {
   // Only when the host runs no registry of open calls: streams still check their caller's
   // admission before every write, without the watcher that wakes and cancels them.
   std::unique_ptr<server::OpenCalls> own_calls_;
+  quota::ReadMeter reads_;  // the `read` bucket of Compliance
   GuidelinesService service_;
   redis::Subscriber subscriber_;
   std::set<std::string> shown_;  // guidelines with gauges (gauge thread only)

@@ -28,6 +28,7 @@
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/read_meter.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/guidelines/v1/guidelines.grpc.pb.h"
@@ -58,6 +59,9 @@ struct GuidelinesServiceOptions {
   /// store's scripts); refusals are counted here and audited once per agency, limit and minute.
   /// Null: none. Must outlive the service.
   quota::QuotaChecker* quotas = nullptr;
+  /// The `read` bucket (common/quota/read_meter.h), one token before each Compliance (a
+  /// consultation of who acknowledged). Null: not charged. Must outlive the service.
+  quota::ReadMeter* reads = nullptr;
 };
 
 class GuidelinesService final

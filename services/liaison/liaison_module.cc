@@ -61,6 +61,7 @@ class LiaisonInstance final : public host::ModuleInstance {
   LiaisonInstance(host::HostDeps& deps, Notifier notifier)
       : store_(deps.redis),
         directory_(deps.redis, deps.config.trust_domain),
+        reads_(deps.quotas, &deps.redis, "lia"),
         own_calls_(deps.open_calls != nullptr ? nullptr
                                               : std::make_unique<server::OpenCalls>(
                                                     deps.revocations, deps.metrics, deps.clock)),
@@ -68,7 +69,8 @@ class LiaisonInstance final : public host::ModuleInstance {
                  deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, deps.clock,
                  LiaisonServiceOptions{.trust_domain = deps.config.trust_domain,
                                        .clocks = ClockConfigFrom(deps.config),
-                                       .quotas = deps.quotas}),
+                                       .quotas = deps.quotas,
+                                       .reads = &reads_}),
         clock_(deps.clock),
         notifier_(std::move(notifier)),
         outbox_source_(store_, deps.config.trust_domain),
@@ -205,6 +207,7 @@ class LiaisonInstance final : public host::ModuleInstance {
 
   RedisLiaisonStore store_;
   clients::DirectoryReader directory_;
+  quota::ReadMeter reads_;  // the `read` bucket of the consultations
   // Only when the host runs no registry of open calls (some tests).
   std::unique_ptr<server::OpenCalls> own_calls_;
   LiaisonService service_;

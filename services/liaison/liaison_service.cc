@@ -98,6 +98,17 @@ LiaisonService::LiaisonService(LiaisonStore& store, clients::DirectoryReader& di
                       .Add({});
 }
 
+Status LiaisonService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
+                                  std::string object, std::string_view method) {
+  if (options_.reads == nullptr) return absl::OkStatus();
+  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency);
+  if (!admitted.status.ok() && admitted.audit) {
+    (void)Audit(ctx, caller, audit::Operation::kConsultation, std::move(object), method,
+                admitted.status);
+  }
+  return admitted.status;
+}
+
 Status LiaisonService::Audit(const grpc::ServerContext& ctx, const Caller& caller,
                              audit::Operation op, std::string object, std::string_view method,
                              const Status& outcome, std::vector<std::string> recipients) {
@@ -411,6 +422,8 @@ grpc::Status LiaisonService::GetRequest(grpc::ServerContext* ctx, const v1::GetR
                                         v1::GetRequestResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      ChargeRead(*ctx, caller, RequestObject(req->request_id()), "GetRequest"));
   auto run = [&]() -> StatusOr<v1::GetRequestResponse> {
     v1::GetRequestResponse out;
     CONCORD_ASSIGN_OR_RETURN(*out.mutable_request(), LoadAsParty(req->request_id(), caller));
@@ -440,6 +453,7 @@ grpc::Status LiaisonService::ListRequests(grpc::ServerContext* ctx,
   if (!v1::RequestType_IsValid(req->type())) errors.Add("type", "unknown");
   if (!v1::RequestState_IsValid(req->state())) errors.Add("state", "unknown");
   CONCORD_GRPC_RETURN_IF_ERROR(errors.ToStatus("invalid listing"));
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, "liaison:list", "ListRequests"));
   // A platform (like every agency) is indexed only under the requests it issued or must execute.
   StatusOr<RequestPage> page =
       store_.ListForAgency(caller.agency.Key(), req->type(), req->state(), req->page().page_size(),
@@ -504,6 +518,7 @@ grpc::Status LiaisonService::ListLinkedNotifications(grpc::ServerContext* ctx,
     return ToGrpcStatus(InvalidArgumentWithFields(
         "invalid case reference", {{"case_reference", "required: [A-Za-z0-9._/-]{1,64}"}}));
   }
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, "dsa:list", "ListLinkedNotifications"));
   auto links = store_.Links(caller.agency.Key(), req->case_reference());
   const Status status = Audit(*ctx, caller, audit::Operation::kConsultation, "dsa:list",
                               "ListLinkedNotifications", links.status());
@@ -671,6 +686,7 @@ grpc::Status LiaisonService::GetJit(grpc::ServerContext* ctx, const v1::GetJitRe
                                     v1::JitResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, JitObject(req->jit_id()), "GetJit"));
   StatusOr<v1::Jit> jit = LoadAsMember(req->jit_id(), caller);
   const Status status = Audit(*ctx, caller, audit::Operation::kConsultation,
                               JitObject(req->jit_id()), "GetJit", jit.status());
@@ -718,6 +734,8 @@ grpc::Status LiaisonService::ListJitEntries(grpc::ServerContext* ctx,
                                             v1::ListJitEntriesResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      ChargeRead(*ctx, caller, JitObject(req->jit_id()), "ListJitEntries"));
   auto run = [&]() -> StatusOr<std::vector<v1::JitEntry>> {
     FieldErrors errors;
     if (req->max() < 0 || req->max() > kMaxEntries) errors.Add("max", "0..500 (0 = 100)");
@@ -745,6 +763,7 @@ grpc::Status LiaisonService::WatchJit(grpc::ServerContext* ctx, const v1::WatchJ
   // (RESOURCE_EXHAUSTED LIMIT_REACHED) before anything is read.
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
   CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, JitObject(req->jit_id()), "WatchJit"));
   Status opened = req->after_seq() < 0
                       ? InvalidArgumentWithFields("invalid watch", {{"after_seq", ">= 0"}})
                       : LoadAsMember(req->jit_id(), caller).status();

@@ -33,6 +33,7 @@
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/read_meter.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/liaison/v1/liaison.grpc.pb.h"
@@ -55,6 +56,10 @@ struct LiaisonServiceOptions {
   /// scripts. The per-agency cap on WatchJit streams is the registry's (OpenCalls with a
   /// QuotaChecker). Null: none. Must outlive the service.
   quota::QuotaChecker* quotas = nullptr;
+  /// The `read` bucket (common/quota/read_meter.h), one token before each consultation:
+  /// GetRequest, ListRequests, ListLinkedNotifications, GetJit, ListJitEntries and the opening of
+  /// WatchJit. Null: not charged. Must outlive the service.
+  quota::ReadMeter* reads = nullptr;
 };
 
 class LiaisonService final : public v1::Liaison::Service {
@@ -109,6 +114,10 @@ class LiaisonService final : public v1::Liaison::Service {
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, const Status& outcome,
                std::vector<std::string> recipients = {});
+  // The read bucket (options_.reads) before a consultation: OK to read; otherwise the refusal,
+  // audited against `object` and `method` once a minute per agency (QuotaChecker::Observe).
+  Status ChargeRead(const grpc::ServerContext& ctx, const Caller& caller, std::string object,
+                    std::string_view method);
   // The request if the caller is its issuer or executor; NOT_FOUND otherwise.
   StatusOr<v1::Request> LoadAsParty(std::string_view request_id, const Caller& caller);
   // The team if the caller is a current member; NOT_FOUND / PERMISSION_DENIED NOT_A_JIT_MEMBER.

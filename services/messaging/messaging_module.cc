@@ -48,8 +48,10 @@ class MessagingInstance final : public host::ModuleInstance {
         own_calls_(deps.open_calls != nullptr ? nullptr
                                               : std::make_unique<server::OpenCalls>(
                                                     deps.revocations, deps.metrics, deps.clock)),
+        reads_(&quotas_, &deps.redis, "msg"),
         service_(mailbox_, deps.audit, notifier_, metrics_,
-                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, quotas_, deps.clock),
+                 deps.open_calls != nullptr ? *deps.open_calls : *own_calls_, quotas_, deps.clock,
+                 MessagingServiceOptions{.reads = &reads_}),
         subscriber_(
             deps.redis_config, {std::string(kDeliveriesChannel)},
             [this](const std::string&, const std::string& message) { notifier_.Notify(message); },
@@ -119,6 +121,7 @@ class MessagingInstance final : public host::ModuleInstance {
   // Only when the host runs no registry of open calls: Subscribe then still checks its caller's
   // admission before every write, without the watcher that cancels stuck calls.
   std::unique_ptr<server::OpenCalls> own_calls_;
+  quota::ReadMeter reads_;  // the `read` bucket of ListInbox, Get, ListReceipts, downloads
   MessagingService service_;
   redis::Subscriber subscriber_;
   std::mutex mu_;

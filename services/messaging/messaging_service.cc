@@ -485,6 +485,17 @@ Status MessagingService::Audit(const grpc::ServerContext& ctx, const Caller& cal
   return outcome;
 }
 
+Status MessagingService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
+                                    std::string_view object, std::string_view method) {
+  if (options_.reads == nullptr) return absl::OkStatus();
+  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency);
+  if (!admitted.status.ok() && admitted.audit) {
+    (void)Audit(ctx, caller, audit::Operation::kConsultation, std::string(object), method, {},
+                admitted.status);
+  }
+  return admitted.status;
+}
+
 grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const Caller& caller,
                                           std::string_view method, const v1::Envelope& envelope,
                                           const StatusOr<SendResult>& result,
@@ -621,6 +632,7 @@ grpc::Status MessagingService::ListInbox(grpc::ServerContext* ctx,
   query.page_size = request->page().page_size() == 0 ? 50 : request->page().page_size();
   query.page_token = request->page().page_token();
   query.max_bytes = options_.list_page_bytes;
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, InboxObject(caller), "ListInbox"));
   StatusOr<InboxPage> page = mailbox_.ListInbox(caller.agency, query);
   if (page.status().code() == absl::StatusCode::kInvalidArgument) {
     return ToGrpcStatus(page.status());
@@ -639,6 +651,8 @@ grpc::Status MessagingService::Get(grpc::ServerContext* ctx, const v1::GetReques
                                    v1::GetResponse* response) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      ChargeRead(*ctx, caller, absl::StrCat("message:", request->message_id()), "Get"));
   StatusOr<InboxItem> m = mailbox_.GetItem(caller.agency, request->message_id());
   if (m.status().code() == absl::StatusCode::kInvalidArgument) return ToGrpcStatus(m.status());
   CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation,
@@ -759,6 +773,8 @@ grpc::Status MessagingService::ListReceipts(grpc::ServerContext* ctx,
                                             v1::ListReceiptsResponse* response) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      ChargeRead(*ctx, caller, absl::StrCat("message:", request->message_id()), "ListReceipts"));
   StatusOr<std::vector<Receipt>> receipts =
       mailbox_.ListReceipts(caller.agency, request->message_id());
   if (receipts.status().code() == absl::StatusCode::kInvalidArgument) {
@@ -838,14 +854,14 @@ grpc::Status MessagingService::DownloadAttachment(grpc::ServerContext* ctx,
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   const server::CallGuard guard = calls_.Guard(*ctx, caller);
   CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());
+  const std::string object = absl::StrCat("attachment:", IsValidClientId(request->attachment_id())
+                                                             ? request->attachment_id()
+                                                             : "invalid");
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, object, "DownloadAttachment"));
   StatusOr<std::vector<ChunkRef>> plan =
       mailbox_.DownloadPlan(caller.agency, request->message_id(), request->attachment_id());
-  CONCORD_GRPC_RETURN_IF_ERROR(
-      Audit(*ctx, caller, audit::Operation::kConsultation,
-            absl::StrCat("attachment:", IsValidClientId(request->attachment_id())
-                                            ? request->attachment_id()
-                                            : "invalid"),
-            "DownloadAttachment", {}, plan.status()));
+  CONCORD_GRPC_RETURN_IF_ERROR(Audit(*ctx, caller, audit::Operation::kConsultation, object,
+                                     "DownloadAttachment", {}, plan.status()));
   // Chunk by chunk: the server holds one chunk (~1 MiB) of a 64 MiB attachment at a time.
   for (const ChunkRef& ref : *plan) {
     CONCORD_GRPC_RETURN_IF_ERROR(guard.Check());

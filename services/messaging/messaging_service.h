@@ -39,6 +39,7 @@
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/read_meter.h"
 #include "common/server/open_calls.h"
 #include "common/time/clock.h"
 #include "concord/messaging/v1/messaging.grpc.pb.h"
@@ -59,6 +60,9 @@ struct MessagingServiceOptions {
   // one envelope): what one call holds in memory, whatever the inbox holds.
   size_t list_page_bytes = 2 * 1024 * 1024;
   size_t delivery_batch_bytes = 2 * 1024 * 1024;
+  // The `read` bucket charged before ListInbox, Get, ListReceipts and DownloadAttachment (one
+  // token each: each writes one consultation record); null = not charged. Must outlive the service.
+  quota::ReadMeter* reads = nullptr;
 };
 
 /// Concord's messaging metrics, registered once per process.
@@ -138,6 +142,10 @@ class MessagingService final
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string object, std::string_view method, std::vector<std::string> recipients,
                const Status& outcome);
+  /// The `read` bucket before a consultation (options_.reads): OK to read; otherwise the refusal,
+  /// audited against `object` and `method` once a minute per agency (QuotaChecker::Observe).
+  Status ChargeRead(const grpc::ServerContext& ctx, const Caller& caller, std::string_view object,
+                    std::string_view method);
   /// The response of an accepted Send or Forward (and the sent-messages counter).
   void FillSendResponse(std::string_view method, const SendResult& result,
                         v1::SendResponse* response);

@@ -56,10 +56,12 @@ class ReferralsInstance final : public host::ModuleInstance {
   ReferralsInstance(host::HostDeps& deps, Notifier notifier, const DeadlineConfig& deadlines)
       : store_(deps.redis),
         directory_(deps.redis, deps.config.trust_domain),
+        reads_(deps.quotas, &deps.redis, "ref"),
         service_(store_, directory_, deps.audit, deps.metrics, deps.clock,
                  ReferralsServiceOptions{.trust_domain = deps.config.trust_domain,
                                          .deadlines = deadlines,
-                                         .quotas = deps.quotas}),
+                                         .quotas = deps.quotas,
+                                         .reads = &reads_}),
         clock_(deps.clock),
         notifier_(std::move(notifier)),
         scheduler_(store_, deps.clock, deps.metrics.registry()),
@@ -135,6 +137,7 @@ class ReferralsInstance final : public host::ModuleInstance {
 
   RedisReferralStore store_;
   clients::DirectoryReader directory_;
+  quota::ReadMeter reads_;  // the `read` bucket of the consultations
   ReferralsService service_;
   const Clock& clock_;
   Notifier notifier_;

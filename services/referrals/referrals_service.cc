@@ -146,6 +146,18 @@ Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& cal
   return Audit(Event(ctx, caller, op, CaseObject(case_id), method, outcome), outcome);
 }
 
+Status ReferralsService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
+                                    std::string object, std::string_view method, int64_t cost) {
+  if (options_.reads == nullptr) return absl::OkStatus();
+  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency, cost);
+  if (!admitted.status.ok() && admitted.audit) {
+    (void)Audit(Event(ctx, caller, audit::Operation::kConsultation, std::move(object), method,
+                      admitted.status),
+                admitted.status);
+  }
+  return admitted.status;
+}
+
 void ReferralsService::Decorate(v1::Case& c) const {
   const absl::Time now = clock_.Now();
   for (v1::Deadline& d : *c.mutable_deadlines()) d.set_overdue(FromProtoTime(d.due_at()) < now);
@@ -336,7 +348,8 @@ grpc::Status ReferralsService::Validate(grpc::ServerContext* ctx, const v1::Vali
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   std::vector<v1::FieldProblem> problems;
   if (!req->case_id().empty()) {
-    // A stored draft is case data: its consultation is audited (before the answer).
+    // A stored draft is case data: its consultation is charged and audited (before the answer).
+    CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, CaseObject(req->case_id()), "Validate"));
     auto run = [&]() -> StatusOr<std::vector<v1::FieldProblem>> {
       CONCORD_ASSIGN_OR_RETURN(const v1::Case c, LoadAsParty(req->case_id(), caller));
       return DraftProblems(c);
@@ -494,6 +507,7 @@ grpc::Status ReferralsService::Get(grpc::ServerContext* ctx, const v1::GetReques
                                    v1::GetResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, CaseObject(req->case_id()), "Get"));
   StatusOr<v1::Case> c = LoadAsParty(req->case_id(), caller);
   CONCORD_GRPC_RETURN_IF_ERROR(
       Audit(*ctx, caller, audit::Operation::kConsultation, req->case_id(), "Get", c.status()));
@@ -529,6 +543,7 @@ grpc::Status ReferralsService::OpenSealed(grpc::ServerContext* ctx,
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // ONE source: the request's justification, recorded exactly as validated (not the metadata).
   const StatusOr<std::string> justification = OpenSealedJustification(req->justification());
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, CaseObject(req->case_id()), "OpenSealed"));
   StatusOr<v1::OpenSealedResponse> opened = DoOpenSealed(caller, *req);
   std::string details = "box=" + std::string(SealedBoxName(req->box()));
   if (req->version() > 0) details += absl::StrCat(" version=", req->version());
@@ -595,6 +610,13 @@ grpc::Status ReferralsService::List(grpc::ServerContext* ctx, const v1::ListRequ
     return page;
   };
   StatusOr<CasePage> page = run();
+  if (page.ok()) {
+    // The read bucket: one token per consultation record the page writes (one per case, one for
+    // an empty page), before any record is written or any case returned.
+    CONCORD_GRPC_RETURN_IF_ERROR(
+        ChargeRead(*ctx, caller, "referral:list", "List",
+                   std::max<int64_t>(1, static_cast<int64_t>(page->cases.size()))));
+  }
   // One consultation record per case returned, all stored before the page is returned (one
   // group-committed round trip); a refused List is recorded once, against "referral:list".
   std::vector<audit::AuditEvent> events;
@@ -626,6 +648,7 @@ grpc::Status ReferralsService::History(grpc::ServerContext* ctx, const v1::Histo
                                        v1::HistoryResponse* resp) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  CONCORD_GRPC_RETURN_IF_ERROR(ChargeRead(*ctx, caller, CaseObject(req->case_id()), "History"));
   auto run = [&]() -> StatusOr<std::vector<v1::HistoryEntry>> {
     CONCORD_RETURN_IF_ERROR(LoadAsParty(req->case_id(), caller).status());
     return store_.History(req->case_id());

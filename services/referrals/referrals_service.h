@@ -44,6 +44,7 @@
 #include "common/identity/caller.h"
 #include "common/metrics/metrics.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/read_meter.h"
 #include "common/time/clock.h"
 #include "concord/referrals/v1/referrals.grpc.pb.h"
 #include "prometheus/counter.h"
@@ -63,6 +64,11 @@ struct ReferralsServiceOptions {
   /// SaveDraft is refused at the watermark, charged to the caller's draft bucket and bounded by
   /// its drafts cap. Null: none (tests). Must outlive the service.
   quota::QuotaChecker* quotas = nullptr;
+  /// The `read` bucket (common/quota/read_meter.h), charged one token per consultation record:
+  /// before Get, OpenSealed, History and Validate of a stored draft, and for each case a List
+  /// returns (after the read, before anything is returned). Null: not charged. Must outlive the
+  /// service.
+  quota::ReadMeter* reads = nullptr;
 };
 
 class ReferralsService final : public v1::Referrals::Service {
@@ -149,6 +155,10 @@ class ReferralsService final : public v1::Referrals::Service {
   Status Audit(const grpc::ServerContext& ctx, const Caller& caller, audit::Operation op,
                std::string_view case_id, std::string_view method, const Status& outcome);
   void Decorate(v1::Case& c) const;  // deadline overdue flags as of now
+  // The read bucket (options_.reads), `cost` tokens: OK to go on; otherwise the refusal, audited
+  // against `object` and `method` once a minute per agency (QuotaChecker::Observe).
+  Status ChargeRead(const grpc::ServerContext& ctx, const Caller& caller, std::string object,
+                    std::string_view method, int64_t cost = 1);
 
   ReferralStore& store_;
   clients::DirectoryReader& directory_;

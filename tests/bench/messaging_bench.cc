@@ -48,6 +48,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -122,6 +123,7 @@ struct Options {
   int driver_threads = 2;
   std::string trust_domain = "concord.test";
   std::string keep_dir;  // keep the work dir (logs) here
+  std::string trace;     // --trace: every measured Send and delivery, CSV
   double max_seconds = 0;
   // drain
   std::string expect_file;
@@ -537,10 +539,12 @@ struct DriverConfig {
   // The first attempt of index k starts (closed loop) or is due (open loop) at t_ns.
   std::function<void(int64_t k, int64_t t_ns)> on_start;
   std::function<void(int64_t)> on_ok;
+  bool keep_samples = false;  // --trace: every measured call's start time with its latency
 };
 
 struct DriverResult {
   Latencies latency;
+  std::vector<std::pair<int64_t, int64_t>> samples;  // keep_samples: {start ns, latency ns}
   int64_t ok_in_window = 0;
   int64_t ok_total = 0;
   int64_t errors = 0;
@@ -584,6 +588,7 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     std::vector<std::unique_ptr<Call>> calls;
     std::vector<Call*> free_calls;
     std::vector<int64_t> lat;
+    std::vector<std::pair<int64_t, int64_t>> samples;
     int64_t ok_window = 0, ok_total = 0, errors = 0, retries = 0, last_done = 0;
     std::map<int, int64_t> codes;
     std::map<int, int64_t> attempt_codes;
@@ -694,10 +699,12 @@ DriverResult RunDriver(const DriverConfig& cfg) {
           if (c->first_start_ns >= cfg.warmup_end_ns) {
             ++ok_window;
             lat.push_back(done - c->first_start_ns);
+            if (cfg.keep_samples) samples.emplace_back(c->first_start_ns, lat.back());
           }
         } else if (c->first_start_ns >= cfg.warmup_end_ns && done <= cfg.end_ns) {
           ++ok_window;
           lat.push_back(done - c->start_ns);
+          if (cfg.keep_samples) samples.emplace_back(c->start_ns, lat.back());
         }
         if (cfg.on_ok) cfg.on_ok(c->index);
         release(c);
@@ -732,6 +739,7 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     }
     std::lock_guard<std::mutex> lock(mu);
     result.latency.Merge(lat);
+    result.samples.insert(result.samples.end(), samples.begin(), samples.end());
     result.ok_in_window += ok_window;
     result.ok_total += ok_total;
     result.errors += errors;
@@ -781,7 +789,8 @@ struct Subscribers {
     std::deque<std::string> to_ack;
     bool done = false;
     std::vector<int64_t> latencies;
-    std::vector<std::string> ids;  // every delivered id (drain mode)
+    std::vector<int64_t> latency_starts;  // the intended send time of each latency's message
+    std::vector<std::string> ids;         // every delivered id (drain mode)
     int64_t deliveries = 0;
     int64_t redeliveries = 0;
     grpc::Status final_status;
@@ -829,7 +838,10 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
           const int64_t k = index_of ? index_of(id) : -1;
           if (start_ns != nullptr && k >= 0 && k < static_cast<int64_t>(start_ns->size())) {
             const int64_t t = (*start_ns)[static_cast<size_t>(k)].load(std::memory_order_relaxed);
-            if (t >= warmup_end_ns && t > 0) o->latencies.push_back(arrival - t);
+            if (t >= warmup_end_ns && t > 0) {
+              o->latencies.push_back(arrival - t);
+              o->latency_starts.push_back(t);
+            }
           }
           if (keep_ids) o->ids.push_back(id);
           bool wake = false;
@@ -892,6 +904,27 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
       }
     });
   }
+}
+
+// --trace: one line per measured Send and delivery (kind, send time in ms after the warm-up,
+// latency in us), in the order of their send times.
+void WriteTrace(const std::string& path, int64_t warmup_end_ns,
+                const std::vector<std::pair<int64_t, int64_t>>& sends, const Subscribers& subs) {
+  std::vector<std::tuple<int64_t, int, int64_t>> rows;  // start, kind (0 send, 1 delivery), lat
+  for (const auto& [start, lat] : sends) rows.emplace_back(start, 0, lat);
+  for (const auto& one : subs.subs) {
+    for (size_t i = 0; i < one->latencies.size() && i < one->latency_starts.size(); ++i) {
+      rows.emplace_back(one->latency_starts[i], 1, one->latencies[i]);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  std::ofstream out(path);
+  out << "kind,start_ms,latency_us\n";
+  for (const auto& [start, kind, lat] : rows) {
+    out << (kind == 0 ? "send," : "delivery,")
+        << Fmt(static_cast<double>(start - warmup_end_ns) / 1e6, 3) << "," << lat / 1000 << "\n";
+  }
+  Log("trace: " + std::to_string(rows.size()) + " lines in " + path);
 }
 
 void StopSubscribers(Subscribers& s) {
@@ -1153,6 +1186,7 @@ int RunMessaging(Options o) {
     return requests[static_cast<size_t>(k)];
   };
   cfg.stub = [&](int64_t k) { return stubs[static_cast<size_t>(SenderOf(k, o.agencies))].get(); };
+  cfg.keep_samples = !o.trace.empty();
   cfg.on_start = [&](int64_t k, int64_t t_ns) {
     start_ns[static_cast<size_t>(k)].store(t_ns, std::memory_order_relaxed);
   };
@@ -1196,6 +1230,7 @@ int RunMessaging(Options o) {
       redeliveries += s->redeliveries;
     }
   }
+  if (!o.trace.empty()) WriteTrace(o.trace, warmup_end, send.samples, subs);
   for (auto& sampler : rss) sampler->Finish();
 
   const double sends_per_s =
@@ -1622,6 +1657,11 @@ int main(int argc, char** argv) {
   msg->add_option("--driver-threads", o.driver_threads, "client CompletionQueue threads")
       ->capture_default_str();
   msg->add_option("--keep-dir", o.keep_dir, "work directory to keep (logs, Redis data)");
+  msg->add_option("--trace", o.trace,
+                  "write every measured Send and delivery to this file, one CSV line each: kind "
+                  "(send or delivery), its (intended) send time in ms after the warm-up, its "
+                  "latency in us; to see whether the slowest calls cluster in time "
+                  "(docs/performance.md)");
   msg->add_option("--max-seconds", o.max_seconds,
                   "watchdog: exit 3 after this long (default: auto)");
 

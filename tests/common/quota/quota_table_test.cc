@@ -248,6 +248,31 @@ TEST(QuotaTable, MessagingAckBucketIsNamedOverridableAndHoldsAFullAck) {
   EXPECT_NE(FieldViolationsOf(small.status())[0].description.find("500"), std::string::npos);
 }
 
+// ---- Consultations: the read bucket, one token per consultation record a read writes.
+
+// Test that `read` is a bucket of its own, sized as the send bucket for operational agencies and
+// smaller for restricted ones, overridable, and never smaller than a referrals List of a full
+// page (500 cases, 500 records, charged at once: it could never pass).
+TEST(QuotaTable, ReadBucketIsNamedOverridableAndHoldsAFullListPage) {
+  ASSERT_TRUE(ParseQuota("read").has_value());
+  EXPECT_EQ(*ParseQuota("read"), Quota::kRead);
+  EXPECT_EQ(QuotaName(Quota::kRead), "read");
+  EXPECT_FALSE(IsByteQuota(Quota::kRead));
+  EXPECT_EQ(MinimumBurst(Quota::kRead), 500);
+  const QuotaTable d = QuotaTable::Defaults();
+  EXPECT_EQ(d.Bucket(AgencyType::kPolice, Quota::kRead), (BucketSpec{20000, 5}));
+  EXPECT_EQ(d.Bucket(AgencyType::kReceptionCentre, Quota::kRead), (BucketSpec{20000, 5}));
+  EXPECT_EQ(d.Bucket(AgencyType::kPlatform, Quota::kRead), (BucketSpec{2000, 1}));
+  EXPECT_EQ(d.Bucket(AgencyType::kForeignPartner, Quota::kRead), (BucketSpec{2000, 1}));
+  auto t = d.WithOverrides("*.read=1000/2;police.read=50000/20");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->Bucket(AgencyType::kPolice, Quota::kRead), (BucketSpec{50000, 20}));
+  EXPECT_EQ(t->Bucket(AgencyType::kMagistrate, Quota::kRead), (BucketSpec{1000, 2}));
+  auto small = d.WithOverrides("police.read=499/1");
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(FieldViolationsOf(small.status())[0].description.find("500"), std::string::npos);
+}
+
 // An agency acknowledges what its inbox receives. The standard benchmark at the throughput target
 // (6,000 sends/s, 3 recipients of 8 agencies): each agency receives and acknowledges 2,250
 // messages/s for 22 s, in batches of up to 256 ids (concord-bench) or one at a time (concordctl
@@ -290,6 +315,41 @@ TEST(QuotaSizing, AMessagingAckFloodIsRefusedAfterTheBurst) {
     EXPECT_LE(single, spec.burst + static_cast<int64_t>(spec.per_second * 600) + 1)
         << AgencyTypeName(type);
     EXPECT_LT(single, 1500 * 600 / 4) << AgencyTypeName(type);
+  }
+}
+
+// Consultations (docs/operations.md "Sizing"): the busiest operational agency's day is an
+// integration polling its inbox every 10 s (8,640 reads), 40 case workers reading 300 cases,
+// messages and requests each (12,000), and 800 referral Lists of 50 cases (40,000 tokens: one
+// per case returned), 30 % in one hour; a platform or partner polls every 10 s and reads a
+// thousand items (10,000). Never refused.
+TEST(QuotaSizing, ConsultationsOfTheBusiestAgencyAreNeverRefused) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    const BucketSpec& spec = t.Bucket(type, Quota::kRead);
+    const bool restricted = type == AgencyType::kPlatform || type == AgencyType::kForeignPartner ||
+                            type == AgencyType::kCoordinationUnit;
+    const int64_t per_day = restricted ? 10000 : 8640 + 12000 + 40000;
+    const int64_t peak_hour = per_day * 3 / 10;
+    EXPECT_EQ(Replay(spec, peak_hour, 3600, 1), peak_hour) << AgencyTypeName(type);
+    EXPECT_EQ(Replay(spec, per_day, 86400, 1), per_day) << AgencyTypeName(type);
+  }
+}
+
+// A consultation flood (one stolen key at 1,500 calls/s, each writing a consultation record) gets
+// at most the burst and the refill through: 20,300 records in the first minute (it was unbounded),
+// then 300 a minute; restricted types 2,060, then 60 a minute.
+TEST(QuotaSizing, AConsultationFloodIsRefusedAfterTheBurst) {
+  const QuotaTable t = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    const BucketSpec spec = t.Bucket(type, Quota::kRead);
+    const int64_t minute = Replay(spec, 1500 * 60, 60, 1);
+    EXPECT_LE(minute, spec.burst + static_cast<int64_t>(spec.per_second * 60) + 1)
+        << AgencyTypeName(type);
+    EXPECT_LE(minute, 20300) << AgencyTypeName(type);
+    const int64_t ten_minutes = Replay(spec, 1500 * 600, 600, 1);
+    EXPECT_LE(ten_minutes, spec.burst + static_cast<int64_t>(spec.per_second * 600) + 1)
+        << AgencyTypeName(type);
   }
 }
 

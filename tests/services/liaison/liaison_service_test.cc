@@ -22,6 +22,7 @@
 #include "common/notify/message_ids.h"
 #include "common/notify/notifier_secret.h"
 #include "common/quota/quota_checker.h"
+#include "common/quota/token_bucket.h"
 #include "common/server/open_calls.h"
 #include "common/status/grpc_status.h"
 #include "services/liaison/notifier.h"
@@ -106,10 +107,13 @@ class LiaisonServiceTest : public ::testing::Test {
         SystemClock::Get());
     calls_ = std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
                                                  server::OpenCallsOptions{.quotas = quotas_.get()});
-    service_ = std::make_unique<LiaisonService>(
-        *store_, *directory_, audit_, metrics_, *calls_, SystemClock::Get(),
-        LiaisonServiceOptions{
-            .trust_domain = kLocalTd, .clocks = ClockConfig{}, .quotas = quotas_.get()});
+    reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "lia");
+    service_ = std::make_unique<LiaisonService>(*store_, *directory_, audit_, metrics_, *calls_,
+                                                SystemClock::Get(),
+                                                LiaisonServiceOptions{.trust_domain = kLocalTd,
+                                                                      .clocks = ClockConfig{},
+                                                                      .quotas = quotas_.get(),
+                                                                      .reads = reads_.get()});
     outbox_source_ = std::make_unique<LiaisonOutbox>(*store_, kLocalTd);
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
                                                      LiaisonNotifierOptions("test"));
@@ -195,6 +199,7 @@ class LiaisonServiceTest : public ::testing::Test {
   RecordingSender sender_;
   concord::testing::NoRevocations revocations_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
+  std::unique_ptr<quota::ReadMeter> reads_;
   std::unique_ptr<server::OpenCalls> calls_;
   std::unique_ptr<LiaisonService> service_;
   notify::MessageIds ids_ =
@@ -608,6 +613,50 @@ class LiaisonQuotaTest : public LiaisonServiceTest {
     EXPECT_EQ(QuotaViolationsOf(s)[0].field, subject);
   }
 };
+
+class LiaisonReadQuotaTest : public LiaisonQuotaTest {
+ protected:
+  std::string QuotaOverrides() const override { return "*.streams=2;platform.read=500/0.001"; }
+  std::string ReadBucket() const {
+    return quota::BucketKey("lia", quota::Quota::kRead, platform_a_.id);
+  }
+  double Tokens() {
+    auto r = redis_->Command({"HGET", ReadBucket(), "t"});
+    return r.ok() && !r->is_nil() ? std::stod(r->str) : -1;
+  }
+};
+
+// Test that the liaison consultations (GetRequest, ListRequests, ...) cost the caller one token
+// of its read bucket each, before anything is read; beyond it they are refused with
+// RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit read, RetryInfo and QuotaFailure, return nothing,
+// leave one audit record for the flood, and another agency's reads go on.
+TEST_F(LiaisonReadQuotaTest, ConsultationsAreChargedTheReadBucketAndRefusedBeyondIt) {
+  grpc::Status s;
+  const v1::Request order = Order(judge_, platform_a_, v1::DATA_CATEGORY_SUBSCRIBER, false, &s);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetRequestRequest get;
+  get.set_request_id(order.request_id());
+  v1::GetRequestResponse got;
+  ASSERT_TRUE(platform_a_.stub->GetRequest(Ctx().get(), get, &got).ok());
+  EXPECT_NEAR(Tokens(), 499, 0.1);
+  v1::ListRequestsResponse listed;
+  ASSERT_TRUE(platform_a_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 1);
+  EXPECT_NEAR(Tokens(), 498, 0.1);
+
+  ASSERT_TRUE(redis_->Command({"HSET", ReadBucket(), "t", "0"}).ok());
+  listed.Clear();
+  ExpectQuotaRefusal(platform_a_.stub->ListRequests(Ctx().get(), {}, &listed), "read",
+                     "agency:platform/" + platform_a_.id.id);
+  EXPECT_EQ(listed.requests_size(), 0);
+  for (int i = 0; i < 3; ++i) {
+    ExpectQuotaRefusal(platform_a_.stub->GetRequest(Ctx().get(), get, &got), "read",
+                       "agency:platform/" + platform_a_.id.id);
+  }
+  EXPECT_EQ(Refusals(platform_a_, "/ListRequests") + Refusals(platform_a_, "/GetRequest"), 1u);
+  ASSERT_TRUE(judge_.stub->ListRequests(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.requests_size(), 1);
+}
 
 // Test that CreateRequest and Act are charged the acting agency's liaison_request bucket inside
 // the store's script: beyond it the next order and the next move are refused with

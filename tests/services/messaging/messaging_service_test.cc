@@ -199,9 +199,13 @@ class MessagingServiceTest : public ::testing::Test {
     open_calls_ =
         std::make_unique<server::OpenCalls>(revocations_, metrics_, SystemClock::Get(),
                                             server::OpenCallsOptions{.quotas = quotas_.get()});
-    service_ = std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
-                                                  *open_calls_, *quotas_, SystemClock::Get(),
-                                                  ServiceOptions());
+    // The read bucket of the consultations, as the module builds it.
+    reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "msg");
+    MessagingServiceOptions options = ServiceOptions();
+    options.reads = reads_.get();
+    service_ =
+        std::make_unique<MessagingService>(*mailbox_, audit_, notifier_, *messaging_metrics_,
+                                           *open_calls_, *quotas_, SystemClock::Get(), options);
     subscriber_ = std::make_unique<redis::Subscriber>(
         redis_server_->config(), std::vector<std::string>{std::string(kDeliveriesChannel)},
         [this](const std::string&, const std::string& m) { notifier_.Notify(m); },
@@ -470,6 +474,7 @@ class MessagingServiceTest : public ::testing::Test {
   std::unique_ptr<redis::AsyncRedisClient> async_redis_;
   std::unique_ptr<quota::StorageGuard> storage_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
+  std::unique_ptr<quota::ReadMeter> reads_;
   std::unique_ptr<RedisMessageStore> store_;
   std::unique_ptr<RedisAgencyKeys> keys_;
   FakeRevocations revocations_;
@@ -1812,6 +1817,82 @@ TEST_F(MessagingAckQuotaTest, AckFloodIsRefusedPerIdAcknowledgesNothingAndRefill
   ASSERT_TRUE(refilled.ok()) << refilled.error_message();
   EXPECT_EQ(resp.acknowledged(), 1u);
   EXPECT_TRUE(Acknowledged(kept));
+}
+
+class MessagingReadQuotaTest : public MessagingServiceTest {
+ protected:
+  std::string QuotaOverrides() const override { return "reception_centre.read=500/100"; }
+
+  grpc::Status GetMessage(Agent& agency, const std::string& id) {
+    v1::GetRequest req;
+    req.set_message_id(id);
+    v1::GetResponse resp;
+    return agency.stub->Get(Ctx().get(), req, &resp);
+  }
+};
+
+// Test that the consultations of messaging (ListInbox, Get, ListReceipts, DownloadAttachment)
+// are charged the caller's read bucket, one token each, before anything is read: a flood of Gets
+// (each writes a consultation record) is refused with RESOURCE_EXHAUSTED in the common quota shape
+// (QUOTA_EXCEEDED, limit read, RetryInfo, QuotaFailure) once the burst is spent, refused alike on
+// the other consultation methods, counted by agency type, and leaves one audit record for the
+// whole refused flood (it was one record per call without limit); another agency's reads are
+// untouched, and the bucket refills.
+TEST_F(MessagingReadQuotaTest, ConsultationFloodIsRefusedAuditedOnceAndRefills) {
+  const std::string id = SendToPayoke();
+  ASSERT_FALSE(HasFailure());
+  int served = 0;
+  grpc::Status s;
+  for (int i = 0; i < 700; ++i) {
+    s = GetMessage(payoke_, id);
+    if (!s.ok()) break;
+    ++served;
+  }
+  // 500 tokens, plus what refilled at 100/s while they were spent.
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_GE(served, 500);
+  EXPECT_LT(served, 700);
+  const Status st = FromGrpcStatus(s);
+  EXPECT_EQ(ReasonOf(st), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(st).at("limit"), "read");
+  EXPECT_EQ(ReasonMetadataOf(st).at("agency_type"), "reception_centre");
+  EXPECT_GT(RetryDelayOf(st), absl::ZeroDuration());
+  ASSERT_EQ(QuotaViolationsOf(st).size(), 1u);
+  EXPECT_EQ(QuotaViolationsOf(st)[0].field, "agency:reception_centre/payoke");
+  // The other consultations are refused by the same bucket, and answered without reading.
+  v1::ListInboxResponse inbox;
+  v1::ListInboxRequest list;
+  EXPECT_EQ(payoke_.stub->ListInbox(Ctx().get(), list, &inbox).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  v1::ListReceiptsRequest receipts;
+  receipts.set_message_id(id);
+  v1::ListReceiptsResponse receipts_resp;
+  EXPECT_EQ(payoke_.stub->ListReceipts(Ctx().get(), receipts, &receipts_resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(metrics_.Serialize().find(
+                "concord_quota_refusals_total{agency_type=\"reception_centre\",limit=\"read\"} "),
+            std::string::npos)
+      << metrics_.Serialize();
+  // Another agency's bucket is its own.
+  v1::ListInboxResponse police_inbox;
+  EXPECT_TRUE(police_.stub->ListInbox(Ctx().get(), list, &police_inbox).ok());
+
+  // One consultation record per served Get, and one for the whole refused flood.
+  int ok_records = 0;
+  std::vector<std::string> refused;
+  for (const audit::AuditEvent& e : audit_.events()) {
+    if (e.agency != payoke_.id || e.operation != audit::Operation::kConsultation) continue;
+    if (e.outcome == "OK" && e.method == "/concord.messaging.v1.Messaging/Get") ++ok_records;
+    if (e.outcome == "RESOURCE_EXHAUSTED") refused.push_back(absl::StrCat(e.method, " ", e.object));
+  }
+  EXPECT_EQ(ok_records, served);
+  EXPECT_EQ(
+      refused,
+      (std::vector<std::string>{absl::StrCat("/concord.messaging.v1.Messaging/Get message:", id)}));
+
+  // Refill (100 tokens a second): served again once the RetryInfo passed.
+  ASSERT_TRUE(WaitUntil([&] { return GetMessage(payoke_, id).ok(); }, absl::Seconds(10),
+                        absl::Milliseconds(50)));
 }
 
 class MessagingMemoryTest : public MessagingServiceTest {

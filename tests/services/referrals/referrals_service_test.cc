@@ -21,6 +21,7 @@
 #include "common/authz/policy.h"
 #include "common/clients/directory_keys.h"
 #include "common/crypto/x25519.h"
+#include "common/quota/token_bucket.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -131,11 +132,13 @@ class ReferralsServiceTest : public ::testing::Test {
     storage_ = std::make_unique<quota::StorageGuard>(*redis_, metrics_);
     quotas_ =
         std::make_unique<quota::QuotaChecker>(*table, metrics_, SystemClock::Get(), storage_.get());
+    reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "ref");
     service_ = std::make_unique<ReferralsService>(
         *store_, *directory_, audit_, metrics_, SystemClock::Get(),
         ReferralsServiceOptions{.trust_domain = kTd,
                                 .deadlines = *DeadlineConfig::Defaults(),
-                                .quotas = quotas_.get()});
+                                .quotas = quotas_.get(),
+                                .reads = reads_.get()});
     outbox_source_ = std::make_unique<ReferralsOutbox>(*store_, kTd, absl::UTCTimeZone());
     outbox_ = std::make_unique<notify::OutboxWorker>(*outbox_source_, &sender_, &ids_, metrics_,
                                                      ReferralsNotifierOptions("test"));
@@ -371,6 +374,7 @@ class ReferralsServiceTest : public ::testing::Test {
   RecordingSender sender_;
   std::unique_ptr<quota::StorageGuard> storage_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
+  std::unique_ptr<quota::ReadMeter> reads_;
   std::unique_ptr<ReferralsService> service_;
   notify::MessageIds ids_ =
       *notify::MessageIds::Create(*notify::NotifierSecret::FromBytes(std::string(32, 's')),
@@ -1078,6 +1082,65 @@ TEST_F(ReferralsServiceTest, ACentreThatDeclinedLosesTheSealedRecord) {
 }
 
 // ---- item: List and Validate are audited consultations ----------------------------------------
+
+class ReferralsReadQuotaTest : public ReferralsServiceTest {
+ protected:
+  std::string QuotaOverrides() const override { return "reception_centre.read=500/0.001"; }
+
+  std::string BucketKey() const { return quota::BucketKey("ref", quota::Quota::kRead, surya_.id); }
+  double Tokens() {
+    auto r = redis_->Command({"HGET", BucketKey(), "t"});
+    return r.ok() && !r->is_nil() ? std::stod(r->str) : -1;
+  }
+};
+
+// Test that every consultation record costs the caller one token of its read bucket: Get and
+// History one each, List one per case returned; and that a List the bucket cannot pay for is
+// refused (RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit read) after its read but before any record
+// is written or any case returned, recorded once, and takes nothing from the bucket.
+TEST_F(ReferralsReadQuotaTest, EachConsultationRecordCostsOneReadTokenAndAListIsChargedPerCase) {
+  const v1::Case first = Referred();
+  const v1::Case second = Referred();
+  v1::GetRequest get;
+  get.set_case_id(first.case_id());
+  v1::GetResponse got;
+  ASSERT_TRUE(surya_.stub->Get(Ctx().get(), get, &got).ok());
+  EXPECT_NEAR(Tokens(), 499, 0.1);
+  v1::HistoryRequest history;
+  history.set_case_id(first.case_id());
+  v1::HistoryResponse entries;
+  ASSERT_TRUE(surya_.stub->History(Ctx().get(), history, &entries).ok());
+  EXPECT_NEAR(Tokens(), 498, 0.1);
+  v1::ListRequest list;
+  v1::ListResponse listed;
+  ASSERT_TRUE(surya_.stub->List(Ctx().get(), list, &listed).ok());
+  ASSERT_EQ(listed.cases_size(), 2);
+  EXPECT_NEAR(Tokens(), 496, 0.1);
+
+  // One token left: the next List (two cases) is refused whole.
+  ASSERT_TRUE(redis_->Command({"HSET", BucketKey(), "t", "1"}).ok());
+  const size_t records = audit_.events().size();
+  listed.Clear();
+  const grpc::Status s = surya_.stub->List(Ctx().get(), list, &listed);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  const Status st = FromGrpcStatus(s);
+  EXPECT_EQ(ReasonOf(st), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(st).at("limit"), "read");
+  EXPECT_EQ(listed.cases_size(), 0);
+  EXPECT_NEAR(Tokens(), 1, 0.1);
+  const std::vector<audit::AuditEvent> after = audit_.events();
+  ASSERT_EQ(after.size(), records + 1);
+  const audit::AuditEvent& refused = after.back();
+  EXPECT_EQ(refused.object, "referral:list");
+  EXPECT_EQ(refused.outcome, "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(refused.operation, audit::Operation::kConsultation);
+  // The refusal is remembered by this replica: a Get is refused too, without a record.
+  EXPECT_EQ(surya_.stub->Get(Ctx().get(), get, &got).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(audit_.events().size(), records + 1);
+  // Another agency's bucket is its own.
+  EXPECT_TRUE(police_.stub->Get(Ctx().get(), get, &got).ok());
+}
 
 TEST_F(ReferralsServiceTest, ListAndValidateAreAuditedConsultations) {
   const v1::Case first = Referred();
