@@ -25,6 +25,7 @@ GW_LISTEN=127.0.0.1:7445 GW_PARTNER=127.0.0.1:7446 GW_HEALTH=127.0.0.1:7083 GW_M
 P_GW_LISTEN=127.0.0.1:7545 P_GW_PARTNER=127.0.0.1:7546 P_GW_HEALTH=127.0.0.1:7183
 P_GW_METRICS=127.0.0.1:9566
 P_REDIS_PID=$RUN_DIR/partner-redis.pid
+P_REDIS_ACL_LOADED=$RUN_DIR/partner-redis-acl.loaded  # the ACL file as the partner's Redis read it
 P_SERVER_PID=$RUN_DIR/partner-concord-server.pid
 GW_PID=$RUN_DIR/concord-gateway.pid
 P_GW_PID=$RUN_DIR/partner-concord-gateway.pid
@@ -59,18 +60,27 @@ start_partner_redis() {
   ./scripts/redis-acl.sh --secrets "$P_REDIS_SECRETS" --out "$P_REDIS_ACL"
   if pid_alive "$P_REDIS_PID" redis-server; then
     ok "partner redis-server already running on 127.0.0.1:$P_REDIS_PORT, reused"
+    # As up.sh for the local one: Redis reads its ACL file at start only, so a release that
+    # grants its workloads new commands needs a restart, or the partner's calls fail NOPERM.
+    if [ -f "$P_REDIS_ACL_LOADED" ] && ! cmp -s "$P_REDIS_ACL" "$P_REDIS_ACL_LOADED"; then
+      warn "the partner's redis-server loaded an older ACL (var/partner/redis-acl/users.acl" \
+        "changed since it started): this build's commands may be refused NOPERM; restart it:" \
+        "./scripts/up.sh --stop && ./scripts/up.sh"
+    fi
     return 0
   fi
   port_in_use "$P_REDIS_PORT" && die "port $P_REDIS_PORT is in use (set CONCORD_PARTNER_REDIS_PORT)"
   info "starting the partner's redis-server on 127.0.0.1:$P_REDIS_PORT (data in var/partner/redis/)"
   redis-server --bind 127.0.0.1 --port "$P_REDIS_PORT" --protected-mode yes \
     --maxmemory 256mb --maxmemory-policy noeviction --appendonly yes --appendfsync everysec \
+    --rdbcompression no \
     --dir "$P_REDIS_DIR" --aclfile "$P_REDIS_ACL" --daemonize yes --pidfile "$P_REDIS_PID" \
     --logfile "$LOG_DIR/partner-redis.log" >/dev/null
   local i
   for ((i = 0; i < 100; i++)); do
     if REDISCLI_AUTH=$(cat "$P_REDIS_SECRETS/concord-audit.password") \
       redis-cli -h 127.0.0.1 -p "$P_REDIS_PORT" --user concord-audit ping 2>&1 | grep -q PONG; then
+      cp "$P_REDIS_ACL" "$P_REDIS_ACL_LOADED"
       ok "partner redis-server up"
       return 0
     fi
