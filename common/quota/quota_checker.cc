@@ -1,6 +1,8 @@
 // File: common/quota/quota_checker.cc
 #include "common/quota/quota_checker.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "prometheus/family.h"
 
@@ -27,10 +29,9 @@ prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics
       .Name("concord_quota_refusals_total")
       .Help(
           "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
-          "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack), a cap "
-          "(streams, "
-          "pending_uploads, drafts) or the Redis storage "
-          "watermark (storage), by the caller's agency type.")
+          "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack, read), a cap "
+          "(streams, pending_uploads, drafts) or the Redis storage watermark (storage), by the "
+          "caller's agency type.")
       .Register(metrics.registry());
 }
 
@@ -42,7 +43,7 @@ QuotaChecker::QuotaChecker(QuotaTable table, metrics::Metrics& metrics, const Cl
       storage_(storage),
       audit_interval_(audit_interval) {
   // Every series exists from the start (a rate() over a series that appears late misses its
-  // first increments); 9 types x 14 limits.
+  // first increments); 10 types x 15 limits.
   for (AgencyType type : kAllAgencyTypes) {
     for (Quota q : kAllQuotas) Counter(type, std::string(QuotaName(q)));
     for (Cap c : kAllCaps) Counter(type, std::string(CapName(c)));
@@ -65,7 +66,8 @@ Status QuotaChecker::Admit(const AgencyId& agency, std::initializer_list<Quota> 
   return AdmitRecent(agency, quotas);
 }
 
-Status QuotaChecker::AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas) {
+Status QuotaChecker::AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas,
+                                 int64_t cost) {
   const absl::Time now = clock_.Now();
   std::lock_guard<std::mutex> lock(mu_);
   for (Quota q : quotas) {
@@ -76,12 +78,18 @@ Status QuotaChecker::AdmitRecent(const AgencyId& agency, std::initializer_list<Q
       blocked_until_.erase(it);
       continue;
     }
-    return QuotaRefusal(ChargeOf(agency, q, 1), it->second - now);
+    // Blocked until one token is back; the call's cost beyond it takes (cost - 1) / refill more.
+    absl::Duration retry = it->second - now;
+    const double per_second = table_.Bucket(agency.type, q).per_second;
+    if (cost > 1 && per_second > 0) {
+      retry += absl::Seconds(static_cast<double>(cost - 1) / per_second);
+    }
+    return QuotaRefusal(ChargeOf(agency, q, std::max<int64_t>(cost, 1)), retry);
   }
   return absl::OkStatus();
 }
 
-bool QuotaChecker::Observe(const AgencyId& agency, const Status& outcome) {
+bool QuotaChecker::Observe(const AgencyId& agency, const Status& outcome, int64_t cost) {
   const std::optional<std::string> limit = RefusedLimitOf(outcome);
   if (!limit.has_value()) return true;
   Counter(agency.type, *limit).Increment();
@@ -89,8 +97,14 @@ bool QuotaChecker::Observe(const AgencyId& agency, const Status& outcome) {
   const std::string key = EntryKey(*limit, agency);
   std::lock_guard<std::mutex> lock(mu_);
   if (auto q = ParseQuota(*limit); q.has_value() && IsCountBucket(*q)) {
-    const absl::Duration delay = RetryDelayOf(outcome);
-    if (delay != absl::InfiniteDuration()) {
+    absl::Duration delay = RetryDelayOf(outcome);
+    // The bucket refills at `per_second`: it holds one token (cost - 1) / per_second before it
+    // holds the refused cost.
+    const double per_second = table_.Bucket(agency.type, *q).per_second;
+    if (cost > 1 && per_second > 0 && delay != absl::InfiniteDuration()) {
+      delay -= absl::Seconds(static_cast<double>(cost - 1) / per_second);
+    }
+    if (delay > absl::ZeroDuration() && delay != absl::InfiniteDuration()) {
       if (blocked_until_.size() >= kMaxEntries) blocked_until_.clear();
       absl::Time& until = blocked_until_[key];
       until = std::max(until, now + delay);

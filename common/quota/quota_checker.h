@@ -11,9 +11,10 @@
 //   const bool audit = quotas.Observe(caller.agency, r.status());  // once per call
 //
 // Admit refuses without any I/O: (1) above the storage watermark (StorageGuard), (2) when this
-// replica refused the agency's count bucket (every bucket but the byte ones: cost 1) less than its
-// RetryInfo ago: the bucket cannot have refilled since, so a flood is answered without a Redis
-// round trip and without verifying its signatures. Another replica may have drained the bucket
+// replica refused the agency's count bucket (every bucket but the byte ones) and the bucket cannot
+// hold one token yet (the refusal's RetryInfo less what the refused call's cost beyond one token
+// takes to refill): a flood is answered without a Redis round trip and without verifying its
+// signatures. Another replica may have drained the bucket
 // meanwhile: then the script refuses; the shared bucket in Redis always decides.
 //
 // Observe counts every refusal by a quota, a cap or the watermark in
@@ -68,12 +69,18 @@ class QuotaChecker {
   /// Admit without the storage watermark, for calls that must go on above it (acknowledgements,
   /// withdrawals, transitions of existing requests) but are still charged a bucket: only this
   /// replica's recent refusals of the count buckets among `quotas`. No I/O.
-  Status AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas);
+  /// `cost`: what the call will be charged on its count buckets (ids of an Ack, cases of a List):
+  /// a local refusal's RetryInfo is then the time the bucket needs for that cost, as the store's
+  /// refusal would say.
+  Status AdmitRecent(const AgencyId& agency, std::initializer_list<Quota> quotas, int64_t cost = 1);
 
-  /// After a call: counts a refusal of a quota, a cap or the watermark; remembers the retry
-  /// time of a refused count bucket. True when the call should be audited (always, except a
-  /// refusal of a limit this replica already audited for the agency within audit_interval).
-  bool Observe(const AgencyId& agency, const Status& outcome);
+  /// After a call: counts a refusal of a quota, a cap or the watermark; remembers, for a refused
+  /// count bucket, until when the bucket cannot hold even ONE token: the refusal's RetryInfo is
+  /// the time until it holds the refused call's `cost` (e.g. 500 ids of an Ack, 500 cases of a
+  /// referral List), and a smaller call may pass sooner. True when the call should be audited
+  /// (always, except a refusal of a limit this replica already audited for the agency within
+  /// audit_interval).
+  bool Observe(const AgencyId& agency, const Status& outcome, int64_t cost = 1);
 
  private:
   prometheus::Counter& Counter(AgencyType type, const std::string& limit);

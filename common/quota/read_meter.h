@@ -18,10 +18,11 @@
 //
 // A refusal is the common one (refusal.h: RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit "read",
 // RetryInfo, QuotaFailure), counted in concord_quota_refusals_total{limit="read"}; after one, this
-// replica answers the same agency's reads without I/O until the RetryInfo has passed
-// (QuotaChecker::AdmitRecent). Reads are not refused above the storage watermark (they store no
-// agency data; their audit record is what the bucket bounds). Redis unreachable: UNAVAILABLE (the
-// data lives in the same Redis). Without quotas (null checker) every read passes without I/O.
+// replica answers the same agency's reads without I/O until the bucket holds one token again
+// (QuotaChecker::Observe with the charge's cost, then AdmitRecent). Reads are not refused above the
+// storage watermark (they store no agency data; their audit record is what the bucket bounds).
+// Redis unreachable: UNAVAILABLE (the data lives in the same Redis). Without quotas (null checker)
+// every read passes without I/O.
 //
 // Thread safety: thread-safe (the checker and the client are).
 #pragma once

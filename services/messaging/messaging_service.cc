@@ -679,9 +679,10 @@ grpc::ServerUnaryReactor* MessagingService::Ack(grpc::CallbackServerContext* ctx
                                        std::vector<std::string>(request->message_ids().begin(),
                                                                 request->message_ids().end())));
     // Security: the msg_ack bucket (one token per id) is charged inside the store's ack script;
-    // a flood this replica refused is refused again here, without Redis, until its RetryInfo
-    // passed. No storage watermark: acknowledgements free space and go on above it.
-    CONCORD_RETURN_IF_ERROR(quotas_.AdmitRecent(caller->agency, {quota::Quota::kMsgAck}));
+    // a flood this replica refused is refused again here, without Redis, until the bucket holds
+    // a token again. No storage watermark: acknowledgements free space and go on above it.
+    CONCORD_RETURN_IF_ERROR(
+        quotas_.AdmitRecent(caller->agency, {quota::Quota::kMsgAck}, request->message_ids_size()));
     return p;
   }();
   // The records are prepared now (the request and the context are read on this thread) and
@@ -718,7 +719,8 @@ void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor, AckAudi
   }
   // A flood refused by the msg_ack bucket is counted, but audited once a minute per agency (the
   // audit log must not grow with the flood).
-  if (!quotas_.Observe(records.call.agency, acked.status())) {
+  if (!quotas_.Observe(records.call.agency, acked.status(),
+                       static_cast<int64_t>(records.message_ids.size()))) {
     reactor->Finish(ToGrpcStatus(acked.status()));
     return;
   }

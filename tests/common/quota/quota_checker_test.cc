@@ -41,6 +41,36 @@ TEST_F(QuotaCheckerTest, RefusesLocallyUntilTheRetryTime) {
   EXPECT_TRUE(checker_.Admit(police_, {Quota::kSend}).ok());
 }
 
+// Test that a refusal of a large charge (500 ids of an Ack, 500 cases of a referral List) blocks
+// this replica's later calls only until the bucket holds ONE token, not for the refusal's whole
+// RetryInfo (the time it needs for the 500): a one-id Ack may pass long before.
+TEST_F(QuotaCheckerTest, ARefusedLargeChargeBlocksLocallyOnlyUntilOneTokenIsBack) {
+  const BucketSpec spec = checker_.table().Bucket(police_.type, Quota::kMsgAck);  // 100/s
+  ASSERT_EQ(spec.per_second, 100);
+  // Short of 500 tokens for 5 s: one token is back after 5 s - 499 / 100 s = 10 ms.
+  const Status big =
+      QuotaRefusal(checker_.ChargeOf(police_, Quota::kMsgAck, 500), absl::Seconds(5));
+  checker_.Observe(police_, big, 500);
+  const Status local = checker_.AdmitRecent(police_, {Quota::kMsgAck});
+  ASSERT_EQ(local.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_LE(RetryDelayOf(local), absl::Milliseconds(10));
+  clock_.Advance(absl::Milliseconds(11));
+  EXPECT_TRUE(checker_.AdmitRecent(police_, {Quota::kMsgAck}).ok());
+  // A refusal whose bucket holds a token already (cost beyond what the delay covers) blocks
+  // nothing; the read bucket (5/s) the same way: 500 tokens short for 100 s, one back at 200 ms.
+  checker_.Observe(police_,
+                   QuotaRefusal(checker_.ChargeOf(police_, Quota::kMsgAck, 500), absl::Seconds(1)),
+                   500);
+  EXPECT_TRUE(checker_.AdmitRecent(police_, {Quota::kMsgAck}).ok());
+  checker_.Observe(police_,
+                   QuotaRefusal(checker_.ChargeOf(police_, Quota::kRead, 500), absl::Seconds(100)),
+                   500);
+  EXPECT_EQ(checker_.AdmitRecent(police_, {Quota::kRead}).code(),
+            absl::StatusCode::kResourceExhausted);
+  clock_.Advance(absl::Milliseconds(201));
+  EXPECT_TRUE(checker_.AdmitRecent(police_, {Quota::kRead}).ok());
+}
+
 // Test that a refusal of a partner deployment's agency (federation gateway) does not refuse a
 // local agency of the same type and id, nor the other way round.
 TEST_F(QuotaCheckerTest, AnAgencyOfAnotherTrustDomainIsNotItsLocalTwin) {
