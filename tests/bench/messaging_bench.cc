@@ -927,6 +927,38 @@ void WriteTrace(const std::string& path, int64_t warmup_end_ns,
   Log("trace: " + std::to_string(rows.size()) + " lines in " + path);
 }
 
+// --trace: where the worst 1 % of `samples` ({start ns, latency ns}) fall in time: spread over
+// many 100 ms windows (queueing) or held by a few (a stall). One line for the RESULT block.
+std::string TailWindows(std::vector<std::pair<int64_t, int64_t>> samples, int64_t warmup_end_ns) {
+  if (samples.size() < 100) return "too few samples";
+  std::vector<int64_t> lat;
+  lat.reserve(samples.size());
+  for (const auto& [start, l] : samples) lat.push_back(l);
+  std::sort(lat.begin(), lat.end());
+  const int64_t p99 = lat[lat.size() * 99 / 100];
+  std::map<int64_t, int64_t> per_window;  // 100 ms window index -> worst samples in it
+  int64_t worst = 0, last_window = 0;
+  for (const auto& [start, l] : samples) {
+    const int64_t w = std::max<int64_t>(0, start - warmup_end_ns) / 100'000'000;
+    last_window = std::max(last_window, w);
+    if (l >= p99) {
+      ++per_window[w];
+      ++worst;
+    }
+  }
+  std::vector<int64_t> counts;
+  for (const auto& [w, n] : per_window) counts.push_back(n);
+  std::sort(counts.rbegin(), counts.rend());
+  int64_t top = 0;
+  for (size_t i = 0; i < counts.size() && i < 6; ++i) top += counts[i];
+  return "worst 1 % (" + std::to_string(worst) + ", >= " + Fmt(static_cast<double>(p99) / 1e6) +
+         " ms) in " + std::to_string(per_window.size()) + " of " + std::to_string(last_window + 1) +
+         " 100-ms windows; the 6 fullest hold " +
+         Fmt(100.0 * static_cast<double>(top) / static_cast<double>(std::max<int64_t>(worst, 1)),
+             0) +
+         " %";
+}
+
 void StopSubscribers(Subscribers& s) {
   for (auto& o : s.subs) {
     std::lock_guard<std::mutex> lock(o->ctx_mu);
@@ -1230,7 +1262,18 @@ int RunMessaging(Options o) {
       redeliveries += s->redeliveries;
     }
   }
-  if (!o.trace.empty()) WriteTrace(o.trace, warmup_end, send.samples, subs);
+  std::string send_tail, delivery_tail;
+  if (!o.trace.empty()) {
+    WriteTrace(o.trace, warmup_end, send.samples, subs);
+    send_tail = TailWindows(send.samples, warmup_end);
+    std::vector<std::pair<int64_t, int64_t>> deliveries;
+    for (const auto& one : subs.subs) {
+      for (size_t i = 0; i < one->latencies.size() && i < one->latency_starts.size(); ++i) {
+        deliveries.emplace_back(one->latency_starts[i], one->latencies[i]);
+      }
+    }
+    delivery_tail = TailWindows(std::move(deliveries), warmup_end);
+  }
   for (auto& sampler : rss) sampler->Finish();
 
   const double sends_per_s =
@@ -1257,6 +1300,7 @@ int RunMessaging(Options o) {
             << " p90=" << Fmt(send.latency.Ms(0.9)) << " p99=" << Fmt(send.latency.Ms(0.99))
             << " p999=" << Fmt(send.latency.Ms(0.999)) << " max=" << Fmt(send.latency.Ms(1.0))
             << " ms\n";
+  if (!send_tail.empty()) std::cout << "tail: send " << send_tail << "\n";
   // Accepted messages that never reached a recipient (delivered counts redeliveries too): the
   // run's figures then describe a broken system, so it says so and exits 4.
   int64_t undelivered = 0;
@@ -1267,6 +1311,7 @@ int RunMessaging(Options o) {
               << " (redeliveries " << redeliveries << ")  p50=" << Fmt(delivery.Ms(0.5))
               << " p90=" << Fmt(delivery.Ms(0.9)) << " p99=" << Fmt(delivery.Ms(0.99))
               << " p999=" << Fmt(delivery.Ms(0.999)) << " max=" << Fmt(delivery.Ms(1.0)) << " ms\n";
+    if (!delivery_tail.empty()) std::cout << "tail: delivery " << delivery_tail << "\n";
     if (undelivered > 0) {
       std::cerr << "concord-bench: error: " << undelivered << " of " << expected_deliveries
                 << " deliveries did not arrive within 10 s after the run (the server's log says "
@@ -1660,8 +1705,9 @@ int main(int argc, char** argv) {
   msg->add_option("--trace", o.trace,
                   "write every measured Send and delivery to this file, one CSV line each: kind "
                   "(send or delivery), its (intended) send time in ms after the warm-up, its "
-                  "latency in us; to see whether the slowest calls cluster in time "
-                  "(docs/performance.md)");
+                  "latency in us; and print where the worst 1 % fall in time (lines tail: send "
+                  "and tail: delivery: spread over many 100 ms windows, or held by a few: a "
+                  "stall; docs/performance.md round 12)");
   msg->add_option("--max-seconds", o.max_seconds,
                   "watchdog: exit 3 after this long (default: auto)");
 
