@@ -154,8 +154,9 @@ StatusOr<QuerySpec> QuerySpecFromProto(const v1::QueryRequest& req) {
   return spec;
 }
 
-AuditService::AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester)
-    : log_(log), self_audit_(self_audit), ingester_(ingester) {}
+AuditService::AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester,
+                           quota::ReadMeter* reads)
+    : log_(log), self_audit_(self_audit), ingester_(ingester), reads_(reads) {}
 
 void AuditService::CatchUp() {
   // Best effort (see the header): the worker logs ingest failures; a reader must still be able
@@ -170,9 +171,16 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
   // Security: identity from the peer certificate only.
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const QuerySpec spec, QuerySpecFromProto(*req));
-  CatchUp();
-  StatusOr<QueryPage> page = log_.Query(spec);
-  if (self_audit_ != nullptr) {
+  // The read bucket, one token for the consultation record this Query writes, before anything is
+  // read; a flood of refusals is recorded once a minute per agency.
+  quota::ReadAdmission admitted =
+      reads_ != nullptr ? reads_->Charge(caller.agency) : quota::ReadAdmission{};
+  StatusOr<QueryPage> page = [&]() -> StatusOr<QueryPage> {
+    CONCORD_RETURN_IF_ERROR(admitted.status);
+    CatchUp();
+    return log_.Query(spec);
+  }();
+  if (self_audit_ != nullptr && (admitted.status.ok() || admitted.audit)) {
     // Reading the audit log is itself a consultation: record it with its outcome, and answer
     // only if the record was written.
     AuditEvent event{.agency = caller.agency,

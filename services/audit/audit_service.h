@@ -16,6 +16,7 @@
 #pragma once
 
 #include "common/audit/audit_event.h"
+#include "common/quota/read_meter.h"
 #include "common/time/clock.h"
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "services/audit/audit_ingester.h"
@@ -26,8 +27,11 @@ namespace concord::audit {
 class AuditService final : public concord::audit::v1::Audit::Service {
  public:
   /// `log` must outlive the service. `self_audit` may be null (no record of audit queries);
-  /// `ingester` may be null (read the chain as it is).
-  AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester = nullptr);
+  /// `ingester` may be null (read the chain as it is); `reads` (may be null: not charged) is the
+  /// `read` bucket charged one token before each Query, which writes a consultation record
+  /// (common/quota/read_meter.h).
+  AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester = nullptr,
+               quota::ReadMeter* reads = nullptr);
 
   grpc::Status Query(grpc::ServerContext* ctx, const v1::QueryRequest* req,
                      v1::QueryResponse* reply) override;
@@ -44,6 +48,7 @@ class AuditService final : public concord::audit::v1::Audit::Service {
   AuditLog& log_;
   AuditSink* self_audit_;
   AuditIngester* ingester_;
+  quota::ReadMeter* reads_;
 };
 
 /// Proto conversions (exposed for tests).

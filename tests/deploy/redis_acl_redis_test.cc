@@ -285,6 +285,26 @@ TEST_F(RedisAclTest, TheAuditUserOwnsTheChainAndReadsButNeverWritesTheDirectory)
   ExpectRefused(*auditor, {"FLUSHALL"});
 }
 
+// Test that the audit user charges the read bucket of Query under its own tag (TIME, and PEXPIRE
+// granted by a selector on concord:{audit}:quota:* alone) and can expire nothing else: not a
+// record, the head, a checkpoint, an index or an intake.
+TEST_F(RedisAclTest, TheAuditUserChargesItsReadBucketButExpiresNoRecord) {
+  auto auditor = As("audit");
+  const AgencyId reviewer{"concord.test", AgencyType::kAdmin, "ops"};
+  const quota::Charge charge{quota::Quota::kRead, reviewer, quota::BucketSpec{500, 5}, 1};
+  const std::string key = quota::BucketKey("audit", charge);
+  ASSERT_TRUE(quota::ChargeAlone(*auditor, key, charge).ok());
+  EXPECT_GT(std::stoll(Run(*admin_, {"PTTL", key})), 0);
+  ExpectAllowed(*auditor, {"PEXPIRE", key, "60000"});
+  for (const std::string& k :
+       {audit::RecordsKey(), audit::HeadKey(), audit::CheckpointsKey(), audit::CheckpointIndexKey(),
+        audit::ObjectIndexKey("x"), audit::IntakeKey("referrals")}) {
+    ExpectRefused(*auditor, {"PEXPIRE", k, "1"});
+  }
+  ExpectRefused(*auditor, {"HSET", "concord:{msg}:quota:read:admin/ops", "t", "1"});
+  ExpectAuditUntouched();
+}
+
 // Test that every workload may subscribe to the directory events (its revocation cache) and
 // only the owners publish.
 TEST_F(RedisAclTest, EveryWorkloadSubscribesToTheDirectoryEvents) {

@@ -10,7 +10,9 @@
 #include "common/audit/audit_record.h"
 #include "common/audit/intake_audit_sink.h"
 #include "common/metrics/metrics.h"
+#include "common/quota/token_bucket.h"
 #include "common/server/server_runner.h"
+#include "common/status/grpc_status.h"
 #include "common/tls/tls.h"
 #include "concord/audit/v1/audit.grpc.pb.h"
 #include "services/audit/audit_ingester.h"
@@ -47,7 +49,13 @@ class AuditServiceTest : public ::testing::Test {
                         .trust_domain = "concord.test",
                         .batch = 256,
                         .poll_interval = absl::Milliseconds(500)});
-    service_ = std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get());
+    // The read bucket of Query, charged by the audit ACL user as in production.
+    auto table = quota::QuotaTable::Defaults().WithOverrides("admin.read=500/0.001");
+    ASSERT_TRUE(table.ok()) << table.status();
+    quotas_ = std::make_unique<quota::QuotaChecker>(*table, metrics_, clock_);
+    reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "audit");
+    service_ =
+        std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get(), reads_.get());
 
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
@@ -110,6 +118,8 @@ class AuditServiceTest : public ::testing::Test {
   std::unique_ptr<AuditLog> log_;
   std::unique_ptr<AuditService> service_;
   metrics::Metrics metrics_;
+  std::unique_ptr<quota::QuotaChecker> quotas_;
+  std::unique_ptr<quota::ReadMeter> reads_;
   std::unique_ptr<ServerRunner> runner_;
   std::unique_ptr<v1::Audit::Stub> stub_;
 };
@@ -164,6 +174,48 @@ TEST_F(AuditServiceTest, QueryReturnsDecodedRecordsPagedAndIsItselfAudited) {
   EXPECT_EQ(reply3.records(0).operation(), v1::OPERATION_CONSULTATION);
   EXPECT_EQ(reply3.records(0).outcome(), "OK");
   EXPECT_EQ(reply3.records(0).source(), "audit");
+}
+
+// Test that Query, which writes a consultation record, costs one token of the caller's read
+// bucket, charged by the audit workload's own Redis user (its ACL may PEXPIRE only its quota
+// keys); beyond the bucket it is refused (RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit read) before
+// anything is read, and a flood of refusals writes one record.
+TEST_F(AuditServiceTest, QueryIsChargedTheReadBucketAndAFloodIsRecordedOnce) {
+  Append(3, "message:m-1");
+  const std::string bucket = quota::BucketKey("audit", quota::Quota::kRead,
+                                              AgencyId{"concord.test", AgencyType::kAdmin, "ops"});
+  v1::QueryRequest req;
+  req.set_object("message:m-1");
+  v1::QueryResponse reply;
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    ASSERT_TRUE(stub_->Query(&ctx, req, &reply).ok());
+  }
+  EXPECT_EQ(reply.records_size(), 3);
+  auto tokens = admin_->Command({"HGET", bucket, "t"});
+  ASSERT_TRUE(tokens.ok() && !tokens->is_nil()) << tokens.status();
+  EXPECT_NEAR(std::stod(tokens->str), 499, 0.1);
+  auto ttl = admin_->Command({"PTTL", bucket});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0);  // the bucket expires (PEXPIRE inside the script was allowed)
+
+  ASSERT_TRUE(admin_->Command({"HSET", bucket, "t", "0"}).ok());
+  const std::string intake = audit::IntakeKey("audit");
+  auto before = admin_->Command({"LLEN", intake});
+  ASSERT_TRUE(before.ok());
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    reply.Clear();
+    const grpc::Status s = stub_->Query(&ctx, req, &reply);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i << s.error_message();
+    EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "read");
+    EXPECT_EQ(reply.records_size(), 0);
+  }
+  auto after = admin_->Command({"LLEN", intake});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->integer, before->integer + 1);  // three refusals, one record
 }
 
 TEST_F(AuditServiceTest, QueryByAgencyAndInvalidRequests) {
