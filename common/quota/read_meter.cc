@@ -26,4 +26,12 @@ ReadAdmission ReadMeter::Charge(const AgencyId& agency, int64_t cost) {
   return {absl::OkStatus(), false};
 }
 
+Status ChargeRead(ReadMeter* meter, const AgencyId& agency, int64_t cost,
+                  absl::FunctionRef<void(const Status& refusal)> record) {
+  if (meter == nullptr) return absl::OkStatus();
+  ReadAdmission admitted = meter->Charge(agency, cost);
+  if (!admitted.status.ok() && admitted.audit) record(admitted.status);
+  return admitted.status;
+}
+
 }  // namespace concord::quota

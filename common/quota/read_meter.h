@@ -10,11 +10,9 @@
 // round trip of a read):
 //
 //   quota::ReadMeter reads(quotas, &redis, "msg");            // in the module
-//   const quota::ReadAdmission admitted = reads.Charge(caller.agency);   // in the handler
-//   if (!admitted.status.ok()) {
-//     if (admitted.audit) Audit(..., admitted.status);          // once a minute per agency
-//     return ToGrpcStatus(admitted.status);                     // nothing was read
-//   }
+//   // in the handler: the refusal is recorded (once a minute per agency) and returned, unread
+//   CONCORD_GRPC_RETURN_IF_ERROR(quota::ChargeRead(options.reads, caller.agency, 1,
+//       [&](const Status& refusal) { Audit(..., refusal); }));
 //
 // A refusal is the common one (refusal.h: RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit "read",
 // RetryInfo, QuotaFailure), counted in concord_quota_refusals_total{limit="read"}; after one, this
@@ -30,6 +28,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "common/identity/agency_id.h"
 #include "common/quota/quota_checker.h"
 #include "common/redis/redis_client.h"
@@ -60,5 +59,11 @@ class ReadMeter {
   redis::RedisClient* redis_;
   const std::string tag_;
 };
+
+/// What every consultation does before reading: charges `meter` (null: not charged, OK without
+/// I/O) `cost` tokens for `agency`, calls `record(refusal)` when a refusal is to be audited (its
+/// consultation record with the refusal as outcome), and returns OK or the refusal.
+Status ChargeRead(ReadMeter* meter, const AgencyId& agency, int64_t cost,
+                  absl::FunctionRef<void(const Status& refusal)> record);
 
 }  // namespace concord::quota

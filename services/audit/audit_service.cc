@@ -171,29 +171,27 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
   // Security: identity from the peer certificate only.
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const QuerySpec spec, QuerySpecFromProto(*req));
-  // The read bucket, one token for the consultation record this Query writes, before anything is
-  // read; a flood of refusals is recorded once a minute per agency.
-  quota::ReadAdmission admitted =
-      reads_ != nullptr ? reads_->Charge(caller.agency) : quota::ReadAdmission{};
-  StatusOr<QueryPage> page = [&]() -> StatusOr<QueryPage> {
-    CONCORD_RETURN_IF_ERROR(admitted.status);
-    CatchUp();
-    return log_.Query(spec);
-  }();
-  if (self_audit_ != nullptr && (admitted.status.ok() || admitted.audit)) {
-    // Reading the audit log is itself a consultation: record it with its outcome, and answer
-    // only if the record was written.
-    AuditEvent event{.agency = caller.agency,
-                     .officer = OfficerFromContext(*ctx),
-                     .operation = Operation::kConsultation,
-                     .object = "audit-log",
-                     .method = kQueryMethod,
-                     .justification = JustificationFromContext(*ctx),
-                     .recipients = {},
-                     .outcome = absl::StatusCodeToString(page.status().code()),
-                     .time = log_.clock().Now()};
-    CONCORD_GRPC_RETURN_IF_ERROR(self_audit_->Append(event));
-  }
+  // Reading the audit log is itself a consultation: recorded with its outcome, and answered only
+  // if the record was written.
+  auto record = [&](const Status& outcome) -> Status {
+    if (self_audit_ == nullptr) return absl::OkStatus();
+    return self_audit_->Append(AuditEvent{.agency = caller.agency,
+                                          .officer = OfficerFromContext(*ctx),
+                                          .operation = Operation::kConsultation,
+                                          .object = "audit-log",
+                                          .method = kQueryMethod,
+                                          .justification = JustificationFromContext(*ctx),
+                                          .recipients = {},
+                                          .outcome = absl::StatusCodeToString(outcome.code()),
+                                          .time = log_.clock().Now()});
+  };
+  // The read bucket, one token for that record, before anything is read; a flood of refusals is
+  // recorded once a minute per agency.
+  CONCORD_GRPC_RETURN_IF_ERROR(quota::ChargeRead(
+      reads_, caller.agency, 1, [&](const Status& refusal) { (void)record(refusal); }));
+  CatchUp();
+  StatusOr<QueryPage> page = log_.Query(spec);
+  CONCORD_GRPC_RETURN_IF_ERROR(record(page.status()));
   if (!page.ok()) {
     return ToGrpcStatus(page.status());
   }

@@ -503,15 +503,10 @@ StatusOr<v1::SendAcrossResponse> Gateway::SendAcross(
 
 StatusOr<std::vector<v1::InboundItem>> Gateway::ListInbound(const Caller& caller) {
   const std::string object = "federation:inbox:" + caller.agency.Key();
-  if (deps_.reads != nullptr) {
-    quota::ReadAdmission admitted = deps_.reads->Charge(caller.agency);
-    if (!admitted.status.ok()) {
-      if (admitted.audit) {
-        Audit(caller.agency, audit::Operation::kConsultation, object, {}, admitted.status, "");
-      }
-      return admitted.status;
-    }
-  }
+  CONCORD_RETURN_IF_ERROR(
+      quota::ChargeRead(deps_.reads, caller.agency, 1, [&](const Status& refusal) {
+        Audit(caller.agency, audit::Operation::kConsultation, object, {}, refusal, "");
+      }));
   StatusOr<std::vector<v1::InboundItem>> items = deps_.store.List(caller.agency);
   const bool recorded =
       Audit(caller.agency, audit::Operation::kConsultation, object, {}, items.status(),

@@ -562,17 +562,11 @@ grpc::Status GuidelinesService::Compliance(grpc::ServerContext* ctx,
                                            v1::ComplianceResponse* response) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*request));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
-  if (options_.reads != nullptr) {
-    quota::ReadAdmission admitted = options_.reads->Charge(caller.agency);
-    if (!admitted.status.ok()) {
-      if (admitted.audit) {
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      quota::ChargeRead(options_.reads, caller.agency, 1, [&](const Status& refusal) {
         (void)Audit(*ctx, caller, audit::Operation::kConsultation,
-                    Object(request->guideline_id(), request->version()), "Compliance",
-                    admitted.status);
-      }
-      return ToGrpcStatus(admitted.status);
-    }
-  }
+                    Object(request->guideline_id(), request->version()), "Compliance", refusal);
+      }));
   StatusOr<ComplianceResult> result =
       book_.Compliance(caller.agency, request->guideline_id(), request->version());
   const int64_t version = result.ok() ? result->meta.version : request->version();

@@ -100,13 +100,9 @@ LiaisonService::LiaisonService(LiaisonStore& store, clients::DirectoryReader& di
 
 Status LiaisonService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
                                   std::string object, std::string_view method) {
-  if (options_.reads == nullptr) return absl::OkStatus();
-  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency);
-  if (!admitted.status.ok() && admitted.audit) {
-    (void)Audit(ctx, caller, audit::Operation::kConsultation, std::move(object), method,
-                admitted.status);
-  }
-  return admitted.status;
+  return quota::ChargeRead(options_.reads, caller.agency, 1, [&](const Status& refusal) {
+    (void)Audit(ctx, caller, audit::Operation::kConsultation, std::move(object), method, refusal);
+  });
 }
 
 Status LiaisonService::Audit(const grpc::ServerContext& ctx, const Caller& caller,

@@ -487,13 +487,10 @@ Status MessagingService::Audit(const grpc::ServerContext& ctx, const Caller& cal
 
 Status MessagingService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
                                     std::string_view object, std::string_view method) {
-  if (options_.reads == nullptr) return absl::OkStatus();
-  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency);
-  if (!admitted.status.ok() && admitted.audit) {
+  return quota::ChargeRead(options_.reads, caller.agency, 1, [&](const Status& refusal) {
     (void)Audit(ctx, caller, audit::Operation::kConsultation, std::string(object), method, {},
-                admitted.status);
-  }
-  return admitted.status;
+                refusal);
+  });
 }
 
 grpc::Status MessagingService::FinishSend(const grpc::ServerContext& ctx, const Caller& caller,

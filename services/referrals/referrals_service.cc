@@ -148,14 +148,11 @@ Status ReferralsService::Audit(const grpc::ServerContext& ctx, const Caller& cal
 
 Status ReferralsService::ChargeRead(const grpc::ServerContext& ctx, const Caller& caller,
                                     std::string object, std::string_view method, int64_t cost) {
-  if (options_.reads == nullptr) return absl::OkStatus();
-  quota::ReadAdmission admitted = options_.reads->Charge(caller.agency, cost);
-  if (!admitted.status.ok() && admitted.audit) {
-    (void)Audit(Event(ctx, caller, audit::Operation::kConsultation, std::move(object), method,
-                      admitted.status),
-                admitted.status);
-  }
-  return admitted.status;
+  return quota::ChargeRead(options_.reads, caller.agency, cost, [&](const Status& refusal) {
+    (void)Audit(
+        Event(ctx, caller, audit::Operation::kConsultation, std::move(object), method, refusal),
+        refusal);
+  });
 }
 
 void ReferralsService::Decorate(v1::Case& c) const {

@@ -909,14 +909,11 @@ void StartSubscribers(Subscribers& s, std::vector<BenchAgency*> agencies, double
 // --trace: one line per measured Send and delivery (kind, send time in ms after the warm-up,
 // latency in us), in the order of their send times.
 void WriteTrace(const std::string& path, int64_t warmup_end_ns,
-                const std::vector<std::pair<int64_t, int64_t>>& sends, const Subscribers& subs) {
+                const std::vector<std::pair<int64_t, int64_t>>& sends,
+                const std::vector<std::pair<int64_t, int64_t>>& deliveries) {
   std::vector<std::tuple<int64_t, int, int64_t>> rows;  // start, kind (0 send, 1 delivery), lat
   for (const auto& [start, lat] : sends) rows.emplace_back(start, 0, lat);
-  for (const auto& one : subs.subs) {
-    for (size_t i = 0; i < one->latencies.size() && i < one->latency_starts.size(); ++i) {
-      rows.emplace_back(one->latency_starts[i], 1, one->latencies[i]);
-    }
-  }
+  for (const auto& [start, lat] : deliveries) rows.emplace_back(start, 1, lat);
   std::sort(rows.begin(), rows.end());
   std::ofstream out(path);
   out << "kind,start_ms,latency_us\n";
@@ -929,7 +926,8 @@ void WriteTrace(const std::string& path, int64_t warmup_end_ns,
 
 // --trace: where the worst 1 % of `samples` ({start ns, latency ns}) fall in time: spread over
 // many 100 ms windows (queueing) or held by a few (a stall). One line for the RESULT block.
-std::string TailWindows(std::vector<std::pair<int64_t, int64_t>> samples, int64_t warmup_end_ns) {
+std::string TailWindows(const std::vector<std::pair<int64_t, int64_t>>& samples,
+                        int64_t warmup_end_ns) {
   if (samples.size() < 100) return "too few samples";
   std::vector<int64_t> lat;
   lat.reserve(samples.size());
@@ -1264,15 +1262,15 @@ int RunMessaging(Options o) {
   }
   std::string send_tail, delivery_tail;
   if (!o.trace.empty()) {
-    WriteTrace(o.trace, warmup_end, send.samples, subs);
-    send_tail = TailWindows(send.samples, warmup_end);
-    std::vector<std::pair<int64_t, int64_t>> deliveries;
+    std::vector<std::pair<int64_t, int64_t>> deliveries;  // {send time, latency} of each
     for (const auto& one : subs.subs) {
       for (size_t i = 0; i < one->latencies.size() && i < one->latency_starts.size(); ++i) {
         deliveries.emplace_back(one->latency_starts[i], one->latencies[i]);
       }
     }
-    delivery_tail = TailWindows(std::move(deliveries), warmup_end);
+    WriteTrace(o.trace, warmup_end, send.samples, deliveries);
+    send_tail = TailWindows(send.samples, warmup_end);
+    delivery_tail = TailWindows(deliveries, warmup_end);
   }
   for (auto& sampler : rss) sampler->Finish();
 

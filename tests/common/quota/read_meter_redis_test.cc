@@ -9,6 +9,7 @@
 #include "common/quota/token_bucket.h"
 #include "common/status/grpc_status.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/quota_buckets.h"
 #include "tests/support/redis_fixture.h"
 
 namespace concord::quota {
@@ -25,8 +26,7 @@ class ReadMeterTest : public testing::RedisSuiteTest {
   }
 
   double Tokens() {
-    auto r = redis_->Command({"HGET", BucketKey("msg", Quota::kRead, police_), "t"});
-    return r.ok() && !r->is_nil() ? std::stod(r->str) : -1;
+    return testing::BucketTokens(*redis_, BucketKey("msg", Quota::kRead, police_));
   }
   int64_t Commands() {
     auto r = redis_->Command({"INFO", "stats"});

@@ -31,6 +31,7 @@
 #include "tests/support/fakes.h"
 #include "tests/support/field_limit_cases.h"
 #include "tests/support/field_violations.h"
+#include "tests/support/quota_buckets.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
@@ -620,10 +621,7 @@ class LiaisonReadQuotaTest : public LiaisonQuotaTest {
   std::string ReadBucket() const {
     return quota::BucketKey("lia", quota::Quota::kRead, platform_a_.id);
   }
-  double Tokens() {
-    auto r = redis_->Command({"HGET", ReadBucket(), "t"});
-    return r.ok() && !r->is_nil() ? std::stod(r->str) : -1;
-  }
+  double Tokens() { return concord::testing::BucketTokens(*redis_, ReadBucket()); }
 };
 
 // Test that the liaison consultations (GetRequest, ListRequests, ...) cost the caller one token

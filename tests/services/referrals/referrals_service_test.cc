@@ -33,6 +33,7 @@
 #include "tests/support/fakes.h"
 #include "tests/support/field_limit_cases.h"
 #include "tests/support/field_violations.h"
+#include "tests/support/quota_buckets.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/secure_server.h"
 #include "tests/support/test_pki.h"
@@ -1088,10 +1089,7 @@ class ReferralsReadQuotaTest : public ReferralsServiceTest {
   std::string QuotaOverrides() const override { return "reception_centre.read=500/0.001"; }
 
   std::string BucketKey() const { return quota::BucketKey("ref", quota::Quota::kRead, surya_.id); }
-  double Tokens() {
-    auto r = redis_->Command({"HGET", BucketKey(), "t"});
-    return r.ok() && !r->is_nil() ? std::stod(r->str) : -1;
-  }
+  double Tokens() { return testing::BucketTokens(*redis_, BucketKey()); }
 };
 
 // Test that every consultation record costs the caller one token of its read bucket: Get and
