@@ -15,6 +15,7 @@
 #     printed. (A killed process keeps what it already wrote to the kernel: the window is spent
 #     only on an OS crash or power loss, so the loss measured here is normally 0.)
 # Usage: redis_restart_test.sh term|kill CONCORD_BENCH CONCORD_SERVER PKI_SH
+# Env: FAULT_MESSAGES (default 12000), FAULT_KILL_AT (1500), FAULT_RATE (Sends per second, 2000).
 MODE=${1:?usage: redis_restart_test.sh term|kill CONCORD_BENCH CONCORD_SERVER PKI_SH}
 # shellcheck source=tests/fault/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
@@ -27,7 +28,10 @@ start_redis
 start_server 1
 start_server 2
 TARGET="ipv4:127.0.0.1:${PORT[1]},127.0.0.1:${PORT[2]}"
-bench_start "$MESSAGES" "$TARGET"
+# Paced (open loop, 2,000 Sends a second: 12,000 take 6 s), so that the signal at 2.5 s lands in
+# the middle of the load on a fast machine too; unpaced, a machine that sends 12,000 in 2.6 s
+# finished before the signal and the fault never hit the run.
+bench_start "$MESSAGES" "$TARGET" --rate "${FAULT_RATE:-2000}"
 
 # Poll the acknowledged count every 0.1 s; keep (time in ms, count) samples to know, at the
 # signal, how many Sends had been acknowledged 1.5 s before it. The signal comes once KILL_AT
