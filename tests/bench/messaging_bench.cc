@@ -27,6 +27,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -544,6 +545,7 @@ struct DriverConfig {
 
 struct DriverResult {
   Latencies latency;
+  Latencies start_lag;  // open loop: how late each first attempt started after its intended time
   std::vector<std::pair<int64_t, int64_t>> samples;  // keep_samples: {start ns, latency ns}
   int64_t ok_in_window = 0;
   int64_t ok_total = 0;
@@ -571,6 +573,15 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     grpc::Status status;
     grpc::Alarm alarm;
   };
+  // One per worker thread: its completion queue and its calls. The worker handles the queue's
+  // completions; in the open loop the pacer starts calls on it too.
+  struct Lane {
+    grpc::CompletionQueue cq;
+    std::mutex mu;  // calls and free_calls: the pacer takes a call, the worker gives it back
+    std::vector<std::unique_ptr<Call>> calls;
+    std::vector<Call*> free_calls;
+    std::atomic<int> outstanding{0};
+  };
   std::atomic<int64_t> next{0};
   std::mutex mu;
   DriverResult result;
@@ -580,13 +591,80 @@ DriverResult RunDriver(const DriverConfig& cfg) {
   auto intended_ns = [&](int64_t k) {
     return open_start + static_cast<int64_t>(static_cast<double>(k) * 1e9 / cfg.rate);
   };
+  const int w =
+      open ? std::max(1, cfg.threads) : std::max(1, std::min(cfg.threads, cfg.concurrency));
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (int i = 0; i < w; ++i) lanes.push_back(std::make_unique<Lane>());
+  // Open loop: set once the pacer has started its last call (every `outstanding` increment of
+  // the pacer happens before it).
+  std::atomic<bool> pacing_done{!open};
 
-  // Closed loop: `slots` calls, each started again when it completes. Open loop: this worker
-  // starts calls widx, widx + w, ... at their intended times.
-  auto worker = [&](int slots, int widx, int w) {
-    grpc::CompletionQueue cq;
-    std::vector<std::unique_ptr<Call>> calls;
-    std::vector<Call*> free_calls;
+  auto issue = [&cfg](Lane& lane, Call* c) {
+    c->ctx = std::make_unique<grpc::ClientContext>();
+    c->ctx->set_deadline(std::chrono::system_clock::now() + cfg.deadline);
+    c->start_ns = NowNs();
+    c->retry_alarm = false;
+    c->response.Clear();
+    lane.outstanding.fetch_add(1);
+    c->reader = cfg.stub(c->index)->PrepareUnaryCall(c->ctx.get(), cfg.method,
+                                                     cfg.request(c->index), &lane.cq);
+    c->reader->StartCall();
+    c->reader->Finish(&c->response, &c->status, c);
+  };
+
+  // Open loop: ONE thread sleeps until each call's intended time (clock_nanosleep, 1 µs timer
+  // slack) and starts it on lane k % w. A completion queue's own timeout has millisecond
+  // granularity: a worker that waited on it for the next due time started calls ~1 ms late,
+  // and that lateness counted in every latency (it is printed as start_lag).
+  auto pacer = [&] {
+#ifdef PR_SET_TIMERSLACK
+    (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+#endif
+    std::vector<int64_t> lag;
+    bool exhausted = false;
+    int64_t k = 0;
+    for (;; ++k) {
+      if (k >= cfg.total) {
+        exhausted = true;
+        break;
+      }
+      const int64_t due = intended_ns(k);
+      if (due >= cfg.end_ns) break;
+      std::this_thread::sleep_until(Clock::time_point(std::chrono::nanoseconds(due)));
+      Lane& lane = *lanes[static_cast<size_t>(k % w)];
+      // The memory bound: a full lane delays its next start (still measured from its intended
+      // time); its calls end within their deadlines and retry budget.
+      while (lane.outstanding.load() >= cfg.max_outstanding) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      Call* c = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(lane.mu);
+        if (lane.free_calls.empty()) {
+          lane.calls.push_back(std::make_unique<Call>());
+          c = lane.calls.back().get();
+        } else {
+          c = lane.free_calls.back();
+          lane.free_calls.pop_back();
+        }
+      }
+      c->index = k;
+      c->first_start_ns = due;
+      if (cfg.on_start) cfg.on_start(k, due);
+      const int64_t started = NowNs();
+      issue(lane, c);
+      if (due >= cfg.warmup_end_ns) lag.push_back(started - due);
+    }
+    pacing_done.store(true);
+    std::lock_guard<std::mutex> lock(mu);
+    result.start_lag.Merge(lag);
+    result.exhausted = result.exhausted || exhausted;
+    result.started_open = k;
+  };
+
+  // Closed loop: `slots` calls, each started again when it completes. Open loop: the
+  // completions of the calls the pacer started on this lane.
+  auto worker = [&](int slots, Lane& lane) {
     std::vector<int64_t> lat;
     std::vector<std::pair<int64_t, int64_t>> samples;
     int64_t ok_window = 0, ok_total = 0, errors = 0, retries = 0, last_done = 0;
@@ -594,22 +672,7 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     std::map<int, int64_t> attempt_codes;
     int64_t max_attempt = 0;
     bool exhausted = false;
-    int outstanding = 0;
-    int64_t open_k = widx;
-    bool open_done = !open;
 
-    auto issue = [&](Call* c) {
-      c->ctx = std::make_unique<grpc::ClientContext>();
-      c->ctx->set_deadline(std::chrono::system_clock::now() + cfg.deadline);
-      c->start_ns = NowNs();
-      c->retry_alarm = false;
-      c->response.Clear();
-      c->reader = cfg.stub(c->index)->PrepareUnaryCall(c->ctx.get(), cfg.method,
-                                                       cfg.request(c->index), &cq);
-      c->reader->StartCall();
-      c->reader->Finish(&c->response, &c->status, c);
-      ++outstanding;
-    };
     auto start_next = [&](Call* c) -> bool {
       if (NowNs() >= cfg.end_ns) return false;
       const int64_t k = next.fetch_add(1);
@@ -620,72 +683,41 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       c->index = k;
       c->first_start_ns = NowNs();
       if (cfg.on_start) cfg.on_start(k, c->first_start_ns);
-      issue(c);
+      issue(lane, c);
       return true;
     };
     // A call slot is free again: closed loop starts the next call in it.
     auto release = [&](Call* c) {
       if (open) {
-        free_calls.push_back(c);
+        std::lock_guard<std::mutex> lock(lane.mu);
+        lane.free_calls.push_back(c);
       } else {
         start_next(c);
       }
     };
-    // Open loop: starts every call that is due (late ones too: their latency still counts
-    // from the intended time). Returns the intended time of the next call, or 0 when done.
-    auto start_due = [&]() -> int64_t {
-      while (!open_done) {
-        if (open_k >= cfg.total) {
-          exhausted = true;
-          open_done = true;
-          break;
-        }
-        const int64_t due = intended_ns(open_k);
-        if (due >= cfg.end_ns) {
-          open_done = true;
-          break;
-        }
-        if (due > NowNs() || outstanding >= cfg.max_outstanding) return due;
-        Call* c = nullptr;
-        if (free_calls.empty()) {
-          calls.push_back(std::make_unique<Call>());
-          c = calls.back().get();
-        } else {
-          c = free_calls.back();
-          free_calls.pop_back();
-        }
-        c->index = open_k;
-        c->first_start_ns = due;
-        if (cfg.on_start) cfg.on_start(open_k, due);
-        issue(c);
-        open_k += w;
-      }
-      return 0;
-    };
 
     if (!open) {
       for (int i = 0; i < slots; ++i) {
-        calls.push_back(std::make_unique<Call>());
-        start_next(calls.back().get());
+        lane.calls.push_back(std::make_unique<Call>());
+        start_next(lane.calls.back().get());
       }
     }
     for (;;) {
-      const int64_t next_due = open ? start_due() : 0;
-      if (outstanding == 0 && next_due == 0) break;
+      // pacing_done first: once it is set, every call of this lane is counted in outstanding.
+      if (pacing_done.load() && lane.outstanding.load() == 0) break;
       void* tag = nullptr;
       bool ok = false;
-      auto wait = std::chrono::system_clock::now() + std::chrono::seconds(1);
-      if (next_due > 0) {
-        const int64_t in_ns = std::max<int64_t>(0, next_due - NowNs());
-        wait = std::min(wait, std::chrono::system_clock::now() + std::chrono::nanoseconds(in_ns));
-      }
-      const auto status = cq.AsyncNext(&tag, &ok, wait);
+      // Open loop: the pacer may start a call on this lane at any moment; the timeout only
+      // bounds how long the end of pacing goes unnoticed.
+      const auto wait = std::chrono::system_clock::now() +
+                        (open ? std::chrono::milliseconds(20) : std::chrono::milliseconds(1000));
+      const auto status = lane.cq.AsyncNext(&tag, &ok, wait);
       if (status == grpc::CompletionQueue::TIMEOUT) continue;  // bounded by the RPC deadlines
       if (status == grpc::CompletionQueue::SHUTDOWN) break;
       Call* c = static_cast<Call*>(tag);
-      --outstanding;
+      lane.outstanding.fetch_sub(1);
       if (c->retry_alarm) {
-        issue(c);
+        issue(lane, c);
         continue;
       }
       const int64_t done = NowNs();
@@ -717,8 +749,9 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       if (cfg.retry && retryable && done - c->first_start_ns < cfg.retry_budget_ns) {
         ++retries;
         c->retry_alarm = true;
-        c->alarm.Set(&cq, std::chrono::system_clock::now() + std::chrono::milliseconds(100), c);
-        ++outstanding;
+        lane.outstanding.fetch_add(1);
+        c->alarm.Set(&lane.cq, std::chrono::system_clock::now() + std::chrono::milliseconds(100),
+                     c);
         continue;
       }
       ++errors;
@@ -732,10 +765,10 @@ DriverResult RunDriver(const DriverConfig& cfg) {
       }
       release(c);
     }
-    cq.Shutdown();
+    lane.cq.Shutdown();
     void* tag = nullptr;
     bool ok = false;
-    while (cq.Next(&tag, &ok)) {
+    while (lane.cq.Next(&tag, &ok)) {
     }
     std::lock_guard<std::mutex> lock(mu);
     result.latency.Merge(lat);
@@ -749,16 +782,14 @@ DriverResult RunDriver(const DriverConfig& cfg) {
     for (auto [code, n] : codes) result.error_codes[code] += n;
     for (auto [code, n] : attempt_codes) result.attempt_codes[code] += n;
     result.max_attempt_ns = std::max(result.max_attempt_ns, max_attempt);
-    result.started_open += open ? (open_k - widx) / w : 0;
   };
 
   std::vector<std::thread> threads;
-  const int w =
-      open ? std::max(1, cfg.threads) : std::max(1, std::min(cfg.threads, cfg.concurrency));
   for (int i = 0; i < w; ++i) {
     const int slots = cfg.concurrency / w + (i < cfg.concurrency % w ? 1 : 0);
-    threads.emplace_back(worker, slots, i, w);
+    threads.emplace_back(worker, slots, std::ref(*lanes[static_cast<size_t>(i)]));
   }
+  if (open) threads.emplace_back(pacer);
   for (auto& t : threads) t.join();
   result.started = open ? result.started_open : std::min(next.load(), cfg.total);
   const int64_t window_end =
@@ -1294,6 +1325,12 @@ int RunMessaging(Options o) {
     std::cout << "send: attempt code " << code << " x" << count << "\n";
   }
   std::cout << "send: max_attempt_ms=" << send.max_attempt_ns / 1'000'000 << "\n";
+  if (o.rate > 0) {
+    // The driver's own lateness, included in every latency below (measured from intended times).
+    std::cout << "send: start_lag p50=" << Fmt(send.start_lag.Ms(0.5), 3)
+              << " p99=" << Fmt(send.start_lag.Ms(0.99), 3)
+              << " max=" << Fmt(send.start_lag.Ms(1.0), 3) << " ms\n";
+  }
   std::cout << "send: " << Fmt(sends_per_s, 0) << " sends/s  p50=" << Fmt(send.latency.Ms(0.5))
             << " p90=" << Fmt(send.latency.Ms(0.9)) << " p99=" << Fmt(send.latency.Ms(0.99))
             << " p999=" << Fmt(send.latency.Ms(0.999)) << " max=" << Fmt(send.latency.Ms(1.0))
@@ -1652,9 +1689,10 @@ int main(int argc, char** argv) {
   msg->add_option("--concurrency", o.concurrency, "outstanding Send calls (C)")
       ->capture_default_str();
   msg->add_option("--rate", o.rate,
-                  "open loop: R Send calls per second at fixed intended times (latency measured "
-                  "from each one's intended send time; --concurrency is then unused); 0: closed "
-                  "loop with --concurrency calls outstanding")
+                  "open loop: R Send calls per second at fixed intended times, started by one "
+                  "pacer thread (latency measured from each one's intended send time; the "
+                  "'send: start_lag' line says how late they started; --concurrency is then "
+                  "unused); 0: closed loop with --concurrency calls outstanding")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   msg->add_option("--body-bytes", o.body_bytes, "plaintext body size (S)")->capture_default_str();
