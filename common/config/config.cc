@@ -125,7 +125,8 @@ const std::vector<OptionDef>& OptionDefs() {
        "Overrides of the per-agency quotas and limits, ';'-separated: <type>.<bucket>=<burst>/"
        "<refill per second> (buckets send, send_bytes, upload, upload_bytes, draft, publish, ack, "
        "liaison_request, jit_write, msg_ack, read) or "
-       "<type>.<cap>=<count> (caps streams, pending_uploads, drafts); <type> an agency type or *; "
+       "<type>.<cap>=<count> (caps streams, pending_uploads, drafts, verifications); <type> an "
+       "agency type or *; "
        "e.g. \"platform.send=500/0.5;*.streams=16\"; empty: the defaults of docs/operations.md"},
       {"--redis-memory-watermark-percent", &CommonConfig::redis_memory_watermark_percent,
        "Percentage of Redis maxmemory at which new messages, uploads and drafts are refused "

@@ -30,7 +30,8 @@ prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics
       .Help(
           "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
           "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack, read), a cap "
-          "(streams, pending_uploads, drafts) or the Redis storage watermark (storage), by the "
+          "(streams, pending_uploads, drafts, verifications) or the Redis storage watermark "
+          "(storage), by the "
           "caller's agency type.")
       .Register(metrics.registry());
 }

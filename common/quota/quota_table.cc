@@ -54,6 +54,8 @@ TypeLimits Operational() {
   l.caps[Index(Cap::kStreams)] = 32;
   l.caps[Index(Cap::kPendingUploads)] = 64;
   l.caps[Index(Cap::kDrafts)] = 200;
+  // An audit Verify reads the whole range it checks; one at a time per agency and replica.
+  l.caps[Index(Cap::kVerifications)] = 1;
   return l;
 }
 
@@ -79,6 +81,7 @@ TypeLimits Restricted() {
   l.caps[Index(Cap::kStreams)] = 8;
   l.caps[Index(Cap::kPendingUploads)] = 16;
   l.caps[Index(Cap::kDrafts)] = 20;
+  l.caps[Index(Cap::kVerifications)] = 1;
   return l;
 }
 
@@ -166,6 +169,8 @@ std::string_view CapName(Cap cap) {
       return "pending_uploads";
     case Cap::kDrafts:
       return "drafts";
+    case Cap::kVerifications:
+      return "verifications";
   }
   return "unknown";
 }
@@ -257,7 +262,8 @@ StatusOr<QuotaTable> QuotaTable::WithOverrides(std::string_view overrides) const
       return Bad(
           entry,
           "unknown name (buckets: send, send_bytes, upload, upload_bytes, draft, publish, ack, "
-          "liaison_request, jit_write, msg_ack; caps: streams, pending_uploads, drafts)");
+          "liaison_request, jit_write, msg_ack, read; caps: streams, pending_uploads, drafts, "
+          "verifications)");
     }
   }
   return out;

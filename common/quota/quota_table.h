@@ -19,7 +19,7 @@
 // <type> is an agency type name (police, platform, ...) or '*' for every type; <bucket> one of
 // send, send_bytes, upload, upload_bytes, draft, publish, ack, liaison_request, jit_write,
 // msg_ack, read; <cap>
-// one of streams, pending_uploads, drafts.
+// one of streams, pending_uploads, drafts, verifications.
 // Later entries win. Malformed entries are INVALID_ARGUMENT naming the entry.
 //
 // Thread safety: immutable after construction; copy freely.
@@ -61,13 +61,15 @@ enum class Cap {
   kStreams,         // streaming calls open on one replica (Subscribe, uploads, downloads, ...)
   kPendingUploads,  // attachments uploaded (or being uploaded) and not yet bound to a message
   kDrafts,          // referral cases in state DETECTED (drafts) of the referring agency
+  kVerifications,   // audit Verify calls running on one replica
 };
-inline constexpr std::array<Cap, 3> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts};
+inline constexpr std::array<Cap, 4> kAllCaps = {Cap::kStreams, Cap::kPendingUploads, Cap::kDrafts,
+                                                Cap::kVerifications};
 
 /// "send", "send_bytes", "upload", "upload_bytes", "draft", "publish", "ack", "liaison_request",
 /// "jit_write", "msg_ack", "read".
 std::string_view QuotaName(Quota quota);
-/// "streams", "pending_uploads", "drafts".
+/// "streams", "pending_uploads", "drafts", "verifications".
 std::string_view CapName(Cap cap);
 std::optional<Quota> ParseQuota(std::string_view name);
 std::optional<Cap> ParseCap(std::string_view name);

@@ -51,6 +51,11 @@ Status CapRefusal(const AgencyId& agency, Cap cap, int cap_value, absl::Duration
       what = absl::StrCat("at most ", cap_value,
                           " referral drafts per agency (submit or close drafts first)");
       break;
+    case Cap::kVerifications:
+      what = absl::StrCat("at most ", cap_value,
+                          " audit verifications running per agency on one server (wait for the "
+                          "running one, or verify a shorter range)");
+      break;
   }
   Status s = absl::ResourceExhaustedError(
       absl::StrCat(name, " limit of agency ", agency.Key(), " reached: ", what));

@@ -114,7 +114,8 @@ StatusOr<std::optional<std::string>> AuditLog::AnchorFor(uint64_t from_seq) {
   return std::optional<std::string>(std::move(stored->hash));
 }
 
-StatusOr<VerifyReport> AuditLog::Verify(uint64_t from_seq, uint64_t to_seq) {
+StatusOr<VerifyReport> AuditLog::Verify(uint64_t from_seq, uint64_t to_seq,
+                                        const VerifyHooks& hooks) {
   CONCORD_ASSIGN_OR_RETURN(ChainHead head, store_.GetHead());
   VerifyReport report;
   report.head_seq = head.seq;
@@ -126,6 +127,9 @@ StatusOr<VerifyReport> AuditLog::Verify(uint64_t from_seq, uint64_t to_seq) {
                                      {{"from_seq", "must not be greater than to_seq"}});
   }
   const uint64_t last = std::min(report.to_seq, head.seq);
+  if (hooks.admit) {
+    CONCORD_RETURN_IF_ERROR(hooks.admit(last >= report.from_seq ? last - report.from_seq + 1 : 0));
+  }
 
   CONCORD_ASSIGN_OR_RETURN(std::optional<std::string> anchor, AnchorFor(report.from_seq));
   // Verifying to the head: every checkpoint at or after from_seq must be reached, so one beyond
@@ -134,9 +138,14 @@ StatusOr<VerifyReport> AuditLog::Verify(uint64_t from_seq, uint64_t to_seq) {
                            store_.ListCheckpoints(report.from_seq, to_head ? 0 : report.to_seq));
   ChainVerifier verifier(key_, public_key_, report.from_seq, std::move(anchor), checkpoints);
 
-  constexpr uint64_t kBatch = 1000;
-  for (uint64_t start = report.from_seq; start <= last && !verifier.failed(); start += kBatch) {
-    const uint64_t end = std::min(last, start + kBatch - 1);
+  for (uint64_t start = report.from_seq; start <= last && !verifier.failed();
+       start += kVerifyBatch) {
+    if (hooks.cancelled && hooks.cancelled()) {
+      return absl::CancelledError(absl::StrCat("audit verification cancelled after ",
+                                               start - report.from_seq, " of ",
+                                               last - report.from_seq + 1, " records"));
+    }
+    const uint64_t end = std::min(last, start + kVerifyBatch - 1);
     std::vector<uint64_t> seqs;
     seqs.reserve(end - start + 1);
     for (uint64_t s = start; s <= end; ++s) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,17 @@ struct VerifyReport {
   std::string last_hash;  // hash of the last record verified (when ok)
 };
 
+/// What a caller of Verify may bound (the Audit service's handler: services/audit/README.md
+/// "Bounds of Verify"). Both optional.
+struct VerifyHooks {
+  /// Called once the range is known (the head read, the anchor not yet) with the number of
+  /// records the verification will read; a non-OK status ends it with that status, unread.
+  std::function<Status(uint64_t records)> admit;
+  /// Polled before each batch of kVerifyBatch records; true ends the verification with
+  /// CANCELLED (the caller went away, its deadline passed, or its certificate was revoked).
+  std::function<bool()> cancelled;
+};
+
 class AuditLog {
  public:
   static constexpr size_t kDefaultPageSize = 50;
@@ -72,9 +84,13 @@ class AuditLog {
   /// missing or does not open (run Verify).
   StatusOr<QueryPage> Query(const QuerySpec& spec);
 
+  /// Records read per round trip by Verify.
+  static constexpr uint64_t kVerifyBatch = 1000;
+
   /// Verifies [from_seq, to_seq] (0 = first / head). A tampered log is an OK status with
-  /// result.ok == false. INVALID_ARGUMENT when from_seq > to_seq.
-  StatusOr<VerifyReport> Verify(uint64_t from_seq, uint64_t to_seq);
+  /// result.ok == false. INVALID_ARGUMENT when from_seq > to_seq; `hooks` may refuse the range
+  /// (its status) or cancel between batches (CANCELLED).
+  StatusOr<VerifyReport> Verify(uint64_t from_seq, uint64_t to_seq, const VerifyHooks& hooks = {});
 
   /// Signs the current head after verifying the records since the latest checkpoint (so a
   /// tampered log is never blessed with a signature), stores it and hands it to the exporter.

@@ -1,10 +1,14 @@
 #include "services/audit/audit_service.h"
 
+#include <algorithm>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/audit/audit_context.h"
 #include "common/identity/caller.h"
 #include "common/limits/field_limits.h"
+#include "common/quota/refusal.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 
@@ -12,6 +16,9 @@ namespace concord::audit {
 namespace {
 
 constexpr char kQueryMethod[] = "/concord.audit.v1.Audit/Query";
+constexpr char kVerifyMethod[] = "/concord.audit.v1.Audit/Verify";
+// How long a refused second Verify is told to wait (RetryInfo).
+constexpr absl::Duration kVerifyRetryAfter = absl::Seconds(1);
 
 void TimeToProto(absl::Time t, google::protobuf::Timestamp& out) {
   const int64_t nanos = absl::ToUnixNanos(t);
@@ -155,8 +162,51 @@ StatusOr<QuerySpec> QuerySpecFromProto(const v1::QueryRequest& req) {
 }
 
 AuditService::AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester,
-                           quota::ReadMeter* reads)
-    : log_(log), self_audit_(self_audit), ingester_(ingester), reads_(reads) {}
+                           quota::ReadMeter* reads, quota::QuotaChecker* quotas)
+    : log_(log), self_audit_(self_audit), ingester_(ingester), reads_(reads), quotas_(quotas) {}
+
+int64_t AuditService::VerifyCost(uint64_t records) {
+  return static_cast<int64_t>(
+      std::max<uint64_t>(1, (records + kRecordsPerVerifyToken - 1) / kRecordsPerVerifyToken));
+}
+
+Status AuditService::Record(const grpc::ServerContext& ctx, const AgencyId& agency,
+                            const char* method, const Status& outcome) {
+  if (self_audit_ == nullptr) return absl::OkStatus();
+  return self_audit_->Append(AuditEvent{.agency = agency,
+                                        .officer = OfficerFromContext(ctx),
+                                        .operation = Operation::kConsultation,
+                                        .object = "audit-log",
+                                        .method = method,
+                                        .justification = JustificationFromContext(ctx),
+                                        .recipients = {},
+                                        .outcome = absl::StatusCodeToString(outcome.code()),
+                                        .time = log_.clock().Now()});
+}
+
+Status AuditService::EnterVerify(const AgencyId& agency) {
+  if (quotas_ == nullptr) return absl::OkStatus();
+  const int cap = quotas_->table().CapOf(agency.type, quota::Cap::kVerifications);
+  {
+    std::lock_guard<std::mutex> lock(verify_mu_);
+    int& running = verifying_[agency.Key()];
+    if (running < cap) {
+      ++running;
+      return absl::OkStatus();
+    }
+    if (running == 0) verifying_.erase(agency.Key());
+  }
+  Status refusal = quota::CapRefusal(agency, quota::Cap::kVerifications, cap, kVerifyRetryAfter);
+  (void)quotas_->Observe(agency, refusal);  // counted in concord_quota_refusals_total
+  return refusal;
+}
+
+void AuditService::LeaveVerify(const AgencyId& agency) {
+  if (quotas_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(verify_mu_);
+  auto it = verifying_.find(agency.Key());
+  if (it != verifying_.end() && --it->second <= 0) verifying_.erase(it);
+}
 
 void AuditService::CatchUp() {
   // Best effort (see the header): the worker logs ingest failures; a reader must still be able
@@ -174,16 +224,7 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
   // Reading the audit log is itself a consultation: recorded with its outcome, and answered only
   // if the record was written.
   auto record = [&](const Status& outcome) -> Status {
-    if (self_audit_ == nullptr) return absl::OkStatus();
-    return self_audit_->Append(AuditEvent{.agency = caller.agency,
-                                          .officer = OfficerFromContext(*ctx),
-                                          .operation = Operation::kConsultation,
-                                          .object = "audit-log",
-                                          .method = kQueryMethod,
-                                          .justification = JustificationFromContext(*ctx),
-                                          .recipients = {},
-                                          .outcome = absl::StatusCodeToString(outcome.code()),
-                                          .time = log_.clock().Now()});
+    return Record(*ctx, caller.agency, kQueryMethod, outcome);
   };
   // The read bucket, one token for that record, before anything is read; a flood of refusals is
   // recorded once a minute per agency.
@@ -208,9 +249,22 @@ grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequ
                                   v1::VerifyResponse* reply) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // Bounds (see the header): one running per agency on this replica, its `read` tokens charged
+  // before any record is read, stopped between batches once the call is cancelled.
+  CONCORD_GRPC_RETURN_IF_ERROR(EnterVerify(caller.agency));
+  absl::Cleanup leave = [&] { LeaveVerify(caller.agency); };
   CatchUp();
+  VerifyHooks hooks{.admit =
+                        [&](uint64_t records) {
+                          return quota::ChargeRead(reads_, caller.agency, VerifyCost(records),
+                                                   [&](const Status& refusal) {
+                                                     (void)Record(*ctx, caller.agency,
+                                                                  kVerifyMethod, refusal);
+                                                   });
+                        },
+                    .cancelled = [ctx] { return ctx->IsCancelled(); }};
   CONCORD_GRPC_ASSIGN_OR_RETURN(const VerifyReport report,
-                                log_.Verify(req->from_seq(), req->to_seq()));
+                                log_.Verify(req->from_seq(), req->to_seq(), hooks));
   reply->set_ok(report.result.ok);
   reply->set_records_checked(report.result.records_checked);
   reply->set_first_bad_seq(report.result.first_bad_seq);

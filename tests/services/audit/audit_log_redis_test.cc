@@ -177,6 +177,36 @@ TEST_F(AuditLogRedisTest, RangeVerifyAndRangeBeyondHead) {
   EXPECT_EQ(log_->Verify(6, 3).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Test that Verify tells its `admit` hook how many records the range will read before reading
+// any (the range clipped to the head), ends with the hook's refusal, and stops with CANCELLED
+// when `cancelled` says so between batches: bounds the Audit service puts on the call.
+TEST_F(AuditLogRedisTest, VerifyHooksAdmitTheRangeAndCancelBetweenBatches) {
+  Append(10);
+  std::vector<uint64_t> asked;
+  VerifyHooks count{.admit =
+                        [&](uint64_t records) {
+                          asked.push_back(records);
+                          return absl::OkStatus();
+                        },
+                    .cancelled = nullptr};
+  ASSERT_TRUE(log_->Verify(0, 0, count).ok());
+  ASSERT_TRUE(log_->Verify(3, 6, count).ok());
+  ASSERT_TRUE(log_->Verify(8, 40, count).ok());  // beyond the head: reads 8..10
+  EXPECT_THAT(asked, ::testing::ElementsAre(10u, 4u, 3u));
+
+  int polled = 0;
+  VerifyHooks refuse{.admit = [](uint64_t) { return absl::ResourceExhaustedError("no tokens"); },
+                     .cancelled = [&] { return ++polled > 0; }};
+  EXPECT_EQ(log_->Verify(0, 0, refuse).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(polled, 0);  // refused before the first batch
+
+  VerifyHooks cancel{.admit = nullptr, .cancelled = [&] { return ++polled > 0; }};
+  auto cancelled = log_->Verify(0, 0, cancel);
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(cancelled.status().message(), HasSubstr("after 0 of 10 records"));
+  EXPECT_EQ(polled, 1);
+}
+
 TEST_F(AuditLogRedisTest, QueryByObjectPagesNewestFirst) {
   Append(30);  // case:0 has seqs 3, 6, ..., 30
   QuerySpec spec;

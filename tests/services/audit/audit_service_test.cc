@@ -6,6 +6,10 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+#include <vector>
 
 #include "common/audit/audit_record.h"
 #include "common/audit/intake_audit_sink.h"
@@ -54,8 +58,8 @@ class AuditServiceTest : public ::testing::Test {
     ASSERT_TRUE(table.ok()) << table.status();
     quotas_ = std::make_unique<quota::QuotaChecker>(*table, metrics_, clock_);
     reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "audit");
-    service_ =
-        std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get(), reads_.get());
+    service_ = std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get(),
+                                              reads_.get(), quotas_.get());
 
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
@@ -74,6 +78,15 @@ class AuditServiceTest : public ::testing::Test {
         "127.0.0.1:" + std::to_string(runner_->port()),
         MakeChannelCredentials(pki_.AgencyTls(AgencyType::kAdmin, "ops")), args);
     stub_ = v1::Audit::NewStub(channel);
+  }
+
+  // A stub of another agency (the coordination unit), on its own connection.
+  std::unique_ptr<v1::Audit::Stub> CoordinationUnitStub() {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return v1::Audit::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(runner_->port()),
+        MakeChannelCredentials(pki_.AgencyTls(AgencyType::kCoordinationUnit, "icu")), args));
   }
 
   void TearDown() override {
@@ -266,6 +279,124 @@ TEST_F(AuditServiceTest, VerifyReportsIntactAndTamperedLogs) {
   EXPECT_EQ(reply.first_bad_seq(), 6u);
   EXPECT_EQ(reply.records_checked(), 5u);
   EXPECT_THAT(reply.reason(), HasSubstr("missing"));
+}
+
+TEST(AuditServiceVerifyCost, OneReadTokenPerTenThousandRecordsAtLeastOne) {
+  EXPECT_EQ(AuditService::VerifyCost(0), 1);
+  EXPECT_EQ(AuditService::VerifyCost(1), 1);
+  EXPECT_EQ(AuditService::VerifyCost(10'000), 1);
+  EXPECT_EQ(AuditService::VerifyCost(10'001), 2);
+  // The smallest `read` burst a table may set (500) still admits a range of 5 million records.
+  EXPECT_EQ(AuditService::VerifyCost(5'000'000), 500);
+}
+
+// Test that Verify, which reads every record of its range, is charged the caller's read bucket
+// (here 3 records: one token) before any record is read, and that beyond the bucket it is refused
+// (RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, limit read) with nothing verified, a flood of refusals
+// writing one record.
+TEST_F(AuditServiceTest, VerifyIsChargedTheReadBucketAndRefusedBeyondIt) {
+  Append(3, "message:m-1");
+  const std::string bucket = quota::BucketKey("audit", quota::Quota::kRead,
+                                              AgencyId{"concord.test", AgencyType::kAdmin, "ops"});
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::VerifyResponse reply;
+    ASSERT_TRUE(stub_->Verify(&ctx, v1::VerifyRequest(), &reply).ok());
+    EXPECT_TRUE(reply.ok());
+    EXPECT_EQ(reply.records_checked(), 3u);
+  }
+  auto tokens = admin_->Command({"HGET", bucket, "t"});
+  ASSERT_TRUE(tokens.ok() && !tokens->is_nil()) << tokens.status();
+  EXPECT_NEAR(std::stod(tokens->str), 499, 0.1);
+
+  ASSERT_TRUE(admin_->Command({"HSET", bucket, "t", "0"}).ok());
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::VerifyResponse reply;
+    const grpc::Status s = stub_->Verify(&ctx, v1::VerifyRequest(), &reply);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i << s.error_message();
+    EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "QUOTA_EXCEEDED");
+    EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "read");
+    EXPECT_EQ(reply.records_checked(), 0u);
+  }
+  // Every record there is: chained, or still in the audit workload's intake. The three refusals
+  // added one (a consultation of the audit log with their outcome); the Verify that passed none.
+  auto head = store_->GetHead();
+  ASSERT_TRUE(head.ok()) << head.status();
+  auto pending = admin_->Command({"LLEN", audit::IntakeKey("audit")});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(head->seq + static_cast<uint64_t>(pending->integer), 4u);
+}
+
+// Test that one agency runs at most one Verify at a time on a replica (cap `verifications`): with
+// Redis frozen (SIGSTOP) the verifications in flight wait, and the admin's concurrent ones are
+// refused at once (RESOURCE_EXHAUSTED, LIMIT_REACHED, limit verifications) while another agency's
+// is not; the slots are given back when the calls end.
+TEST_F(AuditServiceTest, OneVerifyPerAgencyRunsAtATimeOnAReplica) {
+  Append(2, "message:m-1");
+  auto info = admin_->Command({"INFO", "server"});
+  ASSERT_TRUE(info.ok());
+  const size_t at = info->str.find("process_id:");
+  ASSERT_NE(at, std::string::npos);
+  const pid_t pid = std::stoi(info->str.substr(at + 11));
+  auto other_stub = CoordinationUnitStub();
+
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  std::vector<grpc::Status> results(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([this, &results, i] {
+      grpc::ClientContext ctx;
+      Prepare(ctx);
+      v1::VerifyResponse reply;
+      results[i] = stub_->Verify(&ctx, v1::VerifyRequest(), &reply);
+    });
+  }
+  grpc::Status other;
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::VerifyResponse reply;
+    other = other_stub->Verify(&ctx, v1::VerifyRequest(), &reply);
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+
+  int refused = 0;
+  for (const grpc::Status& s : results) {
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+      EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "LIMIT_REACHED");
+      EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "verifications");
+      EXPECT_THAT(s.error_message(), HasSubstr("at most 1 audit verifications"));
+    } else {
+      // The one that ran waited for the frozen Redis.
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    }
+  }
+  EXPECT_GE(refused, 1);
+  EXPECT_LE(refused, 3);
+  // The coordination unit's verification was not counted against the admin's.
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::UNAVAILABLE) << other.error_message();
+
+  // Redis answers again and no slot was kept: both agencies verify (once the Redis client has
+  // reconnected: UNAVAILABLE meanwhile, never the cap; bounded, its backoff is at most 2 s).
+  for (v1::Audit::Stub* stub : {stub_.get(), other_stub.get()}) {
+    grpc::Status s;
+    v1::VerifyResponse reply;
+    for (int i = 0; i < 100; ++i) {
+      grpc::ClientContext ctx;
+      Prepare(ctx);
+      reply.Clear();
+      s = stub->Verify(&ctx, v1::VerifyRequest(), &reply);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(reply.ok()) << reply.reason();
+  }
 }
 
 TEST_F(AuditServiceTest, CreateAndGetCheckpoint) {
