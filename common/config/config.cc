@@ -124,7 +124,7 @@ const std::vector<OptionDef>& OptionDefs() {
       {"--quotas", &CommonConfig::quotas,
        "Overrides of the per-agency quotas and limits, ';'-separated: <type>.<bucket>=<burst>/"
        "<refill per second> (buckets send, send_bytes, upload, upload_bytes, draft, publish, ack, "
-       "liaison_request, jit_write, msg_ack, read) or "
+       "liaison_request, jit_write, msg_ack, read, checkpoint) or "
        "<type>.<cap>=<count> (caps streams, pending_uploads, drafts, verifications); <type> an "
        "agency type or *; "
        "e.g. \"platform.send=500/0.5;*.streams=16\"; empty: the defaults of docs/operations.md"},

@@ -29,7 +29,9 @@ prometheus::Family<prometheus::Counter>& RefusalFamily(metrics::Metrics& metrics
       .Name("concord_quota_refusals_total")
       .Help(
           "Calls refused with RESOURCE_EXHAUSTED by a per-agency quota (send, send_bytes, upload, "
-          "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack, read), a cap "
+          "upload_bytes, draft, publish, ack, liaison_request, jit_write, msg_ack, read, "
+          "checkpoint), a "
+          "cap "
           "(streams, pending_uploads, drafts, verifications) or the Redis storage watermark "
           "(storage), by the "
           "caller's agency type.")

@@ -51,6 +51,10 @@ TypeLimits Operational() {
   // (432,000 a day); a stolen key can add at most that many consultation records to the audit log
   // a day, where it was unbounded.
   l.buckets[Index(Quota::kRead)] = {20000, 5};
+  // Audit checkpoints signed on request (the checkpointer's own, every interval, are not
+  // charged): an administrator's few before an export or an inspection. Each writes a file to
+  // the checkpoint volume and a hash field to Redis for good.
+  l.buckets[Index(Quota::kCheckpoint)] = {10, 0.01};
   l.caps[Index(Cap::kStreams)] = 32;
   l.caps[Index(Cap::kPendingUploads)] = 64;
   l.caps[Index(Cap::kDrafts)] = 200;
@@ -78,6 +82,7 @@ TypeLimits Restricted() {
   // receive no messages (a recipient of their types is refused).
   l.buckets[Index(Quota::kMsgAck)] = {20000, 20};
   l.buckets[Index(Quota::kRead)] = {2000, 1};
+  l.buckets[Index(Quota::kCheckpoint)] = {10, 0.01};
   l.caps[Index(Cap::kStreams)] = 8;
   l.caps[Index(Cap::kPendingUploads)] = 16;
   l.caps[Index(Cap::kDrafts)] = 20;
@@ -157,6 +162,8 @@ std::string_view QuotaName(Quota quota) {
       return "msg_ack";
     case Quota::kRead:
       return "read";
+    case Quota::kCheckpoint:
+      return "checkpoint";
   }
   return "unknown";
 }
@@ -262,7 +269,8 @@ StatusOr<QuotaTable> QuotaTable::WithOverrides(std::string_view overrides) const
       return Bad(
           entry,
           "unknown name (buckets: send, send_bytes, upload, upload_bytes, draft, publish, ack, "
-          "liaison_request, jit_write, msg_ack, read; caps: streams, pending_uploads, drafts, "
+          "liaison_request, jit_write, msg_ack, read, checkpoint; caps: streams, pending_uploads, "
+          "drafts, "
           "verifications)");
     }
   }

@@ -49,12 +49,13 @@ enum class Quota {
   kJitWrite,        // joint investigation team writes: CreateJit, ShareInJit (cost 1 each)
   kMsgAck,          // message ids in messaging Ack calls, whatever their outcome (cost 1 per id)
   kRead,            // consultations: reads of stored data that write a consultation audit record
-                    // (cost 1 per record; read_meter.h)
+                    // (cost 1 per record; read_meter.h), and audit Verify (per 10,000 records)
+  kCheckpoint,      // audit checkpoints requested with CreateCheckpoint (cost 1 each)
 };
-inline constexpr std::array<Quota, 11> kAllQuotas = {
+inline constexpr std::array<Quota, 12> kAllQuotas = {
     Quota::kSend,     Quota::kSendBytes, Quota::kUpload, Quota::kUploadBytes,
     Quota::kDraft,    Quota::kPublish,   Quota::kAck,    Quota::kLiaisonRequest,
-    Quota::kJitWrite, Quota::kMsgAck,    Quota::kRead};
+    Quota::kJitWrite, Quota::kMsgAck,    Quota::kRead,   Quota::kCheckpoint};
 
 /// Counts of what one agency holds at once.
 enum class Cap {
@@ -67,7 +68,7 @@ inline constexpr std::array<Cap, 4> kAllCaps = {Cap::kStreams, Cap::kPendingUplo
                                                 Cap::kVerifications};
 
 /// "send", "send_bytes", "upload", "upload_bytes", "draft", "publish", "ack", "liaison_request",
-/// "jit_write", "msg_ack", "read".
+/// "jit_write", "msg_ack", "read", "checkpoint".
 std::string_view QuotaName(Quota quota);
 /// "streams", "pending_uploads", "drafts", "verifications".
 std::string_view CapName(Cap cap);

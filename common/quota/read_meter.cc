@@ -8,17 +8,17 @@
 
 namespace concord::quota {
 
-ReadMeter::ReadMeter(QuotaChecker* quotas, redis::RedisClient* redis, std::string tag)
-    : quotas_(quotas), redis_(redis), tag_(std::move(tag)) {}
+ReadMeter::ReadMeter(QuotaChecker* quotas, redis::RedisClient* redis, std::string tag, Quota quota)
+    : quotas_(quotas), redis_(redis), tag_(std::move(tag)), quota_(quota) {}
 
 ReadAdmission ReadMeter::Charge(const AgencyId& agency, int64_t cost) {
   if (quotas_ == nullptr || redis_ == nullptr) return {absl::OkStatus(), false};
-  const quota::Charge charge = quotas_->ChargeOf(agency, Quota::kRead, std::max<int64_t>(cost, 1));
+  const quota::Charge charge = quotas_->ChargeOf(agency, quota_, std::max<int64_t>(cost, 1));
   auto decide = [&](Status status) -> ReadAdmission {
     const bool audit = quotas_->Observe(agency, status, charge.cost);
     return {std::move(status), audit};
   };
-  if (Status recent = quotas_->AdmitRecent(agency, {Quota::kRead}, charge.cost); !recent.ok()) {
+  if (Status recent = quotas_->AdmitRecent(agency, {quota_}, charge.cost); !recent.ok()) {
     return decide(std::move(recent));
   }
   Status charged = ChargeAlone(*redis_, BucketKey(tag_, charge), charge);

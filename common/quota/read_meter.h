@@ -48,16 +48,19 @@ class ReadMeter {
  public:
   /// `quotas` may be null (no limit); `redis` the module's own client (its ACL user must be
   /// allowed EVALSHA, TIME, HMGET, HSET and PEXPIRE on concord:{<tag>}:quota:*); both must
-  /// outlive the meter.
-  ReadMeter(QuotaChecker* quotas, redis::RedisClient* redis, std::string tag);
+  /// outlive the meter. `quota` is the bucket charged: `read`, or another count bucket charged
+  /// alone before a call in the same way (the audit service's `checkpoint`).
+  ReadMeter(QuotaChecker* quotas, redis::RedisClient* redis, std::string tag,
+            Quota quota = Quota::kRead);
 
-  /// Charges `cost` (>= 1) tokens of `agency`'s read bucket, all or nothing.
+  /// Charges `cost` (>= 1) tokens of `agency`'s bucket, all or nothing.
   ReadAdmission Charge(const AgencyId& agency, int64_t cost = 1);
 
  private:
   QuotaChecker* quotas_;
   redis::RedisClient* redis_;
   const std::string tag_;
+  const Quota quota_;
 };
 
 /// What every consultation does before reading: charges `meter` (null: not charged, OK without

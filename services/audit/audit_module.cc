@@ -34,7 +34,8 @@ class AuditModuleInstance final : public host::ModuleInstance {
                                   .batch = 256,
                                   .poll_interval = absl::Milliseconds(500)}),
         reads_(deps.quotas, &deps.redis, "audit"),
-        service_(log_, &deps.audit, &ingester_, &reads_, deps.quotas),
+        checkpoints_(deps.quotas, &deps.redis, "audit", quota::Quota::kCheckpoint),
+        service_(log_, &deps.audit, &ingester_, &reads_, deps.quotas, &checkpoints_),
         checkpointer_(log_, checkpointer_options),
         // Every workload's sink publishes here after appending to its intake.
         wakeups_(
@@ -58,7 +59,8 @@ class AuditModuleInstance final : public host::ModuleInstance {
   LogAndFileCheckpointExporter exporter_;
   AuditLog log_;
   AuditIngester ingester_;
-  quota::ReadMeter reads_;  // the `read` bucket of Query and Verify
+  quota::ReadMeter reads_;        // the `read` bucket of Query and Verify
+  quota::ReadMeter checkpoints_;  // the `checkpoint` bucket of CreateCheckpoint
   AuditService service_;
   Checkpointer checkpointer_;  // stopped before the log it uses goes away
   redis::Subscriber wakeups_;  // last: destroyed first, its callback uses the ingester

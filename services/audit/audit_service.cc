@@ -17,6 +17,7 @@ namespace {
 
 constexpr char kQueryMethod[] = "/concord.audit.v1.Audit/Query";
 constexpr char kVerifyMethod[] = "/concord.audit.v1.Audit/Verify";
+constexpr char kCreateCheckpointMethod[] = "/concord.audit.v1.Audit/CreateCheckpoint";
 // How long a refused second Verify is told to wait (RetryInfo).
 constexpr absl::Duration kVerifyRetryAfter = absl::Seconds(1);
 
@@ -162,8 +163,14 @@ StatusOr<QuerySpec> QuerySpecFromProto(const v1::QueryRequest& req) {
 }
 
 AuditService::AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester,
-                           quota::ReadMeter* reads, quota::QuotaChecker* quotas)
-    : log_(log), self_audit_(self_audit), ingester_(ingester), reads_(reads), quotas_(quotas) {}
+                           quota::ReadMeter* reads, quota::QuotaChecker* quotas,
+                           quota::ReadMeter* checkpoints)
+    : log_(log),
+      self_audit_(self_audit),
+      ingester_(ingester),
+      reads_(reads),
+      quotas_(quotas),
+      checkpoints_(checkpoints) {}
 
 int64_t AuditService::VerifyCost(uint64_t records) {
   return static_cast<int64_t>(
@@ -171,11 +178,11 @@ int64_t AuditService::VerifyCost(uint64_t records) {
 }
 
 Status AuditService::Record(const grpc::ServerContext& ctx, const AgencyId& agency,
-                            const char* method, const Status& outcome) {
+                            Operation operation, const char* method, const Status& outcome) {
   if (self_audit_ == nullptr) return absl::OkStatus();
   return self_audit_->Append(AuditEvent{.agency = agency,
                                         .officer = OfficerFromContext(ctx),
-                                        .operation = Operation::kConsultation,
+                                        .operation = operation,
                                         .object = "audit-log",
                                         .method = method,
                                         .justification = JustificationFromContext(ctx),
@@ -184,7 +191,8 @@ Status AuditService::Record(const grpc::ServerContext& ctx, const AgencyId& agen
                                         .time = log_.clock().Now()});
 }
 
-Status AuditService::EnterVerify(const AgencyId& agency) {
+Status AuditService::EnterVerify(const grpc::ServerContext& ctx, const AgencyId& agency,
+                                 Operation operation, const char* method) {
   if (quotas_ == nullptr) return absl::OkStatus();
   const int cap = quotas_->table().CapOf(agency.type, quota::Cap::kVerifications);
   {
@@ -197,7 +205,8 @@ Status AuditService::EnterVerify(const AgencyId& agency) {
     if (running == 0) verifying_.erase(agency.Key());
   }
   Status refusal = quota::CapRefusal(agency, quota::Cap::kVerifications, cap, kVerifyRetryAfter);
-  (void)quotas_->Observe(agency, refusal);  // counted in concord_quota_refusals_total
+  // Counted in concord_quota_refusals_total; recorded once a minute per agency.
+  if (quotas_->Observe(agency, refusal)) (void)Record(ctx, agency, operation, method, refusal);
   return refusal;
 }
 
@@ -224,7 +233,7 @@ grpc::Status AuditService::Query(grpc::ServerContext* ctx, const v1::QueryReques
   // Reading the audit log is itself a consultation: recorded with its outcome, and answered only
   // if the record was written.
   auto record = [&](const Status& outcome) -> Status {
-    return Record(*ctx, caller.agency, kQueryMethod, outcome);
+    return Record(*ctx, caller.agency, Operation::kConsultation, kQueryMethod, outcome);
   };
   // The read bucket, one token for that record, before anything is read; a flood of refusals is
   // recorded once a minute per agency.
@@ -251,7 +260,8 @@ grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequ
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
   // Bounds (see the header): one running per agency on this replica, its `read` tokens charged
   // before any record is read, stopped between batches once the call is cancelled.
-  CONCORD_GRPC_RETURN_IF_ERROR(EnterVerify(caller.agency));
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      EnterVerify(*ctx, caller.agency, Operation::kConsultation, kVerifyMethod));
   absl::Cleanup leave = [&] { LeaveVerify(caller.agency); };
   CatchUp();
   VerifyHooks hooks{.admit =
@@ -259,6 +269,7 @@ grpc::Status AuditService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequ
                           return quota::ChargeRead(reads_, caller.agency, VerifyCost(records),
                                                    [&](const Status& refusal) {
                                                      (void)Record(*ctx, caller.agency,
+                                                                  Operation::kConsultation,
                                                                   kVerifyMethod, refusal);
                                                    });
                         },
@@ -302,6 +313,18 @@ grpc::Status AuditService::CreateCheckpoint(grpc::ServerContext* ctx,
                                             v1::CreateCheckpointResponse* reply) {
   CONCORD_GRPC_RETURN_IF_ERROR(limits::CheckFieldLimits(*req));
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Caller caller, CallerFromContext(*ctx));
+  // It verifies the records since the latest checkpoint first: it takes one of the agency's
+  // verification slots, as Verify does.
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      EnterVerify(*ctx, caller.agency, Operation::kAlteration, kCreateCheckpointMethod));
+  absl::Cleanup leave = [&] { LeaveVerify(caller.agency); };
+  // Bound (see the header): one token of the `checkpoint` bucket before anything is signed. A
+  // refusal is counted and recorded once a minute per agency (a signed checkpoint is its own
+  // trace: the log line and the exported file).
+  CONCORD_GRPC_RETURN_IF_ERROR(
+      quota::ChargeRead(checkpoints_, caller.agency, 1, [&](const Status& refusal) {
+        (void)Record(*ctx, caller.agency, Operation::kAlteration, kCreateCheckpointMethod, refusal);
+      }));
   CatchUp();
   CONCORD_GRPC_ASSIGN_OR_RETURN(const Checkpoint cp, log_.CreateCheckpoint());
   CheckpointToProto(cp, log_.public_key(), *reply->mutable_checkpoint());

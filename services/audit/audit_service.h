@@ -17,6 +17,12 @@
 // when the call is cancelled (the client went away, its deadline passed, its certificate was
 // revoked: CANCELLED).
 //
+// CreateCheckpoint signs and stores a checkpoint and writes its file to the checkpoint volume,
+// for good: one token of the caller's `checkpoint` bucket (10 + 0.01/s by default) before
+// anything is read or signed; beyond it RESOURCE_EXHAUSTED, QUOTA_EXCEEDED (limit checkpoint).
+// The checkpointer's own periodic checkpoints are not charged. It verifies the records since the
+// latest checkpoint before signing, so it also takes one of the agency's `verifications` slots.
+//
 // Read-your-writes: with an ingester, every handler first chains what the workloads' intakes
 // hold (AuditIngester::IngestPending), so the records of calls already answered are in what it
 // reads. Best effort: if that fails (Redis down, a tampered head), the handler reads the chain
@@ -47,8 +53,11 @@ class AuditService final : public concord::audit::v1::Audit::Service {
   /// Verify is charged the same bucket (ceil(records / kRecordsPerVerifyToken) tokens) and,
   /// with `quotas` (may be null: no cap), capped at its agency type's `verifications` running
   /// per agency on this replica.
+  /// `checkpoints` (may be null: not charged) is the `checkpoint` bucket, one token per
+  /// CreateCheckpoint before anything is read or signed.
   AuditService(AuditLog& log, AuditSink* self_audit, AuditIngester* ingester = nullptr,
-               quota::ReadMeter* reads = nullptr, quota::QuotaChecker* quotas = nullptr);
+               quota::ReadMeter* reads = nullptr, quota::QuotaChecker* quotas = nullptr,
+               quota::ReadMeter* checkpoints = nullptr);
 
   /// Records a Verify may check per token of the `read` bucket.
   static constexpr uint64_t kRecordsPerVerifyToken = 10'000;
@@ -66,11 +75,13 @@ class AuditService final : public concord::audit::v1::Audit::Service {
 
  private:
   void CatchUp();
-  // A consultation record of the audit log by `method` with `outcome` (none without a sink).
-  Status Record(const grpc::ServerContext& ctx, const AgencyId& agency, const char* method,
-                const Status& outcome);
-  // Takes one of `agency`'s verification slots on this replica, or the cap's refusal.
-  Status EnterVerify(const AgencyId& agency);
+  // A record of `operation` on the audit log by `method` with `outcome` (none without a sink).
+  Status Record(const grpc::ServerContext& ctx, const AgencyId& agency, Operation operation,
+                const char* method, const Status& outcome);
+  // Takes one of `agency`'s verification slots on this replica, or the cap's refusal (recorded
+  // as `operation` by `method` once a minute per agency, as every refusal).
+  Status EnterVerify(const grpc::ServerContext& ctx, const AgencyId& agency, Operation operation,
+                     const char* method);
   void LeaveVerify(const AgencyId& agency);
 
   AuditLog& log_;
@@ -78,6 +89,7 @@ class AuditService final : public concord::audit::v1::Audit::Service {
   AuditIngester* ingester_;
   quota::ReadMeter* reads_;
   quota::QuotaChecker* quotas_;
+  quota::ReadMeter* checkpoints_;
   std::mutex verify_mu_;
   std::map<std::string, int> verifying_ ABSL_GUARDED_BY(verify_mu_);  // agency key -> running
 };

@@ -273,6 +273,29 @@ TEST(QuotaTable, ReadBucketIsNamedOverridableAndHoldsAFullListPage) {
   EXPECT_NE(FieldViolationsOf(small.status())[0].description.find("500"), std::string::npos);
 }
 
+// Test that the audit log's bounds are in the table: the `checkpoint` bucket (CreateCheckpoint)
+// and the `verifications` cap (Verify and CreateCheckpoint running per agency on a replica), by
+// name, with their defaults for every type, and overridable.
+TEST(QuotaTable, AuditCheckpointBucketAndVerificationsCapAreNamedAndOverridable) {
+  ASSERT_TRUE(ParseQuota("checkpoint").has_value());
+  EXPECT_EQ(*ParseQuota("checkpoint"), Quota::kCheckpoint);
+  EXPECT_EQ(QuotaName(Quota::kCheckpoint), "checkpoint");
+  EXPECT_EQ(MinimumBurst(Quota::kCheckpoint), 1);
+  ASSERT_TRUE(ParseCap("verifications").has_value());
+  EXPECT_EQ(*ParseCap("verifications"), Cap::kVerifications);
+  EXPECT_EQ(CapName(Cap::kVerifications), "verifications");
+  const QuotaTable d = QuotaTable::Defaults();
+  for (AgencyType type : kAllAgencyTypes) {
+    EXPECT_EQ(d.Bucket(type, Quota::kCheckpoint), (BucketSpec{10, 0.01})) << AgencyTypeName(type);
+    EXPECT_EQ(d.CapOf(type, Cap::kVerifications), 1) << AgencyTypeName(type);
+  }
+  auto t = d.WithOverrides("admin.checkpoint=100/0.1;coordination_unit.verifications=2");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->Bucket(AgencyType::kAdmin, Quota::kCheckpoint), (BucketSpec{100, 0.1}));
+  EXPECT_EQ(t->CapOf(AgencyType::kCoordinationUnit, Cap::kVerifications), 2);
+  EXPECT_EQ(t->CapOf(AgencyType::kAdmin, Cap::kVerifications), 1);
+}
+
 // An agency acknowledges what its inbox receives. The standard benchmark at the throughput target
 // (6,000 sends/s, 3 recipients of 8 agencies): each agency receives and acknowledges 2,250
 // messages/s for 22 s, in batches of up to 256 ids (concord-bench) or one at a time (concordctl

@@ -54,12 +54,15 @@ class AuditServiceTest : public ::testing::Test {
                         .batch = 256,
                         .poll_interval = absl::Milliseconds(500)});
     // The read bucket of Query, charged by the audit ACL user as in production.
-    auto table = quota::QuotaTable::Defaults().WithOverrides("admin.read=500/0.001");
+    auto table = quota::QuotaTable::Defaults().WithOverrides(
+        "admin.read=500/0.001;admin.checkpoint=3/0.001");
     ASSERT_TRUE(table.ok()) << table.status();
     quotas_ = std::make_unique<quota::QuotaChecker>(*table, metrics_, clock_);
     reads_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "audit");
+    checkpoints_ = std::make_unique<quota::ReadMeter>(quotas_.get(), redis_.get(), "audit",
+                                                      quota::Quota::kCheckpoint);
     service_ = std::make_unique<AuditService>(*log_, self_sink_.get(), ingester_.get(),
-                                              reads_.get(), quotas_.get());
+                                              reads_.get(), quotas_.get(), checkpoints_.get());
 
     ServerOptions options;
     options.listen_address = "127.0.0.1:0";
@@ -133,6 +136,7 @@ class AuditServiceTest : public ::testing::Test {
   metrics::Metrics metrics_;
   std::unique_ptr<quota::QuotaChecker> quotas_;
   std::unique_ptr<quota::ReadMeter> reads_;
+  std::unique_ptr<quota::ReadMeter> checkpoints_;
   std::unique_ptr<ServerRunner> runner_;
   std::unique_ptr<v1::Audit::Stub> stub_;
 };
@@ -445,6 +449,47 @@ TEST_F(AuditServiceTest, CreateAndGetCheckpoint) {
   EXPECT_TRUE(verified.ok());
   EXPECT_EQ(verified.checkpoints_checked(), 1u);
   EXPECT_EQ(verified.last_checkpoint().seq(), 4u);
+}
+
+// Test that CreateCheckpoint, which signs and stores a checkpoint (and exports its file) for
+// good, costs one token of the caller's checkpoint bucket (here 3) before anything is signed:
+// beyond it RESOURCE_EXHAUSTED, QUOTA_EXCEEDED (limit checkpoint), and no checkpoint is made,
+// however far the head has moved.
+TEST_F(AuditServiceTest, CreateCheckpointIsChargedItsBucketAndRefusedBeyondIt) {
+  auto create = [&](v1::CreateCheckpointResponse* reply) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    return stub_->CreateCheckpoint(&ctx, v1::CreateCheckpointRequest(), reply);
+  };
+  for (int i = 1; i <= 3; ++i) {
+    Append(1, "message:m1");
+    v1::CreateCheckpointResponse reply;
+    const grpc::Status s = create(&reply);
+    ASSERT_TRUE(s.ok()) << i << s.error_message();
+    EXPECT_EQ(reply.checkpoint().seq(), static_cast<uint64_t>(i));
+  }
+  Append(1, "message:m1");
+  // Every record there is: chained, or still in the audit workload's intake.
+  auto records = [&]() -> uint64_t {
+    auto head = store_->GetHead();
+    auto pending = admin_->Command({"LLEN", audit::IntakeKey("audit")});
+    EXPECT_TRUE(head.ok() && pending.ok());
+    return head.ok() && pending.ok() ? head->seq + static_cast<uint64_t>(pending->integer) : 0;
+  };
+  const uint64_t before = records();
+  v1::CreateCheckpointResponse refused;
+  const grpc::Status s = create(&refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "checkpoint");
+  EXPECT_FALSE(refused.has_checkpoint());
+  auto latest = log_->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->seq, 3u);  // the head is at 4: nothing was signed
+  // The refusal is recorded (an alteration of the audit log), once a minute per agency.
+  EXPECT_EQ(records(), before + 1);
+  ASSERT_EQ(create(&refused).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(records(), before + 1);
 }
 
 TEST_F(AuditServiceTest, RedisDownIsUnavailable) {
