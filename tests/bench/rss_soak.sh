@@ -25,9 +25,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/integration/ports_lib.sh
+source "$ROOT/tests/integration/ports_lib.sh"
 "$ROOT/scripts/pki.sh" --quiet --dir "$PKI" server
 "$ROOT/scripts/pki.sh" --quiet --dir "$PKI" audit
 "$ROOT/scripts/pki.sh" --quiet --dir "$PKI" agency admin ops

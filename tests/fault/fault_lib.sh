@@ -51,9 +51,8 @@ die() {
   exit 1
 }
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/integration/ports_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/ports_lib.sh"
 
 fault_init() {
   FAULT_NAME=$1 BENCH=$2 SERVER_BIN=$3 PKI_SH=$4

@@ -30,9 +30,6 @@ fed_cleanup() {
   if [ -z "${FAULT_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
 
-fed_free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 fed_other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
 
 fed_die() {
@@ -162,9 +159,11 @@ fed_setup() {
     for a in server audit gateway; do "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" "$a"; done
     "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" agency admin ops
     "$PKI_SH" --quiet --dir "$WORK/$s/pki" --trust-domain "${TD[$s]}" agency "${MAG[$s]%%/*}" "${MAG[$s]#*/}"
-    REDIS_PORT_OF[$s]=$(fed_free_port) SERVER_PORT[$s]=$(fed_free_port) SERVER_HEALTH[$s]=$(fed_free_port)
-    SERVER_METRICS[$s]=$(fed_free_port) GW_PORT[$s]=$(fed_free_port) GW_PARTNER[$s]=$(fed_free_port)
-    GW_HEALTH[$s]=$(fed_free_port) GW_METRICS[$s]=$(fed_free_port)
+  done
+  for s in "${SIDES[@]}"; do
+    REDIS_PORT_OF[$s]=$(free_port) SERVER_PORT[$s]=$(free_port) SERVER_HEALTH[$s]=$(free_port)
+    SERVER_METRICS[$s]=$(free_port) GW_PORT[$s]=$(free_port) GW_PARTNER[$s]=$(free_port)
+    GW_HEALTH[$s]=$(free_port) GW_METRICS[$s]=$(free_port)
   done
   for s in "${SIDES[@]}"; do
     fed_start_redis "$s"

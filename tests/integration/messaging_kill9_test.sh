@@ -32,9 +32,8 @@ die() {
   done
   exit 1
 }
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/integration/ports_lib.sh
+source "$(dirname "$0")/ports_lib.sh"
 SECONDS=0
 
 "$PKI_SH" --quiet --dir "$PKI" server

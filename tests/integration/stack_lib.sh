@@ -7,6 +7,8 @@
 
 # shellcheck source=tests/integration/redis_acl_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/redis_acl_lib.sh"
+# shellcheck source=tests/integration/ports_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports_lib.sh"
 
 REDIS_PID=""
 SERVER_PID=""
@@ -88,7 +90,7 @@ start_redis() {
   local attempt i
   redis_acl_setup "$WORK/redis-acl"
   for attempt in 1 2 3 4 5; do
-    REDIS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    REDIS_PORT=$(free_port)
     mkdir -p "$WORK/redis"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$WORK/redis" --save "" \
       --appendonly no --aclfile "$REDIS_ACL_FILE" >"$WORK/redis.log" 2>&1 &

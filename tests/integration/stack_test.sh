@@ -38,9 +38,8 @@ trap cleanup EXIT
 fail() { echo "FAILED: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/integration/ports_lib.sh
+source "$REPO/tests/integration/ports_lib.sh"
 
 # Bounded wait: run "$@" until it succeeds, at most $TRIES times, 0.1 s apart.
 redis_ping() { redis-cli -p "$REDIS_PORT" ping | grep -q PONG; }
