@@ -446,6 +446,18 @@ MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
            .Register(registry)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                             0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  auto& stages = prometheus::BuildHistogram()
+                     .Name("concord_message_send_stage_seconds")
+                     .Help(
+                         "Where a Send's time goes in the server, by stage: checks (limits, "
+                         "caller, quota admission, signature verification), store (the send "
+                         "script's Redis round trip), audit (the audit record's append).")
+                     .Register(registry);
+  const prometheus::Histogram::BucketBoundaries stage_buckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10};
+  send_checks_seconds = &stages.Add({{"stage", "checks"}}, stage_buckets);
+  send_store_seconds = &stages.Add({{"stage", "store"}}, stage_buckets);
+  send_audit_seconds = &stages.Add({{"stage", "audit"}}, stage_buckets);
 }
 
 MessagingService::MessagingService(Mailbox& mailbox, audit::AuditSink& audit,
@@ -526,6 +538,7 @@ grpc::ServerUnaryReactor* MessagingService::Send(grpc::CallbackServerContext* ct
   // authorizer (AuthMetadataProcessor) and the open-calls interceptor ran before it, as for the
   // synchronous methods; a revocation cancels the call (TryCancel) while it waits.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const absl::Time received = absl::Now();
   StatusOr<Caller> caller = AdmittedCaller(*ctx, *request);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
@@ -550,15 +563,18 @@ grpc::ServerUnaryReactor* MessagingService::Send(grpc::CallbackServerContext* ct
                         .recipients = AuditRecipients(request->envelope()),
                         .outcome = "",
                         .time = absl::UnixEpoch()});
-  auto finish = [this, reactor, response, event](StatusOr<SendResult> result) {
-    FinishSendAsync(reactor, *event, std::move(result), response);
-  };
+  const absl::Time checked = absl::Now();
+  metrics_.send_checks_seconds->Observe(absl::ToDoubleSeconds(checked - received));
   if (!plan.ok()) {
-    finish(plan.status());
+    FinishSendAsync(reactor, *event, plan.status(), response);
     return reactor;
   }
   // The store's send script through the asynchronous client; the reply finishes the call.
-  mailbox_.CommitAsync(*plan, std::move(finish));
+  mailbox_.CommitAsync(
+      *plan, [this, reactor, response, event, checked](StatusOr<SendResult> result) {
+        metrics_.send_store_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - checked));
+        FinishSendAsync(reactor, *event, std::move(result), response);
+      });
   return reactor;
 }
 
@@ -572,20 +588,23 @@ void MessagingService::FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit:
   event.outcome = CodeName(result.status());
   event.time = clock_.Now();
   auto outcome = std::make_shared<StatusOr<SendResult>>(std::move(result));
-  audit_.AppendAsync(std::move(event), [this, reactor, response, outcome](Status appended) {
-    // An operation is never left unaudited without the caller knowing.
-    if (!appended.ok() && outcome->ok()) {
-      reactor->Finish(ToGrpcStatus(
-          absl::UnavailableError("audit log unavailable; the operation may be retried")));
-      return;
-    }
-    if (!outcome->ok()) {
-      reactor->Finish(ToGrpcStatus(outcome->status()));
-      return;
-    }
-    FillSendResponse("Send", **outcome, response);
-    reactor->Finish(grpc::Status::OK);
-  });
+  const absl::Time appending = absl::Now();
+  audit_.AppendAsync(
+      std::move(event), [this, reactor, response, outcome, appending](Status appended) {
+        metrics_.send_audit_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - appending));
+        // An operation is never left unaudited without the caller knowing.
+        if (!appended.ok() && outcome->ok()) {
+          reactor->Finish(ToGrpcStatus(
+              absl::UnavailableError("audit log unavailable; the operation may be retried")));
+          return;
+        }
+        if (!outcome->ok()) {
+          reactor->Finish(ToGrpcStatus(outcome->status()));
+          return;
+        }
+        FillSendResponse("Send", **outcome, response);
+        reactor->Finish(grpc::Status::OK);
+      });
 }
 
 grpc::Status MessagingService::Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* request,

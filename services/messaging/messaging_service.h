@@ -74,6 +74,14 @@ struct MessagingMetrics {
   prometheus::Counter* redeliveries;
   prometheus::Gauge* inbox_backlog;
   prometheus::Histogram* delivery_seconds;
+  // concord_message_send_stage_seconds{stage}: where a Send's time goes inside the server.
+  // "checks": limits, caller, quota admission and the signature verification (every Send);
+  // "store": the send script's round trip (Sends that reached it); "audit": the append of the
+  // Send's audit record (every Send that got an outcome). Their sum is the server's share of a
+  // Send's latency, without gRPC, TLS and the network (docs/operations.md "Metrics").
+  prometheus::Histogram* send_checks_seconds;
+  prometheus::Histogram* send_store_seconds;
+  prometheus::Histogram* send_audit_seconds;
 };
 
 // Send runs on gRPC's callback API (a unary reactor): limits, caller, quota admission and the

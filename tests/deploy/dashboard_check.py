@@ -35,6 +35,7 @@ REQUIRED = {
         "Messaging": [
             r"rate\(concord_messages_sent_total\{",                                  # sends/s
             r"histogram_quantile\(0\.99, sum by \([^)]*\ble\b[^)]*\) \(rate\(concord_message_delivery_seconds_bucket\{",
+            r"concord_message_send_stage_seconds_bucket\{",                        # Send by stage
             r"concord_inbox_backlog\{",                                              # backlog
             r"rate\(concord_redeliveries_total\{",                                   # redeliveries
         ],

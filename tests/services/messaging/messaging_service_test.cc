@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/messaging/message_crypto.h"
 #include "client/messaging/messaging_client.h"
@@ -1499,6 +1500,14 @@ TEST_F(MessagingServiceTest, ClientLibraryRoundTrip) {
   EXPECT_NE(exposition.find("concord_deliveries_total 1"), std::string::npos);
   EXPECT_NE(exposition.find("concord_message_delivery_seconds_count 1"), std::string::npos);
   EXPECT_NE(exposition.find("concord_inbox_backlog"), std::string::npos);
+  // The one Send, by stage: checks, the send script, the audit record.
+  for (const char* stage : {"checks", "store", "audit"}) {
+    EXPECT_NE(exposition.find(absl::StrCat("concord_message_send_stage_seconds_count{stage=\"",
+                                           stage, "\"} 1")),
+              std::string::npos)
+        << stage << "\n"
+        << exposition;
+  }
 }
 
 // Test that an upload of a million tiny chunks is refused at its first chunk (the chunking rule
