@@ -119,6 +119,21 @@ class AuditServiceTest : public ::testing::Test {
     ctx.AddMetadata("concord-justification", "quarterly lawfulness review");
   }
 
+  // Verify of the whole log through `stub`, with Prepare's metadata.
+  static grpc::Status CallVerify(v1::Audit::Stub& stub, v1::VerifyResponse* reply) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    return stub.Verify(&ctx, v1::VerifyRequest(), reply);
+  }
+
+  // Every record there is: chained, or still waiting in the audit workload's intake.
+  uint64_t StoredRecords() {
+    auto head = store_->GetHead();
+    auto pending = admin_->Command({"LLEN", audit::IntakeKey("audit")});
+    EXPECT_TRUE(head.ok() && pending.ok());
+    return head.ok() && pending.ok() ? head->seq + static_cast<uint64_t>(pending->integer) : 0;
+  }
+
   TestPki pki_;
   std::unique_ptr<RedisServer> redis_server_;
   AuditKey key_ = *AuditKey::FromBytes(std::string(32, 's'));
@@ -303,10 +318,8 @@ TEST_F(AuditServiceTest, VerifyIsChargedTheReadBucketAndRefusedBeyondIt) {
   const std::string bucket = quota::BucketKey("audit", quota::Quota::kRead,
                                               AgencyId{"concord.test", AgencyType::kAdmin, "ops"});
   {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
     v1::VerifyResponse reply;
-    ASSERT_TRUE(stub_->Verify(&ctx, v1::VerifyRequest(), &reply).ok());
+    ASSERT_TRUE(CallVerify(*stub_, &reply).ok());
     EXPECT_TRUE(reply.ok());
     EXPECT_EQ(reply.records_checked(), 3u);
   }
@@ -316,22 +329,16 @@ TEST_F(AuditServiceTest, VerifyIsChargedTheReadBucketAndRefusedBeyondIt) {
 
   ASSERT_TRUE(admin_->Command({"HSET", bucket, "t", "0"}).ok());
   for (int i = 0; i < 3; ++i) {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
     v1::VerifyResponse reply;
-    const grpc::Status s = stub_->Verify(&ctx, v1::VerifyRequest(), &reply);
+    const grpc::Status s = CallVerify(*stub_, &reply);
     ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << i << s.error_message();
     EXPECT_EQ(ReasonOf(FromGrpcStatus(s)), "QUOTA_EXCEEDED");
     EXPECT_EQ(ReasonMetadataOf(FromGrpcStatus(s)).at("limit"), "read");
     EXPECT_EQ(reply.records_checked(), 0u);
   }
-  // Every record there is: chained, or still in the audit workload's intake. The three refusals
-  // added one (a consultation of the audit log with their outcome); the Verify that passed none.
-  auto head = store_->GetHead();
-  ASSERT_TRUE(head.ok()) << head.status();
-  auto pending = admin_->Command({"LLEN", audit::IntakeKey("audit")});
-  ASSERT_TRUE(pending.ok());
-  EXPECT_EQ(head->seq + static_cast<uint64_t>(pending->integer), 4u);
+  // The three refusals added one record (a consultation of the audit log with their outcome); the
+  // Verify that passed none.
+  EXPECT_EQ(StoredRecords(), 4u);
 }
 
 // Test that one agency runs at most one Verify at a time on a replica (cap `verifications`): with
@@ -352,19 +359,12 @@ TEST_F(AuditServiceTest, OneVerifyPerAgencyRunsAtATimeOnAReplica) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < results.size(); ++i) {
     threads.emplace_back([this, &results, i] {
-      grpc::ClientContext ctx;
-      Prepare(ctx);
       v1::VerifyResponse reply;
-      results[i] = stub_->Verify(&ctx, v1::VerifyRequest(), &reply);
+      results[i] = CallVerify(*stub_, &reply);
     });
   }
-  grpc::Status other;
-  {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
-    v1::VerifyResponse reply;
-    other = other_stub->Verify(&ctx, v1::VerifyRequest(), &reply);
-  }
+  v1::VerifyResponse other_reply;
+  const grpc::Status other = CallVerify(*other_stub, &other_reply);
   for (std::thread& t : threads) t.join();
   ASSERT_EQ(kill(pid, SIGCONT), 0);
 
@@ -391,10 +391,8 @@ TEST_F(AuditServiceTest, OneVerifyPerAgencyRunsAtATimeOnAReplica) {
     grpc::Status s;
     v1::VerifyResponse reply;
     for (int i = 0; i < 100; ++i) {
-      grpc::ClientContext ctx;
-      Prepare(ctx);
       reply.Clear();
-      s = stub->Verify(&ctx, v1::VerifyRequest(), &reply);
+      s = CallVerify(*stub, &reply);
       if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -469,14 +467,7 @@ TEST_F(AuditServiceTest, CreateCheckpointIsChargedItsBucketAndRefusedBeyondIt) {
     EXPECT_EQ(reply.checkpoint().seq(), static_cast<uint64_t>(i));
   }
   Append(1, "message:m1");
-  // Every record there is: chained, or still in the audit workload's intake.
-  auto records = [&]() -> uint64_t {
-    auto head = store_->GetHead();
-    auto pending = admin_->Command({"LLEN", audit::IntakeKey("audit")});
-    EXPECT_TRUE(head.ok() && pending.ok());
-    return head.ok() && pending.ok() ? head->seq + static_cast<uint64_t>(pending->integer) : 0;
-  };
-  const uint64_t before = records();
+  const uint64_t before = StoredRecords();
   v1::CreateCheckpointResponse refused;
   const grpc::Status s = create(&refused);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
@@ -487,9 +478,9 @@ TEST_F(AuditServiceTest, CreateCheckpointIsChargedItsBucketAndRefusedBeyondIt) {
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->seq, 3u);  // the head is at 4: nothing was signed
   // The refusal is recorded (an alteration of the audit log), once a minute per agency.
-  EXPECT_EQ(records(), before + 1);
+  EXPECT_EQ(StoredRecords(), before + 1);
   ASSERT_EQ(create(&refused).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(records(), before + 1);
+  EXPECT_EQ(StoredRecords(), before + 1);
 }
 
 TEST_F(AuditServiceTest, RedisDownIsUnavailable) {
