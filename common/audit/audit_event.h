@@ -92,6 +92,14 @@ class AuditSink {
   virtual void AppendAllAsync(std::vector<AuditEvent> events, std::function<void(Status)> done) {
     done(AppendAll(events));
   }
+  /// `event` sealed as an entry of this sink's workload (its time stamped when unset), for a
+  /// script of the workload that appends it to the workload's slot intake together with the
+  /// operation it records (common/audit/audit_record.h "Slot intakes"): the record is then
+  /// stored if and only if the operation is. UNIMPLEMENTED for a sink that has no intake entries
+  /// (the caller appends the record as usual).
+  virtual StatusOr<std::string> SealEntry(const AuditEvent& /*event*/) {
+    return absl::UnimplementedError("this audit sink does not seal intake entries");
+  }
 };
 
 }  // namespace concord::audit

@@ -126,6 +126,19 @@ std::string IntakeKey(std::string_view workload) {
                     absl::StrCat("intake:", absl::string_view(workload.data(), workload.size())));
 }
 
+std::string SlotConsumedKey() { return redis::Key(kTag, "slot-consumed"); }
+std::string SlotIntakeKey(std::string_view tag) {
+  return absl::StrCat("concord:audit-intake:{", absl::string_view(tag.data(), tag.size()), "}");
+}
+std::string SlotIntakeTrimmedKey(std::string_view tag) {
+  return absl::StrCat("concord:audit-intake-trimmed:{", absl::string_view(tag.data(), tag.size()),
+                      "}");
+}
+const std::vector<SlotIntake>& SlotIntakes() {
+  static const auto* intakes = new std::vector<SlotIntake>{{"messaging", "msg"}};
+  return *intakes;
+}
+
 std::string GenesisHash() { return std::string(kHashSize, '\0'); }
 
 std::string RecordAad(uint64_t seq) { return absl::StrCat("concord-audit-v1|", seq); }

@@ -13,6 +13,20 @@
 //   concord:{audit}:checkpoint-index      ZSET  member = score = seq of each checkpoint
 //   concord:{audit}:intake:<workload>     LIST  intake entries (below) a workload appended and
 //                                               the audit service has not chained yet
+//   concord:{audit}:slot-consumed         HASH  <tag> -> entries of slot intake {<tag>} ever
+//                                               chained (written with the records they became)
+// Slot intakes (outside the {audit} slot): a workload whose own script writes an audit record
+// together with the operation it records (messaging's send script: one round trip, and no
+// message without its record) appends it to an intake in ITS slot, so the script stays in one
+// Cluster slot:
+//   concord:audit-intake:{<tag>}          LIST  intake entries (same format as above, AAD of the
+//                                               workload) appended by the workload's scripts
+//   concord:audit-intake-trimmed:{<tag>}  STRING entries ever removed from the front of that list
+// Neither matches the workload's own key pattern (concord:{<tag>}:*): its Redis user may only
+// RPUSH to the list (deploy/redis-users.acl); only the audit user reads and trims it. The chain
+// cannot be written in the same script as the trim (two slots), so entry positions are absolute:
+// entry k (k = trimmed + index in the list) is chained iff k < slot-consumed[<tag>], the chain
+// script moves slot-consumed with the records, and the trim only follows it.
 // Channel concord:audit:intake: a workload publishes after an append that found its intake empty,
 // to wake the audit service's ingester (a hint only: the ingester makes a follow-up pass after
 // every pass that chained records, and polls).
@@ -45,6 +59,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_key.h"
@@ -68,6 +83,19 @@ std::string CheckpointsKey();
 std::string CheckpointIndexKey();
 /// concord:{audit}:intake:<workload>
 std::string IntakeKey(std::string_view workload);
+/// concord:{audit}:slot-consumed
+std::string SlotConsumedKey();
+/// concord:audit-intake:{<tag>}: the slot intake of the workload whose keys carry hash tag <tag>.
+std::string SlotIntakeKey(std::string_view tag);
+/// concord:audit-intake-trimmed:{<tag>}
+std::string SlotIntakeTrimmedKey(std::string_view tag);
+/// A workload's intake in its own slot (written from its scripts).
+struct SlotIntake {
+  std::string workload;  // whose entries (the AAD and the records' source)
+  std::string tag;       // the hash tag of its keys
+};
+/// Every slot intake the ingester drains: messaging's (its send script), tag "msg".
+const std::vector<SlotIntake>& SlotIntakes();
 /// The wake-up channel of the ingester: "concord:audit:intake".
 inline constexpr std::string_view kIntakeChannel = "concord:audit:intake";
 

@@ -32,6 +32,13 @@ Status IntakeAuditSink::AppendAll(const std::vector<AuditEvent>& events) {
   return Commit(items);
 }
 
+StatusOr<std::string> IntakeAuditSink::SealEntry(const AuditEvent& input) {
+  if (input.time != absl::UnixEpoch()) return SealIntakeEntry(key_, workload_, input);
+  AuditEvent event = input;
+  event.time = clock_.Now();
+  return SealIntakeEntry(key_, workload_, event);
+}
+
 Status IntakeAuditSink::Commit(std::vector<Pending>& items) {
   // Group commit: the caller queues its events; whoever finds no write in flight becomes the
   // leader, takes everything queued (up to kMaxBatch) and stores it in ONE round trip, then hands

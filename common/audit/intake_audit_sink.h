@@ -80,6 +80,9 @@ class IntakeAuditSink final : public AuditSink {
   /// queued, up to kMaxBatch entries). `done` gets OK once every record is in Redis, else the
   /// first error in order; a record that cannot be sealed fails alone and is not written.
   void AppendAllAsync(std::vector<AuditEvent> events, std::function<void(Status)> done) override;
+  /// The entry Append would write (sealed for this workload's intake), for a script to append to
+  /// the workload's slot intake (audit_record.h "Slot intakes"). INVALID_ARGUMENT when too large.
+  StatusOr<std::string> SealEntry(const AuditEvent& event) override;
 
   const std::string& workload() const { return workload_; }
 

@@ -125,6 +125,9 @@ StatusOr<uint64_t> AuditIngester::IngestBatch() {
     if (head.hash.size() != kHashSize) {
       return absl::DataLossError("audit head hash is malformed; run Verify");
     }
+    std::vector<std::string> tags;
+    for (const SlotIntake& s : options_.slot_intakes) tags.push_back(s.tag);
+    CONCORD_ASSIGN_OR_RETURN(slot_consumed_, store_.SlotConsumed(tags));
     head_ = std::move(head);
   }
   // Share the batch among the intakes: each gets up to `batch` entries read, and the records
@@ -140,39 +143,67 @@ StatusOr<uint64_t> AuditIngester::IngestBatch() {
   sources.reserve(entries.capacity());
   uint64_t seq = head_->seq;
   std::string prev = head_->hash;
+  // Seals `raw` (an entry of `workload`'s intake or slot intake) as the next record.
+  auto chain = [&](const std::string& workload, const std::string& raw) -> Status {
+    auto event = OpenIntakeEntry(key_, workload, raw);
+    const bool rejected = !event.ok();
+    if (rejected) {
+      event = RejectionEvent(options_.trust_domain, workload, raw, event.status(), clock_.Now());
+    }
+    auto record = SealRecord(key_, seq + 1, prev, *event, workload);
+    if (!record.ok()) {
+      // Cannot happen for an entry that opened (intake entries leave room for the source);
+      // refuse the batch rather than drop the entry.
+      return absl::InternalError(absl::StrCat("audit ingest: ", record.status().message()));
+    }
+    ++seq;
+    entries.push_back(ChainEntry{seq, record->hash, record->Encode(), std::move(event->object),
+                                 std::move(event->agency)});
+    sources.emplace_back(workload, rejected);
+    prev = std::move(record->hash);
+    return absl::OkStatus();
+  };
   for (size_t i = 0; i < intakes.size() && entries.size() < options_.batch; ++i) {
     const std::string& workload = options_.workloads[i];
     size_t taken = 0;
     for (const std::string& raw : intakes[i]) {
       if (entries.size() >= options_.batch) break;
-      auto event = OpenIntakeEntry(key_, workload, raw);
-      const bool rejected = !event.ok();
-      if (rejected) {
-        event = RejectionEvent(options_.trust_domain, workload, raw, event.status(), clock_.Now());
-      }
-      auto record = SealRecord(key_, seq + 1, prev, *event, workload);
-      if (!record.ok()) {
-        // Cannot happen for an entry that opened (intake entries leave room for the source);
-        // refuse the batch rather than drop the entry.
-        return absl::InternalError(absl::StrCat("audit ingest: ", record.status().message()));
-      }
-      ++seq;
+      CONCORD_RETURN_IF_ERROR(chain(workload, raw));
       ++taken;
-      entries.push_back(ChainEntry{seq, record->hash, record->Encode(), std::move(event->object),
-                                   std::move(event->agency)});
-      sources.emplace_back(workload, rejected);
-      prev = std::move(record->hash);
     }
     if (taken > 0) consumed.emplace_back(workload, taken);
   }
+  std::vector<SlotConsumedUpdate> slots;
+  for (size_t i = 0; i < options_.slot_intakes.size() && entries.size() < options_.batch; ++i) {
+    CONCORD_ASSIGN_OR_RETURN(std::vector<std::string> raws,
+                             ReadSlot(i, options_.batch - entries.size()));
+    for (const std::string& raw : raws) {
+      CONCORD_RETURN_IF_ERROR(chain(options_.slot_intakes[i].workload, raw));
+    }
+    if (!raws.empty()) {
+      slots.push_back(SlotConsumedUpdate{options_.slot_intakes[i].tag, slot_consumed_[i],
+                                         slot_consumed_[i] + raws.size()});
+    }
+  }
   if (entries.empty()) return uint64_t{0};
   CONCORD_ASSIGN_OR_RETURN(ChainAppendResult result,
-                           store_.AppendFromIntakes(*head_, entries, consumed));
+                           store_.AppendFromIntakes(*head_, entries, consumed, slots));
   if (!result.appended) {
     head_ = std::move(result.head);
     return absl::AbortedError("audit ingest: the head moved");
   }
   head_ = std::move(result.head);
+  // The chained entries leave their slot intakes. A failure here loses nothing: the count
+  // already says they are chained, so the next batch skips them and trims them again.
+  for (const SlotConsumedUpdate& s : slots) {
+    for (size_t i = 0; i < options_.slot_intakes.size(); ++i) {
+      if (options_.slot_intakes[i].tag == s.tag) slot_consumed_[i] = s.next;
+    }
+    if (Status trimmed = store_.TrimSlotIntake(s.tag, s.next); !trimmed.ok()) {
+      log::Event(log::Level::kWarn, "audit.slot_intake_trim_failed",
+                 {{"intake", SlotIntakeKey(s.tag)}, {"error", std::string(trimmed.message())}});
+    }
+  }
   for (const auto& [workload, rejected] : sources) {
     ++ingested_[workload];
     auto m = metrics_.find(workload);
@@ -190,12 +221,36 @@ StatusOr<uint64_t> AuditIngester::IngestBatch() {
   return static_cast<uint64_t>(entries.size());
 }
 
+StatusOr<std::vector<std::string>> AuditIngester::ReadSlot(size_t i, size_t max) {
+  const std::string& tag = options_.slot_intakes[i].tag;
+  CONCORD_ASSIGN_OR_RETURN(SlotIntakeRead read, store_.ReadSlotIntake(tag, slot_consumed_[i], max));
+  if (read.trimmed <= slot_consumed_[i]) return std::move(read.entries);
+  // Trimmed beyond the count read with the head: another ingester chained and trimmed since
+  // (re-read), unless the chain itself says so.
+  CONCORD_ASSIGN_OR_RETURN(std::vector<uint64_t> now, store_.SlotConsumed({tag}));
+  if (now.size() == 1 && now[0] < read.trimmed) {
+    return absl::DataLossError(absl::StrCat("audit slot intake ", SlotIntakeKey(tag),
+                                            " was trimmed beyond what the chain consumed (",
+                                            read.trimmed, " > ", now[0], ")"));
+  }
+  return absl::AbortedError("audit ingest: a slot intake moved");
+}
+
 void AuditIngester::RefreshBacklog() {
   if (metrics_.empty()) return;
   auto lengths = store_.IntakeLengths(options_.workloads);
   if (!lengths.ok()) return;
+  std::map<std::string, uint64_t> backlog;
   for (size_t i = 0; i < options_.workloads.size(); ++i) {
-    metrics_.at(options_.workloads[i]).backlog->Set(static_cast<double>((*lengths)[i]));
+    backlog[options_.workloads[i]] += (*lengths)[i];
+  }
+  for (const SlotIntake& s : options_.slot_intakes) {
+    auto length = store_.SlotIntakeLength(s.tag);
+    if (length.ok()) backlog[s.workload] += *length;
+  }
+  for (const auto& [workload, n] : backlog) {
+    auto m = metrics_.find(workload);
+    if (m != metrics_.end()) m->second.backlog->Set(static_cast<double>(n));
   }
 }
 

@@ -14,6 +14,12 @@
 // (agency admin/concord-audit, object "audit-intake:<workload>", outcome DATA_LOSS, its SHA-256
 // in the justification) and counted in concord_audit_intake_rejected_total.
 //
+// Slot intakes (common/audit/audit_record.h): a workload's script may append a record to an
+// intake in the workload's own slot (messaging's send script, with the message). The batch's
+// script cannot trim it (another slot): it moves the intake's consumed count with the records,
+// and the ingester trims the intake afterwards; an entry is chained iff its absolute position is
+// below the count, so a crash between the two chains nothing twice and loses nothing.
+//
 // Several ingesters (audit replicas) may run: the head compare-and-set makes one of them win
 // each batch; the loser re-reads. Within a process IngestPending calls are serialised.
 //
@@ -51,6 +57,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "common/audit/audit_key.h"
+#include "common/audit/audit_record.h"
 #include "common/status/status.h"
 #include "common/time/clock.h"
 #include "prometheus/counter.h"
@@ -74,6 +81,9 @@ struct IngesterOptions {
   /// batches under load. Zero: every wake-up is served at once. Not applied after a pass that
   /// chained nothing (idle), nor to IngestPending() called directly (read-your-writes).
   absl::Duration linger = absl::Milliseconds(20);
+  /// The slot intakes to drain too (SlotIntakes(): messaging's send script writes the records of
+  /// new messages there), after the intakes in each batch.
+  std::vector<SlotIntake> slot_intakes = {};
 };
 
 class AuditIngester {
@@ -119,6 +129,11 @@ class AuditIngester {
   };
   // One batch: reads, seals, appends. The number chained (0: the intakes were empty).
   StatusOr<uint64_t> IngestBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ingest_mu_);
+  // The entries of slot intake `i` after the chained ones (at most `max`). ABORTED when the count
+  // read with the head is stale (another ingester chained and trimmed since); DATA_LOSS when the
+  // intake was trimmed beyond what the chain consumed.
+  StatusOr<std::vector<std::string>> ReadSlot(size_t i, size_t max)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ingest_mu_);
   void Loop();
 
   AuditStore& store_;
@@ -129,6 +144,8 @@ class AuditIngester {
 
   mutable std::mutex ingest_mu_;
   std::optional<ChainHead> head_ ABSL_GUARDED_BY(ingest_mu_);
+  // Each slot intake's consumed count, read with the head (valid while head_ is).
+  std::vector<uint64_t> slot_consumed_ ABSL_GUARDED_BY(ingest_mu_);
   std::map<std::string, uint64_t> ingested_ ABSL_GUARDED_BY(ingest_mu_);
   std::minstd_rand jitter_ ABSL_GUARDED_BY(ingest_mu_);
 

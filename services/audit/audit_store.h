@@ -47,6 +47,20 @@ struct ChainEntry {
   AgencyId agency;     // indexed by agency
 };
 
+/// What ReadSlotIntake read: the entries at absolute positions `from`, `from` + 1, ... of a slot
+/// intake (common/audit/audit_record.h "Slot intakes"), and how many were ever trimmed from it.
+struct SlotIntakeRead {
+  uint64_t trimmed = 0;
+  std::vector<std::string> entries;  // empty when `from` < trimmed (see ReadSlotIntake)
+};
+
+/// A slot intake's consumed count, moved by AppendFromIntakes with the records (compare-and-set).
+struct SlotConsumedUpdate {
+  std::string tag;
+  uint64_t expected = 0;  // slot-consumed[tag] as read
+  uint64_t next = 0;      // expected + the entries of this batch
+};
+
 /// What AppendFromIntakes did.
 struct ChainAppendResult {
   bool appended = false;  // false: another writer moved the head first; nothing was written
@@ -93,15 +107,36 @@ class AuditStore {
   virtual StatusOr<std::vector<uint64_t>> IntakeLengths(
       const std::vector<std::string>& workloads) = 0;
 
-  /// Atomically: if the head is still `expected`, writes `entries` (seqs expected.seq + 1, + 2,
-  /// ... in order) with their indexes, moves the head to the last one, and removes the first
-  /// `count` entries of each intake named in `consumed` (workload, count). Otherwise writes
-  /// nothing and returns appended = false with the current head (another ingester was first).
-  /// DATA_LOSS, writing nothing, when the head and the records disagree (a record exists beyond
-  /// the head, a head without a hash) or an intake holds fewer entries than `consumed` says.
+  /// Entries ever chained from each slot intake (slot-consumed), in the order of `tags`; 0 for
+  /// one never read. DATA_LOSS when a stored count is not a number.
+  virtual StatusOr<std::vector<uint64_t>> SlotConsumed(const std::vector<std::string>& tags) = 0;
+
+  /// Up to `max` entries of slot intake {tag} from absolute position `from` (the entries before
+  /// it are chained), and the count trimmed from its front; one round trip in the {tag} slot.
+  /// No entries when `from` < trimmed (the caller's `from` is stale, or the intake was trimmed
+  /// beyond what was chained). Oversized entries as in ReadIntakes.
+  virtual StatusOr<SlotIntakeRead> ReadSlotIntake(const std::string& tag, uint64_t from,
+                                                  size_t max) = 0;
+
+  /// Removes the chained entries (absolute positions below `consumed`) from the front of slot
+  /// intake {tag}; nothing when they are gone already (idempotent, never moves backwards).
+  virtual Status TrimSlotIntake(const std::string& tag, uint64_t consumed) = 0;
+
+  /// Entries in slot intake {tag} (chained ones not yet trimmed included).
+  virtual StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) = 0;
+
+  /// Atomically: if the head is still `expected` (and each slot intake's consumed count is still
+  /// its `expected`), writes `entries` (seqs expected.seq + 1, + 2, ... in order) with their
+  /// indexes, moves the head to the last one, removes the first `count` entries of each intake
+  /// named in `consumed` (workload, count) and moves each slot intake's consumed count to its
+  /// `next`. Otherwise writes nothing and returns appended = false with the current head
+  /// (another ingester was first). DATA_LOSS, writing nothing, when the head and the records
+  /// disagree (a record exists beyond the head, a head without a hash) or an intake holds fewer
+  /// entries than `consumed` says.
   virtual StatusOr<ChainAppendResult> AppendFromIntakes(
       const ChainHead& expected, const std::vector<ChainEntry>& entries,
-      const std::vector<std::pair<std::string, size_t>>& consumed) = 0;
+      const std::vector<std::pair<std::string, size_t>>& consumed,
+      const std::vector<SlotConsumedUpdate>& slots) = 0;
 };
 
 }  // namespace concord::audit

@@ -21,15 +21,18 @@ end
 return redis.call('HGET', KEYS[1], ARGV[1])
 )lua";
 
-// Compare-and-set append of n >= 0 records taken from m >= 1 intakes. All keys share the {audit}
-// hash tag.
+// Compare-and-set append of n >= 0 records taken from m >= 0 intakes and s >= 0 slot intakes
+// (m + s >= 1). All keys share the {audit} hash tag.
 //   KEYS[1] head  KEYS[2] records  KEYS[3 .. 2+m] the intakes  then per record i (0-based):
-//   KEYS[3+m+2i] by-object index  KEYS[4+m+2i] by-agency index
+//   KEYS[3+m+2i] by-object index  KEYS[4+m+2i] by-agency index  and last, KEYS[#KEYS], the
+//   slot intakes' consumed counts (concord:{audit}:slot-consumed)
 //   ARGV[1] expected head seq  ARGV[2] expected head hash (32 bytes; zeros for an empty log)
 //   ARGV[3] m  ARGV[4 .. 3+m] entries to remove from the front of each intake  ARGV[4+m] n
 //   then per record i: ARGV[5+m+4i] seq (= expected + 1 + i)  ARGV[6+m+4i] hash
 //   ARGV[7+m+4i] stored record  ARGV[8+m+4i] "1" to index by object, "0" otherwise
-// Returns {1} on success; {0, seq, hash} if the head moved (the caller re-reads the intakes);
+//   then ARGV[5+m+4n] s, and per slot intake j: tag, expected consumed count, next count
+// Returns {1} on success; {0, seq, hash} if the head (or a slot intake's consumed count) moved
+// (the caller re-reads the intakes);
 // {2, reason} on tampering. Every check runs before the first write, so a refused call writes
 // nothing. The batch costs a fixed number of commands, not a number per record: one HMGET of the
 // head, one HMGET checking that no record exists beyond it, one HSET of all the records, one ZADD
@@ -57,6 +60,17 @@ if seq ~= ARGV[1] or hash ~= ARGV[2] then
 end
 local m = tonumber(ARGV[3])
 local n = tonumber(ARGV[4 + m])
+local sa = 5 + m + 4 * n
+local s = tonumber(ARGV[sa])
+local moved = {}
+for j = 0, s - 1 do
+  local tag = ARGV[sa + 1 + 3 * j]
+  if (redis.call('HGET', KEYS[#KEYS], tag) or '0') ~= ARGV[sa + 2 + 3 * j] then
+    return {0, seq, hash}
+  end
+  moved[#moved + 1] = tag
+  moved[#moved + 1] = ARGV[sa + 3 + 3 * j]
+end
 for j = 1, m do
   if redis.call('LLEN', KEYS[2 + j]) < tonumber(ARGV[3 + j]) then
     return {2, 'an intake holds fewer entries than were read'}
@@ -110,10 +124,45 @@ for j = 1, m do
     redis.call('LTRIM', KEYS[2 + j], c, -1)
   end
 end
+if #moved > 0 then
+  redis.call('HSET', KEYS[#KEYS], unpack(moved))
+end
 if n > 0 then
   redis.call('HSET', KEYS[1], 'seq', ARGV[a + 4 * (n - 1)], 'hash', ARGV[a + 1 + 4 * (n - 1)])
 end
 return {1}
+)lua";
+
+// A slot intake (common/audit/audit_record.h "Slot intakes") from absolute position ARGV[1]:
+// KEYS[1] the intake, KEYS[2] its trimmed count; ARGV[2] entries at most, ARGV[3] the largest
+// entry returned as is (larger: kOversizeMarker .. its length, as kReadIntakesLua). Returns
+// {trimmed, entries}; no entries when ARGV[1] < trimmed.
+constexpr char kReadSlotIntakeLua[] = R"lua(
+local t = tonumber(redis.call('GET', KEYS[2]) or '0')
+local from = tonumber(ARGV[1])
+if from < t then return {t, {}} end
+local skip = from - t
+local entries = redis.call('LRANGE', KEYS[1], skip, skip + tonumber(ARGV[2]) - 1)
+local max = tonumber(ARGV[3])
+for j = 1, #entries do
+  if #entries[j] > max then
+    entries[j] = '\0concord-intake-oversize:' .. #entries[j]
+  end
+end
+return {t, entries}
+)lua";
+
+// Trims a slot intake to its chained count: KEYS[1] the intake, KEYS[2] its trimmed count,
+// ARGV[1] the consumed count. Removes the entries below it that are still there; never moves the
+// trimmed count backwards (a late or repeated call changes nothing). Returns the trimmed count
+// it found.
+constexpr char kTrimSlotIntakeLua[] = R"lua(
+local t = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > t then
+  redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]) - t, -1)
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+return t
 )lua";
 
 // The front of each intake: KEYS = the intakes, ARGV[1] entries per intake, ARGV[2] the largest
@@ -159,7 +208,9 @@ RedisAuditStore::RedisAuditStore(redis::RedisClient& redis)
     : redis_(redis),
       put_checkpoint_script_(kPutCheckpointLua),
       append_script_(kAppendLua),
-      read_intakes_script_(kReadIntakesLua) {}
+      read_intakes_script_(kReadIntakesLua),
+      read_slot_intake_script_(kReadSlotIntakeLua),
+      trim_slot_intake_script_(kTrimSlotIntakeLua) {}
 
 StatusOr<ChainHead> RedisAuditStore::GetHead() {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", HeadKey(), "seq", "hash"}));
@@ -330,8 +381,9 @@ StatusOr<std::vector<uint64_t>> RedisAuditStore::IntakeLengths(
 
 StatusOr<ChainAppendResult> RedisAuditStore::AppendFromIntakes(
     const ChainHead& expected, const std::vector<ChainEntry>& entries,
-    const std::vector<std::pair<std::string, size_t>>& consumed) {
-  if (consumed.empty()) {
+    const std::vector<std::pair<std::string, size_t>>& consumed,
+    const std::vector<SlotConsumedUpdate>& slots) {
+  if (consumed.empty() && slots.empty()) {
     return absl::InvalidArgumentError("audit append: no intake named");
   }
   std::vector<std::string> keys = {HeadKey(), RecordsKey()};
@@ -349,6 +401,13 @@ StatusOr<ChainAppendResult> RedisAuditStore::AppendFromIntakes(
     args.push_back(e.hash);
     args.push_back(e.stored);
     args.push_back(e.object.empty() ? "0" : "1");
+  }
+  keys.push_back(SlotConsumedKey());
+  args.push_back(absl::StrCat(slots.size()));
+  for (const SlotConsumedUpdate& s : slots) {
+    args.push_back(s.tag);
+    args.push_back(absl::StrCat(s.expected));
+    args.push_back(absl::StrCat(s.next));
   }
   CONCORD_ASSIGN_OR_RETURN(redis::Reply reply, redis_.Eval(append_script_, keys, args));
   if (reply.type != redis::Reply::Type::kArray || reply.elements.empty() ||
@@ -374,6 +433,66 @@ StatusOr<ChainAppendResult> RedisAuditStore::AppendFromIntakes(
           absl::StrCat("audit log inconsistent: ",
                        reply.elements.size() > 1 ? reply.elements[1].str : std::string("unknown")));
   }
+}
+
+StatusOr<std::vector<uint64_t>> RedisAuditStore::SlotConsumed(
+    const std::vector<std::string>& tags) {
+  std::vector<uint64_t> out;
+  if (tags.empty()) return out;
+  std::vector<std::string> cmd = {"HMGET", SlotConsumedKey()};
+  cmd.insert(cmd.end(), tags.begin(), tags.end());
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command(cmd));
+  CONCORD_RETURN_IF_ERROR(ExpectArray(r, "audit slot-consumed"));
+  if (r.elements.size() != tags.size()) {
+    return absl::InternalError("audit slot-consumed: unexpected reply length");
+  }
+  for (const redis::Reply& e : r.elements) {
+    if (e.is_nil()) {
+      out.push_back(0);
+      continue;
+    }
+    CONCORD_ASSIGN_OR_RETURN(uint64_t v, ParseU64(e.str, "audit slot-consumed count"));
+    out.push_back(v);
+  }
+  return out;
+}
+
+StatusOr<SlotIntakeRead> RedisAuditStore::ReadSlotIntake(const std::string& tag, uint64_t from,
+                                                         size_t max) {
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(read_slot_intake_script_, {SlotIntakeKey(tag), SlotIntakeTrimmedKey(tag)},
+                  {absl::StrCat(from), absl::StrCat(max), absl::StrCat(kMaxIntakeEntryBytes)}));
+  CONCORD_RETURN_IF_ERROR(ExpectArray(r, "audit slot intake"));
+  if (r.elements.size() != 2 || r.elements[0].type != redis::Reply::Type::kInteger ||
+      r.elements[0].integer < 0) {
+    return absl::InternalError("audit slot intake: unexpected reply");
+  }
+  CONCORD_RETURN_IF_ERROR(ExpectArray(r.elements[1], "audit slot intake entries"));
+  SlotIntakeRead out;
+  out.trimmed = static_cast<uint64_t>(r.elements[0].integer);
+  out.entries.reserve(r.elements[1].elements.size());
+  for (redis::Reply& e : r.elements[1].elements) out.entries.push_back(std::move(e.str));
+  return out;
+}
+
+Status RedisAuditStore::TrimSlotIntake(const std::string& tag, uint64_t consumed) {
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(trim_slot_intake_script_, {SlotIntakeKey(tag), SlotIntakeTrimmedKey(tag)},
+                  {absl::StrCat(consumed)}));
+  if (r.type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("audit slot intake trim: unexpected reply");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<uint64_t> RedisAuditStore::SlotIntakeLength(const std::string& tag) {
+  CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"LLEN", SlotIntakeKey(tag)}));
+  if (r.type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("audit slot intake length: unexpected reply");
+  }
+  return static_cast<uint64_t>(std::max<int64_t>(0, r.integer));
 }
 
 }  // namespace concord::audit

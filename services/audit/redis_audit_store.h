@@ -11,6 +11,9 @@
 //                                               source of truth for verification
 //   concord:{audit}:checkpoint-index      ZSET  score = member = seq (for "latest" in O(log n))
 //   concord:{audit}:intake:<workload>     LIST  sealed intake entries (IntakeAuditSink RPUSHes)
+//   concord:{audit}:slot-consumed         HASH  <tag> -> entries ever chained from slot intake
+//   concord:audit-intake:{<tag>}          LIST  a slot intake (a workload's scripts RPUSH)
+//   concord:audit-intake-trimmed:{<tag>}  STRING entries ever trimmed from it
 //
 // Reads: records with HMGET in batches of kBatchSize; indexes with ZREVRANGEBYSCORE ... LIMIT;
 // intakes with one Lua script (LRANGE 0 n-1 of each; an entry larger than kMaxIntakeEntryBytes
@@ -18,7 +21,10 @@
 // PutCheckpoint is one Lua script: HSETNX on checkpoints + ZADD on the index, atomically.
 // AppendFromIntakes is one Lua script: compare-and-set of the head, the records, both indexes,
 // the head, and LTRIM of each intake by what was chained, atomically (so an intake entry is
-// either pending or chained, never both, never neither).
+// either pending or chained, never both, never neither). A slot intake is in another slot: the
+// same script moves its consumed count instead, and TrimSlotIntake (a script in the intake's
+// slot) then removes what the count covers; an entry is chained iff its absolute position is
+// below the count, whether or not the trim has happened.
 #pragma once
 
 #include "common/redis/redis_client.h"
@@ -50,13 +56,21 @@ class RedisAuditStore final : public AuditStore {
   StatusOr<std::vector<uint64_t>> IntakeLengths(const std::vector<std::string>& workloads) override;
   StatusOr<ChainAppendResult> AppendFromIntakes(
       const ChainHead& expected, const std::vector<ChainEntry>& entries,
-      const std::vector<std::pair<std::string, size_t>>& consumed) override;
+      const std::vector<std::pair<std::string, size_t>>& consumed,
+      const std::vector<SlotConsumedUpdate>& slots) override;
+  StatusOr<std::vector<uint64_t>> SlotConsumed(const std::vector<std::string>& tags) override;
+  StatusOr<SlotIntakeRead> ReadSlotIntake(const std::string& tag, uint64_t from,
+                                          size_t max) override;
+  Status TrimSlotIntake(const std::string& tag, uint64_t consumed) override;
+  StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override;
 
  private:
   redis::RedisClient& redis_;
   const redis::Script put_checkpoint_script_;
   const redis::Script append_script_;
   const redis::Script read_intakes_script_;
+  const redis::Script read_slot_intake_script_;
+  const redis::Script trim_slot_intake_script_;
 };
 
 }  // namespace concord::audit

@@ -199,7 +199,7 @@ StatusOr<SendResult> Mailbox::Commit(const SendPlan& plan) {
 }
 
 void Mailbox::CommitAsync(const SendPlan& plan, MessageStore::SendCallback done) {
-  store_.SendAsync(plan.sender, plan.envelope, plan.accepted_at, std::move(done));
+  store_.SendAsync(plan.sender, plan.envelope, plan.accepted_at, plan.audit_entry, std::move(done));
 }
 
 StatusOr<SendPlan> Mailbox::PrepareSend(const AgencyId& caller, Envelope envelope) {
@@ -215,7 +215,7 @@ StatusOr<SendPlan> Mailbox::PrepareSend(const AgencyId& caller, Envelope envelop
   CONCORD_RETURN_IF_ERROR(CheckSystemSend(caller, envelope));
   CONCORD_RETURN_IF_ERROR(VerifySignature(envelope));
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return SendPlan{caller, std::move(envelope), now};
+  return SendPlan{caller, std::move(envelope), now, {}};
 }
 
 StatusOr<SendPlan> Mailbox::PrepareForward(const AgencyId& caller, Envelope envelope) {
@@ -285,7 +285,7 @@ StatusOr<SendPlan> Mailbox::PrepareForward(const AgencyId& caller, Envelope enve
         "invalid forward", {{"envelope.expires_at", "may not outlive the original message"}});
   }
   CONCORD_RETURN_IF_ERROR(CheckRecipients(envelope));
-  return SendPlan{caller, std::move(envelope), now};
+  return SendPlan{caller, std::move(envelope), now, {}};
 }
 
 StatusOr<ForwardRoot> Mailbox::ResolveRoot(const Envelope& original) {

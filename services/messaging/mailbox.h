@@ -85,6 +85,9 @@ struct SendPlan {
   AgencyId sender;    // the authenticated caller (envelope.sender is the same agency)
   Envelope envelope;  // with its sender filled in
   absl::Time accepted_at;
+  // The call's audit record sealed as an intake entry, written by CommitAsync with the message
+  // (MessageStore::SendAsync); empty: the caller appends the record itself. Set by the caller.
+  std::string audit_entry;
 };
 
 /// What an Ack writes, decided by Mailbox::PrepareAck (the ids checked; nothing read or written

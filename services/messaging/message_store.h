@@ -30,6 +30,9 @@ struct SendResult {
   std::string envelope_sha256;  // 32 bytes
   absl::Time accepted_at;
   bool duplicate = false;  // this call was a resend of an identical envelope
+  // The call's audit entry (SendAsync's `audit_entry`) was stored with the message, in the same
+  // atomic write: the caller must not append the record again.
+  bool audited = false;
 };
 
 struct StoredMessage {
@@ -106,11 +109,14 @@ class MessageStore {
 
   /// Send without holding the calling thread: `done` gets exactly what Send would return, once,
   /// possibly on another thread (an I/O thread that must not be blocked: `done` must not wait).
-  /// `envelope` may be destroyed as soon as SendAsync returns. Default: Send on the calling
-  /// thread (stores without an asynchronous client, test fakes).
+  /// `envelope` may be destroyed as soon as SendAsync returns. `audit_entry`, when not empty, is
+  /// the call's audit record sealed as an intake entry (AuditSink::SealEntry): a store that can
+  /// appends it to the audit log's slot intake in the same atomic write as a NEW message (not for
+  /// a duplicate, nor when nothing is stored) and sets SendResult::audited. Default: Send on the
+  /// calling thread, the entry ignored (stores without an asynchronous client, test fakes).
   using SendCallback = std::function<void(StatusOr<SendResult>)>;
   virtual void SendAsync(const AgencyId& sender, const Envelope& envelope, absl::Time accepted_at,
-                         SendCallback done) {
+                         std::string /*audit_entry*/, SendCallback done) {
     done(Send(sender, envelope, accepted_at));
   }
 

@@ -451,7 +451,9 @@ MessagingMetrics::MessagingMetrics(metrics::Metrics& metrics) {
                      .Help(
                          "Where a Send's time goes in the server, by stage: checks (limits, "
                          "caller, quota admission, signature verification), store (the send "
-                         "script's Redis round trip), audit (the audit record's append).")
+                         "script's Redis round trip, which also stores a new message's audit "
+                         "record), audit (a "
+                         "separate append of the record: duplicates and refusals only).")
                      .Register(registry);
   const prometheus::Histogram::BucketBoundaries stage_buckets{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10};
@@ -569,6 +571,16 @@ grpc::ServerUnaryReactor* MessagingService::Send(grpc::CallbackServerContext* ct
     FinishSendAsync(reactor, *event, plan.status(), response);
     return reactor;
   }
+  // The record of a new message goes with it: the send script appends it to the audit slot
+  // intake in the same atomic write (no second round trip; the message is stored if and only if
+  // its record is). Sealed now, outcome OK. A duplicate or a refusal stores no entry: its record
+  // is appended once the outcome is known, as when the sink cannot seal entries.
+  {
+    audit::AuditEvent stored = *event;
+    stored.outcome = "OK";
+    stored.time = clock_.Now();
+    if (auto entry = audit_.SealEntry(stored); entry.ok()) plan->audit_entry = std::move(*entry);
+  }
   // The store's send script through the asynchronous client; the reply finishes the call.
   mailbox_.CommitAsync(
       *plan, [this, reactor, response, event, checked](StatusOr<SendResult> result) {
@@ -583,6 +595,11 @@ void MessagingService::FinishSendAsync(grpc::ServerUnaryReactor* reactor, audit:
   // As FinishSend: a quota flood is audited at most once a minute per agency.
   if (!quotas_.Observe(event.agency, result.status())) {
     reactor->Finish(ToGrpcStatus(result.status()));
+    return;
+  }
+  if (result.ok() && result->audited) {  // the send script stored the record with the message
+    FillSendResponse("Send", *result, response);
+    reactor->Finish(grpc::Status::OK);
     return;
   }
   event.outcome = CodeName(result.status());

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/audit/audit_record.h"
 #include "common/crypto/encoding.h"
 #include "common/crypto/hash.h"
 #include "common/quota/refusal.h"
@@ -62,8 +63,18 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 //       x nq, then inbox x n, att x natt, chunk keys...
 // ARGV: 1 id, 2 sha, 3 env, 4 acc, 5 exp, 6 thread, 7 kind, 8 sender, 9 channel, 10 group,
 //       11 n, 12 natt, 13 nq, 14.. bucket args (3 x nq), then rkey x n, att id x natt,
-//       chunk count x natt, declared size x natt
-// Returns {'ok', acc} | {'dup', acc} | {'conflict', ''} | {'noatt', id} | {'quota', i, ms}.
+//       chunk count x natt, declared size x natt, then the audit slot intake ('' = no audit
+//       entry), its wake-up channel, the audit entry
+// The audit entry (the Send's record, sealed by the caller) is RPUSHed to the audit slot intake
+// concord:audit-intake:{msg} once every check passed and before the message's writes, only for
+// a new message: the message and its record are stored together or not at all (a wake-up is
+// published on the channel when the RPUSH found the intake empty). That key is not declared in
+// KEYS: it is outside the messaging user's key pattern (the user may only RPUSH to it, so it
+// cannot delete pending records, and Redis checks a script's declared keys against one
+// permission set); it carries the {msg} hash tag, so the script stays in one Cluster slot
+// (Redis 7 allows undeclared keys of the script's slot).
+// Returns {'ok', acc, audited 0|1} | {'dup', acc} | {'conflict', ''} | {'noatt', id} |
+//         {'quota', i, ms}.
 const redis::Script& SendScript() {
   static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
                                                          R"lua(
@@ -92,6 +103,15 @@ end
 if nq > 0 then
   local refused = concord_charge(concord_charges(6, 14, nq))
   if refused ~= 0 then return {'quota', refused[1], refused[2]} end
+end
+-- The message will be stored: its audit record first, so that a refused RPUSH (an ACL without
+-- the slot intake) fails the call before anything of the message is written.
+local xa, audited = ab + n + 3 * natt, 0
+if ARGV[xa + 1] ~= '' then
+  if redis.call('RPUSH', ARGV[xa + 1], ARGV[xa + 3]) == 1 then
+    redis.call('PUBLISH', ARGV[xa + 2], '')
+  end
+  audited = 1
 end
 local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
 local rkeys, announced = {}, {}
@@ -123,7 +143,7 @@ for j = 1, natt do
 end
 -- "<rkey>@<entry id> ...": a stream whose last read already took the entry skips a read for it.
 redis.call('PUBLISH', ARGV[9], table.concat(announced, ' '))
-return {'ok', ARGV[4]}
+return {'ok', ARGV[4], audited}
 )lua");
   return *script;
 }
@@ -623,7 +643,8 @@ struct RedisMessageStore::SendCall {
 
 RedisMessageStore::SendCall RedisMessageStore::BuildSendCall(const AgencyId& caller,
                                                              const Envelope& envelope,
-                                                             absl::Time accepted_at) const {
+                                                             absl::Time accepted_at,
+                                                             std::string audit_entry) const {
   SendCall call;
   // The stored form is encoded once: its SHA-256 is the envelope hash (EnvelopeSha256).
   std::string stored = EncodeStoredEnvelope(envelope);
@@ -680,6 +701,9 @@ RedisMessageStore::SendCall RedisMessageStore::BuildSendCall(const AgencyId& cal
     for (const ChunkRef& c : a.chunks) keys.push_back(ChunkKey(a.attachment_id, c.index));
   }
   for (const Attachment& a : envelope.attachments) args.push_back(absl::StrCat(a.size));
+  args.push_back(audit_entry.empty() ? std::string() : audit::SlotIntakeKey(kTag));
+  args.push_back(std::string(audit::kIntakeChannel));
+  args.push_back(std::move(audit_entry));
   return call;
 }
 
@@ -708,7 +732,8 @@ StatusOr<SendResult> RedisMessageStore::SendReply(const SendCall& call, const re
     if (i < 1 || static_cast<size_t>(i) > call.charges.size()) return Malformed("send");
     return quota::QuotaRefusal(call.charges[i - 1], absl::Milliseconds(r.elements[2].integer));
   }
-  if (r.elements.size() != 2) return Malformed("send");
+  const bool ok = outcome == "ok";
+  if (r.elements.size() != (ok ? 3u : 2u)) return Malformed("send");
   if (outcome == "conflict") {
     return WithReason(absl::AlreadyExistsError("message id already used for a different envelope"),
                       "MESSAGE_ID_REUSED");
@@ -720,15 +745,16 @@ StatusOr<SendResult> RedisMessageStore::SendReply(const SendCall& call, const re
                           "used by another message")),
                       "ATTACHMENT_UNAVAILABLE");
   }
-  if (outcome != "ok" && outcome != "dup") return Malformed("send");
+  if (!ok && outcome != "dup") return Malformed("send");
   int64_t acc_ms = 0;
   if (!absl::SimpleAtoi(r.elements[1].str, &acc_ms)) return Malformed("send");
-  return SendResult{call.id, call.sha, absl::FromUnixMillis(acc_ms), outcome == "dup"};
+  return SendResult{call.id, call.sha, absl::FromUnixMillis(acc_ms), !ok,
+                    ok && r.elements[2].integer == 1};
 }
 
 StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envelope& envelope,
                                              absl::Time accepted_at) {
-  const SendCall call = BuildSendCall(caller, envelope, accepted_at);
+  const SendCall call = BuildSendCall(caller, envelope, accepted_at, {});
   for (size_t i = 0; i < call.attachment_checks.size(); ++i) {
     CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command(call.attachment_checks[i]));
     CONCORD_RETURN_IF_ERROR(CheckAttachmentUpload(envelope.attachments[i], r));
@@ -738,9 +764,11 @@ StatusOr<SendResult> RedisMessageStore::Send(const AgencyId& caller, const Envel
 }
 
 void RedisMessageStore::SendAsync(const AgencyId& caller, const Envelope& envelope,
-                                  absl::Time accepted_at, SendCallback done) {
+                                  absl::Time accepted_at, std::string audit_entry,
+                                  SendCallback done) {
   if (async_ == nullptr) return done(Send(caller, envelope, accepted_at));
-  auto call = std::make_shared<SendCall>(BuildSendCall(caller, envelope, accepted_at));
+  auto call = std::make_shared<SendCall>(
+      BuildSendCall(caller, envelope, accepted_at, std::move(audit_entry)));
   if (call->attachment_checks.empty()) return RunSendScript(std::move(call), std::move(done));
   std::vector<std::vector<std::string>> checks = std::move(call->attachment_checks);
   async_->Pipeline(std::move(checks),

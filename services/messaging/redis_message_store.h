@@ -30,6 +30,10 @@
 //   concord:{msg}:quota:<quota>:<rkey>  HASH  token bucket {t, ts, x} (common/quota/token_bucket.h)
 //                                             of send (with send_bytes: t2, ts2), upload,
 //                                             upload_bytes, msg_ack (Ack: one token per id)
+//   concord:audit-intake:{msg}          LIST  NOT messaging's: the audit log's slot intake
+//                                             (common/audit/audit_record.h); the send script
+//                                             RPUSHes a new message's audit record, the only
+//                                             command the messaging user may run on it
 //   channel concord:{msg}:deliveries    PUBLISH "<rkey> <rkey> ..." after each Send
 // <rkey> is AgencyId::Key() ("<type>/<id>"). Unsent attachments expire after 24 h; sent ones
 // with their message.
@@ -71,9 +75,12 @@ class RedisMessageStore final : public MessageStore {
                             absl::Time accepted_at) override;
   /// Send's script through the asynchronous client (options.async_redis): the attachment checks
   /// (if any) and the script call are queued without blocking; `done` runs on the client's I/O
-  /// thread with exactly Send's result.
+  /// thread with exactly Send's result. A non-empty `audit_entry` is RPUSHed by the send script
+  /// to the audit slot intake concord:audit-intake:{msg} (a key outside this user's pattern that
+  /// it may only RPUSH to), with a wake-up on concord:audit:intake when that found it empty, if
+  /// and only if the message is stored new (SendResult::audited).
   void SendAsync(const AgencyId& sender, const Envelope& envelope, absl::Time accepted_at,
-                 SendCallback done) override;
+                 std::string audit_entry, SendCallback done) override;
   StatusOr<StoredMessage> Get(const std::string& message_id) override;
   StatusOr<std::vector<InboxDelivery>> Deliver(const AgencyId& recipient,
                                                const std::string& terminal, size_t max,
@@ -114,8 +121,8 @@ class RedisMessageStore final : public MessageStore {
  private:
   // Send's script call: built once for both clients, its reply read the same way.
   struct SendCall;
-  SendCall BuildSendCall(const AgencyId& caller, const Envelope& envelope,
-                         absl::Time accepted_at) const;
+  SendCall BuildSendCall(const AgencyId& caller, const Envelope& envelope, absl::Time accepted_at,
+                         std::string audit_entry) const;
   static StatusOr<SendResult> SendReply(const SendCall& call, const redis::Reply& reply);
   void RunSendScript(std::shared_ptr<SendCall> call, SendCallback done);
 

@@ -50,6 +50,8 @@ class RedisAclTest : public ::testing::Test {
          {"directory", "messaging", "referrals", "guidelines", "liaison", "gateway"}) {
       ASSERT_TRUE(admin_->Command({"RPUSH", audit::IntakeKey(w), "pending"}).ok());
     }
+    ASSERT_TRUE(admin_->Command({"RPUSH", audit::SlotIntakeKey("msg"), "pending"}).ok());
+    ASSERT_TRUE(admin_->Command({"SET", audit::SlotIntakeTrimmedKey("msg"), "7"}).ok());
   }
 
   static std::unique_ptr<redis::RedisClient> As(const std::string& workload) {
@@ -79,6 +81,8 @@ class RedisAclTest : public ::testing::Test {
          {"directory", "messaging", "referrals", "guidelines", "liaison", "gateway"}) {
       EXPECT_EQ(Run(*admin_, {"LINDEX", audit::IntakeKey(w), "0"}), "pending") << w;
     }
+    EXPECT_EQ(Run(*admin_, {"LINDEX", audit::SlotIntakeKey("msg"), "0"}), "pending");
+    EXPECT_EQ(Run(*admin_, {"GET", audit::SlotIntakeTrimmedKey("msg")}), "7");
   }
 
   // A compromised pod of `workload` (not directory, not audit) tries everything it must not.
@@ -124,6 +128,36 @@ class RedisAclTest : public ::testing::Test {
     // Another workload's intake: nothing at all.
     ExpectRefused(*pod, {"RPUSH", audit::IntakeKey(other), "framed"});
     ExpectRefused(*pod, {"RPUSH", audit::IntakeKey("audit"), "framed"});
+    // Messaging's slot intake (its send script appends the records of new messages there; the
+    // key is outside concord:{msg}:*): append only for messaging, nothing for the others; its
+    // trimmed count belongs to the audit user. Not through a script either.
+    const std::string slot = audit::SlotIntakeKey("msg");
+    const std::string trimmed = audit::SlotIntakeTrimmedKey("msg");
+    auto any = admin_->Command({"SCRIPT", "LOAD", "return redis.call(unpack(ARGV))"});
+    ASSERT_TRUE(any.ok());
+    auto scripted = [&](std::vector<std::string> cmd) {
+      cmd.insert(cmd.begin(), {"EVALSHA", any->str, "0"});
+      return Run(*pod, cmd);
+    };
+    if (workload == "messaging") {
+      ExpectAllowed(*pod, {"RPUSH", slot, "appended"});
+      EXPECT_EQ(scripted({"RPUSH", slot, "scripted"}), "3");
+    } else {
+      ExpectRefused(*pod, {"RPUSH", slot, "framed"});
+    }
+    for (const std::vector<std::string>& cmd :
+         std::vector<std::vector<std::string>>{{"LTRIM", slot, "1", "-1"},
+                                               {"LPOP", slot},
+                                               {"LSET", slot, "0", "x"},
+                                               {"DEL", slot},
+                                               {"LRANGE", slot, "0", "-1"},
+                                               {"SET", trimmed, "0"},
+                                               {"INCR", trimmed},
+                                               {"DEL", trimmed}}) {
+      ExpectRefused(*pod, cmd);
+      EXPECT_THAT(scripted(cmd), ::testing::AnyOf(HasSubstr("NOPERM"), HasSubstr("can't")))
+          << cmd[0];
+    }
     // Another workload's keys and the server.
     ExpectRefused(*pod,
                   {"HSET", other == "messaging" ? "concord:{msg}:x" : "concord:{ref}:x", "f", "v"});
@@ -339,6 +373,13 @@ TEST_F(RedisAclTest, TheAuditUserChainsTheIntakesAndSignsACheckpoint) {
     event.object = "case:" + std::to_string(i);
     ASSERT_TRUE(sink.Append(event).ok());
   }
+  // A record messaging's send script appended to its slot intake (as the messaging user).
+  auto messaging = As("messaging");
+  audit::IntakeAuditSink messaging_sink(*messaging, key, clock, "messaging");
+  event.object = "message:m-1";
+  auto entry = messaging_sink.SealEntry(event);
+  ASSERT_TRUE(entry.ok());
+  ASSERT_TRUE(messaging->Command({"RPUSH", audit::SlotIntakeKey("msg"), *entry}).ok());
   auto auditor = As("audit");
   audit::RedisAuditStore store(*auditor);
   audit::AuditLog log(store, key, signing, clock);
@@ -348,13 +389,15 @@ TEST_F(RedisAclTest, TheAuditUserChainsTheIntakesAndSignsACheckpoint) {
           .workloads = {"directory", "audit", "messaging", "referrals", "guidelines"},
           .trust_domain = "concord.test",
           .batch = 256,
-          .poll_interval = absl::Seconds(1)});
+          .poll_interval = absl::Seconds(1),
+          .slot_intakes = audit::SlotIntakes()});
   auto chained = ingester.IngestPending();
   ASSERT_TRUE(chained.ok()) << chained.status();
-  EXPECT_EQ(*chained, 4u);
+  EXPECT_EQ(*chained, 5u);
+  EXPECT_EQ(Run(*admin_, {"LLEN", audit::SlotIntakeKey("msg")}), "0");  // trimmed by the audit user
   auto cp = log.CreateCheckpoint();
   ASSERT_TRUE(cp.ok()) << cp.status();
-  EXPECT_EQ(cp->seq, 4u);
+  EXPECT_EQ(cp->seq, 5u);
   auto report = log.Verify(0, 0);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->result.ok) << report->result.reason;

@@ -21,6 +21,7 @@
 #include "common/audit/intake_audit_sink.h"
 #include "common/metrics/metrics.h"
 #include "common/redis/subscriber.h"
+#include "common/status/status_macros.h"
 #include "services/audit/audit_ingester.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/redis_audit_store.h"
@@ -38,6 +39,13 @@ const std::vector<std::string> kWorkloads = {"directory", "audit", "messaging", 
 IngesterOptions Options(absl::Duration poll = absl::Milliseconds(500)) {
   return IngesterOptions{
       .workloads = kWorkloads, .trust_domain = "concord.test", .batch = 64, .poll_interval = poll};
+}
+
+// Options() and the slot intakes (messaging's send script's records, common/audit).
+IngesterOptions SlotOptions() {
+  IngesterOptions options = Options();
+  options.slot_intakes = SlotIntakes();
+  return options;
 }
 
 AuditEvent Event(const std::string& officer) {
@@ -96,6 +104,15 @@ class AuditIngesterTest : public testing::RedisSuiteTest {
   bool Verifies() {
     auto report = log_->Verify(0, 0);
     return report.ok() && report->result.ok;
+  }
+  // As messaging's send script: the messaging user RPUSHes a sealed entry to its slot intake.
+  Status PushSlot(const std::string& officer) {
+    CONCORD_ASSIGN_OR_RETURN(std::string entry, sinks_["messaging"]->SealEntry(Event(officer)));
+    return clients_["messaging"]->Command({"RPUSH", SlotIntakeKey("msg"), entry}).status();
+  }
+  int64_t SlotLength() {
+    auto r = admin_->Command({"LLEN", SlotIntakeKey("msg")});
+    return r.ok() ? r->integer : -1;
   }
   int64_t Length(const std::string& workload) {
     auto r = admin_->Command({"LLEN", IntakeKey(workload)});
@@ -200,11 +217,13 @@ TEST_F(AuditIngesterTest, AnOversizedEntryIsRejectedWithoutBeingRead) {
               HasSubstr(absl::StrCat(huge.size(), " bytes rejected: too large")));
 }
 
-// Test that two audit replicas ingesting at once make one contiguous chain, each record once.
+// Test that two audit replicas ingesting at once make one contiguous chain, each record once,
+// from the intakes and from messaging's slot intake (whose trims follow the chain separately).
 TEST_F(AuditIngesterTest, TwoIngestersMakeOneChainWithEveryRecordExactlyOnce) {
+  AuditIngester one(*store_, key_, clock_, nullptr, SlotOptions());
   auto other_redis = redis::RedisClient::Create(server_->config("audit"));
   RedisAuditStore other_store(*other_redis);
-  AuditIngester other(other_store, key_, clock_, nullptr, Options());
+  AuditIngester other(other_store, key_, clock_, nullptr, SlotOptions());
   constexpr int kEach = 60;
   std::atomic<bool> writing{true};
   std::vector<std::thread> writers;
@@ -215,23 +234,28 @@ TEST_F(AuditIngesterTest, TwoIngestersMakeOneChainWithEveryRecordExactlyOnce) {
       }
     });
   }
+  writers.emplace_back([&] {  // as the send script: the messaging user RPUSHes sealed entries
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_TRUE(PushSlot(absl::StrCat("slot-", i)).ok());
+    }
+  });
   std::atomic<int> errors{0};
   auto drain = [&](AuditIngester& ingester) {
-    for (int i = 0;
-         i < 10'000 &&
-         (writing || Length("messaging") + Length("referrals") + Length("directory") > 0);
+    for (int i = 0; i < 10'000 && (writing || Length("messaging") + Length("referrals") +
+                                                      Length("directory") + SlotLength() >
+                                                  0);
          ++i) {
       auto r = ingester.IngestPending();
       if (!r.ok()) ++errors;
     }
   };
-  std::thread a([&] { drain(*ingester_); });
+  std::thread a([&] { drain(one); });
   std::thread b([&] { drain(other); });
   for (auto& t : writers) t.join();
   writing = false;
   a.join();
   b.join();
-  ASSERT_TRUE(ingester_->IngestPending().ok());
+  ASSERT_TRUE(one.IngestPending().ok());
   EXPECT_EQ(errors.load(), 0);
   EXPECT_TRUE(Verifies());
   std::set<std::string> officers;
@@ -240,10 +264,137 @@ TEST_F(AuditIngesterTest, TwoIngestersMakeOneChainWithEveryRecordExactlyOnce) {
     officers.insert(r.event.officer);
     ++count;
   }
-  EXPECT_EQ(count, static_cast<size_t>(3 * kEach));
-  EXPECT_EQ(officers.size(), static_cast<size_t>(3 * kEach));
-  EXPECT_EQ(ingester_->ingested("messaging") + other.ingested("messaging"),
-            static_cast<uint64_t>(kEach));
+  EXPECT_EQ(count, static_cast<size_t>(4 * kEach));
+  EXPECT_EQ(officers.size(), static_cast<size_t>(4 * kEach));
+  EXPECT_EQ(one.ingested("messaging") + other.ingested("messaging"),
+            static_cast<uint64_t>(2 * kEach));
+  EXPECT_EQ(SlotLength(), 0);
+}
+
+// Test that the entries messaging's send script appends to its slot intake (outside the {audit}
+// slot) are chained in order with their source, then trimmed, and that the count that says which
+// are chained moves with the records.
+TEST_F(AuditIngesterTest, SlotIntakeEntriesAreChainedInOrderWithTheirSourceThenTrimmed) {
+  AuditIngester ingester(*store_, key_, clock_, &metrics_.registry(), SlotOptions());
+  ASSERT_TRUE(sinks_["messaging"]->Append(Event("m0")).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(PushSlot(absl::StrCat("s", i)).ok());
+  // A compromised messaging pod may push garbage there too: it becomes a rejection record.
+  ASSERT_TRUE(clients_["messaging"]->Command({"RPUSH", SlotIntakeKey("msg"), "forged"}).ok());
+  ingester.RefreshBacklog();
+  EXPECT_EQ(Metric("concord_audit_intake_backlog", "messaging"), 5);
+  auto chained = ingester.IngestPending();
+  ASSERT_TRUE(chained.ok()) << chained.status();
+  EXPECT_EQ(*chained, 5u);
+  EXPECT_TRUE(Verifies());
+  std::vector<std::string> officers;  // oldest first
+  std::vector<DecodedRecord> records = All();
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    EXPECT_EQ(it->source, "messaging");
+    officers.push_back(it->event.officer);
+  }
+  EXPECT_THAT(officers, ::testing::ElementsAre("m0", "s0", "s1", "s2", "system:ingest"));
+  EXPECT_EQ(records.front().event.object, "audit-intake:messaging");
+  EXPECT_EQ(Metric("concord_audit_intake_rejected_total", "messaging"), 1);
+  EXPECT_EQ(SlotLength(), 0);
+  EXPECT_EQ(admin_->Command({"GET", SlotIntakeTrimmedKey("msg")})->str, "4");
+  EXPECT_EQ(admin_->Command({"HGET", SlotConsumedKey(), "msg"})->str, "4");
+  ingester.RefreshBacklog();
+  EXPECT_EQ(Metric("concord_audit_intake_backlog", "messaging"), 0);
+  EXPECT_EQ(*ingester.IngestPending(), 0u);  // nothing left, nothing twice
+}
+
+// A store whose slot intake trims fail (the replica died between the chain's script and the
+// trim, or Redis went away); the rest is the real Redis store.
+class TrimFailingStore final : public AuditStore {
+ public:
+  explicit TrimFailingStore(AuditStore& real) : real_(real) {}
+  StatusOr<ChainHead> GetHead() override { return real_.GetHead(); }
+  StatusOr<uint64_t> CountRecords() override { return real_.CountRecords(); }
+  StatusOr<std::vector<std::optional<std::string>>> GetRecords(
+      const std::vector<uint64_t>& seqs) override {
+    return real_.GetRecords(seqs);
+  }
+  StatusOr<std::vector<uint64_t>> ListIndex(const IndexSelector& index, uint64_t before_seq,
+                                            size_t limit) override {
+    return real_.ListIndex(index, before_seq, limit);
+  }
+  StatusOr<Checkpoint> PutCheckpoint(const Checkpoint& cp) override {
+    return real_.PutCheckpoint(cp);
+  }
+  StatusOr<std::vector<StoredCheckpoint>> ListCheckpoints(uint64_t from_seq,
+                                                          uint64_t to_seq) override {
+    return real_.ListCheckpoints(from_seq, to_seq);
+  }
+  StatusOr<std::optional<Checkpoint>> LatestCheckpoint() override {
+    return real_.LatestCheckpoint();
+  }
+  StatusOr<std::vector<std::vector<std::string>>> ReadIntakes(
+      const std::vector<std::string>& workloads, size_t max_each) override {
+    return real_.ReadIntakes(workloads, max_each);
+  }
+  StatusOr<std::vector<uint64_t>> IntakeLengths(
+      const std::vector<std::string>& workloads) override {
+    return real_.IntakeLengths(workloads);
+  }
+  StatusOr<std::vector<uint64_t>> SlotConsumed(const std::vector<std::string>& tags) override {
+    return real_.SlotConsumed(tags);
+  }
+  StatusOr<SlotIntakeRead> ReadSlotIntake(const std::string& tag, uint64_t from,
+                                          size_t max) override {
+    return real_.ReadSlotIntake(tag, from, max);
+  }
+  Status TrimSlotIntake(const std::string&, uint64_t) override {
+    return absl::UnavailableError("redis: test: the trim never arrives");
+  }
+  StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override {
+    return real_.SlotIntakeLength(tag);
+  }
+  StatusOr<ChainAppendResult> AppendFromIntakes(
+      const ChainHead& expected, const std::vector<ChainEntry>& entries,
+      const std::vector<std::pair<std::string, size_t>>& consumed,
+      const std::vector<SlotConsumedUpdate>& slots) override {
+    return real_.AppendFromIntakes(expected, entries, consumed, slots);
+  }
+
+ private:
+  AuditStore& real_;
+};
+
+// Test that entries chained but not trimmed (a crash between the two scripts, which cannot be
+// one: two Cluster slots) are never chained again, and are trimmed by the next batch.
+TEST_F(AuditIngesterTest, ASlotIntakeEntryChainedButNotTrimmedIsNeverChainedTwice) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(PushSlot(absl::StrCat("s", i)).ok());
+  TrimFailingStore failing(*store_);
+  AuditIngester crashed(failing, key_, clock_, nullptr, SlotOptions());
+  ASSERT_EQ(*crashed.IngestPending(), 3u);
+  EXPECT_EQ(SlotLength(), 3);  // chained, still there
+  for (int i = 3; i < 5; ++i) ASSERT_TRUE(PushSlot(absl::StrCat("s", i)).ok());
+
+  AuditIngester ingester(*store_, key_, clock_, nullptr, SlotOptions());
+  ASSERT_EQ(*ingester.IngestPending(), 2u);
+  EXPECT_TRUE(Verifies());
+  std::vector<std::string> officers;
+  std::vector<DecodedRecord> records = All();
+  for (auto it = records.rbegin(); it != records.rend(); ++it)
+    officers.push_back(it->event.officer);
+  EXPECT_THAT(officers, ::testing::ElementsAre("s0", "s1", "s2", "s3", "s4"));
+  EXPECT_EQ(SlotLength(), 0);
+  EXPECT_EQ(admin_->Command({"GET", SlotIntakeTrimmedKey("msg")})->str, "5");
+}
+
+// Security: pending entries removed from the slot intake behind the chain's back (its trimmed
+// count moved beyond what the chain consumed) stop ingestion with DATA_LOSS; nothing is chained
+// over the gap.
+TEST_F(AuditIngesterTest, ASlotIntakeTrimmedBeyondTheChainIsDataLoss) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(PushSlot(absl::StrCat("s", i)).ok());
+  ASSERT_TRUE(admin_->Command({"LTRIM", SlotIntakeKey("msg"), "1", "-1"}).ok());
+  ASSERT_TRUE(admin_->Command({"SET", SlotIntakeTrimmedKey("msg"), "1"}).ok());
+  AuditIngester ingester(*store_, key_, clock_, nullptr, SlotOptions());
+  auto chained = ingester.IngestPending();
+  EXPECT_EQ(chained.status().code(), absl::StatusCode::kDataLoss) << chained.status();
+  EXPECT_THAT(std::string(chained.status().message()), HasSubstr("trimmed beyond"));
+  EXPECT_TRUE(All().empty());
+  EXPECT_EQ(SlotLength(), 2);  // the rest stays pending
 }
 
 // A rewound head (records beyond it) is tampering: nothing is chained, nothing is lost.
@@ -280,9 +431,23 @@ class AlwaysLosingStore final : public AuditStore {
       const std::vector<std::string>& workloads) override {
     return real_.IntakeLengths(workloads);
   }
-  StatusOr<ChainAppendResult> AppendFromIntakes(
-      const ChainHead& expected, const std::vector<ChainEntry>&,
-      const std::vector<std::pair<std::string, size_t>>&) override {
+  StatusOr<std::vector<uint64_t>> SlotConsumed(const std::vector<std::string>& tags) override {
+    return real_.SlotConsumed(tags);
+  }
+  StatusOr<SlotIntakeRead> ReadSlotIntake(const std::string& tag, uint64_t from,
+                                          size_t max) override {
+    return real_.ReadSlotIntake(tag, from, max);
+  }
+  Status TrimSlotIntake(const std::string& tag, uint64_t consumed) override {
+    return real_.TrimSlotIntake(tag, consumed);
+  }
+  StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override {
+    return real_.SlotIntakeLength(tag);
+  }
+  StatusOr<ChainAppendResult> AppendFromIntakes(const ChainHead& expected,
+                                                const std::vector<ChainEntry>&,
+                                                const std::vector<std::pair<std::string, size_t>>&,
+                                                const std::vector<SlotConsumedUpdate>&) override {
     return ChainAppendResult{.appended = false, .head = expected};
   }
 

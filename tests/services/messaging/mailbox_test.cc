@@ -78,7 +78,7 @@ class RecordingStore final : public MessageStore {
   std::vector<SendPlan> sends;
   StatusOr<SendResult> Send(const AgencyId& sender, const Envelope& envelope,
                             absl::Time accepted_at) override {
-    sends.push_back(SendPlan{sender, envelope, accepted_at});
+    sends.push_back(SendPlan{sender, envelope, accepted_at, {}});
     return SendResult{envelope.message_id, "sha", accepted_at, false};
   }
   StatusOr<StoredMessage> Get(const std::string&) override { return absl::NotFoundError("none"); }

@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "client/messaging/message_crypto.h"
 #include "client/messaging/messaging_client.h"
+#include "common/audit/audit_record.h"
 #include "common/crypto/seal.h"
 #include "common/envelope/envelope_encoding.h"
 #include "common/envelope/envelope_proto.h"
@@ -68,6 +69,12 @@ class RecordingAuditSink final : public audit::AuditSink {
     return absl::OkStatus();
   }
   std::atomic<bool> fail{false};  // the audit log cannot take records
+  // Seals entries as the production sink does (IntakeAuditSink), in a readable stand-in form.
+  std::atomic<bool> seal{false};
+  StatusOr<std::string> SealEntry(const audit::AuditEvent& e) override {
+    if (!seal.load()) return absl::UnimplementedError("this sink does not seal: test");
+    return absl::StrCat("sealed|", e.method, "|", e.outcome, "|", e.object);
+  }
   std::vector<audit::AuditEvent> events() {
     std::lock_guard<std::mutex> lock(mu_);
     return events_;
@@ -1005,6 +1012,50 @@ TEST_F(MessagingServiceTest, DuplicateOnlyForTheSendersOwnEnvelope) {
   EXPECT_FALSE(replay.duplicate());
   ASSERT_TRUE(Send(police_, *env, &replay).ok());
   EXPECT_TRUE(replay.duplicate());
+}
+
+// Test that, with a sink that seals intake entries (production), a new message's Disclosure record
+// is written by the send script to the audit slot intake with the message (one round trip; the
+// message is stored iff its record is) and not appended again; the records of a duplicate and of
+// a refusal, which store no message, are appended once their outcome is known.
+TEST_F(MessagingServiceTest, ANewMessagesRecordIsStoredWithItOthersAreAppended) {
+  audit_.seal = true;
+  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
+  auto slot = [&] {
+    std::vector<std::string> out;
+    auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+    if (r.ok()) {
+      for (const redis::Reply& e : r->elements) out.push_back(e.str);
+    }
+    return out;
+  };
+  auto sends = [&] {
+    std::vector<std::string> out;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method == "/concord.messaging.v1.Messaging/Send") out.push_back(e.outcome);
+    }
+    return out;
+  };
+  auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+  ASSERT_TRUE(env.ok());
+  v1::SendResponse response;
+  ASSERT_TRUE(Send(police_, *env, &response).ok());
+  EXPECT_FALSE(response.duplicate());
+  EXPECT_THAT(slot(),
+              ::testing::ElementsAre(absl::StrCat("sealed|/concord.messaging.v1.Messaging/Send|OK|"
+                                                  "message:",
+                                                  env->message_id())));
+  EXPECT_TRUE(sends().empty());
+  ASSERT_TRUE(Send(police_, *env, &response).ok());
+  EXPECT_TRUE(response.duplicate());
+  EXPECT_THAT(sends(), ::testing::ElementsAre("OK"));
+  client::MessageDraft same_id = Draft({payoke_.AsRecipient()});
+  same_id.message_id = env->message_id();
+  auto own = client::BuildEnvelope(magistrate_.identity, same_id, absl::Now());
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(Send(magistrate_, *own, &response).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(sends(), ::testing::ElementsAre("OK", "ALREADY_EXISTS"));
+  EXPECT_EQ(slot().size(), 1u);
 }
 
 // Test that Send (a callback-API reactor finishing from the asynchronous Redis reply) answers

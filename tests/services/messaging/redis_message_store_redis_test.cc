@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/audit/audit_record.h"
 #include "common/crypto/hash.h"
 #include "common/quota/quota_table.h"
 #include "common/quota/token_bucket.h"
@@ -187,6 +188,69 @@ TEST_F(RedisMessageStoreTest, SendCostsAFixedNumberOfCommandsPlusOnePerRecipient
   auto known = admin->Command({"SCARD", redis::Key("msg", "inboxes")});
   ASSERT_TRUE(known.ok()) << known.status();
   EXPECT_EQ(known->integer, 3);
+}
+
+// SendAsync's result, waited for.
+StatusOr<SendResult> SendAsyncAndWait(RedisMessageStore& store, const Envelope& e,
+                                      std::string audit_entry) {
+  auto result = testing::AwaitCallback<StatusOr<SendResult>>([&](auto done) {
+    store.SendAsync(kPolice, e, kNow, std::move(audit_entry), std::move(done));
+  });
+  EXPECT_TRUE(result.has_value());
+  if (!result.has_value()) return absl::DeadlineExceededError("no callback");
+  return *std::move(result);
+}
+
+// Test that the Send's audit record, given to SendAsync sealed, is appended by the send script to
+// the audit slot intake (as the messaging ACL user, which may only RPUSH there) exactly when a new
+// message is stored: not for a duplicate, not for a refused id, not when no entry is given; the
+// wake-up is published only when the intake was empty. It costs one RPUSH in the same script (no
+// round trip).
+TEST_F(RedisMessageStoreTest, SendAsyncStoresTheAuditEntryWithANewMessageOnly) {
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto async_redis = redis::AsyncRedisClient::Create(server_->config());
+  RedisMessageStore store(*redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
+                                                            .async_redis = async_redis.get()});
+  const std::string intake = audit::SlotIntakeKey("msg");
+  auto entries = [&] {
+    auto r = admin->Command({"LRANGE", intake, "0", "-1"});
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const redis::Reply& e : r->elements) out.push_back(e.str);
+    }
+    return out;
+  };
+  const Envelope e = MakeEnvelope("message-audited-0001");
+  auto before = CommandCalls(*admin);
+  auto sent = SendAsyncAndWait(store, e, "entry-of-the-send");
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_TRUE(sent->audited);
+  EXPECT_FALSE(sent->duplicate);
+  auto calls = CallsBetween(before, CommandCalls(*admin));
+  EXPECT_EQ(calls["evalsha"], 1);
+  EXPECT_EQ(calls["rpush"], 1);
+  EXPECT_EQ(calls["publish"], 2);  // the deliveries, and the ingester's wake-up (empty intake)
+  EXPECT_THAT(entries(), ElementsAre("entry-of-the-send"));
+  ASSERT_TRUE(store.Get(e.message_id).ok());
+
+  auto again = SendAsyncAndWait(store, e, "entry-of-the-resend");  // idempotent resend
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_FALSE(again->audited);  // the caller appends its record (outcome known then)
+  Envelope reused = MakeEnvelope("message-audited-0001");
+  reused.body.ciphertext = "another body";
+  EXPECT_EQ(SendAsyncAndWait(store, reused, "entry-of-the-conflict").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  auto unaudited = SendAsyncAndWait(store, MakeEnvelope("message-audited-0002"), "");
+  ASSERT_TRUE(unaudited.ok()) << unaudited.status();
+  EXPECT_FALSE(unaudited->audited);
+  EXPECT_THAT(entries(), ElementsAre("entry-of-the-send"));
+
+  before = CommandCalls(*admin);
+  ASSERT_TRUE(SendAsyncAndWait(store, MakeEnvelope("message-audited-0003"), "second").ok());
+  calls = CallsBetween(before, CommandCalls(*admin));
+  EXPECT_EQ(calls["publish"], 1);  // the intake held an entry: no wake-up
+  EXPECT_THAT(entries(), ElementsAre("entry-of-the-send", "second"));
 }
 
 // Test that an inbox is known (the backlog counts it) whoever creates it: a Send to a new inbox
