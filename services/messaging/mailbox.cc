@@ -347,10 +347,10 @@ StatusOr<std::vector<InboxDelivery>> Mailbox::Deliver(const AgencyId& caller,
 }
 
 void Mailbox::DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
-                           bool include_own_pending, size_t max_bytes,
+                           bool include_own_pending, size_t max_bytes, std::string audit_entry,
                            MessageStore::DeliverCallback done) {
   store_.DeliverAsync(caller, terminal, max, options_.visibility_timeout, include_own_pending,
-                      max_bytes, std::move(done));
+                      max_bytes, std::move(audit_entry), std::move(done));
 }
 
 StatusOr<uint32_t> Mailbox::Ack(const AgencyId& caller,

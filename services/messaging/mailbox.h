@@ -130,9 +130,12 @@ class Mailbox {
                                                size_t max, bool include_own_pending,
                                                size_t max_bytes);
   /// Deliver without holding the calling thread (MessageStore::DeliverAsync): `done` gets
-  /// Deliver's result, once, possibly on the store's I/O thread.
+  /// Deliver's result, once, possibly on the store's I/O thread. `audit_entry`: the batch's
+  /// sealed audit record, stored with a non-empty batch when StoresDeliveryAuditEntries().
   void DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
-                    bool include_own_pending, size_t max_bytes, MessageStore::DeliverCallback done);
+                    bool include_own_pending, size_t max_bytes, std::string audit_entry,
+                    MessageStore::DeliverCallback done);
+  bool StoresDeliveryAuditEntries() const { return store_.StoresDeliveryAuditEntries(); }
   /// PrepareAck then the store's Ack: how many were newly acknowledged.
   StatusOr<uint32_t> Ack(const AgencyId& caller, const std::vector<std::string>& message_ids);
   /// The checks of an Ack, without I/O: 1..500 ids, each a well-formed message id (INVALID_ARGUMENT

@@ -140,13 +140,21 @@ class MessageStore {
   /// once, possibly on another thread (an I/O thread that must not be blocked: `done` must not
   /// wait; it may call DeliverAsync again). Calls made one after the other are pipelined by the
   /// asynchronous client, so the reads of several streams woken together cost one round trip.
-  /// Default: Deliver on the calling thread (stores without an asynchronous client, test fakes).
+  /// `audit_entry`, when not empty, is the batch's audit record sealed as an intake entry
+  /// (AuditSink::SealEntry): a store whose StoresDeliveryAuditEntries() is true appends it to the
+  /// audit log's slot intake, in the read's own script where it can, before `done` gets a
+  /// non-empty batch (and not for an empty one); a failure to append fails the call, the entries
+  /// read stay pending. Default: Deliver on the calling thread, the entry ignored (stores without
+  /// an asynchronous client, test fakes).
   using DeliverCallback = std::function<void(StatusOr<std::vector<InboxDelivery>>)>;
   virtual void DeliverAsync(const AgencyId& recipient, const std::string& terminal, size_t max,
                             absl::Duration visibility_timeout, bool include_own_pending,
-                            size_t max_bytes, DeliverCallback done) {
+                            size_t max_bytes, std::string /*audit_entry*/, DeliverCallback done) {
     done(Deliver(recipient, terminal, max, visibility_timeout, include_own_pending, max_bytes));
   }
+  /// Whether DeliverAsync stores its `audit_entry` with every non-empty batch (the caller then
+  /// appends no record of its own for it).
+  virtual bool StoresDeliveryAuditEntries() const { return false; }
 
   /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
   /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).

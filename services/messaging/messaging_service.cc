@@ -96,8 +96,9 @@ StatusOr<Caller> AdmittedCaller(grpc::CallbackServerContext& ctx,
 }
 
 // One Subscribe stream: a callback-API reactor (no thread of its own), woken by the DeliveryPump.
-// A read (Mailbox::DeliverAsync), then the batch's consultation record (AuditSink::AppendAsync),
-// then its deliveries written one by one (StartWrite). The next read is issued as soon as the
+// A read (Mailbox::DeliverAsync) that also stores the batch's consultation record when the store
+// can (else the record is appended next: AuditSink::AppendAsync), then the batch's deliveries
+// written one by one (StartWrite). The next read is issued as soon as the
 // batch's last write starts if a wake-up came meanwhile or the batch was full, else the stream
 // waits for its next wake-up (a notification, or its poll deadline); its batch is written once
 // that last write is done. Memory: at most one read (or audited batch) and the delivery being
@@ -291,19 +292,42 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
     if (read) Read(own_pending);
   }
 
+  // The consultation record of one delivered batch: the inbox, not its messages, so it is known
+  // before the read.
+  audit::AuditEvent BatchEvent() const {
+    return audit::AuditEvent{.agency = caller_.agency,
+                             .officer = officer_,
+                             .operation = audit::Operation::kConsultation,
+                             .object = InboxObject(caller_),
+                             .method = Method("Subscribe"),
+                             .justification = justification_,
+                             .recipients = {},
+                             .outcome = CodeName(absl::OkStatus()),
+                             .time = deps_.clock.Now()};
+  }
+
   void Read(bool own_pending) {
     // Poll at least every poll_interval: redeliveries after the visibility timeout, and
     // notifications lost while pub/sub was disconnected.
     deps_.pump.WakeAt(pump_id_.load(), absl::Now() + deps_.options.poll_interval);
-    deps_.mailbox.DeliverAsync(
-        caller_.agency, terminal_, deps_.options.subscribe_batch, own_pending,
-        deps_.options.delivery_batch_bytes,
-        [self = shared_from_this(), op = deps_.pump.StartOp()](
-            StatusOr<std::vector<InboxDelivery>> batch) { self->OnRead(std::move(batch)); });
+    // The batch's record goes with the read when the store can take it: sealed now, stored by
+    // the read's script if it takes entries (one round trip for the read and its record).
+    std::string entry;
+    if (deps_.mailbox.StoresDeliveryAuditEntries()) {
+      if (auto sealed = deps_.audit.SealEntry(BatchEvent()); sealed.ok()) entry = *sealed;
+    }
+    const bool audited = !entry.empty();
+    deps_.mailbox.DeliverAsync(caller_.agency, terminal_, deps_.options.subscribe_batch,
+                               own_pending, deps_.options.delivery_batch_bytes, std::move(entry),
+                               [self = shared_from_this(), audited, op = deps_.pump.StartOp()](
+                                   StatusOr<std::vector<InboxDelivery>> batch) {
+                                 self->OnRead(std::move(batch), audited);
+                               });
   }
 
-  // On the store's I/O thread (or inline): must not block.
-  void OnRead(StatusOr<std::vector<InboxDelivery>> batch) {
+  // On the store's I/O thread (or inline): must not block. `audited`: the store stored the
+  // batch's record with it.
+  void OnRead(StatusOr<std::vector<InboxDelivery>> batch, bool audited) {
     (void)begun_.load(std::memory_order_acquire);
     const bool deliver = batch.ok() && !batch->empty();
     bool full = false;
@@ -350,19 +374,13 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
       out->push_back(std::move(o));
     }
     // One consultation record per delivered batch, before any of it is written (the entries
-    // stay pending and are delivered again if this fails).
-    audit::AuditEvent event{.agency = caller_.agency,
-                            .officer = officer_,
-                            .operation = audit::Operation::kConsultation,
-                            .object = InboxObject(caller_),
-                            .method = Method("Subscribe"),
-                            .justification = justification_,
-                            .recipients = {},
-                            .outcome = CodeName(absl::OkStatus()),
-                            .time = deps_.clock.Now()};
-    deps_.audit.AppendAsync(std::move(event),
-                            [self = shared_from_this(), out, op = deps_.pump.StartOp()](
-                                Status appended) { self->OnAudited(appended, std::move(*out)); });
+    // stay pending and are delivered again if this fails): stored by the read already, or
+    // appended now.
+    if (audited) return OnAudited(absl::OkStatus(), std::move(*out));
+    deps_.audit.AppendAsync(
+        BatchEvent(), [self = shared_from_this(), out, op = deps_.pump.StartOp()](Status appended) {
+          self->OnAudited(appended, std::move(*out));
+        });
   }
 
   void OnAudited(const Status& appended, std::deque<Out> out) {

@@ -206,7 +206,11 @@ return {newly, 0}
 // Acknowledged: in the inbox's acknowledged set, or the flag a:<rkey> of the previous release in
 // the message's hash (read with the envelope).
 // KEYS: inbox, the inbox's acknowledged set. ARGV: group, terminal, count, rkey, message key
-// prefix, byte budget.
+// prefix, byte budget, then the audit slot intake ('' = no audit entry), its wake-up channel,
+// the batch's audit entry, and "1" when the caller already holds deliveries of this batch.
+// The audit entry (the batch's consultation record, sealed by the caller) is RPUSHed to the
+// audit slot intake concord:audit-intake:{msg} (undeclared, as in the send script) when the
+// batch is not empty: the entries are taken and their record stored in one atomic script.
 // Returns a flat array: per delivered entry, entry id, env, sha, acc.
 // A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
 const redis::Script& ReadNewScript() {
@@ -299,6 +303,9 @@ if r and r[1] and #r[1][2] > 0 then
   end
 end
 if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end
+if ARGV[7] ~= '' and (delivered > 0 or ARGV[10] == '1') then
+  if redis.call('RPUSH', ARGV[7], ARGV[9]) == 1 then redis.call('PUBLISH', ARGV[8], '') end
+end
 return out
 )lua");
   return *script;
@@ -926,6 +933,7 @@ struct RedisMessageStore::DeliverCall {
   size_t redelivered = 0;
   std::vector<uint32_t> counts;
   std::vector<InboxDelivery> out;
+  std::string audit_entry;  // the batch's sealed audit record ("" = none)
   DeliverCallback done;
 
   void Finish(StatusOr<std::vector<InboxDelivery>> result) {
@@ -937,7 +945,7 @@ struct RedisMessageStore::DeliverCall {
 void RedisMessageStore::DeliverAsync(const AgencyId& recipient, const std::string& terminal,
                                      size_t max, absl::Duration visibility_timeout,
                                      bool include_own_pending, size_t max_bytes,
-                                     DeliverCallback done) {
+                                     std::string audit_entry, DeliverCallback done) {
   if (async_ == nullptr) {
     return done(
         Deliver(recipient, terminal, max, visibility_timeout, include_own_pending, max_bytes));
@@ -951,6 +959,7 @@ void RedisMessageStore::DeliverAsync(const AgencyId& recipient, const std::strin
   call->visibility_timeout = visibility_timeout;
   call->include_own_pending = include_own_pending;
   call->max_bytes = max_bytes;
+  call->audit_entry = std::move(audit_entry);
   call->done = std::move(done);
   if (!include_own_pending) return DeliverClaim(std::move(call));
   // A new stream first takes back its terminal's own pending deliveries (as Deliver).
@@ -1029,7 +1038,7 @@ void RedisMessageStore::DeliverLoad(std::shared_ptr<DeliverCall> call) {
                  const bool more = !*cut && call->entries.size() < call->max &&
                                    (call->max_bytes == 0 || used < call->max_bytes);
                  auto next = [this, call, more] {
-                   if (!more) return call->Finish(std::move(call->out));
+                   if (!more) return FinishAudited(call);
                    DeliverNew(call, false);
                  };
                  if (stale.empty()) return next();
@@ -1048,34 +1057,62 @@ void RedisMessageStore::DeliverNew(std::shared_ptr<DeliverCall> call, bool group
   const size_t count = call->max - std::min(call->entries.size(), call->max - 1);
   const size_t budget =
       call->max_bytes == 0 ? 0 : call->max_bytes - std::min(used, call->max_bytes);
-  async_->Eval(ReadNewScript(), {call->inbox, AckedKey(call->rkey)},
-               {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey,
-                redis::Key(kTag, "m:"), absl::StrCat(budget)},
-               [this, call, group_created](StatusOr<redis::Reply> r) {
-                 if (!r.ok() && IsNoGroup(r.status()) && !group_created) {
-                   return async_->Pipeline(EnsureGroupCommands(call->rkey),
-                                           [this, call](StatusOr<std::vector<redis::Reply>> g) {
-                                             if (Status s = EnsureGroupReplies(g); !s.ok()) {
-                                               return call->Finish(s);
-                                             }
-                                             DeliverNew(call, true);
-                                           });
-                 }
-                 if (!r.ok()) return call->Finish(r.status());
-                 if (Status parsed = ParseReadNewReply(*r, call->out); !parsed.ok()) {
-                   return call->Finish(parsed);
-                 }
-                 call->Finish(std::move(call->out));
-               });
+  const bool audited = !call->audit_entry.empty();
+  async_->Eval(
+      ReadNewScript(), {call->inbox, AckedKey(call->rkey)},
+      {std::string(kGroup), call->terminal, absl::StrCat(count), call->rkey, redis::Key(kTag, "m:"),
+       absl::StrCat(budget), audited ? audit::SlotIntakeKey(kTag) : std::string(),
+       std::string(audit::kIntakeChannel), call->audit_entry, call->out.empty() ? "0" : "1"},
+      [this, call, group_created](StatusOr<redis::Reply> r) {
+        if (!r.ok() && IsNoGroup(r.status()) && !group_created) {
+          return async_->Pipeline(EnsureGroupCommands(call->rkey),
+                                  [this, call](StatusOr<std::vector<redis::Reply>> g) {
+                                    if (Status s = EnsureGroupReplies(g); !s.ok()) {
+                                      return call->Finish(s);
+                                    }
+                                    DeliverNew(call, true);
+                                  });
+        }
+        if (!r.ok()) return call->Finish(r.status());
+        if (Status parsed = ParseReadNewReply(*r, call->out); !parsed.ok()) {
+          return call->Finish(parsed);
+        }
+        call->Finish(std::move(call->out));
+      });
+}
+
+// A batch of pending entries only (the read script, which stores the audit entry itself, did not
+// run): the entry is appended on its own before the batch is handed over.
+void RedisMessageStore::FinishAudited(std::shared_ptr<DeliverCall> call) {
+  if (call->out.empty() || call->audit_entry.empty()) return call->Finish(std::move(call->out));
+  async_->Command({"RPUSH", audit::SlotIntakeKey(kTag), call->audit_entry},
+                  [this, call](StatusOr<redis::Reply> r) {
+                    if (r.ok() && r->is_error()) {
+                      r = absl::InternalError(absl::StrCat("redis: ", r->str));
+                    }
+                    if (!r.ok()) return call->Finish(r.status());
+                    if (r->integer == 1) {  // the intake was empty: wake the ingester
+                      async_->Command({"PUBLISH", std::string(audit::kIntakeChannel), ""},
+                                      [](StatusOr<redis::Reply>) {});
+                    }
+                    call->Finish(std::move(call->out));
+                  });
 }
 
 Status RedisMessageStore::ReadNew(const std::string& inbox, const std::string& rkey,
                                   const std::string& terminal, size_t count, size_t max_bytes,
                                   std::vector<InboxDelivery>& out) {
   const std::vector<std::string> keys = {inbox, AckedKey(rkey)};
-  const std::vector<std::string> args = {std::string(kGroup),    terminal,
-                                         absl::StrCat(count),    rkey,
-                                         redis::Key(kTag, "m:"), absl::StrCat(max_bytes)};
+  const std::vector<std::string> args = {std::string(kGroup),
+                                         terminal,
+                                         absl::StrCat(count),
+                                         rkey,
+                                         redis::Key(kTag, "m:"),
+                                         absl::StrCat(max_bytes),
+                                         "",
+                                         "",
+                                         "",
+                                         "0"};
   auto r = redis_.Eval(ReadNewScript(), keys, args);
   if (!r.ok() && r.status().message().find("NOGROUP") != std::string_view::npos) {
     CONCORD_RETURN_IF_ERROR(EnsureGroup(rkey));

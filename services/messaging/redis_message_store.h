@@ -91,9 +91,13 @@ class RedisMessageStore final : public MessageStore {
   /// new stream's first read and the throttled XAUTOCLAIM add their commands before it. `done`
   /// runs on the client's I/O thread with exactly Deliver's result. The store must outlive the
   /// call (until `done` returned).
+  /// A non-empty `audit_entry` goes to the audit slot intake concord:audit-intake:{msg}: in the
+  /// delivery read script when that read runs (it RPUSHes the entry when the batch is not
+  /// empty), else (a batch of pending entries only) by one RPUSH before `done`.
   void DeliverAsync(const AgencyId& recipient, const std::string& terminal, size_t max,
                     absl::Duration visibility_timeout, bool include_own_pending, size_t max_bytes,
-                    DeliverCallback done) override;
+                    std::string audit_entry, DeliverCallback done) override;
+  bool StoresDeliveryAuditEntries() const override { return async_ != nullptr; }
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
                          absl::Time now) override;
   /// Ack's script through the asynchronous client (options.async_redis): one script call queued
@@ -133,6 +137,8 @@ class RedisMessageStore final : public MessageStore {
   void DeliverCounts(std::shared_ptr<DeliverCall> call);
   void DeliverLoad(std::shared_ptr<DeliverCall> call);
   void DeliverNew(std::shared_ptr<DeliverCall> call, bool group_created);
+  // Finishes with the batch, appending its audit entry first when the read script did not.
+  void FinishAudited(std::shared_ptr<DeliverCall> call);
 
   struct Entry {
     std::string entry_id;

@@ -1058,6 +1058,45 @@ TEST_F(MessagingServiceTest, ANewMessagesRecordIsStoredWithItOthersAreAppended) 
   EXPECT_EQ(slot().size(), 1u);
 }
 
+// Test that, with a sink that seals intake entries (production), a Subscribe batch's consultation
+// record is stored by the delivery read itself (the read's script appends it to the audit slot
+// intake when it takes entries) and not appended again; an empty read stores none.
+TEST_F(MessagingServiceTest, ASubscribeBatchsRecordIsStoredByItsRead) {
+  audit_.seal = true;
+  for (int i = 0; i < 3; ++i) {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    ASSERT_TRUE(env.ok());
+    ASSERT_TRUE(Send(police_, *env).ok());
+  }
+  {
+    auto ctx = Ctx();
+    v1::SubscribeRequest req;
+    req.set_terminal_id("desk-sealed");
+    auto reader = payoke_.stub->Subscribe(ctx.get(), req);
+    v1::Delivery d;
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Read(&d));
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
+  auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> sends, batches;
+  for (const redis::Reply& e : r->elements) {
+    (absl::StrContains(e.str, "/Send|") ? sends : batches).push_back(e.str);
+  }
+  EXPECT_EQ(sends.size(), 3u);
+  ASSERT_FALSE(batches.empty());
+  EXPECT_LE(batches.size(), 3u);  // one per non-empty read
+  for (const std::string& b : batches) {
+    EXPECT_EQ(b,
+              "sealed|/concord.messaging.v1.Messaging/Subscribe|OK|inbox:reception_centre/payoke");
+  }
+  for (const audit::AuditEvent& e : audit_.events()) {
+    EXPECT_NE(e.method, "/concord.messaging.v1.Messaging/Subscribe") << "appended again";
+  }
+}
+
 // Test that Send (a callback-API reactor finishing from the asynchronous Redis reply) answers
 // UNAVAILABLE within the Redis deadline when Redis is frozen (SIGSTOP), that the same server
 // accepts again once Redis answers, without a restart, and that the retried message is stored

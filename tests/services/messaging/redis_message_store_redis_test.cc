@@ -284,7 +284,7 @@ TEST_F(RedisMessageStoreTest, AnInboxIsKnownWhetherASendOrADeliveryCreatedIt) {
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
   auto read = testing::AwaitCallback<StatusOr<std::vector<InboxDelivery>>>([&](auto done) {
     async_store.DeliverAsync(kPolice, "t1", 10, absl::Seconds(30), true, /*max_bytes=*/0,
-                             std::move(done));
+                             /*audit_entry=*/"", std::move(done));
   });
   ASSERT_TRUE(read.has_value());
   ASSERT_TRUE(read->ok()) << read->status();
@@ -1011,20 +1011,29 @@ TEST_F(RedisMessageStoreTest, Backlog) {
 // Test that DeliverAsync (the asynchronous client, step by step: own pending, XAUTOCLAIM,
 // XPENDING, the load script, XACK of stale entries, the new-deliveries script, the group's
 // creation) returns exactly what Deliver returns, step for step: every message goes to both
-// recipients, one read synchronously (payoke), the other asynchronously (the magistrate).
+// recipients, one read synchronously (payoke), the other asynchronously (the magistrate). Each
+// asynchronous read carries an audit entry: the audit slot intake holds exactly those of the
+// non-empty batches, in order, whichever step ended the read (the new-deliveries script, or a
+// batch of pending entries cut by its count or byte budget).
 TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   auto async_redis = redis::AsyncRedisClient::Create(server_->config());
   RedisMessageStore async_store(
       *redis_,
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
+  EXPECT_TRUE(async_store.StoresDeliveryAuditEntries());
+  EXPECT_FALSE(store_->StoresDeliveryAuditEntries());
+  int reads = 0;
+  std::vector<std::string> audited;  // the entries of the non-empty batches
   auto deliver_async = [&](const AgencyId& r, const std::string& terminal, size_t max,
                            absl::Duration timeout, bool own,
                            size_t max_bytes) -> StatusOr<std::vector<InboxDelivery>> {
+    const std::string entry = absl::StrCat("batch-record-", ++reads);
     auto result = testing::AwaitCallback<StatusOr<std::vector<InboxDelivery>>>([&](auto done) {
-      async_store.DeliverAsync(r, terminal, max, timeout, own, max_bytes, std::move(done));
+      async_store.DeliverAsync(r, terminal, max, timeout, own, max_bytes, entry, std::move(done));
     });
     EXPECT_TRUE(result.has_value());
     if (!result.has_value()) return absl::DeadlineExceededError("no callback");
+    if (result->ok() && !(*result)->empty()) audited.push_back(entry);
     return *std::move(result);
   };
   std::vector<std::pair<std::string, uint32_t>> steps_sync, steps_async;
@@ -1069,6 +1078,14 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   auto none = deliver_async(kPolice, "t1", 10, absl::Seconds(30), true, 0);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(*none, IsEmpty());
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto intake = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+  ASSERT_TRUE(intake.ok()) << intake.status();
+  std::vector<std::string> stored;
+  for (const redis::Reply& e : intake->elements) stored.push_back(e.str);
+  EXPECT_EQ(stored, audited);
+  EXPECT_GE(audited.size(), 5u);
+  EXPECT_LT(audited.size(), static_cast<size_t>(reads));  // empty batches stored nothing
   // Redis down: UNAVAILABLE through the callback.
   server_->Stop();
   auto down = deliver_async(kMagistrate, "t1", 10, absl::Seconds(30), false, 0);
