@@ -303,11 +303,10 @@ TEST_F(AuditIngesterTest, SlotIntakeEntriesAreChainedInOrderWithTheirSourceThenT
   EXPECT_EQ(*ingester.IngestPending(), 0u);  // nothing left, nothing twice
 }
 
-// A store whose slot intake trims fail (the replica died between the chain's script and the
-// trim, or Redis went away); the rest is the real Redis store.
-class TrimFailingStore final : public AuditStore {
+// The real Redis store, call for call; tests override the one step they make fail.
+class ForwardingStore : public AuditStore {
  public:
-  explicit TrimFailingStore(AuditStore& real) : real_(real) {}
+  explicit ForwardingStore(AuditStore& real) : real_(real) {}
   StatusOr<ChainHead> GetHead() override { return real_.GetHead(); }
   StatusOr<uint64_t> CountRecords() override { return real_.CountRecords(); }
   StatusOr<std::vector<std::optional<std::string>>> GetRecords(
@@ -343,8 +342,8 @@ class TrimFailingStore final : public AuditStore {
                                           size_t max) override {
     return real_.ReadSlotIntake(tag, from, max);
   }
-  Status TrimSlotIntake(const std::string&, uint64_t) override {
-    return absl::UnavailableError("redis: test: the trim never arrives");
+  Status TrimSlotIntake(const std::string& tag, uint64_t consumed) override {
+    return real_.TrimSlotIntake(tag, consumed);
   }
   StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override {
     return real_.SlotIntakeLength(tag);
@@ -358,6 +357,16 @@ class TrimFailingStore final : public AuditStore {
 
  private:
   AuditStore& real_;
+};
+
+// A store whose slot intake trims fail (the replica died between the chain's script and the
+// trim, or Redis went away); the rest is the real Redis store.
+class TrimFailingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status TrimSlotIntake(const std::string&, uint64_t) override {
+    return absl::UnavailableError("redis: test: the trim never arrives");
+  }
 };
 
 // Test that entries chained but not trimmed (a crash between the two scripts, which cannot be
@@ -400,59 +409,15 @@ TEST_F(AuditIngesterTest, ASlotIntakeTrimmedBeyondTheChainIsDataLoss) {
 // A rewound head (records beyond it) is tampering: nothing is chained, nothing is lost.
 // A store whose compare-and-set always loses (another ingester always first); the rest is
 // the real Redis store.
-class AlwaysLosingStore final : public AuditStore {
+class AlwaysLosingStore final : public ForwardingStore {
  public:
-  explicit AlwaysLosingStore(AuditStore& real) : real_(real) {}
-  StatusOr<ChainHead> GetHead() override { return real_.GetHead(); }
-  StatusOr<uint64_t> CountRecords() override { return real_.CountRecords(); }
-  StatusOr<std::vector<std::optional<std::string>>> GetRecords(
-      const std::vector<uint64_t>& seqs) override {
-    return real_.GetRecords(seqs);
-  }
-  StatusOr<std::vector<uint64_t>> ListIndex(const IndexSelector& index, uint64_t before_seq,
-                                            size_t limit) override {
-    return real_.ListIndex(index, before_seq, limit);
-  }
-  StatusOr<Checkpoint> PutCheckpoint(const Checkpoint& cp) override {
-    return real_.PutCheckpoint(cp);
-  }
-  StatusOr<std::vector<StoredCheckpoint>> ListCheckpoints(uint64_t from_seq,
-                                                          uint64_t to_seq) override {
-    return real_.ListCheckpoints(from_seq, to_seq);
-  }
-  StatusOr<std::optional<Checkpoint>> LatestCheckpoint() override {
-    return real_.LatestCheckpoint();
-  }
-  StatusOr<std::vector<std::vector<std::string>>> ReadIntakes(
-      const std::vector<std::string>& workloads, size_t max_each) override {
-    return real_.ReadIntakes(workloads, max_each);
-  }
-  StatusOr<std::vector<uint64_t>> IntakeLengths(
-      const std::vector<std::string>& workloads) override {
-    return real_.IntakeLengths(workloads);
-  }
-  StatusOr<std::vector<uint64_t>> SlotConsumed(const std::vector<std::string>& tags) override {
-    return real_.SlotConsumed(tags);
-  }
-  StatusOr<SlotIntakeRead> ReadSlotIntake(const std::string& tag, uint64_t from,
-                                          size_t max) override {
-    return real_.ReadSlotIntake(tag, from, max);
-  }
-  Status TrimSlotIntake(const std::string& tag, uint64_t consumed) override {
-    return real_.TrimSlotIntake(tag, consumed);
-  }
-  StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override {
-    return real_.SlotIntakeLength(tag);
-  }
+  using ForwardingStore::ForwardingStore;
   StatusOr<ChainAppendResult> AppendFromIntakes(const ChainHead& expected,
                                                 const std::vector<ChainEntry>&,
                                                 const std::vector<std::pair<std::string, size_t>>&,
                                                 const std::vector<SlotConsumedUpdate>&) override {
     return ChainAppendResult{.appended = false, .head = expected};
   }
-
- private:
-  AuditStore& real_;
 };
 
 // Test that a long losing streak ends in ABORTED after kMaxConflicts tries with pauses of at
