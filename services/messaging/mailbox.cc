@@ -371,11 +371,11 @@ StatusOr<AckPlan> Mailbox::PrepareAck(const AgencyId& caller,
     }
   }
   CONCORD_RETURN_IF_ERROR(errors.ToStatus("invalid ack"));
-  return AckPlan{caller, std::move(message_ids), clock_.Now()};
+  return AckPlan{caller, std::move(message_ids), clock_.Now(), {}};
 }
 
 void Mailbox::CommitAckAsync(const AckPlan& plan, MessageStore::AckCallback done) {
-  store_.AckAsync(plan.recipient, plan.message_ids, plan.at, std::move(done));
+  store_.AckAsync(plan.recipient, plan.message_ids, plan.at, plan.audit_entries, std::move(done));
 }
 
 Status Mailbox::AddReceipt(const AgencyId& caller, const Receipt& receipt) {

@@ -96,6 +96,9 @@ struct AckPlan {
   AgencyId recipient;                    // the authenticated caller: only its own inbox
   std::vector<std::string> message_ids;  // 1..500 well-formed ids, as requested
   absl::Time at;                         // the acknowledgement time recorded per message
+  // The call's audit records sealed as intake entries, one per id, written by CommitAckAsync
+  // with a successful Ack (MessageStore::AckAsync); empty: the caller appends them itself.
+  std::vector<std::string> audit_entries;
 };
 
 class Mailbox {
@@ -131,11 +134,11 @@ class Mailbox {
                                                size_t max_bytes);
   /// Deliver without holding the calling thread (MessageStore::DeliverAsync): `done` gets
   /// Deliver's result, once, possibly on the store's I/O thread. `audit_entry`: the batch's
-  /// sealed audit record, stored with a non-empty batch when StoresDeliveryAuditEntries().
+  /// sealed audit record, stored with a non-empty batch when StoresAuditEntries().
   void DeliverAsync(const AgencyId& caller, const std::string& terminal, size_t max,
                     bool include_own_pending, size_t max_bytes, std::string audit_entry,
                     MessageStore::DeliverCallback done);
-  bool StoresDeliveryAuditEntries() const { return store_.StoresDeliveryAuditEntries(); }
+  bool StoresAuditEntries() const { return store_.StoresAuditEntries(); }
   /// PrepareAck then the store's Ack: how many were newly acknowledged.
   StatusOr<uint32_t> Ack(const AgencyId& caller, const std::vector<std::string>& message_ids);
   /// The checks of an Ack, without I/O: 1..500 ids, each a well-formed message id (INVALID_ARGUMENT

@@ -141,7 +141,7 @@ class MessageStore {
   /// wait; it may call DeliverAsync again). Calls made one after the other are pipelined by the
   /// asynchronous client, so the reads of several streams woken together cost one round trip.
   /// `audit_entry`, when not empty, is the batch's audit record sealed as an intake entry
-  /// (AuditSink::SealEntry): a store whose StoresDeliveryAuditEntries() is true appends it to the
+  /// (AuditSink::SealEntry): a store whose StoresAuditEntries() is true appends it to the
   /// audit log's slot intake, in the read's own script where it can, before `done` gets a
   /// non-empty batch (and not for an empty one); a failure to append fails the call, the entries
   /// read stay pending. Default: Deliver on the calling thread, the entry ignored (stores without
@@ -152,9 +152,10 @@ class MessageStore {
                             size_t max_bytes, std::string /*audit_entry*/, DeliverCallback done) {
     done(Deliver(recipient, terminal, max, visibility_timeout, include_own_pending, max_bytes));
   }
-  /// Whether DeliverAsync stores its `audit_entry` with every non-empty batch (the caller then
-  /// appends no record of its own for it).
-  virtual bool StoresDeliveryAuditEntries() const { return false; }
+  /// Whether DeliverAsync stores its `audit_entry` with every non-empty batch and AckAsync its
+  /// `audit_entries` with every successful Ack (the caller then appends no record of its own for
+  /// them).
+  virtual bool StoresAuditEntries() const { return false; }
 
   /// Acknowledges for `recipient` (idempotent). Returns how many were newly acknowledged;
   /// ids that are not in the recipient's inbox are NOT_FOUND (nothing is acknowledged then).
@@ -166,11 +167,15 @@ class MessageStore {
 
   /// Ack without holding the calling thread: `done` gets exactly what Ack would return, once,
   /// possibly on another thread (an I/O thread that must not be blocked: `done` must not wait).
-  /// `message_ids` may be destroyed as soon as AckAsync returns. Default: Ack on the calling
-  /// thread (stores without an asynchronous client, test fakes).
+  /// `message_ids` may be destroyed as soon as AckAsync returns. `audit_entries`, when not empty,
+  /// are the call's audit records sealed as intake entries (one per id): a store whose
+  /// StoresAuditEntries() is true appends them to the audit log's slot intake in the ack's own
+  /// write when the Ack succeeds, and not otherwise. Default: Ack on the calling thread, the
+  /// entries ignored (stores without an asynchronous client, test fakes).
   using AckCallback = std::function<void(StatusOr<uint32_t>)>;
   virtual void AckAsync(const AgencyId& recipient, const std::vector<std::string>& message_ids,
-                        absl::Time now, AckCallback done) {
+                        absl::Time now, std::vector<std::string> /*audit_entries*/,
+                        AckCallback done) {
     done(Ack(recipient, message_ids, now));
   }
 

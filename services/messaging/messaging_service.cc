@@ -313,7 +313,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Delivery>,
     // The batch's record goes with the read when the store can take it: sealed now, stored by
     // the read's script if it takes entries (one round trip for the read and its record).
     std::string entry;
-    if (deps_.mailbox.StoresDeliveryAuditEntries()) {
+    if (deps_.mailbox.StoresAuditEntries()) {
       if (auto sealed = deps_.audit.SealEntry(BatchEvent()); sealed.ok()) entry = *sealed;
     }
     const bool audited = !entry.empty();
@@ -753,12 +753,42 @@ grpc::ServerUnaryReactor* MessagingService::Ack(grpc::CallbackServerContext* ctx
     FinishAckAsync(reactor, std::move(records), plan.status(), response);
     return reactor;
   }
+  // A successful Ack's records go with it when the store can take them: sealed now (outcome OK),
+  // stored by the ack script once every id is found (one round trip, and no acknowledgement
+  // without its record). A refused or failed Ack appends its record(s) once the outcome is known.
+  if (mailbox_.StoresAuditEntries()) {
+    AckAudit ok = records;
+    ok.call.outcome = CodeName(absl::OkStatus());
+    ok.call.time = clock_.Now();
+    std::vector<std::string> entries;
+    entries.reserve(records.message_ids.size());
+    for (const audit::AuditEvent& e : AckRecordsPerId(ok)) {
+      auto sealed = audit_.SealEntry(e);
+      if (!sealed.ok()) break;
+      entries.push_back(*std::move(sealed));
+    }
+    if (entries.size() == records.message_ids.size()) {
+      plan->audit_entries = std::move(entries);
+      records.stored_with_ack = true;
+    }
+  }
   // The store's ack script through the asynchronous client; the reply finishes the call.
   auto pending = std::make_shared<AckAudit>(std::move(records));
   mailbox_.CommitAckAsync(*plan, [this, reactor, response, pending](StatusOr<uint32_t> acked) {
     FinishAckAsync(reactor, std::move(*pending), std::move(acked), response);
   });
   return reactor;
+}
+
+std::vector<audit::AuditEvent> MessagingService::AckRecordsPerId(const AckAudit& records) {
+  std::vector<audit::AuditEvent> events;
+  events.reserve(records.message_ids.size());
+  for (const std::string& id : records.message_ids) {
+    audit::AuditEvent e = records.call;
+    e.object = absl::StrCat("message:", id);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor, AckAudit records,
@@ -775,18 +805,18 @@ void MessagingService::FinishAckAsync(grpc::ServerUnaryReactor* reactor, AckAudi
     reactor->Finish(ToGrpcStatus(acked.status()));
     return;
   }
+  if (acked.ok() && records.stored_with_ack) {  // the ack script stored the records
+    response->set_acknowledged(*acked);
+    reactor->Finish(grpc::Status::OK);
+    return;
+  }
   records.call.outcome = CodeName(acked.status());
   records.call.time = clock_.Now();
   std::vector<audit::AuditEvent> events;
   if (AckRecordedPerId(acked.status())) {
     // One alteration record per message id (an acknowledgement, or an outcome that may have been
     // one: UNAVAILABLE after the script may have run).
-    events.reserve(records.message_ids.size());
-    for (const std::string& id : records.message_ids) {
-      audit::AuditEvent e = records.call;
-      e.object = absl::StrCat("message:", id);
-      events.push_back(std::move(e));
-    }
+    events = AckRecordsPerId(records);
   } else {
     // Refused as a whole (an id not in the inbox, the msg_ack bucket): nothing was acknowledged,
     // so one record of the refused call, naming the caller's inbox, not one per id.

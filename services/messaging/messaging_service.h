@@ -167,7 +167,10 @@ class MessagingService final
   struct AckAudit {
     audit::AuditEvent call;
     std::vector<std::string> message_ids;
+    bool stored_with_ack = false;  // the ack script stores the per-id records if it succeeds
   };
+  /// The per-id records of a successful Ack: `call` with object message:<id>, in the ids' order.
+  static std::vector<audit::AuditEvent> AckRecordsPerId(const AckAudit& records);
   /// Ack's end: quota observation, the records, appended asynchronously, then the reactor's
   /// Finish. One record per message id, except for an Ack refused as a whole (NOT_FOUND: an id
   /// not in the inbox; RESOURCE_EXHAUSTED: the msg_ack bucket), recorded once, naming the inbox;

@@ -158,9 +158,14 @@ return {'ok', ARGV[4], audited}
 // expired more than kAckedGrace ago are trimmed here (one ZREMRANGEBYSCORE for the call).
 // The charge runs inside this script (the same {msg} slot), so it costs no round trip: TIME,
 // HMGET and HSET of the bucket (and its PEXPIRE about once per refill time).
+// The call's audit records (one per id, sealed by the caller) are RPUSHed to the audit slot
+// intake concord:audit-intake:{msg} once every id is found, before anything is acknowledged
+// (undeclared, as in the send script): the acknowledgements and their records are one write.
 // KEYS: 1 inbox, 2 the inbox's acknowledged set, 3.. m x n, then the bucket (0 or 1,
 // quota::AppendTrailingCharges).
-// ARGV: 1 rkey, 2 now ms, 3 group, 4 n, 5 trim bound ms (now - grace), then the bucket's 3 ARGV.
+// ARGV: 1 rkey, 2 now ms, 3 group, 4 n, 5 trim bound ms (now - grace), 6 the audit slot intake
+// ('' = no audit entries), 7 its wake-up channel, then n audit entries when 6 is not '', then
+// the bucket's 3 ARGV.
 // Returns {newly, 0} | {-1, index of the first id not in the inbox (1-based)} | {'quota', 1, ms}.
 const redis::Script& AckScript() {
   static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
@@ -177,6 +182,11 @@ for i = 3, n + 2 do
   if not h[2] then
     add[#add + 1] = h[3] or ARGV[2]
     add[#add + 1] = h[1]
+  end
+end
+if ARGV[6] ~= '' and n > 0 then
+  if redis.call('RPUSH', ARGV[6], unpack(ARGV, 8, 7 + n)) == n then
+    redis.call('PUBLISH', ARGV[7], '')
   end
 end
 local newly = 0
@@ -1160,7 +1170,8 @@ struct AckCall {
 };
 
 AckCall BuildAckCall(const quota::QuotaTable* quotas, const AgencyId& recipient,
-                     const std::vector<std::string>& message_ids, absl::Time now) {
+                     const std::vector<std::string>& message_ids, absl::Time now,
+                     std::vector<std::string> audit_entries) {
   const std::string rkey = recipient.Key();
   AckCall call;
   if (quotas != nullptr) {
@@ -1174,6 +1185,13 @@ AckCall BuildAckCall(const quota::QuotaTable* quotas, const AgencyId& recipient,
   for (const std::string& id : message_ids) call.keys.push_back(MsgKey(id));
   call.args = {rkey, absl::StrCat(Ms(now)), std::string(kGroup), absl::StrCat(message_ids.size()),
                absl::StrCat(Ms(now - kAckedGrace))};
+  // One entry per id, or none.
+  const bool audited = !audit_entries.empty() && audit_entries.size() == message_ids.size();
+  call.args.push_back(audited ? audit::SlotIntakeKey(kTag) : std::string());
+  call.args.push_back(std::string(audit::kIntakeChannel));
+  if (audited) {
+    for (std::string& e : audit_entries) call.args.push_back(std::move(e));
+  }
   quota::AppendTrailingCharges(kTag, call.charges, call.keys, call.args);
   return call;
 }
@@ -1192,16 +1210,17 @@ StatusOr<uint32_t> AckReply(const std::vector<quota::Charge>& charges, const red
 StatusOr<uint32_t> RedisMessageStore::Ack(const AgencyId& recipient,
                                           const std::vector<std::string>& message_ids,
                                           absl::Time now) {
-  const AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
+  const AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now, {});
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Eval(AckScript(), call.keys, call.args));
   return AckReply(call.charges, r);
 }
 
 void RedisMessageStore::AckAsync(const AgencyId& recipient,
                                  const std::vector<std::string>& message_ids, absl::Time now,
-                                 AckCallback done) {
+                                 std::vector<std::string> audit_entries, AckCallback done) {
   if (async_ == nullptr) return done(Ack(recipient, message_ids, now));
-  AckCall call = BuildAckCall(options_.quotas, recipient, message_ids, now);
+  AckCall call =
+      BuildAckCall(options_.quotas, recipient, message_ids, now, std::move(audit_entries));
   std::vector<std::string> keys = std::move(call.keys);
   std::vector<std::string> args = std::move(call.args);
   async_->Eval(

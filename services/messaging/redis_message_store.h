@@ -97,14 +97,16 @@ class RedisMessageStore final : public MessageStore {
   void DeliverAsync(const AgencyId& recipient, const std::string& terminal, size_t max,
                     absl::Duration visibility_timeout, bool include_own_pending, size_t max_bytes,
                     std::string audit_entry, DeliverCallback done) override;
-  bool StoresDeliveryAuditEntries() const override { return async_ != nullptr; }
+  bool StoresAuditEntries() const override { return async_ != nullptr; }
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& message_ids,
                          absl::Time now) override;
   /// Ack's script through the asynchronous client (options.async_redis): one script call queued
   /// without blocking; `done` runs on the client's I/O thread with exactly Ack's result
-  /// (UNAVAILABLE past the client's command deadline or while Redis is unreachable).
+  /// (UNAVAILABLE past the client's command deadline or while Redis is unreachable). Non-empty
+  /// `audit_entries` are RPUSHed by the ack script to concord:audit-intake:{msg} once every id is
+  /// found, before anything is acknowledged (with a wake-up when the intake was empty).
   void AckAsync(const AgencyId& recipient, const std::vector<std::string>& message_ids,
-                absl::Time now, AckCallback done) override;
+                absl::Time now, std::vector<std::string> audit_entries, AckCallback done) override;
   StatusOr<InboxPage> ListInbox(const AgencyId& recipient, const InboxQuery& query) override;
   StatusOr<bool> InInbox(const AgencyId& recipient, const std::string& message_id) override;
   StatusOr<bool> IsAcknowledged(const AgencyId& recipient, const std::string& message_id) override;

@@ -89,7 +89,7 @@ class RecordingStore final : public MessageStore {
   std::vector<AckPlan> acks;
   StatusOr<uint32_t> Ack(const AgencyId& recipient, const std::vector<std::string>& ids,
                          absl::Time at) override {
-    acks.push_back(AckPlan{recipient, ids, at});
+    acks.push_back(AckPlan{recipient, ids, at, {}});
     return static_cast<uint32_t>(ids.size());
   }
   StatusOr<InboxPage> ListInbox(const AgencyId&, const InboxQuery&) override { return InboxPage{}; }

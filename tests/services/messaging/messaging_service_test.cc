@@ -1097,6 +1097,55 @@ TEST_F(MessagingServiceTest, ASubscribeBatchsRecordIsStoredByItsRead) {
   }
 }
 
+// Test that, with a sink that seals intake entries (production), a successful Ack's records (one
+// per id) are stored by the ack script with the acknowledgements and not appended again; a
+// refused Ack stores none there and appends its one record.
+TEST_F(MessagingServiceTest, AnAcksRecordsAreStoredByItsScript) {
+  audit_.seal = true;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
+    ASSERT_TRUE(env.ok());
+    ASSERT_TRUE(Send(police_, *env).ok());
+    ids.push_back(env->message_id());
+  }
+  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
+  auto acks_in_slot = [&] {
+    std::vector<std::string> out;
+    auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+    if (r.ok()) {
+      for (const redis::Reply& e : r->elements) {
+        if (absl::StrContains(e.str, "/Ack|")) out.push_back(e.str);
+      }
+    }
+    return out;
+  };
+  auto appended = [&] {
+    std::vector<std::string> out;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method == "/concord.messaging.v1.Messaging/Ack") out.push_back(e.outcome);
+    }
+    return out;
+  };
+  v1::AckRequest req;
+  for (const std::string& id : ids) req.add_message_ids(id);
+  v1::AckResponse resp;
+  ASSERT_TRUE(payoke_.stub->Ack(Ctx().get(), req, &resp).ok());
+  EXPECT_EQ(resp.acknowledged(), 2u);
+  EXPECT_THAT(acks_in_slot(),
+              ::testing::ElementsAre(
+                  absl::StrCat("sealed|/concord.messaging.v1.Messaging/Ack|OK|message:", ids[0]),
+                  absl::StrCat("sealed|/concord.messaging.v1.Messaging/Ack|OK|message:", ids[1])));
+  EXPECT_TRUE(appended().empty());
+  v1::AckRequest unknown;
+  unknown.add_message_ids(ids[0]);
+  unknown.add_message_ids("message-not-in-the-inbox-1");
+  EXPECT_EQ(payoke_.stub->Ack(Ctx().get(), unknown, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(acks_in_slot().size(), 2u);
+  EXPECT_THAT(appended(), ::testing::ElementsAre("NOT_FOUND"));
+}
+
 // Test that Send (a callback-API reactor finishing from the asynchronous Redis reply) answers
 // UNAVAILABLE within the Redis deadline when Redis is frozen (SIGSTOP), that the same server
 // accepts again once Redis answers, without a restart, and that the retried message is stored

@@ -103,9 +103,11 @@ int64_t Total(const std::map<std::string, int64_t>& calls) {
 
 // AckAsync's result, waited for (DEADLINE_EXCEEDED, and a failed expectation, if it never comes).
 StatusOr<uint32_t> AckAsyncAndWait(RedisMessageStore& store, const AgencyId& recipient,
-                                   const std::vector<std::string>& ids) {
-  auto result = testing::AwaitCallback<StatusOr<uint32_t>>(
-      [&](auto done) { store.AckAsync(recipient, ids, kNow, std::move(done)); });
+                                   const std::vector<std::string>& ids,
+                                   std::vector<std::string> audit_entries = {}) {
+  auto result = testing::AwaitCallback<StatusOr<uint32_t>>([&](auto done) {
+    store.AckAsync(recipient, ids, kNow, std::move(audit_entries), std::move(done));
+  });
   EXPECT_TRUE(result.has_value());
   if (!result.has_value()) return absl::DeadlineExceededError("no callback");
   return *std::move(result);
@@ -1020,8 +1022,8 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   RedisMessageStore async_store(
       *redis_,
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
-  EXPECT_TRUE(async_store.StoresDeliveryAuditEntries());
-  EXPECT_FALSE(store_->StoresDeliveryAuditEntries());
+  EXPECT_TRUE(async_store.StoresAuditEntries());
+  EXPECT_FALSE(store_->StoresAuditEntries());
   int reads = 0;
   std::vector<std::string> audited;  // the entries of the non-empty batches
   auto deliver_async = [&](const AgencyId& r, const std::string& terminal, size_t max,
@@ -1102,8 +1104,17 @@ TEST_F(RedisMessageStoreTest, AckAsyncReturnsWhatAckReturns) {
   RedisMessageStore async_store(
       *redis_,
       RedisMessageStoreOptions{.trust_domain = "concord.test", .async_redis = async_redis.get()});
+  // Each asynchronous Ack carries one audit entry per id: the audit slot intake holds exactly
+  // those of the Acks that succeeded, in order.
+  std::vector<std::string> audited;
+  int acks = 0;
   auto ack_async = [&](const AgencyId& r, const std::vector<std::string>& ids) {
-    return AckAsyncAndWait(async_store, r, ids);
+    std::vector<std::string> entries;
+    ++acks;
+    for (const std::string& id : ids) entries.push_back(absl::StrCat("ack-", acks, "-", id));
+    StatusOr<uint32_t> acked = AckAsyncAndWait(async_store, r, ids, entries);
+    if (acked.ok()) audited.insert(audited.end(), entries.begin(), entries.end());
+    return acked;
   };
   for (int i = 1; i <= 4; ++i) {
     ASSERT_TRUE(
@@ -1130,6 +1141,13 @@ TEST_F(RedisMessageStoreTest, AckAsyncReturnsWhatAckReturns) {
     }
   }
   EXPECT_TRUE(*store_->IsAcknowledged(kMagistrate, "message-0000000031"));
+  auto admin = redis::RedisClient::Create(server_->admin_config());
+  auto intake = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+  ASSERT_TRUE(intake.ok()) << intake.status();
+  std::vector<std::string> stored;
+  for (const redis::Reply& e : intake->elements) stored.push_back(e.str);
+  EXPECT_EQ(stored, audited);
+  EXPECT_EQ(audited.size(), 7u);  // 2 + 3 + 1 + 1: not the refused call's two
   // Redis down: UNAVAILABLE through the callback.
   server_->Stop();
   const StatusOr<uint32_t> down = ack_async(kMagistrate, {"message-0000000031"});
