@@ -186,7 +186,7 @@ StatusOr<VerifyReport> AuditLog::Verify(uint64_t from_seq, uint64_t to_seq,
   return report;
 }
 
-StatusOr<Checkpoint> AuditLog::CreateCheckpoint() {
+StatusOr<Checkpoint> AuditLog::CreateCheckpoint(const VerifyHooks& hooks) {
   CONCORD_ASSIGN_OR_RETURN(ChainHead head, store_.GetHead());
   if (head.seq == 0) {
     return absl::FailedPreconditionError("the audit log is empty: nothing to checkpoint");
@@ -206,7 +206,7 @@ StatusOr<Checkpoint> AuditLog::CreateCheckpoint() {
   // Security: never sign a head that does not verify. From the latest checkpoint (inclusive, so
   // it is checked against the chain) to the head; the first checkpoint verifies everything.
   const uint64_t from = latest ? latest->seq : 1;
-  CONCORD_ASSIGN_OR_RETURN(VerifyReport report, Verify(from, head.seq));
+  CONCORD_ASSIGN_OR_RETURN(VerifyReport report, Verify(from, head.seq, hooks));
   if (!report.result.ok) {
     return absl::DataLossError(
         absl::StrCat("refusing to checkpoint: the audit log fails "

@@ -96,7 +96,8 @@ class AuditLog {
   /// tampered log is never blessed with a signature), stores it and hands it to the exporter.
   /// FAILED_PRECONDITION on an empty log; DATA_LOSS when that verification fails. If the latest
   /// checkpoint is already at the head it is returned unchanged (and not exported again).
-  StatusOr<Checkpoint> CreateCheckpoint();
+  /// `hooks` reach that verification (CANCELLED between batches: nothing signed).
+  StatusOr<Checkpoint> CreateCheckpoint(const VerifyHooks& hooks = {});
 
   StatusOr<std::optional<Checkpoint>> LatestCheckpoint() { return store_.LatestCheckpoint(); }
   StatusOr<ChainHead> Head() { return store_.GetHead(); }

@@ -207,6 +207,23 @@ TEST_F(AuditLogRedisTest, VerifyHooksAdmitTheRangeAndCancelBetweenBatches) {
   EXPECT_EQ(polled, 1);
 }
 
+// Test that the verification inside CreateCheckpoint stops when its call is cancelled, and that
+// nothing is signed then; the same log checkpoints once the call is not cancelled.
+TEST_F(AuditLogRedisTest, CreateCheckpointStopsWhenCancelledAndSignsNothing) {
+  Append(10);
+  int polled = 0;
+  VerifyHooks cancel{.admit = nullptr, .cancelled = [&] { return ++polled > 0; }};
+  auto cancelled = log_->CreateCheckpoint(cancel);
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled) << cancelled.status();
+  EXPECT_EQ(polled, 1);
+  auto latest = log_->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_FALSE(latest->has_value());
+  auto cp = log_->CreateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->seq, 10u);
+}
+
 TEST_F(AuditLogRedisTest, QueryByObjectPagesNewestFirst) {
   Append(30);  // case:0 has seqs 3, 6, ..., 30
   QuerySpec spec;
