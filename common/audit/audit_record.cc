@@ -127,6 +127,7 @@ std::string IntakeKey(std::string_view workload) {
 }
 
 std::string SlotConsumedKey() { return redis::Key(kTag, "slot-consumed"); }
+std::string IngestLeaseKey() { return redis::Key(kTag, "ingest-lease"); }
 std::string SlotIntakeKey(std::string_view tag) {
   return absl::StrCat("concord:audit-intake:{", absl::string_view(tag.data(), tag.size()), "}");
 }

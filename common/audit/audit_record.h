@@ -15,6 +15,8 @@
 //                                               the audit service has not chained yet
 //   concord:{audit}:slot-consumed         HASH  <tag> -> entries of slot intake {<tag>} ever
 //                                               chained (written with the records they became)
+//   concord:{audit}:ingest-lease          HASH  owner, until (unix ms): the replica whose
+//                                               ingester worker chains; the others' wait
 // Slot intakes (outside the {audit} slot): a workload whose own script writes an audit record
 // together with the operation it records (messaging's send script: one round trip, and no
 // message without its record) appends it to an intake in ITS slot, so the script stays in one
@@ -85,6 +87,8 @@ std::string CheckpointIndexKey();
 std::string IntakeKey(std::string_view workload);
 /// concord:{audit}:slot-consumed
 std::string SlotConsumedKey();
+/// concord:{audit}:ingest-lease (HASH owner, until): which replica's ingester worker chains now.
+std::string IngestLeaseKey();
 /// concord:audit-intake:{<tag>}: the slot intake of the workload whose keys carry hash tag <tag>.
 std::string SlotIntakeKey(std::string_view tag);
 /// concord:audit-intake-trimmed:{<tag>}

@@ -48,7 +48,9 @@ AuditIngester::AuditIngester(AuditStore& store, const AuditKey& key, Clock& cloc
       key_(key),
       clock_(clock),
       options_(std::move(options)),
-      jitter_(std::random_device{}()) {
+      jitter_(std::random_device{}()),
+      lease_owner_(
+          absl::StrCat(absl::Hex(std::random_device{}()), "-", absl::Hex(std::random_device{}()))) {
   if (registry == nullptr) return;
   auto& backlog = prometheus::BuildGauge()
                       .Name("concord_audit_intake_backlog")
@@ -291,7 +293,13 @@ void AuditIngester::Loop() {
   while (!stop_) {
     wake_ = false;
     lock.unlock();
-    auto chained = IngestPending();
+    // Another replica's worker holds the lease: it chains what this wake-up is about. Redis
+    // unreachable: the pass below fails and says so.
+    StatusOr<bool> held = true;
+    if (options_.lease > absl::ZeroDuration()) {
+      held = store_.TakeIngestLease(lease_owner_, options_.lease);
+    }
+    auto chained = (held.ok() && !*held) ? StatusOr<uint64_t>(uint64_t{0}) : IngestPending();
     if (!chained.ok()) {
       if (!failing) {  // once per outage, not once per poll
         log::Event(log::Level::kWarn, "audit.ingest_failed",

@@ -84,6 +84,12 @@ struct IngesterOptions {
   /// The slot intakes to drain too (SlotIntakes(): messaging's send script writes the records of
   /// new messages there), after the intakes in each batch.
   std::vector<SlotIntake> slot_intakes = {};
+  /// The worker chains only while it holds the ingestion lease (AuditStore::TakeIngestLease),
+  /// taken or renewed before each of its passes for this long: the workers of several replicas
+  /// take turns instead of racing for every batch (they lost compare-and-sets to each other
+  /// under load). A holder that dies is replaced once its lease expires. Zero: no lease.
+  /// IngestPending() called directly (read-your-writes) ignores it.
+  absl::Duration lease = absl::ZeroDuration();
 };
 
 class AuditIngester {
@@ -155,6 +161,7 @@ class AuditIngester {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
+  const std::string lease_owner_;  // random, per ingester
 };
 
 }  // namespace concord::audit

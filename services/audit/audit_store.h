@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "common/audit/checkpoint.h"
 #include "common/identity/agency_id.h"
 #include "common/status/status.h"
@@ -124,6 +125,10 @@ class AuditStore {
 
   /// Entries in slot intake {tag} (chained ones not yet trimmed included).
   virtual StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) = 0;
+
+  /// The ingestion lease: true when `owner` holds it now (taken because it was free or expired,
+  /// or renewed), for `ttl` from now by Redis's clock; false while another owner holds it.
+  virtual StatusOr<bool> TakeIngestLease(const std::string& owner, absl::Duration ttl) = 0;
 
   /// Atomically: if the head is still `expected` (and each slot intake's consumed count is still
   /// its `expected`), writes `entries` (seqs expected.seq + 1, + 2, ... in order) with their

@@ -185,6 +185,17 @@ end
 return out
 )lua";
 
+// The ingestion lease: KEYS[1] the lease hash; ARGV[1] owner, ARGV[2] ttl ms. Taken when free,
+// expired (by Redis's clock) or already the caller's; returns 1 when the caller holds it.
+constexpr char kIngestLeaseLua[] = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local l = redis.call('HMGET', KEYS[1], 'owner', 'until')
+if l[1] and l[1] ~= ARGV[1] and l[2] and tonumber(l[2]) > now then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'until', tostring(now + tonumber(ARGV[2])))
+return 1
+)lua";
+
 StatusOr<uint64_t> ParseU64(const std::string& s, std::string_view what) {
   uint64_t v = 0;
   if (!absl::SimpleAtoi(s, &v)) {
@@ -210,7 +221,8 @@ RedisAuditStore::RedisAuditStore(redis::RedisClient& redis)
       append_script_(kAppendLua),
       read_intakes_script_(kReadIntakesLua),
       read_slot_intake_script_(kReadSlotIntakeLua),
-      trim_slot_intake_script_(kTrimSlotIntakeLua) {}
+      trim_slot_intake_script_(kTrimSlotIntakeLua),
+      ingest_lease_script_(kIngestLeaseLua) {}
 
 StatusOr<ChainHead> RedisAuditStore::GetHead() {
   CONCORD_ASSIGN_OR_RETURN(redis::Reply r, redis_.Command({"HMGET", HeadKey(), "seq", "hash"}));
@@ -493,6 +505,17 @@ StatusOr<uint64_t> RedisAuditStore::SlotIntakeLength(const std::string& tag) {
     return absl::InternalError("audit slot intake length: unexpected reply");
   }
   return static_cast<uint64_t>(std::max<int64_t>(0, r.integer));
+}
+
+StatusOr<bool> RedisAuditStore::TakeIngestLease(const std::string& owner, absl::Duration ttl) {
+  CONCORD_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      redis_.Eval(ingest_lease_script_, {IngestLeaseKey()},
+                  {owner, absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))}));
+  if (r.type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("audit ingest lease: unexpected reply");
+  }
+  return r.integer == 1;
 }
 
 }  // namespace concord::audit

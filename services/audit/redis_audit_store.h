@@ -14,6 +14,7 @@
 //   concord:{audit}:slot-consumed         HASH  <tag> -> entries ever chained from slot intake
 //   concord:audit-intake:{<tag>}          LIST  a slot intake (a workload's scripts RPUSH)
 //   concord:audit-intake-trimmed:{<tag>}  STRING entries ever trimmed from it
+//   concord:{audit}:ingest-lease          HASH  owner, until (unix ms): whose worker ingests
 //
 // Reads: records with HMGET in batches of kBatchSize; indexes with ZREVRANGEBYSCORE ... LIMIT;
 // intakes with one Lua script (LRANGE 0 n-1 of each; an entry larger than kMaxIntakeEntryBytes
@@ -63,6 +64,7 @@ class RedisAuditStore final : public AuditStore {
                                           size_t max) override;
   Status TrimSlotIntake(const std::string& tag, uint64_t consumed) override;
   StatusOr<uint64_t> SlotIntakeLength(const std::string& tag) override;
+  StatusOr<bool> TakeIngestLease(const std::string& owner, absl::Duration ttl) override;
 
  private:
   redis::RedisClient& redis_;
@@ -71,6 +73,7 @@ class RedisAuditStore final : public AuditStore {
   const redis::Script read_intakes_script_;
   const redis::Script read_slot_intake_script_;
   const redis::Script trim_slot_intake_script_;
+  const redis::Script ingest_lease_script_;
 };
 
 }  // namespace concord::audit
