@@ -75,9 +75,18 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 // (Redis 7 allows undeclared keys of the script's slot).
 // Returns {'ok', acc, audited 0|1} | {'dup', acc} | {'conflict', ''} | {'noatt', id} |
 //         {'quota', i, ms}.
+// The audit slot intake append shared by the send, delivery read and ack scripts: RPUSH of the
+// entries to `key` (concord:audit-intake:{msg}, named by an argument: see SendScript), and a
+// wake-up on `channel` when the intake was empty (as IntakeAuditSink does for its intakes).
+constexpr char kAuditPushLua[] = R"lua(
+local function concord_audit_push(key, channel, ...)
+  if redis.call('RPUSH', key, ...) == select('#', ...) then redis.call('PUBLISH', channel, '') end
+end
+)lua";
+
 const redis::Script& SendScript() {
-  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
-                                                         R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + kAuditPushLua + R"lua(
 local id, sha = ARGV[1], ARGV[2]
 local prev = redis.call('HMGET', KEYS[1], 'sha', 'acc', 'snd')
 if prev[1] then
@@ -108,9 +117,7 @@ end
 -- the slot intake) fails the call before anything of the message is written.
 local xa, audited = ab + n + 3 * natt, 0
 if ARGV[xa + 1] ~= '' then
-  if redis.call('RPUSH', ARGV[xa + 1], ARGV[xa + 3]) == 1 then
-    redis.call('PUBLISH', ARGV[xa + 2], '')
-  end
+  concord_audit_push(ARGV[xa + 1], ARGV[xa + 2], ARGV[xa + 3])
   audited = 1
 end
 local fields = {'env', ARGV[3], 'sha', sha, 'snd', ARGV[8], 'acc', ARGV[4], 'exp', ARGV[5]}
@@ -168,8 +175,8 @@ return {'ok', ARGV[4], audited}
 // the bucket's 3 ARGV.
 // Returns {newly, 0} | {-1, index of the first id not in the inbox (1-based)} | {'quota', 1, ms}.
 const redis::Script& AckScript() {
-  static const redis::Script* script = new redis::Script(std::string(quota::kTokenBucketLua) +
-                                                         R"lua(
+  static const redis::Script* script =
+      new redis::Script(std::string(quota::kTokenBucketLua) + kAuditPushLua + R"lua(
 local n = tonumber(ARGV[4])
 local refused = concord_charge_trailing(2 + n)
 if refused ~= 0 then return {'quota', refused[1], refused[2]} end
@@ -184,11 +191,7 @@ for i = 3, n + 2 do
     add[#add + 1] = h[1]
   end
 end
-if ARGV[6] ~= '' and n > 0 then
-  if redis.call('RPUSH', ARGV[6], unpack(ARGV, 8, 7 + n)) == n then
-    redis.call('PUBLISH', ARGV[7], '')
-  end
-end
+if ARGV[6] ~= '' and n > 0 then concord_audit_push(ARGV[6], ARGV[7], unpack(ARGV, 8, 7 + n)) end
 local newly = 0
 if #add > 0 then
   newly = redis.call('ZADD', KEYS[2], 'NX', unpack(add))
@@ -224,7 +227,7 @@ return {newly, 0}
 // Returns a flat array: per delivered entry, entry id, env, sha, acc.
 // A missing group is a Lua error containing NOGROUP (the caller creates the group and retries).
 const redis::Script& ReadNewScript() {
-  static const redis::Script* script = new redis::Script(R"lua(
+  static const redis::Script* script = new redis::Script(std::string(kAuditPushLua) + R"lua(
 local out = {}
 local stale = {}
 local ack = 'a:' .. ARGV[4]
@@ -314,7 +317,7 @@ if r and r[1] and #r[1][2] > 0 then
 end
 if #stale > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(stale)) end
 if ARGV[7] ~= '' and (delivered > 0 or ARGV[10] == '1') then
-  if redis.call('RPUSH', ARGV[7], ARGV[9]) == 1 then redis.call('PUBLISH', ARGV[8], '') end
+  concord_audit_push(ARGV[7], ARGV[8], ARGV[9])
 end
 return out
 )lua");
