@@ -296,6 +296,30 @@ class MessagingServiceTest : public ::testing::Test {
     return d;
   }
 
+  // The entries of messaging's audit slot intake containing `filter` (all when empty), oldest
+  // first: with audit_.seal, the readable stand-ins of the records the scripts stored.
+  std::vector<std::string> SlotIntakeEntries(absl::string_view filter = "") {
+    std::vector<std::string> out;
+    auto r = redis::RedisClient::Create(redis_server_->admin_config())
+                 ->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return out;
+    for (const redis::Reply& e : r->elements) {
+      if (absl::StrContains(e.str, filter)) out.push_back(e.str);
+    }
+    return out;
+  }
+  // The outcomes of the records of messaging `method` appended through the sink, in order.
+  std::vector<std::string> AppendedOutcomes(absl::string_view method) {
+    std::vector<std::string> out;
+    for (const audit::AuditEvent& e : audit_.events()) {
+      if (e.method == absl::StrCat("/concord.messaging.v1.Messaging/", method)) {
+        out.push_back(e.outcome);
+      }
+    }
+    return out;
+  }
+
   grpc::Status Send(Agent& from, const v1::Envelope& envelope, v1::SendResponse* out = nullptr) {
     v1::SendRequest req;
     *req.mutable_envelope() = envelope;
@@ -1020,22 +1044,8 @@ TEST_F(MessagingServiceTest, DuplicateOnlyForTheSendersOwnEnvelope) {
 // a refusal, which store no message, are appended once their outcome is known.
 TEST_F(MessagingServiceTest, ANewMessagesRecordIsStoredWithItOthersAreAppended) {
   audit_.seal = true;
-  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
-  auto slot = [&] {
-    std::vector<std::string> out;
-    auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
-    if (r.ok()) {
-      for (const redis::Reply& e : r->elements) out.push_back(e.str);
-    }
-    return out;
-  };
-  auto sends = [&] {
-    std::vector<std::string> out;
-    for (const audit::AuditEvent& e : audit_.events()) {
-      if (e.method == "/concord.messaging.v1.Messaging/Send") out.push_back(e.outcome);
-    }
-    return out;
-  };
+  auto slot = [&] { return SlotIntakeEntries(); };
+  auto sends = [&] { return AppendedOutcomes("Send"); };
   auto env = client::BuildEnvelope(police_.identity, Draft({payoke_.AsRecipient()}), absl::Now());
   ASSERT_TRUE(env.ok());
   v1::SendResponse response;
@@ -1078,14 +1088,9 @@ TEST_F(MessagingServiceTest, ASubscribeBatchsRecordIsStoredByItsRead) {
     ctx->TryCancel();
     reader->Finish();
   }
-  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
-  auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
-  ASSERT_TRUE(r.ok()) << r.status();
-  std::vector<std::string> sends, batches;
-  for (const redis::Reply& e : r->elements) {
-    (absl::StrContains(e.str, "/Send|") ? sends : batches).push_back(e.str);
-  }
-  EXPECT_EQ(sends.size(), 3u);
+  const std::vector<std::string> batches = SlotIntakeEntries("/Subscribe|");
+  EXPECT_EQ(SlotIntakeEntries("/Send|").size(), 3u);
+  EXPECT_EQ(SlotIntakeEntries().size(), 3u + batches.size());  // nothing else
   ASSERT_FALSE(batches.empty());
   EXPECT_LE(batches.size(), 3u);  // one per non-empty read
   for (const std::string& b : batches) {
@@ -1109,24 +1114,8 @@ TEST_F(MessagingServiceTest, AnAcksRecordsAreStoredByItsScript) {
     ASSERT_TRUE(Send(police_, *env).ok());
     ids.push_back(env->message_id());
   }
-  auto admin = redis::RedisClient::Create(redis_server_->admin_config());
-  auto acks_in_slot = [&] {
-    std::vector<std::string> out;
-    auto r = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
-    if (r.ok()) {
-      for (const redis::Reply& e : r->elements) {
-        if (absl::StrContains(e.str, "/Ack|")) out.push_back(e.str);
-      }
-    }
-    return out;
-  };
-  auto appended = [&] {
-    std::vector<std::string> out;
-    for (const audit::AuditEvent& e : audit_.events()) {
-      if (e.method == "/concord.messaging.v1.Messaging/Ack") out.push_back(e.outcome);
-    }
-    return out;
-  };
+  auto acks_in_slot = [&] { return SlotIntakeEntries("/Ack|"); };
+  auto appended = [&] { return AppendedOutcomes("Ack"); };
   v1::AckRequest req;
   for (const std::string& id : ids) req.add_message_ids(id);
   v1::AckResponse resp;

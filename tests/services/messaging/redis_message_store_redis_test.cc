@@ -83,6 +83,16 @@ std::map<std::string, int64_t> CommandCalls(redis::RedisClient& admin) {
   return out;
 }
 
+// The entries of messaging's audit slot intake, oldest first.
+std::vector<std::string> AuditSlotIntake(redis::RedisClient& admin) {
+  std::vector<std::string> out;
+  auto r = admin.Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return out;
+  for (const redis::Reply& e : r->elements) out.push_back(e.str);
+  return out;
+}
+
 // The commands run between two CommandCalls, by name, without the INFO calls themselves.
 std::map<std::string, int64_t> CallsBetween(const std::map<std::string, int64_t>& before,
                                             const std::map<std::string, int64_t>& after) {
@@ -213,15 +223,7 @@ TEST_F(RedisMessageStoreTest, SendAsyncStoresTheAuditEntryWithANewMessageOnly) {
   auto async_redis = redis::AsyncRedisClient::Create(server_->config());
   RedisMessageStore store(*redis_, RedisMessageStoreOptions{.trust_domain = "concord.test",
                                                             .async_redis = async_redis.get()});
-  const std::string intake = audit::SlotIntakeKey("msg");
-  auto entries = [&] {
-    auto r = admin->Command({"LRANGE", intake, "0", "-1"});
-    std::vector<std::string> out;
-    if (r.ok()) {
-      for (const redis::Reply& e : r->elements) out.push_back(e.str);
-    }
-    return out;
-  };
+  auto entries = [&] { return AuditSlotIntake(*admin); };
   const Envelope e = MakeEnvelope("message-audited-0001");
   auto before = CommandCalls(*admin);
   auto sent = SendAsyncAndWait(store, e, "entry-of-the-send");
@@ -1081,11 +1083,7 @@ TEST_F(RedisMessageStoreTest, DeliverAsyncReturnsWhatDeliverReturns) {
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_THAT(*none, IsEmpty());
   auto admin = redis::RedisClient::Create(server_->admin_config());
-  auto intake = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
-  ASSERT_TRUE(intake.ok()) << intake.status();
-  std::vector<std::string> stored;
-  for (const redis::Reply& e : intake->elements) stored.push_back(e.str);
-  EXPECT_EQ(stored, audited);
+  EXPECT_EQ(AuditSlotIntake(*admin), audited);
   EXPECT_GE(audited.size(), 5u);
   EXPECT_LT(audited.size(), static_cast<size_t>(reads));  // empty batches stored nothing
   // Redis down: UNAVAILABLE through the callback.
@@ -1142,11 +1140,7 @@ TEST_F(RedisMessageStoreTest, AckAsyncReturnsWhatAckReturns) {
   }
   EXPECT_TRUE(*store_->IsAcknowledged(kMagistrate, "message-0000000031"));
   auto admin = redis::RedisClient::Create(server_->admin_config());
-  auto intake = admin->Command({"LRANGE", audit::SlotIntakeKey("msg"), "0", "-1"});
-  ASSERT_TRUE(intake.ok()) << intake.status();
-  std::vector<std::string> stored;
-  for (const redis::Reply& e : intake->elements) stored.push_back(e.str);
-  EXPECT_EQ(stored, audited);
+  EXPECT_EQ(AuditSlotIntake(*admin), audited);
   EXPECT_EQ(audited.size(), 7u);  // 2 + 3 + 1 + 1: not the refused call's two
   // Redis down: UNAVAILABLE through the callback.
   server_->Stop();
