@@ -53,6 +53,15 @@ std::string PendingUploadsKey(const std::string& rkey) {
 
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
+// The audit slot intake append shared by the send, delivery read and ack scripts: RPUSH of the
+// entries to `key` (concord:audit-intake:{msg}, named by an argument: see SendScript), and a
+// wake-up on `channel` when the intake was empty (as IntakeAuditSink does for its intakes).
+constexpr char kAuditPushLua[] = R"lua(
+local function concord_audit_push(key, channel, ...)
+  if redis.call('RPUSH', key, ...) == select('#', ...) then redis.call('PUBLISH', channel, '') end
+end
+)lua";
+
 // Send: de-duplicate, store once, append to every inbox, index expiry, bind attachments,
 // charge the sender's quota, announce. Atomic: either all of it happened or none (a Lua script
 // runs to completion, and every check comes before the first write).
@@ -75,15 +84,6 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 // (Redis 7 allows undeclared keys of the script's slot).
 // Returns {'ok', acc, audited 0|1} | {'dup', acc} | {'conflict', ''} | {'noatt', id} |
 //         {'quota', i, ms}.
-// The audit slot intake append shared by the send, delivery read and ack scripts: RPUSH of the
-// entries to `key` (concord:audit-intake:{msg}, named by an argument: see SendScript), and a
-// wake-up on `channel` when the intake was empty (as IntakeAuditSink does for its intakes).
-constexpr char kAuditPushLua[] = R"lua(
-local function concord_audit_push(key, channel, ...)
-  if redis.call('RPUSH', key, ...) == select('#', ...) then redis.call('PUBLISH', channel, '') end
-end
-)lua";
-
 const redis::Script& SendScript() {
   static const redis::Script* script =
       new redis::Script(std::string(quota::kTokenBucketLua) + kAuditPushLua + R"lua(
